@@ -1,0 +1,73 @@
+"""The one family of user-fixable errors; the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_BUSY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the input, pointing at where it is.
+
+    Rendered as ``PATH:LINE: record N: FIELD: message``; parts that do not apply are left out.
+    """
+
+    path: str
+    message: str
+    line: int | None = None
+    record: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        parts = [where]
+        if self.record is not None:
+            parts.append(f"record {self.record}")
+        if self.field is not None:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class SfbError(Exception):
+    """An error the user can fix; carries the process exit code."""
+
+    exit_code = EXIT_INVALID
+
+    def messages(self) -> list[str]:
+        return [str(self)]
+
+
+class InvalidInput(SfbError):
+    """One or more records or config values are wrong; every problem is listed."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def messages(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class ConfigError(InvalidInput):
+    """The site configuration is wrong."""
+
+
+class UsageError(SfbError):
+    """The command line asks for something that cannot be done."""
+
+    exit_code = EXIT_USAGE
+
+
+class Busy(SfbError):
+    """Another run holds the lock on the output folder."""
+
+    exit_code = EXIT_BUSY

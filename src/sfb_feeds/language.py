@@ -1,0 +1,53 @@
+"""Language tags: validation, canonical case, display names (CLDR via Babel)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import langcodes
+from babel import Locale, UnknownLocaleError
+
+# After canonicalisation a tag must also be safe as a folder name.
+_SAFE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"})
+
+
+@lru_cache(maxsize=1024)
+def canonical_tag(value: str) -> str | None:
+    """The canonical BCP 47 form of ``value`` (``pt-br`` -> ``pt-BR``), or None if invalid."""
+    if not _SAFE_TAG.match(value) or not langcodes.tag_is_valid(value):
+        return None
+    tag = str(langcodes.standardize_tag(value))
+    return tag if _SAFE_TAG.match(tag) else None
+
+
+@lru_cache(maxsize=1024)
+def babel_locale(tag: str) -> Locale | None:
+    """The closest CLDR locale for ``tag`` (``pt-BR`` -> pt_BR, ``sr-Latn`` -> sr_Latn)."""
+    try:
+        return Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError):
+        try:
+            return Locale.parse(tag.split("-")[0])
+        except (UnknownLocaleError, ValueError):
+            return None
+
+
+@lru_cache(maxsize=1024)
+def native_name(tag: str) -> str:
+    """The language's name in itself, capitalised as a heading: ``pl`` -> ``Polski``."""
+    locale = babel_locale(tag)
+    name = locale.get_display_name(locale) if locale is not None else None
+    if not name:
+        name = langcodes.Language.get(tag).display_name(tag)
+    return name[:1].upper() + name[1:] if name else tag
+
+
+def is_rtl(tag: str) -> bool:
+    """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
+    locale = babel_locale(tag)
+    if locale is not None and locale.character_order == "right-to-left":
+        return True
+    return tag.split("-")[0].lower() in RTL_LANGUAGES

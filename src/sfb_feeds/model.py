@@ -1,0 +1,113 @@
+"""Frozen records that flow through the pipeline: settings, statements, outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteSettings:
+    title: str
+    description: str
+    url: str
+    feeds_url: str
+    author: str
+    timezone: str = "UTC"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedSettings:
+    entries: int = 50
+
+
+def _empty_map() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestSettings:
+    week_starts: str = "monday"
+    sender: str = ""  # the `from` key; "Name <address>"
+    lists: Mapping[str, str] = field(default_factory=_empty_map)  # language -> list address
+    unsubscribe: str = ""  # https:// or mailto: URL; "{lang}" is replaced by the language
+    list_id: str = ""  # RFC 2919 List-Id domain part; default derived from site.url
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    username: str = ""
+    password_env: str = ""
+    starttls: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """The whole site configuration, with every path made absolute."""
+
+    config_path: Path
+    site: SiteSettings
+    statements_dir: Path
+    output_dir: Path
+    templates_dir: Path | None = None
+    cache_dir: Path | None = None
+    feeds: FeedSettings = field(default_factory=FeedSettings)
+    digests: DigestSettings = field(default_factory=DigestSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """Where a record came from: file (as given to the user), line, 1-based record number."""
+
+    path: str
+    line: int
+    record: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Statement:
+    """One statement in one language, validated.
+
+    ``date`` and ``updated`` are timezone-aware. ``excerpt`` holds the paragraphs in order;
+    ``truncated`` is true when the excerpt ended with ``...`` or ``…`` (the marker is kept
+    in the last paragraph). ``fingerprint`` changes whenever any field changes.
+    """
+
+    id: str
+    title: str
+    date: datetime
+    language: str
+    excerpt: tuple[str, ...]
+    truncated: bool = False
+    url: str | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    translation_key: str | None = None
+    updated: datetime
+    draft: bool = False
+    id_generated: bool = False
+    source: Source
+    fingerprint: str = ""
+
+    def sort_key(self) -> tuple[float, str, str]:
+        """Newest first; ties broken by language, then id."""
+        return (-self.date.timestamp(), self.language, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file the build produces: a POSIX path relative to the output folder, and its bytes."""
+
+    path: str
+    data: bytes

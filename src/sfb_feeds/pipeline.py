@@ -1,0 +1,32 @@
+"""The pure core: settings, statements and a clock in; ``Output`` rows out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from . import digest, feeds
+from .model import Output, Settings, Statement
+from .plan import OutputFormat, plan_outputs
+from .site import Site, make_site
+
+
+def all_formats() -> tuple[OutputFormat, ...]:
+    """Every output format the build produces, feeds first."""
+    return feeds.FORMATS + digest.FORMATS
+
+
+def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
+    """Render every planned output of ``site``; nothing is written here."""
+    chosen = all_formats() if formats is None else formats
+    return [
+        Output(planned.path, planned.format.render(site, planned.target))
+        for planned in plan_outputs(site, chosen)
+    ]
+
+
+def build_outputs(
+    settings: Settings, statements: Iterable[Statement], now: datetime
+) -> list[Output]:
+    """Everything ``sfb-feeds build`` writes, as (path, bytes) rows."""
+    return render_site(make_site(settings, statements, now))

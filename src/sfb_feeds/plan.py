@@ -1,0 +1,103 @@
+"""Outputs declared as data: a format crossed with a scope (site, language, year, week).
+
+A new kind of output is one more :class:`OutputFormat` row in a ``FORMATS`` table
+(see ``feeds/__init__.py`` and ``digest/__init__.py``), not new control flow.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from .model import Statement
+from .site import Site
+from .weeks import week_label
+
+
+class Scope(enum.Enum):
+    SITE = "site"  # one output for the whole site; language None
+    LANGUAGE = "language"  # one output per language with published statements
+    LANGUAGE_YEAR = "language-year"  # one per language and calendar year (site timezone)
+    LANGUAGE_WEEK = "language-week"  # one per language and digest week with statements
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """What one output is about: a language (None: all) and a period, with its statements.
+
+    ``statements`` are newest first. For LANGUAGE_YEAR the period is ``"2015"``; for
+    LANGUAGE_WEEK it is the digest week label, e.g. ``"2015-W36"``.
+    """
+
+    language: str | None
+    period: str | None
+    statements: tuple[Statement, ...]
+
+
+Renderer = Callable[[Site, Target], bytes]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputFormat:
+    """One row of the output table.
+
+    ``path`` is a template relative to the output folder using ``{lang}`` and ``{period}``.
+    ``version`` is part of every cache key: bump it when the renderer's output changes.
+    """
+
+    name: str
+    media_type: str
+    path: str
+    scope: Scope
+    render: Renderer
+    version: str = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOutput:
+    format: OutputFormat
+    target: Target
+    path: str
+
+
+def _targets(site: Site, scope: Scope) -> Iterator[Target]:
+    if scope is Scope.SITE:
+        yield Target(language=None, period=None, statements=site.statements)
+        return
+    for lang in site.languages:
+        statements = site.by_language[lang]
+        if scope is Scope.LANGUAGE:
+            yield Target(language=lang, period=None, statements=statements)
+        else:
+            yield from _periods(site, lang, statements, scope)
+
+
+def _periods(
+    site: Site, lang: str, statements: tuple[Statement, ...], scope: Scope
+) -> Iterator[Target]:
+    groups: defaultdict[str, list[Statement]] = defaultdict(list)
+    tz = site.settings.site.tz
+    for statement in statements:
+        if scope is Scope.LANGUAGE_YEAR:
+            period = f"{statement.date.astimezone(tz).year:04d}"
+        else:
+            period = week_label(statement.date, site.settings)
+        groups[period].append(statement)
+    for period in sorted(groups, reverse=True):
+        yield Target(language=lang, period=period, statements=tuple(groups[period]))
+
+
+def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOutput]:
+    """Every output of every format, in a stable order; two outputs never share a path."""
+    planned: list[PlannedOutput] = []
+    seen: dict[str, str] = {}
+    for fmt in formats:
+        for target in _targets(site, fmt.scope):
+            path = fmt.path.format(lang=target.language or "", period=target.period or "")
+            if path in seen:
+                raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")
+            seen[path] = fmt.name
+            planned.append(PlannedOutput(fmt, target, path))
+    return planned

@@ -1,0 +1,1 @@
+"""Email templates shipped with sfb-feeds (package data; see templates/email/)."""
