@@ -1,0 +1,187 @@
+"""Read ``sfb-feeds.yaml`` into Settings; unknown keys are errors with a did-you-mean."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from . import fields
+from .errors import ConfigError, Problem
+from .language import canonical_tag
+from .loader import display_path
+from .model import DigestSettings, FeedSettings, Settings, SiteSettings, SmtpSettings
+from .validate import suggest
+from .yamlio import YamlProblem, compose, decode, mapping_items
+
+DEFAULT_CONFIG = "sfb-feeds.yaml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+Reader = Callable[[yaml.Node], Any]
+
+
+def _positive_int(node: yaml.Node) -> int:
+    value = fields.text(node)
+    if not value.isdigit() or int(value) < 1:
+        raise fields.FieldError(f"{value!r} must be a whole number of at least 1")
+    return int(value)
+
+
+def _timezone(node: yaml.Node) -> str:
+    value = fields.text(node)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fields.FieldError(
+            f"{value!r} is not an IANA timezone (e.g. UTC, Europe/London)"
+        ) from None
+    return value
+
+
+def _weekday(node: yaml.Node) -> str:
+    value = fields.text(node).lower()
+    if value not in WEEKDAYS:
+        raise fields.FieldError(f"{value!r} must be a day of the week (e.g. monday)")
+    return value
+
+
+def _lists(node: yaml.Node) -> MappingProxyType[str, str]:
+    if not isinstance(node, yaml.MappingNode):
+        raise fields.FieldError("must map language tags to list addresses (pl: list@example.org)")
+    result: dict[str, str] = {}
+    for key, value, _ in mapping_items(node):
+        tag = canonical_tag(key)
+        if tag is None:
+            raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
+        result[tag] = fields.text(value)
+    return MappingProxyType(result)
+
+
+def _unsubscribe(node: yaml.Node) -> str:
+    value = fields.text(node)
+    if not value.startswith(("https://", "http://", "mailto:")):
+        raise fields.FieldError(f"{value!r} must be an https:// or mailto: URL")
+    return value
+
+
+SCHEMA: dict[str, dict[str, Reader]] = {
+    "site": {
+        "title": fields.text, "description": fields.text, "url": fields.url,
+        "feeds_url": fields.url, "author": fields.text, "timezone": _timezone,
+    },
+    "feeds": {"entries": _positive_int},
+    "digests": {
+        "week_starts": _weekday, "from": fields.text, "lists": _lists,
+        "unsubscribe": _unsubscribe, "list_id": fields.text,
+    },
+    "smtp": {
+        "host": fields.text, "port": _positive_int, "username": fields.text,
+        "password_env": fields.text, "starttls": fields.boolean,
+    },
+}
+PATHS: dict[str, Reader] = {
+    "statements": fields.text, "output": fields.text, "templates": fields.text,
+    "cache": fields.text,
+}
+REQUIRED_SITE = ("title", "url")
+
+
+class _Collector:
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, field: str, message: str) -> None:
+        self.problems.append(Problem(self.shown, message, line, None, field))
+
+
+def _read_section(node: yaml.Node, name: str, out: _Collector) -> dict[str, Any]:
+    schema = SCHEMA[name]
+    if not isinstance(node, yaml.MappingNode):
+        out.add(node.start_mark.line + 1, name, "must be a mapping of keys")
+        return {}
+    values: dict[str, Any] = {}
+    for key, value, line in mapping_items(node):
+        if key not in schema:
+            out.add(line, f"{name}.{key}", f"unknown key{suggest(key, tuple(schema))}")
+            continue
+        try:
+            values[key] = schema[key](value)
+        except fields.FieldError as exc:
+            out.add(line, f"{name}.{key}", str(exc))
+    return values
+
+
+def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
+    if not isinstance(root, yaml.MappingNode):
+        out.add(root.start_mark.line + 1, "config", "must be a mapping (site: ..., feeds: ...)")
+        return {}
+    values: dict[str, Any] = {}
+    known = tuple(SCHEMA) + tuple(PATHS)
+    for key, value, line in mapping_items(root):
+        if key in SCHEMA:
+            values[key] = _read_section(value, key, out)
+        elif key in PATHS:
+            try:
+                values[key] = PATHS[key](value)
+            except fields.FieldError as exc:
+                out.add(line, key, str(exc))
+        else:
+            out.add(line, key, f"unknown key{suggest(key, known)}")
+    site = values.setdefault("site", {})
+    for key in REQUIRED_SITE:
+        if key not in site:
+            out.add(root.start_mark.line + 1, f"site.{key}", "is missing; the site needs it")
+    return values
+
+
+def _settings(path: Path, v: dict[str, Any]) -> Settings:
+    base = path.parent
+    site = v["site"]
+    url = site["url"]
+    digests = dict(v.get("digests", {}))
+    if "from" in digests:
+        digests["sender"] = digests.pop("from")
+    return Settings(
+        config_path=path,
+        site=SiteSettings(
+            title=site["title"], description=site.get("description", ""), url=url,
+            feeds_url=site.get("feeds_url", url.rstrip("/") + "/feeds/"),
+            author=site.get("author", site["title"]), timezone=site.get("timezone", "UTC"),
+        ),
+        statements_dir=base / v.get("statements", "statements"),
+        output_dir=base / v.get("output", "feeds"),
+        templates_dir=base / v["templates"] if "templates" in v else None,
+        cache_dir=base / v.get("cache", ".sfb-cache"),
+        feeds=FeedSettings(**v.get("feeds", {})),
+        digests=DigestSettings(**digests),
+        smtp=SmtpSettings(**v.get("smtp", {})),
+    )
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the config file (default ``./sfb-feeds.yaml``); ConfigError lists every problem."""
+    path = (path or Path(DEFAULT_CONFIG)).absolute()
+    shown = display_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        hint = " (run in the site's folder or pass --config PATH)" if path.name == DEFAULT_CONFIG \
+            else ""
+        raise ConfigError([Problem(shown, f"cannot read the config: {exc.strerror}{hint}")]) \
+            from None
+    out = _Collector(shown)
+    try:
+        root = compose(decode(data))
+    except YamlProblem as exc:
+        raise ConfigError([Problem(shown, exc.message, exc.line)]) from None
+    if root is None:
+        raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
+    values = _read_top(root, out)
+    if out.problems:
+        raise ConfigError(out.problems)
+    return _settings(path, values)

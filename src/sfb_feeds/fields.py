@@ -1,0 +1,117 @@
+"""Readers for single fields of a record: each returns a value or raises FieldError."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from .language import canonical_tag
+from .yamlio import BOOL_TAG, is_null
+
+# Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF),
+# plus C1 controls, which are never meant in a statement and which validators flag.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+_SPACE = re.compile(r"\s+")
+
+
+class FieldError(ValueError):
+    """A field's value is wrong; the message says how to fix it."""
+
+
+def text(node: yaml.Node, *, required: bool = True) -> str:
+    """A scalar as the text written in the file (``no`` stays ``no``, ``1984`` stays ``1984``)."""
+    if not isinstance(node, yaml.ScalarNode):
+        raise FieldError(f"must be text, not a {_kind(node)}")
+    if is_null(node) and node.style is None:
+        raise FieldError("is empty; give it a value or remove the field")
+    value = str(node.value)
+    bad = _NOT_XML.search(value)
+    if bad:
+        raise FieldError(
+            f"contains the control character U+{ord(bad.group()):04X}, which feeds cannot "
+            "carry; remove it"
+        )
+    if required and not value.strip():
+        raise FieldError("is empty; give it a value or remove the field")
+    return value.strip()
+
+
+def text_list(node: yaml.Node) -> tuple[str, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise FieldError(f"must be a list (e.g. [First, Second]), not a {_kind(node)}")
+    items = []
+    for number, item in enumerate(node.value, start=1):
+        try:
+            items.append(text(item))
+        except FieldError as exc:
+            raise FieldError(f"item {number} {exc}") from None
+    return tuple(items)
+
+
+def boolean(node: yaml.Node) -> bool:
+    if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL_TAG:
+        raise FieldError("must be true or false")
+    return str(node.value).lower() in {"true", "yes", "on", "y"}
+
+
+def moment(node: yaml.Node, tz: ZoneInfo) -> datetime:
+    """A date (that day's midnight in ``tz``) or an ISO 8601 date-time with an offset."""
+    value = text(node)
+    if _DATE.match(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise FieldError(f"{value} is not a date (use YYYY-MM-DD)") from None
+        return datetime.combine(day, time(), tzinfo=tz)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldError(
+            f"{value} is not a date (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS+HH:MM)"
+        ) from None
+    if parsed.tzinfo is None:
+        raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
+    return parsed
+
+
+def language(node: yaml.Node) -> str:
+    value = text(node)
+    tag = canonical_tag(value)
+    if tag is None:
+        raise FieldError(f"{value!r} is not a BCP 47 language tag (e.g. en, pl, pt-BR)")
+    return tag
+
+
+def url(node: yaml.Node) -> str:
+    value = text(node)
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or _SPACE.search(value):
+        raise FieldError(f"{value!r} is not an absolute http(s) URL (e.g. https://example.org/x)")
+    return value
+
+
+def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
+    """Split an excerpt into paragraphs (blank-line separated; single breaks become spaces).
+
+    Returns the paragraphs and whether the excerpt ends with a cut marker (``...``/``…``).
+    """
+    parts = tuple(
+        _SPACE.sub(" ", part).strip() for part in _PARAGRAPH_BREAK.split(value.strip())
+    )
+    kept = tuple(part for part in parts if part)
+    truncated = bool(kept) and kept[-1].endswith(("...", "…"))
+    return kept, truncated
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "list"
+    return "value"

@@ -1,0 +1,150 @@
+"""The only reader of statement files: find them, parse them, validate every record."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import InvalidInput, Problem
+from .model import Settings, Statement
+from .validate import Detector, RecordContext, site_domain, validate_record
+from .yamlio import YamlProblem, compose, decode, is_null
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """Everything one file gave: its valid statements and its messages."""
+
+    statements: tuple[Statement, ...]
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """All statements of the site (drafts and scheduled ones included) and the warnings."""
+
+    statements: tuple[Statement, ...]
+    warnings: tuple[Problem, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParseOptions:
+    settings: Settings
+    detect: Detector | None = None
+
+
+def display_path(path: Path) -> str:
+    """``path`` as the user should see it: relative to the working folder when inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def find_statement_files(folder: Path) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` under ``folder``, in a stable order; hidden folders skipped."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root, name) for name in sorted(files)
+                     if name.endswith(SUFFIXES) and not name.startswith("."))
+    return found
+
+
+def parse_file(path: Path, data: bytes, options: ParseOptions) -> FileResult:
+    """Validate every record of one file (pure: the bytes are passed in)."""
+    shown = display_path(path)
+    try:
+        node = compose(decode(data))
+    except YamlProblem as exc:
+        return FileResult((), (Problem(shown, exc.message, exc.line),))
+    if node is None or is_null(node):
+        return FileResult((), (), (Problem(shown, "holds no records", 1),))
+    if isinstance(node, yaml.SequenceNode):
+        records = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        records = [node]
+    else:
+        message = "must hold a record (a mapping) or a list of records"
+        return FileResult((), (Problem(shown, message, node.start_mark.line + 1),))
+    return _validate_records(shown, records, options)
+
+
+def _validate_records(shown: str, records: list[yaml.Node], options: ParseOptions) -> FileResult:
+    site = options.settings.site
+    domain = site_domain(site.url)
+    statements: list[Statement] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for number, record in enumerate(records, start=1):
+        ctx = RecordContext(path=shown, record=number, tz=site.tz, domain=domain,
+                            detect=options.detect)
+        result = validate_record(record, ctx)
+        problems.extend(result.problems)
+        warnings.extend(result.warnings)
+        if result.statement is not None:
+            statements.append(result.statement)
+    return FileResult(tuple(statements), tuple(problems), tuple(warnings))
+
+
+def read_files(settings: Settings, options: ParseOptions) -> Iterator[FileResult]:
+    folder = settings.statements_dir
+    if not folder.is_dir():
+        message = "statements folder not found; create it or set `statements:` in the config"
+        yield FileResult((), (Problem(display_path(folder), message),))
+        return
+    for path in find_statement_files(folder):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            yield FileResult((), (Problem(display_path(path), f"cannot read: {exc.strerror}"),))
+            continue
+        yield parse_file(path, data, options)
+
+
+def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
+    first: dict[str, Statement] = {}
+    problems: list[Problem] = []
+    for statement in statements:
+        earlier = first.setdefault(statement.id, statement)
+        if earlier is not statement:
+            where = f"{earlier.source.path}:{earlier.source.line} record {earlier.source.record}"
+            src = statement.source
+            problems.append(Problem(
+                src.path, f"{statement.id!r} is already used by {where}; ids must be unique",
+                src.line, src.record, "id",
+            ))
+    return problems
+
+
+def default_detector() -> Detector | None:
+    """The offline language detector, if the detection module is available."""
+    try:
+        from .detect import detect_language
+    except ImportError:  # pragma: no cover - only while the module is being written
+        return None
+    return detect_language
+
+
+def load_statements(settings: Settings, *, detect: Detector | None = None) -> Loaded:
+    """Every statement of the site, or InvalidInput listing every problem in every file."""
+    options = ParseOptions(settings=settings, detect=detect or default_detector())
+    statements: list[Statement] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for result in read_files(settings, options):
+        statements.extend(result.statements)
+        problems.extend(result.problems)
+        warnings.extend(result.warnings)
+    problems.extend(_duplicate_ids(statements))
+    if problems:
+        raise InvalidInput(problems)
+    return Loaded(tuple(statements), tuple(warnings))

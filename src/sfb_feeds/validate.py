@@ -1,0 +1,177 @@
+"""Turn one record's YAML mapping into a Statement, collecting every problem."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from . import fields
+from .errors import Problem
+from .model import Source, Statement
+from .yamlio import line_of, mapping_items
+
+REQUIRED = ("title", "date", "language", "excerpt")
+OPTIONAL = ("url", "id", "authors", "tags", "translation_key", "updated", "draft")
+KNOWN = REQUIRED + OPTIONAL
+
+Detector = Callable[[str], "str | None"]
+
+
+@dataclass(slots=True)
+class RecordResult:
+    """What validating one record gave: a statement (or None) and its messages."""
+
+    statement: Statement | None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordContext:
+    path: str
+    record: int
+    tz: ZoneInfo
+    domain: str
+    detect: Detector | None = None
+
+
+def suggest(name: str, known: tuple[str, ...]) -> str:
+    """`` (did you mean 'title'?)`` for a near miss, else an empty string."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
+    """Check one record; the statement is None when anything is wrong."""
+    line = line_of(node)
+    result = RecordResult(None)
+
+    def problem(message: str, at: int, name: str | None = None) -> None:
+        result.problems.append(Problem(ctx.path, message, at, ctx.record, name))
+
+    if not isinstance(node, yaml.MappingNode):
+        problem("a record must be a mapping of fields (title: ..., date: ...)", line)
+        return result
+    values: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    for name, value, at in mapping_items(node):
+        if name not in KNOWN:
+            problem(f"unknown field{suggest(name, KNOWN)}", at, name)
+            continue
+        lines[name] = at
+        try:
+            values[name] = _read_field(name, value, ctx.tz)
+        except fields.FieldError as exc:
+            problem(str(exc), at, name)
+            values[name] = None
+    for name in REQUIRED:
+        if name not in lines and not (name == "language" and ctx.detect):
+            problem("is missing; every record needs it", line, name)
+    if result.problems:
+        return result
+    _detect_language(values, ctx, line, result)
+    if not result.problems:
+        result.statement = _statement(values, ctx, line, result)
+    return result
+
+
+def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:
+    if name in {"date", "updated"}:
+        return fields.moment(node, tz)
+    if name == "language":
+        return fields.language(node)
+    if name == "url":
+        return fields.url(node)
+    if name in {"authors", "tags"}:
+        return fields.text_list(node)
+    if name == "draft":
+        return fields.boolean(node)
+    return fields.text(node)
+
+
+def _detect_language(
+    values: dict[str, Any], ctx: RecordContext, line: int, result: RecordResult
+) -> None:
+    if "language" in values or ctx.detect is None:
+        return
+    found = ctx.detect(values["excerpt"])
+    if found is None:
+        result.problems.append(
+            Problem(ctx.path, "is missing and could not be detected; add it", line,
+                    ctx.record, "language")
+        )
+        return
+    values["language"] = found
+    result.warnings.append(
+        Problem(ctx.path, f"is missing; detected {found!r} from the excerpt (add it to the "
+                "record to make it certain)", line, ctx.record, "language")
+    )
+
+
+def _statement(
+    values: dict[str, Any], ctx: RecordContext, line: int, result: RecordResult
+) -> Statement:
+    excerpt, truncated = fields.paragraphs(values["excerpt"])
+    date: datetime = values["date"]
+    generated = "id" not in values and "url" not in values
+    ident = values.get("id") or values.get("url") or _tag_uri(ctx.domain, values)
+    if generated:
+        result.warnings.append(
+            Problem(ctx.path, f"not set; using {ident!r}, which changes if the title is "
+                    "edited (add an id: to keep it stable)", line, ctx.record, "id")
+        )
+    content: dict[str, Any] = {
+        "id": ident,
+        "title": values["title"],
+        "date": date,
+        "language": values["language"],
+        "excerpt": excerpt,
+        "truncated": truncated,
+        "url": values.get("url"),
+        "authors": values.get("authors", ()),
+        "tags": values.get("tags", ()),
+        "translation_key": values.get("translation_key"),
+        "updated": values.get("updated") or date,
+        "draft": values.get("draft", False),
+    }
+    return Statement(
+        **content,
+        id_generated=generated,
+        source=Source(path=ctx.path, line=line, record=ctx.record),
+        fingerprint=_fingerprint(content),
+    )
+
+
+def _fingerprint(content: dict[str, Any]) -> str:
+    """Changes whenever anything a reader could see changes."""
+    text = repr(sorted((k, v.isoformat() if isinstance(v, datetime) else v)
+                       for k, v in content.items()))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def slugify(title: str, limit: int = 60) -> str:
+    """An ASCII slug of ``title``; a short hash for titles with no Latin letters."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:limit].strip("-")
+    if slug:
+        return slug
+    return "s-" + hashlib.blake2b(title.encode("utf-8"), digest_size=5).hexdigest()
+
+
+def _tag_uri(domain: str, values: dict[str, Any]) -> str:
+    day = values["date"].date().isoformat()
+    return f"tag:{domain},{day}:{values['language']}/{slugify(values['title'])}"
+
+
+def site_domain(site_url: str) -> str:
+    return urlsplit(site_url).hostname or "localhost"
