@@ -75,7 +75,8 @@ def _refuse_aliases(root: yaml.Node) -> None:
                 stack.append((key, key.start_mark.line + 1))
                 stack.append((value, key.start_mark.line + 1))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, item.start_mark.line + 1) for item in node.value)
+            # An alias item's own mark is its anchor's; the list's line is nearer the alias.
+            stack.extend((item, max(line, item.start_mark.line + 1)) for item in node.value)
 
 
 def line_of(node: yaml.Node) -> int:

@@ -1,0 +1,81 @@
+"""Shared fixtures: a throwaway site folder, and a guard that tests run inside tmp_path."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+SITE_CONFIG = """\
+site:
+  title: Socialism From Below
+  description: Statements of the International Socialist Tendency.
+  url: https://www.istendency.net/
+  feeds_url: https://www.istendency.net/feeds/
+  author: International Socialist Tendency
+  timezone: Europe/London
+"""
+
+GOOD_RECORD = """\
+title: A statement
+date: 2015-09-04
+language: en
+url: https://www.istendency.net/statements/a
+excerpt: |
+  First paragraph.
+
+  Second paragraph...
+"""
+
+SiteMaker = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Relative paths in a test resolve inside its own folder, never in the repository.
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def make_site(tmp_path: Path) -> SiteMaker:
+    """Write a config and statement files; returns the config path.
+
+    ``files`` maps paths under ``statements/`` to YAML text (dedented) or raw bytes.
+    """
+
+    def make(files: dict[str, str | bytes] | None = None, config: str = SITE_CONFIG,
+             folder: str = "site") -> Path:
+        root = tmp_path / folder
+        (root / "statements").mkdir(parents=True, exist_ok=True)
+        for name, content in (files or {"a.yaml": GOOD_RECORD}).items():
+            path = root / "statements" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(textwrap.dedent(content), encoding="utf-8")
+        config_path = root / "sfb-feeds.yaml"
+        config_path.write_text(config, encoding="utf-8")
+        return config_path
+
+    return make
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder`` with its bytes and modification time."""
+    result: dict[str, tuple[bytes, int]] = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = Path(root, name)
+            result[str(path.relative_to(folder))] = (path.read_bytes(), path.stat().st_mtime_ns)
+    return result
+
+
+@pytest.fixture
+def output_snapshot() -> Iterator[Callable[[Path], dict[str, tuple[bytes, int]]]]:
+    yield snapshot

@@ -1,0 +1,103 @@
+"""Site config: defaults, relative paths, and every mistake named with its line."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import SITE_CONFIG, SiteMaker
+
+from sfb_feeds.cli import main
+from sfb_feeds.config import load_settings
+from sfb_feeds.errors import ConfigError
+
+MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
+
+
+def test_defaults_and_paths_relative_to_the_config(tmp_path: Path) -> None:
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "sfb-feeds.yaml").write_text(MINIMAL)
+    settings = load_settings(folder / "sfb-feeds.yaml")
+    assert settings.statements_dir == folder / "statements"
+    assert settings.output_dir == folder / "feeds"
+    assert settings.cache_dir == folder / ".sfb-cache"
+    assert settings.templates_dir is None
+    assert settings.site.timezone == "UTC"
+    assert settings.site.feeds_url == "https://example.org/feeds/"
+    assert settings.site.author == "T"
+    assert settings.feeds.entries == 50
+    assert settings.digests.week_starts == "monday"
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(SITE_CONFIG + """\
+statements: records
+output: public/feeds
+templates: my-templates
+feeds:
+  entries: 20
+digests:
+  week_starts: Sunday
+  from: Digest <d@example.org>
+  lists: {pl: pl@lists.example.org, PT-br: br@lists.example.org}
+  unsubscribe: mailto:leave@example.org
+  list_id: statements.example.org
+smtp: {host: mail.example.org, port: 587, username: u, password_env: SMTP_PASS, starttls: true}
+""")
+    s = load_settings(tmp_path / "c.yaml")
+    assert s.statements_dir == tmp_path / "records"
+    assert s.output_dir == tmp_path / "public" / "feeds"
+    assert s.templates_dir == tmp_path / "my-templates"
+    assert s.site.timezone == "Europe/London"
+    assert s.feeds.entries == 20
+    assert s.digests.week_starts == "sunday"
+    assert s.digests.sender == "Digest <d@example.org>"
+    assert dict(s.digests.lists) == {"pl": "pl@lists.example.org", "pt-BR": "br@lists.example.org"}
+    assert s.smtp.port == 587
+    assert s.smtp.starttls is True
+
+
+BAD_CONFIGS = [
+    ("unknown top key", MINIMAL + "outptu: x\n", "c.yaml:4: outptu: unknown key "
+     "(did you mean 'output'?)"),
+    ("unknown site key", MINIMAL + "  titel: x\n", "c.yaml:4: site.titel: unknown key "
+     "(did you mean 'title'?)"),
+    ("missing url", "site:\n  title: T\n", "c.yaml:1: site.url: is missing; the site needs it"),
+    ("bad timezone", MINIMAL + "  timezone: Mars/Olympus\n", "c.yaml:4: site.timezone: "
+     "'Mars/Olympus' is not an IANA timezone (e.g. UTC, Europe/London)"),
+    ("relative url", "site:\n  title: T\n  url: example.org\n", "c.yaml:3: site.url: "
+     "'example.org' is not an absolute http(s) URL (e.g. https://example.org/x)"),
+    ("entries zero", MINIMAL + "feeds:\n  entries: 0\n", "c.yaml:5: feeds.entries: '0' must be "
+     "a whole number of at least 1"),
+    ("weekday", MINIMAL + "digests:\n  week_starts: funday\n", "c.yaml:5: digests.week_starts: "
+     "'funday' must be a day of the week (e.g. monday)"),
+    ("list language", MINIMAL + "digests:\n  lists: {'../x': a@b}\n", "c.yaml:5: digests.lists: "
+     "'../x' is not a BCP 47 language tag"),
+    ("yaml syntax", "site: [\n", "c.yaml:2: YAML syntax error: did not find expected node "
+     "content"),
+    ("not a mapping", "- a\n", "c.yaml:1: config: must be a mapping (site: ..., feeds: ...)"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), [pytest.param(t, m, id=i) for i, t, m in BAD_CONFIGS])
+def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "c.yaml")
+    assert message in caught.value.messages()
+
+
+def test_missing_config_exits_1_with_a_hint(tmp_path: Path) -> None:
+    err = io.StringIO()
+    assert main(["check"], out=io.StringIO(), err=err) == 1
+    assert err.getvalue().startswith("error: sfb-feeds.yaml: cannot read the config: No such file")
+    assert "--config PATH" in err.getvalue()
+
+
+def test_config_errors_exit_1_and_list_all(make_site: SiteMaker) -> None:
+    config = make_site(config=MINIMAL + "  titel: x\nfeeds:\n  entrys: 3\n")
+    err = io.StringIO()
+    assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == 1
+    assert len(err.getvalue().splitlines()) == 2

@@ -1,0 +1,126 @@
+"""What a valid record becomes: dates, paragraphs, ids, drafts, scheduled statements."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+from conftest import REPO, SiteMaker
+
+from sfb_feeds.config import load_settings
+from sfb_feeds.loader import load_statements
+from sfb_feeds.site import make_site
+
+
+def load(config: Path) -> tuple:  # type: ignore[type-arg]
+    settings = load_settings(config)
+    loaded = load_statements(settings, detect=lambda text: None)
+    return settings, loaded
+
+
+def test_bare_date_is_midnight_in_the_site_timezone(make_site: SiteMaker) -> None:
+    _, loaded = load(make_site({"a.yaml": """\
+        title: A
+        date: 2015-07-04
+        language: EN-gb
+        excerpt: x
+        """}))
+    (statement,) = loaded.statements
+    assert statement.date == datetime(2015, 7, 3, 23, 0, tzinfo=UTC)  # London is UTC+1 in July
+    assert statement.date.utcoffset() == timedelta(hours=1)
+    assert statement.updated == statement.date
+    assert statement.language == "en-GB"
+
+
+def test_date_time_with_offset_and_updated(make_site: SiteMaker) -> None:
+    _, loaded = load(make_site({"a.yaml": """\
+        title: A
+        date: 2015-09-04T18:30:00+03:00
+        updated: 2015-09-05T08:00:00Z
+        language: tr
+        excerpt: x
+        """}))
+    (statement,) = loaded.statements
+    assert statement.date == datetime(2015, 9, 4, 18, 30, tzinfo=timezone(timedelta(hours=3)))
+    assert statement.updated == datetime(2015, 9, 5, 8, 0, tzinfo=UTC)
+
+
+def test_excerpt_paragraphs_and_cut_marker(make_site: SiteMaker) -> None:
+    _, loaded = load(make_site({"a.yaml": """\
+        title: A
+        date: 2015-09-04
+        language: en
+        excerpt: |
+          One line
+          continues here.
+
+
+          Second   paragraph …
+        """}))
+    (statement,) = loaded.statements
+    assert statement.excerpt == ("One line continues here.", "Second paragraph …")
+    assert statement.truncated is True
+
+
+def test_list_file_and_default_ids(make_site: SiteMaker) -> None:
+    _, loaded = load(make_site({"many.yml": """\
+        - title: Wolność dla Mahienour!
+          date: 2014-05-21
+          language: pl
+          excerpt: x
+        - title: حرية
+          date: 2014-05-21
+          language: ar
+          excerpt: x
+        - title: With a link
+          date: 2014-05-21
+          language: en
+          url: https://www.istendency.net/s/1
+          excerpt: x
+        """}))
+    ids = [s.id for s in loaded.statements]
+    assert ids[0] == "tag:www.istendency.net,2014-05-21:pl/wolnosc-dla-mahienour"
+    assert ids[1].startswith("tag:www.istendency.net,2014-05-21:ar/s-")
+    assert ids[2] == "https://www.istendency.net/s/1"
+    assert [w.field for w in loaded.warnings] == ["id", "id"]
+    assert "changes if the title is edited" in str(loaded.warnings[0])
+    assert [s.source.record for s in loaded.statements] == [1, 2, 3]
+    assert [s.source.line for s in loaded.statements] == [1, 5, 9]
+
+
+def test_drafts_and_scheduled_statements_are_not_published(make_site: SiteMaker) -> None:
+    settings, loaded = load(make_site({
+        "draft.yaml": "title: D\ndate: 2015-09-01\nlanguage: en\nexcerpt: x\ndraft: true\n",
+        "future.yaml": "title: F\ndate: 2015-09-10T12:00:00+00:00\nlanguage: en\nexcerpt: x\n",
+        "now.yaml": "title: N\ndate: 2015-09-02\nlanguage: en\nexcerpt: x\n",
+    }))
+    before = make_site_at(settings, loaded, datetime(2015, 9, 10, 11, 59, tzinfo=UTC))
+    after = make_site_at(settings, loaded, datetime(2015, 9, 10, 12, 0, tzinfo=UTC))
+    assert [s.title for s in before.statements] == ["N"]
+    assert [s.title for s in after.statements] == ["F", "N"]
+
+
+def make_site_at(settings, loaded, now):  # type: ignore[no-untyped-def]
+    return make_site(settings, loaded.statements, now)
+
+
+def test_fingerprint_changes_with_content(make_site: SiteMaker, tmp_path: Path) -> None:
+    record = "title: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nid: urn:a\n"
+    _, one = load(make_site({"a.yaml": record.format(t="A")}, folder="one"))
+    _, same = load(make_site({"a.yaml": record.format(t="A")}, folder="two"))
+    _, edited = load(make_site({"a.yaml": record.format(t="B")}, folder="three"))
+    assert one.statements[0].fingerprint == same.statements[0].fingerprint
+    assert one.statements[0].fingerprint != edited.statements[0].fingerprint
+
+
+def test_sample_site_loads_with_one_translation_group() -> None:
+    settings = load_settings(REPO / "sfb-feeds.yaml")
+    loaded = load_statements(settings)
+    assert loaded.warnings == ()
+    site = make_site(settings, loaded.statements, datetime(2026, 1, 1, tzinfo=UTC))
+    assert site.languages == ("da", "en", "pl", "tr")
+    assert len(site.statements) == 6
+    group = site.translations["ist-refugee-crisis-2015"]
+    assert sorted(s.language for s in group) == ["da", "pl", "tr"]
+    assert [s.date.date().isoformat() for s in site.statements] == [
+        "2015-09-06", "2015-09-04", "2015-09-04", "2015-09-04", "2014-05-21", "2014-05-17"]

@@ -1,0 +1,143 @@
+"""Bad input: every problem reported as PATH:LINE: record N: FIELD: message, exit 1."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import GOOD_RECORD, SiteMaker
+
+from sfb_feeds.cli import main
+
+R = "statements/rec.yaml"
+
+BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
+    ("yaml syntax", "title: [unclosed\ndate: 2015-09-04\n",
+     f"{R}:2: YAML syntax error: did not find expected ',' or ']'"),
+    ("not utf-8", b"title: caf\xe9\ndate: 2015-09-04\n",
+     f"{R}:1: not UTF-8 text (byte 0xe9); save the file as UTF-8"),
+    ("neither mapping nor list", "just a line of text\n",
+     f"{R}:1: must hold a record (a mapping) or a list of records"),
+    ("missing field", "title: A\ndate: 2015-09-04\nlanguage: en\n",
+     f"{R}:1: record 1: excerpt: is missing; every record needs it"),
+    ("empty field", 'title: ""\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n',
+     f"{R}:1: record 1: title: is empty; give it a value or remove the field"),
+    ("blank field", "title:\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: record 1: title: is empty; give it a value or remove the field"),
+    ("list for text", "title: [a, b]\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: record 1: title: must be text, not a list"),
+    ("text for list", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nauthors: DSIP\n",
+     f"{R}:5: record 1: authors: must be a list (e.g. [First, Second]), not a value"),
+    ("mapping in list", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntags: [{a: b}]\n",
+     f"{R}:5: record 1: tags: item 1 must be text, not a mapping"),
+    ("not a boolean", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ndraft: maybe\n",
+     f"{R}:5: record 1: draft: must be true or false"),
+    ("impossible date", "title: A\ndate: 2015-02-30\nlanguage: en\nexcerpt: x\n",
+     f"{R}:2: record 1: date: 2015-02-30 is not a date (use YYYY-MM-DD)"),
+    ("not a date", "title: A\ndate: last Friday\nlanguage: en\nexcerpt: x\n",
+     f"{R}:2: record 1: date: last Friday is not a date (use YYYY-MM-DD, or "
+     "YYYY-MM-DDTHH:MM:SS+HH:MM)"),
+    ("date-time without offset", "title: A\ndate: 2015-09-04T10:00:00\nlanguage: en\nexcerpt: x\n",
+     f"{R}:2: record 1: date: 2015-09-04T10:00:00 has no UTC offset (add one, e.g. "
+     "2015-09-04T10:00:00+00:00)"),
+    ("updated without offset",
+     "title: A\ndate: 2015-09-04\nupdated: 2015-09-05 10:00\nlanguage: en\nexcerpt: x\n",
+     f"{R}:3: record 1: updated: 2015-09-05 10:00 has no UTC offset (add one, e.g. "
+     "2015-09-05 10:00+00:00)"),
+    ("relative url", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: /statements/a\n",
+     f"{R}:5: record 1: url: '/statements/a' is not an absolute http(s) URL "
+     "(e.g. https://example.org/x)"),
+    ("non-http url", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: ftp://e.org/a\n",
+     f"{R}:5: record 1: url: 'ftp://e.org/a' is not an absolute http(s) URL "
+     "(e.g. https://example.org/x)"),
+    ("javascript url",
+     "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: 'javascript:alert(1)'\n",
+     f"{R}:5: record 1: url: 'javascript:alert(1)' is not an absolute http(s) URL "
+     "(e.g. https://example.org/x)"),
+    ("language escaping the folder", "title: A\ndate: 2015-09-04\nlanguage: ../x\nexcerpt: x\n",
+     f"{R}:3: record 1: language: '../x' is not a BCP 47 language tag (e.g. en, pl, pt-BR)"),
+    ("language with a path", "title: A\ndate: 2015-09-04\nlanguage: en/../../etc\nexcerpt: x\n",
+     f"{R}:3: record 1: language: 'en/../../etc' is not a BCP 47 language tag "
+     "(e.g. en, pl, pt-BR)"),
+    ("language name", "title: A\ndate: 2015-09-04\nlanguage: english\nexcerpt: x\n",
+     f"{R}:3: record 1: language: 'english' is not a BCP 47 language tag (e.g. en, pl, pt-BR)"),
+    ("unknown field", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nauthor: [X]\n",
+     f"{R}:5: record 1: author: unknown field (did you mean 'authors'?)"),
+    ("control character", 'title: "A\\x01B"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n',
+     f"{R}:1: record 1: title: contains the control character U+0001, which feeds cannot "
+     "carry; remove it"),
+    ("alias bomb", "- &a [x, x, x, x, x, x, x, x, x]\n- &b [*a, *a, *a, *a, *a, *a, *a]\n"
+     "- &c [*b, *b, *b, *b, *b, *b, *b]\n- [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+     f"{R}:4: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("second record of a list",
+     "- title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
+     "- title: B\n  date: 2015-13-04\n  language: en\n  excerpt: y\n",
+     f"{R}:6: record 2: date: 2015-13-04 is not a date (use YYYY-MM-DD)"),
+    ("record not a mapping", "- title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
+     "- just text\n", f"{R}:5: record 2: a record must be a mapping of fields "
+     "(title: ..., date: ...)"),
+]
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(("content", "message"),
+                         [pytest.param(c, m, id=i) for i, c, m in BAD_RECORDS])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_bad_record_is_reported_and_changes_nothing(
+    make_site: SiteMaker, output_snapshot: object, command: str, content: str | bytes,
+    message: str,
+) -> None:
+    config = make_site({"good.yaml": GOOD_RECORD, "rec.yaml": content})
+    site = config.parent
+    feeds = site / "feeds"
+    feeds.mkdir()
+    (feeds / "atom.xml").write_bytes(b"<feed>old</feed>")
+    (feeds / "keep.txt").write_bytes(b"not ours")
+    from conftest import snapshot
+
+    before = snapshot(feeds)
+    import os
+
+    os.chdir(site)
+    code, out, err = run([command, "--config", "sfb-feeds.yaml"])
+    assert code == 1
+    assert f"error: {message}" in err.splitlines()
+    assert out == ""
+    assert snapshot(feeds) == before
+
+
+def test_every_problem_in_every_file_is_reported_in_one_run(make_site: SiteMaker) -> None:
+    config = make_site({
+        "a.yaml": "title: A\ndate: 2015-02-30\nlanguage: en\nexcerpt: x\n",
+        "b/b.yml": "tilte: B\ndate: 2015-09-04\nlanguage: xx-!!\nexcerpt: x\n",
+    })
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 1
+    lines = [line.split("statements/", 1)[1] for line in err.splitlines()]
+    assert lines == [
+        "a.yaml:2: record 1: date: 2015-02-30 is not a date (use YYYY-MM-DD)",
+        "b/b.yml:1: record 1: tilte: unknown field (did you mean 'title'?)",
+        "b/b.yml:3: record 1: language: 'xx-!!' is not a BCP 47 language tag (e.g. en, pl, pt-BR)",
+        "b/b.yml:1: record 1: title: is missing; every record needs it",
+    ]
+
+
+def test_duplicate_ids_name_both_places(make_site: SiteMaker, tmp_path: Path) -> None:
+    record = "id: urn:x:1\ntitle: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+    config = make_site({"one.yaml": record.format(t="A"),
+                        "two.yaml": "# a comment\n" + record.format(t="B")})
+    import os
+
+    os.chdir(config.parent)
+    code, _, err = run(["check"])
+    assert code == 1
+    assert err.splitlines() == [
+        "error: statements/two.yaml:2: record 1: id: 'urn:x:1' is already used by "
+        "statements/one.yaml:1 record 1; ids must be unique"
+    ]
