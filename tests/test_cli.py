@@ -1,0 +1,73 @@
+"""The command line: help with examples, version, usage errors, the check summary."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SiteMaker
+
+from sfb_feeds import __version__
+from sfb_feeds.cli import main
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("command", ["check", "build", "digest", "import"])
+def test_every_command_has_help_with_an_example(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: sfb-feeds {command}")
+    assert f"\n  sfb-feeds {command}" in text.split("example", 1)[1]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sfb-feeds {__version__}"
+
+
+@pytest.mark.parametrize("argv", [[], ["publish"], ["build", "--now", "yesterday"],
+                                  ["check", "--quiet", "--verbose"]])
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "usage: sfb-feeds" in capsys.readouterr().err
+
+
+def test_check_summary_counts_languages_drafts_and_scheduled(make_site: SiteMaker) -> None:
+    config = make_site({
+        "a.yaml": "title: A\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\nid: urn:a\n",
+        "b.yaml": "title: B\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:b\n",
+        "c.yaml": "title: C\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:c\n",
+        "d.yaml": "title: D\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:d\ndraft: yes\n",
+        "e.yaml": "title: E\ndate: 2999-01-01\nlanguage: da\nexcerpt: x\nid: urn:e\n",
+    })
+    code, out, err = run(["check", "--config", str(config)])
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "5 statements OK in 2 languages (1 scheduled, 1 drafts)", "  pl: 1", "  tr: 2"]
+
+
+def test_check_prints_warnings_and_quiet_silences_the_summary(make_site: SiteMaker) -> None:
+    config = make_site({"a.yaml": "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"})
+    code, out, err = run(["check", "--quiet", "--config", str(config)])
+    assert code == 0
+    assert out == ""
+    assert err.startswith("warning: ")
+    assert "record 1: id: not set; using 'tag:www.istendency.net,2015-09-04:en/a'" in err
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "sfb_feeds", "check", "--config",
+                           str(REPO / "sfb-feeds.yaml")], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("6 statements OK in 4 languages")
