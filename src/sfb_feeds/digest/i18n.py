@@ -1,0 +1,252 @@
+"""Localisation for the digests: gettext labels, CLDR dates and lists, text direction.
+
+Labels are gettext messages with ``str.format`` placeholders (``{site}``, ``{week}``,
+``{count}``, ``{authors}``): translate first, then format. The catalogs are the ``.po`` files
+under ``sfb_feeds/locale/<lang>/LC_MESSAGES/sfb_feeds.po``; they are read at run time (no
+compiled ``.mo`` to keep in step), once per language.
+
+With Jinja (``jinja2.ext.i18n``)::
+
+    env.install_gettext_translations(translations(lang), newstyle=True)
+    {{ _("Full statement") }}
+    {{ _("{site}: statements of {week}").format(site=site_title, week=week) }}
+    {{ ngettext("{count} statement", "{count} statements", n).format(count=n) }}
+
+Under autoescape the translated text is Markup, so ``.format`` escapes the values.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from types import MappingProxyType
+
+from babel import Locale
+from babel.dates import format_date as _format_cldr_date
+from babel.dates import match_skeleton, parse_pattern, tokenize_pattern, untokenize_pattern
+from babel.lists import format_list as _format_cldr_list
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from ..language import babel_locale, canonical_tag, is_rtl, native_name
+
+DOMAIN = "sfb_feeds"
+
+
+def _mark(msgid: str) -> str:
+    """Mark a label for ``pybabel extract -k _mark``; translation happens at render time."""
+    return msgid
+
+
+def _mark_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a plural label for ``pybabel extract -k _mark_plural:1,2``."""
+    return singular, plural
+
+
+# Singular msgid -> plural msgid, for the labels that go through ngettext.
+PLURALS: Mapping[str, str] = MappingProxyType(
+    dict(
+        [
+            # TRANSLATORS: how many statements a digest holds. A form used for
+            # one number only (Arabic zero, one, two) may leave {count} out.
+            _mark_plural("{count} statement", "{count} statements"),
+        ]
+    )
+)
+
+# Every fixed label of the digests (for plurals: the singular msgid). Order = catalog order.
+MESSAGES: tuple[str, ...] = (
+    # TRANSLATORS: the email subject. {site} is the site title, {week}
+    # the week in words from CLDR, like "31 August to 6 September 2015".
+    _mark("{site}: statements of {week}"),
+    _mark("Weekly digest"),
+    _mark("Statements of the week"),
+    _mark("No statements this week."),
+    _mark("View in browser"),
+    _mark("Read online"),
+    _mark("Full statement"),
+    # TRANSLATORS: before links to a statement's translations, each named
+    # in its own language: "Also in: Polski · Türkçe".
+    _mark("Also in"),
+    # TRANSLATORS: {authors}: the authors, often organisations, joined as
+    # "DSIP and RS"; prefer wording that needs no case ending on names.
+    _mark("by {authors}"),
+    # TRANSLATORS: a label before a date.
+    _mark("Published"),
+    # TRANSLATORS: a label before a date.
+    _mark("Updated"),
+    _mark("Subscribe to the feed"),
+    _mark("Atom feed"),
+    _mark("RSS feed"),
+    _mark("JSON feed"),
+    _mark("Digest archive"),
+    _mark("Previous digests"),
+    _mark("You are receiving this because you subscribed to the {site} mailing list."),
+    _mark("Unsubscribe"),
+    *PLURALS,
+)
+
+
+# --- gettext catalogs -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def translations(lang: str) -> gettext.NullTranslations:
+    """The gettext translations for ``lang``: its own catalog, then its base language's.
+
+    ``pt-BR`` uses ``pt_BR`` if present, else ``pt``; a language without a catalog gets
+    English (the msgids). The object is shared between callers: don't add fallbacks to it.
+    """
+    return _translations_from(files("sfb_feeds") / "locale", lang)
+
+
+def label(lang: str, msgid: str, **values: object) -> str:
+    """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
+    return translations(lang).gettext(msgid).format(**values)
+
+
+def plural_label(lang: str, singular: str, plural: str, count: int, **values: object) -> str:
+    """The translated plural label for ``count``; ``{count}`` is written the language's way."""
+    text = translations(lang).ngettext(singular, plural, count)
+    return text.format(count=format_number(count, lang), **values)
+
+
+def _translations_from(root: Traversable, lang: str) -> gettext.NullTranslations:
+    found = [t for name in _catalog_names(lang) if (t := _load_catalog(root, name)) is not None]
+    if not found:
+        return gettext.NullTranslations()
+    first = found[0]
+    for fallback in found[1:]:
+        first.add_fallback(fallback)  # chains: each new one goes to the end
+    return first
+
+
+def _catalog_names(lang: str) -> tuple[str, ...]:
+    """Catalog folder names to try, most specific first: ``pt-BR`` -> (pt_BR, pt)."""
+    tag = canonical_tag(lang.replace("_", "-"))
+    if tag is None:  # also keeps odd input such as "../x" away from the file system
+        return ()
+    parts = tag.split("-")
+    return tuple("_".join(parts[:n]) for n in range(len(parts), 0, -1))
+
+
+def _load_catalog(root: Traversable, name: str) -> gettext.GNUTranslations | None:
+    source = root / name / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not source.is_file():
+        return None
+    # Going through .mo bytes lets the standard library evaluate Plural-Forms, as with
+    # any compiled catalog; fuzzy and empty entries are left out, as msgfmt does.
+    catalog = read_po(io.BytesIO(source.read_bytes()), domain=DOMAIN, abort_invalid=True)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+# --- dates, numbers, lists (CLDR via Babel) ----------------------------------------------
+
+# Plain "en" means the site's international English: day before month, "6 September 2015".
+_ENGLISH = Locale.parse("en_001")
+_ROOT = Locale.parse("root")
+_WEEK_SKELETON = "yMMMMd"
+
+
+@dataclass(frozen=True, slots=True)
+class _CldrLocales:
+    patterns: Locale  # where the date patterns come from
+    names: Locale  # where month names, list words and number symbols come from
+
+
+@lru_cache(maxsize=256)
+def _cldr_locales(lang: str) -> _CldrLocales:
+    tag = canonical_tag(lang.replace("_", "-"))
+    locale = None if tag is None else _ENGLISH if tag == "en" else babel_locale(tag)
+    if locale is None or locale.months["format"]["wide"] == _ROOT.months["format"]["wide"]:
+        # Unknown to CLDR, or known without month names ("M09"): English throughout.
+        return _CldrLocales(_ENGLISH, _ENGLISH)
+    if locale.date_formats["long"].pattern == _ROOT.date_formats["long"].pattern:
+        # Month names but no date patterns of its own: root's "2015 September 6" reads
+        # worse than the English order with the language's month names.
+        return _CldrLocales(_ENGLISH, locale)
+    return _CldrLocales(locale, locale)
+
+
+def format_date(moment: date, lang: str) -> str:
+    """The long date in ``lang``: ``6 September 2015``, ``6 września 2015``.
+
+    ``moment`` is taken as it is: convert it to the site's timezone first.
+    """
+    locales = _cldr_locales(lang)
+    day = moment.date() if isinstance(moment, datetime) else moment
+    pattern = locales.patterns.date_formats["long"].pattern
+    return _format_cldr_date(day, format=pattern, locale=locales.names)
+
+
+def format_week(start: date, end: date, lang: str) -> str:
+    """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September 2015``.
+
+    CLDR's interval patterns, with the month written in full where the closest pattern
+    abbreviates it (Babel does not widen fields the way ICU does).
+    """
+    if start == end:
+        return format_date(start, lang)
+    locales = _cldr_locales(lang)
+    formats = locales.patterns.interval_formats
+    skeleton = match_skeleton(_WEEK_SKELETON, formats)
+    field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
+    parts = formats[skeleton].get(field) if skeleton else None
+    if not parts or len(parts) != 2 or not _shows_field(parts[0], field):
+        # No usable pattern (a few locales drop the first month): two full dates.
+        fallback = str(formats.get(None) or "{0} \u2013 {1}")
+        return fallback.format(format_date(start, lang), format_date(end, lang))
+    return "".join(
+        parse_pattern(_widen_months(part)).apply(day, locales.names)
+        for part, day in zip(parts, (start, end), strict=True)
+    )
+
+
+def _widen_months(pattern: str) -> str:
+    tokens = [
+        ("field", (value[0], 4))
+        if kind == "field" and value in (("M", 3), ("L", 3))
+        else (kind, value)
+        for kind, value in tokenize_pattern(pattern)
+    ]
+    return str(untokenize_pattern(tokens))
+
+
+def _shows_field(pattern: str, field: str) -> bool:
+    wanted = {"M", "L"} if field == "M" else {field}
+    return any(kind == "field" and value[0] in wanted for kind, value in tokenize_pattern(pattern))
+
+
+def format_number(number: int, lang: str) -> str:
+    """An integer with the language's digit grouping: ``1,000``, ``1 000``, ``1.000``."""
+    return str(format_decimal(number, locale=_cldr_locales(lang).names))
+
+
+def format_names(names: Iterable[str], lang: str) -> str:
+    """A list of names joined the language's way: ``A, B and C``, ``A, B i C``."""
+    items = list(names)
+    return str(_format_cldr_list(items, locale=_cldr_locales(lang).names)) if items else ""
+
+
+# --- direction and names -----------------------------------------------------------------
+
+
+def text_direction(lang: str) -> str:
+    """``"rtl"`` for right-to-left languages (Arabic, Hebrew, Persian, Urdu), else ``"ltr"``."""
+    tag = canonical_tag(lang.replace("_", "-"))
+    return "rtl" if tag is not None and is_rtl(tag) else "ltr"
+
+
+def language_label(tag: str) -> str:
+    """The language's own name, for "Also in" links: ``pl`` -> ``Polski``."""
+    return native_name(tag)
