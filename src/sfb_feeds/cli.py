@@ -27,6 +27,8 @@ EXAMPLES = {
              "  sfb-feeds build --now 2015-09-07T00:00:00+00:00",
     "digest": "examples:\n  sfb-feeds digest          # last complete week, every language\n"
               "  sfb-feeds digest --week 2015-W36 --lang pl --part text",
+    "send": "examples:\n  sfb-feeds send --dry-run   # what would go out\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl",
     "import": "example:\n  sfb-feeds import listing.txt --out statements/imported "
               "--base-url https://socialismfrombelow.org",
 }
@@ -100,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--part", choices=("text", "html", "eml", "paths"), default="paths",
                         help="what to print (default: the paths written)")
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+    send = command("send", "email each digest of a week to its list (digests.lists), once only")
+    send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
+    send.add_argument("--lang", metavar="CODE", help="only this language")
+    send.add_argument("--dry-run", action="store_true", help="list what would be sent")
+    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
     imp = command("import", "turn listing text (as on the site) into statement records")
     imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
     imp.add_argument("--out", type=Path, metavar="DIR",
@@ -161,6 +168,26 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
+def run_send(args: argparse.Namespace, console: _Console) -> int:
+    from .digest.command import digest_outputs
+    from .send import SendFailed, send_digests
+
+    settings = load_settings(args.config)
+    loaded = _load(settings, console)
+    now = args.now or datetime.now(UTC)
+    outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
+    report = send_digests(settings, outputs, now, dry_run=args.dry_run)
+    for path in report.sent:
+        console.detail(f"{'would send' if args.dry_run else 'sent'} {path}")
+    for path in report.unlisted:
+        console.detail(f"no list address for {path} (set digests.lists)")
+    if report.problems:
+        raise SendFailed(report.problems)
+    if report.sent or args.dry_run:
+        console.info(report.summary())
+    return EXIT_OK
+
+
 def run_import(args: argparse.Namespace, console: _Console) -> int:
     from .importer import import_listings
 
@@ -174,7 +201,8 @@ def run_import(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": run_check, "build": run_build, "digest": run_digest, "import": run_import}
+COMMANDS = {"check": run_check, "build": run_build, "digest": run_digest, "send": run_send,
+            "import": run_import}
 
 
 def _report(problems: Sequence[Problem | str], err: TextIO) -> None:

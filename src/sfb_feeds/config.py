@@ -85,7 +85,7 @@ SCHEMA: dict[str, dict[str, Reader]] = {
 }
 PATHS: dict[str, Reader] = {
     "statements": fields.text, "output": fields.text, "templates": fields.text,
-    "cache": fields.text,
+    "cache": fields.text, "state": fields.text,
 }
 REQUIRED_SITE = ("title", "url")
 
@@ -157,6 +157,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
         output_dir=base / v.get("output", "feeds"),
         templates_dir=base / v["templates"] if "templates" in v else None,
         cache_dir=base / v.get("cache", ".sfb-cache"),
+        state_dir=base / v.get("state", ".sfb-state"),
         feeds=FeedSettings(**v.get("feeds", {})),
         digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})),

@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
+EXIT_SEND_FAILED = 4
 
 
 @dataclass(frozen=True, slots=True)

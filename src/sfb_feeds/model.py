@@ -61,6 +61,7 @@ class Settings:
     output_dir: Path
     templates_dir: Path | None = None
     cache_dir: Path | None = None
+    state_dir: Path | None = None  # the send ledger lives here; never delete it
     feeds: FeedSettings = field(default_factory=FeedSettings)
     digests: DigestSettings = field(default_factory=DigestSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
