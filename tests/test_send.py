@@ -37,7 +37,7 @@ class Inbox:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse = False
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return "554 5.7.1 rejected for this test"
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
