@@ -20,7 +20,7 @@ def run(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.mark.parametrize("command", ["check", "build", "digest", "import"])
+@pytest.mark.parametrize("command", ["check", "build", "digest", "send", "import"])
 def test_every_command_has_help_with_an_example(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
