@@ -329,6 +329,15 @@ def test_format_week_of_one_day_is_the_date() -> None:
     assert i18n.format_week(date(2015, 9, 6), date(2015, 9, 6), "pl") == "6 września 2015"
 
 
+def test_format_week_takes_datetimes_by_their_day() -> None:
+    warsaw = ZoneInfo("Europe/Warsaw")
+    start = datetime(2015, 8, 31, 0, 0, tzinfo=warsaw)
+    end = datetime(2015, 9, 6, 23, 59, tzinfo=warsaw)
+    assert i18n.format_week(start, end, "de") == "31. August\u2009–\u20096. September 2015"
+    same_day = datetime(2015, 9, 6, 23, 59, tzinfo=warsaw)
+    assert i18n.format_week(same_day.replace(hour=0), same_day, "pl") == "6 września 2015"
+
+
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [

@@ -184,17 +184,23 @@ def format_date(moment: date, lang: str) -> str:
     ``moment`` is taken as it is: convert it to the site's timezone first.
     """
     locales = _cldr_locales(lang)
-    day = moment.date() if isinstance(moment, datetime) else moment
     pattern = locales.patterns.date_formats["long"].pattern
-    return _format_cldr_date(day, format=pattern, locale=locales.names)
+    return _format_cldr_date(_day(moment), format=pattern, locale=locales.names)
+
+
+def _day(moment: date) -> date:
+    # The calendar day as given: no conversion to UTC or to the machine's timezone.
+    return moment.date() if isinstance(moment, datetime) else moment
 
 
 def format_week(start: date, end: date, lang: str) -> str:
     """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September 2015``.
 
     CLDR's interval patterns, with the month written in full where the closest pattern
-    abbreviates it (Babel does not widen fields the way ICU does).
+    abbreviates it (Babel does not widen fields the way ICU does). Datetimes count by
+    their calendar day, as given.
     """
+    start, end = _day(start), _day(end)
     if start == end:
         return format_date(start, lang)
     locales = _cldr_locales(lang)
