@@ -1,0 +1,102 @@
+"""One build at a time per output folder: an advisory ``flock`` on a dotfile inside it.
+
+``flock`` locks belong to the open file, and the kernel drops them when the process
+dies for any reason (even SIGKILL or an out-of-memory kill), so a killed run never
+leaves a lock behind: there is nothing to "recover" by hand, and the lock file itself
+is never deleted (deleting a lock file others may have open is how two runs end up
+holding "the" lock at once). The file stays empty, so taking the lock changes nothing
+in the folder. On NFS, Linux emulates ``flock`` with POSIX locks, which also works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import Busy
+from .writer import WriteError
+
+LOCK_NAME = ".sfb-feeds.lock"
+DEFAULT_WAIT = 10.0  # seconds; cron runs minutes apart, so a longer overlap means trouble
+WAIT_ENV = "SFB_FEEDS_LOCK_WAIT"  # overrides DEFAULT_WAIT (tests, unusual setups)
+
+
+def lock_path(output_dir: Path) -> Path:
+    """The lock file that guards ``output_dir``."""
+    return output_dir / LOCK_NAME
+
+
+def default_wait() -> float:
+    """How long a second run waits: ``$SFB_FEEDS_LOCK_WAIT`` seconds, else DEFAULT_WAIT."""
+    try:
+        return max(0.0, float(os.environ.get(WAIT_ENV, DEFAULT_WAIT)))
+    except ValueError:
+        return DEFAULT_WAIT
+
+
+def _open_lock_file(path: Path) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot open the lock file: {exc.strerror or exc}") from exc
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def holder_pid(path: Path) -> int | None:
+    """The process holding the lock on ``path``, from Linux's /proc/locks; None if unknown."""
+    try:
+        st = path.stat()
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF"; blocked waiters have "->".
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == wanted:
+            with contextlib.suppress(ValueError):
+                return int(fields[4])
+    return None
+
+
+def _busy(path: Path, waited: float) -> Busy:
+    pid = holder_pid(path)
+    who = f" (process {pid})" if pid is not None else ""
+    return Busy(
+        f"{path.parent}: another sfb-feeds run{who} is writing this output folder; "
+        f"gave up after waiting {waited:g} s. Nothing was changed. If this happens often, "
+        f"runs overlap: schedule them further apart."
+    )
+
+
+@contextlib.contextmanager
+def hold(output_dir: Path, *, wait: float | None = None, poll: float = 0.05) -> Iterator[Path]:
+    """Hold the lock on ``output_dir`` (created if missing) for the ``with`` block.
+
+    If another process holds it, retry for ``wait`` seconds (default: :func:`default_wait`)
+    and then raise :class:`~sfb_feeds.errors.Busy`. Yields the lock file's path.
+    """
+    patience = default_wait() if wait is None else wait
+    path = lock_path(output_dir)
+    fd = _open_lock_file(path)
+    try:
+        deadline = time.monotonic() + patience
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise _busy(path, patience)
+            time.sleep(poll)
+        yield path
+    finally:
+        os.close(fd)  # closing the only descriptor releases the lock

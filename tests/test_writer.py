@@ -1,0 +1,336 @@
+"""The writer: atomic, only what changed, a manifest of owned files, never a foreign file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sfb_feeds.model import Output
+from sfb_feeds.writer import (
+    MANIFEST_NAME,
+    TEMP_SUFFIX,
+    Deferred,
+    UnsafePath,
+    WriteReport,
+    outputs_intact,
+    read_manifest,
+    write_outputs,
+)
+
+
+def tree(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``folder`` (hidden ones included) with its bytes and mtime."""
+    found: dict[str, tuple[bytes, int]] = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = Path(root, name)
+            found[path.relative_to(folder).as_posix()] = (path.read_bytes(),
+                                                          path.stat().st_mtime_ns)
+    return found
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {path: data for path, (data, _) in tree(folder).items()}
+
+
+def outputs(**files: str) -> list[Output]:
+    """Output rows from keyword arguments; ``__`` in a name stands for ``/``."""
+    return [Output(name.replace("__", "/"), text.encode()) for name, text in files.items()]
+
+
+def write(folder: Path, rows: list[Output] | list[Deferred]) -> WriteReport:
+    return write_outputs(folder, rows, durable=False)
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "feeds"
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_first_run_writes_everything_and_a_manifest(out: Path) -> None:
+    report = write(out, outputs(en__atom="<feed/>", pl__atom="<feed>pl</feed>", opml="x"))
+    assert report.written == ("en/atom", "pl/atom", "opml")
+    assert (report.unchanged, report.removed) == (0, ())
+    assert report.summary() == "3 written, 0 unchanged, 0 removed"
+    files = contents(out)
+    assert files.pop(MANIFEST_NAME)
+    assert files == {"en/atom": b"<feed/>", "pl/atom": b"<feed>pl</feed>", "opml": b"x"}
+    manifest = read_manifest(out)
+    assert manifest.complete
+    assert set(manifest.files) == {"en/atom", "pl/atom", "opml"}
+    assert manifest.dirs == {"en", "pl"}
+
+
+def test_second_run_writes_nothing_and_keeps_every_mtime(out: Path) -> None:
+    rows = outputs(en__atom="<feed/>", pl__atom="<feed>pl</feed>", opml="x")
+    write(out, rows)
+    before = tree(out)
+    report = write(out, rows)
+    assert report == WriteReport((), 3, ())
+    assert not report.changed
+    assert tree(out) == before  # outputs and manifest: same bytes, same mtimes
+
+
+def test_only_the_changed_file_is_written(out: Path) -> None:
+    write(out, outputs(a="one", b="two", c="three"))
+    before = tree(out)
+    report = write(out, outputs(a="one", b="TWO", c="three"))
+    assert (report.written, report.unchanged) == (("b",), 2)
+    after = tree(out)
+    assert after["a"] == before["a"]
+    assert after["c"] == before["c"]
+    assert after["b"][0] == b"TWO"
+
+
+def test_stale_outputs_go_and_foreign_files_stay(out: Path) -> None:
+    write(out, outputs(en__atom="en", da__atom="da", da__deep__x="x", index="i"))
+    (out / "robots.txt").write_text("foreign")
+    (out / "en" / "notes.txt").write_text("foreign too")
+    report = write(out, outputs(en__atom="en", index="i"))
+    assert report.removed == ("da/atom", "da/deep/x")
+    assert not (out / "da").exists()  # folders the tool created go when empty
+    assert (out / "robots.txt").read_text() == "foreign"
+    assert (out / "en" / "notes.txt").read_text() == "foreign too"
+    assert read_manifest(out).dirs == {"en"}
+
+
+def test_a_folder_holding_foreign_files_is_kept(out: Path) -> None:
+    write(out, outputs(da__atom="da", en__atom="en"))
+    (out / "da" / "mine.txt").write_text("foreign")
+    write(out, outputs(en__atom="en"))
+    assert (out / "da" / "mine.txt").read_text() == "foreign"
+    assert not (out / "da" / "atom").exists()
+
+
+def test_a_folder_that_existed_before_is_never_removed(out: Path) -> None:
+    (out / "da").mkdir(parents=True)
+    write(out, outputs(da__atom="da"))
+    write(out, [])
+    assert (out / "da").is_dir()
+    assert not (out / "da" / "atom").exists()
+
+
+def test_files_not_in_the_manifest_are_never_removed(out: Path) -> None:
+    out.mkdir()
+    (out / "old-feed.xml").write_text("written by hand")
+    write(out, outputs(a="a"))
+    write(out, [])
+    assert contents(out) == {"old-feed.xml": b"written by hand", MANIFEST_NAME: contents(out)[
+        MANIFEST_NAME]}
+
+
+def test_without_a_manifest_identical_files_are_left_alone(out: Path) -> None:
+    write(out, outputs(a="same", b="old"))
+    (out / MANIFEST_NAME).unlink()
+    before = tree(out)
+    report = write(out, outputs(a="same", b="new"))
+    assert report.written == ("b",)
+    assert tree(out)["a"] == before["a"]
+    assert "no manifest yet" in report.notes[0]
+
+
+def test_a_corrupt_manifest_is_ignored_and_nothing_is_removed(out: Path) -> None:
+    write(out, outputs(a="a", b="b"))
+    (out / MANIFEST_NAME).write_text('{"files": ')
+    report = write(out, outputs(a="a"))
+    assert report.removed == ()
+    assert (out / "b").exists()
+    assert "unreadable" in report.notes[0]
+    assert read_manifest(out).complete
+    assert set(read_manifest(out).files) == {"a"}
+
+
+@pytest.mark.parametrize("tampered", [
+    {"files": {"../../etc/passwd": ["0", 1, 1, 1, ""]}},
+    {"files": {"/etc/passwd": ["0", 1, 1, 1, ""]}},
+    {"dirs": [".."]},
+])
+def test_a_manifest_naming_paths_outside_is_refused_whole(
+    out: Path, tmp_path: Path, tampered: dict[str, object]
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    write(out, outputs(a="a"))
+    document = json.loads((out / MANIFEST_NAME).read_bytes())
+    document.update(tampered)
+    (out / MANIFEST_NAME).write_text(json.dumps(document))
+    write(out, [])
+    assert victim.read_text() == "keep me"
+    assert (out / "a").exists()  # an unreadable manifest owns nothing
+
+
+def test_deferred_outputs_are_not_rendered_when_key_and_file_are_unchanged(out: Path) -> None:
+    calls: list[str] = []
+
+    def renderer(text: str) -> Callable[[], bytes]:
+        def render() -> bytes:
+            calls.append(text)
+            return text.encode()
+        return render
+
+    write(out, [Deferred("a", "k1", renderer("a")), Deferred("b", "k1", renderer("b"))])
+    assert calls == ["a", "b"]
+    report = write(out, [Deferred("a", "k1", renderer("a")), Deferred("b", "k2", renderer("b"))])
+    assert calls == ["a", "b", "b"]  # only the output whose key changed was rendered
+    assert report == WriteReport((), 2, ())  # ... and its bytes were the same
+    assert read_manifest(out).files["b"].key == "k2"
+
+
+def test_a_deleted_output_is_rendered_again_even_with_the_same_key(out: Path) -> None:
+    write(out, [Deferred("en/atom", "k", lambda: b"feed")])
+    (out / "en" / "atom").unlink()
+    report = write(out, [Deferred("en/atom", "k", lambda: b"feed")])
+    assert report.written == ("en/atom",)
+    assert (out / "en" / "atom").read_bytes() == b"feed"
+
+
+def test_an_output_edited_by_hand_is_restored(out: Path) -> None:
+    write(out, [Deferred("a", "k", lambda: b"right")])
+    path = out / "a"
+    path.write_bytes(b"wrong")  # same size, in place: only status tells
+    os.utime(path, ns=(1, 1))
+    report = write(out, [Deferred("a", "k", lambda: b"right")])
+    assert report.written == ("a",)
+    assert path.read_bytes() == b"right"
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_files_are_world_readable_not_tempfile_private(out: Path) -> None:
+    write(out, outputs(en__atom="x"))
+    assert stat.S_IMODE((out / "en" / "atom").stat().st_mode) == 0o644
+    assert stat.S_IMODE((out / "en").stat().st_mode) == 0o755
+    assert stat.S_IMODE((out / MANIFEST_NAME).stat().st_mode) == 0o644
+
+
+def test_permissions_follow_the_umask(out: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        write(out, outputs(a="x"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((out / "a").stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/passwd", "../x", "en/../../x", "en/./atom", "en//atom", "", "en/", "a\\b",
+    "nul\x00byte", "..", ".sfb-feeds.lock", "en/.sfb-feeds-manifest.json", "en/.a.xml.sfb-tmp",
+])
+def test_paths_leaving_the_folder_or_reserved_are_refused(out: Path, path: str) -> None:
+    with pytest.raises(UnsafePath):
+        write(out, [Output("ok", b"fine"), Output(path, b"evil")])
+    assert not out.exists() or contents(out) == {}
+
+
+def test_duplicate_and_file_folder_clashes_are_refused(out: Path) -> None:
+    with pytest.raises(UnsafePath, match="share a path"):
+        write(out, outputs(a="1") + outputs(a="2"))
+    with pytest.raises(UnsafePath, match="both an output file and the folder"):
+        write(out, outputs(en="1", en__atom="2"))
+
+
+def test_a_link_leading_out_of_the_folder_is_not_followed(out: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out.mkdir()
+    (out / "en").symlink_to(elsewhere)
+    with pytest.raises(UnsafePath, match="leads outside"):
+        write(out, outputs(en__atom="x"))
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_stale_files_behind_a_link_are_not_deleted(out: Path, tmp_path: Path) -> None:
+    write(out, outputs(en__atom="x"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "atom").write_text("not yours")
+    (out / "en" / "atom").unlink()
+    (out / "en").rmdir()
+    (out / "en").symlink_to(elsewhere)
+    write(out, [])
+    assert (elsewhere / "atom").read_text() == "not yours"
+
+
+def test_a_failed_render_leaves_the_folder_exactly_as_it_was(out: Path) -> None:
+    write(out, outputs(a="a", en__atom="en"))
+    before = tree(out)
+
+    def broken() -> bytes:
+        raise RuntimeError("renderer bug")
+
+    rows = [Deferred("a", "new", lambda: b"A2"), Deferred("pl/atom", "k", lambda: b"pl"),
+            Deferred("pl/rss", "k", broken)]
+    with pytest.raises(RuntimeError, match="renderer bug"):
+        write(out, rows)
+    assert tree(out) == before  # no temporary files, no new folders, manifest restored
+
+
+def test_a_failed_first_render_leaves_no_manifest(out: Path) -> None:
+    def broken() -> bytes:
+        raise RuntimeError("renderer bug")
+
+    with pytest.raises(RuntimeError):
+        write(out, [Deferred("a", "k", lambda: b"a"), Deferred("b", "k", broken)])
+    assert contents(out) == {}
+
+
+def test_an_interrupted_run_is_recovered(out: Path) -> None:
+    write(out, outputs(a="a"))
+    # What a run killed after its first renames leaves behind: its intent, a new file in a
+    # new folder, and a temporary file.
+    intent = {"format": "sfb-feeds-manifest", "files": ["x/new"], "dirs": ["x"]}
+    (out / f"{MANIFEST_NAME}.intent").write_text(json.dumps(intent))
+    (out / "x").mkdir()
+    (out / "x" / "new").write_text("half the story")
+    (out / f".a{TEMP_SUFFIX}").write_text("partial")
+    assert not read_manifest(out).complete
+    report = write(out, outputs(a="a"))
+    assert report.removed == ("x/new",)
+    assert "interrupted" in report.notes[0]
+    assert contents(out).keys() == {"a", MANIFEST_NAME}
+    assert read_manifest(out).complete
+
+
+def test_a_torn_intent_still_means_interrupted(out: Path) -> None:
+    write(out, outputs(a="a"))
+    (out / f"{MANIFEST_NAME}.intent").write_text('{"files": ["x/n')
+    (out / f".a{TEMP_SUFFIX}").write_text("partial")
+    report = write(out, outputs(a="a"))
+    assert report.unchanged == 1
+    assert contents(out).keys() == {"a", MANIFEST_NAME}
+
+
+def test_progress_is_reported_for_every_output(out: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    write_outputs(out, outputs(a="1", b="2", c="3"), durable=False,
+                  progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_durable_writes_give_the_same_result(out: Path) -> None:
+    rows = [Output(f"d{i % 3}/f{i}", str(i).encode()) for i in range(40)]  # > one sync batch
+    report = write_outputs(out, rows, durable=True)
+    assert len(report.written) == 40
+    report = write_outputs(out, rows[:2], durable=True)
+    assert sorted(report.removed) == sorted(r.path for r in rows[2:])
+    assert contents(out).keys() == {"d0/f0", "d1/f1", MANIFEST_NAME}
+
+
+def test_outputs_intact_checks_status_without_reading(out: Path) -> None:
+    write(out, outputs(a="a", en__b="b"))
+    generation = read_manifest(out).generation
+    assert outputs_intact(out, generation) == 2
+    assert outputs_intact(out, "another") is None
+    (out / "en" / "b").write_text("B")
+    assert outputs_intact(out, generation) is None
