@@ -1,13 +1,84 @@
-"""Digest weeks: which week a moment belongs to, in the site's timezone."""
+"""Digest weeks: which week a moment belongs to, its bounds, and its ISO 8601 label.
+
+A digest week is seven days in the site's timezone starting on ``digests.week_starts``
+(Monday by default, which gives exactly the ISO 8601 weeks). A week is named after the ISO
+week holding most of its days, i.e. the ISO week of its fourth day: that is how ISO itself
+assigns weeks to years, so ``2020-12-31`` and ``2021-01-03`` are both in ``2020-W53``, and
+every week start gives each label to exactly one week.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from .model import Settings
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+_MIDDLE = 3  # days from a week's first day to the day that names it
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    """One digest week: its label and its first and last day (inclusive, site timezone)."""
+
+    label: str
+    first: date
+    last: date
+
+
+def _start_weekday(settings: Settings) -> int:
+    """0 for Monday ... 6 for Sunday; config validation guarantees a known name."""
+    return WEEKDAYS.index(settings.digests.week_starts.lower())
+
+
+def _label_of_first_day(first: date) -> str:
+    year, week, _ = (first + timedelta(days=_MIDDLE)).isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def week_of_day(day: date, settings: Settings) -> Week:
+    """The digest week that holds the calendar day ``day``."""
+    first = day - timedelta(days=(day.weekday() - _start_weekday(settings)) % 7)
+    return Week(_label_of_first_day(first), first, first + timedelta(days=6))
+
+
+def week_of(moment: datetime, settings: Settings) -> Week:
+    """The digest week that holds ``moment`` (an aware datetime), in the site timezone."""
+    return week_of_day(moment.astimezone(settings.site.tz).date(), settings)
 
 
 def week_label(moment: datetime, settings: Settings) -> str:
     """The ISO week label (``YYYY-Www``) of ``moment`` in the site timezone."""
-    year, week, _ = moment.astimezone(settings.site.tz).isocalendar()
-    return f"{year:04d}-W{week:02d}"
+    return week_of(moment, settings).label
+
+
+def parse_week(label: str, settings: Settings) -> Week:
+    """The digest week named ``label`` (``2015-W36``); ValueError says what is wrong."""
+    match = _LABEL.match(label)
+    if match is None:
+        raise ValueError(f"{label!r} is not an ISO week (use YYYY-Www, e.g. 2015-W36)")
+    year, number = int(match[1]), int(match[2])
+    try:
+        middle_weekday = (_start_weekday(settings) + _MIDDLE) % 7
+        middle = date.fromisocalendar(year, number, middle_weekday + 1)
+    except ValueError:
+        raise ValueError(f"{label!r}: {year} has no week {number}") from None
+    first = middle - timedelta(days=_MIDDLE)
+    return Week(label, first, first + timedelta(days=6))
+
+
+def week_bounds(week: Week, settings: Settings) -> tuple[datetime, datetime]:
+    """The week as aware datetimes: its first moment and the first moment after it."""
+    tz = settings.site.tz
+    start = datetime.combine(week.first, time(), tzinfo=tz)
+    end = datetime.combine(week.last + timedelta(days=1), time(), tzinfo=tz)
+    return start, end
+
+
+def last_complete_week(now: datetime, settings: Settings) -> Week:
+    """The newest week that has entirely passed at ``now`` (the week before ``now``'s)."""
+    current = week_of(now, settings)
+    return week_of_day(current.first - timedelta(days=1), settings)
