@@ -1,0 +1,101 @@
+"""The output-folder lock: one run at a time, a clear message, nothing left by a killed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sfb_feeds import lock
+from sfb_feeds.errors import EXIT_BUSY, Busy
+
+HOLDER = textwrap.dedent("""\
+    import sys, time
+    from pathlib import Path
+    from sfb_feeds import lock
+    with lock.hold(Path(sys.argv[1]), wait=0):
+        print("locked", flush=True)
+        time.sleep(600)
+""")
+
+
+@pytest.fixture
+def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A separate process holding the lock on tmp_path/feeds until it is killed."""
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "feeds")],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline() == "locked\n"
+    yield child
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    child.stdout.close()
+
+
+def test_the_lock_file_is_a_dotfile_that_stays_empty(tmp_path: Path) -> None:
+    out = tmp_path / "feeds"
+    with lock.hold(out) as path:
+        assert path == out / ".sfb-feeds.lock"
+    before = path.stat().st_mtime_ns
+    with lock.hold(out):
+        pass
+    assert path.read_bytes() == b""
+    assert path.stat().st_mtime_ns == before  # taking the lock changes nothing
+
+
+def test_a_second_holder_in_the_same_process_is_refused(tmp_path: Path) -> None:
+    with lock.hold(tmp_path), pytest.raises(Busy), lock.hold(tmp_path, wait=0.1):
+        pass  # pragma: no cover - never reached
+
+
+def test_a_second_run_waits_then_fails_with_a_clear_message(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    with pytest.raises(Busy) as caught, lock.hold(tmp_path / "feeds", wait=0.3):
+        pass  # pragma: no cover - never reached
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'feeds'}: another sfb-feeds run")
+    assert f"(process {holder.pid})" in message  # from /proc/locks
+    assert "waiting 0.3 s" in message
+    assert caught.value.exit_code == EXIT_BUSY
+
+
+def test_a_lock_left_by_a_killed_run_is_free_at_once(
+    tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    # flock belongs to the open file: the kernel drops it when the holder dies, even by
+    # SIGKILL, which runs no clean-up code at all.
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    with lock.hold(tmp_path / "feeds", wait=5):
+        assert lock.holder_pid(lock.lock_path(tmp_path / "feeds")) == os.getpid()
+
+
+def test_the_wait_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(lock.WAIT_ENV, "2.5")
+    assert lock.default_wait() == 2.5
+    monkeypatch.setenv(lock.WAIT_ENV, "soon")
+    assert lock.default_wait() == lock.DEFAULT_WAIT
+    monkeypatch.delenv(lock.WAIT_ENV)
+    assert lock.default_wait() == lock.DEFAULT_WAIT
+
+
+def test_the_lock_is_not_inherited_by_programs_the_build_starts(tmp_path: Path) -> None:
+    with lock.hold(tmp_path):
+        # close_fds=False: only the descriptor's own non-inheritable flag protects it
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                                 close_fds=False)
+    try:
+        # (a moment's wait: a child that is still exec'ing holds every descriptor briefly)
+        with lock.hold(tmp_path, wait=5):
+            pass  # the child outlives the build but does not keep the lock
+    finally:
+        child.kill()
+        child.wait()
