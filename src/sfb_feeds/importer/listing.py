@@ -1,0 +1,243 @@
+"""Read a listing page's text into statements: title, date, excerpt paragraphs.
+
+The listing's grammar, as the site prints it::
+
+    header    "Socialism From Below" / description / "Find out more"   (optional)
+    statement [title] [byline] date-line excerpt-paragraph+ "Full statement" [web address]
+
+Only a "Full statement" line ends a statement, so a date, a numbered list or a web address
+inside an excerpt never starts a new one. The one exception recovers from a lost "Full
+statement" line: a paragraph ending in "..." followed by a one-line title and a date line
+(with a warning). A statement after the last "Full statement" is cut off and skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from ..errors import Problem
+from .text import (
+    DateLine,
+    Line,
+    bare_url,
+    clean_text,
+    ends_with_cut,
+    is_find_out_more,
+    join_words,
+    more_link,
+    paragraphs,
+    parse_date_line,
+    split_blocks,
+    weekday_name,
+)
+from .titles import byline, read_title
+
+Block = list[Line]
+_DATE_SEARCH_BLOCKS = 4  # title, byline, date: a date further in belongs to an excerpt
+_TITLE_MAX_LINES = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListingEntry:
+    """One statement as the listing shows it (title None when the listing has none)."""
+
+    source: str
+    line: int  # the title's line, or the date line's when there is no title
+    date_line: int
+    title: str | None
+    day: date
+    paragraphs: tuple[str, ...]
+    authors: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # languages the title names: "(English, Catalan)"
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedListing:
+    entries: tuple[ListingEntry, ...]
+    warnings: tuple[Problem, ...]
+
+
+def parse_listing(text: str, source: str) -> ParsedListing:
+    """Every complete statement of one listing, in order, with warnings for what was skipped.
+
+    ``source`` is the listing's path as the user should see it (used in warnings).
+    """
+    return _Parser(source).run(split_blocks(clean_text(text)))
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.entries: list[ListingEntry] = []
+        self.warnings: list[Problem] = []
+        self.first = True
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(Problem(self.source, message, line))
+
+    def run(self, blocks: list[Block]) -> ParsedListing:
+        segment: list[Block] = []
+        link_allowed = False  # a bare address right after "Full statement" is its link
+        for block in _without_header(blocks):
+            is_more, link = more_link(block)
+            if is_more:
+                link_allowed = self.close(segment, link, block[0].number)
+                segment = []
+            elif link_allowed and not segment and (url := bare_url(block)):
+                self.attach_url(url)
+                link_allowed = False
+            else:
+                segment.append(block)
+                link_allowed = False
+        self.leftover(segment)
+        return ParsedListing(tuple(self.entries), tuple(self.warnings))
+
+    def close(self, segment: list[Block], link: str | None, more_line: int) -> bool:
+        """Statements of a segment ended by "Full statement"; True when one was added."""
+        if not segment:
+            self.warn(more_line, '"Full statement" without a statement before it; ignored')
+            return False
+        count = len(self.entries)
+        for part in self.split_lost_markers(segment):
+            self.add(part)
+        if link and len(self.entries) > count:
+            self.attach_url(link)
+        return len(self.entries) > count
+
+    def leftover(self, segment: list[Block]) -> None:
+        if not segment:
+            return
+        parts = self.split_lost_markers(segment)
+        for part in parts[:-1]:
+            self.add(part)
+        last = parts[-1]
+        found = _find_date(last)
+        if found is None:
+            text = join_words([line.text for line in last[0]])[:60]
+            self.warn(last[0][0].number, f"text after the last statement ignored: {text!r}")
+            return
+        start = last[0][0]
+        what = repr(join_words([line.text for line in last[0]])) if found[0] else "a statement"
+        self.warn(start.number, f'{what} has no "Full statement" line after it: the listing '
+                  "seems cut off here, so it is skipped (copy the whole statement in)")
+
+    def attach_url(self, url: str) -> None:
+        self.entries[-1] = replace(self.entries[-1], url=url)
+
+    def split_lost_markers(self, segment: list[Block]) -> list[list[Block]]:
+        """Split where a "Full statement" line was evidently lost (see the module docs)."""
+        parts: list[list[Block]] = []
+        start = 0
+        found = _find_date(segment)
+        first_excerpt = found[0] + 1 if found else len(segment)
+        for index in range(max(first_excerpt, 1), len(segment) - 1):
+            if _lost_marker_at(segment, index):
+                self.warn(segment[index][0].number, 'no "Full statement" line before this '
+                          "title; taken as the start of a new statement")
+                parts.append(segment[start:index])
+                start = index
+        parts.append(segment[start:])
+        return parts
+
+    def add(self, segment: list[Block]) -> None:
+        found = _find_date(segment)
+        if found is None:
+            self.warn(segment[0][0].number, "statement without a date line (like "
+                      "'Wednesday 21st May 2014'); skipped")
+            return
+        index, position, parsed = found
+        date_block = segment[index]
+        before = segment[:index] + ([date_block[:position]] if position else [])
+        after = ([date_block[position + 1:]] if position + 1 < len(date_block) else [])
+        after += segment[index + 1:]
+        entry = self.entry(before, (date_block[position], parsed), after)
+        if entry is not None:
+            self.entries.append(entry)
+        self.first = False
+
+    def entry(self, before: list[Block], dated: tuple[Line, DateLine], after: list[Block]) -> \
+            ListingEntry | None:
+        date_line, parsed = dated
+        day = self.check_date(parsed, date_line.number)
+        title_block, authors = self.title_of(before)
+        texts = paragraphs(after)
+        if texts and (name := byline(texts[0])) and len(texts) > 1:
+            authors += (name,)
+            texts = texts[1:]
+        line = title_block[0].number if title_block else date_line.number
+        if day is None:
+            return None
+        if not texts:
+            self.warn(line, "statement without an excerpt; skipped")
+            return None
+        title = join_words([item.text for item in title_block]) if title_block else None
+        info = read_title(title) if title else None
+        return ListingEntry(
+            source=self.source, line=line, date_line=date_line.number, title=title, day=day,
+            paragraphs=tuple(texts),
+            authors=tuple(dict.fromkeys(authors + (info.authors if info else ()))),
+            languages=info.languages if info else (),
+        )
+
+    def check_date(self, parsed: DateLine, line: int) -> date | None:
+        if parsed.day is None:
+            self.warn(line, f"{parsed.text!r} is not a real date; statement skipped")
+            return None
+        actual = parsed.day.weekday()
+        if parsed.weekday is not None and parsed.weekday != actual:
+            self.warn(line, f"{parsed.text!r}: {parsed.day:%d %B %Y} was a "
+                      f"{weekday_name(actual)}, not a {weekday_name(parsed.weekday)}; "
+                      f"using {parsed.day.isoformat()} (check the date)")
+        return parsed.day
+
+    def title_of(self, before: list[Block]) -> tuple[Block, tuple[str, ...]]:
+        """The title block (empty when the statement has none) and a byline's author."""
+        blocks = [block for block in before if block]
+        authors: tuple[str, ...] = ()
+        if len(blocks) >= 2 and len(blocks[-1]) == 1 and (name := byline(blocks[-1][0].text)):
+            authors = (name,)
+            blocks.pop()
+        if blocks and bare_url(blocks[-1]):
+            blocks.pop()  # a stray address is no title
+        title = blocks.pop() if blocks else []
+        if blocks and not self.first:
+            text = join_words([line.text for line in blocks[0]])[:60]
+            self.warn(blocks[0][0].number, f"unexpected text before a title ignored: {text!r}")
+        elif blocks:
+            self.warn(blocks[0][0].number, "text before the first statement ignored (a header "
+                      "should end with 'Find out more')")
+        return title, authors
+
+
+def _without_header(blocks: list[Block]) -> list[Block]:
+    """Drop the site header: everything up to "Find out more", if no date line comes first."""
+    for index, block in enumerate(blocks):
+        if any(parse_date_line(line.text) for line in block):
+            return blocks
+        if is_find_out_more(block):
+            return blocks[index + 1:]
+    return blocks
+
+
+def _find_date(segment: list[Block]) -> tuple[int, int, DateLine] | None:
+    """(block, line, parsed) of the statement's date line among the first few blocks."""
+    for index, block in enumerate(segment[:_DATE_SEARCH_BLOCKS]):
+        for position, line in enumerate(block):
+            parsed = parse_date_line(line.text)
+            if parsed is not None:
+                return index, position, parsed
+    return None
+
+
+def _lost_marker_at(segment: list[Block], index: int) -> bool:
+    """True when segment[index] is a title that follows a finished excerpt, then a date."""
+    title, following = segment[index], segment[index + 1]
+    return (
+        ends_with_cut(segment[index - 1])
+        and len(title) <= _TITLE_MAX_LINES
+        and not ends_with_cut(title)
+        and not any(parse_date_line(line.text) for line in title)
+        and parse_date_line(following[0].text) is not None
+    )

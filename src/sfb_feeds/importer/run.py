@@ -1,0 +1,196 @@
+"""`sfb-feeds import`: listings in, one new statement record per statement out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import InvalidInput, Problem, UsageError
+from ..loader import display_path
+from ..validate import slugify
+from ..yamlio import YamlProblem, decode
+from .listing import ListingEntry, parse_listing
+from .records import dump_record, existing_ids, write_new
+from .titles import derive_title
+from .translations import Candidate, translation_keys
+
+Detector = Callable[[str], "str | None"]
+
+REVIEW_TITLE = "the listing has no title; this one is the excerpt's first sentence"
+REVIEW_LANGUAGE = "the excerpt's language could not be detected; add a `language:` field"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did. Paths are the record files; warnings point into the listings."""
+
+    written: tuple[Path, ...] = ()
+    existing: tuple[Path, ...] = ()  # already there: left untouched
+    review: tuple[Path, ...] = ()  # written with a REVIEW comment for an editor
+    warnings: tuple[Problem, ...] = ()
+
+    def summary(self) -> str:
+        lines = [f"{len(self.written)} records written, {len(self.existing)} already present "
+                 f"(left unchanged), {len(self.review)} to review"]
+        lines += [f"  wrote {display_path(path)}" for path in self.written]
+        lines += [f"  kept  {display_path(path)}" for path in self.existing]
+        lines += [f"  review {display_path(path)}" for path in self.review]
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class _Draft:
+    """One statement on its way to a file."""
+
+    entry: ListingEntry
+    title: str
+    language: str | None
+    stem: str
+    review: list[str] = field(default_factory=list)  # what an editor must check
+
+    def comments(self) -> list[str]:
+        """The record's leading comment lines: where it came from, what to review."""
+        source = f"Imported by sfb-feeds from {Path(self.entry.source).name}, " \
+                 f"line {self.entry.line}."
+        return [source] + [f"REVIEW: {reason}, then delete this line." for reason in self.review]
+
+
+def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
+                    detect: Detector | None = None) -> ImportReport:
+    """Write a record ``<date>-<slug>.yaml`` in ``out_dir`` for every statement of the listings.
+
+    Never replaces a file, and skips statements whose id is already used by a record in
+    ``out_dir``, so importing the same listings again writes nothing. ``detect`` defaults to
+    ``sfb_feeds.detect.detect_language``. Raises UsageError for an unreadable listing or a
+    bad ``base_url``, InvalidInput for a listing that is not UTF-8; nothing is written then.
+    """
+    base = _base(base_url)
+    if detect is None:
+        from ..detect import detect_language
+
+        detect = detect_language
+    warnings: list[Problem] = []
+    entries: list[ListingEntry] = []
+    for path in paths:
+        parsed = parse_listing(_read_listing(path), display_path(path))
+        entries.extend(parsed.entries)
+        warnings.extend(parsed.warnings)
+    drafts = _drafts(_unique(entries, warnings), detect, warnings)
+    candidates = [Candidate(d.entry.day, d.language, d.entry.paragraphs, d.stem) for d in drafts]
+    keys = translation_keys(candidates)
+    known = existing_ids(out_dir)
+    written: list[Path] = []
+    existing: list[Path] = []
+    review: list[Path] = []
+    for index, draft in enumerate(drafts):
+        ident = f"{base}/statements/{draft.stem}"
+        path = out_dir / f"{draft.stem}.yaml"
+        record = _record(draft, ident, keys.get(index))
+        data = dump_record(record, draft.comments()).encode("utf-8")
+        if ident in known or not write_new(path, data):
+            existing.append(known.get(ident, path))
+            continue
+        written.append(path)
+        if draft.review:
+            review.append(path)
+            warnings.append(Problem(draft.entry.source, f"review {display_path(path)}: "
+                                    + "; ".join(draft.review), draft.entry.line))
+    return ImportReport(tuple(written), tuple(existing), tuple(review), tuple(warnings))
+
+
+def _base(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise UsageError(f"base URL {base_url!r} is not an absolute http(s) address "
+                         "(e.g. --base-url https://www.istendency.net)")
+    return base_url.rstrip("/")
+
+
+def _read_listing(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{display_path(path)}: cannot read the listing: {exc.strerror}") \
+            from None
+    try:
+        return decode(data)
+    except YamlProblem as exc:
+        raise InvalidInput([Problem(display_path(path), exc.message, exc.line)]) from None
+
+
+def _unique(entries: list[ListingEntry], warnings: list[Problem]) -> list[ListingEntry]:
+    """Drop a statement that an earlier listing (or page) already showed word for word."""
+    seen: dict[tuple[date, str | None, tuple[str, ...]], ListingEntry] = {}
+    kept: list[ListingEntry] = []
+    for entry in entries:
+        earlier = seen.setdefault((entry.day, entry.title, entry.paragraphs), entry)
+        if earlier is entry:
+            kept.append(entry)
+        else:
+            warnings.append(Problem(entry.source, "the same statement as "
+                                    f"{earlier.source}:{earlier.line}; imported once",
+                                    entry.line))
+    return kept
+
+
+def _drafts(entries: list[ListingEntry], detect: Detector,
+            warnings: list[Problem]) -> list[_Draft]:
+    drafts: list[_Draft] = []
+    stems: set[str] = set()
+    for entry in entries:
+        review: list[str] = []
+        title = entry.title
+        if title is None:
+            title = derive_title(entry.paragraphs[0])
+            review.append(f"{REVIEW_TITLE} ({title!r})")
+        language = _language(entry, detect, warnings)
+        if language is None:
+            review.append(REVIEW_LANGUAGE)
+        stem = _stem(entry.day, title, language, stems)
+        drafts.append(_Draft(entry, title, language, stem, review))
+    return drafts
+
+
+def _language(entry: ListingEntry, detect: Detector, warnings: list[Problem]) -> str | None:
+    """The excerpt's language; failing that, the first the title names, else None."""
+    found = detect("\n\n".join(entry.paragraphs))
+    if found is not None:
+        if entry.languages and found not in entry.languages:
+            warnings.append(Problem(entry.source, f"the title names {', '.join(entry.languages)}"
+                                    f" but the excerpt reads as {found!r}; kept {found!r}",
+                                    entry.line))
+        return found
+    if entry.languages:
+        warnings.append(Problem(entry.source, "could not tell the excerpt's language; using "
+                                f"{entry.languages[0]!r}, the first the title names",
+                                entry.line))
+        return entry.languages[0]
+    return None
+
+
+def _stem(day: date, title: str, language: str | None, taken: set[str]) -> str:
+    """``<date>-<slug>``, made unique within one import (by language, then a number)."""
+    stem = f"{day.isoformat()}-{slugify(title)}"
+    options = [stem, f"{stem}-{(language or 'und').lower()}"]
+    options += [f"{stem}-{number}" for number in range(2, len(taken) + 3)]
+    chosen = next(option for option in options if option not in taken)
+    taken.add(chosen)
+    return chosen
+
+
+def _record(draft: _Draft, ident: str, translation_key: str | None) -> dict[str, Any]:
+    entry = draft.entry
+    record: dict[str, Any] = {"id": ident, "title": draft.title, "date": entry.day}
+    if draft.language is not None:
+        record["language"] = draft.language
+    if entry.authors:
+        record["authors"] = list(entry.authors)
+    if translation_key is not None:
+        record["translation_key"] = translation_key
+    record["url"] = entry.url or ident
+    record["excerpt"] = "\n\n".join(entry.paragraphs) + "\n"
+    return record

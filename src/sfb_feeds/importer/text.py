@@ -1,0 +1,189 @@
+"""The small pieces of listing text: clean lines, blocks, date lines, markers, paragraphs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+# Characters a statement record cannot carry (the validator refuses them) or that only
+# get in the way: C0/C1 controls except tab and newline, zero-width spaces, BOMs, and
+# the non-characters U+FFFE/U+FFFF.
+_DROP = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u200b\u2060\ufeff\ufffe\uffff]")
+# Unicode line and paragraph separators would end a YAML block scalar's line.
+_LINE_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
+_SPACE = re.compile(r"\s+")
+
+_ARROWS = r"[:>\u00bb\u203a\u2192\u2026.]*"  # "Full statement »", "Read more..."
+_MORE = re.compile(
+    r"^(?:full statement|read (?:the )?full statement|read more)\s*" + _ARROWS
+    + r"\s*(?P<url>https?://\S+)?$",
+    re.IGNORECASE,
+)
+_FIND_OUT_MORE = re.compile(r"^find out more\s*" + _ARROWS + "$", re.IGNORECASE)
+_BARE_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+_CUT = ("...", "…")
+
+# A list item starts with a number, a letter or a bullet: "1.", "(2)", "3)", "a)", "-", "•".
+_ITEM = re.compile(r"^(?:\(?\d{1,3}[.)]|\(?[A-Za-z]\)|[-\u2013\u2022*\u00b7])\s+\S")
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_DAY_FIRST = re.compile(
+    r"^(?:(?P<weekday>[a-z]+)\.?,?\s+)?(?:the\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?"
+    r"(?:\s+of)?\s+(?P<month>[a-z]+)\.?,?\s+(?P<year>\d{4})$",
+    re.IGNORECASE,
+)
+_MONTH_FIRST = re.compile(
+    r"^(?:(?P<weekday>[a-z]+)\.?,?\s+)?(?P<month>[a-z]+)\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+    r",?\s+(?P<year>\d{4})$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One non-blank line of a listing: its 1-based number and text (right-stripped)."""
+
+    number: int
+    text: str
+
+    @property
+    def indented(self) -> bool:
+        return self.text[:1].isspace()
+
+
+@dataclass(frozen=True, slots=True)
+class DateLine:
+    """A line such as "Wednesday 21st May 2014". ``day`` is None for an impossible date."""
+
+    day: date | None
+    weekday: int | None  # 0 = Monday, as written on the line (None when not written)
+    text: str
+
+
+def clean_text(raw: str) -> str:
+    """NFC text with one kind of line break and nothing a record cannot carry."""
+    text = _LINE_BREAKS.sub("\n", raw)
+    return unicodedata.normalize("NFC", _DROP.sub("", text))
+
+
+def split_blocks(text: str) -> list[list[Line]]:
+    """Runs of non-blank lines; a whitespace-only line counts as blank.
+
+    "Full statement" and "Find out more" lines always stand alone, so a marker written
+    without a blank line before (or after) it still ends its paragraph.
+    """
+    blocks: list[list[Line]] = []
+    current: list[Line] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = Line(number, raw.rstrip())
+        if not line.text.strip():
+            _flush(blocks, current)
+            current = []
+        elif is_marker(line.text):
+            _flush(blocks, current)
+            blocks.append([line])
+            current = []
+        else:
+            current.append(line)
+    _flush(blocks, current)
+    return blocks
+
+
+def _flush(blocks: list[list[Line]], current: list[Line]) -> None:
+    if current:
+        blocks.append(current)
+
+
+def is_marker(text: str) -> bool:
+    return bool(_MORE.match(text.strip()) or _FIND_OUT_MORE.match(text.strip()))
+
+
+def more_link(block: list[Line]) -> tuple[bool, str | None]:
+    """Whether ``block`` is a "Full statement" line, and the address written on it, if any."""
+    if len(block) != 1:
+        return False, None
+    match = _MORE.match(block[0].text.strip())
+    return (True, match.group("url")) if match else (False, None)
+
+
+def is_find_out_more(block: list[Line]) -> bool:
+    return len(block) == 1 and bool(_FIND_OUT_MORE.match(block[0].text.strip()))
+
+
+def bare_url(block: list[Line]) -> str | None:
+    """The address when ``block`` is a single web address and nothing else."""
+    if len(block) != 1 or not _BARE_URL.match(block[0].text.strip()):
+        return None
+    url = block[0].text.strip()
+    return url if "://" in url else f"https://{url}"
+
+
+def ends_with_cut(block: list[Line]) -> bool:
+    return block[-1].text.rstrip().endswith(_CUT)
+
+
+def parse_date_line(text: str) -> DateLine | None:
+    """A listing's date line, or None when ``text`` is not one.
+
+    Accepts "Wednesday 21st May 2014", "21 May 2014", "Wed, May 21st, 2014" and the like;
+    the ordinal suffix may be any of st/nd/rd/th (the site is not always right about them).
+    """
+    stripped = _SPACE.sub(" ", text.strip())
+    match = _DAY_FIRST.match(stripped) or _MONTH_FIRST.match(stripped)
+    if match is None:
+        return None
+    month = _name_index(match.group("month"), _MONTHS)
+    weekday_text = match.group("weekday")
+    weekday = _name_index(weekday_text, _WEEKDAYS) if weekday_text else None
+    if month is None or (weekday_text and weekday is None):
+        return None
+    try:
+        day: date | None = date(int(match.group("year")), month + 1, int(match.group("day")))
+    except ValueError:
+        day = None
+    return DateLine(day, weekday, stripped)
+
+
+def _name_index(word: str, names: tuple[str, ...]) -> int | None:
+    """Index of a full or abbreviated name ("Sept", "Wed"); None when it is no such name."""
+    word = word.lower()
+    for index, name in enumerate(names):
+        if word == name or (len(word) >= 3 and name.startswith(word)):
+            return index
+    return None
+
+
+def weekday_name(index: int) -> str:
+    return _WEEKDAYS[index].capitalize()
+
+
+def paragraphs(blocks: list[list[Line]]) -> list[str]:
+    """Excerpt paragraphs: a single line break joins lines; a list item starts a paragraph."""
+    result: list[str] = []
+    for block in blocks:
+        current: list[str] = []
+        previous: Line | None = None
+        for line in block:
+            if previous is not None and _starts_item(line, previous):
+                result.append(join_words(current))
+                current = []
+            current.append(line.text)
+            previous = line
+        result.append(join_words(current))
+    return [p for p in result if p]
+
+
+def _starts_item(line: Line, previous: Line) -> bool:
+    # "2. verdenskrig" wrapped onto a new line is no list item: an item must be indented,
+    # or follow a line that ended a sentence or introduced the list.
+    if not _ITEM.match(line.text.strip()):
+        return False
+    return line.indented or previous.text.rstrip().endswith((":", ";", ".", "!", "?"))
+
+
+def join_words(lines: list[str]) -> str:
+    return _SPACE.sub(" ", " ".join(lines)).strip()
