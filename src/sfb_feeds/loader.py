@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -13,6 +14,9 @@ from .errors import InvalidInput, Problem
 from .model import Settings, Statement
 from .validate import Detector, RecordContext, site_domain, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null
+
+if TYPE_CHECKING:
+    from .cache import RecordCache
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -95,19 +99,27 @@ def _validate_records(shown: str, records: list[yaml.Node], options: ParseOption
     return FileResult(tuple(statements), tuple(problems), tuple(warnings))
 
 
-def read_files(settings: Settings, options: ParseOptions) -> Iterator[FileResult]:
+def read_files(settings: Settings, options: ParseOptions,
+               cache: RecordCache | None = None) -> Iterator[FileResult]:
     folder = settings.statements_dir
     if not folder.is_dir():
         message = "statements folder not found; create it or set `statements:` in the config"
         yield FileResult((), (Problem(display_path(folder), message),))
         return
     for path in find_statement_files(folder):
+        cached = cache.lookup(path) if cache is not None else None  # unchanged since parsed
+        if cached is not None:
+            yield cached
+            continue
         try:
             data = path.read_bytes()
         except OSError as exc:
             yield FileResult((), (Problem(display_path(path), f"cannot read: {exc.strerror}"),))
             continue
-        yield parse_file(path, data, options)
+        result = parse_file(path, data, options)
+        if cache is not None:
+            cache.store(path, result)
+        yield result
 
 
 def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
@@ -134,13 +146,18 @@ def default_detector() -> Detector | None:
     return detect_language
 
 
-def load_statements(settings: Settings, *, detect: Detector | None = None) -> Loaded:
-    """Every statement of the site, or InvalidInput listing every problem in every file."""
+def load_statements(settings: Settings, *, detect: Detector | None = None,
+                    cache: RecordCache | None = None) -> Loaded:
+    """Every statement of the site, or InvalidInput listing every problem in every file.
+
+    With a ``cache`` (see ``cache.RecordCache``), unchanged files are not parsed again;
+    the caller saves the cache.
+    """
     options = ParseOptions(settings=settings, detect=detect or default_detector())
     statements: list[Statement] = []
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    for result in read_files(settings, options):
+    for result in read_files(settings, options, cache):
         statements.extend(result.statements)
         problems.extend(result.problems)
         warnings.extend(result.warnings)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import partial
 
 from . import digest, feeds
+from .cache import RenderKeys, render_base
 from .model import Output, Settings, Statement
 from .plan import OutputFormat, plan_outputs
 from .site import Site, make_site
+from .writer import Deferred
 
 
 def all_formats() -> tuple[OutputFormat, ...]:
@@ -30,3 +33,19 @@ def build_outputs(
 ) -> list[Output]:
     """Everything ``sfb-feeds build`` writes, as (path, bytes) rows."""
     return render_site(make_site(settings, statements, now))
+
+
+def plan_site(
+    settings: Settings, statements: Iterable[Statement], now: datetime,
+    formats: Sequence[OutputFormat] | None = None,
+) -> list[Deferred]:
+    """The outputs of :func:`build_outputs`, not yet rendered, each with its render key.
+
+    The writer renders an output only when its key or its file changed, so a build after
+    a one-record edit renders only the outputs that show that record.
+    """
+    site = make_site(settings, statements, now)
+    planned = plan_outputs(site, all_formats() if formats is None else formats)
+    keys = RenderKeys(site, planned, render_base(settings))
+    return [Deferred(item.path, keys.key(item), partial(item.format.render, site, item.target))
+            for item in planned]
