@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -139,13 +139,35 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
+def _progress_bar(console: _Console) -> Callable[[int, int], None] | None:
+    """A one-line bar on a terminal (never in cron's mail or a log); None elsewhere."""
+    stream = console.err
+    if console.quiet or not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 200 or (done % 50 and done != total):
+            return
+        filled = 30 * done // total
+        stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} outputs")
+        if done == total:
+            stream.write("\r" + " " * 60 + "\r")
+        stream.flush()
+
+    return show
+
+
 def run_build(args: argparse.Namespace, console: _Console) -> int:
-    from .build import build_site
+    from .build import build_incremental
 
     settings = load_settings(args.config)
-    loaded = _load(settings, console)
-    report = build_site(settings, loaded.statements, args.now or datetime.now(UTC),
-                        detail=console.detail)
+
+    def loaded(result: Loaded) -> None:
+        for warning in result.warnings:
+            console.detail(f"warning: {warning}")
+
+    report = build_incremental(settings, args.now or datetime.now(UTC), on_loaded=loaded,
+                               detail=console.detail, progress=_progress_bar(console))
     if report.changed:
         console.info(report.summary())
     else:
