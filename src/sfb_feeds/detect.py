@@ -94,13 +94,13 @@ def _letters(text: str) -> int:
 def _classify(chunk: str) -> str | None:
     """One paragraph's vote: a tag, the BCS cluster, or None when lingua is unsure."""
     values = _detector().compute_language_confidence_values(chunk)
-    confidence: Counter[str] = Counter()
+    confidence: dict[str, float] = {}
     for value in values:
         key = _BCS_VOTE if value.language in _BCS else _tag(value.language)
-        confidence[key] += value.value
+        confidence[key] = confidence.get(key, 0.0) + value.value
     if not confidence:
         return None
-    (best, score), = confidence.most_common(1)
+    best, score = max(confidence.items(), key=lambda item: item[1])
     needed = _MIN_CONFIDENCE_LONG if len(chunk.strip()) >= _LONG_TEXT else _MIN_CONFIDENCE_SHORT
     return best if score >= needed else None
 
@@ -119,12 +119,16 @@ _SERBIAN = re.compile(
     r"^(?:dve|dvema|cel[aeiou]|celog|celoj|celom|celim|ceo|vreme|reč|reči|rečima|mest[aou]?"
     r"|deca|dece|deci|decom|svetsk\w*|posle|pre|gde|uvek|zahtev\w*|primer\w*|nedelj\w*"
     r"|mesec\w*|hteo|hteli|videti|videli|verovat\w*|vest|vesti|lepo|lepa|beli|bela|belo"
+    r"|deo|delov\w*|delu|delom|poslednj\w*|sledeć\w*|mer[aeu]|ovde|dete|lek|rešen\w*|rešit\w*"
+    r"|rešav\w*|primen\w*|promen\w*|vek|veka|vekov\w*"
     r"|istorij\w*|opštin\w*|saopšten\w*|takođe|bezbednost\w*)$"
 )
 _IJEKAVIAN = re.compile(
     r"^(?:dvije|cijel\w*|vrijeme|riječ\w*|mjest\w*|djec\w*|svijet\w*|svjet\w*|poslije"
     r"|prije|gdje|uvijek|zahtije\w*|zahtjev\w*|primjer\w*|nedjelj\w*|bijel\w*|vijest\w*"
-    r"|mjesec\w*|htio|htjeli|vidjeti|vidjeli|vjerovat\w*|lijep\w*)$"
+    r"|mjesec\w*|htio|htjeli|vidjeti|vidjeli|vjerovat\w*|lijep\w*|dio|dijel\w*|posljednj\w*"
+    r"|sljedeć\w*|mjer\w*|ovdje|dijete|lijek\w*|riješ\w*|rješ\w*|primjen\w*|promjen\w*"
+    r"|vijek\w*|stoljeć\w*)$"
 )
 _CROATIAN = re.compile(
     r"^(?:tko|tisuć\w*|tvrtk\w*|tvornic\w*|povijes\w*|vlak|vlaka|vlakom|priopćen\w*|točk\w*"

@@ -196,6 +196,8 @@ class _Parser:
         """The title block (empty when the statement has none) and a byline's author."""
         blocks = [block for block in before if block]
         authors: tuple[str, ...] = ()
+        if blocks and len(blocks[-1]) >= 2 and byline(blocks[-1][-1].text):
+            blocks[-1:] = [blocks[-1][:-1], blocks[-1][-1:]]  # "Title\nBy Someone"
         if len(blocks) >= 2 and len(blocks[-1]) == 1 and (name := byline(blocks[-1][0].text)):
             authors = (name,)
             blocks.pop()

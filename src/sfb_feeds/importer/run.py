@@ -20,6 +20,12 @@ from .translations import Candidate, translation_keys
 
 Detector = Callable[[str], "str | None"]
 
+# Letters that Unicode decomposition does not bring down to ASCII, spelled out so that a
+# slug keeps them ("europæiske" -> "europaeiske", Turkish dotless i -> "i").
+_LATIN_LETTERS = str.maketrans({"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "\u0131": "i", "ł": "l",
+                                "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss", "œ": "oe", "Œ": "OE",
+                                "þ": "th", "ð": "d"})
+
 REVIEW_TITLE = "the listing has no title; this one is the excerpt's first sentence"
 REVIEW_LANGUAGE = "the excerpt's language could not be detected; add a `language:` field"
 
@@ -174,7 +180,7 @@ def _language(entry: ListingEntry, detect: Detector, warnings: list[Problem]) ->
 
 def _stem(day: date, title: str, language: str | None, taken: set[str]) -> str:
     """``<date>-<slug>``, made unique within one import (by language, then a number)."""
-    stem = f"{day.isoformat()}-{slugify(title)}"
+    stem = f"{day.isoformat()}-{slugify(title.translate(_LATIN_LETTERS))}"
     options = [stem, f"{stem}-{(language or 'und').lower()}"]
     options += [f"{stem}-{number}" for number in range(2, len(taken) + 3)]
     chosen = next(option for option in options if option not in taken)
