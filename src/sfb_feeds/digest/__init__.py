@@ -1,7 +1,47 @@
-"""Weekly email digests: inline-styled HTML, plain text, .eml, and a web archive."""
+"""Weekly email digests: inline-styled HTML, plain text, .eml, and a web archive.
+
+Each language and week with statements gets ``digests/<lang>/<YYYY-Www>.html`` (the email
+body, styles inlined), ``.txt`` (the plain-text part) and ``.eml`` (the whole message);
+each language gets ``digests/<lang>/index.html``, the archive of its digests. The three
+outputs of a digest share one rendering (see ``render.rendered_digest``).
+"""
 
 from __future__ import annotations
 
-from ..plan import OutputFormat
+from ..plan import OutputFormat, Scope, Target
+from ..site import Site
+from .eml import render_eml
+from .render import render_archive, rendered_digest
 
-FORMATS: tuple[OutputFormat, ...] = ()
+
+def render_digest_html(site: Site, target: Target) -> bytes:
+    return rendered_digest(site, target).html
+
+
+def render_digest_text(site: Site, target: Target) -> bytes:
+    return rendered_digest(site, target).text
+
+
+def render_digest_eml(site: Site, target: Target) -> bytes:
+    return render_eml(site, rendered_digest(site, target))
+
+
+def render_digest_archive(site: Site, target: Target) -> bytes:
+    if target.language is None:
+        raise ValueError("a digest archive belongs to a language")
+    return render_archive(site, target.language)
+
+
+FORMATS: tuple[OutputFormat, ...] = (
+    OutputFormat(name="digest-html", media_type="text/html", path="digests/{lang}/{period}.html",
+                 scope=Scope.LANGUAGE_WEEK, render=render_digest_html),
+    OutputFormat(name="digest-text", media_type="text/plain",
+                 path="digests/{lang}/{period}.txt", scope=Scope.LANGUAGE_WEEK,
+                 render=render_digest_text),
+    OutputFormat(name="digest-eml", media_type="message/rfc822",
+                 path="digests/{lang}/{period}.eml", scope=Scope.LANGUAGE_WEEK,
+                 render=render_digest_eml),
+    OutputFormat(name="digest-archive", media_type="text/html",
+                 path="digests/{lang}/index.html", scope=Scope.LANGUAGE,
+                 render=render_digest_archive),
+)

@@ -1,0 +1,79 @@
+"""``sfb-feeds digest``: one week's digests, for one language or all of them.
+
+Pure like the rest of the core: returns ``Output`` rows (the same bytes ``build`` writes
+for those paths); printing and writing are the CLI's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from ..errors import UsageError
+from ..language import canonical_tag
+from ..model import Output, Settings, Statement
+from ..plan import Scope, plan_outputs
+from ..site import Site, make_site
+from ..weeks import last_complete_week, parse_week
+from . import FORMATS
+
+PARTS = {"html": ".html", "text": ".txt", "eml": ".eml"}
+
+
+def _week_label(site: Site, week: str | None) -> str:
+    if week is None:
+        return last_complete_week(site.now, site.settings).label
+    try:
+        return parse_week(week.strip().upper(), site.settings).label
+    except ValueError as exc:
+        raise UsageError(f"--week: {exc}") from None
+
+
+def _language(site: Site, lang: str | None) -> str | None:
+    if lang is None:
+        return None
+    tag = canonical_tag(lang.strip())
+    if tag is None:
+        raise UsageError(f"--lang: {lang!r} is not a language tag (e.g. pl, pt-BR)")
+    if tag not in site.languages:
+        known = ", ".join(site.languages) or "none"
+        raise UsageError(f"--lang: no published statements in {tag!r} (languages: {known})")
+    return tag
+
+
+def show_digest(
+    site: Site, week: str | None = None, lang: str | None = None, part: str | None = None
+) -> list[Output]:
+    """The digests of ``week`` (default: the last complete week at ``site.now``).
+
+    Every language, or only ``lang``; every part (.html, .txt, .eml), or only ``part``
+    (``"html"``, ``"text"`` or ``"eml"``). Languages in order, parts in that order. A week
+    without statements has no digest: the list is then empty. UsageError for a malformed
+    week, an unknown language or part.
+    """
+    label = _week_label(site, week)
+    language = _language(site, lang)
+    if part is not None and part not in PARTS:
+        raise UsageError(f"--part: {part!r} is not one of {', '.join(PARTS)}")
+    formats = [f for f in FORMATS if f.scope is Scope.LANGUAGE_WEEK
+               and (part is None or f.path.endswith(PARTS[part]))]
+    chosen = [
+        planned for planned in plan_outputs(site, formats)
+        if planned.target.period == label
+        and (language is None or planned.target.language == language)
+    ]
+    chosen.sort(key=lambda p: (p.target.language or "", formats.index(p.format)))
+    return [Output(p.path, p.format.render(site, p.target)) for p in chosen]
+
+
+def digest_outputs(
+    settings: Settings,
+    statements: Iterable[Statement],
+    now: datetime,
+    *,
+    week: str | None = None,
+    lang: str | None = None,
+    part: str | None = None,
+) -> list[Output]:
+    """``show_digest`` for the statements published at ``now``."""
+    return show_digest(make_site(settings, statements, now), week, lang, part)

@@ -1,0 +1,304 @@
+"""CSS inlining with premailer, paid once per element shape instead of once per digest.
+
+premailer costs 15-30 ms a document, mostly in cssutils and in running every selector over
+the tree. What it writes on an element depends only on the stylesheet and on what its
+selectors can see of that element: the tag, id, class and attributes of the element and of
+its ancestors, the element's own ``style`` (merged) and the attributes premailer rewrites
+(``align``, ``valign``, ``bgcolor``, ``width``, ``height``), plus - only when the stylesheet
+uses ``:first-child``/``:last-child`` or attribute selectors - its position among its siblings
+and the attributes those selectors name. Text never matters.
+
+So each element gets a *shape* (those facts, chained through its ancestors). The first time
+a shape is seen, premailer runs on the whole document and what it changed on each element
+is recorded for that element's shape; from then on documents whose shapes are all known are
+inlined by replaying the recorded changes, with no premailer call at all. In a digest build
+that means a few premailer calls per template and language, whatever the number of digests.
+The result is the same as calling premailer on each document (a test compares them element
+by element), and it does not depend on what was inlined before.
+
+Stylesheets using sibling combinators (``+``, ``~``), whose effect this shape does not
+capture, are inlined by calling premailer on every document: slow, but never wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import cssutils
+from lxml import etree
+from premailer import Premailer
+
+_log = logging.getLogger(__name__)
+
+# What premailer may rewrite on an element besides ``style`` (premailer's
+# _style_to_basic_html_attributes and align_floating_images).
+_REWRITTEN = ("style", "align", "valign", "bgcolor", "width", "height")
+_ALWAYS_SEEN = ("id", "class", *_REWRITTEN)
+# premailer inlines a selector with a colon only when the colon starts one of these.
+_FILTERS = (":first-child", ":last-child", ":nth-child")
+# An attribute selector: its name, and whether it tests the value or only presence.
+_ATTRIBUTE = re.compile(r"\[\s*([^\s~|^$*=\]]+)\s*([~|^$*]?=)?")
+_BRACKETS = re.compile(r"\[[^\]]*\]|\"[^\"]*\"|'[^']*'")
+_MARK = "data-sfb-inline-index"
+
+Attributes = tuple[tuple[str, str], ...]
+
+
+def _premailer() -> Premailer:
+    # strip_important=False keeps the !important premailer adds to @media rules, which
+    # they need to win over the inline styles on narrow screens.
+    return Premailer(
+        allow_network=False, allow_loading_external_files=False, strip_important=False,
+        cache_css_parsing=True, disable_leftover_css=False, remove_classes=False,
+    )
+
+
+@contextmanager
+def _cssutils_captured() -> Iterator[None]:
+    """Route cssutils' log lines (it writes to stderr) to our debug log while inside."""
+    logger = logging.getLogger("CSSUTILS")  # the logger cssutils.log writes to
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    records: list[logging.LogRecord] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger.handlers[:] = [_Keep()]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
+        for record in records:
+            _log.debug("cssutils: %s", record.getMessage())
+
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """What of an element the stylesheet's inlined selectors can see beyond the basics."""
+
+    values: tuple[str, ...]  # attributes whose values selectors test
+    presence: tuple[str, ...]  # attributes selectors test only the presence of
+    positions: bool
+    exact: bool  # the shape cannot capture it: run premailer on every document
+
+
+def _inlined_selectors(css: str) -> Iterator[str]:
+    """The selectors premailer turns into inline styles (not @media, not pseudo-classes)."""
+    with _cssutils_captured():
+        sheet = cssutils.parseString(css, validate=False)
+    for rule in sheet:
+        if rule.type != rule.STYLE_RULE:
+            continue
+        for raw in rule.selectorText.split(","):
+            selector = raw.strip()
+            if not selector or selector.startswith((":", "@")) or "*" in selector:
+                continue
+            if ":" in selector and ":" + selector.split(":", 1)[1] not in _FILTERS:
+                continue  # left in <style> by premailer, never inlined
+            yield selector
+
+
+def _needs_of(css_texts: tuple[str, ...]) -> _Needs:
+    values: set[str] = set()
+    presence: set[str] = set()
+    positions = exact = False
+    for css in css_texts:
+        for selector in _inlined_selectors(css):
+            for name, operator in _ATTRIBUTE.findall(selector):
+                (values if operator else presence).add(name.lower())
+            positions = positions or ":" in selector
+            exact = exact or any(c in _BRACKETS.sub("", selector) for c in "+~")
+    values -= set(_ALWAYS_SEEN)
+    return _Needs(tuple(sorted(values)), tuple(sorted(presence - values - set(_ALWAYS_SEEN))),
+                  positions, exact)
+
+
+@dataclass(frozen=True, slots=True)
+class _StyleResult:
+    """What premailer did to one <style> element: removed it, or its new text and attributes."""
+
+    removed: bool
+    text: str | None = None
+    attributes: Attributes = ()
+
+
+@dataclass(slots=True)
+class _Inliner:
+    """The recorded premailer results for every document sharing one stylesheet."""
+
+    needs: _Needs
+    exact: bool = False
+    shapes: dict[tuple[object, ...], int] = field(default_factory=dict)
+    changes: dict[int, Attributes] = field(default_factory=dict)
+    premailer_calls: int = 0
+
+
+_inliners: dict[tuple[tuple[str, Attributes], ...], _Inliner] = {}
+_style_results: dict[tuple[str, Attributes], _StyleResult] = {}
+
+
+def _parse(html: str) -> etree._ElementTree:
+    # The same parser premailer uses, so both see the same tree.
+    return etree.fromstring(html.strip(), etree.HTMLParser()).getroottree()
+
+
+def _elements(tree: etree._ElementTree) -> list[etree._Element]:
+    return [el for el in tree.iter() if isinstance(el.tag, str)]
+
+
+def _attributes(element: etree._Element) -> Attributes:
+    return tuple((str(k), str(v)) for k, v in element.attrib.items() if k != _MARK)
+
+
+def _style_key(element: etree._Element) -> tuple[str, Attributes]:
+    return element.text or "", _attributes(element)
+
+
+def _stylesheet(tree: etree._ElementTree) -> tuple[tuple[str, Attributes], ...]:
+    return tuple(_style_key(el) for el in tree.iter("style"))
+
+
+def inline_css(html: str) -> str:
+    """``html`` with its <style> rules inlined as premailer does; @media rules stay in <style>.
+
+    Returns the serialised document (with its doctype). Equivalent to premailer's
+    ``transform`` on ``html`` apart from whitespace between tags.
+    """
+    tree = _parse(html)
+    key = _stylesheet(tree)
+    inliner = _inliners.get(key)
+    if inliner is None:
+        needs = _needs_of(tuple(text for text, _ in key))
+        inliner = _inliners[key] = _Inliner(needs, exact=needs.exact)
+    if not inliner.exact and any(k not in _style_results for k in key):
+        _learn(html, inliner)
+    if inliner.exact or not _replay(html, tree, inliner):
+        inliner.premailer_calls += 1
+        return _serialise(_run_premailer(_parse(html)))
+    return _serialise(tree)
+
+
+def _replay(html: str, tree: etree._ElementTree, inliner: _Inliner) -> bool:
+    """Do to ``tree`` what premailer would; False if premailer must run on it after all."""
+    _apply_style_results(tree)
+    ids = _shape_ids(tree, inliner, add=False)
+    if ids is None:
+        _learn(html, inliner)
+        if inliner.exact:
+            return False
+        ids = _shape_ids(tree, inliner, add=False)
+        assert ids is not None  # just learnt from this very document
+    for element, shape in ids:
+        for name, value in inliner.changes[shape]:
+            element.set(name, value)
+    return True
+
+
+def premailer_calls() -> int:
+    """How many times premailer has run in this process (to check the fast path is taken)."""
+    return sum(inliner.premailer_calls for inliner in _inliners.values())
+
+
+def _run_premailer(tree: etree._ElementTree) -> etree._ElementTree:
+    with _cssutils_captured():
+        _premailer().transform(tree.getroot())
+    return tree
+
+
+def _serialise(tree: etree._ElementTree) -> str:
+    return str(etree.tostring(tree, method="html", encoding="unicode"))
+
+
+def _apply_style_results(tree: etree._ElementTree) -> None:
+    """Do to each <style> what premailer did to one with the same text and attributes."""
+    for element in list(tree.iter("style")):
+        result = _style_results[_style_key(element)]
+        if result.removed:
+            parent = element.getparent()
+            assert parent is not None
+            parent.remove(element)  # with its tail, as premailer does
+            continue
+        element.text = result.text
+        element.attrib.clear()
+        element.attrib.update(dict(result.attributes))
+    _ensure_head(tree)
+
+
+def _ensure_head(tree: etree._ElementTree) -> None:
+    """premailer adds an empty <head> before <body> when a document has none."""
+    root = tree.getroot()
+    if root.find("head") is None and root.find("body") is not None:
+        root.insert(0, etree.Element("head"))
+
+
+def _own_key(element: etree._Element, needs: _Needs, first: bool, last: bool) -> tuple[object, ...]:
+    seen = tuple(element.get(name) for name in _ALWAYS_SEEN)
+    values = tuple(element.get(name) for name in needs.values)
+    presence = tuple(element.get(name) is not None for name in needs.presence)
+    return (element.tag, seen, values, presence, (first, last) if needs.positions else None)
+
+
+def _shape_ids(
+    tree: etree._ElementTree, inliner: _Inliner, *, add: bool
+) -> list[tuple[etree._Element, int]] | None:
+    """Each element with its shape id; None if a shape is new and ``add`` is false."""
+    result: list[tuple[etree._Element, int]] = []
+    root = tree.getroot()
+    stack: list[tuple[etree._Element, int, bool, bool]] = [(root, -1, True, True)]
+    while stack:
+        element, parent_id, first, last = stack.pop()
+        key = (parent_id, _own_key(element, inliner.needs, first, last))
+        shape = inliner.shapes.get(key)
+        if shape is None:
+            if not add:
+                return None
+            shape = inliner.shapes[key] = len(inliner.shapes)
+        result.append((element, shape))
+        children = [child for child in element if isinstance(child.tag, str)]
+        for index in range(len(children) - 1, -1, -1):
+            stack.append((children[index], shape, index == 0, index == len(children) - 1))
+    return result
+
+
+def _learn(html: str, inliner: _Inliner) -> None:
+    """Run premailer once on ``html`` and record what it did, per <style> and per shape."""
+    reference = _parse(html)
+    ours = _parse(html)
+    for index, (theirs, mine) in enumerate(
+        zip(_elements(reference), _elements(ours), strict=True)
+    ):
+        theirs.set(_MARK, str(index))
+        mine.set(_MARK, str(index))
+    styles = {el.get(_MARK): _style_key(el) for el in ours.iter("style")}
+    inliner.premailer_calls += 1
+    _run_premailer(reference)
+    after = {el.get(_MARK): el for el in _elements(reference) if el.get(_MARK) is not None}
+    for mark, key in styles.items():
+        kept = after.get(mark)
+        _style_results[key] = (
+            _StyleResult(removed=True) if kept is None
+            else _StyleResult(False, kept.text, _attributes(kept))
+        )
+    _apply_style_results(ours)
+    ids = _shape_ids(ours, inliner, add=True)
+    assert ids is not None
+    for element, shape in ids:
+        counterpart = after.get(element.get(_MARK))
+        before = dict(_attributes(element))
+        changed = () if counterpart is None else tuple(
+            (name, value) for name, value in _attributes(counterpart) if before.get(name) != value
+        )
+        if inliner.changes.setdefault(shape, changed) != changed:
+            # Something the shape does not capture mattered: be exact from now on.
+            _log.warning("premailer styled two <%s> of one shape differently; inlining "
+                         "this stylesheet document by document", element.tag)
+            inliner.exact = True
+            return

@@ -1,0 +1,84 @@
+"""Render a digest once (HTML inlined, plain text, subject) and serve it to its three outputs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..plan import Target
+from ..site import Site
+from . import templates
+from .inline import inline_css
+from .view import ArchiveView, DigestView, archive_view, digest_view
+
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    """One digest in every form its outputs need."""
+
+    view: DigestView
+    subject: str
+    html: bytes  # inlined, UTF-8; the very bytes of the .html output
+    text: bytes  # UTF-8; the very bytes of the .txt output
+
+
+def _variables(view: object, lang: str, **more: Any) -> dict[str, Any]:
+    values = {f.name: getattr(view, f.name) for f in fields(view)}  # type: ignore[arg-type]
+    return {**values, **templates.gettext_functions(lang), **more}
+
+
+def _render(site: Site, name: str, lang: str, variables: dict[str, Any]) -> str:
+    return templates.template(site.settings.templates_dir, name, lang).render(variables)
+
+
+def render_view(site: Site, view: DigestView) -> RenderedDigest:
+    """Render the subject, the plain text and the inlined HTML of one digest."""
+    lang = view.lang
+    # One line; other spaces (thin ones around the dash of a week in words) are kept.
+    subject = _LINE_BREAKS.sub(" ", _render(site, "subject.txt", lang, _variables(view, lang)))
+    subject = subject.strip(" ")
+    variables = _variables(view, lang, subject=subject)
+    html = inline_css(_render(site, "digest.html", lang, variables))
+    text = _render(site, "digest.txt", lang, variables)
+    return RenderedDigest(view, subject, html.encode("utf-8"), text.encode("utf-8"))
+
+
+class _Memo:
+    """The digests rendered for the site being built, so .html, .txt and .eml share one.
+
+    Keyed by the Site object itself (frozen, and with slots, so no weak references): a
+    new Site starts a new memo, and the one before is let go.
+    """
+
+    def __init__(self) -> None:
+        self.site: Site | None = None
+        self.digests: dict[tuple[str, str], RenderedDigest] = {}
+
+    def get(self, site: Site, target: Target) -> RenderedDigest:
+        if self.site is not site:
+            self.site, self.digests = site, {}
+        if target.language is None or target.period is None:
+            raise ValueError("a digest needs a language and a week")
+        key = (target.language, target.period)
+        found = self.digests.get(key)
+        if found is None:
+            view = digest_view(site, target.language, target.period, target.statements)
+            found = self.digests[key] = render_view(site, view)
+        return found
+
+
+_memo = _Memo()
+
+
+def rendered_digest(site: Site, target: Target) -> RenderedDigest:
+    """The digest of ``target`` (a language and a week), rendered once per site."""
+    return _memo.get(site, target)
+
+
+def render_archive(site: Site, lang: str) -> bytes:
+    """The archive page of ``lang``: its digests, newest first."""
+    view: ArchiveView = archive_view(site, lang)
+    return inline_css(_render(site, "archive.html", lang, _variables(view, lang))).encode("utf-8")

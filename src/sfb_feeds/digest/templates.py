@@ -1,0 +1,151 @@
+"""The Jinja2 side of the digests: one Environment per templates folder, chosen templates.
+
+Templates are looked up in the site's ``<templates>/email/`` folder first, then in the
+ones shipped with sfb-feeds (``templates/email/`` in the repository, the package
+``sfb_feeds.templates`` once installed). For each kind of template the most specific name
+wins: ``digest.pt-BR.html``, then ``digest.pt.html``, then ``digest.html``.
+
+Labels go through gettext with Jinja's i18n extension in its "newstyle" form
+(``{{ _("Full statement") }}``, ``{{ _("by {authors}").format(authors=...) }}``). The
+translations are handed to each render rather than installed on the Environment, so one
+Environment serves every language.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import unicodedata
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.ext
+from jinja2.loaders import split_template_path
+from markupsafe import Markup
+
+from ..language import canonical_tag
+from .i18n import translations
+
+PACKAGE = "sfb_feeds.templates"
+FOLDER = "email"
+TEXT_WIDTH = 72
+
+
+class _ResourceLoader(jinja2.BaseLoader):
+    """Templates shipped inside the package (a folder, or a zip), read with importlib."""
+
+    def __init__(self, root: Traversable) -> None:
+        self.root = root
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool]]:
+        path = self.root.joinpath(*split_template_path(template))
+        if not path.is_file():
+            raise jinja2.TemplateNotFound(template)
+        return path.read_text(encoding="utf-8"), None, lambda: True
+
+
+def _loader(templates_dir: Path | None) -> jinja2.BaseLoader:
+    shipped = _ResourceLoader(files(PACKAGE) / FOLDER)
+    if templates_dir is None:
+        return shipped
+    site = jinja2.FileSystemLoader(templates_dir / FOLDER, encoding="utf-8")
+    return jinja2.ChoiceLoader([site, shipped])
+
+
+@lru_cache(maxsize=16)
+def environment(templates_dir: Path | None) -> jinja2.Environment:
+    """The one Environment for a templates folder (None: only the shipped templates)."""
+    env = jinja2.Environment(
+        loader=_loader(templates_dir),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        extensions=[jinja2.ext.i18n],
+        keep_trailing_newline=True,
+        trim_blocks=True,  # a block tag takes its line with it
+        lstrip_blocks=True,
+        auto_reload=False,  # a build reads each template once
+    )
+    # {% trans %} blocks compile to newstyle calls, as the gettext functions below expect.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.filters["wrap"] = wrap
+    env.filters["underline"] = underline
+    return env
+
+
+def candidate_names(name: str, lang: str) -> tuple[str, ...]:
+    """Template names to try for ``lang``, most specific first: ``digest.pl.html``..."""
+    stem, dot, ext = name.rpartition(".")
+    tag = canonical_tag(lang) or ""
+    parts = tag.split("-") if tag else []
+    specific = tuple(f"{stem}.{'-'.join(parts[:n])}{dot}{ext}" for n in range(len(parts), 0, -1))
+    return (*specific, name)
+
+
+@lru_cache(maxsize=1024)
+def template(templates_dir: Path | None, name: str, lang: str) -> jinja2.Template:
+    """The template of kind ``name`` (``digest.html``...) for ``lang``; chosen once."""
+    return environment(templates_dir).select_template(candidate_names(name, lang))
+
+
+@lru_cache(maxsize=256)
+def gettext_functions(lang: str) -> Mapping[str, Any]:
+    """``_``, ``gettext`` and ``ngettext`` for ``lang``, as render variables.
+
+    They behave as the i18n extension's newstyle functions: the result is Markup when the
+    template autoescapes (so ``.format()`` escapes what it inserts), and keyword arguments
+    are %-formatted in.
+    """
+    catalog = translations(lang)
+
+    @jinja2.pass_context
+    def gettext(context: jinja2.runtime.Context, message: str, **variables: Any) -> str:
+        text = catalog.gettext(message)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables if variables else text
+
+    @jinja2.pass_context
+    def ngettext(
+        context: jinja2.runtime.Context, singular: str, plural: str, num: int, **variables: Any
+    ) -> str:
+        text = catalog.ngettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        variables.setdefault("num", num)
+        return text % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+
+
+# --- filters for the plain-text digest ------------------------------------------------------
+
+
+def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
+    """``text`` folded at spaces into lines of at most ``width`` (URLs and long words kept)."""
+    return "\n".join(
+        textwrap.wrap(
+            " ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent,
+            break_long_words=False, break_on_hyphens=False,
+        )
+    )
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: wide (CJK) characters take two."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def underline(text: str, char: str = "=") -> str:
+    """A line of ``char`` as wide as the longest line of ``text``."""
+    return char * max((display_width(line) for line in text.splitlines()), default=0)

@@ -1,0 +1,201 @@
+"""What the digest templates see: plain, localised values built from the site and a target.
+
+Everything language-dependent that is not a fixed label (dates, the week in words, names
+of languages, lists of authors) is prepared here, so templates only place values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TypedDict
+from urllib.parse import urlsplit
+
+from ..model import Statement
+from ..plan import Scope
+from ..site import Site
+from ..weeks import Week, parse_week, week_of
+from . import i18n
+
+# Feeds a digest links to, by media type, with the paths used when the feed formats
+# are not (yet) declared in feeds.FORMATS.
+FEED_MEDIA_TYPES = {
+    "atom": ("application/atom+xml", "{lang}/atom.xml"),
+    "rss": ("application/rss+xml", "{lang}/rss.xml"),
+    "json": ("application/feed+json", "{lang}/feed.json"),
+}
+DIGEST_PATH = "digests/{lang}/{period}"
+ARCHIVE_PATH = "digests/{lang}/index.html"
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A link to another language's version of a statement, named in that language."""
+
+    lang: str
+    name: str
+    dir: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    title: str
+    url: str | None
+    date: str  # the long date in the digest's language
+    iso_date: str  # YYYY-MM-DD, for <time datetime>
+    authors: str  # "" when there are none; joined the language's way
+    paragraphs: tuple[str, ...]
+    translations: tuple[Translation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Feeds:
+    atom: str
+    rss: str
+    json: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """What every digest page has: language, direction, site, footer links."""
+
+    lang: str
+    dir: str  # "ltr" or "rtl"
+    start: str  # "left" in a left-to-right language, else "right"
+    end: str
+    site_title: str
+    site_url: str
+    archive_url: str
+    unsubscribe_url: str | None
+    feeds: Feeds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestView(Page):
+    week: Week
+    week_words: str  # "31 August - 6 September 2015", with the language's dash
+    count: int
+    count_label: str  # "4 statements"
+    statements: tuple[StatementView, ...]
+    browser_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveEntry:
+    week: Week
+    week_words: str
+    count_label: str
+    url: str  # relative to the archive page
+    titles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveView(Page):
+    entries: tuple[ArchiveEntry, ...]
+
+
+def host_of(site: Site) -> str:
+    return urlsplit(site.settings.site.url).hostname or "localhost"
+
+
+def site_hash(site: Site, *parts: str) -> str:
+    """A short stable hash of the site's address and ``parts`` (for ids and boundaries)."""
+    text = "\n".join((site.settings.site.url, *parts))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def feed_links(site: Site, lang: str) -> Feeds:
+    """Where this language's feeds are, from the feed formats' own path templates."""
+    from .. import feeds  # late: feeds may link to the digests too
+
+    paths = {name: default for name, (_, default) in FEED_MEDIA_TYPES.items()}
+    for fmt in feeds.FORMATS:
+        for name, (media_type, _) in FEED_MEDIA_TYPES.items():
+            if fmt.scope is Scope.LANGUAGE and fmt.media_type == media_type:
+                paths[name] = fmt.path
+    base = site.settings.site.feeds_url
+    return Feeds(**{name: base + path.format(lang=lang) for name, path in paths.items()})
+
+
+class _PageFields(TypedDict):
+    lang: str
+    dir: str
+    start: str
+    end: str
+    site_title: str
+    site_url: str
+    archive_url: str
+    unsubscribe_url: str | None
+    feeds: Feeds
+
+
+def _page(site: Site, lang: str) -> _PageFields:
+    direction = i18n.text_direction(lang)
+    unsubscribe = site.settings.digests.unsubscribe
+    return {
+        "lang": lang, "dir": direction,
+        "start": "right" if direction == "rtl" else "left",
+        "end": "left" if direction == "rtl" else "right",
+        "site_title": site.settings.site.title, "site_url": site.settings.site.url,
+        "archive_url": site.settings.site.feeds_url + ARCHIVE_PATH.format(lang=lang),
+        "unsubscribe_url": unsubscribe.replace("{lang}", lang) if unsubscribe else None,
+        "feeds": feed_links(site, lang),
+    }
+
+
+def _translation(statement: Statement) -> Translation:
+    return Translation(statement.language, i18n.language_label(statement.language),
+                       i18n.text_direction(statement.language), statement.url)
+
+
+def statement_view(site: Site, statement: Statement, lang: str) -> StatementView:
+    local = statement.date.astimezone(site.settings.site.tz)
+    return StatementView(
+        title=statement.title, url=statement.url, date=i18n.format_date(local, lang),
+        iso_date=local.date().isoformat(), authors=i18n.format_names(statement.authors, lang),
+        paragraphs=statement.excerpt,
+        translations=tuple(_translation(t) for t in site.translations_of(statement)),
+    )
+
+
+def _count_label(lang: str, count: int) -> str:
+    return i18n.plural_label(lang, "{count} statement", "{count} statements", count)
+
+
+def digest_view(
+    site: Site, lang: str, period: str, statements: tuple[Statement, ...]
+) -> DigestView:
+    """The view of one digest: ``statements`` (newest first) of ``lang`` in week ``period``."""
+    week = parse_week(period, site.settings)
+    return DigestView(
+        **_page(site, lang),
+        week=week, week_words=i18n.format_week(week.first, week.last, lang),
+        count=len(statements), count_label=_count_label(lang, len(statements)),
+        statements=tuple(statement_view(site, s, lang) for s in statements),
+        browser_url=site.settings.site.feeds_url
+        + DIGEST_PATH.format(lang=lang, period=period) + ".html",
+    )
+
+
+def digest_weeks(site: Site, lang: str) -> list[tuple[Week, tuple[Statement, ...]]]:
+    """The weeks of ``lang`` that have statements, newest first, each with its statements."""
+    groups: defaultdict[Week, list[Statement]] = defaultdict(list)
+    for statement in site.by_language.get(lang, ()):
+        groups[week_of(statement.date, site.settings)].append(statement)
+    return [(week, tuple(groups[week])) for week in sorted(groups, key=lambda w: w.first,
+                                                           reverse=True)]
+
+
+def archive_view(site: Site, lang: str) -> ArchiveView:
+    """The archive page of ``lang``: every digest, newest first."""
+    entries = tuple(
+        ArchiveEntry(
+            week=week, week_words=i18n.format_week(week.first, week.last, lang),
+            count_label=_count_label(lang, len(statements)), url=f"{week.label}.html",
+            titles=tuple(s.title for s in statements),
+        )
+        for week, statements in digest_weeks(site, lang)
+    )
+    return ArchiveView(**_page(site, lang), entries=entries)
