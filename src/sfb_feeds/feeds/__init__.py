@@ -1,7 +1,43 @@
-"""Feed outputs: Atom, RSS 2.0, JSON Feed, RFC 5005 archives, OPML, the subscribe page."""
+"""Feed outputs: Atom, RSS 2.0, JSON Feed, RFC 5005 archives, OPML, the subscribe page.
+
+Each row is one output format; ``{lang}`` is the canonical BCP 47 tag of a language with
+published statements and ``{period}`` a calendar year (site timezone). The modules behind
+the rows: ``atom``, ``rss``, ``jsonfeed``, ``archive``, ``opml``, ``index_page``; only
+``feedgen_adapter`` imports feedgen.
+"""
 
 from __future__ import annotations
 
-from ..plan import OutputFormat
+from ..plan import OutputFormat, Scope
+from .archive import render_archive
+from .atom import render_atom_feed
+from .document import ATOM, JSON_FEED, RSS
+from .index_page import render_index
+from .jsonfeed import render_json_feed
+from .opml import render_opml
+from .rss import render_rss_feed
 
-FORMATS: tuple[OutputFormat, ...] = ()
+OPML_MEDIA_TYPE = "text/x-opml"
+HTML_MEDIA_TYPE = "text/html"
+
+FORMATS: tuple[OutputFormat, ...] = (
+    OutputFormat(name="atom", media_type=ATOM.media_type, path="{lang}/atom.xml",
+                 scope=Scope.LANGUAGE, render=render_atom_feed),
+    OutputFormat(name="rss", media_type=RSS.media_type, path="{lang}/rss.xml",
+                 scope=Scope.LANGUAGE, render=render_rss_feed),
+    OutputFormat(name="json-feed", media_type=JSON_FEED.media_type, path="{lang}/feed.json",
+                 scope=Scope.LANGUAGE, render=render_json_feed),
+    OutputFormat(name="atom-all", media_type=ATOM.media_type, path="atom.xml",
+                 scope=Scope.SITE, render=render_atom_feed),
+    OutputFormat(name="rss-all", media_type=RSS.media_type, path="rss.xml",
+                 scope=Scope.SITE, render=render_rss_feed),
+    OutputFormat(name="json-feed-all", media_type=JSON_FEED.media_type, path="feed.json",
+                 scope=Scope.SITE, render=render_json_feed),
+    OutputFormat(name="atom-archive", media_type=ATOM.media_type,
+                 path="{lang}/archive/{period}.xml", scope=Scope.LANGUAGE_YEAR,
+                 render=render_archive),
+    OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
+                 scope=Scope.SITE, render=render_opml),
+    OutputFormat(name="subscribe-page", media_type=HTML_MEDIA_TYPE, path="index.html",
+                 scope=Scope.SITE, render=render_index),
+)

@@ -1,0 +1,233 @@
+"""A feed document described as plain data, built from the site; shared by every format.
+
+Atom, RSS and JSON Feed renderers all start from :class:`Feed` and :class:`Entry`, so ids,
+titles, dates, links and order are decided once, here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from html import escape
+
+from ..language import native_name
+from ..model import Statement
+from ..site import Site
+from .urls import canonical_uri, entry_id, public_url, site_url
+
+HTML = "text/html"
+
+# What an empty feed (a site with nothing published yet) says it was updated: a fixed,
+# plausible instant, because the build time must never appear in the output.
+EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedKind:
+    """One subscription format: its file name in each folder and its media type."""
+
+    file: str
+    media_type: str
+    label: str
+
+
+ATOM = FeedKind("atom.xml", "application/atom+xml", "Atom")
+RSS = FeedKind("rss.xml", "application/rss+xml", "RSS")
+JSON_FEED = FeedKind("feed.json", "application/feed+json", "JSON Feed")
+KINDS = (ATOM, RSS, JSON_FEED)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    href: str
+    rel: str = "alternate"
+    type: str | None = None
+    hreflang: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entry:
+    """One statement as every format shows it.
+
+    ``updated`` is the value written to ``atom:updated`` (see :func:`distinct_updated`);
+    ``modified`` is the record's own ``updated`` time.
+    """
+
+    id: str
+    title: str
+    url: str | None
+    language: str
+    published: datetime
+    updated: datetime
+    modified: datetime
+    paragraphs: tuple[str, ...]
+    authors: tuple[str, ...]
+    tags: tuple[str, ...]
+    translations: tuple[Link, ...]
+
+    @property
+    def permalink(self) -> bool:
+        """True when the id is the statement's web address (RSS ``isPermaLink``)."""
+        return self.url is not None and self.id == self.url
+
+    @property
+    def summary_html(self) -> str:
+        return paragraphs_html(self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feed:
+    """One feed document: metadata, extra links and entries (newest first)."""
+
+    id: str
+    title: str
+    subtitle: str
+    language: str | None
+    self_url: str
+    site_url: str
+    author: str
+    updated: datetime
+    links: tuple[Link, ...]
+    entries: tuple[Entry, ...]
+    archive: bool = False
+
+
+def paragraphs_html(paragraphs: Sequence[str]) -> str:
+    """The paragraphs as HTML ``<p>`` elements, text escaped once."""
+    return "".join(f"<p>{escape(text, quote=False)}</p>" for text in paragraphs)
+
+
+def feed_moment(moment: datetime) -> datetime:
+    """``moment`` with an offset that RFC 3339 and the RSS profile both accept.
+
+    Offsets that are not whole half hours (+05:45, or a historical local mean time such
+    as -00:01:15) cannot be written in either format without a warning; those moments
+    are given in UTC instead.
+    """
+    offset = moment.utcoffset()
+    if offset is None or offset.total_seconds() % 1800:
+        return moment.astimezone(UTC)
+    return moment
+
+
+def distinct_updated(statement: Statement) -> datetime:
+    """The statement's ``updated`` time, plus a stable sub-second offset taken from its id.
+
+    Records often carry only a day, so translations published together share the same
+    midnight; the W3C validator warns when two entries have the same ``atom:updated``
+    (DuplicateUpdated). A fraction of a second derived from the id keeps every entry's
+    time distinct, stable from build to build, and invisible in readers, which show
+    minutes at most. Times already written with fractions are kept as they are.
+    """
+    moment = feed_moment(statement.updated)
+    if moment.microsecond:
+        return moment
+    digest = hashlib.blake2b(statement.id.encode("utf-8"), digest_size=8).digest()
+    return moment + timedelta(microseconds=1 + int.from_bytes(digest, "big") % 999_999)
+
+
+def feed_title(site: Site, language: str | None) -> str:
+    """"Socialism From Below — Polski", or the bare site title for all languages."""
+    title = site.settings.site.title
+    return f"{title} — {native_name(language)}" if language else title
+
+
+def display_title(site: Site, language: str | None) -> str:
+    """A feed's name in lists (OPML, the subscribe page): names "all languages" too."""
+    return feed_title(site, language) if language else f"{feed_title(site, None)} — all languages"
+
+
+def feed_path(kind: FeedKind, language: str | None) -> str:
+    return f"{language}/{kind.file}" if language else kind.file
+
+
+def archive_path(language: str, year: str) -> str:
+    return f"{language}/archive/{year}.xml"
+
+
+def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
+    """One link per other language with a published translation that has a web address.
+
+    Atom allows one alternate link per (type, hreflang) pair, so the statement's own
+    language and any repeated language are skipped.
+    """
+    seen = {statement.language}
+    links: list[Link] = []
+    for other in site.translations_of(statement):
+        if other.url is None or other.language in seen:
+            continue
+        seen.add(other.language)
+        links.append(Link(canonical_uri(other.url), "alternate", HTML, other.language,
+                          other.title))
+    return tuple(links)
+
+
+def make_entry(site: Site, statement: Statement) -> Entry:
+    settings = site.settings
+    return Entry(
+        id=entry_id(statement.id, statement.date, settings),
+        title=statement.title,
+        url=canonical_uri(statement.url) if statement.url else None,
+        language=statement.language,
+        published=feed_moment(statement.date),
+        updated=distinct_updated(statement),
+        modified=feed_moment(statement.updated),
+        paragraphs=statement.excerpt,
+        authors=statement.authors,
+        tags=statement.tags,
+        translations=translation_links(site, statement),
+    )
+
+
+def newest_updated(entries: Sequence[Entry], fallback: Sequence[Statement] = ()) -> datetime:
+    """The latest ``updated`` of ``entries``; of ``fallback`` statements if there are none."""
+    if entries:
+        return max(entry.updated for entry in entries)
+    if fallback:
+        return max(distinct_updated(statement) for statement in fallback)
+    return EMPTY_UPDATED
+
+
+def language_alternates(site: Site, kind: FeedKind, language: str | None) -> tuple[Link, ...]:
+    """Links to the same format's feed in every other language."""
+    return tuple(
+        Link(public_url(site.settings, feed_path(kind, other)), "alternate", kind.media_type,
+             other, feed_title(site, other))
+        for other in site.languages
+        if other != language
+    )
+
+
+def base_feed(site: Site, kind: FeedKind, language: str | None,
+              statements: Sequence[Statement], path: str) -> Feed:
+    """Metadata and entries shared by every feed document; links are added by the caller."""
+    settings = site.settings
+    entries = tuple(make_entry(site, statement) for statement in statements)
+    self_url = public_url(settings, path)
+    return Feed(
+        id=self_url,
+        title=feed_title(site, language),
+        subtitle=settings.site.description,
+        language=language,
+        self_url=self_url,
+        site_url=site_url(settings),
+        author=settings.site.author,
+        updated=newest_updated(entries),
+        links=(),
+        entries=entries,
+    )
+
+
+def current_feed(site: Site, language: str | None, statements: Sequence[Statement],
+                 kind: FeedKind) -> Feed:
+    """The subscription document of a language (None: all languages) in one format.
+
+    It holds the newest ``feeds.entries`` of ``statements`` and links the same format's
+    feed in every other language.
+    """
+    newest = statements[: site.settings.feeds.entries]
+    feed = base_feed(site, kind, language, newest, feed_path(kind, language))
+    return replace(feed, links=language_alternates(site, kind, language))

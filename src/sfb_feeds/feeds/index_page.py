@@ -1,0 +1,112 @@
+"""``index.html``: the subscribe page, one section per language in its own name.
+
+Each section lists that language's feeds, its weekly digest archive and its newest
+statement titles; the page head carries ``<link rel="alternate">`` autodiscovery for every
+feed, so a browser or reader given the page finds them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from ..digest.i18n import format_date, label, text_direction
+from ..language import native_name
+from ..model import Statement
+from ..plan import Target
+from ..site import Site
+from .document import ATOM, JSON_FEED, KINDS, RSS, FeedKind, display_title, feed_path, feed_title
+from .urls import canonical_uri, public_url, site_url
+
+NEWEST = 5  # statement titles shown per language
+TEMPLATE = "index.html"
+_LABELS = {ATOM: "Atom feed", RSS: "RSS feed", JSON_FEED: "JSON feed"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    label: str
+    href: str
+    media_type: str
+    title: str
+    hreflang: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    title: str
+    url: str | None
+    iso_date: str
+    date_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    language: str
+    name: str
+    direction: str
+    feeds: tuple[FeedLink, ...]
+    digest_label: str
+    digest_url: str
+    newest: tuple[Headline, ...]
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The page's one Jinja environment: autoescaping on, undefined names are errors."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _feed_link(site: Site, kind: FeedKind, language: str | None) -> FeedLink:
+    return FeedLink(
+        label=label(language or "en", _LABELS[kind]),
+        href=public_url(site.settings, feed_path(kind, language)),
+        media_type=kind.media_type,
+        title=f"{display_title(site, language)} ({kind.label})",
+        hreflang=language,
+    )
+
+
+def _headline(site: Site, statement: Statement) -> Headline:
+    day = statement.date.astimezone(site.settings.site.tz)
+    url = canonical_uri(statement.url) if statement.url else None
+    return Headline(statement.title, url, day.date().isoformat(),
+                    format_date(day, statement.language))
+
+
+def _section(site: Site, language: str) -> Section:
+    return Section(
+        language=language,
+        name=native_name(language),
+        direction=text_direction(language),
+        feeds=tuple(_feed_link(site, kind, language) for kind in KINDS),
+        digest_label=label(language, "Digest archive"),
+        digest_url=public_url(site.settings, f"digests/{language}/index.html"),
+        newest=tuple(_headline(site, s) for s in site.by_language[language][:NEWEST]),
+    )
+
+
+def render_index(site: Site, target: Target) -> bytes:
+    """``index.html`` (valid HTML5, laid out for phones as well as desktops)."""
+    all_feeds = tuple(_feed_link(site, kind, None) for kind in KINDS)
+    sections = tuple(_section(site, language) for language in site.languages)
+    page = environment().get_template(TEMPLATE).render(
+        title=site.settings.site.title,
+        heading=feed_title(site, None),
+        description=site.settings.site.description,
+        site_url=site_url(site.settings),
+        all_feeds=all_feeds,
+        sections=sections,
+        discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds),
+    )
+    return page.encode("utf-8")

@@ -1,0 +1,151 @@
+"""Public URLs and ids for the feeds, in the canonical form feed validators expect.
+
+The W3C Feed Validation Service accepts only ASCII URIs in links, ids and guids and warns
+(NonCanonicalURI) when an ``atom:id`` is not in the normal form of RFC 3986 section 6
+(lowercase scheme and host, no default port, no dot segments, percent-encoding only
+where needed, in uppercase hex). RFC 4287 section 4.2.6.1 asks publishers for the same
+normalisation, so every URL and id we write goes through :func:`canonical_uri`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from ..model import Settings
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_SUB_DELIMS = "!$&'()*+,;="
+_PCHAR = "-._~" + _SUB_DELIMS + ":@"
+_RESERVED = ":/?#[]@" + _SUB_DELIMS
+
+
+def _tokens(part: str) -> list[tuple[str, bytes]]:
+    """Split ``part`` into (as written, octets) pairs: one per escape or character."""
+    out: list[tuple[str, bytes]] = []
+    index = 0
+    while index < len(part):
+        if _ESCAPE.match(part, index):
+            written = part[index:index + 3]
+            out.append((written, bytes([int(written[1:], 16)])))
+            index += 3
+        else:
+            out.append((part[index], part[index].encode("utf-8", "surrogatepass")))
+            index += 1
+    return out
+
+
+def _flush(octets: bytearray, safe: str) -> str:
+    try:
+        text = unicodedata.normalize("NFC", octets.decode("utf-8"))
+    except UnicodeDecodeError:
+        return quote(bytes(octets), safe=safe)
+    return quote(text, safe=safe)
+
+
+def _requote(part: str, safe: str) -> str:
+    """Decode and re-encode ``part``; reserved characters keep the form they were written in.
+
+    A reserved character means something different escaped (``%2F``) and bare (``/``),
+    so only unreserved and non-ASCII characters are normalised.
+    """
+    result: list[str] = []
+    pending = bytearray()
+    for written, octets in _tokens(part):
+        char = octets.decode("latin-1") if len(octets) == 1 else ""
+        if char and char in _RESERVED and char in safe:
+            result.append(_flush(pending, safe))
+            pending.clear()
+            result.append(written)
+        else:
+            pending.extend(octets)
+    result.append(_flush(pending, safe))
+    return "".join(result)
+
+
+def _remove_dot_segments(path: str) -> str:
+    segments: list[str] = []
+    parts = path.split("/")
+    for index, segment in enumerate(parts):
+        last = index == len(parts) - 1
+        if segment == ".":
+            if last:
+                segments.append("")
+        elif segment == "..":
+            if len(segments) > 1:
+                segments.pop()
+            if last:
+                segments.append("")
+        else:
+            segments.append(segment)
+    return "/".join(segments)
+
+
+def _host(host: str) -> str:
+    if host.startswith("["):
+        return host.lower()
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return quote(host.lower(), safe=_SUB_DELIMS)
+
+
+def _authority(netloc: str, scheme: str) -> str:
+    userinfo, _, hostport = netloc.rpartition("@")
+    host, port = hostport, ""
+    match = re.match(r"^(.*):(\d*)$", hostport)
+    if match and not hostport.endswith("]"):
+        host, port = match.group(1), match.group(2)
+    if port in ("", _DEFAULT_PORTS.get(scheme)):
+        port = ""
+    result = _host(host) + (f":{port}" if port else "")
+    return f"{_requote(userinfo, _PCHAR)}@{result}" if userinfo else result
+
+
+def canonical_uri(value: str) -> str:
+    """The RFC 3986 normal form of an absolute URI or IRI (non-ASCII becomes UTF-8 escapes)."""
+    parts = urlsplit(value.strip())
+    scheme = parts.scheme.lower()
+    text = f"{scheme}:"
+    if parts.netloc or scheme in _DEFAULT_PORTS:
+        text += "//" + _authority(parts.netloc, scheme)
+        path = _remove_dot_segments(parts.path) or "/"
+        text += "/".join(_requote(segment, _PCHAR) for segment in path.split("/"))
+    else:
+        text += _requote(parts.path, _PCHAR + "/")
+    if parts.query:
+        text += "?" + _requote(parts.query, _PCHAR + "/?")
+    if parts.fragment:
+        text += "#" + _requote(parts.fragment, _PCHAR + "/?")
+    return text
+
+
+def feeds_base(settings: Settings) -> str:
+    """``site.feeds_url`` as a canonical URI that ends with exactly one ``/``."""
+    return canonical_uri(settings.site.feeds_url.rstrip("/") + "/")
+
+
+def public_url(settings: Settings, path: str) -> str:
+    """The public URL of an output: ``feeds_url`` joined with its relative ``path``."""
+    return canonical_uri(feeds_base(settings) + path.lstrip("/"))
+
+
+def site_url(settings: Settings) -> str:
+    return canonical_uri(settings.site.url)
+
+
+def entry_id(statement_id: str, date: datetime, settings: Settings) -> str:
+    """The Atom id / RSS guid / JSON id of a statement: its id, as a canonical URI.
+
+    An id without a URI scheme (``ist-2015-refugees``) becomes a tag URI (RFC 4151) on the
+    site's domain, dated with the statement's day, so that it is still a valid Atom id.
+    """
+    if _SCHEME.match(statement_id):
+        return canonical_uri(statement_id)
+    domain = _host(urlsplit(settings.site.url).hostname or "localhost")
+    specific = quote(statement_id, safe=_PCHAR + "/?")
+    return f"tag:{domain},{date.date().isoformat()}:{specific}"
