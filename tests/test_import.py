@@ -123,6 +123,12 @@ def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
     assert (tmp_path / name).read_text(encoding="utf-8") == "hand-written: true\n"
     assert report.existing == (tmp_path / name,)
     assert len(report.written) == 2
+    assert [(w.line, w.message) for w in report.warnings] == [
+        (52, "\"Miners' families demand answers\" has no \"Full statement\" line after it: the "
+             "listing seems cut off here, so it is skipped (copy the whole statement in)"),
+        (40, f"{name} already holds another record, so this statement was not imported "
+             "(rename that file, or import into another folder)"),
+    ]
 
 
 def test_record_moved_elsewhere_is_recognised_by_its_id(tmp_path: Path) -> None:

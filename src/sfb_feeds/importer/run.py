@@ -99,6 +99,11 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
         data = dump_record(record, draft.comments()).encode("utf-8")
         if ident in known or not write_new(path, data):
             existing.append(known.get(ident, path))
+            if ident not in known:
+                warnings.append(Problem(draft.entry.source, f"{display_path(path)} already holds "
+                                        "another record, so this statement was not imported "
+                                        "(rename that file, or import into another folder)",
+                                        draft.entry.line))
             continue
         written.append(path)
         if draft.review:
