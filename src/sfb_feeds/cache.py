@@ -161,7 +161,7 @@ def _encode_moment(moment: datetime) -> tuple[int, ...] | tuple[Any, ...]:
         zone: str | int = tz.key
     elif isinstance(tz, timezone):
         offset = tz.utcoffset(None)
-        if tz != timezone(offset):  # a named fixed offset: its name would be lost
+        if tz.tzname(None) != timezone(offset).tzname(None):  # a named offset: name lost
             raise _Uncacheable
         zone = int(offset.total_seconds())
     else:

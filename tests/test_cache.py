@@ -1,0 +1,272 @@
+"""The caches: exact record round trips, invalidation, racy files, corrupt files, render keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import marshal
+import os
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sfb_feeds import cache
+from sfb_feeds.errors import Problem
+from sfb_feeds.loader import FileResult
+from sfb_feeds.model import Settings, SiteSettings, Source, Statement
+from sfb_feeds.plan import OutputFormat, PlannedOutput, Scope, plan_outputs
+from sfb_feeds.site import make_site
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def settings(tmp_path: Path, **site: str) -> Settings:
+    values = {"title": "SFB", "description": "", "url": "https://www.istendency.net/",
+              "feeds_url": "https://www.istendency.net/feeds/", "author": "IST", **site}
+    return Settings(config_path=tmp_path / "sfb-feeds.yaml", site=SiteSettings(**values),
+                    statements_dir=tmp_path / "statements", output_dir=tmp_path / "feeds",
+                    cache_dir=tmp_path / ".sfb-cache")
+
+
+def statement(number: int = 1, *, language: str = "en", date: datetime | None = None,
+              key: str | None = None, title: str = "", fingerprint: str = "") -> Statement:
+    moment = date or datetime(2015, 9, 4, tzinfo=LONDON)
+    return Statement(
+        id=f"urn:sfb:{number}", title=title or f"Statement {number}", date=moment,
+        language=language, excerpt=("First paragraph.", "Second…"), truncated=True,
+        url=f"https://www.istendency.net/s/{number}", authors=("IST",), tags=("war",),
+        translation_key=key, updated=moment + timedelta(hours=1), draft=False,
+        id_generated=False, source=Source(path=f"statements/{number}.yaml", line=1, record=1),
+        fingerprint=fingerprint or f"fp{number}-{title}",
+    )
+
+
+def test_the_codec_knows_every_field_of_the_model() -> None:
+    assert cache.STATEMENT_FIELDS == tuple(f.name for f in dataclasses.fields(Statement))
+    assert cache.RECORDS_ENABLED
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2015, 9, 4, tzinfo=LONDON),
+    datetime(2015, 10, 25, 1, 30, tzinfo=LONDON, fold=1),  # the second 01:30 that night
+    datetime(2015, 9, 4, 12, 0, 0, 250, tzinfo=timezone(timedelta(hours=3))),
+    datetime(2015, 9, 4, tzinfo=UTC),
+])
+def test_statements_survive_the_cache_exactly(moment: datetime) -> None:
+    original = statement(date=moment, key="refugees")
+    restored = cache.decode_statement(marshal.loads(marshal.dumps(
+        cache.encode_statement(original))))
+    assert restored == original
+    assert restored.date.tzinfo == original.date.tzinfo
+    assert restored.date.fold == original.date.fold
+    assert restored.date.utcoffset() == original.date.utcoffset()
+    assert restored.date.tzname() == original.date.tzname()
+
+
+def test_a_named_fixed_offset_is_not_cached() -> None:
+    odd = statement(date=datetime(2015, 9, 4, tzinfo=timezone(timedelta(hours=2), "CEST")))
+    with pytest.raises(cache._Uncacheable):
+        cache.encode_statement(odd)
+
+
+def make_file(folder: Path, name: str, text: str, age: int = 3600) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    moment = time.time() - age
+    os.utime(path, (moment, moment))
+    return path
+
+
+def result(*statements: Statement, problems: tuple[Problem, ...] = ()) -> FileResult:
+    return FileResult(statements, problems, (Problem("a.yaml", "a warning", 2, 1, "id"),))
+
+
+def test_an_unchanged_file_comes_from_the_cache(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    path = make_file(tmp_path / "statements", "a.yaml", "title: A\n")
+    first = cache.RecordCache.open(config)
+    assert first.lookup(path) is None
+    first.store(path, result(statement(1)))
+    first.save()
+    second = cache.RecordCache.open(config)
+    assert second.lookup(path) == result(statement(1))
+    assert (second.hits, second.misses) == (1, 0)
+
+
+@pytest.mark.parametrize("change", ["content", "mtime", "replaced"])
+def test_a_changed_file_is_parsed_again(tmp_path: Path, change: str) -> None:
+    config = settings(tmp_path)
+    path = make_file(tmp_path / "statements", "a.yaml", "title: A\n")
+    records = cache.RecordCache.open(config)
+    records.lookup(path)
+    records.store(path, result(statement(1)))
+    records.save()
+    if change == "content":
+        make_file(path.parent, "a.yaml", "title: AB\n")
+    elif change == "mtime":
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    else:  # same size and time, another file: an editor's save-by-rename, or a restore
+        st = path.stat()
+        other = make_file(path.parent, "b.yaml", "title: B\n")
+        os.replace(other, path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.RecordCache.open(config).lookup(path) is None
+
+
+def test_files_too_fresh_to_trust_and_files_with_problems_are_not_cached(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    fresh = make_file(tmp_path / "statements", "fresh.yaml", "x", age=0)
+    broken = make_file(tmp_path / "statements", "broken.yaml", "x")
+    records = cache.RecordCache.open(config)
+    for path in (fresh, broken):
+        records.lookup(path)
+    records.store(fresh, result(statement(1)))
+    records.store(broken, result(problems=(Problem("broken.yaml", "bad", 1),)))
+    records.save()
+    again = cache.RecordCache.open(config)
+    assert again.lookup(fresh) is None
+    assert again.lookup(broken) is None
+
+
+def test_other_site_settings_or_a_corrupt_file_mean_an_empty_cache(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    path = make_file(tmp_path / "statements", "a.yaml", "title: A\n")
+    records = cache.RecordCache.open(config)
+    records.lookup(path)
+    records.store(path, result(statement(1)))
+    records.save()
+    # A bare date means midnight in the site's timezone: another zone, other records.
+    assert cache.RecordCache.open(settings(tmp_path, timezone="Asia/Tokyo")).lookup(path) is None
+    assert config.cache_dir is not None
+    stored = config.cache_dir / cache.RECORDS_FILE
+    stored.write_bytes(stored.read_bytes()[:40])
+    assert cache.RecordCache.open(config).lookup(path) is None
+
+
+def test_files_no_longer_seen_are_forgotten(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    a = make_file(tmp_path / "statements", "a.yaml", "a")
+    b = make_file(tmp_path / "statements", "b.yaml", "b")
+    records = cache.RecordCache.open(config)
+    for path in (a, b):
+        records.lookup(path)
+        records.store(path, result(statement(1)))
+    records.save()
+    records = cache.RecordCache.open(config)
+    records.lookup(a)
+    records.save()
+    assert config.cache_dir is not None
+    _, entries = marshal.loads((config.cache_dir / cache.RECORDS_FILE).read_bytes())
+    assert set(entries) == {str(a)}
+
+
+def test_the_build_stamp_round_trips_and_bounds_the_clock(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    stamp = cache.Stamp("inputs", 100.0, 200.0, "gen")
+    cache.save_stamp(config, stamp)
+    assert cache.load_stamp(config) == stamp
+
+    def at(seconds: float) -> datetime:
+        return datetime.fromtimestamp(seconds, UTC)
+
+    assert stamp.fits("inputs", at(100)) and stamp.fits("inputs", at(199.9))
+    assert not stamp.fits("inputs", at(200))  # the scheduled statement is due
+    assert not stamp.fits("inputs", at(99))  # a replay from before the newest statement
+    assert not stamp.fits("other", at(150))
+    assert cache.Stamp("inputs", None, None, "gen").fits("inputs", at(0))
+    cache.save_stamp(config, None)
+    assert cache.load_stamp(config) is None
+
+
+def test_a_corrupt_stamp_is_no_stamp(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    cache.save_stamp(config, cache.Stamp("inputs", None, None, "gen"))
+    assert config.cache_dir is not None
+    (config.cache_dir / cache.STAMP_FILE).write_text('{"format": ["sfb-feeds-stamp", 1]}')
+    assert cache.load_stamp(config) is None
+
+
+def test_the_input_digest_refuses_files_modified_just_now(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    old = make_file(tmp_path / "statements", "old.yaml", "x")
+    assert cache.input_digest(config, cache.input_files([old])) is not None
+    fresh = make_file(tmp_path / "statements", "fresh.yaml", "x", age=0)
+    assert cache.input_digest(config, cache.input_files([old, fresh])) is None
+
+
+def test_the_publication_window_runs_from_the_newest_to_the_next_scheduled() -> None:
+    now = datetime(2015, 9, 10, tzinfo=UTC)
+    statements = [statement(1, date=datetime(2015, 9, 4, tzinfo=UTC)),
+                  statement(2, date=datetime(2015, 9, 8, tzinfo=UTC)),
+                  statement(3, date=datetime(2015, 9, 20, tzinfo=UTC)),
+                  dataclasses.replace(statement(4, date=datetime(2015, 9, 12, tzinfo=UTC)),
+                                      draft=True)]
+    assert cache.publication_window(statements, now) == (
+        datetime(2015, 9, 8, tzinfo=UTC).timestamp(), datetime(2015, 9, 20, tzinfo=UTC).timestamp())
+    assert cache.publication_window([], now) == (None, None)
+
+
+def _bytes(site: object, target: object) -> bytes:
+    return b""
+
+
+FORMATS = (
+    OutputFormat(name="feed", media_type="text/plain", path="{lang}/feed", scope=Scope.LANGUAGE,
+                 render=_bytes),
+    OutputFormat(name="week", media_type="text/plain", path="{lang}/{period}",
+                 scope=Scope.LANGUAGE_WEEK, render=_bytes),
+    OutputFormat(name="index", media_type="text/plain", path="index", scope=Scope.SITE,
+                 render=_bytes),
+)
+
+
+def keys(tmp_path: Path, statements: list[Statement]) -> dict[str, str]:
+    config = settings(tmp_path)
+    site = make_site(config, statements, datetime(2016, 1, 1, tzinfo=UTC))
+    planned: list[PlannedOutput] = plan_outputs(site, FORMATS)
+    render_keys = cache.RenderKeys(site, planned, "base")
+    return {item.path: render_keys.key(item) for item in planned}
+
+
+BASE = [statement(1, key="refugees"), statement(2, language="pl", key="refugees"),
+        statement(3, date=datetime(2015, 9, 14, 12, tzinfo=LONDON))]
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+
+
+def test_render_keys_change_with_what_an_output_shows(tmp_path: Path) -> None:
+    before = keys(tmp_path, BASE)
+    assert set(before) == {"en/feed", "pl/feed", "en/2015-W36", "en/2015-W38", "pl/2015-W36",
+                           "index"}
+    edited = [statement(1, key="refugees"), BASE[1], statement(3, title="New title",
+                                                               date=BASE[2].date)]
+    assert changed(before, keys(tmp_path, edited)) == {"en/feed", "en/2015-W38", "index"}
+
+
+def test_render_keys_follow_translations(tmp_path: Path) -> None:
+    before = keys(tmp_path, BASE)
+    edited = [BASE[0], statement(2, language="pl", key="refugees", title="Uchodźcy"), BASE[2]]
+    # The Polish edit shows in the English outputs that link to the translation.
+    assert changed(before, keys(tmp_path, edited)) == {"pl/feed", "pl/2015-W36", "en/feed",
+                                                       "en/2015-W36", "index"}
+
+
+def test_render_keys_follow_the_language_list_and_the_periods(tmp_path: Path) -> None:
+    before = keys(tmp_path, BASE)
+    added = [*BASE, statement(4, language="tr")]
+    assert changed(before, keys(tmp_path, added)) - {"tr/feed", "tr/2015-W36"} == set(before)
+    new_week = [*BASE, statement(5, date=datetime(2015, 9, 21, 12, tzinfo=LONDON))]
+    # A new English week: the English week pages (which may link neighbours) and lists.
+    assert changed(before, keys(tmp_path, new_week)) == {"en/feed", "en/2015-W36",
+                                                         "en/2015-W38", "en/2015-W39", "index"}
+
+
+def test_the_code_fingerprint_names_the_rendering_libraries() -> None:
+    versions = cache._distribution_versions()
+    assert "feedgen-" in versions and "jinja2-" in versions
+    assert cache.code_fingerprint() == cache.code_fingerprint()
