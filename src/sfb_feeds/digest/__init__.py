@@ -15,15 +15,15 @@ from .render import render_archive, rendered_digest
 
 
 def render_digest_html(site: Site, target: Target) -> bytes:
-    return rendered_digest(site, target).html
+    return rendered_digest(site, target, "html").html
 
 
 def render_digest_text(site: Site, target: Target) -> bytes:
-    return rendered_digest(site, target).text
+    return rendered_digest(site, target, "text").text
 
 
 def render_digest_eml(site: Site, target: Target) -> bytes:
-    return render_eml(site, rendered_digest(site, target))
+    return render_eml(site, rendered_digest(site, target, "eml"))
 
 
 def render_digest_archive(site: Site, target: Target) -> bytes:

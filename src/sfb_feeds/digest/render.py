@@ -46,36 +46,48 @@ def render_view(site: Site, view: DigestView) -> RenderedDigest:
     return RenderedDigest(view, subject, html.encode("utf-8"), text.encode("utf-8"))
 
 
+PARTS = frozenset({"html", "text", "eml"})
+
+
 class _Memo:
     """The digests rendered for the site being built, so .html, .txt and .eml share one.
 
     Keyed by the Site object itself (frozen, and with slots, so no weak references): a
-    new Site starts a new memo, and the one before is let go.
+    new Site starts a new memo, and the one before is let go. A digest is dropped once
+    each of its three outputs has fetched it, so a build holds only the digests whose
+    outputs are still to come, not every digest of the site.
     """
 
     def __init__(self) -> None:
         self.site: Site | None = None
-        self.digests: dict[tuple[str, str], RenderedDigest] = {}
+        self.digests: dict[tuple[str, str], tuple[RenderedDigest, set[str]]] = {}
 
-    def get(self, site: Site, target: Target) -> RenderedDigest:
+    def get(self, site: Site, target: Target, part: str) -> RenderedDigest:
         if self.site is not site:
             self.site, self.digests = site, {}
         if target.language is None or target.period is None:
             raise ValueError("a digest needs a language and a week")
         key = (target.language, target.period)
         found = self.digests.get(key)
-        if found is None:
+        if found is None or part in found[1]:  # a part asked twice: render afresh
             view = digest_view(site, target.language, target.period, target.statements)
-            found = self.digests[key] = render_view(site, view)
-        return found
+            found = self.digests[key] = (render_view(site, view), set())
+        found[1].add(part)
+        if found[1] >= PARTS:
+            del self.digests[key]
+        return found[0]
 
 
 _memo = _Memo()
 
 
-def rendered_digest(site: Site, target: Target) -> RenderedDigest:
-    """The digest of ``target`` (a language and a week), rendered once per site."""
-    return _memo.get(site, target)
+def rendered_digest(site: Site, target: Target, part: str) -> RenderedDigest:
+    """The digest of ``target`` (a language and a week) for its output ``part``.
+
+    ``part`` is "html", "text" or "eml": the three outputs of a digest share one
+    rendering.
+    """
+    return _memo.get(site, target, part)
 
 
 def render_archive(site: Site, lang: str) -> bytes:

@@ -1,0 +1,513 @@
+"""Weekly digests: which exist, what they show, in which language and direction, safely."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import html5lib
+import jinja2
+import jinja2.ext
+import pytest
+from lxml import etree
+from test_digest_factory import BASE, NOW, refugee_statements, settings, site, statement
+
+from sfb_feeds import digest
+from sfb_feeds.digest import i18n, render
+from sfb_feeds.digest.command import digest_outputs, show_digest
+from sfb_feeds.digest.templates import candidate_names, display_width
+from sfb_feeds.errors import UsageError
+from sfb_feeds.pipeline import render_site
+from sfb_feeds.site import Site, make_site
+
+REPO = Path(__file__).resolve().parents[1]
+LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
+LONDON = ZoneInfo("Europe/London")
+
+
+def outputs(s: Site) -> dict[str, bytes]:
+    return {o.path: o.data for o in render_site(s, digest.FORMATS)}
+
+
+def parse(data: bytes) -> etree._Element:
+    """Parse as a browser would (html5lib implements the HTML standard's parser)."""
+    document = html5lib.parse(data, treebuilder="lxml", namespaceHTMLElements=False)
+    return document.getroot()
+
+
+def text_of(element: etree._Element) -> str:
+    """The text as shown: runs of ASCII white space (not thin spaces) read as one space."""
+    return re.sub(r"[ \t\r\n\f]+", " ", "".join(element.itertext())).strip()
+
+
+def by_class(root: etree._Element, name: str) -> list[etree._Element]:
+    return root.xpath(f"//*[contains(concat(' ', @class, ' '), ' {name} ')]")
+
+
+# --- which digests exist -------------------------------------------------------------
+
+
+def test_one_digest_per_language_and_week_with_statements() -> None:
+    statements = [
+        *refugee_statements(),  # 2015-W36: da, pl, tr, en
+        statement("Old", day=date(2015, 8, 30)),  # a Sunday: 2015-W35
+        statement("Edge", day=date(2021, 1, 3)),  # 2020-W53
+        statement("Draft-free Polish", day=date(2014, 5, 17), lang="pl"),
+    ]
+    paths = set(outputs(site(statements, now=datetime(2021, 2, 1, tzinfo=UTC))))
+    weeks = {("da", "2015-W36"), ("pl", "2015-W36"), ("tr", "2015-W36"), ("en", "2015-W36"),
+             ("en", "2015-W35"), ("en", "2020-W53"), ("pl", "2014-W20")}
+    expected = {f"digests/{lang}/{week}.{ext}" for lang, week in weeks
+                for ext in ("html", "txt", "eml")}
+    expected |= {f"digests/{lang}/index.html" for lang in ("da", "en", "pl", "tr")}
+    assert paths == expected  # weeks in between have no digest
+
+
+def test_a_digest_holds_its_week_in_the_site_timezone_newest_first() -> None:
+    sunday_night = datetime(2015, 9, 6, 23, 30, tzinfo=LONDON)  # W36 in London, W37 in UTC+3
+    statements = [
+        statement("Monday", day=datetime(2015, 8, 31, 0, 5, tzinfo=LONDON)),
+        statement("Sunday night", day=sunday_night),
+        statement("Wednesday", day=date(2015, 9, 2)),
+        statement("Next Monday", day=datetime(2015, 9, 7, 0, 5, tzinfo=LONDON)),
+    ]
+    london = outputs(site(statements))
+    titles = [text_of(h) for h in parse(london["digests/en/2015-W36.html"]).iter("h2")]
+    assert titles == ["Sunday night", "Wednesday", "Monday"]
+    istanbul = outputs(site(statements, timezone="Europe/Istanbul"))
+    titles = [text_of(h) for h in parse(istanbul["digests/en/2015-W37.html"]).iter("h2")]
+    assert titles == ["Next Monday", "Sunday night"]
+
+
+def test_week_starts_setting_regroups_the_digests() -> None:
+    statements = [statement("Sunday", day=date(2015, 9, 6)),
+                  statement("Saturday", day=date(2015, 9, 5))]
+    monday = {p for p in outputs(site(statements)) if p.endswith(".txt")}
+    sunday = {p for p in outputs(site(statements, week_starts="sunday")) if p.endswith(".txt")}
+    assert monday == {"digests/en/2015-W36.txt"}
+    assert sunday == {"digests/en/2015-W36.txt", "digests/en/2015-W37.txt"}
+
+
+def test_each_digest_is_rendered_once_for_its_three_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    real = render.render_view
+
+    def counting(s: Site, view: render.DigestView) -> render.RenderedDigest:
+        calls.append(f"{view.lang}/{view.week.label}")
+        return real(s, view)
+
+    monkeypatch.setattr(render, "render_view", counting)
+    result = outputs(site(refugee_statements()))
+    assert len([p for p in result if p.endswith(".eml")]) == 4
+    assert sorted(calls) == ["da/2015-W36", "en/2015-W36", "pl/2015-W36", "tr/2015-W36"]
+
+
+def test_same_input_gives_the_same_bytes() -> None:
+    first = outputs(site(refugee_statements()))
+    # A new Site (so nothing memoised), formats in reverse order.
+    again = make_site(settings(), refugee_statements(), NOW)
+    second = {o.path: o.data for o in render_site(again, tuple(reversed(digest.FORMATS)))}
+    assert first == second
+
+
+# --- what a digest shows -------------------------------------------------------------------
+
+
+def test_html_digest_shows_each_statement_with_its_links() -> None:
+    result = outputs(site(refugee_statements()))
+    root = parse(result["digests/pl/2015-W36.html"])
+    assert (root.get("lang"), root.get("dir")) == ("pl", "ltr")
+    assert text_of(root.find("head/title")) == (
+        "Socialism From Below: stanowiska z tygodnia 31 sierpnia\u2009\u2013\u20096 września 2015")
+    assert text_of(by_class(root, "week")[0]) == "31 sierpnia\u2009\u2013\u20096 września 2015"
+    assert text_of(by_class(root, "site-title")[0]) == "Socialism From Below"
+    assert text_of(by_class(root, "kicker")[0]) == "Przegląd tygodnia"
+    [block] = by_class(root, "statement")
+    title_link = block.find("h2/a")
+    assert title_link.get("href") == f"{BASE}statements/refugees-pl"
+    assert text_of(title_link) == "STANOWISKO W SPRAWIE KRYZYSU UCHODŹCÓW"
+    assert [text_of(p) for p in by_class(block, "excerpt")] == [
+        "First paragraph.", "Second paragraph..."]
+    assert text_of(block.find(".//time")) == "4 września 2015"
+    assert block.find(".//time").get("datetime") == "2015-09-04"
+    [more] = by_class(block, "more-link")
+    assert (text_of(more), more.get("href")) == (
+        "Pełny tekst stanowiska", f"{BASE}statements/refugees-pl")
+    [also] = by_class(block, "also")
+    assert text_of(also) == "Inne wersje językowe: Dansk · Türkçe"
+    links = [(a.get("href"), a.get("hreflang"), text_of(a)) for a in also.iter("a")]
+    assert links == [(f"{BASE}statements/refugees-da", "da", "Dansk"),
+                     (f"{BASE}statements/refugees-tr", "tr", "Türkçe")]
+
+
+def test_authors_header_preheader_and_footer() -> None:
+    result = outputs(site(refugee_statements()))
+    root = parse(result["digests/en/2015-W36.html"])
+    assert text_of(by_class(root, "meta")[0]) == (
+        "6 September 2015 · by Revolutionary socialists of Turkey and Syria")
+    assert text_of(by_class(root, "preheader")[0]) == (
+        "1 statement: No to AKP-US intervention, victory to the Syrian revolution!")
+    links = {text_of(a): a.get("href") for a in root.iter("a")}
+    assert links["View in browser"] == f"{BASE}feeds/digests/en/2015-W36.html"
+    assert links["Unsubscribe"] == f"{BASE}unsubscribe?list=en"
+    assert links["Digest archive"] == f"{BASE}feeds/digests/en/index.html"
+    assert links["Atom feed"] == f"{BASE}feeds/en/atom.xml"
+    assert links["RSS feed"] == f"{BASE}feeds/en/rss.xml"
+    assert links["JSON feed"] == f"{BASE}feeds/en/feed.json"
+    assert not by_class(root, "also")  # no translations: no "Also in"
+
+
+def test_a_statement_without_url_has_no_links() -> None:
+    result = outputs(site([statement("Unlinked", url=None)]))
+    [block] = by_class(parse(result["digests/en/2015-W36.html"]), "statement")
+    assert list(block.iter("a")) == []
+    assert "Full statement" not in result["digests/en/2015-W36.txt"].decode()
+
+
+def test_markup_in_statements_shows_as_text() -> None:
+    title = '<script>alert("x")</script> Bread & <b>roses</b>'
+    paragraph = '<img src=x onerror="alert(1)"> {{ 7*7 }} &amp; </p><p>'
+    result = outputs(site([statement(title, excerpt=(paragraph,), authors=("<i>A</i>",),
+                                     url='https://example.org/?a=1&b="2"')]))
+    data = result["digests/en/2015-W36.html"]
+    root = parse(data)
+    body = root.find("body")
+    assert [el.tag for el in body.iter("script", "img", "b", "i")] == []
+    assert text_of(by_class(root, "title")[0]) == " ".join(title.split())
+    assert text_of(by_class(root, "excerpt")[0]) == " ".join(paragraph.split())
+    assert text_of(by_class(root, "meta")[0]).endswith("by <i>A</i>")
+    assert by_class(root, "title-link")[0].get("href") == 'https://example.org/?a=1&b="2"'
+    assert text_of(root.find("head/title")).startswith("Socialism From Below")
+    text = result["digests/en/2015-W36.txt"].decode()
+    assert title in text and "{{ 7*7 }} &amp; </p><p>" in text  # plain text: as written
+
+
+def test_right_to_left_digest() -> None:
+    statements = [
+        statement("بيان حول أزمة اللاجئين", lang="ar", key="k", slug="refugees-ar"),
+        statement("Statement on the refugee crisis", key="k", slug="refugees-en"),
+    ]
+    result = outputs(site(statements))
+    root = parse(result["digests/ar/2015-W36.html"])
+    assert (root.get("lang"), root.get("dir")) == ("ar", "rtl")
+    # Gmail drops <html> attributes: the layout tables carry the direction too.
+    assert {t.get("dir") for t in root.iter("table") if t.get("dir")} == {"rtl"}
+    [block] = by_class(root, "statement")
+    assert block.get("align") == "right" and "text-align:right" in block.get("style")
+    topbar = by_class(root, "topbar")[0]
+    assert topbar.get("align") == "left"  # the "view in browser" link sits at the end
+    [link] = by_class(root, "also-link")
+    assert (link.get("lang"), link.get("dir"), text_of(link)) == ("en", "ltr", "English")
+    english = parse(result["digests/en/2015-W36.html"])
+    [back] = by_class(english, "also-link")
+    assert (back.get("lang"), back.get("dir"), text_of(back)) == ("ar", "rtl", "العربية")
+    assert by_class(english, "statement")[0].get("align") == "left"
+
+
+def test_no_rule_but_media_is_left_in_style() -> None:
+    cssutils = pytest.importorskip("cssutils")
+    result = outputs(site([*refugee_statements(),
+                           statement("عربي", lang="ar", day=date(2015, 9, 3))]))
+    for path, data in result.items():
+        if not path.endswith(".html"):
+            continue
+        styles = list(parse(data).iter("style"))
+        assert len(styles) == 1, path
+        sheet = cssutils.parseString(styles[0].text, validate=False)
+        kinds = {rule.type for rule in sheet if rule.type != rule.COMMENT}
+        assert kinds == {sheet.cssRules[0].MEDIA_RULE}, path
+
+
+def _template_messages() -> set[str]:
+    """Every label the shipped templates pass to gettext."""
+    found: set[str] = set()
+    for path in (REPO / "templates" / "email").iterdir():
+        if path.suffix in (".html", ".txt"):
+            with path.open("rb") as source:
+                for _, _, message, _ in jinja2.ext.babel_extract(source, ("_",), [], {}):
+                    found.add(message)
+    return found
+
+
+def _fixed_parts(label: str) -> list[str]:
+    """The words of a label around its {placeholders}."""
+    return [part.strip(" :") for part in re.split(r"\{\w+\}", label) if part.strip(" :")]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_label_is_localised(lang: str) -> None:
+    statements = [statement("T", lang=lang, key="k", authors=("A", "B")),
+                  statement("U", lang="en" if lang != "en" else "pl", key="k")]
+    result = outputs(site(statements))
+    shown = " ".join((text_of(parse(result[f"digests/{lang}/2015-W36.html"])),
+                      result[f"digests/{lang}/2015-W36.txt"].decode(),
+                      text_of(parse(result[f"digests/{lang}/index.html"]))))
+    shown = re.sub(r"[ \t\r\n]+", " ", shown)
+    catalog = i18n.translations(lang)
+    messages = _template_messages()
+    assert {"Full statement", "Also in", "Unsubscribe", "View in browser"} <= messages
+    for msgid in messages:
+        translated = catalog.gettext(msgid)
+        for part in _fixed_parts(translated):
+            assert part in shown, (msgid, part)
+        if lang == "en":
+            continue
+        assert translated != msgid, f"{msgid!r} is not translated into {lang}"
+        for english in _fixed_parts(msgid):
+            if len(english) > 3 and english not in translated:
+                assert english not in shown, (msgid, english)
+    assert i18n.format_date(date(2015, 9, 4), lang) in shown
+    assert i18n.format_week(date(2015, 8, 31), date(2015, 9, 6), lang) in shown
+    assert i18n.plural_label(lang, "{count} statement", "{count} statements", 1) in shown
+
+
+def test_labels_per_language_example() -> None:
+    result = outputs(site([statement("Título", lang="es")]))
+    root = parse(result["digests/es/2015-W36.html"])
+    assert text_of(by_class(root, "more-link")[0]) == i18n.label("es", "Full statement")
+    assert i18n.label("es", "Full statement") != "Full statement"
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+def test_template_names_most_specific_first() -> None:
+    assert candidate_names("digest.html", "pt-br") == (
+        "digest.pt-BR.html", "digest.pt.html", "digest.html")
+    assert candidate_names("digest.txt", "pl") == ("digest.pl.txt", "digest.txt")
+
+
+def test_site_templates_override_per_language(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    (folder / "digest.pl.html").write_text(
+        '{% extends "base.html" %}{% block content %}<tr><td class="statement">'
+        "{% for s in statements %}<p class=\"excerpt\">PL {{ s.title }}</p>{% endfor %}"
+        "</td></tr>{% endblock %}", encoding="utf-8")
+    (folder / "digest.txt").write_text("Site text: {{ count_label }}\n", encoding="utf-8")
+    s = site(refugee_statements(), templates_dir=tmp_path / "templates")
+    result = outputs(s)
+    polish = parse(result["digests/pl/2015-W36.html"])
+    assert [text_of(p) for p in by_class(polish, "excerpt")] == [
+        "PL STANOWISKO W SPRAWIE KRYZYSU UCHODŹCÓW"]
+    assert by_class(polish, "excerpt")[0].get("style")  # still inlined
+    english = parse(result["digests/en/2015-W36.html"])
+    assert len(by_class(english, "more-link")) == 1  # the shipped digest.html
+    assert result["digests/en/2015-W36.txt"] == b"Site text: 1 statement\n"
+
+
+def test_templates_are_strict_about_undefined_variables(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    (folder / "subject.txt").write_text("{{ no_such_thing }}", encoding="utf-8")
+    with pytest.raises(jinja2.UndefinedError):
+        outputs(site(refugee_statements(), templates_dir=tmp_path / "templates"))
+
+
+# --- the plain text ----------------------------------------------------------------------------
+
+
+def test_plain_text_is_written_for_reading() -> None:
+    long = ("Socialists in Turkey and Syria oppose the Turkish government's entry into the "
+            "US-led bombing campaign, which came as part of a bargain over the Incirlik base.")
+    statements = [
+        statement("No to AKP-US intervention!", day=date(2015, 9, 6), excerpt=(long, "Two."),
+                  authors=("DSIP", "RS"), key="k", slug="akp"),
+        statement("Interwencji nie!", lang="pl", key="k", slug="akp-pl"),
+        statement("Second", day=date(2015, 9, 1), slug="second", url=None),
+    ]
+    text = outputs(site(statements))["digests/en/2015-W36.txt"].decode()
+    assert text == f"""\
+Socialism From Below
+Weekly digest: 31 August\u2009\u2013\u20096 September 2015
+2 statements
+
+View in browser: {BASE}feeds/digests/en/2015-W36.html
+
+
+No to AKP-US intervention!
+==========================
+6 September 2015 · by DSIP and RS
+
+Socialists in Turkey and Syria oppose the Turkish government's entry
+into the US-led bombing campaign, which came as part of a bargain over
+the Incirlik base.
+
+Two.
+
+Full statement: {BASE}statements/akp
+Also in:
+  Polski: {BASE}statements/akp-pl
+
+
+Second
+======
+1 September 2015
+
+First paragraph.
+
+Second paragraph...
+
+
+
+-- 
+You are receiving this because you subscribed to the Socialism From
+Below mailing list.
+Unsubscribe: {BASE}unsubscribe?list=en
+Digest archive: {BASE}feeds/digests/en/index.html
+Atom feed: {BASE}feeds/en/atom.xml
+RSS feed: {BASE}feeds/en/rss.xml
+JSON feed: {BASE}feeds/en/feed.json
+"""
+
+
+def test_plain_text_underlines_wide_characters_by_their_width() -> None:
+    text = outputs(site([statement("주간 성명", lang="ko")]))["digests/ko/2015-W36.txt"].decode()
+    lines = text.splitlines()
+    index = lines.index("주간 성명")
+    assert lines[index + 1] == "=" * 9 == "=" * display_width("주간 성명")
+
+
+# --- the archive -----------------------------------------------------------------------------
+
+
+def test_archive_lists_the_digests_newest_first() -> None:
+    statements = [*refugee_statements(), statement("Old", day=date(2015, 8, 30)),
+                  statement("Older", day=date(2014, 5, 17))]
+    root = parse(outputs(site(statements))["digests/en/index.html"])
+    assert (root.get("lang"), root.get("dir")) == ("en", "ltr")
+    links = [(a.get("href"), text_of(a)) for a in by_class(root, "archive-link")]
+    assert links == [
+        ("2015-W36.html", "31 August\u2009\u2013\u20096 September 2015"),
+        ("2015-W35.html", "24\u201330 August 2015"),
+        ("2014-W20.html", "12\u201318 May 2014"),
+    ]
+    assert text_of(by_class(root, "archive-titles")[1]) == "1 statement: Old"
+
+
+# --- the digest command --------------------------------------------------------------------------
+
+
+def test_show_digest_defaults_to_the_last_complete_week() -> None:
+    statements = [*refugee_statements(), statement("This week", day=date(2015, 9, 8))]
+    s = site(statements, now=datetime(2015, 9, 9, tzinfo=UTC))
+    paths = [o.path for o in show_digest(s)]
+    assert paths == [f"digests/{lang}/2015-W36.{ext}" for lang in ("da", "en", "pl", "tr")
+                     for ext in ("html", "txt", "eml")]
+    week = show_digest(s, "2015-w37", "EN", "text")
+    assert [o.path for o in week] == ["digests/en/2015-W37.txt"]
+    assert week[0].data == outputs(s)["digests/en/2015-W37.txt"]
+    assert show_digest(s, "2015-W30") == []  # no statements: no digest
+    via_settings = digest_outputs(settings(), statements, datetime(2015, 9, 9, tzinfo=UTC),
+                                  week="2015-W36", lang="pl", part="eml")
+    assert [o.path for o in via_settings] == ["digests/pl/2015-W36.eml"]
+
+
+@pytest.mark.parametrize(
+    ("week", "lang", "part", "message"),
+    [
+        ("36", None, None, "--week: '36' is not an ISO week (use YYYY-Www, e.g. 2015-W36)"),
+        ("2015-W54", None, None, "--week: '2015-W54': 2015 has no week 54"),
+        (None, "xx-!", None, "--lang: 'xx-!' is not a language tag (e.g. pl, pt-BR)"),
+        (None, "fr", None, "--lang: no published statements in 'fr' (languages: da, en, pl, tr)"),
+        (None, None, "pdf", "--part: 'pdf' is not one of html, text, eml"),
+    ],
+)
+def test_show_digest_errors(week: str | None, lang: str | None, part: str | None,
+                            message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        show_digest(site(refugee_statements()), week, lang, part)
+    assert str(caught.value) == message
+
+
+# --- email safety ----------------------------------------------------------------------------
+
+# CSS that Gmail or Outlook drop or mangle (caniemail.com: css-position,
+# css-left-right-top-bottom, css-inset, css-z-index, css-display-flex, css-display-grid,
+# css-flex-*, css-grid-template, css-gap, css-justify-content, css-align-items, css-variables,
+# css-function-calc/min/max/clamp, css-at-import, css-at-font-face, css-background-image,
+# css-animation, css-transform, css-object-fit, css-aspect-ratio).
+UNSUPPORTED_PROPERTIES = {
+    "position", "top", "right", "bottom", "left", "inset", "z-index", "float", "clear",
+    "flex", "flex-direction", "flex-wrap", "flex-flow", "flex-grow", "flex-shrink",
+    "flex-basis", "order", "grid", "grid-template", "grid-template-columns",
+    "grid-template-rows", "grid-area", "grid-column", "grid-row", "gap", "row-gap",
+    "column-gap", "justify-content", "align-items", "align-content", "align-self",
+    "background-image", "animation", "transition", "transform", "object-fit",
+    "aspect-ratio", "box-shadow", "filter", "backdrop-filter", "clip-path", "content",
+}
+UNSUPPORTED_VALUES = re.compile(
+    r"\b(?:inline-)?(?:flex|grid)\b|var\(|calc\(|min\(|max\(|clamp\(|url\(|env\(", re.I)
+
+
+def _declarations(css: str) -> list[tuple[str, str]]:
+    body = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    pairs = re.findall(r"([-\w]+)\s*:\s*([^;{}]+)", body)
+    return [(name.lower(), value.strip()) for name, value in pairs
+            if not name.startswith("@")]
+
+
+def test_html_uses_only_css_that_email_clients_keep() -> None:
+    statements = [*refugee_statements(), statement("عربي", lang="ar", day=date(2015, 9, 3))]
+    result = outputs(site(statements))
+    for path, data in result.items():
+        if not path.endswith(".html"):
+            continue
+        root = parse(data)
+        assert [el.tag for el in root.iter("script", "link", "iframe", "object")] == [], path
+        declarations = [d for el in root.iter() if isinstance(el.tag, str) and el.get("style")
+                        for d in _declarations(el.get("style"))]
+        style = "".join(el.text or "" for el in root.iter("style"))
+        declarations += _declarations(re.sub(r"@media[^{]*\{", "", style))
+        assert declarations, path
+        for name, value in declarations:
+            assert name not in UNSUPPORTED_PROPERTIES, (path, name, value)
+            assert not name.startswith("--"), (path, name)  # CSS variables
+            assert not UNSUPPORTED_VALUES.search(value), (path, name, value)
+        assert "@import" not in style and "@font-face" not in style
+
+
+def _luminance(colour: str) -> float:
+    value = colour.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    channels = [int(value[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _inline(element: etree._Element, prop: str) -> str | None:
+    while element is not None:
+        found = re.search(rf"(?:^|;)\s*{prop}\s*:\s*(#[0-9a-fA-F]{{3,6}})", element.get("style")
+                          or "")
+        if found:
+            return found[1]
+        element = element.getparent()
+    return None
+
+
+def test_text_colours_contrast_with_their_background() -> None:
+    """WCAG AA (4.5:1) for every piece of text, light colours as inlined (the dark ones are
+    checked in the browser test, where the media query applies)."""
+    root = parse(outputs(site(refugee_statements()))["digests/pl/2015-W36.html"])
+    checked = 0
+    for element in root.find("body").iter():
+        if not isinstance(element.tag, str) or not (element.text or "").strip():
+            continue
+        if "preheader" in (element.get("class") or ""):
+            continue  # hidden on purpose
+        colour, background = _inline(element, "color"), _inline(element, "background-color")
+        assert colour and background, etree.tostring(element)
+        assert _contrast(colour, background) >= 4.5, (element.get("class"), colour, background)
+        checked += 1
+    assert checked > 10
