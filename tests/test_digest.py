@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -312,6 +311,9 @@ def test_templates_are_strict_about_undefined_variables(tmp_path: Path) -> None:
 # --- the plain text ----------------------------------------------------------------------------
 
 
+SIG_SPACE = " "
+
+
 def test_plain_text_is_written_for_reading() -> None:
     long = ("Socialists in Turkey and Syria oppose the Turkish government's entry into the "
             "US-led bombing campaign, which came as part of a bargain over the Incirlik base.")
@@ -322,6 +324,7 @@ def test_plain_text_is_written_for_reading() -> None:
         statement("Second", day=date(2015, 9, 1), slug="second", url=None),
     ]
     text = outputs(site(statements))["digests/en/2015-W36.txt"].decode()
+    # "-- " (with its space) starts a signature: mail readers can fold or grey it.
     assert text == f"""\
 Socialism From Below
 Weekly digest: 31 August\u2009\u2013\u20096 September 2015
@@ -355,7 +358,7 @@ Second paragraph...
 
 
 
--- 
+--{SIG_SPACE}
 You are receiving this because you subscribed to the Socialism From
 Below mailing list.
 Unsubscribe: {BASE}unsubscribe?list=en
