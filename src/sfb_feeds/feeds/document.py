@@ -18,6 +18,12 @@ from ..site import Site
 from .urls import canonical_uri, entry_id, public_url, site_url
 
 HTML = "text/html"
+# The media type on links to translations. Readers choose an entry's one link by position:
+# most take the first alternate (the statement itself, which we write first); feedparser
+# (NewsBlur, rss2email, Planet...) takes the *last* alternate typed exactly "text/html".
+# A charset parameter keeps the same media type while leaving the statement's own link
+# the only exact "text/html" one, so both kinds of reader open the right page.
+TRANSLATION_TYPE = "text/html; charset=utf-8"
 
 # What an empty feed (a site with nothing published yet) says it was updated: a fixed,
 # plausible instant, because the build time must never appear in the output.
@@ -160,8 +166,8 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
         if other.url is None or other.language in seen:
             continue
         seen.add(other.language)
-        links.append(Link(canonical_uri(other.url), "alternate", HTML, other.language,
-                          other.title))
+        links.append(Link(canonical_uri(other.url), "alternate", TRANSLATION_TYPE,
+                          other.language, other.title))
     return tuple(links)
 
 

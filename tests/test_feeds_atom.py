@@ -1,0 +1,248 @@
+"""Atom subscription feeds: metadata, entries, links (feedgen issue #135), dates, escaping."""
+
+# ruff: noqa: RUF001  (multilingual test data: its look-alike letters are meant)
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import feedparser
+import pytest
+from test_feeds_fixtures import (
+    NOW,
+    NS,
+    TRICKY_PARAGRAPHS,
+    TRICKY_TITLE,
+    XML_LANG,
+    build,
+    links,
+    make_settings,
+    paragraphs_of,
+    public,
+    sample_site,
+    statement,
+    url,
+    xml,
+)
+
+from sfb_feeds.feeds.atom import render_atom_feed
+from sfb_feeds.feeds.feedgen_adapter import looks_like_markup
+from sfb_feeds.plan import Target
+from sfb_feeds.site import make_site
+
+
+@pytest.fixture(scope="module")
+def outputs() -> dict[str, bytes]:
+    return build(sample_site())
+
+
+HTML_UTF8 = "text/html; charset=utf-8"
+
+
+def entry_ids(root: object) -> list[str]:
+    return [e.findtext("a:id", namespaces=NS) for e in root.findall("a:entry", NS)]  # type: ignore[attr-defined]
+
+
+def test_language_feed_metadata(outputs: dict[str, bytes]) -> None:
+    root = xml(outputs["en/atom.xml"])
+    assert root.get(XML_LANG) == "en"
+    assert root.findtext("a:id", namespaces=NS) == public("en/atom.xml")
+    assert root.findtext("a:title", namespaces=NS) == "Socialism From Below — English"
+    assert root.findtext("a:subtitle", namespaces=NS) == (
+        "Statements of the International Socialist Tendency.")
+    assert root.findtext("a:author/a:name", namespaces=NS) == "International Socialist Tendency"
+    assert root.find("a:generator", NS).text == "sfb-feeds"
+    assert links(root, "self") == [{"href": public("en/atom.xml"), "rel": "self",
+                                    "type": "application/atom+xml"}]
+    assert {"href": "https://www.istendency.net/", "rel": "alternate",
+            "type": "text/html"} in links(root, "alternate")
+    assert links(root, "prev-archive") == [{"href": public("en/archive/2015.xml"),
+                                            "rel": "prev-archive",
+                                            "type": "application/atom+xml"}]
+
+
+def test_language_feed_links_the_other_languages(outputs: dict[str, bytes]) -> None:
+    root = xml(outputs["pl/atom.xml"])
+    others = [link for link in links(root, "alternate")
+              if link.get("type") == "application/atom+xml"]
+    assert [(o["hreflang"], o["href"], o["title"]) for o in others] == [
+        ("ar", public("ar/atom.xml"), "Socialism From Below — العربية"),
+        ("en", public("en/atom.xml"), "Socialism From Below — English"),
+        ("pt-BR", public("pt-BR/atom.xml"), "Socialism From Below — Português (Brasil)"),
+        ("tr", public("tr/atom.xml"), "Socialism From Below — Türkçe"),
+    ]
+
+
+def test_entries_are_the_newest_in_order(outputs: dict[str, bytes]) -> None:
+    site = sample_site()
+    root = xml(outputs["en/atom.xml"])
+    assert entry_ids(root) == [s.id for s in site.by_language["en"][:3]] == [
+        url("intervention"), url("refugees-en"), url("tricky")]
+    combined = xml(outputs["atom.xml"])
+    # Same day: ties broken by language, then id.
+    assert entry_ids(combined) == [url("tr-2015-c"), url("intervention"), url("refugees-ar")]
+
+
+@pytest.mark.parametrize("entries", [1, 2, 50])
+def test_entries_setting_caps_current_feeds(entries: int) -> None:
+    site = sample_site(entries=entries)
+    outputs = build(site)
+    for language in site.languages:
+        expected = min(entries, len(site.by_language[language]))
+        assert len(xml(outputs[f"{language}/atom.xml"]).findall("a:entry", NS)) == expected
+    assert len(xml(outputs["atom.xml"]).findall("a:entry", NS)) == min(
+        entries, len(site.statements))
+
+
+def test_entry_links_keep_rel_type_and_hreflang(outputs: dict[str, bytes]) -> None:
+    """feedgen 1.0 drops everything but href on entry links (upstream #135)."""
+    root = xml(outputs["en/atom.xml"])
+    entry = next(e for e in root.findall("a:entry", NS)
+                 if e.findtext("a:id", namespaces=NS) == url("refugees-en"))
+    assert links(entry) == [
+        {"href": url("refugees-en"), "rel": "alternate", "type": "text/html", "hreflang": "en"},
+        {"href": url("refugees-ar"), "rel": "alternate", "type": HTML_UTF8, "hreflang": "ar",
+         "title": "بيان حول أزمة اللاجئين"},
+        {"href": url("refugees-pl"), "rel": "alternate", "type": HTML_UTF8, "hreflang": "pl",
+         "title": "Stanowisko w sprawie kryzysu uchodźców"},
+        {"href": url("refugees-pt-br"), "rel": "alternate", "type": HTML_UTF8,
+         "hreflang": "pt-BR", "title": "Declaração sobre a crise dos refugiados"},
+        {"href": url("tr-2015-a"), "rel": "alternate", "type": HTML_UTF8, "hreflang": "tr",
+         "title": "Mülteci krizi üzerine açıklama"},
+    ]
+    parsed = feedparser.parse(outputs["en/atom.xml"])
+    seen = next(e for e in parsed.entries if e.id == url("refugees-en"))
+    assert [(link.rel, link.type, link.get("hreflang")) for link in seen.links] == [
+        ("alternate", "text/html", "en"),
+        *[("alternate", HTML_UTF8, lang) for lang in ("ar", "pl", "pt-BR", "tr")]]
+    # A reader's one link for the entry is the statement itself, not a translation:
+    # feedparser keeps the last exact "text/html" alternate, most others the first.
+    assert seen.link == url("refugees-en")
+
+
+def test_translation_without_page_or_in_same_language_is_not_linked() -> None:
+    key = {"translation_key": "k"}
+    site = make_site(make_settings(), [
+        statement(url("a"), "A", "2015-01-02", **key),
+        statement(url("b"), "B", "2015-01-02", **key),  # same language: not a translation link
+        statement("no-page", "C", "2015-01-02", "pl", **key),
+    ], NOW)
+    root = xml(build(site)["en/atom.xml"])
+    for entry in root.findall("a:entry", NS):
+        assert [link["hreflang"] for link in links(entry)] == ["en"]
+
+
+def test_dates_are_the_statements_own(outputs: dict[str, bytes]) -> None:
+    site = sample_site()
+    by_id = {s.id: s for s in site.statements}
+    root = xml(outputs["atom.xml"])
+    updated_values = []
+    for entry in root.findall("a:entry", NS):
+        source = by_id[entry.findtext("a:id", namespaces=NS)]
+        published = datetime.fromisoformat(entry.findtext("a:published", namespaces=NS))
+        updated = datetime.fromisoformat(entry.findtext("a:updated", namespaces=NS))
+        assert published == source.date
+        assert timedelta(0) < updated - source.updated < timedelta(seconds=1)
+        updated_values.append(entry.findtext("a:updated", namespaces=NS))
+    assert len(set(updated_values)) == len(updated_values)
+    assert root.findtext("a:updated", namespaces=NS) == max(
+        updated_values, key=datetime.fromisoformat)
+
+
+def test_feed_updated_is_the_newest_entry_never_the_clock(outputs: dict[str, bytes]) -> None:
+    for path, data in outputs.items():
+        assert NOW.date().isoformat().encode() not in data, path
+        assert datetime.now().date().isoformat().encode() not in data, path
+
+
+def test_feed_updated_is_the_latest_update_not_the_first_entry() -> None:
+    site = make_site(make_settings(), [
+        statement(url("new"), "Newest", "2015-09-06"),
+        statement(url("old"), "Older, corrected later", "2015-09-01", updated="2015-09-10"),
+    ], NOW)
+    for path in ("en/atom.xml", "atom.xml"):
+        root = xml(build(site)[path])
+        updates = [e.findtext("a:updated", namespaces=NS) for e in root.findall("a:entry", NS)]
+        assert updates[1].startswith("2015-09-10T00:00:00.")
+        assert root.findtext("a:updated", namespaces=NS) == updates[1]
+
+
+def test_combined_feed_marks_each_entry_language(outputs: dict[str, bytes]) -> None:
+    root = xml(outputs["atom.xml"])
+    assert root.get(XML_LANG) is None
+    site = sample_site()
+    assert [e.get(XML_LANG) for e in root.findall("a:entry", NS)] == [
+        s.language for s in site.statements[:3]]
+    language_feed = xml(outputs["tr/atom.xml"])
+    assert [e.get(XML_LANG) for e in language_feed.findall("a:entry", NS)] == [None] * 3
+    hreflangs = [link["hreflang"] for link in links(root, "alternate") if "hreflang" in link]
+    assert hreflangs == ["ar", "en", "pl", "pt-BR", "tr"]
+    parsed = feedparser.parse(outputs["atom.xml"])
+    assert [e.title_detail.language for e in parsed.entries] == ["tr", "en", "ar"]
+
+
+def test_text_reaches_a_reader_exactly_as_written(outputs: dict[str, bytes]) -> None:
+    parsed = feedparser.parse(outputs["en/atom.xml"])
+    assert not parsed.bozo
+    entry = next(e for e in parsed.entries if e.id == url("tricky"))
+    assert entry.title == TRICKY_TITLE
+    assert entry.title_detail.type == "text/plain"
+    assert entry.summary_detail.type == "text/html"
+    assert paragraphs_of(entry.summary) == list(TRICKY_PARAGRAPHS)
+    assert [author.name for author in entry.authors] == [
+        "DSIP", "Revolutionary Socialists (Egypt)"]
+    assert [tag.term for tag in entry.tags] == ["a & b", "<tag>"]
+    # And to an XML parser: escaped exactly once.
+    root = xml(outputs["en/atom.xml"])
+    summary = next(e for e in root.findall("a:entry", NS)
+                   if e.findtext("a:id", namespaces=NS) == url("tricky")).find("a:summary", NS)
+    assert summary.get("type") == "html"
+    assert paragraphs_of(summary.text) == list(TRICKY_PARAGRAPHS)
+    assert "&amp;amp;" in summary.text  # the literal "&amp;" of the text, escaped once for HTML
+
+
+def test_statement_without_page_gets_content_and_a_tag_id(outputs: dict[str, bytes]) -> None:
+    root = xml(outputs["en/archive/2013.xml"])
+    entry = next(e for e in root.findall("a:entry", NS)
+                 if "founding" in e.findtext("a:id", namespaces=NS))
+    assert entry.findtext("a:id", namespaces=NS) == (
+        "tag:www.istendency.net,2013-11-07:ist-2013-founding")
+    assert links(entry) == []
+    assert entry.find("a:summary", NS) is None
+    content = entry.find("a:content", NS)
+    assert content.get("type") == "html" and content.text == "<p>It was only ever printed.</p>"
+
+
+def test_ids_are_written_in_canonical_form(outputs: dict[str, bytes]) -> None:
+    root = xml(outputs["en/archive/2013.xml"])
+    assert url("upper~case") in entry_ids(root)
+
+
+@pytest.mark.parametrize(("text", "markup"), [
+    ("Wages < profits & rents", False),
+    ("AT&T and R&D", False),
+    ("Why </b> matters", True),
+    ("Fish &amp chips", True),
+    ("Caf&#233;", True),
+    ("A&B2", True),
+])
+def test_markup_like_titles_are_sent_as_escaped_html(text: str, markup: bool) -> None:
+    assert looks_like_markup(text) is markup
+    site = make_site(make_settings(), [statement(url("x"), text, "2015-01-01")], NOW)
+    data = render_atom_feed(site, Target(language="en", period=None,
+                                         statements=site.by_language["en"]))
+    title = xml(data).find("a:entry/a:title", NS)
+    assert (title.get("type") == "html") is markup
+    parsed = feedparser.parse(data).entries[0]
+    shown = parsed.title if not markup else "".join(
+        paragraphs_of(f"<p>{parsed.title}</p>"))
+    assert shown == text
+
+
+def test_empty_site_still_renders_valid_feeds() -> None:
+    site = make_site(make_settings(), [], NOW)
+    outputs = build(site)
+    assert sorted(outputs) == ["atom.xml", "feed.json", "feeds.opml", "index.html", "rss.xml"]
+    root = xml(outputs["atom.xml"])
+    assert root.findall("a:entry", NS) == []
+    assert root.findtext("a:updated", namespaces=NS) == "2000-01-01T00:00:00+00:00"
