@@ -1,0 +1,193 @@
+"""Time `sfb-feeds build` on synthetic archives and print a table.
+
+    python benchmarks/run.py                       # N = 2,000, 10,000 and 100,000
+    python benchmarks/run.py --sizes 2000,10000    # pick sizes
+    python benchmarks/run.py --sizes 10000 --by-format   # where a cold build spends its time
+
+Each build runs as its own process (``python -m sfb_feeds build``), exactly as cron runs it,
+so times include interpreter start-up and imports; peak memory is that process's maximum
+resident set size (``ru_maxrss`` from ``wait4``). For each size:
+
+* cold: empty output folder and cache;
+* no-op: the same build again (nothing changed);
+* no-op, no stamp: again, with the build stamp deleted (records come from the record cache
+  and every output's render key is checked, but nothing is rendered);
+* one edit: one statement's title changed, then a build.
+
+Sites are generated once into ``--work`` (default ``benchmarks/.work``) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import NOW, generate  # noqa: E402 - the generator sits next to this script
+
+TARGETS = {  # size -> (cold s, no-op s, edit s, peak MB); None: no target
+    10_000: (3.0, 0.3, 1.0, None),
+    100_000: (25.0, 0.8, None, 600.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    seconds: float
+    peak_mb: float
+    summary: str
+
+
+def build(config: Path) -> Run:
+    """One `sfb-feeds build` in a fresh process: wall time, peak memory, its summary line."""
+    command = [sys.executable, "-m", "sfb_feeds", "build", "--config", str(config),
+               "--now", NOW]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    out = child.stdout.read() if child.stdout else ""
+    err = child.stderr.read() if child.stderr else ""
+    if child.returncode != 0:
+        raise SystemExit(f"build failed ({child.returncode}):\n{err}")
+    return Run(seconds, usage.ru_maxrss / 1024, out.strip() or "(silent)")
+
+
+def site_for(work: Path, size: int, languages: int) -> Path:
+    root = work / f"site-{size}-{languages}"
+    if not (root / "sfb-feeds.yaml").exists():
+        print(f"generating {size} statements in {root} ...", file=sys.stderr)
+        shutil.rmtree(root, ignore_errors=True)
+        generate(root, size, languages)
+    return root / "sfb-feeds.yaml"
+
+
+def edit_one_record(config: Path) -> tuple[Path, bytes, int]:
+    """Change one statement's title in place (as an editor would); returns how to undo it."""
+    files = sorted((config.parent / "statements").rglob("*.yaml"))
+    path = files[len(files) // 2]
+    original = path.read_bytes()
+    mtime = path.stat().st_mtime_ns
+    path.write_bytes(original.replace(b"title: \"", b"title: \"Corrected: ", 1))
+    moment = time.time() - 5  # saved a few seconds before cron started the build
+    os.utime(path, (moment, moment))
+    return path, original, mtime
+
+
+def measure(config: Path) -> dict[str, Run]:
+    root = config.parent
+    for folder in ("feeds", ".sfb-cache"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+    runs = {"cold": build(config), "no-op": build(config)}
+    (root / ".sfb-cache" / "build-stamp.json").unlink(missing_ok=True)
+    runs["no-op, no stamp"] = build(config)
+    path, original, mtime = edit_one_record(config)
+    try:
+        runs["one edit"] = build(config)
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(mtime, mtime))
+    return runs
+
+
+def outputs_of(config: Path) -> tuple[int, float]:
+    manifest = json.loads((config.parent / "feeds" / ".sfb-feeds-manifest.json").read_bytes())
+    files = manifest["files"].values()
+    return len(files), sum(entry[1] for entry in files) / 1e6
+
+
+def _mark(value: float, target: float | None) -> str:
+    if target is None:
+        return ""
+    return " ok" if value <= target else f" (>{target:g})"
+
+
+def print_table(rows: Sequence[tuple[int, int, float, dict[str, Run]]]) -> None:
+    head = (f"{'statements':>10} {'outputs':>8} {'MB out':>7} {'cold s':>12} {'no-op s':>12} "
+            f"{'no-op, no stamp s':>17} {'one edit s':>12} {'peak MB':>13}")
+    print(head)
+    print("-" * len(head))
+    for size, outputs, megabytes, runs in rows:
+        cold_t, noop_t, edit_t, mem_t = TARGETS.get(size, (None, None, None, None))
+        peak = max(run.peak_mb for run in runs.values())
+        cells = [
+            f"{runs['cold'].seconds:.2f}{_mark(runs['cold'].seconds, cold_t)}",
+            f"{runs['no-op'].seconds:.2f}{_mark(runs['no-op'].seconds, noop_t)}",
+            f"{runs['no-op, no stamp'].seconds:.2f}",
+            f"{runs['one edit'].seconds:.2f}{_mark(runs['one edit'].seconds, edit_t)}",
+            f"{peak:.0f}{_mark(peak, mem_t)}",
+        ]
+        print(f"{size:>10} {outputs:>8} {megabytes:>7.1f} {cells[0]:>12} {cells[1]:>12} "
+              f"{cells[2]:>17} {cells[3]:>12} {cells[4]:>13}")
+
+
+def by_format(config: Path) -> None:
+    """Render every output of a cold build in this process, timing each format."""
+    from datetime import datetime
+
+    from sfb_feeds.config import load_settings
+    from sfb_feeds.loader import load_statements
+    from sfb_feeds.pipeline import all_formats
+    from sfb_feeds.plan import plan_outputs
+    from sfb_feeds.site import make_site
+
+    settings = load_settings(config)
+    start = time.perf_counter()
+    statements = load_statements(settings).statements
+    print(f"load (no cache): {time.perf_counter() - start:.2f} s")
+    site = make_site(settings, statements, datetime.fromisoformat(NOW))
+    totals: dict[str, list[float]] = {}
+    for item in plan_outputs(site, all_formats()):
+        start = time.perf_counter()
+        data = item.format.render(site, item.target)
+        spent = totals.setdefault(item.format.name, [0.0, 0, 0])
+        spent[0] += time.perf_counter() - start
+        spent[1] += 1
+        spent[2] += len(data)
+    print(f"{'format':<16} {'outputs':>8} {'total s':>8} {'ms each':>8} {'MB':>7}")
+    for name, (seconds, count, size) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
+        print(f"{name:<16} {count:>8} {seconds:>8.2f} {1000 * seconds / count:>8.2f} "
+              f"{size / 1e6:>7.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Time sfb-feeds build on synthetic sites.")
+    parser.add_argument("--sizes", default="2000,10000,100000",
+                        help="comma-separated statement counts (default: %(default)s)")
+    parser.add_argument("--languages", type=int, default=10)
+    parser.add_argument("--work", type=Path, default=HERE / ".work",
+                        help="where generated sites are kept (default: %(default)s)")
+    parser.add_argument("--by-format", action="store_true",
+                        help="instead: time each output format of a cold render")
+    args = parser.parse_args()
+    sizes = [int(size.replace("_", "")) for size in args.sizes.split(",")]
+    if args.by_format:
+        for size in sizes:
+            print(f"== {size} statements")
+            by_format(site_for(args.work, size, args.languages))
+        return
+    rows = []
+    for size in sizes:
+        config = site_for(args.work, size, args.languages)
+        print(f"building {size} ...", file=sys.stderr)
+        runs = measure(config)
+        rows.append((size, *outputs_of(config), runs))
+    print(f"\nsfb-feeds build, {args.languages} languages, {os.cpu_count()} cores "
+          f"(targets in brackets when missed)\n")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
