@@ -41,7 +41,7 @@ def render_view(site: Site, view: DigestView) -> RenderedDigest:
     subject = _LINE_BREAKS.sub(" ", _render(site, "subject.txt", lang, _variables(view, lang)))
     subject = subject.strip(" ")
     variables = _variables(view, lang, subject=subject)
-    html = inline_css(_render(site, "digest.html", lang, variables))
+    html = inline_css(_render(site, "digest.html", lang, variables)) + "\n"
     text = _render(site, "digest.txt", lang, variables)
     return RenderedDigest(view, subject, html.encode("utf-8"), text.encode("utf-8"))
 
@@ -93,4 +93,5 @@ def rendered_digest(site: Site, target: Target, part: str) -> RenderedDigest:
 def render_archive(site: Site, lang: str) -> bytes:
     """The archive page of ``lang``: its digests, newest first."""
     view: ArchiveView = archive_view(site, lang)
-    return inline_css(_render(site, "archive.html", lang, _variables(view, lang))).encode("utf-8")
+    html = inline_css(_render(site, "archive.html", lang, _variables(view, lang))) + "\n"
+    return html.encode("utf-8")

@@ -1,0 +1,153 @@
+"""The .eml digests: RFC 5322 / MIME structure and headers, read back with the email package."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from test_digest_factory import BASE, refugee_statements, site, statement
+
+from sfb_feeds import digest
+from sfb_feeds.pipeline import render_site
+from sfb_feeds.site import Site
+
+
+def outputs(s: Site) -> dict[str, bytes]:
+    return {o.path: o.data for o in render_site(s, digest.FORMATS)}
+
+
+def read(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@pytest.fixture(scope="module")
+def sample() -> dict[str, bytes]:
+    return outputs(site(refugee_statements()))
+
+
+def test_multipart_alternative_text_then_html(sample: dict[str, bytes]) -> None:
+    message = read(sample["digests/pl/2015-W36.eml"])
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["MIME-Version"] == "1.0"
+    text, html = message.iter_parts()
+    assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    for part in (text, html):
+        assert part.get_content_charset() == "utf-8"
+        assert part["Content-Transfer-Encoding"] == "quoted-printable"
+        assert part["MIME-Version"] is None
+        assert not part.defects
+    # The parts are exactly the .txt and .html outputs (with MIME's CRLF line ends).
+    assert text.get_content() == sample["digests/pl/2015-W36.txt"].decode().replace("\n", "\r\n")
+    assert html.get_content() == sample["digests/pl/2015-W36.html"].decode().replace("\n", "\r\n")
+    assert not message.defects
+
+
+def test_headers(sample: dict[str, bytes]) -> None:
+    message = read(sample["digests/pl/2015-W36.eml"])
+    assert getaddresses([str(message["From"])]) == [
+        ("Socialism From Below", "digest@istendency.net")]
+    assert message["To"] == "ist-pl@lists.istendency.net"
+    assert message["Subject"] == (
+        "Socialism From Below: stanowiska z tygodnia 31 sierpnia\u2009\u2013\u20096 września 2015")
+    assert message["Content-Language"] == "pl"
+    assert message["List-Id"] == "Socialism From Below <pl.digests.www.istendency.net>"
+    assert message["List-Archive"] == f"<{BASE}feeds/digests/pl/index.html>"
+    assert message["List-Unsubscribe"] == f"<{BASE}unsubscribe?list=pl>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # Date: the end of the week in the site's timezone, never the clock.
+    assert message["Date"] == "Mon, 07 Sep 2015 00:00:00 +0100"
+    assert parsedate_to_datetime(message["Date"]) == datetime(
+        2015, 9, 7, tzinfo=ZoneInfo("Europe/London"))
+    assert re.fullmatch(r"<digest\.2015-W36\.pl\.[0-9a-f]{20}@www\.istendency\.net>",
+                        message["Message-ID"])
+
+
+def test_raw_message_is_seven_bit_with_crlf_and_encoded_words(sample: dict[str, bytes]) -> None:
+    data = sample["digests/tr/2015-W36.eml"]
+    data.decode("ascii")  # every byte is ASCII: safe through any SMTP server
+    lines = data.split(b"\r\n")
+    assert lines[-1] == b"" and all(b"\n" not in line for line in lines)
+    assert max(len(line) for line in lines) <= 78
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    subject = re.search(r"^Subject: (.*(?:\r\n[ \t].*)*)", head, re.M)
+    assert subject is not None and "=?utf-8?" in subject[1]  # RFC 2047
+    assert read(data)["Subject"].startswith("Socialism From Below: 31 Ağustos")
+
+
+def test_content_language_is_on_the_message_not_only_on_a_part(
+    sample: dict[str, bytes],
+) -> None:
+    data = sample["digests/da/2015-W36.eml"]
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nContent-Language: da\r\n" in head + b"\r\n"
+
+
+def test_no_list_address_no_to(sample: dict[str, bytes]) -> None:
+    assert read(sample["digests/tr/2015-W36.eml"])["To"] is None
+    assert read(sample["digests/en/2015-W36.eml"])["To"] == "ist-en@lists.istendency.net"
+
+
+@pytest.mark.parametrize(
+    ("options", "unsubscribe", "post"),
+    [
+        ({"unsubscribe": "mailto:leave@istendency.net?subject={lang}"},
+         "<mailto:leave@istendency.net?subject=pl>", None),
+        ({"unsubscribe": ""}, None, None),
+    ],
+)
+def test_unsubscribe_headers(options: dict[str, Any], unsubscribe: str | None,
+                             post: str | None) -> None:
+    message = read(outputs(site(refugee_statements(), **options))["digests/pl/2015-W36.eml"])
+    assert message["List-Unsubscribe"] == unsubscribe
+    assert message["List-Unsubscribe-Post"] == post  # RFC 8058 needs an https:// address
+
+
+def test_defaults_without_sender_and_with_a_list_id() -> None:
+    data = outputs(site(refugee_statements(), sender="", list_id="lists.example.org"))
+    message = read(data["digests/da/2015-W36.eml"])
+    assert message["From"] == "Socialism From Below <digests@istendency.net>"
+    assert message["List-Id"] == "Socialism From Below <da.lists.example.org>"
+
+
+def test_message_id_is_stable_and_distinct() -> None:
+    first = outputs(site(refugee_statements()))
+    changed = [statement("Another", lang="pl", day=date(2015, 9, 5)), *refugee_statements(),
+               statement("Later", lang="pl", day=date(2015, 9, 15))]
+    second = outputs(site(changed, now=datetime(2015, 10, 1, tzinfo=UTC)))
+    ids = {path: read(data)["Message-ID"] for path, data in second.items()
+           if path.endswith(".eml")}
+    assert ids["digests/pl/2015-W36.eml"] == read(first["digests/pl/2015-W36.eml"])["Message-ID"]
+    assert len(set(ids.values())) == len(ids)  # per language and week
+    other_site = outputs(site(refugee_statements()))  # same site: same id
+    assert read(other_site["digests/pl/2015-W36.eml"])["Message-ID"] == ids[
+        "digests/pl/2015-W36.eml"]
+
+
+def test_same_digest_same_bytes_and_boundary_from_content() -> None:
+    first = outputs(site(refugee_statements()))["digests/en/2015-W36.eml"]
+    again = outputs(site(refugee_statements()))["digests/en/2015-W36.eml"]
+    assert first == again
+    message = read(first)
+    boundary = message.get_boundary()
+    assert boundary is not None and boundary.startswith("=_sfb_")
+    body = first.split(b"\r\n\r\n", 1)[1]
+    assert body.count(b"--" + boundary.encode()) == 3  # two parts and the end
+    other = read(outputs(site([statement("Different")]))["digests/en/2015-W36.eml"])
+    assert other.get_boundary() != boundary
+
+
+def test_right_to_left_message() -> None:
+    data = outputs(site([statement("بيان", lang="ar")]))["digests/ar/2015-W36.eml"]
+    message = read(data)
+    assert message["Content-Language"] == "ar"
+    html = message.get_body(preferencelist=("html",))
+    assert html is not None and 'dir="rtl"' in html.get_content()

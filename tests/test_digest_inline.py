@@ -1,0 +1,183 @@
+"""The fast inliner gives what premailer gives on each document, calling premailer rarely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from lxml import etree
+from premailer import Premailer
+from test_digest_factory import refugee_statements, site, statement
+
+from sfb_feeds import digest
+from sfb_feeds.digest import inline
+from sfb_feeds.digest.inline import inline_css
+from sfb_feeds.digest.templates import gettext_functions, template
+from sfb_feeds.digest.view import digest_view
+from sfb_feeds.pipeline import render_site
+from sfb_feeds.site import Site
+
+
+class _Counting(Premailer):  # type: ignore[misc]
+    calls = 0
+
+    def transform(self, *args: Any, **kwargs: Any) -> Any:
+        _Counting.calls += 1
+        return super().transform(*args, **kwargs)
+
+
+@pytest.fixture
+def premailer_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Counting]]:
+    """Count premailer runs, starting from an empty memory of shapes."""
+    monkeypatch.setattr(inline, "Premailer", _Counting)
+    monkeypatch.setattr(inline, "_inliners", {})
+    monkeypatch.setattr(inline, "_style_results", {})
+    _Counting.calls = 0
+    yield _Counting
+
+
+def reference(html: str) -> str:
+    """premailer applied to the whole rendered document, with the inliner's options."""
+    return str(Premailer(allow_network=False, strip_important=False).transform(html))
+
+
+def elements(html: str) -> list[tuple[str, dict[str, str], str | None]]:
+    root = etree.fromstring(html.strip(), etree.HTMLParser())
+    return [(el.tag, dict(el.attrib), el.text if el.tag == "style" else None)
+            for el in root.iter() if isinstance(el.tag, str)]
+
+
+def assert_same_as_premailer(html: str) -> None:
+    fast, slow = elements(inline_css(html)), elements(reference(html))
+    assert [tag for tag, _, _ in fast] == [tag for tag, _, _ in slow]
+    for index, (mine, theirs) in enumerate(zip(fast, slow, strict=True)):
+        assert mine == theirs, f"element {index}: <{mine[0]}>"
+
+
+def rendered(s: Site, lang: str, period: str, name: str = "digest.html") -> str:
+    """A digest rendered by its template, before any inlining."""
+    view = digest_view(s, lang, period, tuple(
+        st for st in s.by_language[lang]
+        if st.date.astimezone(s.settings.site.tz).isocalendar()[1] == int(period[-2:])))
+    variables = {f: getattr(view, f) for f in view.__dataclass_fields__}
+    variables.update(gettext_functions(lang), subject="Subject")
+    return template(None, name, lang).render(variables)
+
+
+def many_weeks() -> list[Any]:
+    """Forty weeks of statements in two languages, one to four a week, some translated."""
+    statements = []
+    for week in range(40):
+        day = date(2016, 1, 4) + timedelta(weeks=week)
+        for n in range(1 + week % 4):
+            key = f"k{week}-{n}" if n % 2 else None
+            authors = ("DSIP",) * (week % 3 == 0)
+            statements.append(statement(f"Week {week} no. {n}", day=day + timedelta(days=n),
+                                        key=key, authors=authors))
+            if key:
+                statements.append(statement(f"Tydzień {week} nr {n}", lang="pl",
+                                            day=day + timedelta(days=n), key=key))
+    statements.append(statement("عربي", lang="ar", day=date(2016, 1, 5)))
+    return statements
+
+
+def test_digests_are_styled_exactly_as_premailer_styles_them() -> None:
+    s = site([*refugee_statements(), statement("عربي", lang="ar", day=date(2015, 9, 3),
+                                                 authors=("A", "B"))])
+    for lang in ("en", "pl", "tr", "da", "ar"):
+        assert_same_as_premailer(rendered(s, lang, "2015-W36"))
+
+
+def test_every_digest_of_a_big_site_matches_premailer(premailer_calls: type[_Counting]) -> None:
+    s = site(many_weeks(), now=site([]).now.replace(year=2017))
+    result = render_site(s, digest.FORMATS)
+    html = {o.path: o.data.decode() for o in result if o.path.endswith(".html")}
+    assert len(html) > 60
+    calls = premailer_calls.calls
+    # Few premailer runs for 60+ digests: each new element shape is learnt once.
+    assert calls <= 12, calls
+    for lang, period in {(p.split("/")[1], p.split("/")[2][:-5]) for p in html}:
+        if period == "index":
+            continue
+        document = rendered(s, lang, period)
+        assert elements(inline_css(document)) == elements(reference(document))
+        assert elements(html[f"digests/{lang}/{period}.html"]) == elements(reference(document))
+
+
+def test_the_result_does_not_depend_on_what_was_inlined_before(
+    premailer_calls: type[_Counting], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = site(many_weeks(), now=site([]).now.replace(year=2017))
+    documents = [rendered(s, "en", f"2016-W{week:02d}") for week in range(1, 9)]
+    forward = [inline_css(d) for d in documents]
+    monkeypatch.setattr(inline, "_inliners", {})
+    monkeypatch.setattr(inline, "_style_results", {})
+    backward = [inline_css(d) for d in reversed(documents)]
+    assert forward == list(reversed(backward))
+
+
+STRUCTURAL_CSS = """
+body { margin: 0; background-color: #eee }
+.list td { padding: 4px }
+td:first-child { color: #a00 }
+p:last-child { margin-bottom: 0 }
+a[href] { color: #00a }
+a[title="x"] { font-weight: bold }
+.cell > p { font-size: 14px; text-align: right }
+table.wide { width: 600px }
+p { color: #333 !important }
+.note { color: #111 }
+a:hover { color: #0a0 }
+@media (max-width: 600px) { .list { width: 100% } }
+"""
+
+
+def structural_document(rows: int, css: str = STRUCTURAL_CSS, words: str = "q") -> str:
+    body = "".join(
+        f"<tr><td>a{i}</td><td class='cell'><p>p</p><p class='note' style='color:#444'>{words} "
+        f"<a href='u{i}' title='{'x' if i % 2 else 'y'}'>l</a><a>n</a></p>"
+        f"{'<p>extra</p>' * (i % 3)}</td></tr>"
+        for i in range(rows)
+    )
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{css}</style></head>"
+            f"<body><!-- a comment --><table class='list wide'>{body}</table></body></html>")
+
+
+@pytest.mark.parametrize("rows", [1, 4, 2, 7, 3])
+def test_positions_attributes_importance_and_inline_styles(rows: int) -> None:
+    assert_same_as_premailer(structural_document(rows))
+
+
+def test_sibling_combinators_fall_back_to_premailer_on_each_document(
+    premailer_calls: type[_Counting],
+) -> None:
+    css = "p + p { color: #a00 } td ~ td { color: #0a0 } p { font-size: 12px }"
+    for rows in (1, 3, 3, 2):
+        assert_same_as_premailer(structural_document(rows, css))
+    assert premailer_calls.calls == 4  # one per document
+
+
+def test_known_shapes_skip_premailer(premailer_calls: type[_Counting]) -> None:
+    inline_css(structural_document(5))
+    assert premailer_calls.calls == 1
+    for words in ("other words", "&amp; more", "x"):  # text never matters
+        assert_same_as_premailer(structural_document(5, words=words))
+    assert premailer_calls.calls == 1
+    # The last row of three looks like no row of five to :last-child and a[title="x"].
+    assert_same_as_premailer(structural_document(3))
+    assert premailer_calls.calls == 2
+
+
+def test_styles_without_leftovers_are_removed_and_head_is_created() -> None:
+    html = "<html><body><style>p{color:red}</style><p>x</p></body></html>"
+    assert_same_as_premailer(html)
+    result = etree.fromstring(inline_css(html), etree.HTMLParser())
+    assert result.find(".//style") is None and result.find("head") is not None
+
+
+def test_cssutils_messages_stay_off_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    inline_css("<html><head><style>p { mso-hide: all; colour: red; color: nonsense }</style>"
+               "</head><body><p>x</p></body></html>")
+    assert capfd.readouterr().err == ""
