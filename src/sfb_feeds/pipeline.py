@@ -9,7 +9,7 @@ from functools import partial
 from . import digest, feeds
 from .cache import RenderKeys, render_base
 from .model import Output, Settings, Statement
-from .plan import OutputFormat, plan_outputs
+from .plan import OutputFormat, PlannedOutput, plan_outputs
 from .site import Site, make_site
 from .writer import Deferred
 
@@ -47,5 +47,13 @@ def plan_site(
     site = make_site(settings, statements, now)
     planned = plan_outputs(site, all_formats() if formats is None else formats)
     keys = RenderKeys(site, planned, render_base(settings))
+    # Outputs about the same target side by side: formats that share one rendering (a
+    # digest's .html, .txt and .eml) then hold it only briefly, not for the whole build.
+    planned.sort(key=_target_of)
     return [Deferred(item.path, keys.key(item), partial(item.format.render, site, item.target))
             for item in planned]
+
+
+def _target_of(item: PlannedOutput) -> tuple[str, str, str]:
+    target = item.target
+    return (item.format.scope.value, target.language or "", target.period or "")
