@@ -1,0 +1,194 @@
+"""Digests in a real browser: headless Chromium at 600px and 320px, light and dark.
+
+Each digest is shown in an iframe of the wanted width (a headless window cannot be made
+narrower than 500px, an iframe can), and a script in the page writes what it measured
+into the DOM, which ``--dump-dom`` prints: horizontal overflow, the text direction and
+where right-to-left text sits, and the contrast of every piece of text with what is
+behind it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import html5lib
+import pytest
+from test_digest_factory import refugee_statements, site, statement
+
+from sfb_feeds import digest
+from sfb_feeds.pipeline import render_site
+
+CHROMIUM = os.environ.get("SFB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+WIDTHS = (600, 320)
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--mute-audio", "--hide-scrollbars",
+         "--window-size=1280,2000")
+
+pytestmark = pytest.mark.skipif(
+    not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)),
+    reason=f"Chromium not found at {CHROMIUM} (install Debian's 'chromium' package, or set "
+           "SFB_CHROMIUM to the browser)",
+)
+
+MEASURE = """
+function channels(c) { return c.match(/[\\d.]+/g).map(Number); }
+function luminance(c) {
+  const v = channels(c).slice(0, 3).map(x => {
+    x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+function background(el, win) {
+  for (; el; el = el.parentElement) {
+    const bg = win.getComputedStyle(el).backgroundColor, c = channels(bg);
+    if (c.length < 4 || c[3] > 0) return bg;
+  }
+  return 'rgb(255, 255, 255)';
+}
+function measure(frame) {
+  const d = frame.contentDocument, w = frame.contentWindow, all = [...d.body.querySelectorAll('*')];
+  const out = {name: frame.dataset.name, width: w.innerWidth,
+    scrollWidth: Math.max(d.documentElement.scrollWidth, d.body.scrollWidth),
+    dark: w.matchMedia('(prefers-color-scheme: dark)').matches,
+    direction: w.getComputedStyle(d.body).direction, pageBackground: background(d.body, w),
+    overflowing: [], lowContrast: [], texts: 0, preheaderShown: false};
+  for (const el of all) {
+    const box = el.getBoundingClientRect();
+    if (box.width && (box.right > w.innerWidth + 0.5 || box.left < -0.5))
+      out.overflowing.push(el.className || el.tagName);
+    const text = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!text || !el.getClientRects().length) continue;
+    if (el.closest('.preheader')) { out.preheaderShown = true; continue; }
+    const style = w.getComputedStyle(el);
+    const ratio = contrast(style.color, background(el, w));
+    out.texts += 1;
+    if (ratio < 4.5) out.lowContrast.push([el.className || el.tagName, style.color,
+                                           background(el, w), ratio]);
+  }
+  const title = d.querySelector('.title'), cell = d.querySelector('.statement');
+  if (title && cell) {
+    const range = d.createRange(); range.selectNodeContents(title);
+    const t = range.getBoundingClientRect(), c = cell.getBoundingClientRect();
+    out.titleDirection = w.getComputedStyle(title).direction;
+    out.titleGaps = [t.left - c.left, c.right - t.right];
+  }
+  return out;
+}
+window.addEventListener('load', () => {
+  const results = [...document.querySelectorAll('iframe')].map(measure);
+  document.getElementById('result').textContent = JSON.stringify(results);
+});
+"""
+
+
+def _page(documents: dict[str, bytes]) -> str:
+    frames = "\n".join(
+        f'<iframe data-name="{html.escape(name)}:{width}" width="{width}" height="1500" '
+        f'srcdoc="{html.escape(data.decode("utf-8"), quote=True)}"></iframe>'
+        for name, data in documents.items() for width in WIDTHS
+    )
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><style>body { margin: 0 } "
+            "iframe { display: block; border: 0 }</style></head><body>"
+            f"{frames}<pre id='result'></pre><script>{MEASURE}</script></body></html>")
+
+
+def _measure(tmp_path: Path, documents: dict[str, bytes], *, dark: bool) -> dict[str, Any]:
+    page = tmp_path / f"page-{'dark' if dark else 'light'}.html"
+    page.write_text(_page(documents), encoding="utf-8")
+    profile = tmp_path / f"profile-{'dark' if dark else 'light'}"
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
+               *(["--force-dark-mode"] if dark else []), "--dump-dom", page.as_uri()]
+    done = subprocess.run(command, capture_output=True, timeout=180, check=False,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    dom = html5lib.parse(done.stdout, treebuilder="lxml", namespaceHTMLElements=False)
+    result = dom.getroot().find(".//pre[@id='result']")
+    if result is None or not (result.text or "").strip():
+        pytest.fail(f"Chromium measured nothing (exit {done.returncode}): "
+                    f"{done.stderr.decode(errors='replace')[-2000:]}")
+    return {item["name"]: item for item in json.loads(result.text)}
+
+
+@pytest.fixture(scope="module")
+def documents() -> dict[str, bytes]:
+    long_word = "Arbeiterinnen" * 8  # a 104-letter word: must wrap, not widen the page
+    statements = [
+        *refugee_statements(),
+        statement("بيان حول أزمة اللاجئين", lang="ar", key="ist-refugee-crisis-2015",
+                  excerpt=("تواجه أوروبا أكبر أزمة لاجئين منذ عقود.", "نطالب بفتح الحدود..."),
+                  day=date(2015, 9, 5)),
+        statement("주간 성명", lang="ko", excerpt=("난민 위기에 대한 성명입니다.",)),
+        statement(f"Long {long_word} title", lang="de",
+                  excerpt=(f"See https://example.org/{'path/' * 30}end and {long_word}.",)),
+    ]
+    result = {o.path: o.data for o in render_site(site(statements), digest.FORMATS)}
+    chosen = {lang: result[f"digests/{lang}/2015-W36.html"]
+              for lang in ("en", "pl", "ar", "ko", "de")}
+    chosen["archive"] = result["digests/en/index.html"]
+    # A page that fails every check, so the checks are seen to catch what they look for.
+    chosen["control"] = (b"<!DOCTYPE html><html><body><table style='width:700px'><tr>"
+                         b"<td style='color:#bbb'>pale text</td></tr></table></body></html>")
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def light(documents: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
+          ) -> dict[str, Any]:
+    return _measure(tmp_path_factory.mktemp("light"), documents, dark=False)
+
+
+@pytest.fixture(scope="module")
+def dark(documents: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
+         ) -> dict[str, Any]:
+    return _measure(tmp_path_factory.mktemp("dark"), documents, dark=True)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["en", "pl", "ar", "ko", "de", "archive"])
+def test_no_horizontal_overflow(light: dict[str, Any], name: str, width: int) -> None:
+    found = light[f"{name}:{width}"]
+    assert found["width"] == width
+    assert found["scrollWidth"] <= width, found["overflowing"]
+    assert found["overflowing"] == []
+    assert not found["preheaderShown"]
+
+
+def test_the_checks_catch_a_bad_page(light: dict[str, Any]) -> None:
+    found = light["control:320"]
+    assert found["scrollWidth"] > 320 and "TABLE" in found["overflowing"]
+    assert [item[0] for item in found["lowContrast"]] == ["TD"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_arabic_reads_right_to_left(light: dict[str, Any], width: int) -> None:
+    arabic, english = light[f"ar:{width}"], light[f"en:{width}"]
+    assert arabic["direction"] == arabic["titleDirection"] == "rtl"
+    assert english["direction"] == english["titleDirection"] == "ltr"
+    # Mirrored: the short title hugs the right edge of its cell, the English one the left.
+    left, right = arabic["titleGaps"]
+    assert right < left and right <= 33
+    left, right = english["titleGaps"]
+    assert left < right and left <= 33
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", ["en", "ar", "archive"])
+def test_text_contrast_in_light_and_dark_mode(
+    light: dict[str, Any], dark: dict[str, Any], scheme: str, name: str,
+) -> None:
+    found = (light if scheme == "light" else dark)[f"{name}:600"]
+    assert found["dark"] is (scheme == "dark")
+    assert found["texts"] > 5
+    assert found["lowContrast"] == []  # WCAG AA: 4.5:1 for every piece of text
+    page = [int(float(c)) for c in found["pageBackground"][4:-1].split(",")[:3]]
+    assert (max(page) < 60) is (scheme == "dark")  # the dark palette did apply
