@@ -1,0 +1,75 @@
+"""index.html: valid HTML5, every language in its own name, feed autodiscovery, digests."""
+
+from __future__ import annotations
+
+import html5lib
+import pytest
+from test_feeds_fixtures import build, public, sample_site, url
+
+HTML_NS = "{http://www.w3.org/1999/xhtml}"
+
+
+@pytest.fixture(scope="module")
+def page() -> object:
+    data = build(sample_site())["index.html"]
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    document = parser.parse(data)  # raises on any HTML5 parse error
+    assert data.startswith(b"<!DOCTYPE html>")
+    return document
+
+
+def test_head_has_viewport_charset_and_title(page: object) -> None:
+    head = page.find("head")
+    assert head.find("meta[@charset]").get("charset") == "utf-8"
+    viewport = [m for m in head.findall("meta") if m.get("name") == "viewport"]
+    assert viewport and "width=device-width" in viewport[0].get("content")
+    assert head.findtext("title") == "Socialism From Below: feeds"
+    assert page.get("lang") == "en"
+
+
+def test_autodiscovery_links_every_feed(page: object) -> None:
+    site = sample_site()
+    found = [(link.get("type"), link.get("href"), link.get("hreflang"), link.get("title"))
+             for link in page.find("head").findall("link") if link.get("rel") == "alternate"]
+    kinds = [("application/atom+xml", "atom.xml", "Atom"),
+             ("application/rss+xml", "rss.xml", "RSS"),
+             ("application/feed+json", "feed.json", "JSON Feed")]
+    expected = [(media, public(name), None, f"Socialism From Below — all languages ({label})")
+                for media, name, label in kinds]
+    names = {"ar": "العربية", "en": "English", "pl": "Polski", "pt-BR": "Português (Brasil)",
+             "tr": "Türkçe"}
+    for language in site.languages:
+        expected += [(media, public(f"{language}/{name}"), language,
+                      f"Socialism From Below — {names[language]} ({label})")
+                     for media, name, label in kinds]
+    assert found == expected
+
+
+def test_a_section_per_language_in_its_own_name(page: object) -> None:
+    sections = page.find("body/main").findall("section")
+    assert [s.get("id") for s in sections] == [
+        "all-languages", "lang-ar", "lang-en", "lang-pl", "lang-pt-BR", "lang-tr"]
+    arabic = sections[1]
+    assert (arabic.get("lang"), arabic.get("dir"), arabic.findtext("h2")) == (
+        "ar", "rtl", "العربية")
+    polish = sections[3]
+    assert (polish.get("lang"), polish.get("dir"), polish.findtext("h2")) == (
+        "pl", "ltr", "Polski")
+    hrefs = [a.get("href") for a in polish.find("ul").iter("a")]
+    assert hrefs == [public("pl/atom.xml"), public("pl/rss.xml"), public("pl/feed.json"),
+                     public("digests/pl/index.html")]
+
+
+def test_newest_titles_with_localised_dates(page: object) -> None:
+    site = sample_site()
+    for section, language in zip(page.find("body/main").findall("section")[1:],
+                                 site.languages, strict=True):
+        items = section.find("ol").findall("li")
+        newest = site.by_language[language][:5]
+        assert [li.find("a").text if li.find("a") is not None else li.text.strip()
+                for li in items] == [s.title for s in newest]
+        assert [li.find("time").get("datetime") for li in items] == [
+            s.date.date().isoformat() for s in newest]
+    polish = page.find("body/main").findall("section")[3]
+    assert polish.find("ol/li/time").text == "4 września 2015"
+    assert polish.find("ol/li/a").get("href") == url("refugees-pl")

@@ -1,0 +1,74 @@
+"""JSON Feed 1.1: required fields, items, language, text exactly as written."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from test_feeds_fixtures import TRICKY_PARAGRAPHS, TRICKY_TITLE, build, public, sample_site, url
+
+from sfb_feeds.feeds.urls import entry_id
+
+FEED_KEYS = {"version", "title", "home_page_url", "feed_url", "description", "authors",
+             "language", "items"}
+ITEM_KEYS = {"id", "url", "title", "content_text", "summary", "date_published",
+             "date_modified", "authors", "tags", "language"}
+
+
+@pytest.fixture(scope="module")
+def outputs() -> dict[str, bytes]:
+    return build(sample_site())
+
+
+def load(data: bytes) -> dict[str, object]:
+    document = json.loads(data.decode("utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def test_language_feed_top_level(outputs: dict[str, bytes]) -> None:
+    feed = load(outputs["ar/feed.json"])
+    assert set(feed) <= FEED_KEYS
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["title"] == "Socialism From Below — العربية"
+    assert feed["home_page_url"] == "https://www.istendency.net/"
+    assert feed["feed_url"] == public("ar/feed.json")
+    assert feed["language"] == "ar"
+    assert feed["authors"] == [{"name": "International Socialist Tendency"}]
+
+
+def test_items_in_order_with_every_field(outputs: dict[str, bytes]) -> None:
+    site = sample_site()
+    feed = load(outputs["en/feed.json"])
+    items = feed["items"]
+    assert isinstance(items, list)
+    expected = site.by_language["en"][:3]
+    assert [item["id"] for item in items] == [
+        entry_id(s.id, s.date, site.settings) for s in expected]
+    for item, source in zip(items, expected, strict=True):
+        assert set(item) <= ITEM_KEYS
+        assert item["title"] == source.title
+        assert item["url"] == source.url
+        assert item["content_text"].split("\n\n") == list(source.excerpt)
+        assert item["summary"] == source.excerpt[0]
+        assert datetime.fromisoformat(item["date_published"]) == source.date
+        assert datetime.fromisoformat(item["date_modified"]) == source.updated
+        assert item["language"] == "en"
+        assert item.get("tags", []) == list(source.tags)
+        assert item.get("authors", []) == [{"name": name} for name in source.authors]
+
+
+def test_combined_feed_has_item_languages_only(outputs: dict[str, bytes]) -> None:
+    feed = load(outputs["feed.json"])
+    assert "language" not in feed
+    assert [item["language"] for item in feed["items"]] == ["tr", "en", "ar"]
+
+
+def test_text_is_exact_and_not_escaped(outputs: dict[str, bytes]) -> None:
+    data = outputs["en/feed.json"]
+    item = next(i for i in load(data)["items"] if i["id"] == url("tricky"))
+    assert item["title"] == TRICKY_TITLE
+    assert item["content_text"] == "\n\n".join(TRICKY_PARAGRAPHS)
+    assert "✊🏽".encode() in data and b"\\u" not in data
+    assert data.endswith(b"}\n")
