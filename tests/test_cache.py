@@ -14,7 +14,7 @@ import pytest
 
 from sfb_feeds import cache
 from sfb_feeds.errors import Problem
-from sfb_feeds.loader import FileResult
+from sfb_feeds.loader import FileResult, display_path
 from sfb_feeds.model import Settings, SiteSettings, Source, Statement
 from sfb_feeds.plan import OutputFormat, PlannedOutput, Scope, plan_outputs
 from sfb_feeds.site import make_site
@@ -81,7 +81,8 @@ def make_file(folder: Path, name: str, text: str, age: int = 3600) -> Path:
 
 
 def result(*statements: Statement, problems: tuple[Problem, ...] = ()) -> FileResult:
-    return FileResult(statements, problems, (Problem("a.yaml", "a warning", 2, 1, "id"),))
+    return FileResult(statements, problems,
+                      (Problem("statements/a.yaml", "a warning", 2, 1, "id"),))
 
 
 def test_an_unchanged_file_comes_from_the_cache(tmp_path: Path) -> None:
@@ -114,6 +115,27 @@ def test_a_changed_file_is_parsed_again(tmp_path: Path, change: str) -> None:
         os.replace(other, path)
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert cache.RecordCache.open(config).lookup(path) is None
+
+
+def test_a_cache_written_from_one_working_folder_serves_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = settings(tmp_path)  # the tests run in tmp_path: paths show as statements/...
+    path = make_file(tmp_path / "statements", "1.yaml", "title: A\n")
+    records = cache.RecordCache.open(config)
+    records.lookup(path)
+    records.store(path, result(statement(1)))
+    records.save()
+    monkeypatch.chdir(tmp_path / "statements")  # e.g. cron starts in another folder
+    found = cache.RecordCache.open(config).lookup(path)
+    assert found is not None
+    assert found.statements[0].source.path == "1.yaml"
+    assert found.warnings[0].path == "a.yaml"
+    for elsewhere in ("/", str(tmp_path.parent), str(tmp_path / "statements")):
+        monkeypatch.chdir(elsewhere)  # shown as the loader shows it from there
+        found = cache.RecordCache.open(config).lookup(path)
+        assert found is not None
+        assert found.statements[0].source.path == display_path(path)
 
 
 def test_files_too_fresh_to_trust_and_files_with_problems_are_not_cached(tmp_path: Path) -> None:

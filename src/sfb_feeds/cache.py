@@ -186,17 +186,38 @@ def encode_statement(s: Statement) -> tuple[Any, ...]:
             s.id_generated, (s.source.path, s.source.line, s.source.record), s.fingerprint)
 
 
-def decode_statement(v: tuple[Any, ...]) -> Statement:
+def decode_statement(v: tuple[Any, ...], prefix: str = "") -> Statement:
+    """The Statement of :func:`encode_statement`; ``prefix`` goes before its source path."""
     return Statement(
         id=v[0], title=v[1], date=_decode_moment(v[2]), language=v[3], excerpt=v[4],
         truncated=v[5], url=v[6], authors=v[7], tags=v[8], translation_key=v[9],
         updated=_decode_moment(v[10]), draft=v[11], id_generated=v[12],
-        source=Source(path=v[13][0], line=v[13][1], record=v[13][2]), fingerprint=v[14],
+        source=Source(path=prefix + v[13][0], line=v[13][1], record=v[13][2]),
+        fingerprint=v[14],
     )
 
 
-def _encode_problem(p: Problem) -> tuple[Any, ...]:
-    return (p.path, p.message, p.line, p.record, p.field)
+def _display_prefix(folder: Path) -> str | None:
+    """What the loader puts before a path under ``folder`` when showing it to the user.
+
+    Paths are shown relative to the working folder when inside it (``loader.display_path``).
+    Records are cached without this prefix, so a cache written by cron (working folder:
+    home) serves a run from the site's folder too. None: no single prefix (the working
+    folder lies inside ``folder``), so the cache is kept per working folder.
+    """
+    relative = os.path.relpath(folder)
+    if relative == ".":
+        return ""
+    if relative == ".." or relative.startswith(".." + os.sep):
+        inside = (os.getcwd() + os.sep).startswith(str(folder) + os.sep)
+        return None if inside else str(folder) + os.sep
+    return relative + os.sep
+
+
+def _strip(path: str, prefix: str) -> str:
+    if not path.startswith(prefix):
+        raise _Uncacheable
+    return path[len(prefix):]
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -220,9 +241,10 @@ class RecordCache:
     and reported again on every run.
     """
 
-    def __init__(self, path: Path | None, header: tuple[Any, ...]) -> None:
+    def __init__(self, path: Path | None, header: tuple[Any, ...], prefix: str = "") -> None:
         self.path = path
         self.header = header
+        self.prefix = prefix
         self._entries: dict[str, tuple[Any, ...]] = {}
         self._stats: dict[str, os.stat_result] = {}
         self._seen: set[str] = set()
@@ -237,9 +259,10 @@ class RecordCache:
         ``detector`` names the language detector in use: its answers are cached too.
         """
         path = settings.cache_dir / RECORDS_FILE if settings.cache_dir is not None else None
+        prefix = _display_prefix(settings.statements_dir)
         header = ("sfb-feeds-records", CACHE_FORMAT, code_fingerprint(),
-                  repr(settings.site), os.getcwd(), detector)
-        cache = cls(path, header)
+                  repr(settings.site), os.getcwd() if prefix is None else "", detector)
+        cache = cls(path, header, prefix or "")
         if path is not None and RECORDS_ENABLED:
             cache._entries = _read_records(path, header)
         return cache
@@ -261,8 +284,9 @@ class RecordCache:
             return None
         self._seen.add(key)
         self.hits += 1
-        return FileResult(tuple(decode_statement(v) for v in entry[3]),
-                          (), tuple(Problem(*p) for p in entry[4]))
+        prefix = self.prefix
+        return FileResult(tuple(decode_statement(v, prefix) for v in entry[3]), (),
+                          tuple(Problem(prefix + p[0], *p[1:]) for p in entry[4]))
 
     def store(self, path: Path, result: FileResult) -> None:
         """Remember a freshly parsed file (unless it had problems or was just modified)."""
@@ -271,13 +295,20 @@ class RecordCache:
         if st is None or result.problems or not RECORDS_ENABLED or _is_racy(st):
             return
         try:
-            statements = tuple(encode_statement(s) for s in result.statements)
+            statements = tuple(self._encode(s) for s in result.statements)
+            warnings = tuple((_strip(p.path, self.prefix), p.message, p.line, p.record, p.field)
+                             for p in result.warnings)
         except _Uncacheable:
             return
-        warnings = tuple(_encode_problem(p) for p in result.warnings)
         self._entries[key] = (st.st_size, st.st_mtime_ns, st.st_ino, statements, warnings)
         self._seen.add(key)
         self._dirty = True
+
+    def _encode(self, statement: Statement) -> tuple[Any, ...]:
+        values = encode_statement(statement)
+        source = statement.source
+        return (*values[:13], (_strip(source.path, self.prefix), source.line, source.record),
+                *values[14:])
 
     def save(self) -> None:
         """Write the cache if anything changed; files not met in this run are forgotten."""
@@ -343,7 +374,7 @@ def input_digest(settings: Settings, files: Sequence[tuple[str, int, int, int]],
     now = time.time_ns()
     if any(abs(now - mtime) < RACY_SECONDS * 1_000_000_000 for _, _, mtime, _ in files):
         return None
-    return _digest(str(CACHE_FORMAT), render_base(settings), detector, os.getcwd(),
+    return _digest(str(CACHE_FORMAT), render_base(settings), detector,
                    marshal.dumps(list(files)))
 
 
