@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import html5lib
 import pytest
 from test_feeds_fixtures import build, public, sample_site, url
@@ -73,3 +78,32 @@ def test_newest_titles_with_localised_dates(page: object) -> None:
     polish = page.find("body/main").findall("section")[3]
     assert polish.find("ol/li/time").text == "4 września 2015"
     assert polish.find("ol/li/a").get("href") == url("refugees-pl")
+
+
+WRAPPER = """<!DOCTYPE html><html><body>
+<iframe id="phone" src="index.html" style="width:320px;height:640px;border:0"></iframe>
+<script>
+window.addEventListener("load", function () {
+  var page = document.getElementById("phone").contentDocument.documentElement;
+  document.body.setAttribute("data-widths", page.scrollWidth + "/" + page.clientWidth);
+});
+</script></body></html>
+"""
+
+
+def test_nothing_overflows_a_phone_screen(tmp_path: Path) -> None:
+    """In a real browser, the page fits a 320 px wide screen without sideways scrolling."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed")
+    (tmp_path / "index.html").write_bytes(build(sample_site())["index.html"])
+    (tmp_path / "phone.html").write_text(WRAPPER, encoding="utf-8")
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+         "--virtual-time-budget=5000", "--dump-dom", (tmp_path / "phone.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    match = re.search(r'data-widths="(\d+)/(\d+)"', done.stdout)
+    assert match, done.stderr[-2000:]
+    scroll_width, client_width = map(int, match.groups())
+    assert 0 < client_width <= 320
+    assert scroll_width <= client_width

@@ -66,12 +66,7 @@ def _set_text_construct(element: Any) -> None:
 
 
 def _link_element(link: Link, tag: str = "link") -> Any:
-    element = etree.Element(tag, href=link.href, rel=link.rel)
-    for name in ("type", "hreflang", "title"):
-        value = getattr(link, name)
-        if value:
-            element.set(name, value)
-    return element
+    return etree.Element(tag, _link_dict(link))
 
 
 class _AtomEntry(FeedEntry):  # type: ignore[misc]
@@ -122,8 +117,11 @@ class _Extras(BaseExtension):  # type: ignore[misc]
 
 
 def _link_dict(link: Link) -> dict[str, str]:
-    return {name: value for name in ("href", "rel", "type", "hreflang", "title")
-            if (value := getattr(link, name))}
+    attributes = {"href": link.href, "rel": link.rel}
+    for name, value in (("type", link.type), ("hreflang", link.hreflang), ("title", link.title)):
+        if value:
+            attributes[name] = value
+    return attributes
 
 
 def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from ..model import Settings
@@ -22,6 +23,8 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _SUB_DELIMS = "!$&'()*+,;="
 _PCHAR = "-._~" + _SUB_DELIMS + ":@"
 _RESERVED = ":/?#[]@" + _SUB_DELIMS
+# Most URLs are already canonical: lowercase http(s) host, no port, plain path characters.
+_PLAIN = re.compile(r"^https?://[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$")
 
 
 def _tokens(part: str) -> list[tuple[str, bytes]]:
@@ -106,8 +109,11 @@ def _authority(netloc: str, scheme: str) -> str:
     return f"{_requote(userinfo, _PCHAR)}@{result}" if userinfo else result
 
 
+@lru_cache(maxsize=65536)
 def canonical_uri(value: str) -> str:
     """The RFC 3986 normal form of an absolute URI or IRI (non-ASCII becomes UTF-8 escapes)."""
+    if _PLAIN.match(value) and "/." not in value:
+        return value
     parts = urlsplit(value.strip())
     scheme = parts.scheme.lower()
     text = f"{scheme}:"
