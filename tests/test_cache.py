@@ -14,7 +14,7 @@ import pytest
 
 from sfb_feeds import cache
 from sfb_feeds.errors import Problem
-from sfb_feeds.loader import FileResult, display_path
+from sfb_feeds.loader import SUFFIXES, FileResult, display_path, find_statement_files
 from sfb_feeds.model import Settings, SiteSettings, Source, Statement
 from sfb_feeds.plan import OutputFormat, PlannedOutput, Scope, plan_outputs
 from sfb_feeds.site import make_site
@@ -187,36 +187,56 @@ def test_files_no_longer_seen_are_forgotten(tmp_path: Path) -> None:
 
 def test_the_build_stamp_round_trips_and_bounds_the_clock(tmp_path: Path) -> None:
     config = settings(tmp_path)
-    stamp = cache.Stamp("inputs", 100.0, 200.0, "gen")
+    stamp = cache.Stamp("inputs", 100.0, 200.0, (1, 2, 3), (("en/atom.xml", 10, 20, 30),))
     cache.save_stamp(config, stamp)
     assert cache.load_stamp(config) == stamp
 
     def at(seconds: float) -> datetime:
         return datetime.fromtimestamp(seconds, UTC)
 
-    assert stamp.fits("inputs", at(100)) and stamp.fits("inputs", at(199.9))
-    assert not stamp.fits("inputs", at(200))  # the scheduled statement is due
-    assert not stamp.fits("inputs", at(99))  # a replay from before the newest statement
-    assert not stamp.fits("other", at(150))
-    assert cache.Stamp("inputs", None, None, "gen").fits("inputs", at(0))
+    manifest = (1, 2, 3)
+    assert stamp.fits("inputs", at(100), manifest)
+    assert stamp.fits("inputs", at(199.9), manifest)
+    assert not stamp.fits("inputs", at(200), manifest)  # the scheduled statement is due
+    assert not stamp.fits("inputs", at(99), manifest)  # a replay from before the newest
+    assert not stamp.fits("other", at(150), manifest)
+    assert not stamp.fits("inputs", at(150), (1, 2, 4))  # another manifest
+    assert not stamp.fits("inputs", at(150), None)  # an interrupted run
+    assert cache.Stamp("inputs", None, None, manifest, ()).fits("inputs", at(0), manifest)
     cache.save_stamp(config, None)
     assert cache.load_stamp(config) is None
 
 
 def test_a_corrupt_stamp_is_no_stamp(tmp_path: Path) -> None:
     config = settings(tmp_path)
-    cache.save_stamp(config, cache.Stamp("inputs", None, None, "gen"))
+    cache.save_stamp(config, cache.Stamp("inputs", None, None, (1, 2, 3), ()))
     assert config.cache_dir is not None
-    (config.cache_dir / cache.STAMP_FILE).write_text('{"format": ["sfb-feeds-stamp", 1]}')
+    path = config.cache_dir / cache.STAMP_FILE
+    path.write_bytes(path.read_bytes()[:-3])
     assert cache.load_stamp(config) is None
+    path.write_bytes(marshal.dumps(("sfb-feeds-stamp", 0, "inputs", None, None, (1, 2, 3), ())))
+    assert cache.load_stamp(config) is None
+
+
+def test_scanning_finds_what_the_loader_reads(tmp_path: Path) -> None:
+    folder = tmp_path / "statements"
+    for name in ("b.yaml", "a.yml", "2015/x.yaml", "2015/deep/y.yaml", "2014/z.yaml",
+                 ".hidden.yaml", ".git/c.yaml", "notes.txt", "2015/.w.yaml.swp"):
+        make_file(folder, name, "x") if "/" not in name else make_file(
+            folder / name.rpartition("/")[0], name.rpartition("/")[2], "x")
+    scanned = cache.scan_statement_files(folder, SUFFIXES)
+    assert [path for path, *_ in scanned] == [str(p) for p in find_statement_files(folder)]
+    st = (folder / "b.yaml").stat()
+    assert (str(folder / "b.yaml"), st.st_size, st.st_mtime_ns, st.st_ino) in scanned
 
 
 def test_the_input_digest_refuses_files_modified_just_now(tmp_path: Path) -> None:
     config = settings(tmp_path)
-    old = make_file(tmp_path / "statements", "old.yaml", "x")
-    assert cache.input_digest(config, cache.input_files([old])) is not None
-    fresh = make_file(tmp_path / "statements", "fresh.yaml", "x", age=0)
-    assert cache.input_digest(config, cache.input_files([old, fresh])) is None
+    make_file(tmp_path / "statements", "old.yaml", "x")
+    folder = tmp_path / "statements"
+    assert cache.input_digest(config, cache.scan_statement_files(folder, SUFFIXES))
+    make_file(tmp_path / "statements", "fresh.yaml", "x", age=0)
+    assert cache.input_digest(config, cache.scan_statement_files(folder, SUFFIXES)) is None
 
 
 def test_the_publication_window_runs_from_the_newest_to_the_next_scheduled() -> None:

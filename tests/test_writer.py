@@ -17,7 +17,8 @@ from sfb_feeds.writer import (
     Deferred,
     UnsafePath,
     WriteReport,
-    outputs_intact,
+    files_intact,
+    manifest_status,
     read_manifest,
     write_outputs,
 )
@@ -327,10 +328,19 @@ def test_durable_writes_give_the_same_result(out: Path) -> None:
     assert contents(out).keys() == {"d0/f0", "d1/f1", MANIFEST_NAME}
 
 
-def test_outputs_intact_checks_status_without_reading(out: Path) -> None:
-    write(out, outputs(a="a", en__b="b"))
-    generation = read_manifest(out).generation
-    assert outputs_intact(out, generation) == 2
-    assert outputs_intact(out, "another") is None
+def test_status_checks_read_no_contents_and_see_every_change(out: Path) -> None:
+    report = write(out, outputs(a="a", en__b="b"))
+    status = manifest_status(out)
+    assert status is not None
+    assert files_intact(out, report.owned)
     (out / "en" / "b").write_text("B")
-    assert outputs_intact(out, generation) is None
+    assert not files_intact(out, report.owned)
+    assert manifest_status(out) == status  # the manifest itself did not change ...
+    write(out, outputs(a="a", en__b="b"))
+    assert manifest_status(out) != status  # ... until a run rewrote it
+
+
+def test_an_interrupted_run_has_no_manifest_status(out: Path) -> None:
+    write(out, outputs(a="a"))
+    (out / f"{MANIFEST_NAME}.intent").write_text("{}")
+    assert manifest_status(out) is None

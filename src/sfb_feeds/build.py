@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import cache, lock, writer
-from .loader import Loaded, default_detector, find_statement_files, load_statements
+from .loader import SUFFIXES, Loaded, default_detector, load_statements
 from .model import Settings, Statement
-from .validate import Detector
 
 Say = Callable[[str], None]
 
@@ -41,7 +40,7 @@ class BuildReport:
 
 
 def _write(settings: Settings, statements: Sequence[Statement], now: datetime,
-           detail: Say, progress: writer.Progress | None) -> BuildReport:
+           detail: Say, progress: writer.Progress | None) -> writer.WriteReport:
     from .pipeline import plan_site  # imports every renderer: only when rendering may happen
 
     stop = cache.timed("planned", detail)
@@ -56,7 +55,7 @@ def _write(settings: Settings, statements: Sequence[Statement], now: datetime,
         detail(f"wrote {path}")
     for path in result.removed:
         detail(f"removed {path}")
-    return BuildReport(result.written, result.unchanged, result.removed)
+    return result
 
 
 def build_site(
@@ -69,7 +68,8 @@ def build_site(
 ) -> BuildReport:
     """Render everything, then write what changed; nothing is written if rendering fails."""
     with lock.hold(settings.output_dir):
-        return _write(settings, statements, now, detail, progress)
+        result = _write(settings, statements, now, detail, progress)
+    return BuildReport(result.written, result.unchanged, result.removed)
 
 
 def build_incremental(
@@ -87,50 +87,49 @@ def build_incremental(
     output folder (not even to create the lock file). If another run finished writing
     while this one was reading, this one starts over rather than write older results.
     """
-    detect = default_detector()
-    detector = f"{detect.__module__}.{detect.__qualname__}" if detect else ""
+    detector = _detector_name()
     for attempt in (1, 2):
-        generation = writer.manifest_generation(settings.output_dir)
+        manifest = writer.manifest_status(settings.output_dir)
         stop = cache.timed("checked the statement files", detail)
-        files = cache.input_files(find_statement_files(settings.statements_dir))
+        files = cache.scan_statement_files(settings.statements_dir, SUFFIXES)
         inputs = cache.input_digest(settings, files, detector)
         stop()
-        intact = _unchanged_since_last_build(settings, inputs, generation, now)
-        if intact is not None:
+        stamp = cache.load_stamp(settings)
+        if inputs is not None and stamp is not None and stamp.fits(inputs, now, manifest) \
+                and writer.files_intact(settings.output_dir, stamp.outputs):
             detail(f"nothing changed since the last build ({len(files)} statement files, "
-                   f"{intact} outputs checked)")
-            return BuildReport((), intact, ())
-        loaded = _load(settings, detect, detector, detail)
+                   f"{len(stamp.outputs)} outputs checked)")
+            return BuildReport((), len(stamp.outputs), ())
+        loaded = _load(settings, detector, detail)
         on_loaded(loaded)
         with lock.hold(settings.output_dir):
-            if attempt == 1 and writer.manifest_generation(settings.output_dir) != generation:
+            if attempt == 1 and writer.manifest_status(settings.output_dir) != manifest:
                 detail("another run wrote the folder meanwhile; starting over")
                 continue
-            report = _write(settings, loaded.statements, now, detail, progress)
+            result = _write(settings, loaded.statements, now, detail, progress)
+            after = writer.manifest_status(settings.output_dir)
             window = cache.publication_window(loaded.statements, now)
-            done = writer.manifest_generation(settings.output_dir)
-            cache.save_stamp(settings, cache.Stamp(inputs, *window, done)
-                             if inputs is not None else None)
-            return report
+            cache.save_stamp(settings, None if inputs is None or after is None else
+                             cache.Stamp(inputs, *window, after, result.owned))
+            return BuildReport(result.written, result.unchanged, result.removed)
     raise AssertionError("unreachable: the second attempt always returns")
 
 
-def _unchanged_since_last_build(settings: Settings, inputs: str | None, generation: str,
-                                now: datetime) -> int | None:
-    """The number of outputs if the last build read the same inputs and its outputs are
-    all still in place (then there is nothing to do); else None."""
-    stamp = cache.load_stamp(settings)
-    if inputs is None or stamp is None or stamp.generation != generation \
-            or not stamp.fits(inputs, now):
-        return None
-    return writer.outputs_intact(settings.output_dir, generation)
+def _detector_name() -> str:
+    """Which language detector the loader will use; part of every cache key.
+
+    Found without importing it: a build with nothing to do never needs it.
+    """
+    import importlib.util
+
+    return "sfb_feeds.detect" if importlib.util.find_spec("sfb_feeds.detect") else ""
 
 
-def _load(settings: Settings, detect: Detector | None, detector: str, detail: Say) -> Loaded:
+def _load(settings: Settings, detector: str, detail: Say) -> Loaded:
     stop = cache.timed("loaded the statements", detail)
     records = cache.RecordCache.open(settings, detector=detector)
     try:
-        loaded = load_statements(settings, detect=detect, cache=records)
+        loaded = load_statements(settings, detect=default_detector(), cache=records)
     finally:
         records.save()
     stop()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import marshal
 import os
 import sys
@@ -53,7 +52,7 @@ if TYPE_CHECKING:
 CACHE_FORMAT = 1  # bump when the layout of any cache file changes
 RACY_SECONDS = 2
 RECORDS_FILE = "records.marshal"
-STAMP_FILE = "build-stamp.json"
+STAMP_FILE = "build-stamp.marshal"
 # Distributions whose upgrades can change the bytes of an output.
 RENDERING_DISTRIBUTIONS = ("feedgen", "jinja2", "premailer", "babel", "lxml", "cssutils",
                            "pyyaml", "markupsafe", "langcodes")
@@ -333,42 +332,67 @@ def _read_records(path: Path, header: tuple[Any, ...]) -> dict[str, tuple[Any, .
 
 # --- the build stamp -------------------------------------------------------------------
 
+FileStatus = tuple[str, int, int, int]  # path, size, mtime_ns, inode
+
 
 @dataclass(frozen=True, slots=True)
 class Stamp:
-    """What the last complete build read and produced.
+    """What the last complete build read and left in the output folder.
 
     ``published_from``/``published_until`` (POSIX seconds, None = unbounded) bound the
     clock times at which exactly the same statements are published: from the newest
-    published date up to, not including, the next scheduled date.
+    published date up to, not including, the next scheduled date. ``manifest`` is the
+    status of the output folder's manifest and ``outputs`` that of every file it lists.
     """
 
     inputs: str
     published_from: float | None
     published_until: float | None
-    generation: str
+    manifest: tuple[int, int, int]
+    outputs: tuple[FileStatus, ...]
 
-    def fits(self, inputs: str, now: datetime) -> bool:
+    def fits(self, inputs: str, now: datetime, manifest: tuple[int, int, int] | None) -> bool:
+        """Whether a build at ``now`` of ``inputs`` would produce what is on disk, as far
+        as the inputs and the manifest tell (the outputs' own status is checked apart)."""
         moment = now.timestamp()
-        return (self.inputs == inputs and self.generation != ""
+        return (self.inputs == inputs and self.manifest == manifest
                 and (self.published_from is None or self.published_from <= moment)
                 and (self.published_until is None or moment < self.published_until))
 
 
-def input_files(paths: Iterable[Path]) -> list[tuple[str, int, int, int]]:
-    """``(path, size, mtime_ns, inode)`` of each statement file (missing ones left out)."""
-    found = []
-    for path in paths:
-        key = str(path)
+def scan_statement_files(folder: Path, suffixes: tuple[str, ...]) -> list[FileStatus]:
+    """Every statement file under ``folder`` with its status, in a stable order.
+
+    The same selection as ``loader.find_statement_files`` (hidden files and folders
+    skipped), in one pass with ``scandir``: at 100,000 files this takes half the time of
+    walking and then calling stat.
+    """
+    found: list[FileStatus] = []
+    pending = [str(folder)]
+    while pending:
+        directory = pending.pop()
         try:
-            st = os.stat(key)
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError:
             continue
-        found.append((key, st.st_size, st.st_mtime_ns, st.st_ino))
+        below = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                below.append(entry.path)
+            elif entry.name.endswith(suffixes):
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+        pending.extend(reversed(below))
     return found
 
 
-def input_digest(settings: Settings, files: Sequence[tuple[str, int, int, int]],
+def input_digest(settings: Settings, files: Sequence[FileStatus],
                  detector: str = "") -> str | None:
     """The digest of everything a build reads; None if a file is too fresh to trust."""
     now = time.time_ns()
@@ -395,14 +419,18 @@ def publication_window(statements: Iterable[Statement], now: datetime
     return newest, upcoming
 
 
+_STAMP_HEADER = ("sfb-feeds-stamp", CACHE_FORMAT)
+
+
 def load_stamp(settings: Settings) -> Stamp | None:
     if settings.cache_dir is None:
         return None
     try:
-        data = json.loads((settings.cache_dir / STAMP_FILE).read_bytes())
-        if data.pop("format") != ["sfb-feeds-stamp", CACHE_FORMAT]:
+        header, *fields_ = marshal.loads((settings.cache_dir / STAMP_FILE).read_bytes())
+        if header != _STAMP_HEADER:
             return None
-        return Stamp(**data)
+        inputs, published_from, published_until, manifest, outputs = fields_
+        return Stamp(inputs, published_from, published_until, tuple(manifest), outputs)
     except Exception:  # missing or unreadable: no shortcut this time
         return None
 
@@ -412,16 +440,13 @@ def save_stamp(settings: Settings, stamp: Stamp | None) -> None:
     if settings.cache_dir is None:
         return
     path = settings.cache_dir / STAMP_FILE
-    try:
+    with contextlib.suppress(OSError):  # without a stamp the next build takes the long way
         if stamp is None:
             path.unlink(missing_ok=True)
             return
-        document = {"format": ["sfb-feeds-stamp", CACHE_FORMAT], "inputs": stamp.inputs,
-                    "published_from": stamp.published_from,
-                    "published_until": stamp.published_until, "generation": stamp.generation}
-        _write_atomically(path, json.dumps(document).encode())
-    except OSError:
-        pass  # without a stamp the next build just takes the longer way
+        _write_atomically(path, marshal.dumps((
+            _STAMP_HEADER, stamp.inputs, stamp.published_from, stamp.published_until,
+            stamp.manifest, tuple(stamp.outputs))))
 
 
 # --- render keys -----------------------------------------------------------------------

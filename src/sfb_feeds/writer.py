@@ -48,6 +48,8 @@ TEMP_SUFFIX = ".sfb-tmp"
 SYNC_ALL_THRESHOLD = 16
 
 Progress = Callable[[int, int], None]
+Status = tuple[int, int, int]  # size, modification time (ns), inode
+FileStatus = tuple[str, int, int, int]  # path, then Status
 
 
 class WriteError(SfbError):
@@ -82,6 +84,7 @@ class WriteReport:
     unchanged: int
     removed: tuple[str, ...]
     notes: tuple[str, ...] = ()  # things --verbose should explain (e.g. a manifest ignored)
+    owned: tuple[FileStatus, ...] = field(default=(), compare=False)  # as left on disk
 
     @property
     def changed(self) -> bool:
@@ -527,7 +530,8 @@ def write_outputs(
     except BaseException:
         job.abort()
         raise
-    return WriteReport(tuple(written), job.unchanged, tuple(removed), _notes(old))
+    owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
+    return WriteReport(tuple(written), job.unchanged, tuple(removed), _notes(old), owned)
 
 
 def _notes(old: Manifest) -> tuple[str, ...]:
@@ -541,21 +545,25 @@ def _notes(old: Manifest) -> tuple[str, ...]:
     return ()
 
 
-def outputs_intact(output_dir: Path, generation: str,
-                   manifest_name: str = MANIFEST_NAME) -> int | None:
-    """The number of owned files if the manifest is ``generation``, complete, and every
-    listed file still has the recorded status; else None. Reads no file contents."""
-    root = Path(os.path.abspath(output_dir))
-    manifest = read_manifest(root, manifest_name)
-    if not manifest.complete or not manifest.present or manifest.generation != generation:
+def manifest_status(output_dir: Path, manifest_name: str = MANIFEST_NAME) -> Status | None:
+    """The manifest file's status; None if there is none or a run was interrupted.
+
+    A manifest is only ever replaced whole (new inode), so an unchanged status means an
+    unchanged manifest, and no file needs to be read to know it.
+    """
+    root = os.path.abspath(output_dir)
+    if os.path.lexists(f"{root}/{intent_name(manifest_name)}"):
         return None
-    for path, entry in manifest.files.items():
-        if not _same_status(entry, _lstat(f"{root}/{path}")):
-            return None
-    return len(manifest.files)
+    st = _lstat(f"{root}/{manifest_name}")
+    return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def manifest_generation(output_dir: Path, manifest_name: str = MANIFEST_NAME) -> str:
-    """The generation of the folder's current manifest ("" if there is none)."""
-    manifest = read_manifest(Path(os.path.abspath(output_dir)), manifest_name)
-    return manifest.generation if manifest.present and manifest.complete else ""
+def files_intact(output_dir: Path, files: Iterable[FileStatus]) -> bool:
+    """Whether every file still has the given status (reads no file contents)."""
+    root = os.path.abspath(output_dir)
+    for path, size, mtime_ns, ino in files:
+        st = _lstat(f"{root}/{path}")
+        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size != size \
+                or st.st_mtime_ns != mtime_ns or st.st_ino != ino:
+            return False
+    return True
