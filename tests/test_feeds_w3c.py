@@ -113,6 +113,22 @@ def _plain_text_problems(value: str, where: str, message: str) -> list[str]:
     return []
 
 
+EMAIL_IN_NAME = re.compile(r"<[A-Z0-9_\-+.']+@[A-Z0-9.\-]+>", re.IGNORECASE)
+
+
+def _author_problems(element: Any, where: str) -> list[str]:
+    """author.py: a name is plain text, never blank, without an e-mail address."""
+    problems: list[str] = []
+    for author in element.findall("a:author", NS):
+        name = author.findtext("a:name", namespaces=NS) or ""
+        if not name.strip():
+            problems.append(f"NotBlank: {where} author name")
+        if EMAIL_IN_NAME.search(name):
+            problems.append(f"ContainsEmail: {where}: {name}")
+        problems += _plain_text_problems(name, f"{where} author", "ContainsHTML")
+    return problems
+
+
 def _language_problems(value: str, where: str) -> list[str]:
     return [] if canonical_tag(value) == value else [f"InvalidLanguage: {where}: {value}"]
 
@@ -176,6 +192,7 @@ def _entry_problems(entry: Any, feed_has_author: bool, index: int) -> list[str]:
             problems += _date_problems(entry.findtext(f"a:{name}", namespaces=NS), where)
     if entry.get(XML_LANG):
         problems += _language_problems(entry.get(XML_LANG), where)
+    problems += _author_problems(entry, where)
     return problems + _entry_content_problems(entry, where)
 
 
@@ -201,7 +218,7 @@ def _feed_metadata_problems(root: Any, self_url: str) -> list[str]:
         problems += _text_construct_problems(root.find(f"a:{name}", NS), f"feed {name}")
     if root.get(XML_LANG):
         problems += _language_problems(root.get(XML_LANG), "feed")
-    return problems
+    return problems + _author_problems(root, "feed")
 
 
 def _archive_problems(root: Any, single_archive: bool) -> list[str]:
@@ -406,6 +423,7 @@ def entry(updated: str = "2015-01-01T00:00:00Z", ident: str = "https://x.org/1",
                      '<summary type="html">&lt;p&gt;a&lt;/b&gt;</summary>'),
      "NotHtml"),
     (entry() + "<generator>g</generator>", "MisplacedMetadata"),
+    (entry(extra="<author><name>Jan &lt;jan@example.org&gt;</name></author>"), "ContainsEmail"),
 ])
 def test_atom_checker_catches(body: str, message: str) -> None:
     data = (FEED_HEAD + body + "</feed>").encode()
