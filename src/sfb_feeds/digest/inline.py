@@ -88,6 +88,10 @@ class _Needs:
     presence: tuple[str, ...]  # attributes selectors test only the presence of
     positions: bool
     exact: bool  # the shape cannot capture it: run premailer on every document
+    seen: frozenset[str] = frozenset()  # attributes whose values are part of a shape
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seen", frozenset(_ALWAYS_SEEN + self.values))
 
 
 def _inlined_selectors(css: str) -> Iterator[str]:
@@ -239,30 +243,56 @@ def _ensure_head(tree: etree._ElementTree) -> None:
         root.insert(0, etree.Element("head"))
 
 
-def _own_key(element: etree._Element, needs: _Needs, first: bool, last: bool) -> tuple[object, ...]:
-    seen = tuple(element.get(name) for name in _ALWAYS_SEEN)
-    values = tuple(element.get(name) for name in needs.values)
-    presence = tuple(element.get(name) is not None for name in needs.presence)
-    return (element.tag, seen, values, presence, (first, last) if needs.positions else None)
+def _own_key(element: etree._Element, needs: _Needs) -> tuple[object, ...]:
+    items = element.items()
+    kept = tuple([item for item in items if item[0] in needs.seen])
+    if not needs.presence:
+        return (element.tag, kept)
+    names = {name for name, _ in items}
+    return (element.tag, kept, tuple(name in names for name in needs.presence))
 
 
 def _shape_ids(
     tree: etree._ElementTree, inliner: _Inliner, *, add: bool
 ) -> list[tuple[etree._Element, int]] | None:
     """Each element with its shape id; None if a shape is new and ``add`` is false."""
+    if inliner.needs.positions:
+        return _positional_shape_ids(tree, inliner, add=add)
     result: list[tuple[etree._Element, int]] = []
-    root = tree.getroot()
-    stack: list[tuple[etree._Element, int, bool, bool]] = [(root, -1, True, True)]
+    shapes, needs = inliner.shapes, inliner.needs
+    parents = [-1]  # the shape ids of the open elements
+    for event, element in etree.iterwalk(tree.getroot(), events=("start", "end"),
+                                         tag=etree.Element):
+        if event == "end":
+            parents.pop()
+            continue
+        key = (parents[-1], _own_key(element, needs))
+        shape = shapes.get(key)
+        if shape is None:
+            if not add:
+                return None
+            shape = shapes[key] = len(shapes)
+        result.append((element, shape))
+        parents.append(shape)
+    return result
+
+
+def _positional_shape_ids(
+    tree: etree._ElementTree, inliner: _Inliner, *, add: bool
+) -> list[tuple[etree._Element, int]] | None:
+    """As _shape_ids, with each element's first-child and last-child flags in its shape."""
+    result: list[tuple[etree._Element, int]] = []
+    stack: list[tuple[etree._Element, int, bool, bool]] = [(tree.getroot(), -1, True, True)]
     while stack:
         element, parent_id, first, last = stack.pop()
-        key = (parent_id, _own_key(element, inliner.needs, first, last))
+        key = (parent_id, _own_key(element, inliner.needs), first, last)
         shape = inliner.shapes.get(key)
         if shape is None:
             if not add:
                 return None
             shape = inliner.shapes[key] = len(inliner.shapes)
         result.append((element, shape))
-        children = [child for child in element if isinstance(child.tag, str)]
+        children = list(element.iterchildren(etree.Element))
         for index in range(len(children) - 1, -1, -1):
             stack.append((children[index], shape, index == 0, index == len(children) - 1))
     return result
