@@ -12,9 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from pathlib import Path
 
-from . import cache, lock, writer
-from .loader import SUFFIXES, Loaded, default_detector, load_statements
+from . import cache, lock, parallel, writer
+from .loader import (
+    SUFFIXES,
+    FileResult,
+    Loaded,
+    ParseOptions,
+    default_detector,
+    load_statements,
+    parse_file,
+)
 from .model import Settings, Statement
 
 Say = Callable[[str], None]
@@ -47,7 +57,8 @@ def _write(settings: Settings, statements: Sequence[Statement], now: datetime,
     outputs = plan_site(settings, statements, now)
     stop()
     stop = cache.timed("rendered and wrote what changed", detail)
-    result = writer.write_outputs(settings.output_dir, outputs, progress=progress)
+    result = writer.write_outputs(settings.output_dir, outputs, progress=progress,
+                                  workers=parallel.default_workers())
     stop()
     for note in result.notes:
         detail(note)
@@ -100,7 +111,7 @@ def build_incremental(
             detail(f"nothing changed since the last build ({len(files)} statement files, "
                    f"{len(stamp.outputs)} outputs checked)")
             return BuildReport((), len(stamp.outputs), ())
-        loaded = _load(settings, detector, detail)
+        loaded = _load(settings, files, detector, detail)
         on_loaded(loaded)
         with lock.hold(settings.output_dir):
             if attempt == 1 and writer.manifest_status(settings.output_dir) != manifest:
@@ -125,9 +136,16 @@ def _detector_name() -> str:
     return "sfb_feeds.detect" if importlib.util.find_spec("sfb_feeds.detect") else ""
 
 
-def _load(settings: Settings, detector: str, detail: Say) -> Loaded:
+def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
+          detail: Say) -> Loaded:
     stop = cache.timed("loaded the statements", detail)
     records = cache.RecordCache.open(settings, detector=detector)
+    missing = records.prime(files)
+    workers = parallel.default_workers()
+    if workers > 1 and len(missing) >= PARSE_PARALLEL_MIN:
+        for _, parsed in parallel.run(partial(_parse_files, settings), missing, workers):
+            for path, result in parsed:
+                records.remember(path, result)
     try:
         loaded = load_statements(settings, detect=default_detector(), cache=records)
     finally:
@@ -136,3 +154,19 @@ def _load(settings: Settings, detector: str, detail: Say) -> Loaded:
     detail(f"{len(loaded.statements)} statements, {records.misses} files parsed, "
            f"{records.hits} from the cache")
     return loaded
+
+
+PARSE_PARALLEL_MIN = 500  # fewer files to parse: starting workers costs more than it saves
+
+
+def _parse_files(settings: Settings, paths: Sequence[str]) -> list[tuple[str, FileResult]]:
+    """Parse statement files (in a worker); unreadable ones are left to the loader."""
+    options = ParseOptions(settings=settings, detect=default_detector())
+    parsed = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            continue
+        parsed.append((path, parse_file(Path(path), data, options)))
+    return parsed

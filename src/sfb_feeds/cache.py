@@ -54,6 +54,7 @@ RACY_SECONDS = 2
 RECORDS_FILE = "records.marshal"
 STAMP_FILE = "build-stamp.marshal"
 # Distributions whose upgrades can change the bytes of an output.
+FileStatus = tuple[str, int, int, int]  # path, size, mtime_ns, inode
 RENDERING_DISTRIBUTIONS = ("feedgen", "jinja2", "premailer", "babel", "lxml", "cssutils",
                            "pyyaml", "markupsafe", "langcodes")
 
@@ -227,17 +228,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
-def _is_racy(st: os.stat_result) -> bool:
-    return abs(time.time_ns() - st.st_mtime_ns) < RACY_SECONDS * 1_000_000_000
+def _is_racy(mtime_ns: int) -> bool:
+    return abs(time.time_ns() - mtime_ns) < RACY_SECONDS * 1_000_000_000
 
 
 class RecordCache:
     """Parsed records per statement file, reused while the file's status is unchanged.
 
-    The loader calls :meth:`lookup` before reading a file (it stats the file) and
-    :meth:`store` after parsing it; :meth:`save` writes the cache, keeping only the files
-    looked up in this run. Files with problems are never cached: they are parsed again
-    and reported again on every run.
+    The loader calls :meth:`lookup` before reading a file and :meth:`store` after parsing
+    it; :meth:`save` writes the cache, keeping only the files looked up in this run. A
+    build may first :meth:`prime` the cache with the statuses it scanned (sparing a second
+    stat per file) and :meth:`remember` files parsed in worker processes. Files with
+    problems are never cached: they are parsed again and reported again on every run.
     """
 
     def __init__(self, path: Path | None, header: tuple[Any, ...], prefix: str = "") -> None:
@@ -245,7 +247,8 @@ class RecordCache:
         self.header = header
         self.prefix = prefix
         self._entries: dict[str, tuple[Any, ...]] = {}
-        self._stats: dict[str, os.stat_result] = {}
+        self._status: dict[str, tuple[int, int, int]] = {}  # size, mtime_ns, inode
+        self._fresh: dict[str, FileResult] = {}
         self._seen: set[str] = set()
         self._dirty = False
         self.hits = 0
@@ -266,32 +269,55 @@ class RecordCache:
             cache._entries = _read_records(path, header)
         return cache
 
+    def prime(self, files: Iterable[FileStatus]) -> list[str]:
+        """Take the files' statuses as just scanned; returns the paths not in the cache."""
+        missing = []
+        for path, size, mtime_ns, ino in files:
+            self._status[path] = (size, mtime_ns, ino)
+            entry = self._entries.get(path)
+            if entry is None or entry[:3] != (size, mtime_ns, ino):
+                missing.append(path)
+        return missing
+
+    def remember(self, path: str, result: FileResult) -> None:
+        """A file parsed elsewhere (a worker): :meth:`lookup` hands it to the loader."""
+        self._fresh[path] = result
+        self.store(Path(path), result)
+
     def lookup(self, path: Path) -> FileResult | None:
-        """The cached result for ``path`` if the file is unchanged; stats the file."""
+        """The cached result for ``path`` if the file is unchanged."""
         from .loader import FileResult
 
         key = str(path)
-        try:
-            st = os.stat(key)
-        except OSError:
-            return None
-        self._stats[key] = st
+        status = self._status.get(key) or self._stat(key)
+        fresh = self._fresh.pop(key, None)
         entry = self._entries.get(key)
-        if entry is None or entry[0] != st.st_size or entry[1] != st.st_mtime_ns \
-                or entry[2] != st.st_ino:
+        if fresh is not None or status is None or entry is None or entry[:3] != status:
             self.misses += 1
-            return None
+            return fresh
         self._seen.add(key)
         self.hits += 1
         prefix = self.prefix
         return FileResult(tuple(decode_statement(v, prefix) for v in entry[3]), (),
                           tuple(Problem(prefix + p[0], *p[1:]) for p in entry[4]))
 
+    def _stat(self, key: str) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(key)
+        except OSError:
+            return None
+        self._status[key] = (st.st_size, st.st_mtime_ns, st.st_ino)
+        return self._status[key]
+
     def store(self, path: Path, result: FileResult) -> None:
-        """Remember a freshly parsed file (unless it had problems or was just modified)."""
+        """Remember a freshly parsed file (unless it had problems or was just modified).
+
+        The status kept is the one taken *before* the file was read: if the file changed
+        in between, the next run sees a new status and parses it again.
+        """
         key = str(path)
-        st = self._stats.get(key)
-        if st is None or result.problems or not RECORDS_ENABLED or _is_racy(st):
+        status = self._status.get(key)
+        if status is None or result.problems or not RECORDS_ENABLED or _is_racy(status[1]):
             return
         try:
             statements = tuple(self._encode(s) for s in result.statements)
@@ -299,7 +325,7 @@ class RecordCache:
                              for p in result.warnings)
         except _Uncacheable:
             return
-        self._entries[key] = (st.st_size, st.st_mtime_ns, st.st_ino, statements, warnings)
+        self._entries[key] = (*status, statements, warnings)
         self._seen.add(key)
         self._dirty = True
 
@@ -331,9 +357,6 @@ def _read_records(path: Path, header: tuple[Any, ...]) -> dict[str, tuple[Any, .
 
 
 # --- the build stamp -------------------------------------------------------------------
-
-FileStatus = tuple[str, int, int, int]  # path, size, mtime_ns, inode
-
 
 @dataclass(frozen=True, slots=True)
 class Stamp:
@@ -395,8 +418,7 @@ def scan_statement_files(folder: Path, suffixes: tuple[str, ...]) -> list[FileSt
 def input_digest(settings: Settings, files: Sequence[FileStatus],
                  detector: str = "") -> str | None:
     """The digest of everything a build reads; None if a file is too fresh to trust."""
-    now = time.time_ns()
-    if any(abs(now - mtime) < RACY_SECONDS * 1_000_000_000 for _, _, mtime, _ in files):
+    if any(_is_racy(mtime_ns) for _, _, mtime_ns, _ in files):
         return None
     return _digest(str(CACHE_FORMAT), render_base(settings), detector,
                    marshal.dumps(list(files)))

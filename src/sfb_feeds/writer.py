@@ -25,6 +25,7 @@ Callers must hold :func:`sfb_feeds.lock.hold` on the folder while writing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from . import parallel
 from .errors import SfbError
 from .model import Output
 
@@ -271,6 +273,16 @@ class _Staged:
 
 
 @dataclass(slots=True)
+class _Part:
+    """What rendering some outputs gave: entries kept, files staged, folders created."""
+
+    new: dict[str, Entry]
+    staged: list[_Staged]
+    created: list[str]
+    unchanged: int
+
+
+@dataclass(slots=True)
 class _Job:
     """The state of one write_outputs call; see the module docstring for the order."""
 
@@ -287,11 +299,42 @@ class _Job:
     safe_dirs: set[str] = field(default_factory=set)
     checked: dict[str, bool] = field(default_factory=dict)
     unchanged: int = 0
+    intended_dirs: set[str] = field(default_factory=set)
     intent_written: bool = False
     renaming: bool = False
 
     def full(self, path: str) -> str:
         return f"{self.root}/{path}"
+
+    def reuse(self, output: Writable) -> bool:
+        """Keep ``output``'s file without rendering if its key and status are unchanged."""
+        if not isinstance(output, Deferred):
+            return False
+        entry = self.old.files.get(output.path)
+        if entry is None or entry.key != output.key:
+            return False
+        if not _same_status(entry, _lstat(self.full(output.path))):
+            return False
+        self._keep(output.path, entry)
+        return True
+
+    def consider_part(self, outputs: Sequence[Writable]) -> _Part:
+        """Render, compare and stage ``outputs`` (in a worker process, or here)."""
+        sub = dataclasses.replace(self, new={}, staged=[], created=[], unchanged=0,
+                                  checked=dict(self.checked), safe_dirs=set(self.safe_dirs))
+        for output in outputs:
+            sub.consider(output)
+        return _Part(sub.new, sub.staged, sub.created, sub.unchanged)
+
+    def merge(self, part: _Part) -> None:
+        self.new.update(part.new)
+        self.staged.extend(part.staged)
+        self.created.extend(part.created)
+        self.unchanged += part.unchanged
+
+    def prepare_for_workers(self) -> None:
+        if not self.intent_written:
+            self._write_intent()  # here: workers must find it written
 
     def consider(self, output: Writable) -> None:
         path = output.path
@@ -338,7 +381,8 @@ class _Job:
 
     def _write_intent(self) -> None:
         claimed = sorted(set(self.planned) - set(self.old.files))
-        dirs = sorted(self._missing_dirs() | self.old.dirs)
+        self.intended_dirs = self._missing_dirs()
+        dirs = sorted(self.intended_dirs | self.old.dirs)
         document = {"format": MANIFEST_FORMAT, "files": claimed, "dirs": dirs}
         self._replace_file(intent_name(self.manifest_name),
                            json.dumps(document, ensure_ascii=False).encode("utf-8"))
@@ -364,9 +408,11 @@ class _Job:
         if st is None:
             try:
                 os.mkdir(full)
+                self.created.append(folder)
+            except FileExistsError:
+                pass  # another worker was quicker
             except OSError as exc:
                 raise _fail("create folder", folder, exc) from exc
-            self.created.append(folder)
         if not self._inside(full):
             raise UnsafePath(f"refusing to write into {folder!r}: it leads outside the output "
                              f"folder (to {os.path.realpath(full)})")
@@ -477,9 +523,14 @@ class _Job:
             self._undo()
 
     def _undo(self) -> None:
-        for item in self.staged:
-            _unlink(item.temp)
-        for folder in sorted(self.created, key=lambda d: d.count("/"), reverse=True):
+        if not self.intent_written:
+            return  # nothing was staged: temporary files come after the intent
+        # Workers may have staged files this process never heard of: every planned path's
+        # temporary file goes, and every folder this run may have created, if empty.
+        for path in self.planned:
+            _unlink(temp_name(self.full(path)))
+        folders = set(self.created) | self.intended_dirs
+        for folder in sorted(folders, key=lambda d: d.count("/"), reverse=True):
             with contextlib.suppress(OSError):
                 os.rmdir(self.full(folder))
         if self.intent_written and self.old.complete:
@@ -504,14 +555,16 @@ def write_outputs(
     manifest_name: str = MANIFEST_NAME,
     progress: Progress | None = None,
     durable: bool = True,
+    workers: int = 1,
 ) -> WriteReport:
     """Bring ``output_dir`` to exactly ``outputs`` (plus any files the tool does not own).
 
     Only files whose bytes differ are written; unchanged files keep their bytes and
     modification time. Files listed in the previous manifest but not produced now are
     removed. ``progress(done, total)`` is called after each output. ``durable=False``
-    skips fsync (tests, throwaway folders). If rendering or writing fails before any file
-    was replaced, the folder is left as it was.
+    skips fsync (tests, throwaway folders). With ``workers`` > 1, outputs that must be
+    rendered are rendered in that many forked processes (see ``parallel``). If rendering or
+    writing fails before any file was replaced, the folder is left as it was.
     """
     planned = _checked_paths(outputs)
     if manifest_name in planned:
@@ -522,16 +575,43 @@ def write_outputs(
                planned=planned, real_root=os.path.realpath(root),
                planned_set=frozenset(planned))
     try:
-        for done, output in enumerate(outputs, start=1):
-            job.consider(output)
-            if progress is not None:
-                progress(done, len(outputs))
+        _render_and_stage(job, outputs, progress or _no_progress, workers)
         written, removed = job.commit()
     except BaseException:
         job.abort()
         raise
     owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
     return WriteReport(tuple(written), job.unchanged, tuple(removed), _notes(old), owned)
+
+
+PARALLEL_MIN = 64  # fewer outputs to render than this: forking costs more than it saves
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress,
+                      workers: int) -> None:
+    done = 0
+    pending: list[Writable] = []
+    for output in outputs:
+        if job.reuse(output):
+            done += 1
+            progress(done, len(outputs))
+        else:
+            pending.append(output)
+    if workers > 1 and len(pending) >= PARALLEL_MIN:
+        job.prepare_for_workers()
+        for count, part in parallel.run(job.consider_part, pending, workers):
+            job.merge(part)
+            done += count
+            progress(done, len(outputs))
+        return
+    for output in pending:
+        job.consider(output)
+        done += 1
+        progress(done, len(outputs))
 
 
 def _notes(old: Manifest) -> tuple[str, ...]:
