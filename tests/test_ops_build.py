@@ -274,3 +274,32 @@ def test_files_written_by_a_build_are_world_readable(site: Path) -> None:
     modes = {os.stat(site.parent / "feeds" / p).st_mode & 0o777 for p in visible(
         site.parent / "feeds")}
     assert modes == {0o644}
+
+
+def test_parsing_and_rendering_in_workers_give_the_same_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfb_feeds import build as build_module
+    from sfb_feeds import writer
+
+    records = {f"s{i}.yaml": record(i, ("en", "pl", "tr")[i % 3], f"2015-{1 + i % 12:02d}-04")
+               for i in range(60)}
+    records["bad.yaml"] = "title: Bad\n"  # its problem is reported from a worker's parse
+    serial = write_site(tmp_path / "serial", records)
+    forked = write_site(tmp_path / "forked", records)
+    monkeypatch.setenv("SFB_FEEDS_WORKERS", "1")
+    assert build(serial)[0] == EXIT_INVALID
+    monkeypatch.setenv("SFB_FEEDS_WORKERS", "2")
+    monkeypatch.setattr(build_module, "PARSE_PARALLEL_MIN", 1)
+    monkeypatch.setattr(writer, "PARALLEL_MIN", 1)
+    code, _, err = build(forked)
+    assert code == EXIT_INVALID
+    assert "bad.yaml:1: record 1: date: is missing" in err
+    for config in (serial, forked):
+        (config.parent / "statements" / "bad.yaml").unlink()
+        assert build(config)[0] == 0
+    assert {p: d for p, (d, _) in tree(tmp_path / "serial" / "feeds").items() if
+            "manifest" not in p} == \
+        {p: d for p, (d, _) in tree(tmp_path / "forked" / "feeds").items() if "manifest" not in p}
+    code, _, err = build(forked, "--verbose")
+    assert "nothing changed" in err

@@ -344,3 +344,39 @@ def test_an_interrupted_run_has_no_manifest_status(out: Path) -> None:
     write(out, outputs(a="a"))
     (out / f"{MANIFEST_NAME}.intent").write_text("{}")
     assert manifest_status(out) is None
+
+
+def many(version: str, broken: str = "") -> list[Deferred]:
+    """200 outputs over nested folders; the one at ``broken`` fails to render."""
+
+    def render(path: str) -> Callable[[], bytes]:
+        def run() -> bytes:
+            if path == broken:
+                raise RuntimeError(f"renderer bug at {path}")
+            return f"{version} {path}\n".encode() * 50
+        return run
+
+    paths = [f"{['en', 'pl', 'tr'][i % 3]}/weeks/{i // 3}/page{i}.html" for i in range(200)]
+    return [Deferred(path, f"{version}-{path}", render(path)) for path in paths]
+
+
+def test_rendering_in_worker_processes_gives_the_same_folder(tmp_path: Path) -> None:
+    serial = write_outputs(tmp_path / "one", many("v1"), durable=False, workers=1)
+    forked = write_outputs(tmp_path / "two", many("v1"), durable=False, workers=2)
+    assert sorted(forked.written) == sorted(serial.written)
+    one, two = contents(tmp_path / "one"), contents(tmp_path / "two")
+    assert one.pop(MANIFEST_NAME) and two.pop(MANIFEST_NAME)
+    assert one == two
+    assert read_manifest(tmp_path / "two").dirs == read_manifest(tmp_path / "one").dirs
+    again = write_outputs(tmp_path / "two", many("v2"), durable=False, workers=2)
+    assert len(again.written) == 200
+    assert write_outputs(tmp_path / "two", many("v2"), durable=False, workers=2).unchanged == 200
+
+
+def test_a_render_failing_in_a_worker_leaves_the_folder_as_it_was(out: Path) -> None:
+    write_outputs(out, many("v1")[:100], durable=False)
+    before = tree(out)
+    with pytest.raises(RuntimeError, match="renderer bug"):
+        write_outputs(out, many("v2", broken="tr/weeks/55/page167.html"), durable=False,
+                      workers=2)
+    assert tree(out) == before  # no temporary files or new folders from any worker
