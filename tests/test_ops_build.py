@@ -303,3 +303,28 @@ def test_parsing_and_rendering_in_workers_give_the_same_folder(
         {p: d for p, (d, _) in tree(tmp_path / "forked" / "feeds").items() if "manifest" not in p}
     code, _, err = build(forked, "--verbose")
     assert "nothing changed" in err
+
+
+def test_a_run_that_finished_meanwhile_is_not_overwritten(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfb_feeds import build as build_module
+
+    real_load = build_module._load
+    calls: list[int] = []
+
+    def slow_load(*args: object, **kwargs: object) -> object:
+        loaded = real_load(*args, **kwargs)  # type: ignore[arg-type]
+        if not calls:  # while this run reads, another one reads newer input and writes
+            calls.append(1)
+            path = site.parent / "statements" / "pl-3.yaml"
+            path.write_text(record(3, "pl", "2015-09-04", title="Newer"))
+            age(path, 600)
+            assert build(site)[0] == 0
+        return loaded
+
+    monkeypatch.setattr(build_module, "_load", slow_load)
+    code, _, err = build(site, "--verbose")
+    assert code == 0
+    assert "another run wrote the folder meanwhile; starting over" in err
+    assert "Newer" in (site.parent / "feeds" / "pl" / "list.txt").read_text()

@@ -20,7 +20,7 @@ from test_ops_build import FORMATS, age, record, tree
 
 from sfb_feeds import pipeline
 from sfb_feeds.cli import main
-from sfb_feeds.writer import MANIFEST_NAME, TEMP_SUFFIX, intent_name
+from sfb_feeds.manifest import MANIFEST_NAME, TEMP_SUFFIX, intent_name
 
 TESTS = Path(__file__).parent
 KILLS = 24

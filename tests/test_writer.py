@@ -10,18 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from sfb_feeds.model import Output
-from sfb_feeds.writer import (
+from sfb_feeds.manifest import (
     MANIFEST_NAME,
     TEMP_SUFFIX,
-    Deferred,
     UnsafePath,
-    WriteReport,
     files_intact,
     manifest_status,
     read_manifest,
-    write_outputs,
 )
+from sfb_feeds.model import Output
+from sfb_feeds.writer import Deferred, WriteReport, write_outputs
 
 
 def tree(folder: Path) -> dict[str, tuple[bytes, int]]:

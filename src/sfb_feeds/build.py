@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from . import cache, lock, parallel, writer
+from . import cache, lock, manifest, parallel, writer
 from .loader import (
     SUFFIXES,
     FileResult,
@@ -100,25 +100,25 @@ def build_incremental(
     """
     detector = _detector_name()
     for attempt in (1, 2):
-        manifest = writer.manifest_status(settings.output_dir)
+        before = manifest.manifest_status(settings.output_dir)
         stop = cache.timed("checked the statement files", detail)
         files = cache.scan_statement_files(settings.statements_dir, SUFFIXES)
         inputs = cache.input_digest(settings, files, detector)
         stop()
         stamp = cache.load_stamp(settings)
-        if inputs is not None and stamp is not None and stamp.fits(inputs, now, manifest) \
-                and writer.files_intact(settings.output_dir, stamp.outputs):
+        if inputs is not None and stamp is not None and stamp.fits(inputs, now, before) \
+                and manifest.files_intact(settings.output_dir, stamp.outputs):
             detail(f"nothing changed since the last build ({len(files)} statement files, "
                    f"{len(stamp.outputs)} outputs checked)")
             return BuildReport((), len(stamp.outputs), ())
         loaded = _load(settings, files, detector, detail)
         on_loaded(loaded)
         with lock.hold(settings.output_dir):
-            if attempt == 1 and writer.manifest_status(settings.output_dir) != manifest:
+            if attempt == 1 and manifest.manifest_status(settings.output_dir) != before:
                 detail("another run wrote the folder meanwhile; starting over")
                 continue
             result = _write(settings, loaded.statements, now, detail, progress)
-            after = writer.manifest_status(settings.output_dir)
+            after = manifest.manifest_status(settings.output_dir)
             window = cache.publication_window(loaded.statements, now)
             cache.save_stamp(settings, None if inputs is None or after is None else
                              cache.Stamp(inputs, *window, after, result.owned))

@@ -4,11 +4,9 @@ A web server reads the output folder while a build runs, and cron may kill a bui
 any moment, so every file is replaced by ``rename`` from a complete temporary file next
 to it: a reader sees the whole old file or the whole new one, never a mix.
 
-What the tool owns is listed in a manifest (``.sfb-feeds-manifest.json`` in the output
-folder): every file it wrote, with the hash, size, modification time and inode it had
-when written, and the *render key* of what produced it. Files not listed there are
-never touched. The manifest also makes a no-op run cheap: an output whose render key
-and file status are unchanged is neither rendered nor read.
+What the tool owns is listed in a manifest (see ``manifest``); files not listed there are
+never touched. The manifest also makes a no-op run cheap: an output whose render key and
+file status are unchanged is neither rendered nor read.
 
 Crash ordering. Before the first temporary file appears, an *intent* file is written next
 to the manifest; it lists every path this run may create and the folders it is about to
@@ -31,35 +29,37 @@ import json
 import os
 import stat
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from . import parallel
 from .errors import SfbError
+from .manifest import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    TEMP_SUFFIX,
+    Entry,
+    FileStatus,
+    Manifest,
+    UnsafePath,
+    check_path,
+    intent_name,
+    lstat,
+    read_manifest,
+    same_status,
+)
 from .model import Output
 
-MANIFEST_NAME = ".sfb-feeds-manifest.json"
-MANIFEST_FORMAT = "sfb-feeds-manifest"
-MANIFEST_VERSION = 1
-RESERVED_PREFIX = ".sfb-feeds"  # manifest, lock file: never an output name
-TEMP_SUFFIX = ".sfb-tmp"
 # Above this many new files one sync() of the whole system beats an fsync() per file
 # (measured on ext4: ~350 µs per fsync against ~20 ms for one sync of 2,000 files).
 SYNC_ALL_THRESHOLD = 16
 
 Progress = Callable[[int, int], None]
-Status = tuple[int, int, int]  # size, modification time (ns), inode
-FileStatus = tuple[str, int, int, int]  # path, then Status
 
 
 class WriteError(SfbError):
     """The output folder cannot be written (permissions, a folder where a file should be...)."""
-
-
-class UnsafePath(ValueError):
-    """An output path that would leave the output folder or collide with the tool's own files."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,53 +97,6 @@ class WriteReport:
                 f"{len(self.removed)} removed")
 
 
-class Entry(NamedTuple):
-    """One owned file as it was left on disk; ``sha256`` is None while not yet known."""
-
-    sha256: str | None
-    size: int
-    mtime_ns: int
-    ino: int
-    key: str
-
-
-_UNKNOWN = Entry(None, -1, -1, -1, "")
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    files: Mapping[str, Entry]
-    dirs: frozenset[str] = frozenset()
-    complete: bool = True
-    generation: str = ""  # changes on every write; lets a cache tell manifests apart
-    present: bool = True  # False: there was no readable manifest
-
-    def encode(self) -> bytes:
-        document = {
-            "format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
-            "complete": self.complete, "generation": self.generation,
-            "dirs": sorted(self.dirs),
-            "files": {path: list(entry) for path, entry in sorted(self.files.items())},
-        }
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-_ABSENT = Manifest(files={}, present=False)
-
-
-def check_path(path: str) -> str:
-    """``path`` if it is a plain relative POSIX path inside the folder; else UnsafePath."""
-    bad = (not path or path.startswith("/") or "\\" in path or "\x00" in path)
-    parts = path.split("/")
-    if bad or any(part in ("", ".", "..") for part in parts):
-        raise UnsafePath(f"refusing to write {path!r}: output paths must be relative and "
-                         "stay inside the output folder")
-    if any(p.startswith(RESERVED_PREFIX) or p.endswith(TEMP_SUFFIX) for p in parts):
-        raise UnsafePath(f"refusing to write {path!r}: the name is reserved for sfb-feeds' "
-                         "own bookkeeping files")
-    return path
-
-
 def _parents(path: str) -> Iterable[str]:
     """Every folder above ``path`` inside the output folder, innermost first."""
     while "/" in path:
@@ -161,62 +114,6 @@ def _checked_paths(outputs: Sequence[Writable]) -> list[str]:
         if clash is not None:
             raise UnsafePath(f"{clash!r} is both an output file and the folder of {path!r}")
     return paths
-
-
-def intent_name(manifest_name: str) -> str:
-    return f"{manifest_name}.intent"
-
-
-def read_manifest(root: Path, name: str = MANIFEST_NAME) -> Manifest:
-    """The manifest in ``root`` merged with a killed run's intent (then not ``complete``).
-
-    A missing or unreadable manifest gives an empty, not-``present`` one.
-    """
-    manifest = _read_manifest_file(root / name)
-    try:
-        intent = json.loads((root / intent_name(name)).read_bytes())
-        claimed = [check_path(p) for p in intent["files"]]
-        dirs = frozenset(check_path(d) for d in intent["dirs"])
-    except FileNotFoundError:
-        return manifest
-    except (OSError, ValueError, TypeError, KeyError):
-        claimed, dirs = [], frozenset()  # torn while being written: it named nothing yet
-    files = dict(manifest.files)
-    for path in claimed:
-        files.setdefault(path, _UNKNOWN)
-    return Manifest(files=files, dirs=manifest.dirs | dirs, complete=False,
-                    generation=manifest.generation, present=manifest.present)
-
-
-def _read_manifest_file(path: Path) -> Manifest:
-    try:
-        document = json.loads(path.read_bytes())
-        if document.get("format") != MANIFEST_FORMAT or \
-                document.get("version") != MANIFEST_VERSION:
-            return _ABSENT
-        files = {check_path(p): Entry(*values) for p, values in document["files"].items()}
-        dirs = frozenset(check_path(d) for d in document["dirs"])
-        return Manifest(files=files, dirs=dirs, complete=document["complete"] is True,
-                        generation=str(document["generation"]))
-    except FileNotFoundError:
-        return _ABSENT
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        # Unreadable means "we know nothing": nothing is removed, everything is compared
-        # byte for byte, and a good manifest is written at the end.
-        return Manifest(files={}, complete=False, present=False, generation="corrupt")
-
-
-def _same_status(entry: Entry, st: os.stat_result | None) -> bool:
-    return (st is not None and stat.S_ISREG(st.st_mode) and entry.sha256 is not None
-            and st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns
-            and st.st_ino == entry.ino)
-
-
-def _lstat(path: str) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def _same_bytes(path: str, data: bytes) -> bool:
@@ -313,7 +210,7 @@ class _Job:
         entry = self.old.files.get(output.path)
         if entry is None or entry.key != output.key:
             return False
-        if not _same_status(entry, _lstat(self.full(output.path))):
+        if not same_status(entry, lstat(self.full(output.path))):
             return False
         self._keep(output.path, entry)
         return True
@@ -340,16 +237,16 @@ class _Job:
         path = output.path
         full = self.full(path)
         entry = self.old.files.get(path)
-        st = _lstat(full)
+        st = lstat(full)
         if isinstance(output, Deferred):
-            if entry is not None and entry.key == output.key and _same_status(entry, st):
+            if entry is not None and entry.key == output.key and same_status(entry, st):
                 self._keep(path, entry)
                 return
             data, key = output.render(), output.key
         else:
             data, key = output.data, ""
         digest = hashlib.sha256(data).hexdigest()
-        if entry is not None and entry.sha256 == digest and _same_status(entry, st):
+        if entry is not None and entry.sha256 == digest and same_status(entry, st):
             self._keep(path, entry._replace(key=key))
         elif st is not None and stat.S_ISREG(st.st_mode) and st.st_size == len(data) \
                 and _same_bytes(full, data):
@@ -400,7 +297,7 @@ class _Job:
 
     def _make_dir(self, folder: str) -> None:
         full = self.full(folder)
-        st = _lstat(full)
+        st = lstat(full)
         if st is not None and not stat.S_ISDIR(st.st_mode) and folder in self.old.files \
                 and folder not in self.planned_set:
             _unlink(full)  # an output of ours that is now a folder of outputs
@@ -470,7 +367,7 @@ class _Job:
             if not self._inside(os.path.dirname(full)):
                 continue  # its folder became a link to elsewhere: never delete through it
             _unlink(temp_name(full))
-            st = _lstat(full)
+            st = lstat(full)
             if st is None or stat.S_ISDIR(st.st_mode):
                 continue  # already gone, or someone put a folder there: not ours
             if _unlink(full):
@@ -623,27 +520,3 @@ def _notes(old: Manifest) -> tuple[str, ...]:
         return ("the previous run was interrupted; checked files by their bytes and "
                 "removed its temporary files",)
     return ()
-
-
-def manifest_status(output_dir: Path, manifest_name: str = MANIFEST_NAME) -> Status | None:
-    """The manifest file's status; None if there is none or a run was interrupted.
-
-    A manifest is only ever replaced whole (new inode), so an unchanged status means an
-    unchanged manifest, and no file needs to be read to know it.
-    """
-    root = os.path.abspath(output_dir)
-    if os.path.lexists(f"{root}/{intent_name(manifest_name)}"):
-        return None
-    st = _lstat(f"{root}/{manifest_name}")
-    return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def files_intact(output_dir: Path, files: Iterable[FileStatus]) -> bool:
-    """Whether every file still has the given status (reads no file contents)."""
-    root = os.path.abspath(output_dir)
-    for path, size, mtime_ns, ino in files:
-        st = _lstat(f"{root}/{path}")
-        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size != size \
-                or st.st_mtime_ns != mtime_ns or st.st_ino != ino:
-            return False
-    return True

@@ -1,0 +1,160 @@
+"""The manifest: which files in the output folder sfb-feeds owns, and how it left them.
+
+``.sfb-feeds-manifest.json`` in the output folder lists every file the tool wrote, with
+the hash, size, modification time and inode it had when written, and the *render key*
+of what produced it (see ``cache.RenderKeys``). Files not listed there are never touched.
+It is JSON so that a person can read it; it lives beside the files it describes (not in
+the cache folder, which is safe to delete) because losing it would mean losing track of
+which files are ours. An *intent* file beside it (see ``writer``) marks a run that was
+interrupted. Paths read from either are checked like output paths: a tampered manifest
+cannot make the tool delete anything outside the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+MANIFEST_NAME = ".sfb-feeds-manifest.json"
+MANIFEST_FORMAT = "sfb-feeds-manifest"
+MANIFEST_VERSION = 1
+RESERVED_PREFIX = ".sfb-feeds"  # manifest, lock file: never an output name
+TEMP_SUFFIX = ".sfb-tmp"
+Status = tuple[int, int, int]  # size, modification time (ns), inode
+FileStatus = tuple[str, int, int, int]  # path, then Status
+
+
+class UnsafePath(ValueError):
+    """An output path that would leave the output folder or collide with the tool's own files."""
+
+
+class Entry(NamedTuple):
+    """One owned file as it was left on disk; ``sha256`` is None while not yet known."""
+
+    sha256: str | None
+    size: int
+    mtime_ns: int
+    ino: int
+    key: str
+
+
+UNKNOWN = Entry(None, -1, -1, -1, "")
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    files: Mapping[str, Entry]
+    dirs: frozenset[str] = frozenset()
+    complete: bool = True
+    generation: str = ""  # changes on every write; lets a cache tell manifests apart
+    present: bool = True  # False: there was no readable manifest
+
+    def encode(self) -> bytes:
+        document = {
+            "format": MANIFEST_FORMAT, "version": MANIFEST_VERSION,
+            "complete": self.complete, "generation": self.generation,
+            "dirs": sorted(self.dirs),
+            "files": {path: list(entry) for path, entry in sorted(self.files.items())},
+        }
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+ABSENT = Manifest(files={}, present=False)
+
+
+def check_path(path: str) -> str:
+    """``path`` if it is a plain relative POSIX path inside the folder; else UnsafePath."""
+    bad = (not path or path.startswith("/") or "\\" in path or "\x00" in path)
+    parts = path.split("/")
+    if bad or any(part in ("", ".", "..") for part in parts):
+        raise UnsafePath(f"refusing to write {path!r}: output paths must be relative and "
+                         "stay inside the output folder")
+    if any(p.startswith(RESERVED_PREFIX) or p.endswith(TEMP_SUFFIX) for p in parts):
+        raise UnsafePath(f"refusing to write {path!r}: the name is reserved for sfb-feeds' "
+                         "own bookkeeping files")
+    return path
+
+
+def intent_name(manifest_name: str) -> str:
+    return f"{manifest_name}.intent"
+
+
+def read_manifest(root: Path, name: str = MANIFEST_NAME) -> Manifest:
+    """The manifest in ``root`` merged with a killed run's intent (then not ``complete``).
+
+    A missing or unreadable manifest gives an empty, not-``present`` one.
+    """
+    manifest = _read_manifest_file(root / name)
+    try:
+        intent = json.loads((root / intent_name(name)).read_bytes())
+        claimed = [check_path(p) for p in intent["files"]]
+        dirs = frozenset(check_path(d) for d in intent["dirs"])
+    except FileNotFoundError:
+        return manifest
+    except (OSError, ValueError, TypeError, KeyError):
+        claimed, dirs = [], frozenset()  # torn while being written: it named nothing yet
+    files = dict(manifest.files)
+    for path in claimed:
+        files.setdefault(path, UNKNOWN)
+    return Manifest(files=files, dirs=manifest.dirs | dirs, complete=False,
+                    generation=manifest.generation, present=manifest.present)
+
+
+def _read_manifest_file(path: Path) -> Manifest:
+    try:
+        document = json.loads(path.read_bytes())
+        if document.get("format") != MANIFEST_FORMAT or \
+                document.get("version") != MANIFEST_VERSION:
+            return ABSENT
+        files = {check_path(p): Entry(*values) for p, values in document["files"].items()}
+        dirs = frozenset(check_path(d) for d in document["dirs"])
+        return Manifest(files=files, dirs=dirs, complete=document["complete"] is True,
+                        generation=str(document["generation"]))
+    except FileNotFoundError:
+        return ABSENT
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        # Unreadable means "we know nothing": nothing is removed, everything is compared
+        # byte for byte, and a good manifest is written at the end.
+        return Manifest(files={}, complete=False, present=False, generation="corrupt")
+
+
+def same_status(entry: Entry, st: os.stat_result | None) -> bool:
+    return (st is not None and stat.S_ISREG(st.st_mode) and entry.sha256 is not None
+            and st.st_size == entry.size and st.st_mtime_ns == entry.mtime_ns
+            and st.st_ino == entry.ino)
+
+
+def lstat(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def manifest_status(output_dir: Path, manifest_name: str = MANIFEST_NAME) -> Status | None:
+    """The manifest file's status; None if there is none or a run was interrupted.
+
+    A manifest is only ever replaced whole (new inode), so an unchanged status means an
+    unchanged manifest, and no file needs to be read to know it.
+    """
+    root = os.path.abspath(output_dir)
+    if os.path.lexists(f"{root}/{intent_name(manifest_name)}"):
+        return None
+    st = lstat(f"{root}/{manifest_name}")
+    return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def files_intact(output_dir: Path, files: Iterable[FileStatus]) -> bool:
+    """Whether every file still has the given status (reads no file contents)."""
+    root = os.path.abspath(output_dir)
+    for path, size, mtime_ns, ino in files:
+        st = lstat(f"{root}/{path}")
+        if st is None or not stat.S_ISREG(st.st_mode) or st.st_size != size \
+                or st.st_mtime_ns != mtime_ns or st.st_ino != ino:
+            return False
+    return True
