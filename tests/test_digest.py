@@ -17,7 +17,7 @@ from test_digest_factory import BASE, NOW, refugee_statements, settings, site, s
 from sfb_feeds import digest
 from sfb_feeds.digest import i18n, render
 from sfb_feeds.digest.command import digest_outputs, show_digest
-from sfb_feeds.digest.templates import candidate_names, display_width
+from sfb_feeds.digest.templates import candidate_names, display_width, wrap
 from sfb_feeds.errors import UsageError
 from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
@@ -514,3 +514,27 @@ def test_text_colours_contrast_with_their_background() -> None:
         assert _contrast(colour, background) >= 4.5, (element.get("class"), colour, background)
         checked += 1
     assert checked > 10
+
+
+# --- the text filters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [10, 24, 72])
+def test_wrap_folds_like_textwrap_without_breaking_words(width: int) -> None:
+    import random
+    import textwrap
+
+    chooser = random.Random(width)
+    words = ["a", "bb", "workers", "solidarity,", "https://example.org/" + "x" * 80, "the"]
+    for _ in range(300):
+        text = " ".join(chooser.choice(words) for _ in range(chooser.randint(0, 40)))
+        expected = textwrap.wrap(text, width=width, break_long_words=False,
+                                 break_on_hyphens=False)
+        assert wrap(text, width) == "\n".join(expected)
+
+
+def test_wrap_keeps_no_break_spaces_and_counts_wide_characters() -> None:
+    assert wrap("Socialism From Below\u00a0: la liste", 21) == (
+        "Socialism From\nBelow\u00a0: la liste")
+    assert wrap("노동자 파업 전쟁 연대", 13) == "노동자 파업\n전쟁 연대"  # 11 and 9 columns
+    assert display_width("노동자") == 6 and display_width("e\u0301") == 1

@@ -13,7 +13,7 @@ Environment serves every language.
 
 from __future__ import annotations
 
-import textwrap
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -126,14 +126,29 @@ def gettext_functions(lang: str) -> Mapping[str, Any]:
 # --- filters for the plain-text digest ------------------------------------------------------
 
 
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")  # ASCII only: no-break and thin spaces hold
+
+
 def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
-    """``text`` folded at spaces into lines of at most ``width`` (URLs and long words kept)."""
-    return "\n".join(
-        textwrap.wrap(
-            " ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent,
-            break_long_words=False, break_on_hyphens=False,
-        )
-    )
+    """``text`` folded at spaces into lines at most ``width`` columns wide.
+
+    Greedy, like ``textwrap``, but words are never broken (a URL longer than a line gets a
+    line of its own), only ASCII white space separates words, and wide (CJK) characters
+    count as two columns.
+    """
+    lines: list[str] = []
+    line: list[str] = []
+    used = len(indent)
+    for word in _SPACES.split(text.strip(" \t\n\r\f\v")):
+        size = len(word) if word.isascii() else _word_width(word)
+        if line and used + 1 + size > width:
+            lines.append(indent + " ".join(line))
+            line, used = [], len(indent)
+        used += size + (1 if line else 0)
+        line.append(word)
+    if line and line != [""]:
+        lines.append(indent + " ".join(line))
+    return "\n".join(lines)
 
 
 def display_width(text: str) -> int:
@@ -144,6 +159,11 @@ def display_width(text: str) -> int:
             continue
         width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
     return width
+
+
+@lru_cache(maxsize=65536)  # words recur: most of a text's words are a few hundred words
+def _word_width(word: str) -> int:
+    return display_width(word)
 
 
 def underline(text: str, char: str = "=") -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
 from typing import TypedDict
 from urllib.parse import urlsplit
 
@@ -145,21 +147,42 @@ def _page(site: Site, lang: str) -> _PageFields:
     }
 
 
+# CLDR formatting is slow next to rendering, and a site has few distinct days and weeks.
+@lru_cache(maxsize=8192)
+def long_date(day: date, lang: str) -> str:
+    return i18n.format_date(day, lang)
+
+
+@lru_cache(maxsize=8192)
+def week_in_words(first: date, last: date, lang: str) -> str:
+    return i18n.format_week(first, last, lang)
+
+
+@lru_cache(maxsize=8192)
+def _names(names: tuple[str, ...], lang: str) -> str:
+    return i18n.format_names(names, lang)
+
+
+@lru_cache(maxsize=1024)
+def _language(lang: str) -> tuple[str, str]:
+    return i18n.language_label(lang), i18n.text_direction(lang)
+
+
 def _translation(statement: Statement) -> Translation:
-    return Translation(statement.language, i18n.language_label(statement.language),
-                       i18n.text_direction(statement.language), statement.url)
+    return Translation(statement.language, *_language(statement.language), statement.url)
 
 
 def statement_view(site: Site, statement: Statement, lang: str) -> StatementView:
     local = statement.date.astimezone(site.settings.site.tz)
     return StatementView(
-        title=statement.title, url=statement.url, date=i18n.format_date(local, lang),
-        iso_date=local.date().isoformat(), authors=i18n.format_names(statement.authors, lang),
+        title=statement.title, url=statement.url, date=long_date(local.date(), lang),
+        iso_date=local.date().isoformat(), authors=_names(statement.authors, lang),
         paragraphs=statement.excerpt,
         translations=tuple(_translation(t) for t in site.translations_of(statement)),
     )
 
 
+@lru_cache(maxsize=4096)
 def _count_label(lang: str, count: int) -> str:
     return i18n.plural_label(lang, "{count} statement", "{count} statements", count)
 
@@ -171,7 +194,7 @@ def digest_view(
     week = parse_week(period, site.settings)
     return DigestView(
         **_page(site, lang),
-        week=week, week_words=i18n.format_week(week.first, week.last, lang),
+        week=week, week_words=week_in_words(week.first, week.last, lang),
         count=len(statements), count_label=_count_label(lang, len(statements)),
         statements=tuple(statement_view(site, s, lang) for s in statements),
         browser_url=site.settings.site.feeds_url
@@ -192,7 +215,7 @@ def archive_view(site: Site, lang: str) -> ArchiveView:
     """The archive page of ``lang``: every digest, newest first."""
     entries = tuple(
         ArchiveEntry(
-            week=week, week_words=i18n.format_week(week.first, week.last, lang),
+            week=week, week_words=week_in_words(week.first, week.last, lang),
             count_label=_count_label(lang, len(statements)), url=f"{week.label}.html",
             titles=tuple(s.title for s in statements),
         )
