@@ -10,6 +10,8 @@ clock. Output is deterministic for a given seed. Every file is dated an hour bac
 archive's files are: files modified within the last seconds are never trusted by caches.
 """
 
+# ruff: noqa: RUF001 - the vocabularies are Greek, Turkish, Cyrillic... on purpose
+
 from __future__ import annotations
 
 import argparse

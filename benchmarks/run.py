@@ -35,6 +35,8 @@ sys.path.insert(0, str(HERE))
 
 from generate import NOW, generate  # noqa: E402 - the generator sits next to this script
 
+from sfb_feeds.cache import STAMP_FILE  # noqa: E402
+
 TARGETS = {  # size -> (cold s, no-op s, edit s, peak MB); None: no target
     10_000: (3.0, 0.3, 1.0, None),
     100_000: (25.0, 0.8, None, 600.0),
@@ -91,7 +93,7 @@ def measure(config: Path) -> dict[str, Run]:
     for folder in ("feeds", ".sfb-cache"):
         shutil.rmtree(root / folder, ignore_errors=True)
     runs = {"cold": build(config), "no-op": build(config)}
-    (root / ".sfb-cache" / "build-stamp.json").unlink(missing_ok=True)
+    (root / ".sfb-cache" / STAMP_FILE).unlink(missing_ok=True)
     runs["no-op, no stamp"] = build(config)
     path, original, mtime = edit_one_record(config)
     try:

@@ -488,14 +488,14 @@ class RenderKeys:
     def __init__(self, site: Site, planned: Sequence[PlannedOutput], base: str) -> None:
         self.site = site
         self.base = _digest(base, ",".join(site.languages))
-        self._extended: dict[str, str] = {}
+        self._shown: dict[str, str] = {}
         self._targets: dict[tuple[str, str | None, str | None], str] = {}
-        periods: dict[tuple[str, str | None], list[str]] = {}
+        periods: dict[tuple[str, str | None], set[str]] = {}
         for item in planned:
             if item.target.period is not None:
                 scope_key = (item.format.scope.value, item.target.language)
-                periods.setdefault(scope_key, []).append(item.target.period)
-        self._periods = {k: ",".join(sorted(set(v))) for k, v in periods.items()}
+                periods.setdefault(scope_key, set()).add(item.target.period)
+        self._periods = {k: ",".join(sorted(v)) for k, v in periods.items()}
 
     def key(self, item: PlannedOutput) -> str:
         target = item.target
@@ -503,21 +503,21 @@ class RenderKeys:
         memo = (scope, target.language, target.period)
         shown = self._targets.get(memo)
         if shown is None:
-            shown = _digest(scope, target.language or "", target.period or "",
-                            self._periods.get((scope, target.language), ""),
-                            *map(self._statement, target.statements))
-            self._targets[memo] = shown
+            shown = self._targets[memo] = _digest("\x00".join((
+                scope, target.language or "", target.period or "",
+                self._periods.get((scope, target.language), ""),
+                *map(self._statement, target.statements))))
         return _digest(self.base, item.format.name, item.format.version, item.path, shown)
 
     def _statement(self, statement: Statement) -> str:
         """The fingerprint of a statement together with its published translations."""
         if statement.translation_key is None:
             return statement.fingerprint
-        found = self._extended.get(statement.id)
+        found = self._shown.get(statement.id)
         if found is None:
             others = self.site.translations_of(statement)
             found = statement.fingerprint + "+" + "+".join(s.fingerprint for s in others)
-            self._extended[statement.id] = found
+            self._shown[statement.id] = found
         return found
 
 

@@ -93,8 +93,11 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
     """Every output of every format, in a stable order; two outputs never share a path."""
     planned: list[PlannedOutput] = []
     seen: dict[str, str] = {}
+    by_scope: dict[Scope, list[Target]] = {}  # formats of one scope share their targets
     for fmt in formats:
-        for target in _targets(site, fmt.scope):
+        if fmt.scope not in by_scope:
+            by_scope[fmt.scope] = list(_targets(site, fmt.scope))
+        for target in by_scope[fmt.scope]:
             path = fmt.path.format(lang=target.language or "", period=target.period or "")
             if path in seen:
                 raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")
