@@ -328,3 +328,27 @@ def test_a_run_that_finished_meanwhile_is_not_overwritten(
     assert code == 0
     assert "another run wrote the folder meanwhile; starting over" in err
     assert "Newer" in (site.parent / "feeds" / "pl" / "list.txt").read_text()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    records = {f"s{i}.yaml": record(i, ("en", "pl", "tr")[i % 3],
+                                    f"{2010 + i // 52}-{1 + (i % 52) // 5:02d}-{1 + i % 5 * 5:02d}")
+               for i in range(240)}
+    config = write_site(tmp_path / "site", records)
+    terminal = _Terminal()
+    assert main(["build", "--config", str(config), "--now", "2016-01-01"], out=io.StringIO(),
+                err=terminal) == 0
+    shown = terminal.getvalue()
+    assert shown.startswith("\r[") and "outputs" in shown
+    assert shown.endswith("\r" + " " * 60 + "\r")  # the bar is wiped when done
+    (config.parent / "feeds" / "index.txt").unlink()
+    for quiet in ([], ["--quiet"]):
+        log = io.StringIO()
+        assert main(["build", *quiet, "--config", str(config), "--now", "2016-01-01"],
+                    out=io.StringIO(), err=log) == 0
+        assert log.getvalue() == ""  # not a terminal: no bar in cron's mail or a log
