@@ -151,3 +151,28 @@ def test_right_to_left_message() -> None:
     assert message["Content-Language"] == "ar"
     html = message.get_body(preferencelist=("html",))
     assert html is not None and 'dir="rtl"' in html.get_content()
+
+
+def test_headers_are_byte_for_byte_what_the_email_package_writes(
+    sample: dict[str, bytes],
+) -> None:
+    for lang in ("pl", "tr", "en"):
+        data = sample[f"digests/{lang}/2015-W36.eml"]
+        head = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        parsed = read(data)
+        reference = EmailMessage(policy=email.policy.SMTP)
+        for name, value in parsed.items():
+            reference[name] = str(value)
+        written = b"".join(email.policy.SMTP.fold_binary(name, value)
+                           for name, value in reference.raw_items())
+        assert head == written
+
+
+def test_every_digest_message_parses_without_defects() -> None:
+    statements = [*refugee_statements(), statement("بيان", lang="ar"),
+                  statement("주간 성명", lang="ko", authors=("노동자",))]
+    for path, data in outputs(site(statements)).items():
+        if path.endswith(".eml"):
+            message = read(data)
+            assert not message.defects, path
+            assert all(not part.defects for part in message.walk()), path

@@ -7,12 +7,13 @@ settings and the digest, never from the clock: Date is the end of the digest's w
 Message-ID depends only on site, language and week, and the MIME boundary is a hash of the
 content. The same digest always gives the same bytes.
 
-The email package (``EmailMessage``, SMTP policy) writes every header: it folds them and
-encodes non-ASCII text as RFC 2047 encoded words. The two bodies are encoded with
-``binascii.b2a_qp`` and put between the boundaries here, because the email package's
-generator writes a body line by line in Python and quoted-printable-encodes it the same
-way, which made it most of the cost of a digest. Header blocks that are the same for every
-digest of a language are built once.
+The email package (``EmailMessage``, SMTP policy) writes the headers that carry text (it
+folds them and encodes non-ASCII text as RFC 2047 encoded words); the ASCII headers of a
+fixed format unique to each digest (Date, Message-ID, MIME-Version, Content-Type) are
+written out directly. The two bodies are encoded with ``binascii.b2a_qp`` and put between
+the boundaries here, because the email package's generator writes a body line by line in
+Python and quoted-printable-encodes it the same way, which made it most of the cost of a
+digest. Header blocks that are the same for every digest of a language are built once.
 """
 
 from __future__ import annotations
@@ -128,13 +129,14 @@ def render_eml(site: Site, digest: RenderedDigest) -> bytes:
     view = digest.view
     lang, period = view.lang, view.week.label
     boundary = _boundary(digest)
-    own = header_block.__wrapped__((
-        ("Subject", digest.subject),
-        ("Date", format_datetime(week_bounds(view.week, site.settings)[1])),
-        ("Message-ID", message_id(site, lang, period)),
-        ("MIME-Version", "1.0"),
-        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
-    ))  # unique to this digest: not worth a cache entry
+    # Subject may need RFC 2047 and folding: the email package writes it. The other
+    # headers of this digest are short ASCII in fixed formats, written out directly.
+    own = header_block.__wrapped__((("Subject", digest.subject),)) + "".join((
+        f"Date: {format_datetime(week_bounds(view.week, site.settings)[1])}\r\n",
+        f"Message-ID: {message_id(site, lang, period)}\r\n",
+        "MIME-Version: 1.0\r\n",
+        f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
+    )).encode("ascii")
     head = header_block(_addresses(site, lang)) + own + header_block(_list_headers(site, lang))
     parts = (_part("plain", digest.text), _part("html", digest.html))
     return head + CRLF + _multipart(boundary, parts)
