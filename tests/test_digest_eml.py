@@ -176,3 +176,14 @@ def test_every_digest_message_parses_without_defects() -> None:
             message = read(data)
             assert not message.defects, path
             assert all(not part.defects for part in message.walk()), path
+
+
+def test_a_site_title_with_special_characters_is_quoted() -> None:
+    title = 'Socialism, From "Below": Łódź'
+    data = outputs(site(refugee_statements(), title=title, sender=""))["digests/pl/2015-W36.eml"]
+    message = read(data)
+    assert getaddresses([str(message["From"])]) == [(title, "digests@istendency.net")]
+    assert message["List-Id"] == (
+        '"Socialism, From \\"Below\\": Łódź" <pl.digests.www.istendency.net>')
+    assert message["Subject"].startswith(title)
+    assert not message.defects

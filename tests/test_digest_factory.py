@@ -17,7 +17,7 @@ NOW = datetime(2015, 9, 14, 12, 0, tzinfo=ZoneInfo("UTC"))
 
 def settings(
     *, timezone: str = "Europe/London", week_starts: str = "monday",
-    templates_dir: Path | None = None, **digests: Any,
+    templates_dir: Path | None = None, title: str = "Socialism From Below", **digests: Any,
 ) -> Settings:
     options: dict[str, Any] = {
         "sender": "Socialism From Below <digest@istendency.net>",
@@ -29,7 +29,7 @@ def settings(
     return Settings(
         config_path=Path("/site/sfb-feeds.yaml"),
         site=SiteSettings(
-            title="Socialism From Below", description="Statements of the IST.", url=BASE,
+            title=title, description="Statements of the IST.", url=BASE,
             feeds_url=BASE + "feeds/", author="International Socialist Tendency",
             timezone=timezone,
         ),

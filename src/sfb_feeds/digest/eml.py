@@ -21,7 +21,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 from collections.abc import Sequence
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -65,7 +65,8 @@ def header_block(headers: Headers) -> bytes:
 def default_sender(site: Site) -> str:
     """``From`` when ``digests.from`` is not set: the site title at its own domain."""
     host = host_of(site).removeprefix("www.")
-    return f"{site.settings.site.title} <digests@{host}>"
+    # Address quotes the name where it must ("Socialism, From Below" <...>).
+    return str(Address(site.settings.site.title, "digests", host))
 
 
 def message_id(site: Site, lang: str, period: str) -> str:
@@ -77,7 +78,17 @@ def message_id(site: Site, lang: str, period: str) -> str:
 def list_id(site: Site, lang: str) -> str:
     """RFC 2919 List-Id: the site title as the phrase, ``<lang>.<list_id or digests.host>``."""
     domain = site.settings.digests.list_id or f"digests.{host_of(site)}"
-    return f"{site.settings.site.title} <{lang.lower()}.{domain}>"
+    return f"{_phrase(site.settings.site.title)} <{lang.lower()}.{domain}>"
+
+
+_SPECIALS = frozenset('()<>@,;:\\".[]')
+
+
+def _phrase(text: str) -> str:
+    """``text`` as an RFC 5322 phrase: quoted if it holds characters a phrase cannot."""
+    if not any(char in _SPECIALS for char in text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _addresses(site: Site, lang: str) -> Headers:
