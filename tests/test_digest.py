@@ -538,3 +538,22 @@ def test_wrap_keeps_no_break_spaces_and_counts_wide_characters() -> None:
         "Socialism From\nBelow\u00a0: la liste")
     assert wrap("노동자 파업 전쟁 연대", 13) == "노동자 파업\n전쟁 연대"  # 11 and 9 columns
     assert display_width("노동자") == 6 and display_width("e\u0301") == 1
+
+
+def test_a_language_without_catalog_gets_english_labels_and_its_own_dates() -> None:
+    result = outputs(site([statement("Taarifa", lang="sw")]))
+    root = parse(result["digests/sw/2015-W36.html"])
+    assert text_of(by_class(root, "more-link")[0]) == "Full statement"
+    assert text_of(root.find(".//time")) == i18n.format_date(date(2015, 9, 4), "sw")
+    assert text_of(root.find(".//time")) != "4 September 2015"
+
+
+def test_trans_blocks_work_in_site_templates(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "email"
+    folder.mkdir(parents=True)
+    (folder / "subject.pl.txt").write_text(
+        "{% trans %}Weekly digest{% endtrans %} · {% trans n=count %}{{ n }} statement"
+        "{% pluralize %}{{ n }} statements{% endtrans %}", encoding="utf-8")
+    s = site(refugee_statements(), templates_dir=tmp_path / "templates")
+    root = parse(outputs(s)["digests/pl/2015-W36.html"])
+    assert text_of(root.find("head/title")) == "Przegląd tygodnia · 1 statement"
