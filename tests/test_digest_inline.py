@@ -181,3 +181,19 @@ def test_cssutils_messages_stay_off_stderr(capfd: pytest.CaptureFixture[str]) ->
     inline_css("<html><head><style>p { mso-hide: all; colour: red; color: nonsense }</style>"
                "</head><body><p>x</p></body></html>")
     assert capfd.readouterr().err == ""
+
+
+def test_a_shape_that_misses_something_is_caught_and_premailer_takes_over(
+    premailer_calls: type[_Counting], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Pretend the analysis overlooked :first-child: two cells of one shape then get
+    # different styles from premailer, which the learning step notices.
+    overlooked = inline._Needs(values=(), presence=(), positions=False, exact=False)
+    monkeypatch.setattr(inline, "_needs_of", lambda css: overlooked)
+    document = ("<html><head><style>td:first-child { color: #a00 } td { padding: 2px }"
+                "</style></head><body><table><tr><td>x</td><td>y</td></tr></table></body></html>")
+    assert_same_as_premailer(document)
+    assert_same_as_premailer(document.replace(">y<", ">z<"))
+    assert "styled two <td> of one shape differently" in caplog.text
+    assert [i.exact for i in inline._inliners.values()] == [True]
