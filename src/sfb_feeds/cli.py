@@ -6,6 +6,7 @@ This is the only module that prints or exits.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -95,12 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     build = command("build", "write every feed, archive, digest and page into the output folder")
     build.add_argument("--now", type=parse_now, metavar="DATETIME",
                        help="the run's clock (ISO 8601; default: the current time)")
-    digest = command("digest", "build one week's digests and print them (default: last "
-                               "complete week, every language)")
+    digest = command("digest", "show one week's digests without writing anything (default: "
+                               "the last complete week, every language)")
     digest.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2015-W36")
     digest.add_argument("--lang", metavar="CODE", help="only this language, e.g. pl")
-    digest.add_argument("--part", choices=("text", "html", "eml", "paths"), default="paths",
-                        help="what to print (default: the paths written)")
+    digest.add_argument("--part", choices=("text", "html", "eml", "paths"), default="text",
+                        help="what to print: a part of each digest (default: text), or the "
+                             "paths that `build` writes them to")
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
     send = command("send", "email each digest of a week to its list (digests.lists), once only")
     send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
@@ -180,13 +182,19 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
 
     settings = load_settings(args.config)
     loaded = _load(settings, console)
+    part = None if args.part == "paths" else args.part
     outputs = digest_outputs(settings, loaded.statements, args.now or datetime.now(UTC),
-                             week=args.week, lang=args.lang)
+                             week=args.week, lang=args.lang, part=part)
+    if not outputs:
+        console.info("no digest: no published statements in that week"
+                     + (f" in {args.lang!r}" if args.lang else ""))
     for output in outputs:
-        if args.part == "paths":
+        if part is None:
             console.info(output.path)
-        elif output.path.endswith({"text": ".txt", "html": ".html", "eml": ".eml"}[args.part]):
-            console.out.write(output.data.decode("utf-8"))
+            continue
+        if len(outputs) > 1:
+            console.out.write(f"==> {output.path} <==\n")
+        console.out.write(output.data.decode("utf-8"))
     return EXIT_OK
 
 
@@ -257,7 +265,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
 
 def entry_point() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
+    sys.exit(code)
 
 
 __all__ = ["EXIT_USAGE", "main"]
