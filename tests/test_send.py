@@ -170,3 +170,59 @@ def test_broken_connection_mid_data_is_unknown(tmp_path: Path,
     assert "may have gone out" in str(report.problems[0])
     assert ledger_for(settings).states() == {"<2015-W36.pl@example.org>": State.SENDING}
     assert send_digests(settings, MESSAGES[:1], NOW).sent == []
+
+
+def test_send_command_sends_the_weeks_digests_once(
+    make_site: Any, smtp_server: tuple[Inbox, int]
+) -> None:
+    import io
+
+    from conftest import SITE_CONFIG
+
+    from sfb_feeds.cli import main
+
+    inbox, port = smtp_server
+    record = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+    config = make_site(
+        {f"{lang}.yaml": record.format(l=lang) for lang in ("pl", "tr", "en")},
+        config=SITE_CONFIG + "digests:\n  from: Digest <digest@example.org>\n"
+        "  lists: {pl: pl@lists.example.org, tr: tr@lists.example.org}\n"
+        f"smtp: {{host: 127.0.0.1, port: {port}}}\n",
+    )
+    argv = ["send", "--config", str(config), "--week", "2015-W36"]
+    out, err = io.StringIO(), io.StringIO()
+    assert main(argv, out=out, err=err) == 0, err.getvalue()
+    assert out.getvalue() == "2 sent, 0 already sent\n"
+    assert sorted(to[0] for _, to, _ in inbox.messages) == ["pl@lists.example.org",
+                                                          "tr@lists.example.org"]
+    polish = next(message_from_bytes(data) for _, to, data in inbox.messages
+                  if to == ["pl@lists.example.org"])
+    assert polish["Content-Language"] == "pl"
+    assert polish.get_content_type() == "multipart/alternative"
+
+    out = io.StringIO()
+    assert main(argv, out=out, err=io.StringIO()) == 0
+    assert out.getvalue() == ""  # nothing new: silent, as cron wants
+    assert len(inbox.messages) == 2
+
+
+def test_send_command_exits_4_when_the_server_refuses(
+    make_site: Any, smtp_server: tuple[Inbox, int]
+) -> None:
+    import io
+
+    from conftest import SITE_CONFIG
+
+    from sfb_feeds.cli import main
+
+    inbox, port = smtp_server
+    inbox.refuse = True
+    config = make_site(
+        {"pl.yaml": "id: urn:pl\ntitle: T\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\n"},
+        config=SITE_CONFIG + "digests:\n  from: d@example.org\n  lists: {pl: pl@example.org}\n"
+        f"smtp: {{host: 127.0.0.1, port: {port}}}\n",
+    )
+    err = io.StringIO()
+    assert main(["send", "--config", str(config), "--week", "2015-W36"],
+                out=io.StringIO(), err=err) == 4
+    assert err.getvalue().startswith("error: digests/pl/2015-W36.eml: refused by the mail server")
