@@ -193,6 +193,7 @@ def _day(moment: date) -> date:
     return moment.date() if isinstance(moment, datetime) else moment
 
 
+@lru_cache(maxsize=8192)  # Babel's skeleton matching costs ~0.3 ms; weeks repeat per language
 def format_week(start: date, end: date, lang: str) -> str:
     """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September 2015``.
 
