@@ -396,13 +396,11 @@ def scan_statement_files(folder: Path, suffixes: tuple[str, ...]) -> list[FileSt
         directory = pending.pop()
         try:
             with os.scandir(directory) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+                entries = sorted((e.name, e) for e in listing if not e.name.startswith("."))
         except OSError:
             continue
         below = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
+        for _, entry in entries:
             if entry.is_dir():
                 below.append(entry.path)
             elif entry.name.endswith(suffixes):
@@ -415,13 +413,13 @@ def scan_statement_files(folder: Path, suffixes: tuple[str, ...]) -> list[FileSt
     return found
 
 
-def input_digest(settings: Settings, files: Sequence[FileStatus],
+def input_digest(settings: Settings, files: list[FileStatus],
                  detector: str = "") -> str | None:
     """The digest of everything a build reads; None if a file is too fresh to trust."""
-    if any(_is_racy(mtime_ns) for _, _, mtime_ns, _ in files):
+    newest = max((mtime_ns for _, _, mtime_ns, _ in files), default=0)
+    if _is_racy(newest) or newest > time.time_ns():
         return None
-    return _digest(str(CACHE_FORMAT), render_base(settings), detector,
-                   marshal.dumps(list(files)))
+    return _digest(str(CACHE_FORMAT), render_base(settings), detector, marshal.dumps(files))
 
 
 def publication_window(statements: Iterable[Statement], now: datetime
