@@ -163,7 +163,7 @@ def test_other_site_settings_or_a_corrupt_file_mean_an_empty_cache(tmp_path: Pat
     # A bare date means midnight in the site's timezone: another zone, other records.
     assert cache.RecordCache.open(settings(tmp_path, timezone="Asia/Tokyo")).lookup(path) is None
     assert config.cache_dir is not None
-    stored = config.cache_dir / cache.RECORDS_FILE
+    stored = config.cache_dir / cache.RECORDS_DIR / f"{cache.shard_of(str(path)):02d}.marshal"
     stored.write_bytes(stored.read_bytes()[:40])
     assert cache.RecordCache.open(config).lookup(path) is None
 
@@ -181,8 +181,30 @@ def test_files_no_longer_seen_are_forgotten(tmp_path: Path) -> None:
     records.lookup(a)
     records.save()
     assert config.cache_dir is not None
-    _, entries = marshal.loads((config.cache_dir / cache.RECORDS_FILE).read_bytes())
-    assert set(entries) == {str(a)}
+    assert cache.RecordCache.open(config)._entries.keys() == {str(a)}
+
+
+def test_one_edited_file_rewrites_one_shard_of_the_cache(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    paths = [make_file(tmp_path / "statements", f"{i}.yaml", "x") for i in range(40)]
+    records = cache.RecordCache.open(config)
+    for path in paths:
+        records.lookup(path)
+        records.store(path, result(statement(1)))
+    records.save()
+    assert config.cache_dir is not None
+    shards = config.cache_dir / cache.RECORDS_DIR
+    before = {p.name: p.stat().st_mtime_ns for p in shards.iterdir()}
+    assert len(before) > 1
+    make_file(paths[7].parent, paths[7].name, "edited", age=60)
+    records = cache.RecordCache.open(config)
+    for path in paths:
+        if records.lookup(path) is None:
+            records.store(path, result(statement(1)))
+    records.save()
+    after = {p.name: p.stat().st_mtime_ns for p in shards.iterdir()}
+    assert {name for name in after if after[name] != before[name]} == {
+        f"{cache.shard_of(str(paths[7])):02d}.marshal"}
 
 
 def test_the_build_stamp_round_trips_and_bounds_the_clock(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,13 +213,11 @@ def test_deleting_or_breaking_the_cache_is_safe(site: Path) -> None:
     feeds = site.parent / "feeds"
     before = tree(feeds)
     cache = site.parent / ".sfb-cache"
-    for name in os.listdir(cache):
-        (cache / name).write_bytes(b"\x00garbage")
+    for path in tree(cache):
+        (cache / path).write_bytes(b"\x00garbage")
     assert build(site) == (0, "", "")
     assert tree(feeds) == before
-    for name in os.listdir(cache):
-        (cache / name).unlink()
-    cache.rmdir()
+    shutil.rmtree(cache)
     assert build(site) == (0, "", "")
     assert tree(feeds) == before
 

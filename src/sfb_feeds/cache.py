@@ -32,6 +32,7 @@ import marshal
 import os
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
@@ -51,7 +52,8 @@ if TYPE_CHECKING:
 
 CACHE_FORMAT = 1  # bump when the layout of any cache file changes
 RACY_SECONDS = 2
-RECORDS_FILE = "records.marshal"
+RECORDS_DIR = "records"  # RECORD_SHARDS files: an edit rewrites one small file, not all
+RECORD_SHARDS = 16
 STAMP_FILE = "build-stamp.marshal"
 # Distributions whose upgrades can change the bytes of an output.
 FileStatus = tuple[str, int, int, int]  # path, size, mtime_ns, inode
@@ -250,7 +252,7 @@ class RecordCache:
         self._status: dict[str, tuple[int, int, int]] = {}  # size, mtime_ns, inode
         self._fresh: dict[str, FileResult] = {}
         self._seen: set[str] = set()
-        self._dirty = False
+        self._dirty: set[int] = set()
         self.hits = 0
         self.misses = 0
 
@@ -260,7 +262,7 @@ class RecordCache:
 
         ``detector`` names the language detector in use: its answers are cached too.
         """
-        path = settings.cache_dir / RECORDS_FILE if settings.cache_dir is not None else None
+        path = settings.cache_dir / RECORDS_DIR if settings.cache_dir is not None else None
         prefix = _display_prefix(settings.statements_dir)
         header = ("sfb-feeds-records", CACHE_FORMAT, code_fingerprint(),
                   repr(settings.site), os.getcwd() if prefix is None else "", detector)
@@ -327,7 +329,7 @@ class RecordCache:
             return
         self._entries[key] = (*status, statements, warnings)
         self._seen.add(key)
-        self._dirty = True
+        self._dirty.add(shard_of(key))
 
     def _encode(self, statement: Statement) -> tuple[Any, ...]:
         values = encode_statement(statement)
@@ -336,23 +338,35 @@ class RecordCache:
                 *values[14:])
 
     def save(self) -> None:
-        """Write the cache if anything changed; files not met in this run are forgotten."""
+        """Write the shards that changed; files not met in this run are forgotten."""
         if self.path is None or not RECORDS_ENABLED:
             return
-        if not self._dirty and self._seen == self._entries.keys():
-            return
-        kept = {k: v for k, v in self._entries.items() if k in self._seen}
-        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-            _write_atomically(self.path, marshal.dumps((self.header, kept)))
+        shards: list[dict[str, tuple[Any, ...]]] = [{} for _ in range(RECORD_SHARDS)]
+        stale = set()
+        for key, entry in self._entries.items():
+            if key in self._seen:
+                shards[shard_of(key)][key] = entry
+            else:
+                stale.add(shard_of(key))
+        for number in sorted(self._dirty | stale):
+            with contextlib.suppress(OSError):  # a cache that cannot be written costs time
+                _write_atomically(self.path / f"{number:02d}.marshal",
+                                  marshal.dumps((self.header, shards[number])))
 
 
-def _read_records(path: Path, header: tuple[Any, ...]) -> dict[str, tuple[Any, ...]]:
-    try:
-        stored_header, entries = marshal.loads(path.read_bytes())
-    except Exception:  # any unreadable cache (truncated, garbage) is ignored
-        return {}
-    if stored_header != header or not isinstance(entries, dict):
-        return {}
+def shard_of(path: str) -> int:
+    return zlib.crc32(path.encode("utf-8", "surrogatepass")) % RECORD_SHARDS
+
+
+def _read_records(folder: Path, header: tuple[Any, ...]) -> dict[str, tuple[Any, ...]]:
+    entries: dict[str, tuple[Any, ...]] = {}
+    for number in range(RECORD_SHARDS):
+        try:
+            stored_header, shard = marshal.loads((folder / f"{number:02d}.marshal").read_bytes())
+        except Exception:  # any missing or unreadable shard (truncated, garbage) is ignored
+            continue
+        if stored_header == header and isinstance(shard, dict):
+            entries.update(shard)
     return entries
 
 

@@ -10,6 +10,7 @@ through a module global that the fork copies, which is why it is not re-entrant.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -64,9 +65,13 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item],
             yield last - first, work(items[first:last])
         return
     _job = (work, items)
+    # Frozen objects are left alone by the workers' garbage collector, so the pages they
+    # live on stay shared with this process instead of being copied into every worker.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for (first, last), result in zip(bounds, pool.imap(_call, bounds), strict=True):
                 yield last - first, result
     finally:
         _job = None
+        gc.unfreeze()
