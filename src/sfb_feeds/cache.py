@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import marshal
 import os
+import resource
 import sys
 import time
 import zlib
@@ -498,9 +499,10 @@ class RenderKeys:
     """
 
     def __init__(self, site: Site, planned: Sequence[PlannedOutput], base: str) -> None:
-        self.site = site
         self.base = _digest(base, ",".join(site.languages))
-        self._shown: dict[str, str] = {}
+        # A statement with translations shows as its fingerprint plus its whole group's.
+        self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
+                        for key, group in site.translations.items()}
         self._targets: dict[tuple[str, str | None, str | None], str] = {}
         periods: dict[tuple[str, str | None], set[str]] = {}
         for item in planned:
@@ -515,30 +517,26 @@ class RenderKeys:
         memo = (scope, target.language, target.period)
         shown = self._targets.get(memo)
         if shown is None:
+            groups = self._groups
+            statements = [s.fingerprint if s.translation_key is None
+                          else s.fingerprint + groups.get(s.translation_key, "")
+                          for s in target.statements]
             shown = self._targets[memo] = _digest("\x00".join((
                 scope, target.language or "", target.period or "",
-                self._periods.get((scope, target.language), ""),
-                *map(self._statement, target.statements))))
-        return _digest(self.base, item.format.name, item.format.version, item.path, shown)
-
-    def _statement(self, statement: Statement) -> str:
-        """The fingerprint of a statement together with its published translations."""
-        if statement.translation_key is None:
-            return statement.fingerprint
-        found = self._shown.get(statement.id)
-        if found is None:
-            others = self.site.translations_of(statement)
-            found = statement.fingerprint + "+" + "+".join(s.fingerprint for s in others)
-            self._shown[statement.id] = found
-        return found
+                self._periods.get((scope, target.language), ""), *statements)))
+        return _digest("\x00".join((self.base, item.format.name, item.format.version,
+                                    item.path, shown)))
 
 
 def timed(label: str, sink: Callable[[str], None] | None) -> Callable[[], None]:
-    """Start a stopwatch; calling the result reports ``label: N ms`` to ``sink``."""
+    """Start a stopwatch; calling the result reports the time taken (and the peak memory so
+    far) to ``sink``, for ``--verbose``."""
     start = time.perf_counter()
 
     def stop() -> None:
         if sink is not None:
-            sink(f"{label}: {(time.perf_counter() - start) * 1000:.0f} ms")
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024  # KiB on Linux
+            sink(f"{label}: {(time.perf_counter() - start) * 1000:.0f} ms "
+                 f"(memory so far: {peak} MB)")
 
     return stop

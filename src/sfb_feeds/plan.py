@@ -10,6 +10,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from .model import Statement
 from .site import Site
@@ -79,11 +80,13 @@ def _periods(
 ) -> Iterator[Target]:
     groups: defaultdict[str, list[Statement]] = defaultdict(list)
     tz = site.settings.site.tz
+    weeks: dict[datetime, str] = {}  # statements share dates; a week label costs ~5 µs
     for statement in statements:
         if scope is Scope.LANGUAGE_YEAR:
             period = f"{statement.date.astimezone(tz).year:04d}"
         else:
-            period = week_label(statement.date, site.settings)
+            period = weeks.get(statement.date) or weeks.setdefault(
+                statement.date, week_label(statement.date, site.settings))
         groups[period].append(statement)
     for period in sorted(groups, reverse=True):
         yield Target(language=lang, period=period, statements=tuple(groups[period]))
