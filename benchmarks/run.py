@@ -5,8 +5,11 @@
     python benchmarks/run.py --sizes 10000 --by-format   # where a cold build spends its time
 
 Each build runs as its own process (``python -m sfb_feeds build``), exactly as cron runs it,
-so times include interpreter start-up and imports; peak memory is that process's maximum
-resident set size (``ru_maxrss`` from ``wait4``). For each size:
+so times include interpreter start-up and imports. "peak MB" is the largest total
+proportional set size (PSS, sampled every 50 ms from /proc) of the build and its worker
+processes: what the build really occupies, each shared page counted once. "max RSS MB" is
+the largest resident set of any one of them (``ru_maxrss``), which counts pages a forked
+worker shares with its parent in both. For each size:
 
 * cold: empty output folder and cache;
 * no-op: the same build again (nothing changed);
@@ -25,6 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,8 +50,35 @@ TARGETS = {  # size -> (cold s, no-op s, edit s, peak MB); None: no target
 @dataclass(frozen=True, slots=True)
 class Run:
     seconds: float
-    peak_mb: float
+    peak_mb: float  # the largest total PSS of the build and its workers
+    rss_mb: float  # the largest RSS of any one of them (shared pages counted in each)
     summary: str
+
+
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` and its children, from /proc (0 if unreadable).
+
+    PSS splits each shared page between the processes sharing it, so the sum over a
+    process and its forked workers is the memory the build really occupies.
+    """
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _watch(pid: int, peak: list[int], done: threading.Event) -> None:
+    while not done.wait(0.05):
+        peak[0] = max(peak[0], _tree_pss_kb(pid))
 
 
 def build(config: Path) -> Run:
@@ -57,14 +88,19 @@ def build(config: Path) -> Run:
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
+    peak, done = [0], threading.Event()
+    watcher = threading.Thread(target=_watch, args=(child.pid, peak, done), daemon=True)
+    watcher.start()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
+    done.set()
+    watcher.join()
     child.returncode = os.waitstatus_to_exitcode(status)
     out = child.stdout.read() if child.stdout else ""
     err = child.stderr.read() if child.stderr else ""
     if child.returncode != 0:
         raise SystemExit(f"build failed ({child.returncode}):\n{err}")
-    return Run(seconds, usage.ru_maxrss / 1024, out.strip() or "(silent)")
+    return Run(seconds, peak[0] / 1024, usage.ru_maxrss / 1024, out.strip() or "(silent)")
 
 
 def site_for(work: Path, size: int, languages: int) -> Path:
@@ -118,12 +154,13 @@ def _mark(value: float, target: float | None) -> str:
 
 def print_table(rows: Sequence[tuple[int, int, float, dict[str, Run]]]) -> None:
     head = (f"{'statements':>10} {'outputs':>8} {'MB out':>7} {'cold s':>12} {'no-op s':>12} "
-            f"{'no-op, no stamp s':>17} {'one edit s':>12} {'peak MB':>13}")
+            f"{'no-op, no stamp s':>17} {'one edit s':>12} {'peak MB':>13} {'max RSS MB':>10}")
     print(head)
     print("-" * len(head))
     for size, outputs, megabytes, runs in rows:
         cold_t, noop_t, edit_t, mem_t = TARGETS.get(size, (None, None, None, None))
         peak = max(run.peak_mb for run in runs.values())
+        rss = max(run.rss_mb for run in runs.values())
         cells = [
             f"{runs['cold'].seconds:.2f}{_mark(runs['cold'].seconds, cold_t)}",
             f"{runs['no-op'].seconds:.2f}{_mark(runs['no-op'].seconds, noop_t)}",
@@ -132,7 +169,7 @@ def print_table(rows: Sequence[tuple[int, int, float, dict[str, Run]]]) -> None:
             f"{peak:.0f}{_mark(peak, mem_t)}",
         ]
         print(f"{size:>10} {outputs:>8} {megabytes:>7.1f} {cells[0]:>12} {cells[1]:>12} "
-              f"{cells[2]:>17} {cells[3]:>12} {cells[4]:>13}")
+              f"{cells[2]:>17} {cells[3]:>12} {cells[4]:>13} {rss:>10.0f}")
 
 
 def by_format(config: Path) -> None:
