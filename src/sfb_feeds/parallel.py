@@ -69,7 +69,11 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item],
     # live on stay shared with this process instead of being copied into every worker.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # A fresh worker per part: a worker's memory grows as it touches the objects it
+        # shares with this process (every reference count it changes copies a page), so
+        # long-lived workers would each end up with a private copy of the whole site.
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers, maxtasksperchild=1) as pool:
             for (first, last), result in zip(bounds, pool.imap(_call, bounds), strict=True):
                 yield last - first, result
     finally:

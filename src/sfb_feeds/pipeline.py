@@ -50,8 +50,8 @@ def plan_site(
     # Outputs about the same target side by side: formats that share one rendering (a
     # digest's .html, .txt and .eml) then hold it only briefly, not for the whole build.
     planned.sort(key=_target_of)
-    return [Deferred(item.path, keys.key(item), partial(item.format.render, site, item.target))
-            for item in planned]
+    return [Deferred(item.path, keys.key(item), partial(item.format.render, site, item.target),
+                     item.format.name) for item in planned]
 
 
 def _target_of(item: PlannedOutput) -> tuple[str, str, str]:

@@ -73,6 +73,7 @@ class Deferred:
     path: str
     key: str
     render: Callable[[], bytes]
+    kind: str = ""  # the format's name: outputs of one kind share caches and warm-up costs
 
 
 Writable = Output | Deferred
@@ -491,24 +492,48 @@ def _no_progress(done: int, total: int) -> None:
 def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress,
                       workers: int) -> None:
     done = 0
+
+    def step(count: int) -> None:
+        nonlocal done
+        done += count
+        progress(done, len(outputs))
+
     pending: list[Writable] = []
     for output in outputs:
         if job.reuse(output):
-            done += 1
-            progress(done, len(outputs))
+            step(1)
         else:
             pending.append(output)
     if workers > 1 and len(pending) >= PARALLEL_MIN:
         job.prepare_for_workers()
+        for output in _first_of_each_kind(pending):
+            job.consider(output)
+            step(1)
         for count, part in parallel.run(job.consider_part, pending, workers):
             job.merge(part)
-            done += count
-            progress(done, len(outputs))
+            step(count)
         return
     for output in pending:
         job.consider(output)
-        done += 1
-        progress(done, len(outputs))
+        step(1)
+
+
+def _first_of_each_kind(pending: list[Writable]) -> list[Writable]:
+    """Take one output of each kind out of ``pending``, to be rendered before forking.
+
+    Whatever a renderer builds on its first call (compiled templates, a CSS inliner's
+    rules) is then inherited by every worker instead of being built again in each.
+    """
+    seen: set[str] = set()
+    first: list[int] = []
+    for index, output in enumerate(pending):
+        if isinstance(output, Deferred) and output.kind not in seen:
+            seen.add(output.kind)
+            first.append(index)
+    taken = [pending[index] for index in first]
+    for index in reversed(first):
+        del pending[index]
+    return taken
 
 
 def _notes(old: Manifest) -> tuple[str, ...]:
