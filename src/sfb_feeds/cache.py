@@ -189,11 +189,18 @@ def encode_statement(s: Statement) -> tuple[Any, ...]:
             s.id_generated, (s.source.path, s.source.line, s.source.record), s.fingerprint)
 
 
-def decode_statement(v: tuple[Any, ...], prefix: str = "") -> Statement:
-    """The Statement of :func:`encode_statement`; ``prefix`` goes before its source path."""
+def decode_statement(v: tuple[Any, ...], prefix: str = "",
+                     shared: dict[Any, Any] | None = None) -> Statement:
+    """The Statement of :func:`encode_statement`; ``prefix`` goes before its source path.
+
+    Equal author and tag lists are kept once in ``shared`` (a site has a few dozen, over
+    tens of thousands of statements).
+    """
+    pool: dict[Any, Any] = {} if shared is None else shared
     return Statement(
         id=v[0], title=v[1], date=_decode_moment(v[2]), language=v[3], excerpt=v[4],
-        truncated=v[5], url=v[6], authors=v[7], tags=v[8], translation_key=v[9],
+        truncated=v[5], url=v[6], authors=pool.setdefault(v[7], v[7]),
+        tags=pool.setdefault(v[8], v[8]), translation_key=v[9],
         updated=_decode_moment(v[10]), draft=v[11], id_generated=v[12],
         source=Source(path=prefix + v[13][0], line=v[13][1], record=v[13][2]),
         fingerprint=v[14],
@@ -252,6 +259,7 @@ class RecordCache:
         self._entries: dict[str, tuple[Any, ...]] = {}
         self._status: dict[str, tuple[int, int, int]] = {}  # size, mtime_ns, inode
         self._fresh: dict[str, FileResult] = {}
+        self._shared: dict[Any, Any] = {}
         self._seen: set[str] = set()
         self._dirty: set[int] = set()
         self.hits = 0
@@ -301,7 +309,7 @@ class RecordCache:
         self._seen.add(key)
         self.hits += 1
         prefix = self.prefix
-        return FileResult(tuple(decode_statement(v, prefix) for v in entry[3]), (),
+        return FileResult(tuple(decode_statement(v, prefix, self._shared) for v in entry[3]), (),
                           tuple(Problem(prefix + p[0], *p[1:]) for p in entry[4]))
 
     def _stat(self, key: str) -> tuple[int, int, int] | None:

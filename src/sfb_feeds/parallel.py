@@ -5,7 +5,13 @@ built (settings, statements, the site, imported renderers) without pickling any 
 only each chunk's small result travels back. :func:`run` hands the work to the workers
 through a module global that the fork copies, which is why it is not re-entrant.
 
-``$SFB_FEEDS_WORKERS`` sets the number of processes (1: everything in this process).
+How many workers: as many as there are cores (at most four), as far as the memory budget
+allows. Every forked worker gains about :data:`WORKER_MB` of private memory as it works
+(measured: ~80 MB after its first few hundred renders, as it touches the interpreter's and
+the renderers' shared state, then ~10 MB per 300 renders), so a build whose own process
+already holds most of the budget (100,000 statements hold ~470 MB) renders in its own
+process instead. ``$SFB_FEEDS_WORKERS`` fixes the number (1: no workers);
+``$SFB_FEEDS_MEMORY_MB`` sets the budget (default 600).
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
+MEMORY_ENV = "SFB_FEEDS_MEMORY_MB"
 MAX_DEFAULT_WORKERS = 4  # more processes add memory faster than they save time here
+DEFAULT_MEMORY_MB = 600
+WORKER_MB = 150
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -25,16 +34,33 @@ Result = TypeVar("Result")
 _job: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
 
-def default_workers() -> int:
-    """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_DEFAULT_WORKERS)."""
+def _env_number(name: str) -> int:
     try:
-        chosen = int(os.environ.get(WORKERS_ENV, "0"))
+        return max(0, int(os.environ.get(name, "0")))
     except ValueError:
-        chosen = 0
+        return 0
+
+
+def _resident_mb() -> int:
+    """This process's resident memory now, in MB (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def default_workers() -> int:
+    """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_DEFAULT_WORKERS) that fit
+    in the memory budget next to this process as it is now; 1 means no workers."""
+    chosen = _env_number(WORKERS_ENV)
     if chosen > 0:
         return chosen
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, MAX_DEFAULT_WORKERS))
+    budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
+    affordable = (budget - _resident_mb()) // WORKER_MB
+    workers = min(cores or 1, MAX_DEFAULT_WORKERS, affordable)
+    return workers if workers >= 2 else 1
 
 
 def _call(bounds: tuple[int, int]) -> Any:
@@ -43,23 +69,37 @@ def _call(bounds: tuple[int, int]) -> Any:
     return work(items[bounds[0]:bounds[1]])
 
 
-def slices(count: int, workers: int, per_worker: int = 8) -> list[tuple[int, int]]:
-    """Contiguous ranges, about ``per_worker`` per worker (so a slow range cannot leave
-    the other workers idle for long), keeping neighbours together."""
-    size = max(1, -(-count // (workers * per_worker)))
-    return [(start, min(start + size, count)) for start in range(0, count, size)]
+def slices(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:
+    """About ``parts`` contiguous ranges of about equal total weight (neighbours stay
+    together); an item heavier than a fair share gets a range of its own."""
+    share = max(1, -(-sum(weights) // max(1, parts)))
+    bounds: list[tuple[int, int]] = []
+    start, load = 0, 0
+    for index, weight in enumerate(weights):
+        if index > start and load + weight > share:
+            bounds.append((start, index))
+            start, load = index, 0
+        load += weight
+    if start < len(weights):
+        bounds.append((start, len(weights)))
+    return bounds
 
 
-def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item],
-        workers: int) -> Iterator[tuple[int, Result]]:
-    """``(length, work(part))`` for contiguous parts of ``items``, as they finish.
+def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers: int, *,
+        per_worker: int = 8, weights: Sequence[int] | None = None
+        ) -> Iterator[tuple[int, Result]]:
+    """``(length, work(part))`` for contiguous parts of ``items``, in order.
 
     The parts run in forked workers, which inherit ``items`` (only the results are sent
-    back, pickled). With one worker, or where ``fork`` does not exist, everything runs
-    here. An exception in a worker is raised here, and the other parts are abandoned.
+    back, pickled), each part in a fresh worker. There are about ``per_worker`` parts per
+    worker, of about equal total ``weights`` (default: 1 each): more, lighter parts mean
+    less memory per worker (see below) and more forks. With one worker, or where ``fork``
+    does not exist, everything runs here. An exception in a worker is raised here, and
+    the other parts are abandoned.
     """
     global _job
-    bounds = slices(len(items), workers)
+    bounds = slices(weights if weights is not None else [1] * len(items),
+                    workers * per_worker)
     if workers <= 1 or len(bounds) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for first, last in bounds:
             yield last - first, work(items[first:last])

@@ -51,7 +51,7 @@ def plan_site(
     # digest's .html, .txt and .eml) then hold it only briefly, not for the whole build.
     planned.sort(key=_target_of)
     return [Deferred(item.path, keys.key(item), partial(item.format.render, site, item.target),
-                     item.format.name) for item in planned]
+                     item.format.name, len(item.target.statements)) for item in planned]
 
 
 def _target_of(item: PlannedOutput) -> tuple[str, str, str]:

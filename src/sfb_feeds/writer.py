@@ -74,6 +74,7 @@ class Deferred:
     key: str
     render: Callable[[], bytes]
     kind: str = ""  # the format's name: outputs of one kind share caches and warm-up costs
+    weight: int = 1  # how much of the site it shows (its statements): spreads the work
 
 
 Writable = Output | Deferred
@@ -483,6 +484,9 @@ def write_outputs(
 
 
 PARALLEL_MIN = 64  # fewer outputs to render than this: forking costs more than it saves
+# Parts per worker process, of about equal weight (statements shown). Each part gets a fresh
+# fork whose private memory grows with the statements it touches (see ``parallel.run``).
+RENDER_PARTS = 16
 
 
 def _no_progress(done: int, total: int) -> None:
@@ -506,10 +510,12 @@ def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress
             pending.append(output)
     if workers > 1 and len(pending) >= PARALLEL_MIN:
         job.prepare_for_workers()
-        for output in _first_of_each_kind(pending):
+        for output in _here_first(pending, workers):
             job.consider(output)
             step(1)
-        for count, part in parallel.run(job.consider_part, pending, workers):
+        weights = [o.weight if isinstance(o, Deferred) else 1 for o in pending]
+        for count, part in parallel.run(job.consider_part, pending, workers,
+                                        per_worker=RENDER_PARTS, weights=weights):
             job.merge(part)
             step(count)
         return
@@ -518,20 +524,26 @@ def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress
         step(1)
 
 
-def _first_of_each_kind(pending: list[Writable]) -> list[Writable]:
-    """Take one output of each kind out of ``pending``, to be rendered before forking.
+def _here_first(pending: list[Writable], workers: int) -> list[Writable]:
+    """Take out of ``pending`` what is better rendered in this process, before forking.
 
-    Whatever a renderer builds on its first call (compiled templates, a CSS inliner's
-    rules) is then inherited by every worker instead of being built again in each.
+    That is one output of each kind, so that whatever a renderer builds on its first call
+    (compiled templates, a CSS inliner's rules) is inherited by every worker instead of
+    being built in each; and every output that shows a large part of the site (a whole
+    language's or the whole site's statements). Such a render touches most of the
+    statements, and in a forked worker each object it touches is copied (reference
+    counts live in the objects' pages), so two of them at once could double the memory.
     """
+    weights = [o.weight if isinstance(o, Deferred) else 1 for o in pending]
+    heavy = sum(weights) / (workers * RENDER_PARTS)
     seen: set[str] = set()
-    first: list[int] = []
+    here: list[int] = []
     for index, output in enumerate(pending):
-        if isinstance(output, Deferred) and output.kind not in seen:
+        if isinstance(output, Deferred) and (output.kind not in seen or output.weight > heavy):
             seen.add(output.kind)
-            first.append(index)
-    taken = [pending[index] for index in first]
-    for index in reversed(first):
+            here.append(index)
+    taken = [pending[index] for index in here]
+    for index in reversed(here):
         del pending[index]
     return taken
 

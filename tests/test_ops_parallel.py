@@ -1,0 +1,47 @@
+"""How many worker processes a build uses, and that parts come back whole and in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from sfb_feeds import parallel
+
+
+def test_the_number_of_workers_can_be_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "3")
+    assert parallel.default_workers() == 3
+
+
+def test_no_workers_when_the_memory_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(parallel, "_resident_mb", lambda: 470)  # 100,000 statements loaded
+    monkeypatch.setenv(parallel.MEMORY_ENV, "600")
+    assert parallel.default_workers() == 1
+    monkeypatch.setenv(parallel.MEMORY_ENV, "2000")
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    assert parallel.default_workers() == 2
+
+
+@pytest.mark.parametrize(("weights", "parts", "expected"), [
+    ([1] * 8, 4, [(0, 2), (2, 4), (4, 6), (6, 8)]),
+    ([1, 1, 10, 1, 1], 3, [(0, 2), (2, 3), (3, 5)]),  # a heavy item alone
+    ([5], 4, [(0, 1)]),
+    ([], 4, []),
+])
+def test_parts_are_contiguous_and_balanced(
+    weights: list[int], parts: int, expected: list[tuple[int, int]]
+) -> None:
+    assert parallel.slices(weights, parts) == expected
+
+
+def _square_all(items: Sequence[int]) -> list[int]:
+    return [item * item for item in items]
+
+
+def test_work_done_in_workers_comes_back_whole_and_in_order() -> None:
+    items = list(range(1000))
+    results = list(parallel.run(_square_all, items, 2, per_worker=4))
+    assert sum(count for count, _ in results) == 1000
+    assert [value for _, part in results for value in part] == [i * i for i in items]
