@@ -75,6 +75,15 @@ BAD_CONFIGS = [
      "'funday' must be a day of the week (e.g. monday)"),
     ("list language", MINIMAL + "digests:\n  lists: {'../x': a@b}\n", "c.yaml:5: digests.lists: "
      "'../x' is not a BCP 47 language tag"),
+    ("repeated key", MINIMAL + "  title: U\n", "c.yaml:4: site.title: appears twice; keep one"),
+    ("header injection", MINIMAL + "digests:\n  list_id: \"a\\nBcc: x@evil.example\"\n",
+     "c.yaml:5: digests.list_id: must be on one line (it goes into an email header)"),
+    ("not an address", MINIMAL + "digests:\n  from: Socialism From Below\n",
+     "c.yaml:5: digests.from: 'Socialism From Below' is not an email address "
+     "(e.g. Name <list@example.org>)"),
+    ("list not an address", MINIMAL + "digests:\n  lists: {pl: polish-list}\n",
+     "c.yaml:5: digests.lists: 'polish-list' is not an email address "
+     "(e.g. Name <list@example.org>)"),
     ("yaml syntax", "site: [\n", "c.yaml:2: YAML syntax error: did not find expected node "
      "content"),
     ("not a mapping", "- a\n", "c.yaml:1: config: must be a mapping (site: ..., feeds: ...)"),

@@ -45,6 +45,21 @@ def test_date_time_with_offset_and_updated(make_site: SiteMaker) -> None:
     assert statement.updated == datetime(2015, 9, 5, 8, 0, tzinfo=UTC)
 
 
+def test_title_on_one_line(make_site: SiteMaker) -> None:
+    _, loaded = load(make_site({"a.yaml": """\
+        title: |
+          A title written
+          over two lines
+        date: 2015-09-04
+        language: en
+        authors: ["  Revolutionary\\n Socialists "]
+        excerpt: x
+        """}))
+    (statement,) = loaded.statements
+    assert statement.title == "A title written over two lines"
+    assert statement.authors == ("Revolutionary Socialists",)
+
+
 def test_excerpt_paragraphs_and_cut_marker(make_site: SiteMaker) -> None:
     _, loaded = load(make_site({"a.yaml": """\
         title: A
@@ -83,7 +98,7 @@ def test_list_file_and_default_ids(make_site: SiteMaker) -> None:
     assert ids[1].startswith("tag:www.istendency.net,2014-05-21:ar/s-")
     assert ids[2] == "https://www.istendency.net/s/1"
     assert [w.field for w in loaded.warnings] == ["id", "id"]
-    assert "changes if the title is edited" in str(loaded.warnings[0])
+    assert "changes if the title or date is edited" in str(loaded.warnings[0])
     assert [s.source.record for s in loaded.statements] == [1, 2, 3]
     assert [s.source.line for s in loaded.statements] == [1, 5, 9]
 

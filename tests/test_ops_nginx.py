@@ -38,8 +38,8 @@ NOW = "2015-09-30T12:00:00+00:00"
 
 
 def readme_snippet() -> str:
-    """The nginx block of the ops README (the notes file, or README.md once merged)."""
-    for name in ("notes/readme-ops.md", "README.md"):
+    """The nginx block of the README."""
+    for name in ("README.md",):
         path = REPO / name
         if path.exists():
             for block in re.findall(r"```nginx\n(.*?)```", path.read_text(), re.S):

@@ -70,6 +70,16 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
     ("alias bomb", "- &a [x, x, x, x, x, x, x, x, x]\n- &b [*a, *a, *a, *a, *a, *a, *a]\n"
      "- &c [*b, *b, *b, *b, *b, *b, *b]\n- [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
      f"{R}:4: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("repeated field", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntitle: B\n",
+     f"{R}:5: record 1: title: appears twice in this record (first on line 1); keep one"),
+    ("updated before date",
+     "title: A\ndate: 2015-09-04\nupdated: 2015-09-01\nlanguage: en\nexcerpt: x\n",
+     f"{R}:3: record 1: updated: is before the date; it is the time of the last edit "
+     "(or leave it out)"),
+    ("id that is not a URI", "id: refugees-2015\ntitle: A\ndate: 2015-09-04\nlanguage: en\n"
+     "excerpt: x\n", f"{R}:1: record 1: id: 'refugees-2015' is not a URI; use the statement's "
+     "URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds publish it "
+     "unchanged)"),
     ("second record of a list",
      "- title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
      "- title: B\n  date: 2015-13-04\n  language: en\n  excerpt: y\n",
@@ -107,7 +117,7 @@ def test_bad_record_is_reported_and_changes_nothing(
     os.chdir(site)
     code, out, err = run([command, "--config", "sfb-feeds.yaml"])
     assert code == 1
-    assert f"error: {message}" in err.splitlines()
+    assert err.splitlines() == [f"error: {message}"]
     assert out == ""
     assert snapshot(feeds) == before
 
@@ -141,3 +151,29 @@ def test_duplicate_ids_name_both_places(make_site: SiteMaker, tmp_path: Path) ->
         "error: statements/two.yaml:2: record 1: id: 'urn:x:1' is already used by "
         "statements/one.yaml:1 record 1; ids must be unique"
     ]
+
+
+def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: SiteMaker) -> None:
+    from conftest import SITE_CONFIG, snapshot
+
+    record = "id: urn:x:1\ntitle: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+    config = make_site({"one.yaml": record.format(t="A"), "two.yaml": record.format(t="B")})
+    assert run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00+00:00"])[0] == 1
+    feeds = config.parent / "feeds"
+    assert not feeds.exists()  # not even the lock file or the folder
+    (config.parent / "statements" / "two.yaml").unlink()
+    assert run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00+00:00"])[0] == 0
+    before = snapshot(feeds)
+    assert "en/atom.xml" in before
+    (config.parent / "statements" / "three.yaml").write_text(record.format(t="C"))
+    code, _, err = run(["build", "--config", str(config), "--now", "2017-01-01T00:00:00+00:00"])
+    assert code == 1
+    assert "three.yaml:1: record 1: id: 'urn:x:1' is already used by" in err
+    assert snapshot(feeds) == before
+    (config.parent / "statements" / "three.yaml").unlink()
+    config.write_text(SITE_CONFIG + "feeds:\n  entries: none\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2017-01-01T00:00:00+00:00"])
+    assert code == 1
+    assert err.splitlines() == ["error: " + str(config.relative_to(Path.cwd())) + ":9: "
+                                "feeds.entries: 'none' must be a whole number of at least 1"]
+    assert snapshot(feeds) == before

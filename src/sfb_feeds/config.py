@@ -57,12 +57,12 @@ def _lists(node: yaml.Node) -> MappingProxyType[str, str]:
         tag = canonical_tag(key)
         if tag is None:
             raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
-        result[tag] = fields.text(value)
+        result[tag] = fields.mailbox(value)
     return MappingProxyType(result)
 
 
 def _unsubscribe(node: yaml.Node) -> str:
-    value = fields.text(node)
+    value = fields.header_value(node)
     if not value.startswith(("https://", "http://", "mailto:")):
         raise fields.FieldError(f"{value!r} must be an https:// or mailto: URL")
     return value
@@ -75,8 +75,8 @@ SCHEMA: dict[str, dict[str, Reader]] = {
     },
     "feeds": {"entries": _positive_int},
     "digests": {
-        "week_starts": _weekday, "from": fields.text, "lists": _lists,
-        "unsubscribe": _unsubscribe, "list_id": fields.text,
+        "week_starts": _weekday, "from": fields.mailbox, "lists": _lists,
+        "unsubscribe": _unsubscribe, "list_id": fields.header_value,
     },
     "smtp": {
         "host": fields.text, "port": _positive_int, "username": fields.text,
@@ -106,6 +106,9 @@ def _read_section(node: yaml.Node, name: str, out: _Collector) -> dict[str, Any]
         return {}
     values: dict[str, Any] = {}
     for key, value, line in mapping_items(node):
+        if key in values:
+            out.add(line, f"{name}.{key}", "appears twice; keep one")
+            continue
         if key not in schema:
             out.add(line, f"{name}.{key}", f"unknown key{suggest(key, tuple(schema))}")
             continue
@@ -123,7 +126,9 @@ def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
     values: dict[str, Any] = {}
     known = tuple(SCHEMA) + tuple(PATHS)
     for key, value, line in mapping_items(root):
-        if key in SCHEMA:
+        if key in values:
+            out.add(line, key, "appears twice; keep one")
+        elif key in SCHEMA:
             values[key] = _read_section(value, key, out)
         elif key in PATHS:
             try:

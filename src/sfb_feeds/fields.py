@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -42,13 +43,50 @@ def text(node: yaml.Node, *, required: bool = True) -> str:
     return value.strip()
 
 
+def line(node: yaml.Node) -> str:
+    """Text shown on one line (a title, a name): runs of whitespace become one space."""
+    return _SPACE.sub(" ", text(node))
+
+
+def header_value(node: yaml.Node) -> str:
+    """Text that goes into an email header: no line breaks (they would forge headers)."""
+    value = text(node)
+    if "\n" in value or "\r" in value:
+        raise FieldError("must be on one line (it goes into an email header)")
+    return value
+
+
+def mailbox(node: yaml.Node) -> str:
+    """An address, optionally with a display name: ``Name <list@example.org>``."""
+    value = header_value(node)
+    _, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain:
+        raise FieldError(f"{value!r} is not an email address (e.g. Name <list@example.org>)")
+    return value
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+
+
+def identifier(node: yaml.Node) -> str:
+    """A stable entry id: a URI (``https://…``, ``tag:…``, ``urn:…``), as feeds require."""
+    value = text(node)
+    if not _SCHEME.match(value):
+        raise FieldError(
+            f"{value!r} is not a URI; use the statement's URL or a tag URI such as "
+            "tag:example.org,2015:refugee-statement (feeds publish it unchanged)"
+        )
+    return value
+
+
 def text_list(node: yaml.Node) -> tuple[str, ...]:
     if not isinstance(node, yaml.SequenceNode):
         raise FieldError(f"must be a list (e.g. [First, Second]), not a {_kind(node)}")
     items = []
     for number, item in enumerate(node.value, start=1):
         try:
-            items.append(text(item))
+            items.append(line(item))
         except FieldError as exc:
             raise FieldError(f"item {number} {exc}") from None
     return tuple(items)

@@ -55,34 +55,50 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     """Check one record; the statement is None when anything is wrong."""
     line = line_of(node)
     result = RecordResult(None)
-
-    def problem(message: str, at: int, name: str | None = None) -> None:
-        result.problems.append(Problem(ctx.path, message, at, ctx.record, name))
-
     if not isinstance(node, yaml.MappingNode):
-        problem("a record must be a mapping of fields (title: ..., date: ...)", line)
+        result.problems.append(Problem(
+            ctx.path, "a record must be a mapping of fields (title: ..., date: ...)", line,
+            ctx.record))
         return result
-    values: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    for name, value, at in mapping_items(node):
-        if name not in KNOWN:
-            problem(f"unknown field{suggest(name, KNOWN)}", at, name)
-            continue
-        lines[name] = at
-        try:
-            values[name] = _read_field(name, value, ctx.tz)
-        except fields.FieldError as exc:
-            problem(str(exc), at, name)
-            values[name] = None
+    values, lines = _read_fields(node, ctx, result)
     for name in REQUIRED:
         if name not in lines and not (name == "language" and ctx.detect):
-            problem("is missing; every record needs it", line, name)
+            result.problems.append(
+                Problem(ctx.path, "is missing; every record needs it", line, ctx.record, name))
     if result.problems:
+        return result
+    if "updated" in values and values["updated"] < values["date"]:
+        result.problems.append(Problem(
+            ctx.path, "is before the date; it is the time of the last edit (or leave it out)",
+            lines["updated"], ctx.record, "updated"))
         return result
     _detect_language(values, ctx, line, result)
     if not result.problems:
         result.statement = _statement(values, ctx, line, result)
     return result
+
+
+def _read_fields(
+    node: yaml.MappingNode, ctx: RecordContext, result: RecordResult
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Each known field's value and line; unknown, repeated and invalid fields are problems."""
+    values: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    for name, value, at in mapping_items(node):
+        message = None
+        if name not in KNOWN:
+            message = f"unknown field{suggest(name, KNOWN)}"
+        elif name in lines:
+            message = f"appears twice in this record (first on line {lines[name]}); keep one"
+        else:
+            lines[name] = at
+            try:
+                values[name] = _read_field(name, value, ctx.tz)
+            except fields.FieldError as exc:
+                message = str(exc)
+        if message is not None:
+            result.problems.append(Problem(ctx.path, message, at, ctx.record, name))
+    return values, lines
 
 
 def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:
@@ -96,6 +112,10 @@ def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:
         return fields.text_list(node)
     if name == "draft":
         return fields.boolean(node)
+    if name == "id":
+        return fields.identifier(node)
+    if name == "title":
+        return fields.line(node)
     return fields.text(node)
 
 
@@ -127,8 +147,8 @@ def _statement(
     ident = values.get("id") or values.get("url") or _tag_uri(ctx.domain, values)
     if generated:
         result.warnings.append(
-            Problem(ctx.path, f"not set; using {ident!r}, which changes if the title is "
-                    "edited (add an id: to keep it stable)", line, ctx.record, "id")
+            Problem(ctx.path, f"not set; using {ident!r}, which changes if the title or "
+                    "date is edited (add an id: to keep it stable)", line, ctx.record, "id")
         )
     content: dict[str, Any] = {
         "id": ident,
