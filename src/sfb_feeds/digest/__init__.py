@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..plan import OutputFormat, Scope, Target
 from ..site import Site
 from .eml import render_eml
+from .paths import ARCHIVE_PATH, DIGEST_PATH
 from .render import render_archive, rendered_digest
 
 
@@ -33,15 +34,15 @@ def render_digest_archive(site: Site, target: Target) -> bytes:
 
 
 FORMATS: tuple[OutputFormat, ...] = (
-    OutputFormat(name="digest-html", media_type="text/html", path="digests/{lang}/{period}.html",
+    OutputFormat(name="digest-html", media_type="text/html", path=f"{DIGEST_PATH}.html",
                  scope=Scope.LANGUAGE_WEEK, render=render_digest_html),
     OutputFormat(name="digest-text", media_type="text/plain",
-                 path="digests/{lang}/{period}.txt", scope=Scope.LANGUAGE_WEEK,
+                 path=f"{DIGEST_PATH}.txt", scope=Scope.LANGUAGE_WEEK,
                  render=render_digest_text),
     OutputFormat(name="digest-eml", media_type="message/rfc822",
-                 path="digests/{lang}/{period}.eml", scope=Scope.LANGUAGE_WEEK,
+                 path=f"{DIGEST_PATH}.eml", scope=Scope.LANGUAGE_WEEK,
                  render=render_digest_eml),
     OutputFormat(name="digest-archive", media_type="text/html",
-                 path="digests/{lang}/index.html", scope=Scope.LANGUAGE,
+                 path=ARCHIVE_PATH, scope=Scope.LANGUAGE,
                  render=render_digest_archive),
 )

@@ -29,8 +29,9 @@ from functools import lru_cache
 
 from ..site import Site
 from ..weeks import week_bounds
+from .paths import archive_url
 from .render import RenderedDigest
-from .view import ARCHIVE_PATH, host_of, site_hash
+from .view import host_of, site_hash
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 CRLF = b"\r\n"
@@ -99,8 +100,7 @@ def _addresses(site: Site, lang: str) -> Headers:
 
 def _list_headers(site: Site, lang: str) -> Headers:
     headers = [("Content-Language", lang), ("List-Id", list_id(site, lang)),
-               ("List-Archive", f"<{site.settings.site.feeds_url}"
-                                f"{ARCHIVE_PATH.format(lang=lang)}>")]
+               ("List-Archive", f"<{archive_url(site.settings, lang)}>")]
     unsubscribe = site.settings.digests.unsubscribe
     if unsubscribe:
         headers.append(("List-Unsubscribe", f"<{unsubscribe.replace('{lang}', lang)}>"))

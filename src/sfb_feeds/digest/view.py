@@ -14,21 +14,13 @@ from functools import lru_cache
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from ..feeds.document import ATOM, JSON_FEED, RSS, feed_path
+from ..feeds.urls import public_url
 from ..model import Statement
-from ..plan import Scope
 from ..site import Site
 from ..weeks import Week, parse_week, week_of
 from . import i18n
-
-# Feeds a digest links to, by media type, with the paths used when the feed formats
-# are not (yet) declared in feeds.FORMATS.
-FEED_MEDIA_TYPES = {
-    "atom": ("application/atom+xml", "{lang}/atom.xml"),
-    "rss": ("application/rss+xml", "{lang}/rss.xml"),
-    "json": ("application/feed+json", "{lang}/feed.json"),
-}
-DIGEST_PATH = "digests/{lang}/{period}"
-ARCHIVE_PATH = "digests/{lang}/index.html"
+from .paths import archive_url, digest_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,16 +101,11 @@ def site_hash(site: Site, *parts: str) -> str:
 
 
 def feed_links(site: Site, lang: str) -> Feeds:
-    """Where this language's feeds are, from the feed formats' own path templates."""
-    from .. import feeds  # late: feeds may link to the digests too
-
-    paths = {name: default for name, (_, default) in FEED_MEDIA_TYPES.items()}
-    for fmt in feeds.FORMATS:
-        for name, (media_type, _) in FEED_MEDIA_TYPES.items():
-            if fmt.scope is Scope.LANGUAGE and fmt.media_type == media_type:
-                paths[name] = fmt.path
-    base = site.settings.site.feeds_url
-    return Feeds(**{name: base + path.format(lang=lang) for name, path in paths.items()})
+    """Where this language's feeds are (the feed FORMATS rows are made from the same kinds)."""
+    settings = site.settings
+    return Feeds(atom=public_url(settings, feed_path(ATOM, lang)),
+                 rss=public_url(settings, feed_path(RSS, lang)),
+                 json=public_url(settings, feed_path(JSON_FEED, lang)))
 
 
 class _PageFields(TypedDict):
@@ -141,7 +128,7 @@ def _page(site: Site, lang: str) -> _PageFields:
         "start": "right" if direction == "rtl" else "left",
         "end": "left" if direction == "rtl" else "right",
         "site_title": site.settings.site.title, "site_url": site.settings.site.url,
-        "archive_url": site.settings.site.feeds_url + ARCHIVE_PATH.format(lang=lang),
+        "archive_url": archive_url(site.settings, lang),
         "unsubscribe_url": unsubscribe.replace("{lang}", lang) if unsubscribe else None,
         "feeds": feed_links(site, lang),
     }
@@ -197,8 +184,7 @@ def digest_view(
         week=week, week_words=week_in_words(week.first, week.last, lang),
         count=len(statements), count_label=_count_label(lang, len(statements)),
         statements=tuple(statement_view(site, s, lang) for s in statements),
-        browser_url=site.settings.site.feeds_url
-        + DIGEST_PATH.format(lang=lang, period=period) + ".html",
+        browser_url=digest_url(site.settings, lang, period),
     )
 
 

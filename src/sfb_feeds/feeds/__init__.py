@@ -3,7 +3,8 @@
 Each row is one output format; ``{lang}`` is the canonical BCP 47 tag of a language with
 published statements and ``{period}`` a calendar year (site timezone). The modules behind
 the rows: ``atom``, ``rss``, ``jsonfeed``, ``archive``, ``opml``, ``index_page``; only
-``feedgen_adapter`` imports feedgen.
+``feedgen_adapter`` imports feedgen. The paths come from ``document`` (feed file names,
+archive path), which every link to a feed is built from as well.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from ..plan import OutputFormat, Scope
 from .archive import render_archive
 from .atom import render_atom_feed
-from .document import ATOM, JSON_FEED, RSS
+from .document import ARCHIVE_PATH, ATOM, JSON_FEED, RSS
 from .index_page import render_index
 from .jsonfeed import render_json_feed
 from .opml import render_opml
@@ -21,20 +22,21 @@ OPML_MEDIA_TYPE = "text/x-opml"
 HTML_MEDIA_TYPE = "text/html"
 
 FORMATS: tuple[OutputFormat, ...] = (
-    OutputFormat(name="atom", media_type=ATOM.media_type, path="{lang}/atom.xml",
+    OutputFormat(name="atom", media_type=ATOM.media_type, path=f"{{lang}}/{ATOM.file}",
                  scope=Scope.LANGUAGE, render=render_atom_feed),
-    OutputFormat(name="rss", media_type=RSS.media_type, path="{lang}/rss.xml",
+    OutputFormat(name="rss", media_type=RSS.media_type, path=f"{{lang}}/{RSS.file}",
                  scope=Scope.LANGUAGE, render=render_rss_feed),
-    OutputFormat(name="json-feed", media_type=JSON_FEED.media_type, path="{lang}/feed.json",
+    OutputFormat(name="json-feed", media_type=JSON_FEED.media_type,
+                 path=f"{{lang}}/{JSON_FEED.file}",
                  scope=Scope.LANGUAGE, render=render_json_feed),
-    OutputFormat(name="atom-all", media_type=ATOM.media_type, path="atom.xml",
+    OutputFormat(name="atom-all", media_type=ATOM.media_type, path=ATOM.file,
                  scope=Scope.SITE, render=render_atom_feed),
-    OutputFormat(name="rss-all", media_type=RSS.media_type, path="rss.xml",
+    OutputFormat(name="rss-all", media_type=RSS.media_type, path=RSS.file,
                  scope=Scope.SITE, render=render_rss_feed),
-    OutputFormat(name="json-feed-all", media_type=JSON_FEED.media_type, path="feed.json",
+    OutputFormat(name="json-feed-all", media_type=JSON_FEED.media_type, path=JSON_FEED.file,
                  scope=Scope.SITE, render=render_json_feed),
     OutputFormat(name="atom-archive", media_type=ATOM.media_type,
-                 path="{lang}/archive/{period}.xml", scope=Scope.LANGUAGE_YEAR,
+                 path=ARCHIVE_PATH, scope=Scope.LANGUAGE_YEAR,
                  render=render_archive),
     OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
                  scope=Scope.SITE, render=render_opml),

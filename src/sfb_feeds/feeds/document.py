@@ -43,6 +43,7 @@ ATOM = FeedKind("atom.xml", "application/atom+xml", "Atom")
 RSS = FeedKind("rss.xml", "application/rss+xml", "RSS")
 JSON_FEED = FeedKind("feed.json", "application/feed+json", "JSON Feed")
 KINDS = (ATOM, RSS, JSON_FEED)
+ARCHIVE_PATH = "{lang}/archive/{period}.xml"  # RFC 5005 archives: a language and a year
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ def feed_path(kind: FeedKind, language: str | None) -> str:
 
 
 def archive_path(language: str, year: str) -> str:
-    return f"{language}/archive/{year}.xml"
+    return ARCHIVE_PATH.format(lang=language, period=year)
 
 
 def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:

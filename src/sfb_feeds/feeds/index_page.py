@@ -84,6 +84,13 @@ def _headline(site: Site, statement: Statement) -> Headline:
                     format_date(day, statement.language))
 
 
+def _digest_archive_url(site: Site, language: str) -> str:
+    # Late: loading the digest package loads this one (digests link to the feeds).
+    from ..digest.paths import archive_url
+
+    return archive_url(site.settings, language)
+
+
 def _section(site: Site, language: str) -> Section:
     return Section(
         language=language,
@@ -91,7 +98,7 @@ def _section(site: Site, language: str) -> Section:
         direction=text_direction(language),
         feeds=tuple(_feed_link(site, kind, language) for kind in KINDS),
         digest_label=label(language, "Digest archive"),
-        digest_url=public_url(site.settings, f"digests/{language}/index.html"),
+        digest_url=_digest_archive_url(site, language),
         newest=tuple(_headline(site, s) for s in site.by_language[language][:NEWEST]),
     )
 
