@@ -41,6 +41,9 @@ GENERATOR = "sfb-feeds"
 _END_TAG = re.compile(r"</\w+>")
 _ENTITY = re.compile(r"&(#?\w+)")
 _RSS_ESCAPES = {b"amp": b"&#x26;", b"lt": b"&#x3C;", b"gt": b"&#x3E;"}
+# What an HTML parser would not show as written: the start of a tag, comment or
+# declaration, or something that may be a character reference.
+_HTML_SYNTAX = re.compile(r"<[A-Za-z/!?]|&#?\w")
 
 
 def looks_like_markup(text: str) -> bool:
@@ -56,6 +59,20 @@ def looks_like_markup(text: str) -> bool:
         name in name2codepoint or name == "apos" or not name.isalpha()
         for name in _ENTITY.findall(text)
     )
+
+
+def rss_text(text: str) -> str:
+    """``text`` for an RSS title or channel description, so that readers show it as written.
+
+    RSS does not say whether these hold text or HTML, and readers guess: feedparser (and
+    the readers built on it) renders a title as HTML when it looks like HTML, and a channel
+    description always. Text an HTML parser would change (``</b>``, ``&amp;`` meant
+    literally) is therefore escaped as HTML: escaped, it always reads as HTML, and renders
+    as the original text. Other text is left alone, since escaping it would make a reader
+    that treats the title as plain text show the escapes. The W3C validator warns
+    (ContainsHTML) about escaped text as it does about the raw markup: see docs/feeds.md.
+    """
+    return html.escape(text, quote=False) if _HTML_SYNTAX.search(text) else text
 
 
 def _set_text_construct(element: Any) -> None:
@@ -143,8 +160,8 @@ def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
     return generator
 
 
-def _common_entry(fe: Any, entry: Entry) -> None:
-    fe.title(entry.title)
+def _common_entry(fe: Any, entry: Entry, title: str) -> None:
+    fe.title(title)
     if entry.url:
         fe.link(href=entry.url, rel="alternate")
     if entry.tags:
@@ -156,7 +173,7 @@ def _atom_entry(entry: Entry, feed: Feed) -> _AtomEntry:
     fe = _AtomEntry(own + entry.translations,
                     entry.language if entry.language != feed.language else None)
     fe.id(entry.id)
-    _common_entry(fe, entry)
+    _common_entry(fe, entry, entry.title)
     fe.updated(entry.updated)
     fe.published(entry.published)
     if entry.authors:
@@ -184,7 +201,7 @@ def render_atom(feed: Feed) -> bytes:
 def _rss_item(generator: Any, entry: Entry, feed: Feed) -> None:
     fe = generator.add_entry(order="append")
     fe.guid(entry.id, permalink=entry.permalink)
-    _common_entry(fe, entry)
+    _common_entry(fe, entry, rss_text(entry.title))
     fe.description(entry.summary_html)
     fe.pubDate(entry.published)
     if entry.authors:
@@ -208,6 +225,8 @@ def render_rss(feed: Feed) -> bytes:
     """An RSS 2.0 document following the RSS Advisory Board profile."""
     alternates = tuple(link for link in feed.links if link.rel == "alternate")
     generator = _generator(feed, rss_links=alternates)
+    generator.title(rss_text(feed.title))
+    generator.description(rss_text(feed.subtitle))
     # feedgen uses the last link as the channel <link>: the site's page comes last.
     generator.link([_link_dict(Link(feed.self_url, "self", RSS.media_type)),
                     _link_dict(Link(feed.site_url, "alternate"))])
