@@ -159,8 +159,13 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
     """One link per other language with a published translation that has a web address.
 
     Atom allows one alternate link per (type, hreflang) pair, so the statement's own
-    language and any repeated language are skipped.
+    language and any repeated language are skipped. A statement without a ``url`` of its
+    own gets none: a translation would be its only link, and readers would open that
+    language instead of the entry's (``rel="related"`` would not help the readers that
+    take an entry's first link whatever its relation).
     """
+    if statement.url is None:
+        return ()
     seen = {statement.language}
     links: list[Link] = []
     for other in site.translations_of(statement):
