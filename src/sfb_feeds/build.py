@@ -10,7 +10,6 @@ so two runs never interleave and a slow run cannot overwrite a newer run's files
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -34,19 +33,8 @@ def _silent(_: str) -> None:
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    written: tuple[str, ...]
-    unchanged: int
-    removed: tuple[str, ...]
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.written or self.removed)
-
-    def summary(self) -> str:
-        return (f"{len(self.written)} written, {self.unchanged} unchanged, "
-                f"{len(self.removed)} removed")
+# What a build did: the writer's report (paths written, how many unchanged, paths removed).
+BuildReport = writer.WriteReport
 
 
 def _write(settings: Settings, statements: Sequence[Statement], now: datetime,
