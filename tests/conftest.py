@@ -35,10 +35,26 @@ excerpt: |
 SiteMaker = Callable[..., Path]
 
 
+# Where a build, import or send run from the wrong folder would write inside the repository.
+_GUARDED = ("feeds", "statements", ".sfb-cache", ".sfb-state")
+
+
+def _repo_outputs() -> set[str]:
+    found: set[str] = set()
+    for name in _GUARDED:
+        for root, _, files in os.walk(REPO / name):
+            found.update(str(Path(root, f).relative_to(REPO)) for f in files)
+    return found
+
+
 @pytest.fixture(autouse=True)
-def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Relative paths in a test resolve inside its own folder, never in the repository.
+def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run every test in its own folder, and fail it if it wrote into the repository."""
+    before = _repo_outputs()
     monkeypatch.chdir(tmp_path)
+    yield
+    added = _repo_outputs() - before
+    assert not added, f"the test wrote into the repository: {sorted(added)}"
 
 
 @pytest.fixture
