@@ -90,8 +90,3 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
             path = Path(root, name)
             result[str(path.relative_to(folder))] = (path.read_bytes(), path.stat().st_mtime_ns)
     return result
-
-
-@pytest.fixture
-def output_snapshot() -> Iterator[Callable[[Path], dict[str, tuple[bytes, int]]]]:
-    yield snapshot

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_RECORD, SiteMaker
+from conftest import GOOD_RECORD, SiteMaker, snapshot
 
 from sfb_feeds.cli import main
 
@@ -100,7 +101,7 @@ def run(argv: list[str]) -> tuple[int, str, str]:
                          [pytest.param(c, m, id=i) for i, c, m in BAD_RECORDS])
 @pytest.mark.parametrize("command", ["check", "build"])
 def test_bad_record_is_reported_and_changes_nothing(
-    make_site: SiteMaker, output_snapshot: object, command: str, content: str | bytes,
+    make_site: SiteMaker, command: str, content: str | bytes,
     message: str,
 ) -> None:
     config = make_site({"good.yaml": GOOD_RECORD, "rec.yaml": content})
@@ -109,11 +110,7 @@ def test_bad_record_is_reported_and_changes_nothing(
     feeds.mkdir()
     (feeds / "atom.xml").write_bytes(b"<feed>old</feed>")
     (feeds / "keep.txt").write_bytes(b"not ours")
-    from conftest import snapshot
-
     before = snapshot(feeds)
-    import os
-
     os.chdir(site)
     code, out, err = run([command, "--config", "sfb-feeds.yaml"])
     assert code == 1
