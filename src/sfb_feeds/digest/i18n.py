@@ -28,8 +28,14 @@ from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
 from babel import Locale
+from babel.dates import (
+    DateTimePattern,
+    match_skeleton,
+    parse_pattern,
+    tokenize_pattern,
+    untokenize_pattern,
+)
 from babel.dates import format_date as _format_cldr_date
-from babel.dates import match_skeleton, parse_pattern, tokenize_pattern, untokenize_pattern
 from babel.lists import format_list as _format_cldr_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -193,7 +199,7 @@ def _day(moment: date) -> date:
     return moment.date() if isinstance(moment, datetime) else moment
 
 
-@lru_cache(maxsize=8192)  # Babel's skeleton matching costs ~0.3 ms; weeks repeat per language
+@lru_cache(maxsize=8192)  # weeks repeat per language (archive pages, digests)
 def format_week(start: date, end: date, lang: str) -> str:
     """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September 2015``.
 
@@ -204,19 +210,31 @@ def format_week(start: date, end: date, lang: str) -> str:
     start, end = _day(start), _day(end)
     if start == end:
         return format_date(start, lang)
-    locales = _cldr_locales(lang)
-    formats = locales.patterns.interval_formats
-    skeleton = match_skeleton(_WEEK_SKELETON, formats)
     field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
-    parts = formats[skeleton].get(field) if skeleton else None
-    if not parts or len(parts) != 2 or not _shows_field(parts[0], field):
+    patterns = _week_patterns(lang, field)
+    if patterns is None:
         # No usable pattern (a few locales drop the first month): two full dates.
+        formats = _cldr_locales(lang).patterns.interval_formats
         fallback = str(formats.get(None) or "{0} \u2013 {1}")
         return fallback.format(format_date(start, lang), format_date(end, lang))
+    names = _cldr_locales(lang).names
     return "".join(
-        parse_pattern(_widen_months(part)).apply(day, locales.names)
-        for part, day in zip(parts, (start, end), strict=True)
+        pattern.apply(day, names) for pattern, day in zip(patterns, (start, end), strict=True)
     )
+
+
+@lru_cache(maxsize=1024)  # every week of a language differs, its patterns do not
+def _week_patterns(lang: str, field: str) -> tuple[DateTimePattern, ...] | None:
+    """``lang``'s interval patterns for days that differ from ``field`` on, parsed and widened.
+
+    None when the language has no usable pattern.
+    """
+    formats = _cldr_locales(lang).patterns.interval_formats
+    skeleton = match_skeleton(_WEEK_SKELETON, formats)
+    parts = formats[skeleton].get(field) if skeleton else None
+    if not parts or len(parts) != 2 or not _shows_field(parts[0], field):
+        return None
+    return tuple(parse_pattern(_widen_months(part)) for part in parts)
 
 
 def _widen_months(pattern: str) -> str:
