@@ -22,57 +22,30 @@ from __future__ import annotations
 
 import html
 import re
-from html.entities import name2codepoint
 from typing import Any
 
-from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
 from .document import ATOM, HTML, RSS, Entry, Feed, Link
+from .entry_xml import (
+    append_atom_entry,
+    append_rss_item,
+    link_attributes,
+    looks_like_markup,
+    rss_text,
+)
+
+__all__ = ["looks_like_markup", "render_atom", "render_rss", "rss_text"]
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 GENERATOR = "sfb-feeds"
 
-_END_TAG = re.compile(r"</\w+>")
-_ENTITY = re.compile(r"&(#?\w+)")
 _RSS_ESCAPES = {b"amp": b"&#x26;", b"lt": b"&#x3C;", b"gt": b"&#x3E;"}
-# What an HTML parser would not show as written: the start of a tag, comment or
-# declaration, or something that may be a character reference.
-_HTML_SYNTAX = re.compile(r"<[A-Za-z/!?]|&#?\w")
 
-
-def looks_like_markup(text: str) -> bool:
-    """True when a plain-text value would read as HTML to a feed validator.
-
-    The W3C validator flags plain text that contains an HTML end tag (``</b>``) or an
-    entity-like ``&name`` (ContainsUndeclaredHTML); such Atom text is sent as escaped
-    HTML instead, which shows the same characters.
-    """
-    if _END_TAG.search(text):
-        return True
-    return any(
-        name in name2codepoint or name == "apos" or not name.isalpha()
-        for name in _ENTITY.findall(text)
-    )
-
-
-def rss_text(text: str) -> str:
-    """``text`` for an RSS title or channel description, so that readers show it as written.
-
-    RSS does not say whether these hold text or HTML, and readers guess: feedparser (and
-    the readers built on it) renders a title as HTML when it looks like HTML, and a channel
-    description always. Text an HTML parser would change (``</b>``, ``&amp;`` meant
-    literally) is therefore escaped as HTML: escaped, it always reads as HTML, and renders
-    as the original text. Other text is left alone, since escaping it would make a reader
-    that treats the title as plain text show the escapes. The W3C validator warns
-    (ContainsHTML) about escaped text as it does about the raw markup: see docs/feeds.md.
-    """
-    return html.escape(text, quote=False) if _HTML_SYNTAX.search(text) else text
 
 
 def _set_text_construct(element: Any) -> None:
@@ -83,30 +56,7 @@ def _set_text_construct(element: Any) -> None:
 
 
 def _link_element(link: Link, tag: str = "link") -> Any:
-    return etree.Element(tag, _link_dict(link))
-
-
-class _AtomEntry(FeedEntry):  # type: ignore[misc]
-    """A feedgen entry that keeps its links' attributes and its language."""
-
-    def __init__(self, links: tuple[Link, ...], language: str | None) -> None:
-        super().__init__()
-        self._sfb_links = links
-        self._sfb_language = language
-
-    def atom_entry(self, extensions: bool = True) -> Any:
-        element = super().atom_entry(extensions=extensions)
-        old_links = element.findall("link")
-        position = element.index(old_links[0]) if old_links else len(element)
-        for old in old_links:
-            element.remove(old)
-        # Re-create the links where feedgen put them, with every attribute.
-        for offset, link in enumerate(self._sfb_links):
-            element.insert(position + offset, _link_element(link))
-        if self._sfb_language:
-            element.set(XML_LANG, self._sfb_language)
-        _set_text_construct(element.find("title"))
-        return element
+    return etree.Element(tag, link_attributes(link))
 
 
 class _Extras(BaseExtension):  # type: ignore[misc]
@@ -133,14 +83,6 @@ class _Extras(BaseExtension):  # type: ignore[misc]
         return rss
 
 
-def _link_dict(link: Link) -> dict[str, str]:
-    attributes = {"href": link.href, "rel": link.rel}
-    for name, value in (("type", link.type), ("hreflang", link.hreflang), ("title", link.title)):
-        if value:
-            attributes[name] = value
-    return attributes
-
-
 def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
     generator = FeedGenerator()
     generator.register_extension("sfb", _Extras, None, atom=True, rss=True)
@@ -160,54 +102,44 @@ def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
     return generator
 
 
-def _common_entry(fe: Any, entry: Entry, title: str) -> None:
-    fe.title(title)
-    if entry.url:
-        fe.link(href=entry.url, rel="alternate")
-    if entry.tags:
-        fe.category([{"term": tag} for tag in entry.tags])
+class _Entries(BaseExtension):  # type: ignore[misc]
+    """Appends the entries, built by ``entry_xml``, where feedgen appends its own.
+
+    Registered after every other extension, so it runs last, right before feedgen's
+    (empty) loop over its own entries: the document is the one feedgen would write.
+    """
+
+    def __init__(self) -> None:
+        self.entries: tuple[Entry, ...] = ()
+        self.language: str | None = None
+
+    def extend_atom(self, feed: Any) -> Any:
+        for entry in self.entries:
+            append_atom_entry(feed, entry, self.language)
+        return feed
+
+    def extend_rss(self, rss: Any) -> Any:
+        channel = rss[0]
+        for entry in self.entries:
+            append_rss_item(channel, entry, self.language)
+        return rss
 
 
-def _atom_entry(entry: Entry, feed: Feed) -> _AtomEntry:
-    own = (Link(entry.url, "alternate", HTML, entry.language),) if entry.url else ()
-    fe = _AtomEntry(own + entry.translations,
-                    entry.language if entry.language != feed.language else None)
-    fe.id(entry.id)
-    _common_entry(fe, entry, entry.title)
-    fe.updated(entry.updated)
-    fe.published(entry.published)
-    if entry.authors:
-        fe.author([{"name": name} for name in entry.authors])
-    # An entry needs a summary with its alternate link, or content when it has no link.
-    if entry.url:
-        fe.summary(entry.summary_html, type="html")
-    else:
-        fe.content(entry.summary_html, type="html")
-    return fe
+def _add_entries(generator: Any, feed: Feed) -> None:
+    generator.register_extension("sfb_entries", _Entries, None, atom=True, rss=True)
+    generator.sfb_entries.entries = feed.entries
+    generator.sfb_entries.language = feed.language
 
 
 def render_atom(feed: Feed) -> bytes:
     """An Atom 1.0 document (RFC 4287; RFC 5005 archive when ``feed.archive``)."""
     generator = _generator(feed)
-    generator.link([_link_dict(link) for link in
+    generator.link([link_attributes(link) for link in
                     (Link(feed.self_url, "self", ATOM.media_type),
                      Link(feed.site_url, "alternate", HTML), *feed.links)])
-    for entry in feed.entries:
-        generator.add_entry(_atom_entry(entry, feed), order="append")
+    _add_entries(generator, feed)
     data: bytes = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return data
-
-
-def _rss_item(generator: Any, entry: Entry, feed: Feed) -> None:
-    fe = generator.add_entry(order="append")
-    fe.guid(entry.id, permalink=entry.permalink)
-    _common_entry(fe, entry, rss_text(entry.title))
-    fe.description(entry.summary_html)
-    fe.pubDate(entry.published)
-    if entry.authors:
-        fe.dc.dc_creator(list(entry.authors))
-    if entry.language != feed.language:
-        fe.dc.dc_language(entry.language)
 
 
 def _hex_references(data: bytes) -> bytes:
@@ -228,9 +160,8 @@ def render_rss(feed: Feed) -> bytes:
     generator.title(rss_text(feed.title))
     generator.description(rss_text(feed.subtitle))
     # feedgen uses the last link as the channel <link>: the site's page comes last.
-    generator.link([_link_dict(Link(feed.self_url, "self", RSS.media_type)),
-                    _link_dict(Link(feed.site_url, "alternate"))])
-    for entry in feed.entries:
-        _rss_item(generator, entry, feed)
+    generator.link([link_attributes(Link(feed.self_url, "self", RSS.media_type)),
+                    link_attributes(Link(feed.site_url, "alternate"))])
+    _add_entries(generator, feed)
     data: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return _hex_references(data)
