@@ -1,4 +1,4 @@
-"""Entries built directly with lxml are, byte for byte, the ones feedgen's FeedEntry builds.
+"""Entries written as text are, byte for byte, feedgen's FeedEntry elements serialised by lxml.
 
 ``entry_xml`` replaced feedgen's per-entry path for speed; the promise is that no output
 byte changed. The reference below is the feedgen-based construction the adapter used
@@ -9,9 +9,11 @@ empty excerpt, empty author names, markup-like titles, other languages.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from feedgen.entry import FeedEntry
 from feedgen.ext.dc import DcEntryExtension
 from hypothesis import given, settings
@@ -20,18 +22,21 @@ from lxml import etree
 
 from sfb_feeds.feeds.document import HTML, TRANSLATION_TYPE, Entry, Link
 from sfb_feeds.feeds.entry_xml import (
-    DC_NS,
-    XML_LANG,
-    append_atom_entry,
-    append_rss_item,
+    atom_entry_xml,
     link_attributes,
     looks_like_markup,
     rfc2822,
+    rss_item_xml,
     rss_text,
+    splice,
 )
 
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+
 _TRICKY = st.sampled_from(["<b>", "</b>", "&amp;", "&", "&#38;", "a & b", "<", ">", "\n", "\t",
-                           '"', "'", " ", "\u03a9", "\u0627", "\ud55c"])
+                           "\r", '"', "'", " ", "]]>", "\x7f", "\U0001f600", "\u03a9",
+                           "\u0627", "\ud55c"])
 _TEXT = st.lists(st.one_of(_TRICKY, st.text(st.characters(
     blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"), max_size=8)),
     max_size=4).map("".join)
@@ -41,7 +46,8 @@ _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)),
                           timezone(timedelta(hours=-3))])
 _MOMENTS = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1),
                         timezones=_ZONES)
-_URLS = st.sampled_from(["https://example.org/a", "https://example.org/b?x=1&y=2"])
+_URLS = st.sampled_from(["https://example.org/a", "https://example.org/b?x=1&y=2",
+                         'https://example.org/"<c>"'])
 
 
 @st.composite
@@ -118,13 +124,18 @@ def _feedgen_rss(entry: Entry, feed_language: str | None) -> Any:
     return fe.rss_entry()
 
 
+# Parents with a child, as feedgen's documents always have, so that they have end tags.
 def _atom_parent() -> Any:
-    return etree.Element("feed", xmlns="http://www.w3.org/2005/Atom")
+    feed = etree.Element("feed", xmlns="http://www.w3.org/2005/Atom")
+    etree.SubElement(feed, "id").text = "tag:example.org,2015:feed"
+    return feed
 
 
 def _rss_parent() -> Any:
     rss = etree.Element("rss", version="2.0", nsmap={"dc": DC_NS})
-    return etree.SubElement(rss, "channel")
+    channel = etree.SubElement(rss, "channel")
+    etree.SubElement(channel, "title").text = "Feed"
+    return channel
 
 
 def _serialised(parent: Any) -> bytes:
@@ -137,22 +148,45 @@ def _serialised(parent: Any) -> bytes:
 @given(entries=st.lists(_entries(), min_size=1, max_size=3),
        feed_language=st.one_of(st.none(), _LANGUAGES))
 def test_atom_entries_match_feedgen(entries: list[Entry], feed_language: str | None) -> None:
-    ours, theirs = _atom_parent(), _atom_parent()
+    theirs = _atom_parent()
+    ours = splice(_serialised(_atom_parent()), b"</feed>\n",
+                  [atom_entry_xml(entry, feed_language) for entry in entries])
     for entry in entries:
-        append_atom_entry(ours, entry, feed_language)
         theirs.append(_feedgen_atom(entry, feed_language))
-    assert _serialised(ours) == _serialised(theirs)
+    assert ours == _serialised(theirs)
 
 
 @settings(max_examples=150, deadline=None)
 @given(entries=st.lists(_entries(), min_size=1, max_size=3),
        feed_language=st.one_of(st.none(), _LANGUAGES))
 def test_rss_items_match_feedgen(entries: list[Entry], feed_language: str | None) -> None:
-    ours, theirs = _rss_parent(), _rss_parent()
+    theirs = _rss_parent()
+    ours = splice(_serialised(_rss_parent()), b"  </channel>\n</rss>\n",
+                  [rss_item_xml(entry, feed_language) for entry in entries])
     for entry in entries:
-        append_rss_item(ours, entry, feed_language)
         theirs.append(_feedgen_rss(entry, feed_language))
-    assert _serialised(ours) == _serialised(theirs)
+    assert ours == _serialised(theirs)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x0b", "\x1f", "\ufffe", "\uffff"])
+def test_text_xml_cannot_hold_is_refused_as_lxml_refuses_it(bad: str) -> None:
+    entry = replace(_PLAIN_ENTRY, title=f"a{bad}b")
+    with pytest.raises(ValueError, match="XML compatible"):
+        etree.Element("title").text = entry.title
+    with pytest.raises(ValueError, match="XML compatible"):
+        splice(_serialised(_atom_parent()), b"</feed>\n", [atom_entry_xml(entry, None)])
+
+
+def test_a_document_without_the_expected_end_is_not_patched() -> None:
+    with pytest.raises(RuntimeError, match="does not end with"):
+        splice(b"<feed/>\n", b"</feed>\n", [atom_entry_xml(_PLAIN_ENTRY, None)])
+
+
+_PLAIN_ENTRY = Entry(
+    id="https://example.org/a", title="A", url="https://example.org/a", language="en",
+    published=datetime(2015, 9, 6, tzinfo=UTC), updated=datetime(2015, 9, 6, tzinfo=UTC),
+    modified=datetime(2015, 9, 6, tzinfo=UTC), paragraphs=("One.",), authors=(), tags=(),
+    translations=())
 
 
 def test_rfc2822_is_english_whatever_the_date() -> None:

@@ -1,39 +1,47 @@
-"""Atom entries and RSS items built straight with lxml, element for element as feedgen would.
+"""Atom entries and RSS items written as XML text, byte for byte as feedgen and lxml would.
 
-Why not feedgen's ``FeedEntry``: per entry it validates every value with dictionaries,
-registers the feed's extensions, builds the element and then needed our repairs (every
-link re-created, the language and the title's type added), ~150 µs an entry; the yearly
-archives hold almost every statement, so that was most of a cold feed build. Building the
-same elements directly costs a tenth. feedgen still writes everything around the entries
-(``feedgen_adapter``), and these elements are appended where feedgen appends its own, so
-the serialised bytes are the ones feedgen produced: the golden files and a comparison of
-every feed of a 10,000-statement site were unchanged by the switch.
+Why not feedgen's ``FeedEntry``: per entry it validated every value through dictionaries,
+registered the feed's extensions and built an lxml element that then needed our repairs
+(every link re-created, the language and the title's type added), ~150 µs an entry; and
+building the same elements through lxml's Python API still costs ~40 µs. The yearly
+archives hold almost every statement, so that was most of a cold feed build. Each entry
+is therefore written here as text, ~10 µs, and :func:`splice` puts the entries where
+feedgen would have appended its own in the document feedgen wrote: feedgen still writes
+everything around the entries (``feedgen_adapter``).
 
-What must stay as feedgen had it (the element order below follows ``FeedEntry.atom_entry``
-and ``FeedEntry.rss_entry`` of feedgen 1.0, plus the ``dc`` extension):
+What the text must reproduce (``tests/test_feeds_entry_xml.py`` compares it with
+feedgen's own entries serialised by lxml on generated awkward cases):
 
-* an empty excerpt leaves the summary (or content) element empty (``<summary
-  type="html"/>``), while other text is assigned even when empty (``<dc:creator></dc:creator>``);
-* Atom: id, title, updated, authors, content, links, summary, categories, published;
-* RSS: title, link, description, guid, categories, pubDate, dc:creator, dc:language;
-  ``pubDate`` in RFC 2822 with English names whatever the process locale.
+* the element order of feedgen 1.0's ``FeedEntry.atom_entry`` and ``rss_entry`` plus its
+  ``dc`` extension -- Atom: id, title, updated, authors, content, links, summary,
+  categories, published; RSS: title, link, description, guid, categories, pubDate,
+  dc:creator, dc:language;
+* libxml2's escaping: ``&``, ``<``, ``>`` and carriage return in text; those, ``"``, line
+  feed and tab in attribute values; everything else as UTF-8;
+* lxml's pretty printing: two spaces a level, ``<a/>`` for an element without text,
+  ``<a></a>`` for empty text (feedgen assigns ``""`` to a creator or category it is given
+  empty, but leaves an empty summary or content without text);
+* lxml's refusal of text XML cannot hold (C0 controls other than tab, line feed and
+  carriage return; U+FFFE, U+FFFF): a ``ValueError``, never a broken feed.
+* ``pubDate`` in RFC 2822 with English names whatever the process locale.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from html.entities import name2codepoint
 
-from lxml import etree
-
 from .document import HTML, Entry, Link
 
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-DC_NS = "http://purl.org/dc/elements/1.1/"
-_DC_CREATOR = f"{{{DC_NS}}}creator"
-_DC_LANGUAGE = f"{{{DC_NS}}}language"
+_ATOM_CHILD = "    "  # the indent of an entry's children (feed > entry > child)
+_RSS_CHILD = "      "  # rss > channel > item > child
+_TEXT_SPECIAL = re.compile("[&<>\r]")
+_ATTRIBUTE_SPECIAL = re.compile('[&<>"\n\r\t]')
+# What lxml refuses to put in a document (surrogates fail when encoding, as there).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 _END_TAG = re.compile(r"</\w+>")
 _ENTITY = re.compile(r"&(#?\w+)")
@@ -90,68 +98,117 @@ def link_attributes(link: Link) -> dict[str, str]:
     return attributes
 
 
-def _text_child(parent: etree._Element, tag: str, text: str | None,
-                attributes: dict[str, str] | None = None) -> None:
-    # None leaves the element empty (<a/>); "" gives <a></a>, as feedgen's assignments do.
-    etree.SubElement(parent, tag, attributes).text = text
+def _text(value: str) -> str:
+    """``value`` escaped as libxml2 escapes element text."""
+    if _TEXT_SPECIAL.search(value) is None:
+        return value
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;"))
 
 
-def _atom_title(parent: etree._Element, title: str) -> None:
-    if title and looks_like_markup(title):
-        _text_child(parent, "title", html.escape(title, quote=False), {"type": "html"})
-    else:
-        _text_child(parent, "title", title)
+def _attribute(value: str) -> str:
+    """``value`` escaped as libxml2 escapes an attribute value (in double quotes)."""
+    if _ATTRIBUTE_SPECIAL.search(value) is None:
+        return value
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+            .replace("\t", "&#9;"))
 
 
-def _atom_links(parent: etree._Element, entry: Entry) -> None:
-    own = (Link(entry.url, "alternate", HTML, entry.language),) if entry.url else ()
-    for link in (*own, *entry.translations):
-        etree.SubElement(parent, "link", link_attributes(link))
+def _element(indent: str, tag: str, text: str | None, attributes: str = "") -> str:
+    """One element holding only text: ``<a/>`` without text, ``<a></a>`` for ``""``."""
+    if text is None:
+        return f"{indent}<{tag}{attributes}/>\n"
+    return f"{indent}<{tag}{attributes}>{_text(text)}</{tag}>\n"
 
 
-def append_atom_entry(feed: etree._Element, entry: Entry, feed_language: str | None) -> None:
-    """Append ``entry`` to an Atom ``feed`` element; ``xml:lang`` when it differs from the feed's.
+def _link(link: Link) -> str:
+    """An entry's ``<link/>`` with the attributes :func:`link_attributes` keeps, in its order."""
+    text = f'{_ATOM_CHILD}<link href="{_attribute(link.href)}" rel="{_attribute(link.rel)}"'
+    if link.type:
+        text += f' type="{_attribute(link.type)}"'
+    if link.hreflang:
+        text += f' hreflang="{_attribute(link.hreflang)}"'
+    if link.title:
+        text += f' title="{_attribute(link.title)}"'
+    return text + "/>\n"
 
-    An entry has a summary beside its alternate link, or its content when it has no link.
+
+def _atom_title(title: str) -> str:
+    # Most titles hold neither "<" nor "&" and cannot look like markup.
+    if ("<" in title or "&" in title) and looks_like_markup(title):
+        return f'{_ATOM_CHILD}<title type="html">{_text(html.escape(title, quote=False))}</title>\n'
+    return f"{_ATOM_CHILD}<title>{_text(title)}</title>\n"
+
+
+def _atom_author(name: str) -> str:
+    return (f"{_ATOM_CHILD}<author>\n{_ATOM_CHILD}  <name>{_text(name)}</name>\n"
+            f"{_ATOM_CHILD}</author>\n")
+
+
+def atom_entry_xml(entry: Entry, feed_language: str | None) -> str:
+    """``entry`` as an Atom ``<entry>`` (a child of ``<feed>``, pretty-printed).
+
+    ``xml:lang`` is written when the entry's language differs from the feed's. An entry has
+    a summary beside its alternate link, or its content when it has no link.
     """
-    element = etree.SubElement(feed, "entry")
-    if entry.language and entry.language != feed_language:
-        element.set(XML_LANG, entry.language)
-    _text_child(element, "id", entry.id)
-    _atom_title(element, entry.title)
-    _text_child(element, "updated", entry.updated.isoformat())
-    for name in entry.authors:
-        if name:
-            _text_child(etree.SubElement(element, "author"), "name", name)
+    language = entry.language
+    lang = f' xml:lang="{_attribute(language)}"' if language and language != feed_language else ""
+    parts = [f"  <entry{lang}>\n{_ATOM_CHILD}<id>{_text(entry.id)}</id>\n",
+             _atom_title(entry.title),
+             f"{_ATOM_CHILD}<updated>{entry.updated.isoformat()}</updated>\n"]
+    parts.extend(_atom_author(name) for name in entry.authors if name)
     summary = entry.summary_html
-    if not entry.url:
-        _text_child(element, "content", summary or None, {"type": "html"})
-    _atom_links(element, entry)
     if entry.url:
-        _text_child(element, "summary", summary or None, {"type": "html"})
-    for tag in entry.tags:
-        etree.SubElement(element, "category", {"term": tag})
-    _text_child(element, "published", entry.published.isoformat())
+        parts.append(_link(Link(entry.url, "alternate", HTML, language)))
+        parts.extend(_link(link) for link in entry.translations)
+        parts.append(_element(_ATOM_CHILD, "summary", summary or None, ' type="html"'))
+    else:
+        parts.append(_element(_ATOM_CHILD, "content", summary or None, ' type="html"'))
+    parts.extend(f'{_ATOM_CHILD}<category term="{_attribute(tag)}"/>\n' for tag in entry.tags)
+    parts.append(f"{_ATOM_CHILD}<published>{entry.published.isoformat()}</published>\n")
+    if not entry.url:
+        # Where feedgen's entry put links it never had: after everything else.
+        parts.extend(_link(link) for link in entry.translations)
+    parts.append("  </entry>\n")
+    return "".join(parts)
 
 
-def append_rss_item(channel: etree._Element, entry: Entry, feed_language: str | None) -> None:
-    """Append ``entry`` to an RSS ``channel`` element as an ``item``."""
-    item = etree.SubElement(channel, "item")
+def rss_item_xml(entry: Entry, feed_language: str | None) -> str:
+    """``entry`` as an RSS ``<item>`` (a child of ``<channel>``, pretty-printed)."""
+    parts = ["    <item>\n"]
     title = rss_text(entry.title)
     if title:
-        _text_child(item, "title", title)
+        parts.append(f"{_RSS_CHILD}<title>{_text(title)}</title>\n")
     if entry.url:
-        _text_child(item, "link", entry.url)
+        parts.append(f"{_RSS_CHILD}<link>{_text(entry.url)}</link>\n")
     summary = entry.summary_html
     if summary:
-        _text_child(item, "description", summary)
+        parts.append(f"{_RSS_CHILD}<description>{_text(summary)}</description>\n")
     if entry.id:
         permalink = "true" if entry.permalink else "false"
-        _text_child(item, "guid", entry.id, {"isPermaLink": permalink})
-    for tag in entry.tags:
-        _text_child(item, "category", tag)
-    _text_child(item, "pubDate", rfc2822(entry.published))
-    for name in entry.authors:
-        _text_child(item, _DC_CREATOR, name)
+        parts.append(f'{_RSS_CHILD}<guid isPermaLink="{permalink}">{_text(entry.id)}</guid>\n')
+    parts.extend(f"{_RSS_CHILD}<category>{_text(tag)}</category>\n" for tag in entry.tags)
+    parts.append(f"{_RSS_CHILD}<pubDate>{rfc2822(entry.published)}</pubDate>\n")
+    parts.extend(f"{_RSS_CHILD}<dc:creator>{_text(name)}</dc:creator>\n"
+                 for name in entry.authors)
     if entry.language != feed_language:
-        _text_child(item, _DC_LANGUAGE, entry.language)
+        parts.append(f"{_RSS_CHILD}<dc:language>{_text(entry.language)}</dc:language>\n")
+    parts.append("    </item>\n")
+    return "".join(parts)
+
+
+def splice(document: bytes, closing: bytes, fragments: Iterable[str]) -> bytes:
+    """``document`` with ``fragments`` inserted before its final ``closing`` tags.
+
+    Raises ValueError, as lxml would have, if the fragments hold text XML cannot carry.
+    """
+    text = "".join(fragments)
+    if not text:
+        return document
+    if not document.endswith(closing):
+        raise RuntimeError(f"feedgen's document does not end with {closing!r}")
+    if _NOT_XML.search(text):
+        raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes "
+                         "or control characters")
+    return b"".join((document[:-len(closing)], text.encode("utf-8"), closing))

@@ -1,19 +1,20 @@
 """The one module that talks to feedgen: a :class:`Feed` in, Atom or RSS 2.0 bytes out.
 
-Why feedgen still writes the Atom documents although it needs three repairs: it owns the
-element order, escaping and the RSS mapping, and each repair below is a small public hook
-(a ``FeedEntry`` subclass, a registered extension) rather than a second Atom writer.
+feedgen writes each document around its entries: the root, the feed-level metadata and
+links, their order, escaping and the RSS mapping, with our additions as small public
+hooks (a registered extension) rather than a second feed writer. The entries themselves
+are written by ``entry_xml`` (feedgen's per-entry path was most of a cold build) and
+spliced in where feedgen would have appended its own, byte for byte the same.
 
 What feedgen gets wrong, and what we do about it:
 
 * It puts the wall clock in ``atom:updated`` and ``lastBuildDate`` unless told otherwise:
-  every feed and entry gets its ``updated`` set explicitly.
+  every feed gets its ``updated`` set explicitly (entries carry their own).
 * feedgen 1.0 writes only ``href`` on entry links (upstream issue #135), losing ``rel``,
-  ``type`` and ``hreflang``: :class:`_AtomEntry` rewrites the entry's links after feedgen
-  built the element.
-* It has no ``xml:lang`` on entries, no ``fh:archive`` (RFC 5005), no text-construct
-  type for titles, and maps only the first self link into RSS: :class:`_Extras` and
-  :class:`_AtomEntry` add those.
+  ``type`` and ``hreflang``, and has no ``xml:lang`` on entries: ``entry_xml`` writes
+  both.
+* It has no ``fh:archive`` (RFC 5005), no text-construct type for titles, and maps only
+  the first self link into RSS: :class:`_Extras` adds those.
 * It keeps the last feed-level link as the RSS channel ``<link>``: the site link is
   always given last for RSS.
 """
@@ -29,13 +30,14 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
-from .document import ATOM, HTML, RSS, Entry, Feed, Link
+from .document import ATOM, HTML, RSS, Feed, Link
 from .entry_xml import (
-    append_atom_entry,
-    append_rss_item,
+    atom_entry_xml,
     link_attributes,
     looks_like_markup,
+    rss_item_xml,
     rss_text,
+    splice,
 )
 
 __all__ = ["looks_like_markup", "render_atom", "render_rss", "rss_text"]
@@ -102,44 +104,16 @@ def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
     return generator
 
 
-class _Entries(BaseExtension):  # type: ignore[misc]
-    """Appends the entries, built by ``entry_xml``, where feedgen appends its own.
-
-    Registered after every other extension, so it runs last, right before feedgen's
-    (empty) loop over its own entries: the document is the one feedgen would write.
-    """
-
-    def __init__(self) -> None:
-        self.entries: tuple[Entry, ...] = ()
-        self.language: str | None = None
-
-    def extend_atom(self, feed: Any) -> Any:
-        for entry in self.entries:
-            append_atom_entry(feed, entry, self.language)
-        return feed
-
-    def extend_rss(self, rss: Any) -> Any:
-        channel = rss[0]
-        for entry in self.entries:
-            append_rss_item(channel, entry, self.language)
-        return rss
-
-
-def _add_entries(generator: Any, feed: Feed) -> None:
-    generator.register_extension("sfb_entries", _Entries, None, atom=True, rss=True)
-    generator.sfb_entries.entries = feed.entries
-    generator.sfb_entries.language = feed.language
-
-
 def render_atom(feed: Feed) -> bytes:
     """An Atom 1.0 document (RFC 4287; RFC 5005 archive when ``feed.archive``)."""
     generator = _generator(feed)
     generator.link([link_attributes(link) for link in
                     (Link(feed.self_url, "self", ATOM.media_type),
                      Link(feed.site_url, "alternate", HTML), *feed.links)])
-    _add_entries(generator, feed)
     data: bytes = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    # The entries go where feedgen would have appended them: last in <feed>.
+    return splice(data, b"</feed>\n",
+                  (atom_entry_xml(entry, feed.language) for entry in feed.entries))
 
 
 def _hex_references(data: bytes) -> bytes:
@@ -162,6 +136,8 @@ def render_rss(feed: Feed) -> bytes:
     # feedgen uses the last link as the channel <link>: the site's page comes last.
     generator.link([link_attributes(Link(feed.self_url, "self", RSS.media_type)),
                     link_attributes(Link(feed.site_url, "alternate"))])
-    _add_entries(generator, feed)
     data: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    # The items go where feedgen would have appended them: last in <channel>.
+    data = splice(data, b"  </channel>\n</rss>\n",
+                  (rss_item_xml(entry, feed.language) for entry in feed.entries))
     return _hex_references(data)
