@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +199,63 @@ def test_a_shape_that_misses_something_is_caught_and_premailer_takes_over(
     assert_same_as_premailer(document.replace(">y<", ">z<"))
     assert "styled two <td> of one shape differently" in caplog.text
     assert [i.exact for i in inline._inliners.values()] == [True]
+
+
+def _forget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new process: nothing learnt in memory."""
+    monkeypatch.setattr(inline, "_inliners", {})
+    monkeypatch.setattr(inline, "_style_results", {})
+
+
+def test_what_was_learnt_is_kept_in_the_cache_folder(
+    premailer_calls: type[_Counting], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    s = site(many_weeks(), now=site([]).now.replace(year=2017))
+    documents = [rendered(s, "en", f"2016-W{week:02d}") for week in range(1, 9)]
+    first = [inline_css(d, tmp_path) for d in documents]
+    assert premailer_calls.calls >= 1
+    assert len(list((tmp_path / "inliner").glob("*.json"))) == 1
+    _forget(monkeypatch)
+    premailer_calls.calls = 0
+    # A later build: every shape is known from the cache, premailer is never called.
+    again = [inline_css(d, tmp_path) for d in reversed(documents)]
+    assert premailer_calls.calls == 0
+    assert again == list(reversed(first))
+    assert [elements(d) for d in again[:2]] == [elements(reference(d))
+                                                 for d in reversed(documents[-2:])]
+
+
+def test_a_new_shape_after_loading_the_cache_is_learnt_and_kept(
+    premailer_calls: type[_Counting], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    inline_css(structural_document(5), tmp_path)
+    _forget(monkeypatch)
+    assert_same_as_premailer_with(structural_document(3), tmp_path)  # new shapes
+    assert premailer_calls.calls == 2
+    _forget(monkeypatch)
+    for rows in (5, 3):
+        assert_same_as_premailer_with(structural_document(rows), tmp_path)
+    assert premailer_calls.calls == 2
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: text[: len(text) // 2],  # torn
+    lambda text: "not json",
+    lambda text: text.replace('"shapes": [', '"shapes": [[[-1, ["x", []]], 999], ', 1),
+    lambda text: text.replace('"versions": "', '"versions": "0', 1),  # other versions
+])
+def test_a_damaged_or_stale_cache_file_is_ignored(
+    premailer_calls: type[_Counting], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    damage: Any,
+) -> None:
+    inline_css(structural_document(4), tmp_path)
+    [path] = (tmp_path / "inliner").glob("*.json")
+    path.write_text(damage(path.read_text(encoding="utf-8")), encoding="utf-8")
+    _forget(monkeypatch)
+    assert_same_as_premailer_with(structural_document(4), tmp_path)
+    assert premailer_calls.calls == 2  # learnt afresh
+    json.loads(path.read_text(encoding="utf-8"))  # and the file is whole again
+
+
+def assert_same_as_premailer_with(html: str, cache_dir: Path) -> None:
+    assert elements(inline_css(html, cache_dir)) == elements(reference(html))

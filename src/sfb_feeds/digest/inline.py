@@ -18,19 +18,34 @@ by element), and it does not depend on what was inlined before.
 
 Stylesheets using sibling combinators (``+``, ``~``), whose effect this shape does not
 capture, are inlined by calling premailer on every document: slow, but never wrong.
+
+Given a cache folder, what was learnt for a stylesheet is kept there (one JSON file per
+stylesheet, named by a hash of the stylesheet and of the premailer, cssutils and sfb-feeds
+versions), so a later build that meets only known shapes never runs - nor imports -
+premailer. The files are safe to delete; an unreadable one is ignored and rewritten.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import cssutils
 from lxml import etree
-from premailer import Premailer
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from premailer import Premailer
 
 _log = logging.getLogger(__name__)
 
@@ -48,10 +63,27 @@ _MARK = "data-sfb-inline-index"
 Attributes = tuple[tuple[str, str], ...]
 
 
+def _premailer_class() -> type[Premailer]:
+    # Imported when first needed: premailer and cssutils take ~0.1 s to import, and a build
+    # whose shapes are all in the cache never calls them.
+    found: type[Premailer] | None = globals().get("Premailer")
+    if found is None:
+        from premailer import Premailer as imported
+
+        found = globals()["Premailer"] = imported
+    return found
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Premailer":  # inline.Premailer, as before premailer was imported lazily
+        return _premailer_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _premailer() -> Premailer:
     # strip_important=False keeps the !important premailer adds to @media rules, which
     # they need to win over the inline styles on narrow screens.
-    return Premailer(
+    return _premailer_class()(
         allow_network=False, allow_loading_external_files=False, strip_important=False,
         cache_css_parsing=True, disable_leftover_css=False, remove_classes=False,
     )
@@ -96,6 +128,8 @@ class _Needs:
 
 def _inlined_selectors(css: str) -> Iterator[str]:
     """The selectors premailer turns into inline styles (not @media, not pseudo-classes)."""
+    import cssutils  # lazily, as premailer
+
     with _cssutils_captured():
         sheet = cssutils.parseString(css, validate=False)
     for rule in sheet:
@@ -170,24 +204,33 @@ def _stylesheet(tree: etree._ElementTree) -> tuple[tuple[str, Attributes], ...]:
     return tuple(_style_key(el) for el in tree.iter("style"))
 
 
-def inline_css(html: str) -> str:
+def inline_css(html: str, cache_dir: Path | None = None) -> str:
     """``html`` with its <style> rules inlined as premailer does; @media rules stay in <style>.
 
     Returns the serialised document (with its doctype). Equivalent to premailer's
-    ``transform`` on ``html`` apart from whitespace between tags.
+    ``transform`` on ``html`` apart from whitespace between tags. With ``cache_dir``, what
+    is learnt about the document's stylesheet is read from and kept in that folder.
     """
     tree = _parse(html)
     key = _stylesheet(tree)
     inliner = _inliners.get(key)
     if inliner is None:
-        needs = _needs_of(tuple(text for text, _ in key))
-        inliner = _inliners[key] = _Inliner(needs, exact=needs.exact)
+        inliner = _load(key, cache_dir)
+        if inliner is None:
+            needs = _needs_of(tuple(text for text, _ in key))
+            inliner = _Inliner(needs, exact=needs.exact)
+        _inliners[key] = inliner
+    calls = inliner.premailer_calls
     if not inliner.exact and any(k not in _style_results for k in key):
         _learn(html, inliner)
     if inliner.exact or not _replay(html, tree, inliner):
         inliner.premailer_calls += 1
-        return _serialise(_run_premailer(_parse(html)))
-    return _serialise(tree)
+        result = _serialise(_run_premailer(_parse(html)))
+    else:
+        result = _serialise(tree)
+    if inliner.premailer_calls != calls:  # learnt something: keep it for later builds
+        _save(key, inliner, cache_dir)
+    return result
 
 
 def _replay(html: str, tree: etree._ElementTree, inliner: _Inliner) -> bool:
@@ -332,3 +375,73 @@ def _learn(html: str, inliner: _Inliner) -> None:
                          "this stylesheet document by document", element.tag)
             inliner.exact = True
             return
+
+
+# --- what was learnt, kept in the cache folder ----------------------------------------------
+
+_FORMAT = 1  # bump when the shape keys or the file layout change
+Stylesheet = tuple[tuple[str, Attributes], ...]
+
+
+@lru_cache(maxsize=1)
+def _versions() -> str:
+    return f"{_FORMAT} {version('premailer')} {version('cssutils')} {__version__}"
+
+
+def _cache_file(key: Stylesheet, cache_dir: Path) -> Path:
+    digest = hashlib.sha256(json.dumps([_versions(), key]).encode("utf-8")).hexdigest()
+    return cache_dir / "inliner" / f"{digest[:32]}.json"
+
+
+def _tupled(value: Any) -> Any:
+    """JSON's lists back into the tuples the shape keys are made of."""
+    return tuple(_tupled(item) for item in value) if isinstance(value, list) else value
+
+
+def _save(key: Stylesheet, inliner: _Inliner, cache_dir: Path | None) -> None:
+    if cache_dir is None:
+        return
+    needs = inliner.needs
+    data = {
+        "versions": _versions(), "stylesheet": key,
+        "needs": [needs.values, needs.presence, needs.positions, needs.exact],
+        "exact": inliner.exact,
+        "shapes": list(inliner.shapes.items()), "changes": list(inliner.changes.items()),
+        "styles": [[k, [r.removed, r.text, r.attributes]] for k in key
+                   if (r := _style_results.get(k)) is not None],
+    }
+    path = _cache_file(key, cache_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(temp, path)  # whole or not at all, whoever else writes it
+    except OSError as error:  # a cache that cannot be written only costs time
+        _log.debug("inliner cache not written: %s", error)
+
+
+def _load(key: Stylesheet, cache_dir: Path | None) -> _Inliner | None:
+    """What an earlier build learnt about the stylesheet ``key``; None if nothing usable."""
+    if cache_dir is None:
+        return None
+    try:
+        data = json.loads(_cache_file(key, cache_dir).read_bytes())
+        if data["versions"] != _versions() or _tupled(data["stylesheet"]) != key:
+            return None
+        values, presence, positions, exact = data["needs"]
+        inliner = _Inliner(
+            _Needs(_tupled(values), _tupled(presence), bool(positions), bool(exact)),
+            exact=bool(data["exact"]),
+            shapes={_tupled(shape): int(index) for shape, index in data["shapes"]},
+            changes={int(index): _tupled(attrs) for index, attrs in data["changes"]},
+        )
+        styles = {_tupled(k): _StyleResult(bool(removed), text, _tupled(attrs))
+                  for k, (removed, text, attrs) in data["styles"]}
+        if not inliner.exact and set(inliner.shapes.values()) - set(inliner.changes):
+            raise ValueError("a shape without its changes")
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        _log.debug("inliner cache not used: %s", error)
+        return None
+    for style, result in styles.items():
+        _style_results.setdefault(style, result)
+    return inliner

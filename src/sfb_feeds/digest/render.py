@@ -41,7 +41,8 @@ def render_view(site: Site, view: DigestView) -> RenderedDigest:
     subject = _LINE_BREAKS.sub(" ", _render(site, "subject.txt", lang, _variables(view, lang)))
     subject = subject.strip(" ")
     variables = _variables(view, lang, subject=subject)
-    html = inline_css(_render(site, "digest.html", lang, variables)) + "\n"
+    html = inline_css(_render(site, "digest.html", lang, variables),
+                      site.settings.cache_dir) + "\n"
     text = _render(site, "digest.txt", lang, variables)
     return RenderedDigest(view, subject, html.encode("utf-8"), text.encode("utf-8"))
 
@@ -93,5 +94,6 @@ def rendered_digest(site: Site, target: Target, part: str) -> RenderedDigest:
 def render_archive(site: Site, lang: str) -> bytes:
     """The archive page of ``lang``: its digests, newest first."""
     view: ArchiveView = archive_view(site, lang)
-    html = inline_css(_render(site, "archive.html", lang, _variables(view, lang))) + "\n"
+    html = inline_css(_render(site, "archive.html", lang, _variables(view, lang)),
+                      site.settings.cache_dir) + "\n"
     return html.encode("utf-8")
