@@ -26,7 +26,6 @@ import re
 from typing import Any
 
 from feedgen.ext.base import BaseExtension
-from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
@@ -86,6 +85,10 @@ class _Extras(BaseExtension):  # type: ignore[misc]
 
 
 def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
+    # Imported here: feedgen.feed pulls in dateutil (~20 ms), which a build that renders
+    # no Atom or RSS document (a digest-only change) never needs.
+    from feedgen.feed import FeedGenerator
+
     generator = FeedGenerator()
     generator.register_extension("sfb", _Extras, None, atom=True, rss=True)
     generator.sfb.archive = feed.archive
