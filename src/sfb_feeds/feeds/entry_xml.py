@@ -32,6 +32,7 @@ import html
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from html.entities import name2codepoint
 
 from .document import HTML, Entry, Link
@@ -122,8 +123,13 @@ def _element(indent: str, tag: str, text: str | None, attributes: str = "") -> s
     return f"{indent}<{tag}{attributes}>{_text(text)}</{tag}>\n"
 
 
+@lru_cache(maxsize=4096)
 def _link(link: Link) -> str:
-    """An entry's ``<link/>`` with the attributes :func:`link_attributes` keeps, in its order."""
+    """An entry's ``<link/>`` with the attributes :func:`link_attributes` keeps, in its order.
+
+    Cached: a statement's link to a translation is written in the entry of every other
+    translation of it.
+    """
     text = f'{_ATOM_CHILD}<link href="{_attribute(link.href)}" rel="{_attribute(link.rel)}"'
     if link.type:
         text += f' type="{_attribute(link.type)}"'
@@ -132,6 +138,13 @@ def _link(link: Link) -> str:
     if link.title:
         text += f' title="{_attribute(link.title)}"'
     return text + "/>\n"
+
+
+def _own_link(url: str, language: str) -> str:
+    """The entry's alternate link to the statement itself (never repeated: not cached)."""
+    hreflang = f' hreflang="{_attribute(language)}"' if language else ""
+    return (f'{_ATOM_CHILD}<link href="{_attribute(url)}" rel="alternate" type="{HTML}"'
+            f"{hreflang}/>\n")
 
 
 def _atom_title(title: str) -> str:
@@ -160,7 +173,7 @@ def atom_entry_xml(entry: Entry, feed_language: str | None) -> str:
     parts.extend(_atom_author(name) for name in entry.authors if name)
     summary = entry.summary_html
     if entry.url:
-        parts.append(_link(Link(entry.url, "alternate", HTML, language)))
+        parts.append(_own_link(entry.url, language))
         parts.extend(_link(link) for link in entry.translations)
         parts.append(_element(_ATOM_CHILD, "summary", summary or None, ' type="html"'))
     else:
