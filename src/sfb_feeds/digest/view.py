@@ -18,7 +18,7 @@ from ..feeds.document import ATOM, JSON_FEED, RSS, feed_path
 from ..feeds.urls import public_url
 from ..model import Statement
 from ..site import Site
-from ..weeks import Week, parse_week, week_of
+from ..weeks import Week, parse_week, week_of_day
 from . import i18n
 from .paths import archive_url, digest_url
 
@@ -191,8 +191,14 @@ def digest_view(
 def digest_weeks(site: Site, lang: str) -> list[tuple[Week, tuple[Statement, ...]]]:
     """The weeks of ``lang`` that have statements, newest first, each with its statements."""
     groups: defaultdict[Week, list[Statement]] = defaultdict(list)
+    tz = site.settings.site.tz
+    week: Week | None = None
     for statement in site.by_language.get(lang, ()):
-        groups[week_of(statement.date, site.settings)].append(statement)
+        day = statement.date.astimezone(tz).date()  # as week_of does
+        # Newest first, so most statements fall in the week of the one before.
+        if week is None or not week.first <= day <= week.last:
+            week = week_of_day(day, site.settings)
+        groups[week].append(statement)
     return [(week, tuple(groups[week])) for week in sorted(groups, key=lambda w: w.first,
                                                            reverse=True)]
 
