@@ -17,7 +17,7 @@ from test_digest_factory import BASE, NOW, refugee_statements, settings, site, s
 from sfb_feeds import digest
 from sfb_feeds.digest import i18n, render
 from sfb_feeds.digest.command import digest_outputs, show_digest
-from sfb_feeds.digest.templates import candidate_names, display_width, wrap
+from sfb_feeds.digest.templates import candidate_names, display_width, underline, wrap
 from sfb_feeds.errors import UsageError
 from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
@@ -374,6 +374,17 @@ def test_plain_text_underlines_wide_characters_by_their_width() -> None:
     lines = text.splitlines()
     index = lines.index("주간 성명")
     assert lines[index + 1] == "=" * 9 == "=" * display_width("주간 성명")
+
+
+@pytest.mark.parametrize(("text", "width"), [
+    ("", 0), ("plain ASCII, with tabs\tand all", 30), ("주간 성명", 9),
+    ("Cafe\u0301 au lait", 12),  # a combining accent takes no column
+    ("zero\u200bwidth\u200d joiners", 17), ("全角\uff01 and \uff46\uff55\uff4c\uff4c", 19),
+    ("  two  spaces  ", 15), ("عربي مع نص", 10),
+])
+def test_display_width_counts_columns(text: str, width: int) -> None:
+    assert display_width(text) == width
+    assert underline(text) == "=" * width  # measured word by word
 
 
 # --- the archive -----------------------------------------------------------------------------

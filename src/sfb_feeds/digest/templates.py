@@ -153,6 +153,8 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
 
 def display_width(text: str) -> int:
     """Columns ``text`` takes in a monospaced font: wide (CJK) characters take two."""
+    if text.isascii():  # every ASCII character takes one column
+        return len(text)
     width = 0
     for char in text:
         if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
@@ -168,4 +170,10 @@ def _word_width(word: str) -> int:
 
 def underline(text: str, char: str = "=") -> str:
     """A line of ``char`` as wide as the longest line of ``text``."""
-    return char * max((display_width(line) for line in text.splitlines()), default=0)
+    return char * max((_line_width(line) for line in text.splitlines()), default=0)
+
+
+def _line_width(line: str) -> int:
+    # Word by word, as each character counts on its own: most words were measured before.
+    words = line.split(" ")
+    return sum(_word_width(word) for word in words) + len(words) - 1
