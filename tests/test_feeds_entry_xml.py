@@ -36,7 +36,7 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 
 _TRICKY = st.sampled_from(["<b>", "</b>", "&amp;", "&", "&#38;", "a & b", "<", ">", "\n", "\t",
                            "\r", '"', "'", " ", "]]>", "\x7f", "\U0001f600", "\u03a9",
-                           "\u0627", "\ud55c"])
+                           "\u0627", "\ud55c", "\ufffd", "\uffe5", "\uffdc"])
 _TEXT = st.lists(st.one_of(_TRICKY, st.text(st.characters(
     blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"), max_size=8)),
     max_size=4).map("".join)

@@ -41,8 +41,9 @@ _ATOM_CHILD = "    "  # the indent of an entry's children (feed > entry > child)
 _RSS_CHILD = "      "  # rss > channel > item > child
 _TEXT_SPECIAL = re.compile("[&<>\r]")
 _ATTRIBUTE_SPECIAL = re.compile('[&<>"\n\r\t]')
-# What lxml refuses to put in a document (surrogates fail when encoding, as there).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What lxml refuses to put in a document: C0 controls but tab, line feed and carriage
+# return, and U+FFFE and U+FFFF (UTF-8 EF BF BE/BF); surrogates fail when encoding, as there.
+_C0_NOT_XML = bytes(code for code in range(0x20) if code not in (0x09, 0x0A, 0x0D))
 
 _END_TAG = re.compile(r"</\w+>")
 _ENTITY = re.compile(r"&(#?\w+)")
@@ -221,7 +222,20 @@ def splice(document: bytes, closing: bytes, fragments: Iterable[str]) -> bytes:
         return document
     if not document.endswith(closing):
         raise RuntimeError(f"feedgen's document does not end with {closing!r}")
-    if _NOT_XML.search(text):
+    data = text.encode("utf-8")
+    if not _is_xml(data):
         raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes "
                          "or control characters")
-    return b"".join((document[:-len(closing)], text.encode("utf-8"), closing))
+    return b"".join((document[:-len(closing)], data, closing))
+
+
+def _is_xml(data: bytes) -> bool:
+    """False when UTF-8 ``data`` holds a character lxml refuses.
+
+    Checked on the bytes because a regular expression over the text costs ~5 µs an entry
+    (the text is mostly non-ASCII), deleting the controls and comparing lengths ~1 µs.
+    """
+    if len(data.translate(None, _C0_NOT_XML)) != len(data):
+        return False
+    return b"\xef\xbf" not in data or (b"\xef\xbf\xbe" not in data
+                                        and b"\xef\xbf\xbf" not in data)
