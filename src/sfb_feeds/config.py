@@ -16,10 +16,10 @@ from .language import canonical_tag
 from .loader import display_path
 from .model import DigestSettings, FeedSettings, Settings, SiteSettings, SmtpSettings
 from .validate import suggest
+from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, mapping_items
 
 DEFAULT_CONFIG = "sfb-feeds.yaml"
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Reader = Callable[[yaml.Node], Any]
 

@@ -12,7 +12,7 @@ import yaml
 
 from .errors import InvalidInput, Problem
 from .model import Settings, Statement
-from .validate import Detector, RecordContext, site_domain, validate_record
+from .validate import Detector, RecordContext, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def parse_file(path: Path, data: bytes, options: ParseOptions) -> FileResult:
 
 def _validate_records(shown: str, records: list[yaml.Node], options: ParseOptions) -> FileResult:
     site = options.settings.site
-    domain = site_domain(site.url)
+    domain = site.domain
     statements: list[Statement] = []
     problems: list[Problem] = []
     warnings: list[Problem] = []

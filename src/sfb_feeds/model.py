@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 
@@ -22,6 +23,11 @@ class SiteSettings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        """The site's host name, for tag URIs, Message-IDs and List-Ids."""
+        return urlsplit(self.url).hostname or "localhost"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -191,7 +190,3 @@ def slugify(title: str, limit: int = 60) -> str:
 def _tag_uri(domain: str, values: dict[str, Any]) -> str:
     day = values["date"].date().isoformat()
     return f"tag:{domain},{day}:{values['language']}/{slugify(values['title'])}"
-
-
-def site_domain(site_url: str) -> str:
-    return urlsplit(site_url).hostname or "localhost"

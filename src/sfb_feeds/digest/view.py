@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import TypedDict
-from urllib.parse import urlsplit
 
 from ..feeds.document import ATOM, JSON_FEED, RSS, feed_path
 from ..feeds.urls import public_url
@@ -91,7 +90,7 @@ class ArchiveView(Page):
 
 
 def host_of(site: Site) -> str:
-    return urlsplit(site.settings.site.url).hostname or "localhost"
+    return site.settings.site.domain
 
 
 def site_hash(site: Site, *parts: str) -> str:

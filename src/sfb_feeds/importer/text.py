@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from ..weeks import WEEKDAYS
+
 # Characters a statement record cannot carry (the validator refuses them) or that only
 # get in the way: C0/C1 controls except tab and newline, zero-width spaces, BOMs, and
 # the non-characters U+FFFE/U+FFFF.
@@ -28,7 +30,6 @@ _CUT = ("...", "…")
 # A list item starts with a number, a letter or a bullet: "1.", "(2)", "3)", "a)", "-", "•".
 _ITEM = re.compile(r"^(?:\(?\d{1,3}[.)]|\(?[A-Za-z]\)|[-\u2013\u2022*\u00b7])\s+\S")
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _DAY_FIRST = re.compile(
@@ -138,7 +139,7 @@ def parse_date_line(text: str) -> DateLine | None:
         return None
     month = _name_index(match.group("month"), _MONTHS)
     weekday_text = match.group("weekday")
-    weekday = _name_index(weekday_text, _WEEKDAYS) if weekday_text else None
+    weekday = _name_index(weekday_text, WEEKDAYS) if weekday_text else None
     if month is None or (weekday_text and weekday is None):
         return None
     try:
@@ -158,7 +159,7 @@ def _name_index(word: str, names: tuple[str, ...]) -> int | None:
 
 
 def weekday_name(index: int) -> str:
-    return _WEEKDAYS[index].capitalize()
+    return WEEKDAYS[index].capitalize()
 
 
 def paragraphs(blocks: list[list[Line]]) -> list[str]:
