@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog=EXAMPLES[name],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    command("check", "validate the config and every statement; write nothing")
+    check = command("check", "validate the config and every statement; write nothing")
+    check.add_argument("--now", type=parse_now, metavar="DATETIME",
+                       help="the clock for counting scheduled statements (default: now)")
     build = command("build", "write every feed, archive, digest and page into the output folder")
     build.add_argument("--now", type=parse_now, metavar="DATETIME",
                        help="the run's clock (ISO 8601; default: the current time)")
@@ -130,7 +132,7 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
     loaded = load_statements(settings)
     for warning in loaded.warnings:
         console.warn(str(warning))
-    now = datetime.now(UTC)
+    now = args.now or datetime.now(UTC)
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
     drafts = sum(1 for s in loaded.statements if s.draft)
     scheduled = sum(1 for s in loaded.statements if not s.draft and s.date > now)
