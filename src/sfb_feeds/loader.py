@@ -137,12 +137,10 @@ def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
     return problems
 
 
-def default_detector() -> Detector | None:
-    """The offline language detector, if the detection module is available."""
-    try:
-        from .detect import detect_language
-    except ImportError:  # pragma: no cover - only while the module is being written
-        return None
+def default_detector() -> Detector:
+    """The offline language detector (imported on first use: it loads language models)."""
+    from .detect import detect_language
+
     return detect_language
 
 
