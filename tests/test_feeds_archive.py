@@ -99,6 +99,33 @@ def test_the_current_feed_links_the_newest_archive_only_for_languages() -> None:
     assert one_link(xml(outputs["atom.xml"]), "prev-archive") is None
 
 
+def history(root: object) -> list[str]:
+    return [child.tag.split("}")[1] for child in root  # type: ignore[attr-defined]
+            if child.tag.startswith("{http://purl.org/syndication/history/1.0}")]
+
+
+def test_a_feed_that_holds_everything_is_complete_and_has_no_archives() -> None:
+    """RFC 5005 section 2: nothing to backfill, so no archives and no archive links."""
+    site = make_site(make_settings(entries=3), sample_statements(), NOW)
+    outputs = build(site)
+    # Polish: both statements fit in the subscription feed.
+    assert len(site.by_language["pl"]) == 2
+    pl = xml(outputs["pl/atom.xml"])
+    assert history(pl) == ["complete"]
+    assert links(pl, "prev-archive") == [] and links(pl, "current") == []
+    assert not [p for p in outputs if p.startswith("pl/archive/")]
+    # English and Turkish do not fit: not complete, archived instead.
+    for language in ("en", "tr"):
+        assert history(xml(outputs[f"{language}/atom.xml"])) == []
+    # The all-languages feed is complete only when every statement fits in it.
+    assert history(xml(outputs["atom.xml"])) == []
+    everything = build(make_site(make_settings(entries=50), sample_statements(), NOW))
+    assert history(xml(everything["atom.xml"])) == ["complete"]
+    assert not [p for p in everything if "/archive/" in p]
+    # RSS and JSON Feed have no such marker.
+    assert b"syndication/history" not in everything["rss.xml"]
+
+
 def test_a_year_partly_in_the_current_feed_keeps_only_the_rest() -> None:
     site = make_site(make_settings(entries=3), sample_statements(), NOW)
     outputs = build(site)
@@ -106,8 +133,47 @@ def test_a_year_partly_in_the_current_feed_keeps_only_the_rest() -> None:
     assert ids(xml(outputs["en/archive/2015.xml"])) == [url("kathmandu")]
     assert ids(xml(outputs["en/atom.xml"])) == [
         url("intervention"), url("refugees-en"), url("tricky")]
-    # Polish: both statements fit in the subscription feed; the one archive is empty.
-    assert ids(xml(outputs["pl/archive/2015.xml"])) == []
+    # Turkish 2015: three statements, all in tr/atom.xml; the archive of 2015 is empty.
+    assert ids(xml(outputs["tr/archive/2015.xml"])) == []
+    assert ids(xml(outputs["tr/archive/2014.xml"])) == [url("soma-tr")]
+
+
+def test_a_language_outgrowing_its_feed_in_one_year_is_archived_by_half_year() -> None:
+    """A single yearly archive could link no neighbour (the validator's ArchiveIncomplete)."""
+    site = make_site(make_settings(entries=1), sample_statements(), NOW)
+    outputs = build(site)
+    # Polish: 2015-03-15 and 2015-09-04; the newer one is in pl/atom.xml.
+    assert sorted(p for p in outputs if p.startswith("pl/archive/")) == [
+        "pl/archive/2015-h1.xml", "pl/archive/2015-h2.xml"]
+    first, second = xml(outputs["pl/archive/2015-h1.xml"]), xml(outputs["pl/archive/2015-h2.xml"])
+    assert ids(first) == [url("pl-2015-b")] and ids(second) == []
+    assert one_link(xml(outputs["pl/atom.xml"]), "prev-archive") == public(
+        "pl/archive/2015-h2.xml")
+    assert one_link(second, "prev-archive") == public("pl/archive/2015-h1.xml")
+    assert one_link(first, "next-archive") == public("pl/archive/2015-h2.xml")
+    assert one_link(first, "prev-archive") is None and one_link(second, "next-archive") is None
+    title = "Socialism From Below — Polski — 2015"
+    assert first.findtext("a:title", namespaces=NS) == f"{title} (1\u20136)"
+    assert second.findtext("a:title", namespaces=NS) == f"{title} (7\u201312)"
+    # The empty half says it was updated when its newest statement (in the feed) was.
+    assert second.findtext("a:updated", namespaces=NS) == xml(outputs["pl/atom.xml"]).findtext(
+        "a:updated", namespaces=NS)
+    # As soon as the language has a second year, it is archived by year again.
+    older = statement(url("pl-2014"), "Starsze oświadczenie", "2014-04-01", "pl")
+    again = build(make_site(make_settings(entries=1), (*sample_statements(), older), NOW))
+    assert sorted(p for p in again if p.startswith("pl/archive/")) == [
+        "pl/archive/2014.xml", "pl/archive/2015.xml"]
+
+
+def test_an_empty_half_before_the_statements_is_dated_by_the_oldest_statement() -> None:
+    statements = [statement(url(f"late-{n}"), f"Late {n}", f"2015-1{n}-01", "da")
+                  for n in range(3)]
+    outputs = build(make_site(make_settings(entries=1), statements, NOW))
+    first = xml(outputs["da/archive/2015-h1.xml"])
+    assert ids(first) == []
+    second = xml(outputs["da/archive/2015-h2.xml"])
+    assert ids(second) == [url("late-1"), url("late-0")]
+    assert first.findtext("a:updated", namespaces=NS).startswith("2015-10-01T00:00:00.")
 
 
 def test_years_older_than_the_current_feed_do_not_change() -> None:
@@ -126,5 +192,6 @@ def test_archive_updated_is_its_newest_entry_or_its_year() -> None:
     full = xml(outputs["en/archive/2014.xml"])
     entry_times = [e.findtext("a:updated", namespaces=NS) for e in full.findall("a:entry", NS)]
     assert full.findtext("a:updated", namespaces=NS) == max(entry_times)
-    empty = xml(outputs["pl/archive/2015.xml"])
-    assert empty.findtext("a:updated", namespaces=NS).startswith("2015-09-04T00:00:00.")
+    empty = xml(outputs["tr/archive/2015.xml"])
+    assert ids(empty) == []
+    assert empty.findtext("a:updated", namespaces=NS).startswith("2015-10-10T00:00:00.")

@@ -43,6 +43,11 @@ def test_test_site_matches_golden_files() -> None:
     compare(build(sample_site()), GOLDEN / "test-site")
 
 
+def test_test_site_with_one_entry_per_feed_matches_golden_files() -> None:
+    """Archives of every kind: by year, by half-year, empty ones, beside complete feeds."""
+    compare(build(sample_site(entries=1)), GOLDEN / "test-site-one-entry")
+
+
 def test_sample_site_matches_golden_files() -> None:
     config = REPO / "sfb-feeds.yaml"
     if not config.is_file() or not (REPO / "statements").is_dir():

@@ -501,7 +501,8 @@ class RenderKeys:
     That is: the code, settings and templates (:func:`render_base`); the format's name,
     version and path; the site's language list; the output's statements in order, each
     with the fingerprints of its published translations; and, for year and week outputs,
-    the list of periods of that kind in the language (archives link their neighbours).
+    the list of periods of that kind in the language; and the target's ``context`` (what
+    else it shows, such as an archive's neighbours).
     A renderer that shows anything else must bump its format's version when it changes,
     and must never show the run's clock: outputs are reused while their key is unchanged.
     """
@@ -529,9 +530,10 @@ class RenderKeys:
             statements = [s.fingerprint if s.translation_key is None
                           else s.fingerprint + groups.get(s.translation_key, "")
                           for s in target.statements]
+            context = [f"{name}={value}" for name, value in target.context]
             shown = self._targets[memo] = _digest("\x00".join((
                 scope, target.language or "", target.period or "",
-                self._periods.get((scope, target.language), ""), *statements)))
+                self._periods.get((scope, target.language), ""), *context, *statements)))
         return _digest("\x00".join((self.base, item.format.name, item.format.version,
                                     item.path, shown)))
 

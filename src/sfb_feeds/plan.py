@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,12 +29,19 @@ class Target:
     """What one output is about: a language (None: all) and a period, with its statements.
 
     ``statements`` are newest first. For LANGUAGE_YEAR the period is ``"2015"``; for
-    LANGUAGE_WEEK it is the digest week label, e.g. ``"2015-W36"``.
+    LANGUAGE_WEEK it is the digest week label, e.g. ``"2015-W36"``. ``context`` holds what
+    else the output shows that its statements do not determine (an archive's neighbours),
+    as name/value pairs worked out when planning; it is part of the output's render key.
     """
 
     language: str | None
     period: str | None
     statements: tuple[Statement, ...]
+    context: tuple[tuple[str, str], ...] = ()
+
+    def value(self, name: str) -> str:
+        """The ``context`` value called ``name`` ("" when it has none)."""
+        return next((value for key, value in self.context if key == name), "")
 
 
 Renderer = Callable[[Site, Target], bytes]
@@ -46,6 +53,8 @@ class OutputFormat:
 
     ``path`` is a template relative to the output folder using ``{lang}`` and ``{period}``.
     ``version`` is part of every cache key: bump it when the renderer's output changes.
+    ``targets``, when given, plans the format's targets itself instead of one per period
+    of ``scope`` (RFC 5005 archives exist only for languages that outgrow their feed).
     """
 
     name: str
@@ -54,6 +63,7 @@ class OutputFormat:
     scope: Scope
     render: Renderer
     version: str = "1"
+    targets: Callable[[Site], Iterable[Target]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +108,13 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
     seen: dict[str, str] = {}
     by_scope: dict[Scope, list[Target]] = {}  # formats of one scope share their targets
     for fmt in formats:
-        if fmt.scope not in by_scope:
-            by_scope[fmt.scope] = list(_targets(site, fmt.scope))
-        for target in by_scope[fmt.scope]:
+        if fmt.targets is not None:
+            targets: Iterable[Target] = fmt.targets(site)
+        else:
+            if fmt.scope not in by_scope:
+                by_scope[fmt.scope] = list(_targets(site, fmt.scope))
+            targets = by_scope[fmt.scope]
+        for target in targets:
             path = fmt.path.format(lang=target.language or "", period=target.period or "")
             if path in seen:
                 raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")

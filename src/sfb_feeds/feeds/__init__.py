@@ -1,7 +1,8 @@
 """Feed outputs: Atom, RSS 2.0, JSON Feed, RFC 5005 archives, OPML, the subscribe page.
 
 Each row is one output format; ``{lang}`` is the canonical BCP 47 tag of a language with
-published statements and ``{period}`` a calendar year (site timezone). The modules behind
+published statements and ``{period}`` a calendar year (site timezone), or a half-year
+(``2015-h1``) for a language that outgrows its feed within one year. The modules behind
 the rows: ``atom``, ``rss``, ``jsonfeed``, ``archive``, ``opml``, ``index_page``; only
 ``feedgen_adapter`` imports feedgen. The paths come from ``document`` (feed file names,
 archive path), which every link to a feed is built from as well.
@@ -10,7 +11,7 @@ archive path), which every link to a feed is built from as well.
 from __future__ import annotations
 
 from ..plan import OutputFormat, Scope
-from .archive import render_archive
+from .archive import plan_archives, render_archive
 from .atom import render_atom_feed
 from .document import ARCHIVE_PATH, ATOM, JSON_FEED, RSS
 from .index_page import render_index
@@ -37,7 +38,7 @@ FORMATS: tuple[OutputFormat, ...] = (
                  scope=Scope.SITE, render=render_json_feed),
     OutputFormat(name="atom-archive", media_type=ATOM.media_type,
                  path=ARCHIVE_PATH, scope=Scope.LANGUAGE_YEAR,
-                 render=render_archive),
+                 render=render_archive, version="2", targets=plan_archives),
     OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
                  scope=Scope.SITE, render=render_opml),
     OutputFormat(name="subscribe-page", media_type=HTML_MEDIA_TYPE, path="index.html",

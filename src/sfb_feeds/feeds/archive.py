@@ -1,14 +1,22 @@
-"""RFC 5005 archived feeds: ``{lang}/archive/{year}.xml``, one per year with statements.
+"""RFC 5005 archived feeds: ``{lang}/archive/{year}.xml`` for languages that outgrow their feed.
 
 How the archives and the subscription feed share the statements of a language, so that a
 client walking the links sees each statement exactly once:
 
 * the subscription feed ``{lang}/atom.xml`` holds the newest ``feeds.entries``;
-* the archive of a year holds that year's statements that are *not* in the subscription
-  feed (years entirely inside it have an archive with no entries);
-* ``{lang}/atom.xml`` links the newest year's archive with ``prev-archive``; each archive
-  links the year before with ``prev-archive``, the year after with ``next-archive`` and
-  the subscription feed with ``current``, and is marked ``fh:archive``.
+* a language whose statements all fit in it has no archives: its feed is marked
+  ``fh:complete`` (RFC 5005 section 2), which says there is nothing more to fetch;
+* otherwise there is one archive per year with statements in that language, holding that
+  year's statements that are *not* in the subscription feed (years entirely inside it
+  have an archive with no entries);
+* ``{lang}/atom.xml`` links the newest archive with ``prev-archive``; each archive links
+  the one before with ``prev-archive``, the one after with ``next-archive`` and the
+  subscription feed with ``current``, and is marked ``fh:archive``.
+
+A lone archive would have neither ``prev-archive`` nor ``next-archive``, which RFC 5005
+allows but the W3C validator reports ("ArchiveIncomplete"), so a language that outgrows its
+feed within a single year is archived by half-year instead: ``{year}-h1`` (January to June)
+and ``{year}-h2`` (July to December), both written even when one half has no entries.
 
 Years that are complete and older than everything in the subscription feed never change
 again. The newest archives gain entries as new statements push older ones out of the
@@ -19,7 +27,7 @@ assume an archive seen once is final.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -32,6 +40,7 @@ from .document import (
     Link,
     archive_path,
     base_feed,
+    distinct_updated,
     feed_path,
     feed_title,
     newest_updated,
@@ -39,88 +48,118 @@ from .document import (
 from .feedgen_adapter import render_atom
 from .urls import public_url
 
+# A period: its label (the file name) and where it starts, newest first.
+Period = tuple[str, datetime]
+_HALF_TITLES = {"h1": "1\u20136", "h2": "7\u201312"}  # months, en dash
+
 
 def _newest_first_key(statement: Statement) -> float:
     return -statement.date.timestamp()
 
 
-def _year_start(site: Site, year: int) -> float:
-    return datetime(year, 1, 1, tzinfo=site.settings.site.tz).timestamp()
+def _first_older_than(statements: Sequence[Statement], moment: datetime) -> int:
+    """Index of the first statement dated before ``moment`` (newest-first list)."""
+    return bisect_right(statements, -moment.timestamp(), key=_newest_first_key)
 
 
-def _year_of(site: Site, statement: Statement) -> int:
-    return statement.date.astimezone(site.settings.site.tz).year
+def is_complete(site: Site, statements: Sequence[Statement]) -> bool:
+    """Whether a subscription feed holds every one of ``statements`` (RFC 5005 complete)."""
+    return len(statements) <= site.settings.feeds.entries
 
 
-def _first_older_than(site: Site, statements: Sequence[Statement], year: int) -> int:
-    """Index of the first statement dated before 1 January of ``year`` (newest-first list)."""
-    return bisect_right(statements, -_year_start(site, year), key=_newest_first_key)
-
-
-def archive_years(site: Site, language: str) -> list[int]:
-    """The years with statements in ``language``, newest first (a binary search per year)."""
-    statements = site.by_language[language]
-    years: list[int] = []
+def _years(site: Site, statements: Sequence[Statement]) -> list[Period]:
+    """The years with statements, newest first (a binary search per year)."""
+    tz = site.settings.site.tz
+    periods: list[Period] = []
     index = 0
     while index < len(statements):
-        year = _year_of(site, statements[index])
-        years.append(year)
-        index = _first_older_than(site, statements, year)
-    return years
+        start = datetime(statements[index].date.astimezone(tz).year, 1, 1, tzinfo=tz)
+        periods.append((f"{start.year:04d}", start))
+        index = _first_older_than(statements, start)
+    return periods
 
 
-def _language_year(target: Target) -> tuple[str, int]:
-    if target.language is None or target.period is None:
-        raise ValueError("an archive needs a language and a year")
-    return target.language, int(target.period)
+def archive_periods(site: Site, language: str) -> list[Period]:
+    """The archive documents of ``language``, newest first; none when its feed is complete."""
+    statements = site.by_language[language]
+    if is_complete(site, statements):
+        return []
+    years = _years(site, statements)
+    if len(years) > 1:
+        return years
+    label, start = years[0]
+    return [(f"{label}-h2", start.replace(month=7)), (f"{label}-h1", start)]
 
 
-def archived_statements(site: Site, target: Target) -> tuple[Statement, ...]:
-    """The statements of ``target``'s year that are not in the language's subscription feed."""
-    language, year = _language_year(target)
-    language_statements = site.by_language[language]
-    # The year's statements are a contiguous run of the language's newest-first list.
-    start = _first_older_than(site, language_statements, year + 1)
-    if target.statements and (start >= len(language_statements)
-                               or language_statements[start] is not target.statements[0]):
-        raise RuntimeError(f"archive {year} of {language}: statements out of order")
-    in_current = max(0, site.settings.feeds.entries - start)
-    return target.statements[in_current:]
+def _fallback_updated(period: Sequence[Statement], statements: Sequence[Statement],
+                      index: int) -> datetime:
+    """What an archive with no entries says it was updated: its period's newest statement
+    (all in the subscription feed), else the language's newest statement before it."""
+    if period:
+        return newest_updated((), period)
+    return distinct_updated(statements[min(index, len(statements) - 1)])
 
 
-def _archive_link(site: Site, language: str, year: int, rel: str) -> Link:
-    return Link(public_url(site.settings, archive_path(language, str(year))), rel,
+def _language_targets(site: Site, language: str) -> Iterator[Target]:
+    statements = site.by_language[language]
+    periods = archive_periods(site, language)
+    entries = site.settings.feeds.entries
+    start = 0
+    for position, (label, begins) in enumerate(periods):
+        end = _first_older_than(statements, begins)
+        archived = statements[max(start, entries):end]
+        context = [("newer", periods[position - 1][0] if position else ""),
+                   ("older", periods[position + 1][0] if position + 1 < len(periods) else "")]
+        if not archived:
+            updated = _fallback_updated(statements[start:end], statements, start)
+            context.append(("updated", updated.isoformat()))
+        yield Target(language=language, period=label, statements=archived,
+                     context=tuple(context))
+        start = end
+
+
+def plan_archives(site: Site) -> Iterator[Target]:
+    """One target per archive document: its language, its period and what it holds."""
+    for language in site.languages:
+        yield from _language_targets(site, language)
+
+
+def _archive_link(site: Site, language: str, period: str, rel: str) -> Link:
+    return Link(public_url(site.settings, archive_path(language, period)), rel,
                 ATOM.media_type)
 
 
-def newest_archive_link(site: Site, language: str) -> Link:
-    """The ``prev-archive`` link of a language's subscription feed."""
-    newest_year = _year_of(site, site.by_language[language][0])
-    return _archive_link(site, language, newest_year, "prev-archive")
+def history_links(site: Site, language: str) -> tuple[bool, tuple[Link, ...]]:
+    """For a language's subscription feed: whether it is complete, else its link to the
+    newest archive (``prev-archive``)."""
+    periods = archive_periods(site, language)
+    if not periods:
+        return True, ()
+    return False, (_archive_link(site, language, periods[0][0], "prev-archive"),)
+
+
+def _title(site: Site, language: str, period: str) -> str:
+    year, _, half = period.partition("-")
+    shown = f"{year} ({_HALF_TITLES[half]})" if half else year
+    return f"{feed_title(site, language)} — {shown}"
 
 
 def archive_feed(site: Site, target: Target) -> Feed:
-    """The archive document of one language and year, as data."""
-    language, year = _language_year(target)
-    feed = base_feed(site, ATOM, language, archived_statements(site, target),
-                     archive_path(language, str(year)))
-    years = archive_years(site, language)
-    position = years.index(year)
+    """The archive document of one language and period, as data."""
+    language, period = target.language, target.period
+    if language is None or period is None:
+        raise ValueError("an archive needs a language and a period")
+    feed = base_feed(site, ATOM, language, target.statements, archive_path(language, period))
     links = [Link(public_url(site.settings, feed_path(ATOM, language)), "current",
                   ATOM.media_type, language, feed_title(site, language))]
-    if position + 1 < len(years):
-        links.append(_archive_link(site, language, years[position + 1], "prev-archive"))
-    if position > 0:
-        links.append(_archive_link(site, language, years[position - 1], "next-archive"))
-    return replace(
-        feed,
-        title=f"{feed.title} — {year}",
-        updated=newest_updated(feed.entries, target.statements),
-        links=tuple(links),
-        archive=True,
-    )
+    for name, rel in (("older", "prev-archive"), ("newer", "next-archive")):
+        if target.value(name):
+            links.append(_archive_link(site, language, target.value(name), rel))
+    updated = feed.updated if feed.entries else datetime.fromisoformat(target.value("updated"))
+    return replace(feed, title=_title(site, language, period), updated=updated,
+                   links=tuple(links), archive=True)
 
 
 def render_archive(site: Site, target: Target) -> bytes:
-    """``{lang}/archive/{year}.xml``."""
+    """``{lang}/archive/{period}.xml``."""
     return render_atom(archive_feed(site, target))

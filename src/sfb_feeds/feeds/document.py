@@ -99,7 +99,8 @@ class Feed:
     updated: datetime
     links: tuple[Link, ...]
     entries: tuple[Entry, ...]
-    archive: bool = False
+    archive: bool = False  # RFC 5005 archive document (fh:archive)
+    complete: bool = False  # RFC 5005 complete feed (fh:complete): it holds every entry
 
 
 def paragraphs_html(paragraphs: Sequence[str]) -> str:

@@ -65,16 +65,19 @@ class _Extras(BaseExtension):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self.archive = False
+        self.complete = False
         self.rss_links: tuple[Link, ...] = ()
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": HISTORY_NS} if self.archive else {}
+        return {"fh": HISTORY_NS} if self.archive or self.complete else {}
 
     def extend_atom(self, feed: Any) -> Any:
         _set_text_construct(feed.find("title"))
         _set_text_construct(feed.find("subtitle"))
         if self.archive:
             etree.SubElement(feed, f"{{{HISTORY_NS}}}archive")
+        if self.complete:
+            etree.SubElement(feed, f"{{{HISTORY_NS}}}complete")
         return feed
 
     def extend_rss(self, rss: Any) -> Any:
@@ -92,6 +95,7 @@ def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
     generator = FeedGenerator()
     generator.register_extension("sfb", _Extras, None, atom=True, rss=True)
     generator.sfb.archive = feed.archive
+    generator.sfb.complete = feed.complete
     generator.sfb.rss_links = rss_links
     generator.load_extension("dc", atom=False, rss=True)
     generator.id(feed.id)
@@ -108,7 +112,7 @@ def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
 
 
 def render_atom(feed: Feed) -> bytes:
-    """An Atom 1.0 document (RFC 4287; RFC 5005 archive when ``feed.archive``)."""
+    """An Atom 1.0 document (RFC 4287; RFC 5005 archive or complete feed as ``feed`` says)."""
     generator = _generator(feed)
     generator.link([link_attributes(link) for link in
                     (Link(feed.self_url, "self", ATOM.media_type),

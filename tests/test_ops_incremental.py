@@ -1,0 +1,107 @@
+"""An incremental build writes exactly what a cold build would, edit after edit.
+
+The caches reuse an output while its render key is unchanged, so a key that misses
+something an output shows leaves a stale file behind. Here every edit is followed by an
+incremental build of one site (caches kept) and a cold build of a copy (no caches, empty
+output folder), with the real output formats, and the two output folders must hold the same
+bytes. Feeds are kept short (two entries) so that statements move between the subscription
+feeds and the yearly archives as records come and go.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from test_ops_build import age, record, tree
+
+from sfb_feeds.cli import main
+
+CONFIG = """\
+site:
+  title: Socialism From Below
+  description: Statements of the International Socialist Tendency.
+  url: https://www.istendency.net/
+  timezone: Europe/London
+feeds:
+  entries: 2
+"""
+LANGUAGES = ("en", "pl", "tr")
+
+
+def build(root: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", "--config", str(root / "sfb-feeds.yaml"), "--now", "2017-01-01"],
+                out=out, err=err)
+    assert (code, err.getvalue()) == (0, ""), out.getvalue()
+
+
+def outputs(root: Path) -> dict[str, bytes]:
+    return {path: data for path, (data, _) in tree(root / "feeds").items()
+            if not path.rpartition("/")[2].startswith(".")}
+
+
+def cold_build(site: Path, scratch: Path) -> dict[str, bytes]:
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir()
+    shutil.copytree(site / "statements", scratch / "statements")
+    shutil.copy(site / "sfb-feeds.yaml", scratch / "sfb-feeds.yaml")
+    build(scratch)
+    return outputs(scratch)
+
+
+def edit(site: Path, rng: random.Random, number: int) -> str:
+    """One random change to the statements: add, change or remove a record."""
+    folder = site / "statements"
+    existing = sorted(folder.iterdir())
+    action = rng.choice(["add", "add", "change", "remove"] if existing else ["add"])
+    if action == "add":
+        date = f"{rng.choice([2014, 2015, 2016])}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        name = f"r{number}.yaml"
+        (folder / name).write_text(record(number, rng.choice(LANGUAGES), date), "utf-8")
+        return f"add {name} {date}"
+    path = rng.choice(existing)
+    if action == "remove":
+        path.unlink()
+        return f"remove {path.name}"
+    text = path.read_text("utf-8").replace("title: ", "title: Changed ", 1)
+    path.write_text(text, "utf-8")
+    return f"change {path.name}"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_builds_match_cold_builds(tmp_path: Path, seed: int) -> None:
+    site = tmp_path / "site"
+    (site / "statements").mkdir(parents=True)
+    (site / "sfb-feeds.yaml").write_text(CONFIG, encoding="utf-8")
+    rng = random.Random(seed)
+    history: list[str] = []
+    for number in range(14):
+        history.append(edit(site, rng, number))
+        age(site / "statements")
+        build(site)
+        assert outputs(site) == cold_build(site, tmp_path / "cold"), history
+
+
+def test_a_newer_statement_moves_an_older_one_into_its_archive(
+        tmp_path: Path) -> None:
+    """The case that once went stale: 2014's statements and the list of years stay the
+    same, yet the 2014 archive gains the statement pushed out of the subscription feed."""
+    site = tmp_path / "site"
+    (site / "statements").mkdir(parents=True)
+    (site / "sfb-feeds.yaml").write_text(CONFIG, encoding="utf-8")
+    for number, date in enumerate(["2014-03-01", "2014-05-01", "2015-02-01"]):
+        (site / "statements" / f"{number}.yaml").write_text(record(number, "en", date), "utf-8")
+    age(site / "statements")
+    build(site)
+    before = outputs(site)["en/archive/2014.xml"]
+    (site / "statements" / "9.yaml").write_text(record(9, "en", "2015-06-01"), "utf-8")
+    age(site / "statements")
+    build(site)
+    after = outputs(site)
+    assert after["en/archive/2014.xml"] != before
+    assert after == cold_build(site, tmp_path / "cold")
