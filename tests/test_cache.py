@@ -252,6 +252,36 @@ def test_scanning_finds_what_the_loader_reads(tmp_path: Path) -> None:
     assert (str(folder / "b.yaml"), st.st_size, st.st_mtime_ns, st.st_ino) in scanned
 
 
+@pytest.mark.parametrize("helper", ["works", "fails"])
+def test_a_large_scan_shares_the_work_with_a_forked_process_in_the_same_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helper: str) -> None:
+    folder = tmp_path / "statements"
+    for year in range(2010, 2016):
+        for number in range(4):
+            make_file(folder / str(year), f"{number}.yaml", "x")
+        make_file(folder / str(year) / "deeper", "z.yaml", "x")
+    make_file(folder, "top.yaml", "x")
+    expected = [str(p) for p in find_statement_files(folder)]
+    serial = cache.scan_statement_files(folder, SUFFIXES)
+    assert [path for path, *_ in serial] == expected
+    forks: list[list[str]] = []
+    start_helper = cache._scan_in_child
+
+    def spy(directories: list[str], suffixes: tuple[str, ...]) -> object:
+        forks.append(directories)
+        collect = start_helper(directories, suffixes)
+        assert collect is not None
+        if helper == "fails":
+            collect()  # reap the process, then report a failure
+            return lambda: None
+        return collect
+
+    monkeypatch.setattr(cache, "FORK_SCAN_FILES", 4)
+    monkeypatch.setattr(cache, "_scan_in_child", spy)
+    assert cache.scan_statement_files(folder, SUFFIXES) == serial
+    assert forks == [[str(folder / str(year)) for year in range(2013, 2016)]]
+
+
 def test_the_input_digest_refuses_files_modified_just_now(tmp_path: Path) -> None:
     config = settings(tmp_path)
     make_file(tmp_path / "statements", "old.yaml", "x")

@@ -135,7 +135,8 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
             for path, result in parsed:
                 records.remember(path, result)
     try:
-        loaded = load_statements(settings, detect=default_detector(), cache=records)
+        loaded = load_statements(settings, detect=default_detector(), cache=records,
+                                 files=[path for path, *_ in files])
     finally:
         records.save()
     stop()
