@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -568,3 +569,22 @@ def test_trans_blocks_work_in_site_templates(tmp_path: Path) -> None:
     s = site(refugee_statements(), templates_dir=tmp_path / "templates")
     root = parse(outputs(s)["digests/pl/2015-W36.html"])
     assert text_of(root.find("head/title")) == "Przegląd tygodnia · 1 statement"
+
+
+def test_compiled_templates_are_kept_in_the_cache_and_give_the_same_digests(
+        tmp_path: Path) -> None:
+    from sfb_feeds.digest import templates
+
+    plain = outputs(site(refugee_statements()))
+    cached = dataclasses.replace(site(refugee_statements()),
+                                 settings=dataclasses.replace(settings(), cache_dir=tmp_path))
+    templates.environment.cache_clear()
+    templates.template.cache_clear()
+    assert outputs(cached) == plain
+    kept = sorted((tmp_path / templates.JINJA_CACHE).iterdir())
+    assert kept  # one compiled file per template used
+    # A fresh process (fresh environments) loads them instead of compiling: same digests.
+    templates.environment.cache_clear()
+    templates.template.cache_clear()
+    assert outputs(cached) == plain
+    assert sorted((tmp_path / templates.JINJA_CACHE).iterdir()) == kept

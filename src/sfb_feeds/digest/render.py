@@ -31,7 +31,9 @@ def _variables(view: object, lang: str, **more: Any) -> dict[str, Any]:
 
 
 def _render(site: Site, name: str, lang: str, variables: dict[str, Any]) -> str:
-    return templates.template(site.settings.templates_dir, name, lang).render(variables)
+    settings = site.settings
+    return templates.template(settings.templates_dir, name, lang,
+                              settings.cache_dir).render(variables)
 
 
 def render_view(site: Site, view: DigestView) -> RenderedDigest:

@@ -58,10 +58,28 @@ def _loader(templates_dir: Path | None) -> jinja2.BaseLoader:
     return jinja2.ChoiceLoader([site, shipped])
 
 
+def _bytecode_cache(cache_dir: Path | None) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept under ``<cache>/jinja`` (Jinja checks each against its
+    template's source), so a run that renders one digest does not compile them all."""
+    if cache_dir is None:
+        return None
+    folder = cache_dir / JINJA_CACHE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # no cache is slower, never wrong
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
+JINJA_CACHE = "jinja"
+
+
 @lru_cache(maxsize=16)
-def environment(templates_dir: Path | None) -> jinja2.Environment:
+def environment(templates_dir: Path | None, cache_dir: Path | None = None
+                ) -> jinja2.Environment:
     """The one Environment for a templates folder (None: only the shipped templates)."""
     env = jinja2.Environment(
+        bytecode_cache=_bytecode_cache(cache_dir),
         loader=_loader(templates_dir),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
@@ -88,9 +106,11 @@ def candidate_names(name: str, lang: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1024)
-def template(templates_dir: Path | None, name: str, lang: str) -> jinja2.Template:
+def template(templates_dir: Path | None, name: str, lang: str,
+             cache_dir: Path | None = None) -> jinja2.Template:
     """The template of kind ``name`` (``digest.html``...) for ``lang``; chosen once."""
-    return environment(templates_dir).select_template(candidate_names(name, lang))
+    env = environment(templates_dir, cache_dir)
+    return env.select_template(candidate_names(name, lang))
 
 
 @lru_cache(maxsize=256)
