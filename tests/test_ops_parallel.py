@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from sfb_feeds import parallel
+from sfb_feeds.config import load_settings
 
 
 def test_the_number_of_workers_can_be_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,6 +24,39 @@ def test_no_workers_when_the_memory_budget_is_spent(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(parallel.MEMORY_ENV, "2000")
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
     assert parallel.default_workers() == 2
+
+
+def test_the_budget_counts_what_this_process_will_gain_meanwhile(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing 100,000 files: the parsed statements pile up here while workers parse."""
+    monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
+    monkeypatch.setenv(parallel.MEMORY_ENV, "600")
+    monkeypatch.setattr(parallel, "_resident_mb", lambda: 70)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    assert parallel.default_workers() == 2
+    assert parallel.default_workers(growth_mb=40) == 2  # 10,000 files
+    assert parallel.default_workers(growth_mb=390) == 1  # 100,000 files
+
+
+def test_a_cold_build_parses_in_workers_only_within_the_budget(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfb_feeds import build
+
+    asked: list[int] = []
+    monkeypatch.setattr(build.parallel, "default_workers",
+                        lambda growth_mb=0: asked.append(growth_mb) or 1)
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    for number in range(600):
+        (folder / f"{number}.yaml").write_text(
+            f"title: S{number}\ndate: 2015-09-04\nlanguage: en\nid: urn:x:{number}\n"
+            "excerpt: A statement.\n", "utf-8")
+    (tmp_path / "sfb-feeds.yaml").write_text(
+        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
+    settings = load_settings(tmp_path / "sfb-feeds.yaml")
+    files = build.cache.scan_statement_files(folder, build.SUFFIXES)
+    build._load(settings, files, "", lambda _: None)
+    assert asked == [600 * build.RECORD_KB // 1024]
 
 
 @pytest.mark.parametrize(("weights", "parts", "expected"), [

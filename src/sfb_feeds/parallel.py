@@ -50,15 +50,16 @@ def _resident_mb() -> int:
         return 0
 
 
-def default_workers() -> int:
+def default_workers(growth_mb: int = 0) -> int:
     """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_DEFAULT_WORKERS) that fit
-    in the memory budget next to this process as it is now; 1 means no workers."""
+    in the memory budget next to this process as it is now, plus ``growth_mb`` when it will
+    grow while they work (it keeps what they send back); 1 means no workers."""
     chosen = _env_number(WORKERS_ENV)
     if chosen > 0:
         return chosen
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
-    affordable = (budget - _resident_mb()) // WORKER_MB
+    affordable = (budget - _resident_mb() - growth_mb) // WORKER_MB
     workers = min(cores or 1, MAX_DEFAULT_WORKERS, affordable)
     return workers if workers >= 2 else 1
 
