@@ -225,6 +225,7 @@ def test_permissions_follow_the_umask(out: Path) -> None:
 @pytest.mark.parametrize("path", [
     "/etc/passwd", "../x", "en/../../x", "en/./atom", "en//atom", "", "en/", "a\\b",
     "nul\x00byte", "..", ".sfb-feeds.lock", "en/.sfb-feeds-manifest.json", "en/.a.xml.sfb-tmp",
+    "en/a.xml.sfb-tmp", "en/-/..", "ελ/../../x",
 ])
 def test_paths_leaving_the_folder_or_reserved_are_refused(out: Path, path: str) -> None:
     with pytest.raises(UnsafePath):
@@ -378,3 +379,13 @@ def test_a_render_failing_in_a_worker_leaves_the_folder_as_it_was(out: Path) -> 
         write_outputs(out, many("v2", broken="tr/weeks/55/page167.html"), durable=False,
                       workers=2)
     assert tree(out) == before  # no temporary files or new folders from any worker
+
+
+@pytest.mark.parametrize("path", [
+    "atom.xml", "pt-BR/archive/2015-h1.xml", "digests/en/2015-W36.eml", "a_b/c.d.e",
+    "digests/ελ/index.html",  # not ASCII: the full check, which lets it through
+])
+def test_ordinary_output_paths_pass_the_check(path: str) -> None:
+    from sfb_feeds.manifest import check_path
+
+    assert check_path(path) == path
