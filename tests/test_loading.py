@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from conftest import REPO, SiteMaker
 
 from sfb_feeds.config import load_settings
@@ -139,3 +141,15 @@ def test_sample_site_loads_with_one_translation_group() -> None:
     assert sorted(s.language for s in group) == ["da", "pl", "tr"]
     assert [s.date.date().isoformat() for s in site.statements] == [
         "2015-09-06", "2015-09-04", "2015-09-04", "2015-09-04", "2014-05-21", "2014-05-17"]
+
+
+@pytest.mark.parametrize("name", ["a.yaml", "2015/a.yaml", "x/../a.yaml", "./a.yaml"])
+def test_paths_are_shown_relative_to_the_working_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from sfb_feeds.loader import display_path
+
+    monkeypatch.chdir(tmp_path)
+    for path in (tmp_path / name, Path(f"{tmp_path}/{name}"), Path(name), tmp_path,
+                 tmp_path.parent / "elsewhere" / name):
+        expected = os.path.relpath(path)
+        assert display_path(path) == (str(path) if expected.startswith("..") else expected)

@@ -46,6 +46,10 @@ class ParseOptions:
 
 def display_path(path: Path) -> str:
     """``path`` as the user should see it: relative to the working folder when inside it."""
+    text, here = str(path), os.getcwd()
+    if os.path.isabs(text) and text.startswith(here.rstrip(os.sep) + os.sep) \
+            and os.path.normpath(text) == text:
+        return text[len(here.rstrip(os.sep)) + 1:]  # what relpath gives, without its cost
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive on Windows

@@ -53,7 +53,7 @@ def compose(text: str) -> yaml.Node | None:
         raise YamlProblem(1, f"YAML error: {exc}") from None
     finally:
         loader.dispose()
-    if node is not None:
+    if node is not None and "*" in text:  # an alias is always written *name
         _refuse_aliases(node)
     return node
 
