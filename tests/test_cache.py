@@ -97,6 +97,36 @@ def test_an_unchanged_file_comes_from_the_cache(tmp_path: Path) -> None:
     assert (second.hits, second.misses) == (1, 0)
 
 
+@pytest.mark.parametrize("age", [3600, 0])
+def test_a_file_parsed_in_a_worker_comes_back_encoded_and_whole(tmp_path: Path,
+                                                                  age: int) -> None:
+    """What a worker sends back (plain values) gives the loader the very same result, is
+    counted as parsed, and is cached unless the file was modified just now."""
+    config = settings(tmp_path)
+    path = make_file(tmp_path / "statements", "a.yaml", "title: A\n", age=age)
+    records = cache.RecordCache.open(config)
+    assert records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES)) == [
+        str(path)]
+    parsed = result(statement(1), statement(2))
+    encoded = records.encode(parsed)  # in the worker
+    assert encoded is not None
+    records.remember_encoded(str(path), encoded)  # back here
+    assert records.lookup(path) == parsed
+    assert (records.hits, records.misses) == (0, 1)
+    records.save()
+    again = cache.RecordCache.open(config)
+    again.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    assert (again.lookup(path) is not None) == (age > 0)  # a racy file is never cached
+
+
+def test_a_result_that_cannot_be_cached_travels_whole() -> None:
+    records = cache.RecordCache(None, ("header",))
+    assert records.encode(result(statement(1), problems=(Problem("a.yaml", "bad", 1),))) \
+        is None
+    odd = statement(date=datetime(2015, 9, 4, tzinfo=timezone(timedelta(hours=2), "CEST")))
+    assert records.encode(result(odd)) is None
+
+
 @pytest.mark.parametrize("change", ["content", "mtime", "replaced"])
 def test_a_changed_file_is_parsed_again(tmp_path: Path, change: str) -> None:
     config = settings(tmp_path)

@@ -132,9 +132,13 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
     # The statements parsed in workers accumulate here as they come back.
     workers = parallel.default_workers(growth_mb=len(missing) * RECORD_KB // 1024)
     if workers > 1 and len(missing) >= PARSE_PARALLEL_MIN:
-        for _, parsed in parallel.run(partial(_parse_files, settings), missing, workers):
+        for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,
+                                      workers):
             for path, result in parsed:
-                records.remember(path, result)
+                if isinstance(result, tuple):
+                    records.remember_encoded(path, result)
+                else:
+                    records.remember(path, result)
     try:
         loaded = load_statements(settings, detect=default_detector(), cache=records,
                                  files=[path for path, *_ in files])
@@ -152,14 +156,20 @@ PARSE_PARALLEL_MIN = 500  # fewer files to parse: starting workers costs more th
 RECORD_KB = 4
 
 
-def _parse_files(settings: Settings, paths: Sequence[str]) -> list[tuple[str, FileResult]]:
-    """Parse statement files (in a worker); unreadable ones are left to the loader."""
+def _parse_files(settings: Settings, records: cache.RecordCache, paths: Sequence[str]
+                 ) -> list[tuple[str, FileResult | cache.Encoded]]:
+    """Parse statement files (in a worker); unreadable ones are left to the loader.
+
+    Results go back encoded as the record cache keeps them (plain values travel between
+    processes several times faster than Statement objects), or whole when they cannot be.
+    """
     options = ParseOptions(settings=settings, detect=default_detector())
-    parsed = []
+    parsed: list[tuple[str, FileResult | cache.Encoded]] = []
     for path in paths:
         try:
             data = Path(path).read_bytes()
         except OSError:
             continue
-        parsed.append((path, parse_file(Path(path), data, options)))
+        result = parse_file(Path(path), data, options)
+        parsed.append((path, records.encode(result) or result))
     return parsed

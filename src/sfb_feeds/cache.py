@@ -159,6 +159,11 @@ class _Uncacheable(Exception):
     pass
 
 
+# A parsed file as plain values: its statements (encode_statement, source path without the
+# cache's prefix) and its warnings.
+Encoded = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+
 def _encode_moment(moment: datetime) -> tuple[int, ...] | tuple[Any, ...]:
     tz = moment.tzinfo
     if isinstance(tz, ZoneInfo):
@@ -262,6 +267,7 @@ class RecordCache:
         self._fresh: dict[str, FileResult] = {}
         self._shared: dict[Any, Any] = {}
         self._seen: set[str] = set()
+        self._parsed: set[str] = set()  # entries that came from workers in this run
         self._dirty: set[int] = set()
         self.hits = 0
         self.misses = 0
@@ -296,10 +302,31 @@ class RecordCache:
         self._fresh[path] = result
         self.store(path, result)
 
+    def encode(self, result: FileResult) -> Encoded | None:
+        """``result`` as plain values (in a worker, to send back cheaply); None when it
+        cannot be cached (problems, unusual time zones): send the result itself then."""
+        if result.problems or not RECORDS_ENABLED:
+            return None
+        try:
+            return (tuple(self._encode(s) for s in result.statements),
+                    tuple((_strip(p.path, self.prefix), p.message, p.line, p.record, p.field)
+                          for p in result.warnings))
+        except _Uncacheable:
+            return None
+
+    def remember_encoded(self, path: str, encoded: Encoded) -> None:
+        """A file parsed and encoded elsewhere (:meth:`encode`): kept, and handed to the
+        loader by :meth:`lookup` as if it had come from the cache (but counted as parsed)."""
+        status = self._status.get(path)
+        if status is None or _is_racy(status[1]):  # not to be cached: hand it over as is
+            self._fresh[path] = self._decode(*encoded)
+            return
+        self._entries[path] = (*status, *encoded)
+        self._parsed.add(path)
+        self._dirty.add(shard_of(path))
+
     def lookup(self, path: Path | str) -> FileResult | None:
         """The cached result for ``path`` if the file is unchanged."""
-        from .loader import FileResult
-
         key = str(path)
         status = self._status.get(key) or self._stat(key)
         fresh = self._fresh.pop(key, None)
@@ -308,10 +335,18 @@ class RecordCache:
             self.misses += 1
             return fresh
         self._seen.add(key)
-        self.hits += 1
+        if key in self._parsed:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return self._decode(entry[3], entry[4])
+
+    def _decode(self, statements: tuple[Any, ...], warnings: tuple[Any, ...]) -> FileResult:
+        from .loader import FileResult
+
         prefix = self.prefix
-        return FileResult(tuple(decode_statement(v, prefix, self._shared) for v in entry[3]), (),
-                          tuple(Problem(prefix + p[0], *p[1:]) for p in entry[4]))
+        return FileResult(tuple(decode_statement(v, prefix, self._shared) for v in statements),
+                          (), tuple(Problem(prefix + p[0], *p[1:]) for p in warnings))
 
     def _stat(self, key: str) -> tuple[int, int, int] | None:
         try:
