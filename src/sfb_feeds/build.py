@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from . import cache, lock, manifest, parallel, writer
+from . import cache, language, lock, manifest, parallel, writer
 from .loader import (
     SUFFIXES,
     FileResult,
@@ -41,6 +41,8 @@ def _write(settings: Settings, statements: Sequence[Statement], now: datetime,
            detail: Say, progress: writer.Progress | None) -> writer.WriteReport:
     from .pipeline import plan_site  # imports every renderer: only when rendering may happen
 
+    known = cache.load_languages(settings)
+    language.remember(known)  # names and directions: spares loading CLDR data per language
     stop = cache.timed("planned", detail)
     outputs = plan_site(settings, statements, now)
     stop()
@@ -48,6 +50,11 @@ def _write(settings: Settings, statements: Sequence[Statement], now: datetime,
     result = writer.write_outputs(settings.output_dir, outputs, progress=progress,
                                   workers=parallel.default_workers())
     stop()
+    for tag in {statement.language for statement in statements}:  # workers' answers stay
+        language.native_name(tag)                                  # there: find them here
+        language.is_rtl(tag)
+    if language.learnt() != known:
+        cache.save_languages(settings, language.learnt())
     for note in result.notes:
         detail(note)
     for path in result.written:

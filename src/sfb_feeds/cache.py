@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import marshal
 import operator
 import os
@@ -601,6 +602,37 @@ def save_stamp(settings: Settings, stamp: Stamp | None) -> None:
         _write_atomically(path, marshal.dumps((
             _STAMP_HEADER, stamp.inputs, stamp.published_from, stamp.published_until,
             stamp.manifest, tuple(stamp.outputs))))
+
+
+# --- language facts ---------------------------------------------------------------------
+
+LANGUAGES_FILE = "languages.json"
+
+
+def _languages_header() -> list[Any]:
+    from importlib.metadata import version
+
+    return ["sfb-feeds-languages", CACHE_FORMAT, version("babel"), version("langcodes")]
+
+
+def load_languages(settings: Settings) -> dict[str, Any]:
+    """Language names and directions found by an earlier run (see ``language.learnt``);
+    empty when there are none or they came from other versions of Babel or langcodes."""
+    if settings.cache_dir is None:
+        return {}
+    try:
+        header, answers = json.loads((settings.cache_dir / LANGUAGES_FILE).read_bytes())
+    except Exception:  # missing, torn or foreign: found again
+        return {}
+    return answers if header == _languages_header() and isinstance(answers, dict) else {}
+
+
+def save_languages(settings: Settings, answers: dict[str, Any]) -> None:
+    if settings.cache_dir is not None:
+        with contextlib.suppress(OSError):
+            _write_atomically(settings.cache_dir / LANGUAGES_FILE, json.dumps(
+                [_languages_header(), answers], ensure_ascii=False, sort_keys=True
+            ).encode("utf-8"))
 
 
 # --- render keys -----------------------------------------------------------------------

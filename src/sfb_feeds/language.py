@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 import langcodes
 from babel import Locale, UnknownLocaleError
@@ -35,19 +37,42 @@ def babel_locale(tag: str) -> Locale | None:
             return None
 
 
-@lru_cache(maxsize=1024)
+# What native_name and is_rtl found, by tag. Each answer costs loading the language's
+# CLDR data (~10 ms); a build seeds these from its cache (see ``remember``).
+_NAMES: dict[str, str] = {}
+_RTL: dict[str, bool] = {}
+
+
 def native_name(tag: str) -> str:
     """The language's name in itself, capitalised as a heading: ``pl`` -> ``Polski``."""
-    locale = babel_locale(tag)
-    name = locale.get_display_name(locale) if locale is not None else None
-    if not name:
-        name = langcodes.Language.get(tag).display_name(tag)
-    return name[:1].upper() + name[1:] if name else tag
+    known = _NAMES.get(tag)
+    if known is None:
+        locale = babel_locale(tag)
+        name = locale.get_display_name(locale) if locale is not None else None
+        if not name:
+            name = langcodes.Language.get(tag).display_name(tag)
+        known = _NAMES[tag] = name[:1].upper() + name[1:] if name else tag
+    return known
 
 
 def is_rtl(tag: str) -> bool:
     """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
-    locale = babel_locale(tag)
-    if locale is not None and locale.character_order == "right-to-left":
-        return True
-    return tag.split("-")[0].lower() in RTL_LANGUAGES
+    known = _RTL.get(tag)
+    if known is None:
+        locale = babel_locale(tag)
+        known = _RTL[tag] = (locale is not None and locale.character_order == "right-to-left"
+                             ) or tag.split("-")[0].lower() in RTL_LANGUAGES
+    return known
+
+
+def learnt() -> dict[str, dict[str, Any]]:
+    """Every answer of :func:`native_name` and :func:`is_rtl` so far, to keep."""
+    return {"names": dict(_NAMES), "rtl": dict(_RTL)}
+
+
+def remember(answers: Mapping[str, Mapping[str, Any]]) -> None:
+    """Take answers kept from an earlier run (as :func:`learnt` gave them)."""
+    _NAMES.update({k: v for k, v in answers.get("names", {}).items()
+                   if isinstance(k, str) and isinstance(v, str)})
+    _RTL.update({k: v for k, v in answers.get("rtl", {}).items()
+                 if isinstance(k, str) and isinstance(v, bool)})
