@@ -46,6 +46,11 @@ from ..language import babel_locale, canonical_tag, is_rtl, native_name
 DOMAIN = "sfb_feeds"
 
 
+# Messages most languages write exactly as English does (the translation is checked all
+# the same: a catalog must hold it, and French, for one, writes it differently).
+SAME_IN_MANY_LANGUAGES = frozenset({"{label}:"})
+
+
 def _mark(msgid: str) -> str:
     """Mark a label for ``pybabel extract -k _mark``; translation happens at render time."""
     return msgid
@@ -81,6 +86,10 @@ MESSAGES: tuple[str, ...] = (
     # TRANSLATORS: before links to a statement's translations, each named
     # in its own language: "Also in: Polski · Türkçe".
     _mark("Also in"),
+    # TRANSLATORS: a label followed by what it labels ("Full statement: https://…",
+    # "Also in: Polski"). {label} is the label; write the colon and spacing your
+    # language's way (French: a no-break space before the colon).
+    _mark("{label}:"),
     # TRANSLATORS: {authors}: the authors, often organisations, joined as
     # "DSIP and RS"; prefer wording that needs no case ending on names.
     _mark("by {authors}"),
