@@ -107,3 +107,28 @@ def test_nothing_overflows_a_phone_screen(tmp_path: Path) -> None:
     scroll_width, client_width = map(int, match.groups())
     assert 0 < client_width <= 320
     assert scroll_width <= client_width
+
+
+def test_a_site_can_bring_its_own_subscribe_page(tmp_path: Path) -> None:
+    """``<templates>/pages/index.html`` replaces the shipped page, with the same variables;
+    without it (or with only digest templates) the shipped page is used."""
+    import dataclasses
+
+    from sfb_feeds.feeds.index_page import PAGES_FOLDER, environment
+
+    shipped = build(sample_site())["index.html"]
+    (tmp_path / "email").mkdir()
+    site = sample_site()
+    own_site = dataclasses.replace(
+        site, settings=dataclasses.replace(site.settings, templates_dir=tmp_path))
+    assert build(own_site)["index.html"] == shipped
+    (tmp_path / PAGES_FOLDER).mkdir()
+    (tmp_path / PAGES_FOLDER / "index.html").write_text(
+        "<!DOCTYPE html><title>{{ heading }}</title><ul>{% for s in sections %}"
+        "<li lang=\"{{ s.language }}\">{{ s.name }}</li>{% endfor %}</ul>\n", "utf-8")
+    environment.cache_clear()  # as in the next run
+    page = build(own_site)["index.html"].decode()
+    assert page.startswith("<!DOCTYPE html><title>Socialism From Below</title>")
+    document = html5lib.HTMLParser(namespaceHTMLElements=False).parse(page)
+    names = {li.get("lang"): li.text for li in document.iter("li")}
+    assert names["pl"] == "Polski" and names["ar"] == "العربية"

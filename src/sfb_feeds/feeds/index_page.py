@@ -23,6 +23,7 @@ from .urls import canonical_uri, public_url, site_url
 
 NEWEST = 5  # statement titles shown per language
 TEMPLATE = "index.html"
+PAGES_FOLDER = "pages"  # in the site's templates folder: its own index.html
 _LABELS = {ATOM: "Atom feed", RSS: "RSS feed", JSON_FEED: "JSON feed"}
 
 
@@ -54,11 +55,19 @@ class Section:
     newest: tuple[Headline, ...]
 
 
-@lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """The page's one Jinja environment: autoescaping on, undefined names are errors."""
+@lru_cache(maxsize=16)
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The page's Jinja environment: autoescaping on, undefined names are errors.
+
+    A site's own ``<templates>/pages/index.html`` wins over the shipped one.
+    """
+    shipped = jinja2.FileSystemLoader(Path(__file__).with_name("templates"), encoding="utf-8")
+    loader: jinja2.BaseLoader = shipped
+    if templates_dir is not None:
+        own = jinja2.FileSystemLoader(templates_dir / PAGES_FOLDER, encoding="utf-8")
+        loader = jinja2.ChoiceLoader([own, shipped])
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -107,7 +116,7 @@ def render_index(site: Site, target: Target) -> bytes:
     """``index.html`` (valid HTML5, laid out for phones as well as desktops)."""
     all_feeds = tuple(_feed_link(site, kind, None) for kind in KINDS)
     sections = tuple(_section(site, language) for language in site.languages)
-    page = environment().get_template(TEMPLATE).render(
+    page = environment(site.settings.templates_dir).get_template(TEMPLATE).render(
         title=site.settings.site.title,
         heading=feed_title(site, None),
         description=site.settings.site.description,
