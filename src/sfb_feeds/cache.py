@@ -652,9 +652,11 @@ class RenderKeys:
 
     def __init__(self, site: Site, planned: Sequence[PlannedOutput], base: str) -> None:
         self.base = _digest(base, ",".join(site.languages))
-        # A statement with translations shows as its fingerprint plus its whole group's.
+        # A statement with translations shows as its fingerprint plus its whole group's;
+        # worked out once per statement, as most statements are in several targets.
         self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
                         for key, group in site.translations.items()}
+        self._shown = {id(s): self._shown_alone(s) for s in site.statements}
         self._targets: dict[tuple[str, str | None, str | None], str] = {}
         periods: dict[tuple[str, str | None], set[str]] = {}
         for item in planned:
@@ -669,9 +671,8 @@ class RenderKeys:
         memo = (scope, target.language, target.period)
         shown = self._targets.get(memo)
         if shown is None:
-            groups = self._groups
-            statements = [s.fingerprint if s.translation_key is None
-                          else s.fingerprint + groups.get(s.translation_key, "")
+            shown_of = self._shown
+            statements = [shown_of.get(id(s)) or self._shown_alone(s)
                           for s in target.statements]
             context = [f"{name}={value}" for name, value in target.context]
             shown = self._targets[memo] = _digest("\x00".join((
@@ -679,6 +680,12 @@ class RenderKeys:
                 self._periods.get((scope, target.language), ""), *context, *statements)))
         return _digest("\x00".join((self.base, item.format.name, item.format.version,
                                     item.path, shown)))
+
+    def _shown_alone(self, statement: Statement) -> str:
+        """What a statement contributes to a key: its fingerprint, and its translations'."""
+        if statement.translation_key is None:
+            return statement.fingerprint
+        return statement.fingerprint + self._groups.get(statement.translation_key, "")
 
 
 def timed(label: str, sink: Callable[[str], None] | None) -> Callable[[], None]:
