@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import pytest
 from conftest import SiteMaker
@@ -60,3 +62,32 @@ def test_a_build_keeps_the_answers_in_its_cache(
     assert cache.load_languages(settings) == {}
     (settings.cache_dir / cache.LANGUAGES_FILE).write_text("{torn", "utf-8")  # type: ignore[operator]
     assert cache.load_languages(settings) == {}
+
+
+def test_tags_answered_without_langcodes_are_the_ones_it_leaves_as_they_are() -> None:
+    import langcodes
+
+    for tag in language.CANONICAL_AS_WRITTEN:
+        assert langcodes.tag_is_valid(tag), tag
+        assert str(langcodes.standardize_tag(tag)) == tag, tag
+        assert language.canonical_tag(tag) == tag
+
+
+def test_a_build_with_nothing_to_do_loads_no_renderer_and_no_language_data(
+        make_site: SiteMaker) -> None:
+    """The cron case: no renderer, no Babel, no langcodes, no lingua are even imported."""
+    import subprocess
+    import sys
+
+    config = make_site()
+    for path in (config.parent / "statements").iterdir():  # saved well before cron ran
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    run = [sys.executable, "-c",
+           "import sys; from sfb_feeds.cli import main; "
+           f"code = main(['build', '--config', {str(config)!r}, '--now', '2016-01-01']); "
+           "print(code, sorted(m for m in ('sfb_feeds.pipeline', 'jinja2', 'lxml', 'babel', "
+           "'langcodes', 'lingua', 'feedgen') if m in sys.modules))"]
+    first = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert first.stdout.splitlines()[-1].startswith("0 ['babel'")  # it had work to do
+    second = subprocess.run(run, capture_output=True, text=True, check=True)
+    assert second.stdout == "0 []\n", second.stdout + second.stderr

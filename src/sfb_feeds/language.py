@@ -5,10 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import langcodes
-from babel import Locale, UnknownLocaleError
+if TYPE_CHECKING:
+    from babel import Locale
+
+# langcodes (~30 ms to import) and Babel are imported where they are needed: a build with
+# nothing to do only checks the config's language tags, which are nearly always these.
+# Tags langcodes leaves exactly as written (tests/test_language.py checks each of them).
+CANONICAL_AS_WRITTEN = frozenset({
+    "ar", "bg", "bs", "ca", "cs", "cy", "da", "de", "el", "en", "en-GB", "en-US", "es",
+    "et", "eu", "fa", "fi", "fr", "ga", "gl", "he", "hi", "hr", "hu", "id", "is", "it",
+    "ja", "ko", "ku", "lt", "lv", "mk", "ms", "mt", "nb", "nl", "nn", "pl", "pt", "pt-BR",
+    "pt-PT", "ro", "ru", "sk", "sl", "sq", "sr", "sr-Latn", "sv", "sw", "th", "tr", "uk",
+    "ur", "vi", "zh", "zh-Hans", "zh-Hant",
+})
 
 # After canonicalisation a tag must also be safe as a folder name.
 _SAFE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
@@ -19,6 +30,10 @@ RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv",
 @lru_cache(maxsize=1024)
 def canonical_tag(value: str) -> str | None:
     """The canonical BCP 47 form of ``value`` (``pt-br`` -> ``pt-BR``), or None if invalid."""
+    if value in CANONICAL_AS_WRITTEN:
+        return value
+    import langcodes
+
     if not _SAFE_TAG.match(value) or not langcodes.tag_is_valid(value):
         return None
     tag = str(langcodes.standardize_tag(value))
@@ -28,6 +43,8 @@ def canonical_tag(value: str) -> str | None:
 @lru_cache(maxsize=1024)
 def babel_locale(tag: str) -> Locale | None:
     """The closest CLDR locale for ``tag`` (``pt-BR`` -> pt_BR, ``sr-Latn`` -> sr_Latn)."""
+    from babel import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(tag, sep="-")
     except (UnknownLocaleError, ValueError):
@@ -50,6 +67,8 @@ def native_name(tag: str) -> str:
         locale = babel_locale(tag)
         name = locale.get_display_name(locale) if locale is not None else None
         if not name:
+            import langcodes
+
             name = langcodes.Language.get(tag).display_name(tag)
         known = _NAMES[tag] = name[:1].upper() + name[1:] if name else tag
     return known
