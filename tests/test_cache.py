@@ -297,9 +297,9 @@ def test_a_large_scan_shares_the_work_with_a_forked_process_in_the_same_order(
     forks: list[list[str]] = []
     start_helper = cache._scan_in_child
 
-    def spy(directories: list[str], suffixes: tuple[str, ...]) -> object:
+    def spy(directories: list[str], suffixes: tuple[str, ...], check: object = None) -> object:
         forks.append(directories)
-        collect = start_helper(directories, suffixes)
+        collect = start_helper(directories, suffixes, check)  # type: ignore[arg-type]
         assert collect is not None
         if helper == "fails":
             collect()  # reap the process, then report a failure
@@ -310,6 +310,16 @@ def test_a_large_scan_shares_the_work_with_a_forked_process_in_the_same_order(
     monkeypatch.setattr(cache, "_scan_in_child", spy)
     assert cache.scan_statement_files(folder, SUFFIXES) == serial
     assert forks == [[str(folder / str(year)) for year in range(2013, 2016)]]
+    # With a check of the outputs to run as well, the helper takes fewer folders and runs
+    # it; its answer comes back (and the check is not run again here).
+    forks.clear()
+    pids: list[int] = []
+    found, intact = cache.scan_and_check(folder, SUFFIXES, lambda: pids.append(os.getpid())
+                                         or os.getpid() > 0)
+    assert found == serial
+    assert forks == [[str(folder / str(year)) for year in range(2014, 2016)]]
+    assert intact() is True
+    assert pids == [] if helper == "works" else pids == [os.getpid()]
 
 
 def test_the_input_digest_refuses_files_modified_just_now(tmp_path: Path) -> None:

@@ -481,10 +481,12 @@ def _scan_tree(directories: list[str], suffixes: tuple[str, ...],
         pending.extend(reversed(_scan_folder(pending.pop(), suffixes, found)))
 
 
-def _scan_in_child(directories: list[str], suffixes: tuple[str, ...]
-                   ) -> Callable[[], list[FileStatus] | None] | None:
-    """Start scanning ``directories`` in a forked process; the returned function collects
-    the result (None if the process failed). None where fork is unavailable or fails."""
+def _scan_in_child(directories: list[str], suffixes: tuple[str, ...],
+                   check: Callable[[], bool] | None = None
+                   ) -> Callable[[], tuple[list[FileStatus], bool | None] | None] | None:
+    """Start scanning ``directories`` (and running ``check``) in a forked process; the
+    returned function collects the result (None if the process failed). None where fork
+    is unavailable or fails."""
     if not hasattr(os, "fork"):
         return None
     try:
@@ -496,23 +498,24 @@ def _scan_in_child(directories: list[str], suffixes: tuple[str, ...]
         status = 1
         try:
             os.close(read_end)
+            checked = check() if check is not None else None
             found: list[FileStatus] = []
             _scan_tree(directories, suffixes, found)
             with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(marshal.dumps(found))
+                pipe.write(marshal.dumps((found, checked)))
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
 
-    def collect() -> list[FileStatus] | None:
+    def collect() -> tuple[list[FileStatus], bool | None] | None:
         with os.fdopen(read_end, "rb") as pipe:
             data = pipe.read()
         _, status = os.waitpid(pid, 0)
         if status != 0:
             return None
-        result: list[FileStatus] = marshal.loads(data)
-        return result
+        found, checked = marshal.loads(data)
+        return list(found), checked
 
     return collect
 
@@ -525,27 +528,37 @@ def scan_statement_files(folder: Path, suffixes: tuple[str, ...]) -> list[FileSt
     walking and then calling stat. When the first subfolder is large, a forked process
     scans the second half of the remaining subfolders meanwhile (same order either way).
     """
+    return scan_and_check(folder, suffixes, None)[0]
+
+
+def scan_and_check(folder: Path, suffixes: tuple[str, ...], check: Callable[[], bool] | None
+                   ) -> tuple[list[FileStatus], Callable[[], bool]]:
+    """:func:`scan_statement_files`, and ``check`` (the outputs' status, as a no-op build
+    needs it): run by the forked helper when there is one, else when asked for."""
     found: list[FileStatus] = []
     below = _scan_folder(str(folder), suffixes, found)
+    later = check if check is not None else bool
     if len(below) < 3:
         _scan_tree(below, suffixes, found)
-        return found
+        return found, later
     before = len(found)
     _scan_tree(below[:1], suffixes, found)
     rest = below[1:]
-    middle = len(rest) // 2
-    child = (_scan_in_child(rest[middle:], suffixes)
+    # The helper's share is smaller when it also checks the outputs (~a quarter of the work).
+    middle = len(rest) * (3 if check is not None else 2) // (5 if check is not None else 4)
+    child = (_scan_in_child(rest[middle:], suffixes, check)
              if len(found) - before >= FORK_SCAN_FILES else None)
     if child is None:
         _scan_tree(rest, suffixes, found)
-        return found
+        return found, later
     _scan_tree(rest[:middle], suffixes, found)
     theirs = child()
     if theirs is None:  # the helper failed: do its share here
-        theirs = []
-        _scan_tree(rest[middle:], suffixes, theirs)
-    found.extend(theirs)
-    return found
+        theirs = ([], None)
+        _scan_tree(rest[middle:], suffixes, theirs[0])
+    found.extend(theirs[0])
+    checked = theirs[1]
+    return found, later if checked is None else (lambda: bool(checked))
 
 
 def input_digest(settings: Settings, files: list[FileStatus],
