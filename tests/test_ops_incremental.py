@@ -105,3 +105,47 @@ def test_a_newer_statement_moves_an_older_one_into_its_archive(
     after = outputs(site)
     assert after["en/archive/2014.xml"] != before
     assert after == cold_build(site, tmp_path / "cold")
+
+
+def test_an_old_statement_edited_renders_only_what_shows_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Feeds show their newest statements and the subscribe page each language's newest
+    five: editing an older statement renders neither (and a cold build agrees)."""
+    import dataclasses
+
+    from sfb_feeds import pipeline
+
+    rendered: list[str] = []
+    real = pipeline.all_formats
+
+    def counting() -> tuple[object, ...]:
+        def spy(fmt: object) -> object:
+            def render(site: object, target: object) -> bytes:
+                rendered.append(fmt.name)  # type: ignore[attr-defined]
+                return fmt.render(site, target)  # type: ignore[attr-defined,no-any-return]
+            return dataclasses.replace(fmt, render=render)  # type: ignore[type-var]
+        return tuple(spy(fmt) for fmt in real())
+
+    monkeypatch.setattr(pipeline, "all_formats", counting)
+    site = tmp_path / "site"
+    (site / "statements").mkdir(parents=True)
+    (site / "sfb-feeds.yaml").write_text(CONFIG, encoding="utf-8")
+    for number in range(12):
+        (site / "statements" / f"{number}.yaml").write_text(
+            record(number, "en", f"2015-{number + 1:02d}-10"), "utf-8")
+    age(site / "statements")
+    build(site)
+    for number, expected in ((0, {"digest-html", "digest-eml", "digest-text", "digest-archive",
+                                  "atom-archive", "opml"}),
+                             (11, {"atom", "rss", "json-feed", "atom-all", "rss-all",
+                                   "json-feed-all", "subscribe-page"})):
+        path = site / "statements" / f"{number}.yaml"
+        path.write_text(path.read_text("utf-8").replace("title: ", "title: New "), "utf-8")
+        age(site / "statements")
+        rendered.clear()
+        build(site)
+        if number == 0:  # the oldest: in no feed, not on the subscribe page
+            assert set(rendered) == expected
+        else:  # the newest: in every feed and on the page
+            assert expected <= set(rendered)
+        assert outputs(site) == cold_build(site, tmp_path / "cold")

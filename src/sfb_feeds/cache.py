@@ -50,7 +50,7 @@ from .model import Settings, Source, Statement
 
 if TYPE_CHECKING:
     from .loader import FileResult
-    from .plan import PlannedOutput
+    from .plan import PlannedOutput, Target
     from .site import Site
 
 CACHE_FORMAT = 1  # bump when the layout of any cache file changes
@@ -670,7 +670,8 @@ class RenderKeys:
         self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
                         for key, group in site.translations.items()}
         self._shown = {id(s): self._shown_alone(s) for s in site.statements}
-        self._targets: dict[tuple[str, str | None, str | None], str] = {}
+        # By target; holding the target keeps its id from being reused.
+        self._targets: dict[int, tuple[Target, str]] = {}
         periods: dict[tuple[str, str | None], set[str]] = {}
         for item in planned:
             if item.target.period is not None:
@@ -681,16 +682,17 @@ class RenderKeys:
     def key(self, item: PlannedOutput) -> str:
         target = item.target
         scope = item.format.scope.value
-        memo = (scope, target.language, target.period)
-        shown = self._targets.get(memo)
-        if shown is None:
+        # Formats of one scope share their target objects, and so this part of the key.
+        memo = self._targets.get(id(target))
+        if memo is None:
             shown_of = self._shown
             statements = [shown_of.get(id(s)) or self._shown_alone(s)
                           for s in target.statements]
             context = [f"{name}={value}" for name, value in target.context]
-            shown = self._targets[memo] = _digest("\x00".join((
+            memo = self._targets[id(target)] = (target, _digest("\x00".join((
                 scope, target.language or "", target.period or "",
-                self._periods.get((scope, target.language), ""), *context, *statements)))
+                self._periods.get((scope, target.language), ""), *context, *statements))))
+        shown = memo[1]
         return _digest("\x00".join((self.base, item.format.name, item.format.version,
                                     item.path, shown)))
 

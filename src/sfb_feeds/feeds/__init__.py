@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from ..plan import OutputFormat, Scope
 from .archive import plan_archives, render_archive
-from .atom import render_atom_feed
+from .atom import plan_all_languages_feed, plan_subscription_feeds, render_atom_feed
 from .document import ARCHIVE_PATH, ATOM, JSON_FEED, RSS
-from .index_page import render_index
+from .index_page import plan_index, render_index
 from .jsonfeed import render_json_feed
 from .opml import render_opml
 from .rss import render_rss_feed
@@ -24,23 +24,26 @@ HTML_MEDIA_TYPE = "text/html"
 
 FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="atom", media_type=ATOM.media_type, path=f"{{lang}}/{ATOM.file}",
-                 scope=Scope.LANGUAGE, render=render_atom_feed),
+                 scope=Scope.LANGUAGE, render=render_atom_feed,
+                 targets=plan_subscription_feeds),
     OutputFormat(name="rss", media_type=RSS.media_type, path=f"{{lang}}/{RSS.file}",
-                 scope=Scope.LANGUAGE, render=render_rss_feed),
+                 scope=Scope.LANGUAGE, render=render_rss_feed,
+                 targets=plan_subscription_feeds),
     OutputFormat(name="json-feed", media_type=JSON_FEED.media_type,
                  path=f"{{lang}}/{JSON_FEED.file}",
-                 scope=Scope.LANGUAGE, render=render_json_feed),
+                 scope=Scope.LANGUAGE, render=render_json_feed,
+                 targets=plan_subscription_feeds),
     OutputFormat(name="atom-all", media_type=ATOM.media_type, path=ATOM.file,
-                 scope=Scope.SITE, render=render_atom_feed),
+                 scope=Scope.SITE, render=render_atom_feed, targets=plan_all_languages_feed),
     OutputFormat(name="rss-all", media_type=RSS.media_type, path=RSS.file,
-                 scope=Scope.SITE, render=render_rss_feed),
+                 scope=Scope.SITE, render=render_rss_feed, targets=plan_all_languages_feed),
     OutputFormat(name="json-feed-all", media_type=JSON_FEED.media_type, path=JSON_FEED.file,
-                 scope=Scope.SITE, render=render_json_feed),
+                 scope=Scope.SITE, render=render_json_feed, targets=plan_all_languages_feed),
     OutputFormat(name="atom-archive", media_type=ATOM.media_type,
                  path=ARCHIVE_PATH, scope=Scope.LANGUAGE_YEAR,
                  render=render_archive, version="2", targets=plan_archives),
     OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
                  scope=Scope.SITE, render=render_opml),
     OutputFormat(name="subscribe-page", media_type=HTML_MEDIA_TYPE, path="index.html",
-                 scope=Scope.SITE, render=render_index),
+                 scope=Scope.SITE, render=render_index, targets=plan_index),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from ..plan import Target
@@ -9,6 +10,25 @@ from ..site import Site
 from .archive import history_links, is_complete
 from .document import ATOM, current_feed
 from .feedgen_adapter import render_atom
+
+
+def plan_subscription_feeds(site: Site) -> Iterator[Target]:
+    """Each language's subscription feed as what it shows: its newest ``feeds.entries``
+    statements and, as context, whether it holds them all and its newest archive."""
+    entries = site.settings.feeds.entries
+    for language in site.languages:
+        complete, links = history_links(site, language)
+        yield Target(language=language, period=None,
+                     statements=site.by_language[language][:entries],
+                     context=(("complete", str(complete)),
+                              ("prev-archive", links[0].href if links else "")))
+
+
+def plan_all_languages_feed(site: Site) -> Iterator[Target]:
+    """The all-languages feed: the site's newest statements, and whether that is all."""
+    yield Target(language=None, period=None,
+                 statements=site.statements[:site.settings.feeds.entries],
+                 context=(("complete", str(is_complete(site, site.statements))),))
 
 
 def render_atom_feed(site: Site, target: Target) -> bytes:
@@ -20,6 +40,6 @@ def render_atom_feed(site: Site, target: Target) -> bytes:
     """
     feed = current_feed(site, target.language, target.statements, ATOM)
     if target.language is None:
-        return render_atom(replace(feed, complete=is_complete(site, target.statements)))
+        return render_atom(replace(feed, complete=is_complete(site, site.statements)))
     complete, links = history_links(site, target.language)
     return render_atom(replace(feed, complete=complete, links=(*feed.links, *links)))

@@ -7,6 +7,7 @@ feed, so a browser or reader given the page finds them all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -110,6 +111,14 @@ def _section(site: Site, language: str) -> Section:
         digest_url=_digest_archive_url(site, language),
         newest=tuple(_headline(site, s) for s in site.by_language[language][:NEWEST]),
     )
+
+
+def plan_index(site: Site) -> Iterator[Target]:
+    """The page's one target: the statements it shows (each language's newest), so that
+    editing an older statement does not render it again."""
+    yield Target(language=None, period=None, statements=tuple(
+        statement for language in site.languages
+        for statement in site.by_language[language][:NEWEST]))
 
 
 def render_index(site: Site, target: Target) -> bytes:
