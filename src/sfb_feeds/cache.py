@@ -531,13 +531,17 @@ def scan_statement_files(folder: Path, suffixes: tuple[str, ...]) -> list[FileSt
     return scan_and_check(folder, suffixes, None)[0]
 
 
+def _nothing_checked() -> bool:
+    return False
+
+
 def scan_and_check(folder: Path, suffixes: tuple[str, ...], check: Callable[[], bool] | None
                    ) -> tuple[list[FileStatus], Callable[[], bool]]:
     """:func:`scan_statement_files`, and ``check`` (the outputs' status, as a no-op build
     needs it): run by the forked helper when there is one, else when asked for."""
     found: list[FileStatus] = []
     below = _scan_folder(str(folder), suffixes, found)
-    later = check if check is not None else bool
+    later = check if check is not None else _nothing_checked
     if len(below) < 3:
         _scan_tree(below, suffixes, found)
         return found, later

@@ -107,15 +107,15 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
     """Every output of every format, in a stable order; two outputs never share a path."""
     planned: list[PlannedOutput] = []
     seen: dict[str, str] = {}
-    by_scope: dict[Scope, list[Target]] = {}  # formats of one scope share their targets
+    # Formats planned the same way (one scope, or one ``targets`` function) share their
+    # targets, and so the part of their render keys that the targets decide.
+    shared: dict[object, list[Target]] = {}
     for fmt in formats:
-        if fmt.targets is not None:
-            targets: Iterable[Target] = fmt.targets(site)
-        else:
-            if fmt.scope not in by_scope:
-                by_scope[fmt.scope] = list(_targets(site, fmt.scope))
-            targets = by_scope[fmt.scope]
-        for target in targets:
+        source = fmt.targets or fmt.scope
+        if source not in shared:
+            shared[source] = list(fmt.targets(site) if fmt.targets is not None
+                                  else _targets(site, fmt.scope))
+        for target in shared[source]:
             path = fmt.path.format(lang=target.language or "", period=target.period or "")
             if path in seen:
                 raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")
