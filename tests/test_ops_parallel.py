@@ -80,3 +80,15 @@ def test_work_done_in_workers_comes_back_whole_and_in_order() -> None:
     results = list(parallel.run(_square_all, items, 2, per_worker=4))
     assert sum(count for count, _ in results) == 1000
     assert [value for _, part in results for value in part] == [i * i for i in items]
+
+
+def test_parts_per_worker_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "_resident_mb", lambda: 100)
+    monkeypatch.setenv(parallel.MEMORY_ENV, "600")
+    # 250 MB per worker, 170 MB of it for growth: ~5,100 renders per part.
+    assert parallel.parts_per_worker(7_500, 2) == 2  # the least, for balance
+    assert parallel.parts_per_worker(40_000, 2) == 4
+    monkeypatch.setenv(parallel.MEMORY_ENV, "300")  # 20 MB of growth: 600 renders a part
+    assert parallel.parts_per_worker(7_500, 2) == 7
+    monkeypatch.setenv(parallel.MEMORY_ENV, "200")  # nothing to spare: as many as allowed
+    assert parallel.parts_per_worker(7_500, 2) == 16

@@ -144,7 +144,9 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
     workers = parallel.default_workers(growth_mb=len(missing) * RECORD_KB // 1024)
     if workers > 1 and len(missing) >= PARSE_PARALLEL_MIN:
         for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,
-                                      workers):
+                                      workers,
+                                      per_worker=parallel.parts_per_worker(len(missing),
+                                                                           workers)):
             for path, result in parsed:
                 if isinstance(result, tuple):
                     records.remember_encoded(path, result)

@@ -484,9 +484,9 @@ def write_outputs(
 
 
 PARALLEL_MIN = 64  # fewer outputs to render than this: forking costs more than it saves
-# Parts per worker process, of about equal weight (statements shown). Each part gets a fresh
-# fork whose private memory grows with the statements it touches (see ``parallel.run``).
-RENDER_PARTS = 16
+# An output showing more than 1/(workers * HEAVY_PARTS) of all the statements shown is
+# rendered here rather than in a worker (see ``_here_first``).
+HEAVY_PARTS = 16
 
 
 def _no_progress(done: int, total: int) -> None:
@@ -514,8 +514,11 @@ def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress
             job.consider(output)
             step(1)
         weights = [o.weight if isinstance(o, Deferred) else 1 for o in pending]
+        # Parts of about equal weight (statements shown), each in a fresh fork whose
+        # private memory grows with what it touches: as many as the memory budget needs.
+        per_worker = parallel.parts_per_worker(len(pending), workers)
         for count, part in parallel.run(job.consider_part, pending, workers,
-                                        per_worker=RENDER_PARTS, weights=weights):
+                                        per_worker=per_worker, weights=weights):
             job.merge(part)
             step(count)
         return
@@ -535,7 +538,7 @@ def _here_first(pending: list[Writable], workers: int) -> list[Writable]:
     counts live in the objects' pages), so two of them at once could double the memory.
     """
     weights = [o.weight if isinstance(o, Deferred) else 1 for o in pending]
-    heavy = sum(weights) / (workers * RENDER_PARTS)
+    heavy = sum(weights) / (workers * HEAVY_PARTS)
     seen: set[str] = set()
     here: list[int] = []
     for index, output in enumerate(pending):
