@@ -9,9 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import html5lib
+import hypothesis
 import jinja2
 import jinja2.ext
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 from test_digest_factory import BASE, NOW, refugee_statements, settings, site, statement
 
@@ -544,6 +547,40 @@ def test_wrap_folds_like_textwrap_without_breaking_words(width: int) -> None:
         expected = textwrap.wrap(text, width=width, break_long_words=False,
                                  break_on_hyphens=False)
         assert wrap(text, width) == "\n".join(expected)
+
+
+def _wrap_word_by_word(text: str, width: int, indent: str = "") -> str:
+    """The plain greedy fold, a word at a time, measuring every word (the reference)."""
+    lines: list[str] = []
+    line: list[str] = []
+    used = len(indent)
+    for word in re.split(r"[ \t\n\r\f\v]+", text.strip(" \t\n\r\f\v")):
+        size = display_width(word)
+        if line and used + 1 + size > width:
+            lines.append(indent + " ".join(line))
+            line, used = [], len(indent)
+        used += size + (1 if line else 0)
+        line.append(word)
+    if line and line != [""]:
+        lines.append(indent + " ".join(line))
+    return "\n".join(lines)
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@given(
+    words=st.lists(st.sampled_from([
+        "a", "bb", "workers", "\u03b5\u03c1\u03b3\u03ac\u03c4\u03b5\u03c2", "\u0627\u0644\u0639\u0645\u0627\u0644",
+        "\ub178\ub3d9\uc790", "e\u0301t\u00e9", "x" * 30, "Below\u00a0:", "https://example.org/" + "y" * 70,
+    ]), max_size=40),
+    gaps=st.lists(st.sampled_from([" ", "  ", "\n", " \t "]), min_size=41, max_size=41),
+    width=st.integers(min_value=1, max_value=80),
+    indent=st.sampled_from(["", "  "]),
+)
+def test_wrap_line_by_line_equals_word_by_word(
+    words: list[str], gaps: list[str], width: int, indent: str
+) -> None:
+    text = gaps[0] + "".join(word + gap for word, gap in zip(words, gaps[1:], strict=False))
+    assert wrap(text, width, indent) == _wrap_word_by_word(text, width, indent)
 
 
 def test_wrap_keeps_no_break_spaces_and_counts_wide_characters() -> None:

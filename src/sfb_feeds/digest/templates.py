@@ -156,11 +156,14 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
     line of its own), only ASCII white space separates words, and wide (CJK) characters
     count as two columns.
     """
+    spaced = _one_spaced(text)
+    if spaced.isascii() or _all_narrow(spaced):
+        return _wrap_narrow(spaced, width - len(indent), indent)
     lines: list[str] = []
     line: list[str] = []
     used = len(indent)
-    for word in _SPACES.split(text.strip(" \t\n\r\f\v")):
-        size = len(word) if word.isascii() else _word_width(word)
+    for word in spaced.split(" "):
+        size = _word_width(word)
         if line and used + 1 + size > width:
             lines.append(indent + " ".join(line))
             line, used = [], len(indent)
@@ -169,6 +172,53 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
     if line and line != [""]:
         lines.append(indent + " ".join(line))
     return "\n".join(lines)
+
+
+def _wrap_narrow(text: str, room: int, indent: str) -> str:
+    """:func:`wrap` of words joined by single spaces, each character one column wide:
+    line by line (the last space that fits) instead of word by word."""
+    lines: list[str] = []
+    start, end = 0, len(text)
+    while end - start > room:
+        cut = text.rfind(" ", start, start + room + 1)
+        if cut <= start:  # the first word alone is too long: it gets a line of its own
+            cut = text.find(" ", start + 1)
+            if cut < 0:
+                break
+        lines.append(indent + text[start:cut])
+        start = cut + 1
+    if start < end:
+        lines.append(indent + text[start:])
+    return "\n".join(lines)
+
+
+_ASCII_SPACE = " \t\n\r\f\v"
+
+
+def _one_spaced(text: str) -> str:
+    """``text`` without ASCII white space at either end, and one space between words."""
+    text = text.strip(_ASCII_SPACE)
+    if "  " in text or any(char in text for char in _ASCII_SPACE[1:]):
+        return _SPACES.sub(" ", text)
+    return text
+
+
+# Characters known to take exactly one column: ASCII, and those found so far. A search for
+# any other character is much quicker than measuring each one (or even making a set).
+_narrow: set[str] = set()
+_other = re.compile(r"[^\x00-\x7f]")
+
+
+def _all_narrow(text: str) -> bool:
+    """Whether every character of ``text`` takes exactly one column (see display_width)."""
+    global _other
+    while (found := _other.search(text)) is not None:
+        char = found.group()
+        if display_width(char) != 1:
+            return False
+        _narrow.add(char)
+        _other = re.compile("[^\\x00-\\x7f" + "".join(sorted(map(re.escape, _narrow))) + "]")
+    return True
 
 
 def display_width(text: str) -> int:
