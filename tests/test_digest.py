@@ -569,8 +569,9 @@ def _wrap_word_by_word(text: str, width: int, indent: str = "") -> str:
 @hypothesis.settings(max_examples=400, deadline=None)
 @given(
     words=st.lists(st.sampled_from([
-        "a", "bb", "workers", "\u03b5\u03c1\u03b3\u03ac\u03c4\u03b5\u03c2", "\u0627\u0644\u0639\u0645\u0627\u0644",
-        "\ub178\ub3d9\uc790", "e\u0301t\u00e9", "x" * 30, "Below\u00a0:", "https://example.org/" + "y" * 70,
+        "a", "bb", "workers", "\u03b5\u03c1\u03b3\u03ac\u03c4\u03b5\u03c2",
+        "\u0627\u0644\u0639\u0645\u0627\u0644", "\ub178\ub3d9\uc790", "e\u0301t\u00e9", "x" * 30,
+        "Below\u00a0:", "https://example.org/" + "y" * 70,
     ]), max_size=40),
     gaps=st.lists(st.sampled_from([" ", "  ", "\n", " \t "]), min_size=41, max_size=41),
     width=st.integers(min_value=1, max_value=80),

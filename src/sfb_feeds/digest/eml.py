@@ -1,25 +1,28 @@
 """The digest as a complete RFC 5322 message, ready to hand to a mailing list.
 
 ``multipart/alternative`` with the plain text first and the HTML second (mail readers
-show the last part they can), both UTF-8 in quoted-printable, so the message is 7-bit
-ASCII with CRLF line ends and passes any SMTP hop. Every header is derived from the
-settings and the digest, never from the clock: Date is the end of the digest's week, the
-Message-ID depends only on site, language and week, and the MIME boundary is a hash of the
-content. The same digest always gives the same bytes.
+show the last part they can), both UTF-8, so the message is 7-bit ASCII with CRLF line
+ends and passes any SMTP hop. Each part is in quoted-printable (readable as it is) unless
+most of its text is in a script other than Latin, where base64 is shorter, as Python's
+email package chooses. Every header is derived from the settings and the digest, never
+from the clock: Date is the end of the digest's week, the Message-ID depends only on site,
+language and week, and the MIME boundary is a hash of the content. The same digest always
+gives the same bytes.
 
-The email package (``EmailMessage``, SMTP policy) writes the headers that carry text (it
-folds them and encodes non-ASCII text as RFC 2047 encoded words); the ASCII headers of a
-fixed format unique to each digest (Date, Message-ID, MIME-Version, Content-Type) are
-written out directly. The two bodies are encoded with ``binascii.b2a_qp`` and put between
-the boundaries here, because the email package's generator writes a body line by line in
-Python and quoted-printable-encodes it the same way, which made it most of the cost of a
-digest. Header blocks that are the same for every digest of a language are built once.
+The email package (``EmailMessage``, SMTP policy) writes the headers of the settings
+(addresses, list headers: built once per language). The Subject is folded and encoded here
+(RFC 2047 encoded words for the words that are not printable ASCII), and the ASCII headers
+of a fixed format unique to each digest (Date, Message-ID, MIME-Version, Content-Type) are
+written out directly: the email package's folder took a third of a digest's time. The
+bodies are encoded with ``binascii`` and put between the boundaries here, because the email
+package's generator encodes a body line by line in Python.
 """
 
 from __future__ import annotations
 
 import binascii
 import hashlib
+import re
 from collections.abc import Sequence
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -116,17 +119,104 @@ def _boundary(digest: RenderedDigest) -> str:
     return f"=_sfb_{content}"
 
 
-def _quoted_printable(body: bytes) -> bytes:
-    """``body`` (UTF-8 text, LF line ends) in quoted-printable with CRLF line ends."""
+LINE_LENGTH = 78  # RFC 5322: lines SHOULD be at most 78 characters
+_PLAIN_WORD = re.compile(r"[!-~]+")  # printable ASCII: stays as it is in a header
+_WORD_FRAME = len("=?utf-8?b??=")
+_MOST_ENCODED = 75  # RFC 2047: an encoded word is at most 75 characters
+
+
+def subject_header(subject: str) -> bytes:
+    """``Subject: <subject>`` folded at 78 columns, ending in CRLF.
+
+    Words of printable ASCII stay as they are; each run of other words becomes UTF-8 base64
+    encoded words (RFC 2047), the spaces inside the run encoded with it, split where the
+    line is full (never inside a character). Decoders drop the white space between two
+    encoded words and keep it elsewhere, so the subject reads back exactly.
+    """
+    line, lines = "Subject:", []
+    for atom, plain in _subject_atoms(subject):
+        if plain:
+            if len(line) + 1 + len(atom) > LINE_LENGTH and line != "Subject:":
+                lines.append(line)
+                line = ""
+            line += " " + atom
+            continue
+        for word in _encoded_words(atom, LINE_LENGTH - len(line) - 1):
+            if len(line) + 1 + len(word) > LINE_LENGTH:
+                lines.append(line)
+                line = ""
+            line += " " + word
+    lines.append(line)
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def _subject_atoms(subject: str) -> list[tuple[str, bool]]:
+    """The subject as plain words and runs of words to encode, in order."""
+    if not subject:
+        return [("", True)]
+    if "  " in subject or subject[0] == " " or subject[-1] == " ":
+        return [(subject, False)]  # spaces that only an encoded word keeps as they are
+    atoms: list[tuple[str, bool]] = []
+    for word in subject.split(" "):
+        plain = _PLAIN_WORD.fullmatch(word) is not None and "=?" not in word
+        if not plain and atoms and not atoms[-1][1]:
+            atoms[-1] = (f"{atoms[-1][0]} {word}", False)
+        else:
+            atoms.append((word, plain))
+    return atoms
+
+
+def _encoded_words(text: str, room: int) -> list[str]:
+    """``text`` as encoded words: the first fits in ``room`` if it can, each in a line."""
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    limit = _room_bytes(room)
+    for char in text:
+        width = len(char.encode("utf-8"))
+        if chunk and size + width > limit:
+            words.append(_encoded("".join(chunk)))
+            chunk, size, limit = [], 0, _room_bytes(LINE_LENGTH - 1)
+        chunk.append(char)
+        size += width
+    words.append(_encoded("".join(chunk)))
+    return words
+
+
+def _room_bytes(room: int) -> int:
+    """How many bytes an encoded word of at most ``room`` characters holds (at least one
+    character's worth: a word that does not fit goes on the next line whole)."""
+    characters = min(room, _MOST_ENCODED) - _WORD_FRAME
+    return max(characters // 4 * 3, 4) if characters >= 8 else _room_bytes(LINE_LENGTH - 1)
+
+
+def _encoded(text: str) -> str:
+    data = binascii.b2a_base64(text.encode("utf-8"), newline=False).decode("ascii")
+    return f"=?utf-8?b?{data}?="
+
+
+_ASCII = bytes(range(128))
+_BASE64_LINE = 76  # RFC 2045
+
+
+def _encoded_body(body: bytes) -> tuple[str, bytes]:
+    """``body`` (UTF-8 text, LF line ends) for transport: (Content-Transfer-Encoding,
+    the encoded lines ending in CRLF). Quoted-printable triples every byte outside ASCII,
+    base64 adds a third to all: base64 when more than a sixth of the bytes are not ASCII."""
     if not body.endswith(b"\n"):
         body += b"\n"
-    return binascii.b2a_qp(body, istext=True).replace(b"\n", CRLF)
+    if len(body.translate(None, _ASCII)) * 6 > len(body):
+        data = binascii.b2a_base64(body.replace(b"\n", CRLF), newline=False)
+        lines = [data[i:i + _BASE64_LINE] for i in range(0, len(data), _BASE64_LINE)]
+        return "base64", CRLF.join(lines) + CRLF
+    return "quoted-printable", binascii.b2a_qp(body, istext=True).replace(b"\n", CRLF)
 
 
 def _part(subtype: str, body: bytes) -> bytes:
+    encoding, encoded = _encoded_body(body)
     head = header_block((("Content-Type", f'text/{subtype}; charset="utf-8"'),
-                         ("Content-Transfer-Encoding", "quoted-printable")))
-    return head + CRLF + _quoted_printable(body)
+                         ("Content-Transfer-Encoding", encoding)))
+    return head + CRLF + encoded
 
 
 def _multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
@@ -140,9 +230,8 @@ def render_eml(site: Site, digest: RenderedDigest) -> bytes:
     view = digest.view
     lang, period = view.lang, view.week.label
     boundary = _boundary(digest)
-    # Subject may need RFC 2047 and folding: the email package writes it. The other
-    # headers of this digest are short ASCII in fixed formats, written out directly.
-    own = header_block.__wrapped__((("Subject", digest.subject),)) + "".join((
+    # The other headers of this digest are short ASCII in fixed formats.
+    own = subject_header(digest.subject) + "".join((
         f"Date: {format_datetime(week_bounds(view.week, site.settings)[1])}\r\n",
         f"Message-ID: {message_id(site, lang, period)}\r\n",
         "MIME-Version: 1.0\r\n",
