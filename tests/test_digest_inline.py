@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -259,3 +260,146 @@ def test_a_damaged_or_stale_cache_file_is_ignored(
 
 def assert_same_as_premailer_with(html: str, cache_dir: Path) -> None:
     assert elements(inline_css(html, cache_dir)) == elements(reference(html))
+
+
+# --- the fast path: start tags rewritten in the text ------------------------------------
+
+OWN_CSS = """
+.a { color: #a00; font-size: 14px }
+td.cell { padding: 4px; width: 50% }
+#top { background-color: #eeeeee }
+table.wide { width: 600px }
+.b { text-align: right !important }
+a:hover { color: #0a0 }
+@media (max-width: 600px) { .a { color: #000 } }
+"""
+
+
+def own_document(body: str, head: str = "", css: str = OWN_CSS) -> str:
+    return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+            f"<title>T</title>{head}\n<style>{css}</style>\n</head>\n<body class='a'>\n"
+            f"{body}\n</body>\n</html>\n")
+
+
+Tree = list[tuple[str, dict[str, str], str | None, str | None]]
+
+
+def full_tree(html: str) -> Tree:
+    """Every element with its attributes, text and tail: what a reader's parser sees."""
+    return _walk(etree.fromstring(html.strip(), etree.HTMLParser()))
+
+
+def premailer_tree(html: str) -> Tree:
+    """What premailer makes of ``html``'s tree (its text output is pretty-printed: white
+    space between tags differs, so the tree is compared, not its serialisation)."""
+    root = etree.fromstring(html.strip(), etree.HTMLParser())
+    Premailer(allow_network=False, strip_important=False).transform(root)
+    return _walk(root)
+
+
+def _walk(root: etree._Element) -> Tree:
+    return [(el.tag, dict(el.attrib), el.text, el.tail) for el in root.iter()
+            if isinstance(el.tag, str)]
+
+
+@pytest.fixture
+def fast_path(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each inline_css call's result came from the fast path."""
+    taken: list[bool] = []
+    original = inline._rewrite_tags
+
+    def spy(*args: Any, **kwargs: Any) -> str | None:
+        result = original(*args, **kwargs)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(inline, "_rewrite_tags", spy)
+    monkeypatch.setattr(inline, "_inliners", {})
+    monkeypatch.setattr(inline, "_style_results", {})
+    return taken
+
+
+PLAIN_BODIES = [
+    "<p class='a'>x</p>",
+    # comments, Outlook's conditional ones with tags inside, stay comments
+    "<!--[if mso]><table class='wide' width='600'><tr><td class='cell'><![endif]-->"
+    "<p class=\"a\" title='1 > 0'>x &amp; y</p><!--[if mso]></td></tr></table><![endif]-->",
+    "<TABLE CLASS='wide'><TR><TD Class=cell>one</TD><td class='cell' style='color: red'>"
+    "two</td></TR></TABLE>",
+    "<div id='top'\n  class=\"a b\">multi-line tag</div><br/><img class='a' src='x.png' alt=''>"
+    "<img class='a' src='y.png' alt='' /><img class=a src=z.png style='border: 0'/>",
+    "<p class='b' style='text-align: left'>important wins</p><a class='a' href='?a=1'>l</a>",
+]
+
+
+@pytest.mark.parametrize("body", PLAIN_BODIES)
+def test_plain_documents_take_the_fast_path_and_read_as_premailer_writes(
+    body: str, fast_path: list[bool],
+) -> None:
+    document = own_document(body)
+    first = inline_css(document)  # learns (tree path), then rewrites the text
+    again = inline_css(document)  # known: straight to the fast path
+    assert fast_path[-1] is True and first == again
+    assert full_tree(again) == premailer_tree(document)
+    # Only start tags and <style> change: the rest of the text is as the template wrote it.
+    start_tag = re.compile(r"<[a-zA-Z](?:[^>\"']|\"[^\"]*\"|'[^']*')*>")
+    assert start_tag.sub("", again.split("</style>")[1]) == start_tag.sub(
+        "", document.strip().split("</style>")[1])
+
+
+@pytest.mark.parametrize(("body", "head"), [
+    ("<p class='a&#32;b'>an entity in an attribute a selector sees</p>", ""),
+    ("<p class='a' class='b'>a repeated attribute</p>", ""),
+    ("<p class='a'>x</p><script>var a = '<p class=\"a\">';</script>", ""),
+    ("<p class='a'>x</p><textarea><p class='a'></textarea>", ""),
+    ("<p class='a'>x</p>", "<title>a <b>bold</b> title</title>"),
+    ("<p class='a'>x</p><!--> odd comment <p class='a'>y</p> -->", ""),
+    ("<body class='b'><p class='a'>a second body tag</p>", ""),
+])
+def test_markup_the_scanner_is_unsure_of_takes_the_tree_path(
+    body: str, head: str, fast_path: list[bool],
+) -> None:
+    document = own_document(body, head)
+    inline_css(document)
+    result = inline_css(document)
+    assert not any(fast_path)
+    assert full_tree(result) == premailer_tree(document)
+
+
+def test_a_document_without_head_takes_the_tree_path(fast_path: list[bool]) -> None:
+    document = f"<html><body><style>{OWN_CSS}</style><p class='a'>x</p></body></html>"
+    inline_css(document)
+    assert full_tree(inline_css(document)) == premailer_tree(document)
+    assert not any(fast_path)
+
+
+def test_digests_take_the_fast_path_with_every_text_as_premailer_leaves_it(
+    fast_path: list[bool],
+) -> None:
+    s = site([*refugee_statements(), statement("عربي", lang="ar", day=date(2015, 9, 3),
+                                                 authors=("A & B",))])
+    for lang in ("en", "pl", "tr", "da", "ar"):
+        document = rendered(s, lang, "2015-W36")
+        inline_css(document)
+        assert full_tree(inline_css(document)) == premailer_tree(document), lang
+    assert fast_path and fast_path[-1] is True
+
+
+def test_a_selector_that_looks_at_ancestors_keeps_the_tree_path(fast_path: list[bool]) -> None:
+    for css in (".x .a { color: red }", "td > p { color: red }", "p:first-child { color: red }",
+                "p[title] { color: red }", "p { color: red }"):
+        document = own_document("<table><tr><td><p class='a' title='t'>x</p></td></tr></table>",
+                                css=css)
+        inline_css(document)
+        assert full_tree(inline_css(document)) == premailer_tree(document)
+    assert not any(fast_path)
+
+
+def test_a_style_with_nothing_left_goes_with_its_tail_on_the_fast_path(
+    fast_path: list[bool],
+) -> None:
+    document = own_document("<p class='a'>x</p>", css=".a { color: #a00 }")
+    inline_css(document)
+    result = inline_css(document)
+    assert fast_path[-1] is True and "<style" not in result
+    assert full_tree(result) == premailer_tree(document)
