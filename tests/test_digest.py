@@ -641,3 +641,25 @@ def test_french_labels_take_a_no_break_space_before_the_colon() -> None:
     assert "\nÉgalement en\u00a0:\n" in text
     english = result["digests/en/2015-W36.txt"].decode()
     assert "\nFull statement: https://" in english and "\nAlso in:\n" in english
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_the_direct_calls_render_as_jinja_renders(autoescape: bool) -> None:
+    from sfb_feeds.digest import templates
+
+    source = (
+        "{% macro m(x) %}[{{ x }}]{{ caller() if caller else '' }}{% endmacro %}"
+        "{% set ns = namespace(n=0) %}{% for i in range(3) %}{{ loop.cycle('a', 'b') }}"
+        "{{ m(i) }}{% call m('c') %}<{{ i }}>{% endcall %}{{ '{0}-{1}'.format(i, '<b>') }}"
+        "{{ _('Full statement') }}{{ _('{label}:').format(label='<x>') }}"
+        "{{ gettext('Weekly digest') }}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"
+        "{{ ngettext('{count} statement', '{count} statements', 2).format(count=2) }}"
+        "{% block b %}{{ 'x'.upper() }}{{ dict(a=1).get('a') }}{% endblock %}"
+    )
+    rendered = []
+    for context_class in (jinja2.runtime.Context, templates._Context):
+        env = jinja2.Environment(autoescape=autoescape, extensions=[jinja2.ext.i18n])
+        env.context_class = context_class
+        rendered.append(env.from_string(source).render(templates.gettext_functions("fr")))
+    assert rendered[0] == rendered[1]
+    assert ("&lt;x&gt;" in rendered[1]) is autoescape and "Déclaration complète" in rendered[1]

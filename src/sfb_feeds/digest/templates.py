@@ -13,6 +13,7 @@ Environment serves every language.
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -20,11 +21,13 @@ from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import BuiltinMethodType, MethodType
 from typing import Any
 
 import jinja2
 import jinja2.ext
 from jinja2.loaders import split_template_path
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from ..language import canonical_tag
@@ -89,6 +92,7 @@ def environment(templates_dir: Path | None, cache_dir: Path | None = None
         lstrip_blocks=True,
         auto_reload=False,  # a build reads each template once
     )
+    env.context_class = _Context
     # {% trans %} blocks compile to newstyle calls, as the gettext functions below expect.
     env.newstyle_gettext = True  # type: ignore[attr-defined]
     env.filters["wrap"] = wrap
@@ -113,34 +117,63 @@ def template(templates_dir: Path | None, name: str, lang: str,
     return env.select_template(candidate_names(name, lang))
 
 
-@lru_cache(maxsize=256)
-def gettext_functions(lang: str) -> Mapping[str, Any]:
-    """``_``, ``gettext`` and ``ngettext`` for ``lang``, as render variables.
+class Gettext:
+    """``_`` / ``gettext`` of one catalog in a template, as the i18n extension's newstyle
+    function: the result is Markup when the template autoescapes (so ``.format()``
+    escapes what it inserts), and keyword arguments are %-formatted in."""
 
-    They behave as the i18n extension's newstyle functions: the result is Markup when the
-    template autoescapes (so ``.format()`` escapes what it inserts), and keyword arguments
-    are %-formatted in.
-    """
-    catalog = translations(lang)
+    __slots__ = ("catalog",)
 
-    @jinja2.pass_context
-    def gettext(context: jinja2.runtime.Context, message: str, **variables: Any) -> str:
-        text = catalog.gettext(message)
-        if context.eval_ctx.autoescape:
+    def __init__(self, catalog: gettext.NullTranslations) -> None:
+        self.catalog = catalog
+
+    def translate(self, autoescape: bool, message: str, **variables: Any) -> str:
+        text = self.catalog.gettext(message)
+        if autoescape:
             text = Markup(text)
         return text % variables if variables else text
 
-    @jinja2.pass_context
+    @jinja2.pass_eval_context
+    def __call__(self, context: EvalContext, message: str, **variables: Any) -> str:
+        return self.translate(context.autoescape, message, **variables)
+
+
+class _Context(jinja2.runtime.Context):
+    """The render context, calling translations and methods with no Jinja decorator
+    (``str.format``, ``Markup.format``) directly: Jinja's general ``call`` looks for
+    context-taking arguments on every call, a sixth of a digest's rendering."""
+
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        kind = type(__obj)
+        if kind is Gettext:
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            return __obj.translate(__self.eval_ctx.autoescape, *args, **kwargs)
+        if kind is BuiltinMethodType or (  # no Jinja decorator can sit on a built-in
+                kind is MethodType and not hasattr(__obj.__func__, "jinja_pass_arg")):
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            return __obj(*args, **kwargs)
+        return super().call(__obj, *args, **kwargs)
+
+
+@lru_cache(maxsize=256)
+def gettext_functions(lang: str) -> Mapping[str, Any]:
+    """``_``, ``gettext`` and ``ngettext`` for ``lang``, as render variables (see Gettext)."""
+    catalog = translations(lang)
+
+    @jinja2.pass_eval_context
     def ngettext(
-        context: jinja2.runtime.Context, singular: str, plural: str, num: int, **variables: Any
+        context: EvalContext, singular: str, plural: str, num: int, **variables: Any
     ) -> str:
         text = catalog.ngettext(singular, plural, num)
-        if context.eval_ctx.autoescape:
+        if context.autoescape:
             text = Markup(text)
         variables.setdefault("num", num)
         return text % variables
 
-    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+    translate = Gettext(catalog)
+    return {"_": translate, "gettext": translate, "ngettext": ngettext}
 
 
 # --- filters for the plain-text digest ------------------------------------------------------
