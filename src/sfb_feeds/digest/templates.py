@@ -236,22 +236,37 @@ def _one_spaced(text: str) -> str:
     return text
 
 
-# Characters known to take exactly one column: ASCII, and those found so far. A search for
-# any other character is much quicker than measuring each one (or even making a set).
-_narrow: set[str] = set()
+# A search for a character outside the one-column ranges known so far (ASCII, and each
+# 256-character block of Unicode met so far) is much quicker than measuring characters.
+_blocks: set[int] = set()
+_narrow_ranges: list[tuple[int, int]] = [(0, 0x7F)]
 _other = re.compile(r"[^\x00-\x7f]")
 
 
 def _all_narrow(text: str) -> bool:
     """Whether every character of ``text`` takes exactly one column (see display_width)."""
-    global _other
     while (found := _other.search(text)) is not None:
-        char = found.group()
-        if display_width(char) != 1:
-            return False
-        _narrow.add(char)
-        _other = re.compile("[^\\x00-\\x7f" + "".join(sorted(map(re.escape, _narrow))) + "]")
+        block = ord(found.group()) >> 8
+        if block in _blocks:
+            return False  # in a block already measured: not one column wide
+        _add_block(block)
     return True
+
+
+def _add_block(block: int) -> None:
+    global _other
+    _blocks.add(block)
+    for point in range(block << 8, (block + 1) << 8):
+        if display_width(chr(point)) != 1:
+            continue
+        first, last = _narrow_ranges[-1]
+        if point == last + 1:
+            _narrow_ranges[-1] = (first, point)
+        else:
+            _narrow_ranges.append((point, point))
+    _narrow_ranges.sort()
+    ranges = "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in _narrow_ranges)
+    _other = re.compile(f"[^{ranges}]")
 
 
 def display_width(text: str) -> int:
