@@ -45,7 +45,7 @@ def text(node: yaml.Node, *, required: bool = True) -> str:
 
 def line(node: yaml.Node) -> str:
     """Text shown on one line (a title, a name): runs of whitespace become one space."""
-    return _SPACE.sub(" ", text(node))
+    return " ".join(text(node).split())  # str.split() splits where \s matches
 
 
 def header_value(node: yaml.Node) -> str:
@@ -139,9 +139,8 @@ def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
 
     Returns the paragraphs and whether the excerpt ends with a cut marker (``...``/``…``).
     """
-    parts = tuple(
-        _SPACE.sub(" ", part).strip() for part in _PARAGRAPH_BREAK.split(value.strip())
-    )
+    # (str.split() splits at the very characters the regular expression \s matches.)
+    parts = tuple(" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(value.strip()))
     kept = tuple(part for part in parts if part)
     truncated = bool(kept) and kept[-1].endswith(("...", "…"))
     return kept, truncated
