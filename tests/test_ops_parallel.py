@@ -82,13 +82,29 @@ def test_work_done_in_workers_comes_back_whole_and_in_order() -> None:
     assert [value for _, part in results for value in part] == [i * i for i in items]
 
 
-def test_parts_per_worker_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parts_per_fork_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "_resident_mb", lambda: 100)
     monkeypatch.setenv(parallel.MEMORY_ENV, "600")
-    # 250 MB per worker, 170 MB of it for growth: ~5,100 renders per part.
-    assert parallel.parts_per_worker(7_500, 2) == 2  # the least, for balance
-    assert parallel.parts_per_worker(40_000, 2) == 4
-    monkeypatch.setenv(parallel.MEMORY_ENV, "300")  # 20 MB of growth: 600 renders a part
-    assert parallel.parts_per_worker(7_500, 2) == 7
-    monkeypatch.setenv(parallel.MEMORY_ENV, "200")  # nothing to spare: as many as allowed
-    assert parallel.parts_per_worker(7_500, 2) == 16
+    # 250 MB per worker, 170 MB of it for growth: ~5,100 renders per fork.
+    assert parallel.parts_per_fork(7_500, 2, 32) == 21  # a worker lives through its share
+    assert parallel.parts_per_fork(40_000, 2, 32) == 4
+    monkeypatch.setenv(parallel.MEMORY_ENV, "300")  # 20 MB of growth: 600 renders a fork
+    assert parallel.parts_per_fork(7_500, 2, 32) == 2
+    monkeypatch.setenv(parallel.MEMORY_ENV, "200")  # nothing to spare: a fork per part
+    assert parallel.parts_per_fork(7_500, 2, 32) == 1
+
+
+def test_a_worker_takes_several_parts_before_a_fresh_fork() -> None:
+    items = list(range(64))
+    pids = [pid for _, part in parallel.run(_pids, items, 2, per_worker=8, per_fork=4)
+            for pid in part]
+    assert len(pids) == 64 and 2 <= len(set(pids)) <= 4 + 1
+    fresh = {pid for _, part in parallel.run(_pids, items, 2, per_worker=8, per_fork=1)
+             for pid in part}
+    assert len(fresh) == 16  # a fork per part
+
+
+def _pids(items: Sequence[int]) -> list[int]:
+    import os
+
+    return [os.getpid() for _ in items]

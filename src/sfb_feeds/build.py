@@ -143,10 +143,11 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
     # The statements parsed in workers accumulate here as they come back.
     workers = parallel.default_workers(growth_mb=len(missing) * RECORD_KB // 1024)
     if workers > 1 and len(missing) >= PARSE_PARALLEL_MIN:
+        parts = workers * PARSE_PARTS
         for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,
-                                      workers,
-                                      per_worker=parallel.parts_per_worker(len(missing),
-                                                                           workers)):
+                                      workers, per_worker=PARSE_PARTS,
+                                      per_fork=parallel.parts_per_fork(len(missing),
+                                                                       workers, parts)):
             for path, result in parsed:
                 if isinstance(result, tuple):
                     records.remember_encoded(path, result)
@@ -163,6 +164,7 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
     return loaded
 
 
+PARSE_PARTS = 8  # parts per worker
 PARSE_PARALLEL_MIN = 500  # fewer files to parse: starting workers costs more than it saves
 # What one loaded statement costs this process, with its cache entry (measured at 100,000
 # benchmark statements: ~360 MB more after loading them than before).

@@ -68,21 +68,19 @@ def default_workers(growth_mb: int = 0) -> int:
     return workers if workers >= 2 else 1
 
 
-def parts_per_worker(tasks: int, workers: int, *, least: int = 2, most: int = 16) -> int:
-    """Into how many parts to cut each worker's share of ``tasks`` renders.
+def parts_per_fork(tasks: int, workers: int, parts: int) -> int:
+    """How many of ``parts`` parts of ``tasks`` renders one forked worker may take in turn
+    before it is replaced by a fresh fork.
 
-    Every part is a fresh fork, which costs time (~15 ms, and page faults as it touches
-    what it shares), so as few as the memory budget allows: a part may render as much as
-    keeps its worker's growth (WORKER_BASE_MB, plus a MB per RENDERS_PER_MB renders)
-    within the worker's share of what the budget leaves next to this process. At least
-    ``least`` parts, so that a worker that finishes early can take another.
+    A worker's private memory grows as it renders (WORKER_BASE_MB, plus a MB per
+    RENDERS_PER_MB renders): it may render as much as keeps that growth within its share
+    of what the memory budget leaves next to this process. Forking costs time (~15 ms, and
+    page faults as a fork touches what it shares), so a worker lives as long as it may.
     """
     budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
     spare = (budget - _resident_mb()) // max(1, workers) - WORKER_BASE_MB
-    if spare <= 0:
-        return most
-    share = -(-tasks // max(1, workers))
-    return max(least, min(most, -(-share // (spare * RENDERS_PER_MB))))
+    per_part = max(1, -(-tasks // max(1, parts)))
+    return max(1, spare * RENDERS_PER_MB // per_part)
 
 
 def _call(bounds: tuple[int, int]) -> Any:
@@ -108,16 +106,17 @@ def slices(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:
 
 
 def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers: int, *,
-        per_worker: int = 8, weights: Sequence[int] | None = None
+        per_worker: int = 8, weights: Sequence[int] | None = None, per_fork: int = 1,
         ) -> Iterator[tuple[int, Result]]:
     """``(length, work(part))`` for contiguous parts of ``items``, in order.
 
     The parts run in forked workers, which inherit ``items`` (only the results are sent
-    back, pickled), each part in a fresh worker. There are about ``per_worker`` parts per
-    worker, of about equal total ``weights`` (default: 1 each): more, lighter parts mean
-    less memory per worker (see below) and more forks. With one worker, or where ``fork``
-    does not exist, everything runs here. An exception in a worker is raised here, and
-    the other parts are abandoned.
+    back, pickled). There are about ``per_worker`` parts per worker, of about equal total
+    ``weights`` (default: 1 each), handed to whichever worker is free, so workers finish
+    together. A worker takes ``per_fork`` parts in turn, then a fresh fork replaces it:
+    fewer parts per fork mean less memory per worker (see below) and more forks. With one
+    worker, or where ``fork`` does not exist, everything runs here. An exception in a
+    worker is raised here, and the other parts are abandoned.
     """
     global _job
     bounds = slices(weights if weights is not None else [1] * len(items),
@@ -131,11 +130,12 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
     # live on stay shared with this process instead of being copied into every worker.
     gc.freeze()
     try:
-        # A fresh worker per part: a worker's memory grows as it touches the objects it
-        # shares with this process (every reference count it changes copies a page), so
-        # long-lived workers would each end up with a private copy of the whole site.
+        # A worker's memory grows as it touches the objects it shares with this process
+        # (every reference count it changes copies a page), so a worker that lived through
+        # a large site would end up with a private copy of it: after ``per_fork`` parts
+        # it makes way for a fresh fork.
         context = multiprocessing.get_context("fork")
-        with context.Pool(workers, maxtasksperchild=1) as pool:
+        with context.Pool(workers, maxtasksperchild=max(1, per_fork)) as pool:
             for (first, last), result in zip(bounds, pool.imap(_call, bounds), strict=True):
                 yield last - first, result
     finally:

@@ -487,6 +487,7 @@ PARALLEL_MIN = 64  # fewer outputs to render than this: forking costs more than 
 # An output showing more than 1/(workers * HEAVY_PARTS) of all the statements shown is
 # rendered here rather than in a worker (see ``_here_first``).
 HEAVY_PARTS = 16
+RENDER_PARTS = 16  # parts per worker: small enough that the workers finish together
 
 
 def _no_progress(done: int, total: int) -> None:
@@ -514,11 +515,12 @@ def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress
             job.consider(output)
             step(1)
         weights = [o.weight if isinstance(o, Deferred) else 1 for o in pending]
-        # Parts of about equal weight (statements shown), each in a fresh fork whose
-        # private memory grows with what it touches: as many as the memory budget needs.
-        per_worker = parallel.parts_per_worker(len(pending), workers)
+        # Parts of about equal weight (statements shown), taken by whichever worker is
+        # free; a worker makes way for a fresh fork when the memory budget says so.
+        per_fork = parallel.parts_per_fork(len(pending), workers, workers * RENDER_PARTS)
         for count, part in parallel.run(job.consider_part, pending, workers,
-                                        per_worker=per_worker, weights=weights):
+                                        per_worker=RENDER_PARTS, weights=weights,
+                                        per_fork=per_fork):
             job.merge(part)
             step(count)
         return

@@ -621,6 +621,8 @@ def _learn(html: str, inliner: _Inliner) -> None:
         theirs.set(_MARK, str(index))
         mine.set(_MARK, str(index))
     styles = {el.get(_MARK): _style_key(el) for el in ours.iter("style")}
+    if inliner.needs.context_free and not inliner.exact:
+        _prune_repeats(ours, reference, inliner.needs)
     inliner.premailer_calls += 1
     _run_premailer(reference)
     after = {el.get(_MARK): el for el in _elements(reference) if el.get(_MARK) is not None}
@@ -646,6 +648,45 @@ def _learn(html: str, inliner: _Inliner) -> None:
             inliner.exact = True
             return
     inliner.index_own_keys()
+
+
+def _prune_repeats(ours: etree._ElementTree, reference: etree._ElementTree,
+                   needs: _Needs) -> None:
+    """Drop from both trees each element whose whole subtree shows only shapes met earlier
+    in the document (a digest archive lists hundreds of alike weeks): for a context-free
+    stylesheet premailer styles every element of a shape alike, so one of each is enough
+    to learn from, and premailer's time grows with the size of the document."""
+    shape_of: dict[etree._Element, int] = {}
+    below: dict[etree._Element, frozenset[int]] = {}
+    local: dict[tuple[object, ...], int] = {}
+
+    def measure(element: etree._Element, parent: int) -> frozenset[int]:
+        shape = local.setdefault((parent, _own_key(element, needs)), len(local))
+        shapes = {shape}
+        for child in element.iterchildren(etree.Element):
+            shapes |= measure(child, shape)
+        shape_of[element], below[element] = shape, frozenset(shapes)
+        return below[element]
+
+    kept: set[int] = set()
+    doomed: list[etree._Element] = []
+
+    def prune(element: etree._Element) -> None:
+        if below[element] <= kept and element.tag != "style":
+            doomed.append(element)
+            return
+        kept.add(shape_of[element])
+        for child in element.iterchildren(etree.Element):
+            prune(child)
+
+    root = ours.getroot()
+    measure(root, -1)
+    prune(root)
+    marks = {element.get(_MARK) for element in doomed}
+    for element in doomed + [e for e in _elements(reference) if e.get(_MARK) in marks]:
+        parent = element.getparent()
+        if parent is not None:
+            parent.remove(element)
 
 
 # --- what was learnt, kept in the cache folder ----------------------------------------------
