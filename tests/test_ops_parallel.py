@@ -44,7 +44,7 @@ def test_a_cold_build_parses_in_workers_only_within_the_budget(
 
     asked: list[int] = []
     monkeypatch.setattr(build.parallel, "default_workers",
-                        lambda growth_mb=0: asked.append(growth_mb) or 1)
+                        lambda growth_mb=0, worker_mb=0: asked.append(growth_mb) or 1)
     folder = tmp_path / "statements"
     folder.mkdir()
     for number in range(600):
@@ -85,26 +85,71 @@ def test_work_done_in_workers_comes_back_whole_and_in_order() -> None:
 def test_parts_per_fork_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "_resident_mb", lambda: 100)
     monkeypatch.setenv(parallel.MEMORY_ENV, "600")
-    # 250 MB per worker, 170 MB of it for growth: ~5,100 renders per fork.
-    assert parallel.parts_per_fork(7_500, 2, 32) == 21  # a worker lives through its share
-    assert parallel.parts_per_fork(40_000, 2, 32) == 4
-    monkeypatch.setenv(parallel.MEMORY_ENV, "300")  # 20 MB of growth: 600 renders a fork
-    assert parallel.parts_per_fork(7_500, 2, 32) == 2
-    monkeypatch.setenv(parallel.MEMORY_ENV, "200")  # nothing to spare: a fork per part
+    # One helper beside this process: 500 MB, 420 of it for growth: 12,600 renders a fork.
+    assert parallel.parts_per_fork(7_500, 2, 32) == 53  # it lives through its share
+    assert parallel.parts_per_fork(40_000, 2, 32) == 10
+    assert parallel.parts_per_fork(40_000, 3, 48) == 6  # two helpers share the budget
+    monkeypatch.setenv(parallel.MEMORY_ENV, "300")  # 120 MB of growth: 3,600 renders
+    assert parallel.parts_per_fork(7_500, 2, 32) == 15
+    monkeypatch.setenv(parallel.MEMORY_ENV, "150")  # nothing to spare: a fork per part
     assert parallel.parts_per_fork(7_500, 2, 32) == 1
-
-
-def test_a_worker_takes_several_parts_before_a_fresh_fork() -> None:
-    items = list(range(64))
-    pids = [pid for _, part in parallel.run(_pids, items, 2, per_worker=8, per_fork=4)
-            for pid in part]
-    assert len(pids) == 64 and 2 <= len(set(pids)) <= 4 + 1
-    fresh = {pid for _, part in parallel.run(_pids, items, 2, per_worker=8, per_fork=1)
-             for pid in part}
-    assert len(fresh) == 16  # a fork per part
 
 
 def _pids(items: Sequence[int]) -> list[int]:
     import os
+    import time
 
+    time.sleep(0.02)  # long enough for the helpers to start and take parts
     return [os.getpid() for _ in items]
+
+
+@pytest.mark.parametrize("per_fork", [1, 3])
+def test_this_process_and_its_helpers_share_the_parts(per_fork: int) -> None:
+    import os
+    from collections import Counter
+
+    parts = [part for _, part in parallel.run(_pids, list(range(64)), 3, per_worker=8,
+                                                per_fork=per_fork)]
+    assert [pid for part in parts for pid in part] and sum(map(len, parts)) == 64
+    takers = Counter(part[0] for part in parts)
+    assert os.getpid() in takers  # this process worked too
+    helpers = {pid: count for pid, count in takers.items() if pid != os.getpid()}
+    assert len(helpers) >= 2  # both helpers took parts...
+    assert max(helpers.values()) <= per_fork  # ... and made way for fresh forks in time
+
+
+def _fail_on_seven(items: Sequence[int]) -> list[int]:
+    if 7 in items:
+        raise ValueError("seven")
+    return list(items)
+
+
+def test_a_failure_in_any_part_is_raised_here() -> None:
+    with pytest.raises(ValueError, match="seven"):
+        list(parallel.run(_fail_on_seven, list(range(40)), 2, per_worker=10, per_fork=2))
+
+
+def _die(items: Sequence[int]) -> list[int]:
+    import os
+    import time
+
+    time.sleep(0.01)
+    if os.getpid() != _PARENT[0] and 7 in items:
+        os._exit(3)
+    return list(items)
+
+
+_PARENT = [0]
+
+
+def test_a_helper_that_dies_fails_the_run() -> None:
+    import os
+
+    _PARENT[0] = os.getpid()
+    for _ in range(5):  # until a helper takes the part with 7 (this process may take it)
+        try:
+            list(parallel.run(_die, list(range(40)), 2, per_worker=10, per_fork=20))
+        except RuntimeError as error:
+            assert "died (exit code 3)" in str(error)
+            return
+    pytest.fail("this process took the fatal part five times over")

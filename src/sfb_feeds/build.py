@@ -141,7 +141,8 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
     records = cache.RecordCache.open(settings, detector=detector)
     missing = records.prime(files)
     # The statements parsed in workers accumulate here as they come back.
-    workers = parallel.default_workers(growth_mb=len(missing) * RECORD_KB // 1024)
+    workers = parallel.default_workers(growth_mb=len(missing) * RECORD_KB // 1024,
+                                       worker_mb=parallel.PARSE_WORKER_MB)
     if workers > 1 and len(missing) >= PARSE_PARALLEL_MIN:
         parts = workers * PARSE_PARTS
         for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,

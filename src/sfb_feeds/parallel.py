@@ -1,32 +1,42 @@
 """Spread pure, CPU-bound work (parsing, rendering) over the machine's cores.
 
-Worker processes are *forked*, so they start with everything the parent has already
+Helper processes are *forked*, so they start with everything this process has already
 built (settings, statements, the site, imported renderers) without pickling any of it;
-only each chunk's small result travels back. :func:`run` hands the work to the workers
-through a module global that the fork copies, which is why it is not re-entrant.
+only each part's result travels back. This process works too: the parts are taken in
+turn by whichever process is free, this one included, so a build whose memory budget
+allows only one helper still keeps two cores busy. :func:`run` hands the work to the
+helpers through a module global that the fork copies, which is why it is not re-entrant.
 
-How many workers: as many as there are cores (at most four), as far as the memory budget
-allows. Every forked worker gains about :data:`WORKER_MB` of private memory as it works
-(measured: ~80 MB after its first few hundred renders, as it touches the interpreter's and
-the renderers' shared state, then ~10 MB per 300 renders), so a build whose own process
-already holds most of the budget (100,000 statements hold ~470 MB) renders in its own
-process instead. ``$SFB_FEEDS_WORKERS`` fixes the number (1: no workers);
-``$SFB_FEEDS_MEMORY_MB`` sets the budget (default 600).
+How many processes: as many as there are cores (at most four), as far as the memory
+budget allows. Every helper gains private memory as it works (measured: ~80 MB after its
+first few hundred renders, as it touches the interpreter's and the renderers' shared
+state, then ~10 MB per 300 renders; a parsing helper far less), so a build whose own
+process already holds most of the budget (100,000 statements hold ~470 MB) gets one
+helper, which a fresh fork replaces every few parts. ``$SFB_FEEDS_WORKERS`` fixes the
+number of processes (1: this one alone); ``$SFB_FEEDS_MEMORY_MB`` sets the budget (default
+600). Helpers die with this process (Linux), so a killed build leaves none writing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import multiprocessing
 import os
+import queue
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MEMORY_ENV = "SFB_FEEDS_MEMORY_MB"
 MAX_DEFAULT_WORKERS = 4  # more processes add memory faster than they save time here
 DEFAULT_MEMORY_MB = 600
-WORKER_MB = 150
+WORKER_MB = 150  # what to allow for a rendering helper
+PARSE_WORKER_MB = 30  # for a parsing helper: it keeps nothing but the part at hand
 # A forked worker's private memory: ~80 MB once it has started rendering, then ~10 MB more
 # per 300 renders (measured at 10,000 and 100,000 benchmark statements).
 WORKER_BASE_MB = 80
@@ -54,39 +64,33 @@ def _resident_mb() -> int:
         return 0
 
 
-def default_workers(growth_mb: int = 0) -> int:
-    """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_DEFAULT_WORKERS) that fit
-    in the memory budget next to this process as it is now, plus ``growth_mb`` when it will
-    grow while they work (it keeps what they send back); 1 means no workers."""
+def default_workers(growth_mb: int = 0, worker_mb: int = WORKER_MB) -> int:
+    """How many processes should work, this one included: ``$SFB_FEEDS_WORKERS``, else
+    the usable cores (at most MAX_DEFAULT_WORKERS), as far as helpers of ``worker_mb``
+    each fit in the memory budget next to this process as it is now, plus ``growth_mb``
+    when it will grow while they work (it keeps what they send back)."""
     chosen = _env_number(WORKERS_ENV)
     if chosen > 0:
         return chosen
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
-    affordable = (budget - _resident_mb() - growth_mb) // WORKER_MB
-    workers = min(cores or 1, MAX_DEFAULT_WORKERS, affordable)
-    return workers if workers >= 2 else 1
+    helpers = (budget - _resident_mb() - growth_mb) // worker_mb
+    return max(1, min(cores or 1, MAX_DEFAULT_WORKERS, helpers + 1))
 
 
 def parts_per_fork(tasks: int, workers: int, parts: int) -> int:
-    """How many of ``parts`` parts of ``tasks`` renders one forked worker may take in turn
-    before it is replaced by a fresh fork.
+    """How many of ``parts`` parts of ``tasks`` renders one helper may take in turn
+    before a fresh fork replaces it (``workers``: the processes working, this one too).
 
-    A worker's private memory grows as it renders (WORKER_BASE_MB, plus a MB per
+    A helper's private memory grows as it renders (WORKER_BASE_MB, plus a MB per
     RENDERS_PER_MB renders): it may render as much as keeps that growth within its share
     of what the memory budget leaves next to this process. Forking costs time (~15 ms, and
-    page faults as a fork touches what it shares), so a worker lives as long as it may.
+    page faults as a fork touches what it shares), so a helper lives as long as it may.
     """
     budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
-    spare = (budget - _resident_mb()) // max(1, workers) - WORKER_BASE_MB
+    spare = (budget - _resident_mb()) // max(1, workers - 1) - WORKER_BASE_MB
     per_part = max(1, -(-tasks // max(1, parts)))
     return max(1, spare * RENDERS_PER_MB // per_part)
-
-
-def _call(bounds: tuple[int, int]) -> Any:
-    assert _job is not None, "parallel.run sets the job before forking"
-    work, items = _job
-    return work(items[bounds[0]:bounds[1]])
 
 
 def slices(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:
@@ -110,34 +114,171 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
         ) -> Iterator[tuple[int, Result]]:
     """``(length, work(part))`` for contiguous parts of ``items``, in order.
 
-    The parts run in forked workers, which inherit ``items`` (only the results are sent
-    back, pickled). There are about ``per_worker`` parts per worker, of about equal total
-    ``weights`` (default: 1 each), handed to whichever worker is free, so workers finish
-    together. A worker takes ``per_fork`` parts in turn, then a fresh fork replaces it:
-    fewer parts per fork mean less memory per worker (see below) and more forks. With one
-    worker, or where ``fork`` does not exist, everything runs here. An exception in a
-    worker is raised here, and the other parts are abandoned.
+    ``workers`` processes work: this one and ``workers - 1`` forked helpers, which inherit
+    ``items`` (only the results are sent back, pickled). There are about ``per_worker``
+    parts per process, of about equal total ``weights`` (default: 1 each), each taken by
+    whichever process is free, so they finish together. A helper takes ``per_fork`` parts,
+    then a fresh fork replaces it: fewer parts per fork mean less memory per helper (see
+    above) and more forks. With one worker, or where ``fork`` does not exist, everything
+    runs here. An exception in any part is raised here, and the other parts abandoned.
     """
-    global _job
     bounds = slices(weights if weights is not None else [1] * len(items),
                     workers * per_worker)
     if workers <= 1 or len(bounds) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for first, last in bounds:
             yield last - first, work(items[first:last])
         return
+    global _job
     _job = (work, items)
-    # Frozen objects are left alone by the workers' garbage collector, so the pages they
-    # live on stay shared with this process instead of being copied into every worker.
+    # Frozen objects are left alone by the helpers' garbage collector, so the pages they
+    # live on stay shared with this process instead of being copied into every helper.
     gc.freeze()
     try:
-        # A worker's memory grows as it touches the objects it shares with this process
-        # (every reference count it changes copies a page), so a worker that lived through
-        # a large site would end up with a private copy of it: after ``per_fork`` parts
-        # it makes way for a fresh fork.
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, maxtasksperchild=max(1, per_fork)) as pool:
-            for (first, last), result in zip(bounds, pool.imap(_call, bounds), strict=True):
-                yield last - first, result
+        yield from _Shared(bounds, min(workers - 1, len(bounds) - 1), per_fork).results()
     finally:
         _job = None
         gc.unfreeze()
+
+
+class _Shared:
+    """Parts taken in turn by this process and its helpers; results handed out in order.
+
+    Each helper sends its results through a pipe of its own (one writer: no lock that a
+    helper could die holding), read by a thread of its own here, so a helper never waits
+    for this process to finish a part before it can send what it rendered.
+    """
+
+    def __init__(self, bounds: list[tuple[int, int]], helpers: int, per_fork: int) -> None:
+        self.context = multiprocessing.get_context("fork")
+        self.bounds = bounds
+        self.helpers = helpers
+        self.per_fork = max(1, per_fork)
+        self.next_part = self.context.Value("i", 0)  # the next part anyone may take
+        self.arrived: queue.Queue[tuple[int, bool, Any]] = queue.Queue()
+        self.running: list[tuple[Any, threading.Thread]] = []  # helper, its receiver
+
+    def take(self) -> int | None:
+        with self.next_part.get_lock():
+            index: int = self.next_part.value
+            if index >= len(self.bounds):
+                return None
+            self.next_part.value = index + 1
+            return index
+
+    def results(self) -> Iterator[tuple[int, Any]]:
+        done: dict[int, Any] = {}
+        handed = 0
+        finished = False
+        try:
+            while handed < len(self.bounds):
+                self._keep_helpers()
+                index = self.take()
+                if index is not None:
+                    first, last = self.bounds[index]
+                    done[index] = _work(first, last)
+                self._collect(done, wait_for_one=index is None and handed not in done)
+                while handed in done:
+                    first, last = self.bounds[handed]
+                    yield last - first, done.pop(handed)
+                    handed += 1
+            finished = True
+        finally:
+            self._stop(kill=not finished)
+
+    def _receive(self, reader: Connection) -> None:
+        with reader:
+            while True:
+                try:
+                    self.arrived.put(reader.recv())
+                except (EOFError, OSError):  # the helper is gone (done, or killed)
+                    return
+
+    def _collect(self, done: dict[int, Any], *, wait_for_one: bool) -> None:
+        while True:
+            try:
+                index, ok, result = self.arrived.get(timeout=0.05) if wait_for_one \
+                    else self.arrived.get_nowait()
+            except queue.Empty:
+                if not wait_for_one:
+                    return
+                self._keep_helpers()  # (raises if one died)
+                continue
+            if not ok:
+                raise result
+            done[index] = result
+            wait_for_one = False
+
+    def _keep_helpers(self) -> None:
+        """Replace helpers that took their share of parts, while parts are left."""
+        alive = []
+        for helper, receiver in self.running:
+            if helper.exitcode is None or receiver.is_alive():
+                alive.append((helper, receiver))
+            elif helper.exitcode != 0:  # (a part it took will never come)
+                raise RuntimeError(f"a worker process died (exit code {helper.exitcode})")
+        self.running = alive
+        with self.next_part.get_lock():
+            left = len(self.bounds) - self.next_part.value
+        for _ in range(min(self.helpers - len(self.running), left)):
+            reader, writer = self.context.Pipe(duplex=False)
+            helper = self.context.Process(target=_help, args=(self, writer, self.per_fork),
+                                          daemon=True)
+            helper.start()
+            writer.close()  # the helper's copy is the only one: its end is our EOF
+            receiver = threading.Thread(target=self._receive, args=(reader,), daemon=True)
+            receiver.start()
+            self.running.append((helper, receiver))
+
+    def _stop(self, *, kill: bool) -> None:
+        for helper, _ in self.running:
+            if kill and helper.exitcode is None:
+                helper.kill()
+        for helper, receiver in self.running:
+            helper.join()
+            receiver.join()
+
+
+def _work(first: int, last: int) -> Any:
+    assert _job is not None, "parallel.run sets the job before forking"
+    work, items = _job
+    return work(items[first:last])
+
+
+def _help(shared: _Shared, channel: Connection, parts: int) -> None:
+    """A helper's life: take up to ``parts`` parts in turn, send each result back."""
+    _die_with_parent()
+    with channel:
+        for _ in range(parts):
+            index = shared.take()
+            if index is None:
+                return
+            try:
+                message: tuple[int, bool, Any] = (index, True, _work(*shared.bounds[index]))
+            except BaseException as error:
+                message = (index, False, _picklable(error))
+            channel.send(message)
+            if not message[1]:
+                return
+
+
+def _picklable(error: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this helper when the process that forked it dies (a build killed
+    by cron or by hand must not leave helpers writing files behind it)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before the request took effect
+            os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
