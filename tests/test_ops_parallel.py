@@ -82,17 +82,44 @@ def test_work_done_in_workers_comes_back_whole_and_in_order() -> None:
     assert [value for _, part in results for value in part] == [i * i for i in items]
 
 
-def test_parts_per_fork_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parts_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "_resident_mb", lambda: 100)
     monkeypatch.setenv(parallel.MEMORY_ENV, "600")
-    # One helper beside this process: 500 MB, 420 of it for growth: 12,600 renders a fork.
-    assert parallel.parts_per_fork(7_500, 2, 32) == 53  # it lives through its share
-    assert parallel.parts_per_fork(40_000, 2, 32) == 10
-    assert parallel.parts_per_fork(40_000, 3, 48) == 6  # two helpers share the budget
-    monkeypatch.setenv(parallel.MEMORY_ENV, "300")  # 120 MB of growth: 3,600 renders
-    assert parallel.parts_per_fork(7_500, 2, 32) == 15
+    # One helper beside this process: 440 MB for it, 360 of it for growth.
+    per_worker, per_fork, helper_mb = parallel.plan_parts(7_500, 2, 16)
+    assert per_worker == 16  # parts of 235 renders: the least asked for
+    assert per_fork == 360 * parallel.RENDERS_PER_MB // 235
+    assert helper_mb == 440 - parallel.MOST_PER_PART // parallel.RENDERS_PER_MB
+    per_worker, _, _ = parallel.plan_parts(40_000, 2, 16)
+    assert 40_000 / (2 * per_worker) <= parallel.MOST_PER_PART  # no part over the most
+    _, _, shared = parallel.plan_parts(40_000, 3, 16)
+    assert shared < helper_mb / 2 + 1  # two helpers share the budget
     monkeypatch.setenv(parallel.MEMORY_ENV, "150")  # nothing to spare: a fork per part
-    assert parallel.parts_per_fork(7_500, 2, 32) == 1
+    assert parallel.plan_parts(7_500, 2, 16)[1] == 1
+
+
+def _big(items: Sequence[int]) -> list[int]:
+    import os
+
+    global _BALLAST
+    _BALLAST = [bytearray(2**20) for _ in range(3)]  # 3 MB more in this process
+    return [os.getpid() for _ in items]
+
+
+_BALLAST: list[bytearray] = []
+
+
+def test_a_helper_past_its_memory_allowance_makes_way_for_a_fresh_fork() -> None:
+    import os
+    from collections import Counter
+
+    if parallel._private_mb() is None:
+        pytest.skip("/proc/self/smaps_rollup is not available here")
+    allowance = 2  # MB: a fresh fork holding 3 MB more passes it after one part
+    parts = [part for _, part in parallel.run(_big, list(range(40)), 2, per_worker=10,
+                                                per_fork=100, helper_mb=allowance)]
+    takers = Counter(part[0] for part in parts if part[0] != os.getpid())
+    assert takers and max(takers.values()) == 1
 
 
 def _pids(items: Sequence[int]) -> list[int]:

@@ -144,11 +144,11 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
     workers = parallel.default_workers(growth_mb=len(missing) * RECORD_KB // 1024,
                                        worker_mb=parallel.PARSE_WORKER_MB)
     if workers > 1 and len(missing) >= PARSE_PARALLEL_MIN:
-        parts = workers * PARSE_PARTS
+        per_worker, per_fork, helper_mb = parallel.plan_parts(len(missing), workers,
+                                                              PARSE_PARTS)
         for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,
-                                      workers, per_worker=PARSE_PARTS,
-                                      per_fork=parallel.parts_per_fork(len(missing),
-                                                                       workers, parts)):
+                                      workers, per_worker=per_worker, per_fork=per_fork,
+                                      helper_mb=helper_mb):
             for path, result in parsed:
                 if isinstance(result, tuple):
                     records.remember_encoded(path, result)

@@ -40,7 +40,10 @@ PARSE_WORKER_MB = 30  # for a parsing helper: it keeps nothing but the part at h
 # A forked worker's private memory: ~80 MB once it has started rendering, then ~10 MB more
 # per 300 renders (measured at 10,000 and 100,000 benchmark statements).
 WORKER_BASE_MB = 80
-RENDERS_PER_MB = 30
+RENDERS_PER_MB = 12
+OWN_GROWTH_MB = 60  # this process's own growth while it renders beside its helpers
+MIN_RENDERS_PER_FORK = 100
+MOST_PER_PART = 400  # renders: a helper checks its memory between parts
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -78,19 +81,27 @@ def default_workers(growth_mb: int = 0, worker_mb: int = WORKER_MB) -> int:
     return max(1, min(cores or 1, MAX_DEFAULT_WORKERS, helpers + 1))
 
 
-def parts_per_fork(tasks: int, workers: int, parts: int) -> int:
-    """How many of ``parts`` parts of ``tasks`` renders one helper may take in turn
-    before a fresh fork replaces it (``workers``: the processes working, this one too).
+def plan_parts(tasks: int, workers: int, least: int) -> tuple[int, int, int]:
+    """``(parts per worker, parts per fork, MB a helper may hold)`` for ``tasks`` renders
+    over ``workers`` processes (this one too): at least ``least`` parts per worker, so
+    that they finish together, and none over MOST_PER_PART renders.
 
-    A helper's private memory grows as it renders (WORKER_BASE_MB, plus a MB per
-    RENDERS_PER_MB renders): it may render as much as keeps that growth within its share
-    of what the memory budget leaves next to this process. Forking costs time (~15 ms, and
-    page faults as a fork touches what it shares), so a helper lives as long as it may.
+    A helper's private memory grows as it renders (measured: WORKER_BASE_MB, plus a MB per
+    RENDERS_PER_MB renders). It may hold its share of what the budget leaves next to this
+    process (which grows by OWN_GROWTH_MB while it renders too): it checks after each part
+    and makes way for a fresh fork when it holds more (where /proc tells; elsewhere it
+    takes as many parts as the estimate allows). Forking costs time (~15 ms, and page
+    faults as a fork touches what it shares), so a helper lives as long as it may.
     """
     budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
-    spare = (budget - _resident_mb()) // max(1, workers - 1) - WORKER_BASE_MB
-    per_part = max(1, -(-tasks // max(1, parts)))
-    return max(1, spare * RENDERS_PER_MB // per_part)
+    helpers = max(1, workers - 1)
+    share = (budget - _resident_mb() - OWN_GROWTH_MB) // helpers
+    allowed = max(MIN_RENDERS_PER_FORK, (share - WORKER_BASE_MB) * RENDERS_PER_MB)
+    per_worker = max(least, -(-tasks // (max(1, workers) * MOST_PER_PART)))
+    part = max(1, -(-tasks // (max(1, workers) * per_worker)))
+    # (less what one more part adds: the helper checks only between parts)
+    return per_worker, max(1, allowed // part), max(share - MOST_PER_PART // RENDERS_PER_MB,
+                                                     WORKER_BASE_MB)
 
 
 def slices(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:
@@ -111,21 +122,27 @@ def slices(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:
 
 def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers: int, *,
         per_worker: int = 8, weights: Sequence[int] | None = None, per_fork: int = 1,
-        ) -> Iterator[tuple[int, Result]]:
+        own: int = 0, helper_mb: int = 0) -> Iterator[tuple[int, Result]]:
     """``(length, work(part))`` for contiguous parts of ``items``, in order.
 
     ``workers`` processes work: this one and ``workers - 1`` forked helpers, which inherit
     ``items`` (only the results are sent back, pickled). There are about ``per_worker``
     parts per process, of about equal total ``weights`` (default: 1 each), each taken by
-    whichever process is free, so they finish together. A helper takes ``per_fork`` parts,
-    then a fresh fork replaces it: fewer parts per fork mean less memory per helper (see
-    above) and more forks. With one worker, or where ``fork`` does not exist, everything
-    runs here. An exception in any part is raised here, and the other parts abandoned.
+    whichever process is free, so they finish together. The first ``own`` items are
+    worked on here only (first, while the helpers start on the rest): work that touches
+    much of what the helpers share would copy it into them. A helper takes ``per_fork``
+    parts, or fewer if its private memory grows past ``helper_mb`` (0: no limit), then a
+    fresh fork replaces it: fewer parts per fork mean less memory per helper (see above)
+    and more forks. With one worker, or where ``fork`` does not exist,
+    everything runs here. An exception in any part is raised here, and the other parts
+    abandoned.
     """
-    bounds = slices(weights if weights is not None else [1] * len(items),
-                    workers * per_worker)
+    weights = weights if weights is not None else [1] * len(items)
+    mine = [(first, min(first + OWN_PART, own)) for first in range(0, own, OWN_PART)]
+    bounds = [(first + own, last + own)
+              for first, last in slices(weights[own:], workers * per_worker)]
     if workers <= 1 or len(bounds) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for first, last in bounds:
+        for first, last in mine + bounds:
             yield last - first, work(items[first:last])
         return
     global _job
@@ -134,10 +151,15 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
     # live on stay shared with this process instead of being copied into every helper.
     gc.freeze()
     try:
-        yield from _Shared(bounds, min(workers - 1, len(bounds) - 1), per_fork).results()
+        shared = _Shared(mine + bounds, len(mine), min(workers - 1, len(bounds) - 1), per_fork,
+                         helper_mb)
+        yield from shared.results()
     finally:
         _job = None
         gc.unfreeze()
+
+
+OWN_PART = 8  # items worked on here only, per part (results are handed out between parts)
 
 
 class _Shared:
@@ -148,12 +170,15 @@ class _Shared:
     for this process to finish a part before it can send what it rendered.
     """
 
-    def __init__(self, bounds: list[tuple[int, int]], helpers: int, per_fork: int) -> None:
+    def __init__(self, bounds: list[tuple[int, int]], own: int, helpers: int,
+                 per_fork: int, helper_mb: int) -> None:
         self.context = multiprocessing.get_context("fork")
-        self.bounds = bounds
+        self.bounds = bounds  # the first ``own`` parts are for this process only
+        self.own = own
         self.helpers = helpers
         self.per_fork = max(1, per_fork)
-        self.next_part = self.context.Value("i", 0)  # the next part anyone may take
+        self.helper_mb = helper_mb
+        self.next_part = self.context.Value("i", own)  # the next part anyone may take
         self.arrived: queue.Queue[tuple[int, bool, Any]] = queue.Queue()
         self.running: list[tuple[Any, threading.Thread]] = []  # helper, its receiver
 
@@ -172,7 +197,7 @@ class _Shared:
         try:
             while handed < len(self.bounds):
                 self._keep_helpers()
-                index = self.take()
+                index = handed if handed < self.own else self.take()
                 if index is not None:
                     first, last = self.bounds[index]
                     done[index] = _work(first, last)
@@ -245,10 +270,12 @@ def _work(first: int, last: int) -> Any:
 
 
 def _help(shared: _Shared, channel: Connection, parts: int) -> None:
-    """A helper's life: take up to ``parts`` parts in turn, send each result back."""
+    """A helper's life: take up to ``parts`` parts in turn (fewer if its memory grows past
+    its allowance, where it can tell), send each result back."""
     _die_with_parent()
+    measured = shared.helper_mb > 0 and _private_mb() is not None
     with channel:
-        for _ in range(parts):
+        for _ in range(len(shared.bounds) if measured else parts):
             index = shared.take()
             if index is None:
                 return
@@ -257,8 +284,20 @@ def _help(shared: _Shared, channel: Connection, parts: int) -> None:
             except BaseException as error:
                 message = (index, False, _picklable(error))
             channel.send(message)
-            if not message[1]:
+            if not message[1] or (measured and (_private_mb() or 0) > shared.helper_mb):
                 return
+
+
+def _private_mb() -> int | None:
+    """This process's private memory (pages no other process shares), in MB; None where
+    /proc cannot tell."""
+    try:
+        with open("/proc/self/smaps_rollup") as rollup:
+            total = sum(int(line.split()[1]) for line in rollup
+                        if line.startswith(("Private_Dirty:", "Private_Clean:")))
+    except (OSError, ValueError, IndexError):
+        return None
+    return total // 1024
 
 
 def _picklable(error: BaseException) -> BaseException:

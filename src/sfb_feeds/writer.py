@@ -514,19 +514,33 @@ def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress
         for output in _here_first(pending, workers):
             job.consider(output)
             step(1)
+        # Outputs that show many statements are rendered here: in a helper, touching
+        # them would copy the pages they live on. The rest go in parts of about equal
+        # weight (statements shown) to whichever process is free; a helper makes way for
+        # a fresh fork when the memory budget says so.
+        pending.sort(key=lambda o: not _shows_many(o))  # (a stable sort: order kept)
+        own = sum(1 for o in pending if _shows_many(o))
         weights = [o.weight if isinstance(o, Deferred) else 1 for o in pending]
-        # Parts of about equal weight (statements shown), taken by whichever worker is
-        # free; a worker makes way for a fresh fork when the memory budget says so.
-        per_fork = parallel.parts_per_fork(len(pending), workers, workers * RENDER_PARTS)
+        per_worker, per_fork, helper_mb = parallel.plan_parts(len(pending) - own, workers,
+                                                              RENDER_PARTS)
         for count, part in parallel.run(job.consider_part, pending, workers,
-                                        per_worker=RENDER_PARTS, weights=weights,
-                                        per_fork=per_fork):
+                                        per_worker=per_worker, weights=weights,
+                                        per_fork=per_fork, own=own, helper_mb=helper_mb):
             job.merge(part)
             step(count)
         return
     for output in pending:
         job.consider(output)
         step(1)
+
+
+# An output showing this many statements or more is rendered in this process (a feed
+# shows 50; a weekly digest a few).
+SHOWS_MANY = 32
+
+
+def _shows_many(output: Writable) -> bool:
+    return isinstance(output, Deferred) and output.weight >= SHOWS_MANY
 
 
 def _here_first(pending: list[Writable], workers: int) -> list[Writable]:
