@@ -85,11 +85,12 @@ def test_work_done_in_workers_comes_back_whole_and_in_order() -> None:
 def test_parts_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "_resident_mb", lambda: 100)
     monkeypatch.setenv(parallel.MEMORY_ENV, "600")
-    # One helper beside this process: 440 MB for it, 360 of it for growth.
+    # One helper beside this process: what this process and its own growth leave.
+    share = 600 - 100 - parallel.OWN_GROWTH_MB
     per_worker, per_fork, helper_mb = parallel.plan_parts(7_500, 2, 16)
     assert per_worker == 16  # parts of 235 renders: the least asked for
-    assert per_fork == 360 * parallel.RENDERS_PER_MB // 235
-    assert helper_mb == 440 - parallel.MOST_PER_PART // parallel.RENDERS_PER_MB
+    assert per_fork == (share - parallel.WORKER_BASE_MB) * parallel.RENDERS_PER_MB // 235
+    assert helper_mb == share - parallel.MOST_PER_PART // parallel.RENDERS_PER_MB
     per_worker, _, _ = parallel.plan_parts(40_000, 2, 16)
     assert 40_000 / (2 * per_worker) <= parallel.MOST_PER_PART  # no part over the most
     _, _, shared = parallel.plan_parts(40_000, 3, 16)
