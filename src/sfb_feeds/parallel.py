@@ -41,9 +41,9 @@ PARSE_WORKER_MB = 30  # for a parsing helper: it keeps nothing but the part at h
 # per 300 renders (measured at 10,000 and 100,000 benchmark statements).
 WORKER_BASE_MB = 80
 RENDERS_PER_MB = 12
-OWN_GROWTH_MB = 80  # this process's own growth while it renders beside its helpers
+OWN_GROWTH_MB = 110  # this process's own growth while it renders beside its helpers
 MIN_RENDERS_PER_FORK = 100
-MOST_PER_PART = 400  # renders: a helper checks its memory between parts
+MOST_PER_PART = 150  # renders: a helper checks its memory between parts
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
