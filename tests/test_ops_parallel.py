@@ -87,9 +87,9 @@ def test_parts_follow_the_memory_budget(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv(parallel.MEMORY_ENV, "600")
     # One helper beside this process: what this process and its own growth leave.
     share = 600 - 100 - parallel.OWN_GROWTH_MB
-    per_worker, per_fork, helper_mb = parallel.plan_parts(7_500, 2, 16)
-    assert per_worker == 16  # parts of 235 renders: the least asked for
-    assert per_fork == (share - parallel.WORKER_BASE_MB) * parallel.RENDERS_PER_MB // 235
+    per_worker, per_fork, helper_mb = parallel.plan_parts(3_200, 2, 16)
+    assert per_worker == 16  # parts of 100 renders: the least asked for
+    assert per_fork == (share - parallel.WORKER_BASE_MB) * parallel.RENDERS_PER_MB // 100
     assert helper_mb == share - parallel.MOST_PER_PART // parallel.RENDERS_PER_MB
     per_worker, _, _ = parallel.plan_parts(40_000, 2, 16)
     assert 40_000 / (2 * per_worker) <= parallel.MOST_PER_PART  # no part over the most
