@@ -35,7 +35,7 @@ WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MEMORY_ENV = "SFB_FEEDS_MEMORY_MB"
 MAX_DEFAULT_WORKERS = 4  # more processes add memory faster than they save time here
 DEFAULT_MEMORY_MB = 600
-WORKER_MB = 150  # what to allow for a rendering helper
+WORKER_MB = 200  # what to allow for a rendering helper (measured: up to ~190 MB of PSS)
 PARSE_WORKER_MB = 30  # for a parsing helper: it keeps nothing but the part at hand
 # A forked worker's private memory: ~80 MB once it has started rendering, then ~10 MB more
 # per 300 renders (measured at 10,000 and 100,000 benchmark statements).
