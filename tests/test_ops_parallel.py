@@ -181,3 +181,47 @@ def test_a_helper_that_dies_fails_the_run() -> None:
             assert "died (exit code 3)" in str(error)
             return
     pytest.fail("this process took the fatal part five times over")
+
+
+HELPERS_THEN_KILLED = """
+import os, sys, time
+from sfb_feeds import parallel
+
+def slow(items):
+    print(os.getpid(), flush=True)
+    time.sleep(30)
+    return list(items)
+
+list(parallel.run(slow, list(range(8)), 3, per_worker=2, per_fork=4))
+"""
+
+
+def test_helpers_die_with_the_build() -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs Linux (/proc and PR_SET_PDEATHSIG)")
+    child = subprocess.Popen([sys.executable, "-c", HELPERS_THEN_KILLED],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    pids = {int(child.stdout.readline()) for _ in range(3)}  # this process and two helpers
+    helpers = pids - {child.pid}
+    assert len(helpers) == 2
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in helpers):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in helpers)
+    child.stdout.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state  # a zombie has let go of everything
