@@ -10,9 +10,10 @@ helpers through a module global that the fork copies, which is why it is not re-
 How many processes: as many as there are cores (at most four), as far as the memory
 budget allows. Every helper gains private memory as it works (measured: ~80 MB after its
 first few hundred renders, as it touches the interpreter's and the renderers' shared
-state, then ~10 MB per 300 renders; a parsing helper far less), so a build whose own
-process already holds most of the budget (100,000 statements hold ~470 MB) gets one
-helper, which a fresh fork replaces every few parts. ``$SFB_FEEDS_WORKERS`` fixes the
+state, then more with every statement it touches; a parsing helper far less), so a build
+whose own process already holds most of the budget (100,000 statements hold ~410 MB)
+parses beside a helper but renders alone; a helper past its allowance makes way for a
+fresh fork. ``$SFB_FEEDS_WORKERS`` fixes the
 number of processes (1: this one alone); ``$SFB_FEEDS_MEMORY_MB`` sets the budget (default
 600). Helpers die with this process (Linux), so a killed build leaves none writing.
 """
@@ -37,8 +38,8 @@ MAX_DEFAULT_WORKERS = 4  # more processes add memory faster than they save time 
 DEFAULT_MEMORY_MB = 600
 WORKER_MB = 200  # what to allow for a rendering helper (measured: up to ~190 MB of PSS)
 PARSE_WORKER_MB = 30  # for a parsing helper: it keeps nothing but the part at hand
-# A forked worker's private memory: ~80 MB once it has started rendering, then ~10 MB more
-# per 300 renders (measured at 10,000 and 100,000 benchmark statements).
+# A forked helper's private memory: ~80 MB once it has started rendering, then about a MB
+# per RENDERS_PER_MB renders (measured at 10,000 and 100,000 benchmark statements).
 WORKER_BASE_MB = 80
 RENDERS_PER_MB = 12
 OWN_GROWTH_MB = 110  # this process's own growth while it renders beside its helpers
@@ -67,6 +68,10 @@ def _resident_mb() -> int:
         return 0
 
 
+def _budget_mb() -> int:
+    return _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
+
+
 def default_workers(growth_mb: int = 0, worker_mb: int = WORKER_MB) -> int:
     """How many processes should work, this one included: ``$SFB_FEEDS_WORKERS``, else
     the usable cores (at most MAX_DEFAULT_WORKERS), as far as helpers of ``worker_mb``
@@ -76,8 +81,7 @@ def default_workers(growth_mb: int = 0, worker_mb: int = WORKER_MB) -> int:
     if chosen > 0:
         return chosen
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
-    helpers = (budget - _resident_mb() - growth_mb) // worker_mb
+    helpers = (_budget_mb() - _resident_mb() - growth_mb) // worker_mb
     return max(1, min(cores or 1, MAX_DEFAULT_WORKERS, helpers + 1))
 
 
@@ -93,9 +97,8 @@ def plan_parts(tasks: int, workers: int, least: int) -> tuple[int, int, int]:
     takes as many parts as the estimate allows). Forking costs time (~15 ms, and page
     faults as a fork touches what it shares), so a helper lives as long as it may.
     """
-    budget = _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
     helpers = max(1, workers - 1)
-    share = (budget - _resident_mb() - OWN_GROWTH_MB) // helpers
+    share = (_budget_mb() - _resident_mb() - OWN_GROWTH_MB) // helpers
     allowed = max(MIN_RENDERS_PER_FORK, (share - WORKER_BASE_MB) * RENDERS_PER_MB)
     per_worker = max(least, -(-tasks // (max(1, workers) * MOST_PER_PART)))
     part = max(1, -(-tasks // (max(1, workers) * per_worker)))

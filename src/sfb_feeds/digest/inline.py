@@ -280,26 +280,34 @@ def inline_css(html: str, cache_dir: Path | None = None) -> str:
 def _rewrite_learning(html: str, stripped: str, inliner: _Inliner) -> str | None:
     """The fast path's result for a document it can take, learning its new start tags
     first; None if it cannot (then the tree path gives the result)."""
-    for attempt in (1, 2):
-        if not inliner.needs.context_free or inliner.exact:
-            return None
-        try:
-            return _rewrite_tags(stripped, inliner)
-        except _UnknownTag:
-            if attempt == 2:
-                return None  # (premailer styled it, but not as learnt: stay on the tree path)
-            _learn(html, inliner)
+    if not inliner.needs.context_free or inliner.exact:
+        return None
+    try:
+        return _rewrite_tags(stripped, inliner)
+    except _UnknownTag:
+        _learn(html, inliner)
+    if inliner.exact:
+        return None
+    with contextlib.suppress(_UnknownTag):  # premailer styled it, but not as learnt
+        return _rewrite_tags(stripped, inliner)
     return None
 
 
-def _inliner_for(key: Stylesheet, cache_dir: Path | None) -> _Inliner:
+def _known_inliner(key: Stylesheet, cache_dir: Path | None) -> _Inliner | None:
+    """What this process, or the cache folder, knows of the stylesheet ``key``."""
     inliner = _inliners.get(key)
     if inliner is None:
         inliner = _load(key, cache_dir)
-        if inliner is None:
-            needs = _needs_of(tuple(text for text, _ in key))
-            inliner = _Inliner(needs, exact=needs.exact)
-        _inliners[key] = inliner
+        if inliner is not None:
+            _inliners[key] = inliner
+    return inliner
+
+
+def _inliner_for(key: Stylesheet, cache_dir: Path | None) -> _Inliner:
+    inliner = _known_inliner(key, cache_dir)
+    if inliner is None:
+        needs = _needs_of(tuple(text for text, _ in key))
+        inliner = _inliners[key] = _Inliner(needs, exact=needs.exact)
     return inliner
 
 
@@ -383,12 +391,9 @@ def _inline_by_tags(html: str, cache_dir: Path | None) -> str | None:
     key = tuple((raw.text(html), raw.attributes) for raw in raws if raw.name == "style")
     if not key:
         return None  # nothing to inline from: the tree path says what premailer does
-    inliner = _inliners.get(key)
+    inliner = _known_inliner(key, cache_dir)
     if inliner is None:
-        inliner = _load(key, cache_dir)
-        if inliner is None:
-            return None  # a stylesheet met for the first time: the tree path learns it
-        _inliners[key] = inliner
+        return None  # a stylesheet met for the first time: the tree path learns it
     if not inliner.needs.context_free or inliner.exact \
             or any(k not in _style_results for k in key):
         return None

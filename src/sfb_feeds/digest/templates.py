@@ -145,16 +145,15 @@ class _Context(jinja2.runtime.Context):
 
     def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         kind = type(__obj)
+        direct = kind is Gettext or kind is BuiltinMethodType or (  # (no Jinja decorator
+            kind is MethodType and not hasattr(__obj.__func__, "jinja_pass_arg"))  # on these)
+        if not direct:
+            return super().call(__obj, *args, **kwargs)
+        kwargs.pop("_loop_vars", None)
+        kwargs.pop("_block_vars", None)
         if kind is Gettext:
-            kwargs.pop("_loop_vars", None)
-            kwargs.pop("_block_vars", None)
             return __obj.translate(__self.eval_ctx.autoescape, *args, **kwargs)
-        if kind is BuiltinMethodType or (  # no Jinja decorator can sit on a built-in
-                kind is MethodType and not hasattr(__obj.__func__, "jinja_pass_arg")):
-            kwargs.pop("_loop_vars", None)
-            kwargs.pop("_block_vars", None)
-            return __obj(*args, **kwargs)
-        return super().call(__obj, *args, **kwargs)
+        return __obj(*args, **kwargs)
 
 
 @lru_cache(maxsize=256)
