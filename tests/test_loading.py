@@ -153,3 +153,32 @@ def test_paths_are_shown_relative_to_the_working_folder(
                  tmp_path.parent / "elsewhere" / name):
         expected = os.path.relpath(path)
         assert display_path(path) == (str(path) if expected.startswith("..") else expected)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 300_000])
+def test_read_bytes_gives_the_whole_file(tmp_path: Path, size: int) -> None:
+    from sfb_feeds.loader import read_bytes
+
+    data = os.urandom(size)
+    path = tmp_path / "s.yaml"
+    path.write_bytes(data)
+    assert read_bytes(path) == data
+    assert read_bytes(str(path)) == data
+
+
+def test_read_bytes_reads_past_a_stale_size(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that grew after fstat is still read to its end."""
+    from sfb_feeds import loader
+
+    data = b"x" * 10_000
+    path = tmp_path / "s.yaml"
+    path.write_bytes(data)
+    real_fstat = os.fstat
+
+    class Small:
+        def __init__(self, fd: int) -> None:
+            self.st_size = 10
+
+    monkeypatch.setattr(loader.os, "fstat", lambda fd: Small(fd) if fd > 2 else real_fstat(fd))
+    assert loader.read_bytes(path) == data

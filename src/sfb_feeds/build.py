@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 
 from . import cache, language, lock, manifest, parallel, writer
 from .loader import (
@@ -23,6 +22,7 @@ from .loader import (
     default_detector,
     load_statements,
     parse_file,
+    read_bytes,
 )
 from .model import Settings, Statement
 
@@ -183,9 +183,9 @@ def _parse_files(settings: Settings, records: cache.RecordCache, paths: Sequence
     parsed: list[tuple[str, FileResult | cache.Encoded]] = []
     for path in paths:
         try:
-            data = Path(path).read_bytes()
+            data = read_bytes(path)
         except OSError:
             continue
-        result = parse_file(Path(path), data, options)
+        result = parse_file(path, data, options)
         parsed.append((path, records.encode(result) or result))
     return parsed

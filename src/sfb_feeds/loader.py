@@ -42,11 +42,13 @@ class Loaded:
 class ParseOptions:
     settings: Settings
     detect: Detector | None = None
+    here: str = field(default_factory=os.getcwd)  # the working folder, for display_path
 
 
-def display_path(path: Path) -> str:
-    """``path`` as the user should see it: relative to the working folder when inside it."""
-    text, here = str(path), os.getcwd()
+def display_path(path: str | Path, here: str | None = None) -> str:
+    """``path`` as the user should see it: relative to the working folder (``here``, found
+    when not given) when inside it."""
+    text, here = str(path), here if here is not None else os.getcwd()
     if os.path.isabs(text) and text.startswith(here.rstrip(os.sep) + os.sep) \
             and os.path.normpath(text) == text:
         return text[len(here.rstrip(os.sep)) + 1:]  # what relpath gives, without its cost
@@ -67,9 +69,23 @@ def find_statement_files(folder: Path) -> list[Path]:
     return found
 
 
-def parse_file(path: Path, data: bytes, options: ParseOptions) -> FileResult:
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes: what ``Path.read_bytes`` gives, with fewer system calls (no buffered
+    file object), which shows when a cold build reads 100,000 statement files."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        want = max(os.fstat(fd).st_size, 4096) + 1  # +1: the read that says it has ended
+        chunks = [os.read(fd, want)]
+        while chunks[-1]:  # (a file that grew since fstat)
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def parse_file(path: str | Path, data: bytes, options: ParseOptions) -> FileResult:
     """Validate every record of one file (pure: the bytes are passed in)."""
-    shown = display_path(path)
+    shown = display_path(path, options.here)
     try:
         node = compose(decode(data))
     except YamlProblem as exc:
@@ -118,15 +134,15 @@ def read_files(settings: Settings, options: ParseOptions,
         if cached is not None:
             yield cached
             continue
-        path = Path(name)
         try:
-            data = path.read_bytes()
+            data = read_bytes(name)
         except OSError as exc:
-            yield FileResult((), (Problem(display_path(path), f"cannot read: {exc.strerror}"),))
+            yield FileResult((), (Problem(display_path(name, options.here),
+                                          f"cannot read: {exc.strerror}"),))
             continue
-        result = parse_file(path, data, options)
+        result = parse_file(name, data, options)
         if cache is not None:
-            cache.store(path, result)
+            cache.store(name, result)
         yield result
 
 
