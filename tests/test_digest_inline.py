@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -184,6 +186,22 @@ def test_cssutils_messages_stay_off_stderr(capfd: pytest.CaptureFixture[str]) ->
     inline_css("<html><head><style>p { mso-hide: all; colour: red; color: nonsense }</style>"
                "</head><body><p>x</p></body></html>")
     assert capfd.readouterr().err == ""
+
+
+def test_cssutils_stays_off_stderr_when_first_imported_by_premailer() -> None:
+    """In a fresh process whose first premailer call happens inside the capture (a helper
+    learning one new shape, everything else learnt already), cssutils' import-time
+    handler must not print either."""
+    script = (
+        "from sfb_feeds.digest import inline\n"
+        "doc = '<html><head><style>p { mso-hide: all; colour: red }</style></head>'"
+        " '<body><p>x</p></body></html>'\n"
+        "tree = inline._run_premailer(inline._parse(doc))\n"
+        "assert 'mso-hide' in inline._serialise(tree)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_a_shape_that_misses_something_is_caught_and_premailer_takes_over(

@@ -225,3 +225,52 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "State:\tZ" not in state  # a zombie has let go of everything
+
+
+def test_meanwhile_runs_here_once_while_the_helpers_start() -> None:
+    """``meanwhile`` runs in this process, once, after the helpers have started: the
+    helpers take the parts while it runs."""
+    import os
+    import time
+
+    calls: list[int] = []
+
+    def meanwhile() -> None:
+        calls.append(os.getpid())
+        time.sleep(1.0)  # the helper meanwhile takes parts (8 take it ~0.2 s)
+
+    parts = [part for _, part in parallel.run(_pids, list(range(64)), 2, per_worker=8,
+                                                per_fork=100, meanwhile=meanwhile)]
+    assert calls == [os.getpid()]
+    assert sum(map(len, parts)) == 64
+    helper_parts = [part for part in parts if part[0] != os.getpid()]
+    assert len(helper_parts) >= 8  # taken while this process was busy
+
+
+def test_meanwhile_is_not_called_without_helpers() -> None:
+    calls: list[str] = []
+    results = list(parallel.run(_square_all, list(range(10)), 1,
+                                meanwhile=lambda: calls.append("called")))
+    assert calls == [] and [v for _, part in results for v in part] == [i * i for i in range(10)]
+
+
+def test_a_cold_build_prepares_the_renderers_while_a_helper_parses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfb_feeds import build, pipeline
+
+    prepared: list[object] = []
+    monkeypatch.setattr(pipeline, "prepare", lambda settings: prepared.append(settings))
+    monkeypatch.setattr(build.parallel, "default_workers", lambda growth_mb=0, worker_mb=0: 2)
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    for number in range(build.PARSE_PARALLEL_MIN):
+        (folder / f"{number}.yaml").write_text(
+            f"title: S{number}\ndate: 2015-09-04\nlanguage: en\nid: urn:x:{number}\n"
+            "excerpt: A statement.\n", "utf-8")
+    (tmp_path / "sfb-feeds.yaml").write_text(
+        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
+    settings = load_settings(tmp_path / "sfb-feeds.yaml")
+    files = build.cache.scan_statement_files(folder, build.SUFFIXES)
+    loaded = build._load(settings, files, "", lambda _: None)
+    assert len(loaded.statements) == build.PARSE_PARALLEL_MIN
+    assert prepared == [settings]

@@ -148,7 +148,8 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
                                                               PARSE_PARTS)
         for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,
                                       workers, per_worker=per_worker, per_fork=per_fork,
-                                      helper_mb=helper_mb):
+                                      helper_mb=helper_mb,
+                                      meanwhile=partial(_prepare_rendering, settings)):
             for path, result in parsed:
                 if isinstance(result, tuple):
                     records.remember_encoded(path, result)
@@ -163,6 +164,14 @@ def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
     detail(f"{len(loaded.statements)} statements, {records.misses} files parsed, "
            f"{records.hits} from the cache")
     return loaded
+
+
+def _prepare_rendering(settings: Settings) -> None:
+    """While a helper parses: import the renderers and do what their first renders would
+    (compile templates...), which would otherwise wait until all is parsed."""
+    from .pipeline import prepare
+
+    prepare(settings)
 
 
 PARSE_PARTS = 8  # parts per worker

@@ -125,7 +125,8 @@ def slices(weights: Sequence[int], parts: int) -> list[tuple[int, int]]:
 
 def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers: int, *,
         per_worker: int = 8, weights: Sequence[int] | None = None, per_fork: int = 1,
-        own: int = 0, helper_mb: int = 0) -> Iterator[tuple[int, Result]]:
+        own: int = 0, helper_mb: int = 0, meanwhile: Callable[[], None] | None = None
+        ) -> Iterator[tuple[int, Result]]:
     """``(length, work(part))`` for contiguous parts of ``items``, in order.
 
     ``workers`` processes work: this one and ``workers - 1`` forked helpers, which inherit
@@ -136,9 +137,11 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
     much of what the helpers share would copy it into them. A helper takes ``per_fork``
     parts, or fewer if its private memory grows past ``helper_mb`` (0: no limit), then a
     fresh fork replaces it: fewer parts per fork mean less memory per helper (see above)
-    and more forks. With one worker, or where ``fork`` does not exist,
-    everything runs here. An exception in any part is raised here, and the other parts
-    abandoned.
+    and more forks. ``meanwhile`` is called here once the helpers have started, before
+    this process takes a part (work that needs no item, done while they start on the
+    parts). With one worker, or where ``fork`` does not exist, everything runs here and
+    ``meanwhile`` is not called. An exception in any part is raised here, and the other
+    parts abandoned.
     """
     weights = weights if weights is not None else [1] * len(items)
     mine = [(first, min(first + OWN_PART, own)) for first in range(0, own, OWN_PART)]
@@ -155,7 +158,7 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
     gc.freeze()
     try:
         shared = _Shared(mine + bounds, len(mine), min(workers - 1, len(bounds) - 1), per_fork,
-                         helper_mb)
+                         helper_mb, meanwhile)
         yield from shared.results()
     finally:
         _job = None
@@ -174,13 +177,15 @@ class _Shared:
     """
 
     def __init__(self, bounds: list[tuple[int, int]], own: int, helpers: int,
-                 per_fork: int, helper_mb: int) -> None:
+                 per_fork: int, helper_mb: int,
+                 meanwhile: Callable[[], None] | None = None) -> None:
         self.context = multiprocessing.get_context("fork")
         self.bounds = bounds  # the first ``own`` parts are for this process only
         self.own = own
         self.helpers = helpers
         self.per_fork = max(1, per_fork)
         self.helper_mb = helper_mb
+        self.meanwhile = meanwhile
         self.next_part = self.context.Value("i", own)  # the next part anyone may take
         self.arrived: queue.Queue[tuple[int, bool, Any]] = queue.Queue()
         self.running: list[tuple[Any, threading.Thread]] = []  # helper, its receiver
@@ -200,6 +205,9 @@ class _Shared:
         try:
             while handed < len(self.bounds):
                 self._keep_helpers()
+                meanwhile, self.meanwhile = self.meanwhile, None
+                if meanwhile is not None:
+                    meanwhile()
                 index = handed if handed < self.own else self.take()
                 if index is not None:
                     first, last = self.bounds[index]

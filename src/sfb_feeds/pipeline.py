@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import partial
@@ -17,6 +18,16 @@ from .writer import Deferred
 def all_formats() -> tuple[OutputFormat, ...]:
     """Every output format the build produces, feeds first."""
     return feeds.FORMATS + digest.FORMATS
+
+
+def prepare(settings: Settings) -> None:
+    """Do ahead what every format's first render would do first (``OutputFormat.prepare``):
+    a build calls this while a helper process parses statements, when this process would
+    otherwise do it alone between parsing and rendering. Failures are left for the render
+    itself to report (a broken template is named there, with its line)."""
+    for found in dict.fromkeys(f.prepare for f in all_formats() if f.prepare is not None):
+        with contextlib.suppress(Exception):
+            found(settings)
 
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:

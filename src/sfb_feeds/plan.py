@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .model import Statement
+from .model import Settings, Statement
 from .site import Site
 from .weeks import week_of_day
 
@@ -55,6 +55,8 @@ class OutputFormat:
     ``version`` is part of every cache key: bump it when the renderer's output changes.
     ``targets``, when given, plans the format's targets itself instead of one per period
     of ``scope`` (RFC 5005 archives exist only for languages that outgrow their feed).
+    ``prepare``, when given, does ahead what the format's first render would do first
+    (compile its templates, import a library): only speed, never needed for correctness.
     """
 
     name: str
@@ -64,6 +66,7 @@ class OutputFormat:
     render: Renderer
     version: str = "1"
     targets: Callable[[Site], Iterable[Target]] | None = None
+    prepare: Callable[[Settings], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

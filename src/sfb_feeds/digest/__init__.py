@@ -8,11 +8,12 @@ outputs of a digest share one rendering (see ``render.rendered_digest``).
 
 from __future__ import annotations
 
+from ..model import Settings
 from ..plan import OutputFormat, Scope, Target
 from ..site import Site
 from .eml import render_eml
 from .paths import ARCHIVE_PATH, DIGEST_PATH
-from .render import render_archive, rendered_digest
+from .render import prepare, render_archive, rendered_digest
 
 
 def render_digest_html(site: Site, target: Target) -> bytes:
@@ -33,9 +34,18 @@ def render_digest_archive(site: Site, target: Target) -> bytes:
     return render_archive(site, target.language)
 
 
+def prepare_digests(settings: Settings) -> None:
+    prepare(settings, ("subject.txt", "digest.html", "digest.txt"))
+
+
+def prepare_archive(settings: Settings) -> None:
+    prepare(settings, ("archive.html",))
+
+
 FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="digest-html", media_type="text/html", path=f"{DIGEST_PATH}.html",
-                 scope=Scope.LANGUAGE_WEEK, render=render_digest_html),
+                 scope=Scope.LANGUAGE_WEEK, render=render_digest_html,
+                 prepare=prepare_digests),
     OutputFormat(name="digest-text", media_type="text/plain",
                  path=f"{DIGEST_PATH}.txt", scope=Scope.LANGUAGE_WEEK,
                  render=render_digest_text),
@@ -44,5 +54,5 @@ FORMATS: tuple[OutputFormat, ...] = (
                  render=render_digest_eml),
     OutputFormat(name="digest-archive", media_type="text/html",
                  path=ARCHIVE_PATH, scope=Scope.LANGUAGE,
-                 render=render_digest_archive),
+                 render=render_digest_archive, prepare=prepare_archive),
 )

@@ -81,6 +81,13 @@ def _premailer_class() -> type[Premailer]:
     return found
 
 
+def prepare_inliner(cache_dir: Path | None) -> None:
+    """Import premailer now if the first documents will need it: when ``cache_dir`` holds
+    nothing learnt yet (a first build), they will."""
+    if cache_dir is None or not any((cache_dir / "inliner").glob("*.json")):
+        _premailer_class()
+
+
 def __getattr__(name: str) -> Any:
     if name == "Premailer":  # inline.Premailer, as before premailer was imported lazily
         return _premailer_class()
@@ -99,6 +106,11 @@ def _premailer() -> Premailer:
 @contextmanager
 def _cssutils_captured() -> Iterator[None]:
     """Route cssutils' log lines (it writes to stderr) to our debug log while inside."""
+    # Imported first: its import adds a stderr handler to the logger, which inside the
+    # block would print beside ours (a helper process that learns a shape, with the rest
+    # already learnt, imports premailer there: found as warnings in a cron build's output).
+    import cssutils  # noqa: F401
+
     logger = logging.getLogger("CSSUTILS")  # the logger cssutils.log writes to
     saved = (logger.handlers[:], logger.propagate, logger.level)
     records: list[logging.LogRecord] = []

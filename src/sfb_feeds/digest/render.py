@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..model import Settings
 from ..plan import Target
 from ..site import Site
 from . import templates
-from .inline import inline_css
+from .inline import inline_css, prepare_inliner
 from .view import ArchiveView, DigestView, archive_view, digest_view
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
@@ -34,6 +35,15 @@ def _render(site: Site, name: str, lang: str, variables: dict[str, Any]) -> str:
     settings = site.settings
     return templates.template(settings.templates_dir, name, lang,
                               settings.cache_dir).render(variables)
+
+
+def prepare(settings: Settings, names: tuple[str, ...]) -> None:
+    """Compile the shipped (or the site's) templates ``names`` and ready the CSS inliner,
+    as the first digest would (see ``OutputFormat.prepare``)."""
+    env = templates.environment(settings.templates_dir, settings.cache_dir)
+    for name in names:
+        env.get_template(name)  # kept in the environment: every language's lookup finds it
+    prepare_inliner(settings.cache_dir)
 
 
 def render_view(site: Site, view: DigestView) -> RenderedDigest:

@@ -14,7 +14,8 @@ from ..plan import OutputFormat, Scope
 from .archive import plan_archives, render_archive
 from .atom import plan_all_languages_feed, plan_subscription_feeds, render_atom_feed
 from .document import ARCHIVE_PATH, ATOM, JSON_FEED, RSS
-from .index_page import plan_index, render_index
+from .feedgen_adapter import prepare_feedgen
+from .index_page import plan_index, prepare_index, render_index
 from .jsonfeed import render_json_feed
 from .opml import render_opml
 from .rss import render_rss_feed
@@ -25,7 +26,7 @@ HTML_MEDIA_TYPE = "text/html"
 FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="atom", media_type=ATOM.media_type, path=f"{{lang}}/{ATOM.file}",
                  scope=Scope.LANGUAGE, render=render_atom_feed,
-                 targets=plan_subscription_feeds),
+                 targets=plan_subscription_feeds, prepare=prepare_feedgen),
     OutputFormat(name="rss", media_type=RSS.media_type, path=f"{{lang}}/{RSS.file}",
                  scope=Scope.LANGUAGE, render=render_rss_feed,
                  targets=plan_subscription_feeds),
@@ -45,5 +46,6 @@ FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
                  scope=Scope.SITE, render=render_opml),
     OutputFormat(name="subscribe-page", media_type=HTML_MEDIA_TYPE, path="index.html",
-                 scope=Scope.SITE, render=render_index, targets=plan_index),
+                 scope=Scope.SITE, render=render_index, targets=plan_index,
+                 prepare=prepare_index),
 )

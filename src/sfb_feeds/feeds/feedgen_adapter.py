@@ -87,6 +87,11 @@ class _Extras(BaseExtension):  # type: ignore[misc]
         return rss
 
 
+def prepare_feedgen(_: object = None) -> None:
+    """Import feedgen ahead of the first Atom or RSS render (see ``OutputFormat.prepare``)."""
+    import feedgen.feed  # noqa: F401
+
+
 def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
     # Imported here: feedgen.feed pulls in dateutil (~20 ms), which a build that renders
     # no Atom or RSS document (a digest-only change) never needs.

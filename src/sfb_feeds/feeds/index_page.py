@@ -16,7 +16,7 @@ import jinja2
 
 from ..digest.i18n import format_date, label, text_direction
 from ..language import native_name
-from ..model import Statement
+from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site
 from .document import ATOM, JSON_FEED, KINDS, RSS, FeedKind, display_title, feed_path, feed_title
@@ -119,6 +119,11 @@ def plan_index(site: Site) -> Iterator[Target]:
     yield Target(language=None, period=None, statements=tuple(
         statement for language in site.languages
         for statement in site.by_language[language][:NEWEST]))
+
+
+def prepare_index(settings: Settings) -> None:
+    """Compile the page's template ahead of its render (see ``OutputFormat.prepare``)."""
+    environment(settings.templates_dir).get_template(TEMPLATE)
 
 
 def render_index(site: Site, target: Target) -> bytes:
