@@ -274,3 +274,59 @@ def test_a_cold_build_prepares_the_renderers_while_a_helper_parses(
     loaded = build._load(settings, files, "", lambda _: None)
     assert len(loaded.statements) == build.PARSE_PARALLEL_MIN
     assert prepared == [settings]
+
+
+def test_run_leaves_what_was_frozen_before_it_frozen() -> None:
+    import gc
+
+    gc.unfreeze()
+    try:
+        list(parallel.run(_square_all, list(range(100)), 2, per_worker=4))
+        assert gc.get_freeze_count() == 0  # its own freeze undone
+        marker = [object()]
+        gc.freeze()
+        assert not any(o is marker for o in gc.get_objects())  # frozen: in no generation
+        list(parallel.run(_square_all, list(range(100)), 2, per_worker=4))
+        assert not any(o is marker for o in gc.get_objects())  # the caller's freeze kept
+    finally:
+        gc.unfreeze()
+
+
+def test_loading_pauses_the_collector_and_freezes_what_it_loaded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from sfb_feeds import build
+
+    seen: list[bool] = []
+    real_parse = build.parse_file
+
+    def parse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(build.parallel, "default_workers", lambda growth_mb=0, worker_mb=0: 1)
+    monkeypatch.setattr(build, "load_statements", build.load_statements)
+    import sfb_feeds.loader as loader
+    monkeypatch.setattr(loader, "parse_file", parse)
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    for number in range(3):
+        (folder / f"{number}.yaml").write_text(
+            f"title: S{number}\ndate: 2015-09-04\nlanguage: en\nid: urn:x:{number}\n"
+            "excerpt: A statement.\n", "utf-8")
+    (tmp_path / "sfb-feeds.yaml").write_text(
+        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
+    settings = load_settings(tmp_path / "sfb-feeds.yaml")
+    files = build.cache.scan_statement_files(folder, build.SUFFIXES)
+    gc.unfreeze()
+    assert gc.isenabled()
+    try:
+        loaded = build._load(settings, files, "", lambda _: None)
+        assert seen == [False, False, False]  # parsed with the collector off
+        assert gc.isenabled()  # and on again after
+        assert gc.get_freeze_count() > 0
+        tracked = {id(o) for o in gc.get_objects()}
+        assert loaded.statements and not any(id(s) in tracked for s in loaded.statements)
+    finally:
+        gc.unfreeze()

@@ -9,7 +9,9 @@ so two runs never interleave and a slow run cannot overwrite a newer run's files
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 
@@ -135,8 +137,34 @@ def _detector_name() -> str:
     return "sfb_feeds.detect" if importlib.util.find_spec("sfb_feeds.detect") else ""
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while statements load, and what they left
+    frozen (never scanned again) for the rest of the build.
+
+    Loading makes no reference cycles (refcounting frees all it drops), but with the
+    collector on, the heap it grows sets off full collections that scan every object
+    loaded so far, and each later one scans the statements again: measured in a cold
+    10,000 build, 4 full collections costing ~120 ms of the build process's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()  # (what is frozen and later dropped is still freed by refcounting)
+        if enabled:
+            gc.enable()
+
+
 def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
           detail: Say) -> Loaded:
+    with _collector_paused():
+        return _load_statements(settings, files, detector, detail)
+
+
+def _load_statements(settings: Settings, files: list[cache.FileStatus], detector: str,
+                     detail: Say) -> Loaded:
     stop = cache.timed("loaded the statements", detail)
     records = cache.RecordCache.open(settings, detector=detector)
     missing = records.prime(files)

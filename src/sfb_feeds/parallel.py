@@ -155,6 +155,8 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
     _job = (work, items)
     # Frozen objects are left alone by the helpers' garbage collector, so the pages they
     # live on stay shared with this process instead of being copied into every helper.
+    # (What a caller froze before stays frozen: unfreezing cannot tell whose it was.)
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         shared = _Shared(mine + bounds, len(mine), min(workers - 1, len(bounds) - 1), per_fork,
@@ -162,7 +164,8 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
         yield from shared.results()
     finally:
         _job = None
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 OWN_PART = 8  # items worked on here only, per part (results are handed out between parts)
