@@ -568,3 +568,18 @@ def test_a_label_takes_its_colon_the_languages_way(lang: str, expected: str) -> 
     t = i18n.translations(lang)
     assert t.gettext("{label}:").format(label=t.gettext("Also in")) == expected
 
+
+
+def test_prepare_language_loads_what_rendering_reads() -> None:
+    """After prepare_language, rendering the language's dates and labels loads nothing."""
+    from sfb_feeds.digest import i18n
+
+    i18n._cldr_locales.cache_clear()
+    i18n.translations.cache_clear()
+    i18n.prepare_language("pl")
+    loaded = (i18n._cldr_locales.cache_info().currsize, i18n.translations.cache_info().currsize)
+    assert loaded == (1, 1)
+    assert i18n.format_week(date(2016, 2, 29), date(2016, 3, 6), "pl") \
+        == "29 lutego\u2009\u2013\u20096 marca 2016"
+    assert (i18n._cldr_locales.cache_info().misses, i18n.translations.cache_info().misses) \
+        == (1, 1)

@@ -10,6 +10,7 @@ from ..model import Settings
 from ..plan import Target
 from ..site import Site
 from . import templates
+from .i18n import prepare_language
 from .inline import inline_css, prepare_inliner
 from .view import ArchiveView, DigestView, archive_view, digest_view
 
@@ -44,6 +45,8 @@ def prepare(settings: Settings, names: tuple[str, ...]) -> None:
     for name in names:
         env.get_template(name)  # kept in the environment: every language's lookup finds it
     prepare_inliner(settings.cache_dir)
+    for lang in settings.digests.lists:  # the languages the site expects digests in
+        prepare_language(lang)
 
 
 def render_view(site: Site, view: DigestView) -> RenderedDigest:
