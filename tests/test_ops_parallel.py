@@ -18,11 +18,15 @@ def test_the_number_of_workers_can_be_fixed(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_no_workers_when_the_memory_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
-    monkeypatch.setattr(parallel, "_resident_mb", lambda: 470)  # 100,000 statements loaded
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
     monkeypatch.setenv(parallel.MEMORY_ENV, "600")
+    # 100,000 statements loaded (~450 MB): one rendering helper fits beside them...
+    monkeypatch.setattr(parallel, "_resident_mb", lambda: 600 - parallel.WORKER_MB)
+    assert parallel.default_workers() == 2
+    # ... but not if this process held a MB more.
+    monkeypatch.setattr(parallel, "_resident_mb", lambda: 601 - parallel.WORKER_MB)
     assert parallel.default_workers() == 1
     monkeypatch.setenv(parallel.MEMORY_ENV, "2000")
-    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
     assert parallel.default_workers() == 2
 
 
@@ -35,7 +39,7 @@ def test_the_budget_counts_what_this_process_will_gain_meanwhile(
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
     assert parallel.default_workers() == 2
     assert parallel.default_workers(growth_mb=40) == 2  # 10,000 files
-    assert parallel.default_workers(growth_mb=390) == 1  # 100,000 files
+    assert parallel.default_workers(growth_mb=530 - parallel.WORKER_MB + 1) == 1
 
 
 def test_a_cold_build_parses_in_workers_only_within_the_budget(
@@ -330,3 +334,32 @@ def test_loading_pauses_the_collector_and_freezes_what_it_loaded(
         assert loaded.statements and not any(id(s) in tracked for s in loaded.statements)
     finally:
         gc.unfreeze()
+
+
+def test_a_week_s_digests_in_every_language_are_planned_side_by_side(
+        tmp_path: Path) -> None:
+    """Weeks in order, each week's languages together: a helper rendering a run of
+    outputs then touches statements that sit together in memory (they load in file, that
+    is date, order), so far fewer pages are copied into it than if it went language by
+    language (measured at 100,000: peaks ~100 MB lower)."""
+    from datetime import UTC, datetime
+
+    from sfb_feeds.loader import load_statements
+    from sfb_feeds.pipeline import plan_site
+
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    for day in range(1, 29, 3):
+        for lang in ("en", "pl", "tr"):
+            (folder / f"2015-02-{day:02d}-{lang}.yaml").write_text(
+                f"title: S {day} {lang}\ndate: 2015-02-{day:02d}\nlanguage: {lang}\n"
+                f"id: urn:x:{day}:{lang}\nexcerpt: A statement.\n", "utf-8")
+    (tmp_path / "sfb-feeds.yaml").write_text(
+        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
+    settings = load_settings(tmp_path / "sfb-feeds.yaml")
+    statements = load_statements(settings, detect=lambda _: None).statements
+    planned = plan_site(settings, statements, datetime(2015, 6, 1, tzinfo=UTC))
+    digests = [o.path for o in planned if o.kind == "digest-html"]
+    weeks = [path.rsplit("/", 1)[1] for path in digests]
+    assert len(digests) == 5 * 3 and weeks == sorted(weeks)  # 5 weeks x 3 languages
+    assert [path.split("/")[1] for path in digests[:3]] == ["en", "pl", "tr"]

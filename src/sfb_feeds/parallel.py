@@ -10,10 +10,10 @@ helpers through a module global that the fork copies, which is why it is not re-
 How many processes: as many as there are cores (at most four), as far as the memory
 budget allows. Every helper gains private memory as it works (measured: ~80 MB after its
 first few hundred renders, as it touches the interpreter's and the renderers' shared
-state, then more with every statement it touches; a parsing helper far less), so a build
-whose own process already holds most of the budget (100,000 statements hold ~410 MB)
-parses beside a helper but renders alone; a helper past its allowance makes way for a
-fresh fork. ``$SFB_FEEDS_WORKERS`` fixes the
+state, then more with every statement it touches; a parsing helper far less). A helper
+past its allowance makes way for a fresh fork, so one rendering helper fits even beside
+100,000 loaded statements (~450 MB; the build then peaks at ~560-575 MB, measured with
+consistent samples: see ``benchmarks/run.py``). ``$SFB_FEEDS_WORKERS`` fixes the
 number of processes (1: this one alone); ``$SFB_FEEDS_MEMORY_MB`` sets the budget (default
 600). Helpers die with this process (Linux), so a killed build leaves none writing.
 """
@@ -36,7 +36,7 @@ WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MEMORY_ENV = "SFB_FEEDS_MEMORY_MB"
 MAX_DEFAULT_WORKERS = 4  # more processes add memory faster than they save time here
 DEFAULT_MEMORY_MB = 600
-WORKER_MB = 200  # what to allow for a rendering helper (measured: up to ~190 MB of PSS)
+WORKER_MB = 120  # what to allow for a rendering helper (see plan_parts: it keeps within its share)
 PARSE_WORKER_MB = 30  # for a parsing helper: it keeps nothing but the part at hand
 # A forked helper's private memory: ~80 MB once it has started rendering, then about a MB
 # per RENDERS_PER_MB renders (measured at 10,000 and 100,000 benchmark statements).
