@@ -389,3 +389,36 @@ def test_ordinary_output_paths_pass_the_check(path: str) -> None:
     from sfb_feeds.manifest import check_path
 
     assert check_path(path) == path
+
+
+def test_many_renders_are_written_out_while_they_render(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A durable write of many outputs syncs what is staged every WRITEBACK_EVERY seconds
+    while rendering (from a thread), then stops: the final sync finds little to do."""
+    import threading
+    import time
+
+    from sfb_feeds import writer
+
+    syncs: list[str] = []
+    monkeypatch.setattr(writer, "WRITEBACK_EVERY", 0.01)
+    monkeypatch.setattr(writer.os, "sync", lambda: syncs.append(
+        threading.current_thread().name))
+
+    def slow(number: int) -> Callable[[], bytes]:
+        def render() -> bytes:
+            time.sleep(0.001)
+            return f"output {number}".encode()
+        return render
+
+    rows = [Deferred(f"o{n}", "k", slow(n)) for n in range(writer.WRITEBACK_MIN)]
+    write_outputs(out, rows, durable=True)
+    during = [name for name in syncs if name == "sfb-feeds writeback"]
+    assert len(during) >= 5  # ~0.25 s of rendering: about every 10 ms
+    assert syncs[-1] == threading.main_thread().name  # the sync before renaming, here
+    assert not any(t.name == "sfb-feeds writeback" for t in threading.enumerate())
+    assert len(contents(out)) == writer.WRITEBACK_MIN + 1  # (and the manifest)
+
+    syncs.clear()
+    write_outputs(out, [*rows[:10], Deferred("new", "k", slow(0))], durable=True)
+    assert "sfb-feeds writeback" not in syncs  # a few renders: no thread

