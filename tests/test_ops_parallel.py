@@ -260,10 +260,15 @@ def test_meanwhile_is_not_called_without_helpers() -> None:
 
 def test_a_cold_build_prepares_the_renderers_while_a_helper_parses(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
     from sfb_feeds import build, pipeline
 
     prepared: list[object] = []
+    rehearsed: list[int] = []
     monkeypatch.setattr(pipeline, "prepare", lambda settings: prepared.append(settings))
+    monkeypatch.setattr(pipeline, "rehearse",
+                        lambda settings, statements, now: rehearsed.append(len(statements)))
     monkeypatch.setattr(build.parallel, "default_workers", lambda growth_mb=0, worker_mb=0: 2)
     folder = tmp_path / "statements"
     folder.mkdir()
@@ -275,9 +280,21 @@ def test_a_cold_build_prepares_the_renderers_while_a_helper_parses(
         "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
     settings = load_settings(tmp_path / "sfb-feeds.yaml")
     files = build.cache.scan_statement_files(folder, build.SUFFIXES)
-    loaded = build._load(settings, files, "", lambda _: None)
+    loaded = build._load(settings, files, "", lambda _: None, datetime(2016, 1, 1, tzinfo=UTC))
     assert len(loaded.statements) == build.PARSE_PARALLEL_MIN
     assert prepared == [settings]
+    assert rehearsed == [build.SAMPLE_FILES]  # on a sample, parsed for it
+
+
+@pytest.mark.parametrize(("count", "expected"), [
+    (0, []), (3, [0, 1, 2]), (48, list(range(48))), (96, list(range(0, 96, 2))),
+    (1000, list(range(0, 960, 20))),
+])
+def test_the_rehearsal_sample_is_spread_over_the_files(count: int, expected: list[int]) -> None:
+    from sfb_feeds import build
+
+    paths = [f"{number}.yaml" for number in range(count)]
+    assert build._sample(paths) == [f"{number}.yaml" for number in expected]
 
 
 def test_run_leaves_what_was_frozen_before_it_frozen() -> None:

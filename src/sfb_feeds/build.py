@@ -9,6 +9,7 @@ so two runs never interleave and a slow run cannot overwrite a newer run's files
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -112,7 +113,7 @@ def build_incremental(
             detail(f"nothing changed since the last build ({len(files)} statement files, "
                    f"{len(stamp.outputs)} outputs checked)")
             return BuildReport((), len(stamp.outputs), ())
-        loaded = _load(settings, files, detector, detail)
+        loaded = _load(settings, files, detector, detail, now)
         on_loaded(loaded)
         with lock.hold(settings.output_dir):
             if attempt == 1 and manifest.manifest_status(settings.output_dir) != before:
@@ -158,13 +159,13 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
-          detail: Say) -> Loaded:
+          detail: Say, now: datetime | None = None) -> Loaded:
     with _collector_paused():
-        return _load_statements(settings, files, detector, detail)
+        return _load_statements(settings, files, detector, detail, now)
 
 
 def _load_statements(settings: Settings, files: list[cache.FileStatus], detector: str,
-                     detail: Say) -> Loaded:
+                     detail: Say, now: datetime | None) -> Loaded:
     stop = cache.timed("loaded the statements", detail)
     records = cache.RecordCache.open(settings, detector=detector)
     missing = records.prime(files)
@@ -177,7 +178,8 @@ def _load_statements(settings: Settings, files: list[cache.FileStatus], detector
         for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,
                                       workers, per_worker=per_worker, per_fork=per_fork,
                                       helper_mb=helper_mb,
-                                      meanwhile=partial(_prepare_rendering, settings)):
+                                      meanwhile=partial(_prepare_rendering, settings,
+                                                        _sample(missing), now)):
             for path, result in parsed:
                 if isinstance(result, tuple):
                     records.remember_encoded(path, result)
@@ -194,12 +196,33 @@ def _load_statements(settings: Settings, files: list[cache.FileStatus], detector
     return loaded
 
 
-def _prepare_rendering(settings: Settings) -> None:
+def _prepare_rendering(settings: Settings, sample: Sequence[str],
+                       now: datetime | None) -> None:
     """While a helper parses: import the renderers and do what their first renders would
-    (compile templates...), which would otherwise wait until all is parsed."""
-    from .pipeline import prepare
+    (compile templates, learn how premailer styles the digests' elements, load language
+    data), which would otherwise wait until all is parsed, the other core idle. The first
+    renders are rehearsed on a small site of ``sample`` files (parsed here again)."""
+    from .pipeline import prepare, rehearse
 
     prepare(settings)
+    if now is None:
+        return
+    options = ParseOptions(settings=settings, detect=default_detector())
+    statements: list[Statement] = []
+    for path in sample:
+        with contextlib.suppress(OSError):
+            statements.extend(parse_file(path, read_bytes(path), options).statements)
+    rehearse(settings, statements, now)
+
+
+SAMPLE_FILES = 48  # statement files rehearsed on: enough for most languages and layouts
+
+
+def _sample(paths: Sequence[str]) -> list[str]:
+    """About SAMPLE_FILES of ``paths``, spread evenly over them (over the years, and so
+    over the languages and layouts of each)."""
+    step = max(1, len(paths) // SAMPLE_FILES)
+    return list(paths[::step][:SAMPLE_FILES])
 
 
 PARSE_PARTS = 8  # parts per worker

@@ -30,6 +30,23 @@ def prepare(settings: Settings) -> None:
             found(settings)
 
 
+def rehearse(settings: Settings, statements: Sequence[Statement], now: datetime) -> None:
+    """Render the first output of every format in every language for a site of only
+    ``statements``, and throw the results away: what a format's first render does once
+    (learning how premailer styles the digests' elements, loading a language's data) is
+    then done. Only speed: a
+    build rehearses on a sample while a helper parses. Failures are left for the real
+    render to report."""
+    with contextlib.suppress(Exception):
+        site = make_site(settings, statements, now)
+        first: dict[tuple[str, str | None], PlannedOutput] = {}
+        for planned in plan_outputs(site, all_formats()):
+            first.setdefault((planned.format.name, planned.target.language), planned)
+        for planned in first.values():
+            with contextlib.suppress(Exception):
+                planned.format.render(site, planned.target)
+
+
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
     """Render every planned output of ``site``; nothing is written here."""
     chosen = all_formats() if formats is None else formats
