@@ -7,12 +7,16 @@
 Each build runs as its own process (``python -m sfb_feeds build``), exactly as cron runs it,
 so times include interpreter start-up and imports. "peak MB" is the largest total
 proportional set size (PSS, sampled every 50 ms from /proc) of the build and its worker
-processes: what the build really occupies, each shared page counted once. "max RSS MB" is
-the largest resident set of any one of them (``ru_maxrss``), which counts pages a forked
-worker shares with its parent in both. For each size:
+processes: what the build really occupies, each shared page counted once. It is sampled
+in one more cold build, not in the timed ones: reading /proc/*/smaps_rollup walks a
+process's page tables under its memory lock, and on two cores sampling slowed a cold
+10,000 build by 0.1-0.8 s. "max RSS MB" is the largest resident set of any one process
+of any build (``ru_maxrss``, free to read), which counts pages a forked worker shares
+with its parent in both. For each size:
 
 * cold: no output folder and no cache (the previous ones moved aside, see ``set_aside``),
-  the median of three up to 10,000 statements, a single build above;
+  the median of three up to 10,000 statements, a single build above (then one more, for
+  the memory);
 * no-op: the same build again (nothing changed), the median of three;
 * no-op, no stamp: again, with the build stamp deleted (records come from the record cache
   and every output's render key is checked, but nothing is rendered);
@@ -98,6 +102,10 @@ def _tree_pss_kb(pid: int) -> int | None:
     return total if _descendants(pid) == before else None
 
 
+def _idle(pid: int, peak: list[int], done: threading.Event) -> None:
+    done.wait()
+
+
 def _watch(pid: int, peak: list[int], done: threading.Event) -> None:
     while not done.wait(0.05):
         sample = _tree_pss_kb(pid)
@@ -105,8 +113,9 @@ def _watch(pid: int, peak: list[int], done: threading.Event) -> None:
             peak[0] = max(peak[0], sample)
 
 
-def build(config: Path) -> Run:
-    """One `sfb-feeds build` in a fresh process: wall time, peak memory, its summary line."""
+def build(config: Path, *, sample_memory: bool = False) -> Run:
+    """One `sfb-feeds build` in a fresh process: wall time, peak memory (0 unless
+    ``sample_memory``), its summary line."""
     command = [sys.executable, "-m", "sfb_feeds", "build", "--config", str(config),
                "--now", NOW]
     # As installed for cron: Python may cache compiled modules (a shell that sets
@@ -117,7 +126,8 @@ def build(config: Path) -> Run:
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=env)
     peak, done = [0], threading.Event()
-    watcher = threading.Thread(target=_watch, args=(child.pid, peak, done), daemon=True)
+    watcher = threading.Thread(target=_watch if sample_memory else _idle,
+                               args=(child.pid, peak, done), daemon=True)
     watcher.start()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
@@ -155,10 +165,10 @@ def edit_one_record(config: Path, which: int = 0) -> tuple[Path, bytes, int]:
 REPEATS = 3  # warm runs are repeated and the median kept: single runs vary by ~20 %
 
 
-def settled_build(config: Path) -> Run:
+def settled_build(config: Path, *, sample_memory: bool = False) -> Run:
     """A build after the previous one's writes reached the disk, as between cron runs."""
     os.sync()
-    return build(config)
+    return build(config, sample_memory=sample_memory)
 
 
 def median(runs: Sequence[Run]) -> Run:
@@ -193,7 +203,8 @@ def measure(config: Path, size: int, trash: Path) -> dict[str, Run]:
     for _ in range(cold_repeats(size)):
         set_aside(root, trash)
         colds.append(settled_build(config))
-    runs = {"cold": median(colds)}
+    set_aside(root, trash)  # and once more, its memory sampled (the largest of all runs)
+    runs = {"cold": median(colds), "cold, memory": settled_build(config, sample_memory=True)}
     runs["no-op"] = median([settled_build(config) for _ in range(REPEATS)])
     (root / ".sfb-cache" / STAMP_FILE).unlink(missing_ok=True)
     runs["no-op, no stamp"] = settled_build(config)
