@@ -316,11 +316,13 @@ class RecordCache:
             return None
 
     def remember_encoded(self, path: str, encoded: Encoded) -> None:
-        """A file parsed and encoded elsewhere (:meth:`encode`): kept, and handed to the
-        loader by :meth:`lookup` as if it had come from the cache (but counted as parsed)."""
+        """A file parsed and encoded elsewhere (:meth:`encode`): kept for the cache, and
+        decoded now for :meth:`lookup` to hand to the loader (counted as parsed). Now,
+        rather than when the loader asks: a build calls this while helpers still parse,
+        instead of after them with the other cores idle."""
+        self._fresh[path] = self._decode(*encoded)
         status = self._status.get(path)
-        if status is None or _is_racy(status[1]):  # not to be cached: hand it over as is
-            self._fresh[path] = self._decode(*encoded)
+        if status is None or _is_racy(status[1]):  # not to be cached
             return
         self._entries[path] = (*status, *encoded)
         self._parsed.add(path)
@@ -331,15 +333,17 @@ class RecordCache:
         key = str(path)
         status = self._status.get(key) or self._stat(key)
         fresh = self._fresh.pop(key, None)
-        entry = self._entries.get(key)
-        if fresh is not None or status is None or entry is None or entry[:3] != status:
+        if fresh is not None:  # parsed in this run (in a helper)
             self.misses += 1
+            if key in self._parsed:
+                self._seen.add(key)  # and kept for the cache
             return fresh
-        self._seen.add(key)
-        if key in self._parsed:
+        entry = self._entries.get(key)
+        if status is None or entry is None or entry[:3] != status:
             self.misses += 1
-        else:
-            self.hits += 1
+            return None
+        self._seen.add(key)
+        self.hits += 1
         return self._decode(entry[3], entry[4])
 
     def _decode(self, statements: tuple[Any, ...], warnings: tuple[Any, ...]) -> FileResult:
