@@ -380,24 +380,3 @@ def test_a_week_s_digests_in_every_language_are_planned_side_by_side(
     weeks = [path.rsplit("/", 1)[1] for path in digests]
     assert len(digests) == 5 * 3 and weeks == sorted(weeks)  # 5 weeks x 3 languages
     assert [path.split("/")[1] for path in digests[:3]] == ["en", "pl", "tr"]
-
-
-def test_a_helper_reads_its_memory_only_when_it_may_be_past_its_allowance(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """smaps_rollup is costly to read: only when the page faults since the fork could
-    have filled the allowance, or every EXACT_EVERY parts."""
-    reads: list[int] = []
-    faults = [0]
-    monkeypatch.setattr(parallel, "_page_faults", lambda: faults[0])
-    private = [30]
-    monkeypatch.setattr(parallel, "_private_mb", lambda: reads.append(1) or private[0])
-    pages_per_mb = 2**20 // parallel._PAGE
-    faults[0] = 10 * pages_per_mb  # 10 MB faulted in: cannot be past 40 MB
-    assert not parallel._past_allowance(40, 0, 1)
-    assert reads == []
-    assert not parallel._past_allowance(40, 0, parallel.EXACT_EVERY)  # the periodic look
-    assert reads == [1]
-    faults[0] = 45 * pages_per_mb  # may be past 40 MB: look, and it is (50 MB)
-    private[0] = 50
-    assert parallel._past_allowance(40, 0, 3)
-    assert reads == [1, 1]

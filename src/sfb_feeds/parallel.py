@@ -26,7 +26,6 @@ import gc
 import multiprocessing
 import os
 import queue
-import resource
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -289,9 +288,8 @@ def _help(shared: _Shared, channel: Connection, parts: int) -> None:
     its allowance, where it can tell), send each result back."""
     _die_with_parent()
     measured = shared.helper_mb > 0 and _private_mb() is not None
-    faults = _page_faults()
     with channel:
-        for taken in range(len(shared.bounds) if measured else parts):
+        for _ in range(len(shared.bounds) if measured else parts):
             index = shared.take()
             if index is None:
                 return
@@ -300,36 +298,8 @@ def _help(shared: _Shared, channel: Connection, parts: int) -> None:
             except BaseException as error:
                 message = (index, False, _picklable(error))
             channel.send(message)
-            if not message[1] or (measured and _past_allowance(shared.helper_mb, faults,
-                                                               taken + 1)):
+            if not message[1] or (measured and (_private_mb() or 0) > shared.helper_mb):
                 return
-
-
-EXACT_EVERY = 8  # parts: how often a helper reads its private memory regardless
-
-
-def _past_allowance(allowance_mb: int, faults_at_start: int, parts_done: int) -> bool:
-    """Whether this helper's private memory is past ``allowance_mb``.
-
-    Reading it (``smaps_rollup`` walks every page table entry) costs a helper of a 100,000
-    statement build ~5 ms, ~3 % of that build's CPU when done after every part. A page
-    becomes this process's own when it faults in (copied on write, or new), so while the
-    faults since the fork could not fill the allowance, it is not read; it still is every
-    EXACT_EVERY parts, as a page can also become private without a fault here (when the
-    build process frees memory this helper still maps).
-    """
-    faulted_mb = (_page_faults() - faults_at_start) * _PAGE // 2**20
-    if faulted_mb <= allowance_mb and parts_done % EXACT_EVERY:
-        return False
-    return (_private_mb() or 0) > allowance_mb
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def _page_faults() -> int:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_minflt + usage.ru_majflt
 
 
 def _private_mb() -> int | None:
