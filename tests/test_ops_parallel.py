@@ -380,3 +380,22 @@ def test_a_week_s_digests_in_every_language_are_planned_side_by_side(
     weeks = [path.rsplit("/", 1)[1] for path in digests]
     assert len(digests) == 5 * 3 and weeks == sorted(weeks)  # 5 weeks x 3 languages
     assert [path.split("/")[1] for path in digests[:3]] == ["en", "pl", "tr"]
+
+
+def test_free_memory_goes_back_to_the_system() -> None:
+    """Freed chunks in the middle of the C heap stay resident until malloc_trim."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim  # noqa: B018 - glibc only
+    except AttributeError:
+        pytest.skip("no malloc_trim here (not glibc)")
+    if parallel._resident_mb() == 0:
+        pytest.skip("/proc/self/statm is not available here")
+    chunks = [bytes(2048) + bytes([n % 256]) for n in range(60_000)]  # ~120 MB on the heap
+    keep = bytes(2048) + b"last"  # allocated after them: the heap's top stays in use
+    del chunks
+    before = parallel._resident_mb()
+    parallel.release_free_memory()
+    assert parallel._resident_mb() < before - 60
+    assert keep

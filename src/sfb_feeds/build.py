@@ -161,7 +161,9 @@ def _collector_paused() -> Iterator[None]:
 def _load(settings: Settings, files: list[cache.FileStatus], detector: str,
           detail: Say, now: datetime | None = None) -> Loaded:
     with _collector_paused():
-        return _load_statements(settings, files, detector, detail, now)
+        loaded = _load_statements(settings, files, detector, detail, now)
+    parallel.release_free_memory()  # what parsing left free, before helpers are forked
+    return loaded
 
 
 def _load_statements(settings: Settings, files: list[cache.FileStatus], detector: str,

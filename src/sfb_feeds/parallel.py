@@ -72,6 +72,15 @@ def _budget_mb() -> int:
     return _env_number(MEMORY_ENV) or DEFAULT_MEMORY_MB
 
 
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere). What a build freed would otherwise stay resident, count against the memory
+    budget, and be shared with forked helpers: ~35 MB after loading 100,000 statements,
+    for ~1 ms."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def default_workers(growth_mb: int = 0, worker_mb: int = WORKER_MB) -> int:
     """How many processes should work, this one included: ``$SFB_FEEDS_WORKERS``, else
     the usable cores (at most MAX_DEFAULT_WORKERS), as far as helpers of ``worker_mb``
