@@ -422,3 +422,25 @@ def test_many_renders_are_written_out_while_they_render(
     syncs.clear()
     write_outputs(out, [*rows[:10], Deferred("new", "k", slow(0))], durable=True)
     assert "sfb-feeds writeback" not in syncs  # a few renders: no thread
+
+
+def test_a_key_may_be_worked_out_only_when_needed(out: Path) -> None:
+    """A Deferred's key given as a function: called once per output that is rendered (in
+    the process rendering it), its value recorded like a plain key."""
+    calls: list[str] = []
+
+    def key_of(name: str, key: str) -> Callable[[], str]:
+        return lambda: calls.append(name) or key
+
+    def rows(key_b: str) -> list[Deferred]:
+        return [Deferred("a", key_of("a", "k1"), lambda: b"A"),
+                Deferred("b", key_of("b", key_b), lambda: b"B2" if key_b == "k3" else b"B")]
+
+    write(out, rows("k2"))
+    assert sorted(calls) == ["a", "b"]
+    assert {p: e.key for p, e in read_manifest(out).files.items()} == {"a": "k1", "b": "k2"}
+    calls.clear()
+    report = write(out, rows("k3"))  # b's key changed: only b is rendered
+    assert report.written == ("b",) and contents(out)["b"] == b"B2"
+    assert read_manifest(out).files["b"].key == "k3"
+    assert sorted(calls) == ["a", "b", "b"]  # each compared once; b's again as it renders

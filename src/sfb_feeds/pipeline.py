@@ -81,7 +81,10 @@ def plan_site(
     # of neighbouring dates, which sit together in memory, so a forked helper copies
     # fewer pages (at 100,000 statements the build's peak fell by ~100 MB).
     planned.sort(key=_target_of)
-    return [Deferred(item.path, keys.key(item), partial(item.format.render, site, item.target),
+    # Keys are worked out when needed: a first build needs each only to record it, in the
+    # process that renders the output (~0.4 s at 100,000 statements, then on both cores).
+    return [Deferred(item.path, partial(keys.key, item),
+                     partial(item.format.render, site, item.target),
                      item.format.name, len(item.target.statements)) for item in planned]
 
 

@@ -68,14 +68,19 @@ class Deferred:
     """An output rendered only when its file has to be (re)written.
 
     ``key`` names everything the bytes depend on (see ``pipeline.plan_site``): the same key
-    must always render the same bytes. ``render`` is called at most once.
+    must always render the same bytes. It may be given as a function that works it out,
+    which is then called where (and only if) the key is needed: in a first build, by the
+    process that renders the output. ``render`` is called at most once.
     """
 
     path: str
-    key: str
+    key: str | Callable[[], str]
     render: Callable[[], bytes]
     kind: str = ""  # the format's name: outputs of one kind share caches and warm-up costs
     weight: int = 1  # how much of the site it shows (its statements): spreads the work
+
+    def render_key(self) -> str:
+        return self.key if isinstance(self.key, str) else self.key()
 
 
 Writable = Output | Deferred
@@ -221,7 +226,7 @@ class _Job:
         if not isinstance(output, Deferred):
             return False
         entry = self.old.files.get(output.path)
-        if entry is None or entry.key != output.key:
+        if entry is None or entry.key != output.render_key():
             return False
         if not same_status(entry, lstat(self.full(output.path))):
             return False
@@ -252,10 +257,11 @@ class _Job:
         entry = self.old.files.get(path)
         st = lstat(full)
         if isinstance(output, Deferred):
-            if entry is not None and entry.key == output.key and same_status(entry, st):
+            key = output.render_key()
+            if entry is not None and entry.key == key and same_status(entry, st):
                 self._keep(path, entry)
                 return
-            data, key = output.render(), output.key
+            data = output.render()
         else:
             data, key = output.data, ""
         digest = hashlib.sha256(data).hexdigest()
