@@ -421,3 +421,23 @@ def test_a_style_with_nothing_left_goes_with_its_tail_on_the_fast_path(
     result = inline_css(document)
     assert fast_path[-1] is True and "<style" not in result
     assert full_tree(result) == premailer_tree(document)
+
+
+def test_a_full_tag_cache_starts_again_so_later_template_tags_are_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start tags are remembered by their text; links make many that are met once. When
+    the memory is full it starts again, so a tag of the template met only after it filled
+    is remembered too (and every document still comes out as premailer's)."""
+    monkeypatch.setattr(inline, "_inliners", {})
+    monkeypatch.setattr(inline, "_MOST_TAGS", 6)
+    page = ("<html><head><style>.x {{ color: red }} .y {{ color: blue }}</style></head>"
+            "<body><p class=\"x\">{links}</p>{extra}</body></html>")
+    for number in range(4):
+        links = "".join(f'<a class="y" href="https://x.org/{number}/{n}">l</a>'
+                        for n in range(4))
+        assert_same_as_premailer(page.format(links=links, extra=""))
+    late = page.format(links="", extra='<b class="y">late</b>')
+    assert_same_as_premailer(late)
+    (inliner,) = inline._inliners.values()
+    assert '<b class="y">' in inliner.tags
+    assert len(inliner.tags) <= 6

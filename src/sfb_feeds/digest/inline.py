@@ -447,8 +447,11 @@ def _rewritten(match: re.Match[str], inliner: _Inliner) -> str:
                 raise _NotPlain  # parsers disagree on where such a comment ends
             return text
         done = _rewritten_tag(tag.lower(), match.group(2), text, inliner)
-        if len(inliner.tags) < _MOST_TAGS:  # the same few tags recur; links differ
-            inliner.tags[text] = done
+        if len(inliner.tags) >= _MOST_TAGS:
+            # Full of tags met once (links differ from document to document): start again,
+            # or the template's own tags met after it filled would never be kept.
+            inliner.tags.clear()
+        inliner.tags[text] = done
     return done
 
 
