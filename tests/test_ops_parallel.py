@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from sfb_feeds import parallel
+from sfb_feeds.cache import FileStatus
 from sfb_feeds.config import load_settings
+from sfb_feeds.model import Settings
 
 
 def test_the_number_of_workers_can_be_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,6 +44,22 @@ def test_the_budget_counts_what_this_process_will_gain_meanwhile(
     assert parallel.default_workers(growth_mb=530 - parallel.WORKER_MB + 1) == 1
 
 
+def _site_of(tmp_path: Path, count: int) -> tuple[Settings, list[FileStatus]]:
+    """A site of ``count`` one-record statement files: its settings and scanned files."""
+    from sfb_feeds import build
+
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    for number in range(count):
+        (folder / f"{number}.yaml").write_text(
+            f"title: S{number}\ndate: 2015-09-04\nlanguage: en\nid: urn:x:{number}\n"
+            "excerpt: A statement.\n", "utf-8")
+    (tmp_path / "sfb-feeds.yaml").write_text(
+        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
+    settings = load_settings(tmp_path / "sfb-feeds.yaml")
+    return settings, build.cache.scan_statement_files(folder, build.SUFFIXES)
+
+
 def test_a_cold_build_parses_in_workers_only_within_the_budget(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sfb_feeds import build
@@ -49,16 +67,7 @@ def test_a_cold_build_parses_in_workers_only_within_the_budget(
     asked: list[int] = []
     monkeypatch.setattr(build.parallel, "default_workers",
                         lambda growth_mb=0, worker_mb=0: asked.append(growth_mb) or 1)
-    folder = tmp_path / "statements"
-    folder.mkdir()
-    for number in range(600):
-        (folder / f"{number}.yaml").write_text(
-            f"title: S{number}\ndate: 2015-09-04\nlanguage: en\nid: urn:x:{number}\n"
-            "excerpt: A statement.\n", "utf-8")
-    (tmp_path / "sfb-feeds.yaml").write_text(
-        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
-    settings = load_settings(tmp_path / "sfb-feeds.yaml")
-    files = build.cache.scan_statement_files(folder, build.SUFFIXES)
+    settings, files = _site_of(tmp_path, 600)
     build._load(settings, files, "", lambda _: None)
     assert asked == [600 * build.RECORD_KB // 1024]
 
@@ -270,16 +279,7 @@ def test_a_cold_build_prepares_the_renderers_while_a_helper_parses(
     monkeypatch.setattr(pipeline, "rehearse",
                         lambda settings, statements, now: rehearsed.append(len(statements)))
     monkeypatch.setattr(build.parallel, "default_workers", lambda growth_mb=0, worker_mb=0: 2)
-    folder = tmp_path / "statements"
-    folder.mkdir()
-    for number in range(build.PARSE_PARALLEL_MIN):
-        (folder / f"{number}.yaml").write_text(
-            f"title: S{number}\ndate: 2015-09-04\nlanguage: en\nid: urn:x:{number}\n"
-            "excerpt: A statement.\n", "utf-8")
-    (tmp_path / "sfb-feeds.yaml").write_text(
-        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
-    settings = load_settings(tmp_path / "sfb-feeds.yaml")
-    files = build.cache.scan_statement_files(folder, build.SUFFIXES)
+    settings, files = _site_of(tmp_path, build.PARSE_PARALLEL_MIN)
     loaded = build._load(settings, files, "", lambda _: None, datetime(2016, 1, 1, tzinfo=UTC))
     assert len(loaded.statements) == build.PARSE_PARALLEL_MIN
     assert prepared == [settings]
@@ -327,19 +327,9 @@ def test_loading_pauses_the_collector_and_freezes_what_it_loaded(
         return real_parse(*args, **kwargs)
 
     monkeypatch.setattr(build.parallel, "default_workers", lambda growth_mb=0, worker_mb=0: 1)
-    monkeypatch.setattr(build, "load_statements", build.load_statements)
     import sfb_feeds.loader as loader
     monkeypatch.setattr(loader, "parse_file", parse)
-    folder = tmp_path / "statements"
-    folder.mkdir()
-    for number in range(3):
-        (folder / f"{number}.yaml").write_text(
-            f"title: S{number}\ndate: 2015-09-04\nlanguage: en\nid: urn:x:{number}\n"
-            "excerpt: A statement.\n", "utf-8")
-    (tmp_path / "sfb-feeds.yaml").write_text(
-        "site:\n  title: T\n  description: D\n  url: https://x.org/\n", "utf-8")
-    settings = load_settings(tmp_path / "sfb-feeds.yaml")
-    files = build.cache.scan_statement_files(folder, build.SUFFIXES)
+    settings, files = _site_of(tmp_path, 3)
     gc.unfreeze()
     assert gc.isenabled()
     try:

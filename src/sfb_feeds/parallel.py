@@ -12,7 +12,7 @@ budget allows. Every helper gains private memory as it works (measured: ~80 MB a
 first few hundred renders, as it touches the interpreter's and the renderers' shared
 state, then more with every statement it touches; a parsing helper far less). A helper
 past its allowance makes way for a fresh fork, so one rendering helper fits even beside
-100,000 loaded statements (~450 MB; the build then peaks at ~560-575 MB, measured with
+100,000 loaded statements (~420 MB; the build then peaks at ~550-585 MB, measured with
 consistent samples: see ``benchmarks/run.py``). ``$SFB_FEEDS_WORKERS`` fixes the
 number of processes (1: this one alone); ``$SFB_FEEDS_MEMORY_MB`` sets the budget (default
 600). Helpers die with this process (Linux), so a killed build leaves none writing.

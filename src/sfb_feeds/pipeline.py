@@ -34,9 +34,8 @@ def rehearse(settings: Settings, statements: Sequence[Statement], now: datetime)
     """Render the first output of every format in every language for a site of only
     ``statements``, and throw the results away: what a format's first render does once
     (learning how premailer styles the digests' elements, loading a language's data) is
-    then done. Only speed: a
-    build rehearses on a sample while a helper parses. Failures are left for the real
-    render to report."""
+    then done. Only speed: a build rehearses on a sample while a helper parses. Failures
+    are left for the real render to report."""
     with contextlib.suppress(Exception):
         site = make_site(settings, statements, now)
         first: dict[tuple[str, str | None], PlannedOutput] = {}

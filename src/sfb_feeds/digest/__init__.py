@@ -35,7 +35,7 @@ def render_digest_archive(site: Site, target: Target) -> bytes:
 
 
 def prepare_digests(settings: Settings) -> None:
-    prepare(settings, ("subject.txt", "digest.html", "digest.txt"))
+    prepare(settings, ("subject.txt", "digest.html", "digest.txt"), languages=True)
 
 
 def prepare_archive(settings: Settings) -> None:

@@ -38,15 +38,17 @@ def _render(site: Site, name: str, lang: str, variables: dict[str, Any]) -> str:
                               settings.cache_dir).render(variables)
 
 
-def prepare(settings: Settings, names: tuple[str, ...]) -> None:
-    """Compile the shipped (or the site's) templates ``names`` and ready the CSS inliner,
-    as the first digest would (see ``OutputFormat.prepare``)."""
+def prepare(settings: Settings, names: tuple[str, ...], *, languages: bool = False) -> None:
+    """Compile the shipped (or the site's) templates ``names``, as the first render would
+    (see ``OutputFormat.prepare``); with ``languages``, also ready the CSS inliner and the
+    data of the languages the site expects digests in."""
     env = templates.environment(settings.templates_dir, settings.cache_dir)
     for name in names:
         env.get_template(name)  # kept in the environment: every language's lookup finds it
-    prepare_inliner(settings.cache_dir)
-    for lang in settings.digests.lists:  # the languages the site expects digests in
-        prepare_language(lang)
+    if languages:
+        prepare_inliner(settings.cache_dir)
+        for lang in settings.digests.lists:
+            prepare_language(lang)
 
 
 def render_view(site: Site, view: DigestView) -> RenderedDigest:
