@@ -441,3 +441,29 @@ def test_a_full_tag_cache_starts_again_so_later_template_tags_are_kept(
     (inliner,) = inline._inliners.values()
     assert '<b class="y">' in inliner.tags
     assert len(inliner.tags) <= 6
+
+
+def test_links_are_rewritten_by_their_shape_whatever_their_address(
+        fast_path: list[bool]) -> None:
+    """A link's tag differs from document to document only by its address; what premailer
+    adds to it is remembered once per shape (the tag without the address), and each new
+    address still comes out as premailer writes it, including ones that shape cannot
+    cover (an entity, a character lxml escapes, a style to merge into)."""
+    addresses = ["https://x.org/1", "https://x.org/2?a=b", "https://x.org/3#c",
+                 "https://x.org/4?a=1&amp;b=2", "https://x.org/5/<b>", ""]
+    for number, address in enumerate(addresses):
+        body = (f'<p class="a"><a class="a" href="{address}">one</a> '
+                f'<a class="a" style="font-weight: bold" href="{address}">two</a> '
+                f'<a href="{address}" class="a" id="top">three</a></p>'
+                f"<p class='a'><a class='a' href='{address}'>four</a></p>")
+        document = own_document(body)
+        inline_css(document)  # (the first document of a stylesheet takes the tree path)
+        result = inline_css(document)
+        assert full_tree(result) == premailer_tree(document), address
+        if number > 0 and "&" not in address:
+            assert fast_path[-1] is True, address
+    (inliner,) = inline._inliners.values()
+    by_text = [text for text in inliner.tags if "x.org" in text]  # the rest: by shape
+    assert by_text and all("'" in text or "&" in text or "<b>" in text for text in by_text)
+    assert 1 <= len(inliner.link_tails) <= 3
+    assert all("x.org" not in shape for shape in inliner.link_tails)

@@ -211,6 +211,9 @@ class _Inliner:
     # and start tags already rewritten (the text of the tag -> its new text).
     own: dict[tuple[object, ...], Attributes] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # What follows the address in a link's rewritten tag, by the link's shape (its text
+    # without the address): see _rewritten_link.
+    link_tails: dict[str, str] = field(default_factory=dict)
 
     def index_own_keys(self) -> None:
         """Fill ``own`` from what was learnt; a stylesheet turns out not to be context-free
@@ -446,12 +449,47 @@ def _rewritten(match: re.Match[str], inliner: _Inliner) -> str:
             if text.startswith(("<!-->", "<!--->")):
                 raise _NotPlain  # parsers disagree on where such a comment ends
             return text
+        link = _link_shape(text, inliner)
+        if link is not None:
+            return _rewritten_link(tag.lower(), match.group(2), text, link, inliner)
         done = _rewritten_tag(tag.lower(), match.group(2), text, inliner)
         if len(inliner.tags) >= _MOST_TAGS:
-            # Full of tags met once (links differ from document to document): start again,
-            # or the template's own tags met after it filled would never be kept.
+            # Full of tags met once: start again, or the template's own tags met after it
+            # filled would never be kept.
             inliner.tags.clear()
         inliner.tags[text] = done
+    return done
+
+
+# A link's address in double quotes, holding nothing a parser reads as an entity and
+# nothing lxml would escape (so a rewritten tag shows it as written).
+_HREF = re.compile(r'\shref="([^"&<>]*)"')
+
+
+def _link_shape(text: str, inliner: _Inliner) -> str | None:
+    """A start tag's text without its link address, when the address cannot change what
+    premailer does to it (no selector tests ``href``) nor how the tag is read; else None.
+
+    Links differ from document to document, so their tags are remembered by this shape.
+    """
+    if "href" in inliner.needs.seen or "'" in text or not text.endswith('">'):
+        return None
+    found = _HREF.search(text)
+    if found is None or text.count('"', 0, found.start()) % 2:
+        return None  # no plain address, or the match lies inside another value
+    return text[:found.start(1)] + text[found.end(1):]
+
+
+def _rewritten_link(tag: str, attributes: str, text: str, shape: str,
+                    inliner: _Inliner) -> str:
+    """``text`` rewritten as another start tag of the same ``shape`` was: what premailer
+    adds to a tag ending in a quoted value comes after that value, whatever the address."""
+    added = inliner.link_tails.get(shape)
+    if added is not None:
+        return text[:-1] + added
+    done = _rewritten_tag(tag, attributes, text, inliner)
+    if done.startswith(text[:-1]) and len(inliner.link_tails) < _MOST_TAGS:
+        inliner.link_tails[shape] = done[len(text) - 1:]
     return done
 
 
