@@ -25,6 +25,7 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
 from sfb_feeds.digest import i18n
+from sfb_feeds.digest.templates import Gettext, Label
 
 LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
 LOCALE_DIR = files("sfb_feeds") / "locale"
@@ -583,3 +584,44 @@ def test_prepare_language_loads_what_rendering_reads() -> None:
         == "29 lutego\u2009\u2013\u20096 marca 2016"
     assert (i18n._cldr_locales.cache_info().misses, i18n.translations.cache_info().misses) \
         == (1, 1)
+
+
+@pytest.mark.parametrize(("label", "values"), [
+    ("{label}:", {"label": "Also in"}),
+    ("by {authors}", {"authors": "Ana <ana@x.org> & Bo"}),
+    ("{site} — {count} {{braces}}", {"site": markupsafe.Markup("<b>IST</b>"), "count": 3}),
+    ("{n:>4} items", {"n": 7}),  # (a format spec: Markup's own way)
+    ("{0} and {}", {}),  # (positional fields)
+    ("{label.upper}", {"label": "x"}),  # (an attribute)
+    ("{value!r}", {"value": "<x>"}),  # (a conversion)
+    ("{value}", {"value": 1.5}),
+    ("{value}", {"value": None}),
+    ("broken {", {"value": 1}),
+])
+def test_a_label_formats_exactly_as_markup_does(label: str, values: dict[str, object]) -> None:
+    args = ("a<", "b") if "{0}" in label else ()
+    try:
+        expected: object = markupsafe.Markup(label).format(*args, **values)
+    except ValueError as error:
+        with pytest.raises(ValueError, match=str(error)):
+            Label(label).format(*args, **values)
+        return
+    got = Label(label).format(*args, **values)
+    assert isinstance(got, markupsafe.Markup) and str(got) == str(expected)
+
+
+def test_labels_are_translated_once_and_kept_as_markup() -> None:
+    calls: list[str] = []
+
+    class Catalog(gettext.NullTranslations):
+        def gettext(self, message: str) -> str:
+            calls.append(message)
+            return f"«{message}»"
+
+    translate = Gettext(Catalog())
+    first = translate.translate(True, "Full statement")
+    again = translate.translate(True, "Full statement")
+    assert first == again == "«Full statement»" and isinstance(again, Label)
+    assert calls == ["Full statement"]
+    assert translate.translate(False, "Full statement") == "«Full statement»"
+    assert translate.translate(True, "{n} of %(x)s", x="<y>") == "«{n} of &lt;y&gt;»"
