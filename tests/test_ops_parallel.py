@@ -389,3 +389,38 @@ def test_free_memory_goes_back_to_the_system() -> None:
     parallel.release_free_memory()
     assert parallel._resident_mb() < before - 60
     assert keep
+
+
+SLOW_PART_S = 1.0
+
+
+def _slow_here(items: Sequence[int]) -> list[tuple[int, float, float]]:
+    """Each item: (pid, start, end). Item 0, worked on here, takes SLOW_PART_S, calling
+    ``tick`` between steps as a renderer does between outputs; the rest are quick."""
+    import os
+    import time
+
+    done = []
+    for item in items:
+        start = time.monotonic()
+        if item == 0:
+            while time.monotonic() - start < SLOW_PART_S:
+                time.sleep(0.005)
+                parallel.tick()
+        done.append((os.getpid(), start, time.monotonic()))
+    return done
+
+
+def test_a_helper_that_ended_is_replaced_while_this_process_works_on_a_part() -> None:
+    """Helpers taking one part each are replaced as they end, between the items this
+    process works on (``tick``), not only once its part is done: while it spends a second
+    on one item, many helpers come and go."""
+    import os
+
+    results = [row for _, part in parallel.run(_slow_here, list(range(400)), 2,
+                                               per_worker=200, per_fork=1, own=1)
+               for row in part]
+    (mine,) = [row for row in results if row[0] == os.getpid() and row[1] + 0.5 < row[2]]
+    meanwhile = {pid for pid, start, end in results
+                 if pid != os.getpid() and mine[1] <= start and end <= mine[2]}
+    assert len(meanwhile) >= 5, meanwhile

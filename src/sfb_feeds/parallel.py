@@ -29,6 +29,7 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -50,6 +51,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 _job: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+_running: _Shared | None = None  # the run this process started (None in its helpers)
 
 
 def _env_number(name: str) -> int:
@@ -167,12 +169,13 @@ def run(work: Callable[[Sequence[Item]], Result], items: Sequence[Item], workers
     # (What a caller froze before stays frozen: unfreezing cannot tell whose it was.)
     frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
+    global _running
     try:
-        shared = _Shared(mine + bounds, len(mine), min(workers - 1, len(bounds) - 1), per_fork,
-                         helper_mb, meanwhile)
+        shared = _running = _Shared(mine + bounds, len(mine), min(workers - 1, len(bounds) - 1),
+                                    per_fork, helper_mb, meanwhile)
         yield from shared.results()
     finally:
-        _job = None
+        _job = _running = None
         if not frozen_before:
             gc.unfreeze()
 
@@ -200,7 +203,8 @@ class _Shared:
         self.meanwhile = meanwhile
         self.next_part = self.context.Value("i", own)  # the next part anyone may take
         self.arrived: queue.Queue[tuple[int, bool, Any]] = queue.Queue()
-        self.running: list[tuple[Any, threading.Thread]] = []  # helper, its receiver
+        self.running: list[_Helper] = []
+        self.ended = False  # a helper's pipe closed since its replacement was last seen to
 
     def take(self) -> int | None:
         with self.next_part.get_lock():
@@ -233,13 +237,21 @@ class _Shared:
         finally:
             self._stop(kill=not finished)
 
-    def _receive(self, reader: Connection) -> None:
+    def _receive(self, reader: Connection, closed: threading.Event) -> None:
         with reader:
             while True:
                 try:
                     self.arrived.put(reader.recv())
                 except (EOFError, OSError):  # the helper is gone (done, or killed)
+                    closed.set()
+                    self.ended = True  # (after: whoever sees this finds it closed)
                     return
+
+    def replace_ended(self) -> None:
+        """Replace a helper that ended since the last look (see :func:`tick`)."""
+        if self.ended:
+            self.ended = False
+            self._keep_helpers()
 
     def _collect(self, done: dict[int, Any], *, wait_for_one: bool) -> None:
         while True:
@@ -259,31 +271,53 @@ class _Shared:
     def _keep_helpers(self) -> None:
         """Replace helpers that took their share of parts, while parts are left."""
         alive = []
-        for helper, receiver in self.running:
-            if helper.exitcode is None or receiver.is_alive():
-                alive.append((helper, receiver))
-            elif helper.exitcode != 0:  # (a part it took will never come)
-                raise RuntimeError(f"a worker process died (exit code {helper.exitcode})")
+        for helper in self.running:
+            if not helper.closed.is_set() and helper.process.exitcode is None:
+                alive.append(helper)
+                continue
+            helper.process.join()  # (its pipe is closed: it has ended, or is about to)
+            helper.receiver.join()
+            if helper.process.exitcode != 0:  # (a part it took will never come)
+                raise RuntimeError(
+                    f"a worker process died (exit code {helper.process.exitcode})")
         self.running = alive
         with self.next_part.get_lock():
             left = len(self.bounds) - self.next_part.value
         for _ in range(min(self.helpers - len(self.running), left)):
             reader, writer = self.context.Pipe(duplex=False)
-            helper = self.context.Process(target=_help, args=(self, writer, self.per_fork),
-                                          daemon=True)
-            helper.start()
+            process = self.context.Process(target=_help, args=(self, writer, self.per_fork),
+                                           daemon=True)
+            process.start()
             writer.close()  # the helper's copy is the only one: its end is our EOF
-            receiver = threading.Thread(target=self._receive, args=(reader,), daemon=True)
+            closed = threading.Event()
+            receiver = threading.Thread(target=self._receive, args=(reader, closed),
+                                        daemon=True)
             receiver.start()
-            self.running.append((helper, receiver))
+            self.running.append(_Helper(process, receiver, closed))
 
     def _stop(self, *, kill: bool) -> None:
-        for helper, _ in self.running:
-            if kill and helper.exitcode is None:
-                helper.kill()
-        for helper, receiver in self.running:
-            helper.join()
-            receiver.join()
+        for helper in self.running:
+            if kill and helper.process.exitcode is None:
+                helper.process.kill()
+        for helper in self.running:
+            helper.process.join()
+            helper.receiver.join()
+
+
+@dataclass(frozen=True, slots=True)
+class _Helper:
+    process: Any  # (multiprocessing's Process of the fork context)
+    receiver: threading.Thread  # reads what it sends back
+    closed: threading.Event  # set when its pipe closed: it has ended
+
+
+def tick() -> None:
+    """Called by work between its items. In the process that runs :func:`run`, a helper
+    that ended (it took its share of parts) is replaced at once, not after the part at
+    hand: at 100,000 statements parts take ~0.1-0.2 s and helpers are replaced ~25 times,
+    which left the other core idle ~3 s. Elsewhere, nothing."""
+    if _running is not None:
+        _running.replace_ended()
 
 
 def _work(first: int, last: int) -> Any:
@@ -296,6 +330,8 @@ def _help(shared: _Shared, channel: Connection, parts: int) -> None:
     """A helper's life: take up to ``parts`` parts in turn (fewer if its memory grows past
     its allowance, where it can tell), send each result back."""
     _die_with_parent()
+    global _running
+    _running = None  # (a helper starts no helpers)
     measured = shared.helper_mb > 0 and _private_mb() is not None
     with channel:
         for _ in range(len(shared.bounds) if measured else parts):

@@ -239,6 +239,7 @@ class _Job:
                                   checked=dict(self.checked), safe_dirs=set(self.safe_dirs))
         for output in outputs:
             sub.consider(output)
+            parallel.tick()  # (a helper that ended is replaced now, not after this part)
         return _Part(sub.new, sub.staged, sub.created, sub.unchanged)
 
     def merge(self, part: _Part) -> None:
