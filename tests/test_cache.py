@@ -404,3 +404,105 @@ def test_the_code_fingerprint_names_the_rendering_libraries() -> None:
     versions = cache._distribution_versions()
     assert "feedgen-" in versions and "jinja2-" in versions
     assert cache.code_fingerprint() == cache.code_fingerprint()
+
+
+def packed_site(tmp_path: Path, count: int = 48) -> tuple[Settings, list[Path]]:
+    config = settings(tmp_path)
+    return config, [make_file(tmp_path / "statements", f"{n}.yaml", f"n: {n}\n")
+                    for n in range(count)]
+
+
+def pack_and_remember(records: cache.RecordCache, paths: list[Path], *, keep: bool,
+                      racy: Path | None = None) -> dict[str, FileResult]:
+    """What a build does with files parsed in a worker (``keep=False``) or here."""
+    results = {str(path): result(statement(number)) for number, path in enumerate(paths)}
+    encoded = [(path, records.encode(parsed)) for path, parsed in results.items()]
+    packed, loose = records.pack([(p, e) for p, e in encoded if e is not None], keep=keep)
+    assert all((entries is None) != keep for _, entries in packed.values())
+    for shard, entries in packed.items():
+        records.remember_packed(shard, entries)
+    for path, values in loose:
+        records.remember_encoded(path, values)
+    assert [path for path, _ in loose] == ([str(racy)] if racy else [])
+    return results
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_entries_packed_in_a_worker_are_written_as_they_came(tmp_path: Path,
+                                                              keep: bool) -> None:
+    """A cold build's cache shards hold what the workers marshalled, byte for byte (not
+    marshalled again here), and read back as the very results; a file modified just now
+    travels apart and is not cached."""
+    config, paths = packed_site(tmp_path)
+    racy = make_file(tmp_path / "statements", "new.yaml", "n: new\n", age=0)
+    records = cache.RecordCache.open(config)
+    records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    results = pack_and_remember(records, [*paths, racy], keep=keep, racy=racy)
+    assert {str(p): records.lookup(p) for p in [*paths, racy]} == results
+    for number, blobs in records._blobs.items():
+        assert all(number == cache.shard_of(key) for _, keys in blobs for key in keys)
+    written = dumps_during(records.save)
+    assert written == 0  # every shard written from the workers' bytes
+    assert config.cache_dir is not None
+    for number, blobs in records._blobs.items():
+        data = (config.cache_dir / cache.RECORDS_DIR / f"{number:02d}.marshal").read_bytes()
+        assert data.endswith(b"".join(blob for blob, _ in blobs))
+    again = cache.RecordCache.open(config)
+    again.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    assert {str(p): again.lookup(p) for p in paths} == {
+        k: v for k, v in results.items() if k != str(racy)}
+    assert again.lookup(racy) is None
+
+
+def dumps_during(action: object) -> int:
+    """How many times ``action()`` marshalled a dict of cache entries itself."""
+    calls = []
+    original = cache.marshal.dumps
+
+    def counting(value: object, *args: int) -> bytes:
+        if isinstance(value, dict):
+            calls.append(value)
+        return original(value, *args)
+
+    cache.marshal.dumps = counting  # type: ignore[assignment]
+    try:
+        action()  # type: ignore[operator]
+    finally:
+        cache.marshal.dumps = original  # type: ignore[assignment]
+    return len(calls)
+
+
+def test_a_shard_with_more_than_packed_entries_is_written_whole(tmp_path: Path) -> None:
+    """Packed entries beside older ones, or some of them not met in this run (a file gone
+    meanwhile): the shard is written from the entries, so nothing stale stays."""
+    config, paths = packed_site(tmp_path)
+    first = cache.RecordCache.open(config)
+    first.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    for path in paths[:24]:
+        first.lookup(path)
+        first.store(path, result(statement(1)))
+    first.save()
+    records = cache.RecordCache.open(config)
+    records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    pack_and_remember(records, paths[24:], keep=False)
+    for path in paths[:-1]:  # the last file is never looked up: it went away
+        assert records.lookup(path) is not None
+    assert dumps_during(records.save) > 0
+    after = cache.RecordCache.open(config)
+    assert set(after._entries) == {str(p) for p in paths[:-1]}
+
+
+def test_a_torn_shard_file_is_ignored(tmp_path: Path) -> None:
+    config, paths = packed_site(tmp_path, 4)
+    records = cache.RecordCache.open(config)
+    records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    pack_and_remember(records, paths, keep=False)
+    for path in paths:
+        records.lookup(path)
+    records.save()
+    assert config.cache_dir is not None
+    for shard in (config.cache_dir / cache.RECORDS_DIR).iterdir():
+        data = shard.read_bytes()
+        shard.write_bytes(data[:-3])  # cut short inside its last blob
+        assert cache._unframed(data, records.header) is not None
+    assert cache.RecordCache.open(config)._entries == {}

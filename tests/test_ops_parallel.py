@@ -424,3 +424,23 @@ def test_a_helper_that_ended_is_replaced_while_this_process_works_on_a_part() ->
     meanwhile = {pid for pid, start, end in results
                  if pid != os.getpid() and mine[1] <= start and end <= mine[2]}
     assert len(meanwhile) >= 5, meanwhile
+
+
+def _where(items: Sequence[int]) -> list[tuple[int, bool]]:
+    import os
+    import time
+
+    time.sleep(0.01)
+    return [(os.getpid(), parallel.in_helper()) for _ in items]
+
+
+def test_work_knows_whether_it_runs_in_a_helper() -> None:
+    import os
+
+    assert not parallel.in_helper()
+    rows = [row for _, part in parallel.run(_where, list(range(64)), 2, per_worker=8)
+            for row in part]
+    assert {helper for pid, helper in rows if pid == os.getpid()} == {False}
+    assert {helper for pid, helper in rows if pid != os.getpid()} == {True}
+    assert not parallel.in_helper()
+    assert {helper for _, helper in _where([1])} == {False}  # (no run at all)

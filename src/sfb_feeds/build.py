@@ -177,11 +177,13 @@ def _load_statements(settings: Settings, files: list[cache.FileStatus], detector
     if workers > 1 and len(missing) >= PARSE_PARALLEL_MIN:
         per_worker, per_fork, helper_mb = parallel.plan_parts(len(missing), workers,
                                                               PARSE_PARTS)
-        for _, parsed in parallel.run(partial(_parse_files, settings, records), missing,
-                                      workers, per_worker=per_worker, per_fork=per_fork,
-                                      helper_mb=helper_mb,
-                                      meanwhile=partial(_prepare_rendering, settings,
-                                                        _sample(missing), now)):
+        parts = parallel.run(partial(_parse_files, settings, records), missing, workers,
+                             per_worker=per_worker, per_fork=per_fork, helper_mb=helper_mb,
+                             meanwhile=partial(_prepare_rendering, settings, _sample(missing),
+                                               now))
+        for _, (parsed, packed) in parts:
+            for shard, entries in packed.items():
+                records.remember_packed(shard, entries)
             for path, result in parsed:
                 if isinstance(result, tuple):
                     records.remember_encoded(path, result)
@@ -235,19 +237,27 @@ RECORD_KB = 4
 
 
 def _parse_files(settings: Settings, records: cache.RecordCache, paths: Sequence[str]
-                 ) -> list[tuple[str, FileResult | cache.Encoded]]:
+                 ) -> tuple[list[tuple[str, FileResult | cache.Encoded]],
+                            dict[int, cache.Packed]]:
     """Parse statement files (in a worker); unreadable ones are left to the loader.
 
-    Results go back encoded as the record cache keeps them (plain values travel between
-    processes several times faster than Statement objects), or whole when they cannot be.
+    Results go back packed as the record cache writes them (plain values travel between
+    processes several times faster than Statement objects), encoded when they are not to
+    be cached, or whole when they cannot be encoded.
     """
     options = ParseOptions(settings=settings, detect=default_detector())
-    parsed: list[tuple[str, FileResult | cache.Encoded]] = []
+    whole: list[tuple[str, FileResult | cache.Encoded]] = []
+    encoded: list[tuple[str, cache.Encoded]] = []
     for path in paths:
         try:
             data = read_bytes(path)
         except OSError:
             continue
         result = parse_file(path, data, options)
-        parsed.append((path, records.encode(result) or result))
-    return parsed
+        values = records.encode(result)
+        if values is None:
+            whole.append((path, result))
+        else:
+            encoded.append((path, values))
+    packed, loose = records.pack(encoded, keep=not parallel.in_helper())
+    return [*whole, *loose], packed

@@ -33,6 +33,7 @@ import marshal
 import operator
 import os
 import resource
+import struct
 import sys
 import time
 import zlib
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from .plan import PlannedOutput, Target
     from .site import Site
 
-CACHE_FORMAT = 1  # bump when the layout of any cache file changes
+CACHE_FORMAT = 2  # bump when the layout of any cache file changes
 RACY_SECONDS = 2
 RECORDS_DIR = "records"  # RECORD_SHARDS files: an edit rewrites one small file, not all
 RECORD_SHARDS = 16
@@ -163,6 +164,8 @@ class _Uncacheable(Exception):
 # A parsed file as plain values: its statements (encode_statement, source path without the
 # cache's prefix) and its warnings.
 Encoded = tuple[tuple[Any, ...], tuple[Any, ...]]
+# Cache entries of one shard marshalled, and maybe the entries themselves (see pack).
+Packed = tuple[bytes, dict[str, tuple[Any, ...]] | None]
 
 
 def _encode_moment(moment: datetime) -> tuple[int, ...] | tuple[Any, ...]:
@@ -270,6 +273,10 @@ class RecordCache:
         self._seen: set[str] = set()
         self._parsed: set[str] = set()  # entries that came from workers in this run
         self._dirty: set[int] = set()
+        # Entries packed by workers (:meth:`pack`), kept as they came, by shard; and the
+        # shards that were empty when opened and have had nothing else since.
+        self._blobs: dict[int, list[tuple[bytes, tuple[str, ...]]]] = {}
+        self._blank: set[int] = set(range(RECORD_SHARDS))
         self.hits = 0
         self.misses = 0
 
@@ -285,7 +292,8 @@ class RecordCache:
                   repr(settings.site), os.getcwd() if prefix is None else "", detector)
         cache = cls(path, header, prefix or "")
         if path is not None and RECORDS_ENABLED:
-            cache._entries = _read_records(path, header)
+            cache._entries, read = _read_records(path, header)
+            cache._blank -= read
         return cache
 
     def prime(self, files: Iterable[FileStatus]) -> list[str]:
@@ -315,6 +323,36 @@ class RecordCache:
         except _Uncacheable:
             return None
 
+    def pack(self, encoded: Iterable[tuple[str, Encoded]], *, keep: bool = True
+             ) -> tuple[dict[int, Packed], list[tuple[str, Encoded]]]:
+        """In a worker: the cache entries of files it parsed and :meth:`encode`-d, marshalled
+        by shard, as :meth:`save` writes them (then they need not be marshalled again in
+        the process that saves: ~1 s of it alone at 100,000 statements); and those not
+        to be cached. The entries are kept beside their bytes if ``keep`` (a worker that
+        sends them to another process drops them: they travel as the bytes)."""
+        shards: dict[int, dict[str, tuple[Any, ...]]] = {}
+        loose = []
+        for path, values in encoded:
+            status = self._status.get(path)
+            if status is None or _is_racy(status[1]):
+                loose.append((path, values))
+            else:
+                shards.setdefault(shard_of(path), {})[path] = (*status, *values)
+        return {number: (marshal.dumps(entries), entries if keep else None)
+                for number, entries in shards.items()}, loose
+
+    def remember_packed(self, shard: int, packed: Packed) -> None:
+        """Entries :meth:`pack`-ed in a worker: kept for the cache, and decoded now for
+        :meth:`lookup` to hand to the loader, as :meth:`remember_encoded`."""
+        blob, kept = packed
+        entries: dict[str, tuple[Any, ...]] = marshal.loads(blob) if kept is None else kept
+        for path, entry in entries.items():
+            self._fresh[path] = self._decode(entry[3], entry[4])
+        self._entries.update(entries)
+        self._parsed.update(entries)
+        self._dirty.add(shard)
+        self._blobs.setdefault(shard, []).append((blob, tuple(entries)))
+
     def remember_encoded(self, path: str, encoded: Encoded) -> None:
         """A file parsed and encoded elsewhere (:meth:`encode`): kept for the cache, and
         decoded now for :meth:`lookup` to hand to the loader (counted as parsed). Now,
@@ -327,6 +365,7 @@ class RecordCache:
         self._entries[path] = (*status, *encoded)
         self._parsed.add(path)
         self._dirty.add(shard_of(path))
+        self._blank.discard(shard_of(path))
 
     def lookup(self, path: Path | str) -> FileResult | None:
         """The cached result for ``path`` if the file is unchanged."""
@@ -380,6 +419,7 @@ class RecordCache:
         self._entries[key] = (*status, statements, warnings)
         self._seen.add(key)
         self._dirty.add(shard_of(key))
+        self._blank.discard(shard_of(key))
 
     def _encode(self, statement: Statement) -> tuple[Any, ...]:
         values = encode_statement(statement)
@@ -391,33 +431,71 @@ class RecordCache:
         """Write the shards that changed; files not met in this run are forgotten."""
         if self.path is None or not RECORDS_ENABLED:
             return
-        shards: list[dict[str, tuple[Any, ...]]] = [{} for _ in range(RECORD_SHARDS)]
-        stale = set()
-        for key, entry in self._entries.items():
-            if key in self._seen:
-                shards[shard_of(key)][key] = entry
-            else:
-                stale.add(shard_of(key))
-        for number in sorted(self._dirty | stale):
+        stale = {shard_of(key) for key in self._entries if key not in self._seen}
+        # A shard that holds only what workers packed, all of it met: written as it came.
+        packed = {number: [blob for blob, _ in self._blobs[number]]
+                  for number in self._dirty - stale
+                  if number in self._blank and number in self._blobs}
+        shards: dict[int, dict[str, tuple[Any, ...]]] = {
+            number: {} for number in (self._dirty | stale) - set(packed)}
+        if shards:
+            for key, entry in self._entries.items():
+                number = shard_of(key)
+                if number in shards and key in self._seen:
+                    shards[number][key] = entry
+        blobs = packed | {number: [marshal.dumps(entries)] for number, entries in shards.items()}
+        for number in sorted(blobs):
             with contextlib.suppress(OSError):  # a cache that cannot be written costs time
                 _write_atomically(self.path / f"{number:02d}.marshal",
-                                  marshal.dumps((self.header, shards[number])))
+                                  _framed(self.header, blobs[number]))
 
 
 def shard_of(path: str) -> int:
     return zlib.crc32(path.encode("utf-8", "surrogatepass")) % RECORD_SHARDS
 
 
-def _read_records(folder: Path, header: tuple[Any, ...]) -> dict[str, tuple[Any, ...]]:
+_FRAME = struct.Struct("<Q")
+
+
+def _framed(header: tuple[Any, ...], blobs: Sequence[bytes]) -> bytes:
+    """A shard file: the length of its head, its head (the cache's header and the length
+    of each blob), then the blobs (marshalled dicts of entries)."""
+    head = marshal.dumps((header, tuple(len(blob) for blob in blobs)))
+    return b"".join((_FRAME.pack(len(head)), head, *blobs))
+
+
+def _unframed(data: bytes, header: tuple[Any, ...]) -> dict[str, tuple[Any, ...]] | None:
+    """The entries of a shard file; None if it is of another header, torn or garbage."""
+    view = memoryview(data)
+    (size,) = _FRAME.unpack_from(view)
+    stored_header, lengths = marshal.loads(view[_FRAME.size:_FRAME.size + size])
+    if stored_header != header:
+        return None
     entries: dict[str, tuple[Any, ...]] = {}
+    offset = _FRAME.size + size
+    for length in lengths:
+        shard = marshal.loads(view[offset:offset + length])
+        if not isinstance(shard, dict):
+            return None
+        entries.update(shard)
+        offset += length
+    return entries if offset == len(data) else None
+
+
+def _read_records(folder: Path, header: tuple[Any, ...]
+                  ) -> tuple[dict[str, tuple[Any, ...]], set[int]]:
+    """Every entry of the cache's shard files, and which shards held any."""
+    entries: dict[str, tuple[Any, ...]] = {}
+    read = set()
     for number in range(RECORD_SHARDS):
         try:
-            stored_header, shard = marshal.loads((folder / f"{number:02d}.marshal").read_bytes())
+            shard = _unframed((folder / f"{number:02d}.marshal").read_bytes(), header)
         except Exception:  # any missing or unreadable shard (truncated, garbage) is ignored
             continue
-        if stored_header == header and isinstance(shard, dict):
+        if shard:
             entries.update(shard)
-    return entries
+            read.add(number)
+    return entries, read
 
 
 # --- the build stamp -------------------------------------------------------------------

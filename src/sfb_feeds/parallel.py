@@ -311,6 +311,12 @@ class _Helper:
     closed: threading.Event  # set when its pipe closed: it has ended
 
 
+def in_helper() -> bool:
+    """Whether this process is a helper forked by :func:`run` (what its work returns is
+    pickled and sent back)."""
+    return _job is not None and _running is None
+
+
 def tick() -> None:
     """Called by work between its items. In the process that runs :func:`run`, a helper
     that ended (it took its share of parts) is replaced at once, not after the part at
