@@ -413,18 +413,24 @@ def packed_site(tmp_path: Path, count: int = 48) -> tuple[Settings, list[Path]]:
 
 
 def pack_and_remember(records: cache.RecordCache, paths: list[Path], *, keep: bool,
-                      racy: Path | None = None) -> dict[str, FileResult]:
-    """What a build does with files parsed in a worker (``keep=False``) or here."""
+                      racy: Path | None = None
+                      ) -> tuple[dict[str, FileResult], dict[int, list[bytes]]]:
+    """What a build does with files parsed in workers (``keep=False``) or here, in two
+    parts; returns the results and the bytes packed for each shard."""
     results = {str(path): result(statement(number)) for number, path in enumerate(paths)}
     encoded = [(path, records.encode(parsed)) for path, parsed in results.items()]
-    packed, loose = records.pack([(p, e) for p, e in encoded if e is not None], keep=keep)
-    assert all((entries is None) != keep for _, entries in packed.values())
-    for shard, entries in packed.items():
-        records.remember_packed(shard, entries)
-    for path, values in loose:
-        records.remember_encoded(path, values)
-    assert [path for path, _ in loose] == ([str(racy)] if racy else [])
-    return results
+    blobs: dict[int, list[bytes]] = {}
+    middle = len(encoded) // 2
+    for part in (encoded[:middle], encoded[middle:]):
+        packed, loose = records.pack([(p, e) for p, e in part if e is not None], keep=keep)
+        assert all((entries is None) != keep for _, entries in packed.values())
+        for shard, entries in packed.items():
+            records.remember_packed(shard, entries)
+            blobs.setdefault(shard, []).append(entries[0])
+        for path, values in loose:
+            records.remember_encoded(path, values)
+            assert path == str(racy)
+    return results, blobs
 
 
 @pytest.mark.parametrize("keep", [False, True])
@@ -437,16 +443,19 @@ def test_entries_packed_in_a_worker_are_written_as_they_came(tmp_path: Path,
     racy = make_file(tmp_path / "statements", "new.yaml", "n: new\n", age=0)
     records = cache.RecordCache.open(config)
     records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
-    results = pack_and_remember(records, [*paths, racy], keep=keep, racy=racy)
+    results, blobs = pack_and_remember(records, [*paths, racy], keep=keep, racy=racy)
     assert {str(p): records.lookup(p) for p in [*paths, racy]} == results
-    for number, blobs in records._blobs.items():
-        assert all(number == cache.shard_of(key) for _, keys in blobs for key in keys)
     written = dumps_during(records.save)
     assert written == 0  # every shard written from the workers' bytes
     assert config.cache_dir is not None
-    for number, blobs in records._blobs.items():
-        data = (config.cache_dir / cache.RECORDS_DIR / f"{number:02d}.marshal").read_bytes()
-        assert data.endswith(b"".join(blob for blob, _ in blobs))
+    folder = config.cache_dir / cache.RECORDS_DIR
+    assert sorted(path.name for path in folder.iterdir()) == [
+        f"{number:02d}.marshal" for number in sorted(blobs)]  # (no temporary file left)
+    for number, packed in blobs.items():
+        data = (folder / f"{number:02d}.marshal").read_bytes()
+        assert data.startswith(b"".join(packed))
+        assert set(marshal.loads(packed[0])) <= {
+            str(p) for p in paths if cache.shard_of(str(p)) == number}
     again = cache.RecordCache.open(config)
     again.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
     assert {str(p): again.lookup(p) for p in paths} == {
@@ -493,7 +502,7 @@ def test_a_shard_with_more_than_packed_entries_is_written_whole(tmp_path: Path) 
 
 
 def test_a_torn_shard_file_is_ignored(tmp_path: Path) -> None:
-    config, paths = packed_site(tmp_path, 4)
+    config, paths = packed_site(tmp_path, 8)
     records = cache.RecordCache.open(config)
     records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
     pack_and_remember(records, paths, keep=False)
@@ -503,6 +512,26 @@ def test_a_torn_shard_file_is_ignored(tmp_path: Path) -> None:
     assert config.cache_dir is not None
     for shard in (config.cache_dir / cache.RECORDS_DIR).iterdir():
         data = shard.read_bytes()
-        shard.write_bytes(data[:-3])  # cut short inside its last blob
         assert cache._unframed(data, records.header) is not None
+        shard.write_bytes(data[:-3] if len(data) % 2 else data[:len(data) // 2])  # torn
     assert cache.RecordCache.open(config)._entries == {}
+
+
+def test_temporary_files_of_killed_runs_are_swept(tmp_path: Path) -> None:
+    config, paths = packed_site(tmp_path, 8)
+    assert config.cache_dir is not None
+    folder = config.cache_dir / cache.RECORDS_DIR
+    folder.mkdir(parents=True)
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (folder / f".03.marshal.{dead}.tmp").write_bytes(b"half")
+    (folder / f".04.marshal.{os.getppid()}.tmp").write_bytes(b"a live run's")
+    records = cache.RecordCache.open(config)
+    records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    pack_and_remember(records, paths, keep=False)
+    records.save()
+    assert not (folder / f".03.marshal.{dead}.tmp").exists()
+    assert (folder / f".04.marshal.{os.getppid()}.tmp").exists()

@@ -42,7 +42,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from . import __version__
@@ -273,10 +273,10 @@ class RecordCache:
         self._seen: set[str] = set()
         self._parsed: set[str] = set()  # entries that came from workers in this run
         self._dirty: set[int] = set()
-        # Entries packed by workers (:meth:`pack`), kept as they came, by shard; and the
-        # shards that were empty when opened and have had nothing else since.
-        self._blobs: dict[int, list[tuple[bytes, tuple[str, ...]]]] = {}
+        # The shards that were empty when opened and have had nothing but entries packed
+        # by workers since (:meth:`pack`), and those bytes, already on their way to disk.
         self._blank: set[int] = set(range(RECORD_SHARDS))
+        self._spills: dict[int, _Spill] = {}
         self.hits = 0
         self.misses = 0
 
@@ -351,7 +351,13 @@ class RecordCache:
         self._entries.update(entries)
         self._parsed.update(entries)
         self._dirty.add(shard)
-        self._blobs.setdefault(shard, []).append((blob, tuple(entries)))
+        if shard in self._blank and self.path is not None:
+            try:
+                spill = self._spills.get(shard) or self._spills.setdefault(
+                    shard, _Spill.start(self.path / f"{shard:02d}.marshal"))
+                spill.add(blob)
+            except OSError:
+                self._blank.discard(shard)  # (written from the entries, then)
 
     def remember_encoded(self, path: str, encoded: Encoded) -> None:
         """A file parsed and encoded elsewhere (:meth:`encode`): kept for the cache, and
@@ -432,22 +438,22 @@ class RecordCache:
         if self.path is None or not RECORDS_ENABLED:
             return
         stale = {shard_of(key) for key in self._entries if key not in self._seen}
-        # A shard that holds only what workers packed, all of it met: written as it came.
-        packed = {number: [blob for blob, _ in self._blobs[number]]
-                  for number in self._dirty - stale
-                  if number in self._blank and number in self._blobs}
+        # A shard that holds only what workers packed, all of it met, is in its file.
+        spilled = {number for number, spill in sorted(self._spills.items())
+                   if spill.finish(self.header, number in self._blank and number not in stale)}
+        self._spills.clear()
         shards: dict[int, dict[str, tuple[Any, ...]]] = {
-            number: {} for number in (self._dirty | stale) - set(packed)}
+            number: {} for number in (self._dirty | stale) - spilled}
         if shards:
             for key, entry in self._entries.items():
                 number = shard_of(key)
                 if number in shards and key in self._seen:
                     shards[number][key] = entry
-        blobs = packed | {number: [marshal.dumps(entries)] for number, entries in shards.items()}
-        for number in sorted(blobs):
+        for number, entries in sorted(shards.items()):
             with contextlib.suppress(OSError):  # a cache that cannot be written costs time
                 _write_atomically(self.path / f"{number:02d}.marshal",
-                                  _framed(self.header, blobs[number]))
+                                  _framed(self.header, [marshal.dumps(entries)]))
+        _sweep_temporary(self.path)
 
 
 def shard_of(path: str) -> int:
@@ -457,29 +463,96 @@ def shard_of(path: str) -> int:
 _FRAME = struct.Struct("<Q")
 
 
+def _tail(header: tuple[Any, ...], lengths: Sequence[int]) -> bytes:
+    """What ends a shard file after its blobs (marshalled dicts of entries): the cache's
+    header and each blob's length, marshalled, then the length of that."""
+    tail = marshal.dumps((header, tuple(lengths)))
+    return tail + _FRAME.pack(len(tail))
+
+
 def _framed(header: tuple[Any, ...], blobs: Sequence[bytes]) -> bytes:
-    """A shard file: the length of its head, its head (the cache's header and the length
-    of each blob), then the blobs (marshalled dicts of entries)."""
-    head = marshal.dumps((header, tuple(len(blob) for blob in blobs)))
-    return b"".join((_FRAME.pack(len(head)), head, *blobs))
+    return b"".join((*blobs, _tail(header, [len(blob) for blob in blobs])))
 
 
 def _unframed(data: bytes, header: tuple[Any, ...]) -> dict[str, tuple[Any, ...]] | None:
     """The entries of a shard file; None if it is of another header, torn or garbage."""
     view = memoryview(data)
-    (size,) = _FRAME.unpack_from(view)
-    stored_header, lengths = marshal.loads(view[_FRAME.size:_FRAME.size + size])
-    if stored_header != header:
+    (size,) = _FRAME.unpack_from(view, len(view) - _FRAME.size)
+    end = len(view) - _FRAME.size - size
+    if end < 0:
+        return None
+    stored_header, lengths = marshal.loads(view[end:len(view) - _FRAME.size])
+    if stored_header != header or sum(lengths) != end:
         return None
     entries: dict[str, tuple[Any, ...]] = {}
-    offset = _FRAME.size + size
+    offset = 0
     for length in lengths:
         shard = marshal.loads(view[offset:offset + length])
         if not isinstance(shard, dict):
             return None
         entries.update(shard)
         offset += length
-    return entries if offset == len(data) else None
+    return entries
+
+
+def _sweep_temporary(folder: Path) -> None:
+    """Remove the temporary files that killed runs left (``.<name>.<pid>.tmp``)."""
+    with contextlib.suppress(OSError):
+        for path in folder.glob(".*.tmp"):
+            pid = path.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # (someone else's: alive)
+    return True
+
+
+@dataclass(slots=True)
+class _Spill:
+    """A shard file being written as workers' packed entries arrive (so they need not be
+    held here: ~120 MB at 100,000 statements), made the shard's file by :meth:`finish`."""
+
+    final: Path
+    temp: Path
+    file: BinaryIO
+    lengths: list[int]
+
+    @classmethod
+    def start(cls, final: Path) -> _Spill:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        # Unbuffered: a helper forked meanwhile holds a copy of this file, and must have
+        # nothing of ours to flush into it.
+        return cls(final, temp, open(temp, "wb", buffering=0), [])  # (closed by finish)
+
+    def add(self, blob: bytes) -> None:
+        self.file.write(blob)
+        self.lengths.append(len(blob))
+
+    def finish(self, header: tuple[Any, ...], keep: bool) -> bool:
+        """Complete the file and put it in place if ``keep``; else, or if it cannot be
+        written, it goes (and the shard is written from the entries)."""
+        try:
+            if keep:
+                self.file.write(_tail(header, self.lengths))
+            self.file.close()
+            if keep:
+                os.replace(self.temp, self.final)
+                return True
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            self.file.close()
+            self.temp.unlink()
+        return False
 
 
 def _read_records(folder: Path, header: tuple[Any, ...]
