@@ -444,3 +444,17 @@ def test_work_knows_whether_it_runs_in_a_helper() -> None:
     assert {helper for pid, helper in rows if pid != os.getpid()} == {True}
     assert not parallel.in_helper()
     assert {helper for _, helper in _where([1])} == {False}  # (no run at all)
+
+
+def test_a_helpers_pipe_holds_a_whole_part() -> None:
+    import fcntl
+    import multiprocessing
+
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes cannot be set here (not Linux)")
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+    with reader, writer:
+        before = fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ)
+        parallel._widen(writer)
+        after = fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ)
+    assert before < parallel.PIPE_BYTES <= after
