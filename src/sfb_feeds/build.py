@@ -47,7 +47,8 @@ def _write(settings: Settings, statements: Sequence[Statement], now: datetime,
     known = cache.load_languages(settings)
     language.remember(known)  # names and directions: spares loading CLDR data per language
     stop = cache.timed("planned", detail)
-    outputs = plan_site(settings, statements, now)
+    with _collector_paused():  # (a third of planning's time at 100,000 statements)
+        outputs = plan_site(settings, statements, now)
     stop()
     stop = cache.timed("rendered and wrote what changed", detail)
     result = writer.write_outputs(settings.output_dir, outputs, progress=progress,
@@ -140,13 +141,14 @@ def _detector_name() -> str:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while statements load, and what they left
-    frozen (never scanned again) for the rest of the build.
+    """Python's cyclic garbage collector off while statements load or outputs are planned,
+    and what that left frozen (never scanned again) for the rest of the build.
 
-    Loading makes no reference cycles (refcounting frees all it drops), but with the
-    collector on, the heap it grows sets off full collections that scan every object
-    loaded so far, and each later one scans the statements again: measured in a cold
-    10,000 build, 4 full collections costing ~120 ms of the build process's time.
+    Neither makes reference cycles (refcounting frees all they drop), but with the
+    collector on, the heap they grow sets off full collections that scan every object
+    made so far, and each later one scans them again: measured in a cold 10,000 build, 4
+    full collections costing ~120 ms while loading; at 100,000, planning took 0.99 s with
+    the collector on, 0.67 s with it off.
     """
     enabled = gc.isenabled()
     gc.disable()
