@@ -76,7 +76,28 @@ class PlannedOutput:
     path: str
 
 
-def _targets(site: Site, scope: Scope) -> Iterator[Target]:
+class _Periods:
+    """Each statement's year and week label (site timezone), worked out once for every
+    format and language that needs them (~2 µs a statement, then ~5 µs a new day)."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.of: dict[int, tuple[str, str]] = {}  # by id() of the statement (all alive)
+        self.days: dict[date, tuple[str, str]] = {}
+
+    def __call__(self, statement: Statement) -> tuple[str, str]:
+        found = self.of.get(id(statement))
+        if found is None:
+            day = statement.date.astimezone(self.site.settings.site.tz).date()
+            found = self.days.get(day)
+            if found is None:
+                found = self.days[day] = (f"{day.year:04d}",
+                                          week_of_day(day, self.site.settings).label)
+            self.of[id(statement)] = found
+        return found
+
+
+def _targets(site: Site, scope: Scope, periods: _Periods) -> Iterator[Target]:
     if scope is Scope.SITE:
         yield Target(language=None, period=None, statements=site.statements)
         return
@@ -85,23 +106,14 @@ def _targets(site: Site, scope: Scope) -> Iterator[Target]:
         if scope is Scope.LANGUAGE:
             yield Target(language=lang, period=None, statements=statements)
         else:
-            yield from _periods(site, lang, statements, scope)
+            yield from _by_period(lang, statements, int(scope is Scope.LANGUAGE_WEEK), periods)
 
 
-def _periods(
-    site: Site, lang: str, statements: tuple[Statement, ...], scope: Scope
-) -> Iterator[Target]:
+def _by_period(lang: str, statements: tuple[Statement, ...], which: int, periods: _Periods
+               ) -> Iterator[Target]:
     groups: defaultdict[str, list[Statement]] = defaultdict(list)
-    tz = site.settings.site.tz
-    weeks: dict[date, str] = {}  # statements share days; a week label costs ~5 µs
     for statement in statements:
-        day = statement.date.astimezone(tz).date()
-        if scope is Scope.LANGUAGE_YEAR:
-            period = f"{day.year:04d}"
-        else:
-            period = weeks.get(day) or weeks.setdefault(
-                day, week_of_day(day, site.settings).label)
-        groups[period].append(statement)
+        groups[periods(statement)[which]].append(statement)
     for period in sorted(groups, reverse=True):
         yield Target(language=lang, period=period, statements=tuple(groups[period]))
 
@@ -113,11 +125,12 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
     # Formats planned the same way (one scope, or one ``targets`` function) share their
     # targets, and so the part of their render keys that the targets decide.
     shared: dict[object, list[Target]] = {}
+    periods = _Periods(site)
     for fmt in formats:
         source = fmt.targets or fmt.scope
         if source not in shared:
             shared[source] = list(fmt.targets(site) if fmt.targets is not None
-                                  else _targets(site, fmt.scope))
+                                  else _targets(site, fmt.scope, periods))
         for target in shared[source]:
             path = fmt.path.format(lang=target.language or "", period=target.period or "")
             if path in seen:
