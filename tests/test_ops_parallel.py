@@ -458,3 +458,33 @@ def test_a_helpers_pipe_holds_a_whole_part() -> None:
         parallel._widen(writer)
         after = fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ)
     assert before < parallel.PIPE_BYTES <= after
+
+
+def test_a_helper_reads_its_memory_less_often_only_while_far_from_its_allowance(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readings cost ~8 ms at 100,000 statements: a helper growing slowly skips up to two
+    parts between them while its allowance is 3x the fastest growth seen away; one
+    growing fast reads after every part; past the allowance it stops at once."""
+    def run(readings: list[int]) -> list[int]:
+        """The parts after which memory was read, until the helper stopped."""
+        values = iter(readings)
+        read: list[int] = []
+        part = 0
+
+        def reading() -> int:
+            read.append(part)
+            return next(values)
+
+        monkeypatch.setattr(parallel, "_private_mb", reading)
+        watch = parallel._Watch(80)
+        for part in range(1, 40):  # noqa: B007 (read by reading())
+            if watch.over():
+                return read
+        raise AssertionError("never stopped")
+
+    # slow: +4 MB a part (skips while (80 - now) / (3 * 4) is 3 parts or more)
+    slow = run([20, 24, 36, 48, 56, 64, 68, 72, 76, 80, 84])
+    assert slow == [1, 2, 5, 8, 10, 12, 13, 14, 15, 16, 17]
+    fast = run([20, 60, 100])  # +40 a part: every part, and it stops past 80
+    assert fast == [1, 2, 3]
+    assert run([90]) == [1]  # over after its first part
