@@ -535,3 +535,26 @@ def test_temporary_files_of_killed_runs_are_swept(tmp_path: Path) -> None:
     records.save()
     assert not (folder / f".03.marshal.{dead}.tmp").exists()
     assert (folder / f".04.marshal.{os.getppid()}.tmp").exists()
+
+
+def test_packed_entries_not_held_here_are_read_back_when_their_shard_gets_more(
+        tmp_path: Path) -> None:
+    """Packed entries of a shard that held nothing go straight to its file and are not
+    kept in memory; if that shard then gets an entry parsed here, they are read back from
+    the file and written with it."""
+    config, paths = packed_site(tmp_path, 40)
+    records = cache.RecordCache.open(config)
+    records.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    packed, extra = paths[:-1], paths[-1]
+    pack_and_remember(records, packed, keep=False)
+    assert records._entries == {}  # (all in the shards' files)
+    for path in packed:
+        assert records.lookup(path) is not None
+    records.lookup(extra)
+    records.store(extra, result(statement(99)))  # (its shard now holds more than packed)
+    records.save()
+    again = cache.RecordCache.open(config)
+    assert set(again._entries) == {str(p) for p in paths}
+    again.prime(cache.scan_statement_files(tmp_path / "statements", SUFFIXES))
+    assert again.lookup(extra) == result(statement(99))
+    assert again.lookup(packed[0]) == result(statement(0))
