@@ -182,3 +182,29 @@ def test_read_bytes_reads_past_a_stale_size(tmp_path: Path,
 
     monkeypatch.setattr(loader.os, "fstat", lambda fd: Small(fd) if fd > 2 else real_fstat(fd))
     assert loader.read_bytes(path) == data
+
+
+def test_a_fingerprint_depends_on_the_values_alone() -> None:
+    """Not on which objects hold them (marshal's later versions mark objects referred to
+    more than once), nor on the process: the same in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    from sfb_feeds.validate import _fingerprint
+
+    moment = datetime(2015, 9, 4, 12, 0, tzinfo=UTC)
+    def made() -> str:
+        return "".join(["Stop ", "the war"])  # (a new object each time)
+
+    title = made()
+    shared = {"id": title, "title": title, "date": moment, "tags": (title, "x"), "n": None}
+    equal = {"id": made(), "title": made(), "date": moment, "tags": (made(), "x"), "n": None}
+    assert _fingerprint(shared) == _fingerprint(equal)
+    assert _fingerprint({**equal, "n": False}) != _fingerprint(equal)
+    code = ("from datetime import datetime, UTC; from sfb_feeds.validate import _fingerprint;"
+            "print(_fingerprint({'id': 'Stop the war', 'title': 'Stop the war', 'date': "
+            "datetime(2015, 9, 4, 12, 0, tzinfo=UTC), 'tags': ('Stop the war', 'x'), "
+            "'n': None}))")
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert fresh == _fingerprint(equal)

