@@ -299,9 +299,9 @@ def main() -> None:
             by_format(site_for(args.work, size, args.languages))
         return
     rows = []
+    # (one left by an interrupted run is deleted with this run's, after the measurements:
+    # deleting it now would slow them down, see set_aside)
     trash = args.work / ".trash"
-    if trash.exists():  # left by an interrupted run
-        shutil.rmtree(trash)
     try:
         for size in sizes:
             config = site_for(args.work, size, args.languages)
