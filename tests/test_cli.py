@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +75,26 @@ def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("6 statements OK in 4 languages")
+
+
+def test_the_command_line_ends_with_its_output_written_and_its_exit_code(
+        tmp_path: Path) -> None:
+    """The console script skips the interpreter's teardown: what it printed still reaches
+    a pipe whole, and the exit code is the command's."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "statements", site / "statements")
+    shutil.copy(REPO / "sfb-feeds.yaml", site / "sfb-feeds.yaml")
+    command = [sys.executable, "-m", "sfb_feeds", "build", "--config",
+               str(site / "sfb-feeds.yaml"), "--now", "2016-01-01", "--verbose"]
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1].endswith("written, 0 unchanged, 0 removed")
+    written = int(lines[-1].split()[0])
+    details = (done.stdout + done.stderr).splitlines()  # (--verbose: on stderr)
+    assert sum(line.startswith("wrote ") for line in details) == written > 30
+    (site / "statements" / "bad.yaml").write_text("title: [\n")
+    failed = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert "bad.yaml" in failed.stderr and failed.stderr.endswith("\n")

@@ -266,7 +266,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
 
 
 def entry_point() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Once the command is done (its files closed and in place, its helpers gone), the
+    process ends without the interpreter's teardown, which frees every object one by one:
+    ~0.2 s after a build of 100,000 statements. (An exception still ends it the usual way,
+    with its traceback.)
+    """
     try:
         code = main()
         sys.stdout.flush()
@@ -274,7 +280,8 @@ def entry_point() -> None:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141
-    sys.exit(code)
+    sys.stderr.flush()
+    os._exit(code)
 
 
 __all__ = ["EXIT_USAGE", "main"]
