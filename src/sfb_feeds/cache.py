@@ -852,10 +852,11 @@ class RenderKeys:
     def __init__(self, site: Site, planned: Sequence[PlannedOutput], base: str) -> None:
         self.base = _digest(base, ",".join(site.languages))
         # A statement with translations shows as its fingerprint plus its whole group's;
-        # worked out once per statement, as most statements are in several targets.
+        # worked out once per statement (in the process that needs it), as most
+        # statements are in several targets.
         self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
                         for key, group in site.translations.items()}
-        self._shown = {id(s): self._shown_alone(s) for s in site.statements}
+        self._shown: dict[int, str] = {}  # by id() of the statement (all alive)
         # By target; holding the target keeps its id from being reused.
         self._targets: dict[int, tuple[Target, str]] = {}
         periods: dict[tuple[str, str | None], set[str]] = {}
@@ -872,7 +873,7 @@ class RenderKeys:
         memo = self._targets.get(id(target))
         if memo is None:
             shown_of = self._shown
-            statements = [shown_of.get(id(s)) or self._shown_alone(s)
+            statements = [shown_of.get(id(s)) or shown_of.setdefault(id(s), self._shown_alone(s))
                           for s in target.statements]
             context = [f"{name}={value}" for name, value in target.context]
             memo = self._targets[id(target)] = (target, _digest("\x00".join((
