@@ -208,3 +208,58 @@ def test_a_fingerprint_depends_on_the_values_alone() -> None:
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True).stdout.strip()
     assert fresh == _fingerprint(equal)
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise") or not Path("/proc/self/fd").is_dir(),
+                    reason="needs posix_fadvise and /proc (Linux)")
+def test_files_read_ahead_come_back_whole_in_order_with_their_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``read_ahead`` gives what reading each file gives, in order, an error in place of a
+    file that cannot be read, and asks the kernel to fetch the next files meanwhile."""
+    from sfb_feeds import loader
+
+    paths = []
+    for number in range(50):
+        path = tmp_path / f"{number:02d}.yaml"
+        path.write_bytes(f"title: {number}\n".encode() * (number * 40 + 1))
+        paths.append(str(path))
+    paths[7] = str(tmp_path / "missing.yaml")
+    paths[9] = str(tmp_path)  # a folder: opens, but cannot be read
+    advised: list[int] = []
+    advise = os.posix_fadvise
+
+    def spy(fd: int, offset: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_WILLNEED
+        advised.append(fd)
+        advise(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", spy)
+    got = []
+    for path, data in loader.read_ahead(paths, window=8):
+        got.append((path, data))
+        if len(got) == 1:
+            assert len(advised) == 7  # the first 8 opened (one missing), all advised
+    assert [path for path, _ in got] == paths
+    for path, data in got:
+        if path.endswith("missing.yaml"):
+            assert isinstance(data, FileNotFoundError)
+        elif path == str(tmp_path):
+            assert isinstance(data, IsADirectoryError)
+        else:
+            assert data == Path(path).read_bytes()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+def test_files_read_ahead_are_closed_when_reading_stops_half_way(tmp_path: Path) -> None:
+    from sfb_feeds import loader
+
+    paths = []
+    for number in range(40):
+        (tmp_path / f"{number}.yaml").write_text("title: x\n")
+        paths.append(str(tmp_path / f"{number}.yaml"))
+    before = len(os.listdir("/proc/self/fd"))
+    reads = loader.read_ahead(paths, window=16)
+    next(reads)
+    assert len(os.listdir("/proc/self/fd")) >= before + 15  # opened ahead
+    reads.close()
+    assert len(os.listdir("/proc/self/fd")) == before

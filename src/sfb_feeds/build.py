@@ -25,6 +25,7 @@ from .loader import (
     default_detector,
     load_statements,
     parse_file,
+    read_ahead,
     read_bytes,
 )
 from .model import Settings, Statement
@@ -250,10 +251,8 @@ def _parse_files(settings: Settings, records: cache.RecordCache, paths: Sequence
     options = ParseOptions(settings=settings, detect=default_detector())
     whole: list[tuple[str, FileResult | cache.Encoded]] = []
     encoded: list[tuple[str, cache.Encoded]] = []
-    for path in paths:
-        try:
-            data = read_bytes(path)
-        except OSError:
+    for path, data in read_ahead(paths):
+        if isinstance(data, OSError):
             continue
         result = parse_file(path, data, options)
         values = records.encode(result)
