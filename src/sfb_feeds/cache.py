@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from .plan import PlannedOutput, Target
     from .site import Site
 
-CACHE_FORMAT = 2  # bump when the layout of any cache file changes
+CACHE_FORMAT = 3  # bump when the layout of any cache file changes
 RACY_SECONDS = 2
 RECORDS_DIR = "records"  # RECORD_SHARDS files: an edit rewrites one small file, not all
 RECORD_SHARDS = 16
