@@ -468,10 +468,10 @@ class RecordCache:
                 number = shard_of(key)
                 if number in shards and key in self._seen:
                     shards[number][key] = entry
-        for number, entries in sorted(shards.items()):
+        for number, shard in sorted(shards.items()):
             with contextlib.suppress(OSError):  # a cache that cannot be written costs time
                 _write_atomically(self.path / f"{number:02d}.marshal",
-                                  _framed(self.header, [marshal.dumps(entries)]))
+                                  _framed(self.header, [marshal.dumps(shard)]))
         _sweep_temporary(self.path)
 
 
@@ -503,13 +503,19 @@ def _unframed(data: bytes, header: tuple[Any, ...]) -> dict[str, tuple[Any, ...]
     stored_header, lengths = marshal.loads(view[end:len(view) - _FRAME.size])
     if stored_header != header or sum(lengths) != end:
         return None
+    return _blob_entries(view, lengths)
+
+
+def _blob_entries(view: memoryview, lengths: Sequence[int]) -> dict[str, tuple[Any, ...]] | None:
+    """The entries of the blobs of ``lengths`` that ``view`` starts with; None if one of
+    them is not a dict of entries."""
     entries: dict[str, tuple[Any, ...]] = {}
     offset = 0
     for length in lengths:
-        shard = marshal.loads(view[offset:offset + length])
-        if not isinstance(shard, dict):
+        blob = marshal.loads(view[offset:offset + length])
+        if not isinstance(blob, dict):
             return None
-        entries.update(shard)
+        entries.update(blob)
         offset += length
     return entries
 
@@ -569,17 +575,13 @@ class _Spill:
                 return None
         except OSError:
             pass
-        entries: dict[str, tuple[Any, ...]] = {}
+        entries: dict[str, tuple[Any, ...]] | None = None
         with contextlib.suppress(Exception):  # (what cannot be read is parsed next time)
             self.file.close()
-            data = memoryview(self.temp.read_bytes())
-            offset = 0
-            for length in self.lengths:
-                entries.update(marshal.loads(data[offset:offset + length]))
-                offset += length
+            entries = _blob_entries(memoryview(self.temp.read_bytes()), self.lengths)
         with contextlib.suppress(OSError):
             self.temp.unlink()
-        return entries
+        return entries or {}
 
 
 def _read_records(folder: Path, header: tuple[Any, ...]

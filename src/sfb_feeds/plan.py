@@ -77,23 +77,19 @@ class PlannedOutput:
 
 
 class _Periods:
-    """Each statement's year and week label (site timezone), worked out once for every
-    format and language that needs them (~2 µs a statement, then ~5 µs a new day)."""
+    """A statement's year and week label (site timezone), by its day: each day's worked
+    out once for every format and language (a week label costs ~5 µs)."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.of: dict[int, tuple[str, str]] = {}  # by id() of the statement (all alive)
         self.days: dict[date, tuple[str, str]] = {}
 
     def __call__(self, statement: Statement) -> tuple[str, str]:
-        found = self.of.get(id(statement))
+        day = statement.date.astimezone(self.site.settings.site.tz).date()
+        found = self.days.get(day)
         if found is None:
-            day = statement.date.astimezone(self.site.settings.site.tz).date()
-            found = self.days.get(day)
-            if found is None:
-                found = self.days[day] = (f"{day.year:04d}",
-                                          week_of_day(day, self.site.settings).label)
-            self.of[id(statement)] = found
+            found = self.days[day] = (f"{day.year:04d}",
+                                      week_of_day(day, self.site.settings).label)
         return found
 
 

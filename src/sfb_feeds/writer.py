@@ -30,7 +30,7 @@ import os
 import stat
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,14 +140,15 @@ def _fsync_path(path: str, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
-def _sync_folders(folders: set[str]) -> None:
-    """Make the renames in ``folders`` durable: an fsync() each, or for many of them one
-    sync() (measured on this VM's ext4: 32 folders ~60 ms one by one, ~10 ms at once)."""
-    if len(folders) > SYNC_ALL_THRESHOLD:
+def _make_durable(paths: Collection[str]) -> None:
+    """Make the files (their bytes) or folders (the renames in them) ``paths`` durable: an
+    fsync() each, or for many of them one sync() (measured on this VM's ext4: 32 folders
+    ~60 ms one by one, ~10 ms at once)."""
+    if len(paths) > SYNC_ALL_THRESHOLD:
         os.sync()
         return
-    for folder in sorted(folders):
-        _fsync_path(folder)
+    for path in sorted(paths):
+        _fsync_path(path)
 
 
 def _write_new(path: str, data: bytes) -> os.stat_result:
@@ -361,7 +362,7 @@ class _Job:
             self._sweep_temps()
         dirs = self._settle_dirs(touched)
         if self.durable:
-            _sync_folders(touched)
+            _make_durable(touched)
         final = Manifest(files=self.new, dirs=dirs, complete=True, generation="")
         if self._manifest_differs(final):
             final = Manifest(files=self.new, dirs=dirs, generation=uuid.uuid4().hex)
@@ -371,13 +372,8 @@ class _Job:
         return [item.path for item in self.staged], removed
 
     def _flush_staged(self) -> None:
-        if not self.durable or not self.staged:
-            return
-        if len(self.staged) > SYNC_ALL_THRESHOLD:
-            os.sync()
-        else:
-            for item in self.staged:
-                _fsync_path(item.temp)
+        if self.durable and self.staged:
+            _make_durable([item.temp for item in self.staged])
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
