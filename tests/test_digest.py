@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from lxml import etree
 from test_digest_factory import BASE, NOW, refugee_statements, settings, site, statement
 
-from sfb_feeds import digest
-from sfb_feeds.digest import i18n, render
+from sfb_feeds import digest, i18n
+from sfb_feeds.digest import render
 from sfb_feeds.digest.command import digest_outputs, show_digest
 from sfb_feeds.digest.templates import candidate_names, display_width, underline, wrap
 from sfb_feeds.errors import UsageError

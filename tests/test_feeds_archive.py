@@ -19,8 +19,8 @@ from test_feeds_fixtures import (
     xml,
 )
 
-from sfb_feeds.feeds.urls import entry_id
 from sfb_feeds.site import Site, make_site
+from sfb_feeds.urls import entry_id
 
 
 def path_of(href: str) -> str:

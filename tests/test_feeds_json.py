@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from test_feeds_fixtures import TRICKY_PARAGRAPHS, TRICKY_TITLE, build, public, sample_site, url
 
-from sfb_feeds.feeds.urls import entry_id
+from sfb_feeds.urls import entry_id
 
 FEED_KEYS = {"version", "title", "home_page_url", "feed_url", "description", "authors",
              "language", "items"}

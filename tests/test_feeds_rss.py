@@ -19,9 +19,9 @@ from test_feeds_fixtures import (
     xml,
 )
 
-from sfb_feeds.feeds.urls import entry_id
 from sfb_feeds.model import Statement
 from sfb_feeds.site import Site
+from sfb_feeds.urls import entry_id
 
 # RFC 822 as the W3C validator accepts it without a warning: four-digit year, seconds,
 # and a numeric zone whose minutes are 00 or 30 (ProblematicalRFC822Date otherwise).

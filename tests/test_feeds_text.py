@@ -20,8 +20,8 @@ import pytest
 from test_feeds_fixtures import NOW, build, make_settings, statement, url
 from test_feeds_w3c import atom_problems, rss_problems
 
-from sfb_feeds.feeds.urls import canonical_uri
 from sfb_feeds.site import make_site
+from sfb_feeds.urls import canonical_uri
 
 TRICKY = (
     "Title </b> & <i>x</i>",

@@ -33,9 +33,9 @@ from test_feeds_fixtures import (
     xml,
 )
 
-from sfb_feeds.feeds.urls import canonical_uri
 from sfb_feeds.language import canonical_tag
 from sfb_feeds.site import make_site
+from sfb_feeds.urls import canonical_uri
 
 # validators.py: rfc2396_full, the URI syntax accepted in links, ids and guids (ASCII only).
 FULL_URI = re.compile(r"^[a-zA-Z][0-9a-zA-Z+\-.]*:(//)?[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,#]+$")

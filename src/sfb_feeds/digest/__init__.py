@@ -11,8 +11,9 @@ from __future__ import annotations
 from ..model import Settings
 from ..plan import OutputFormat, Scope, Target
 from ..site import Site
+from ..urls import DIGEST_ARCHIVE_PATH as ARCHIVE_PATH
+from ..urls import DIGEST_PATH
 from .eml import render_eml
-from .paths import ARCHIVE_PATH, DIGEST_PATH
 from .render import prepare, render_archive, rendered_digest
 
 

@@ -31,8 +31,8 @@ from email.utils import format_datetime
 from functools import lru_cache
 
 from ..site import Site
+from ..urls import digest_archive_url as archive_url
 from ..weeks import week_bounds
-from .paths import archive_url
 from .render import RenderedDigest
 from .view import host_of, site_hash
 

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..i18n import prepare_language
 from ..model import Settings
 from ..plan import Target
 from ..site import Site
 from . import templates
-from .i18n import prepare_language
 from .inline import inline_css, prepare_inliner
 from .view import ArchiveView, DigestView, archive_view, digest_view
 

@@ -31,8 +31,8 @@ from jinja2.loaders import split_template_path
 from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 
+from ..i18n import translations
 from ..language import canonical_tag
-from .i18n import translations
 
 PACKAGE = "sfb_feeds.templates"
 FOLDER = "email"

@@ -13,13 +13,12 @@ from datetime import date
 from functools import lru_cache
 from typing import TypedDict
 
-from ..feeds.document import ATOM, JSON_FEED, RSS, feed_path
-from ..feeds.urls import public_url
+from .. import i18n
 from ..model import Statement
 from ..site import Site
+from ..urls import ATOM, JSON_FEED, RSS, digest_url, feed_path, public_url
+from ..urls import digest_archive_url as archive_url
 from ..weeks import Week, parse_week, week_of_day
-from . import i18n
-from .paths import archive_url, digest_url
 
 
 @dataclass(frozen=True, slots=True)

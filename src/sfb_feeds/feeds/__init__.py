@@ -11,9 +11,10 @@ archive path), which every link to a feed is built from as well.
 from __future__ import annotations
 
 from ..plan import OutputFormat, Scope
+from ..urls import ATOM, JSON_FEED, RSS
+from ..urls import FEED_ARCHIVE_PATH as ARCHIVE_PATH
 from .archive import plan_archives, render_archive
 from .atom import plan_all_languages_feed, plan_subscription_feeds, render_atom_feed
-from .document import ARCHIVE_PATH, ATOM, JSON_FEED, RSS
 from .feedgen_adapter import prepare_feedgen
 from .index_page import plan_index, prepare_index, render_index
 from .jsonfeed import render_json_feed

@@ -34,19 +34,9 @@ from datetime import datetime
 from ..model import Statement
 from ..plan import Target
 from ..site import Site
-from .document import (
-    ATOM,
-    Feed,
-    Link,
-    archive_path,
-    base_feed,
-    distinct_updated,
-    feed_path,
-    feed_title,
-    newest_updated,
-)
+from ..urls import ATOM, archive_path, feed_path, public_url
+from .document import Feed, Link, base_feed, distinct_updated, feed_title, newest_updated
 from .feedgen_adapter import render_atom
-from .urls import public_url
 
 # A period: its label (the file name) and where it starts, newest first.
 Period = tuple[str, datetime]

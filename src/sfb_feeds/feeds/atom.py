@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from ..plan import Target
 from ..site import Site
+from ..urls import ATOM
 from .archive import history_links, is_complete
-from .document import ATOM, current_feed
+from .document import current_feed
 from .feedgen_adapter import render_atom
 
 

@@ -15,7 +15,14 @@ from html import escape
 from ..language import native_name
 from ..model import Statement
 from ..site import Site
-from .urls import canonical_uri, entry_id, public_url, site_url
+from ..urls import (
+    FeedKind,
+    canonical_uri,
+    entry_id,
+    feed_path,
+    public_url,
+    site_url,
+)
 
 HTML = "text/html"
 # The media type on links to translations. Readers choose an entry's one link by position:
@@ -30,20 +37,6 @@ TRANSLATION_TYPE = "text/html; charset=utf-8"
 EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class FeedKind:
-    """One subscription format: its file name in each folder and its media type."""
-
-    file: str
-    media_type: str
-    label: str
-
-
-ATOM = FeedKind("atom.xml", "application/atom+xml", "Atom")
-RSS = FeedKind("rss.xml", "application/rss+xml", "RSS")
-JSON_FEED = FeedKind("feed.json", "application/feed+json", "JSON Feed")
-KINDS = (ATOM, RSS, JSON_FEED)
-ARCHIVE_PATH = "{lang}/archive/{period}.xml"  # RFC 5005 archives: a language and a year
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,14 +139,6 @@ def feed_title(site: Site, language: str | None) -> str:
 def display_title(site: Site, language: str | None) -> str:
     """A feed's name in lists (OPML, the subscribe page): names "all languages" too."""
     return feed_title(site, language) if language else f"{feed_title(site, None)} — all languages"
-
-
-def feed_path(kind: FeedKind, language: str | None) -> str:
-    return f"{language}/{kind.file}" if language else kind.file
-
-
-def archive_path(language: str, year: str) -> str:
-    return ARCHIVE_PATH.format(lang=language, period=year)
 
 
 def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:

@@ -29,7 +29,8 @@ from feedgen.ext.base import BaseExtension
 from lxml import etree
 
 from .. import __version__
-from .document import ATOM, HTML, RSS, Feed, Link
+from ..urls import ATOM, RSS
+from .document import HTML, Feed, Link
 from .entry_xml import (
     atom_entry_xml,
     link_attributes,

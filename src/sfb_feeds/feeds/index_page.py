@@ -14,13 +14,23 @@ from pathlib import Path
 
 import jinja2
 
-from ..digest.i18n import format_date, label, text_direction
+from ..i18n import format_date, label, text_direction
 from ..language import native_name
 from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site
-from .document import ATOM, JSON_FEED, KINDS, RSS, FeedKind, display_title, feed_path, feed_title
-from .urls import canonical_uri, public_url, site_url
+from ..urls import (
+    ATOM,
+    JSON_FEED,
+    KINDS,
+    RSS,
+    FeedKind,
+    canonical_uri,
+    feed_path,
+    public_url,
+    site_url,
+)
+from .document import display_title, feed_title
 
 NEWEST = 5  # statement titles shown per language
 TEMPLATE = "index.html"
@@ -96,7 +106,7 @@ def _headline(site: Site, statement: Statement) -> Headline:
 
 def _digest_archive_url(site: Site, language: str) -> str:
     # Late: loading the digest package loads this one (digests link to the feeds).
-    from ..digest.paths import archive_url
+    from ..urls import digest_archive_url as archive_url
 
     return archive_url(site.settings, language)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from ..plan import Target
 from ..site import Site
-from .document import JSON_FEED, Entry, Feed, current_feed
+from ..urls import JSON_FEED
+from .document import Entry, Feed, current_feed
 
 VERSION = "https://jsonfeed.org/version/1.1"
 

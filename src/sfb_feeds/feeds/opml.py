@@ -7,8 +7,8 @@ from lxml import etree
 from ..language import native_name
 from ..plan import Target
 from ..site import Site
-from .document import KINDS, RSS, FeedKind, display_title, feed_path, feed_title
-from .urls import public_url, site_url
+from ..urls import KINDS, RSS, FeedKind, feed_path, public_url, site_url
+from .document import display_title, feed_title
 
 SPEC = "http://opml.org/spec2.opml"
 

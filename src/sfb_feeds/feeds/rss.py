@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..plan import Target
 from ..site import Site
-from .document import RSS, current_feed
+from ..urls import RSS
+from .document import current_feed
 from .feedgen_adapter import render_rss
 
 

@@ -41,7 +41,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from ..language import babel_locale, canonical_tag, is_rtl, native_name
+from .language import babel_locale, canonical_tag, is_rtl, native_name
 
 DOMAIN = "sfb_feeds"
 

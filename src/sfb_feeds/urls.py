@@ -1,4 +1,7 @@
-"""Public URLs and ids for the feeds, in the canonical form feed validators expect.
+"""Where every output lives and its public URL, in the canonical form feed validators expect.
+
+Both ``feeds`` and ``digest`` link to each other's outputs; the paths and URL helpers
+they share live here, below both, so neither package imports the other.
 
 The W3C Feed Validation Service accepts only ASCII URIs in links, ids and guids and warns
 (NonCanonicalURI) when an ``atom:id`` is not in the normal form of RFC 3986 section 6
@@ -11,11 +14,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
-from ..model import Settings
+from .model import Settings
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -155,3 +159,39 @@ def entry_id(statement_id: str, date: datetime, settings: Settings) -> str:
     domain = _host(urlsplit(settings.site.url).hostname or "localhost")
     specific = quote(statement_id, safe=_PCHAR + "/?")
     return f"tag:{domain},{date.date().isoformat()}:{specific}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedKind:
+    """One subscription format: its file name in each folder and its media type."""
+
+    file: str
+    media_type: str
+    label: str
+
+
+ATOM = FeedKind("atom.xml", "application/atom+xml", "Atom")
+RSS = FeedKind("rss.xml", "application/rss+xml", "RSS")
+JSON_FEED = FeedKind("feed.json", "application/feed+json", "JSON Feed")
+KINDS = (ATOM, RSS, JSON_FEED)
+FEED_ARCHIVE_PATH = "{lang}/archive/{period}.xml"  # RFC 5005 archives: a language and a year
+DIGEST_PATH = "digests/{lang}/{period}"  # + ".html", ".txt" or ".eml"
+DIGEST_ARCHIVE_PATH = "digests/{lang}/index.html"
+
+
+def feed_path(kind: FeedKind, language: str | None) -> str:
+    return f"{language}/{kind.file}" if language else kind.file
+
+
+def archive_path(language: str, year: str) -> str:
+    return FEED_ARCHIVE_PATH.format(lang=language, period=year)
+
+
+def digest_archive_url(settings: Settings, lang: str) -> str:
+    """The public address of ``lang``'s digest archive page."""
+    return public_url(settings, DIGEST_ARCHIVE_PATH.format(lang=lang))
+
+
+def digest_url(settings: Settings, lang: str, period: str, extension: str = ".html") -> str:
+    """The public address of one digest output (``.html`` by default)."""
+    return public_url(settings, DIGEST_PATH.format(lang=lang, period=period) + extension)

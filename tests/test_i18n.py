@@ -24,7 +24,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
-from sfb_feeds.digest import i18n
+from sfb_feeds import i18n
 from sfb_feeds.digest.templates import Gettext, Label
 
 LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
@@ -573,7 +573,7 @@ def test_a_label_takes_its_colon_the_languages_way(lang: str, expected: str) -> 
 
 def test_prepare_language_loads_what_rendering_reads() -> None:
     """After prepare_language, rendering the language's dates and labels loads nothing."""
-    from sfb_feeds.digest import i18n
+    from sfb_feeds import i18n
 
     i18n._cldr_locales.cache_clear()
     i18n.translations.cache_clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_feeds_fixtures import make_settings, moment
 
-from sfb_feeds.feeds.urls import canonical_uri, entry_id, feeds_base, public_url
+from sfb_feeds.urls import canonical_uri, entry_id, feeds_base, public_url
 
 
 @pytest.mark.parametrize(("value", "canonical"), [
