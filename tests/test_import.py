@@ -124,7 +124,7 @@ def test_existing_file_is_never_overwritten(tmp_path: Path) -> None:
     assert report.existing == (tmp_path / name,)
     assert len(report.written) == 2
     assert [(w.line, w.message) for w in report.warnings] == [
-        (52, "\"Miners' families demand answers\" has no \"Full statement\" line after it: the "
+        (52, "'Miners' families demand answers' has no \"Full statement\" line after it: the "
              "listing seems cut off here, so it is skipped (copy the whole statement in)"),
         (40, f"{name} already holds another record, so this statement was not imported "
              "(rename that file, or import into another folder)"),
@@ -156,16 +156,16 @@ def test_untitled_statement_is_flagged_for_review(tmp_path: Path) -> None:
     assert report.review == (path,)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[1] == ("# REVIEW: the listing has no title; this one is the excerpt's first "
-                        "sentence (\"Bus drivers in all of the city's depots have voted to "
-                        "strike…\"), then delete this line.")
+                        "sentence ('Bus drivers in all of the city's depots have voted to "
+                        "strike…'), then delete this line.")
     record = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert record["title"] == "Bus drivers in all of the city's depots have voted to strike…"
     assert set(record) == {"id", "title", "date", "language", "url", "excerpt"}
     reviews = [w for w in report.warnings if w.message.startswith("review ")]
     assert [(w.line, w.message.split(": ")[0]) for w in reviews] == [(1, f"review {name}")]
     assert reviews[0].message.endswith(": the listing has no title; this one is the excerpt's "
-                                       "first sentence (\"Bus drivers in all of the city's "
-                                       "depots have voted to strike…\")")
+                                       "first sentence ('Bus drivers in all of the city's "
+                                       "depots have voted to strike…')")
 
 
 def test_undetectable_language(tmp_path: Path) -> None:

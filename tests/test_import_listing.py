@@ -86,7 +86,7 @@ def test_basic_listing() -> None:
     )
     assert no.paragraphs[0] == "- the bosses say there is no money: they are wrong."
     assert warnings == [
-        "basic.txt:52: \"Miners' families demand answers\" has no \"Full statement\" line after "
+        "basic.txt:52: 'Miners' families demand answers' has no \"Full statement\" line after "
         "it: the listing seems cut off here, so it is skipped (copy the whole statement in)",
     ]
 

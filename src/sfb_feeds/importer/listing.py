@@ -9,6 +9,11 @@ Only a "Full statement" line ends a statement, so a date, a numbered list or a w
 inside an excerpt never starts a new one. The one exception recovers from a lost "Full
 statement" line: a paragraph ending in "..." followed by a one-line title and a date line
 (with a warning). A statement after the last "Full statement" is cut off and skipped.
+
+The second layout has no "Full statement" line anywhere and only the description paragraph
+as its header. There a statement ends with a paragraph ending in "..." (or "…") that is
+followed by a title or a date line, or by the end of the page; a last excerpt without that
+ending was cut off when the page was copied and is skipped.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from .text import (
     more_link,
     paragraphs,
     parse_date_line,
+    quoted,
     split_blocks,
     weekday_name,
 )
@@ -36,6 +42,8 @@ from .titles import byline, read_title
 Block = list[Line]
 _DATE_SEARCH_BLOCKS = 4  # title, byline, date: a date further in belongs to an excerpt
 _TITLE_MAX_LINES = 2
+_TITLE_MAX_WORDS = 12  # a longer first paragraph ending in "." is a page's description
+_NAVIGATION_WORDS = 4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +86,8 @@ class _Parser:
         self.warnings.append(Problem(self.source, message, line))
 
     def run(self, blocks: list[Block]) -> ParsedListing:
+        if not any(more_link(block)[0] for block in blocks):
+            return self.run_without_markers(_without_description(_without_header(blocks)))
         segment: list[Block] = []
         link_allowed = False  # a bare address right after "Full statement" is its link
         for block in _without_header(blocks):
@@ -116,12 +126,41 @@ class _Parser:
         found = _find_date(last)
         if found is None:
             text = join_words([line.text for line in last[0]])[:60]
-            self.warn(last[0][0].number, f"text after the last statement ignored: {text!r}")
+            self.warn(last[0][0].number, f"text after the last statement ignored: {quoted(text)}")
             return
         start = last[0][0]
-        what = repr(join_words([line.text for line in last[0]])) if found[0] else "a statement"
+        what = quoted(join_words([line.text for line in last[0]])) if found[0] else "a statement"
         self.warn(start.number, f'{what} has no "Full statement" line after it: the listing '
                   "seems cut off here, so it is skipped (copy the whole statement in)")
+
+    def run_without_markers(self, blocks: list[Block]) -> ParsedListing:
+        """The second layout: no "Full statement" lines; an excerpt ends with its "..."."""
+        parts = _split_at_cuts(blocks)
+        for part in parts[:-1]:
+            self.add(part)
+        if parts:
+            self.last_without_marker(parts[-1])
+        return ParsedListing(tuple(self.entries), tuple(self.warnings))
+
+    def last_without_marker(self, part: list[Block]) -> None:
+        """The page's last statement: complete when its excerpt ends with "..."."""
+        found = _find_date(part)
+        if found is None:
+            self.leftover(part)
+            return
+        cut = max((i for i in range(found[0], len(part)) if ends_with_cut(part[i])), default=-1)
+        trailer = part[cut + 1:]
+        if cut >= 0 and len(trailer) == 1 and _is_navigation(trailer[0]):
+            self.add(part[:cut + 1])
+            self.leftover(trailer)
+        elif trailer or cut < 0:
+            what = quoted(join_words([line.text for line in part[0]])) if found[0] \
+                else "a statement"
+            self.warn(part[0][0].number, f'{what} has an excerpt that does not end with "...": '
+                      "the listing seems cut off here, so it is skipped (copy the whole "
+                      "statement in)")
+        else:
+            self.add(part)
 
     def attach_url(self, url: str) -> None:
         self.entries[-1] = replace(self.entries[-1], url=url)
@@ -183,11 +222,11 @@ class _Parser:
 
     def check_date(self, parsed: DateLine, line: int) -> date | None:
         if parsed.day is None:
-            self.warn(line, f"{parsed.text!r} is not a real date; statement skipped")
+            self.warn(line, f"{quoted(parsed.text)} is not a real date; statement skipped")
             return None
         actual = parsed.day.weekday()
         if parsed.weekday is not None and parsed.weekday != actual:
-            self.warn(line, f"{parsed.text!r}: {parsed.day:%d %B %Y} was a "
+            self.warn(line, f"{quoted(parsed.text)}: {parsed.day:%d %B %Y} was a "
                       f"{weekday_name(actual)}, not a {weekday_name(parsed.weekday)}; "
                       f"using {parsed.day.isoformat()} (check the date)")
         return parsed.day
@@ -206,7 +245,8 @@ class _Parser:
         title = blocks.pop() if blocks else []
         if blocks and not self.first:
             text = join_words([line.text for line in blocks[0]])[:60]
-            self.warn(blocks[0][0].number, f"unexpected text before a title ignored: {text!r}")
+            self.warn(blocks[0][0].number,
+                      f"unexpected text before a title ignored: {quoted(text)}")
         elif blocks:
             self.warn(blocks[0][0].number, "text before the first statement ignored (a header "
                       "should end with 'Find out more')")
@@ -221,6 +261,61 @@ def _without_header(blocks: list[Block]) -> list[Block]:
         if is_find_out_more(block):
             return blocks[index + 1:]
     return blocks
+
+
+def _without_description(blocks: list[Block]) -> list[Block]:
+    """Drop the description paragraph that heads a page of the second layout.
+
+    The first paragraph is the description when it comes before the first date line and
+    either a title stands between them or it reads like one (a long sentence, not a title).
+    """
+    found = _find_date(blocks)
+    if found is None or found[0] == 0 or found[1] != 0:
+        return blocks
+    title_at = found[0] - 1
+    if title_at >= 1 and len(blocks[title_at]) == 1 and byline(blocks[title_at][0].text):
+        title_at -= 1  # "Title" / "By Someone" / date
+    first = join_words([line.text for line in blocks[0]])
+    if title_at >= 1 or (len(first.split()) > _TITLE_MAX_WORDS and first.endswith(".")):
+        return blocks[1:]
+    return blocks
+
+
+def _split_at_cuts(blocks: list[Block]) -> list[list[Block]]:
+    """Statements of a page without "Full statement" lines, split where one ends.
+
+    A statement ends with a paragraph ending in "..." when a title or a date line follows
+    (only once the statement's own date line has been seen).
+    """
+    parts: list[list[Block]] = []
+    current: list[Block] = []
+    for index, block in enumerate(blocks):
+        if current and ends_with_cut(current[-1]) and _find_date(current) is not None \
+                and _starts_statement(blocks, index):
+            parts.append(current)
+            current = []
+        current.append(block)
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _starts_statement(blocks: list[Block], index: int) -> bool:
+    """True when blocks[index] opens a statement: a date line, or a title before one."""
+    block = blocks[index]
+    if any(parse_date_line(line.text) for line in block[:_TITLE_MAX_LINES + 1]):
+        return True
+    if len(block) > _TITLE_MAX_LINES or ends_with_cut(block):
+        return False
+    following = blocks[index + 1:index + 3]
+    if following and len(following[0]) == 1 and byline(following[0][0].text):
+        following = following[1:]  # "Title" / "By Someone" / date
+    return bool(following) and parse_date_line(following[0][0].text) is not None
+
+
+def _is_navigation(block: Block) -> bool:
+    """A short line after the last statement, such as "Older statements"."""
+    return len(block) == 1 and len(block[0].text.split()) <= _NAVIGATION_WORDS
 
 
 def _find_date(segment: list[Block]) -> tuple[int, int, DateLine] | None:

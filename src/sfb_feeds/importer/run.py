@@ -15,6 +15,7 @@ from ..validate import slugify
 from ..yamlio import YamlProblem, decode
 from .listing import ListingEntry, parse_listing
 from .records import dump_record, existing_ids, write_new
+from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
 
@@ -116,7 +117,7 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
 def _base(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise UsageError(f"base URL {base_url!r} is not an absolute http(s) address "
+        raise UsageError(f"base URL {quoted(base_url)} is not an absolute http(s) address "
                          "(e.g. --base-url https://www.istendency.net)")
     return base_url.rstrip("/")
 
@@ -157,7 +158,7 @@ def _drafts(entries: list[ListingEntry], detect: Detector,
         title = entry.title
         if title is None:
             title = derive_title(entry.paragraphs[0])
-            review.append(f"{REVIEW_TITLE} ({title!r})")
+            review.append(f"{REVIEW_TITLE} ({quoted(title)})")
         language = _language(entry, detect, warnings)
         if language is None:
             review.append(REVIEW_LANGUAGE)

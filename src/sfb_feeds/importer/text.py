@@ -186,5 +186,11 @@ def _starts_item(line: Line, previous: Line) -> bool:
     return line.indented or previous.text.rstrip().endswith((":", ";", ".", "!", "?"))
 
 
+def quoted(text: str) -> str:
+    """``text`` in single quotes for a message, exactly as written (``repr`` would turn
+    ``Egypt's`` into ``"Egypt's"`` or escape it)."""
+    return f"'{text}'"
+
+
 def join_words(lines: list[str]) -> str:
     return _SPACE.sub(" ", " ".join(lines)).strip()
