@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,33 +75,67 @@ def _link_into_place(temporary: Path, path: Path) -> bool:
     return True
 
 
-def existing_ids(folder: Path) -> dict[str, Path]:
-    """The id (or, lacking one, the url) of every record already in ``folder`` -> its file.
+def title_key(day: str, language: str, title: str) -> tuple[str, str, str]:
+    """What makes two records the same statement: day, language, and title compared without
+    case, punctuation or spacing ("Egypt's  prisoners!" = "egypts prisoners")."""
+    letters = "".join(char for char in unicodedata.normalize("NFKC", title).casefold()
+                      if char.isalnum() or char.isspace())
+    return day[:10], language.casefold(), " ".join(letters.split())
+
+
+@dataclass(slots=True)
+class ExistingRecords:
+    """The records in a folder, by what a new record could repeat -> their file."""
+
+    ids: dict[str, Path] = field(default_factory=dict)  # the id, or lacking one the url
+    urls: dict[str, Path] = field(default_factory=dict)
+    titles: dict[tuple[str, str, str], Path] = field(default_factory=dict)  # title_key(...)
+
+    def remember(self, path: Path, values: Mapping[str, object]) -> None:
+        """Count one record (its fields as text or dates) as present in ``path``."""
+        text = {name: str(value).strip() for name, value in values.items()}
+        if ident := text.get("id") or text.get("url"):
+            self.ids.setdefault(ident, path)
+        if url := text.get("url"):
+            self.urls.setdefault(url, path)
+        if all(text.get(name) for name in ("date", "language", "title")):
+            key = title_key(text["date"], text["language"], text["title"])
+            self.titles.setdefault(key, path)
+
+    def duplicate(self, url: str, day: str, language: str | None, title: str) -> \
+            tuple[Path, str] | None:
+        """The file holding the same statement under another id, and why it is the same."""
+        if url in self.urls:
+            return self.urls[url], "the same url"
+        found = self.titles.get(title_key(day, language, title)) if language else None
+        return (found, "the same date, language and title") if found else None
+
+
+def existing_records(folder: Path) -> ExistingRecords:
+    """Every record already in ``folder`` (searched as the loader does).
 
     Unreadable files are passed over: ``sfb-feeds check`` is the place to report them.
     """
-    found: dict[str, Path] = {}
-    if not folder.is_dir():
-        return found
-    for path in find_statement_files(folder):
-        try:
-            node = compose(decode(path.read_bytes()))
-        except (OSError, YamlProblem):
-            continue
-        records = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        for record in records:
-            ident = _identity(record)
-            if ident:
-                found.setdefault(ident, path)
+    found = ExistingRecords()
+    for path in find_statement_files(folder) if folder.is_dir() else []:
+        for values in _records_in(path):
+            found.remember(path, values)
     return found
 
 
-def _identity(record: yaml.Node | None) -> str | None:
-    if not isinstance(record, yaml.MappingNode):
-        return None
-    values = {
+def _records_in(path: Path) -> list[dict[str, str]]:
+    """The scalar fields of each record in one file; nothing for a file that cannot be read."""
+    try:
+        node = compose(decode(path.read_bytes()))
+    except (OSError, YamlProblem):
+        return []
+    records = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    return [_scalars(record) for record in records if isinstance(record, yaml.MappingNode)]
+
+
+def _scalars(record: yaml.MappingNode) -> dict[str, str]:
+    return {
         str(key.value): str(value.value)
         for key, value in record.value
         if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)
     }
-    return (values.get("id") or values.get("url") or "").strip() or None

@@ -14,7 +14,7 @@ from ..loader import display_path
 from ..validate import slugify
 from ..yamlio import YamlProblem, decode
 from .listing import ListingEntry, parse_listing
-from .records import dump_record, existing_ids, write_new
+from .records import ExistingRecords, dump_record, existing_records, write_new
 from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
@@ -89,29 +89,49 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
     drafts = _drafts(_unique(entries, warnings), detect, warnings)
     candidates = [Candidate(d.entry.day, d.language, d.entry.paragraphs, d.stem) for d in drafts]
     keys = translation_keys(candidates)
-    known = existing_ids(out_dir)
+    known = existing_records(out_dir)
     written: list[Path] = []
     existing: list[Path] = []
     review: list[Path] = []
     for index, draft in enumerate(drafts):
-        ident = f"{base}/statements/{draft.stem}"
+        record = _record(draft, f"{base}/statements/{draft.stem}", keys.get(index))
         path = out_dir / f"{draft.stem}.yaml"
-        record = _record(draft, ident, keys.get(index))
-        data = dump_record(record, draft.comments()).encode("utf-8")
-        if ident in known or not write_new(path, data):
-            existing.append(known.get(ident, path))
-            if ident not in known:
-                warnings.append(Problem(draft.entry.source, f"{display_path(path)} already holds "
-                                        "another record, so this statement was not imported "
-                                        "(rename that file, or import into another folder)",
-                                        draft.entry.line))
+        present = _already_present(draft, record, known, warnings)
+        if present is None and write_new(path, dump_record(record, draft.comments()).encode()):
+            known.remember(path, record)
+            written.append(path)
+            if draft.review:
+                review.append(path)
+                warnings.append(Problem(draft.entry.source, f"review {display_path(path)}: "
+                                        + "; ".join(draft.review), draft.entry.line))
             continue
-        written.append(path)
-        if draft.review:
-            review.append(path)
-            warnings.append(Problem(draft.entry.source, f"review {display_path(path)}: "
-                                    + "; ".join(draft.review), draft.entry.line))
+        existing.append(present or path)
+        if present is None:
+            warnings.append(Problem(draft.entry.source, f"{display_path(path)} already holds "
+                                    "another record, so this statement was not imported "
+                                    "(rename that file, or import into another folder)",
+                                    draft.entry.line))
     return ImportReport(tuple(written), tuple(existing), tuple(review), tuple(warnings))
+
+
+def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecords,
+                     warnings: list[Problem]) -> Path | None:
+    """The file that already holds this statement, if any.
+
+    Its own id means an earlier import of the same listing: kept quietly. The same url, or
+    the same date, language and title under another id means a record written another way
+    (by hand, or from another listing): kept, and said so.
+    """
+    if (same_id := known.ids.get(record["id"])) is not None:
+        return same_id
+    found = known.duplicate(record["url"], record["date"].isoformat(), draft.language,
+                            draft.title)
+    if found is None:
+        return None
+    path, reason = found
+    warnings.append(Problem(draft.entry.source, f"{quoted(draft.title)} is already present as "
+                            f"{display_path(path)} ({reason}); not imported", draft.entry.line))
+    return path
 
 
 def _base(base_url: str) -> str:
