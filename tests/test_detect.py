@@ -181,3 +181,56 @@ def test_no_clear_majority_gives_none() -> None:
 def test_deterministic() -> None:
     answers = {detect_language(RENT[language]) for language in ("da", "da", "da")}
     assert answers == {"da"}
+
+
+# Short texts written for these tests, several per variety. Serbian in Latin script is
+# told by its ekavian spelling (veruje, sveta, doneti, delili), which lingua alone reads as
+# Bosnian; Bosnian and Croatian are ijekavian, Croatian has words of its own.
+BCS_TEXTS = [
+    ('Većina radnika veruje da uprkos pretnjama uprave štrajk mora da se nastavi. Hiljade '
+     'ljudi iz celog sveta poslale su poruke podrške sindikatu.', 'sr-Latn'),
+    ('Vlada je obećala da će doneti novi zakon o radu pre kraja godine, ali sindikati '
+     'tvrde da bi on samo produžio radno vreme i smanjio plate.', 'sr-Latn'),
+    ('Studenti i profesori delili su letke ispred fakulteta i pozivali građane da se '
+     'pridruže protestu protiv privatizacije obrazovanja. Policija nije intervenisala.', 'sr-Latn'),
+    ('Stanari su odlučili da ne plaćaju kiriju dok vlasnik ne popravi zgradu. Kažu da su '
+     'mesecima čekali na odgovor i da više ne veruju obećanjima.', 'sr-Latn'),
+    ('Uprkos zabrani, hiljade ljudi izašle su na ulice. Svi su želeli da vide kako '
+     'predsednik odgovara na zahteve radnika, ali on je ćutao.', 'sr-Latn'),
+    ('Radnici fabrike u Tuzli već sedmicu dana protestuju ispred zgrade kantonalne vlade. '
+     'Traže isplatu zaostalih plata i uplatu doprinosa za penzijsko osiguranje.', 'bs'),
+    ('Hiljade ljudi izašle su na ulice Sarajeva uprkos kiši. Zahtijevali su da vlast '
+     'prestane dijeliti novac stranačkim prijateljima i da cijene hljeba ostanu pod '
+     'kontrolom.', 'bs'),
+    ('Historija radničkog pokreta u Bosni pokazuje da su promjene uvijek dolazile odozdo, '
+     'kada su ljudi vjerovali da zajedno mogu nešto postići.', 'bs'),
+    ('Tisuće radnika okupilo se na prosvjedu ispred Vlade tražeći povećanje mirovina i '
+     'plaća. Sindikati najavljuju novi prosvjed sljedećeg tjedna ako ne dobiju odgovor.', 'hr'),
+    ('Unatoč obećanjima ministra, tvornica u Splitu zatvara se krajem listopada, a više od'
+     ' dvjesto obitelji ostaje bez primanja.', 'hr'),
+    ('Studenti Sveučilišta u Zagrebu tijekom cijelog su tjedna sudjelovali u blokadi '
+     'fakulteta, tražeći besplatno obrazovanje za sve.', 'hr'),
+    ('Sindikat veruje da će radnici uprkos svemu uspeti da odbrane svoja prava i da će '
+     'poslodavci morati da popuste.', 'sr-Latn'),
+    ('Odluku o štrajku treba doneti odmah, jer su radnici već delili letke po gradu i '
+     'pozivali komšije na zbor.', 'sr-Latn'),
+    ('Hiljade ljudi su se okupile ispred skupštine. Hteli su da razumeju zašto im niko ne '
+     'odgovara na pisma koja šalju godinama.', 'sr-Latn'),
+    ('Mladi koji su ostali bez posla sve češće odlaze u inostranstvo, uprkos tome što su '
+     'hteli da žive i rade u svojoj zemlji.', 'sr-Latn'),
+    ('Borba za bolje uslove rada nije završena. Radnici iz sveta koji su ih podržali '
+     'obećali su da će doneti novac za štrajkački fond.', 'sr-Latn'),
+    ('Sindikat vjeruje da će radnici uprkos svemu uspjeti odbraniti svoja prava, a '
+     'poslodavci će morati popustiti.', 'bs'),
+    ('Odluku o štrajku treba donijeti odmah, jer su radnici već dijelili letke po gradu i '
+     'pozivali komšije na zbor.', 'bs'),
+    ('Sindikat vjeruje da će radnici usprkos svemu uspjeti obraniti svoja prava, a '
+     'poslodavci će morati popustiti.', 'hr'),
+    ('Odluku o štrajku treba donijeti odmah, jer su radnici već dijelili letke po gradu i '
+     'pozivali susjede na skup tijekom vikenda.', 'hr'),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BCS_TEXTS)
+def test_serbian_latin_ekavian_bosnian_croatian(text: str, expected: str) -> None:
+    assert detect_language(text) == expected

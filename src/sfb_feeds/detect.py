@@ -111,54 +111,94 @@ def _tag(language: Language) -> str:
 
 
 # Spelling and vocabulary that tell the three standard languages apart in Latin script.
-# Serbian is mostly ekavian (dve, celog, zahtev), Croatian and Bosnian ijekavian (dvije,
-# cijelog, zahtjev); a few words are one language's own (Croatian tisuća, tvornica, povijest,
-# tko; Serbian takođe, istorija; Bosnian historija, sedmica). Words shared by two of the
-# three (ko, šta, voz, univerzitet, -ovati verbs) are left out on purpose.
+# The strongest sign is the reflex of the old vowel jat: Serbian is mostly ekavian (vreme,
+# veruje, svet, doneti, delili), Croatian and Bosnian ijekavian (vrijeme, vjeruje, svijet,
+# donijeti, dijelili). Besides the common words listed, ekavian verb forms are recognised by
+# their ending (videti/video/videli against vidjeti/vidio/vidjeli) and ijekavian words by
+# "ije" or "je" after a consonant inside the word (cijena, svjetski, pjesma, gdje), minus a
+# few words that have those letters in every variety (nije, objekat, prijem).
 _SERBIAN = re.compile(
-    r"^(?:dve|dvema|cel[aeiou]|celog|celoj|celom|celim|ceo|vreme|reč|reči|rečima|mest[aou]?"
-    r"|deca|dece|deci|decom|svetsk\w*|posle|pre|gde|uvek|zahtev\w*|primer\w*|nedelj\w*"
-    r"|mesec\w*|hteo|hteli|videti|videli|verovat\w*|vest|vesti|lepo|lepa|beli|bela|belo"
-    r"|deo|delov\w*|delu|delom|poslednj\w*|sledeć\w*|mer[aeu]|ovde|dete|lek|rešen\w*|rešit\w*"
-    r"|rešav\w*|primen\w*|promen\w*|vek|veka|vekov\w*"
+    r"^(?:dve|dvema|cel[aeiou]|celog|celoj|celom|celim|ceo|vreme|vremen\w*|reč|reči|rečima"
+    r"|mest[aou]?|mestima|deca|dece|deci|decom|svet|sveta|svetu|svetom|svetsk\w*|posle|pre"
+    r"|gde|ovde|onde|uvek|zahtev\w*|primer\w*|nedelj\w*|mesec\w*|hteo|hteli|htela|videti"
+    r"|videli|verovat\w*|veru\w*|vera|vere|veri|verom|uveren\w*|proveri\w*|proveru|provera"
+    r"|vest|vesti|lepo|lepa|lep|lepog|beli|bela|belo|deo|delov\w*|delu|delom|dela|delo"
+    r"|deli|delili|delila|delio|deliti|delimo|delimičn\w*|delatn\w*|poslednj\w*|sledeć\w*"
+    r"|mer[aeu]|merama|merom|dete|deteta|detetu|lek|rešen\w*|rešit\w*|rešav\w*|primen\w*"
+    r"|promen\w*|izmen\w*|zamen\w*|ocen\w*|vek|veka|vekov\w*|cena|cene|ceni|cenu|cenom"
+    r"|cenama|pesm\w*|mlek\w*|sneg\w*|hleb\w*|seća\w*|sever\w*|svedo\w*|svest|svesti"
+    r"|svesn\w*|savet\w*|smer\w*|nemač\w*|nemci|nemaca|telo|tela|telu|telom|uspe\w*"
+    r"|posete|poseta|poseti|pretnj\w*|vredn\w*|predsed\w*|sednic\w*|posledic\w*|obavešt\w*"
     r"|istorij\w*|opštin\w*|saopšten\w*|takođe|bezbednost\w*)$"
 )
+# Ekavian verb forms: infinitive, and the past forms -eo/-ela/-eli/-elo (doneti, doneo,
+# donela; želeti, želeo). Stems ending in č, z or p (počeo, uzeti, napeti) have no jat.
+_EKAVIAN_VERB = re.compile(r"^\w+[dlvmnrt](?:eti|eo|el[aioe])$")
 _IJEKAVIAN = re.compile(
     r"^(?:dvije|cijel\w*|vrijeme|riječ\w*|mjest\w*|djec\w*|svijet\w*|svjet\w*|poslije"
     r"|prije|gdje|uvijek|zahtije\w*|zahtjev\w*|primjer\w*|nedjelj\w*|bijel\w*|vijest\w*"
     r"|mjesec\w*|htio|htjeli|vidjeti|vidjeli|vjerovat\w*|lijep\w*|dio|dijel\w*|posljednj\w*"
     r"|sljedeć\w*|mjer\w*|ovdje|dijete|lijek\w*|riješ\w*|rješ\w*|primjen\w*|promjen\w*"
-    r"|vijek\w*|stoljeć\w*)$"
+    r"|vijek\w*|stoljeć\w*|posljedic\w*)$"
 )
+# "ije" before another letter, or one of v m p b d t s c before "je", inside a word.
+_IJEKAVIAN_LETTERS = re.compile(r"\wije[^\W\d_]|[vmpbdtsc]je")
+_IJE_IN_EVERY_VARIETY = re.compile(
+    r"^(?:nij\w*|pije\w*|prijem\w*|prijat\w*|higijen\w*"
+    r"|\w*(?:ijent|ijer|objek|subjek|projek|odjek|jedin|odjedn|podjedn)\w*)$"
+)
+_MODEL = re.compile(r"^(?:model|hotel|kartel|paralel|anđel)\w*$")  # -el- without jat
 _CROATIAN = re.compile(
     r"^(?:tko|tisuć\w*|tvrtk\w*|tvornic\w*|povijes\w*|vlak|vlaka|vlakom|priopćen\w*|točk\w*"
-    r"|sveučilišt\w*|prosvjed\w*|neovisn\w*|gospodarst\w*|siječ(?:anj|nja|nju)"
+    r"|sveučilišt\w*|prosvjed\w*|neovisn\w*|gospodarst\w*|tijekom|unatoč|usprkos|obitelj\w*"
+    r"|glazb\w*|znanost\w*|mirovin\w*|sudjel\w*|izvješ\w*|kruh\w*|zrakoplov\w*"
+    r"|kolodvor\w*|tjed(?:an|na|nu|ni|nom|nima)|suradn\w*|siječ(?:anj|nja|nju)"
     r"|veljač[aeiu]|ožuj(?:ak|ka|ku)|trav(?:anj|nja|nju)|svib(?:anj|nja|nju)|lip(?:anj|nja|nju)"
     r"|srp(?:anj|nja|nju)|kolovoz[au]?|ruj(?:an|na|nu)|listopad[au]?|prosin(?:ac|ca|cu))$"
 )
-_BOSNIAN = re.compile(r"^(?:historij\w*|sedmic\w*|hljeb\w*|lahko)$")
+_BOSNIAN = re.compile(r"^(?:historij\w*|sedmic\w*|hljeb\w*|lahko|mehk\w*|kahv\w*)$")
+# Words Serbian and Bosnian share against Croatian: with ijekavian spelling, they point to
+# Bosnian (or ijekavian Serbian, which is written as Bosnian is).
+_NOT_CROATIAN = re.compile(
+    r"^(?:hiljad\w*|tokom|uprkos|uslov\w*|saradn\w*|porodic\w*|penzij\w*|univerzitet\w*"
+    r"|učestv\w*|fudbal\w*|pozorišt\w*)$"
+)
+
+
+def _is_ekavian(word: str) -> bool:
+    return bool(_SERBIAN.match(word)) or (
+        bool(_EKAVIAN_VERB.match(word)) and not _MODEL.match(word)
+        and not _is_ijekavian(word))
+
+
+def _is_ijekavian(word: str) -> bool:
+    if _IJEKAVIAN.match(word):
+        return True
+    return bool(_IJEKAVIAN_LETTERS.search(word)) and not _IJE_IN_EVERY_VARIETY.match(word)
 
 
 def _resolve_bcs(chunks: list[str]) -> str:
     """Serbian (``sr-Cyrl``/``sr-Latn``), Croatian (``hr``) or Bosnian (``bs``).
 
     Cyrillic is Serbian. In Latin script, Serbian wins when its ekavian spelling outweighs
-    every ijekavian and Croatian sign; otherwise Croatian or Bosnian by their own words, and
-    lingua's pick between them when no word decides. Serbian written ijekavian (as in
+    every ijekavian, Croatian and Bosnian sign; otherwise Croatian or Bosnian by their own
+    words (and the words Bosnian shares with Serbian), and lingua's pick between them when
+    no word decides. Serbian written ijekavian (as in
     Republika Srpska) therefore comes out Bosnian or Croatian: add `language:` by hand there.
     """
     text = " ".join(chunks)
     if len(_CYRILLIC.findall(text)) * 2 > _letters(text):
         return "sr-Cyrl"
     words = [w.lower() for w in _WORD.findall(text)]
-    serbian = sum(1 for w in words if _SERBIAN.match(w))
-    ijekavian = sum(1 for w in words if _IJEKAVIAN.match(w))
+    ekavian = sum(1 for w in words if _is_ekavian(w))
+    ijekavian = sum(1 for w in words if _is_ijekavian(w))
     croatian = sum(1 for w in words if _CROATIAN.match(w))
     bosnian = sum(1 for w in words if _BOSNIAN.match(w))
-    if serbian > ijekavian + croatian + bosnian:
+    if ekavian > ijekavian + croatian + bosnian:
         return "sr-Latn"
+    bosnian += sum(1 for w in words if _NOT_CROATIAN.match(w))
     if croatian or bosnian:
-        return "hr" if croatian >= bosnian else "bs"
+        return "hr" if croatian > bosnian else "bs"
     values = _detector().compute_language_confidence_values(text)
     for value in values:
         if value.language in {Language.CROATIAN, Language.BOSNIAN}:
