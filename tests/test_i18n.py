@@ -422,7 +422,7 @@ def test_language_label(tag: str, name: str) -> None:
         ("es-419", "Declaración completa"),
         ("ar-EG", "النص الكامل للبيان"),
         ("sw", "Full statement"),
-        ("pt-BR", "Full statement"),  # no Portuguese catalog is shipped
+        ("pt-BR", "Declaração completa"),  # pt_BR holds only what differs: from pt
         ("tlh", "Full statement"),
         ("../../etc", "Full statement"),
         ("", "Full statement"),
