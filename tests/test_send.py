@@ -169,7 +169,7 @@ def test_a_run_that_died_mid_send_is_never_repeated(tmp_path: Path,
 def test_records_of_the_first_ledger_format_still_count(
     tmp_path: Path, smtp_server: tuple[Inbox, int]
 ) -> None:
-    inbox, port = smtp_server
+    _, port = smtp_server
     settings = settings_for(tmp_path, port)
     path = ledger_for(settings).path
     path.parent.mkdir(parents=True)
