@@ -132,9 +132,8 @@ class RawServer:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
-            with conn, conn.makefile("rb") as reader:
-                with contextlib.suppress(OSError):
-                    self._session(conn, reader)
+            with conn, conn.makefile("rb") as reader, contextlib.suppress(OSError):
+                self._session(conn, reader)
 
     def _session(self, conn: socket.socket, reader: Any) -> None:
         conn.sendall(b"220 raw ESMTP\r\n")

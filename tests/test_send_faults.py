@@ -23,18 +23,18 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import FaultyHandler, RawServer, aiosmtpd_server, free_port  # noqa: E402
+from smtp_faults import FaultyHandler, RawServer, aiosmtpd_server, free_port
 
-from sfb_feeds.delivery import Retry  # noqa: E402
-from sfb_feeds.ledger import State  # noqa: E402
-from sfb_feeds.model import (  # noqa: E402
+from sfb_feeds.delivery import Retry
+from sfb_feeds.ledger import State
+from sfb_feeds.model import (
     DigestSettings,
     Output,
     Settings,
     SiteSettings,
     SmtpSettings,
 )
-from sfb_feeds.send import SendReport, ledger_for, send_digests  # noqa: E402
+from sfb_feeds.send import SendReport, ledger_for, send_digests
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
 LANGS = ("da", "de", "pl", "tr")

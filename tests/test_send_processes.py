@@ -20,8 +20,8 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from conftest import SITE_CONFIG  # noqa: E402
-from smtp_faults import FaultyHandler, aiosmtpd_server  # noqa: E402
+from conftest import SITE_CONFIG
+from smtp_faults import FaultyHandler, aiosmtpd_server
 
 LANGS = ("da", "de", "es", "fr", "pl", "tr")
 RECORD = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
