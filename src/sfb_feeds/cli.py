@@ -83,6 +83,20 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _send_options(send: argparse.ArgumentParser) -> None:
+    send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
+    send.add_argument("--lang", metavar="CODE", help="only this language")
+    send.add_argument("--dry-run", action="store_true",
+                      help="list what would be sent, and to whom; send and record nothing")
+    send.add_argument("--resend", action="store_true",
+                      help="send again the selected digests that were sent or may have gone "
+                           "out (check the list's archive first)")
+    send.add_argument("--to", metavar="ADDRESS",
+                      help="send a test copy of the selected digests to ADDRESS only; "
+                           "record nothing")
+    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfb-feeds",
@@ -113,17 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "paths that `build` writes them to")
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
     send = command("send", "email each digest of a week to its list (digests.lists), once only")
-    send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
-    send.add_argument("--lang", metavar="CODE", help="only this language")
-    send.add_argument("--dry-run", action="store_true",
-                      help="list what would be sent, and to whom; send and record nothing")
-    send.add_argument("--resend", action="store_true",
-                      help="send again the selected digests that were sent or may have gone "
-                           "out (check the list's archive first)")
-    send.add_argument("--to", metavar="ADDRESS",
-                      help="send a test copy of the selected digests to ADDRESS only; "
-                           "record nothing")
-    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+    _send_options(send)
     imp = command("import", "turn listing text (as on the site) into statement records")
     imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
     imp.add_argument("--out", type=Path, metavar="DIR",

@@ -133,10 +133,10 @@ def send_digests(
 ) -> SendReport:
     """Send every ``.eml`` of ``messages`` not sent before; the ledger records each step.
 
-    ``resend``: send again those sent or that may have gone out. ``to``: a test copy of
-    each to that address, ignoring and recording nothing. ``dry_run``: only say what
-    would be sent. ConfigError (before anything is sent) for what the config lacks, Busy
-    when another send holds the lock, LedgerError when the ledger cannot be written.
+    ``resend``: also those sent or that may have gone out. ``to``: a test copy of each to
+    that address, recording nothing. ``dry_run``: only say what would be sent. Raises
+    ConfigError (before sending) for what the config lacks, Busy when another send holds
+    the lock, LedgerError when the ledger cannot be written.
     """
     _require_destinations(settings, to)
     report = SendReport()
