@@ -97,6 +97,19 @@ def test_a_second_send_gives_up_with_exit_3_naming_the_lock(tmp_path: Path) -> N
     assert delivered(handler, "busy") == Counter(LANGS)
 
 
+def wait_for_a_moment(rng: random.Random, handler: FaultyHandler,
+                      victim: subprocess.Popen[str], n: int) -> None:
+    """A random moment of the run: from its start (even runs), or in the middle of sending
+    (odd runs: after a random number of messages began, plus up to one reply's delay)."""
+    if n % 2 == 0:
+        time.sleep(rng.uniform(0.2, 1.6))  # from start-up to after the last message
+        return
+    target = handler.calls["MAIL"] + rng.randint(1, len(LANGS))
+    while handler.calls["MAIL"] < target and victim.poll() is None:
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0.0, 0.15))
+
+
 def test_kill_9_at_random_moments_never_sends_twice_or_loses_silently(tmp_path: Path) -> None:
     rng = random.Random(14)  # a fixed seed: the same moments every time
     handler = FaultyHandler(delay=0.1)  # sending takes ~0.6 s of a run's ~1.2 s
@@ -105,7 +118,7 @@ def test_kill_9_at_random_moments_never_sends_twice_or_loses_silently(tmp_path: 
             name = f"k{n}"
             config = make_config(tmp_path, port, name)
             victim = start(config)
-            time.sleep(rng.uniform(0.2, 1.6))  # from start-up to after the last message
+            wait_for_a_moment(rng, handler, victim, n)
             os.kill(victim.pid, signal.SIGKILL)
             victim.communicate()
             outputs = [finish(start(config))[1] for _ in range(2)]
