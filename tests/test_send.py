@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import smtplib
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +18,8 @@ import pytest
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller",
                                           reason="aiosmtpd is needed for the SMTP tests")
 
-from sfb_feeds.ledger import Ledger, State  # noqa: E402
+from sfb_feeds.delivery import Retry  # noqa: E402
+from sfb_feeds.ledger import State  # noqa: E402
 from sfb_feeds.model import (  # noqa: E402
     DigestSettings,
     Output,
@@ -30,6 +30,9 @@ from sfb_feeds.model import (  # noqa: E402
 from sfb_feeds.send import ledger_for, send_digests  # noqa: E402
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
+NO_WAIT = Retry(sleep=lambda _: None)
+PL = ("<2015-W36.pl@example.org>", "pl@lists.example.org")
+TR = ("<2015-W36.tr@example.org>", "tr@lists.example.org")
 
 
 class Inbox:
@@ -91,8 +94,10 @@ def test_each_digest_is_sent_once_to_its_list(tmp_path: Path,
     inbox, port = smtp_server
     settings = settings_for(tmp_path, port)
     first = send_digests(settings, MESSAGES, NOW)
-    assert first.sent == ["digests/pl/2015-W36.eml", "digests/tr/2015-W36.eml"]
-    assert first.unlisted == ["digests/en/2015-W36.eml"]
+    assert [d.where() for d in first.sent] == ["pl 2015-W36 to pl@lists.example.org",
+                                               "tr 2015-W36 to tr@lists.example.org"]
+    assert first.warnings == ["en 2015-W36: no address for en in digests.lists; not sent "
+                              "(add digests.lists.en)"]
     assert first.problems == []
     assert [(frm, to) for frm, to, _ in inbox.messages] == [
         ("digest@example.org", ["pl@lists.example.org"]),
@@ -102,10 +107,10 @@ def test_each_digest_is_sent_once_to_its_list(tmp_path: Path,
 
     again = send_digests(settings, MESSAGES, NOW)
     assert again.sent == []
-    assert again.skipped == ["digests/pl/2015-W36.eml", "digests/tr/2015-W36.eml"]
+    assert [d.path for d in again.already] == ["digests/pl/2015-W36.eml",
+                                               "digests/tr/2015-W36.eml"]
     assert len(inbox.messages) == 2
-    assert ledger_for(settings).states() == {"<2015-W36.pl@example.org>": State.SENT,
-                                             "<2015-W36.tr@example.org>": State.SENT}
+    assert ledger_for(settings).states() == {PL: State.SENT, TR: State.SENT}
 
 
 def test_dry_run_sends_nothing_and_records_nothing(tmp_path: Path,
@@ -113,7 +118,9 @@ def test_dry_run_sends_nothing_and_records_nothing(tmp_path: Path,
     inbox, port = smtp_server
     settings = settings_for(tmp_path, port)
     report = send_digests(settings, MESSAGES, NOW, dry_run=True)
-    assert report.sent == ["digests/pl/2015-W36.eml", "digests/tr/2015-W36.eml"]
+    assert [d.path for d in report.would_send] == ["digests/pl/2015-W36.eml",
+                                                   "digests/tr/2015-W36.eml"]
+    assert report.sent == []
     assert inbox.messages == []
     assert not ledger_for(settings).path.exists()
 
@@ -126,9 +133,10 @@ def test_a_refused_message_is_retried_next_time(tmp_path: Path,
     refused = send_digests(settings, MESSAGES[:1], NOW)
     assert refused.sent == []
     assert "refused by the mail server" in str(refused.problems[0])
+    assert ledger_for(settings).states() == {PL: State.REFUSED}
     inbox.refuse = False
     retried = send_digests(settings, MESSAGES[:1], NOW)
-    assert retried.sent == ["digests/pl/2015-W36.eml"]
+    assert [d.lang for d in retried.sent] == ["pl"]
     assert len(inbox.messages) == 1
 
 
@@ -137,92 +145,60 @@ def test_a_run_that_died_mid_send_is_never_repeated(tmp_path: Path,
     inbox, port = smtp_server
     settings = settings_for(tmp_path, port)
     ledger = ledger_for(settings)
-    ledger.record("<2015-W36.pl@example.org>", State.SENDING, NOW, "digests/pl/2015-W36.eml")
+    ledger.record(PL, State.SENDING, NOW, "digests/pl/2015-W36.eml")
     with ledger.path.open("a") as torn:  # the crash also left half a line behind
         torn.write('{"message_id": "<2015-W36.tr@exa')
     report = send_digests(settings, MESSAGES[:2], NOW)
     assert inbox.messages[0][1] == ["tr@lists.example.org"]
     assert len(inbox.messages) == 1
-    assert report.sent == ["digests/tr/2015-W36.eml"]
-    assert "may have gone out" in str(report.problems[0])
+    assert [d.lang for d in report.sent] == ["tr"]
+    (problem,) = report.problems
+    assert str(problem) == (
+        "pl 2015-W36 to pl@lists.example.org: may have gone out in an earlier run (its "
+        "connection broke, or the run died, while the server had it), so it is not sent "
+        "again automatically. Check the list's archive; to send it again, run sfb-feeds send "
+        f"--resend --week 2015-W36 --lang pl (ledger: {ledger.path})")
+    assert ledger.states() == {PL: State.SENDING, TR: State.SENT}
+
+    resent = send_digests(settings, MESSAGES[:1], NOW, resend=True)
+    assert [d.lang for d in resent.sent] == ["pl"] and resent.problems == []
+    assert [to for _, to, _ in inbox.messages] == [["tr@lists.example.org"],
+                                                   ["pl@lists.example.org"]]
 
 
-def test_unreachable_server_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, 9)  # discard port: nothing listens on loopback
-    settings = replace(settings, smtp=SmtpSettings(host="127.0.0.1", port=9))
-    report = send_digests(settings, MESSAGES[:1], NOW)
-    assert report.sent == []
-    assert "cannot connect to 127.0.0.1:9" in str(report.problems[0])
-    assert Ledger(settings.state_dir / "sent.jsonl").states() == {}  # type: ignore[operator]
-
-
-def test_broken_connection_mid_data_is_unknown(tmp_path: Path,
-                                               smtp_server: tuple[Inbox, int]) -> None:
+def test_records_of_the_first_ledger_format_still_count(
+    tmp_path: Path, smtp_server: tuple[Inbox, int]
+) -> None:
     _, port = smtp_server
     settings = settings_for(tmp_path, port)
-
-    class Dropping(smtplib.SMTP):
-        def sendmail(self, *args: Any, **kwargs: Any) -> Any:
-            raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
-
-    report = send_digests(settings, MESSAGES[:1], NOW,
-                          connect=lambda: Dropping("127.0.0.1", port))
-    assert "may have gone out" in str(report.problems[0])
-    assert ledger_for(settings).states() == {"<2015-W36.pl@example.org>": State.SENDING}
-    assert send_digests(settings, MESSAGES[:1], NOW).sent == []
+    path = ledger_for(settings).path
+    path.parent.mkdir(parents=True)
+    path.write_text('{"at": "2015-09-14T06:00:00+00:00", "digest": "digests/pl/2015-W36.eml", '
+                    '"message_id": "<2015-W36.pl@example.org>", "state": "sent"}\n')
+    report = send_digests(settings, MESSAGES[:2], NOW)
+    assert [d.lang for d in report.already] == ["pl"]
+    assert [d.lang for d in report.sent] == ["tr"]
 
 
-def test_send_command_sends_the_weeks_digests_once(
-    make_site: Any, smtp_server: tuple[Inbox, int]
+def test_unreachable_server_is_reported_and_left_for_the_next_run(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, 9)  # discard port: nothing listens on loopback
+    settings = replace(settings, smtp=SmtpSettings(host="127.0.0.1", port=9))
+    report = send_digests(settings, MESSAGES[:1], NOW, retry=NO_WAIT)
+    assert report.sent == []
+    assert str(report.problems[0]).startswith(
+        "pl 2015-W36 to pl@lists.example.org: not sent (cannot connect to 127.0.0.1:9")
+    assert str(report.problems[0]).endswith("; it is left for the next run")
+    assert ledger_for(settings).states() == {}
+
+
+def test_a_test_copy_goes_to_one_address_and_records_nothing(
+    tmp_path: Path, smtp_server: tuple[Inbox, int]
 ) -> None:
-    import io
-
-    from conftest import SITE_CONFIG
-
-    from sfb_feeds.cli import main
-
     inbox, port = smtp_server
-    record = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
-    config = make_site(
-        {f"{lang}.yaml": record.format(l=lang) for lang in ("pl", "tr", "en")},
-        config=SITE_CONFIG + "digests:\n  from: Digest <digest@example.org>\n"
-        "  lists: {pl: pl@lists.example.org, tr: tr@lists.example.org}\n"
-        f"smtp: {{host: 127.0.0.1, port: {port}}}\n",
-    )
-    argv = ["send", "--config", str(config), "--week", "2015-W36"]
-    out, err = io.StringIO(), io.StringIO()
-    assert main(argv, out=out, err=err) == 0, err.getvalue()
-    assert out.getvalue() == "2 sent, 0 already sent\n"
-    assert sorted(to[0] for _, to, _ in inbox.messages) == ["pl@lists.example.org",
-                                                          "tr@lists.example.org"]
-    polish = next(message_from_bytes(data) for _, to, data in inbox.messages
-                  if to == ["pl@lists.example.org"])
-    assert polish["Content-Language"] == "pl"
-    assert polish.get_content_type() == "multipart/alternative"
-
-    out = io.StringIO()
-    assert main(argv, out=out, err=io.StringIO()) == 0
-    assert out.getvalue() == ""  # nothing new: silent, as cron wants
-    assert len(inbox.messages) == 2
-
-
-def test_send_command_exits_4_when_the_server_refuses(
-    make_site: Any, smtp_server: tuple[Inbox, int]
-) -> None:
-    import io
-
-    from conftest import SITE_CONFIG
-
-    from sfb_feeds.cli import main
-
-    inbox, port = smtp_server
-    inbox.refuse = True
-    config = make_site(
-        {"pl.yaml": "id: urn:pl\ntitle: T\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\n"},
-        config=SITE_CONFIG + "digests:\n  from: d@example.org\n  lists: {pl: pl@example.org}\n"
-        f"smtp: {{host: 127.0.0.1, port: {port}}}\n",
-    )
-    err = io.StringIO()
-    assert main(["send", "--config", str(config), "--week", "2015-W36"],
-                out=io.StringIO(), err=err) == 4
-    assert err.getvalue().startswith("error: digests/pl/2015-W36.eml: refused by the mail server")
+    settings = settings_for(tmp_path, port)
+    send_digests(settings, MESSAGES[:1], NOW)
+    report = send_digests(settings, MESSAGES, NOW, to="me@example.net")
+    assert [d.lang for d in report.sent] == ["pl", "tr", "en"]
+    assert [to for _, to, _ in inbox.messages] == [["pl@lists.example.org"]] + [
+        ["me@example.net"]] * 3
+    assert ledger_for(settings).states() == {PL: State.SENT}

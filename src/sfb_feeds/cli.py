@@ -11,8 +11,9 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .config import load_settings
@@ -20,6 +21,9 @@ from .errors import EXIT_OK, EXIT_USAGE, Problem, SfbError, UsageError
 from .loader import Loaded, load_statements
 from .model import Settings
 from .site import is_published
+
+if TYPE_CHECKING:
+    from .send import SendReport
 
 EXAMPLES = {
     "check": "example:\n  sfb-feeds check --config site/sfb-feeds.yaml",
@@ -29,7 +33,9 @@ EXAMPLES = {
     "digest": "examples:\n  sfb-feeds digest          # last complete week, every language\n"
               "  sfb-feeds digest --week 2015-W36 --lang pl --part text",
     "send": "examples:\n  sfb-feeds send --dry-run   # what would go out\n"
-            "  sfb-feeds send --week 2015-W36 --lang pl",
+            "  sfb-feeds send --week 2015-W36 --lang pl\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl --to me@example.org   # a test copy\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl --resend   # after checking the archive",
     "import": "example:\n  sfb-feeds import listing.txt --out statements/imported "
               "--base-url https://socialismfrombelow.org",
 }
@@ -77,6 +83,20 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _send_options(send: argparse.ArgumentParser) -> None:
+    send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
+    send.add_argument("--lang", metavar="CODE", help="only this language")
+    send.add_argument("--dry-run", action="store_true",
+                      help="list what would be sent, and to whom; send and record nothing")
+    send.add_argument("--resend", action="store_true",
+                      help="send again the selected digests that were sent or may have gone "
+                           "out (check the list's archive first)")
+    send.add_argument("--to", metavar="ADDRESS",
+                      help="send a test copy of the selected digests to ADDRESS only; "
+                           "record nothing")
+    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfb-feeds",
@@ -107,10 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "paths that `build` writes them to")
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
     send = command("send", "email each digest of a week to its list (digests.lists), once only")
-    send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
-    send.add_argument("--lang", metavar="CODE", help="only this language")
-    send.add_argument("--dry-run", action="store_true", help="list what would be sent")
-    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+    _send_options(send)
     imp = command("import", "turn listing text (as on the site) into statement records")
     imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
     imp.add_argument("--out", type=Path, metavar="DIR",
@@ -140,6 +157,10 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
                  f"({scheduled} scheduled, {drafts} drafts)")
     for lang, count in sorted(languages.items()):
         console.info(f"  {lang}: {count}")
+    from .send import readiness_warnings
+
+    for notice in readiness_warnings(settings, languages, os.environ):
+        console.warn(notice)
     return EXIT_OK
 
 
@@ -188,7 +209,7 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
     outputs = digest_outputs(settings, loaded.statements, args.now or datetime.now(UTC),
                              week=args.week, lang=args.lang, part=part)
     if not outputs:
-        console.info("no digest: no published statements in that week"
+        console.info(f"no digest: no published statements in {_week(settings, args)}"
                      + (f" in {args.lang!r}" if args.lang else ""))
     for output in outputs:
         if part is None:
@@ -200,24 +221,61 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
+def _week(settings: Settings, args: argparse.Namespace) -> str:
+    """The week a digest command is about, for messages (a bad --week fails earlier)."""
+    from .weeks import last_complete_week, parse_week
+
+    if args.week:
+        return parse_week(args.week.strip().upper(), settings).label
+    return last_complete_week(args.now or datetime.now(UTC), settings).label
+
+
+def _validate_to(address: str | None) -> None:
+    if address is not None and "@" not in parseaddr(address)[1]:
+        raise UsageError(f"--to: {address!r} is not an email address")
+
+
 def run_send(args: argparse.Namespace, console: _Console) -> int:
     from .digest.command import digest_outputs
     from .send import SendFailed, send_digests
 
+    _validate_to(args.to)
     settings = load_settings(args.config)
     loaded = _load(settings, console)
     now = args.now or datetime.now(UTC)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
-    report = send_digests(settings, outputs, now, dry_run=args.dry_run)
-    for path in report.sent:
-        console.detail(f"{'would send' if args.dry_run else 'sent'} {path}")
-    for path in report.unlisted:
-        console.detail(f"no list address for {path} (set digests.lists)")
+    report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,
+                          to=args.to)
+    for warning in report.warnings:
+        console.warn(warning)
+    if not outputs:
+        console.detail(f"nothing to send: no digest for {_week(settings, args)} (no published "
+                       "statements in that week)")
+    if args.dry_run:
+        _show_dry_run(report, console)
+    else:
+        _show_sent(report, args.to, console)
     if report.problems:
         raise SendFailed(report.problems)
-    if report.sent or args.dry_run:
-        console.info(report.summary())
     return EXIT_OK
+
+
+def _show_dry_run(report: SendReport, console: _Console) -> None:
+    for digest in report.would_send:
+        console.info(f"would send {digest.where()} ({digest.path})")
+    already = f", {len(report.already)} already sent" if report.already else ""
+    console.info(f"would send {len(report.would_send)}{already}")
+
+
+def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
+    for digest in report.sent:
+        console.detail(f"sent {digest.where()}")
+    if to is not None:
+        console.info(f"{len(report.sent)} test copies sent to {to}; nothing recorded")
+    elif report.sent:
+        console.info(report.summary())
+    elif report.already and not report.problems:
+        console.detail(f"nothing to send: {len(report.already)} already sent")
 
 
 def run_import(args: argparse.Namespace, console: _Console) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -14,7 +15,14 @@ from . import fields
 from .errors import ConfigError, Problem
 from .language import canonical_tag
 from .loader import display_path
-from .model import DigestSettings, FeedSettings, Settings, SiteSettings, SmtpSettings
+from .model import (
+    SECURITY,
+    DigestSettings,
+    FeedSettings,
+    Settings,
+    SiteSettings,
+    SmtpSettings,
+)
 from .validate import suggest
 from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, mapping_items
@@ -68,6 +76,20 @@ def _unsubscribe(node: yaml.Node) -> str:
     return value
 
 
+def _security(node: yaml.Node) -> str:
+    value = fields.text(node).lower()
+    if value not in SECURITY:
+        raise fields.FieldError(f"{value!r} must be one of {', '.join(SECURITY)}")
+    return value
+
+
+def _port(node: yaml.Node) -> int:
+    value = _positive_int(node)
+    if value > 65535:
+        raise fields.FieldError(f"{value} is not a TCP port (1-65535)")
+    return value
+
+
 SCHEMA: dict[str, dict[str, Reader]] = {
     "site": {
         "title": fields.text, "description": fields.text, "url": fields.url,
@@ -79,8 +101,9 @@ SCHEMA: dict[str, dict[str, Reader]] = {
         "unsubscribe": _unsubscribe, "list_id": fields.header_value,
     },
     "smtp": {
-        "host": fields.text, "port": _positive_int, "username": fields.text,
-        "password_env": fields.text, "starttls": fields.boolean,
+        "host": fields.text, "port": _port, "username": fields.text,
+        "password_env": fields.text, "security": _security,
+        "starttls": fields.boolean,  # deprecated: security: starttls / none
     },
 }
 PATHS: dict[str, Reader] = {
@@ -94,6 +117,7 @@ class _Collector:
     def __init__(self, shown: str) -> None:
         self.shown = shown
         self.problems: list[Problem] = []
+        self.lines: dict[str, int] = {}  # top-level key -> its line
 
     def add(self, line: int, field: str, message: str) -> None:
         self.problems.append(Problem(self.shown, message, line, None, field))
@@ -126,6 +150,7 @@ def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
     values: dict[str, Any] = {}
     known = tuple(SCHEMA) + tuple(PATHS)
     for key, value, line in mapping_items(root):
+        out.lines.setdefault(key, line)
         if key in values:
             out.add(line, key, "appears twice; keep one")
         elif key in SCHEMA:
@@ -141,7 +166,39 @@ def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
     for key in REQUIRED_SITE:
         if key not in site:
             out.add(root.start_mark.line + 1, f"site.{key}", "is missing; the site needs it")
+    _check_sending(values, out)
     return values
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (credentials sent to it never cross a network)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_sending(values: dict[str, Any], out: _Collector) -> None:
+    """What `send` needs, checked for every command once digests have destinations."""
+    digests, smtp = values.get("digests", {}), values.get("smtp", {})
+    if digests.get("lists") and "from" not in digests:
+        out.add(out.lines.get("digests", 1), "digests.from",
+                "is missing; digests.lists gives them destinations, so their From: is needed "
+                "(e.g. from: Socialism From Below <digest@example.org>)")
+    line = out.lines.get("smtp", 1)
+    if "starttls" in smtp:
+        if "security" in smtp:
+            out.add(line, "smtp.starttls", "is the old name of smtp.security; keep only security")
+        smtp["security"] = "starttls" if smtp.pop("starttls") else "none"
+    if bool(smtp.get("username")) != bool(smtp.get("password_env")):
+        out.add(line, "smtp", "username and password_env go together: set both (the password "
+                "is read from the environment variable password_env names) or neither")
+    host = smtp.get("host", "localhost")
+    if smtp.get("username") and smtp.get("security", "none") == "none" and not is_loopback(host):
+        out.add(line, "smtp.security", f"is none, so the password would cross the network to "
+                f"{host} in clear text; use starttls or ssl")
 
 
 def _settings(path: Path, v: dict[str, Any]) -> Settings:

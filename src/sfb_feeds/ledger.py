@@ -1,14 +1,23 @@
 """The send ledger: which digest messages went out, so each is sent once and only once.
 
-An append-only JSON-lines file outside the output and cache folders. Before a message is
-handed to the mail server a ``sending`` line is written and flushed to disk; after the
-server accepts it, a ``sent`` line; if the server refuses it, a ``failed`` line. A
-``sending`` line with nothing after it means a run died mid-delivery: the message may or
-may not have gone out, so it is never re-sent automatically (at most once beats twice).
+An append-only JSON-lines file outside the output and cache folders, one record per line,
+keyed by (Message-ID, recipient address) so that a message sent to several recipients
+keeps one history per recipient. ``sending`` is written and flushed to disk once the
+server has accepted the ``DATA`` command, just before the message itself is handed over;
+``sent`` after the server accepted the message; ``refused`` after a ``5xx`` (certainly not
+delivered); ``deferred`` after a ``4xx`` to the message (certainly not delivered). A
+``sending`` record with nothing after it means the run lost the connection or died while
+the server held the message: it may or may not have gone out, so it is never re-sent
+automatically (at most once beats twice).
+
+Each record is one complete line written with one ``os.write`` and fsync'd. A line torn
+by a crash or a full disk is ignored when reading, and the next record starts with a
+newline so that it is never glued to the torn one.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass
@@ -16,43 +25,102 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+from .errors import SfbError
+
+ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1)
+
 
 class State(Enum):
     SENDING = "sending"
     SENT = "sent"
-    FAILED = "failed"
+    REFUSED = "refused"
+    DEFERRED = "deferred"
+    FAILED = "failed"  # format 1's name for refused
+
+
+class LedgerError(SfbError):
+    """The ledger cannot be read or written (full disk, I/O error): nothing more is sent."""
+
+
+Key = tuple[str, str]  # (Message-ID, recipient address)
 
 
 @dataclass(frozen=True, slots=True)
 class Ledger:
     path: Path
 
-    def states(self) -> dict[str, State]:
-        """The last recorded state of each Message-ID."""
-        result: dict[str, State] = {}
+    def states(self) -> dict[Key, State]:
+        """The last recorded state of each (Message-ID, recipient)."""
+        result: dict[Key, State] = {}
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return result
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                result[row["message_id"]] = State(row["state"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a torn last line from a crash: the entry before it still counts
+        except OSError as exc:
+            raise LedgerError(f"{self.path}: cannot read the send ledger: "
+                              f"{exc.strerror or exc}") from None
+        for line in data.split(b"\n"):
+            row = _parse(line)
+            if row is not None:
+                result[row[0]] = row[1]
         return result
 
-    def record(self, message_id: str, state: State, at: datetime, path: str) -> None:
-        """Append one line and flush it to disk before returning."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        row = {"message_id": message_id, "state": state.value, "at": at.isoformat(),
-               "digest": path}
-        line = json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    def record(self, key: Key, state: State, at: datetime, digest: str) -> None:
+        """Append one complete line and flush it to disk; LedgerError if that fails."""
+        message_id, recipient = key
+        row = {"message_id": message_id, "recipient": recipient, "state": state.value,
+               "at": at.isoformat(), "digest": digest}
+        line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         try:
-            os.write(fd, line.encode("utf-8"))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise self._error(exc) from None
+        try:
+            _append(fd, line)
             os.fsync(fd)
+        except OSError as exc:
+            raise self._error(exc) from None
         finally:
             os.close(fd)
+
+    def _error(self, exc: OSError) -> LedgerError:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENOSPC:
+            reason = "no space left on the device"
+        return LedgerError(f"{self.path}: cannot write the send ledger: {reason}; nothing more "
+                           "was sent (free space or fix the folder, then run send again)")
+
+
+def lookup(states: dict[Key, State], key: Key) -> State | None:
+    """The state of ``key``, counting format-1 records (no recipient) for every recipient."""
+    return states.get(key) or states.get((key[0], ANY_RECIPIENT))
+
+
+def _parse(line: bytes) -> tuple[Key, State] | None:
+    if not line.strip():
+        return None
+    try:
+        row = json.loads(line)
+        key = (str(row["message_id"]), str(row.get("recipient", ANY_RECIPIENT)))
+        return key, State(row["state"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # a torn line from a crash or a full disk: the records around it count
+
+
+def _ends_with_newline(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+
+
+def _append(fd: int, line: bytes) -> None:
+    """Write ``line`` in one call, after a newline if the file ends with a torn line.
+
+    A short write leaves a torn line: it is repaired the same way and the line written
+    again once; a second short write is reported as a full disk.
+    """
+    for _ in range(2):
+        data = line if _ends_with_newline(fd) else b"\n" + line
+        if os.write(fd, data) == len(data):
+            return
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

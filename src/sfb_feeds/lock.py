@@ -1,4 +1,7 @@
-"""One build at a time per output folder: an advisory ``flock`` on a dotfile inside it.
+"""One run at a time: an advisory ``flock`` on a lock file.
+
+``build`` locks a dotfile inside the output folder (:func:`hold`); ``send`` locks
+``send.lock`` in the state folder (:func:`hold_file`, with its own message).
 
 ``flock`` locks belong to the open file, and the kernel drops them when the process
 dies for any reason (even SIGKILL or an out-of-memory kill), so a killed run never
@@ -14,7 +17,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import Busy
@@ -88,14 +91,28 @@ def hold(output_dir: Path, *, wait: float | None = None, poll: float = 0.05) -> 
     If another process holds it, retry for ``wait`` seconds (default: :func:`default_wait`)
     and then raise :class:`~sfb_feeds.errors.Busy`. Yields the lock file's path.
     """
+    with hold_file(lock_path(output_dir), wait=wait, poll=poll, busy=_busy) as path:
+        yield path
+
+
+BusyMessage = Callable[[Path, float], Busy]  # (lock file, seconds waited) -> the error
+
+
+@contextlib.contextmanager
+def hold_file(path: Path, *, busy: BusyMessage, wait: float | None = None,
+              poll: float = 0.05) -> Iterator[Path]:
+    """Hold the ``flock`` on the file ``path`` (created empty if missing, with its folder).
+
+    If another process holds it, retry for ``wait`` seconds (default: :func:`default_wait`),
+    then raise what ``busy(path, wait)`` returns. Yields ``path``.
+    """
     patience = default_wait() if wait is None else wait
-    path = lock_path(output_dir)
     fd = _open_lock_file(path)
     try:
         deadline = time.monotonic() + patience
         while not _try_lock(fd):
             if time.monotonic() >= deadline:
-                raise _busy(path, patience)
+                raise busy(path, patience)
             time.sleep(poll)
         yield path
     finally:

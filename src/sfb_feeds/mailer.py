@@ -1,21 +1,59 @@
-"""The only SMTP client: deliver one ready message to one list address."""
+"""The only SMTP client: connect, and hand one ready message to one recipient.
+
+A delivery is the explicit SMTP steps (``MAIL``, ``RCPT``, ``DATA``, the message, the
+final reply), so that every failure says exactly what is known about the message:
+
+- :class:`Refused`: a ``5xx`` reply; certainly not delivered.
+- :class:`Deferred`: a ``4xx`` reply other than ``421``; certainly not delivered, and the
+  connection can go on (after ``RSET``).
+- :class:`Dropped`: a ``421`` reply or a lost connection *before* the message was handed
+  over (or a ``421`` as the final reply); certainly not delivered; connect again.
+- :class:`Unknown`: the connection was lost after the message was handed over and before
+  the server's final reply: it may have been delivered.
+"""
 
 from __future__ import annotations
 
-import os
+import contextlib
+import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import SmtpSettings
 
 
-class Refused(Exception):
-    """The server refused the message: it was certainly not delivered."""
+class NotSent(Exception):
+    """The message was certainly not delivered; ``handed_over`` if its data had been sent."""
+
+    def __init__(self, reason: str, *, handed_over: bool = False) -> None:
+        super().__init__(reason)
+        self.handed_over = handed_over
+
+
+class Refused(NotSent):
+    """A ``5xx`` reply: the server will not take this message."""
+
+
+class Deferred(NotSent):
+    """A ``4xx`` reply: try again later, on the same connection."""
+
+
+class Dropped(NotSent):
+    """A ``421`` reply or a lost connection before the server had the message."""
 
 
 class Unknown(Exception):
-    """The connection broke while delivering: the message may have been delivered."""
+    """The connection broke after the message was handed over: it may have been delivered."""
+
+
+class ConnectFailed(Exception):
+    """No usable connection; ``permanent`` when trying again cannot help (a refused login)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,31 +63,110 @@ class Envelope:
     data: bytes
 
 
-def _password(settings: SmtpSettings) -> str:
-    if not settings.password_env:
-        return ""
-    return os.environ.get(settings.password_env, "")
-
-
-def open_connection(settings: SmtpSettings, timeout: float = 30.0) -> smtplib.SMTP:
-    """Connect (STARTTLS and login when configured); raises Refused when that fails."""
+def connect(settings: SmtpSettings, password: str | None,
+            timeout: float = 30.0) -> smtplib.SMTP:
+    """A connection ready for ``MAIL`` (TLS as ``settings.security`` says, logged in when
+    ``password`` is given); raises ConnectFailed."""
+    where = f"{settings.host}:{settings.port}"
     try:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
-        if settings.starttls:
-            client.starttls(context=ssl.create_default_context())
-        if settings.username:
-            client.login(settings.username, _password(settings))
+        client = _open(settings, timeout)
     except (OSError, smtplib.SMTPException) as exc:
-        raise Refused(f"cannot connect to {settings.host}:{settings.port}: {exc}") from None
+        raise ConnectFailed(f"cannot connect to {where}: {exc}") from None
+    try:
+        if settings.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if password is not None:
+            client.login(settings.username, password)
+        client.ehlo_or_helo_if_needed()
+    except smtplib.SMTPAuthenticationError as exc:
+        close(client)
+        raise ConnectFailed(f"{where} refused the login of {settings.username!r}: "
+                            f"{_text(exc.smtp_code, exc.smtp_error)}", permanent=True) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        close(client)
+        raise ConnectFailed(f"cannot set up the session with {where}: {exc}") from None
     return client
 
 
-def deliver(client: smtplib.SMTP, envelope: Envelope) -> None:
-    """Hand one message over; Refused if the server said no, Unknown if the line dropped."""
+def _open(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
+    if settings.security == "ssl":
+        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
+                                context=ssl.create_default_context())
+    return smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+
+
+def close(client: smtplib.SMTP) -> None:
+    """Say goodbye if the connection still works; close it in any case."""
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        client.quit()
+    client.close()
+
+
+def deliver(client: smtplib.SMTP, envelope: Envelope,
+            handing_over: Callable[[], None]) -> str:
+    """Deliver one message; returns the server's final reply.
+
+    ``handing_over`` runs once the server has accepted ``DATA``, just before the message
+    is sent; if it raises, the connection is closed without the final dot (so the server
+    discards the message) and the exception propagates.
+    """
     try:
-        client.sendmail(envelope.sender, [envelope.recipient], envelope.data)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
-            smtplib.SMTPDataError) as exc:
-        raise Refused(str(exc)) from None
+        client.ehlo_or_helo_if_needed()
+        _expect(client, client.mail(envelope.sender), "MAIL FROM", 250)
+        _expect(client, client.rcpt(envelope.recipient), "RCPT TO", 250, 251)
+        _expect(client, client.docmd("DATA"), "DATA", 354)
     except (OSError, smtplib.SMTPException) as exc:
-        raise Unknown(str(exc)) from None
+        client.close()
+        raise Dropped(f"the connection broke before the message was sent: {exc}") from None
+    try:
+        handing_over()
+    except BaseException:
+        client.close()
+        raise
+    try:
+        client.send(_payload(envelope.data))
+        code, text = client.getreply()
+    except (OSError, smtplib.SMTPException) as exc:
+        client.close()
+        raise Unknown(f"the connection broke after the message was handed over, before the "
+                      f"server's reply ({exc})") from None
+    if code != 250:
+        _fail(client, code, text, "the end of the message", handed_over=True)
+    return _text(code, text)
+
+
+def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int) -> None:
+    code, text = reply
+    if code not in ok:
+        _fail(client, code, text, step, handed_over=False)
+
+
+def _fail(client: smtplib.SMTP, code: int, text: bytes, step: str, *,
+          handed_over: bool) -> None:
+    reason = f"{_text(code, text)} at {step}"
+    if code == 421 or code < 400:  # closing, or a reply SMTP does not allow here
+        client.close()
+        raise Dropped(reason, handed_over=handed_over)
+    try:
+        client.rset()
+    except (OSError, smtplib.SMTPException):
+        client.close()  # the next delivery finds it closed and connects again
+    if code >= 500:
+        raise Refused(reason, handed_over=handed_over)
+    raise Deferred(reason, handed_over=handed_over)
+
+
+def _text(code: int, text: bytes | str) -> str:
+    shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return f"{code} {' '.join(shown.split())}"
+
+
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
+
+
+def _payload(data: bytes) -> bytes:
+    """The message as DATA carries it: dots at line starts doubled, ending in CRLF.CRLF."""
+    quoted = _LINE_START_DOT.sub(b"..", data)
+    if not quoted.endswith(b"\r\n"):
+        quoted += b"\r\n"
+    return quoted + b".\r\n"

@@ -48,13 +48,21 @@ class DigestSettings:
     list_id: str = ""  # RFC 2919 List-Id domain part; default derived from site.url
 
 
+SECURITY = ("starttls", "ssl", "none")  # smtp.security: STARTTLS, TLS from the start, plain
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SmtpSettings:
     host: str = "localhost"
     port: int = 25
     username: str = ""
-    password_env: str = ""
-    starttls: bool = False
+    password_env: str = ""  # the environment variable holding the password
+    security: str = "none"  # one of SECURITY
+
+    @property
+    def starttls(self) -> bool:
+        """The deprecated ``smtp.starttls`` key: true for ``security: starttls``."""
+        return self.security == "starttls"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

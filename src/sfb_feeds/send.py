@@ -1,20 +1,29 @@
-"""Send each digest's .eml to its list once and only once (see ledger.py for how)."""
+"""Send each digest's .eml to its list once and only once.
+
+One ``send`` at a time: it holds ``<state>/send.lock`` (a ``flock``, released by the kernel
+even when the run is killed) while it reads the ledger and delivers, so two runs never
+both see a message as pending. See ledger.py for what is recorded, delivery.py for how
+failures are retried.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import os
 import smtplib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
 
-from . import mailer
-from .errors import EXIT_SEND_FAILED, Problem, SfbError
-from .ledger import Ledger, State
+from . import lock, mailer
+from .delivery import Courier, Digest, Retry, resend_hint
+from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError
+from .ledger import Ledger, State, lookup
 from .model import Output, Settings
+
+LOCK_NAME = "send.lock"
 
 
 class SendFailed(SfbError):
@@ -32,26 +41,82 @@ class SendFailed(SfbError):
 
 @dataclass(slots=True)
 class SendReport:
-    sent: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # already sent
-    unlisted: list[str] = field(default_factory=list)  # no list address for the language
+    sent: list[Digest] = field(default_factory=list)
+    would_send: list[Digest] = field(default_factory=list)  # --dry-run
+    already: list[Digest] = field(default_factory=list)  # sent by an earlier run
+    warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"{len(self.sent)} sent, {len(self.skipped)} already sent"
+        return f"{len(self.sent)} sent, {len(self.already)} already sent"
 
 
 def ledger_for(settings: Settings) -> Ledger:
-    state = settings.state_dir or settings.config_path.parent / ".sfb-state"
-    return Ledger(state / "sent.jsonl")
+    return Ledger(_state_dir(settings) / "sent.jsonl")
+
+
+def _state_dir(settings: Settings) -> Path:
+    return settings.state_dir or settings.config_path.parent / ".sfb-state"
+
+
+def _config_problem(settings: Settings, message: str) -> ConfigError:
+    return ConfigError([Problem(str(settings.config_path), message)])
+
+
+def password(settings: Settings, environ: Mapping[str, str]) -> str | None:
+    """The SMTP password from the environment; None without ``smtp.password_env``.
+
+    ConfigError naming the variable when it is not set (or empty).
+    """
+    name = settings.smtp.password_env
+    if not name:
+        return None
+    value = environ.get(name, "")
+    if not value:
+        raise _config_problem(settings, f"smtp.password_env: the environment variable {name} "
+                              f"is not set; send needs it to log in to {settings.smtp.host}")
+    return value
+
+
+def readiness_warnings(settings: Settings, languages: Iterable[str],
+                       environ: Mapping[str, str]) -> list[str]:
+    """What ``check`` says about sending: languages without a list, a missing password."""
+    lists = settings.digests.lists
+    if not lists:
+        return []
+    warnings = [f"{lang}: no address in digests.lists, so its digests are not sent "
+                f"(add digests.lists.{lang})" for lang in sorted(languages) if lang not in lists]
+    try:
+        password(settings, environ)
+    except ConfigError as exc:
+        warnings.extend(exc.messages())
+    return warnings
 
 
 def _message_id(data: bytes) -> str:
     return str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
 
 
-def _language(path: str) -> str:
-    return Path(path).parent.name  # digests/<lang>/<week>.eml
+def select(settings: Settings, messages: Iterable[Output],
+           to: str | None = None) -> tuple[list[Digest], list[str]]:
+    """The digests to send (to their lists, or all to ``to``) and warnings for the rest."""
+    digests: list[Digest] = []
+    warnings: list[str] = []
+    for message in messages:
+        if not message.path.endswith(".eml"):
+            continue
+        lang, week = Path(message.path).parent.name, Path(message.path).stem
+        recipient = to or settings.digests.lists.get(lang)
+        if recipient is None:
+            warnings.append(f"{lang} {week}: no address for {lang} in digests.lists; not sent "
+                            f"(add digests.lists.{lang})")
+            continue
+        digests.append(Digest(path=message.path, lang=lang, week=week, recipient=recipient,
+                              message_id=_message_id(message.data), data=message.data))
+    return digests, warnings
+
+
+Connect = Callable[[], smtplib.SMTP]
 
 
 def send_digests(
@@ -60,78 +125,82 @@ def send_digests(
     now: datetime,
     *,
     dry_run: bool = False,
-    connect: Callable[[], smtplib.SMTP] | None = None,
+    resend: bool = False,
+    to: str | None = None,
+    connect: Connect | None = None,
+    retry: Retry | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> SendReport:
-    """Send every ``.eml`` output not sent before; the ledger records each step."""
-    ledger = ledger_for(settings)
-    states = ledger.states()
+    """Send every ``.eml`` of ``messages`` not sent before; the ledger records each step.
+
+    ``resend``: also those sent or that may have gone out. ``to``: a test copy of each to
+    that address, recording nothing. ``dry_run``: only say what would be sent. Raises
+    ConfigError (before sending) for what the config lacks, Busy when another send holds
+    the lock, LedgerError when the ledger cannot be written.
+    """
+    _require_destinations(settings, to)
     report = SendReport()
-    pending: list[tuple[Output, str, str]] = []
-    for message in messages:
-        if not message.path.endswith(".eml"):
-            continue
-        recipient = settings.digests.lists.get(_language(message.path))
-        message_id = _message_id(message.data)
-        if recipient is None:
-            report.unlisted.append(message.path)
-        elif message_id in states and states[message_id] is not State.FAILED:
-            _already(report, message.path, states[message_id])
-        else:
-            pending.append((message, recipient, message_id))
+    digests, report.warnings = select(settings, messages, to)
+    env = os.environ if environ is None else environ
     if dry_run:
-        report.sent.extend(m.path for m, _, _ in pending)
-    elif pending:
-        _deliver_all(settings, ledger, pending, now, report, connect)
+        report.warnings.extend(readiness_warnings(settings, (), env))
+        ledger = ledger_for(settings)
+        report.would_send = digests if to else _pending(ledger.states(), digests, resend,
+                                                        report, ledger)
+        return report
+    secret = password(settings, env)
+    opener = connect or (lambda: mailer.connect(settings.smtp, secret))
+    sender = parseaddr(settings.digests.sender)[1]
+    pace = retry or Retry.from_environment()
+    if to is not None:  # a test copy: the ledger is neither read nor written
+        _deliver(Courier(opener, sender, None, now, pace), digests, report)
+        return report
+    with lock.hold_file(_state_dir(settings) / LOCK_NAME, busy=_busy):
+        ledger = ledger_for(settings)
+        pending = _pending(ledger.states(), digests, resend, report, ledger)
+        _deliver(Courier(opener, sender, ledger, now, pace), pending, report)
     return report
 
 
-def _already(report: SendReport, path: str, state: State) -> None:
-    if state is State.SENT:
-        report.skipped.append(path)
-        return
-    report.problems.append(Problem(
-        path, "a previous run died while sending it, so it may have gone out; check the "
-        "list's archive, then remove its 'sending' line from the ledger to send it again"))
+def _require_destinations(settings: Settings, to: str | None) -> None:
+    if not settings.digests.lists and to is None:
+        raise _config_problem(settings, "digests.lists is not set, so send has nowhere to "
+                              "send the digests (map each language to its list's address)")
+    if not parseaddr(settings.digests.sender)[1]:
+        raise _config_problem(settings, "digests.from is not set; send needs it as the "
+                              "sender of the digests")
 
 
-def _deliver_all(
-    settings: Settings, ledger: Ledger, pending: list[tuple[Output, str, str]],
-    now: datetime, report: SendReport, connect: Callable[[], smtplib.SMTP] | None,
-) -> None:
-    sender = parseaddr(settings.digests.sender)[1]
-    if not sender:
-        report.problems.append(Problem(str(settings.config_path), "digests.from is not set; "
-                                       "it is needed to send digests"))
+def _deliver(courier: Courier, digests: list[Digest], report: SendReport) -> None:
+    if not digests:
         return
-    try:
-        client = connect() if connect else mailer.open_connection(settings.smtp)
-    except mailer.Refused as exc:
-        report.problems.append(Problem(str(settings.config_path), f"smtp: {exc}"))
-        return
-    try:
-        for message, recipient, message_id in pending:
-            _deliver_one(client, ledger, message, mailer.Envelope(sender, recipient,
-                         message.data), message_id, now, report)
-    finally:
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            client.quit()
+    outcome = courier.deliver_all(digests)
+    report.sent.extend(outcome.sent)
+    report.problems.extend(outcome.problems)
 
 
-def _deliver_one(
-    client: smtplib.SMTP, ledger: Ledger, message: Output, envelope: mailer.Envelope,
-    message_id: str, now: datetime, report: SendReport,
-) -> None:
-    ledger.record(message_id, State.SENDING, now, message.path)
-    try:
-        mailer.deliver(client, envelope)
-    except mailer.Refused as exc:
-        ledger.record(message_id, State.FAILED, now, message.path)
-        report.problems.append(Problem(message.path, f"refused by the mail server: {exc}"))
-        return
-    except mailer.Unknown as exc:
-        report.problems.append(Problem(
-            message.path, f"the connection broke while sending ({exc}); it may have gone "
-            "out, so it will not be re-sent automatically"))
-        return
-    ledger.record(message_id, State.SENT, now, message.path)
-    report.sent.append(message.path)
+def _pending(states: dict[tuple[str, str], State], digests: list[Digest], resend: bool,
+             report: SendReport, ledger: Ledger | None) -> list[Digest]:
+    """The digests to send now; the others go in ``report`` (already sent, or a problem)."""
+    pending: list[Digest] = []
+    for digest in digests:
+        state = lookup(states, digest.key)
+        if resend or state not in (State.SENT, State.SENDING):
+            pending.append(digest)
+        elif state is State.SENT:
+            report.already.append(digest)
+        elif ledger is not None:
+            report.problems.append(Problem(digest.where(), (
+                "may have gone out in an earlier run (its connection broke, or the run "
+                "died, while the server had it), so it is not sent again automatically. "
+                f"Check the list's archive; to send it again, run {resend_hint(digest)} "
+                f"(ledger: {ledger.path})")))
+    return pending
+
+
+def _busy(path: Path, waited: float) -> Busy:
+    pid = lock.holder_pid(path)
+    who = f" (process {pid})" if pid is not None else ""
+    return Busy(f"{path}: another sfb-feeds send{who} holds this lock; gave up after waiting "
+                f"{waited:g} s. Nothing was sent. If this happens often, sends overlap: "
+                f"schedule them further apart.")

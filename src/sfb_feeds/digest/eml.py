@@ -24,7 +24,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Sequence
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -36,7 +36,6 @@ from ..weeks import week_bounds
 from .render import RenderedDigest
 from .view import host_of, site_hash
 
-ONE_CLICK = "List-Unsubscribe=One-Click"
 CRLF = b"\r\n"
 Headers = tuple[tuple[str, str], ...]
 
@@ -66,13 +65,6 @@ def header_block(headers: Headers) -> bytes:
     return b"".join(POLICY.fold_binary(name, value) for name, value in message.raw_items())
 
 
-def default_sender(site: Site) -> str:
-    """``From`` when ``digests.from`` is not set: the site title at its own domain."""
-    host = host_of(site).removeprefix("www.")
-    # Address quotes the name where it must ("Socialism, From Below" <...>).
-    return str(Address(site.settings.site.title, "digests", host))
-
-
 def message_id(site: Site, lang: str, period: str) -> str:
     """A Message-ID that stays the same for a site, language and week across builds."""
     host = host_of(site)
@@ -96,9 +88,11 @@ def _phrase(text: str) -> str:
 
 
 def _addresses(site: Site, lang: str) -> Headers:
-    sender = site.settings.digests.sender or default_sender(site)
+    # No invented From: without digests.from (allowed only while no list is configured),
+    # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
+    sender = site.settings.digests.sender
     to = site.settings.digests.lists.get(lang)
-    return (("From", sender),) + ((("To", to),) if to else ())
+    return ((("From", sender),) if sender else ()) + ((("To", to),) if to else ())
 
 
 def _list_headers(site: Site, lang: str) -> Headers:
@@ -107,9 +101,8 @@ def _list_headers(site: Site, lang: str) -> Headers:
     unsubscribe = site.settings.digests.unsubscribe
     if unsubscribe:
         headers.append(("List-Unsubscribe", f"<{unsubscribe.replace('{lang}', lang)}>"))
-        if unsubscribe.startswith("https://"):
-            # RFC 8058 one-click unsubscription needs an HTTPS address to POST to.
-            headers.append(("List-Unsubscribe-Post", ONE_CLICK))
+        # No List-Unsubscribe-Post: RFC 8058 one-click needs a URL that identifies the
+        # recipient, which a per-list address cannot; the list software adds its own.
     return tuple(headers)
 
 

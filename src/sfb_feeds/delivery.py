@@ -1,0 +1,192 @@
+"""Deliver a run's digests over one SMTP connection at a time, reconnecting when it breaks.
+
+Every failure is classified by :mod:`mailer`: a message the server certainly does not have
+is tried again within the run (``attempts`` times, with backoff), then left pending for the
+next run; a ``5xx`` is recorded as refused; a message that may have gone out is never sent
+again automatically. A lost connection or a ``421`` closes the connection, and the next
+message gets a fresh one (at most ``reconnects`` failed connections in a row, with backoff,
+after which what is left is pending).
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import mailer
+from .errors import Problem
+from .ledger import Ledger, LedgerError, State
+
+BACKOFF_ENV = "SFB_FEEDS_SEND_BACKOFF"  # seconds between tries, overriding Retry.delays
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Digest:
+    """One digest message for one recipient."""
+
+    path: str  # digests/<lang>/<week>.eml
+    lang: str
+    week: str
+    recipient: str
+    message_id: str
+    data: bytes
+
+    @property
+    def label(self) -> str:
+        return f"{self.lang} {self.week}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.message_id, self.recipient)
+
+    def where(self) -> str:
+        return f"{self.label} to {self.recipient}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retry:
+    """How hard a run tries; ``sleep`` and ``delays`` are injectable (tests use no delay)."""
+
+    attempts: int = 3  # tries of one message in a run (4xx, 421, connection lost)
+    reconnects: int = 3  # failed connections in a row before the run gives up
+    delays: tuple[float, ...] = (2.0, 10.0, 30.0)  # backoff before the 2nd, 3rd... try
+    sleep: Callable[[float], None] = time.sleep
+
+    def pause(self, tries: int) -> None:
+        """Wait before try number ``tries + 1`` (``tries`` ≥ 1)."""
+        self.sleep(self.delays[min(tries, len(self.delays)) - 1])
+
+    @classmethod
+    def from_environment(cls) -> Retry:
+        """The default, with every delay ``$SFB_FEEDS_SEND_BACKOFF`` seconds when set."""
+        try:
+            delay = float(os.environ[BACKOFF_ENV])
+        except (KeyError, ValueError):
+            return cls()
+        return cls(delays=(max(0.0, delay),))
+
+
+@dataclass(slots=True)
+class Outcome:
+    sent: list[Digest] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def resend_hint(digest: Digest) -> str:
+    return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}"
+
+
+class Courier:
+    """Delivers digests in order; records each step in ``ledger`` (None: record nothing)."""
+
+    def __init__(self, connect: Callable[[], smtplib.SMTP], sender: str, ledger: Ledger | None,
+                 now: datetime, retry: Retry) -> None:
+        self._connect = connect
+        self._sender = sender
+        self._ledger = ledger
+        self._now = now
+        self._retry = retry
+        self._client: smtplib.SMTP | None = None
+        self._failed_connects = 0
+        self._gave_up = ""  # why the run stopped connecting
+        self.outcome = Outcome()
+
+    def deliver_all(self, digests: list[Digest]) -> Outcome:
+        try:
+            for digest in digests:
+                if self._gave_up:
+                    self._pending(digest, self._gave_up)
+                else:
+                    self._deliver(digest)
+        finally:
+            self._hang_up()
+        return self.outcome
+
+    def _deliver(self, digest: Digest) -> None:
+        envelope = mailer.Envelope(self._sender, digest.recipient, digest.data)
+        reason = ""
+        for tries in range(self._retry.attempts):
+            if tries:
+                self._retry.pause(tries)
+            client = self._connected()
+            if client is None:
+                return self._pending(digest, self._gave_up)
+            try:
+                mailer.deliver(client, envelope, lambda: self._record(digest, State.SENDING))
+            except mailer.Refused as exc:
+                return self._refused(digest, str(exc))
+            except mailer.NotSent as exc:
+                reason = str(exc)
+                self._not_sent(digest, exc)
+                continue
+            except mailer.Unknown as exc:
+                self._client = None
+                return self._unknown(digest, str(exc))
+            self._record(digest, State.SENT)
+            self.outcome.sent.append(digest)
+            return None
+        return self._pending(digest, reason)
+
+    def _connected(self) -> smtplib.SMTP | None:
+        if self._client is not None:
+            return self._client
+        while not self._gave_up:
+            if self._failed_connects:
+                self._retry.pause(self._failed_connects)
+            try:
+                self._client = self._connect()
+            except mailer.ConnectFailed as exc:
+                self._failed_connects += 1
+                if exc.permanent or self._failed_connects >= self._retry.reconnects:
+                    self._gave_up = str(exc)
+                continue
+            self._failed_connects = 0
+            return self._client
+        return None
+
+    def _hang_up(self) -> None:
+        if self._client is not None:
+            mailer.close(self._client)
+            self._client = None
+
+    def _not_sent(self, digest: Digest, exc: mailer.NotSent) -> None:
+        if exc.handed_over:  # supersede the `sending` record: the server did not take it
+            self._record(digest, State.DEFERRED)
+        if isinstance(exc, mailer.Dropped):
+            self._hang_up()
+
+    def _record(self, digest: Digest, state: State) -> None:
+        if self._ledger is None:
+            return
+        try:
+            self._ledger.record(digest.key, state, self._now, digest.path)
+        except LedgerError as exc:
+            if state is State.SENDING:
+                raise  # mailer.deliver closes the connection without the final dot
+            self._hang_up()
+            raise LedgerError(f"{exc} ({digest.where()} was {state.value} but this could not "
+                              "be recorded; the next run reports it as 'may have gone out')"
+                              ) from None
+
+    def _problem(self, digest: Digest, message: str) -> None:
+        self.outcome.problems.append(Problem(digest.where(), message))
+
+    def _pending(self, digest: Digest, reason: str) -> None:
+        later = "; it is left for the next run" if self._ledger else ""
+        self._problem(digest, f"not sent ({reason}){later}")
+
+    def _refused(self, digest: Digest, reason: str) -> None:
+        self._record(digest, State.REFUSED)
+        where = f"; recorded as refused in {self._ledger.path}, tried again on the next run" \
+            if self._ledger else ""
+        self._problem(digest, f"refused by the mail server ({reason}){where}")
+
+    def _unknown(self, digest: Digest, reason: str) -> None:
+        ledger = f" (ledger: {self._ledger.path})" if self._ledger else ""
+        self._problem(digest, f"may have gone out: {reason}; it is not sent again "
+                      f"automatically. Check the list's archive; to send it again, run "
+                      f"{resend_hint(digest)}{ledger}")

@@ -1,0 +1,169 @@
+"""SMTP servers on loopback that misbehave on cue, and what they received.
+
+``FaultyHandler`` is an aiosmtpd handler: ``faults[(step, n)]`` says what to do at the
+n-th ``MAIL``, ``RCPT`` or ``DATA`` (1-based, counted over every connection): reply with
+that line (``"451 4.3.0 try later"``), ``"drop"`` the connection there, or, for ``DATA``,
+``"drop-after"``: keep the message (it was delivered) and drop the connection before the
+reply. ``RawServer`` speaks just enough SMTP by hand to drop a connection in the middle of
+the message data, which aiosmtpd cannot (it reads the whole message first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from email.parser import BytesHeaderParser
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+Step = tuple[str, int]
+
+
+def message_id(data: bytes) -> str:
+    return str(BytesHeaderParser().parsebytes(data)["Message-ID"]).strip()
+
+
+class Received:
+    """What a server accepted: one (Message-ID, recipient) per delivered copy."""
+
+    def __init__(self) -> None:
+        self.copies: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def add(self, data: bytes, recipients: list[str]) -> None:
+        with self.lock:
+            self.copies.extend((message_id(data), r) for r in recipients)
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        with self.lock:
+            return Counter(self.copies)
+
+
+class FaultyHandler:
+    def __init__(self, faults: dict[Step, str] | None = None, delay: float = 0.0) -> None:
+        self.faults = dict(faults or {})
+        self.calls: Counter[str] = Counter()
+        self.received = Received()
+        self.delay = delay  # seconds before each final reply: makes runs overlap
+
+    def _fault(self, server: Any, step: str) -> str | None:
+        self.calls[step] += 1
+        fault = self.faults.get((step, self.calls[step]))
+        if fault == "drop":
+            server.transport.close()
+            return "421 4.4.2 dropped"  # never reaches the client: the connection is gone
+        return fault
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        fault = self._fault(server, "MAIL")
+        if fault:
+            return fault
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        fault = self._fault(server, "RCPT")
+        if fault:
+            return fault
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        fault = self._fault(server, "DATA")
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if fault == "drop-after":
+            self.received.add(envelope.content, list(envelope.rcpt_tos))
+            server.transport.close()
+            return "250 never read"
+        if fault:
+            return fault
+        self.received.add(envelope.content, list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def aiosmtpd_server(handler: FaultyHandler, port: int | None = None) -> Iterator[int]:
+    port = port or free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+class RawServer:
+    """A hand-written SMTP server; ``cut_data`` drops the n-th DATA halfway through."""
+
+    def __init__(self, cut_data: int) -> None:
+        self.cut_data = cut_data
+        self.datas = 0
+        self.received = Received()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+        self.thread.join(5)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn, conn.makefile("rb") as reader, contextlib.suppress(OSError):
+                self._session(conn, reader)
+
+    def _session(self, conn: socket.socket, reader: Any) -> None:
+        conn.sendall(b"220 raw ESMTP\r\n")
+        recipients: list[str] = []
+        while line := reader.readline():
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                conn.sendall(b"250 raw\r\n")
+            elif verb == b"RCPT":
+                recipients.append(line.split(b":", 1)[1].strip().strip(b"<>").decode())
+                conn.sendall(b"250 OK\r\n")
+            elif verb == b"DATA":
+                self.datas += 1
+                conn.sendall(b"354 go on\r\n")
+                if self.datas == self.cut_data:
+                    reader.readline()  # a line of the message, then the connection drops
+                    return
+                self.received.add(self._message(reader), recipients)
+                recipients = []
+                conn.sendall(b"250 OK\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:  # MAIL, RSET, NOOP
+                recipients = [] if verb == b"RSET" else recipients
+                conn.sendall(b"250 OK\r\n")
+
+    @staticmethod
+    def _message(reader: Any) -> bytes:
+        lines = []
+        while (line := reader.readline()) not in (b".\r\n", b""):
+            lines.append(line[1:] if line.startswith(b"..") else line)
+        return b"".join(lines)
