@@ -2,7 +2,7 @@
 
 ``<state>/suppressed.jsonl`` is append-only JSON lines, one entry a line::
 
-    {"address": "Ann@example.org", "at": "2026-12-05T09:30:00Z", "lang": "pl", "source": "one-click"}
+    {"address": "Ann@example.org", "at": "2026-12-05T09:30:00Z", "lang": "pl", "source": "page"}
 
 ``lang`` is a canonical BCP 47 tag, or ``*`` for every language. Each entry is written
 with one ``write`` of a complete line to an ``O_APPEND`` descriptor and flushed to disk
