@@ -7,8 +7,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from socketserver import ThreadingMixIn
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -146,7 +146,7 @@ def _link(lang: str, address: str) -> dict[str, str]:
 
 
 def test_one_click_post_suppresses(endpoint: Endpoint) -> None:
-    status, body, response = endpoint.request("POST", _link("pl", "ann@example.org"), ONE_CLICK)
+    status, _, response = endpoint.request("POST", _link("pl", "ann@example.org"), ONE_CLICK)
     assert status == 200
     assert response.getheader("Content-Type") == "text/html; charset=utf-8"
     assert load_suppressed(endpoint.state) == {("pl", "ann@example.org")}
