@@ -131,7 +131,7 @@ class Endpoint:
 def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
     state = tmp_path / "state"
     server = make_server("127.0.0.1", 0, make_app(state, SECRET), _Server, _QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield Endpoint(server.server_port, state)
