@@ -229,6 +229,10 @@ def test_get_escapes_what_it_shows(endpoint: Endpoint) -> None:
         names = {element.tag for element in tree.iter()}
         assert not names & {f"{XHTML}script", f"{XHTML}img", f"{XHTML}b", f"{XHTML}i"}
         assert b"<script" not in body and b"<img" not in body
+    # An address may hold "&" and quotes: shown as written, not read as markup.
+    address = "tom&amp;jerry's@example.org"
+    _, body, _ = endpoint.request("GET", _link("pl", address))
+    assert address in "".join(_parse(body).find(f".//{XHTML}p").itertext())
 
 
 def test_post_without_the_one_click_body_changes_nothing(endpoint: Endpoint) -> None:
