@@ -7,6 +7,8 @@ import importlib.util
 import os
 import re
 import select
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import SITE_CONFIG
+from conftest import REPO, SITE_CONFIG
 
 from sfb_feeds.suppression import load_suppressed
 from sfb_feeds.unsubscribe import token
@@ -131,3 +133,60 @@ def test_app_under_gunicorn(site: Path, running: list[subprocess.Popen[bytes]]) 
     answers = {_post(port, "el", address) for address in addresses}
     assert {status for status, _ in answers} == {200} and len(answers) == 1
     assert load_suppressed(site.parent / "private" / "state") == {("el", a) for a in addresses}
+
+
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
+
+
+def _readme_location() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```nginx\n(.*?)```", text, re.S):
+        if "location = /unsubscribe" in block:
+            return str(block)
+    raise AssertionError("no nginx snippet for /unsubscribe in the README")
+
+
+def _start_nginx(prefix: Path, backend: int, running: list[subprocess.Popen[bytes]]) -> int:
+    assert NGINX is not None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    snippet = _readme_location().replace("127.0.0.1:8025", f"127.0.0.1:{backend}")
+    temps = "".join(f"{kind}_temp_path {prefix}/{kind};\n"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (prefix / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
+        f"events {{}}\nhttp {{\n{temps}server {{\nlisten 127.0.0.1:{port};\n{snippet}\n}}\n}}\n")
+    process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+                                "-g", "daemon off;"], stderr=subprocess.PIPE)
+    running.append(process)
+    for _ in range(200):  # up to ~10 s for nginx to listen
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return port
+        except OSError:
+            assert process.poll() is None, "nginx exited"
+            time.sleep(0.05)
+    pytest.fail("nginx did not start")
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_readme_nginx_location(site: Path, tmp_path: Path,
+                               running: list[subprocess.Popen[bytes]]) -> None:
+    backend = subprocess.Popen(
+        [sys.executable, "-m", "sfb_feeds.unsubscribe", "--port", "0", "--config", str(site)],
+        env=_env(SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET), stderr=subprocess.PIPE)
+    running.append(backend)
+    line = _wait_for(backend, r"serving one-click unsubscribe on http://127\.0\.0\.1:\d+/")
+    (tmp_path / "nginx").mkdir()
+    port = _start_nginx(tmp_path / "nginx", int(re.findall(r":(\d+)/", line)[0]), running)
+    assert _post(port, "fa", "ann@example.org")[0] == 200
+    assert load_suppressed(site.parent / "private" / "state") == {("fa", "ann@example.org")}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/unsubscribe?lang=fa", body=b"x" * 9000)
+        assert conn.getresponse().status == 413  # nginx refuses it before the endpoint
+    finally:
+        conn.close()
