@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
+import io
 import os
 import re
 import select
@@ -190,3 +191,18 @@ def test_readme_nginx_location(site: Path, tmp_path: Path,
         assert conn.getresponse().status == 413  # nginx refuses it before the endpoint
     finally:
         conn.close()
+
+
+def test_app_without_config_answers_500_and_logs_why(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfb_feeds.unsubscribe import app
+
+    monkeypatch.setenv("SFB_FEEDS_CONFIG", str(tmp_path / "missing.yaml"))
+    errors = io.StringIO()
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "QUERY_STRING": "", "wsgi.errors": errors,
+               "wsgi.input": io.BytesIO(b"List-Unsubscribe=One-Click"), "CONTENT_LENGTH": "26"}
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    assert statuses == ["500 Internal Server Error"] and b"not configured" in body
+    assert "missing.yaml: cannot read the config" in errors.getvalue()
+    assert not (tmp_path / ".sfb-state").exists()
