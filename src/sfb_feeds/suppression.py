@@ -1,0 +1,151 @@
+"""The suppression list: addresses that asked to get no more digests, kept in the state folder.
+
+``<state>/suppressed.jsonl`` is append-only JSON lines, one entry a line::
+
+    {"address": "Ann@example.org", "at": "2026-12-05T09:30:00Z", "lang": "pl", "source": "page"}
+
+``lang`` is a canonical BCP 47 tag, or ``*`` for every language. Each entry is written
+with one ``write`` of a complete line to an ``O_APPEND`` descriptor and flushed to disk
+before :func:`suppress` returns. A line without its newline (a write cut short by a full
+disk or a killed process) is ignored when reading, and the next append first ends it with a
+newline, under an ``flock``, so a torn line can never swallow a later entry.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import SfbError
+from .language import canonical_tag
+
+SUPPRESSED_FILE = "suppressed.jsonl"
+ALL_LANGUAGES = "*"
+MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less the angle brackets
+
+Suppressed = set[tuple[str, str]]
+
+
+class SuppressionError(SfbError):
+    """The suppression list could not be written (full disk, permissions)."""
+
+
+def normalise_address(address: str) -> str:
+    """The canonical form of an address: the domain lower-cased, the local part as written.
+
+    RFC 5321 leaves the local part's case to the receiving host, so ``Ann@`` and ``ann@``
+    may be different mailboxes; only the domain is case-insensitive. Surrounding spaces are
+    dropped. Raises ValueError for anything that is not ``local@domain`` on one line.
+    """
+    value = address.strip()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or "." not in domain.strip("."):
+        raise ValueError(f"{address!r} is not an email address (local@domain)")
+    if len(value) > MAX_ADDRESS or any(c.isspace() or ord(c) < 32 or c in "<>"
+                                       for c in value):
+        raise ValueError(f"{address!r} is not an email address (local@domain)")
+    return f"{local}@{domain.lower()}"
+
+
+def normalise_lang(lang: str) -> str:
+    """The canonical BCP 47 tag (``pt-br`` -> ``pt-BR``), or ``*``; ValueError otherwise."""
+    if lang == ALL_LANGUAGES:
+        return lang
+    tag = canonical_tag(lang)
+    if tag is None:
+        raise ValueError(f"{lang!r} is not a BCP 47 language tag")
+    return tag
+
+
+def suppressed_path(state_dir: Path) -> Path:
+    return state_dir / SUPPRESSED_FILE
+
+
+def suppress(state_dir: Path, lang: str, address: str, source: str,
+             *, at: datetime | None = None) -> None:
+    """Append ``(lang, address)`` to the list and flush it to disk before returning.
+
+    ``lang`` may be ``*`` (every language); ``source`` says where the request came from
+    (``one-click``, ``page``, ``cli``...). ValueError for a bad address or language;
+    SuppressionError if the line could not be written whole.
+    """
+    moment = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    row = {"lang": normalise_lang(lang), "address": normalise_address(address),
+           "at": moment.isoformat().replace("+00:00", "Z"), "source": source}
+    line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    path = suppressed_path(state_dir)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        _append_line(path, line)
+    except OSError as exc:
+        raise SuppressionError(f"{path}: cannot add to the suppression list: "
+                               f"{exc.strerror or exc}") from None
+
+
+def _append_line(path: Path, line: bytes) -> None:
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        # The lock orders "look at the last byte" and "append" between writers, so a
+        # writer cut short is always seen (and its line ended) by the next one.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        data = line if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else b"\n" + line
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(0, f"short write ({written} of {len(data)} bytes)")
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # releases the lock
+    if size == 0:
+        _fsync_dir(path.parent)  # a new file's name must survive a crash too
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _entries(path: Path) -> Iterator[tuple[str, str]]:
+    """Each well-formed entry, in order; torn and malformed lines are skipped."""
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        return
+    with file:
+        for raw in file:
+            if not raw.endswith(b"\n"):
+                continue  # torn: the next append ends it, and it stays unreadable
+            try:
+                row = json.loads(raw)
+                yield normalise_lang(row["lang"]), normalise_address(row["address"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+
+
+def load_suppressed(state_dir: Path) -> Suppressed:
+    """Every suppressed ``(lang, address)`` pair, in one pass over the file.
+
+    Memory grows with the number of entries, not with the file's history of torn lines.
+    """
+    return set(_entries(suppressed_path(state_dir)))
+
+
+def is_suppressed(suppressed: Suppressed, lang: str, address: str) -> bool:
+    """True if ``address`` asked to leave ``lang``'s digests, or every language's.
+
+    An address that cannot be normalised is reported as not suppressed; the caller
+    validates recipients before asking.
+    """
+    try:
+        key = normalise_address(address)
+        tag = normalise_lang(lang)
+    except ValueError:
+        return False
+    return (tag, key) in suppressed or (ALL_LANGUAGES, key) in suppressed

@@ -1,0 +1,354 @@
+"""One-click unsubscribe (RFC 8058): signed links, and the WSGI endpoint ``app`` that honours them.
+
+A link carries the list's language, the subscriber's address and a token, an HMAC-SHA256
+of both under a secret that lives only in the environment. The endpoint answers a ``POST``
+(the mail provider's one-click request, or the button of its own page) with the same page
+whatever the address or token, so it tells no one who is subscribed; only a valid token
+adds the address to the suppression list (:mod:`sfb_feeds.suppression`). A ``GET`` only
+shows the button: link checkers and prefetchers unsubscribe no one.
+
+Run it with any WSGI server (``gunicorn 'sfb_feeds.unsubscribe:app'``), configured by
+``SFB_FEEDS_CONFIG`` (the site config; its ``state`` folder holds the list) and the secret's
+variable, or for a quick start ``python -m sfb_feeds.unsubscribe --port 8025``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import hmac
+import html
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import StartResponse, WSGIEnvironment
+
+from .errors import SfbError
+from .suppression import normalise_address, normalise_lang, suppress
+
+CONFIG_ENV = "SFB_FEEDS_CONFIG"
+SECRET_NAME_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV"  # names the variable holding the secret
+DEFAULT_SECRET_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET"
+MAX_BODY = 8192  # a one-click body is 26 bytes; a multipart one a few hundred
+ONE_CLICK = ("List-Unsubscribe", "One-Click")
+_TOKEN_DOMAIN = b"sfb-feeds unsubscribe v1"  # separates these MACs from any other use of the key
+_PLACEHOLDER = re.compile(r"\{(lang|address|token)\}")
+
+
+class SecretMissing(SfbError):
+    """The environment variable that should hold the unsubscribe secret is unset or empty."""
+
+
+# --- tokens and links ----------------------------------------------------------------------
+
+
+def _field(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return str(len(data)).encode("ascii") + b":" + data  # length-prefixed: no separator games
+
+
+def token(secret: bytes, lang: str, address: str) -> str:
+    """The unsubscribe token of ``address`` for ``lang``'s digests (43 URL-safe characters).
+
+    HMAC-SHA256 under ``secret`` over a fixed domain string and the length-prefixed UTF-8
+    of the canonical language tag and the normalised address (see
+    :func:`~sfb_feeds.suppression.normalise_address`), URL-safe base64 without padding.
+    ValueError for an empty secret, a bad language tag or a bad address.
+    """
+    if not secret:
+        raise ValueError("the unsubscribe secret is empty")
+    message = _TOKEN_DOMAIN + b"\0" + _field(normalise_lang(lang)) + _field(
+        normalise_address(address))
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def verify(secret: bytes, lang: str, address: str, candidate: str) -> bool:
+    """True if ``candidate`` is the token of ``(lang, address)``; compared in constant time."""
+    try:
+        expected = token(secret, lang, address)
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected.encode("ascii"),
+                               candidate.encode("utf-8", "surrogatepass"))
+
+
+def unsubscribe_url(template: str, secret: bytes, lang: str, address: str) -> str:
+    """``template`` with ``{lang}``, ``{address}`` and ``{token}`` filled in, each URL-encoded.
+
+    The address is written normalised, as the token signs it. Other braces are left alone.
+    """
+    values = {"lang": normalise_lang(lang), "address": normalise_address(address)}
+    values["token"] = token(secret, values["lang"], values["address"])
+    return _PLACEHOLDER.sub(lambda match: quote(values[match.group(1)], safe=""), template)
+
+
+def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> bytes:
+    """The secret held by the environment variable ``name`` (its UTF-8 bytes).
+
+    Raises SecretMissing, naming the variable, when it is unset or empty.
+    """
+    value = (os.environ if environ is None else environ).get(name, "")
+    if not value.strip():
+        raise SecretMissing(
+            f"the environment variable {name} is not set or empty: it must hold the "
+            "unsubscribe secret (e.g. the output of `openssl rand -base64 32`)")
+    return value.encode("utf-8")
+
+
+# --- the page ------------------------------------------------------------------------------
+
+_STYLE = ("body{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em;"
+          "line-height:1.5;color:#1a1a1a;background:#fff}"
+          "button{font-size:1.1em;padding:.5em 1.5em;cursor:pointer}")
+ASK = "Stop sending these digests to {address}?"
+ASK_NO_ADDRESS = "Stop sending these digests to this address?"
+DONE = ("Done. If this link was valid, no more digests in this language will be sent to "
+        "that address.")
+NOT_ONE_CLICK = "This is not an unsubscribe request. Open the link from the digest instead."
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    lang: str
+    address: str
+    token: str
+
+    @property
+    def shown_lang(self) -> str:
+        """The language to answer in: the link's, if it is a tag, else English."""
+        try:
+            tag = normalise_lang(self.lang)
+        except ValueError:
+            return "en"
+        return "en" if tag == "*" else tag
+
+
+def _label(lang: str, msgid: str, **values: object) -> str:
+    from .i18n import label  # Babel's catalogs load on the first page, not at import
+
+    return label(lang, msgid, **values)
+
+
+def _page(lang: str, text: str, form_action: str | None = None) -> bytes:
+    from .language import is_rtl
+
+    direction = "rtl" if is_rtl(lang) else "ltr"
+    title = html.escape(_label(lang, "Unsubscribe"))
+    form = "" if form_action is None else (
+        f'<form method="post" action="{html.escape(form_action)}">'
+        f'<input type="hidden" name="{ONE_CLICK[0]}" value="{ONE_CLICK[1]}">'
+        '<input type="hidden" name="source" value="page">'
+        f'<button type="submit">{title}</button></form>')
+    return (f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}" dir="{direction}"><head>'
+            '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            f'<meta name="robots" content="noindex"><title>{title}</title>'
+            f"<style>{_STYLE}</style></head><body><main><h1>{title}</h1>"
+            f"<p>{html.escape(text)}</p>{form}</main></body></html>\n").encode()
+
+
+def _ask_page(query: _Query) -> bytes:
+    lang = query.shown_lang
+    try:
+        text = _label(lang, ASK, address=normalise_address(query.address))
+    except ValueError:
+        text = _label(lang, ASK_NO_ADDRESS)
+    action = "?" + urlencode({"lang": query.lang, "address": query.address,
+                              "token": query.token})
+    return _page(lang, text, action)
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+def _query(environ: WSGIEnvironment) -> _Query:
+    # PEP 3333 hands the query over as latin-1; undo that before reading UTF-8.
+    raw = str(environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
+    try:
+        pairs = parse_qsl(raw.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:
+        pairs = []
+    fields = dict(reversed(pairs))  # the first of repeated fields wins
+    return _Query(fields.get("lang", ""), fields.get("address", ""), fields.get("token", ""))
+
+
+def _body(environ: WSGIEnvironment) -> bytes | None:
+    """The request body, or None when it is larger than MAX_BODY."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+        data: bytes = environ["wsgi.input"].read(MAX_BODY + 1)  # chunked, behind gunicorn
+        return data if len(data) <= MAX_BODY else None
+    if length < 0 or length > MAX_BODY:
+        return None
+    return bytes(environ["wsgi.input"].read(length)) if length else b""
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a form body, ``application/x-www-form-urlencoded`` or multipart."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind != "multipart/form-data":
+        try:
+            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True,
+                              max_num_fields=20)
+        except ValueError:
+            return {}
+        return dict(reversed(pairs))
+    header = "Content-Type: " + re.sub(r"[\r\n]", " ", content_type) + "\r\n\r\n"
+    message = BytesParser(policy=HTTP).parsebytes(header.encode("latin-1", "replace") + body)
+    fields: dict[str, str] = {}
+    if message.is_multipart():
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                fields.setdefault(name, payload.decode("utf-8", "replace").strip())
+    return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """The WSGI application: one-click ``POST``, a one-button ``GET`` page, 405 otherwise."""
+
+    state_dir: Path
+    secret: bytes
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        if method in ("GET", "HEAD"):
+            status, body = "200 OK", _ask_page(_query(environ))
+        elif method == "POST":
+            status, body = self._post(environ)
+        else:
+            status, body = "405 Method Not Allowed", b"Use POST (or GET for the page).\n"
+        headers = _headers(body, html_page=status != "405 Method Not Allowed")
+        if status.startswith("405"):
+            headers.append(("Allow", "GET, HEAD, POST"))
+        start_response(status, headers)
+        return [] if method == "HEAD" else [body]
+
+    def _post(self, environ: WSGIEnvironment) -> tuple[str, bytes]:
+        query = _query(environ)
+        body = _body(environ)
+        if body is None:
+            return "413 Content Too Large", _page(query.shown_lang, NOT_ONE_CLICK)
+        fields = _form_fields(str(environ.get("CONTENT_TYPE", "")), body)
+        if fields.get(ONE_CLICK[0]) != ONE_CLICK[1]:
+            return "400 Bad Request", _page(query.shown_lang, NOT_ONE_CLICK)
+        if verify(self.secret, query.lang, query.address, query.token):
+            source = "page" if fields.get("source") == "page" else "one-click"
+            suppress(self.state_dir, query.lang, query.address, source)
+        return "200 OK", _page(query.shown_lang, _label(query.shown_lang, DONE))
+
+
+def _headers(body: bytes, *, html_page: bool) -> list[tuple[str, str]]:
+    kind = "text/html; charset=utf-8" if html_page else "text/plain; charset=utf-8"
+    return [("Content-Type", kind), ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"),
+            ("X-Content-Type-Options", "nosniff"), ("X-Robots-Tag", "noindex"),
+            ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; "
+             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")]
+
+
+def make_app(state_dir: Path, secret: bytes) -> Endpoint:
+    """The endpoint writing to ``<state_dir>/suppressed.jsonl`` and checking with ``secret``."""
+    if not secret:
+        raise ValueError("the unsubscribe secret is empty")
+    return Endpoint(state_dir, secret)
+
+
+def app_from_environment(environ: Mapping[str, str] | None = None) -> Endpoint:
+    """The endpoint described by ``SFB_FEEDS_CONFIG`` and the secret's variable.
+
+    The config (default ``./sfb-feeds.yaml``) gives the state folder; the secret is read
+    from the variable named by ``SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV`` (default
+    ``SFB_FEEDS_UNSUBSCRIBE_SECRET``). ConfigError or SecretMissing when either is wrong.
+    """
+    from .config import load_settings
+
+    env = os.environ if environ is None else environ
+    config = env.get(CONFIG_ENV)
+    settings = load_settings(Path(config) if config else None)
+    state_dir = settings.state_dir or settings.config_path.parent / ".sfb-state"
+    return make_app(state_dir, secret_from_env(env.get(SECRET_NAME_ENV) or DEFAULT_SECRET_ENV,
+                                               env))
+
+
+_configured: list[Endpoint] = []
+_configuring = threading.Lock()
+
+
+def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """``sfb_feeds.unsubscribe:app``: configured from the environment on its first request."""
+    with _configuring:
+        if not _configured:
+            try:
+                _configured.append(app_from_environment())
+            except SfbError as exc:
+                for message in exc.messages():
+                    environ["wsgi.errors"].write(f"sfb-feeds unsubscribe: {message}\n")
+                body = b"The unsubscribe service is not configured; see the server's log.\n"
+                start_response("500 Internal Server Error", _headers(body, html_page=False))
+                return [body]
+    return _configured[0](environ, start_response)
+
+
+# --- python -m sfb_feeds.unsubscribe -------------------------------------------------------
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of one-click requests must not be refused
+
+
+class _Handler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log method, path and status only: no query (addresses, tokens), no client IP."""
+        if args and isinstance(args[0], str) and " " in args[0]:
+            method, _, rest = args[0].partition(" ")
+            args = (f"{method} {rest.split('?')[0].split(' ')[0]}", *args[1:])
+        sys.stderr.write((format % args) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the endpoint with wsgiref (a quick start; use a real WSGI server in production)."""
+    parser = argparse.ArgumentParser(prog="python -m sfb_feeds.unsubscribe",
+                                     description="Serve the one-click unsubscribe endpoint.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025, help="0 picks a free port")
+    parser.add_argument("--config", help=f"site config (default ${CONFIG_ENV} or ./sfb-feeds.yaml)")
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    if args.config:
+        env[CONFIG_ENV] = args.config
+    try:
+        endpoint = app_from_environment(env)
+    except SfbError as exc:
+        for message in exc.messages():
+            print(f"error: {message}", file=sys.stderr)
+        return exc.exit_code
+    with make_server(args.host, args.port, endpoint, _Server, _Handler) as server:
+        print(f"serving one-click unsubscribe on http://{args.host}:{server.server_port}/ "
+              f"(suppression list in {endpoint.state_dir})", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

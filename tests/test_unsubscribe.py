@@ -1,0 +1,277 @@
+"""Unsubscribe tokens and links, and the endpoint over real HTTP on loopback (wsgiref)."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import html5lib
+import pytest
+
+from sfb_feeds.i18n import label
+from sfb_feeds.suppression import load_suppressed, suppressed_path
+from sfb_feeds.unsubscribe import (
+    SecretMissing,
+    make_app,
+    secret_from_env,
+    token,
+    unsubscribe_url,
+    verify,
+)
+
+SECRET = b"test secret, not a real one"
+TEMPLATE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
+ONE_CLICK = b"List-Unsubscribe=One-Click"
+FORM = "application/x-www-form-urlencoded"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+# --- tokens and links ----------------------------------------------------------------------
+
+
+def test_token_is_urlsafe_unpadded_and_stable() -> None:
+    value = token(SECRET, "pl", "ann@example.org")
+    assert len(value) == 43 and "=" not in value
+    assert set(value) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert value == token(SECRET, "pl", "ann@example.org")
+    assert value != token(b"another secret", "pl", "ann@example.org")
+
+
+def test_domain_case_is_ignored_local_part_case_is_not() -> None:
+    assert token(SECRET, "pt-br", " Ann@Example.ORG ") == token(SECRET, "pt-BR", "Ann@example.org")
+    assert token(SECRET, "pl", "Ann@example.org") != token(SECRET, "pl", "ann@example.org")
+
+
+@pytest.mark.parametrize(("lang", "address"), [
+    ("pl", "ann@example.org"),          # the same address in another language
+    ("en", "bob@example.org"),          # another address
+    ("en", "ann@example.org.uk"),       # a longer address sharing a prefix
+    ("*", "ann@example.org"),           # every language is not "en"
+])
+def test_each_list_and_address_has_its_own_token(lang: str, address: str) -> None:
+    mine = token(SECRET, "en", "ann@example.org")
+    assert not verify(SECRET, lang, address, mine)
+    assert verify(SECRET, "en", "ann@example.org", mine)
+
+
+@pytest.mark.parametrize("candidate", [
+    "", "x", "A" * 43, "é" * 43,
+])
+def test_verify_refuses_made_up_tokens(candidate: str) -> None:
+    assert not verify(SECRET, "en", "ann@example.org", candidate)
+
+
+def test_verify_refuses_bad_input_without_raising() -> None:
+    good = token(SECRET, "en", "ann@example.org")
+    assert not verify(SECRET, "not a tag!", "ann@example.org", good)
+    assert not verify(SECRET, "en", "no-at-sign", good)
+    assert not verify(b"", "en", "ann@example.org", good)
+
+
+def test_url_fills_every_placeholder_and_verifies() -> None:
+    url = unsubscribe_url(TEMPLATE, SECRET, "sr-latn", "Ann+digest@Example.org")
+    query = parse_qs(urlsplit(url).query)
+    assert urlsplit(url).netloc == "example.org" and "{" not in url
+    assert "%40" in url and "%2B" in url  # the address is URL-encoded, + included
+    assert query["lang"] == ["sr-Latn"] and query["address"] == ["Ann+digest@example.org"]
+    assert verify(SECRET, query["lang"][0], query["address"][0], query["token"][0])
+
+
+def test_url_template_keeps_other_braces() -> None:
+    url = unsubscribe_url("https://e.org/{lang}/{other}?t={token}", SECRET, "pl", "a@b.org")
+    assert url.startswith("https://e.org/pl/{other}?t=")
+
+
+def test_secret_from_env_names_the_variable() -> None:
+    assert secret_from_env("MY_SECRET", {"MY_SECRET": "s3cret"}) == b"s3cret"
+    for environ in ({}, {"MY_SECRET": ""}, {"MY_SECRET": "  "}):
+        with pytest.raises(SecretMissing, match="MY_SECRET is not set or empty"):
+            secret_from_env("MY_SECRET", environ)
+
+
+# --- the endpoint over HTTP ----------------------------------------------------------------
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@dataclass
+class Endpoint:
+    port: int
+    state: Path
+
+    def request(self, method: str, query: dict[str, str] | str, body: bytes = b"",
+                content_type: str = FORM) -> tuple[int, bytes, http.client.HTTPResponse]:
+        path = "/unsubscribe?" + (query if isinstance(query, str) else urlencode(query))
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            headers = {"Content-Type": content_type} if method == "POST" else {}
+            conn.request(method, path, body=body if method == "POST" else None, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read(), response
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
+    state = tmp_path / "state"
+    server = make_server("127.0.0.1", 0, make_app(state, SECRET), _Server, _QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield Endpoint(server.server_port, state)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _link(lang: str, address: str) -> dict[str, str]:
+    return {"lang": lang, "address": address, "token": token(SECRET, lang, address)}
+
+
+def test_one_click_post_suppresses(endpoint: Endpoint) -> None:
+    status, _, response = endpoint.request("POST", _link("pl", "ann@example.org"), ONE_CLICK)
+    assert status == 200
+    assert response.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert load_suppressed(endpoint.state) == {("pl", "ann@example.org")}
+    assert '"source": "one-click"' in suppressed_path(endpoint.state).read_text()
+
+
+def test_multipart_one_click_post_suppresses(endpoint: Endpoint) -> None:
+    # RFC 8058 says the body SHOULD be multipart/form-data (Gmail sends it so).
+    body = (b'--b0undary\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+            b"One-Click\r\n--b0undary--\r\n")
+    status, _, _ = endpoint.request("POST", _link("ar", "Sam@Example.org"), body,
+                                    "multipart/form-data; boundary=b0undary")
+    assert status == 200
+    assert load_suppressed(endpoint.state) == {("ar", "Sam@example.org")}
+
+
+def _altered(value: str) -> str:
+    return ("B" if value[5] == "A" else "A").join((value[:5], value[6:]))
+
+
+BAD_LINKS = {
+    "wrong token": {"lang": "pl", "address": "ann@example.org", "token": "A" * 43},
+    "altered token": {**_link("pl", "ann@example.org"),
+                      "token": _altered(token(SECRET, "pl", "ann@example.org"))},
+    "another address's token": {**_link("pl", "ann@example.org"),
+                                "token": token(SECRET, "pl", "bob@example.org")},
+    "another language's token": {**_link("pl", "ann@example.org"),
+                                 "token": token(SECRET, "en", "ann@example.org")},
+    "no token": {"lang": "pl", "address": "ann@example.org"},
+    "not an address": {**_link("pl", "ann@example.org"), "address": "ann"},
+    "token for every language": {**_link("pl", "ann@example.org"),
+                                 "token": token(SECRET, "*", "ann@example.org")},
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LINKS))
+def test_bad_links_change_nothing_and_answer_as_success(endpoint: Endpoint, case: str) -> None:
+    bad_status, bad_body, _ = endpoint.request("POST", BAD_LINKS[case], ONE_CLICK)
+    assert not suppressed_path(endpoint.state).exists()
+    # The same answer as a real unsubscribe of a (so far unknown) address: no oracle.
+    status, body, _ = endpoint.request("POST", _link("pl", "zoe@example.org"), ONE_CLICK)
+    assert (bad_status, bad_body) == (status, body) == (200, body)
+    assert load_suppressed(endpoint.state) == {("pl", "zoe@example.org")}
+
+
+def _parse(body: bytes) -> Any:
+    """The page as an ElementTree element (html5lib's default tree)."""
+    return html5lib.parse(body, transport_encoding="utf-8")
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("pl", "ltr"), ("ar", "rtl")])
+def test_get_shows_one_button_in_the_lists_language(endpoint: Endpoint, lang: str,
+                                                    direction: str) -> None:
+    link = _link(lang, "ann@example.org")
+    status, body, response = endpoint.request("GET", link)
+    assert status == 200 and response.getheader("Cache-Control") == "no-store"
+    assert not suppressed_path(endpoint.state).exists()  # a prefetch unsubscribes no one
+    page = _parse(body)
+    assert (page.get("lang"), page.get("dir")) == (lang, direction)
+    (form,) = page.iter(f"{XHTML}form")
+    (button,) = form.iter(f"{XHTML}button")
+    assert button.text == label(lang, "Unsubscribe") != "Unsubscribe"
+    assert "ann@example.org" in "".join(page.find(f".//{XHTML}p").itertext())
+    fields = {i.get("name"): i.get("value") for i in form.iter(f"{XHTML}input")}
+    assert form.get("method") == "post" and fields["List-Unsubscribe"] == "One-Click"
+    # Submitting the form, as a browser would, unsubscribes.
+    action = urlsplit(urljoin("http://x/unsubscribe?old", form.get("action")))
+    assert parse_qs(action.query) == {key: [value] for key, value in link.items()}
+    status, _, _ = endpoint.request("POST", action.query, urlencode(fields).encode())
+    assert status == 200
+    assert '"source": "page"' in suppressed_path(endpoint.state).read_text()
+
+
+def test_get_escapes_what_it_shows(endpoint: Endpoint) -> None:
+    nasty = '"><script>alert(1)</script>@x.org'
+    for address in (nasty, "a&b<i>@example.org", "ok@example.org"):
+        query = {"lang": '"><b>', "address": address, "token": "<img src=x>"}
+        _, body, _ = endpoint.request("GET", query)
+        tree = _parse(body)
+        names = {element.tag for element in tree.iter()}
+        assert not names & {f"{XHTML}script", f"{XHTML}img", f"{XHTML}b", f"{XHTML}i"}
+        assert b"<script" not in body and b"<img" not in body
+    # An address may hold "&" and quotes: shown as written, not read as markup.
+    address = "tom&amp;jerry's@example.org"
+    _, body, _ = endpoint.request("GET", _link("pl", address))
+    assert address in "".join(_parse(body).find(f".//{XHTML}p").itertext())
+
+
+def test_post_without_the_one_click_body_changes_nothing(endpoint: Endpoint) -> None:
+    link = _link("pl", "ann@example.org")
+    for body in (b"", b"List-Unsubscribe=Yes", b"Other=One-Click"):
+        status, _, _ = endpoint.request("POST", link, body)
+        assert status == 400
+    assert not suppressed_path(endpoint.state).exists()
+
+
+def test_large_bodies_are_refused_unread(endpoint: Endpoint) -> None:
+    body = ONE_CLICK + b"&pad=" + b"x" * 9000
+    status, _, _ = endpoint.request("POST", _link("pl", "ann@example.org"), body)
+    assert status == 413
+    assert not suppressed_path(endpoint.state).exists()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_get_405(endpoint: Endpoint, method: str) -> None:
+    status, _, response = endpoint.request(method, _link("pl", "ann@example.org"))
+    assert status == 405 and response.getheader("Allow") == "GET, HEAD, POST"
+    assert not suppressed_path(endpoint.state).exists()
+
+
+def test_fifty_concurrent_posts_lose_no_entry(endpoint: Endpoint) -> None:
+    addresses = [f"reader{n}@example.org" for n in range(50)]
+    barrier = threading.Barrier(len(addresses))
+    statuses: list[int] = []
+
+    def post(address: str) -> None:
+        barrier.wait()
+        statuses.append(endpoint.request("POST", _link("de", address), ONE_CLICK)[0])
+
+    threads = [threading.Thread(target=post, args=(a,)) for a in addresses]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 50
+    assert load_suppressed(endpoint.state) == {("de", a) for a in addresses}
+    lines = suppressed_path(endpoint.state).read_bytes().split(b"\n")
+    assert len(lines) == 51 and lines[-1] == b""  # 50 whole lines, nothing glued together

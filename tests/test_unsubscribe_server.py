@@ -1,0 +1,208 @@
+"""The endpoint as deployed: ``python -m sfb_feeds.unsubscribe``, and ``app`` under gunicorn."""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import io
+import os
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from conftest import REPO, SITE_CONFIG
+
+from sfb_feeds.suppression import load_suppressed
+from sfb_feeds.unsubscribe import token
+
+SECRET = "a secret only this test knows"
+DEBIAN_PACKAGES = Path("/usr/lib/python3/dist-packages")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    config = tmp_path / "site" / "sfb-feeds.yaml"
+    config.parent.mkdir()
+    config.write_text(SITE_CONFIG + "state: private/state\n", encoding="utf-8")
+    return config
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SFB_FEEDS_")}
+    return {**env, **extra}
+
+
+def _wait_for(process: subprocess.Popen[bytes], pattern: str, seconds: float = 60) -> str:
+    """The first stderr line matching ``pattern``; fails with what was printed instead."""
+    assert process.stderr is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + seconds  # a bound against hanging, not a timing assertion
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
+        line = process.stderr.readline().decode("utf-8", "replace") if ready else ""
+        if not line and process.poll() is not None:
+            break
+        seen.append(line)
+        if re.search(pattern, line):
+            return line
+    pytest.fail(f"never printed {pattern!r}; printed: {''.join(seen)}")
+
+
+@pytest.fixture
+def running() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _post(port: int, lang: str, address: str) -> tuple[int, bytes]:
+    query = urlencode({"lang": lang, "address": address,
+                       "token": token(SECRET.encode(), lang, address)})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", f"/unsubscribe?{query}", body=b"List-Unsubscribe=One-Click",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_python_m_starts_and_answers(site: Path, running: list[subprocess.Popen[bytes]]) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sfb_feeds.unsubscribe", "--host", "127.0.0.1", "--port", "0",
+         "--config", str(site)],
+        env=_env(SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET), stderr=subprocess.PIPE)
+    running.append(process)
+    line = _wait_for(process, r"serving one-click unsubscribe on http://127\.0\.0\.1:\d+/")
+    port = int(re.findall(r":(\d+)/", line)[0])
+    assert _post(port, "tr", "ann@example.org")[0] == 200
+    assert load_suppressed(site.parent / "private" / "state") == {("tr", "ann@example.org")}
+    log = _wait_for(process, r"POST")
+    assert "/unsubscribe" in log and "ann" not in log and "token" not in log  # no query logged
+
+
+def test_python_m_names_the_missing_secret(site: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sfb_feeds.unsubscribe", "--port", "0", "--config", str(site)],
+        env=_env(SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV="SITE_UNSUB_KEY"), capture_output=True,
+        text=True, timeout=60)
+    assert result.returncode == 1
+    assert "error: the environment variable SITE_UNSUB_KEY is not set or empty" in result.stderr
+
+
+def _gunicorn_path() -> str:
+    """Where the gunicorn package is: this environment, or Debian's ``apt install gunicorn``."""
+    spec = importlib.util.find_spec("gunicorn")
+    if spec is not None and spec.origin:
+        return str(Path(spec.origin).parents[1])
+    if (DEBIAN_PACKAGES / "gunicorn").is_dir():
+        return str(DEBIAN_PACKAGES)
+    pytest.skip("gunicorn is not installed (apt-get install gunicorn)")
+
+
+# Debian's gunicorn is pure Python: run it with this interpreter, its packages after ours.
+_GUNICORN = ("import sys; sys.path.append(sys.argv.pop(1)); "
+             "from gunicorn.app.wsgiapp import run; sys.argv[0] = 'gunicorn'; run()")
+
+
+def test_app_under_gunicorn(site: Path, running: list[subprocess.Popen[bytes]]) -> None:
+    packages = _gunicorn_path()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _GUNICORN, packages, "--bind", "127.0.0.1:0", "--workers", "2",
+         "--threads", "4", "sfb_feeds.unsubscribe:app"],
+        env=_env(SFB_FEEDS_CONFIG=str(site), SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV="SITE_UNSUB_KEY",
+                 SITE_UNSUB_KEY=SECRET),
+        stderr=subprocess.PIPE, cwd=site.parent)
+    running.append(process)
+    line = _wait_for(process, r"Listening at: http://127\.0\.0\.1:\d+")
+    port = int(re.findall(r":(\d+)", line.split("Listening at:")[1])[0])
+    _wait_for(process, r"Booting worker")
+    addresses = [f"g{n}@example.org" for n in range(10)]
+    answers = {_post(port, "el", address) for address in addresses}
+    assert {status for status, _ in answers} == {200} and len(answers) == 1
+    assert load_suppressed(site.parent / "private" / "state") == {("el", a) for a in addresses}
+
+
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
+
+
+def _readme_location() -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```nginx\n(.*?)```", text, re.S):
+        if "location = /unsubscribe" in block:
+            return str(block)
+    raise AssertionError("no nginx snippet for /unsubscribe in the README")
+
+
+def _start_nginx(prefix: Path, backend: int, running: list[subprocess.Popen[bytes]]) -> int:
+    assert NGINX is not None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    snippet = _readme_location().replace("127.0.0.1:8025", f"127.0.0.1:{backend}")
+    temps = "".join(f"{kind}_temp_path {prefix}/{kind};\n"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (prefix / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
+        f"events {{}}\nhttp {{\n{temps}server {{\nlisten 127.0.0.1:{port};\n{snippet}\n}}\n}}\n")
+    process = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+                                "-g", "daemon off;"], stderr=subprocess.PIPE)
+    running.append(process)
+    for _ in range(200):  # up to ~10 s for nginx to listen
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return port
+        except OSError:
+            assert process.poll() is None, "nginx exited"
+            time.sleep(0.05)
+    pytest.fail("nginx did not start")
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_readme_nginx_location(site: Path, tmp_path: Path,
+                               running: list[subprocess.Popen[bytes]]) -> None:
+    backend = subprocess.Popen(
+        [sys.executable, "-m", "sfb_feeds.unsubscribe", "--port", "0", "--config", str(site)],
+        env=_env(SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET), stderr=subprocess.PIPE)
+    running.append(backend)
+    line = _wait_for(backend, r"serving one-click unsubscribe on http://127\.0\.0\.1:\d+/")
+    (tmp_path / "nginx").mkdir()
+    port = _start_nginx(tmp_path / "nginx", int(re.findall(r":(\d+)/", line)[0]), running)
+    assert _post(port, "fa", "ann@example.org")[0] == 200
+    assert load_suppressed(site.parent / "private" / "state") == {("fa", "ann@example.org")}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/unsubscribe?lang=fa", body=b"x" * 9000)
+        assert conn.getresponse().status == 413  # nginx refuses it before the endpoint
+    finally:
+        conn.close()
+
+
+def test_app_without_config_answers_500_and_logs_why(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfb_feeds.unsubscribe import app
+
+    monkeypatch.setenv("SFB_FEEDS_CONFIG", str(tmp_path / "missing.yaml"))
+    errors = io.StringIO()
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "QUERY_STRING": "", "wsgi.errors": errors,
+               "wsgi.input": io.BytesIO(b"List-Unsubscribe=One-Click"), "CONTENT_LENGTH": "26"}
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    assert statuses == ["500 Internal Server Error"] and b"not configured" in body
+    assert "missing.yaml: cannot read the config" in errors.getvalue()
+    assert not (tmp_path / ".sfb-state").exists()
