@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -69,6 +70,40 @@ def _lists(node: yaml.Node) -> MappingProxyType[str, str]:
     return MappingProxyType(result)
 
 
+def _recipients(node: yaml.Node) -> MappingProxyType[str, str]:
+    if not isinstance(node, yaml.MappingNode):
+        raise fields.FieldError("must map language tags to recipients files (pl: pl.csv)")
+    result: dict[str, str] = {}
+    for key, value, _ in mapping_items(node):
+        tag = canonical_tag(key)
+        if tag is None:
+            raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
+        result[tag] = fields.text(value)
+    return MappingProxyType(result)
+
+
+def _variable(node: yaml.Node) -> str:
+    value = fields.text(node)
+    if not _VARIABLE.fullmatch(value):
+        raise fields.FieldError(f"{value!r} is not an environment variable name "
+                                "(letters, digits and _, e.g. SFB_FEEDS_UNSUBSCRIBE_SECRET)")
+    return value
+
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _rate(node: yaml.Node) -> float:
+    value = fields.text(node)
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate < float("inf"):
+        raise fields.FieldError(f"{value!r} must be a number of messages a second above 0")
+    return rate
+
+
 def _unsubscribe(node: yaml.Node) -> str:
     value = fields.header_value(node)
     if not value.startswith(("https://", "http://", "mailto:")):
@@ -99,11 +134,13 @@ SCHEMA: dict[str, dict[str, Reader]] = {
     "digests": {
         "week_starts": _weekday, "from": fields.mailbox, "lists": _lists,
         "unsubscribe": _unsubscribe, "list_id": fields.header_value,
+        "recipients": _recipients, "unsubscribe_secret_env": _variable,
     },
     "smtp": {
         "host": fields.text, "port": _port, "username": fields.text,
         "password_env": fields.text, "security": _security,
         "starttls": fields.boolean,  # deprecated: security: starttls / none
+        "rate": _rate,
     },
 }
 PATHS: dict[str, Reader] = {
@@ -182,11 +219,29 @@ def is_loopback(host: str) -> bool:
 
 def _check_sending(values: dict[str, Any], out: _Collector) -> None:
     """What `send` needs, checked for every command once digests have destinations."""
-    digests, smtp = values.get("digests", {}), values.get("smtp", {})
-    if digests.get("lists") and "from" not in digests:
-        out.add(out.lines.get("digests", 1), "digests.from",
-                "is missing; digests.lists gives them destinations, so their From: is needed "
-                "(e.g. from: Socialism From Below <digest@example.org>)")
+    digests = values.get("digests", {})
+    line = out.lines.get("digests", 1)
+    if (digests.get("lists") or digests.get("recipients")) and "from" not in digests:
+        out.add(line, "digests.from",
+                "is missing; digests.lists or digests.recipients gives them destinations, so "
+                "their From: is needed (e.g. from: Socialism From Below <digest@example.org>)")
+    if digests.get("recipients"):
+        _check_one_click(digests.get("unsubscribe", ""), line, out)
+    _check_smtp(values.get("smtp", {}), out)
+
+
+def _check_one_click(template: str, line: int, out: _Collector) -> None:
+    """Subscribers need a working one-click link (RFC 8058): https, naming them, signed."""
+    missing = [name for name in ("{address}", "{token}") if name not in template]
+    if not template.startswith("https://") or missing:
+        needs = f" (it lacks {' and '.join(missing)})" if missing else ""
+        out.add(line, "digests.unsubscribe",
+                f"must be an https:// URL with {{address}} and {{token}}{needs}, because "
+                "digests.recipients mails each subscriber a one-click unsubscribe link (e.g. "
+                "https://example.org/unsubscribe?lang={lang}&address={address}&token={token})")
+
+
+def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
     line = out.lines.get("smtp", 1)
     if "starttls" in smtp:
         if "security" in smtp:
@@ -208,6 +263,9 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     digests = dict(v.get("digests", {}))
     if "from" in digests:
         digests["sender"] = digests.pop("from")
+    if "recipients" in digests:
+        digests["recipients"] = MappingProxyType(
+            {lang: base / name for lang, name in digests["recipients"].items()})
     return Settings(
         config_path=path,
         site=SiteSettings(

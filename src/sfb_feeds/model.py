@@ -39,6 +39,13 @@ def _empty_map() -> Mapping[str, str]:
     return MappingProxyType({})
 
 
+def _empty_paths() -> Mapping[str, Path]:
+    return MappingProxyType({})
+
+
+DEFAULT_SECRET_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET"  # as the endpoint's default
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DigestSettings:
     week_starts: str = "monday"
@@ -46,6 +53,9 @@ class DigestSettings:
     lists: Mapping[str, str] = field(default_factory=_empty_map)  # language -> list address
     unsubscribe: str = ""  # https:// or mailto: URL; "{lang}" is replaced by the language
     list_id: str = ""  # RFC 2919 List-Id domain part; default derived from site.url
+    # language -> recipients file (absolute): `send` mails each subscriber a copy of its own
+    recipients: Mapping[str, Path] = field(default_factory=_empty_paths)
+    unsubscribe_secret_env: str = DEFAULT_SECRET_ENV  # the variable holding the HMAC secret
 
 
 SECURITY = ("starttls", "ssl", "none")  # smtp.security: STARTTLS, TLS from the start, plain
@@ -58,6 +68,7 @@ class SmtpSettings:
     username: str = ""
     password_env: str = ""  # the environment variable holding the password
     security: str = "none"  # one of SECURITY
+    rate: float | None = None  # at most this many messages a second; None: no pacing
 
     @property
     def starttls(self) -> bool:

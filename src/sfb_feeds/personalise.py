@@ -1,0 +1,109 @@
+"""One message per subscriber, made from the digest's ``.eml`` with the email package.
+
+When a language has a recipients file, the build renders the list-level unsubscribe link
+as ``digests.unsubscribe`` with only ``{lang}`` filled in: ``{address}`` and ``{token}`` stay
+as they are, a marker (HTML-escaped in the HTML part, as Jinja writes it). For each
+subscriber the message gets its own ``To:``, ``Message-ID``, ``List-Unsubscribe`` with
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), and every occurrence of
+the marker in the decoded text and HTML parts becomes the subscriber's signed link.
+
+The Message-ID is the digest's own (stable per site, language and week) with a hash of the
+subscriber's address added to its left part: stable across runs, distinct per recipient.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import SMTP
+
+from markupsafe import escape
+
+from .unsubscribe import unsubscribe_url
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+_UNFILLED = ("{token}", "%7btoken%7d", "{address}", "%7baddress%7d")
+
+
+class PersonaliseError(ValueError):
+    """The digest cannot carry per-recipient links (the marker is garbled somewhere)."""
+
+
+def list_url(template: str, lang: str) -> str:
+    """What the build writes for ``digests.unsubscribe``: only ``{lang}`` filled in."""
+    return template.replace("{lang}", lang)
+
+
+def _forms(url: str, subtype: str) -> list[str]:
+    """The ways ``url`` can appear in a decoded part: as written (HTML-escaped in HTML), and
+    with its braces percent-encoded (as an HTML serialiser may write an ``href``)."""
+    shown = str(escape(url)) if subtype == "html" else url
+    return [shown, shown.replace("{", "%7B").replace("}", "%7D")]
+
+
+@dataclass(frozen=True, slots=True)
+class Personaliser:
+    """Builds the subscribers' copies of one digest; parses the ``.eml`` once."""
+
+    message: EmailMessage
+    template: str
+    secret: bytes
+    lang: str
+
+    @classmethod
+    def parse(cls, data: bytes, template: str, secret: bytes, lang: str) -> Personaliser:
+        """PersonaliseError when a part holds a placeholder outside the marker link."""
+        message = BytesParser(_class=EmailMessage, policy=SMTP).parsebytes(data)
+        assert isinstance(message, EmailMessage)
+        marker = list_url(template, lang)
+        for part in message.walk():
+            subtype = part.get_content_subtype()
+            if part.get_content_maintype() != "text" or not isinstance(part, EmailMessage):
+                continue
+            rest = str(part.get_content())
+            for form in _forms(marker, subtype):
+                rest = rest.replace(form, "")
+            if any(unfilled in rest.lower() for unfilled in _UNFILLED):
+                raise PersonaliseError(
+                    f"its text/{subtype} part has an {{address}} or {{token}} placeholder "
+                    f"outside the unsubscribe link {marker}, so it cannot be made personal")
+        return cls(message, template, secret, lang)
+
+    def message_id(self, address: str) -> str:
+        """``<left.HASH@right>`` from the digest's ``<left@right>`` and ``address``."""
+        own = str(self.message["Message-ID"] or "").strip().strip("<>")
+        left, _, right = own.rpartition("@")
+        mark = hashlib.sha256(f"{own}\0{address}".encode()).hexdigest()[:20]
+        return f"<{left}.{mark}@{right}>"
+
+    def build(self, address: str) -> bytes:
+        """The message for ``address``, as bytes ready for ``DATA``."""
+        url = unsubscribe_url(self.template, self.secret, self.lang, address)
+        copied = copy.deepcopy(self.message)
+        for name, value in (("To", address), ("Message-ID", self.message_id(address)),
+                            ("List-Unsubscribe", f"<{url}>"),
+                            ("List-Unsubscribe-Post", ONE_CLICK)):
+            if name in copied:
+                copied.replace_header(name, value)
+            else:
+                copied[name] = value
+        marker = list_url(self.template, self.lang)
+        for part in copied.walk():
+            if part.get_content_maintype() == "text" and isinstance(part, EmailMessage):
+                _swap_link(part, marker, url)
+        return copied.as_bytes(policy=SMTP)
+
+
+def _swap_link(part: EmailMessage, marker: str, url: str) -> None:
+    subtype = part.get_content_subtype()
+    text = original = str(part.get_content())
+    link = str(escape(url)) if subtype == "html" else url
+    for form in _forms(marker, subtype):
+        text = text.replace(form, link)
+    if text != original:
+        encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
+        part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",
+                         cte=encoding)

@@ -1,0 +1,114 @@
+"""Subscribers' addresses from a recipients file, streamed one at a time.
+
+A recipients file (``digests.recipients.<lang>``) is either one address a line, or CSV with
+an ``email`` column (recognised by its header row, the first line that is neither blank nor
+a ``#`` comment). Blank lines and ``#`` comments are ignored in both. Each address is checked
+with the standard library's RFC 5322 parser and must be a bare ``local@domain``: no display
+name, no comment, no quoted local part, no line break (a header injection), ASCII only
+(``smtplib`` speaks no SMTPUTF8; write an international domain in its ``xn--`` form).
+
+Only a set of 16-byte hashes of the addresses already seen is kept, to mail duplicates
+once: an address is the same as another when they differ only in the case of the domain
+(RFC 5321 leaves the local part's case to the receiving host).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.errors import HeaderParseError, MessageDefect
+from email.headerregistry import Address
+from pathlib import Path
+
+from .errors import Problem
+
+MAX_ADDRESS = 254  # RFC 5321's limit on a path, less the angle brackets
+_FORBIDDEN = '"<>(),;:\\[]'  # quoting, display names, comments, lists, domain literals
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One subscriber's address (domain lower-cased) and where the file gives it."""
+
+    address: str
+    line: int
+
+
+def check_address(text: str) -> str:
+    """``text`` as a bare ``local@domain`` with the domain lower-cased; ValueError saying
+    what is wrong otherwise."""
+    if any(ord(char) < 32 or char == "\x7f" for char in text):
+        raise ValueError("contains a line break or a control character")
+    if not text.isascii():
+        raise ValueError("has characters outside ASCII (write the domain in its xn-- form)")
+    bad = sorted({"spaces" if char.isspace() else char for char in text
+                  if char in _FORBIDDEN or char.isspace()})
+    if bad:
+        raise ValueError(f"must be a bare address (local@domain), without {' '.join(bad)}")
+    if len(text) > MAX_ADDRESS:
+        raise ValueError(f"is longer than {MAX_ADDRESS} characters")
+    try:
+        parsed = Address(addr_spec=text)
+    except (ValueError, IndexError, HeaderParseError, MessageDefect):
+        raise ValueError("is not an email address (local@domain)") from None
+    if parsed.addr_spec != text or not parsed.username or "." not in parsed.domain.strip("."):
+        raise ValueError("is not an email address (local@domain)")
+    return f"{parsed.username}@{parsed.domain.lower()}"
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of each line that is not blank or a comment; None for a line
+    that is not UTF-8."""
+    with path.open("rb") as file:
+        for number, raw in enumerate(file, 1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError:
+                yield number, None
+                continue
+            if text and not text.startswith("#"):
+                yield number, text
+
+
+def _email_column(text: str) -> int | None:
+    """The index of the ``email`` column if ``text`` is a CSV header row naming one."""
+    header = [cell.strip().lower() for cell in next(csv.reader([text]), [])]
+    return header.index("email") if "email" in header else None
+
+
+def _cell(text: str, column: int) -> str:
+    row = next(csv.reader([text]), [])
+    if column >= len(row):
+        raise ValueError(f"has no email column (column {column + 1})")
+    return row[column].strip()
+
+
+def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
+    """Each new valid address of the file, in order, and a Problem for each bad line.
+
+    ``shown`` is the file's name in messages. OSError when the file cannot be read.
+    Memory: one 16-byte hash per distinct address.
+    """
+    seen: set[bytes] = set()
+    column: int | None = None
+    first = True
+    for number, text in _lines(path):
+        if text is None:
+            yield Problem(shown, "is not UTF-8 text; line skipped", number)
+            continue
+        if first:
+            first = False
+            column = _email_column(text)
+            if column is not None:
+                continue
+        try:
+            address = check_address(text if column is None else _cell(text, column))
+        except ValueError as exc:
+            yield Problem(shown, f"{text!r} {exc}; line skipped", number)
+            continue
+        key = hashlib.blake2b(address.encode("ascii"), digest_size=16).digest()
+        if key not in seen:
+            seen.add(key)
+            yield Recipient(address, number)
