@@ -102,9 +102,9 @@ def test_a_test_copy_goes_to_one_address_and_records_nothing(
 
 
 @pytest.mark.parametrize(("extra", "smtp", "message"), [
-    ("", "", "digests.lists is not set, so send has nowhere to send the digests"),
+    ("", "", "digests.lists and digests.recipients are not set, so send has nowhere to send the digests"),
     ("digests:\n  lists: {pl: pl@lists.example.org}\n", "",
-     "digests.from: is missing; digests.lists gives them destinations"),
+     "digests.from: is missing; digests.lists or digests.recipients gives them destinations"),
     (DIGESTS, ", security: tls", "smtp.security: 'tls' must be one of starttls, ssl, none"),
     (DIGESTS, ", starttls: true, security: none",
      "smtp.starttls: is the old name of smtp.security; keep only security"),

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import smtplib
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +35,7 @@ class Digest:
     recipient: str
     message_id: str
     data: bytes
+    subscriber: bool = False  # a subscriber's own copy (recipients file), not a list's
 
     @property
     def label(self) -> str:
@@ -71,12 +73,43 @@ class Retry:
 
 
 @dataclass(slots=True)
+class Pace:
+    """At most ``rate`` messages a second (None: no pacing); ``clock`` and ``sleep`` are
+    injectable (tests use a clock that only ``sleep`` moves)."""
+
+    rate: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _next: float | None = None
+
+    def wait(self) -> None:
+        """Return when the next message may start; each call takes one slot."""
+        if not self.rate:
+            return
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            self.sleep(self._next - now)
+            now = max(self.clock(), self._next)
+        self._next = now + 1.0 / self.rate
+
+
+@dataclass(slots=True)
 class Outcome:
-    sent: list[Digest] = field(default_factory=list)
+    sent: list[Digest] = field(default_factory=list)  # not subscribers' copies (see on_sent)
     problems: list[Problem] = field(default_factory=list)
+    left: Counter[str] = field(default_factory=Counter)  # subscribers' copies per digest label
+    left_reason: str = ""  # not tried after the run stopped connecting: why
+
+
+def check_first(digest: Digest) -> str:
+    """What to look at before sending again (a subscriber's mailbox is out of reach)."""
+    return "" if digest.subscriber else "Check the list's archive; "
 
 
 def resend_hint(digest: Digest) -> str:
+    if digest.subscriber:
+        return (f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang} "
+                f"--recipient {digest.recipient}")
     return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}"
 
 
@@ -84,8 +117,10 @@ class Courier:
     """Delivers digests in order; records each step in ``ledger`` (None: record nothing)."""
 
     def __init__(self, connect: Callable[[], smtplib.SMTP], sender: str, ledger: Ledger | None,
-                 now: datetime, retry: Retry) -> None:
+                 now: datetime, retry: Retry, pace: Pace | None = None,
+                 on_sent: Callable[[Digest], None] | None = None) -> None:
         self._connect = connect
+        self._pace = pace or Pace()
         self._sender = sender
         self._ledger = ledger
         self._now = now
@@ -94,14 +129,19 @@ class Courier:
         self._failed_connects = 0
         self._gave_up = ""  # why the run stopped connecting
         self.outcome = Outcome()
+        self._on_sent = on_sent or self.outcome.sent.append
 
-    def deliver_all(self, digests: list[Digest]) -> Outcome:
+    def deliver_all(self, digests: Iterable[Digest]) -> Outcome:
+        """Deliver ``digests`` in order (a stream: each is dropped once handled)."""
         try:
             for digest in digests:
-                if self._gave_up:
-                    self._pending(digest, self._gave_up)
-                else:
+                if not self._gave_up:
                     self._deliver(digest)
+                elif digest.subscriber:  # one problem per digest, not per subscriber
+                    self.outcome.left[digest.label] += 1
+                    self.outcome.left_reason = self._gave_up
+                else:
+                    self._pending(digest, self._gave_up)
         finally:
             self._hang_up()
         return self.outcome
@@ -115,6 +155,7 @@ class Courier:
             client = self._connected()
             if client is None:
                 return self._pending(digest, self._gave_up)
+            self._pace.wait()
             try:
                 mailer.deliver(client, envelope, lambda: self._record(digest, State.SENDING))
             except mailer.Refused as exc:
@@ -127,7 +168,7 @@ class Courier:
                 self._client = None
                 return self._unknown(digest, str(exc))
             self._record(digest, State.SENT)
-            self.outcome.sent.append(digest)
+            self._on_sent(digest)
             return None
         return self._pending(digest, reason)
 
@@ -188,5 +229,5 @@ class Courier:
     def _unknown(self, digest: Digest, reason: str) -> None:
         ledger = f" (ledger: {self._ledger.path})" if self._ledger else ""
         self._problem(digest, f"may have gone out: {reason}; it is not sent again "
-                      f"automatically. Check the list's archive; to send it again, run "
+                      f"automatically. {check_first(digest)}to send it again, run "
                       f"{resend_hint(digest)}{ledger}")

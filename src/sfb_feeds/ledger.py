@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -49,20 +50,29 @@ Key = tuple[str, str]  # (Message-ID, recipient address)
 class Ledger:
     path: Path
 
-    def states(self) -> dict[Key, State]:
-        """The last recorded state of each (Message-ID, recipient)."""
+    def states(self, digests: Collection[str] | None = None) -> dict[Key, State]:
+        """The last recorded state of each (Message-ID, recipient), in one pass.
+
+        ``digests``: keep only the records of these digest paths (``digests/pl/2015-W36.eml``),
+        so a run reads years of history but holds only what it is about to send; a line that
+        does not contain one of the paths is skipped before it is parsed.
+        """
         result: dict[Key, State] = {}
+        wanted = None if digests is None else {
+            d: json.dumps(d, ensure_ascii=False).encode("utf-8") for d in digests}
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as file:
+                for line in file:
+                    if wanted is not None and not _mentions(line, wanted.values()):
+                        continue
+                    row = _parse(line, wanted)
+                    if row is not None:
+                        result[row[0]] = row[1]
         except FileNotFoundError:
             return result
         except OSError as exc:
             raise LedgerError(f"{self.path}: cannot read the send ledger: "
                               f"{exc.strerror or exc}") from None
-        for line in data.split(b"\n"):
-            row = _parse(line)
-            if row is not None:
-                result[row[0]] = row[1]
         return result
 
     def record(self, key: Key, state: State, at: datetime, digest: str) -> None:
@@ -97,11 +107,17 @@ def lookup(states: dict[Key, State], key: Key) -> State | None:
     return states.get(key) or states.get((key[0], ANY_RECIPIENT))
 
 
-def _parse(line: bytes) -> tuple[Key, State] | None:
+def _mentions(line: bytes, paths: Iterable[bytes]) -> bool:
+    return any(path in line for path in paths)
+
+
+def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State] | None:
     if not line.strip():
         return None
     try:
         row = json.loads(line)
+        if wanted is not None and row["digest"] not in wanted:
+            return None
         key = (str(row["message_id"]), str(row.get("recipient", ANY_RECIPIENT)))
         return key, State(row["state"])
     except (ValueError, KeyError, TypeError, AttributeError):

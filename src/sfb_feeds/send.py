@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import os
 import smtplib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
+from itertools import chain
 from pathlib import Path
 
-from . import lock, mailer
-from .delivery import Courier, Digest, Retry, resend_hint
+from . import lock, mailer, subscribers
+from .delivery import Courier, Digest, Pace, Retry, resend_hint
 from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError
 from .ledger import Ledger, State, lookup
+from .loader import display_path
 from .model import Output, Settings
+from .personalise import PersonaliseError, Personaliser
+from .subscribers import Mailing, Run, Tally, copies, pending
+from .suppression import load_suppressed
+from .unsubscribe import SecretMissing, secret_from_env
 
 LOCK_NAME = "send.lock"
 
@@ -41,14 +47,22 @@ class SendFailed(SfbError):
 
 @dataclass(slots=True)
 class SendReport:
-    sent: list[Digest] = field(default_factory=list)
+    sent: list[Digest] = field(default_factory=list)  # to lists (and --to copies)
     would_send: list[Digest] = field(default_factory=list)  # --dry-run
     already: list[Digest] = field(default_factory=list)  # sent by an earlier run
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    subscribers: dict[str, Tally] = field(default_factory=dict)  # digest label -> counts
+
+    def tally(self, label: str) -> Tally:
+        return self.subscribers.setdefault(label, Tally())
 
     def summary(self) -> str:
-        return f"{len(self.sent)} sent, {len(self.already)} already sent"
+        sent = len(self.sent) + sum(t.sent for t in self.subscribers.values())
+        already = len(self.already) + sum(t.already for t in self.subscribers.values())
+        suppressed = sum(t.suppressed for t in self.subscribers.values())
+        skipped = f", {suppressed} unsubscribed skipped" if suppressed else ""
+        return f"{sent} sent, {already} already sent{skipped}"
 
 
 def ledger_for(settings: Settings) -> Ledger:
@@ -78,42 +92,89 @@ def password(settings: Settings, environ: Mapping[str, str]) -> str | None:
     return value
 
 
+def unsubscribe_secret(settings: Settings, environ: Mapping[str, str]) -> bytes:
+    """The secret that signs subscribers' unsubscribe links; ConfigError naming its
+    variable when it is not set."""
+    try:
+        return secret_from_env(settings.digests.unsubscribe_secret_env, environ)
+    except SecretMissing as exc:
+        raise _config_problem(settings, f"digests.unsubscribe_secret_env: {exc}; send needs it "
+                              "to sign each subscriber's unsubscribe link") from None
+
+
 def readiness_warnings(settings: Settings, languages: Iterable[str],
                        environ: Mapping[str, str]) -> list[str]:
-    """What ``check`` says about sending: languages without a list, a missing password."""
-    lists = settings.digests.lists
-    if not lists:
+    """What ``check`` says about sending: languages without a destination, bad lines of the
+    recipients files, a missing password or unsubscribe secret."""
+    lists, recipients = settings.digests.lists, settings.digests.recipients
+    if not lists and not recipients:
         return []
-    warnings = [f"{lang}: no address in digests.lists, so its digests are not sent "
-                f"(add digests.lists.{lang})" for lang in sorted(languages) if lang not in lists]
-    try:
-        password(settings, environ)
-    except ConfigError as exc:
-        warnings.extend(exc.messages())
+    where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
+    warnings = [f"{lang}: no address in {where}, so its digests are not sent "
+                f"(add digests.lists.{lang})" for lang in sorted(languages)
+                if lang not in lists and lang not in recipients]
+    warnings.extend(f"{lang}: both digests.lists and digests.recipients: the list's copy is "
+                    "sent as built, its unsubscribe link with {address} and {token} unfilled"
+                    for lang in sorted(set(lists) & set(recipients)))
+    checks: list[Callable[[], object]] = [lambda: password(settings, environ)]
+    if recipients:
+        checks.append(lambda: unsubscribe_secret(settings, environ))
+    for check in checks:
+        try:
+            check()
+        except ConfigError as exc:
+            warnings.extend(exc.messages())
+    return warnings + _file_warnings(settings)
+
+
+def _file_warnings(settings: Settings) -> list[str]:
+    warnings: list[str] = []
+    for lang, path in sorted(settings.digests.recipients.items()):
+        try:
+            warnings.extend(str(problem) for problem in subscribers.file_problems(path))
+        except OSError as exc:
+            warnings.append(str(_unreadable(settings, lang, path, exc)))
     return warnings
+
+
+def _unreadable(settings: Settings, lang: str, path: Path, exc: OSError) -> Problem:
+    return Problem(display_path(settings.config_path), f"cannot read {display_path(path)}: "
+                   f"{exc.strerror or exc}", field=f"digests.recipients.{lang}")
 
 
 def _message_id(data: bytes) -> str:
     return str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
 
 
-def select(settings: Settings, messages: Iterable[Output],
-           to: str | None = None) -> tuple[list[Digest], list[str]]:
-    """The digests to send (to their lists, or all to ``to``) and warnings for the rest."""
-    digests: list[Digest] = []
-    warnings: list[str] = []
+@dataclass(slots=True)
+class Selection:
+    digests: list[Digest] = field(default_factory=list)  # to lists, or to --to
+    mailings: list[Mailing] = field(default_factory=list)  # to recipients files
+    warnings: list[str] = field(default_factory=list)
+
+
+def select(settings: Settings, messages: Iterable[Output], to: str | None = None,
+           only: str | None = None) -> Selection:
+    """The digests to send (to their lists and subscribers, or all to ``to``; ``only``:
+    just that subscriber) and warnings for the rest."""
+    chosen = Selection()
     for message in messages:
         if not message.path.endswith(".eml"):
             continue
         lang, week = Path(message.path).parent.name, Path(message.path).stem
-        recipient = to or settings.digests.lists.get(lang)
-        if recipient is None:
-            warnings.append(f"{lang} {week}: no address for {lang} in digests.lists; not sent "
-                            f"(add digests.lists.{lang})")
-            continue
-        digests.append(Digest(path=message.path, lang=lang, week=week, recipient=recipient,
-                              message_id=_message_id(message.data), data=message.data))
-    return digests, warnings
+        address = to or (None if only else settings.digests.lists.get(lang))
+        file = None if to else settings.digests.recipients.get(lang)
+        if address is not None:
+            chosen.digests.append(Digest(path=message.path, lang=lang, week=week,
+                                         recipient=address, data=message.data,
+                                         message_id=_message_id(message.data)))
+        if file is not None:
+            chosen.mailings.append(Mailing(path=message.path, lang=lang, week=week,
+                                           data=message.data, recipients=file))
+        elif address is None and only is None:
+            chosen.warnings.append(f"{lang} {week}: no address for {lang} in digests.lists; "
+                                   f"not sent (add digests.lists.{lang})")
+    return chosen
 
 
 Connect = Callable[[], smtplib.SMTP]
@@ -127,66 +188,163 @@ def send_digests(
     dry_run: bool = False,
     resend: bool = False,
     to: str | None = None,
+    only: str | None = None,
     connect: Connect | None = None,
     retry: Retry | None = None,
+    pace: Pace | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> SendReport:
-    """Send every ``.eml`` of ``messages`` not sent before; the ledger records each step.
+    """Send every ``.eml`` of ``messages`` not sent before, to its list and to each
+    subscriber of its recipients file; the ledger records each step for each recipient.
 
     ``resend``: also those sent or that may have gone out. ``to``: a test copy of each to
-    that address, recording nothing. ``dry_run``: only say what would be sent. Raises
-    ConfigError (before sending) for what the config lacks, Busy when another send holds
-    the lock, LedgerError when the ledger cannot be written.
+    that address (made personal where subscribers get one), recording nothing. ``only``:
+    just this subscriber. ``dry_run``: only say what would be sent. ``pace`` overrides
+    ``smtp.rate``. Raises ConfigError (before sending) for what the config or the
+    environment lacks, Busy when another send holds the lock, LedgerError when the ledger
+    cannot be written.
     """
     _require_destinations(settings, to)
-    report = SendReport()
-    digests, report.warnings = select(settings, messages, to)
+    chosen = select(settings, messages, to, only)
+    report = SendReport(warnings=chosen.warnings)
     env = os.environ if environ is None else environ
+    _require_files(settings, chosen.mailings)
     if dry_run:
-        report.warnings.extend(readiness_warnings(settings, (), env))
-        ledger = ledger_for(settings)
-        report.would_send = digests if to else _pending(ledger.states(), digests, resend,
-                                                        report, ledger)
+        _dry_run(settings, chosen, resend, only, to, report, env)
         return report
-    secret = password(settings, env)
-    opener = connect or (lambda: mailer.connect(settings.smtp, secret))
-    sender = parseaddr(settings.digests.sender)[1]
-    pace = retry or Retry.from_environment()
+    signing = unsubscribe_secret(settings, env) if _signs(settings, chosen, to) else b""
+    courier = _couriers(settings, now, report, connect, retry, pace, password(settings, env))
     if to is not None:  # a test copy: the ledger is neither read nor written
-        _deliver(Courier(opener, sender, None, now, pace), digests, report)
+        _deliver(courier(None), _test_copies(settings, chosen.digests, signing), report)
         return report
     with lock.hold_file(_state_dir(settings) / LOCK_NAME, busy=_busy):
         ledger = ledger_for(settings)
-        pending = _pending(ledger.states(), digests, resend, report, ledger)
-        _deliver(Courier(opener, sender, ledger, now, pace), pending, report)
+        run = _run(settings, ledger, chosen, resend, only)
+        streams = [_stream(settings, mailing, run, signing, report)
+                   for mailing in chosen.mailings]
+        _deliver(courier(ledger), chain(_pending(run.states, chosen.digests, resend, report,
+                                                 ledger), *streams), report)
     return report
 
 
+def _couriers(settings: Settings, now: datetime, report: SendReport, connect: Connect | None,
+              retry: Retry | None, pace: Pace | None,
+              secret: str | None) -> Callable[[Ledger | None], Courier]:
+    """Makes the run's courier, recording in the given ledger (None: nowhere)."""
+    opener = connect or (lambda: mailer.connect(settings.smtp, secret))
+    sender = parseaddr(settings.digests.sender)[1]
+    pacing = pace or Pace(settings.smtp.rate)
+
+    def courier(ledger: Ledger | None) -> Courier:
+        return Courier(opener, sender, ledger, now, retry or Retry.from_environment(), pacing,
+                       on_sent=lambda digest: _count_sent(report, digest))
+
+    return courier
+
+
+def _signs(settings: Settings, chosen: Selection, to: str | None) -> bool:
+    """Whether a message of this run gets a signed unsubscribe link."""
+    if to is None:
+        return bool(chosen.mailings)
+    return any(digest.lang in settings.digests.recipients for digest in chosen.digests)
+
+
+def _run(settings: Settings, ledger: Ledger, chosen: Selection, resend: bool,
+         only: str | None) -> Run:
+    paths = {d.path for d in chosen.digests} | {m.path for m in chosen.mailings}
+    suppressed = load_suppressed(_state_dir(settings)) if chosen.mailings else set()
+    return Run(states=ledger.states(paths), suppressed=suppressed, resend=resend,
+               ledger=ledger.path, only=only)
+
+
+def _count_sent(report: SendReport, digest: Digest) -> None:
+    if digest.subscriber:
+        report.tally(digest.label).sent += 1
+    else:
+        report.sent.append(digest)
+
+
+def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
+            report: SendReport) -> Iterator[Digest]:
+    """The subscribers' copies still to send (none when the digest cannot be made personal)."""
+    try:
+        personaliser = Personaliser.parse(mailing.data, settings.digests.unsubscribe, secret,
+                                          mailing.lang)
+    except PersonaliseError as exc:
+        report.problems.append(Problem(f"{mailing.label} to {display_path(mailing.recipients)}",
+                                       f"not sent to any subscriber: {exc}"))
+        return iter(())
+    recipients = pending(mailing, personaliser, run, report.tally(mailing.label),
+                         report.problems, report.warnings)
+    return copies(mailing, personaliser, recipients)
+
+
+def _test_copies(settings: Settings, digests: list[Digest], secret: bytes) -> list[Digest]:
+    """``--to`` copies, made personal for that address where subscribers get theirs."""
+    result = []
+    for digest in digests:
+        if digest.lang in settings.digests.recipients:
+            made = Personaliser.parse(digest.data, settings.digests.unsubscribe, secret,
+                                      digest.lang)
+            digest = replace(digest, data=made.build(digest.recipient),
+                             message_id=made.message_id(digest.recipient))
+        result.append(digest)
+    return result
+
+
+def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | None,
+             to: str | None, report: SendReport, env: Mapping[str, str]) -> None:
+    report.warnings.extend(readiness_warnings(settings, (), env))
+    ledger = ledger_for(settings)
+    run = _run(settings, ledger, chosen, resend, only)
+    report.would_send = chosen.digests if to else _pending(run.states, chosen.digests, resend,
+                                                           report, ledger)
+    for mailing in chosen.mailings:
+        personaliser = Personaliser.parse(mailing.data, settings.digests.unsubscribe, b"",
+                                          mailing.lang)
+        tally = report.tally(mailing.label)
+        tally.would_send = sum(1 for _ in pending(mailing, personaliser, run, tally,
+                                                  report.problems, report.warnings))
+
+
 def _require_destinations(settings: Settings, to: str | None) -> None:
-    if not settings.digests.lists and to is None:
-        raise _config_problem(settings, "digests.lists is not set, so send has nowhere to "
-                              "send the digests (map each language to its list's address)")
-    if not parseaddr(settings.digests.sender)[1]:
+    digests = settings.digests
+    if not digests.lists and not digests.recipients and to is None:
+        raise _config_problem(settings, "digests.lists and digests.recipients are not set, so "
+                              "send has nowhere to send the digests (map each language to its "
+                              "list's address, or to a file of its subscribers)")
+    if not parseaddr(digests.sender)[1]:
         raise _config_problem(settings, "digests.from is not set; send needs it as the "
                               "sender of the digests")
 
 
-def _deliver(courier: Courier, digests: list[Digest], report: SendReport) -> None:
-    if not digests:
-        return
+def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
+    problems = []
+    for mailing in mailings:
+        try:
+            mailing.recipients.open("rb").close()
+        except OSError as exc:
+            problems.append(_unreadable(settings, mailing.lang, mailing.recipients, exc))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) -> None:
     outcome = courier.deliver_all(digests)
-    report.sent.extend(outcome.sent)
     report.problems.extend(outcome.problems)
+    for label, left in sorted(outcome.left.items()):
+        report.problems.append(Problem(label, f"{left} subscribers not sent "
+                                       f"({outcome.left_reason}); left for the next run"))
 
 
 def _pending(states: dict[tuple[str, str], State], digests: list[Digest], resend: bool,
              report: SendReport, ledger: Ledger | None) -> list[Digest]:
     """The digests to send now; the others go in ``report`` (already sent, or a problem)."""
-    pending: list[Digest] = []
+    todo: list[Digest] = []
     for digest in digests:
         state = lookup(states, digest.key)
         if resend or state not in (State.SENT, State.SENDING):
-            pending.append(digest)
+            todo.append(digest)
         elif state is State.SENT:
             report.already.append(digest)
         elif ledger is not None:
@@ -195,7 +353,7 @@ def _pending(states: dict[tuple[str, str], State], digests: list[Digest], resend
                 "died, while the server had it), so it is not sent again automatically. "
                 f"Check the list's archive; to send it again, run {resend_hint(digest)} "
                 f"(ledger: {ledger.path})")))
-    return pending
+    return todo
 
 
 def _busy(path: Path, waited: float) -> Busy:
