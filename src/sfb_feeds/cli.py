@@ -35,7 +35,10 @@ EXAMPLES = {
     "send": "examples:\n  sfb-feeds send --dry-run   # what would go out\n"
             "  sfb-feeds send --week 2015-W36 --lang pl\n"
             "  sfb-feeds send --week 2015-W36 --lang pl --to me@example.org   # a test copy\n"
-            "  sfb-feeds send --week 2015-W36 --lang pl --resend   # after checking the archive",
+            "  sfb-feeds send --week 2015-W36 --lang pl --resend   # after checking the archive\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl --resend --recipient ann@example.org",
+    "unsubscribe": "examples:\n  sfb-feeds unsubscribe ann@example.org --lang pl\n"
+                   "  sfb-feeds unsubscribe ann@example.org   # every language",
     "import": "example:\n  sfb-feeds import listing.txt --out statements/imported "
               "--base-url https://socialismfrombelow.org",
 }
@@ -94,7 +97,16 @@ def _send_options(send: argparse.ArgumentParser) -> None:
     send.add_argument("--to", metavar="ADDRESS",
                       help="send a test copy of the selected digests to ADDRESS only; "
                            "record nothing")
+    send.add_argument("--recipient", metavar="ADDRESS",
+                      help="only this subscriber of the recipients files (with --resend: "
+                           "send their copy again)")
     send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+
+
+def _unsubscribe_options(unsubscribe: argparse.ArgumentParser) -> None:
+    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
+    unsubscribe.add_argument("--lang", metavar="CODE",
+                             help="only this language's digests (default: every language)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
     send = command("send", "email each digest of a week to its list (digests.lists), once only")
     _send_options(send)
+    _unsubscribe_options(command("unsubscribe", "add an address to the suppression list: send "
+                                                 "never mails it again (digests.recipients)"))
     imp = command("import", "turn listing text (as on the site) into statement records")
     imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
     imp.add_argument("--out", type=Path, metavar="DIR",
@@ -235,17 +249,30 @@ def _validate_to(address: str | None) -> None:
         raise UsageError(f"--to: {address!r} is not an email address")
 
 
+def _subscriber(address: str | None) -> str | None:
+    """``--recipient``, checked and written as the recipients files' addresses are."""
+    from .recipients import check_address
+
+    if address is None:
+        return None
+    try:
+        return check_address(address.strip())
+    except ValueError as exc:
+        raise UsageError(f"--recipient: {address!r} {exc}") from None
+
+
 def run_send(args: argparse.Namespace, console: _Console) -> int:
     from .digest.command import digest_outputs
     from .send import SendFailed, send_digests
 
     _validate_to(args.to)
+    only = _subscriber(args.recipient)
     settings = load_settings(args.config)
     loaded = _load(settings, console)
     now = args.now or datetime.now(UTC)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
     report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,
-                          to=args.to)
+                          to=args.to, only=only)
     for warning in report.warnings:
         console.warn(warning)
     if not outputs:
@@ -263,19 +290,41 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
 def _show_dry_run(report: SendReport, console: _Console) -> None:
     for digest in report.would_send:
         console.info(f"would send {digest.where()} ({digest.path})")
-    already = f", {len(report.already)} already sent" if report.already else ""
-    console.info(f"would send {len(report.would_send)}{already}")
+    for label, tally in sorted(report.subscribers.items()):
+        console.info(f"would send {label} to {tally.would_send} subscribers ({tally.already} "
+                     f"already sent, {tally.suppressed} unsubscribed skipped)")
+    would = len(report.would_send) + sum(t.would_send for t in report.subscribers.values())
+    already = len(report.already) + sum(t.already for t in report.subscribers.values())
+    console.info(f"would send {would}" + (f", {already} already sent" if already else ""))
 
 
 def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
     for digest in report.sent:
         console.detail(f"sent {digest.where()}")
+    for label, tally in sorted(report.subscribers.items()):
+        console.detail(f"{label}: {tally.sent} sent to subscribers, {tally.already} already "
+                       f"sent, {tally.suppressed} unsubscribed skipped")
     if to is not None:
         console.info(f"{len(report.sent)} test copies sent to {to}; nothing recorded")
-    elif report.sent:
+    elif report.sent or any(t.sent or t.suppressed for t in report.subscribers.values()):
         console.info(report.summary())
     elif report.already and not report.problems:
         console.detail(f"nothing to send: {len(report.already)} already sent")
+
+
+def run_unsubscribe(args: argparse.Namespace, console: _Console) -> int:
+    from .send import state_dir
+    from .suppression import suppress
+
+    settings = load_settings(args.config)
+    lang = args.lang or "*"
+    try:
+        suppress(state_dir(settings), lang, args.address, "cli")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    which = f"{lang} digests" if args.lang else "digests in any language"
+    console.info(f"{args.address.strip()}: no more {which} (send skips it from now on)")
+    return EXIT_OK
 
 
 def run_import(args: argparse.Namespace, console: _Console) -> int:
@@ -292,7 +341,7 @@ def run_import(args: argparse.Namespace, console: _Console) -> int:
 
 
 COMMANDS = {"check": run_check, "build": run_build, "digest": run_digest, "send": run_send,
-            "import": run_import}
+            "unsubscribe": run_unsubscribe, "import": run_import}
 
 
 def _report(problems: Sequence[Problem | str], err: TextIO) -> None:

@@ -66,10 +66,11 @@ class SendReport:
 
 
 def ledger_for(settings: Settings) -> Ledger:
-    return Ledger(_state_dir(settings) / "sent.jsonl")
+    return Ledger(state_dir(settings) / "sent.jsonl")
 
 
-def _state_dir(settings: Settings) -> Path:
+def state_dir(settings: Settings) -> Path:
+    """Where the ledger, the lock and the suppression list live."""
     return settings.state_dir or settings.config_path.parent / ".sfb-state"
 
 
@@ -104,8 +105,13 @@ def unsubscribe_secret(settings: Settings, environ: Mapping[str, str]) -> bytes:
 
 def readiness_warnings(settings: Settings, languages: Iterable[str],
                        environ: Mapping[str, str]) -> list[str]:
-    """What ``check`` says about sending: languages without a destination, bad lines of the
-    recipients files, a missing password or unsubscribe secret."""
+    """What ``check`` says about sending: languages without a destination, a missing
+    password or unsubscribe secret, bad lines of the recipients files."""
+    return _setup_warnings(settings, languages, environ) + _file_warnings(settings)
+
+
+def _setup_warnings(settings: Settings, languages: Iterable[str],
+                    environ: Mapping[str, str]) -> list[str]:
     lists, recipients = settings.digests.lists, settings.digests.recipients
     if not lists and not recipients:
         return []
@@ -124,7 +130,7 @@ def readiness_warnings(settings: Settings, languages: Iterable[str],
             check()
         except ConfigError as exc:
             warnings.extend(exc.messages())
-    return warnings + _file_warnings(settings)
+    return warnings
 
 
 def _file_warnings(settings: Settings) -> list[str]:
@@ -217,7 +223,7 @@ def send_digests(
     if to is not None:  # a test copy: the ledger is neither read nor written
         _deliver(courier(None), _test_copies(settings, chosen.digests, signing), report)
         return report
-    with lock.hold_file(_state_dir(settings) / LOCK_NAME, busy=_busy):
+    with lock.hold_file(state_dir(settings) / LOCK_NAME, busy=_busy):
         ledger = ledger_for(settings)
         run = _run(settings, ledger, chosen, resend, only)
         streams = [_stream(settings, mailing, run, signing, report)
@@ -252,7 +258,7 @@ def _signs(settings: Settings, chosen: Selection, to: str | None) -> bool:
 def _run(settings: Settings, ledger: Ledger, chosen: Selection, resend: bool,
          only: str | None) -> Run:
     paths = {d.path for d in chosen.digests} | {m.path for m in chosen.mailings}
-    suppressed = load_suppressed(_state_dir(settings)) if chosen.mailings else set()
+    suppressed = load_suppressed(state_dir(settings)) if chosen.mailings else set()
     return Run(states=ledger.states(paths), suppressed=suppressed, resend=resend,
                ledger=ledger.path, only=only)
 
@@ -294,7 +300,7 @@ def _test_copies(settings: Settings, digests: list[Digest], secret: bytes) -> li
 
 def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | None,
              to: str | None, report: SendReport, env: Mapping[str, str]) -> None:
-    report.warnings.extend(readiness_warnings(settings, (), env))
+    report.warnings.extend(_setup_warnings(settings, (), env))  # pending() adds bad lines
     ledger = ledger_for(settings)
     run = _run(settings, ledger, chosen, resend, only)
     report.would_send = chosen.digests if to else _pending(run.states, chosen.digests, resend,
