@@ -29,15 +29,20 @@ def message_id(data: bytes) -> str:
 
 
 class Received:
-    """What a server accepted: one (Message-ID, recipient) per delivered copy."""
+    """What a server accepted: one (Message-ID, recipient) per delivered copy; with
+    ``keep``, also each message's envelope recipients and bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = False) -> None:
         self.copies: list[tuple[str, str]] = []
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.keep = keep
         self.lock = threading.Lock()
 
     def add(self, data: bytes, recipients: list[str]) -> None:
         with self.lock:
             self.copies.extend((message_id(data), r) for r in recipients)
+            if self.keep:
+                self.messages.append((list(recipients), data))
 
     def counts(self) -> Counter[tuple[str, str]]:
         with self.lock:
@@ -45,10 +50,12 @@ class Received:
 
 
 class FaultyHandler:
-    def __init__(self, faults: dict[Step, str] | None = None, delay: float = 0.0) -> None:
+    def __init__(self, faults: dict[Step, str] | None = None, delay: float = 0.0,
+                 keep: bool = False) -> None:
         self.faults = dict(faults or {})
         self.calls: Counter[str] = Counter()
-        self.received = Received()
+        self.received = Received(keep)
+        self.peers: set[Any] = set()  # one per connection that sent a message
         self.delay = delay  # seconds before each final reply: makes runs overlap
 
     def _fault(self, server: Any, step: str) -> str | None:
@@ -78,6 +85,7 @@ class FaultyHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         fault = self._fault(server, "DATA")
+        self.peers.add(session.peer)
         if self.delay:
             await asyncio.sleep(self.delay)
         if fault == "drop-after":

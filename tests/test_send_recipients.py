@@ -1,0 +1,272 @@
+"""`send` to the subscribers of a recipients file: each gets a copy of their own.
+
+A real SMTP server on loopback (aiosmtpd) keeps every message it accepted; the tests parse
+them with the email package and the links with an HTML parser and urllib.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from urllib.request import Request, urlopen
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+
+pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
+
+from conftest import SITE_CONFIG
+from smtp_faults import FaultyHandler, aiosmtpd_server
+
+from sfb_feeds.cli import main
+from sfb_feeds.unsubscribe import make_app, verify
+
+SECRET = "a test secret"
+UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
+RECORD = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
+SUBSCRIBERS = """\
+# the Polish digest's subscribers
+ann@example.org
+Bob@Example.ORG
+
+bob@example.org
+Carol <carol@example.org>
+dan@example.org\rBcc: mallory@example.net
+dan@example.org, eve@example.org
+ann@EXAMPLE.org
+eve@example.net
+"""
+BAD_LINES = [
+    "warning: site/pl.txt:6: 'Carol <carol@example.org>' must be a bare address (local@domain), "
+    "without < > spaces; line skipped",
+    "warning: site/pl.txt:7: 'dan@example.org\\rBcc: mallory@example.net' contains a line break or "
+    "a control character; line skipped",
+    "warning: site/pl.txt:8: 'dan@example.org, eve@example.org' must be a bare address "
+    "(local@domain), without , spaces; line skipped",
+]
+EXPECTED = ["ann@example.org", "Bob@example.org", "bob@example.org", "eve@example.net"]
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FaultyHandler, int]]:
+    handler = FaultyHandler(keep=True)
+    with aiosmtpd_server(handler) as port:
+        yield handler, port
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", SECRET)
+
+
+def make_config(make_site: Any, port: int, recipients: str = SUBSCRIBERS,
+                name: str = "pl.txt", extra: str = "") -> str:
+    config = make_site(STATEMENTS, config=SITE_CONFIG + (
+        "digests:\n  from: Digest <digest@example.org>\n"
+        f'  unsubscribe: "{UNSUBSCRIBE}"\n'
+        f"  recipients: {{pl: {name}}}\n  lists: {{tr: tr@lists.example.org}}\n{extra}"
+        f"smtp: {{host: 127.0.0.1, port: {port}}}\nstate: state\n"))
+    (config.parent / name).write_text(recipients, encoding="utf-8", newline="")
+    return str(config)
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def send(config: str, *more: str) -> tuple[int, str, str]:
+    return run("send", "--config", config, "--week", "2015-W36", *more)
+
+
+def received(handler: FaultyHandler) -> list[tuple[list[str], EmailMessage]]:
+    parser = BytesParser(_class=EmailMessage, policy=default)
+    return [(rcpt, parser.parsebytes(data)) for rcpt, data in handler.received.messages
+            if rcpt != ["tr@lists.example.org"]]
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs.extend(value or "" for name, value in attrs if tag == "a" and name == "href")
+
+
+def footer_links(message: EmailMessage) -> tuple[list[str], list[str]]:
+    """The unsubscribe links of the HTML part (anchors) and of the text part (words)."""
+    html, text = message.get_body(("html",)), message.get_body(("plain",))
+    assert html is not None and text is not None
+    links = _Links()
+    links.feed(str(html.get_content()))
+    words = str(text.get_content()).split()
+    base = "https://example.org/unsubscribe"
+    return ([h for h in links.hrefs if h.startswith(base)],
+            [w for w in words if w.startswith(base)])
+
+
+def test_each_subscriber_gets_a_copy_of_their_own(make_site: Any,
+                                                  server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    code, out, err = send(config)
+    assert (code, out) == (0, "5 sent, 0 already sent\n")
+    assert err.splitlines() == BAD_LINES
+    messages = received(handler)
+    assert [rcpt for rcpt, _ in messages] == [[a] for a in EXPECTED]
+    ids = set()
+    for (address,), message in messages:
+        assert message["To"] == address
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        header = str(message["List-Unsubscribe"])
+        assert header.startswith("<") and header.endswith(">")
+        url = header[1:-1]
+        query = parse_qs(urlsplit(url).query)
+        assert query["lang"] == ["pl"] and query["address"] == [address]
+        assert verify(SECRET.encode(), "pl", address, query["token"][0])
+        assert footer_links(message) == ([url], [url])
+        ids.add(message["Message-ID"])
+    assert len(ids) == len(EXPECTED)
+
+
+def test_message_ids_are_stable_across_runs(make_site: Any,
+                                            server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    send(config)
+    first = [m["Message-ID"] for _, m in received(handler)]
+    assert send(config)[:2] == (0, "")  # all sent already: nothing goes out
+    assert len(received(handler)) == len(EXPECTED)
+    Path(config).with_name("state").rename(Path(config).with_name("old-state"))
+    send(config)  # a fresh ledger: everything again, with the same Message-IDs
+    assert [m["Message-ID"] for _, m in received(handler)] == first * 2
+
+
+def test_a_csv_file_with_an_email_column(make_site: Any,
+                                         server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    table = ('\ufeffName,Email,Joined\n"Doe, Jane",jane@example.org,2014\n'
+             "# a comment\nBob,,2015\nAnn,ann@example.org,2015\nAnn again,ANN@example.org,\n")
+    config = make_config(make_site, port, table, name="pl.csv")
+    code, out, err = send(config)
+    assert (code, out) == (0, "4 sent, 0 already sent\n")  # and the tr list's
+    assert err == ("warning: site/pl.csv:4: 'Bob,,2015' is not an email address (local@domain); "
+                   "line skipped\n")
+    assert [rcpt for rcpt, _ in received(handler)] == [
+        ["jane@example.org"], ["ann@example.org"], ["ANN@example.org"]]
+
+
+def test_a_refused_recipient_among_good_ones(make_site: Any) -> None:
+    handler = FaultyHandler({("RCPT", 3): "550 5.1.1 no such user"}, keep=True)
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        code, out, err = send(config)
+        assert code == 4
+        assert out == "4 sent, 0 already sent\n"
+        assert ("error: pl 2015-W36 to Bob@example.org: refused by the mail server (550 5.1.1 "
+                "no such user at RCPT TO); recorded as refused in ") in err
+        assert [rcpt for rcpt, _ in received(handler)] == [
+            ["ann@example.org"], ["bob@example.org"], ["eve@example.net"]]
+        code, out, _ = send(config)  # the refused one is tried again, the others not
+        assert (code, out) == (0, "1 sent, 4 already sent\n")
+    assert Counter(a for (a,), _ in received(handler)) == Counter(EXPECTED)
+
+
+def test_an_unsubscribed_address_is_never_mailed(make_site: Any,
+                                                 server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    assert run("unsubscribe", "--config", config, "bob@EXAMPLE.org", "--lang", "pl")[0] == 0
+    assert run("unsubscribe", "--config", config, "eve@example.net")[0] == 0  # every language
+    code, out, _ = send(config, "--dry-run")
+    assert out.splitlines()[-2:] == [
+        "would send pl 2015-W36 to 2 subscribers (0 already sent, 2 unsubscribed skipped)",
+        "would send 3"]
+    code, out, _ = send(config)
+    assert (code, out) == (0, "3 sent, 0 already sent, 2 unsubscribed skipped\n")
+    assert [rcpt for rcpt, _ in received(handler)] == [["ann@example.org"],
+                                                       ["Bob@example.org"]]
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[str]:
+    """The unsubscribe endpoint on loopback, keeping its list in the site's state folder."""
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    app = make_app(tmp_path / "site" / "state", SECRET.encode())
+    httpd = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join()
+        httpd.server_close()
+
+
+def test_a_one_click_post_stops_the_next_send(make_site: Any, endpoint: str,
+                                              server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    send(config)
+    (address,), message = received(handler)[1]
+    link = urlsplit(str(message["List-Unsubscribe"]).strip("<>"))
+    request = Request(f"{endpoint}{link.path}?{link.query}", data=b"List-Unsubscribe=One-Click",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urlopen(request, timeout=10) as answer:  # as a mail provider does (RFC 8058)
+        assert answer.status == 200
+    code, out, _ = send(config, "--resend")
+    assert (code, out) == (0, "4 sent, 0 already sent, 1 unsubscribed skipped\n")
+    counts = Counter(a for (a,), _ in received(handler))
+    assert counts == Counter({a: 1 if a == address else 2 for a in EXPECTED})
+
+
+def test_one_connection_carries_many_messages(make_site: Any,
+                                              server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    many = "".join(f"reader{n}@example.org\n" for n in range(40))
+    config = make_config(make_site, port, many)
+    assert send(config)[:2] == (0, "41 sent, 0 already sent\n")
+    assert len(handler.peers) == 1
+
+
+def test_the_unsubscribe_link_must_name_and_sign_the_subscriber(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    _, port = server
+    config = make_config(make_site, port)
+    text = Path(config).read_text().replace("&token={token}", "")
+    Path(config).write_text(text)
+    code, _, err = send(config)
+    assert code == 1
+    assert "digests.unsubscribe: must be an https:// URL with {address} and {token} (it " \
+           "lacks {token}), because digests.recipients mails each subscriber" in err
+
+
+def test_send_names_the_unset_secret_variable(make_site: Any, monkeypatch: pytest.MonkeyPatch,
+                                              server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port, extra="  unsubscribe_secret_env: SITE_UNSUB_KEY\n")
+    code, _, err = send(config)
+    assert code == 1
+    assert ("digests.unsubscribe_secret_env: the environment variable SITE_UNSUB_KEY is not "
+            "set or empty") in err
+    assert handler.received.messages == []
+    monkeypatch.setenv("SITE_UNSUB_KEY", "another secret")
+    assert send(config)[:2] == (0, "5 sent, 0 already sent\n")
