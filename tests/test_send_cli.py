@@ -102,7 +102,8 @@ def test_a_test_copy_goes_to_one_address_and_records_nothing(
 
 
 @pytest.mark.parametrize(("extra", "smtp", "message"), [
-    ("", "", "digests.lists and digests.recipients are not set, so send has nowhere to send the digests"),
+    ("", "", "digests.lists and digests.recipients are not set, so send has nowhere to send "
+             "the digests"),
     ("digests:\n  lists: {pl: pl@lists.example.org}\n", "",
      "digests.from: is missing; digests.lists or digests.recipients gives them destinations"),
     (DIGESTS, ", security: tls", "smtp.security: 'tls' must be one of starttls, ssl, none"),
