@@ -1,0 +1,183 @@
+"""Subscribers' sending in detail: addresses, pacing, the ledger read, resending one copy."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
+
+from smtp_faults import FaultyHandler, aiosmtpd_server
+from test_send_recipients import make_config, received, send
+
+from sfb_feeds.cli import main
+from sfb_feeds.config import load_settings
+from sfb_feeds.delivery import Pace, Retry
+from sfb_feeds.digest.command import digest_outputs
+from sfb_feeds.ledger import Ledger, State
+from sfb_feeds.loader import load_statements
+from sfb_feeds.recipients import Recipient, check_address, read_recipients
+from sfb_feeds.send import send_digests
+
+NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FaultyHandler, int]]:
+    handler = FaultyHandler(keep=True)
+    with aiosmtpd_server(handler) as port:
+        yield handler, port
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("Ann <ann@example.org>", "must be a bare address (local@domain), without < > spaces"),
+    ("ann@example.org\nBcc: x@example.org", "contains a line break or a control character"),
+    ("ann@example.org,bob@example.org", "must be a bare address (local@domain), without ,"),
+    ('"ann smith"@example.org', 'must be a bare address (local@domain), without " spaces'),
+    ("ann(comment)@example.org", "must be a bare address (local@domain), without ( )"),
+    ("ann@[192.0.2.1]", "must be a bare address (local@domain), without [ ]"),
+    ("żaneta@example.org", "has characters outside ASCII (write the domain in its xn-- form)"),
+    ("ann@localhost", "is not an email address (local@domain)"),
+    ("ann@@example.org", "is not an email address (local@domain)"),
+    ("@example.org", "is not an email address (local@domain)"),
+    ("a" * 250 + "@example.org", "is longer than 254 characters"),
+])
+def test_bad_addresses(text: str, problem: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        check_address(text)
+    assert str(caught.value) == problem
+
+
+def test_addresses_keep_the_local_part_and_lower_the_domain() -> None:
+    assert check_address("Ann.Smith+digest@Example.ORG") == "Ann.Smith+digest@example.org"
+
+
+def test_a_recipients_file_is_read_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "pl.txt"
+    path.write_bytes(b"ann@example.org\r\n\xff\xfe@example.org\n  bob@example.org  \n"
+                     b"# ann@example.org\nANN@example.org\nann@EXAMPLE.org\n")
+    items = [str(item) if not isinstance(item, Recipient) else item
+             for item in read_recipients(path, "pl.txt")]
+    assert items == [Recipient("ann@example.org", 1),
+                     "pl.txt:2: is not UTF-8 text; line skipped",
+                     Recipient("bob@example.org", 3),
+                     Recipient("ANN@example.org", 5)]
+
+
+class VirtualClock:
+    """Time that only ``sleep`` moves, read by the server as each message arrives."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def outputs(config: str) -> Any:
+    settings = load_settings(Path(config))
+    return settings, digest_outputs(settings, load_statements(settings).statements, NOW,
+                                    week="2015-W36")
+
+
+def test_smtp_rate_spaces_the_messages(make_site: Any) -> None:
+    time = VirtualClock()
+    arrivals: list[float] = []
+
+    class Timed(FaultyHandler):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            arrivals.append(time.now)
+            return await super().handle_DATA(server, session, envelope)
+
+    handler = Timed()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port, "".join(f"r{n}@example.org\n" for n in range(12)),
+                             extra="")
+        settings, digests = outputs(config)
+        report = send_digests(settings, digests, NOW, retry=Retry(sleep=lambda _: None),
+                              pace=Pace(4.0, clock=time.clock, sleep=time.sleep))
+    assert report.summary() == "13 sent, 0 already sent"
+    assert len(handler.peers) == 1
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    assert len(arrivals) == 13 and min(gaps) >= 0.25
+
+
+def test_smtp_rate_in_the_config(make_site: Any, server: tuple[FaultyHandler, int]) -> None:
+    _, port = server
+    config = make_config(make_site, port)
+    Path(config).write_text(Path(config).read_text().replace("port: ", "rate: 2.5, port: "))
+    assert load_settings(Path(config)).smtp.rate == 2.5
+    Path(config).write_text(Path(config).read_text().replace("rate: 2.5", "rate: 0"))
+    code, _, err = send(config)
+    assert code == 1 and "smtp.rate: '0' must be a number of messages a second above 0" in err
+
+
+def test_the_ledger_read_keeps_only_the_digests_of_the_run(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    for week in range(1, 40):
+        for n in range(50):
+            ledger.record((f"<w{week}.{n}@x>", f"r{n}@example.org"), State.SENT, NOW,
+                          f"digests/pl/2015-W{week:02}.eml")
+    ledger.record(("<w36.7@x>", "r7@example.org"), State.SENDING, NOW,
+                  "digests/pl/2015-W36.eml")
+    wanted = ledger.states({"digests/pl/2015-W36.eml"})
+    assert len(wanted) == 50 and wanted[("<w36.7@x>", "r7@example.org")] is State.SENDING
+    assert len(ledger.states()) == 39 * 50
+
+
+def test_one_subscriber_resent_by_hand(make_site: Any, server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    send(config)
+    code, out, _ = send(config, "--resend", "--recipient", "eve@EXAMPLE.net")
+    assert (code, out) == (0, "1 sent, 0 already sent\n")
+    (first, *_, last) = received(handler)
+    assert last[0] == ["eve@example.net"]
+    assert [m["Message-ID"] for _, m in received(handler)].count(last[1]["Message-ID"]) == 2
+    assert first[0] == ["ann@example.org"]
+
+
+def test_check_reports_bad_lines_and_the_secret(make_site: Any, monkeypatch: pytest.MonkeyPatch,
+                                                server: tuple[FaultyHandler, int]) -> None:
+    _, port = server
+    config = make_config(make_site, port, "ann@example.org\nnot an address\n")
+    monkeypatch.delenv("SFB_FEEDS_UNSUBSCRIBE_SECRET")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", "--config", config], out=out, err=err) == 0
+    assert err.getvalue().splitlines() == [
+        f"warning: {config}: digests.unsubscribe_secret_env: the environment variable "
+        "SFB_FEEDS_UNSUBSCRIBE_SECRET is not set or empty: it must hold the unsubscribe secret "
+        "(e.g. the output of `openssl rand -base64 32`); send needs it to sign each "
+        "subscriber's unsubscribe link",
+        "warning: site/pl.txt:2: 'not an address' must be a bare address (local@domain), "
+        "without spaces; line skipped"]
+
+
+def test_a_garbled_footer_link_stops_that_digest(make_site: Any, tmp_path: Path,
+                                                 server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    settings, digests = outputs(config)
+    garbled = [d if not d.path.endswith("pl/2015-W36.eml") else type(d)(
+        d.path, d.data.replace(b"address=3D{address}", b"addr=3D{address}")) for d in digests]
+    report = send_digests(settings, garbled, NOW, retry=Retry(sleep=lambda _: None))
+    assert [str(p) for p in report.problems] == [
+        "pl 2015-W36 to site/pl.txt: not sent to any subscriber: its text/html part has an "
+        "{address} or {token} placeholder outside the unsubscribe link "
+        "https://example.org/unsubscribe?lang=pl&address={address}&token={token}, so it cannot "
+        "be made personal"]
+    assert [rcpt for rcpt, _ in handler.received.messages] == [["tr@lists.example.org"]]
