@@ -92,13 +92,13 @@ class Personaliser:
                 copied[name] = value
         marker = list_url(self.template, self.lang)
         for part in copied.walk():
-            if part.get_content_maintype() == "text" and isinstance(part, EmailMessage):
-                _swap_link(part, marker, url)
+            maintype, _, subtype = part.get_content_type().partition("/")
+            if maintype == "text" and isinstance(part, EmailMessage):
+                _swap_link(part, subtype, marker, url)
         return copied.as_bytes(policy=SMTP)
 
 
-def _swap_link(part: EmailMessage, marker: str, url: str) -> None:
-    subtype = part.get_content_subtype()
+def _swap_link(part: EmailMessage, subtype: str, marker: str, url: str) -> None:
     text = original = str(part.get_content())
     link = str(escape(url)) if subtype == "html" else url
     for form in _forms(marker, subtype):
