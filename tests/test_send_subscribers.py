@@ -181,3 +181,15 @@ def test_a_garbled_footer_link_stops_that_digest(make_site: Any, tmp_path: Path,
         "https://example.org/unsubscribe?lang=pl&address={address}&token={token}, so it cannot "
         "be made personal"]
     assert [rcpt for rcpt, _ in handler.received.messages] == [["tr@lists.example.org"]]
+
+
+def test_a_test_copy_carries_the_testers_own_link(make_site: Any,
+                                                   server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    code, out, _ = send(config, "--lang", "pl", "--to", "me@example.net")
+    assert (code, out) == (0, "1 test copies sent to me@example.net; nothing recorded\n")
+    ((rcpt, message),) = received(handler)
+    assert rcpt == ["me@example.net"] and message["To"] == "me@example.net"
+    assert "address=me%40example.net&token=" in str(message["List-Unsubscribe"])
+    assert not (Path(config).parent / "state" / "sent.jsonl").exists()
