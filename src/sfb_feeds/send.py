@@ -187,17 +187,9 @@ Connect = Callable[[], smtplib.SMTP]
 
 
 def send_digests(
-    settings: Settings,
-    messages: Iterable[Output],
-    now: datetime,
-    *,
-    dry_run: bool = False,
-    resend: bool = False,
-    to: str | None = None,
-    only: str | None = None,
-    connect: Connect | None = None,
-    retry: Retry | None = None,
-    pace: Pace | None = None,
+    settings: Settings, messages: Iterable[Output], now: datetime, *, dry_run: bool = False,
+    resend: bool = False, to: str | None = None, only: str | None = None,
+    connect: Connect | None = None, retry: Retry | None = None, pace: Pace | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> SendReport:
     """Send every ``.eml`` of ``messages`` not sent before, to its list and to each
