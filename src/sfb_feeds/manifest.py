@@ -2,7 +2,7 @@
 
 ``.sfb-feeds-manifest.json`` in the output folder lists every file the tool wrote, with
 the hash, size, modification time and inode it had when written, and the *render key*
-of what produced it (see ``cache.RenderKeys``). Files not listed there are never touched.
+of what produced it (see ``incremental.keys``). Files not listed there are never touched.
 It is JSON so that a person can read it; it lives beside the files it describes (not in
 the cache folder, which is safe to delete) because losing it would mean losing track of
 which files are ours. An *intent* file beside it (see ``writer``) marks a run that was
