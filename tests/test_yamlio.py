@@ -19,7 +19,8 @@ DOCUMENTS = [
 
 def tree(node: yaml.Node) -> object:
     if isinstance(node, yaml.ScalarNode):
-        return (node.tag, node.value, node.start_mark.line, node.style or None)  # (plain: "" or None)
+        # (a plain scalar's style is "" from libyaml, None from the pure loader)
+        return (node.tag, node.value, node.start_mark.line, node.style or None)
     if isinstance(node, yaml.SequenceNode):
         return (node.tag, [tree(item) for item in node.value])
     return (node.tag, [(tree(key), tree(value)) for key, value in node.value])
