@@ -18,7 +18,7 @@ from . import __version__
 from .config import load_settings
 from .errors import EXIT_OK, EXIT_USAGE, Problem, SfbError, UsageError
 from .loader import Loaded, load_statements
-from .model import Settings
+from .model import Settings, Statement
 from .site import is_published
 
 EXAMPLES = {
@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog=EXAMPLES[name],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
+    _add_commands(command)
+    return parser
+
+
+def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     check = command("check", "validate the config and every statement; write nothing")
     check.add_argument("--now", type=parse_now, metavar="DATETIME",
                        help="the clock for counting scheduled statements (default: now)")
@@ -117,7 +122,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder for the new records (default: the statements folder)")
     imp.add_argument("--base-url", metavar="URL",
                      help="site address for ids and links (default: site.url)")
-    return parser
 
 
 def _load(settings: Settings, console: _Console) -> Loaded:
@@ -127,6 +131,12 @@ def _load(settings: Settings, console: _Console) -> Loaded:
     return loaded
 
 
+def _unpublished(statements: Sequence[Statement], now: datetime) -> tuple[int, int]:
+    """(drafts, statements scheduled after ``now``)."""
+    drafts = sum(1 for s in statements if s.draft)
+    return drafts, sum(1 for s in statements if not s.draft and s.date > now)
+
+
 def run_check(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config)
     loaded = load_statements(settings)
@@ -134,8 +144,7 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
         console.warn(str(warning))
     now = args.now or datetime.now(UTC)
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
-    drafts = sum(1 for s in loaded.statements if s.draft)
-    scheduled = sum(1 for s in loaded.statements if not s.draft and s.date > now)
+    drafts, scheduled = _unpublished(loaded.statements, now)
     console.info(f"{len(loaded.statements)} statements OK in {len(languages)} languages "
                  f"({scheduled} scheduled, {drafts} drafts)")
     for lang, count in sorted(languages.items()):
