@@ -134,6 +134,7 @@ class BuildMemory:
         all_keys = [keys.key(item) for item in planned]
         old = manifest.read_manifest(self.settings.output_dir.absolute()).files
         indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
+        indexes = _in_render_order(planned, indexes)
         return RenderPlan(indexes, [all_keys[i] for i in indexes], kept)
 
     def render(self, site: Site, planned: Sequence[PlannedOutput], plan: RenderPlan,
@@ -141,8 +142,9 @@ class BuildMemory:
         """The outputs of ``plan``, in its order (in workers when there are many)."""
         work = partial(_render_part, site, planned, plan)
         done, total = len(plan.kept), len(plan.kept) + len(plan.indexes)
+        first = len({_kind(planned[i]) for i in plan.indexes})
         for part in run_parts(work, len(plan.indexes), workers=self.workers,
-                              least=RENDER_PARALLEL_MIN):
+                              least=RENDER_PARALLEL_MIN, here=first):
             for path, data, key in part:
                 yield Output(path, data, key)
             done += len(part)
@@ -156,6 +158,28 @@ class BuildMemory:
         save_stamp(self.settings, None if self.inputs is None or after is None else
                    Stamp(self.inputs, *publication_window(statements, now), after,
                          report.owned))
+
+
+def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]) -> list[int]:
+    """One output of each format and language first: rendered in this process before
+    workers are forked, whatever a format's first render in a language prepares
+    (compiled templates, the CSS inliner's rules, language data) is then inherited by
+    every worker instead of being prepared in each (measured at 10,000: ~1.6 s of CPU
+    per worker process for the digests' CSS inliner alone). Then outputs about one
+    target side by side (a digest's .html, .txt and .eml share one rendering, which
+    then stays in one worker)."""
+    firsts = list({_kind(planned[i]): i for i in reversed(indexes)}.values())[::-1]
+    chosen = set(firsts)
+
+    def target_of(i: int) -> tuple[str, str, str]:
+        target = planned[i].target
+        return (planned[i].format.scope.value, target.period or "", target.language or "")
+
+    return firsts + sorted((i for i in indexes if i not in chosen), key=target_of)
+
+
+def _kind(item: PlannedOutput) -> tuple[str, str | None]:
+    return item.format.name, item.target.language
 
 
 def _parse_part(settings: Settings, paths: Sequence[str], prefix: str, indexes: Sequence[int]

@@ -28,8 +28,9 @@ from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MAX_WORKERS = 4  # more processes add memory faster than they save time here
-ROUND_ITEMS = 2_000  # items per worker before its pool is replaced (bounds its memory)
+ROUND_ITEMS = 5_000  # items per worker before its pool is replaced (bounds its memory)
 PARTS_PER_WORKER = 8  # tasks per worker and round: small enough to finish together
+LOCAL_PART = 256  # items done at a time without workers (their results held meanwhile)
 
 Result = TypeVar("Result")
 
@@ -66,24 +67,28 @@ def _run_part(indexes: Sequence[int]) -> Any:
 
 
 def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: int,
-              least: int) -> Iterator[Result]:
+              least: int, here: int = 0) -> Iterator[Result]:
     """``work`` over ``range(count)`` in parts of consecutive indexes, results in order.
 
-    With one worker, or fewer than ``least`` items, everything is done here, in one part.
+    The first ``here`` items are done in this process before any worker is forked (so
+    that workers inherit what doing them prepared). With one worker, or fewer than
+    ``least`` items, everything is done here, a part at a time.
     """
     if workers <= 1 or count < least:
-        if count:
-            yield work(range(count))
+        here = count
+    for start in range(0, min(here, count), LOCAL_PART):
+        yield work(range(start, min(here, count, start + LOCAL_PART)))
+    if here >= count:
         return
     per_round = ROUND_ITEMS * workers
-    size = max(1, -(-min(count, per_round) // (workers * PARTS_PER_WORKER)))
+    size = max(1, -(-min(count - here, per_round) // (workers * PARTS_PER_WORKER)))
     context = multiprocessing.get_context("fork")
     # What exists now is not scanned by the collector in the workers, whose pages then
     # stay shared with this process.
     gc.freeze()
     watch, alive = os.pipe()
     try:
-        for start in range(0, count, per_round):
+        for start in range(here, count, per_round):
             stop = min(count, start + per_round)
             parts = [range(i, min(stop, i + size)) for i in range(start, stop, size)]
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt,
