@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import NOW, generate  # noqa: E402 - the generator sits next to this script
 
-from sfb_feeds.cache import STAMP_FILE  # noqa: E402
+from sfb_feeds.incremental import STAMP_FILE  # noqa: E402
 
 TARGETS = {  # size -> (cold s, no-op s, edit s, peak MB); None: no target
     10_000: (3.0, 0.3, 1.0, None),

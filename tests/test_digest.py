@@ -665,26 +665,3 @@ def test_the_direct_calls_render_as_jinja_renders(autoescape: bool) -> None:
     assert ("&lt;x&gt;" in rendered[1]) is autoescape and "Déclaration complète" in rendered[1]
 
 
-def test_prepare_compiles_every_format_s_templates_and_swallows_their_failures(
-        tmp_path: Path) -> None:
-    """pipeline.prepare compiles what the first renders would; a broken template is left
-    for the render itself to report (with its file and line)."""
-    from sfb_feeds import pipeline
-    from sfb_feeds.config import load_settings
-    from sfb_feeds.digest import templates as digest_templates
-    from sfb_feeds.feeds import index_page
-
-    (tmp_path / "sfb-feeds.yaml").write_text(
-        "site:\n  title: T\n  description: D\n  url: https://x.org/\n"
-        "templates: templates\n", "utf-8")
-    (tmp_path / "templates" / digest_templates.FOLDER).mkdir(parents=True)
-    (tmp_path / "templates" / digest_templates.FOLDER / "digest.txt").write_text(
-        "{% if %}broken", "utf-8")
-    settings = load_settings(tmp_path / "sfb-feeds.yaml")
-    pipeline.prepare(settings)  # no exception: the broken template waits for its render
-    env = digest_templates.environment(settings.templates_dir, settings.cache_dir)
-    compiled = {key[1] for key in env.cache or {}}  # (loader, name) keys
-    assert {"subject.txt", "digest.html", "archive.html"} <= compiled
-    assert "digest.txt" not in compiled
-    page_env = index_page.environment(settings.templates_dir)
-    assert index_page.TEMPLATE in {key[1] for key in page_env.cache or {}}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import time
 
@@ -10,7 +9,6 @@ import pytest
 from conftest import SiteMaker
 
 from sfb_feeds import language
-from sfb_feeds.config import load_settings
 
 
 @pytest.mark.parametrize(("tag", "name"), [
@@ -26,42 +24,6 @@ def test_canonical_tags() -> None:
     assert language.canonical_tag("pt-br") == "pt-BR"
     assert language.canonical_tag("EN") == "en"
     assert language.canonical_tag("../etc") is None
-
-
-def test_answers_can_be_kept_and_taken_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(language, "_NAMES", {})
-    monkeypatch.setattr(language, "_RTL", {})
-    assert language.native_name("ar") == "العربية" and language.is_rtl("ar")
-    kept = language.learnt()
-    assert kept == {"names": {"ar": "العربية"}, "rtl": {"ar": True}}
-    monkeypatch.setattr(language, "_NAMES", {})
-    monkeypatch.setattr(language, "_RTL", {})
-    language.remember({**kept, "junk": {"x": 1}, "rtl": {"ar": True, "pl": "no"}})
-    assert language.learnt() == kept  # a value of the wrong type is not taken
-
-    def no_cldr(tag: str) -> None:
-        raise AssertionError(f"CLDR data loaded for {tag}")
-
-    monkeypatch.setattr(language, "babel_locale", no_cldr)
-    assert language.native_name("ar") == "العربية" and language.is_rtl("ar")
-
-
-def test_a_build_keeps_the_answers_in_its_cache(
-        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sfb_feeds import cache
-    from sfb_feeds.cli import main
-
-    config = make_site()
-    assert main(["build", "--config", str(config), "--now", "2016-01-01"],
-                out=io.StringIO(), err=io.StringIO()) == 0
-    settings = load_settings(config)
-    answers = cache.load_languages(settings)
-    assert answers["names"]["en"] == "English" and answers["rtl"]["en"] is False
-    # Another version of Babel or langcodes: the answers are not trusted.
-    monkeypatch.setattr(cache, "_languages_header", lambda: ["other"])
-    assert cache.load_languages(settings) == {}
-    (settings.cache_dir / cache.LANGUAGES_FILE).write_text("{torn", "utf-8")  # type: ignore[operator]
-    assert cache.load_languages(settings) == {}
 
 
 def test_tags_answered_without_langcodes_are_the_ones_it_leaves_as_they_are() -> None:

@@ -13,7 +13,6 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -105,7 +104,7 @@ def build(config: Path, *extra: str) -> tuple[int, str, str]:
 
 @pytest.fixture(autouse=True)
 def stand_in_formats(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(pipeline, "all_formats", lambda: FORMATS)
+    monkeypatch.setattr(pipeline, "all_formats", lambda *_: FORMATS)
     monkeypatch.setenv(lock.WAIT_ENV, "0.2")
     RENDERED.clear()
     yield
@@ -279,8 +278,7 @@ def test_files_written_by_a_build_are_world_readable(site: Path) -> None:
 def test_parsing_and_rendering_in_workers_give_the_same_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sfb_feeds import build as build_module
-    from sfb_feeds import writer
+    from sfb_feeds import incremental
 
     records = {f"s{i}.yaml": record(i, ("en", "pl", "tr")[i % 3], f"2015-{1 + i % 12:02d}-04")
                for i in range(60)}
@@ -290,8 +288,8 @@ def test_parsing_and_rendering_in_workers_give_the_same_folder(
     monkeypatch.setenv("SFB_FEEDS_WORKERS", "1")
     assert build(serial)[0] == EXIT_INVALID
     monkeypatch.setenv("SFB_FEEDS_WORKERS", "2")
-    monkeypatch.setattr(build_module, "PARSE_PARALLEL_MIN", 1)
-    monkeypatch.setattr(writer, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(incremental, "PARSE_PARALLEL_MIN", 1)
+    monkeypatch.setattr(incremental, "RENDER_PARALLEL_MIN", 1)
     code, _, err = build(forked)
     assert code == EXIT_INVALID
     assert "bad.yaml:1: record 1: date: is missing" in err
@@ -305,28 +303,27 @@ def test_parsing_and_rendering_in_workers_give_the_same_folder(
     assert "nothing changed" in err
 
 
-def test_a_run_that_finished_meanwhile_is_not_overwritten(
-    site: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from sfb_feeds import build as build_module
+def test_a_run_that_finished_meanwhile_is_not_overwritten(site: Path) -> None:
+    from datetime import UTC, datetime
 
-    real_load = build_module._load
+    from sfb_feeds.build import build as build_folder
+    from sfb_feeds.config import load_settings
+
+    notes: list[str] = []
     calls: list[int] = []
 
-    def slow_load(*args: object, **kwargs: object) -> object:
-        loaded = real_load(*args, **kwargs)  # type: ignore[arg-type]
-        if not calls:  # while this run reads, another one reads newer input and writes
-            calls.append(1)
-            path = site.parent / "statements" / "pl-3.yaml"
-            path.write_text(record(3, "pl", "2015-09-04", title="Newer"))
-            age(path, 600)
-            assert build(site)[0] == 0
-        return loaded
+    def meanwhile(_: object) -> None:
+        if calls:
+            return
+        calls.append(1)  # while this run read, another one read newer input and wrote
+        path = site.parent / "statements" / "pl-3.yaml"
+        path.write_text(record(3, "pl", "2015-09-04", title="Newer"))
+        age(path, 600)
+        assert build(site)[0] == 0
 
-    monkeypatch.setattr(build_module, "_load", slow_load)
-    code, _, err = build(site, "--verbose")
-    assert code == 0
-    assert "another run wrote the folder meanwhile; starting over" in err
+    build_folder(load_settings(site), datetime(2016, 1, 1, tzinfo=UTC), on_loaded=meanwhile,
+                 detail=notes.append)
+    assert "another run wrote the folder meanwhile; starting over" in notes
     assert "Newer" in (site.parent / "feeds" / "pl" / "list.txt").read_text()
 
 
@@ -352,35 +349,3 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
         assert main(["build", *quiet, "--config", str(config), "--now", "2016-01-01"],
                     out=io.StringIO(), err=log) == 0
         assert log.getvalue() == ""  # not a terminal: no bar in cron's mail or a log
-
-
-def test_loading_and_planning_run_with_the_collector_paused_then_frozen(
-        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither makes reference cycles; with the collector on, full collections scanned
-    everything they made (a third of planning's time at 100,000 statements)."""
-    import gc
-
-    from sfb_feeds import writer
-
-    seen: list[tuple[bool, int]] = []
-    plan, write = pipeline.plan_site, writer.write_outputs
-
-    def planning(*args: Any, **kwargs: Any) -> Any:
-        seen.append((gc.isenabled(), gc.get_freeze_count()))
-        return plan(*args, **kwargs)
-
-    def writing(*args: Any, **kwargs: Any) -> Any:
-        seen.append((gc.isenabled(), gc.get_freeze_count()))
-        return write(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "plan_site", planning)
-    monkeypatch.setattr(writer, "write_outputs", writing)
-    assert gc.isenabled()
-    try:
-        assert build(site)[0] == 0
-        (paused, frozen), (enabled, more_frozen) = seen
-        assert not paused and frozen > 0  # (what loading left is frozen already)
-        assert enabled and more_frozen > frozen  # what planning made is frozen too
-        assert gc.isenabled()
-    finally:
-        gc.unfreeze()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from sfb_feeds.manifest import (
     read_manifest,
 )
 from sfb_feeds.model import Output
-from sfb_feeds.writer import Deferred, WriteReport, write_outputs
+from sfb_feeds.writer import WriteReport, write_outputs
 
 
 def tree(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -42,7 +42,7 @@ def outputs(**files: str) -> list[Output]:
     return [Output(name.replace("__", "/"), text.encode()) for name, text in files.items()]
 
 
-def write(folder: Path, rows: list[Output] | list[Deferred]) -> WriteReport:
+def write(folder: Path, rows: list[Output]) -> WriteReport:
     return write_outputs(folder, rows, durable=False)
 
 
@@ -170,37 +170,21 @@ def test_a_manifest_naming_paths_outside_is_refused_whole(
     assert (out / "a").exists()  # an unreadable manifest owns nothing
 
 
-def test_deferred_outputs_are_not_rendered_when_key_and_file_are_unchanged(out: Path) -> None:
-    calls: list[str] = []
-
-    def renderer(text: str) -> Callable[[], bytes]:
-        def render() -> bytes:
-            calls.append(text)
-            return text.encode()
-        return render
-
-    write(out, [Deferred("a", "k1", renderer("a")), Deferred("b", "k1", renderer("b"))])
-    assert calls == ["a", "b"]
-    report = write(out, [Deferred("a", "k1", renderer("a")), Deferred("b", "k2", renderer("b"))])
-    assert calls == ["a", "b", "b"]  # only the output whose key changed was rendered
-    assert report == WriteReport((), 2, ())  # ... and its bytes were the same
-    assert read_manifest(out).files["b"].key == "k2"
-
-
-def test_a_deleted_output_is_rendered_again_even_with_the_same_key(out: Path) -> None:
-    write(out, [Deferred("en/atom", "k", lambda: b"feed")])
-    (out / "en" / "atom").unlink()
-    report = write(out, [Deferred("en/atom", "k", lambda: b"feed")])
-    assert report.written == ("en/atom",)
-    assert (out / "en" / "atom").read_bytes() == b"feed"
+def test_kept_files_stay_unread_and_take_their_new_key(out: Path) -> None:
+    write(out, [Output("a", b"a", "k1"), Output("b", b"b", "k1")])
+    before = tree(out)["a"]
+    report = write_outputs(out, [Output("b", b"b", "k2")], kept={"a": "k3"}, durable=False)
+    assert report == WriteReport((), 2, ())  # nothing removed: "a" is kept
+    assert tree(out)["a"] == before
+    assert {p: e.key for p, e in read_manifest(out).files.items()} == {"a": "k3", "b": "k2"}
 
 
 def test_an_output_edited_by_hand_is_restored(out: Path) -> None:
-    write(out, [Deferred("a", "k", lambda: b"right")])
+    write(out, [Output("a", b"right", "k")])
     path = out / "a"
     path.write_bytes(b"wrong")  # same size, in place: only status tells
     os.utime(path, ns=(1, 1))
-    report = write(out, [Deferred("a", "k", lambda: b"right")])
+    report = write(out, [Output("a", b"right", "k")])
     assert report.written == ("a",)
     assert path.read_bytes() == b"right"
 
@@ -262,26 +246,28 @@ def test_stale_files_behind_a_link_are_not_deleted(out: Path, tmp_path: Path) ->
     assert (elsewhere / "atom").read_text() == "not yours"
 
 
+def stream(rows: list[Output], broken_at: str = "") -> Iterator[Output]:
+    """``rows`` as outputs being rendered; the one at ``broken_at`` fails to render."""
+    for row in rows:
+        if row.path == broken_at:
+            raise RuntimeError(f"renderer bug at {row.path}")
+        yield row
+
+
 def test_a_failed_render_leaves_the_folder_exactly_as_it_was(out: Path) -> None:
     write(out, outputs(a="a", en__atom="en"))
     before = tree(out)
-
-    def broken() -> bytes:
-        raise RuntimeError("renderer bug")
-
-    rows = [Deferred("a", "new", lambda: b"A2"), Deferred("pl/atom", "k", lambda: b"pl"),
-            Deferred("pl/rss", "k", broken)]
+    rows = [Output("a", b"A2"), Output("pl/atom", b"pl"), Output("pl/rss", b"")]
     with pytest.raises(RuntimeError, match="renderer bug"):
-        write(out, rows)
+        write_outputs(out, stream(rows, "pl/rss"), paths=[r.path for r in rows],
+                      durable=False)
     assert tree(out) == before  # no temporary files, no new folders, manifest restored
 
 
 def test_a_failed_first_render_leaves_no_manifest(out: Path) -> None:
-    def broken() -> bytes:
-        raise RuntimeError("renderer bug")
-
+    rows = [Output("a", b"a"), Output("b", b"b")]
     with pytest.raises(RuntimeError):
-        write(out, [Deferred("a", "k", lambda: b"a"), Deferred("b", "k", broken)])
+        write_outputs(out, stream(rows, "b"), paths=["a", "b"], durable=False)
     assert contents(out) == {}
 
 
@@ -311,13 +297,6 @@ def test_a_torn_intent_still_means_interrupted(out: Path) -> None:
     assert contents(out).keys() == {"a", MANIFEST_NAME}
 
 
-def test_progress_is_reported_for_every_output(out: Path) -> None:
-    seen: list[tuple[int, int]] = []
-    write_outputs(out, outputs(a="1", b="2", c="3"), durable=False,
-                  progress=lambda done, total: seen.append((done, total)))
-    assert seen == [(1, 3), (2, 3), (3, 3)]
-
-
 def test_durable_writes_give_the_same_result(out: Path) -> None:
     rows = [Output(f"d{i % 3}/f{i}", str(i).encode()) for i in range(40)]  # > one sync batch
     report = write_outputs(out, rows, durable=True)
@@ -345,40 +324,43 @@ def test_an_interrupted_run_has_no_manifest_status(out: Path) -> None:
     assert manifest_status(out) is None
 
 
-def many(version: str, broken: str = "") -> list[Deferred]:
-    """200 outputs over nested folders; the one at ``broken`` fails to render."""
-
-    def render(path: str) -> Callable[[], bytes]:
-        def run() -> bytes:
-            if path == broken:
-                raise RuntimeError(f"renderer bug at {path}")
-            return f"{version} {path}\n".encode() * 50
-        return run
-
+def many(version: str) -> list[Output]:
+    """200 outputs over nested folders."""
     paths = [f"{['en', 'pl', 'tr'][i % 3]}/weeks/{i // 3}/page{i}.html" for i in range(200)]
-    return [Deferred(path, f"{version}-{path}", render(path)) for path in paths]
+    return [Output(path, f"{version} {path}\n".encode() * 50, f"{version}-{path}")
+            for path in paths]
 
 
-def test_rendering_in_worker_processes_gives_the_same_folder(tmp_path: Path) -> None:
-    serial = write_outputs(tmp_path / "one", many("v1"), durable=False, workers=1)
-    forked = write_outputs(tmp_path / "two", many("v1"), durable=False, workers=2)
-    assert sorted(forked.written) == sorted(serial.written)
+def test_a_stream_of_outputs_gives_the_same_folder_as_a_list(tmp_path: Path) -> None:
+    listed = write_outputs(tmp_path / "one", many("v1"), durable=False)
+    rows = many("v1")
+    streamed = write_outputs(tmp_path / "two", stream(rows), paths=[r.path for r in rows],
+                             durable=False)
+    assert streamed == listed
     one, two = contents(tmp_path / "one"), contents(tmp_path / "two")
     assert one.pop(MANIFEST_NAME) and two.pop(MANIFEST_NAME)
     assert one == two
-    assert read_manifest(tmp_path / "two").dirs == read_manifest(tmp_path / "one").dirs
-    again = write_outputs(tmp_path / "two", many("v2"), durable=False, workers=2)
-    assert len(again.written) == 200
-    assert write_outputs(tmp_path / "two", many("v2"), durable=False, workers=2).unchanged == 200
 
 
-def test_a_render_failing_in_a_worker_leaves_the_folder_as_it_was(out: Path) -> None:
+def test_a_stream_failing_late_leaves_the_folder_as_it_was(out: Path) -> None:
     write_outputs(out, many("v1")[:100], durable=False)
     before = tree(out)
+    rows = many("v2")
     with pytest.raises(RuntimeError, match="renderer bug"):
-        write_outputs(out, many("v2", broken="tr/weeks/55/page167.html"), durable=False,
-                      workers=2)
-    assert tree(out) == before  # no temporary files or new folders from any worker
+        write_outputs(out, stream(rows, "tr/weeks/55/page167.html"),
+                      paths=[r.path for r in rows], durable=False)
+    assert tree(out) == before  # no temporary files or new folders
+
+
+def test_durable_writes_never_flush_the_whole_host(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sync() would flush every file system of the host (a cron neighbour's too)."""
+    def refuse() -> None:
+        raise AssertionError("os.sync() called")
+
+    monkeypatch.setattr(os, "sync", refuse)
+    report = write_outputs(out, many("v1"), durable=True)
+    assert len(report.written) == 200
 
 
 @pytest.mark.parametrize("path", [
@@ -389,58 +371,3 @@ def test_ordinary_output_paths_pass_the_check(path: str) -> None:
     from sfb_feeds.manifest import check_path
 
     assert check_path(path) == path
-
-
-def test_many_renders_are_written_out_while_they_render(
-        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A durable write of many outputs syncs what is staged every WRITEBACK_EVERY seconds
-    while rendering (from a thread), then stops: the final sync finds little to do."""
-    import threading
-    import time
-
-    from sfb_feeds import writer
-
-    syncs: list[str] = []
-    monkeypatch.setattr(writer, "WRITEBACK_EVERY", 0.01)
-    monkeypatch.setattr(writer.os, "sync", lambda: syncs.append(
-        threading.current_thread().name))
-
-    def slow(number: int) -> Callable[[], bytes]:
-        def render() -> bytes:
-            time.sleep(0.001)
-            return f"output {number}".encode()
-        return render
-
-    rows = [Deferred(f"o{n}", "k", slow(n)) for n in range(writer.WRITEBACK_MIN)]
-    write_outputs(out, rows, durable=True)
-    during = [name for name in syncs if name == "sfb-feeds writeback"]
-    assert len(during) >= 5  # ~0.25 s of rendering: about every 10 ms
-    assert syncs[-1] == threading.main_thread().name  # the sync before renaming, here
-    assert not any(t.name == "sfb-feeds writeback" for t in threading.enumerate())
-    assert len(contents(out)) == writer.WRITEBACK_MIN + 1  # (and the manifest)
-
-    syncs.clear()
-    write_outputs(out, [*rows[:10], Deferred("new", "k", slow(0))], durable=True)
-    assert "sfb-feeds writeback" not in syncs  # a few renders: no thread
-
-
-def test_a_key_may_be_worked_out_only_when_needed(out: Path) -> None:
-    """A Deferred's key given as a function: called once per output that is rendered (in
-    the process rendering it), its value recorded like a plain key."""
-    calls: list[str] = []
-
-    def key_of(name: str, key: str) -> Callable[[], str]:
-        return lambda: calls.append(name) or key
-
-    def rows(key_b: str) -> list[Deferred]:
-        return [Deferred("a", key_of("a", "k1"), lambda: b"A"),
-                Deferred("b", key_of("b", key_b), lambda: b"B2" if key_b == "k3" else b"B")]
-
-    write(out, rows("k2"))
-    assert sorted(calls) == ["a", "b"]
-    assert {p: e.key for p, e in read_manifest(out).files.items()} == {"a": "k1", "b": "k2"}
-    calls.clear()
-    report = write(out, rows("k3"))  # b's key changed: only b is rendered
-    assert report.written == ("b",) and contents(out)["b"] == b"B2"
-    assert read_manifest(out).files["b"].key == "k3"
-    assert sorted(calls) == ["a", "b", "b"]  # each compared once; b's again as it renders

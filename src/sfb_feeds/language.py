@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -27,7 +25,6 @@ _SAFE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"})
 
 
-@lru_cache(maxsize=1024)
 def canonical_tag(value: str) -> str | None:
     """The canonical BCP 47 form of ``value`` (``pt-br`` -> ``pt-BR``), or None if invalid."""
     if value in CANONICAL_AS_WRITTEN:
@@ -40,7 +37,6 @@ def canonical_tag(value: str) -> str | None:
     return tag if _SAFE_TAG.match(tag) else None
 
 
-@lru_cache(maxsize=1024)
 def babel_locale(tag: str) -> Locale | None:
     """The closest CLDR locale for ``tag`` (``pt-BR`` -> pt_BR, ``sr-Latn`` -> sr_Latn)."""
     from babel import Locale, UnknownLocaleError
@@ -54,44 +50,22 @@ def babel_locale(tag: str) -> Locale | None:
             return None
 
 
-# What native_name and is_rtl found, by tag. Each answer costs loading the language's
-# CLDR data (~10 ms); a build seeds these from its cache (see ``remember``).
-_NAMES: dict[str, str] = {}
-_RTL: dict[str, bool] = {}
-
-
 def native_name(tag: str) -> str:
-    """The language's name in itself, capitalised as a heading: ``pl`` -> ``Polski``."""
-    known = _NAMES.get(tag)
-    if known is None:
-        locale = babel_locale(tag)
-        name = locale.get_display_name(locale) if locale is not None else None
-        if not name:
-            import langcodes
+    """The language's name in itself, capitalised as a heading: ``pl`` -> ``Polski``.
 
-            name = langcodes.Language.get(tag).display_name(tag)
-        known = _NAMES[tag] = name[:1].upper() + name[1:] if name else tag
-    return known
+    (~3 µs once Babel holds the language's CLDR data, which it keeps: no memo needed.)
+    """
+    locale = babel_locale(tag)
+    name = locale.get_display_name(locale) if locale is not None else None
+    if not name:
+        import langcodes
+
+        name = langcodes.Language.get(tag).display_name(tag)
+    return name[:1].upper() + name[1:] if name else tag
 
 
 def is_rtl(tag: str) -> bool:
     """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
-    known = _RTL.get(tag)
-    if known is None:
-        locale = babel_locale(tag)
-        known = _RTL[tag] = (locale is not None and locale.character_order == "right-to-left"
-                             ) or tag.split("-")[0].lower() in RTL_LANGUAGES
-    return known
-
-
-def learnt() -> dict[str, dict[str, Any]]:
-    """Every answer of :func:`native_name` and :func:`is_rtl` so far, to keep."""
-    return {"names": dict(_NAMES), "rtl": dict(_RTL)}
-
-
-def remember(answers: Mapping[str, Mapping[str, Any]]) -> None:
-    """Take answers kept from an earlier run (as :func:`learnt` gave them)."""
-    _NAMES.update({k: v for k, v in answers.get("names", {}).items()
-                   if isinstance(k, str) and isinstance(v, str)})
-    _RTL.update({k: v for k, v in answers.get("rtl", {}).items()
-                 if isinstance(k, str) and isinstance(v, bool)})
+    locale = babel_locale(tag)
+    return (locale is not None and locale.character_order == "right-to-left"
+            ) or tag.split("-")[0].lower() in RTL_LANGUAGES

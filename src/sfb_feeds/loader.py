@@ -5,10 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
@@ -17,10 +16,8 @@ from .model import Settings, Statement
 from .validate import Detector, RecordContext, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null
 
-if TYPE_CHECKING:
-    from .cache import RecordCache
-
 SUFFIXES = (".yaml", ".yml")
+FileStatus = tuple[str, int, int, int]  # path, size, mtime_ns, inode
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +58,41 @@ def display_path(path: str | Path, here: str | None = None) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-def find_statement_files(folder: Path) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` under ``folder``, in a stable order; hidden folders skipped."""
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(root, name) for name in sorted(files)
-                     if name.endswith(SUFFIXES) and not name.startswith("."))
+def scan_statement_files(folder: Path) -> list[FileStatus]:
+    """Every ``*.yaml``/``*.yml`` under ``folder`` with its status, in a stable order:
+    each folder's files by name, then its subfolders by name; hidden ones skipped.
+
+    One pass with ``scandir`` (at 100,000 files half the time of walking, then calling
+    stat); the statuses let a build tell which files changed without a second pass.
+    """
+    found: list[FileStatus] = []
+    pending = [str(folder)]
+    while pending:
+        pending.extend(reversed(_scan_folder(pending.pop(), found)))
     return found
+
+
+def _scan_folder(directory: str, found: list[FileStatus]) -> list[str]:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted((e for e in listing if not e.name.startswith(".")),
+                             key=lambda e: e.name)
+    except OSError:
+        return []
+    below = []
+    for entry in entries:
+        if entry.is_dir():
+            below.append(entry.path)
+        elif entry.name.endswith(SUFFIXES):
+            with contextlib.suppress(OSError):
+                st = entry.stat()
+                found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+    return below
+
+
+def find_statement_files(folder: Path) -> list[Path]:
+    """Every statement file under ``folder``, in the order of :func:`scan_statement_files`."""
+    return [Path(path) for path, *_ in scan_statement_files(folder)]
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -177,33 +201,33 @@ def _validate_records(shown: str, records: list[yaml.Node], options: ParseOption
     return FileResult(tuple(statements), tuple(problems), tuple(warnings))
 
 
+def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[str, FileResult]]:
+    """Read and parse each file (a file that cannot be read gives its problem)."""
+    for name, data in read_ahead(paths):
+        if isinstance(data, OSError):
+            yield name, FileResult((), (Problem(display_path(name, options.here),
+                                                f"cannot read: {data.strerror}"),))
+        else:
+            yield name, parse_file(name, data, options)
+
+
 def read_files(settings: Settings, options: ParseOptions,
-               cache: RecordCache | None = None,
-               files: Sequence[str] | None = None) -> Iterator[FileResult]:
+               files: Sequence[str] | None = None,
+               known: Mapping[str, FileResult] | None = None) -> Iterator[FileResult]:
     """Each statement file's records: ``files`` (as listed by the caller, in the order of
-    :func:`find_statement_files`), else every file found in the statements folder."""
+    :func:`scan_statement_files`), else every file found in the statements folder.
+    Results in ``known`` (parsed already, elsewhere) are taken as they are."""
     folder = settings.statements_dir
     if not folder.is_dir():
         message = "statements folder not found; create it or set `statements:` in the config"
         yield FileResult((), (Problem(display_path(folder), message),))
         return
-    names = files if files is not None else [str(p) for p in find_statement_files(folder)]
-    # What is unchanged since parsed comes from the cache; the rest is read ahead.
-    looked = [(name, cache.lookup(name) if cache is not None else None) for name in names]
-    reads = read_ahead(name for name, cached in looked if cached is None)
-    for name, cached in looked:
-        if cached is not None:
-            yield cached
-            continue
-        _, data = next(reads)
-        if isinstance(data, OSError):
-            yield FileResult((), (Problem(display_path(name, options.here),
-                                          f"cannot read: {data.strerror}"),))
-            continue
-        result = parse_file(name, data, options)
-        if cache is not None:
-            cache.store(name, result)
-        yield result
+    names = files if files is not None else [p for p, *_ in scan_statement_files(folder)]
+    given = known or {}
+    parsed = parse_files((name for name in names if name not in given), options)
+    for name in names:
+        found = given.get(name)
+        yield found if found is not None else next(parsed)[1]
 
 
 def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
@@ -229,19 +253,19 @@ def default_detector() -> Detector:
 
 
 def load_statements(settings: Settings, *, detect: Detector | None = None,
-                    cache: RecordCache | None = None,
-                    files: Sequence[str] | None = None) -> Loaded:
+                    files: Sequence[str] | None = None,
+                    known: Mapping[str, FileResult] | None = None) -> Loaded:
     """Every statement of the site, or InvalidInput listing every problem in every file.
 
-    With a ``cache`` (see ``cache.RecordCache``), unchanged files are not parsed again;
-    the caller saves the cache. ``files`` spares a second walk of the statements folder
-    when the caller has just listed it (``cache.scan_statement_files``).
+    ``files`` spares a second walk of the statements folder when the caller has just
+    listed it (:func:`scan_statement_files`); ``known`` holds results of files parsed
+    already (in worker processes, or kept from an earlier run while unchanged).
     """
     options = ParseOptions(settings=settings, detect=detect or default_detector())
     statements: list[Statement] = []
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    for result in read_files(settings, options, cache, files):
+    for result in read_files(settings, options, files, known):
         statements.extend(result.statements)
         problems.extend(result.problems)
         warnings.extend(result.warnings)

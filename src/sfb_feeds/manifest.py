@@ -2,7 +2,7 @@
 
 ``.sfb-feeds-manifest.json`` in the output folder lists every file the tool wrote, with
 the hash, size, modification time and inode it had when written, and the *render key*
-of what produced it (see ``cache.RenderKeys``). Files not listed there are never touched.
+of what produced it (see ``incremental.keys``). Files not listed there are never touched.
 It is JSON so that a person can read it; it lives beside the files it describes (not in
 the cache folder, which is safe to delete) because losing it would mean losing track of
 which files are ours. An *intent* file beside it (see ``writer``) marks a run that was
@@ -78,15 +78,19 @@ def check_path(path: str) -> str:
     """``path`` if it is a plain relative POSIX path inside the folder; else UnsafePath."""
     if _PLAIN_PATH.match(path) and TEMP_SUFFIX not in path:
         return path
-    bad = (not path or path.startswith("/") or "\\" in path or "\x00" in path)
     parts = path.split("/")
-    if bad or any(part in ("", ".", "..") for part in parts):
+    if _leaves_folder(path, parts):
         raise UnsafePath(f"refusing to write {path!r}: output paths must be relative and "
                          "stay inside the output folder")
     if any(p.startswith(RESERVED_PREFIX) or p.endswith(TEMP_SUFFIX) for p in parts):
         raise UnsafePath(f"refusing to write {path!r}: the name is reserved for sfb-feeds' "
                          "own bookkeeping files")
     return path
+
+
+def _leaves_folder(path: str, parts: list[str]) -> bool:
+    bad = not path or path.startswith("/") or "\\" in path or "\x00" in path
+    return bad or any(part in ("", ".", "..") for part in parts)
 
 
 def intent_name(manifest_name: str) -> str:

@@ -133,7 +133,10 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """One file the build produces: a POSIX path relative to the output folder, and its bytes."""
+    """One file the build produces: a POSIX path relative to the output folder, and its bytes.
+
+    ``key``, when known, is its render key (kept in the manifest; see ``incremental``)."""
 
     path: str
     data: bytes
+    key: str = ""

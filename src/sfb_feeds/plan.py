@@ -1,7 +1,8 @@
 """Outputs declared as data: a format crossed with a scope (site, language, year, week).
 
-A new kind of output is one more :class:`OutputFormat` row in a ``FORMATS`` table
-(see ``feeds/__init__.py`` and ``digest/__init__.py``), not new control flow.
+A new kind of output is one more :class:`OutputFormat` row in the table a renderer
+package's ``formats(settings, languages)`` returns (``feeds``, ``digest``), not new
+control flow.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .model import Settings, Statement
+from .model import Statement
 from .site import Site
 from .weeks import week_of_day
 
@@ -55,8 +56,6 @@ class OutputFormat:
     ``version`` is part of every cache key: bump it when the renderer's output changes.
     ``targets``, when given, plans the format's targets itself instead of one per period
     of ``scope`` (RFC 5005 archives exist only for languages that outgrow their feed).
-    ``prepare``, when given, does ahead what the format's first render would do first
-    (compile its templates, import a library): only speed, never needed for correctness.
     """
 
     name: str
@@ -66,7 +65,6 @@ class OutputFormat:
     render: Renderer
     version: str = "1"
     targets: Callable[[Site], Iterable[Target]] | None = None
-    prepare: Callable[[Settings], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

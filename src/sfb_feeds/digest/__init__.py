@@ -8,13 +8,12 @@ outputs of a digest share one rendering (see ``render.rendered_digest``).
 
 from __future__ import annotations
 
-from ..model import Settings
 from ..plan import OutputFormat, Scope, Target
 from ..site import Site
 from ..urls import DIGEST_ARCHIVE_PATH as ARCHIVE_PATH
 from ..urls import DIGEST_PATH
 from .eml import render_eml
-from .render import prepare, render_archive, rendered_digest
+from .render import render_archive, rendered_digest
 
 
 def render_digest_html(site: Site, target: Target) -> bytes:
@@ -35,18 +34,9 @@ def render_digest_archive(site: Site, target: Target) -> bytes:
     return render_archive(site, target.language)
 
 
-def prepare_digests(settings: Settings) -> None:
-    prepare(settings, ("subject.txt", "digest.html", "digest.txt"), languages=True)
-
-
-def prepare_archive(settings: Settings) -> None:
-    prepare(settings, ("archive.html",))
-
-
 FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="digest-html", media_type="text/html", path=f"{DIGEST_PATH}.html",
-                 scope=Scope.LANGUAGE_WEEK, render=render_digest_html,
-                 prepare=prepare_digests),
+                 scope=Scope.LANGUAGE_WEEK, render=render_digest_html),
     OutputFormat(name="digest-text", media_type="text/plain",
                  path=f"{DIGEST_PATH}.txt", scope=Scope.LANGUAGE_WEEK,
                  render=render_digest_text),
@@ -55,5 +45,5 @@ FORMATS: tuple[OutputFormat, ...] = (
                  render=render_digest_eml),
     OutputFormat(name="digest-archive", media_type="text/html",
                  path=ARCHIVE_PATH, scope=Scope.LANGUAGE,
-                 render=render_digest_archive, prepare=prepare_archive),
+                 render=render_digest_archive),
 )

@@ -15,8 +15,7 @@ from ..urls import ATOM, JSON_FEED, RSS
 from ..urls import FEED_ARCHIVE_PATH as ARCHIVE_PATH
 from .archive import plan_archives, render_archive
 from .atom import plan_all_languages_feed, plan_subscription_feeds, render_atom_feed
-from .feedgen_adapter import prepare_feedgen
-from .index_page import plan_index, prepare_index, render_index
+from .index_page import plan_index, render_index
 from .jsonfeed import render_json_feed
 from .opml import render_opml
 from .rss import render_rss_feed
@@ -27,7 +26,7 @@ HTML_MEDIA_TYPE = "text/html"
 FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="atom", media_type=ATOM.media_type, path=f"{{lang}}/{ATOM.file}",
                  scope=Scope.LANGUAGE, render=render_atom_feed,
-                 targets=plan_subscription_feeds, prepare=prepare_feedgen),
+                 targets=plan_subscription_feeds),
     OutputFormat(name="rss", media_type=RSS.media_type, path=f"{{lang}}/{RSS.file}",
                  scope=Scope.LANGUAGE, render=render_rss_feed,
                  targets=plan_subscription_feeds),
@@ -47,6 +46,5 @@ FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
                  scope=Scope.SITE, render=render_opml),
     OutputFormat(name="subscribe-page", media_type=HTML_MEDIA_TYPE, path="index.html",
-                 scope=Scope.SITE, render=render_index, targets=plan_index,
-                 prepare=prepare_index),
+                 scope=Scope.SITE, render=render_index, targets=plan_index),
 )

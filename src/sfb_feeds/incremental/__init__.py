@@ -1,0 +1,201 @@
+"""What makes a repeated build cheap, and what spreads a build over the cores.
+
+:class:`BuildMemory` is the one entry point, called from ``build.py`` only; nothing
+below it (loader, plan, renderers, writer) knows it exists. It keeps, in the cache
+folder (``cache:`` in the config, default ``.sfb-cache/``; deleting it is always safe):
+
+* the build stamp (``stamp``): when no input changed, the clock is inside the same
+  publication window and the outputs are as the last build left them, a build stops
+  before reading a statement;
+* the record cache (``records``): only statement files changed since they were parsed
+  are parsed again (in worker processes when there are many: ``schedule``);
+* render keys (``keys``, kept in the output folder's manifest): only outputs whose key
+  or file changed are rendered again (in worker processes when there are many).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from .. import manifest
+from ..loader import (
+    FileResult,
+    FileStatus,
+    Loaded,
+    ParseOptions,
+    default_detector,
+    load_statements,
+    parse_files,
+)
+from ..model import Output, Settings, Statement
+from ..plan import PlannedOutput
+from ..site import Site
+from ..writer import WriteReport
+from .keys import RenderKeys, outputs_to_render
+from .records import Encoded, RecordCache, decode_result, encode_result
+from .schedule import default_workers, run_parts
+from .stamp import (
+    STAMP_FILE,
+    Stamp,
+    input_digest,
+    load_stamp,
+    publication_window,
+    render_base,
+    save_stamp,
+)
+
+__all__ = ["STAMP_FILE", "BuildMemory", "RenderPlan"]
+
+PARSE_PARALLEL_MIN = 500  # fewer files to parse: starting workers costs more than it saves
+RENDER_PARALLEL_MIN = 64  # fewer outputs to render: likewise
+
+
+@dataclass(frozen=True, slots=True)
+class RenderPlan:
+    """Which planned outputs to render (indexes), their keys, and the files kept as they
+    are (path: key)."""
+
+    indexes: list[int]
+    keys: list[str]
+    kept: dict[str, str]
+
+
+class BuildMemory:
+    """What the last builds left in the cache folder, for one build of ``settings``."""
+
+    def __init__(self, settings: Settings, files: list[FileStatus]) -> None:
+        self.settings = settings
+        self.files = files
+        # The language detector is part of every key; found without importing it.
+        self.detector = "sfb_feeds.detect" if importlib.util.find_spec(
+            "sfb_feeds.detect") else ""
+        self.inputs = input_digest(settings, files, self.detector)
+        self.stamp = load_stamp(settings)
+        self.workers = default_workers()
+
+    def unchanged(self, now: datetime, manifest_status: tuple[int, int, int] | None) -> bool:
+        """Whether the last build at another time would have written the same: the same
+        inputs, the same statements published, the outputs untouched since."""
+        stamp = self.stamp
+        return stamp is not None and stamp.fits(self.inputs, now, manifest_status) \
+            and manifest.files_intact(self.settings.output_dir, stamp.outputs)
+
+    @property
+    def outputs_known(self) -> int:
+        return 0 if self.stamp is None else len(self.stamp.outputs)
+
+    def load(self, detail: Callable[[str], None]) -> Loaded:
+        """Every statement, validated: unchanged files from the record cache, the others
+        parsed (in workers when there are many). InvalidInput lists every problem."""
+        records = RecordCache(self.settings, self.detector)
+        # The cyclic collector is off while statements load: they make no cycles, and
+        # the heap they grow sets off full collections (measured at 10,000: four, ~120 ms).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            known = records.cached(self.files)
+            parsed = self._parse([path for path, *_ in self.files if path not in known],
+                                 records.prefix)
+            records.update(self.files, {path: values for path, (_, values) in parsed.items()})
+            known.update((path, result) for path, (result, _) in parsed.items())
+            loaded = load_statements(self.settings, detect=default_detector(),
+                                     files=[path for path, *_ in self.files], known=known)
+        finally:
+            if enabled:
+                gc.enable()
+        records.save()
+        detail(f"{len(loaded.statements)} statements, {len(parsed)} files parsed, "
+               f"{len(known) - len(parsed)} from the cache")
+        return loaded
+
+    def _parse(self, paths: list[str], prefix: str
+               ) -> dict[str, tuple[FileResult, Encoded | None]]:
+        work = partial(_parse_part, self.settings, paths, prefix)
+        found: dict[str, tuple[FileResult, Encoded | None]] = {}
+        shared: dict[Any, Any] = {}
+        for part in run_parts(work, len(paths), workers=self.workers,
+                              least=PARSE_PARALLEL_MIN):
+            for path, result in part:
+                if isinstance(result, FileResult):
+                    found[path] = (result, None)
+                else:
+                    found[path] = (decode_result(result, prefix, shared), result)
+        return found
+
+    def plan_renders(self, site: Site, planned: Sequence[PlannedOutput]) -> RenderPlan:
+        """The outputs whose render key or file changed since the last build."""
+        keys = RenderKeys(site, planned, render_base(self.settings))
+        all_keys = [keys.key(item) for item in planned]
+        old = manifest.read_manifest(self.settings.output_dir.absolute()).files
+        indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
+        indexes = _in_render_order(planned, indexes)
+        return RenderPlan(indexes, [all_keys[i] for i in indexes], kept)
+
+    def render(self, site: Site, planned: Sequence[PlannedOutput], plan: RenderPlan,
+               progress: Callable[[int, int], None] | None = None) -> Iterator[Output]:
+        """The outputs of ``plan``, in its order (in workers when there are many)."""
+        work = partial(_render_part, site, planned, plan)
+        done, total = len(plan.kept), len(plan.kept) + len(plan.indexes)
+        first = len({_kind(planned[i]) for i in plan.indexes})
+        for part in run_parts(work, len(plan.indexes), workers=self.workers,
+                              least=RENDER_PARALLEL_MIN, here=first):
+            for path, data, key in part:
+                yield Output(path, data, key)
+            done += len(part)
+            if progress is not None:
+                progress(done, total)
+
+    def remember(self, statements: Sequence[Statement], now: datetime,
+                 report: WriteReport) -> None:
+        """Keep the stamp of this build, to recognise the next build with nothing to do."""
+        after = manifest.manifest_status(self.settings.output_dir)
+        save_stamp(self.settings, None if self.inputs is None or after is None else
+                   Stamp(self.inputs, *publication_window(statements, now), after,
+                         report.owned))
+
+
+def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]) -> list[int]:
+    """One output of each format and language first: rendered in this process before
+    workers are forked, whatever a format's first render in a language prepares
+    (compiled templates, the CSS inliner's rules, language data) is then inherited by
+    every worker instead of being prepared in each (measured at 10,000: ~1.6 s of CPU
+    per worker process for the digests' CSS inliner alone). Then outputs about one
+    target side by side (a digest's .html, .txt and .eml share one rendering, which
+    then stays in one worker)."""
+    firsts = list({_kind(planned[i]): i for i in reversed(indexes)}.values())[::-1]
+    chosen = set(firsts)
+
+    def target_of(i: int) -> tuple[str, str, str]:
+        target = planned[i].target
+        return (planned[i].format.scope.value, target.period or "", target.language or "")
+
+    return firsts + sorted((i for i in indexes if i not in chosen), key=target_of)
+
+
+def _kind(item: PlannedOutput) -> tuple[str, str | None]:
+    return item.format.name, item.target.language
+
+
+def _parse_part(settings: Settings, paths: Sequence[str], prefix: str, indexes: Sequence[int]
+                ) -> list[tuple[str, FileResult | Encoded]]:
+    """Parse some statement files: as plain values when they can be cached (which travel
+    between processes several times faster than Statement objects), else whole."""
+    options = ParseOptions(settings=settings, detect=default_detector())
+    chosen = (paths[i] for i in indexes)
+    return [(path, encode_result(result, prefix) or result)
+            for path, result in parse_files(chosen, options)]
+
+
+def _render_part(site: Site, planned: Sequence[PlannedOutput], plan: RenderPlan,
+                 indexes: Sequence[int]) -> list[tuple[str, bytes, str]]:
+    rendered = []
+    for i in indexes:
+        item = planned[plan.indexes[i]]
+        rendered.append((item.path, item.format.render(site, item.target), plan.keys[i]))
+    return rendered

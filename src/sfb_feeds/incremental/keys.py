@@ -1,0 +1,86 @@
+"""Render keys: a digest of everything one output shows, to render only what changed.
+
+The manifest keeps each output file's key (see ``manifest``). An output whose key and
+file status are unchanged since the last build is neither rendered nor read: after a
+one-record edit of 10,000 statements only the few outputs that show that record are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ..manifest import Entry, lstat, same_status
+from ..model import Statement
+from ..plan import PlannedOutput, Target
+from ..site import Site
+from .stamp import digest
+
+
+class RenderKeys:
+    """The render key of each planned output.
+
+    That is: ``base`` (code, settings, templates); the format's name, version and path;
+    the site's language list; the output's statements in order, each with the
+    fingerprints of its translations; for year and week outputs, the list of periods of
+    that kind in the language; and the target's ``context``. A renderer that shows
+    anything else must bump its format's version when it changes, and must never show
+    the run's clock: outputs are reused while their key is unchanged.
+    """
+
+    def __init__(self, site: Site, planned: Sequence[PlannedOutput], base: str) -> None:
+        self.base = digest(base, ",".join(site.languages))
+        self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
+                        for key, group in site.translations.items()}
+        # What each statement contributes, once per statement (most are in several
+        # targets), by id(): the site keeps them all alive.
+        self._shown: dict[int, str] = {}
+        periods: dict[tuple[str, str | None], set[str]] = {}
+        for item in planned:
+            if item.target.period is not None:
+                periods.setdefault((item.format.scope.value, item.target.language),
+                                   set()).add(item.target.period)
+        self._periods = {k: ",".join(sorted(v)) for k, v in periods.items()}
+        # Formats of one scope share their Target objects, and so this part of the key
+        # (kept with the target, so that its id is not reused meanwhile).
+        self._targets: dict[int, tuple[Target, str]] = {}
+
+    def key(self, item: PlannedOutput) -> str:
+        target = item.target
+        memo = self._targets.get(id(target))
+        if memo is None:
+            scope = item.format.scope.value
+            memo = self._targets[id(target)] = (target, digest("\x00".join((
+                scope, target.language or "", target.period or "",
+                self._periods.get((scope, target.language), ""),
+                *(f"{name}={value}" for name, value in target.context),
+                *(self._shown_of(s) for s in target.statements)))))
+        return digest("\x00".join((self.base, item.format.name, item.format.version,
+                                   item.path, memo[1])))
+
+    def _shown_of(self, statement: Statement) -> str:
+        """A statement's fingerprint, and its translations' group's."""
+        found = self._shown.get(id(statement))
+        if found is None:
+            group = statement.translation_key
+            found = self._shown[id(statement)] = statement.fingerprint + (
+                "" if group is None else self._groups.get(group, ""))
+        return found
+
+
+def outputs_to_render(root: Path, planned: Sequence[PlannedOutput], keys: Sequence[str],
+                      old: Mapping[str, Entry]) -> tuple[list[int], dict[str, str]]:
+    """Which of ``planned`` must be rendered (their indexes), and the paths whose file is
+    kept as the last build left it, with their key: those whose key is the manifest's
+    (``old``) and whose file still has the status the manifest recorded."""
+    render: list[int] = []
+    kept: dict[str, str] = {}
+    folder = str(root.absolute())
+    for index, (item, key) in enumerate(zip(planned, keys, strict=True)):
+        entry = old.get(item.path)
+        if entry is not None and entry.key == key \
+                and same_status(entry, lstat(f"{folder}/{item.path}")):
+            kept[item.path] = key
+        else:
+            render.append(index)
+    return render, kept

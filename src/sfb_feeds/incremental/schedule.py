@@ -1,0 +1,100 @@
+"""Spread pure work (parsing, rendering) over the machine's cores, on the standard library.
+
+Workers are forked (``concurrent.futures.ProcessPoolExecutor`` with the fork context), so
+they start with everything this process has built (settings, statements, the site, the
+prepared formats) without pickling any of it. Each task names its share of the work by
+indexes, and only its results travel back. Python refuses ``max_tasks_per_child`` with
+fork, so memory is bounded the simple way instead: a pool does at most ROUND_ITEMS items
+per worker, then a fresh one is forked (a forked worker's private memory grows with what
+it touches; measured at 100,000 statements, see docs/operations.md).
+
+Workers end when this process does, even when it is killed (cron's timeout, SIGKILL):
+each watches a pipe whose only writer is this process, and leaves when it closes. (A
+forked worker holds copies of this process's files, the output folder's lock included,
+so a worker left behind would keep the next run waiting.)
+
+``$SFB_FEEDS_WORKERS`` fixes the number of worker processes (1: no pool at all).
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+WORKERS_ENV = "SFB_FEEDS_WORKERS"
+MAX_WORKERS = 4  # more processes add memory faster than they save time here
+ROUND_ITEMS = 5_000  # items per worker before its pool is replaced (bounds its memory)
+PARTS_PER_WORKER = 8  # tasks per worker and round: small enough to finish together
+LOCAL_PART = 256  # items done at a time without workers (their results held meanwhile)
+
+Result = TypeVar("Result")
+
+# The work of the pool this process belongs to, set once in each worker by the pool's
+# initializer (fork: nothing is pickled); never set in the process that builds.
+_work_in_worker: list[Callable[[Sequence[int]], Any]] = []
+
+
+def default_workers() -> int:
+    """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_WORKERS)."""
+    try:
+        chosen = int(os.environ.get(WORKERS_ENV, "0"))
+    except ValueError:
+        chosen = 0
+    if chosen > 0:
+        return chosen
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+
+
+def _adopt(work: Callable[[Sequence[int]], Any], watch: int, alive: int) -> None:
+    """In a new worker: take the work, and leave as soon as the building process ends."""
+    _work_in_worker.append(work)
+    os.close(alive)  # (this copy of the write end would keep the pipe open)
+    threading.Thread(target=_end_with_parent, args=(watch,), daemon=True).start()
+
+
+def _end_with_parent(watch: int) -> None:
+    os.read(watch, 1)  # returns (empty) only when the building process has ended
+    os._exit(1)  # (a worker's only way out while its main thread may be busy rendering)
+
+
+def _run_part(indexes: Sequence[int]) -> Any:
+    return _work_in_worker[0](indexes)
+
+
+def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: int,
+              least: int, here: int = 0) -> Iterator[Result]:
+    """``work`` over ``range(count)`` in parts of consecutive indexes, results in order.
+
+    The first ``here`` items are done in this process before any worker is forked (so
+    that workers inherit what doing them prepared). With one worker, or fewer than
+    ``least`` items, everything is done here, a part at a time.
+    """
+    if workers <= 1 or count < least:
+        here = count
+    for start in range(0, min(here, count), LOCAL_PART):
+        yield work(range(start, min(here, count, start + LOCAL_PART)))
+    if here >= count:
+        return
+    per_round = ROUND_ITEMS * workers
+    size = max(1, -(-min(count - here, per_round) // (workers * PARTS_PER_WORKER)))
+    context = multiprocessing.get_context("fork")
+    # What exists now is not scanned by the collector in the workers, whose pages then
+    # stay shared with this process.
+    gc.freeze()
+    watch, alive = os.pipe()
+    try:
+        for start in range(here, count, per_round):
+            stop = min(count, start + per_round)
+            parts = [range(i, min(stop, i + size)) for i in range(start, stop, size)]
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt,
+                                     initargs=(work, watch, alive)) as pool:
+                yield from pool.map(_run_part, parts)
+    finally:
+        os.close(watch)
+        os.close(alive)
+        gc.unfreeze()

@@ -1,0 +1,176 @@
+"""The build stamp: a digest of every input, so a build with nothing to do stops early.
+
+The stamp holds a digest of the statement files' statuses (path, size, modification time,
+inode), the settings, the site's templates and the code; the range of clock times over
+which the same statements are published; and the status of the output folder's manifest
+and of every file it lists. When all of that still holds, the build is done without
+reading a statement (measured: a no-op build of 10,000 statements in ~0.2 s instead of
+the ~0.5 s of loading them from the record cache and checking every output's key).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from .. import __version__
+from ..loader import FileStatus
+from ..model import Settings, Statement
+
+CACHE_FORMAT = 4  # bump when the layout of any cache file changes
+STAMP_FILE = "build-stamp.marshal"
+# Distributions whose upgrades can change the bytes of an output.
+RENDERING_DISTRIBUTIONS = ("feedgen", "jinja2", "premailer", "babel", "lxml", "cssutils",
+                           "pyyaml", "markupsafe", "langcodes")
+
+
+RACY_SECONDS = 2
+
+
+def is_racy(mtime_ns: int) -> bool:
+    """Whether a file modified then could be modified again unseen: a second edit within
+    the same clock tick may leave its size and modification time unchanged."""
+    return abs(time.time_ns() - mtime_ns) < RACY_SECONDS * 1_000_000_000
+
+
+def digest(*parts: str | bytes) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part)
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` whole; a cache needs no fsync (a torn file is just ignored)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_bytes(data)
+    os.replace(temp, path)
+
+
+def _tree_status(folder: Path) -> Iterator[str]:
+    """``relative path:size:mtime`` for every file under ``folder`` (nothing if missing)."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            with contextlib.suppress(OSError):
+                st = os.stat(path)
+                yield f"{os.path.relpath(path, folder)}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _distribution_versions() -> str:
+    """The rendering libraries' metadata folders' names (a millisecond; importlib.metadata
+    takes 30 ms)."""
+    found = []
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(entry or "."):
+                project = name.partition("-")[0].lower().replace("_", "-")
+                if name.endswith((".dist-info", ".egg-info")) \
+                        and project in RENDERING_DISTRIBUTIONS:
+                    found.append(name)
+    return ",".join(sorted(found))
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Changes when sfb-feeds' code, built-in templates or a renderer library do (by size
+    and modification time of the files, which an edit in a checkout changes too)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sfb_feeds.templates")  # shipped beside the package
+    builtin = list(spec.submodule_search_locations or ()) if spec is not None else []
+    return digest(__version__, sys.version, *_tree_status(Path(__file__).parent.parent),
+                  *(line for folder in builtin for line in _tree_status(Path(folder))),
+                  _distribution_versions())
+
+
+def render_base(settings: Settings) -> str:
+    """What every output depends on: the code, every setting, the site's templates."""
+    templates = (() if settings.templates_dir is None
+                 else tuple(_tree_status(settings.templates_dir)))
+    return digest(code_fingerprint(), repr(settings), *templates)
+
+
+def input_digest(settings: Settings, files: list[FileStatus], detector: str) -> str | None:
+    """The digest of everything a build reads; None if a file is too fresh to trust."""
+    newest = max((mtime_ns for _, _, mtime_ns, _ in files), default=0)
+    if is_racy(newest) or newest > time.time_ns():
+        return None
+    return digest(str(CACHE_FORMAT), render_base(settings), detector, marshal.dumps(files))
+
+
+def publication_window(statements: Iterable[Statement], now: datetime
+                       ) -> tuple[float | None, float | None]:
+    """(newest published date, next scheduled date) as POSIX seconds."""
+    moment = now.timestamp()
+    published = [s.date.timestamp() for s in statements if not s.draft]
+    newest = max((t for t in published if t <= moment), default=None)
+    upcoming = min((t for t in published if t > moment), default=None)
+    return newest, upcoming
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What the last complete build read and left in the output folder.
+
+    ``published_from``/``published_until`` (POSIX seconds, None = unbounded) bound the
+    clock times at which exactly the same statements are published. ``manifest`` is the
+    status of the output folder's manifest and ``outputs`` that of every file it lists.
+    """
+
+    inputs: str
+    published_from: float | None
+    published_until: float | None
+    manifest: tuple[int, int, int]
+    outputs: tuple[FileStatus, ...]
+
+    def fits(self, inputs: str | None, now: datetime,
+             manifest: tuple[int, int, int] | None) -> bool:
+        """Whether a build at ``now`` of ``inputs`` would change nothing, as far as the
+        inputs and the manifest tell (the outputs' own status is checked apart)."""
+        moment = now.timestamp()
+        return (self.inputs == inputs and self.manifest == manifest
+                and (self.published_from is None or self.published_from <= moment)
+                and (self.published_until is None or moment < self.published_until))
+
+
+_HEADER = ("sfb-feeds-stamp", CACHE_FORMAT)
+
+
+def load_stamp(settings: Settings) -> Stamp | None:
+    if settings.cache_dir is None:
+        return None
+    try:
+        header, *values = marshal.loads((settings.cache_dir / STAMP_FILE).read_bytes())
+        if header != _HEADER:
+            return None
+        inputs, published_from, published_until, manifest, outputs = values
+        return Stamp(inputs, published_from, published_until, tuple(manifest), outputs)
+    except Exception:  # missing or unreadable: no shortcut this time
+        return None
+
+
+def save_stamp(settings: Settings, stamp: Stamp | None) -> None:
+    """Remember ``stamp``; None forgets the previous one."""
+    if settings.cache_dir is None:
+        return
+    path = settings.cache_dir / STAMP_FILE
+    with contextlib.suppress(OSError):  # without a stamp the next build takes the long way
+        if stamp is None:
+            path.unlink(missing_ok=True)
+            return
+        write_atomically(path, marshal.dumps((
+            _HEADER, stamp.inputs, stamp.published_from, stamp.published_until,
+            stamp.manifest, tuple(stamp.outputs))))
