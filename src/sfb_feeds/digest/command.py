@@ -15,7 +15,7 @@ from ..model import Output, Settings, Statement
 from ..plan import Scope, plan_outputs
 from ..site import Site, make_site
 from ..weeks import last_complete_week, parse_week
-from . import FORMATS
+from . import formats as digest_formats
 
 PARTS = {"html": ".html", "text": ".txt", "eml": ".eml"}
 
@@ -55,7 +55,7 @@ def show_digest(
     language = _language(site, lang)
     if part is not None and part not in PARTS:
         raise UsageError(f"--part: {part!r} is not one of {', '.join(PARTS)}")
-    formats = [f for f in FORMATS if f.scope is Scope.LANGUAGE_WEEK
+    formats = [f for f in digest_formats(site.settings, site.languages) if f.scope is Scope.LANGUAGE_WEEK
                and (part is None or f.path.endswith(PARTS[part]))]
     chosen = [
         planned for planned in plan_outputs(site, formats)

@@ -24,39 +24,35 @@ import binascii
 import hashlib
 import re
 from collections.abc import Sequence
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from functools import lru_cache
 
 from ..site import Site
 from ..urls import digest_archive_url as archive_url
 from ..weeks import week_bounds
-from .render import RenderedDigest
-from .view import host_of, site_hash
+from .view import DigestView, host_of, site_hash
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 CRLF = b"\r\n"
 Headers = tuple[tuple[str, str], ...]
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The standard header registry, building each header class once.
-
-    The stock registry creates a new class with type() for every header it parses; the
-    classes are the same each time.
-    """
-
-    @lru_cache(maxsize=256)  # noqa: B019 - one registry lives as long as the process
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        return super().__getitem__(name)
+POLICY = SMTP
 
 
-POLICY = SMTP.clone(header_factory=_HeaderClasses())
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    """One digest in every form its message needs."""
+
+    view: DigestView
+    subject: str
+    html: bytes  # inlined, UTF-8; the very bytes of the .html output
+    text: bytes  # UTF-8; the very bytes of the .txt output
 
 
-@lru_cache(maxsize=1024)
 def header_block(headers: Headers) -> bytes:
     """``headers`` as the email package writes them: folded, encoded, each ending in CRLF."""
     message = EmailMessage(policy=POLICY)
