@@ -214,7 +214,7 @@ class Language:
     only what is held here. Nothing here changes after construction.
     """
 
-    __slots__ = ("catalog", "direction", "lang", "name", "_fallback", "_long", "_names",
+    __slots__ = ("catalog", "direction", "lang", "_fallback", "_long", "_names",
                  "_weeks")
 
     def __init__(self, lang: str) -> None:
@@ -226,7 +226,6 @@ class Language:
         self._fallback = str(patterns.interval_formats.get(None) or "{0} \u2013 {1}")
         tag = canonical_tag(lang.replace("_", "-"))
         self.direction = "rtl" if tag is not None and is_rtl(tag) else "ltr"
-        self.name = native_name(lang)
 
     def label(self, msgid: str, **values: object) -> str:
         """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
