@@ -99,7 +99,336 @@ def test_the_ten_languages_have_catalogs() -> None:
     assert set(LANGUAGES) <= shipped
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalog_holds_exactly_the_labels(lang: str) -> None:
+    catalog = _catalog(lang)
+    entries = _entries(catalog)
+    assert sorted(_key(m) for m in entries) == sorted(i18n.MESSAGES)
+    assert {m.id[0]: m.id[1] for m in entries if isinstance(m.id, tuple)} == dict(i18n.PLURALS)
+    assert not [m.id for m in entries if m.fuzzy], "fuzzy entries are not used at run time"
+    assert not catalog.obsolete
+    assert str(catalog.locale) == lang
+    assert catalog.charset.lower() == "utf-8"
 
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plural_forms_header_is_the_cldr_one(lang: str) -> None:
+    catalog = _catalog(lang)
+    assert catalog.plural_forms == get_plural(lang).plural_forms
+    for message in _entries(catalog):
+        if isinstance(message.id, tuple):
+            assert len(_forms(message)) == get_plural(lang).num_plurals
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_label_is_translated(lang: str) -> None:
+    t = i18n.translations(lang)
+    for msgid in i18n.MESSAGES:
+        plural = i18n.PLURALS.get(msgid)
+        texts = [t.gettext(msgid)] if plural is None else [t.ngettext(msgid, plural, 5)]
+        for text in texts:
+            assert text.strip(), (lang, msgid)
+            assert text == text.strip(), (lang, msgid)
+            if lang == "en":
+                assert text == (msgid if plural is None else plural)
+            elif msgid not in i18n.SAME_IN_MANY_LANGUAGES:
+                assert text not in (msgid, plural), f"{lang}: {msgid!r} is left in English"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_placeholders_survive_translation(lang: str) -> None:
+    t = i18n.translations(lang)
+    for message in _entries(_catalog(lang)):
+        if isinstance(message.id, str):
+            assert _fields(_forms(message)[0]) == _fields(message.id), (lang, message.id)
+            continue
+        wanted = _fields(message.id[0]) | _fields(message.id[1])
+        for index, form in enumerate(_forms(message)):
+            names = _fields(form)
+            assert names <= wanted, (lang, form)
+            # A form may spell its number out only if it is used for that one number.
+            numbers = {n for n in range(1000) if t.plural(n) == index}
+            if len(numbers) > 1:
+                assert names == wanted, (lang, form, sorted(numbers)[:5])
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_percent_sign_for_jinja(lang: str) -> None:
+    # Jinja's newstyle gettext applies `text % variables` to every translation.
+    for message in _entries(_catalog(lang)):
+        assert not any("%" in form for form in _forms(message)), (lang, message.id)
+
+
+# --- plurals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plural_choice_follows_cldr(lang: str) -> None:
+    t = i18n.translations(lang)
+    order = CATEGORY_ORDER.get(lang, ("one", "other"))
+    locale = Locale.parse(lang)
+    for n in [*range(250), 1000, 1001, 1002, 1011, 10**6, 2 * 10**6, 10**6 + 1]:
+        category = locale.plural_form(n)
+        assert order[t.plural(n)] == category, (lang, n)
+
+
+@pytest.mark.parametrize(
+    ("lang", "count", "expected"),
+    [
+        ("en", 1, "1 statement"),
+        ("en", 2, "2 statements"),
+        ("en", 1000, "1,000 statements"),
+        ("pl", 0, "0 stanowisk"),
+        ("pl", 1, "1 stanowisko"),
+        ("pl", 2, "2 stanowiska"),
+        ("pl", 5, "5 stanowisk"),
+        ("pl", 12, "12 stanowisk"),
+        ("pl", 22, "22 stanowiska"),
+        ("pl", 1000, f"1{NB}000 stanowisk"),
+        ("ar", 0, "لا بيانات"),
+        ("ar", 1, "بيان واحد"),
+        ("ar", 2, "بيانان"),
+        ("ar", 3, "3 بيانات"),
+        ("ar", 11, "11 بيانًا"),
+        ("ar", 100, "100 بيان"),
+        ("ar", 103, "103 بيانات"),
+        ("tr", 1, "1 açıklama"),
+        ("tr", 2, "2 açıklama"),
+        ("fr", 0, "0 déclaration"),
+        ("fr", 2, "2 déclarations"),
+        ("da", 1, "1 udtalelse"),
+        ("da", 3, "3 udtalelser"),
+        ("de", 1, "1 Erklärung"),
+        ("el", 4, "4 ανακοινώσεις"),
+        ("ko", 1, "성명 1건"),
+        ("ko", 7, "성명 7건"),
+        ("sw", 3, "3 statements"),
+    ],
+)
+def test_statement_count(lang: str, count: int, expected: str) -> None:
+    assert i18n.plural_label(lang, COUNT, i18n.PLURALS[COUNT], count) == expected
+
+
+# --- labels with values ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", f"SFB: statements of 31 August{TS}–{TS}6 September 2015"),
+        ("pl", f"SFB: stanowiska z tygodnia 31 sierpnia{TS}–{TS}6 września 2015"),
+        ("tr", f"SFB: 31 Ağustos{TS}–{TS}6 Eylül 2015 haftasının açıklamaları"),
+        ("da", "SFB: udtalelser fra ugen 31. august–6. september 2015"),
+        ("fr", f"SFB{NB}: déclarations de la semaine du 31 août{TS}–{TS}6 septembre 2015"),
+        ("ar", "SFB: بيانات أسبوع 31 أغسطس – 6 سبتمبر 2015"),
+        ("ko", "SFB: 2015년 8월 31일~9월 6일 주간 성명"),
+        ("sw", f"SFB: statements of 31 Agosti 2015{TS}–{TS}6 Septemba 2015"),
+    ],
+)
+def test_subject_line(lang: str, expected: str) -> None:
+    week = i18n.format_week(date(2015, 8, 31), date(2015, 9, 6), lang)
+    assert i18n.label(lang, SUBJECT, site="SFB", week=week) == expected
+
+
+def test_authors_are_joined_the_language_way() -> None:
+    authors = i18n.format_names(["DSIP", "RS", "SWP"], "pl")
+    assert i18n.label("pl", "by {authors}", authors=authors) == "Autorstwo: DSIP, RS i SWP"
+    assert i18n.label("tr", "by {authors}", authors="DSİP") == "Yazan: DSİP"
+    assert i18n.format_names(["A", "B"], "en") == "A and B"
+    assert i18n.format_names([], "en") == ""
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "same_month", "across_months", "across_years"),
+    [
+        (
+            "en",
+            "7–13 September 2015",
+            f"31 August{TS}–{TS}6 September 2015",
+            f"28 December 2015{TS}–{TS}3 January 2016",
+        ),
+        (
+            "en-US",
+            f"September 7{TS}–{TS}13, 2015",
+            f"August 31{TS}–{TS}September 6, 2015",
+            f"December 28, 2015{TS}–{TS}January 3, 2016",
+        ),
+        (
+            "pl",
+            "7–13 września 2015",
+            f"31 sierpnia{TS}–{TS}6 września 2015",
+            f"28 grudnia 2015{TS}–{TS}3 stycznia 2016",
+        ),
+        (
+            "tr",
+            "7–13 Eylül 2015",
+            f"31 Ağustos{TS}–{TS}6 Eylül 2015",
+            f"28 Aralık 2015{TS}–{TS}3 Ocak 2016",
+        ),
+        (
+            "da",
+            "7.–13. september 2015",
+            "31. august–6. september 2015",
+            "28. december 2015–3. januar 2016",
+        ),
+        (
+            "de",
+            "7.–13. September 2015",
+            f"31. August{TS}–{TS}6. September 2015",
+            f"28. Dezember 2015{TS}–{TS}3. Januar 2016",
+        ),
+        (
+            "es",
+            "7–13 de septiembre de 2015",
+            f"31 de agosto{TS}–{TS}6 de septiembre de 2015",
+            f"28 de diciembre de 2015{TS}–{TS}3 de enero de 2016",
+        ),
+        (
+            "fr",
+            "7–13 septembre 2015",
+            f"31 août{TS}–{TS}6 septembre 2015",
+            f"28 décembre 2015{TS}–{TS}3 janvier 2016",
+        ),
+        (
+            "ar",
+            "7–13 سبتمبر 2015",
+            "31 أغسطس – 6 سبتمبر 2015",
+            "28 ديسمبر 2015 – 3 يناير 2016",
+        ),
+        (
+            "el",
+            "7–13 Σεπτεμβρίου 2015",
+            "31 Αυγούστου – 6 Σεπτεμβρίου 2015",
+            "28 Δεκεμβρίου 2015 – 3 Ιανουαρίου 2016",
+        ),
+        (
+            "ko",
+            "2015년 9월 7일~13일",
+            "2015년 8월 31일~9월 6일",
+            "2015년 12월 28일~2016년 1월 3일",
+        ),
+        # CLDR's Swahili pattern for two months drops the first month: two full dates.
+        (
+            "sw",
+            f"7{TS}–{TS}13 Septemba 2015",
+            f"31 Agosti 2015{TS}–{TS}6 Septemba 2015",
+            f"28 Desemba 2015{TS}–{TS}3 Januari 2016",
+        ),
+    ],
+)
+def test_format_week(lang: str, same_month: str, across_months: str, across_years: str) -> None:
+    assert i18n.format_week(date(2015, 9, 7), date(2015, 9, 13), lang) == same_month
+    assert i18n.format_week(date(2015, 8, 31), date(2015, 9, 6), lang) == across_months
+    assert i18n.format_week(date(2015, 12, 28), date(2016, 1, 3), lang) == across_years
+
+
+def test_format_week_of_one_day_is_the_date() -> None:
+    assert i18n.format_week(date(2015, 9, 6), date(2015, 9, 6), "pl") == "6 września 2015"
+
+
+def test_format_week_takes_datetimes_by_their_day() -> None:
+    warsaw = ZoneInfo("Europe/Warsaw")
+    start = datetime(2015, 8, 31, 0, 0, tzinfo=warsaw)
+    end = datetime(2015, 9, 6, 23, 59, tzinfo=warsaw)
+    assert i18n.format_week(start, end, "de") == "31. August\u2009–\u20096. September 2015"
+    same_day = datetime(2015, 9, 6, 23, 59, tzinfo=warsaw)
+    assert i18n.format_week(same_day.replace(hour=0), same_day, "pl") == "6 września 2015"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "6 September 2015"),
+        ("en-GB", "6 September 2015"),
+        ("en-US", "September 6, 2015"),
+        ("pl", "6 września 2015"),
+        ("tr", "6 Eylül 2015"),
+        ("da", "6. september 2015"),
+        ("es", "6 de septiembre de 2015"),
+        ("fr", "6 septembre 2015"),
+        ("de", "6. September 2015"),
+        ("ar", "6 سبتمبر 2015"),
+        ("el", "6 Σεπτεμβρίου 2015"),
+        ("ko", "2015년 9월 6일"),
+        ("pt-BR", "6 de setembro de 2015"),
+        ("sw", "6 Septemba 2015"),  # no catalog, but CLDR dates
+        ("ce", "6 сентябрь 2015"),  # month names but root patterns: English order
+        ("ht", "6 September 2015"),  # no month names in CLDR: English
+        ("tlh", "6 September 2015"),  # a valid tag CLDR does not know
+        ("qq", "6 September 2015"),  # not a language tag at all
+    ],
+)
+def test_format_date(lang: str, expected: str) -> None:
+    assert i18n.format_date(date(2015, 9, 6), lang) == expected
+
+
+def test_format_date_keeps_the_given_timezone() -> None:
+    # 00:30 in Warsaw is still the 6th in UTC: the caller's local day is the one shown.
+    moment = datetime(2015, 9, 7, 0, 30, tzinfo=ZoneInfo("Europe/Warsaw"))
+    assert i18n.format_date(moment, "pl") == "7 września 2015"
+
+
+# --- direction, names, fallbacks ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction"),
+    [
+        ("ar", "rtl"),
+        ("ar-EG", "rtl"),
+        ("he", "rtl"),
+        ("fa", "rtl"),
+        ("ur", "rtl"),
+        ("en", "ltr"),
+        ("pl", "ltr"),
+        ("tr", "ltr"),
+        ("ko", "ltr"),
+        ("el", "ltr"),
+        ("sw", "ltr"),
+        ("qq", "ltr"),
+    ],
+)
+def test_text_direction(lang: str, direction: str) -> None:
+    assert i18n.text_direction(lang) == direction
+
+
+@pytest.mark.parametrize(
+    ("tag", "name"),
+    [
+        ("pl", "Polski"),
+        ("tr", "Türkçe"),
+        ("da", "Dansk"),
+        ("ar", "العربية"),
+        ("el", "Ελληνικά"),
+        ("ko", "한국어"),
+    ],
+)
+def test_language_label(tag: str, name: str) -> None:
+    assert i18n.language_label(tag) == name
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("pl", "Pełny tekst stanowiska"),
+        ("PL", "Pełny tekst stanowiska"),
+        ("pl-PL", "Pełny tekst stanowiska"),
+        ("pl_PL", "Pełny tekst stanowiska"),
+        ("de-AT", "Vollständige Erklärung"),
+        ("es-419", "Declaración completa"),
+        ("ar-EG", "النص الكامل للبيان"),
+        ("sw", "Full statement"),
+        ("pt-BR", "Full statement"),  # no Portuguese catalog is shipped
+        ("tlh", "Full statement"),
+        ("../../etc", "Full statement"),
+        ("", "Full statement"),
+    ],
+)
+def test_catalog_choice(lang: str, expected: str) -> None:
+    assert i18n.translations(lang).gettext("Full statement") == expected
 
 def test_unknown_language_gets_english_labels_and_its_own_dates() -> None:
     assert i18n.label("sw", "Unsubscribe") == "Unsubscribe"
