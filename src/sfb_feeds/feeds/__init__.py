@@ -16,7 +16,7 @@ from ..urls import FEED_ARCHIVE_PATH as ARCHIVE_PATH
 from .archive import plan_archives, render_archive
 from .atom import plan_all_languages_feed, plan_subscription_feeds, render_atom_feed
 from .feedgen_adapter import prepare_feedgen
-from .index_page import plan_index, prepare_index, render_index
+from .index_page import plan_index, render_index
 from .jsonfeed import render_json_feed
 from .opml import render_opml
 from .rss import render_rss_feed
@@ -47,6 +47,5 @@ FORMATS: tuple[OutputFormat, ...] = (
     OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
                  scope=Scope.SITE, render=render_opml),
     OutputFormat(name="subscribe-page", media_type=HTML_MEDIA_TYPE, path="index.html",
-                 scope=Scope.SITE, render=render_index, targets=plan_index,
-                 prepare=prepare_index),
+                 scope=Scope.SITE, render=render_index, targets=plan_index),
 )
