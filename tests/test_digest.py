@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +18,6 @@ from lxml import etree
 from test_digest_factory import BASE, NOW, refugee_statements, settings, site, statement
 
 from sfb_feeds import digest, i18n
-from sfb_feeds.digest import render
 from sfb_feeds.digest.command import digest_outputs, show_digest
 from sfb_feeds.digest.templates import candidate_names
 from sfb_feeds.digest.text import display_width, underline, wrap
@@ -101,7 +99,8 @@ def test_same_input_gives_the_same_bytes() -> None:
     first = outputs(site(refugee_statements()))
     # A new Site (so nothing memoised), formats in reverse order.
     again = make_site(settings(), refugee_statements(), NOW)
-    second = {o.path: o.data for o in render_site(again, tuple(reversed(digest.formats(again.settings, again.languages))))}
+    rows = tuple(reversed(digest.formats(again.settings, again.languages)))
+    second = {o.path: o.data for o in render_site(again, rows)}
     assert first == second
 
 

@@ -214,8 +214,15 @@ class Language:
     only what is held here. Nothing here changes after construction.
     """
 
-    __slots__ = ("catalog", "direction", "lang", "_fallback", "_long", "_names",
-                 "_weeks")
+    __slots__ = (
+        "_fallback",
+        "_long",
+        "_names",
+        "_weeks",
+        "catalog",
+        "direction",
+        "lang",
+    )
 
     def __init__(self, lang: str) -> None:
         self.lang = lang

@@ -25,7 +25,8 @@ def prepare(settings: Settings) -> None:
     a build calls this while a helper process parses statements, when this process would
     otherwise do it alone between parsing and rendering. Failures are left for the render
     itself to report (a broken template is named there, with its line)."""
-    for found in dict.fromkeys(f.prepare for f in all_formats(settings, ()) if f.prepare is not None):
+    rows = all_formats(settings, ())
+    for found in dict.fromkeys(f.prepare for f in rows if f.prepare is not None):
         with contextlib.suppress(Exception):
             found(settings)
 

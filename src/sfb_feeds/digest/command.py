@@ -55,7 +55,8 @@ def show_digest(
     language = _language(site, lang)
     if part is not None and part not in PARTS:
         raise UsageError(f"--part: {part!r} is not one of {', '.join(PARTS)}")
-    formats = [f for f in digest_formats(site.settings, site.languages) if f.scope is Scope.LANGUAGE_WEEK
+    rows = digest_formats(site.settings, site.languages)
+    formats = [f for f in rows if f.scope is Scope.LANGUAGE_WEEK
                and (part is None or f.path.endswith(PARTS[part]))]
     chosen = [
         planned for planned in plan_outputs(site, formats)

@@ -54,11 +54,15 @@ class _Prepared:
 class Digests:
     """The digests' templates and languages, prepared for ``languages``.
 
-    A language that was not prepared is prepared for each render (correct, slower).
+    A language that was not prepared is prepared for each render (correct, slower). With
+    ``inline_once`` False every HTML page is inlined by premailer after its render (the
+    reference the inline-once path is tested against).
     """
 
-    def __init__(self, settings: Settings, languages: Sequence[str]) -> None:
+    def __init__(self, settings: Settings, languages: Sequence[str], *,
+                 inline_once: bool = True) -> None:
         self.settings = settings
+        self.inline_once = inline_once
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader)
         self._inliner = Inliner(self.env, loader, environment)
@@ -80,8 +84,14 @@ class Digests:
 
     def _html(self, name: str, lang: str, page: Mapping[str, str]) -> _Html:
         template = self._template(name, lang)
+        if not self.inline_once:
+            return _Html(template, False)
         inlined = self._inliner.inlined(template.name or name, page)
         return _Html(template, False) if inlined is None else _Html(inlined, True)
+
+    def inlined_once(self, lang: str) -> bool:
+        """Whether ``lang``'s digest page is rendered from a template inlined once."""
+        return self._for(lang).digest.inlined
 
     def _for(self, lang: str | None) -> _Prepared:
         if lang is None:
