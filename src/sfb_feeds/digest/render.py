@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -18,8 +19,8 @@ import jinja2
 from ..i18n import Language
 from ..model import Settings
 from ..plan import Target
-from ..site import Site
-from .eml import RenderedDigest, render_eml
+from ..site import Site, make_site
+from .eml import ListHeads, RenderedDigest, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
 from .view import archive_view, digest_view, sides
@@ -49,6 +50,7 @@ class _Prepared:
     text: jinja2.Template
     digest: _Html
     archive: _Html
+    heads: ListHeads
 
 
 class Digests:
@@ -66,6 +68,8 @@ class Digests:
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader)
         self._inliner = Inliner(self.env, loader, environment)
+        # The message headers read only the settings: a site without statements has them.
+        self._bare = make_site(settings, (), datetime(2000, 1, 1, tzinfo=UTC))
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:
@@ -77,7 +81,8 @@ class Digests:
             subject=self._template("subject.txt", lang),
             text=self._template("digest.txt", lang),
             digest=self._html("digest.html", lang, page),
-            archive=self._html("archive.html", lang, page))
+            archive=self._html("archive.html", lang, page),
+            heads=ListHeads.of(self._bare, lang))
 
     def _template(self, name: str, lang: str) -> jinja2.Template:
         return self.env.select_template(candidate_names(name, lang))
@@ -99,8 +104,10 @@ class Digests:
         found = self.languages.get(lang)
         return found if found is not None else self._prepare(lang)
 
-    def rendered(self, site: Site, target: Target, *, html: bool = True) -> RenderedDigest:
-        """The subject, the plain text and (with ``html``) the inlined HTML of a digest."""
+    def rendered(self, site: Site, target: Target, *, html: bool = True, text: bool = True
+                 ) -> RenderedDigest:
+        """The subject, the plain text and the inlined HTML of a digest (each of the last
+        two only if asked for: else empty)."""
         prepared = self._for(target.language)
         if target.period is None:
             raise ValueError("a digest needs a week")
@@ -110,18 +117,19 @@ class Digests:
         # One line; other spaces (thin ones around the dash of a week in words) are kept.
         subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
         variables["subject"] = subject
-        text = prepared.text.render(variables).encode("utf-8")
+        plain = prepared.text.render(variables).encode("utf-8") if text else b""
         body = prepared.digest.render(variables) if html else b""
-        return RenderedDigest(view, subject, body, text)
+        return RenderedDigest(view, subject, body, plain)
 
     def render_html(self, site: Site, target: Target) -> bytes:
-        return self.rendered(site, target).html
+        return self.rendered(site, target, text=False).html
 
     def render_text(self, site: Site, target: Target) -> bytes:
         return self.rendered(site, target, html=False).text
 
     def render_eml(self, site: Site, target: Target) -> bytes:
-        return render_eml(site, self.rendered(site, target))
+        return render_eml(site, self.rendered(site, target),
+                          self._for(target.language).heads)
 
     def render_archive(self, site: Site, target: Target) -> bytes:
         """The archive page of the target's language: its digests, newest first."""

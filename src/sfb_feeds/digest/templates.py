@@ -27,7 +27,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from ..language import canonical_tag
-from .text import underline, wrap
+from .text import Columns
 
 PACKAGE = "sfb_feeds.templates"
 FOLDER = "email"
@@ -57,8 +57,8 @@ def template_loader(templates_dir: Path | None) -> jinja2.BaseLoader:
     return jinja2.ChoiceLoader([site, shipped])
 
 
-def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None
-                ) -> jinja2.Environment:
+def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
+                columns: Columns | None = None) -> jinja2.Environment:
     """An Environment with the digests' settings over ``loader``.
 
     Autoescaping is on for ``.html`` templates and for templates made from strings (the
@@ -78,8 +78,9 @@ def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None
     )
     # {% trans %} blocks compile to newstyle calls, as the callables below expect.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    env.filters["wrap"] = wrap
-    env.filters["underline"] = underline
+    columns = columns or Columns()
+    env.filters["wrap"] = columns.wrap
+    env.filters["underline"] = columns.underline
     return env
 
 
