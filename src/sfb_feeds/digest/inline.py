@@ -44,6 +44,7 @@ _REFUSED = re.compile(r"\{%-?\s*raw\b|\bsafe\b")  # raw text; values that are ma
 _TOKEN = re.compile(r"<!--sfbjinja(\d+)-->|sfbjinja(\d+)x")
 _MARK = "sfbjinja"
 _COMMENT = re.compile(rf"<!--{_MARK}(\d+)-->")
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);")
 _TITLE = re.compile(r"<title\b.*?</title\s*>", re.S | re.I)
 _FIXED_ATTRIBUTES = frozenset({"class", "style", "id"})
 _SIMPLE_SELECTOR = re.compile(r"\*|[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]*(?:[.#]-?[A-Za-z_][\w-]*)+")
@@ -165,9 +166,21 @@ def _check_stylesheet(tree: etree._ElementTree) -> None:
             raise Ineligible(f"{rule.selectorText!r} looks beyond an element's own tag")
 
 
+def _entities_kept(flat: str, constructs: list[str]) -> str:
+    """``flat`` with its character references (``&nbsp;``) as placeholders too: they come
+    back as the template wrote them, not as the characters lxml would write."""
+
+    def keep(match: re.Match[str]) -> str:
+        constructs.append(match.group())
+        return f"{_MARK}{len(constructs) - 1}x"
+
+    return _ENTITY.sub(keep, flat)
+
+
 def inline_once(flat: str, constructs: list[str]) -> str:
     """The flat document ``flat`` inlined by premailer, its constructs put back."""
-    flat = _words_in_title(flat)
+    constructs = list(constructs)
+    flat = _entities_kept(_words_in_title(flat), constructs)
     tree = _parse(flat)
     _check_markup(tree)
     _check_stylesheet(tree)
