@@ -116,25 +116,29 @@ class _ProtectingLoader(jinja2.BaseLoader):
         literal = ""  # the text so far without constructs: are we inside a tag?
         depth = at = 0
         for match in _CONSTRUCT.finditer(source):
-            text = match.group()
-            parts.append(source[at:match.start()])
-            literal += source[at:match.start()]
+            text, between = match.group(), source[at:match.start()]
+            parts.append(between)
+            literal += between
             at = match.end()
-            if _REFUSED.search(text):
-                raise Ineligible(f"{text!r} cannot be inlined once")
             resolved = _RESOLVED.match(text)
             if text.startswith("{#") or resolved:
                 depth += _DEPTH.get(resolved.group(1) or "", 0) if resolved else 0
                 parts.append(text)
                 continue
-            if (child and depth <= 0) or text[2] == "-" or text[-3] == "-":
-                raise Ineligible(f"{text!r}: outside a block, or trims white space")
-            self.constructs.append(text)
-            index = len(self.constructs) - 1
-            word = literal.rfind("<") > literal.rfind(">")  # inside a tag: a word
-            parts.append(f"{_MARK}{index}x" if word else f"<!--{_MARK}{index}-->")
+            inside_tag = literal.rfind("<") > literal.rfind(">")
+            parts.append(self._placeholder(text, inside_tag, child and depth <= 0))
         parts.append(source[at:])
         return "".join(parts)
+
+    def _placeholder(self, text: str, inside_tag: bool, outside_blocks: bool) -> str:
+        """The placeholder of construct ``text``: a word inside a tag, else a comment."""
+        if _REFUSED.search(text):
+            raise Ineligible(f"{text!r} cannot be inlined once")
+        if outside_blocks or text[2] == "-" or text[-3] == "-":
+            raise Ineligible(f"{text!r}: outside a block, or trims white space")
+        self.constructs.append(text)
+        index = len(self.constructs) - 1
+        return f"{_MARK}{index}x" if inside_tag else f"<!--{_MARK}{index}-->"
 
 
 def _words_in_title(flat: str) -> str:
@@ -149,9 +153,13 @@ def _check_markup(tree: etree._ElementTree) -> None:
         if _MARK in element.tag or (element.tag in ("style", "script")
                                     and _MARK in (element.text or "")):
             raise Ineligible(f"Jinja in <{element.tag}>")
-        for name, value in element.attrib.items():
-            if _MARK in name or (name in _FIXED_ATTRIBUTES and _MARK in value):
-                raise Ineligible(f"Jinja in the {name} attribute of <{element.tag}>")
+        _check_attributes(element)
+
+
+def _check_attributes(element: etree._Element) -> None:
+    for name, value in element.attrib.items():
+        if _MARK in name or (name in _FIXED_ATTRIBUTES and _MARK in value):
+            raise Ineligible(f"Jinja in the {name} attribute of <{element.tag}>")
 
 
 def _check_stylesheet(tree: etree._ElementTree) -> None:
