@@ -45,6 +45,7 @@ _TOKEN = re.compile(r"<!--sfbjinja(\d+)-->|sfbjinja(\d+)x")
 _MARK = "sfbjinja"
 _COMMENT = re.compile(rf"<!--{_MARK}(\d+)-->")
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _TITLE = re.compile(r"<title\b.*?</title\s*>", re.S | re.I)
 _FIXED_ATTRIBUTES = frozenset({"class", "style", "id"})
 _SIMPLE_SELECTOR = re.compile(r"\*|[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]*(?:[.#]-?[A-Za-z_][\w-]*)+")
@@ -162,16 +163,28 @@ def _check_attributes(element: etree._Element) -> None:
             raise Ineligible(f"Jinja in the {name} attribute of <{element.tag}>")
 
 
-def _check_stylesheet(tree: etree._ElementTree) -> None:
-    import cssutils
+def _selectors(css: str) -> Iterator[str]:
+    """The selectors of the style rules of ``css`` outside at-rules (``@media``...): the
+    ones premailer inlines."""
+    depth, prelude = 0, []
+    for char in _CSS_COMMENT.sub(" ", css):
+        if char == "{":
+            if depth == 0 and not "".join(prelude).lstrip().startswith("@"):
+                yield from (s.strip() for s in "".join(prelude).split(","))
+            depth, prelude = depth + 1, []
+        elif char == "}":
+            depth, prelude = max(depth - 1, 0), []
+        elif char == ";" and depth == 0:
+            prelude = []  # @import ...; @charset ...;
+        else:
+            prelude.append(char)
 
+
+def _check_stylesheet(tree: etree._ElementTree) -> None:
     css = "\n".join(style.text or "" for style in tree.iter("style"))
-    with _cssutils_quiet():
-        sheet = cssutils.parseString(css, validate=False)
-    for rule in sheet.cssRules:
-        if rule.type == rule.STYLE_RULE and not all(
-                _SIMPLE_SELECTOR.fullmatch(s.selectorText) for s in rule.selectorList):
-            raise Ineligible(f"{rule.selectorText!r} looks beyond an element's own tag")
+    for selector in _selectors(css):
+        if not _SIMPLE_SELECTOR.fullmatch(selector):
+            raise Ineligible(f"{selector!r} looks beyond an element's own tag")
 
 
 def _entities_kept(flat: str, constructs: list[str]) -> str:
