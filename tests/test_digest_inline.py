@@ -18,12 +18,13 @@ import html5lib
 import pytest
 from test_digest_factory import refugee_statements, settings, site
 
+from sfb_feeds import digest
 from sfb_feeds.config import load_settings
 from sfb_feeds.digest.inline import inline_document
 from sfb_feeds.digest.render import Digests
 from sfb_feeds.loader import load_statements
 from sfb_feeds.pipeline import render_site
-from sfb_feeds.plan import OutputFormat, Scope
+from sfb_feeds.plan import OutputFormat, Scope, plan_outputs
 from sfb_feeds.site import Site, make_site
 from sfb_feeds.urls import DIGEST_ARCHIVE_PATH, DIGEST_PATH
 
@@ -146,3 +147,15 @@ def test_cssutils_messages_stay_off_stderr(capfd: pytest.CaptureFixture[str]) ->
     inline_document('<html><head><style>.a { colr: red; width: 10qq }</style></head>'
                     '<body><p class="a">x</p></body></html>')
     assert capfd.readouterr().err == ""
+
+
+def test_inlined_templates_kept_in_a_store_give_the_same_pages() -> None:
+    s = site(refugee_statements())
+    store: dict[str, str] = {}
+    first = Digests(s.settings, s.languages, store=store)
+    assert len(store) == 2 and all(store.values())  # digest and archive page (all ltr)
+    again = Digests(s.settings, s.languages, store=store)
+    target = next(p.target for p in plan_outputs(s, digest.formats(s.settings, s.languages))
+                  if p.target.period)
+    assert again.render_html(s, target) == first.render_html(s, target)
+    assert again.render_eml(s, target) == first.render_eml(s, target)

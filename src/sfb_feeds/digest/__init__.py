@@ -7,7 +7,7 @@ each language gets ``digests/<lang>/index.html``, the archive of its digests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 
 from ..model import Settings
 from ..plan import OutputFormat, Scope
@@ -16,9 +16,11 @@ from ..urls import DIGEST_PATH
 from .render import Digests
 
 
-def formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
-    """The digest rows, their renderer prepared for ``languages`` (see ``Digests``)."""
-    digests = Digests(settings, languages)
+def formats(settings: Settings, languages: Sequence[str],
+            store: MutableMapping[str, str] | None = None) -> tuple[OutputFormat, ...]:
+    """The digest rows, their renderer prepared for ``languages`` (see ``Digests``);
+    ``store``: inlined templates kept between runs, if the build keeps them."""
+    digests = Digests(settings, languages, store=store)
     return (
         OutputFormat(name="digest-html", media_type="text/html", path=f"{DIGEST_PATH}.html",
                      scope=Scope.LANGUAGE_WEEK, render=digests.render_html),

@@ -22,10 +22,12 @@ rendered and then inlined by premailer document by document: correct, and slower
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 import jinja2
@@ -166,7 +168,7 @@ def _check_attributes(element: etree._Element) -> None:
 def _selectors(css: str) -> Iterator[str]:
     """The selectors of the style rules of ``css`` outside at-rules (``@media``...): the
     ones premailer inlines."""
-    depth, prelude = 0, []
+    depth, prelude = 0, list[str]()
     for char in _CSS_COMMENT.sub(" ", css):
         if char == "{":
             if depth == 0 and not "".join(prelude).lstrip().startswith("@"):
@@ -211,13 +213,32 @@ def inline_once(flat: str, constructs: list[str]) -> str:
     return _TOKEN.sub(lambda m: constructs[int(m.group(1) or m.group(2))], inlined)
 
 
+def _store_key(flat: str, constructs: list[str]) -> str:
+    """What an inlined template's text depends on: the flat document, the constructs its
+    placeholders stand for, and the versions of premailer, cssutils and lxml."""
+    used = [constructs[int(a or b)] for a, b in _TOKEN.findall(flat)]
+    versions = [version(name) for name in ("premailer", "cssutils", "lxml")]
+    text = "\0".join((flat, *used, *versions))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+INELIGIBLE = ""  # in a store: the template is inlined per document
+
+
 class Inliner:
     """Templates of an Environment inlined once, each kept per template file and the
-    values its stylesheets read; None for a template that must be inlined per document."""
+    values its stylesheets read; None for a template that must be inlined per document.
+
+    ``store``, if given, maps what an inlined template depends on (a hash) to its text: a
+    build may hand in one kept between runs, so that preparing the digests of a one-edit
+    build neither imports nor runs premailer (~0.3 s of such a build).
+    """
 
     def __init__(self, env: jinja2.Environment, loader: jinja2.BaseLoader,
-                 make_env: Callable[[jinja2.BaseLoader], jinja2.Environment]) -> None:
+                 make_env: Callable[[jinja2.BaseLoader], jinja2.Environment],
+                 store: MutableMapping[str, str] | None = None) -> None:
         self.env = env
+        self.store = store
         self._protecting = _ProtectingLoader(loader)
         self._flat = make_env(self._protecting)
         self._inlined: dict[tuple[str, ...], jinja2.Template | None] = {}
@@ -236,9 +257,18 @@ class Inliner:
             return None
         key = (name, *(f"{n}={page[n]}" for n in self._reads()))
         if key not in self._inlined:
-            try:
-                source = inline_once(flat, self._protecting.constructs)
-                self._inlined[key] = self.env.from_string(source)
-            except Ineligible:
-                self._inlined[key] = None
+            source = self._source(flat)
+            self._inlined[key] = self.env.from_string(source) if source else None
         return self._inlined[key]
+
+    def _source(self, flat: str) -> str:
+        stored = None if self.store is None else _store_key(flat, self._protecting.constructs)
+        found = None if stored is None else self.store.get(stored)  # type: ignore[union-attr]
+        if found is None:
+            try:
+                found = inline_once(flat, self._protecting.constructs)
+            except Ineligible:
+                found = INELIGIBLE
+            if stored is not None:
+                self.store[stored] = found  # type: ignore[index]
+        return found

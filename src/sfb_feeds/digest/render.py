@@ -8,7 +8,7 @@ change nothing: the same site and target always give the same bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -56,18 +56,20 @@ class _Prepared:
 class Digests:
     """The digests' templates and languages, prepared for ``languages``.
 
-    A language that was not prepared is prepared for each render (correct, slower). With
+    A language that was not prepared is prepared for each render (correct, slower).
+    ``store``: inlined templates kept between runs (see ``inline.Inliner``). With
     ``inline_once`` False every HTML page is inlined by premailer after its render (the
     reference the inline-once path is tested against).
     """
 
     def __init__(self, settings: Settings, languages: Sequence[str], *,
-                 inline_once: bool = True) -> None:
+                 inline_once: bool = True, store: MutableMapping[str, str] | None = None
+                 ) -> None:
         self.settings = settings
         self.inline_once = inline_once
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader)
-        self._inliner = Inliner(self.env, loader, environment)
+        self._inliner = Inliner(self.env, loader, environment, store)
         # The message headers read only the settings: a site without statements has them.
         self._bare = make_site(settings, (), datetime(2000, 1, 1, tzinfo=UTC))
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
