@@ -56,7 +56,7 @@ class _Prepared:
 class Digests:
     """The digests' templates and languages, prepared for ``languages``.
 
-    A language that was not prepared is prepared for each render (correct, slower).
+    Rendering a language that was not prepared is a ValueError.
     ``store``: inlined templates kept between runs (see ``inline.Inliner``). With
     ``inline_once`` False every HTML page is inlined by premailer after its render (the
     reference the inline-once path is tested against).
@@ -104,7 +104,9 @@ class Digests:
         if lang is None:
             raise ValueError("a digest belongs to a language")
         found = self.languages.get(lang)
-        return found if found is not None else self._prepare(lang)
+        if found is None:  # preparing here would change this object while rendering
+            raise ValueError(f"the digests were not prepared for {lang!r}")
+        return found
 
     def rendered(self, site: Site, target: Target, *, html: bool = True, text: bool = True
                  ) -> RenderedDigest:
