@@ -131,7 +131,9 @@ def documents() -> dict[str, bytes]:
         statement(f"Long {long_word} title", lang="de",
                   excerpt=(f"See https://example.org/{'path/' * 30}end and {long_word}.",)),
     ]
-    result = {o.path: o.data for o in render_site(site(statements), digest.FORMATS)}
+    built = site(statements)
+    result = {o.path: o.data for o in render_site(built, digest.formats(built.settings,
+                                                                         built.languages))}
     chosen = {lang: result[f"digests/{lang}/2015-W36.html"]
               for lang in ("en", "pl", "ar", "ko", "de")}
     chosen["archive"] = result["digests/en/index.html"]

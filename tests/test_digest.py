@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,9 +18,9 @@ from lxml import etree
 from test_digest_factory import BASE, NOW, refugee_statements, settings, site, statement
 
 from sfb_feeds import digest, i18n
-from sfb_feeds.digest import render
 from sfb_feeds.digest.command import digest_outputs, show_digest
-from sfb_feeds.digest.templates import candidate_names, display_width, underline, wrap
+from sfb_feeds.digest.templates import candidate_names
+from sfb_feeds.digest.text import display_width, underline, wrap
 from sfb_feeds.errors import UsageError
 from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
@@ -32,7 +31,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def outputs(s: Site) -> dict[str, bytes]:
-    return {o.path: o.data for o in render_site(s, digest.FORMATS)}
+    return {o.path: o.data for o in render_site(s, digest.formats(s.settings, s.languages))}
 
 
 def parse(data: bytes) -> etree._Element:
@@ -94,27 +93,14 @@ def test_week_starts_setting_regroups_the_digests() -> None:
     assert sunday == {"digests/en/2015-W36.txt", "digests/en/2015-W37.txt"}
 
 
-def test_each_digest_is_rendered_once_for_its_three_outputs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    calls: list[str] = []
-    real = render.render_view
-
-    def counting(s: Site, view: render.DigestView) -> render.RenderedDigest:
-        calls.append(f"{view.lang}/{view.week.label}")
-        return real(s, view)
-
-    monkeypatch.setattr(render, "render_view", counting)
-    result = outputs(site(refugee_statements()))
-    assert len([p for p in result if p.endswith(".eml")]) == 4
-    assert sorted(calls) == ["da/2015-W36", "en/2015-W36", "pl/2015-W36", "tr/2015-W36"]
 
 
 def test_same_input_gives_the_same_bytes() -> None:
     first = outputs(site(refugee_statements()))
     # A new Site (so nothing memoised), formats in reverse order.
     again = make_site(settings(), refugee_statements(), NOW)
-    second = {o.path: o.data for o in render_site(again, tuple(reversed(digest.FORMATS)))}
+    rows = tuple(reversed(digest.formats(again.settings, again.languages)))
+    second = {o.path: o.data for o in render_site(again, rows)}
     assert first == second
 
 
@@ -610,23 +596,6 @@ def test_trans_blocks_work_in_site_templates(tmp_path: Path) -> None:
     assert text_of(root.find("head/title")) == "Przegląd tygodnia · 1 statement"
 
 
-def test_compiled_templates_are_kept_in_the_cache_and_give_the_same_digests(
-        tmp_path: Path) -> None:
-    from sfb_feeds.digest import templates
-
-    plain = outputs(site(refugee_statements()))
-    cached = dataclasses.replace(site(refugee_statements()),
-                                 settings=dataclasses.replace(settings(), cache_dir=tmp_path))
-    templates.environment.cache_clear()
-    templates.template.cache_clear()
-    assert outputs(cached) == plain
-    kept = sorted((tmp_path / templates.JINJA_CACHE).iterdir())
-    assert kept  # one compiled file per template used
-    # A fresh process (fresh environments) loads them instead of compiling: same digests.
-    templates.environment.cache_clear()
-    templates.template.cache_clear()
-    assert outputs(cached) == plain
-    assert sorted((tmp_path / templates.JINJA_CACHE).iterdir()) == kept
 
 
 def test_french_labels_take_a_no_break_space_before_the_colon() -> None:
@@ -641,27 +610,3 @@ def test_french_labels_take_a_no_break_space_before_the_colon() -> None:
     assert "\nÉgalement en\u00a0:\n" in text
     english = result["digests/en/2015-W36.txt"].decode()
     assert "\nFull statement: https://" in english and "\nAlso in:\n" in english
-
-
-@pytest.mark.parametrize("autoescape", [True, False])
-def test_the_direct_calls_render_as_jinja_renders(autoescape: bool) -> None:
-    from sfb_feeds.digest import templates
-
-    source = (
-        "{% macro m(x) %}[{{ x }}]{{ caller() if caller else '' }}{% endmacro %}"
-        "{% set ns = namespace(n=0) %}{% for i in range(3) %}{{ loop.cycle('a', 'b') }}"
-        "{{ m(i) }}{% call m('c') %}<{{ i }}>{% endcall %}{{ '{0}-{1}'.format(i, '<b>') }}"
-        "{{ _('Full statement') }}{{ _('{label}:').format(label='<x>') }}"
-        "{{ gettext('Weekly digest') }}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"
-        "{{ ngettext('{count} statement', '{count} statements', 2).format(count=2) }}"
-        "{% block b %}{{ 'x'.upper() }}{{ dict(a=1).get('a') }}{% endblock %}"
-    )
-    rendered = []
-    for context_class in (jinja2.runtime.Context, templates._Context):
-        env = jinja2.Environment(autoescape=autoescape, extensions=[jinja2.ext.i18n])
-        env.context_class = context_class
-        rendered.append(env.from_string(source).render(templates.gettext_functions("fr")))
-    assert rendered[0] == rendered[1]
-    assert ("&lt;x&gt;" in rendered[1]) is autoescape and "Déclaration complète" in rendered[1]
-
-

@@ -26,7 +26,7 @@ from sfb_feeds.site import Site
 
 
 def outputs(s: Site) -> dict[str, bytes]:
-    return {o.path: o.data for o in render_site(s, digest.FORMATS)}
+    return {o.path: o.data for o in render_site(s, digest.formats(s.settings, s.languages))}
 
 
 def read(data: bytes) -> EmailMessage:

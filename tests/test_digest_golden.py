@@ -27,7 +27,7 @@ SAMPLE_NOW = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def compare(s: Site, folder: Path) -> None:
-    outputs = {o.path: o.data for o in render_site(s, digest.FORMATS)}
+    outputs = {o.path: o.data for o in render_site(s, digest.formats(s.settings, s.languages))}
     if UPDATE:
         for old in sorted(folder.rglob("*"), reverse=True):
             if old.is_file():

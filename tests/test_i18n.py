@@ -25,7 +25,6 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
 from sfb_feeds import i18n
-from sfb_feeds.digest.templates import Gettext, Label
 
 LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
 LOCALE_DIR = files("sfb_feeds") / "locale"
@@ -431,11 +430,6 @@ def test_language_label(tag: str, name: str) -> None:
 def test_catalog_choice(lang: str, expected: str) -> None:
     assert i18n.translations(lang).gettext("Full statement") == expected
 
-
-def test_translations_are_cached() -> None:
-    assert i18n.translations("pl") is i18n.translations("pl")
-
-
 def test_unknown_language_gets_english_labels_and_its_own_dates() -> None:
     assert i18n.label("sw", "Unsubscribe") == "Unsubscribe"
     assert i18n.format_date(date(2015, 9, 6), "sw") == "6 Septemba 2015"
@@ -568,60 +562,3 @@ def test_templates_use_only_known_labels() -> None:
 def test_a_label_takes_its_colon_the_languages_way(lang: str, expected: str) -> None:
     t = i18n.translations(lang)
     assert t.gettext("{label}:").format(label=t.gettext("Also in")) == expected
-
-
-
-def test_prepare_language_loads_what_rendering_reads() -> None:
-    """After prepare_language, rendering the language's dates and labels loads nothing."""
-    from sfb_feeds import i18n
-
-    i18n._cldr_locales.cache_clear()
-    i18n.translations.cache_clear()
-    i18n.prepare_language("pl")
-    loaded = (i18n._cldr_locales.cache_info().currsize, i18n.translations.cache_info().currsize)
-    assert loaded == (1, 1)
-    assert i18n.format_week(date(2016, 2, 29), date(2016, 3, 6), "pl") \
-        == "29 lutego\u2009\u2013\u20096 marca 2016"
-    assert (i18n._cldr_locales.cache_info().misses, i18n.translations.cache_info().misses) \
-        == (1, 1)
-
-
-@pytest.mark.parametrize(("label", "values"), [
-    ("{label}:", {"label": "Also in"}),
-    ("by {authors}", {"authors": "Ana <ana@x.org> & Bo"}),
-    ("{site} — {count} {{braces}}", {"site": markupsafe.Markup("<b>IST</b>"), "count": 3}),
-    ("{n:>4} items", {"n": 7}),  # (a format spec: Markup's own way)
-    ("{0} and {}", {}),  # (positional fields)
-    ("{label.upper}", {"label": "x"}),  # (an attribute)
-    ("{value!r}", {"value": "<x>"}),  # (a conversion)
-    ("{value}", {"value": 1.5}),
-    ("{value}", {"value": None}),
-    ("broken {", {"value": 1}),
-])
-def test_a_label_formats_exactly_as_markup_does(label: str, values: dict[str, object]) -> None:
-    args = ("a<", "b") if "{0}" in label else ()
-    try:
-        expected: object = markupsafe.Markup(label).format(*args, **values)
-    except ValueError as error:
-        with pytest.raises(ValueError, match=str(error)):
-            Label(label).format(*args, **values)
-        return
-    got = Label(label).format(*args, **values)
-    assert isinstance(got, markupsafe.Markup) and str(got) == str(expected)
-
-
-def test_labels_are_translated_once_and_kept_as_markup() -> None:
-    calls: list[str] = []
-
-    class Catalog(gettext.NullTranslations):
-        def gettext(self, message: str) -> str:
-            calls.append(message)
-            return f"«{message}»"
-
-    translate = Gettext(Catalog())
-    first = translate.translate(True, "Full statement")
-    again = translate.translate(True, "Full statement")
-    assert first == again == "«Full statement»" and isinstance(again, Label)
-    assert calls == ["Full statement"]
-    assert translate.translate(False, "Full statement") == "«Full statement»"
-    assert translate.translate(True, "{n} of %(x)s", x="<y>") == "«{n} of &lt;y&gt;»"

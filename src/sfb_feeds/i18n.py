@@ -3,7 +3,9 @@
 Labels are gettext messages with ``str.format`` placeholders (``{site}``, ``{week}``,
 ``{count}``, ``{authors}``): translate first, then format. The catalogs are the ``.po`` files
 under ``sfb_feeds/locale/<lang>/LC_MESSAGES/sfb_feeds.po``; they are read at run time (no
-compiled ``.mo`` to keep in step), once per language.
+compiled ``.mo`` to keep in step). Everything a language needs is read once into a
+:class:`Language`, which renderers prepare ahead and keep; the module functions below build
+one per call (for tests and one-off uses).
 
 With Jinja (``jinja2.ext.i18n``)::
 
@@ -20,9 +22,7 @@ from __future__ import annotations
 import gettext
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
@@ -112,25 +112,13 @@ MESSAGES: tuple[str, ...] = (
 # --- gettext catalogs -------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
 def translations(lang: str) -> gettext.NullTranslations:
     """The gettext translations for ``lang``: its own catalog, then its base language's.
 
     ``pt-BR`` uses ``pt_BR`` if present, else ``pt``; a language without a catalog gets
-    English (the msgids). The object is shared between callers: don't add fallbacks to it.
+    English (the msgids). Read afresh on each call: keep the result (see Language).
     """
     return _translations_from(files("sfb_feeds") / "locale", lang)
-
-
-def label(lang: str, msgid: str, **values: object) -> str:
-    """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
-    return translations(lang).gettext(msgid).format(**values)
-
-
-def plural_label(lang: str, singular: str, plural: str, count: int, **values: object) -> str:
-    """The translated plural label for ``count``; ``{count}`` is written the language's way."""
-    text = translations(lang).ngettext(singular, plural, count)
-    return text.format(count=format_number(count, lang), **values)
 
 
 def _translations_from(root: Traversable, lang: str) -> gettext.NullTranslations:
@@ -173,34 +161,19 @@ _ROOT = Locale.parse("root")
 _WEEK_SKELETON = "yMMMMd"
 
 
-@dataclass(frozen=True, slots=True)
-class _CldrLocales:
-    patterns: Locale  # where the date patterns come from
-    names: Locale  # where month names, list words and number symbols come from
-
-
-@lru_cache(maxsize=256)
-def _cldr_locales(lang: str) -> _CldrLocales:
+def _cldr_locales(lang: str) -> tuple[Locale, Locale]:
+    """(where the date patterns come from, where month names, list words and number
+    symbols come from) for ``lang``."""
     tag = canonical_tag(lang.replace("_", "-"))
     locale = None if tag is None else _ENGLISH if tag == "en" else babel_locale(tag)
     if locale is None or locale.months["format"]["wide"] == _ROOT.months["format"]["wide"]:
         # Unknown to CLDR, or known without month names ("M09"): English throughout.
-        return _CldrLocales(_ENGLISH, _ENGLISH)
+        return _ENGLISH, _ENGLISH
     if locale.date_formats["long"].pattern == _ROOT.date_formats["long"].pattern:
         # Month names but no date patterns of its own: root's "2015 September 6" reads
         # worse than the English order with the language's month names.
-        return _CldrLocales(_ENGLISH, locale)
-    return _CldrLocales(locale, locale)
-
-
-def format_date(moment: date, lang: str) -> str:
-    """The long date in ``lang``: ``6 September 2015``, ``6 września 2015``.
-
-    ``moment`` is taken as it is: convert it to the site's timezone first.
-    """
-    locales = _cldr_locales(lang)
-    pattern = locales.patterns.date_formats["long"].pattern
-    return _format_cldr_date(_day(moment), format=pattern, locale=locales.names)
+        return _ENGLISH, locale
+    return locale, locale
 
 
 def _day(moment: date) -> date:
@@ -208,37 +181,10 @@ def _day(moment: date) -> date:
     return moment.date() if isinstance(moment, datetime) else moment
 
 
-@lru_cache(maxsize=8192)  # weeks repeat per language (archive pages, digests)
-def format_week(start: date, end: date, lang: str) -> str:
-    """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September 2015``.
-
-    CLDR's interval patterns, with the month written in full where the closest pattern
-    abbreviates it (Babel does not widen fields the way ICU does). Datetimes count by
-    their calendar day, as given.
-    """
-    start, end = _day(start), _day(end)
-    if start == end:
-        return format_date(start, lang)
-    field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
-    patterns = _week_patterns(lang, field)
-    if patterns is None:
-        # No usable pattern (a few locales drop the first month): two full dates.
-        formats = _cldr_locales(lang).patterns.interval_formats
-        fallback = str(formats.get(None) or "{0} \u2013 {1}")
-        return fallback.format(format_date(start, lang), format_date(end, lang))
-    names = _cldr_locales(lang).names
-    return "".join(
-        pattern.apply(day, names) for pattern, day in zip(patterns, (start, end), strict=True)
-    )
-
-
-@lru_cache(maxsize=1024)  # every week of a language differs, its patterns do not
-def _week_patterns(lang: str, field: str) -> tuple[DateTimePattern, ...] | None:
-    """``lang``'s interval patterns for days that differ from ``field`` on, parsed and widened.
-
-    None when the language has no usable pattern.
-    """
-    formats = _cldr_locales(lang).patterns.interval_formats
+def _week_patterns(patterns: Locale, field: str) -> tuple[DateTimePattern, ...] | None:
+    """The interval patterns of ``patterns`` for days that differ from ``field`` on,
+    parsed and with months written in full; None when there is no usable one."""
+    formats = patterns.interval_formats
     skeleton = match_skeleton(_WEEK_SKELETON, formats)
     parts = formats[skeleton].get(field) if skeleton else None
     if not parts or len(parts) != 2 or not _shows_field(parts[0], field):
@@ -261,40 +207,138 @@ def _shows_field(pattern: str, field: str) -> bool:
     return any(kind == "field" and value[0] in wanted for kind, value in tokenize_pattern(pattern))
 
 
+MOST_KEPT = 100_000  # lists of names kept per language
+
+
+class Language:
+    """One language's catalog, CLDR data and direction, read once when made.
+
+    Renderers make one per language when they are prepared and keep it; formatting reads
+    only what is held here. The dates, counts and lists of names written are kept: a site
+    has few distinct ones, and Babel takes 20-40 µs for each (together a third of an HTML
+    digest's rendering, measured on a generated 3,000-statement site).
+    """
+
+    __slots__ = (
+        "_dates",
+        "_fallback",
+        "_lists",
+        "_long",
+        "_names",
+        "_numbers",
+        "_weeks",
+        "catalog",
+        "direction",
+        "lang",
+    )
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._dates: dict[date, str] = {}
+        self._numbers: dict[int, str] = {}
+        self._lists: dict[tuple[str, ...], str] = {}
+        self.catalog = translations(lang)
+        patterns, self._names = _cldr_locales(lang)
+        self._long = patterns.date_formats["long"].pattern
+        self._weeks = {field: _week_patterns(patterns, field) for field in "yMd"}
+        self._fallback = str(patterns.interval_formats.get(None) or "{0} \u2013 {1}")
+        tag = canonical_tag(lang.replace("_", "-"))
+        self.direction = "rtl" if tag is not None and is_rtl(tag) else "ltr"
+
+    def label(self, msgid: str, **values: object) -> str:
+        """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
+        return self.catalog.gettext(msgid).format(**values)
+
+    def plural_label(self, singular: str, plural: str, count: int, **values: object) -> str:
+        """The plural label for ``count``; ``{count}`` is written the language's way."""
+        text = self.catalog.ngettext(singular, plural, count)
+        return text.format(count=self.format_number(count), **values)
+
+    def format_date(self, moment: date) -> str:
+        """The long date: ``6 September 2015``, ``6 września 2015`` (``moment`` as given)."""
+        day = _day(moment)
+        found = self._dates.get(day)
+        if found is None:
+            found = self._dates[day] = str(_format_cldr_date(day, format=self._long,
+                                                             locale=self._names))
+        return found
+
+    def format_week(self, start: date, end: date) -> str:
+        """The days from ``start`` to ``end`` in words (see the module function)."""
+        start, end = _day(start), _day(end)
+        if start == end:
+            return self.format_date(start)
+        field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
+        patterns = self._weeks[field]
+        if patterns is None:
+            # No usable pattern (a few locales drop the first month): two full dates.
+            return self._fallback.format(self.format_date(start), self.format_date(end))
+        return "".join(pattern.apply(day, self._names)
+                       for pattern, day in zip(patterns, (start, end), strict=True))
+
+    def format_number(self, number: int) -> str:
+        """An integer with the language's digit grouping: ``1,000``, ``1 000``."""
+        found = self._numbers.get(number)
+        if found is None:
+            found = self._numbers[number] = str(format_decimal(number, locale=self._names))
+        return found
+
+    def format_names(self, names: Iterable[str]) -> str:
+        """Names joined the language's way: ``A, B and C``, ``A, B i C``."""
+        items = tuple(names)
+        found = self._lists.get(items)
+        if found is None:
+            found = str(_format_cldr_list(list(items), locale=self._names)) if items else ""
+            if len(self._lists) < MOST_KEPT:
+                self._lists[items] = found
+        return found
+
+
+# --- one-off helpers (each reads the language's data afresh) ------------------------------
+
+
+def label(lang: str, msgid: str, **values: object) -> str:
+    """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
+    return translations(lang).gettext(msgid).format(**values)
+
+
+def plural_label(lang: str, singular: str, plural: str, count: int, **values: object) -> str:
+    """The translated plural label for ``count``; ``{count}`` is written the language's way."""
+    return Language(lang).plural_label(singular, plural, count, **values)
+
+
+def format_date(moment: date, lang: str) -> str:
+    """The long date in ``lang``: ``6 September 2015``, ``6 września 2015``.
+
+    ``moment`` is taken as it is: convert it to the site's timezone first.
+    """
+    return Language(lang).format_date(moment)
+
+
+def format_week(start: date, end: date, lang: str) -> str:
+    """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September 2015``.
+
+    CLDR's interval patterns, with the month written in full where the closest pattern
+    abbreviates it (Babel does not widen fields the way ICU does). Datetimes count by
+    their calendar day, as given.
+    """
+    return Language(lang).format_week(start, end)
+
+
 def format_number(number: int, lang: str) -> str:
     """An integer with the language's digit grouping: ``1,000``, ``1 000``, ``1.000``."""
-    return str(format_decimal(number, locale=_cldr_locales(lang).names))
+    return Language(lang).format_number(number)
 
 
 def format_names(names: Iterable[str], lang: str) -> str:
     """A list of names joined the language's way: ``A, B and C``, ``A, B i C``."""
-    items = list(names)
-    return str(_format_cldr_list(items, locale=_cldr_locales(lang).names)) if items else ""
-
-
-# --- direction and names -----------------------------------------------------------------
+    return Language(lang).format_names(names)
 
 
 def text_direction(lang: str) -> str:
     """``"rtl"`` for right-to-left languages (Arabic, Hebrew, Persian, Urdu), else ``"ltr"``."""
     tag = canonical_tag(lang.replace("_", "-"))
     return "rtl" if tag is not None and is_rtl(tag) else "ltr"
-
-
-_WEEKS = ((date(2015, 9, 7), date(2015, 9, 13)), (date(2015, 8, 31), date(2015, 9, 6)),
-          (date(2015, 12, 28), date(2016, 1, 3)))
-
-
-def prepare_language(lang: str) -> None:
-    """Load now the catalog and the CLDR data that rendering ``lang`` reads (~5-8 ms a
-    language, the first time): see ``OutputFormat.prepare``."""
-    for monday, sunday in _WEEKS:  # each kind of week: within a month, across, a new year
-        format_week(monday, sunday, lang)
-    translations(lang)
-    format_number(1000, lang)
-    format_names(("A", "B", "C"), lang)
-    text_direction(lang)
-    language_label(lang)
 
 
 def language_label(tag: str) -> str:

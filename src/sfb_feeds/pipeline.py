@@ -12,12 +12,8 @@ from .site import Site, make_site
 
 
 def all_formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
-    """Every output format the build produces for ``languages``, feeds first.
-
-    (Until the renderer packages offer ``formats(settings, languages)``, their tables.)
-    """
-    del settings, languages  # (what the renderer packages will prepare for)
-    return feeds.FORMATS + digest.FORMATS
+    """Every output format the build produces, feeds first, prepared for ``languages``."""
+    return feeds.FORMATS + digest.formats(settings, languages)
 
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:

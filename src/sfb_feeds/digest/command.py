@@ -12,10 +12,10 @@ from datetime import datetime
 from ..errors import UsageError
 from ..language import canonical_tag
 from ..model import Output, Settings, Statement
-from ..plan import Scope, plan_outputs
+from ..plan import OutputFormat, Scope, plan_outputs
 from ..site import Site, make_site
 from ..weeks import last_complete_week, parse_week
-from . import FORMATS
+from . import formats as digest_formats
 
 PARTS = {"html": ".html", "text": ".txt", "eml": ".eml"}
 
@@ -41,6 +41,15 @@ def _language(site: Site, lang: str | None) -> str | None:
     return tag
 
 
+def _formats(site: Site, language: str | None, part: str | None) -> list[OutputFormat]:
+    """The digest rows of ``part`` (all three if None), prepared for the languages shown."""
+    if part is not None and part not in PARTS:
+        raise UsageError(f"--part: {part!r} is not one of {', '.join(PARTS)}")
+    rows = digest_formats(site.settings, [language] if language else site.languages)
+    return [f for f in rows if f.scope is Scope.LANGUAGE_WEEK
+            and (part is None or f.path.endswith(PARTS[part]))]
+
+
 def show_digest(
     site: Site, week: str | None = None, lang: str | None = None, part: str | None = None
 ) -> list[Output]:
@@ -53,10 +62,7 @@ def show_digest(
     """
     label = _week_label(site, week)
     language = _language(site, lang)
-    if part is not None and part not in PARTS:
-        raise UsageError(f"--part: {part!r} is not one of {', '.join(PARTS)}")
-    formats = [f for f in FORMATS if f.scope is Scope.LANGUAGE_WEEK
-               and (part is None or f.path.endswith(PARTS[part]))]
+    formats = _formats(site, language, part)
     chosen = [
         planned for planned in plan_outputs(site, formats)
         if planned.target.period == label

@@ -24,38 +24,33 @@ import binascii
 import hashlib
 import re
 from collections.abc import Sequence
-from email.headerregistry import BaseHeader, HeaderRegistry
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from functools import lru_cache
 
 from ..site import Site
 from ..urls import digest_archive_url as archive_url
 from ..weeks import week_bounds
-from .render import RenderedDigest
-from .view import host_of, site_hash
+from .view import DigestView, host_of, site_hash
 
 CRLF = b"\r\n"
 Headers = tuple[tuple[str, str], ...]
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The standard header registry, building each header class once.
-
-    The stock registry creates a new class with type() for every header it parses; the
-    classes are the same each time.
-    """
-
-    @lru_cache(maxsize=256)  # noqa: B019 - one registry lives as long as the process
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        return super().__getitem__(name)
+POLICY = SMTP
 
 
-POLICY = SMTP.clone(header_factory=_HeaderClasses())
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    """One digest in every form its message needs."""
+
+    view: DigestView
+    subject: str
+    html: bytes  # inlined, UTF-8; the very bytes of the .html output
+    text: bytes  # UTF-8; the very bytes of the .txt output
 
 
-@lru_cache(maxsize=1024)
 def header_block(headers: Headers) -> bytes:
     """``headers`` as the email package writes them: folded, encoded, each ending in CRLF."""
     message = EmailMessage(policy=POLICY)
@@ -205,11 +200,31 @@ def _encoded_body(body: bytes) -> tuple[str, bytes]:
     return "quoted-printable", binascii.b2a_qp(body, istext=True).replace(b"\n", CRLF)
 
 
+# The headers of a part: one of four, written by the email package once, on import.
+_PART_HEADS = {
+    (subtype, encoding): header_block((("Content-Type", f'text/{subtype}; charset="utf-8"'),
+                                       ("Content-Transfer-Encoding", encoding)))
+    for subtype in ("plain", "html") for encoding in ("base64", "quoted-printable")
+}
+
+
 def _part(subtype: str, body: bytes) -> bytes:
     encoding, encoded = _encoded_body(body)
-    head = header_block((("Content-Type", f'text/{subtype}; charset="utf-8"'),
-                         ("Content-Transfer-Encoding", encoding)))
-    return head + CRLF + encoded
+    return _PART_HEADS[subtype, encoding] + CRLF + encoded
+
+
+@dataclass(frozen=True, slots=True)
+class ListHeads:
+    """The headers of a language's messages that come from the settings alone (the
+    addresses, then the list headers), written by the email package once per language."""
+
+    addresses: bytes
+    lists: bytes
+
+    @classmethod
+    def of(cls, site: Site, lang: str) -> ListHeads:
+        """The headers for ``lang`` (only ``site.settings`` is read)."""
+        return cls(header_block(_addresses(site, lang)), header_block(_list_headers(site, lang)))
 
 
 def _multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
@@ -218,8 +233,9 @@ def _multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
     return body + delimiter + b"--" + CRLF
 
 
-def render_eml(site: Site, digest: RenderedDigest) -> bytes:
-    """The digest's message: headers, then the text and HTML alternatives."""
+def render_eml(site: Site, digest: RenderedDigest, heads: ListHeads | None = None) -> bytes:
+    """The digest's message: headers, then the text and HTML alternatives. ``heads``:
+    the language's :class:`ListHeads`, if prepared."""
     view = digest.view
     lang, period = view.lang, view.week.label
     boundary = _boundary(digest)
@@ -230,6 +246,7 @@ def render_eml(site: Site, digest: RenderedDigest) -> bytes:
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
     )).encode("ascii")
-    head = header_block(_addresses(site, lang)) + own + header_block(_list_headers(site, lang))
+    heads = heads or ListHeads.of(site, lang)
+    head = heads.addresses + own + heads.lists
     parts = (_part("plain", digest.text), _part("html", digest.html))
     return head + CRLF + _multipart(boundary, parts)

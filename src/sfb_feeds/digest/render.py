@@ -1,116 +1,143 @@
-"""Render a digest once (HTML inlined, plain text, subject) and serve it to its three outputs."""
+"""The digests' prepared renderer: templates, inlined templates and languages, made once.
+
+:class:`Digests` is built from the settings and the languages to render (see
+``digest.formats``); its methods render one output each from ``(site, target)``. They
+change nothing: the same site and target always give the same bytes.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
-from ..i18n import prepare_language
+import jinja2
+
+from ..i18n import Language
 from ..model import Settings
 from ..plan import Target
-from ..site import Site
-from . import templates
-from .inline import inline_css, prepare_inliner
-from .view import ArchiveView, DigestView, archive_view, digest_view
+from ..site import Site, make_site
+from .eml import ListHeads, RenderedDigest, render_eml
+from .inline import Inliner, inline_document
+from .templates import candidate_names, environment, gettext_callables, template_loader
+from .view import archive_view, digest_view, sides
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
 
 
 @dataclass(frozen=True, slots=True)
-class RenderedDigest:
-    """One digest in every form its outputs need."""
+class _Html:
+    """An HTML template: inlined once, or to be inlined by premailer after each render."""
 
-    view: DigestView
-    subject: str
-    html: bytes  # inlined, UTF-8; the very bytes of the .html output
-    text: bytes  # UTF-8; the very bytes of the .txt output
+    template: jinja2.Template
+    inlined: bool
 
-
-def _variables(view: object, lang: str, **more: Any) -> dict[str, Any]:
-    values = {f.name: getattr(view, f.name) for f in fields(view)}  # type: ignore[arg-type]
-    return {**values, **templates.gettext_functions(lang), **more}
+    def render(self, variables: Mapping[str, Any]) -> bytes:
+        html = self.template.render(variables)
+        return ((html if self.inlined else inline_document(html)) + "\n").encode("utf-8")
 
 
-def _render(site: Site, name: str, lang: str, variables: dict[str, Any]) -> str:
-    settings = site.settings
-    return templates.template(settings.templates_dir, name, lang,
-                              settings.cache_dir).render(variables)
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What rendering one language's digests reads."""
+
+    language: Language
+    gettext: Mapping[str, Any]
+    subject: jinja2.Template
+    text: jinja2.Template
+    digest: _Html
+    archive: _Html
+    heads: ListHeads
 
 
-def prepare(settings: Settings, names: tuple[str, ...], *, languages: bool = False) -> None:
-    """Compile the shipped (or the site's) templates ``names``, as the first render would
-    (see ``OutputFormat.prepare``); with ``languages``, also ready the CSS inliner and the
-    data of the languages the site expects digests in."""
-    env = templates.environment(settings.templates_dir, settings.cache_dir)
-    for name in names:
-        env.get_template(name)  # kept in the environment: every language's lookup finds it
-    if languages:
-        prepare_inliner(settings.cache_dir)
-        for lang in settings.digests.lists:
-            prepare_language(lang)
+class Digests:
+    """The digests' templates and languages, prepared for ``languages``.
 
-
-def render_view(site: Site, view: DigestView) -> RenderedDigest:
-    """Render the subject, the plain text and the inlined HTML of one digest."""
-    lang = view.lang
-    # One line; other spaces (thin ones around the dash of a week in words) are kept.
-    subject = _LINE_BREAKS.sub(" ", _render(site, "subject.txt", lang, _variables(view, lang)))
-    subject = subject.strip(" ")
-    variables = _variables(view, lang, subject=subject)
-    html = inline_css(_render(site, "digest.html", lang, variables),
-                      site.settings.cache_dir) + "\n"
-    text = _render(site, "digest.txt", lang, variables)
-    return RenderedDigest(view, subject, html.encode("utf-8"), text.encode("utf-8"))
-
-
-PARTS = frozenset({"html", "text", "eml"})
-
-
-class _Memo:
-    """The digests rendered for the site being built, so .html, .txt and .eml share one.
-
-    Keyed by the Site object itself (frozen, and with slots, so no weak references): a
-    new Site starts a new memo, and the one before is let go. A digest is dropped once
-    each of its three outputs has fetched it, so a build holds only the digests whose
-    outputs are still to come, not every digest of the site.
+    Rendering a language that was not prepared is a ValueError.
+    ``store``: inlined templates kept between runs (see ``inline.Inliner``). With
+    ``inline_once`` False every HTML page is inlined by premailer after its render (the
+    reference the inline-once path is tested against).
     """
 
-    def __init__(self) -> None:
-        self.site: Site | None = None
-        self.digests: dict[tuple[str, str], tuple[RenderedDigest, set[str]]] = {}
+    def __init__(self, settings: Settings, languages: Sequence[str], *,
+                 inline_once: bool = True, store: MutableMapping[str, str] | None = None
+                 ) -> None:
+        self.settings = settings
+        self.inline_once = inline_once
+        loader = template_loader(settings.templates_dir)
+        self.env = environment(loader)
+        self._inliner = Inliner(self.env, loader, environment, store)
+        # The message headers read only the settings: a site without statements has them.
+        self._bare = make_site(settings, (), datetime(2000, 1, 1, tzinfo=UTC))
+        self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
-    def get(self, site: Site, target: Target, part: str) -> RenderedDigest:
-        if self.site is not site:
-            self.site, self.digests = site, {}
-        if target.language is None or target.period is None:
-            raise ValueError("a digest needs a language and a week")
-        key = (target.language, target.period)
-        found = self.digests.get(key)
-        if found is None or part in found[1]:  # a part asked twice: render afresh
-            view = digest_view(site, target.language, target.period, target.statements)
-            found = self.digests[key] = (render_view(site, view), set())
-        found[1].add(part)
-        if found[1] >= PARTS:
-            del self.digests[key]
-        return found[0]
+    def _prepare(self, lang: str) -> _Prepared:
+        language = Language(lang)
+        start, end = sides(language.direction)
+        page = {"lang": lang, "dir": language.direction, "start": start, "end": end}
+        return _Prepared(
+            language=language, gettext=gettext_callables(language.catalog),
+            subject=self._template("subject.txt", lang),
+            text=self._template("digest.txt", lang),
+            digest=self._html("digest.html", lang, page),
+            archive=self._html("archive.html", lang, page),
+            heads=ListHeads.of(self._bare, lang))
 
+    def _template(self, name: str, lang: str) -> jinja2.Template:
+        return self.env.select_template(candidate_names(name, lang))
 
-_memo = _Memo()
+    def _html(self, name: str, lang: str, page: Mapping[str, str]) -> _Html:
+        template = self._template(name, lang)
+        if not self.inline_once:
+            return _Html(template, False)
+        inlined = self._inliner.inlined(template.name or name, page)
+        return _Html(template, False) if inlined is None else _Html(inlined, True)
 
+    def inlined_once(self, lang: str) -> bool:
+        """Whether ``lang``'s digest page is rendered from a template inlined once."""
+        return self._for(lang).digest.inlined
 
-def rendered_digest(site: Site, target: Target, part: str) -> RenderedDigest:
-    """The digest of ``target`` (a language and a week) for its output ``part``.
+    def _for(self, lang: str | None) -> _Prepared:
+        if lang is None:
+            raise ValueError("a digest belongs to a language")
+        found = self.languages.get(lang)
+        if found is None:  # preparing here would change this object while rendering
+            raise ValueError(f"the digests were not prepared for {lang!r}")
+        return found
 
-    ``part`` is "html", "text" or "eml": the three outputs of a digest share one
-    rendering.
-    """
-    return _memo.get(site, target, part)
+    def rendered(self, site: Site, target: Target, *, html: bool = True, text: bool = True
+                 ) -> RenderedDigest:
+        """The subject, the plain text and the inlined HTML of a digest (each of the last
+        two only if asked for: else empty)."""
+        prepared = self._for(target.language)
+        if target.period is None:
+            raise ValueError("a digest needs a week")
+        view = digest_view(site, prepared.language, target.period, target.statements)
+        variables = {f.name: getattr(view, f.name) for f in fields(view)}
+        variables.update(prepared.gettext)
+        # One line; other spaces (thin ones around the dash of a week in words) are kept.
+        subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
+        variables["subject"] = subject
+        plain = prepared.text.render(variables).encode("utf-8") if text else b""
+        body = prepared.digest.render(variables) if html else b""
+        return RenderedDigest(view, subject, body, plain)
 
+    def render_html(self, site: Site, target: Target) -> bytes:
+        return self.rendered(site, target, text=False).html
 
-def render_archive(site: Site, lang: str) -> bytes:
-    """The archive page of ``lang``: its digests, newest first."""
-    view: ArchiveView = archive_view(site, lang)
-    html = inline_css(_render(site, "archive.html", lang, _variables(view, lang)),
-                      site.settings.cache_dir) + "\n"
-    return html.encode("utf-8")
+    def render_text(self, site: Site, target: Target) -> bytes:
+        return self.rendered(site, target, html=False).text
+
+    def render_eml(self, site: Site, target: Target) -> bytes:
+        return render_eml(site, self.rendered(site, target),
+                          self._for(target.language).heads)
+
+    def render_archive(self, site: Site, target: Target) -> bytes:
+        """The archive page of the target's language: its digests, newest first."""
+        prepared = self._for(target.language)
+        view = archive_view(site, prepared.language)
+        variables = {f.name: getattr(view, f.name) for f in fields(view)}
+        return prepared.archive.render({**variables, **prepared.gettext})

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
 from typing import TypedDict
 
 from .. import i18n
@@ -118,13 +116,17 @@ class _PageFields(TypedDict):
     feeds: Feeds
 
 
-def _page(site: Site, lang: str) -> _PageFields:
-    direction = i18n.text_direction(lang)
+def sides(direction: str) -> tuple[str, str]:
+    """(start, end) of a line in ``direction``: ("left", "right"), or swapped for rtl."""
+    return ("right", "left") if direction == "rtl" else ("left", "right")
+
+
+def _page(site: Site, language: i18n.Language) -> _PageFields:
+    lang, direction = language.lang, language.direction
+    start, end = sides(direction)
     unsubscribe = site.settings.digests.unsubscribe
     return {
-        "lang": lang, "dir": direction,
-        "start": "right" if direction == "rtl" else "left",
-        "end": "left" if direction == "rtl" else "right",
+        "lang": lang, "dir": direction, "start": start, "end": end,
         "site_title": site.settings.site.title, "site_url": site.settings.site.url,
         "archive_url": archive_url(site.settings, lang),
         "unsubscribe_url": unsubscribe.replace("{lang}", lang) if unsubscribe else None,
@@ -132,57 +134,38 @@ def _page(site: Site, lang: str) -> _PageFields:
     }
 
 
-# CLDR formatting is slow next to rendering, and a site has few distinct days and weeks.
-@lru_cache(maxsize=8192)
-def long_date(day: date, lang: str) -> str:
-    return i18n.format_date(day, lang)
-
-
-@lru_cache(maxsize=8192)
-def week_in_words(first: date, last: date, lang: str) -> str:
-    return i18n.format_week(first, last, lang)
-
-
-@lru_cache(maxsize=8192)
-def _names(names: tuple[str, ...], lang: str) -> str:
-    return i18n.format_names(names, lang)
-
-
-@lru_cache(maxsize=1024)
-def _language(lang: str) -> tuple[str, str]:
-    return i18n.language_label(lang), i18n.text_direction(lang)
-
-
 def _translation(statement: Statement) -> Translation:
-    return Translation(statement.language, *_language(statement.language), statement.url)
+    lang = statement.language
+    return Translation(lang, i18n.language_label(lang), i18n.text_direction(lang),
+                       statement.url)
 
 
-def statement_view(site: Site, statement: Statement, lang: str) -> StatementView:
+def statement_view(site: Site, statement: Statement, language: i18n.Language) -> StatementView:
     local = statement.date.astimezone(site.settings.site.tz)
     return StatementView(
-        title=statement.title, url=statement.url, date=long_date(local.date(), lang),
-        iso_date=local.date().isoformat(), authors=_names(statement.authors, lang),
+        title=statement.title, url=statement.url, date=language.format_date(local.date()),
+        iso_date=local.date().isoformat(), authors=language.format_names(statement.authors),
         paragraphs=statement.excerpt,
         translations=tuple(_translation(t) for t in site.translations_of(statement)),
     )
 
 
-@lru_cache(maxsize=4096)
-def _count_label(lang: str, count: int) -> str:
-    return i18n.plural_label(lang, "{count} statement", "{count} statements", count)
+def _count_label(language: i18n.Language, count: int) -> str:
+    return language.plural_label("{count} statement", "{count} statements", count)
 
 
 def digest_view(
-    site: Site, lang: str, period: str, statements: tuple[Statement, ...]
+    site: Site, language: i18n.Language, period: str, statements: tuple[Statement, ...]
 ) -> DigestView:
-    """The view of one digest: ``statements`` (newest first) of ``lang`` in week ``period``."""
+    """The view of one digest: ``statements`` (newest first) of ``language`` in week
+    ``period``."""
     week = parse_week(period, site.settings)
     return DigestView(
-        **_page(site, lang),
-        week=week, week_words=week_in_words(week.first, week.last, lang),
-        count=len(statements), count_label=_count_label(lang, len(statements)),
-        statements=tuple(statement_view(site, s, lang) for s in statements),
-        browser_url=digest_url(site.settings, lang, period),
+        **_page(site, language),
+        week=week, week_words=language.format_week(week.first, week.last),
+        count=len(statements), count_label=_count_label(language, len(statements)),
+        statements=tuple(statement_view(site, s, language) for s in statements),
+        browser_url=digest_url(site.settings, language.lang, period),
     )
 
 
@@ -201,14 +184,14 @@ def digest_weeks(site: Site, lang: str) -> list[tuple[Week, tuple[Statement, ...
                                                            reverse=True)]
 
 
-def archive_view(site: Site, lang: str) -> ArchiveView:
-    """The archive page of ``lang``: every digest, newest first."""
+def archive_view(site: Site, language: i18n.Language) -> ArchiveView:
+    """The archive page of ``language``: every digest, newest first."""
     entries = tuple(
         ArchiveEntry(
-            week=week, week_words=week_in_words(week.first, week.last, lang),
-            count_label=_count_label(lang, len(statements)), url=f"{week.label}.html",
+            week=week, week_words=language.format_week(week.first, week.last),
+            count_label=_count_label(language, len(statements)), url=f"{week.label}.html",
             titles=tuple(s.title for s in statements),
         )
-        for week, statements in digest_weeks(site, lang)
+        for week, statements in digest_weeks(site, language.lang)
     )
-    return ArchiveView(**_page(site, lang), entries=entries)
+    return ArchiveView(**_page(site, language), entries=entries)

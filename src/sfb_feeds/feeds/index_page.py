@@ -7,14 +7,13 @@ feed, so a browser or reader given the page finds them all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
-from ..i18n import format_date, label, text_direction
+from ..i18n import Language
 from ..language import native_name
 from ..model import Settings, Statement
 from ..plan import Target
@@ -26,6 +25,7 @@ from ..urls import (
     RSS,
     FeedKind,
     canonical_uri,
+    digest_archive_url,
     feed_path,
     public_url,
     site_url,
@@ -66,7 +66,6 @@ class Section:
     newest: tuple[Headline, ...]
 
 
-@lru_cache(maxsize=16)
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     """The page's Jinja environment: autoescaping on, undefined names are errors.
 
@@ -87,42 +86,6 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     )
 
 
-def _feed_link(site: Site, kind: FeedKind, language: str | None) -> FeedLink:
-    return FeedLink(
-        label=label(language or "en", _LABELS[kind]),
-        href=public_url(site.settings, feed_path(kind, language)),
-        media_type=kind.media_type,
-        title=f"{display_title(site, language)} ({kind.label})",
-        hreflang=language,
-    )
-
-
-def _headline(site: Site, statement: Statement) -> Headline:
-    day = statement.date.astimezone(site.settings.site.tz)
-    url = canonical_uri(statement.url) if statement.url else None
-    return Headline(statement.title, url, day.date().isoformat(),
-                    format_date(day, statement.language))
-
-
-def _digest_archive_url(site: Site, language: str) -> str:
-    # Late: loading the digest package loads this one (digests link to the feeds).
-    from ..urls import digest_archive_url as archive_url
-
-    return archive_url(site.settings, language)
-
-
-def _section(site: Site, language: str) -> Section:
-    return Section(
-        language=language,
-        name=native_name(language),
-        direction=text_direction(language),
-        feeds=tuple(_feed_link(site, kind, language) for kind in KINDS),
-        digest_label=label(language, "Digest archive"),
-        digest_url=_digest_archive_url(site, language),
-        newest=tuple(_headline(site, s) for s in site.by_language[language][:NEWEST]),
-    )
-
-
 def plan_index(site: Site) -> Iterator[Target]:
     """The page's one target: the statements it shows (each language's newest), so that
     editing an older statement does not render it again."""
@@ -131,22 +94,61 @@ def plan_index(site: Site) -> Iterator[Target]:
         for statement in site.by_language[language][:NEWEST]))
 
 
-def prepare_index(settings: Settings) -> None:
-    """Compile the page's template ahead of its render (see ``OutputFormat.prepare``)."""
-    environment(settings.templates_dir).get_template(TEMPLATE)
+class IndexPage:
+    """The subscribe page's template and languages, prepared once for ``languages``."""
+
+    def __init__(self, settings: Settings, languages: Sequence[str]) -> None:
+        self.template = environment(settings.templates_dir).get_template(TEMPLATE)
+        self.languages = {lang: Language(lang) for lang in {"en", *languages}}
+
+    def _language(self, lang: str) -> Language:
+        found = self.languages.get(lang)
+        return found if found is not None else Language(lang)
+
+    def _feed_link(self, site: Site, kind: FeedKind, language: str | None) -> FeedLink:
+        return FeedLink(
+            label=self._language(language or "en").label(_LABELS[kind]),
+            href=public_url(site.settings, feed_path(kind, language)),
+            media_type=kind.media_type,
+            title=f"{display_title(site, language)} ({kind.label})",
+            hreflang=language,
+        )
+
+    def _headline(self, site: Site, statement: Statement) -> Headline:
+        day = statement.date.astimezone(site.settings.site.tz)
+        url = canonical_uri(statement.url) if statement.url else None
+        return Headline(statement.title, url, day.date().isoformat(),
+                        self._language(statement.language).format_date(day))
+
+    def _section(self, site: Site, lang: str) -> Section:
+        language = self._language(lang)
+        return Section(
+            language=lang,
+            name=native_name(lang),
+            direction=language.direction,
+            feeds=tuple(self._feed_link(site, kind, lang) for kind in KINDS),
+            digest_label=language.label("Digest archive"),
+            digest_url=digest_archive_url(site.settings, lang),
+            newest=tuple(self._headline(site, s) for s in site.by_language[lang][:NEWEST]),
+        )
+
+    def render(self, site: Site, target: Target) -> bytes:
+        """``index.html`` (valid HTML5, laid out for phones as well as desktops)."""
+        all_feeds = tuple(self._feed_link(site, kind, None) for kind in KINDS)
+        sections = tuple(self._section(site, language) for language in site.languages)
+        page = self.template.render(
+            title=site.settings.site.title,
+            heading=feed_title(site, None),
+            description=site.settings.site.description,
+            site_url=site_url(site.settings),
+            all_feeds=all_feeds,
+            sections=sections,
+            discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds),
+        )
+        return page.encode("utf-8")
 
 
 def render_index(site: Site, target: Target) -> bytes:
-    """``index.html`` (valid HTML5, laid out for phones as well as desktops)."""
-    all_feeds = tuple(_feed_link(site, kind, None) for kind in KINDS)
-    sections = tuple(_section(site, language) for language in site.languages)
-    page = environment(site.settings.templates_dir).get_template(TEMPLATE).render(
-        title=site.settings.site.title,
-        heading=feed_title(site, None),
-        description=site.settings.site.description,
-        site_url=site_url(site.settings),
-        all_feeds=all_feeds,
-        sections=sections,
-        discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds),
-    )
-    return page.encode("utf-8")
+    """``index.html`` with a page prepared for this site alone (one render per build); a
+    ``formats(settings, languages)`` row would use ``IndexPage(settings, languages).render``."""
+    return IndexPage(site.settings, site.languages).render(site, target)

@@ -1,0 +1,128 @@
+"""Filters for the plain-text digest: folding lines by display width, underlining."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+TEXT_WIDTH = 72
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")  # ASCII only: no-break and thin spaces hold
+_ASCII_SPACE = " \t\n\r\f\v"
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: wide (CJK) characters take two,
+    combining marks and format characters none."""
+    if text.isascii():  # every ASCII character takes one column
+        return len(text)
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+class Columns:
+    """:func:`display_width` of words, each measured once (words recur: measuring every
+    character took half of a plain-text digest's rendering in languages beyond ASCII).
+    Kept by a prepared renderer; the filters below take its ``width``."""
+
+    MOST = 200_000  # words kept
+
+    def __init__(self) -> None:
+        self._widths: dict[str, int] = {}
+        self._chars: dict[str, int] = {}
+
+    def _all_narrow(self, text: str) -> bool:
+        """Whether every character of ``text`` takes one column (then lines are cut at the
+        last space that fits, without measuring words: four times quicker)."""
+        chars = self._chars
+        for char in set(text):
+            found = chars.get(char)
+            if found is None:
+                found = chars[char] = display_width(char)
+            if found != 1:
+                return False
+        return True
+
+    def width(self, word: str) -> int:
+        found = self._widths.get(word)
+        if found is None:
+            found = display_width(word)
+            if len(self._widths) < self.MOST:
+                self._widths[word] = found
+        return found
+
+    def wrap(self, text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
+        spaced = _one_spaced(text)
+        if not spaced.isascii() and self._all_narrow(spaced):
+            return _wrap_narrow(spaced, width - len(indent), indent)
+        return wrap(spaced, width, indent, measure=self.width)
+
+    def underline(self, text: str, char: str = "=") -> str:
+        return underline(text, char, measure=self.width)
+
+
+def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", *,
+         measure: Callable[[str], int] = display_width) -> str:
+    """``text`` folded at spaces into lines at most ``width`` columns wide.
+
+    Greedy, like ``textwrap``, but words are never broken (a URL longer than a line gets a
+    line of its own), only ASCII white space separates words, and wide (CJK) characters
+    count as two columns.
+    """
+    spaced = _one_spaced(text)
+    if spaced.isascii():
+        return _wrap_narrow(spaced, width - len(indent), indent)
+    lines: list[str] = []
+    line: list[str] = []
+    used = len(indent)
+    for word in spaced.split(" "):
+        size = measure(word)
+        if line and used + 1 + size > width:
+            lines.append(indent + " ".join(line))
+            line, used = [], len(indent)
+        used += size + (1 if line else 0)
+        line.append(word)
+    if line and line != [""]:
+        lines.append(indent + " ".join(line))
+    return "\n".join(lines)
+
+
+def _wrap_narrow(text: str, room: int, indent: str) -> str:
+    """:func:`wrap` of ASCII words joined by single spaces: line by line (the last space
+    that fits) instead of word by word."""
+    lines: list[str] = []
+    start, end = 0, len(text)
+    while end - start > room:
+        cut = text.rfind(" ", start, start + room + 1)
+        if cut <= start:  # the first word alone is too long: it gets a line of its own
+            cut = text.find(" ", start + 1)
+            if cut < 0:
+                break
+        lines.append(indent + text[start:cut])
+        start = cut + 1
+    if start < end:
+        lines.append(indent + text[start:])
+    return "\n".join(lines)
+
+
+def _one_spaced(text: str) -> str:
+    """``text`` without ASCII white space at either end, and one space between words."""
+    text = text.strip(_ASCII_SPACE)
+    if "  " in text or any(char in text for char in _ASCII_SPACE[1:]):
+        return _SPACES.sub(" ", text)
+    return text
+
+
+def underline(text: str, char: str = "=", *,
+              measure: Callable[[str], int] = display_width) -> str:
+    """A line of ``char`` as wide as the longest line of ``text``."""
+    return char * max((_line_width(line, measure) for line in text.splitlines()), default=0)
+
+
+def _line_width(line: str, measure: Callable[[str], int]) -> int:
+    words = line.split(" ")  # word by word: the words were measured when wrapped
+    return sum(measure(word) for word in words) + len(words) - 1
