@@ -283,7 +283,7 @@ def by_format(config: Path) -> None:
     print(f"load (no cache): {time.perf_counter() - start:.2f} s")
     site = make_site(settings, statements, datetime.fromisoformat(NOW))
     totals: dict[str, list[float]] = {}
-    for item in plan_outputs(site, all_formats()):
+    for item in plan_outputs(site, all_formats(settings, site.languages)):
         start = time.perf_counter()
         data = item.format.render(site, item.target)
         spent = totals.setdefault(item.format.name, [0.0, 0, 0])

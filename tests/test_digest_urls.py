@@ -24,7 +24,8 @@ def outputs(feeds_url: str) -> dict[str, bytes]:
     base = settings()
     configured = replace(base, site=replace(base.site, feeds_url=feeds_url))
     site = make_site(configured, refugee_statements(), NOW)
-    return {o.path: o.data for o in render_site(site, feeds.FORMATS + digest.FORMATS)}
+    return {o.path: o.data for o in render_site(
+        site, feeds.formats(site.settings, site.languages) + digest.FORMATS)}
 
 
 @pytest.fixture(scope="module", params=[FEEDS, FEEDS.rstrip("/")], ids=["slash", "no-slash"])

@@ -129,7 +129,8 @@ def sample_site(entries: int = 3, **settings: Any) -> Site:
 
 def build(site: Site) -> dict[str, bytes]:
     """Every feed output of ``site``, by path."""
-    return {output.path: output.data for output in render_site(site, feeds.FORMATS)}
+    return {output.path: output.data for output in render_site(
+        site, feeds.formats(site.settings, site.languages))}
 
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -33,7 +33,7 @@ CHILD = textwrap.dedent("""\
     sys.path.insert(0, sys.argv[1])
     import test_ops_build
     from sfb_feeds import pipeline, writer
-    pipeline.all_formats = lambda: test_ops_build.FORMATS
+    pipeline.all_formats = lambda *_: test_ops_build.FORMATS
     original = writer.write_outputs
     def announced(*args, **kwargs):
         print("writing", flush=True)
@@ -79,7 +79,7 @@ def reference(root: Path, version: str, monkeypatch: pytest.MonkeyPatch) -> dict
     (root / "sfb-feeds.yaml").write_text(
         "site:\n  title: T\n  url: https://www.istendency.net/\n", encoding="utf-8")
     put_statements(root, version)
-    monkeypatch.setattr(pipeline, "all_formats", lambda: FORMATS)
+    monkeypatch.setattr(pipeline, "all_formats", lambda *_: FORMATS)
     code = main(["build", "--quiet", "--config", str(root / "sfb-feeds.yaml"), "--now",
                  "2016-01-01"], out=io.StringIO(), err=io.StringIO())
     assert code == 0

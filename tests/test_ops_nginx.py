@@ -114,7 +114,8 @@ def planned_media_types(config: Path) -> dict[str, str]:
     settings = load_settings(config)
     statements = load_statements(settings).statements
     site = make_site(settings, statements, datetime.fromisoformat(NOW))
-    return {item.path: item.format.media_type for item in plan_outputs(site, all_formats())}
+    planned = plan_outputs(site, all_formats(site.settings, site.languages))
+    return {item.path: item.format.media_type for item in planned}
 
 
 def test_every_output_is_served_with_its_formats_media_type(served: tuple[str, Path]) -> None:

@@ -15,9 +15,9 @@ from .site import Site, make_site
 from .writer import Deferred
 
 
-def all_formats() -> tuple[OutputFormat, ...]:
+def all_formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
     """Every output format the build produces, feeds first."""
-    return feeds.FORMATS + digest.FORMATS
+    return feeds.formats(settings, languages) + digest.FORMATS
 
 
 def prepare(settings: Settings) -> None:
@@ -25,7 +25,8 @@ def prepare(settings: Settings) -> None:
     a build calls this while a helper process parses statements, when this process would
     otherwise do it alone between parsing and rendering. Failures are left for the render
     itself to report (a broken template is named there, with its line)."""
-    for found in dict.fromkeys(f.prepare for f in all_formats() if f.prepare is not None):
+    chosen = all_formats(settings, ())
+    for found in dict.fromkeys(f.prepare for f in chosen if f.prepare is not None):
         with contextlib.suppress(Exception):
             found(settings)
 
@@ -39,7 +40,7 @@ def rehearse(settings: Settings, statements: Sequence[Statement], now: datetime)
     with contextlib.suppress(Exception):
         site = make_site(settings, statements, now)
         first: dict[tuple[str, str | None], PlannedOutput] = {}
-        for planned in plan_outputs(site, all_formats()):
+        for planned in plan_outputs(site, all_formats(settings, site.languages)):
             first.setdefault((planned.format.name, planned.target.language), planned)
         for planned in first.values():
             with contextlib.suppress(Exception):
@@ -48,7 +49,7 @@ def rehearse(settings: Settings, statements: Sequence[Statement], now: datetime)
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
     """Render every planned output of ``site``; nothing is written here."""
-    chosen = all_formats() if formats is None else formats
+    chosen = all_formats(site.settings, site.languages) if formats is None else formats
     return [
         Output(planned.path, planned.format.render(site, planned.target))
         for planned in plan_outputs(site, chosen)
@@ -72,7 +73,8 @@ def plan_site(
     a one-record edit renders only the outputs that show that record.
     """
     site = make_site(settings, statements, now)
-    planned = plan_outputs(site, all_formats() if formats is None else formats)
+    chosen = all_formats(settings, site.languages) if formats is None else formats
+    planned = plan_outputs(site, chosen)
     keys = RenderKeys(site, planned, render_base(settings))
     # Outputs about the same target side by side: formats that share one rendering (a
     # digest's .html, .txt and .eml) then hold it only briefly, not for the whole build.
