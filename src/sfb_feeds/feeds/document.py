@@ -25,12 +25,10 @@ from ..urls import (
 )
 
 HTML = "text/html"
-# The media type on links to translations. Readers choose an entry's one link by position:
-# most take the first alternate (the statement itself, which we write first); feedparser
-# (NewsBlur, rss2email, Planet...) takes the *last* alternate typed exactly "text/html".
-# A charset parameter keeps the same media type while leaving the statement's own link
-# the only exact "text/html" one, so both kinds of reader open the right page.
-TRANSLATION_TYPE = "text/html; charset=utf-8"
+# Readers choose an entry's one link among its alternate links: most take the first,
+# newsboat and feedparser (NewsBlur, rss2email, Planet...) the last. The statement's own
+# page is therefore its only ``alternate`` link; translations are ``related`` links.
+TRANSLATION_REL = "related"
 
 # What an empty feed (a site with nothing published yet) says it was updated: a fixed,
 # plausible instant, because the build time must never appear in the output.
@@ -142,13 +140,13 @@ def display_title(site: Site, language: str | None) -> str:
 
 
 def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
-    """One link per other language with a published translation that has a web address.
+    """One ``related`` link per other language with a published translation that has a
+    web address, titled with the language's name in that language ("Polski").
 
-    Atom allows one alternate link per (type, hreflang) pair, so the statement's own
-    language and any repeated language are skipped. A statement without a ``url`` of its
-    own gets none: a translation would be its only link, and readers would open that
-    language instead of the entry's (``rel="related"`` would not help the readers that
-    take an entry's first link whatever its relation).
+    The statement's own language and any repeated language are skipped. A statement
+    without a ``url`` of its own gets none: a translation would be its only link, and
+    readers that take an entry's first link whatever its relation would open that
+    language instead of the entry's.
     """
     if statement.url is None:
         return ()
@@ -158,8 +156,8 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
         if other.url is None or other.language in seen:
             continue
         seen.add(other.language)
-        links.append(Link(canonical_uri(other.url), "alternate", TRANSLATION_TYPE,
-                          other.language, other.title))
+        links.append(Link(canonical_uri(other.url), TRANSLATION_REL, HTML,
+                          other.language, native_name(other.language)))
     return tuple(links)
 
 

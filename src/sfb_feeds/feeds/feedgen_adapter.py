@@ -11,8 +11,11 @@ What feedgen gets wrong, and what we do about it:
 * feedgen 1.0 writes only ``href`` on entry links (upstream issue #135), losing ``rel``,
   ``type``, ``hreflang`` and ``title``: the entry extension sets them on the links
   feedgen placed. It has no ``xml:lang`` on entries either.
-* It has no ``fh:archive``/``fh:complete`` (RFC 5005), no text-construct type for
-  titles, and maps only the first self link into RSS: :class:`_Extras` adds those.
+* It has no ``fh:archive``/``fh:complete`` (RFC 5005) and maps only the first self link
+  into RSS: :class:`_Extras` adds those.
+
+Titles, categories and names are plain text everywhere (Atom's default ``type="text"``;
+in RSS escaped once, as XML), so every reader shows them exactly as written.
 * It keeps the last feed-level link as the RSS channel ``<link>``, and an entry's last
   alternate link as the item's ``<link>``: the RSS document is given only the links that
   should end up there, last.
@@ -20,9 +23,7 @@ What feedgen gets wrong, and what we do about it:
 
 from __future__ import annotations
 
-import html
 import re
-from html.entities import name2codepoint
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -33,57 +34,14 @@ from .. import __version__
 from ..urls import ATOM, RSS
 from .document import HTML, Entry, Feed, Link
 
-__all__ = ["looks_like_markup", "render_atom", "render_rss", "rss_text"]
+__all__ = ["render_atom", "render_rss"]
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 GENERATOR = "sfb-feeds"
 
-_END_TAG = re.compile(r"</\w+>")
-_ENTITY = re.compile(r"&(#?\w+)")
-# What an HTML parser would not show as written: the start of a tag, comment or
-# declaration, or something that may be a character reference.
-_HTML_SYNTAX = re.compile(r"<[A-Za-z/!?]|&#?\w")
 _RSS_SPECIAL = re.compile("([&<>])")
-
-
-def looks_like_markup(text: str) -> bool:
-    """True when a plain-text value would read as HTML to a feed validator.
-
-    The W3C validator flags plain text that contains an HTML end tag (``</b>``) or an
-    entity-like ``&name`` (ContainsUndeclaredHTML); such Atom text is sent as escaped
-    HTML instead, which shows the same characters.
-    """
-    if "<" not in text and "&" not in text:
-        return False
-    if _END_TAG.search(text):
-        return True
-    return any(
-        name in name2codepoint or name == "apos" or not name.isalpha()
-        for name in _ENTITY.findall(text)
-    )
-
-
-def rss_text(text: str) -> str:
-    """``text`` for an RSS title or channel description, so that readers show it as written.
-
-    RSS does not say whether these hold text or HTML, and readers guess: feedparser (and
-    the readers built on it) renders a title as HTML when it looks like HTML, and a channel
-    description always. Text an HTML parser would change (``</b>``, ``&amp;`` meant
-    literally) is therefore escaped as HTML: escaped, it always reads as HTML, and renders
-    as the original text. Other text is left alone, since escaping it would make a reader
-    that treats the title as plain text show the escapes. The W3C validator warns
-    (ContainsHTML) about escaped text as it does about the raw markup: see docs/feeds.md.
-    """
-    return html.escape(text, quote=False) if _HTML_SYNTAX.search(text) else text
-
-
-def _set_text_construct(element: Any) -> None:
-    """Declare an Atom text construct as HTML when its plain text looks like markup."""
-    if element is not None and element.text and looks_like_markup(element.text):
-        element.text = html.escape(element.text, quote=False)
-        element.set("type", "html")
 
 
 def _set_link_attributes(element: Any, link: Link) -> None:
@@ -126,8 +84,6 @@ class _Extras(BaseExtension):  # type: ignore[misc]
         return {"fh": HISTORY_NS} if self.archive or self.complete else {}
 
     def extend_atom(self, feed: Any) -> Any:
-        _set_text_construct(feed.find("title"))
-        _set_text_construct(feed.find("subtitle"))
         if self.archive:
             etree.SubElement(feed, f"{{{HISTORY_NS}}}archive")
         if self.complete:
@@ -145,18 +101,15 @@ class _Extras(BaseExtension):  # type: ignore[misc]
 
 
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
-    """An Atom entry's links with all their attributes, its language and its title type."""
+    """An Atom entry's links with all their attributes and its language; RSS references."""
 
     def __init__(self) -> None:
         self.links: list[dict[str, str]] = []
         self.language: str | None = None
-        self.markup_title = False
 
     def extend_atom(self, entry: Any) -> Any:
         if self.language:
             entry.set(XML_LANG, self.language)
-        if self.markup_title:
-            _set_text_construct(entry.find("title"))
         for element, attributes in zip(entry.iterfind("link"), self.links, strict=True):
             element.attrib.update(attributes)
         return entry
@@ -215,7 +168,6 @@ def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None
     # feedgen 1.0 keeps only each entry link's href: the extension sets the rest.
     fe.sfb.links = attributes
     fe.sfb.language = entry.language if entry.language != feed_language else None
-    fe.sfb.markup_title = looks_like_markup(entry.title)
 
 
 def render_atom(feed: Feed) -> bytes:
@@ -234,9 +186,8 @@ def render_atom(feed: Feed) -> bytes:
 def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
     fe = generator.add_entry(order="append")
     fe.guid(entry.id, permalink=entry.permalink)
-    title = rss_text(entry.title)
-    if title:
-        fe.title(title)
+    if entry.title:
+        fe.title(entry.title)
     if entry.url:
         # feedgen's item <link> is the entry's last alternate link: give it only its own.
         fe.link({"href": entry.url, "rel": "alternate"})
@@ -259,8 +210,7 @@ def render_rss(feed: Feed) -> bytes:
     # dc first: its elements are then in place when ours rewrites each item's text.
     generator.load_extension("dc", atom=False, rss=True)
     _configure(generator, feed, alternates)
-    generator.title(rss_text(feed.title))
-    generator.description(rss_text(feed.subtitle))
+    generator.description(feed.subtitle)
     # feedgen uses the last link as the channel <link>: the site's page comes last.
     generator.link([{"href": feed.self_url, "rel": "self", "type": RSS.media_type},
                     {"href": feed.site_url, "rel": "alternate"}])
