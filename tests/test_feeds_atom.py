@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from datetime import datetime, timedelta, timezone
 
 import feedparser
 import pytest
@@ -17,6 +18,7 @@ from test_feeds_fixtures import (
     build,
     links,
     make_settings,
+    noon_if_bare,
     paragraphs_of,
     public,
     sample_site,
@@ -141,8 +143,8 @@ def test_dates_are_the_statements_own(outputs: dict[str, bytes]) -> None:
         source = by_id[entry.findtext("a:id", namespaces=NS)]
         published = datetime.fromisoformat(entry.findtext("a:published", namespaces=NS))
         updated = datetime.fromisoformat(entry.findtext("a:updated", namespaces=NS))
-        assert published == source.date
-        assert timedelta(0) < updated - source.updated < timedelta(seconds=1)
+        assert published == noon_if_bare(source.date)
+        assert timedelta(0) < updated - noon_if_bare(source.updated) < timedelta(seconds=1)
         updated_values.append(entry.findtext("a:updated", namespaces=NS))
     assert len(set(updated_values)) == len(updated_values)
     assert root.findtext("a:updated", namespaces=NS) == max(
@@ -163,7 +165,7 @@ def test_feed_updated_is_the_latest_update_not_the_first_entry() -> None:
     for path in ("en/atom.xml", "atom.xml"):
         root = xml(build(site)[path])
         updates = [e.findtext("a:updated", namespaces=NS) for e in root.findall("a:entry", NS)]
-        assert updates[1].startswith("2015-09-10T00:00:00.")
+        assert updates[1].startswith("2015-09-10T12:00:00.")
         assert root.findtext("a:updated", namespaces=NS) == updates[1]
 
 
@@ -238,3 +240,26 @@ def test_empty_site_still_renders_valid_feeds() -> None:
     root = xml(outputs["atom.xml"])
     assert root.findall("a:entry", NS) == []
     assert root.findtext("a:updated", namespaces=NS) == "2000-01-01T00:00:00+00:00"
+
+
+def test_a_date_without_a_time_shows_as_that_date_from_utc_minus_11_to_plus_12() -> None:
+    """Published at 12:00 in site.timezone; a time written in the record is kept."""
+    site = make_site(make_settings(), [
+        statement(url("bare"), "Bare date", "2015-09-06"),
+        statement(url("timed"), "With a time", datetime.fromisoformat(
+            "2015-09-05T00:00:00+01:00")),
+    ], NOW)
+    outputs = build(site)
+    entries = {e.findtext("a:id", namespaces=NS): e for e in
+               xml(outputs["en/atom.xml"]).findall("a:entry", NS)}
+    bare = datetime.fromisoformat(entries[url("bare")].findtext("a:published", namespaces=NS))
+    assert bare.isoformat() == "2015-09-06T12:00:00+01:00"
+    for hours in range(-11, 13):
+        assert bare.astimezone(timezone(timedelta(hours=hours))).date().isoformat() == (
+            "2015-09-06")
+    timed = entries[url("timed")].findtext("a:published", namespaces=NS)
+    assert timed == "2015-09-05T00:00:00+01:00"
+    items = {i.findtext("guid"): i for i in xml(outputs["en/rss.xml"]).iter("item")}
+    assert items[url("bare")].findtext("pubDate") == "Sun, 06 Sep 2015 12:00:00 +0100"
+    item = next(i for i in json.loads(outputs["en/feed.json"])["items"] if i["id"] == url("bare"))
+    assert item["date_published"] == "2015-09-06T12:00:00+01:00"

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import escape
+from zoneinfo import ZoneInfo
 
 from ..language import native_name
 from ..model import Statement
@@ -33,6 +34,7 @@ TRANSLATION_REL = "related"
 # What an empty feed (a site with nothing published yet) says it was updated: a fixed,
 # plausible instant, because the build time must never appear in the output.
 EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+_MIDNIGHT = time()
 
 
 
@@ -100,12 +102,19 @@ def paragraphs_html(paragraphs: Sequence[str]) -> str:
 
 
 def feed_moment(moment: datetime) -> datetime:
-    """``moment`` with an offset that RFC 3339 and the RSS profile both accept.
+    """``moment`` as a feed publishes it, with an offset RFC 3339 and the RSS profile accept.
 
+    A record dated without a time (``2015-09-06``) is published at 12:00 that day in
+    ``site.timezone``: midnight would show as the day before to every reader west of the
+    site, noon shows the same date from UTC-11 to UTC+12. The loader gives such a date as
+    that day's midnight in the site's zone (a ``ZoneInfo``), while a time written in a
+    record always carries its own fixed UTC offset, so the two cannot be confused.
     Offsets that are not whole half hours (+05:45, or a historical local mean time such
     as -00:01:15) cannot be written in either format without a warning; those moments
     are given in UTC instead.
     """
+    if isinstance(moment.tzinfo, ZoneInfo) and moment.time() == _MIDNIGHT:
+        moment = moment.replace(hour=12)
     offset = moment.utcoffset()
     if offset is None or offset.total_seconds() % 1800:
         return moment.astimezone(UTC)
@@ -116,7 +125,7 @@ def distinct_updated(statement: Statement) -> datetime:
     """The statement's ``updated`` time, plus a stable sub-second offset taken from its id.
 
     Records often carry only a day, so translations published together share the same
-    midnight; the W3C validator warns when two entries have the same ``atom:updated``
+    noon; the W3C validator warns when two entries have the same ``atom:updated``
     (DuplicateUpdated). A fraction of a second derived from the id keeps every entry's
     time distinct, stable from build to build, and invisible in readers, which show
     minutes at most. Times already written with fractions are kept as they are.
