@@ -101,3 +101,17 @@ def test_markup_in_a_title_costs_only_the_documented_validator_warning() -> None
     problems += atom_problems(outputs["atom.xml"], canonical_uri(feeds_url + "atom.xml"))
     assert problems and all(problem.startswith(("ContainsHTML: ", "ContainsUndeclaredHTML: "))
                             for problem in problems)
+
+
+def test_markup_in_a_category_costs_only_the_documented_validator_warning() -> None:
+    """An RSS category (or Atom term) is plain text too: ContainsHTML, nothing else."""
+    site = make_site(make_settings(), [
+        statement(url("one"), "A title", "2015-09-04", tags=("Why </b> matters", "a & b"))],
+        NOW)
+    outputs = build(site)
+    feeds_url = make_settings().site.feeds_url
+    problems = rss_problems(outputs["rss.xml"], canonical_uri(feeds_url + "rss.xml"))
+    assert problems == ["ContainsHTML: item 0: Why </b> matters"]
+    item = xml(outputs["rss.xml"]).find("channel/item")
+    assert [c.text for c in item.findall("category")] == ["Why </b> matters", "a & b"]
+    assert atom_problems(outputs["atom.xml"], canonical_uri(feeds_url + "atom.xml")) == []

@@ -187,13 +187,9 @@ def make_entry(site: Site, statement: Statement) -> Entry:
     )
 
 
-def newest_updated(entries: Sequence[Entry], fallback: Sequence[Statement] = ()) -> datetime:
-    """The latest ``updated`` of ``entries``; of ``fallback`` statements if there are none."""
-    if entries:
-        return max(entry.updated for entry in entries)
-    if fallback:
-        return max(distinct_updated(statement) for statement in fallback)
-    return EMPTY_UPDATED
+def newest_updated(entries: Sequence[Entry]) -> datetime:
+    """The latest ``updated`` of ``entries`` (a fixed instant when there are none)."""
+    return max((entry.updated for entry in entries), default=EMPTY_UPDATED)
 
 
 def language_alternates(site: Site, kind: FeedKind, language: str | None) -> tuple[Link, ...]:
