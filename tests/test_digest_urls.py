@@ -24,7 +24,8 @@ def outputs(feeds_url: str) -> dict[str, bytes]:
     base = settings()
     configured = replace(base, site=replace(base.site, feeds_url=feeds_url))
     site = make_site(configured, refugee_statements(), NOW)
-    rows = feeds.FORMATS + digest.formats(site.settings, site.languages)
+    config, languages = site.settings, site.languages
+    rows = feeds.formats(config, languages) + digest.formats(config, languages)
     return {o.path: o.data for o in render_site(site, rows)}
 
 

@@ -95,7 +95,7 @@ def test_archive_documents_are_marked_and_linked() -> None:
 
 def test_the_current_feed_links_the_newest_archive_only_for_languages() -> None:
     outputs = build(make_site(make_settings(entries=3), sample_statements(), NOW))
-    assert one_link(xml(outputs["tr/atom.xml"]), "prev-archive") == public("tr/archive/2015.xml")
+    assert one_link(xml(outputs["tr/atom.xml"]), "prev-archive") == public("tr/archive/2014.xml")
     assert one_link(xml(outputs["atom.xml"]), "prev-archive") is None
 
 
@@ -133,47 +133,49 @@ def test_a_year_partly_in_the_current_feed_keeps_only_the_rest() -> None:
     assert ids(xml(outputs["en/archive/2015.xml"])) == [url("kathmandu")]
     assert ids(xml(outputs["en/atom.xml"])) == [
         url("intervention"), url("refugees-en"), url("tricky")]
-    # Turkish 2015: three statements, all in tr/atom.xml; the archive of 2015 is empty.
-    assert ids(xml(outputs["tr/archive/2015.xml"])) == []
+    # Turkish: the newest three are in tr/atom.xml, all of 2015; 2015 has no archive, and
+    # the one statement left makes a lone archive, named by its year.
+    assert sorted(p for p in outputs if p.startswith("tr/archive/")) == ["tr/archive/2014.xml"]
     assert ids(xml(outputs["tr/archive/2014.xml"])) == [url("soma-tr")]
+    assert one_link(xml(outputs["tr/atom.xml"]), "prev-archive") == public("tr/archive/2014.xml")
 
 
-def test_a_language_outgrowing_its_feed_in_one_year_is_archived_by_half_year() -> None:
-    """A single yearly archive could link no neighbour (the validator's ArchiveIncomplete)."""
-    site = make_site(make_settings(entries=1), sample_statements(), NOW)
-    outputs = build(site)
-    # Polish: 2015-03-15 and 2015-09-04; the newer one is in pl/atom.xml.
-    assert sorted(p for p in outputs if p.startswith("pl/archive/")) == [
-        "pl/archive/2015-h1.xml", "pl/archive/2015-h2.xml"]
-    first, second = xml(outputs["pl/archive/2015-h1.xml"]), xml(outputs["pl/archive/2015-h2.xml"])
-    assert ids(first) == [url("pl-2015-b")] and ids(second) == []
-    assert one_link(xml(outputs["pl/atom.xml"]), "prev-archive") == public(
-        "pl/archive/2015-h2.xml")
-    assert one_link(second, "prev-archive") == public("pl/archive/2015-h1.xml")
-    assert one_link(first, "next-archive") == public("pl/archive/2015-h2.xml")
+@pytest.mark.parametrize("entries", [1, 2, 3, 4, 5, 7, 50])
+def test_no_archive_is_written_without_entries(entries: int) -> None:
+    outputs = build(make_site(make_settings(entries=entries), sample_statements(), NOW))
+    for path in (p for p in outputs if "/archive/" in p):
+        assert ids(xml(outputs[path])), path
+
+
+def test_archived_statements_in_one_year_are_archived_by_half_year_then_month() -> None:
+    """A single archive could link no neighbour (the validator's ArchiveIncomplete)."""
+    dates = ["2015-11-20", "2015-10-01", "2015-03-15", "2015-02-01"]
+    statements = [statement(url(f"da-{n}"), f"Udtalelse {n}", day, "da")
+                  for n, day in enumerate(dates)]
+    outputs = build(make_site(make_settings(entries=1), statements, NOW))
+    assert sorted(p for p in outputs if p.startswith("da/archive/")) == [
+        "da/archive/2015-h1.xml", "da/archive/2015-h2.xml"]
+    first, second = xml(outputs["da/archive/2015-h1.xml"]), xml(outputs["da/archive/2015-h2.xml"])
+    assert ids(first) == [url("da-2"), url("da-3")] and ids(second) == [url("da-1")]
+    assert one_link(xml(outputs["da/atom.xml"]), "prev-archive") == public(
+        "da/archive/2015-h2.xml")
+    assert one_link(second, "prev-archive") == public("da/archive/2015-h1.xml")
+    assert one_link(first, "next-archive") == public("da/archive/2015-h2.xml")
     assert one_link(first, "prev-archive") is None and one_link(second, "next-archive") is None
-    title = "Socialism From Below — Polski — 2015"
+    title = "Socialism From Below — Dansk — 2015"
     assert first.findtext("a:title", namespaces=NS) == f"{title} (1\u20136)"
     assert second.findtext("a:title", namespaces=NS) == f"{title} (7\u201312)"
-    # The empty half says it was updated when its newest statement (in the feed) was.
-    assert second.findtext("a:updated", namespaces=NS) == xml(outputs["pl/atom.xml"]).findtext(
-        "a:updated", namespaces=NS)
-    # As soon as the language has a second year, it is archived by year again.
-    older = statement(url("pl-2014"), "Starsze oświadczenie", "2014-04-01", "pl")
-    again = build(make_site(make_settings(entries=1), (*sample_statements(), older), NOW))
-    assert sorted(p for p in again if p.startswith("pl/archive/")) == [
-        "pl/archive/2014.xml", "pl/archive/2015.xml"]
-
-
-def test_an_empty_half_before_the_statements_is_dated_by_the_oldest_statement() -> None:
-    statements = [statement(url(f"late-{n}"), f"Late {n}", f"2015-1{n}-01", "da")
-                  for n in range(3)]
-    outputs = build(make_site(make_settings(entries=1), statements, NOW))
-    first = xml(outputs["da/archive/2015-h1.xml"])
-    assert ids(first) == []
-    second = xml(outputs["da/archive/2015-h2.xml"])
-    assert ids(second) == [url("late-1"), url("late-0")]
-    assert first.findtext("a:updated", namespaces=NS).startswith("2015-10-01T00:00:00.")
+    # Archived statements in one half-year: by month.
+    by_month = build(make_site(make_settings(entries=2), statements, NOW))
+    assert sorted(p for p in by_month if p.startswith("da/archive/")) == [
+        "da/archive/2015-02.xml", "da/archive/2015-03.xml"]
+    assert xml(by_month["da/archive/2015-03.xml"]).findtext("a:title", namespaces=NS) == (
+        f"{title}-03")
+    # As soon as the archived statements span two years, they are archived by year again.
+    older = statement(url("da-2014"), "Ældre udtalelse", "2014-04-01", "da")
+    again = build(make_site(make_settings(entries=1), (*statements, older), NOW))
+    assert sorted(p for p in again if p.startswith("da/archive/")) == [
+        "da/archive/2014.xml", "da/archive/2015.xml"]
 
 
 def test_years_older_than_the_current_feed_do_not_change() -> None:
@@ -187,11 +189,9 @@ def test_years_older_than_the_current_feed_do_not_change() -> None:
     assert ids(xml(after["en/archive/2015.xml"])) == [url("tricky"), url("kathmandu")]
 
 
-def test_archive_updated_is_its_newest_entry_or_its_year() -> None:
+def test_archive_updated_is_its_newest_entry() -> None:
     outputs = build(make_site(make_settings(entries=3), sample_statements(), NOW))
-    full = xml(outputs["en/archive/2014.xml"])
-    entry_times = [e.findtext("a:updated", namespaces=NS) for e in full.findall("a:entry", NS)]
-    assert full.findtext("a:updated", namespaces=NS) == max(entry_times)
-    empty = xml(outputs["tr/archive/2015.xml"])
-    assert ids(empty) == []
-    assert empty.findtext("a:updated", namespaces=NS).startswith("2015-10-10T00:00:00.")
+    for path in (p for p in outputs if "/archive/" in p):
+        root = xml(outputs[path])
+        entry_times = [e.findtext("a:updated", namespaces=NS) for e in root.findall("a:entry", NS)]
+        assert root.findtext("a:updated", namespaces=NS) == max(entry_times), path

@@ -59,6 +59,14 @@ def moment(value: str | datetime) -> datetime:
     return datetime.combine(date.fromisoformat(value), time(), tzinfo=LONDON)
 
 
+def noon_if_bare(value: datetime) -> datetime:
+    """What the feeds publish for ``value``: a bare date (midnight in the site's zone, as
+    the loader and :func:`moment` give it) at 12:00 that day (docs/feeds.md)."""
+    if isinstance(value.tzinfo, ZoneInfo) and value.time() == time():
+        return value.replace(hour=12)
+    return value
+
+
 def statement(ident: str, title: str, day: str | datetime, language: str = "en",
               **fields: Any) -> Statement:
     """A valid statement; ``ident`` becomes its id and (unless given) its URL."""
@@ -129,7 +137,8 @@ def sample_site(entries: int = 3, **settings: Any) -> Site:
 
 def build(site: Site) -> dict[str, bytes]:
     """Every feed output of ``site``, by path."""
-    return {output.path: output.data for output in render_site(site, feeds.FORMATS)}
+    return {output.path: output.data for output in render_site(
+        site, feeds.formats(site.settings, site.languages))}
 
 
 ATOM = "http://www.w3.org/2005/Atom"

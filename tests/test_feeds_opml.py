@@ -1,9 +1,11 @@
-"""feeds.opml: an OPML 2.0 list of every subscription feed, grouped by language."""
+"""feeds.opml: an OPML 2.0 list that subscribes a reader to each language once."""
 
 from __future__ import annotations
 
 import pytest
 from test_feeds_fixtures import build, public, sample_site, xml
+
+from sfb_feeds.language import native_name
 
 
 @pytest.fixture(scope="module")
@@ -20,30 +22,25 @@ def test_head(outputs: dict[str, bytes]) -> None:
     assert head.findtext("docs") == "http://opml.org/spec2.opml"
 
 
-def test_lists_every_feed_once(outputs: dict[str, bytes]) -> None:
-    root = xml(outputs["feeds.opml"])
-    leaves = root.findall("body/outline/outline")
-    feed_paths = sorted(p for p in outputs if "/archive/" not in p
-                        and p.endswith(("atom.xml", "rss.xml", "feed.json")))
-    assert sorted(o.get("xmlUrl") for o in leaves) == sorted(public(p) for p in feed_paths)
-    for outline in leaves:
-        assert outline.get("type") == "rss"
+def test_lists_one_atom_feed_per_language_and_the_all_languages_feed(
+        outputs: dict[str, bytes]) -> None:
+    site = sample_site()
+    paths = ["atom.xml", *[f"{language}/atom.xml" for language in site.languages]]
+    assert all(path in outputs for path in paths)
+    outlines = xml(outputs["feeds.opml"]).findall("body/outline")
+    assert [o.get("xmlUrl") for o in outlines] == [public(path) for path in paths]
+    assert all(o.findall("outline") == [] for o in outlines)  # no folders, no other formats
+
+
+def test_each_feed_is_titled_by_its_language_s_own_name(outputs: dict[str, bytes]) -> None:
+    site = sample_site()
+    outlines = xml(outputs["feeds.opml"]).findall("body/outline")
+    assert [o.get("title") for o in outlines] == [
+        "Socialism From Below — all languages",
+        *[f"Socialism From Below — {native_name(language)}" for language in site.languages]]
+    assert [o.get("language") for o in outlines] == [None, *site.languages]
+    for outline in outlines:
+        assert outline.get("type") == "rss"  # OPML's type for any feed
         assert outline.get("text") == outline.get("title")
         assert outline.get("htmlUrl") == "https://www.istendency.net/"
-        assert (outline.get("version") == "RSS2") == outline.get("xmlUrl").endswith("rss.xml")
-
-
-def test_grouped_by_language_in_its_own_name(outputs: dict[str, bytes]) -> None:
-    site = sample_site()
-    folders = xml(outputs["feeds.opml"]).findall("body/outline")
-    assert [f.get("text") for f in folders] == [
-        "All languages", "العربية", "English", "Polski", "Português (Brasil)", "Türkçe"]
-    for folder in folders:
-        assert set(folder.attrib) == {"text"}
-    for folder, language in zip(folders[1:], site.languages, strict=True):
-        outlines = folder.findall("outline")
-        assert {o.get("language") for o in outlines} == {language}
-        assert [o.get("title") for o in outlines] == [
-            f"Socialism From Below — {folder.get('text')} ({kind})"
-            for kind in ("Atom", "RSS", "JSON Feed")]
-    assert all(o.get("language") is None for o in folders[0].findall("outline"))
+    assert len({o.get("title") for o in outlines}) == len(outlines)

@@ -39,4 +39,4 @@ def test_a_statement_with_a_url_still_links_its_translations() -> None:
     seen = next(e for e in parsed.entries if e.title == "Po polsku")
     assert seen.link == url("pl")
     assert [(link.rel, link.get("hreflang"), link.href) for link in seen.links] == [
-        ("alternate", "pl", url("pl")), ("alternate", "tr", url("tr"))]
+        ("alternate", "pl", url("pl")), ("related", "tr", url("tr"))]

@@ -335,9 +335,12 @@ def rss_problems(data: bytes, self_url: str) -> list[str]:
     problems += [f"DuplicateValue: guid {g}" for g, n in guids.items() if n > 1]
     for index, item in enumerate(channel.findall("item")):
         problems += _rss_item_problems(item, index)
-    # RSS profile: '&' and '<' in text as hexadecimal references (CharacterData).
+    # RSS profile: '&' and '<' in text as hexadecimal references (CharacterData). The
+    # rule is about character data, the text between tags, not attribute values: tags are
+    # cut out first (the serialiser escapes '<' and '>' inside them, so none hides one).
+    text = re.sub(rb"<[^<>]*>", b" ", data)
     return problems + [f"CharacterData: {entity.decode()}"
-                       for entity in (b"&amp;", b"&lt;", b"&gt;") if entity in data]
+                       for entity in (b"&amp;", b"&lt;", b"&gt;") if entity in text]
 
 
 def _outline_problems(outline: Any) -> list[str]:
@@ -389,13 +392,32 @@ def document_problems(outputs: dict[str, bytes], path: str) -> list[str]:
 XML_OUTPUTS = ("atom.xml", "rss.xml", ".opml")
 
 
+def _lone_archive(outputs: dict[str, bytes], path: str) -> bool:
+    """Whether ``path`` is its language's only archive, its entries all of one month: the
+    one case where the validator's ArchiveIncomplete is expected (docs/feeds.md)."""
+    language = path.split("/")[0]
+    if [p for p in outputs if p.startswith(f"{language}/archive/")] != [path]:
+        return False
+    months = {e.findtext("a:published", namespaces=NS)[:7]
+              for e in xml(outputs[path]).findall("a:entry", NS)}
+    return len(months) == 1
+
+
+def unexpected_problems(outputs: dict[str, bytes], path: str) -> list[str]:
+    """:func:`document_problems` but the documented ArchiveIncomplete of a lone archive."""
+    problems = document_problems(outputs, path)
+    if "/archive/" in path and _lone_archive(outputs, path):
+        problems = [p for p in problems if p != "ArchiveIncomplete"]
+    return problems
+
+
 @pytest.mark.parametrize("entries", [1, 3, 50])
 def test_every_document_passes_the_validator_rules(entries: int) -> None:
     outputs = build(make_site(make_settings(entries=entries), sample_statements(), NOW))
     paths = [p for p in outputs if p.endswith(XML_OUTPUTS) or "/archive/" in p]
     assert len(paths) > 10
     for path in paths:
-        assert document_problems(outputs, path) == [], path
+        assert unexpected_problems(outputs, path) == [], path
 
 
 @pytest.mark.parametrize("feeds_url", [
@@ -403,7 +425,7 @@ def test_every_document_passes_the_validator_rules(entries: int) -> None:
 def test_self_links_match_where_the_feeds_are_served(feeds_url: str) -> None:
     settings = make_settings(feeds_url=feeds_url, entries=1)
     outputs = build(make_site(settings, sample_statements(), NOW))
-    for path in ("atom.xml", "pl/atom.xml", "rss.xml", "pl/archive/2015-h1.xml"):
+    for path in ("atom.xml", "pl/atom.xml", "rss.xml", "en/archive/2015.xml"):
         assert document_problems(outputs, path) == [], path
 
 
@@ -498,10 +520,10 @@ def test_rss_checker_catches_a_missing_self_link() -> None:
 
 @pytest.mark.parametrize("entries", range(1, 8))
 def test_no_archive_stands_alone(entries: int) -> None:
-    """No ArchiveIncomplete: every archive links a neighbour, whatever the feed size.
+    """No ArchiveIncomplete: every archive links a neighbour, whatever the feed size,
+    unless its language's archived statements all fall in one month (docs/feeds.md).
 
-    A lone archive (a language that outgrows its feed within one year) would have neither
-    prev-archive nor next-archive; such a language is archived by half-year instead.
+    Archived statements in one year are archived by half-year, in one half-year by month.
     """
     outputs = build(make_site(make_settings(entries=entries), sample_statements(), NOW))
     archives = [p for p in outputs if "/archive/" in p]
@@ -509,8 +531,8 @@ def test_no_archive_stands_alone(entries: int) -> None:
     for path in archives:
         root = xml(outputs[path])
         rels = {link.get("rel") for link in root.findall("a:link", NS)}
-        assert rels & {"prev-archive", "next-archive"}, path
-        assert document_problems(outputs, path) == [], path
+        assert rels & {"prev-archive", "next-archive"} or _lone_archive(outputs, path), path
+        assert unexpected_problems(outputs, path) == [], path
 
 
 @pytest.mark.parametrize("site", ["test-site", "test-site-one-entry", "sample-site"])
@@ -523,4 +545,4 @@ def test_golden_documents_pass_the_validator_rules(site: str) -> None:
     paths = [p for p in outputs if p.endswith(XML_OUTPUTS) or "/archive/" in p]
     assert paths
     for path in paths:
-        assert document_problems(outputs, path) == [], path
+        assert unexpected_problems(outputs, path) == [], path

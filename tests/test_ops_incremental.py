@@ -94,7 +94,7 @@ def test_a_newer_statement_moves_an_older_one_into_its_archive(
     site = tmp_path / "site"
     (site / "statements").mkdir(parents=True)
     (site / "sfb-feeds.yaml").write_text(CONFIG, encoding="utf-8")
-    for number, date in enumerate(["2014-03-01", "2014-05-01", "2015-02-01"]):
+    for number, date in enumerate(["2013-06-01", "2014-03-01", "2014-05-01", "2015-02-01"]):
         (site / "statements" / f"{number}.yaml").write_text(record(number, "en", date), "utf-8")
     age(site / "statements")
     build(site)

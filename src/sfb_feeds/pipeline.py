@@ -13,7 +13,7 @@ from .site import Site, make_site
 
 def all_formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
     """Every output format the build produces, feeds first, prepared for ``languages``."""
-    return feeds.FORMATS + digest.formats(settings, languages)
+    return feeds.formats(settings, languages) + digest.formats(settings, languages)
 
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:

@@ -16,7 +16,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from .model import Settings
@@ -113,7 +112,6 @@ def _authority(netloc: str, scheme: str) -> str:
     return f"{_requote(userinfo, _PCHAR)}@{result}" if userinfo else result
 
 
-@lru_cache(maxsize=65536)
 def canonical_uri(value: str) -> str:
     """The RFC 3986 normal form of an absolute URI or IRI (non-ASCII becomes UTF-8 escapes)."""
     if _PLAIN.match(value) and "/." not in value:

@@ -1,4 +1,4 @@
-"""RFC 5005 archived feeds: ``{lang}/archive/{year}.xml`` for languages that outgrow their feed.
+"""RFC 5005 archived feeds: ``{lang}/archive/{period}.xml`` for languages that outgrow their feed.
 
 How the archives and the subscription feed share the statements of a language, so that a
 client walking the links sees each statement exactly once:
@@ -6,17 +6,20 @@ client walking the links sees each statement exactly once:
 * the subscription feed ``{lang}/atom.xml`` holds the newest ``feeds.entries``;
 * a language whose statements all fit in it has no archives: its feed is marked
   ``fh:complete`` (RFC 5005 section 2), which says there is nothing more to fetch;
-* otherwise there is one archive per year with statements in that language, holding that
-  year's statements that are *not* in the subscription feed (years entirely inside it
-  have an archive with no entries);
+* otherwise the statements that are *not* in the subscription feed are archived, one
+  document per calendar year (site timezone) that has such statements; no archive is
+  written without entries;
 * ``{lang}/atom.xml`` links the newest archive with ``prev-archive``; each archive links
   the one before with ``prev-archive``, the one after with ``next-archive`` and the
   subscription feed with ``current``, and is marked ``fh:archive``.
 
 A lone archive would have neither ``prev-archive`` nor ``next-archive``, which RFC 5005
-allows but the W3C validator reports ("ArchiveIncomplete"), so a language that outgrows its
-feed within a single year is archived by half-year instead: ``{year}-h1`` (January to June)
-and ``{year}-h2`` (July to December), both written even when one half has no entries.
+allows but the W3C validator reports ("ArchiveIncomplete"), so when the archived
+statements all fall in one year they are archived by half-year instead (``2015-h1``,
+``2015-h2``), and when they fall in one half-year, by month (``2015-03``). Archived
+statements that all fall in one month (a language that has just outgrown its feed by one
+statement, say) make a lone archive, named by its year: the one case the validator warns
+about, since an archive without entries would be fetched for nothing.
 
 Years that are complete and older than everything in the subscription feed never change
 again. The newest archives gain entries as new statements push older ones out of the
@@ -27,7 +30,7 @@ assume an archive seen once is final.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -35,12 +38,31 @@ from ..model import Statement
 from ..plan import Target
 from ..site import Site
 from ..urls import ATOM, archive_path, feed_path, public_url
-from .document import Feed, Link, base_feed, distinct_updated, feed_title, newest_updated
+from .document import Feed, Link, base_feed, feed_title
 from .feedgen_adapter import render_atom
 
 # A period: its label (the file name) and where it starts, newest first.
 Period = tuple[str, datetime]
 _HALF_TITLES = {"h1": "1\u20136", "h2": "7\u201312"}  # months, en dash
+
+
+def _year(moment: datetime) -> Period:
+    start = moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return f"{start.year:04d}", start
+
+
+def _half_year(moment: datetime) -> Period:
+    label, start = _year(moment)
+    return (f"{label}-h2", start.replace(month=7)) if moment.month > 6 else (f"{label}-h1", start)
+
+
+def _month(moment: datetime) -> Period:
+    label, start = _year(moment)
+    return f"{label}-{moment.month:02d}", start.replace(month=moment.month)
+
+
+# Coarsest first: the first that gives two archives or more is used.
+_UNITS: tuple[Callable[[datetime], Period], ...] = (_year, _half_year, _month)
 
 
 def _newest_first_key(statement: Statement) -> float:
@@ -57,61 +79,47 @@ def is_complete(site: Site, statements: Sequence[Statement]) -> bool:
     return len(statements) <= site.settings.feeds.entries
 
 
-def _years(site: Site, statements: Sequence[Statement]) -> list[Period]:
-    """The years with statements, newest first (a binary search per year)."""
+def _periods(site: Site, statements: Sequence[Statement],
+             unit: Callable[[datetime], Period]) -> list[Period]:
+    """The periods with statements, newest first (a binary search per period)."""
     tz = site.settings.site.tz
     periods: list[Period] = []
     index = 0
     while index < len(statements):
-        start = datetime(statements[index].date.astimezone(tz).year, 1, 1, tzinfo=tz)
-        periods.append((f"{start.year:04d}", start))
+        label, start = unit(statements[index].date.astimezone(tz))
+        periods.append((label, start))
         index = _first_older_than(statements, start)
     return periods
 
 
+def _archived(site: Site, language: str) -> tuple[Statement, ...]:
+    """The statements of ``language`` that are not in its subscription feed."""
+    return site.by_language[language][site.settings.feeds.entries:]
+
+
 def archive_periods(site: Site, language: str) -> list[Period]:
     """The archive documents of ``language``, newest first; none when its feed is complete."""
-    statements = site.by_language[language]
-    if is_complete(site, statements):
-        return []
-    years = _years(site, statements)
-    if len(years) > 1:
-        return years
-    label, start = years[0]
-    return [(f"{label}-h2", start.replace(month=7)), (f"{label}-h1", start)]
-
-
-def _fallback_updated(period: Sequence[Statement], statements: Sequence[Statement],
-                      index: int) -> datetime:
-    """What an archive with no entries says it was updated: its period's newest statement
-    (all in the subscription feed), else the language's newest statement before it."""
-    if period:
-        return newest_updated((), period)
-    return distinct_updated(statements[min(index, len(statements) - 1)])
-
-
-def _language_targets(site: Site, language: str) -> Iterator[Target]:
-    statements = site.by_language[language]
-    periods = archive_periods(site, language)
-    entries = site.settings.feeds.entries
-    start = 0
-    for position, (label, begins) in enumerate(periods):
-        end = _first_older_than(statements, begins)
-        archived = statements[max(start, entries):end]
-        context = [("newer", periods[position - 1][0] if position else ""),
-                   ("older", periods[position + 1][0] if position + 1 < len(periods) else "")]
-        if not archived:
-            updated = _fallback_updated(statements[start:end], statements, start)
-            context.append(("updated", updated.isoformat()))
-        yield Target(language=language, period=label, statements=archived,
-                     context=tuple(context))
-        start = end
+    archived = _archived(site, language)
+    for unit in _UNITS:
+        periods = _periods(site, archived, unit)
+        if len(periods) != 1:
+            return periods
+    return _periods(site, archived, _year)  # a lone archive: named by its year
 
 
 def plan_archives(site: Site) -> Iterator[Target]:
     """One target per archive document: its language, its period and what it holds."""
     for language in site.languages:
-        yield from _language_targets(site, language)
+        archived = _archived(site, language)
+        periods = archive_periods(site, language)
+        start = 0
+        for position, (label, begins) in enumerate(periods):
+            end = _first_older_than(archived, begins)
+            newer = periods[position - 1][0] if position else ""
+            older = periods[position + 1][0] if position + 1 < len(periods) else ""
+            yield Target(language=language, period=label, statements=archived[start:end],
+                         context=(("newer", newer), ("older", older)))
+            start = end
 
 
 def _archive_link(site: Site, language: str, period: str, rel: str) -> Link:
@@ -129,8 +137,9 @@ def history_links(site: Site, language: str) -> tuple[bool, tuple[Link, ...]]:
 
 
 def _title(site: Site, language: str, period: str) -> str:
-    year, _, half = period.partition("-")
-    shown = f"{year} ({_HALF_TITLES[half]})" if half else year
+    """The language feed's title and the period: a year, a half-year's months, a month."""
+    year, _, part = period.partition("-")
+    shown = f"{year} ({_HALF_TITLES[part]})" if part in _HALF_TITLES else period
     return f"{feed_title(site, language)} — {shown}"
 
 
@@ -145,9 +154,8 @@ def archive_feed(site: Site, target: Target) -> Feed:
     for name, rel in (("older", "prev-archive"), ("newer", "next-archive")):
         if target.value(name):
             links.append(_archive_link(site, language, target.value(name), rel))
-    updated = feed.updated if feed.entries else datetime.fromisoformat(target.value("updated"))
-    return replace(feed, title=_title(site, language, period), updated=updated,
-                   links=tuple(links), archive=True)
+    return replace(feed, title=_title(site, language, period), links=tuple(links),
+                   archive=True)
 
 
 def render_archive(site: Site, target: Target) -> bytes:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import escape
+from zoneinfo import ZoneInfo
 
 from ..language import native_name
 from ..model import Statement
@@ -25,16 +26,15 @@ from ..urls import (
 )
 
 HTML = "text/html"
-# The media type on links to translations. Readers choose an entry's one link by position:
-# most take the first alternate (the statement itself, which we write first); feedparser
-# (NewsBlur, rss2email, Planet...) takes the *last* alternate typed exactly "text/html".
-# A charset parameter keeps the same media type while leaving the statement's own link
-# the only exact "text/html" one, so both kinds of reader open the right page.
-TRANSLATION_TYPE = "text/html; charset=utf-8"
+# Readers choose an entry's one link among its alternate links: most take the first,
+# newsboat and feedparser (NewsBlur, rss2email, Planet...) the last. The statement's own
+# page is therefore its only ``alternate`` link; translations are ``related`` links.
+TRANSLATION_REL = "related"
 
 # What an empty feed (a site with nothing published yet) says it was updated: a fixed,
 # plausible instant, because the build time must never appear in the output.
 EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+_MIDNIGHT = time()
 
 
 
@@ -102,12 +102,19 @@ def paragraphs_html(paragraphs: Sequence[str]) -> str:
 
 
 def feed_moment(moment: datetime) -> datetime:
-    """``moment`` with an offset that RFC 3339 and the RSS profile both accept.
+    """``moment`` as a feed publishes it, with an offset RFC 3339 and the RSS profile accept.
 
+    A record dated without a time (``2015-09-06``) is published at 12:00 that day in
+    ``site.timezone``: midnight would show as the day before to every reader west of the
+    site, noon shows the same date from UTC-11 to UTC+12. The loader gives such a date as
+    that day's midnight in the site's zone (a ``ZoneInfo``), while a time written in a
+    record always carries its own fixed UTC offset, so the two cannot be confused.
     Offsets that are not whole half hours (+05:45, or a historical local mean time such
     as -00:01:15) cannot be written in either format without a warning; those moments
     are given in UTC instead.
     """
+    if isinstance(moment.tzinfo, ZoneInfo) and moment.time() == _MIDNIGHT:
+        moment = moment.replace(hour=12)
     offset = moment.utcoffset()
     if offset is None or offset.total_seconds() % 1800:
         return moment.astimezone(UTC)
@@ -118,7 +125,7 @@ def distinct_updated(statement: Statement) -> datetime:
     """The statement's ``updated`` time, plus a stable sub-second offset taken from its id.
 
     Records often carry only a day, so translations published together share the same
-    midnight; the W3C validator warns when two entries have the same ``atom:updated``
+    noon; the W3C validator warns when two entries have the same ``atom:updated``
     (DuplicateUpdated). A fraction of a second derived from the id keeps every entry's
     time distinct, stable from build to build, and invisible in readers, which show
     minutes at most. Times already written with fractions are kept as they are.
@@ -142,13 +149,13 @@ def display_title(site: Site, language: str | None) -> str:
 
 
 def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
-    """One link per other language with a published translation that has a web address.
+    """One ``related`` link per other language with a published translation that has a
+    web address, titled with the language's name in that language ("Polski").
 
-    Atom allows one alternate link per (type, hreflang) pair, so the statement's own
-    language and any repeated language are skipped. A statement without a ``url`` of its
-    own gets none: a translation would be its only link, and readers would open that
-    language instead of the entry's (``rel="related"`` would not help the readers that
-    take an entry's first link whatever its relation).
+    The statement's own language and any repeated language are skipped. A statement
+    without a ``url`` of its own gets none: a translation would be its only link, and
+    readers that take an entry's first link whatever its relation would open that
+    language instead of the entry's.
     """
     if statement.url is None:
         return ()
@@ -158,8 +165,8 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
         if other.url is None or other.language in seen:
             continue
         seen.add(other.language)
-        links.append(Link(canonical_uri(other.url), "alternate", TRANSLATION_TYPE,
-                          other.language, other.title))
+        links.append(Link(canonical_uri(other.url), TRANSLATION_REL, HTML,
+                          other.language, native_name(other.language)))
     return tuple(links)
 
 
@@ -180,13 +187,9 @@ def make_entry(site: Site, statement: Statement) -> Entry:
     )
 
 
-def newest_updated(entries: Sequence[Entry], fallback: Sequence[Statement] = ()) -> datetime:
-    """The latest ``updated`` of ``entries``; of ``fallback`` statements if there are none."""
-    if entries:
-        return max(entry.updated for entry in entries)
-    if fallback:
-        return max(distinct_updated(statement) for statement in fallback)
-    return EMPTY_UPDATED
+def newest_updated(entries: Sequence[Entry]) -> datetime:
+    """The latest ``updated`` of ``entries`` (a fixed instant when there are none)."""
+    return max((entry.updated for entry in entries), default=EMPTY_UPDATED)
 
 
 def language_alternates(site: Site, kind: FeedKind, language: str | None) -> tuple[Link, ...]:

@@ -1,64 +1,75 @@
 """The one module that talks to feedgen: a :class:`Feed` in, Atom or RSS 2.0 bytes out.
 
-feedgen writes each document around its entries: the root, the feed-level metadata and
-links, their order, escaping and the RSS mapping, with our additions as small public
-hooks (a registered extension) rather than a second feed writer. The entries themselves
-are written by ``entry_xml`` (feedgen's per-entry path was most of a cold build) and
-spliced in where feedgen would have appended its own, byte for byte the same.
+feedgen writes every document whole, entries included (``FeedEntry``); what it lacks is
+added through its public extension API (:class:`_Extras` for the feed, :class:`_EntryExtras`
+for each entry), never by editing its bytes.
 
 What feedgen gets wrong, and what we do about it:
 
-* It puts the wall clock in ``atom:updated`` and ``lastBuildDate`` unless told otherwise:
-  every feed gets its ``updated`` set explicitly (entries carry their own).
+* It puts the wall clock in ``atom:updated``, ``lastBuildDate`` and every entry's
+  ``updated`` unless told otherwise: each is set explicitly.
 * feedgen 1.0 writes only ``href`` on entry links (upstream issue #135), losing ``rel``,
-  ``type`` and ``hreflang``, and has no ``xml:lang`` on entries: ``entry_xml`` writes
-  both.
-* It has no ``fh:archive`` (RFC 5005), no text-construct type for titles, and maps only
-  the first self link into RSS: :class:`_Extras` adds those.
-* It keeps the last feed-level link as the RSS channel ``<link>``: the site link is
-  always given last for RSS.
+  ``type``, ``hreflang`` and ``title``: the entry extension sets them on the links
+  feedgen placed. It has no ``xml:lang`` on entries either.
+* It has no ``fh:archive``/``fh:complete`` (RFC 5005) and maps only the first self link
+  into RSS: :class:`_Extras` adds those.
+
+Titles, categories and names are plain text everywhere (Atom's default ``type="text"``;
+in RSS escaped once, as XML), so every reader shows them exactly as written.
+* It keeps the last feed-level link as the RSS channel ``<link>``, and an entry's last
+  alternate link as the item's ``<link>``: the RSS document is given only the links that
+  should end up there, last.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
-from feedgen.ext.base import BaseExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
 from ..urls import ATOM, RSS
-from .document import HTML, Feed, Link
-from .entry_xml import (
-    atom_entry_xml,
-    link_attributes,
-    looks_like_markup,
-    rss_item_xml,
-    rss_text,
-    splice,
-)
+from .document import HTML, Entry, Feed, Link
 
-__all__ = ["looks_like_markup", "render_atom", "render_rss", "rss_text"]
+__all__ = ["render_atom", "render_rss"]
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 GENERATOR = "sfb-feeds"
 
-_RSS_ESCAPES = {b"amp": b"&#x26;", b"lt": b"&#x3C;", b"gt": b"&#x3E;"}
+_RSS_SPECIAL = re.compile("([&<>])")
 
 
+def _set_link_attributes(element: Any, link: Link) -> None:
+    """Give a link element every attribute of ``link``, in one fixed order."""
+    for name, value in (("rel", link.rel), ("type", link.type),
+                        ("hreflang", link.hreflang), ("title", link.title)):
+        if value:
+            element.set(name, value)
 
-def _set_text_construct(element: Any) -> None:
-    """Declare an Atom text construct as HTML when its plain text looks like markup."""
-    if element is not None and element.text and looks_like_markup(element.text):
-        element.text = html.escape(element.text, quote=False)
-        element.set("type", "html")
 
+def _use_character_references(parent: Any) -> None:
+    """Write ``&``, ``<`` and ``>`` in the text below ``parent`` as hexadecimal references.
 
-def _link_element(link: Link, tag: str = "link") -> Any:
-    return etree.Element(tag, link_attributes(link))
+    Readers disagree on whether RSS text may hold HTML; the RSS Advisory Board profile
+    recommends ``&#x26;`` and ``&#x3C;`` in plain text (the validator's CharacterData
+    warning). lxml escapes text with named entities, so each such character becomes an
+    lxml ``Entity`` node (``&#x26;``) between the pieces of text around it.
+    """
+    for element in [*parent.iter(tag=etree.Element)]:
+        text = element.text
+        if not text or _RSS_SPECIAL.search(text) is None:
+            continue
+        pieces = _RSS_SPECIAL.split(text)
+        element.text = pieces[0] or None
+        for position, index in enumerate(range(1, len(pieces), 2)):
+            reference = etree.Entity(f"#x{ord(pieces[index]):X}")
+            reference.tail = pieces[index + 1] or None
+            element.insert(position, reference)
 
 
 class _Extras(BaseExtension):  # type: ignore[misc]
@@ -73,8 +84,6 @@ class _Extras(BaseExtension):  # type: ignore[misc]
         return {"fh": HISTORY_NS} if self.archive or self.complete else {}
 
     def extend_atom(self, feed: Any) -> Any:
-        _set_text_construct(feed.find("title"))
-        _set_text_construct(feed.find("subtitle"))
         if self.archive:
             etree.SubElement(feed, f"{{{HISTORY_NS}}}archive")
         if self.complete:
@@ -84,26 +93,37 @@ class _Extras(BaseExtension):  # type: ignore[misc]
     def extend_rss(self, rss: Any) -> Any:
         channel = rss[0]
         for link in self.rss_links:
-            channel.append(_link_element(link, f"{{{ATOM_NS}}}link"))
+            element = etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=link.href)
+            _set_link_attributes(element, link)
+        # Runs before feedgen appends the items, which their own extension handles.
+        _use_character_references(channel)
         return rss
 
 
-def prepare_feedgen(_: object = None) -> None:
-    """Import feedgen ahead of the first Atom or RSS render (see ``OutputFormat.prepare``)."""
-    import feedgen.feed  # noqa: F401
+class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
+    """An Atom entry's links with all their attributes and its language; RSS references."""
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+        self.language: str | None = None
+
+    def extend_atom(self, entry: Any) -> Any:
+        if self.language:
+            entry.set(XML_LANG, self.language)
+        for element, attributes in zip(entry.iterfind("link"), self.links, strict=True):
+            element.attrib.update(attributes)
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        _use_character_references(item)
+        return item
 
 
-def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
-    # Imported here: feedgen.feed pulls in dateutil (~20 ms), which a build that renders
-    # no Atom or RSS document (a digest-only change) never needs.
-    from feedgen.feed import FeedGenerator
-
-    generator = FeedGenerator()
-    generator.register_extension("sfb", _Extras, None, atom=True, rss=True)
+def _configure(generator: Any, feed: Feed, rss_links: tuple[Link, ...] = ()) -> None:
+    generator.register_extension("sfb", _Extras, _EntryExtras, atom=True, rss=True)
     generator.sfb.archive = feed.archive
     generator.sfb.complete = feed.complete
     generator.sfb.rss_links = rss_links
-    generator.load_extension("dc", atom=False, rss=True)
     generator.id(feed.id)
     generator.title(feed.title)
     generator.subtitle(feed.subtitle)
@@ -114,43 +134,87 @@ def _generator(feed: Feed, rss_links: tuple[Link, ...] = ()) -> Any:
     # Never the build time: feedgen defaults both of these to "now".
     generator.updated(feed.updated)
     generator.lastBuildDate(feed.updated)
-    return generator
+
+
+def _link_dict(link: Link) -> dict[str, str]:
+    """``link`` as feedgen's ``link()`` takes it; empty attributes left out."""
+    attributes = {"href": link.href, "rel": link.rel}
+    for name, value in (("type", link.type), ("hreflang", link.hreflang), ("title", link.title)):
+        if value:
+            attributes[name] = value
+    return attributes
+
+
+def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None:
+    fe = generator.add_entry(order="append")
+    fe.id(entry.id)
+    fe.title(entry.title)
+    fe.updated(entry.updated)
+    names = [{"name": name} for name in entry.authors if name]
+    if names:
+        fe.author(names)
+    links = (Link(entry.url, "alternate", HTML, entry.language or None),
+             *entry.translations) if entry.url else entry.translations
+    if entry.url:
+        fe.summary(entry.summary_html, type="html")
+    else:
+        fe.content(entry.summary_html, type="html")
+    attributes = [_link_dict(link) for link in links]
+    if attributes:
+        fe.link(attributes)
+    if entry.tags:
+        fe.category([{"term": tag} for tag in entry.tags])
+    fe.published(entry.published)
+    # feedgen 1.0 keeps only each entry link's href: the extension sets the rest.
+    fe.sfb.links = attributes
+    fe.sfb.language = entry.language if entry.language != feed_language else None
 
 
 def render_atom(feed: Feed) -> bytes:
     """An Atom 1.0 document (RFC 4287; RFC 5005 archive or complete feed as ``feed`` says)."""
-    generator = _generator(feed)
-    generator.link([link_attributes(link) for link in
-                    (Link(feed.self_url, "self", ATOM.media_type),
-                     Link(feed.site_url, "alternate", HTML), *feed.links)])
+    generator = FeedGenerator()
+    _configure(generator, feed)
+    links = (Link(feed.self_url, "self", ATOM.media_type),
+             Link(feed.site_url, "alternate", HTML), *feed.links)
+    generator.link([_link_dict(link) for link in links])
+    for entry in feed.entries:
+        _atom_entry(generator, entry, feed.language)
     data: bytes = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    # The entries go where feedgen would have appended them: last in <feed>.
-    return splice(data, b"</feed>\n",
-                  (atom_entry_xml(entry, feed.language) for entry in feed.entries))
+    return data
 
 
-def _hex_references(data: bytes) -> bytes:
-    """Write ``&``, ``<`` and ``>`` as hexadecimal references, as the RSS profile asks.
-
-    Readers disagree on whether RSS text may hold HTML; the RSS Advisory Board profile
-    recommends ``&#x26;`` and ``&#x3C;`` in plain text (the validator's CharacterData
-    warning). lxml writes only entity references, and every ``&`` it writes starts one,
-    so replacing the three entities is an exact, equivalent rewrite.
-    """
-    return re.sub(rb"&(amp|lt|gt);", lambda match: _RSS_ESCAPES[match.group(1)], data)
+def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
+    fe = generator.add_entry(order="append")
+    fe.guid(entry.id, permalink=entry.permalink)
+    if entry.title:
+        fe.title(entry.title)
+    if entry.url:
+        # feedgen's item <link> is the entry's last alternate link: give it only its own.
+        fe.link({"href": entry.url, "rel": "alternate"})
+    summary = entry.summary_html
+    if summary:
+        fe.description(summary)
+    if entry.tags:
+        fe.category([{"term": tag} for tag in entry.tags])
+    fe.pubDate(entry.published)
+    if entry.authors:
+        fe.dc.dc_creator(list(entry.authors))
+    if entry.language != feed_language:
+        fe.dc.dc_language(entry.language)
 
 
 def render_rss(feed: Feed) -> bytes:
     """An RSS 2.0 document following the RSS Advisory Board profile."""
     alternates = tuple(link for link in feed.links if link.rel == "alternate")
-    generator = _generator(feed, rss_links=alternates)
-    generator.title(rss_text(feed.title))
-    generator.description(rss_text(feed.subtitle))
+    generator = FeedGenerator()
+    # dc first: its elements are then in place when ours rewrites each item's text.
+    generator.load_extension("dc", atom=False, rss=True)
+    _configure(generator, feed, alternates)
+    generator.description(feed.subtitle)
     # feedgen uses the last link as the channel <link>: the site's page comes last.
-    generator.link([link_attributes(Link(feed.self_url, "self", RSS.media_type)),
-                    link_attributes(Link(feed.site_url, "alternate"))])
+    generator.link([{"href": feed.self_url, "rel": "self", "type": RSS.media_type},
+                    {"href": feed.site_url, "rel": "alternate"}])
+    for entry in feed.entries:
+        _rss_item(generator, entry, feed.language)
     data: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    # The items go where feedgen would have appended them: last in <channel>.
-    data = splice(data, b"  </channel>\n</rss>\n",
-                  (rss_item_xml(entry, feed.language) for entry in feed.entries))
-    return _hex_references(data)
+    return data

@@ -147,8 +147,3 @@ class IndexPage:
         )
         return page.encode("utf-8")
 
-
-def render_index(site: Site, target: Target) -> bytes:
-    """``index.html`` with a page prepared for this site alone (one render per build); a
-    ``formats(settings, languages)`` row would use ``IndexPage(settings, languages).render``."""
-    return IndexPage(site.settings, site.languages).render(site, target)

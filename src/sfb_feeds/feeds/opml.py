@@ -1,47 +1,42 @@
-"""``feeds.opml``: an OPML 2.0 subscription list of every feed, grouped by language."""
+"""``feeds.opml``: an OPML 2.0 subscription list, one Atom feed per language.
+
+A reader importing it subscribes to each language once, plus the all-languages feed:
+listing every format of every language made readers (rss2email, newsboat) subscribe to
+each statement several times, under titles that could not be told apart.
+"""
 
 from __future__ import annotations
 
 from lxml import etree
 
-from ..language import native_name
 from ..plan import Target
 from ..site import Site
-from ..urls import KINDS, RSS, FeedKind, feed_path, public_url, site_url
+from ..urls import ATOM, feed_path, public_url, site_url
 from .document import display_title, feed_title
 
 SPEC = "http://opml.org/spec2.opml"
 
 
-def _outline(parent: etree._Element, site: Site, kind: FeedKind, language: str | None) -> None:
-    title = f"{display_title(site, language)} ({kind.label})"
+def _outline(parent: etree._Element, site: Site, language: str | None) -> None:
+    """One feed, titled with the language's own name ("Socialism From Below — Polski")."""
+    title = display_title(site, language)
     element = etree.SubElement(parent, "outline", text=title, title=title, type="rss")
-    element.set("xmlUrl", public_url(site.settings, feed_path(kind, language)))
+    element.set("xmlUrl", public_url(site.settings, feed_path(ATOM, language)))
     element.set("htmlUrl", site_url(site.settings))
     if language:
         element.set("language", language)
-    if kind is RSS:
-        # OPML's version names the RSS dialect; it has no value for Atom or JSON Feed.
-        element.set("version", "RSS2")
-
-
-def _folder(body: etree._Element, site: Site, text: str, language: str | None) -> None:
-    folder = etree.SubElement(body, "outline", text=text)
-    for kind in KINDS:
-        _outline(folder, site, kind, language)
 
 
 def render_opml(site: Site, target: Target) -> bytes:
-    """Every subscription feed (all languages, then each language) in Atom, RSS and JSON."""
+    """The all-languages Atom feed, then each language's Atom feed."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{feed_title(site, None)}: feeds"
     etree.SubElement(head, "ownerName").text = site.settings.site.author
     etree.SubElement(head, "docs").text = SPEC
     body = etree.SubElement(root, "body")
-    _folder(body, site, "All languages", None)
-    for language in site.languages:
-        _folder(body, site, native_name(language), language)
+    for language in (None, *site.languages):
+        _outline(body, site, language)
     data: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8",
                                  xml_declaration=True)
     return data
