@@ -13,7 +13,6 @@ import html5lib
 import pytest
 from test_digest_factory import BASE, NOW, refugee_statements, settings
 
-from sfb_feeds import digest, feeds
 from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import make_site
 
@@ -24,9 +23,7 @@ def outputs(feeds_url: str) -> dict[str, bytes]:
     base = settings()
     configured = replace(base, site=replace(base.site, feeds_url=feeds_url))
     site = make_site(configured, refugee_statements(), NOW)
-    config, languages = site.settings, site.languages
-    rows = feeds.formats(config, languages) + digest.formats(config, languages)
-    return {o.path: o.data for o in render_site(site, rows)}
+    return {o.path: o.data for o in render_site(site)}
 
 
 @pytest.fixture(scope="module", params=[FEEDS, FEEDS.rstrip("/")], ids=["slash", "no-slash"])

@@ -43,10 +43,11 @@ def test_autodiscovery_links_every_feed(page: object) -> None:
                 for media, name, label in kinds]
     names = {"ar": "العربية", "en": "English", "pl": "Polski", "pt-BR": "Português (Brasil)",
              "tr": "Türkçe"}
+    digest_feed = [("application/atom+xml", "digests.xml", "weekly digests")]
     for language in site.languages:
         expected += [(media, public(f"{language}/{name}"), language,
                       f"Socialism From Below — {names[language]} ({label})")
-                     for media, name, label in kinds]
+                     for media, name, label in kinds + digest_feed]
     assert found == expected
 
 
@@ -62,7 +63,7 @@ def test_a_section_per_language_in_its_own_name(page: object) -> None:
         "pl", "ltr", "Polski")
     hrefs = [a.get("href") for a in polish.find("ul").iter("a")]
     assert hrefs == [public("pl/atom.xml"), public("pl/rss.xml"), public("pl/feed.json"),
-                     public("digests/pl/index.html")]
+                     public("pl/digests.xml"), public("digests/pl/index.html")]
 
 
 def test_newest_titles_with_localised_dates(page: object) -> None:

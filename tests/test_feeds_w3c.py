@@ -53,7 +53,20 @@ RELATIONS = {"alternate", "current", "describedby", "edit", "edit-media", "enclo
              "up", "via"}
 HISTORY_RELATIONS = {"current", "first", "last", "next", "next-archive", "prev-archive",
                      "previous"}
-SAFE_HTML = {"p", "b", "i", "em", "strong", "a", "br"}
+# validators.py HTMLValidator.acceptable_elements / acceptable_attributes (what an entry's
+# HTML may hold without SecurityRisk / SecurityRiskAttr); any inline style is treated as
+# DangerousStyleAttr here (stricter than the validator, which accepts a few properties).
+SAFE_HTML = {"a", "abbr", "acronym", "address", "area", "b", "big", "blockquote", "br",
+             "button", "caption", "center", "cite", "code", "col", "colgroup", "dd", "del",
+             "dfn", "dir", "div", "dl", "dt", "em", "fieldset", "font", "form", "h1", "h2",
+             "h3", "h4", "h5", "h6", "hr", "i", "img", "input", "ins", "kbd", "label",
+             "legend", "li", "map", "menu", "ol", "optgroup", "option", "p", "pre", "q", "s",
+             "samp", "select", "small", "span", "strike", "strong", "sub", "sup", "table",
+             "tbody", "td", "textarea", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var",
+             "noscript"}
+SAFE_ATTRIBUTES = {"abbr", "align", "alt", "border", "cellpadding", "cellspacing", "class",
+                   "colspan", "datetime", "dir", "height", "href", "hreflang", "id", "lang",
+                   "name", "rel", "rowspan", "src", "title", "type", "valign", "width"}
 ATOM_METADATA = {"author", "category", "contributor", "generator", "icon", "id", "link",
                  "logo", "rights", "subtitle", "title", "updated"}
 RSS_PROFILE_DOCS = "http://www.rssboard.org/rss-specification"
@@ -97,9 +110,15 @@ def _html_problems(fragment: str, where: str) -> list[str]:
         tree = html5lib.HTMLParser(strict=True).parseFragment(fragment)
     except ParseError as error:
         return [f"NotHtml: {where}: {error}"]
-    tags = {_local(e.tag) for e in tree.iter() if isinstance(e.tag, str)}
-    unsafe = tags - SAFE_HTML - {"DOCUMENT_FRAGMENT"}
-    return [f"SecurityRisk: {where}: {sorted(unsafe)}"] if unsafe else []
+    elements = [e for e in tree.iter() if isinstance(e.tag, str)]
+    unsafe = {_local(e.tag) for e in elements} - SAFE_HTML - {"DOCUMENT_FRAGMENT"}
+    names = {_local(name) for e in elements for name in e.attrib}
+    problems = [f"SecurityRisk: {where}: {sorted(unsafe)}"] if unsafe else []
+    if "style" in names:
+        problems.append(f"DangerousStyleAttr: {where}")
+    if names - SAFE_ATTRIBUTES - {"style"}:
+        problems.append(f"SecurityRiskAttr: {where}: {sorted(names - SAFE_ATTRIBUTES)}")
+    return problems
 
 
 def _plain_text_problems(value: str, where: str, message: str) -> list[str]:

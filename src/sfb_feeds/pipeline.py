@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from . import digest, feeds
+from . import digest, digest_feed, feeds
 from .model import Output, Settings, Statement
 from .plan import OutputFormat, plan_outputs
 from .site import Site, make_site
@@ -13,7 +13,8 @@ from .site import Site, make_site
 
 def all_formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
     """Every output format the build produces, feeds first, prepared for ``languages``."""
-    return feeds.formats(settings, languages) + digest.formats(settings, languages)
+    rows = feeds.formats(settings, languages) + digest.formats(settings, languages)
+    return rows + digest_feed.formats(rows)
 
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:

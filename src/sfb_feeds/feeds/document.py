@@ -67,6 +67,7 @@ class Entry:
     authors: tuple[str, ...]
     tags: tuple[str, ...]
     translations: tuple[Link, ...]
+    content_html: str | None = None  # whole content (HTML), sent instead of the summary
 
     @property
     def permalink(self) -> bool:

@@ -155,7 +155,9 @@ def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None
         fe.author(names)
     links = (Link(entry.url, "alternate", HTML, entry.language or None),
              *entry.translations) if entry.url else entry.translations
-    if entry.url:
+    if entry.content_html is not None:
+        fe.content(entry.content_html, type="html")
+    elif entry.url:
         fe.summary(entry.summary_html, type="html")
     else:
         fe.content(entry.summary_html, type="html")

@@ -20,6 +20,7 @@ from ..plan import Target
 from ..site import Site
 from ..urls import (
     ATOM,
+    DIGEST_FEED,
     JSON_FEED,
     KINDS,
     RSS,
@@ -35,7 +36,8 @@ from .document import display_title, feed_title
 NEWEST = 5  # statement titles shown per language
 TEMPLATE = "index.html"
 PAGES_FOLDER = "pages"  # in the site's templates folder: its own index.html
-_LABELS = {ATOM: "Atom feed", RSS: "RSS feed", JSON_FEED: "JSON feed"}
+_LABELS = {ATOM: "Atom feed", RSS: "RSS feed", JSON_FEED: "JSON feed",
+           DIGEST_FEED: "Weekly digest"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,7 @@ class IndexPage:
             language=lang,
             name=native_name(lang),
             direction=language.direction,
-            feeds=tuple(self._feed_link(site, kind, lang) for kind in KINDS),
+            feeds=tuple(self._feed_link(site, kind, lang) for kind in (*KINDS, DIGEST_FEED)),
             digest_label=language.label("Digest archive"),
             digest_url=digest_archive_url(site.settings, lang),
             newest=tuple(self._headline(site, s) for s in site.by_language[lang][:NEWEST]),

@@ -1,0 +1,112 @@
+"""``<lang>/digests.xml``: the weekly digests of one language as an Atom feed.
+
+One entry per digest week, newest first: titled like the digest's subject, linking the
+digest's web page, the page's body as its content, ``updated`` the newest statement of
+that week. It is built from two siblings' public parts, which is why it sits above both:
+the ``digest-html`` row (the digest page exactly as ``build`` writes it) gives each week's
+subject and body; the feeds package's Atom writer gives the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from lxml import html as lxml_html
+
+from .feeds.document import EMPTY_UPDATED, Entry, Feed, feed_moment, feed_title
+from .feeds.feedgen_adapter import render_atom
+from .i18n import Language
+from .model import Statement
+from .plan import OutputFormat, Renderer, Scope, Target
+from .site import Site
+from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path, public_url
+from .weeks import week_of
+
+WEEKS = 10  # digests per feed: about a quarter; each entry carries a whole digest
+
+
+def _weeks(site: Site, statements: Sequence[Statement]) -> list[tuple[str, list[Statement]]]:
+    """``statements`` (newest first) grouped by digest week, newest week first."""
+    groups: dict[str, list[Statement]] = {}
+    for statement in statements:
+        groups.setdefault(week_of(statement.date, site.settings).label, []).append(statement)
+    return sorted(groups.items(), reverse=True)
+
+
+# What the W3C Feed Validation Service accepts in an entry's HTML without a warning (its
+# HTMLValidator's acceptable elements and attributes, those a digest uses): everything else
+# is unwrapped or dropped. Inline styles go too: readers apply their own (and the validator
+# warns on most email CSS properties); the entry links the digest's styled page.
+_ELEMENTS = frozenset({"a", "b", "blockquote", "br", "div", "em", "h1", "h2", "h3", "h4",
+                       "hr", "i", "img", "li", "ol", "p", "small", "span", "strong", "sub",
+                       "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"})
+_ATTRIBUTES = frozenset({"align", "alt", "dir", "height", "href", "hreflang", "lang", "src",
+                         "title", "width"})
+
+
+def _feed_html(body: lxml_html.HtmlElement) -> str:
+    """The digest page's body as an entry's content: without the hidden preheader (a
+    reader would show it), with only the elements and attributes feeds may carry."""
+    for hidden in body.find_class("preheader"):
+        hidden.drop_tree()
+    for element in list(body.iter()):
+        if element is body or not isinstance(element.tag, str):
+            continue
+        for name in [name for name in element.attrib if name not in _ATTRIBUTES]:
+            del element.attrib[name]
+        if element.tag not in _ELEMENTS:
+            element.drop_tag()  # its text and children stay
+    return (body.text or "") + "".join(
+        lxml_html.tostring(child, encoding="unicode") for child in body)
+
+
+def plan_digest_feeds(site: Site) -> Iterator[Target]:
+    """Each language's feed as what it shows: the statements of its newest WEEKS weeks
+    (so an edit to an older statement does not render the feed again)."""
+    for language in site.languages:
+        weeks = _weeks(site, site.by_language[language])[:WEEKS]
+        yield Target(language=language, period=None,
+                     statements=tuple(s for _, group in weeks for s in group))
+
+
+@dataclass(frozen=True, slots=True)
+class DigestFeed:
+    """The feed's renderer, over the digest page's renderer (``digest-html``)."""
+
+    page: Renderer
+
+    def _entry(self, site: Site, language: str, week: str, group: list[Statement]) -> Entry:
+        target = Target(language=language, period=week, statements=tuple(group))
+        document = lxml_html.document_fromstring(self.page(site, target))
+        content = _feed_html(document.body)
+        url = digest_url(site.settings, language, week)
+        newest = max(feed_moment(statement.updated) for statement in group)
+        return Entry(id=url, title=document.findtext(".//title") or week, url=url,
+                     language=language, published=newest, updated=newest, modified=newest,
+                     paragraphs=(), authors=(), tags=(), translations=(),
+                     content_html=content)
+
+    def render(self, site: Site, target: Target) -> bytes:
+        language = target.language
+        if language is None:
+            raise ValueError("a digest feed belongs to a language")
+        entries = tuple(self._entry(site, language, week, group)
+                        for week, group in _weeks(site, target.statements))
+        self_url = public_url(site.settings, feed_path(DIGEST_FEED, language))
+        title = f"{feed_title(site, language)} — {Language(language).label('Weekly digest')}"
+        return render_atom(Feed(
+            id=self_url, title=title, subtitle=site.settings.site.description,
+            language=language, self_url=self_url,
+            site_url=digest_archive_url(site.settings, language),
+            author=site.settings.site.author,
+            updated=max((entry.updated for entry in entries), default=EMPTY_UPDATED),
+            links=(), entries=entries))
+
+
+def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:
+    """The digest feed's row, rendering each week with the ``digest-html`` row of ``rows``."""
+    page = next(row for row in rows if row.name == "digest-html")
+    return (OutputFormat(name="digest-feed", media_type=DIGEST_FEED.media_type,
+                         path=f"{{lang}}/{DIGEST_FEED.file}", scope=Scope.LANGUAGE,
+                         render=DigestFeed(page.render).render, targets=plan_digest_feeds),)

@@ -1,0 +1,107 @@
+"""The weekly digest feed (``<lang>/digests.xml``): one Atom entry per digest week.
+
+Checked against the digests ``build`` writes beside it: each entry is titled with the
+.eml's Subject, links the digest's page, carries that page's body, and is dated by the
+week's newest statement; the subscribe page lists and autodiscovers the feed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import feedparser
+import pytest
+from lxml import etree
+from lxml import html as lxml_html
+from test_feeds_w3c import atom_problems
+
+from sfb_feeds.config import load_settings
+from sfb_feeds.digest_feed import WEEKS
+from sfb_feeds.loader import load_statements
+from sfb_feeds.pipeline import render_site
+from sfb_feeds.site import make_site
+from sfb_feeds.urls import digest_url, public_url
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2020, 1, 1, tzinfo=UTC)
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[object, dict[str, bytes]]:
+    config = REPO / "sfb-feeds.yaml"
+    if not config.is_file():
+        pytest.skip("the sample site (sfb-feeds.yaml, statements/) is not in the repository")
+    settings = load_settings(config)
+    site = make_site(settings, load_statements(settings).statements, NOW)
+    return site, {output.path: output.data for output in render_site(site)}
+
+
+def weeks_of(outputs: dict[str, bytes], lang: str) -> list[str]:
+    prefix = f"digests/{lang}/"
+    found = {path[len(prefix):-4] for path in outputs
+             if path.startswith(prefix) and path.endswith(".eml")}
+    return sorted(found, reverse=True)[:WEEKS]
+
+
+def body_text(page: bytes) -> str:
+    body = lxml_html.document_fromstring(page).body
+    for hidden in body.find_class("preheader"):
+        hidden.getparent().remove(hidden)
+    return " ".join(body.text_content().split())
+
+
+def test_every_language_has_a_digest_feed_with_one_entry_per_week(built) -> None:  # type: ignore[no-untyped-def]
+    site, outputs = built
+    for lang in site.languages:
+        feed = feedparser.parse(outputs[f"{lang}/digests.xml"])
+        assert not feed.bozo, feed.get("bozo_exception")
+        weeks = weeks_of(outputs, lang)
+        assert [entry.link for entry in feed.entries] == [
+            digest_url(site.settings, lang, week) for week in weeks]
+
+
+def test_each_entry_is_the_digest_of_its_week(built) -> None:  # type: ignore[no-untyped-def]
+    site, outputs = built
+    for lang in site.languages:
+        root = etree.fromstring(outputs[f"{lang}/digests.xml"])
+        for entry, week in zip(root.iter(f"{ATOM}entry"), weeks_of(outputs, lang), strict=True):
+            eml = message_from_bytes(outputs[f"digests/{lang}/{week}.eml"], policy=default)
+            assert entry.findtext(f"{ATOM}title") == eml["Subject"]
+            content = entry.find(f"{ATOM}content")
+            assert content.get("type") == "html"
+            shown = lxml_html.fragment_fromstring(content.text, create_parent="body")
+            assert " ".join(shown.text_content().split()) == body_text(
+                outputs[f"digests/{lang}/{week}.html"])
+            assert not shown.find_class("preheader"), "the hidden preheader would show"
+            assert not [e for e in shown.iter() if e.get("style") is not None]
+
+
+def test_an_entry_is_dated_by_the_newest_statement_of_its_week(built) -> None:  # type: ignore[no-untyped-def]
+    site, outputs = built
+    feed = feedparser.parse(outputs["pl/digests.xml"])
+    newest = max(s.updated for s in site.by_language["pl"])
+    assert datetime(*feed.entries[0].updated_parsed[:6], tzinfo=UTC).date() == newest.date()
+    assert feed.feed.updated == feed.entries[0].updated
+
+
+def test_the_digest_feeds_pass_the_validator_rules(built) -> None:  # type: ignore[no-untyped-def]
+    site, outputs = built
+    for lang in site.languages:
+        path = f"{lang}/digests.xml"
+        assert atom_problems(outputs[path], public_url(site.settings, path)) == []
+
+
+def test_the_subscribe_page_lists_and_autodiscovers_each_digest_feed(built) -> None:  # type: ignore[no-untyped-def]
+    site, outputs = built
+    page = lxml_html.document_fromstring(outputs["index.html"])
+    discovered = {link.get("href") for link in page.head.iter("link")
+                  if link.get("rel") == "alternate"
+                  and link.get("type") == "application/atom+xml"}
+    listed = {a.get("href") for a in page.body.iter("a")}
+    for lang in site.languages:
+        url = public_url(site.settings, f"{lang}/digests.xml")
+        assert url in discovered and url in listed
