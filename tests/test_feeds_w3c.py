@@ -411,9 +411,11 @@ def unexpected_problems(outputs: dict[str, bytes], path: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("entries", [1, 3, 50])
-def test_every_document_passes_the_validator_rules(entries: int) -> None:
-    outputs = build(make_site(make_settings(entries=entries), sample_statements(), NOW))
+@pytest.mark.parametrize(("entries", "hub"), [(1, ""), (3, ""), (50, ""),
+                                             (3, "https://hub.example.org/")])
+def test_every_document_passes_the_validator_rules(entries: int, hub: str) -> None:
+    settings = make_settings(entries=entries, websub_hub=hub)
+    outputs = build(make_site(settings, sample_statements(), NOW))
     paths = [p for p in outputs if p.endswith(XML_OUTPUTS) or "/archive/" in p]
     assert len(paths) > 10
     for path in paths:
