@@ -53,6 +53,10 @@ RELATIONS = {"alternate", "current", "describedby", "edit", "edit-media", "enclo
              "up", "via"}
 HISTORY_RELATIONS = {"current", "first", "last", "next", "next-archive", "prev-archive",
                      "previous"}
+# opml.py: the head elements it knows (not OPML 2.0's <docs>: an UndefinedElement error).
+OPML_HEAD = {"title", "dateCreated", "dateModified", "ownerName", "ownerEmail", "ownerId",
+             "expansionState", "vertScrollState", "windowTop", "windowLeft", "windowBottom",
+             "windowRight"}
 SAFE_HTML = {"p", "b", "i", "em", "strong", "a", "br"}
 ATOM_METADATA = {"author", "category", "contributor", "generator", "icon", "id", "link",
                  "logo", "rights", "subtitle", "title", "updated"}
@@ -366,6 +370,9 @@ def _outline_problems(outline: Any) -> list[str]:
 def opml_problems(data: bytes) -> list[str]:
     root = xml(data)
     problems = [] if root.get("version") in {"1.0", "1.1", "2.0"} else ["InvalidOPMLVersion"]
+    head = root.find("head")
+    problems += [f"UndefinedElement: head {child.tag}" for child in
+                 (head if head is not None else ()) if child.tag not in OPML_HEAD]
     for outline in root.iter("outline"):
         problems += _outline_problems(outline)
     return problems
@@ -512,6 +519,12 @@ RSS_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
 def test_rss_checker_catches(item: str, message: str) -> None:
     data = (RSS_HEAD + item + "</channel></rss>").encode()
     assert any(p.startswith(message) for p in rss_problems(data, "https://x.org/r"))
+
+
+def test_opml_checker_catches_an_unknown_head_element() -> None:
+    data = (b'<opml version="2.0"><head><title>t</title><docs>http://opml.org/spec2.opml'
+            b'</docs></head><body/></opml>')
+    assert opml_problems(data) == ["UndefinedElement: head docs"]
 
 
 def test_rss_checker_catches_a_missing_self_link() -> None:
