@@ -64,8 +64,12 @@ def test_language_feed_metadata(outputs: dict[str, bytes]) -> None:
 
 
 def test_language_feed_links_the_other_languages(outputs: dict[str, bytes]) -> None:
+    """As ``related`` links: the site's page is the feed's only alternate (newsboat shows a
+    feed's last alternate link as its website)."""
     root = xml(outputs["pl/atom.xml"])
-    others = [link for link in links(root, "alternate")
+    assert links(root, "alternate") == [{"href": "https://www.istendency.net/",
+                                         "rel": "alternate", "type": "text/html"}]
+    others = [link for link in links(root, "related")
               if link.get("type") == "application/atom+xml"]
     assert [(o["hreflang"], o["href"], o["title"]) for o in others] == [
         ("ar", public("ar/atom.xml"), "Socialism From Below — العربية"),
@@ -177,7 +181,7 @@ def test_combined_feed_marks_each_entry_language(outputs: dict[str, bytes]) -> N
         s.language for s in site.statements[:3]]
     language_feed = xml(outputs["tr/atom.xml"])
     assert [e.get(XML_LANG) for e in language_feed.findall("a:entry", NS)] == [None] * 3
-    hreflangs = [link["hreflang"] for link in links(root, "alternate") if "hreflang" in link]
+    hreflangs = [link["hreflang"] for link in links(root, "related") if "hreflang" in link]
     assert hreflangs == ["ar", "en", "pl", "pt-BR", "tr"]
     parsed = feedparser.parse(outputs["atom.xml"])
     assert [e.title_detail.language for e in parsed.entries] == ["tr", "en", "ar"]

@@ -34,7 +34,7 @@ TRICKY_PARAGRAPHS = (
 
 
 def make_settings(*, entries: int = 3, feeds_url: str = FEEDS_URL,
-                  timezone: str = "Europe/London") -> Settings:
+                  timezone: str = "Europe/London", websub_hub: str = "") -> Settings:
     root = Path("/nonexistent/site")
     return Settings(
         config_path=root / "sfb-feeds.yaml",
@@ -48,7 +48,7 @@ def make_settings(*, entries: int = 3, feeds_url: str = FEEDS_URL,
         ),
         statements_dir=root / "statements",
         output_dir=root / "feeds",
-        feeds=FeedSettings(entries=entries),
+        feeds=FeedSettings(entries=entries, websub_hub=websub_hub),
     )
 
 

@@ -41,6 +41,7 @@ from sfb_feeds.config import load_settings
 from sfb_feeds.loader import load_statements
 from sfb_feeds.model import Statement
 from sfb_feeds.site import Site, make_site
+from sfb_feeds.urls import site_url
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_NOW = datetime(2020, 1, 1, tzinfo=UTC)
@@ -48,6 +49,7 @@ NEWSBOAT = shutil.which("newsboat")
 SFEED = shutil.which("sfeed")
 # Guards against a reader that hangs; never what decides a check.
 HANG_GUARD = 300
+HUB = "https://hub.example.org/"  # the generated site's feeds link a WebSub hub
 
 TITLES = {
     "en": ['Bosses & police <em>out</em> — "now"', "AT&T; R&D &amp; more",
@@ -127,7 +129,8 @@ def _sample_site(base: str) -> Site:
 
 
 def _generated_site(base: str) -> Site:
-    return make_site(make_settings(entries=50, feeds_url=base), generated_statements(), NOW)
+    settings = make_settings(entries=50, feeds_url=base, websub_hub=HUB)
+    return make_site(settings, generated_statements(), NOW)
 
 
 @pytest.fixture(scope="module", params=["sample", "generated"])
@@ -169,6 +172,14 @@ def reload(home: Path, urls: list[str]) -> list[Item]:
                           "WHERE deleted = 0").fetchall()
     db.close()
     return [Item(row[0], row[1], row[2], row[3], row[4], bool(row[5])) for row in rows]
+
+
+def websites(home: Path) -> dict[str, str]:
+    """Each subscribed feed's website, as newsboat shows it (a feed's last alternate link)."""
+    with sqlite3.connect(home / "cache.db") as db:
+        shown = dict(db.execute("SELECT rssurl, url FROM rss_feed").fetchall())
+    db.close()
+    return shown
 
 
 def expected(site: Site, language: str | None) -> dict[str, Statement]:
@@ -216,6 +227,17 @@ def test_newsboat_shows_every_entry_once_with_its_link_title_and_date(
     found = [p for feed, language in feeds.items()
              for p in problems(items, feed, expected(served.site, language))]
     assert found == []
+
+
+@pytest.mark.skipif(NEWSBOAT is None, reason="newsboat is not installed")
+@pytest.mark.parametrize("file", ["atom.xml", "rss.xml"])
+def test_newsboat_shows_the_sites_page_as_every_feeds_website(
+        served: Served, file: str, tmp_path: Path) -> None:
+    """Not another language's feed: the feed in other languages is linked as related."""
+    feeds = [served.url(file), *language_feeds(served, file)]
+    reload(tmp_path, feeds)
+    home = site_url(served.site.settings)
+    assert websites(tmp_path) == dict.fromkeys(feeds, home)
 
 
 @pytest.mark.skipif(NEWSBOAT is None, reason="newsboat is not installed")
@@ -315,6 +337,8 @@ def test_the_reader_checks_catch_the_failures_they_guard_against(
     # newsboat opens an entry's last alternate link: a translation.
     assert any("not a statement's own page" in p
                for p in problems(reload(tmp_path / "a", [feed]), feed, want))
+    # and shows the feed's last alternate link as its website: another language's feed.
+    assert websites(tmp_path / "a")[feed] != site_url(served.site.settings)
     feed = served.url(f"{language}/rss.xml")
     shown = problems(reload(tmp_path / "r", [feed]), feed, want)
     assert any(re.search(r"title '.*&amp;", p) for p in shown)

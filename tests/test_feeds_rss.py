@@ -53,7 +53,7 @@ def test_channel_metadata(outputs: dict[str, bytes]) -> None:
     assert self_links == [{"href": public("pl/rss.xml"), "rel": "self",
                            "type": "application/rss+xml"}]
     others = [(e.get("hreflang"), e.get("href"), e.get("type"))
-              for e in ch.findall("atom:link", NS) if e.get("rel") == "alternate"]
+              for e in ch.findall("atom:link", NS) if e.get("rel") == "related"]
     assert others == [(lang, public(f"{lang}/rss.xml"), "application/rss+xml")
                       for lang in ("ar", "en", "pt-BR", "tr")]
 

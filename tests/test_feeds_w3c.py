@@ -67,6 +67,10 @@ SAFE_HTML = {"a", "abbr", "acronym", "address", "area", "b", "big", "blockquote"
 SAFE_ATTRIBUTES = {"abbr", "align", "alt", "border", "cellpadding", "cellspacing", "class",
                    "colspan", "datetime", "dir", "height", "href", "hreflang", "id", "lang",
                    "name", "rel", "rowspan", "src", "title", "type", "valign", "width"}
+# opml.py: the head elements it knows (not OPML 2.0's <docs>: an UndefinedElement error).
+OPML_HEAD = {"title", "dateCreated", "dateModified", "ownerName", "ownerEmail", "ownerId",
+             "expansionState", "vertScrollState", "windowTop", "windowLeft", "windowBottom",
+             "windowRight"}
 ATOM_METADATA = {"author", "category", "contributor", "generator", "icon", "id", "link",
                  "logo", "rights", "subtitle", "title", "updated"}
 RSS_PROFILE_DOCS = "http://www.rssboard.org/rss-specification"
@@ -385,6 +389,9 @@ def _outline_problems(outline: Any) -> list[str]:
 def opml_problems(data: bytes) -> list[str]:
     root = xml(data)
     problems = [] if root.get("version") in {"1.0", "1.1", "2.0"} else ["InvalidOPMLVersion"]
+    head = root.find("head")
+    problems += [f"UndefinedElement: head {child.tag}" for child in
+                 (head if head is not None else ()) if child.tag not in OPML_HEAD]
     for outline in root.iter("outline"):
         problems += _outline_problems(outline)
     return problems
@@ -430,9 +437,11 @@ def unexpected_problems(outputs: dict[str, bytes], path: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("entries", [1, 3, 50])
-def test_every_document_passes_the_validator_rules(entries: int) -> None:
-    outputs = build(make_site(make_settings(entries=entries), sample_statements(), NOW))
+@pytest.mark.parametrize(("entries", "hub"), [(1, ""), (3, ""), (50, ""),
+                                             (3, "https://hub.example.org/")])
+def test_every_document_passes_the_validator_rules(entries: int, hub: str) -> None:
+    settings = make_settings(entries=entries, websub_hub=hub)
+    outputs = build(make_site(settings, sample_statements(), NOW))
     paths = [p for p in outputs if p.endswith(XML_OUTPUTS) or "/archive/" in p]
     assert len(paths) > 10
     for path in paths:
@@ -529,6 +538,12 @@ RSS_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
 def test_rss_checker_catches(item: str, message: str) -> None:
     data = (RSS_HEAD + item + "</channel></rss>").encode()
     assert any(p.startswith(message) for p in rss_problems(data, "https://x.org/r"))
+
+
+def test_opml_checker_catches_an_unknown_head_element() -> None:
+    data = (b'<opml version="2.0"><head><title>t</title><docs>http://opml.org/spec2.opml'
+            b'</docs></head><body/></opml>')
+    assert opml_problems(data) == ["UndefinedElement: head docs"]
 
 
 def test_rss_checker_catches_a_missing_self_link() -> None:

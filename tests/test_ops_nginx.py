@@ -158,3 +158,19 @@ def test_the_tools_own_files_are_not_served(served: tuple[str, Path], name: str)
     if not path.exists():
         path.write_text("temporary")  # as a killed run leaves it
     assert fetch(base + name)[0] == 404
+
+
+def test_nginx_accepts_the_snippet_without_a_warning(tmp_path: Path) -> None:
+    """``nginx -t`` over the README's snippet: syntax ok, and not one warning or error."""
+    (tmp_path / "site" / "feeds").mkdir(parents=True)
+    (tmp_path / "nginx.conf").write_text(nginx_conf(tmp_path, tmp_path / "site", free_port()))
+    assert NGINX is not None
+    checked = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c",
+                              str(tmp_path / "nginx.conf")],
+                             capture_output=True, text=True, timeout=60, check=False)
+    said = checked.stdout + checked.stderr
+    assert checked.returncode == 0, said
+    assert "test is successful" in said
+    complaints = [line for line in said.splitlines()
+                  if re.search(r"\[(warn|error|emerg|alert|crit)\]", line)]
+    assert complaints == []

@@ -10,9 +10,10 @@ is decided by ``incremental`` alone; the stages below it do not know it exists.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
-from . import lock, manifest, writer
+from . import lock, manifest, websub, writer
 from .incremental import BuildMemory
 from .loader import Loaded, scan_statement_files
 from .model import Settings
@@ -46,7 +47,7 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
         if memory.unchanged(now, before):
             detail(f"nothing changed since the last build ({len(memory.files)} statement "
                    f"files, {memory.outputs_known} outputs checked)")
-            return BuildReport((), memory.outputs_known, ())
+            return _announced(settings, BuildReport((), memory.outputs_known, ()))
         loaded = memory.load(detail)  # read and validated, or InvalidInput
         on_loaded(loaded)
         from . import pipeline  # the renderers: imported only by a build with work to do
@@ -63,8 +64,14 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
                                           paths=[planned[i].path for i in plan.indexes])
             memory.remember(loaded.statements, now, report)
             _tell(report, detail)
-            return report
+            return _announced(settings, report)
     raise AssertionError("unreachable: the second attempt always returns")
+
+
+def _announced(settings: Settings, report: BuildReport) -> BuildReport:
+    """``report`` with the warnings of telling the WebSub hub which feeds changed (and
+    which feeds an earlier build could not announce: hence on no-op builds too)."""
+    return replace(report, warnings=websub.announce(settings, report.written))
 
 
 def _tell(report: BuildReport, detail: Say) -> None:

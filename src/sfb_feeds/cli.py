@@ -216,6 +216,8 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
 
     report = build(settings, args.now or datetime.now(UTC), on_loaded=loaded,
                    detail=console.detail, progress=_progress_bar(console))
+    for warning in report.warnings:
+        console.warn(warning)
     if report.changed:
         console.info(report.summary())
     else:

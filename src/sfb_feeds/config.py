@@ -130,7 +130,7 @@ SCHEMA: dict[str, dict[str, Reader]] = {
         "title": fields.text, "description": fields.text, "url": fields.url,
         "feeds_url": fields.url, "author": fields.text, "timezone": _timezone,
     },
-    "feeds": {"entries": _positive_int},
+    "feeds": {"entries": _positive_int, "websub_hub": fields.url},
     "digests": {
         "week_starts": _weekday, "from": fields.mailbox, "lists": _lists,
         "unsubscribe": _unsubscribe, "list_id": fields.header_value,

@@ -33,6 +33,7 @@ class SiteSettings:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedSettings:
     entries: int = 50
+    websub_hub: str = ""  # a WebSub hub's URL: feeds link it, builds notify it of changes
 
 
 def _empty_map() -> Mapping[str, str]:

@@ -64,6 +64,7 @@ class WriteReport:
     removed: tuple[str, ...]
     notes: tuple[str, ...] = ()  # things --verbose should explain (e.g. a manifest ignored)
     owned: tuple[FileStatus, ...] = field(default=(), compare=False)  # as left on disk
+    warnings: tuple[str, ...] = ()  # to show even under --quiet (e.g. a WebSub hub down)
 
     @property
     def changed(self) -> bool:

@@ -28,8 +28,11 @@ from ..urls import (
 HTML = "text/html"
 # Readers choose an entry's one link among its alternate links: most take the first,
 # newsboat and feedparser (NewsBlur, rss2email, Planet...) the last. The statement's own
-# page is therefore its only ``alternate`` link; translations are ``related`` links.
+# page is therefore its only ``alternate`` link; translations are ``related`` links. The
+# same holds for a feed's own link (newsboat shows its last alternate as the website): the
+# site's page is its only alternate, the feed in other languages is ``related``.
 TRANSLATION_REL = "related"
+HUB_REL = "hub"  # WebSub: the hub that pushes this feed's updates to subscribers
 
 # What an empty feed (a site with nothing published yet) says it was updated: a fixed,
 # plausible instant, because the build time must never appear in the output.
@@ -193,11 +196,11 @@ def newest_updated(entries: Sequence[Entry]) -> datetime:
     return max((entry.updated for entry in entries), default=EMPTY_UPDATED)
 
 
-def language_alternates(site: Site, kind: FeedKind, language: str | None) -> tuple[Link, ...]:
-    """Links to the same format's feed in every other language."""
+def language_feeds(site: Site, kind: FeedKind, language: str | None) -> tuple[Link, ...]:
+    """``related`` links to the same format's feed in every other language."""
     return tuple(
-        Link(public_url(site.settings, feed_path(kind, other)), "alternate", kind.media_type,
-             other, feed_title(site, other))
+        Link(public_url(site.settings, feed_path(kind, other)), TRANSLATION_REL,
+             kind.media_type, other, feed_title(site, other))
         for other in site.languages
         if other != language
     )
@@ -227,9 +230,12 @@ def current_feed(site: Site, language: str | None, statements: Sequence[Statemen
                  kind: FeedKind) -> Feed:
     """The subscription document of a language (None: all languages) in one format.
 
-    It holds the newest ``feeds.entries`` of ``statements`` and links the same format's
-    feed in every other language.
+    It holds the newest ``feeds.entries`` of ``statements``, links the WebSub hub when
+    ``feeds.websub_hub`` is set (archives, which nobody subscribes to, do not), and the
+    same format's feed in every other language.
     """
     newest = statements[: site.settings.feeds.entries]
     feed = base_feed(site, kind, language, newest, feed_path(kind, language))
-    return replace(feed, links=language_alternates(site, kind, language))
+    hub = site.settings.feeds.websub_hub
+    hubs = (Link(hub, HUB_REL),) if hub else ()
+    return replace(feed, links=(*hubs, *language_feeds(site, kind, language)))

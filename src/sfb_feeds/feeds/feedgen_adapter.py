@@ -206,12 +206,15 @@ def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
 
 
 def render_rss(feed: Feed) -> bytes:
-    """An RSS 2.0 document following the RSS Advisory Board profile."""
-    alternates = tuple(link for link in feed.links if link.rel == "alternate")
+    """An RSS 2.0 document following the RSS Advisory Board profile.
+
+    The feed's extra links (its WebSub hub, the feed in other languages) are ``atom:link``
+    elements of the channel.
+    """
     generator = FeedGenerator()
     # dc first: its elements are then in place when ours rewrites each item's text.
     generator.load_extension("dc", atom=False, rss=True)
-    _configure(generator, feed, alternates)
+    _configure(generator, feed, feed.links)
     generator.description(feed.subtitle)
     # feedgen uses the last link as the channel <link>: the site's page comes last.
     generator.link([{"href": feed.self_url, "rel": "self", "type": RSS.media_type},

@@ -9,7 +9,7 @@ from typing import Any
 from ..plan import Target
 from ..site import Site
 from ..urls import JSON_FEED
-from .document import Entry, Feed, current_feed
+from .document import HUB_REL, Entry, Feed, current_feed
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -49,6 +49,9 @@ def feed_object(feed: Feed) -> dict[str, Any]:
     }
     if feed.language:
         document["language"] = feed.language
+    hubs = [{"type": "WebSub", "url": link.href} for link in feed.links if link.rel == HUB_REL]
+    if hubs:
+        document["hubs"] = hubs
     document["items"] = [_item(entry) for entry in feed.entries]
     return document
 

@@ -1,0 +1,156 @@
+"""WebSub publishing: after a build, tell the hub which subscription feeds changed.
+
+WebSub (W3C Recommendation, 2018) lets a reader subscribe to a feed at a hub and be told
+of updates instead of polling. The feeds link the hub (``feeds.websub_hub``); after a
+build that changed feeds, :func:`announce` sends the hub one publish request per changed
+feed URL (``POST`` of ``hub.mode=publish&hub.url=<feed URL>``, form-encoded), and the hub
+fetches the feed and pushes it to its subscribers. Unchanged feeds are never announced.
+
+A hub that is down, slow or answering an error costs the build one warning, never its
+success: the feeds still to announce are kept in ``<state>/websub-pending.json`` (written
+atomically, before any request, so a killed run loses none) and announced by the next
+build, which is often a no-op build. The first failure ends the round (the rest wait for
+the next build), so a hub that hangs costs one timeout, not one per feed.
+
+This is the project's only HTTP client: the standard library's ``urllib.request``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from urllib.parse import urlencode
+
+from . import __version__, lock
+from .errors import Busy
+from .model import Settings
+from .urls import KINDS, public_url
+
+PENDING_NAME = "websub-pending.json"
+LOCK_NAME = "websub.lock"  # held only while the pending file is read and rewritten
+TIMEOUT = 10.0  # seconds for each request (connecting, and each read of the answer)
+_FEED_FILES = frozenset(kind.file for kind in KINDS)
+
+
+def changed_feeds(settings: Settings, written: Iterable[str]) -> list[str]:
+    """The public URLs of the subscription feeds among the ``written`` output paths.
+
+    A subscription feed is ``atom.xml``, ``rss.xml``, ``feed.json`` at the top or in a
+    language's folder; archives, digests and pages are not subscribed to.
+    """
+    found = set()
+    for path in written:
+        folder, _, name = path.rpartition("/")
+        if name in _FEED_FILES and "/" not in folder and folder != "digests":
+            found.add(public_url(settings, path))
+    return sorted(found)
+
+
+def pending_path(settings: Settings) -> Path:
+    """The file of feed URLs the hub has not yet been told about (in the state folder)."""
+    state = settings.state_dir or settings.config_path.parent / ".sfb-state"
+    return state / PENDING_NAME
+
+
+def _read(path: Path) -> set[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return set()
+    except (OSError, ValueError):
+        return set()  # unreadable: rewritten whole by the next update
+    feeds = data.get("feeds") if isinstance(data, dict) else None
+    return {url for url in feeds if isinstance(url, str)} if isinstance(feeds, list) else set()
+
+
+def _write(path: Path, feeds: set[str]) -> None:
+    """Replace the pending file atomically (a temporary file renamed over it)."""
+    if not feeds:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    text = json.dumps({"feeds": sorted(feeds)}, indent=1) + "\n"
+    with open(temporary, "w", encoding="utf-8") as stream:
+        stream.write(text)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+
+
+def _busy(path: Path, waited: float) -> Busy:
+    return Busy(f"{path}: another sfb-feeds build held this lock for {waited:g} s")
+
+
+def _update(path: Path, add: Iterable[str] = (), remove: Iterable[str] = ()) -> set[str]:
+    """Add and remove feed URLs in the pending file, under its lock; the new set."""
+    with lock.hold_file(path.with_name(LOCK_NAME), busy=_busy):
+        feeds = (_read(path) | set(add)) - set(remove)
+        _write(path, feeds)
+        return feeds
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: urllib would repeat a POST as a GET, without its body."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _publish(opener: urllib.request.OpenerDirector, hub: str, feed: str) -> str | None:
+    """Send one publish request; None when the hub accepted it (2xx), else what went wrong."""
+    body = urlencode({"hub.mode": "publish", "hub.url": feed}).encode("ascii")
+    request = urllib.request.Request(hub, data=body, method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": f"sfb-feeds/{__version__}"})
+    try:
+        with opener.open(request, timeout=TIMEOUT) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return f"answered {error.code} {error.reason}".rstrip()
+    except urllib.error.URLError as error:
+        return f"cannot be reached ({error.reason})"
+    except (OSError, http.client.HTTPException) as error:
+        return f"cannot be reached ({error or type(error).__name__})"
+    return None
+
+
+def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
+    """Announce ``feeds`` in order until the first failure: (those announced, the failure)."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    for position, feed in enumerate(feeds):
+        failure = _publish(opener, hub, feed)
+        if failure is not None:
+            return list(feeds[:position]), f"{failure} for {feed}"
+    return list(feeds), None
+
+
+def announce(settings: Settings, written: Iterable[str]) -> tuple[str, ...]:
+    """Tell the WebSub hub about the changed feeds among ``written`` and every feed a
+    previous build could not announce; the warnings to show (at most one line).
+
+    Does nothing without ``feeds.websub_hub``. Never raises for a hub's failure.
+    """
+    hub = settings.feeds.websub_hub
+    if not hub:
+        return ()
+    path = pending_path(settings)
+    changed = changed_feeds(settings, written)
+    try:
+        due = _update(path, add=changed) if changed else _read(path)
+        if not due:
+            return ()
+        done, failure = publish(hub, sorted(due))
+        left = _update(path, remove=done)
+    except (Busy, OSError) as error:
+        return (f"WebSub: cannot keep the list of feeds to announce: {error}",)
+    if failure is None:
+        return ()
+    return (f"WebSub hub {hub} {failure}; {len(left)} feed(s) will be announced "
+            f"by the next build",)

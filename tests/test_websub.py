@@ -1,0 +1,258 @@
+"""WebSub: feeds link the hub, and ``build`` tells a real hub (HTTP on 127.0.0.1) which
+feeds changed: all of them after a cold build, none after a no-op, exactly the feeds that
+show an edited statement, and, when the hub failed or was down, the same ones on the next
+build. A hub's failure is one warning line and exit 0, never a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import feedparser
+import pytest
+from conftest import GOOD_RECORD, SITE_CONFIG, SiteMaker
+from lxml import etree
+
+from sfb_feeds import websub
+from sfb_feeds.cli import main
+
+NOW = "2015-09-30T12:00:00+00:00"
+FEEDS = "https://www.istendency.net/feeds/"
+ATOM_NS = {"a": "http://www.w3.org/2005/Atom"}
+STATEMENTS = {
+    "a.yaml": GOOD_RECORD,
+    "b.yaml": GOOD_RECORD.replace("A statement", "Another statement")
+                         .replace("2015-09-04", "2015-09-10").replace("/a\n", "/b\n"),
+    "c.pl.yaml": GOOD_RECORD.replace("A statement", "Stanowisko")
+                            .replace("language: en", "language: pl").replace("/a\n", "/c\n"),
+}
+SUBSCRIPTION_FEEDS = [f"{FEEDS}{folder}{name}" for folder in ("", "en/", "pl/")
+                      for name in ("atom.xml", "rss.xml", "feed.json")]
+
+
+class Hub:
+    """A WebSub hub on loopback that records each publish request and answers ``status``."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.told: list[str] = []
+        self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.status = 202
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = parse_qs(self.rfile.read(length).decode("ascii"), strict_parsing=True)
+                hub.requests.append((self.path, self.headers.get("Content-Type", ""), form))
+                if hub.status < 300:
+                    hub.told.extend(form.get("hub.url", []))
+                self.send_response(hub.status)
+                if 300 <= hub.status < 400:
+                    self.send_header("Location", self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # what a redirected POST would become: no notice
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hub"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    def take(self) -> list[str]:
+        """The feed URLs announced since the last call, sorted."""
+        told, self.told = sorted(self.told), []
+        self.requests.clear()
+        return told
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    running = Hub()
+    yield running
+    running.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def site_with_hub(make_site: SiteMaker, hub_url: str) -> Path:
+    config = SITE_CONFIG + f"feeds:\n  websub_hub: {hub_url}\n"
+    return make_site(dict(STATEMENTS), config=config)
+
+
+def run_build(config: Path) -> tuple[int, str]:
+    """Exit code and what the CLI printed on stderr."""
+    err = io.StringIO()
+    code = main(["build", "--quiet", "--config", str(config), "--now", NOW],
+                out=io.StringIO(), err=err)
+    return code, err.getvalue()
+
+
+def feed_ids(path: Path) -> set[str]:
+    """The entry ids a subscription feed shows, whatever its format."""
+    if path.suffix == ".json":
+        return {item["id"] for item in json.loads(path.read_bytes())["items"]}
+    root = etree.fromstring(path.read_bytes())
+    if root.tag == "rss":
+        return {guid.text or "" for guid in root.iter("guid")}
+    return {entry.findtext("a:id", namespaces=ATOM_NS) or ""
+            for entry in root.findall("a:entry", ATOM_NS)}
+
+
+def feeds_showing(output: Path, statement_id: str) -> list[str]:
+    return sorted(url for url in SUBSCRIPTION_FEEDS
+                  if statement_id in feed_ids(output / url.removeprefix(FEEDS)))
+
+
+def test_every_subscription_feed_links_the_hub(make_site: SiteMaker) -> None:
+    config = site_with_hub(make_site, "https://hub.example.org/")
+    assert run_build(config)[0] == 0
+    output = config.parent / "feeds"
+    for url in SUBSCRIPTION_FEEDS:
+        path = output / url.removeprefix(FEEDS)
+        if path.suffix == ".json":
+            document = json.loads(path.read_bytes())
+            assert document["hubs"] == [{"type": "WebSub", "url": "https://hub.example.org/"}]
+            assert document["feed_url"] == url
+            continue
+        root = etree.fromstring(path.read_bytes())
+        channel = root.find("channel")
+        links = (channel if channel is not None else root).findall("a:link", ATOM_NS)
+        rels = {link.get("rel"): link.get("href") for link in links}
+        assert rels["hub"] == "https://hub.example.org/", url
+        assert rels["self"] == url
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, url
+        assert {(link.get("rel"), link.get("href")) for link in parsed.feed.links} >= {
+            ("hub", "https://hub.example.org/"), ("self", url)}
+
+
+def test_without_a_hub_no_feed_links_one(make_site: SiteMaker) -> None:
+    config = make_site(dict(STATEMENTS))
+    assert run_build(config)[0] == 0
+    output = config.parent / "feeds"
+    assert b'rel="hub"' not in (output / "en/atom.xml").read_bytes()
+    assert b'rel="hub"' not in (output / "en/rss.xml").read_bytes()
+    assert "hubs" not in json.loads((output / "en/feed.json").read_bytes())
+
+
+def test_the_hub_hears_of_changed_feeds_only(make_site: SiteMaker, hub: Hub) -> None:
+    config = site_with_hub(make_site, hub.url)
+    assert run_build(config) == (0, "")
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)  # cold: every feed
+    assert run_build(config) == (0, "")
+    assert hub.take() == []  # no-op: none
+    record = config.parent / "statements" / "b.yaml"
+    record.write_text(record.read_text().replace("Another statement", "Edited"))
+    assert run_build(config) == (0, "")
+    shown_in = feeds_showing(config.parent / "feeds",
+                             "https://www.istendency.net/statements/b")
+    assert len(shown_in) == 6  # en and all languages, three formats each
+    assert hub.take() == shown_in
+
+
+def test_a_publish_request_is_a_form_encoded_post(make_site: SiteMaker, hub: Hub) -> None:
+    config = site_with_hub(make_site, hub.url)
+    assert run_build(config) == (0, "")
+    assert len(hub.requests) == len(SUBSCRIPTION_FEEDS)
+    for path, content_type, form in hub.requests:
+        assert path == "/hub"
+        assert content_type == "application/x-www-form-urlencoded"
+        assert form["hub.mode"] == ["publish"]
+        assert len(form["hub.url"]) == 1
+
+
+def test_a_hub_error_is_one_warning_and_the_next_build_retries(
+        make_site: SiteMaker, hub: Hub) -> None:
+    config = site_with_hub(make_site, hub.url)
+    hub.status = 500
+    code, err = run_build(config)
+    assert code == 0
+    assert err.count("\n") == 1
+    assert err.startswith(f"warning: WebSub hub {hub.url} answered 500")
+    assert "Traceback" not in err
+    assert (config.parent / "feeds" / "en" / "atom.xml").exists()  # the build went on
+    assert len(hub.requests) == 1  # the first failure ends the round
+    assert hub.take() == []
+    hub.status = 204
+    assert run_build(config) == (0, "")  # a no-op build, but the notices were kept
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    assert run_build(config) == (0, "")
+    assert hub.take() == []  # told once: nothing left
+
+
+def test_a_hub_that_is_down_is_one_warning_and_told_when_back(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    port = free_port()  # nothing listens there yet
+    config = site_with_hub(make_site, f"http://127.0.0.1:{port}/hub")
+    code, err = run_build(config)
+    assert code == 0
+    assert err.count("\n") == 1
+    assert "warning: WebSub hub" in err
+    assert "cannot be reached" in err
+    assert "Traceback" not in err
+    back = Hub(port)
+    try:
+        assert run_build(config) == (0, "")
+        assert back.take() == sorted(SUBSCRIPTION_FEEDS)
+    finally:
+        back.stop()
+
+
+def test_a_hub_that_never_answers_costs_one_timeout(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setattr(websub, "TIMEOUT", 0.2)
+    with socket.socket() as silent:  # accepts connections (backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        config = site_with_hub(make_site, f"http://127.0.0.1:{silent.getsockname()[1]}/")
+        code, err = run_build(config)
+    assert code == 0
+    assert err.count("\n") == 1
+    assert "cannot be reached" in err
+    assert "9 feed(s) will be announced by the next build" in err
+
+
+def test_a_redirecting_hub_is_an_error(make_site: SiteMaker, hub: Hub) -> None:
+    """urllib would follow a 302 as a GET without the form: the notice would be lost."""
+    config = site_with_hub(make_site, hub.url)
+    hub.status = 302
+    code, err = run_build(config)
+    assert code == 0
+    assert "answered 302" in err
+
+
+def test_the_hub_must_be_an_http_url(make_site: SiteMaker) -> None:
+    config = site_with_hub(make_site, "hub.example.org")
+    code, err = run_build(config)
+    assert code == 1
+    assert "sfb-feeds.yaml" in err
+    assert "feeds.websub_hub" in err
+    assert "not an absolute http(s) URL" in err
+    assert not (config.parent / "feeds").exists()
