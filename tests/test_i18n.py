@@ -24,7 +24,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
-from sfb_feeds import i18n
+from sfb_feeds import catalogs, i18n
 
 LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
 LOCALE_DIR = files("sfb_feeds") / "locale"
@@ -454,8 +454,8 @@ def test_regional_tag_falls_back_to_its_language(tmp_path: Path) -> None:
     base = {"Full statement": "Declaração completa", "Unsubscribe": "Cancelar inscrição"}
     _write_catalog(tmp_path, "pt", base, fuzzy=set())
     _write_catalog(tmp_path, "pt_PT", {"Unsubscribe": "Anular subscrição"}, fuzzy=set())
-    brazil = i18n._translations_from(tmp_path, "pt-BR")
-    portugal = i18n._translations_from(tmp_path, "pt-PT")
+    brazil = catalogs.translations("pt-BR", shipped=tmp_path)
+    portugal = catalogs.translations("pt-PT", shipped=tmp_path)
     assert brazil.gettext("Full statement") == "Declaração completa"
     assert portugal.gettext("Unsubscribe") == "Anular subscrição"
     assert portugal.gettext("Full statement") == "Declaração completa"  # from pt
@@ -467,13 +467,13 @@ def test_regional_tag_falls_back_to_its_language(tmp_path: Path) -> None:
 def test_fuzzy_translations_are_not_used(tmp_path: Path) -> None:
     strings = {"Full statement": "Declaração completa", "Unsubscribe": "talvez?"}
     _write_catalog(tmp_path, "pt", strings, fuzzy={"Unsubscribe"})
-    t = i18n._translations_from(tmp_path, "pt")
+    t = catalogs.translations("pt", shipped=tmp_path)
     assert t.gettext("Unsubscribe") == "Unsubscribe"
     assert t.gettext("Full statement") == "Declaração completa"
 
 
 def test_no_catalog_means_null_translations(tmp_path: Path) -> None:
-    t = i18n._translations_from(tmp_path, "pl")
+    t = catalogs.translations("pl", shipped=tmp_path)
     assert type(t) is gettext.NullTranslations
     assert t.ngettext(COUNT, i18n.PLURALS[COUNT], 1) == COUNT
 
