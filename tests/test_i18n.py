@@ -310,6 +310,25 @@ def test_authors_are_joined_the_language_way() -> None:
             "2015년 8월 31일~9월 6일",
             "2015년 12월 28일~2016년 1월 3일",
         ),
+        # Chinese and Japanese write the month as a number in dates ("9月"), never "九月".
+        (
+            "zh",
+            f"2015年9月7日{TS}–{TS}13日",
+            f"2015年8月31日{TS}–{TS}9月6日",
+            f"2015年12月28日{TS}–{TS}2016年1月3日",
+        ),
+        (
+            "zh-TW",
+            "2015年9月7日至13日",
+            "2015年8月31日至9月6日",
+            "2015年12月28日至2016年1月3日",
+        ),
+        (
+            "ja",
+            "2015年9月7日～13日",
+            "2015年8月31日～9月6日",
+            "2015年12月28日～2016年1月3日",
+        ),
         # CLDR's Swahili pattern for two months drops the first month: two full dates.
         (
             "sw",
@@ -425,10 +444,42 @@ def test_language_label(tag: str, name: str) -> None:
         ("tlh", "Full statement"),
         ("../../etc", "Full statement"),
         ("", "Full statement"),
+        # The script comes from CLDR's likely subtags: only a catalog in it will do.
+        ("zh", "声明全文"),
+        ("zh-CN", "声明全文"),
+        ("zh-SG", "声明全文"),
+        ("zh-Hans", "声明全文"),
+        ("zh-TW", "Full statement"),  # Traditional: never the Simplified catalog
+        ("zh-HK", "Full statement"),
+        ("zh-Hant", "Full statement"),
+        ("no", "Hele uttalelsen"),  # CLDR's "no" is Bokmål
+        ("nb-NO", "Hele uttalelsen"),
+        ("sr", "Цело саопштење"),  # Serbian without a script: Cyrillic
+        ("sr-RS", "Цело саопштење"),
+        ("sr-Cyrl", "Цело саопштење"),
+        ("sr-Latn", "Celo saopštenje"),
+        ("sr-ME", "Celo saopštenje"),  # Montenegro writes Serbian in Latin
     ],
 )
 def test_catalog_choice(lang: str, expected: str) -> None:
     assert i18n.translations(lang).gettext("Full statement") == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "used"),
+    [
+        ("pt-BR", ("pt_BR", "pt")),
+        ("pt", ("pt",)),
+        ("zh", ("zh_Hans",)),
+        ("zh-TW", ()),
+        ("no", ("nb",)),
+        ("sr", ("sr",)),
+        ("sr-Latn", ("sr_Latn",)),
+        ("sw", ()),
+    ],
+)
+def test_catalogs_used(lang: str, used: tuple[str, ...]) -> None:
+    assert i18n.catalogs_used(lang) == used
 
 def test_unknown_language_gets_english_labels_and_its_own_dates() -> None:
     assert i18n.label("sw", "Unsubscribe") == "Unsubscribe"
