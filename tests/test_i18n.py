@@ -613,3 +613,14 @@ def test_templates_use_only_known_labels() -> None:
 def test_a_label_takes_its_colon_the_languages_way(lang: str, expected: str) -> None:
     t = i18n.translations(lang)
     assert t.gettext("{label}:").format(label=t.gettext("Also in")) == expected
+
+
+def test_the_unsubscribe_page_messages_are_labels() -> None:
+    from sfb_feeds import unsubscribe
+
+    page = (unsubscribe.ASK, unsubscribe.ASK_NO_ADDRESS, unsubscribe.DONE,
+            unsubscribe.NOT_ONE_CLICK)
+    assert set(page) <= set(i18n.MESSAGES)  # so every catalog must translate them
+    assert i18n.label("pl", unsubscribe.ASK, address="ann@example.org") == (
+        "Przestać wysyłać te przeglądy na adres ann@example.org?")
+    assert i18n.label("fr", unsubscribe.ASK_NO_ADDRESS).endswith(f"adresse{NB}?")

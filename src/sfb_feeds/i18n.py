@@ -106,6 +106,18 @@ MESSAGES: tuple[str, ...] = (
     _mark("Previous digests"),
     _mark("You are receiving this because you subscribed to the {site} mailing list."),
     _mark("Unsubscribe"),
+    # TRANSLATORS: the unsubscribe page, opened from the link in a digest, asks before
+    # it acts. {address}: the subscriber's email address.
+    _mark("Stop sending these digests to {address}?"),
+    # TRANSLATORS: the same question when the link does not show the address.
+    _mark("Stop sending these digests to this address?"),
+    # TRANSLATORS: the unsubscribe page after the button was pressed. It says "if this
+    # link was valid" on purpose: the page never tells whether an address is subscribed.
+    _mark("Done. If this link was valid, no more digests in this language will be sent to "
+          "that address."),
+    # TRANSLATORS: the unsubscribe page, reached without a valid unsubscribe request
+    # (a mail program's one-click request lacked its body, say).
+    _mark("This is not an unsubscribe request. Open the link from the digest instead."),
     *PLURALS,
 )
 
