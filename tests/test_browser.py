@@ -7,6 +7,9 @@ where right-to-left text sits, and the contrast of every piece of text with what
 behind it.
 """
 
+# The pages are in a dozen scripts on purpose (Cyrillic and Greek letters look Latin).
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import html
@@ -22,7 +25,6 @@ import html5lib
 import pytest
 from test_digest_factory import refugee_statements, site, statement
 
-from sfb_feeds import digest
 from sfb_feeds.pipeline import render_site
 
 CHROMIUM = os.environ.get("SFB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -78,12 +80,47 @@ function measure(frame) {
   }
   const title = d.querySelector('.title'), cell = d.querySelector('.statement');
   if (title && cell) {
-    const range = d.createRange(); range.selectNodeContents(title);
-    const t = range.getBoundingClientRect(), c = cell.getBoundingClientRect();
-    out.titleDirection = w.getComputedStyle(title).direction;
-    out.titleGaps = [t.left - c.left, c.right - t.right];
+    [out.titleDirection, out.titleGaps] = gaps(title, cell, d, w);
   }
+  out.sections = {};
+  for (const section of d.querySelectorAll('section[lang]')) {
+    out.sections[section.lang] = gaps(section.querySelector('h2'), section, d, w);
+  }
+  out.missingGlyphs = missingGlyphs(d, w);
   return out;
+}
+// [direction of the text, [gap on its left, gap on its right] inside its box]
+function gaps(text, box, d, w) {
+  const range = d.createRange(); range.selectNodeContents(text);
+  const t = range.getBoundingClientRect(), c = box.getBoundingClientRect();
+  return [w.getComputedStyle(text).direction, [t.left - c.left, c.right - t.right]];
+}
+// The characters of the page drawn as the font's "missing glyph" box (tofu): each is
+// drawn on a canvas in the font of its element and compared, pixel for pixel, with a
+// code point no font has (U+10FFFD, private use), drawn the same way.
+function missingGlyphs(d, w) {
+  const canvas = d.createElement('canvas'); canvas.width = canvas.height = 96;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const draw = (ch, font) => {
+    ctx.clearRect(0, 0, 96, 96); ctx.font = font; ctx.fillText(ch, 16, 64);
+    return ctx.getImageData(0, 0, 96, 96).data.join(',');
+  };
+  const byFont = new Map(), walker = d.createTreeWalker(d.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('style, script')) continue;
+    const s = w.getComputedStyle(parent);
+    const font = `${s.fontStyle} ${s.fontWeight} 40px ${s.fontFamily}`;
+    const chars = byFont.get(font) || new Set();
+    for (const ch of node.textContent) if (ch.trim()) chars.add(ch);
+    byFont.set(font, chars);
+  }
+  const missing = [];
+  for (const [font, chars] of byFont) {
+    const tofu = draw('\\u{10FFFD}', font);
+    for (const ch of chars) if (draw(ch, font) === tofu) missing.push(ch);
+  }
+  return [...new Set(missing)].sort();
 }
 window.addEventListener('load', () => {
   const results = [...document.querySelectorAll('iframe')].map(measure);
@@ -119,27 +156,50 @@ def _measure(tmp_path: Path, documents: dict[str, bytes], *, dark: bool) -> dict
     return {item["name"]: item for item in json.loads(result.text)}
 
 
+RTL = ("ar", "he", "fa", "ur")
+KEY = "ist-refugee-crisis-2015"
+# One translation per script the IST's sections write in (title, first paragraph).
+SCRIPTS = {
+    "ar": ("بيان حول أزمة اللاجئين", "تواجه أوروبا أكبر أزمة لاجئين منذ عقود."),
+    "he": ("הצהרה על משבר הפליטים", "אירופה ניצבת בפני משבר הפליטים הגדול ביותר מזה עשורים."),
+    "fa": ("بیانیه دربارهٔ بحران پناهجویان",
+           "اروپا با بزرگ‌ترین بحران پناهجویان در چند دهه گذشته روبه‌رو است."),
+    "ur": ("پناہ گزینوں کے بحران پر بیان",
+           "یورپ کئی دہائیوں کے سب سے بڑے پناہ گزین بحران کا سامنا کر رہا ہے۔"),
+    "ru": ("Заявление о кризисе беженцев",
+           "Европа переживает крупнейший за десятилетия кризис беженцев."),
+    "sr": ("Изјава о избегличкој кризи", "Европа се суочава са највећом избегличком кризом."),
+    "el": ("Δήλωση για την προσφυγική κρίση",
+           "Η Ευρώπη αντιμετωπίζει τη μεγαλύτερη προσφυγική κρίση εδώ και δεκαετίες."),
+    "hi": ("शरणार्थी संकट पर वक्तव्य", "यूरोप दशकों के सबसे बड़े शरणार्थी संकट का सामना कर रहा है।"),
+    "ja": ("難民危機に関する声明", "ヨーロッパは数十年で最大の難民危機に直面している。"),
+    "zh": ("关于难民危机的声明", "欧洲正面临数十年来最严重的难民危机。"),
+    "ko": ("주간 성명", "난민 위기에 대한 성명입니다."),
+}
+DIGESTS = ("en", "pl", "de", *SCRIPTS)
+
+
 @pytest.fixture(scope="module")
 def documents() -> dict[str, bytes]:
     long_word = "Arbeiterinnen" * 8  # a 104-letter word: must wrap, not widen the page
     statements = [
         *refugee_statements(),
-        statement("بيان حول أزمة اللاجئين", lang="ar", key="ist-refugee-crisis-2015",
-                  excerpt=("تواجه أوروبا أكبر أزمة لاجئين منذ عقود.", "نطالب بفتح الحدود..."),
-                  day=date(2015, 9, 5)),
-        statement("주간 성명", lang="ko", excerpt=("난민 위기에 대한 성명입니다.",)),
+        *(statement(title, lang=lang, key=None if lang == "ko" else KEY,
+                    excerpt=(text, "...") if lang in RTL else (text,), day=date(2015, 9, 5))
+          for lang, (title, text) in SCRIPTS.items()),
         statement(f"Long {long_word} title", lang="de",
                   excerpt=(f"See https://example.org/{'path/' * 30}end and {long_word}.",)),
     ]
     built = site(statements)
-    result = {o.path: o.data for o in render_site(built, digest.formats(built.settings,
-                                                                         built.languages))}
-    chosen = {lang: result[f"digests/{lang}/2015-W36.html"]
-              for lang in ("en", "pl", "ar", "ko", "de")}
+    result = {o.path: o.data for o in render_site(built)}
+    chosen = {lang: result[f"digests/{lang}/2015-W36.html"] for lang in DIGESTS}
     chosen["archive"] = result["digests/en/index.html"]
-    # A page that fails every check, so the checks are seen to catch what they look for.
-    chosen["control"] = (b"<!DOCTYPE html><html><body><table style='width:700px'><tr>"
-                         b"<td style='color:#bbb'>pale text</td></tr></table></body></html>")
+    chosen["subscribe"] = result["index.html"]
+    # A page that fails every check, so the checks are seen to catch what they look for
+    # (U+10FFFC: a private-use code point no font draws).
+    chosen["control"] = ("<!DOCTYPE html><html><body><table style='width:700px'><tr>"
+                         "<td style='color:#bbb'>pale text \U0010fffc</td></tr></table>"
+                         "</body></html>").encode()
     return chosen
 
 
@@ -156,7 +216,7 @@ def dark(documents: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", ["en", "pl", "ar", "ko", "de", "archive"])
+@pytest.mark.parametrize("name", [*DIGESTS, "archive", "subscribe"])
 def test_no_horizontal_overflow(light: dict[str, Any], name: str, width: int) -> None:
     found = light[f"{name}:{width}"]
     assert found["width"] == width
@@ -169,22 +229,45 @@ def test_the_checks_catch_a_bad_page(light: dict[str, Any]) -> None:
     found = light["control:320"]
     assert found["scrollWidth"] > 320 and "TABLE" in found["overflowing"]
     assert [item[0] for item in found["lowContrast"]] == ["TD"]
+    assert found["missingGlyphs"] == ["\U0010fffc"]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_arabic_reads_right_to_left(light: dict[str, Any], width: int) -> None:
-    arabic, english = light[f"ar:{width}"], light[f"en:{width}"]
-    assert arabic["direction"] == arabic["titleDirection"] == "rtl"
+@pytest.mark.parametrize("lang", RTL)
+def test_right_to_left_digests(light: dict[str, Any], lang: str, width: int) -> None:
+    rtl, english = light[f"{lang}:{width}"], light[f"en:{width}"]
+    assert rtl["direction"] == rtl["titleDirection"] == "rtl"
     assert english["direction"] == english["titleDirection"] == "ltr"
     # Mirrored: the short title hugs the right edge of its cell, the English one the left.
-    left, right = arabic["titleGaps"]
+    left, right = rtl["titleGaps"]
     assert right < left and right <= 33
     left, right = english["titleGaps"]
     assert left < right and left <= 33
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_right_to_left_sections_of_the_subscribe_page(light: dict[str, Any], width: int
+                                                      ) -> None:
+    sections = light[f"subscribe:{width}"]["sections"]
+    assert set(sections) >= {"en", "pl", *SCRIPTS}
+    for lang, (direction, (left, right)) in sections.items():
+        if lang in RTL:  # the heading, the language's own name, sits on the right
+            assert (direction, right < left, right <= 1) == ("rtl", True, True), lang
+        else:
+            assert (direction, left < right, left <= 1) == ("ltr", True, True), lang
+
+
+@pytest.mark.parametrize("name", [*DIGESTS, "archive", "subscribe"])
+def test_every_script_has_its_glyphs(light: dict[str, Any], name: str) -> None:
+    # Cyrillic, Greek, Hebrew, Arabic, Devanagari, CJK: from the system's fonts (on
+    # Debian: fonts-dejavu-core, fonts-noto-core, fonts-noto-cjk; see .ci/run).
+    for width in WIDTHS:
+        assert light[f"{name}:{width}"]["missingGlyphs"] == [], (
+            f"{name}: drawn as empty boxes (install the fonts .ci/run installs)")
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("name", ["en", "ar", "archive"])
+@pytest.mark.parametrize("name", ["en", "ar", "he", "archive"])
 def test_text_contrast_in_light_and_dark_mode(
     light: dict[str, Any], dark: dict[str, Any], scheme: str, name: str,
 ) -> None:

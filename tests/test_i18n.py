@@ -24,7 +24,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
-from sfb_feeds import i18n
+from sfb_feeds import catalogs, i18n
 
 LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
 LOCALE_DIR = files("sfb_feeds") / "locale"
@@ -310,6 +310,25 @@ def test_authors_are_joined_the_language_way() -> None:
             "2015년 8월 31일~9월 6일",
             "2015년 12월 28일~2016년 1월 3일",
         ),
+        # Chinese and Japanese write the month as a number in dates ("9月"), never "九月".
+        (
+            "zh",
+            f"2015年9月7日{TS}–{TS}13日",
+            f"2015年8月31日{TS}–{TS}9月6日",
+            f"2015年12月28日{TS}–{TS}2016年1月3日",
+        ),
+        (
+            "zh-TW",
+            "2015年9月7日至13日",
+            "2015年8月31日至9月6日",
+            "2015年12月28日至2016年1月3日",
+        ),
+        (
+            "ja",
+            "2015年9月7日～13日",
+            "2015年8月31日～9月6日",
+            "2015年12月28日～2016年1月3日",
+        ),
         # CLDR's Swahili pattern for two months drops the first month: two full dates.
         (
             "sw",
@@ -425,10 +444,42 @@ def test_language_label(tag: str, name: str) -> None:
         ("tlh", "Full statement"),
         ("../../etc", "Full statement"),
         ("", "Full statement"),
+        # The script comes from CLDR's likely subtags: only a catalog in it will do.
+        ("zh", "声明全文"),
+        ("zh-CN", "声明全文"),
+        ("zh-SG", "声明全文"),
+        ("zh-Hans", "声明全文"),
+        ("zh-TW", "Full statement"),  # Traditional: never the Simplified catalog
+        ("zh-HK", "Full statement"),
+        ("zh-Hant", "Full statement"),
+        ("no", "Hele uttalelsen"),  # CLDR's "no" is Bokmål
+        ("nb-NO", "Hele uttalelsen"),
+        ("sr", "Цело саопштење"),  # Serbian without a script: Cyrillic
+        ("sr-RS", "Цело саопштење"),
+        ("sr-Cyrl", "Цело саопштење"),
+        ("sr-Latn", "Celo saopštenje"),
+        ("sr-ME", "Celo saopštenje"),  # Montenegro writes Serbian in Latin
     ],
 )
 def test_catalog_choice(lang: str, expected: str) -> None:
     assert i18n.translations(lang).gettext("Full statement") == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "used"),
+    [
+        ("pt-BR", ("pt_BR", "pt")),
+        ("pt", ("pt",)),
+        ("zh", ("zh_Hans",)),
+        ("zh-TW", ()),
+        ("no", ("nb",)),
+        ("sr", ("sr",)),
+        ("sr-Latn", ("sr_Latn",)),
+        ("sw", ()),
+    ],
+)
+def test_catalogs_used(lang: str, used: tuple[str, ...]) -> None:
+    assert i18n.catalogs_used(lang) == used
 
 def test_unknown_language_gets_english_labels_and_its_own_dates() -> None:
     assert i18n.label("sw", "Unsubscribe") == "Unsubscribe"
@@ -454,8 +505,8 @@ def test_regional_tag_falls_back_to_its_language(tmp_path: Path) -> None:
     base = {"Full statement": "Declaração completa", "Unsubscribe": "Cancelar inscrição"}
     _write_catalog(tmp_path, "pt", base, fuzzy=set())
     _write_catalog(tmp_path, "pt_PT", {"Unsubscribe": "Anular subscrição"}, fuzzy=set())
-    brazil = i18n._translations_from(tmp_path, "pt-BR")
-    portugal = i18n._translations_from(tmp_path, "pt-PT")
+    brazil = catalogs.translations("pt-BR", shipped=tmp_path)
+    portugal = catalogs.translations("pt-PT", shipped=tmp_path)
     assert brazil.gettext("Full statement") == "Declaração completa"
     assert portugal.gettext("Unsubscribe") == "Anular subscrição"
     assert portugal.gettext("Full statement") == "Declaração completa"  # from pt
@@ -467,13 +518,13 @@ def test_regional_tag_falls_back_to_its_language(tmp_path: Path) -> None:
 def test_fuzzy_translations_are_not_used(tmp_path: Path) -> None:
     strings = {"Full statement": "Declaração completa", "Unsubscribe": "talvez?"}
     _write_catalog(tmp_path, "pt", strings, fuzzy={"Unsubscribe"})
-    t = i18n._translations_from(tmp_path, "pt")
+    t = catalogs.translations("pt", shipped=tmp_path)
     assert t.gettext("Unsubscribe") == "Unsubscribe"
     assert t.gettext("Full statement") == "Declaração completa"
 
 
 def test_no_catalog_means_null_translations(tmp_path: Path) -> None:
-    t = i18n._translations_from(tmp_path, "pl")
+    t = catalogs.translations("pl", shipped=tmp_path)
     assert type(t) is gettext.NullTranslations
     assert t.ngettext(COUNT, i18n.PLURALS[COUNT], 1) == COUNT
 
@@ -562,3 +613,14 @@ def test_templates_use_only_known_labels() -> None:
 def test_a_label_takes_its_colon_the_languages_way(lang: str, expected: str) -> None:
     t = i18n.translations(lang)
     assert t.gettext("{label}:").format(label=t.gettext("Also in")) == expected
+
+
+def test_the_unsubscribe_page_messages_are_labels() -> None:
+    from sfb_feeds import unsubscribe
+
+    page = (unsubscribe.ASK, unsubscribe.ASK_NO_ADDRESS, unsubscribe.DONE,
+            unsubscribe.NOT_ONE_CLICK)
+    assert set(page) <= set(i18n.MESSAGES)  # so every catalog must translate them
+    assert i18n.label("pl", unsubscribe.ASK, address="ann@example.org") == (
+        "Przestać wysyłać te przeglądy na adres ann@example.org?")
+    assert i18n.label("fr", unsubscribe.ASK_NO_ADDRESS).endswith(f"adresse{NB}?")

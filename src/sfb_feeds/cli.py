@@ -180,11 +180,25 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
                  f"({scheduled} scheduled, {drafts} drafts)")
     for lang, count in sorted(languages.items()):
         console.info(f"  {lang}: {count}")
+    _catalog_notes(settings, sorted(languages), console)
     from .send import readiness_warnings
 
     for notice in readiness_warnings(settings, languages, os.environ):
         console.warn(notice)
     return EXIT_OK
+
+
+def _catalog_notes(settings: Settings, languages: Sequence[str], console: _Console) -> None:
+    """With --verbose: the languages whose labels are English or from a parent catalog.
+    A broken site catalog is a ConfigError, verbose or not."""
+    from .i18n import catalogs_used, site_locales
+
+    for lang in languages:
+        used = catalogs_used(lang, site_locales(settings))
+        if not used:
+            console.detail(f"{lang}: no catalog; labels fall back to English")
+        elif used != (lang.replace("-", "_"),):
+            console.detail(f"{lang}: labels from the catalogs {', '.join(used)}")
 
 
 def _progress_bar(console: _Console) -> Callable[[int, int], None] | None:

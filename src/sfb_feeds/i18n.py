@@ -20,12 +20,11 @@ Under autoescape the translated text is Markup, so ``.format`` escapes the value
 from __future__ import annotations
 
 import gettext
-import io
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from importlib.resources import files
-from importlib.resources.abc import Traversable
+from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.dates import (
@@ -37,13 +36,15 @@ from babel.dates import (
 )
 from babel.dates import format_date as _format_cldr_date
 from babel.lists import format_list as _format_cldr_list
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from . import catalogs
 from .language import babel_locale, canonical_tag, is_rtl, native_name
 
-DOMAIN = "sfb_feeds"
+if TYPE_CHECKING:
+    from .model import Settings
+
+DOMAIN = catalogs.DOMAIN
 
 
 # Messages most languages write exactly as English does (the translation is checked all
@@ -105,52 +106,47 @@ MESSAGES: tuple[str, ...] = (
     _mark("Previous digests"),
     _mark("You are receiving this because you subscribed to the {site} mailing list."),
     _mark("Unsubscribe"),
+    # TRANSLATORS: the unsubscribe page, opened from the link in a digest, asks before
+    # it acts. {address}: the subscriber's email address.
+    _mark("Stop sending these digests to {address}?"),
+    # TRANSLATORS: the same question when the link does not show the address.
+    _mark("Stop sending these digests to this address?"),
+    # TRANSLATORS: the unsubscribe page after the button was pressed. It says "if this
+    # link was valid" on purpose: the page never tells whether an address is subscribed.
+    _mark("Done. If this link was valid, no more digests in this language will be sent to "
+          "that address."),
+    # TRANSLATORS: the unsubscribe page, reached without a valid unsubscribe request
+    # (a mail program's one-click request lacked its body, say).
+    _mark("This is not an unsubscribe request. Open the link from the digest instead."),
     *PLURALS,
 )
 
 
-# --- gettext catalogs -------------------------------------------------------------------
+# --- gettext catalogs (see catalogs.py for which ones a language reads) -------------------
 
 
-def translations(lang: str) -> gettext.NullTranslations:
-    """The gettext translations for ``lang``: its own catalog, then its base language's.
+def translations(lang: str, site_locales: Path | None = None) -> gettext.NullTranslations:
+    """The gettext translations for ``lang``: its own catalog, then its parent's.
 
-    ``pt-BR`` uses ``pt_BR`` if present, else ``pt``; a language without a catalog gets
-    English (the msgids). Read afresh on each call: keep the result (see Language).
+    ``pt-BR`` uses ``pt_BR`` if present, else ``pt``; ``zh`` uses ``zh_Hans``; a language
+    without a catalog gets English (the msgids). ``site_locales``: a site's ``locales/``
+    folder, whose catalogs override the shipped ones message by message (a broken one
+    raises ConfigError). Read afresh on each call: keep the result (see Language).
     """
-    return _translations_from(files("sfb_feeds") / "locale", lang)
+    return catalogs.translations(lang, site_locales)
 
 
-def _translations_from(root: Traversable, lang: str) -> gettext.NullTranslations:
-    found = [t for name in _catalog_names(lang) if (t := _load_catalog(root, name)) is not None]
-    if not found:
-        return gettext.NullTranslations()
-    first = found[0]
-    for fallback in found[1:]:
-        first.add_fallback(fallback)  # chains: each new one goes to the end
-    return first
+def catalogs_used(lang: str, site_locales: Path | None = None) -> tuple[str, ...]:
+    """The names of the catalogs ``lang``'s labels come from, most specific first
+    (empty: English labels). A broken site catalog among them raises ConfigError."""
+    found = catalogs.catalog_files(lang, site_locales)
+    catalogs.check_site_catalogs(found)
+    return tuple(dict.fromkeys(file.name for file in found))
 
 
-def _catalog_names(lang: str) -> tuple[str, ...]:
-    """Catalog folder names to try, most specific first: ``pt-BR`` -> (pt_BR, pt)."""
-    tag = canonical_tag(lang.replace("_", "-"))
-    if tag is None:  # also keeps odd input such as "../x" away from the file system
-        return ()
-    parts = tag.split("-")
-    return tuple("_".join(parts[:n]) for n in range(len(parts), 0, -1))
-
-
-def _load_catalog(root: Traversable, name: str) -> gettext.GNUTranslations | None:
-    source = root / name / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not source.is_file():
-        return None
-    # Going through .mo bytes lets the standard library evaluate Plural-Forms, as with
-    # any compiled catalog; fuzzy and empty entries are left out, as msgfmt does.
-    catalog = read_po(io.BytesIO(source.read_bytes()), domain=DOMAIN, abort_invalid=True)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+def site_locales(settings: Settings) -> Path:
+    """Where a site keeps its own catalogs: ``locales/`` beside its config."""
+    return settings.config_path.parent / catalogs.SITE_FOLDER
 
 
 # --- dates, numbers, lists (CLDR via Babel) ----------------------------------------------
@@ -183,16 +179,27 @@ def _day(moment: date) -> date:
 
 def _week_patterns(patterns: Locale, field: str) -> tuple[DateTimePattern, ...] | None:
     """The interval patterns of ``patterns`` for days that differ from ``field`` on,
-    parsed and with months written in full; None when there is no usable one."""
+    parsed and with months written as the long date writes them; None when there is no
+    usable one."""
     formats = patterns.interval_formats
     skeleton = match_skeleton(_WEEK_SKELETON, formats)
     parts = formats[skeleton].get(field) if skeleton else None
     if not parts or len(parts) != 2 or not _shows_field(parts[0], field):
         return None
-    return tuple(parse_pattern(_widen_months(part)) for part in parts)
+    wide = _month_width(patterns.date_formats["long"].pattern) >= 4
+    return tuple(parse_pattern(_widen_months(part) if wide else part) for part in parts)
+
+
+def _month_width(pattern: str) -> int:
+    """How many letters the month field of ``pattern`` has (``MMMM``: 4; ``M``: 1)."""
+    return max((int(value[1]) for kind, value in tokenize_pattern(pattern)
+                if kind == "field" and value[0] in "ML"), default=0)
 
 
 def _widen_months(pattern: str) -> str:
+    # Where the long date spells the month out ("6 September 2015") the week does too.
+    # Chinese and Japanese long dates write it as a number ("2015年9月6日"), where CLDR's
+    # wide name would read "九月": such languages keep the interval's own month.
     tokens = [
         ("field", (value[0], 4))
         if kind == "field" and value in (("M", 3), ("L", 3))
@@ -216,7 +223,8 @@ class Language:
     Renderers make one per language when they are prepared and keep it; formatting reads
     only what is held here. The dates, counts and lists of names written are kept: a site
     has few distinct ones, and Babel takes 20-40 µs for each (together a third of an HTML
-    digest's rendering, measured on a generated 3,000-statement site).
+    digest's rendering, measured on a generated 3,000-statement site). ``site_locales``:
+    the site's own catalogs (:func:`site_locales`), which win message by message.
     """
 
     __slots__ = (
@@ -232,12 +240,12 @@ class Language:
         "lang",
     )
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, site_locales: Path | None = None) -> None:
         self.lang = lang
         self._dates: dict[date, str] = {}
         self._numbers: dict[int, str] = {}
         self._lists: dict[tuple[str, ...], str] = {}
-        self.catalog = translations(lang)
+        self.catalog = translations(lang, site_locales)
         patterns, self._names = _cldr_locales(lang)
         self._long = patterns.date_formats["long"].pattern
         self._weeks = {field: _week_patterns(patterns, field) for field in "yMd"}

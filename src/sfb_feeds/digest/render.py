@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from ..i18n import Language
+from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
 from ..site import Site, make_site
@@ -75,7 +75,7 @@ class Digests:
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:
-        language = Language(lang)
+        language = Language(lang, site_locales(self.settings))
         start, end = sides(language.direction)
         page = {"lang": lang, "dir": language.direction, "start": start, "end": end}
         return _Prepared(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..i18n import Language
+from ..i18n import Language, site_locales
 from ..language import native_name
 from ..model import Settings, Statement
 from ..plan import Target
@@ -101,11 +101,12 @@ class IndexPage:
 
     def __init__(self, settings: Settings, languages: Sequence[str]) -> None:
         self.template = environment(settings.templates_dir).get_template(TEMPLATE)
-        self.languages = {lang: Language(lang) for lang in {"en", *languages}}
+        self._locales = site_locales(settings)
+        self.languages = {lang: Language(lang, self._locales) for lang in {"en", *languages}}
 
     def _language(self, lang: str) -> Language:
         found = self.languages.get(lang)
-        return found if found is not None else Language(lang)
+        return found if found is not None else Language(lang, self._locales)
 
     def _feed_link(self, site: Site, kind: FeedKind, language: str | None) -> FeedLink:
         return FeedLink(

@@ -97,10 +97,12 @@ def code_fingerprint() -> str:
 
 
 def render_base(settings: Settings) -> str:
-    """What every output depends on: the code, every setting, the site's templates."""
+    """What every output depends on: the code, every setting, the site's templates and
+    its own catalogs (``locales/`` beside the config)."""
     templates = (() if settings.templates_dir is None
                  else tuple(_tree_status(settings.templates_dir)))
-    return digest(code_fingerprint(), repr(settings), *templates)
+    locales = tuple(_tree_status(settings.config_path.parent / "locales"))
+    return digest(code_fingerprint(), repr(settings), *templates, "locales", *locales)
 
 
 def input_digest(settings: Settings, files: list[FileStatus], detector: str) -> str | None:

@@ -1,0 +1,184 @@
+"""The gettext catalogs a language's labels come from: the shipped ones and a site's own.
+
+A language reads the catalogs named by :func:`catalog_names`, most specific first, each
+from the site's ``locales/`` folder (beside its config) before the shipped
+``sfb_feeds/locale/``: a message the site's catalog lacks comes from the shipped one, and
+one neither has from the next, less specific name, then English (the msgids).
+
+Only catalogs in the language's script count: ``zh-TW`` (Traditional) never reads
+``zh_Hans``, ``sr-Latn`` never reads ``sr`` (Cyrillic). The script of a tag that names
+none comes from CLDR's likely subtags (``zh``, ``zh-SG`` -> Hans; ``sr`` -> Cyrl;
+``sr-ME`` -> Latn).
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+import string
+from collections.abc import Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import NamedTuple
+
+from babel.messages.catalog import Catalog, Message
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import PoFileError, read_po
+
+from .errors import ConfigError, Problem
+from .language import canonical_tag
+
+DOMAIN = "sfb_feeds"
+SITE_FOLDER = "locales"  # beside the config: locales/<lang>/LC_MESSAGES/sfb_feeds.po
+
+# CLDR's "no" (Norwegian) holds Bokmål's data (nb and nn inherit from it): text tagged
+# "no" is written in Bokmål.
+_WRITTEN_AS = {"no": "nb"}
+
+# What a line of a .po file may be, besides blank lines and comments. Babel's reader
+# skips some malformed lines (an unterminated string) without a word; this catches them.
+_PO_LINE = re.compile(
+    r'(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"')
+
+
+def shipped_locales() -> Traversable:
+    """The folder of the catalogs that ship with sfb-feeds."""
+    return files("sfb_feeds") / "locale"
+
+
+def catalog_names(lang: str) -> tuple[str, ...]:
+    """Catalog folder names to try for ``lang``, most specific first, in its script only.
+
+    ``pt-BR`` -> (pt_BR, pt_Latn, pt); ``zh`` -> (zh_Hans, zh); ``zh-TW`` -> (zh_TW,
+    zh_Hant); ``no`` -> (nb_Latn, nb); ``sr-Latn`` -> (sr_Latn,). Nothing for a tag that
+    is not a language tag (which also keeps input such as "../x" off the file system).
+    """
+    tag = canonical_tag(lang.replace("_", "-"))
+    if tag is None:
+        return ()
+    parts = tag.split("-")
+    parts[0] = _WRITTEN_AS.get(parts[0], parts[0])
+    script = _script(parts)
+    chain = ["_".join(parts[:n]) for n in range(len(parts), 0, -1)]
+    if script is not None:
+        chain.insert(len(chain) - 1, f"{parts[0]}_{script}")
+    return tuple(dict.fromkeys(name for name in chain if _script(name.split("_")) == script))
+
+
+def _script(parts: Sequence[str]) -> str | None:
+    """The script a tag's ``parts`` name, or else CLDR's likely one for it (None: unknown)."""
+    from babel.core import get_global
+
+    named = [part for part in parts[1:] if len(part) == 4 and part.isalpha()]
+    if named:
+        return named[0].title()
+    likely = get_global("likely_subtags")
+    regions = [part for part in parts[1:2] if len(part) in (2, 3)]
+    for key in (*(f"{parts[0]}_{region.upper()}" for region in regions), parts[0]):
+        found = likely.get(key)
+        if found:
+            subtags = str(found).split("_")
+            return subtags[1] if len(subtags) > 1 and len(subtags[1]) == 4 else None
+    return None
+
+
+class CatalogFile(NamedTuple):
+    """One catalog a language reads: its folder name, its file, whether the site's own."""
+
+    name: str
+    source: Traversable
+    site: bool
+
+
+def catalog_files(lang: str, site_locales: Path | None = None,
+                  shipped: Traversable | None = None) -> tuple[CatalogFile, ...]:
+    """The catalog files ``lang`` reads, in the order their messages win."""
+    roots: list[tuple[Traversable, bool]] = [] if site_locales is None else [(site_locales, True)]
+    roots.append((shipped_locales() if shipped is None else shipped, False))
+    return tuple(CatalogFile(name, source, site) for name in catalog_names(lang)
+                 for root, site in roots
+                 if (source := root / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
+
+
+def translations(lang: str, site_locales: Path | None = None,
+                 shipped: Traversable | None = None) -> gettext.NullTranslations:
+    """The gettext translations for ``lang`` (see the module's docstring for the order).
+
+    ``site_locales``: a site's own catalogs; a broken one raises ConfigError naming the file
+    and line. ``shipped``: instead of the shipped catalogs (for tests). Read afresh on each
+    call: keep the result.
+    """
+    found_files = catalog_files(lang, site_locales, shipped)
+    check_site_catalogs(found_files)
+    found = [_compiled(read_po(io.BytesIO(f.source.read_bytes()), domain=DOMAIN,
+                               abort_invalid=True)) for f in found_files]
+    if not found:
+        return gettext.NullTranslations()
+    first = found[0]
+    for fallback in found[1:]:
+        first.add_fallback(fallback)  # chains: each new one goes to the end
+    return first
+
+
+def _compiled(catalog: Catalog) -> gettext.GNUTranslations:
+    # Going through .mo bytes lets the standard library evaluate Plural-Forms, as with
+    # any compiled catalog; fuzzy and empty entries are left out, as msgfmt does.
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def check_site_catalogs(found: Sequence[CatalogFile]) -> None:
+    """Raise ConfigError listing every problem of the site's catalogs among ``found``."""
+    problems = [problem for file in found if file.site for problem in _site_problems(file.source)]
+    if problems:
+        raise ConfigError(problems)
+
+
+def _site_problems(source: Traversable) -> list[Problem]:
+    path = str(source)
+    try:
+        text = source.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return [Problem(path, f"not UTF-8 (byte {error.start}): save the catalog as UTF-8")]
+    problems = [Problem(path, f"not a .po line: {line.strip()[:60]!r} (each line is a "
+                              'comment, a keyword with a "quoted string", or a "string")',
+                        line=number)
+                for number, line in enumerate(text.splitlines(), 1)
+                if line.strip() and not line.lstrip().startswith("#")
+                and not _PO_LINE.fullmatch(line.strip())]
+    if problems:
+        return problems
+    try:
+        catalog = read_po(io.StringIO(text), domain=DOMAIN, abort_invalid=True)
+    except PoFileError as error:  # its line numbers count from 0
+        return [Problem(path, str(error).rsplit(" on ", 1)[0], line=error.lineno + 1)]
+    return [problem for message in catalog if message.id and message.string
+            for problem in _placeholder_problems(path, message)]
+
+
+def _placeholder_problems(path: str, message: Message) -> list[Problem]:
+    msgid = message.id if isinstance(message.id, str) else message.id[0]
+    forms = message.string if isinstance(message.string, tuple) else (message.string,)
+    wanted = _fields(msgid) or set()
+    for form in forms:
+        found = _fields(str(form))
+        # A plural form may leave {count} out ("one statement"); nothing else may differ.
+        fits = found is not None and (
+            found <= wanted if isinstance(message.id, tuple) else found == wanted)
+        if not fits:
+            shown = ", ".join(f"{{{name}}}" for name in sorted(wanted)) or "no placeholders"
+            return [Problem(path, f"msgstr of {msgid!r} must keep the msgid's placeholders "
+                                  f"({shown}) exactly, with single braces", line=message.lineno)]
+    return []
+
+
+def _fields(text: str) -> set[str] | None:
+    """The ``{names}`` in a format string; None for a broken brace."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        return None

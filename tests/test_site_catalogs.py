@@ -1,0 +1,171 @@
+"""A site's own catalogs (``locales/`` beside the config) and ``check --verbose``'s notes."""
+
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import email
+import io
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import html5lib
+import pytest
+from conftest import SiteMaker, snapshot
+
+from sfb_feeds.cli import main
+
+NOW = "2015-09-10T12:00:00Z"
+HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+RECORDS = {
+    "pl.yaml": "title: Oświadczenie\ndate: 2015-09-04\nlanguage: pl\nid: urn:pl\n"
+               "url: https://www.istendency.net/pl\nexcerpt: Tekst.\n",
+    "sw.yaml": "title: Taarifa\ndate: 2015-09-04\nlanguage: sw\nid: urn:sw\n"
+               "url: https://www.istendency.net/sw\nexcerpt: Maandishi.\n",
+    "pt.yaml": "title: Declaração\ndate: 2015-09-04\nlanguage: pt-BR\nid: urn:pt\n"
+               "url: https://www.istendency.net/pt\nexcerpt: Texto.\n",
+    "zh.yaml": "title: 声明\ndate: 2015-09-04\nlanguage: zh\nid: urn:zh\n"
+               "url: https://www.istendency.net/zh\nexcerpt: 文字。\n",
+}
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _site_catalog(config: Path, lang: str, entries: str) -> Path:
+    folder = config.parent / "locales" / lang / "LC_MESSAGES"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "sfb_feeds.po"
+    path.write_text(HEADER + entries, encoding="utf-8")
+    return path
+
+
+def _build(config: Path) -> tuple[int, str]:
+    code, _, err = run(["build", "--config", str(config), "--now", NOW])
+    return code, err
+
+
+def _page_text(config: Path, relative: str) -> str:
+    data = (config.parent / "feeds" / relative).read_bytes()
+    tree = html5lib.parse(data, treebuilder="lxml", namespaceHTMLElements=False)
+    return " ".join(" ".join(tree.getroot().itertext()).split())
+
+
+def _eml(config: Path, lang: str) -> EmailMessage:
+    data = (config.parent / "feeds" / "digests" / lang / "2015-W36.eml").read_bytes()
+    message = email.message_from_bytes(data, policy=default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_a_site_message_overrides_the_shipped_one(make_site: SiteMaker) -> None:
+    config = make_site(RECORDS)
+    _site_catalog(config, "pl", 'msgid "Weekly digest"\nmsgstr "Przegląd tygodnia IST"\n\n'
+                                'msgid "{site}: statements of {week}"\n'
+                                'msgstr "{site} – przegląd: {week}"\n')
+    assert _build(config) == (0, "")
+    text = _page_text(config, "digests/pl/2015-W36.html")
+    assert "Przegląd tygodnia IST" in text
+    assert "Weekly digest" not in text
+    # Messages the site catalog lacks still come from the shipped Polish one.
+    assert "Pełny tekst stanowiska" in text
+    assert str(_eml(config, "pl")["Subject"]).startswith("Socialism From Below – przegląd: ")
+    # Other languages are untouched.
+    assert "Weekly digest" in _page_text(config, "digests/sw/2015-W36.html")
+
+
+def test_a_site_catalog_adds_a_language(make_site: SiteMaker) -> None:
+    config = make_site(RECORDS)
+    _site_catalog(config, "sw", 'msgid "Full statement"\nmsgstr "Taarifa kamili"\n')
+    assert _build(config) == (0, "")
+    text = _page_text(config, "digests/sw/2015-W36.html")
+    assert "Taarifa kamili" in text
+    assert "Digest archive" in text  # not in the site catalog, and no shipped one: English
+
+
+def test_the_subscribe_page_uses_the_site_catalog(make_site: SiteMaker) -> None:
+    config = make_site(RECORDS)
+    _site_catalog(config, "pl", 'msgid "Digest archive"\nmsgstr "Archiwum przeglądów IST"\n')
+    assert _build(config) == (0, "")
+    assert "Archiwum przeglądów IST" in _page_text(config, "index.html")
+
+
+def test_an_edited_site_catalog_renders_again(make_site: SiteMaker) -> None:
+    config = make_site(RECORDS)
+    po = _site_catalog(config, "pl", 'msgid "Weekly digest"\nmsgstr "Przegląd IST"\n')
+    assert _build(config) == (0, "")
+    assert "Przegląd IST" in _page_text(config, "digests/pl/2015-W36.html")
+    before = snapshot(config.parent / "feeds")
+    assert _build(config) == (0, "")
+    assert snapshot(config.parent / "feeds") == before  # nothing changed: nothing rewritten
+    po.write_text(po.read_text(encoding="utf-8").replace("Przegląd IST", "Tydzień IST"),
+                  encoding="utf-8")
+    assert _build(config) == (0, "")
+    text = _page_text(config, "digests/pl/2015-W36.html")
+    assert "Tydzień IST" in text and "Przegląd IST" not in text
+    po.unlink()
+    assert _build(config) == (0, "")
+    assert "Przegląd tygodnia" in _page_text(config, "digests/pl/2015-W36.html")
+
+
+@pytest.mark.parametrize(
+    ("entries", "line", "message"),
+    [
+        ('msgid "Weekly digest"\nmsgstr "Przegląd\n', 6,
+         "not a .po line: 'msgstr \"Przegląd'"),
+        ('msgid "Weekly digest"\nmsgstrr "Przegląd"\n', 6,
+         "not a .po line: 'msgstrr \"Przegląd\"'"),
+        ('msgid "Weekly digest"\n\nmsgid "Also in"\nmsgstr "Też"\n', 5,
+         "missing msgstr for msgid 'Weekly digest'"),
+        ('msgid "by {authors}"\nmsgstr "autorstwa {autorzy}"\n', 5,
+         "msgstr of 'by {authors}' must keep the msgid's placeholders ({authors}) exactly"),
+        ('msgid "Also in"\nmsgstr "Też w {"\n', 5,
+         "msgstr of 'Also in' must keep the msgid's placeholders (no placeholders) exactly"),
+    ],
+)
+def test_a_broken_site_catalog_is_a_config_error(
+    make_site: SiteMaker, entries: str, line: int, message: str
+) -> None:
+    config = make_site(RECORDS)
+    assert _build(config) == (0, "")
+    before = snapshot(config.parent / "feeds")
+    po = _site_catalog(config, "pl", entries)
+    code, err = _build(config)
+    assert code == 1
+    assert f"error: {po}:{line}: {message}" in err.splitlines()[-1]
+    assert snapshot(config.parent / "feeds") == before  # nothing written
+    code, _, err = run(["check", "--config", str(config), "--now", NOW])
+    assert code == 1
+    assert f"{po}:{line}: {message}" in err
+
+
+def test_a_site_catalog_that_is_not_utf8_is_reported(make_site: SiteMaker) -> None:
+    config = make_site(RECORDS)
+    po = _site_catalog(config, "pl", "")
+    po.write_bytes(HEADER.encode() + 'msgid "Also in"\nmsgstr "Też w"\n'.encode("cp1250")
+                   + "msgid \"Unsubscribe\"\nmsgstr \"Wypisz się\"\n".encode("cp1250"))
+    code, err = _build(config)
+    assert code == 1
+    assert f"error: {po}: not UTF-8" in err
+
+
+def test_check_verbose_names_the_languages_that_fall_back(make_site: SiteMaker) -> None:
+    config = make_site(RECORDS)
+    code, _, err = run(["check", "--verbose", "--config", str(config), "--now", NOW])
+    assert code == 0
+    notes = [line for line in err.splitlines() if "catalog" in line]
+    assert notes == [
+        "pt-BR: labels from the catalogs pt_BR, pt",
+        "sw: no catalog; labels fall back to English",
+        "zh: labels from the catalogs zh_Hans",
+    ]
+    _site_catalog(config, "sw", 'msgid "Full statement"\nmsgstr "Taarifa kamili"\n')
+    code, _, err = run(["check", "--verbose", "--config", str(config), "--now", NOW])
+    assert code == 0
+    assert "sw: no catalog; labels fall back to English" not in err
+    code, _, err = run(["check", "--config", str(config), "--now", NOW])
+    assert (code, err) == (0, "")  # the notes are for --verbose only
