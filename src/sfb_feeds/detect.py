@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
@@ -189,18 +190,35 @@ def _resolve_bcs(chunks: list[str]) -> str:
     text = " ".join(chunks)
     if len(_CYRILLIC.findall(text)) * 2 > _letters(text):
         return "sr-Cyrl"
-    words = [w.lower() for w in _WORD.findall(text)]
-    ekavian = sum(1 for w in words if _is_ekavian(w))
-    ijekavian = sum(1 for w in words if _is_ijekavian(w))
-    croatian = sum(1 for w in words if _CROATIAN.match(w))
-    bosnian = sum(1 for w in words if _BOSNIAN.match(w))
-    if ekavian > ijekavian + croatian + bosnian:
+    signs = _count_signs(w.lower() for w in _WORD.findall(text))
+    if signs["ekavian"] > signs["ijekavian"] + signs["croatian"] + signs["bosnian"]:
         return "sr-Latn"
-    bosnian += sum(1 for w in words if _NOT_CROATIAN.match(w))
+    croatian, bosnian = signs["croatian"], signs["bosnian"] + signs["not croatian"]
     if croatian or bosnian:
         return "hr" if croatian > bosnian else "bs"
-    values = _detector().compute_language_confidence_values(text)
-    for value in values:
+    return _lingua_bcs(text)
+
+
+# Each spelling sign ``_resolve_bcs`` weighs, and the test a (lower-cased) word passes to
+# count for it; a word may count for several.
+_SIGNS: dict[str, Callable[[str], object]] = {
+    "ekavian": _is_ekavian,
+    "ijekavian": _is_ijekavian,
+    "croatian": _CROATIAN.match,
+    "bosnian": _BOSNIAN.match,
+    "not croatian": _NOT_CROATIAN.match,
+}
+
+
+def _count_signs(words: Iterable[str]) -> Counter[str]:
+    """How many of ``words`` count for each of ``_SIGNS``."""
+    return Counter(sign for word in words for sign, test in _SIGNS.items() if test(word))
+
+
+def _lingua_bcs(text: str) -> str:
+    """lingua's pick among Serbian (as ``sr-Latn``), Croatian and Bosnian, when no
+    spelling decides."""
+    for value in _detector().compute_language_confidence_values(text):
         if value.language in {Language.CROATIAN, Language.BOSNIAN}:
             return _tag(value.language)
         if value.language is Language.SERBIAN:

@@ -51,14 +51,19 @@ def _feed_html(body: lxml_html.HtmlElement) -> str:
     for hidden in body.find_class("preheader"):
         hidden.drop_tree()
     for element in list(body.iter()):
-        if element is body or not isinstance(element.tag, str):
-            continue
-        for name in [name for name in element.attrib if name not in _ATTRIBUTES]:
-            del element.attrib[name]
-        if element.tag not in _ELEMENTS:
-            element.drop_tag()  # its text and children stay
+        if element is not body and isinstance(element.tag, str):
+            _keep_feed_safe(element)
     return (body.text or "") + "".join(
         lxml_html.tostring(child, encoding="unicode") for child in body)
+
+
+def _keep_feed_safe(element: lxml_html.HtmlElement) -> None:
+    """Drop ``element``'s attributes feeds may not carry, and unwrap it if its element
+    is one of them."""
+    for name in [name for name in element.attrib if name not in _ATTRIBUTES]:
+        del element.attrib[name]
+    if element.tag not in _ELEMENTS:
+        element.drop_tag()  # its text and children stay
 
 
 def plan_digest_feeds(site: Site) -> Iterator[Target]:

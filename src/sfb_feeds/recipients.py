@@ -39,23 +39,39 @@ class Recipient:
 def check_address(text: str) -> str:
     """``text`` as a bare ``local@domain`` with the domain lower-cased; ValueError saying
     what is wrong otherwise."""
-    if any(ord(char) < 32 or char == "\x7f" for char in text):
-        raise ValueError("contains a line break or a control character")
-    if not text.isascii():
-        raise ValueError("has characters outside ASCII (write the domain in its xn-- form)")
-    bad = sorted({"spaces" if char.isspace() else char for char in text
-                  if char in _FORBIDDEN or char.isspace()})
-    if bad:
-        raise ValueError(f"must be a bare address (local@domain), without {' '.join(bad)}")
-    if len(text) > MAX_ADDRESS:
-        raise ValueError(f"is longer than {MAX_ADDRESS} characters")
+    for problem in (_character_problem(text), _shape_problem(text)):
+        if problem:
+            raise ValueError(problem)
     try:
         parsed = Address(addr_spec=text)
     except (ValueError, IndexError, HeaderParseError, MessageDefect):
-        raise ValueError("is not an email address (local@domain)") from None
+        raise ValueError(_NOT_AN_ADDRESS) from None
     if parsed.addr_spec != text or not parsed.username or "." not in parsed.domain.strip("."):
-        raise ValueError("is not an email address (local@domain)")
+        raise ValueError(_NOT_AN_ADDRESS)
     return f"{parsed.username}@{parsed.domain.lower()}"
+
+
+_NOT_AN_ADDRESS = "is not an email address (local@domain)"
+
+
+def _character_problem(text: str) -> str | None:
+    """What is wrong with ``text``'s characters (control, non-ASCII), if anything."""
+    if any(ord(char) < 32 or char == "\x7f" for char in text):
+        return "contains a line break or a control character"
+    if not text.isascii():
+        return "has characters outside ASCII (write the domain in its xn-- form)"
+    return None
+
+
+def _shape_problem(text: str) -> str | None:
+    """What keeps ``text`` from being a bare address short enough for SMTP, if anything."""
+    bad = sorted({"spaces" if char.isspace() else char for char in text
+                  if char in _FORBIDDEN or char.isspace()})
+    if bad:
+        return f"must be a bare address (local@domain), without {' '.join(bad)}"
+    if len(text) > MAX_ADDRESS:
+        return f"is longer than {MAX_ADDRESS} characters"
+    return None
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str | None]]:

@@ -112,9 +112,14 @@ def readiness_warnings(settings: Settings, languages: Iterable[str],
 
 def _setup_warnings(settings: Settings, languages: Iterable[str],
                     environ: Mapping[str, str]) -> list[str]:
-    lists, recipients = settings.digests.lists, settings.digests.recipients
-    if not lists and not recipients:
+    if not settings.digests.lists and not settings.digests.recipients:
         return []
+    return _destination_warnings(settings, languages) + _secret_warnings(settings, environ)
+
+
+def _destination_warnings(settings: Settings, languages: Iterable[str]) -> list[str]:
+    """Languages with no address to send to, and languages with both kinds."""
+    lists, recipients = settings.digests.lists, settings.digests.recipients
     where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
     warnings = [f"{lang}: no address in {where}, so its digests are not sent "
                 f"(add digests.lists.{lang})" for lang in sorted(languages)
@@ -122,9 +127,16 @@ def _setup_warnings(settings: Settings, languages: Iterable[str],
     warnings.extend(f"{lang}: both digests.lists and digests.recipients: the list's copy is "
                     "sent as built, its unsubscribe link with {address} and {token} unfilled"
                     for lang in sorted(set(lists) & set(recipients)))
+    return warnings
+
+
+def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """A missing SMTP password, and a missing unsubscribe secret if recipients files
+    need one."""
     checks: list[Callable[[], object]] = [lambda: password(settings, environ)]
-    if recipients:
+    if settings.digests.recipients:
         checks.append(lambda: unsubscribe_secret(settings, environ))
+    warnings: list[str] = []
     for check in checks:
         try:
             check()

@@ -153,15 +153,8 @@ def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None
     names = [{"name": name} for name in entry.authors if name]
     if names:
         fe.author(names)
-    links = (Link(entry.url, "alternate", HTML, entry.language or None),
-             *entry.translations) if entry.url else entry.translations
-    if entry.content_html is not None:
-        fe.content(entry.content_html, type="html")
-    elif entry.url:
-        fe.summary(entry.summary_html, type="html")
-    else:
-        fe.content(entry.summary_html, type="html")
-    attributes = [_link_dict(link) for link in links]
+    _atom_text(fe, entry)
+    attributes = [_link_dict(link) for link in _atom_links(entry)]
     if attributes:
         fe.link(attributes)
     if entry.tags:
@@ -170,6 +163,24 @@ def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None
     # feedgen 1.0 keeps only each entry link's href: the extension sets the rest.
     fe.sfb.links = attributes
     fe.sfb.language = entry.language if entry.language != feed_language else None
+
+
+def _atom_links(entry: Entry) -> tuple[Link, ...]:
+    """The entry's own page (if it has one), then its translations."""
+    if not entry.url:
+        return entry.translations
+    return (Link(entry.url, "alternate", HTML, entry.language or None), *entry.translations)
+
+
+def _atom_text(fe: Any, entry: Entry) -> None:
+    """The entry's full content if it has one; else its summary, as the summary when a
+    page holds the rest and as the content when nothing else does."""
+    if entry.content_html is not None:
+        fe.content(entry.content_html, type="html")
+    elif entry.url:
+        fe.summary(entry.summary_html, type="html")
+    else:
+        fe.content(entry.summary_html, type="html")
 
 
 def render_atom(feed: Feed) -> bytes:

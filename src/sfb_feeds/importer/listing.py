@@ -75,7 +75,10 @@ def parse_listing(text: str, source: str) -> ParsedListing:
     return _Parser(source).run(split_blocks(clean_text(text)))
 
 
-class _Parser:
+class _Statements:
+    """One statement's blocks as a ListingEntry, with warnings for what is wrong or left
+    out; the entries and warnings of the page so far."""
+
     def __init__(self, source: str) -> None:
         self.source = source
         self.entries: list[ListingEntry] = []
@@ -84,6 +87,80 @@ class _Parser:
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(Problem(self.source, message, line))
+
+    def attach_url(self, url: str) -> None:
+        self.entries[-1] = replace(self.entries[-1], url=url)
+
+    def add(self, segment: list[Block]) -> None:
+        found = _find_date(segment)
+        if found is None:
+            self.warn(segment[0][0].number, "statement without a date line (like "
+                      "'Wednesday 21st May 2014'); skipped")
+            return
+        index, position, parsed = found
+        date_block = segment[index]
+        before = segment[:index] + ([date_block[:position]] if position else [])
+        after = ([date_block[position + 1:]] if position + 1 < len(date_block) else [])
+        after += segment[index + 1:]
+        entry = self.entry(before, (date_block[position], parsed), after)
+        if entry is not None:
+            self.entries.append(entry)
+        self.first = False
+
+    def entry(self, before: list[Block], dated: tuple[Line, DateLine], after: list[Block]) -> \
+            ListingEntry | None:
+        date_line, parsed = dated
+        day = self.check_date(parsed, date_line.number)
+        title_block, authors = self.title_of(before)
+        excerpt_authors, texts = _excerpt_byline(paragraphs(after))
+        line = title_block[0].number if title_block else date_line.number
+        if day is None:
+            return None
+        if not texts:
+            self.warn(line, "statement without an excerpt; skipped")
+            return None
+        title, title_authors, languages = _read_title_block(title_block)
+        return ListingEntry(
+            source=self.source, line=line, date_line=date_line.number, title=title, day=day,
+            paragraphs=texts,
+            authors=tuple(dict.fromkeys(authors + excerpt_authors + title_authors)),
+            languages=languages,
+        )
+
+    def check_date(self, parsed: DateLine, line: int) -> date | None:
+        if parsed.day is None:
+            self.warn(line, f"{quoted(parsed.text)} is not a real date; statement skipped")
+            return None
+        actual = parsed.day.weekday()
+        if parsed.weekday is not None and parsed.weekday != actual:
+            self.warn(line, f"{quoted(parsed.text)}: {parsed.day:%d %B %Y} was a "
+                      f"{weekday_name(actual)}, not a {weekday_name(parsed.weekday)}; "
+                      f"using {parsed.day.isoformat()} (check the date)")
+        return parsed.day
+
+    def title_of(self, before: list[Block]) -> tuple[Block, tuple[str, ...]]:
+        """The title block (empty when the statement has none) and a byline's author."""
+        blocks = [block for block in before if block]
+        authors = _pop_byline(blocks)
+        if blocks and bare_url(blocks[-1]):
+            blocks.pop()  # a stray address is no title
+        title = blocks.pop() if blocks else []
+        if blocks:
+            self.warn_before_title(blocks[0])
+        return title, authors
+
+    def warn_before_title(self, block: Block) -> None:
+        """Text between the previous statement (or the header) and a title."""
+        if self.first:
+            self.warn(block[0].number, "text before the first statement ignored (a header "
+                      "should end with 'Find out more')")
+        else:
+            text = join_words([line.text for line in block])[:60]
+            self.warn(block[0].number, f"unexpected text before a title ignored: {quoted(text)}")
+
+
+class _Parser(_Statements):
+    """The page's two layouts: where one statement ends and the next begins."""
 
     def run(self, blocks: list[Block]) -> ParsedListing:
         if not any(more_link(block)[0] for block in blocks):
@@ -128,9 +205,8 @@ class _Parser:
             text = join_words([line.text for line in last[0]])[:60]
             self.warn(last[0][0].number, f"text after the last statement ignored: {quoted(text)}")
             return
-        start = last[0][0]
-        what = quoted(join_words([line.text for line in last[0]])) if found[0] else "a statement"
-        self.warn(start.number, f'{what} has no "Full statement" line after it: the listing '
+        what = _statement_name(last, titled=found[0] > 0)
+        self.warn(last[0][0].number, f'{what} has no "Full statement" line after it: the listing '
                   "seems cut off here, so it is skipped (copy the whole statement in)")
 
     def run_without_markers(self, blocks: list[Block]) -> ParsedListing:
@@ -148,22 +224,18 @@ class _Parser:
         if found is None:
             self.leftover(part)
             return
-        cut = max((i for i in range(found[0], len(part)) if ends_with_cut(part[i])), default=-1)
+        cut = _last_cut(part, found[0])
         trailer = part[cut + 1:]
         if cut >= 0 and len(trailer) == 1 and _is_navigation(trailer[0]):
             self.add(part[:cut + 1])
             self.leftover(trailer)
         elif trailer or cut < 0:
-            what = quoted(join_words([line.text for line in part[0]])) if found[0] \
-                else "a statement"
+            what = _statement_name(part, titled=found[0] > 0)
             self.warn(part[0][0].number, f'{what} has an excerpt that does not end with "...": '
                       "the listing seems cut off here, so it is skipped (copy the whole "
                       "statement in)")
         else:
             self.add(part)
-
-    def attach_url(self, url: str) -> None:
-        self.entries[-1] = replace(self.entries[-1], url=url)
 
     def split_lost_markers(self, segment: list[Block]) -> list[list[Block]]:
         """Split where a "Full statement" line was evidently lost (see the module docs)."""
@@ -180,77 +252,41 @@ class _Parser:
         parts.append(segment[start:])
         return parts
 
-    def add(self, segment: list[Block]) -> None:
-        found = _find_date(segment)
-        if found is None:
-            self.warn(segment[0][0].number, "statement without a date line (like "
-                      "'Wednesday 21st May 2014'); skipped")
-            return
-        index, position, parsed = found
-        date_block = segment[index]
-        before = segment[:index] + ([date_block[:position]] if position else [])
-        after = ([date_block[position + 1:]] if position + 1 < len(date_block) else [])
-        after += segment[index + 1:]
-        entry = self.entry(before, (date_block[position], parsed), after)
-        if entry is not None:
-            self.entries.append(entry)
-        self.first = False
+def _pop_byline(blocks: list[Block]) -> tuple[str, ...]:
+    """Take a byline ("By Someone") off the end of the blocks before a date: its author."""
+    if blocks and len(blocks[-1]) >= 2 and byline(blocks[-1][-1].text):
+        blocks[-1:] = [blocks[-1][:-1], blocks[-1][-1:]]  # "Title\nBy Someone"
+    if len(blocks) >= 2 and len(blocks[-1]) == 1 and (name := byline(blocks[-1][0].text)):
+        blocks.pop()
+        return (name,)
+    return ()
 
-    def entry(self, before: list[Block], dated: tuple[Line, DateLine], after: list[Block]) -> \
-            ListingEntry | None:
-        date_line, parsed = dated
-        day = self.check_date(parsed, date_line.number)
-        title_block, authors = self.title_of(before)
-        texts = paragraphs(after)
-        if texts and (name := byline(texts[0])) and len(texts) > 1:
-            authors += (name,)
-            texts = texts[1:]
-        line = title_block[0].number if title_block else date_line.number
-        if day is None:
-            return None
-        if not texts:
-            self.warn(line, "statement without an excerpt; skipped")
-            return None
-        title = join_words([item.text for item in title_block]) if title_block else None
-        info = read_title(title) if title else None
-        return ListingEntry(
-            source=self.source, line=line, date_line=date_line.number, title=title, day=day,
-            paragraphs=tuple(texts),
-            authors=tuple(dict.fromkeys(authors + (info.authors if info else ()))),
-            languages=info.languages if info else (),
-        )
 
-    def check_date(self, parsed: DateLine, line: int) -> date | None:
-        if parsed.day is None:
-            self.warn(line, f"{quoted(parsed.text)} is not a real date; statement skipped")
-            return None
-        actual = parsed.day.weekday()
-        if parsed.weekday is not None and parsed.weekday != actual:
-            self.warn(line, f"{quoted(parsed.text)}: {parsed.day:%d %B %Y} was a "
-                      f"{weekday_name(actual)}, not a {weekday_name(parsed.weekday)}; "
-                      f"using {parsed.day.isoformat()} (check the date)")
-        return parsed.day
+def _excerpt_byline(texts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(author, paragraphs) when the excerpt opens with a byline paragraph and goes on;
+    ((), paragraphs) otherwise."""
+    if len(texts) > 1 and (name := byline(texts[0])):
+        return (name,), tuple(texts[1:])
+    return (), tuple(texts)
 
-    def title_of(self, before: list[Block]) -> tuple[Block, tuple[str, ...]]:
-        """The title block (empty when the statement has none) and a byline's author."""
-        blocks = [block for block in before if block]
-        authors: tuple[str, ...] = ()
-        if blocks and len(blocks[-1]) >= 2 and byline(blocks[-1][-1].text):
-            blocks[-1:] = [blocks[-1][:-1], blocks[-1][-1:]]  # "Title\nBy Someone"
-        if len(blocks) >= 2 and len(blocks[-1]) == 1 and (name := byline(blocks[-1][0].text)):
-            authors = (name,)
-            blocks.pop()
-        if blocks and bare_url(blocks[-1]):
-            blocks.pop()  # a stray address is no title
-        title = blocks.pop() if blocks else []
-        if blocks and not self.first:
-            text = join_words([line.text for line in blocks[0]])[:60]
-            self.warn(blocks[0][0].number,
-                      f"unexpected text before a title ignored: {quoted(text)}")
-        elif blocks:
-            self.warn(blocks[0][0].number, "text before the first statement ignored (a header "
-                      "should end with 'Find out more')")
-        return title, authors
+
+def _read_title_block(block: Block) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """The title's text (None without one), and the authors and languages it names."""
+    title = join_words([line.text for line in block]) if block else None
+    if not title:
+        return title, (), ()
+    info = read_title(title)
+    return title, info.authors, info.languages
+
+
+def _statement_name(part: list[Block], *, titled: bool) -> str:
+    """How a warning names a statement: its quoted title, or "a statement"."""
+    return quoted(join_words([line.text for line in part[0]])) if titled else "a statement"
+
+
+def _last_cut(part: list[Block], start: int) -> int:
+    """The index of the last block from ``start`` on that ends with "...", or -1."""
+    return max((i for i in range(start, len(part)) if ends_with_cut(part[i])), default=-1)
 
 
 def _without_header(blocks: list[Block]) -> list[Block]:
@@ -273,12 +309,22 @@ def _without_description(blocks: list[Block]) -> list[Block]:
     if found is None or found[0] == 0 or found[1] != 0:
         return blocks
     title_at = found[0] - 1
-    if title_at >= 1 and len(blocks[title_at]) == 1 and byline(blocks[title_at][0].text):
+    if title_at >= 1 and _is_byline_block(blocks[title_at]):
         title_at -= 1  # "Title" / "By Someone" / date
-    first = join_words([line.text for line in blocks[0]])
-    if title_at >= 1 or (len(first.split()) > _TITLE_MAX_WORDS and first.endswith(".")):
+    if title_at >= 1 or _reads_like_description(blocks[0]):
         return blocks[1:]
     return blocks
+
+
+def _reads_like_description(block: Block) -> bool:
+    """True for a paragraph too long for a title that ends like a sentence."""
+    text = join_words([line.text for line in block])
+    return len(text.split()) > _TITLE_MAX_WORDS and text.endswith(".")
+
+
+def _is_byline_block(block: Block) -> bool:
+    """True for a block that is one byline line ("By Someone")."""
+    return len(block) == 1 and bool(byline(block[0].text))
 
 
 def _split_at_cuts(blocks: list[Block]) -> list[list[Block]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,12 +81,25 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
 
         detect = detect_language
     warnings: list[Problem] = []
+    drafts = _drafts(_unique(_listing_entries(paths, warnings), warnings), detect, warnings)
+    report = _write_records(drafts, base, out_dir, warnings)
+    return replace(report, warnings=tuple(warnings))
+
+
+def _listing_entries(paths: Sequence[Path], warnings: list[Problem]) -> list[ListingEntry]:
+    """Every statement of the listings, in order; their parse warnings go to ``warnings``."""
     entries: list[ListingEntry] = []
     for path in paths:
         parsed = parse_listing(_read_listing(path), display_path(path))
         entries.extend(parsed.entries)
         warnings.extend(parsed.warnings)
-    drafts = _drafts(_unique(entries, warnings), detect, warnings)
+    return entries
+
+
+def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
+                   warnings: list[Problem]) -> ImportReport:
+    """Each draft's record as a new file in ``out_dir``, unless it is there already (the
+    report's warnings are left to the caller; new ones go to ``warnings``)."""
     candidates = [Candidate(d.entry.day, d.language, d.entry.paragraphs, d.stem) for d in drafts]
     keys = translation_keys(candidates)
     known = existing_records(out_dir)
@@ -111,7 +124,7 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
                                     "another record, so this statement was not imported "
                                     "(rename that file, or import into another folder)",
                                     draft.entry.line))
-    return ImportReport(tuple(written), tuple(existing), tuple(review), tuple(warnings))
+    return ImportReport(tuple(written), tuple(existing), tuple(review))
 
 
 def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecords,
