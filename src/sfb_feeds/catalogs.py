@@ -75,13 +75,20 @@ def _script(parts: Sequence[str]) -> str | None:
     if named:
         return named[0].title()
     likely = get_global("likely_subtags")
+    found = next((likely[key] for key in _likely_keys(parts) if likely.get(key)), None)
+    return None if found is None else _script_of(str(found))
+
+
+def _likely_keys(parts: Sequence[str]) -> tuple[str, ...]:
+    """Where to look a tag up in CLDR's likely subtags: with its region, then alone."""
     regions = [part for part in parts[1:2] if len(part) in (2, 3)]
-    for key in (*(f"{parts[0]}_{region.upper()}" for region in regions), parts[0]):
-        found = likely.get(key)
-        if found:
-            subtags = str(found).split("_")
-            return subtags[1] if len(subtags) > 1 and len(subtags[1]) == 4 else None
-    return None
+    return (*(f"{parts[0]}_{region.upper()}" for region in regions), parts[0])
+
+
+def _script_of(likely: str) -> str | None:
+    """The script subtag of a CLDR likely-subtags value (``zh_Hans_CN`` -> ``Hans``)."""
+    subtags = likely.split("_")
+    return subtags[1] if len(subtags) > 1 and len(subtags[1]) == 4 else None
 
 
 class CatalogFile(NamedTuple):
@@ -147,9 +154,7 @@ def _site_problems(source: Traversable) -> list[Problem]:
     problems = [Problem(path, f"not a .po line: {line.strip()[:60]!r} (each line is a "
                               'comment, a keyword with a "quoted string", or a "string")',
                         line=number)
-                for number, line in enumerate(text.splitlines(), 1)
-                if line.strip() and not line.lstrip().startswith("#")
-                and not _PO_LINE.fullmatch(line.strip())]
+                for number, line in enumerate(text.splitlines(), 1) if _not_po(line)]
     if problems:
         return problems
     try:
@@ -158,6 +163,12 @@ def _site_problems(source: Traversable) -> list[Problem]:
         return [Problem(path, str(error).rsplit(" on ", 1)[0], line=error.lineno + 1)]
     return [problem for message in catalog if message.id and message.string
             for problem in _placeholder_problems(path, message)]
+
+
+def _not_po(line: str) -> bool:
+    """True for a line that is neither blank, a comment, nor a .po keyword or string."""
+    text = line.strip()
+    return bool(text) and not text.startswith("#") and not _PO_LINE.fullmatch(text)
 
 
 def _placeholder_problems(path: str, message: Message) -> list[Problem]:
