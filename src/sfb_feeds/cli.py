@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .config import load_settings
-from .errors import EXIT_OK, EXIT_USAGE, Problem, SfbError, UsageError
+from .errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, Problem, SfbError, UsageError, printable
 from .loader import Loaded, load_statements
 from .model import Settings, Statement
 from .site import is_published
@@ -54,15 +55,15 @@ class _Console:
         self.err = err
 
     def info(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=self.out)
+        if not self.quiet:  # (a summary may span lines; each line is escaped)
+            print("\n".join(printable(line) for line in message.split("\n")), file=self.out)
 
     def detail(self, message: str) -> None:
         if self.verbose:
-            print(message, file=self.err)
+            print(printable(message), file=self.err)
 
     def warn(self, message: str) -> None:
-        print(f"warning: {message}", file=self.err)
+        print(f"warning: {printable(message)}", file=self.err)
 
 
 def parse_now(value: str) -> datetime:
@@ -355,12 +356,24 @@ COMMANDS = {"check": run_check, "build": run_build, "digest": run_digest, "send"
 
 def _report(problems: Sequence[Problem | str], err: TextIO) -> None:
     for problem in problems:
-        print(f"error: {problem}", file=err)
+        print(f"error: {printable(str(problem))}", file=err)
+
+
+def _report_bug(exc: BaseException, verbose: bool, err: TextIO) -> int:
+    """An unexpected exception is a bug in sfb-feeds: one line, the traceback on request."""
+    if verbose:
+        traceback.print_exception(exc, file=err)
+    what = printable(f"{type(exc).__name__}: {exc}")
+    how = "with the traceback above" if verbose else "with what --verbose prints"
+    print(f"error: internal error in sfb-feeds {__version__}: {what}; this is a bug, please "
+          f"report it to the maintainers {how}", file=err)
+    return EXIT_BUG
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 invalid input, 2 usage)."""
+    """Run the command line; returns the exit code (0 ok, 1 invalid input, 2 usage,
+    70 an internal error: a bug)."""
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
@@ -379,6 +392,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130
+    except Exception as exc:  # anything else is a bug: say so in one line, exit 70
+        return _report_bug(exc, args.verbose, err)
 
 
 def entry_point() -> None:
