@@ -74,6 +74,10 @@ def parse_now(value: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO 8601 date-time (e.g. 2015-09-07T12:00:00+00:00)"
         ) from None
+    from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
+
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"{value!r} is outside the years {YEARS}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

@@ -20,6 +20,7 @@ from .model import (
     SECURITY,
     DigestSettings,
     FeedSettings,
+    LimitSettings,
     Settings,
     SiteSettings,
     SmtpSettings,
@@ -142,6 +143,7 @@ SCHEMA: dict[str, dict[str, Reader]] = {
         "starttls": fields.boolean,  # deprecated: security: starttls / none
         "rate": _rate,
     },
+    "limits": {"file_bytes": _positive_int, "excerpt_bytes": _positive_int},
 }
 PATHS: dict[str, Reader] = {
     "statements": fields.text, "output": fields.text, "templates": fields.text,
@@ -269,7 +271,8 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     return Settings(
         config_path=path,
         site=SiteSettings(
-            title=site["title"], description=site.get("description", ""), url=url,
+            # (RSS requires a description: a site without one is described by its title)
+            title=site["title"], description=site.get("description", site["title"]), url=url,
             feeds_url=site.get("feeds_url", url.rstrip("/") + "/feeds/"),
             author=site.get("author", site["title"]), timezone=site.get("timezone", "UTC"),
         ),
@@ -281,6 +284,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
         feeds=FeedSettings(**v.get("feeds", {})),
         digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})),
+        limits=LimitSettings(**v.get("limits", {})),
     )
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from .errors import SfbError
+
 MANIFEST_NAME = ".sfb-feeds-manifest.json"
 MANIFEST_FORMAT = "sfb-feeds-manifest"
 MANIFEST_VERSION = 1
@@ -30,7 +32,7 @@ Status = tuple[int, int, int]  # size, modification time (ns), inode
 FileStatus = tuple[str, int, int, int]  # path, then Status
 
 
-class UnsafePath(ValueError):
+class UnsafePath(SfbError, ValueError):  # (SfbError: a planted link is the user's to fix)
     """An output path that would leave the output folder or collide with the tool's own files."""
 
 

@@ -43,6 +43,7 @@ class RecordContext:
     tz: ZoneInfo
     domain: str
     detect: Detector | None = None
+    excerpt_bytes: int = 1024 * 1024  # the longest excerpt accepted (limits.excerpt_bytes)
 
 
 def suggest(name: str, known: tuple[str, ...]) -> str:
@@ -94,11 +95,20 @@ def _read_fields(
             lines[name] = at
             try:
                 values[name] = _read_field(name, value, ctx.tz)
+                if name == "excerpt":
+                    _check_size(values[name], ctx.excerpt_bytes)
             except fields.FieldError as exc:
                 message = str(exc)
         if message is not None:
             result.problems.append(Problem(ctx.path, message, at, ctx.record, name))
     return values, lines
+
+
+def _check_size(excerpt: str, limit: int) -> None:
+    size = len(excerpt) if len(excerpt) > limit else len(excerpt.encode("utf-8"))
+    if size > limit:
+        raise fields.FieldError(f"is longer than {limit} bytes (limits.excerpt_bytes); "
+                                "shorten it (a feed carries an excerpt, not the whole text)")
 
 
 def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:

@@ -203,7 +203,7 @@ class _Staging:
                 raise _fail("create folder", folder, exc) from exc
         if not self._inside(full):
             raise UnsafePath(f"refusing to write into {folder!r}: it leads outside the output "
-                             f"folder (to {os.path.realpath(full)})")
+                             f"folder (to {os.path.realpath(full)}); remove that link")
 
     def _inside(self, folder: str) -> bool:
         """Whether ``folder`` (absolute) really lies in the output folder, links resolved."""
