@@ -52,7 +52,8 @@ def line(node: yaml.Node) -> str:
 def header_value(node: yaml.Node) -> str:
     """Text that goes into an email header: no line breaks (they would forge headers)."""
     value = text(node)
-    if "\n" in value or "\r" in value:
+    if any(brk in value for brk in ("\n", "\r", "\u2028", "\u2029")):
+        # (U+2028/U+2029 too: a mail client or header folder may treat them as breaks)
         raise FieldError("must be on one line (it goes into an email header)")
     return value
 
