@@ -140,6 +140,9 @@ def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> Non
     build = command("build", "write every feed, archive, digest and page into the output folder")
     build.add_argument("--now", type=parse_now, metavar="DATETIME",
                        help="the run's clock (ISO 8601; default: the current time)")
+    build.add_argument("--adopt", action="store_true",
+                       help="on the first build into a folder, replace files already at "
+                            "output paths (without it they are listed and nothing is written)")
     digest = command("digest", "show one week's digests without writing anything (default: "
                                "the last complete week, every language)")
     digest.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2015-W36")
@@ -220,7 +223,7 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
             console.detail(f"warning: {warning}")
 
     report = build(settings, args.now or datetime.now(UTC), on_loaded=loaded,
-                   detail=console.detail, progress=_progress_bar(console))
+                   detail=console.detail, progress=_progress_bar(console), adopt=args.adopt)
     if report.changed:
         console.info(report.summary())
     else:

@@ -55,6 +55,20 @@ class WriteError(SfbError):
     """The output folder cannot be written (permissions, a folder where a file should be...)."""
 
 
+class ForeignFiles(WriteError):
+    """A first build would replace files the tool did not write (``build --adopt`` takes
+    them over)."""
+
+    def __init__(self, root: Path, paths: Sequence[str]) -> None:
+        self.paths = tuple(paths)
+        super().__init__(f"{root} already holds {len(paths)} files at output paths that "
+                         "sfb-feeds did not write; move them away, or run `build --adopt` "
+                         "to let it replace them")
+
+    def messages(self) -> list[str]:
+        return [str(self), *(f"  not sfb-feeds': {path}" for path in self.paths)]
+
+
 @dataclass(frozen=True, slots=True)
 class WriteReport:
     """What a run did: paths written, how many were already right, paths removed."""
@@ -124,6 +138,7 @@ class _Staging:
     intended_dirs: set[str] = field(default_factory=set)
     intent_written: bool = False
     renaming: bool = False
+    foreign: list[str] | None = None  # a first write's files in the way; None: adopt them
 
     def full(self, path: str) -> str:
         return f"{self.root}/{path}"
@@ -144,6 +159,8 @@ class _Staging:
         elif st is not None and stat.S_ISREG(st.st_mode) and st.st_size == len(data) \
                 and same_bytes(full, data):
             self._keep(path, Entry(digest, st.st_size, st.st_mtime_ns, st.st_ino, key))
+        elif self.foreign is not None and st is not None:
+            self.foreign.append(path)
         else:
             self._stage(path, data, Entry(digest, len(data), -1, -1, key))
 
@@ -343,6 +360,7 @@ def write_outputs(
     kept: Mapping[str, str] | None = None,
     manifest_name: str = MANIFEST_NAME,
     durable: bool = True,
+    adopt: bool = False,
 ) -> WriteReport:
     """Bring ``output_dir`` to exactly ``outputs`` and ``kept`` (and files not the tool's).
 
@@ -351,7 +369,8 @@ def write_outputs(
     last manifest lists but that are neither are removed. ``outputs`` may be a stream
     (being rendered): then ``paths`` names them beforehand. If it or the writing fails
     before a file is replaced, the folder is left as it was. ``durable=False`` skips
-    fsync (tests, throwaway folders)."""
+    fsync (tests, throwaway folders). The first write into a folder (no manifest) refuses
+    with ForeignFiles if other bytes already sit at output paths, unless ``adopt``."""
     if paths is None:
         outputs = list(outputs)
         paths = [output.path for output in outputs]
@@ -361,14 +380,17 @@ def write_outputs(
         raise UnsafePath(f"{manifest_name!r} is the manifest's name, not an output's")
     root = _prepare_root(output_dir)
     old = read_manifest(root, manifest_name)
+    first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
     job = _Job(root=root, old=old, manifest_name=manifest_name, durable=durable,
                planned=planned, real_root=os.path.realpath(root),
-               planned_set=frozenset(planned))
+               planned_set=frozenset(planned), foreign=[] if first and not adopt else None)
     try:
         for path, key in kept.items():
             job.keep(path, key)
         for output in outputs:
             job.consider(output)
+        if job.foreign:
+            raise ForeignFiles(root, job.foreign)
         written, removed = job.commit()
     except BaseException:
         job.abort()
