@@ -62,6 +62,8 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
             ctx.record))
         return result
     values, lines = _read_fields(node, ctx, result)
+    if "title" in values:
+        _drop_invisible(values, lines["title"], ctx, result)
     for name in REQUIRED:
         if name not in lines and not (name == "language" and ctx.detect):
             result.problems.append(
@@ -102,6 +104,28 @@ def _read_fields(
         if message is not None:
             result.problems.append(Problem(ctx.path, message, at, ctx.record, name))
     return values, lines
+
+
+# Zero-width characters a title never needs (ZWJ U+200D and ZWNJ U+200C stay: scripts
+# such as Persian and emoji sequences need them); they hide text and split look-alikes.
+_INVISIBLE = re.compile("[\u200b\u2060-\u2064\ufeff\u180e]")
+
+
+def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
+                    result: RecordResult) -> None:
+    title: str = values["title"]
+    found = sorted({f"U+{ord(c):04X}" for c in _INVISIBLE.findall(title)})
+    if not found:
+        return
+    cleaned = " ".join(_INVISIBLE.sub("", title).split())
+    if not cleaned:
+        result.problems.append(Problem(ctx.path, "holds only invisible characters; give it a "
+                                       "title", line, ctx.record, "title"))
+        del values["title"]
+        return
+    values["title"] = cleaned
+    result.warnings.append(Problem(ctx.path, f"holds zero-width characters ({', '.join(found)});"
+                                   " dropped them", line, ctx.record, "title"))
 
 
 def _check_size(excerpt: str, limit: int) -> None:
