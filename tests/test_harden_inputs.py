@@ -159,3 +159,12 @@ def test_a_folder_link_planted_in_the_output_folder_is_a_clean_error(
     assert code == 1
     assert err.startswith("error: refusing to write into 'en': it leads outside the output")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_lowering_a_limit_refuses_a_file_accepted_before(make_site: SiteMaker) -> None:
+    config = make_site({"a.yaml": record(excerpt="x" * 5000)}, config=MINIMAL)
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
+    config.write_text(MINIMAL + "limits:\n  excerpt_bytes: 1000\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert code == 1
+    assert "excerpt: is longer than 1000 bytes" in err
