@@ -19,7 +19,7 @@ from sfb_feeds.manifest import (
     read_manifest,
 )
 from sfb_feeds.model import Output
-from sfb_feeds.writer import WriteReport, write_outputs
+from sfb_feeds.writer import ForeignFiles, WriteReport, write_outputs
 
 
 def tree(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -134,7 +134,11 @@ def test_without_a_manifest_identical_files_are_left_alone(out: Path) -> None:
     write(out, outputs(a="same", b="old"))
     (out / MANIFEST_NAME).unlink()
     before = tree(out)
-    report = write(out, outputs(a="same", b="new"))
+    with pytest.raises(ForeignFiles) as refused:  # b's bytes differ: not taken silently
+        write(out, outputs(a="same", b="new"))
+    assert refused.value.paths == ("b",)
+    assert tree(out) == before
+    report = write_outputs(out, outputs(a="same", b="new"), durable=False, adopt=True)
     assert report.written == ("b",)
     assert tree(out)["a"] == before["a"]
     assert "no manifest yet" in report.notes[0]

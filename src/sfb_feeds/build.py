@@ -34,7 +34,8 @@ def _ignore(_: Loaded) -> None:
 
 
 def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], None] = _ignore,
-          detail: Say = _silent, progress: Progress | None = None) -> BuildReport:
+          detail: Say = _silent, progress: Progress | None = None,
+          adopt: bool = False) -> BuildReport:
     """Bring the output folder up to date with the statements at ``now``.
 
     ``on_loaded`` sees the statements (and warnings) when they had to be read. If another
@@ -61,7 +62,8 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
             plan = memory.plan_renders(site, planned)
             rendered = memory.render(site, planned, plan, progress)
             report = writer.write_outputs(settings.output_dir, rendered, kept=plan.kept,
-                                          paths=[planned[i].path for i in plan.indexes])
+                                          paths=[planned[i].path for i in plan.indexes],
+                                          adopt=adopt)
             memory.remember(loaded.statements, now, report)
             _tell(report, detail)
             return _announced(settings, report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,33 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
+from .arguments import build_parser
 from .config import load_settings
-from .errors import EXIT_OK, EXIT_USAGE, Problem, SfbError, UsageError
+from .errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, Problem, SfbError, UsageError, printable
 from .loader import Loaded, load_statements
 from .model import Settings, Statement
 from .site import is_published
 
 if TYPE_CHECKING:
     from .send import SendReport
-
-EXAMPLES = {
-    "check": "example:\n  sfb-feeds check --config site/sfb-feeds.yaml",
-    "build": "examples:\n  sfb-feeds build\n"
-             "  sfb-feeds build --quiet --config /srv/sfb/sfb-feeds.yaml\n"
-             "  sfb-feeds build --now 2015-09-07T00:00:00+00:00",
-    "digest": "examples:\n  sfb-feeds digest          # last complete week, every language\n"
-              "  sfb-feeds digest --week 2015-W36 --lang pl --part text",
-    "send": "examples:\n  sfb-feeds send --dry-run   # what would go out\n"
-            "  sfb-feeds send --week 2015-W36 --lang pl\n"
-            "  sfb-feeds send --week 2015-W36 --lang pl --to me@example.org   # a test copy\n"
-            "  sfb-feeds send --week 2015-W36 --lang pl --resend   # after checking the archive\n"
-            "  sfb-feeds send --week 2015-W36 --lang pl --resend --recipient ann@example.org",
-    "unsubscribe": "examples:\n  sfb-feeds unsubscribe ann@example.org --lang pl\n"
-                   "  sfb-feeds unsubscribe ann@example.org   # every language",
-    "import": "example:\n  sfb-feeds import listing.txt --out statements/imported "
-              "--base-url https://socialismfrombelow.org",
-}
-
 
 class _Console:
     """Where messages go; honours --quiet and --verbose."""
@@ -54,105 +37,15 @@ class _Console:
         self.err = err
 
     def info(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=self.out)
+        if not self.quiet:  # (a summary may span lines; each line is escaped)
+            print("\n".join(printable(line) for line in message.split("\n")), file=self.out)
 
     def detail(self, message: str) -> None:
         if self.verbose:
-            print(message, file=self.err)
+            print(printable(message), file=self.err)
 
     def warn(self, message: str) -> None:
-        print(f"warning: {message}", file=self.err)
-
-
-def parse_now(value: str) -> datetime:
-    """``--now``: an ISO 8601 date-time with an offset, or a date (midnight UTC)."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO 8601 date-time (e.g. 2015-09-07T12:00:00+00:00)"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="PATH",
-                        help="site config file (default: ./sfb-feeds.yaml)")
-    noise = common.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
-    return common
-
-
-def _send_options(send: argparse.ArgumentParser) -> None:
-    send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
-    send.add_argument("--lang", metavar="CODE", help="only this language")
-    send.add_argument("--dry-run", action="store_true",
-                      help="list what would be sent, and to whom; send and record nothing")
-    send.add_argument("--resend", action="store_true",
-                      help="send again the selected digests that were sent or may have gone "
-                           "out (check the list's archive first)")
-    send.add_argument("--to", metavar="ADDRESS",
-                      help="send a test copy of the selected digests to ADDRESS only; "
-                           "record nothing")
-    send.add_argument("--recipient", metavar="ADDRESS",
-                      help="only this subscriber of the recipients files (with --resend: "
-                           "send their copy again)")
-    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
-
-
-def _unsubscribe_options(unsubscribe: argparse.ArgumentParser) -> None:
-    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
-    unsubscribe.add_argument("--lang", metavar="CODE",
-                             help="only this language's digests (default: every language)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sfb-feeds",
-        description="Feeds and weekly email digests for the statements of Socialism From Below.",
-        epilog=EXAMPLES["build"], formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _common()
-
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_text, description=help_text,
-                              epilog=EXAMPLES[name],
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-
-    _add_commands(command)
-    return parser
-
-
-def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    check = command("check", "validate the config and every statement; write nothing")
-    check.add_argument("--now", type=parse_now, metavar="DATETIME",
-                       help="the clock for counting scheduled statements (default: now)")
-    build = command("build", "write every feed, archive, digest and page into the output folder")
-    build.add_argument("--now", type=parse_now, metavar="DATETIME",
-                       help="the run's clock (ISO 8601; default: the current time)")
-    digest = command("digest", "show one week's digests without writing anything (default: "
-                               "the last complete week, every language)")
-    digest.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2015-W36")
-    digest.add_argument("--lang", metavar="CODE", help="only this language, e.g. pl")
-    digest.add_argument("--part", choices=("text", "html", "eml", "paths"), default="text",
-                        help="what to print: a part of each digest (default: text), or the "
-                             "paths that `build` writes them to")
-    digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
-    send = command("send", "email each digest of a week to its list (digests.lists), once only")
-    _send_options(send)
-    _unsubscribe_options(command("unsubscribe", "add an address to the suppression list: send "
-                                                 "never mails it again (digests.recipients)"))
-    imp = command("import", "turn listing text (as on the site) into statement records")
-    imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
-    imp.add_argument("--out", type=Path, metavar="DIR",
-                     help="folder for the new records (default: the statements folder)")
-    imp.add_argument("--base-url", metavar="URL",
-                     help="site address for ids and links (default: site.url)")
+        print(f"warning: {printable(message)}", file=self.err)
 
 
 def _load(settings: Settings, console: _Console) -> Loaded:
@@ -229,7 +122,7 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
             console.detail(f"warning: {warning}")
 
     report = build(settings, args.now or datetime.now(UTC), on_loaded=loaded,
-                   detail=console.detail, progress=_progress_bar(console))
+                   detail=console.detail, progress=_progress_bar(console), adopt=args.adopt)
     for warning in report.warnings:
         console.warn(warning)
     if report.changed:
@@ -371,12 +264,24 @@ COMMANDS = {"check": run_check, "build": run_build, "digest": run_digest, "send"
 
 def _report(problems: Sequence[Problem | str], err: TextIO) -> None:
     for problem in problems:
-        print(f"error: {problem}", file=err)
+        print(f"error: {printable(str(problem))}", file=err)
+
+
+def _report_bug(exc: BaseException, verbose: bool, err: TextIO) -> int:
+    """An unexpected exception is a bug in sfb-feeds: one line, the traceback on request."""
+    if verbose:
+        traceback.print_exception(exc, file=err)
+    what = printable(f"{type(exc).__name__}: {exc}")
+    how = "with the traceback above" if verbose else "with what --verbose prints"
+    print(f"error: internal error in sfb-feeds {__version__}: {what}; this is a bug, please "
+          f"report it to the maintainers {how}", file=err)
+    return EXIT_BUG
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 invalid input, 2 usage)."""
+    """Run the command line; returns the exit code (0 ok, 1 invalid input, 2 usage,
+    70 an internal error: a bug)."""
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
@@ -395,6 +300,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130
+    except Exception as exc:  # anything else is a bug: say so in one line, exit 70
+        return _report_bug(exc, args.verbose, err)
 
 
 def entry_point() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from .model import (
     SECURITY,
     DigestSettings,
     FeedSettings,
+    LimitSettings,
     Settings,
     SiteSettings,
     SmtpSettings,
@@ -127,8 +129,8 @@ def _port(node: yaml.Node) -> int:
 
 SCHEMA: dict[str, dict[str, Reader]] = {
     "site": {
-        "title": fields.text, "description": fields.text, "url": fields.url,
-        "feeds_url": fields.url, "author": fields.text, "timezone": _timezone,
+        "title": fields.header_value, "description": fields.text, "url": fields.url,
+        "feeds_url": fields.url, "author": fields.header_value, "timezone": _timezone,
     },
     "feeds": {"entries": _positive_int, "websub_hub": fields.url},
     "digests": {
@@ -142,6 +144,7 @@ SCHEMA: dict[str, dict[str, Reader]] = {
         "starttls": fields.boolean,  # deprecated: security: starttls / none
         "rate": _rate,
     },
+    "limits": {"file_bytes": _positive_int, "excerpt_bytes": _positive_int},
 }
 PATHS: dict[str, Reader] = {
     "statements": fields.text, "output": fields.text, "templates": fields.text,
@@ -256,6 +259,47 @@ def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
                 f"{host} in clear text; use starttls or ssl")
 
 
+_FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
+
+
+def _folder(base: Path, v: dict[str, Any], key: str, default: str) -> Path:
+    """A path key made absolute: ``~`` expanded, relative to the config's folder."""
+    return Path(os.path.normpath(base / Path(v.get(key, default)).expanduser()))
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
+    """Output, cache and state apart from each other and from the statements; none of
+    them ``/`` or the home folder; cache and state never published inside the output."""
+    found = {key: _folder(base, v, key, default) for key, default in _FOLDERS}
+    statements = _folder(base, v, "statements", "statements")
+    forbidden = {Path("/"): "/", Path.home(): "the home folder"}
+    for key, folder in found.items():
+        line = out.lines.get(key, 1)
+        if folder in forbidden:
+            out.add(line, key, f"is {forbidden[folder]}; give {key} a folder of its own")
+        elif _within(folder, statements) or _within(statements, folder):
+            out.add(line, key, f"{folder} overlaps the statements folder {statements} (drafts "
+                    "and scheduled statements would be exposed or mixed up); keep them apart")
+    keys = list(found)
+    for number, key in enumerate(keys):
+        for other in keys[:number]:
+            _check_pair(key, found[key], other, found[other], out)
+
+
+def _check_pair(key: str, folder: Path, other: str, where: Path, out: _Collector) -> None:
+    line = out.lines.get(key, 1)
+    if other == "output" and _within(folder, where):
+        out.add(line, key, f"{folder} lies inside the output folder {where}, which is "
+                "published (it would expose the text of drafts and scheduled statements); "
+                "move it outside")
+    elif _within(folder, where) or _within(where, folder):
+        out.add(line, key, f"{folder} overlaps {other} ({where}); keep them apart")
+
+
 def _settings(path: Path, v: dict[str, Any]) -> Settings:
     base = path.parent
     site = v["site"]
@@ -269,18 +313,20 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     return Settings(
         config_path=path,
         site=SiteSettings(
-            title=site["title"], description=site.get("description", ""), url=url,
+            # (RSS requires a description: a site without one is described by its title)
+            title=site["title"], description=site.get("description", site["title"]), url=url,
             feeds_url=site.get("feeds_url", url.rstrip("/") + "/feeds/"),
             author=site.get("author", site["title"]), timezone=site.get("timezone", "UTC"),
         ),
-        statements_dir=base / v.get("statements", "statements"),
-        output_dir=base / v.get("output", "feeds"),
-        templates_dir=base / v["templates"] if "templates" in v else None,
-        cache_dir=base / v.get("cache", ".sfb-cache"),
-        state_dir=base / v.get("state", ".sfb-state"),
+        statements_dir=_folder(base, v, "statements", "statements"),
+        output_dir=_folder(base, v, "output", "feeds"),
+        templates_dir=_folder(base, v, "templates", "") if "templates" in v else None,
+        cache_dir=_folder(base, v, "cache", ".sfb-cache"),
+        state_dir=_folder(base, v, "state", ".sfb-state"),
         feeds=FeedSettings(**v.get("feeds", {})),
         digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})),
+        limits=LimitSettings(**v.get("limits", {})),
     )
 
 
@@ -303,6 +349,8 @@ def load_settings(path: Path | None = None) -> Settings:
     if root is None:
         raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
     values = _read_top(root, out)
+    if not out.problems:
+        _check_folders(path.parent, values, out)
     if out.problems:
         raise ConfigError(out.problems)
     return _settings(path, values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,24 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
 EXIT_SEND_FAILED = 4
+EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's input
+
+# What a message must never carry raw: C0 and C1 controls (ESC starts terminal sequences,
+# CR and LF forge lines), line and paragraph separators, and the bidi controls that
+# reorder what follows them on a terminal.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f"
+                          "\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with control, separator and bidi characters written as ``\\xNN``/``\\uNNNN``,
+    so a file or field name cannot forge lines or move the cursor on a terminal."""
+    return _UNPRINTABLE.sub(_escape_one, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +45,14 @@ class Problem:
     field: str | None = None
 
     def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        path = printable(self.path)
+        where = path if self.line is None else f"{path}:{self.line}"
         parts = [where]
         if self.record is not None:
             parts.append(f"record {self.record}")
         if self.field is not None:
-            parts.append(self.field)
-        parts.append(self.message)
+            parts.append(printable(self.field))
+        parts.append(printable(self.message))
         return ": ".join(parts)
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from .language import canonical_tag
+from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
 from .yamlio import BOOL_TAG, is_null
 
 # Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF),
@@ -51,7 +52,8 @@ def line(node: yaml.Node) -> str:
 def header_value(node: yaml.Node) -> str:
     """Text that goes into an email header: no line breaks (they would forge headers)."""
     value = text(node)
-    if "\n" in value or "\r" in value:
+    if any(brk in value for brk in ("\n", "\r", "\u2028", "\u2029")):
+        # (U+2028/U+2029 too: a mail client or header folder may treat them as breaks)
         raise FieldError("must be on one line (it goes into an email header)")
     return value
 
@@ -99,8 +101,16 @@ def boolean(node: yaml.Node) -> bool:
 
 
 def moment(node: yaml.Node, tz: ZoneInfo) -> datetime:
-    """A date (that day's midnight in ``tz``) or an ISO 8601 date-time with an offset."""
+    """A date (that day's midnight in ``tz``) or an ISO 8601 date-time with an offset,
+    in the years :data:`weeks.YEARS` (a week around it must still be a date)."""
     value = text(node)
+    found = _moment(value, tz)
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise FieldError(f"{value} is outside the years {YEARS} that feeds and digests cover")
+    return found
+
+
+def _moment(value: str, tz: ZoneInfo) -> datetime:
     if _DATE.match(value):
         try:
             day = date.fromisoformat(value)

@@ -23,6 +23,11 @@ CANONICAL_AS_WRITTEN = frozenset({
 _SAFE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"})
+# Script subtags (ISO 15924) written right to left, for tags CLDR has no locale for
+# (``ku-Arab``); a script subtag decides the direction over the language's usual one.
+RTL_SCRIPTS = frozenset({"arab", "hebr", "thaa", "syrc", "nkoo", "adlm", "rohg", "mand",
+                         "samr", "yezi"})
+_SCRIPT = re.compile(r"^[A-Za-z]{4}$")
 
 
 def canonical_tag(value: str) -> str | None:
@@ -51,21 +56,24 @@ def babel_locale(tag: str) -> Locale | None:
 
 
 def native_name(tag: str) -> str:
-    """The language's name in itself, capitalised as a heading: ``pl`` -> ``Polski``.
+    """The language's name in itself, capitalised as a heading: ``pl`` -> ``Polski``; the
+    tag itself where CLDR has no name for it (``rom``, ``qaa``).
 
+    langcodes is not asked: its names need the ``language_data`` package, which is not a
+    dependency (and a tag CLDR cannot name has rarely a better name there).
     (~3 µs once Babel holds the language's CLDR data, which it keeps: no memo needed.)
     """
     locale = babel_locale(tag)
     name = locale.get_display_name(locale) if locale is not None else None
-    if not name:
-        import langcodes
-
-        name = langcodes.Language.get(tag).display_name(tag)
     return name[:1].upper() + name[1:] if name else tag
 
 
 def is_rtl(tag: str) -> bool:
     """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
+    subtags = tag.lower().split("-")
+    scripts = [s for s in subtags[1:] if _SCRIPT.match(s)]
+    if scripts:
+        return scripts[0] in RTL_SCRIPTS
     locale = babel_locale(tag)
     return (locale is not None and locale.character_order == "right-to-left"
-            ) or tag.split("-")[0].lower() in RTL_LANGUAGES
+            ) or subtags[0] in RTL_LANGUAGES

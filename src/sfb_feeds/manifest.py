@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from .errors import SfbError
+
 MANIFEST_NAME = ".sfb-feeds-manifest.json"
 MANIFEST_FORMAT = "sfb-feeds-manifest"
 MANIFEST_VERSION = 1
@@ -30,7 +32,7 @@ Status = tuple[int, int, int]  # size, modification time (ns), inode
 FileStatus = tuple[str, int, int, int]  # path, then Status
 
 
-class UnsafePath(ValueError):
+class UnsafePath(SfbError, ValueError):  # (SfbError: a planted link is the user's to fix)
     """An output path that would leave the output folder or collide with the tool's own files."""
 
 
@@ -91,6 +93,26 @@ def check_path(path: str) -> str:
 def _leaves_folder(path: str, parts: list[str]) -> bool:
     bad = not path or path.startswith("/") or "\\" in path or "\x00" in path
     return bad or any(part in ("", ".", "..") for part in parts)
+
+
+def parents(path: str) -> Iterable[str]:
+    """Every folder above ``path`` inside the output folder, innermost first."""
+    while "/" in path:
+        path = path.rpartition("/")[0]
+        yield path
+
+
+def checked_paths(paths: Iterable[str]) -> list[str]:
+    """``paths`` checked (each safe, none repeated, none the folder of another)."""
+    paths = [check_path(path) for path in paths]
+    unique = set(paths)
+    if len(unique) != len(paths):
+        raise UnsafePath("two outputs share a path; each output needs its own")
+    for path in unique:
+        clash = next((p for p in parents(path) if p in unique), None)
+        if clash is not None:
+            raise UnsafePath(f"{clash!r} is both an output file and the folder of {path!r}")
+    return paths
 
 
 def intent_name(manifest_name: str) -> str:

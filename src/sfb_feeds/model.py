@@ -36,6 +36,14 @@ class FeedSettings:
     websub_hub: str = ""  # a WebSub hub's URL: feeds link it, builds notify it of changes
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitSettings:
+    """The largest statement file and excerpt read (``limits:`` in the config), in bytes."""
+
+    file_bytes: int = 10 * 1024 * 1024
+    excerpt_bytes: int = 1024 * 1024
+
+
 def _empty_map() -> Mapping[str, str]:
     return MappingProxyType({})
 
@@ -91,6 +99,7 @@ class Settings:
     feeds: FeedSettings = field(default_factory=FeedSettings)
     digests: DigestSettings = field(default_factory=DigestSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,6 +43,7 @@ class RecordContext:
     tz: ZoneInfo
     domain: str
     detect: Detector | None = None
+    excerpt_bytes: int = 1024 * 1024  # the longest excerpt accepted (limits.excerpt_bytes)
 
 
 def suggest(name: str, known: tuple[str, ...]) -> str:
@@ -61,10 +62,9 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
             ctx.record))
         return result
     values, lines = _read_fields(node, ctx, result)
-    for name in REQUIRED:
-        if name not in lines and not (name == "language" and ctx.detect):
-            result.problems.append(
-                Problem(ctx.path, "is missing; every record needs it", line, ctx.record, name))
+    if "title" in values:
+        _drop_invisible(values, lines["title"], ctx, result)
+    _check_required(lines, ctx, line, result)
     if result.problems:
         return result
     if "updated" in values and values["updated"] < values["date"]:
@@ -76,6 +76,14 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     if not result.problems:
         result.statement = _statement(values, ctx, line, result)
     return result
+
+
+def _check_required(lines: dict[str, int], ctx: RecordContext, line: int,
+                    result: RecordResult) -> None:
+    for name in REQUIRED:
+        if name not in lines and not (name == "language" and ctx.detect):
+            result.problems.append(
+                Problem(ctx.path, "is missing; every record needs it", line, ctx.record, name))
 
 
 def _read_fields(
@@ -94,11 +102,42 @@ def _read_fields(
             lines[name] = at
             try:
                 values[name] = _read_field(name, value, ctx.tz)
+                if name == "excerpt":
+                    _check_size(values[name], ctx.excerpt_bytes)
             except fields.FieldError as exc:
                 message = str(exc)
         if message is not None:
             result.problems.append(Problem(ctx.path, message, at, ctx.record, name))
     return values, lines
+
+
+# Zero-width characters a title never needs (ZWJ U+200D and ZWNJ U+200C stay: scripts
+# such as Persian and emoji sequences need them); they hide text and split look-alikes.
+_INVISIBLE = re.compile("[\u200b\u2060-\u2064\ufeff\u180e]")
+
+
+def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
+                    result: RecordResult) -> None:
+    title: str = values["title"]
+    found = sorted({f"U+{ord(c):04X}" for c in _INVISIBLE.findall(title)})
+    if not found:
+        return
+    cleaned = " ".join(_INVISIBLE.sub("", title).split())
+    if not cleaned:
+        result.problems.append(Problem(ctx.path, "holds only invisible characters; give it a "
+                                       "title", line, ctx.record, "title"))
+        del values["title"]
+        return
+    values["title"] = cleaned
+    result.warnings.append(Problem(ctx.path, f"holds zero-width characters ({', '.join(found)});"
+                                   " dropped them", line, ctx.record, "title"))
+
+
+def _check_size(excerpt: str, limit: int) -> None:
+    size = len(excerpt) if len(excerpt) > limit else len(excerpt.encode("utf-8"))
+    if size > limit:
+        raise fields.FieldError(f"is longer than {limit} bytes (limits.excerpt_bytes); "
+                                "shorten it (a feed carries an excerpt, not the whole text)")
 
 
 def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:

@@ -18,6 +18,10 @@ from .model import Settings
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
 _MIDDLE = 3  # days from a week's first day to the day that names it
+# Dates, --now and --week must lie in these years: a week, its bounds in any timezone and
+# the week before it then stay inside what Python's dates can hold (years 1 to 9999).
+FIRST_YEAR, LAST_YEAR = 2, 9998
+YEARS = f"{FIRST_YEAR:04d} to {LAST_YEAR:04d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,8 @@ def parse_week(label: str, settings: Settings) -> Week:
     if match is None:
         raise ValueError(f"{label!r} is not an ISO week (use YYYY-Www, e.g. 2015-W36)")
     year, number = int(match[1]), int(match[2])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"{label!r} is outside the years {YEARS} that digests cover")
     try:
         middle_weekday = (_start_weekday(settings) + _MIDDLE) % 7
         middle = date.fromisocalendar(year, number, middle_weekday + 1)

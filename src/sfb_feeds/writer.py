@@ -42,9 +42,10 @@ from .manifest import (
     FileStatus,
     Manifest,
     UnsafePath,
-    check_path,
+    checked_paths,
     intent_name,
     lstat,
+    parents,
     read_manifest,
     same_status,
 )
@@ -53,6 +54,20 @@ from .model import Output
 
 class WriteError(SfbError):
     """The output folder cannot be written (permissions, a folder where a file should be...)."""
+
+
+class ForeignFiles(WriteError):
+    """A first build would replace files the tool did not write (``build --adopt`` takes
+    them over)."""
+
+    def __init__(self, root: Path, paths: Sequence[str]) -> None:
+        self.paths = tuple(paths)
+        super().__init__(f"{root} already holds {len(paths)} files at output paths that "
+                         "sfb-feeds did not write; move them away, or run `build --adopt` "
+                         "to let it replace them")
+
+    def messages(self) -> list[str]:
+        return [str(self), *(f"  not sfb-feeds': {path}" for path in self.paths)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +88,6 @@ class WriteReport:
     def summary(self) -> str:
         return (f"{len(self.written)} written, {self.unchanged} unchanged, "
                 f"{len(self.removed)} removed")
-
-
-def _parents(path: str) -> Iterable[str]:
-    """Every folder above ``path`` inside the output folder, innermost first."""
-    while "/" in path:
-        path = path.rpartition("/")[0]
-        yield path
-
-
-def _checked_paths(paths: Iterable[str]) -> list[str]:
-    paths = [check_path(path) for path in paths]
-    unique = set(paths)
-    if len(unique) != len(paths):
-        raise UnsafePath("two outputs share a path; each output needs its own")
-    for path in unique:
-        clash = next((p for p in _parents(path) if p in unique), None)
-        if clash is not None:
-            raise UnsafePath(f"{clash!r} is both an output file and the folder of {path!r}")
-    return paths
 
 
 def _fail(action: str, path: str, exc: OSError) -> WriteError:
@@ -125,6 +121,7 @@ class _Staging:
     intended_dirs: set[str] = field(default_factory=set)
     intent_written: bool = False
     renaming: bool = False
+    foreign: list[str] | None = None  # a first write's files in the way; None: adopt them
 
     def full(self, path: str) -> str:
         return f"{self.root}/{path}"
@@ -145,6 +142,8 @@ class _Staging:
         elif st is not None and stat.S_ISREG(st.st_mode) and st.st_size == len(data) \
                 and same_bytes(full, data):
             self._keep(path, Entry(digest, st.st_size, st.st_mtime_ns, st.st_ino, key))
+        elif self.foreign is not None and st is not None:
+            self.foreign.append(path)
         else:
             self._stage(path, data, Entry(digest, len(data), -1, -1, key))
 
@@ -167,7 +166,7 @@ class _Staging:
             size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino)))
 
     def _missing_dirs(self) -> set[str]:
-        wanted = {d for p in self.planned for d in _parents(p)}
+        wanted = {d for p in self.planned for d in parents(p)}
         return {d for d in wanted if not os.path.isdir(self.full(d))}
 
     def _write_intent(self) -> None:
@@ -183,7 +182,7 @@ class _Staging:
         parent = path.rpartition("/")[0]
         if not parent or parent in self.safe_dirs:
             return
-        for folder in reversed(list(_parents(path))):
+        for folder in reversed(list(parents(path))):
             if folder in self.safe_dirs:
                 continue
             self._make_dir(folder)
@@ -204,7 +203,7 @@ class _Staging:
                 raise _fail("create folder", folder, exc) from exc
         if not self._inside(full):
             raise UnsafePath(f"refusing to write into {folder!r}: it leads outside the output "
-                             f"folder (to {os.path.realpath(full)})")
+                             f"folder (to {os.path.realpath(full)}); remove that link")
 
     def _inside(self, folder: str) -> bool:
         """Whether ``folder`` (absolute) really lies in the output folder, links resolved."""
@@ -287,7 +286,7 @@ class _Job(_Staging):
 
     def _settle_dirs(self, touched: set[str]) -> frozenset[str]:
         """Remove folders the tool created that no output needs any more (only if empty)."""
-        needed = {d for p in self.new for d in _parents(p)}
+        needed = {d for p in self.new for d in parents(p)}
         owned = set(self.old.dirs) | set(self.created)
         for folder in sorted(owned - needed, key=lambda d: d.count("/"), reverse=True):
             try:
@@ -344,6 +343,7 @@ def write_outputs(
     kept: Mapping[str, str] | None = None,
     manifest_name: str = MANIFEST_NAME,
     durable: bool = True,
+    adopt: bool = False,
 ) -> WriteReport:
     """Bring ``output_dir`` to exactly ``outputs`` and ``kept`` (and files not the tool's).
 
@@ -352,30 +352,40 @@ def write_outputs(
     last manifest lists but that are neither are removed. ``outputs`` may be a stream
     (being rendered): then ``paths`` names them beforehand. If it or the writing fails
     before a file is replaced, the folder is left as it was. ``durable=False`` skips
-    fsync (tests, throwaway folders)."""
+    fsync (tests, throwaway folders). The first write into a folder (no manifest) refuses
+    with ForeignFiles if other bytes already sit at output paths, unless ``adopt``."""
     if paths is None:
         outputs = list(outputs)
         paths = [output.path for output in outputs]
     kept = kept or {}
-    planned = _checked_paths([*paths, *kept])
+    planned = checked_paths([*paths, *kept])
     if manifest_name in planned:
         raise UnsafePath(f"{manifest_name!r} is the manifest's name, not an output's")
     root = _prepare_root(output_dir)
     old = read_manifest(root, manifest_name)
+    first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
     job = _Job(root=root, old=old, manifest_name=manifest_name, durable=durable,
                planned=planned, real_root=os.path.realpath(root),
-               planned_set=frozenset(planned))
+               planned_set=frozenset(planned), foreign=[] if first and not adopt else None)
+    written, removed = _run(job, outputs, kept)
+    owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
+    return WriteReport(tuple(written), job.unchanged, tuple(removed), _notes(old), owned)
+
+
+def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
+         ) -> tuple[list[str], list[str]]:
+    """Stage every output and commit them all, or leave the folder as it was."""
     try:
         for path, key in kept.items():
             job.keep(path, key)
         for output in outputs:
             job.consider(output)
-        written, removed = job.commit()
+        if job.foreign:
+            raise ForeignFiles(job.root, job.foreign)
+        return job.commit()
     except BaseException:
         job.abort()
         raise
-    owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
-    return WriteReport(tuple(written), job.unchanged, tuple(removed), _notes(old), owned)
 
 
 def _notes(old: Manifest) -> tuple[str, ...]:

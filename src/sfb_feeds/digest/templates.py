@@ -81,7 +81,23 @@ def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
     columns = columns or Columns()
     env.filters["wrap"] = columns.wrap
     env.filters["underline"] = columns.underline
+    env.filters["isolate"] = isolate
+    env.filters["bdi"] = bdi
     return env
+
+
+FSI, PDI = "\u2068", "\u2069"  # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE
+
+
+def isolate(text: str) -> str:
+    """Each line of ``text`` between FSI and PDI (plain text): its direction, or an
+    unterminated override in it, cannot leak into what follows on the line."""
+    return "\n".join(f"{FSI}{line}{PDI}" if line else line for line in text.split("\n"))
+
+
+def bdi(text: str) -> Markup:
+    """``text`` escaped, in ``<bdi>`` (HTML): isolated from the text around it."""
+    return Markup("<bdi>{}</bdi>").format(text)
 
 
 def candidate_names(name: str, lang: str) -> tuple[str, ...]:

@@ -1,0 +1,129 @@
+"""The command line's words: commands, options and examples (argparse); nothing runs here.
+
+``cli.py`` builds its parser from :func:`build_parser` and does the running, printing
+and exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import __version__
+
+EXAMPLES = {
+    "check": "example:\n  sfb-feeds check --config site/sfb-feeds.yaml",
+    "build": "examples:\n  sfb-feeds build\n"
+             "  sfb-feeds build --quiet --config /srv/sfb/sfb-feeds.yaml\n"
+             "  sfb-feeds build --now 2015-09-07T00:00:00+00:00",
+    "digest": "examples:\n  sfb-feeds digest          # last complete week, every language\n"
+              "  sfb-feeds digest --week 2015-W36 --lang pl --part text",
+    "send": "examples:\n  sfb-feeds send --dry-run   # what would go out\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl --to me@example.org   # a test copy\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl --resend   # after checking the archive\n"
+            "  sfb-feeds send --week 2015-W36 --lang pl --resend --recipient ann@example.org",
+    "unsubscribe": "examples:\n  sfb-feeds unsubscribe ann@example.org --lang pl\n"
+                   "  sfb-feeds unsubscribe ann@example.org   # every language",
+    "import": "example:\n  sfb-feeds import listing.txt --out statements/imported "
+              "--base-url https://socialismfrombelow.org",
+}
+
+
+def parse_now(value: str) -> datetime:
+    """``--now``: an ISO 8601 date-time with an offset, or a date (midnight UTC)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 date-time (e.g. 2015-09-07T12:00:00+00:00)"
+        ) from None
+    from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
+
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"{value!r} is outside the years {YEARS}")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, metavar="PATH",
+                        help="site config file (default: ./sfb-feeds.yaml)")
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
+    return common
+
+
+def _send_options(send: argparse.ArgumentParser) -> None:
+    send.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: last complete)")
+    send.add_argument("--lang", metavar="CODE", help="only this language")
+    send.add_argument("--dry-run", action="store_true",
+                      help="list what would be sent, and to whom; send and record nothing")
+    send.add_argument("--resend", action="store_true",
+                      help="send again the selected digests that were sent or may have gone "
+                           "out (check the list's archive first)")
+    send.add_argument("--to", metavar="ADDRESS",
+                      help="send a test copy of the selected digests to ADDRESS only; "
+                           "record nothing")
+    send.add_argument("--recipient", metavar="ADDRESS",
+                      help="only this subscriber of the recipients files (with --resend: "
+                           "send their copy again)")
+    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+
+
+def _unsubscribe_options(unsubscribe: argparse.ArgumentParser) -> None:
+    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
+    unsubscribe.add_argument("--lang", metavar="CODE",
+                             help="only this language's digests (default: every language)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sfb-feeds",
+        description="Feeds and weekly email digests for the statements of Socialism From Below.",
+        epilog=EXAMPLES["build"], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common()
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text,
+                              epilog=EXAMPLES[name],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    _add_commands(command)
+    return parser
+
+
+def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    check = command("check", "validate the config and every statement; write nothing")
+    check.add_argument("--now", type=parse_now, metavar="DATETIME",
+                       help="the clock for counting scheduled statements (default: now)")
+    build = command("build", "write every feed, archive, digest and page into the output folder")
+    build.add_argument("--now", type=parse_now, metavar="DATETIME",
+                       help="the run's clock (ISO 8601; default: the current time)")
+    build.add_argument("--adopt", action="store_true",
+                       help="on the first build into a folder, replace files already at "
+                            "output paths (without it they are listed and nothing is written)")
+    digest = command("digest", "show one week's digests without writing anything (default: "
+                               "the last complete week, every language)")
+    digest.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2015-W36")
+    digest.add_argument("--lang", metavar="CODE", help="only this language, e.g. pl")
+    digest.add_argument("--part", choices=("text", "html", "eml", "paths"), default="text",
+                        help="what to print: a part of each digest (default: text), or the "
+                             "paths that `build` writes them to")
+    digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+    send = command("send", "email each digest of a week to its list (digests.lists), once only")
+    _send_options(send)
+    _unsubscribe_options(command("unsubscribe", "add an address to the suppression list: send "
+                                                 "never mails it again (digests.recipients)"))
+    imp = command("import", "turn listing text (as on the site) into statement records")
+    imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
+    imp.add_argument("--out", type=Path, metavar="DIR",
+                     help="folder for the new records (default: the statements folder)")
+    imp.add_argument("--base-url", metavar="URL",
+                     help="site address for ids and links (default: site.url)")

@@ -1,0 +1,100 @@
+"""One record's direction never leaks into the next; zero-width characters are dropped."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import xml.etree.ElementTree as ET
+from email.message import EmailMessage
+from pathlib import Path
+
+from conftest import SiteMaker
+from lxml import html
+
+from sfb_feeds.cli import main
+
+MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
+FSI, PDI = "\u2068", "\u2069"
+EVIL = "Evil \u202etitle"  # an override that is never closed
+EVIL_AUTHOR = "Ann \u202eOdd"
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _records() -> dict[str, str | bytes]:
+    first = (f'title: "{EVIL}"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nid: urn:a\n'
+             f'authors: ["{EVIL_AUTHOR}", "Bob"]\n')
+    second = "title: Next title\ndate: 2015-09-03\nlanguage: en\nexcerpt: y\nid: urn:b\n"
+    return {"a.yaml": first, "b.yaml": second}
+
+
+def _built(make_site: SiteMaker) -> Path:
+    config = make_site(_records(), config=MINIMAL)
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    return config.parent / "feeds" / "digests" / "en"
+
+
+def _isolated_texts(element: html.HtmlElement) -> list[str]:
+    return [bdi.text_content() for bdi in element.iter("bdi")]
+
+
+def test_html_digest_isolates_titles_and_authors(make_site: SiteMaker) -> None:
+    page = html.fromstring((_built(make_site) / "2015-W36.html").read_bytes())
+    preheader = page.find_class("preheader")[0]
+    assert _isolated_texts(preheader) == [EVIL, "Next title"]
+    headings = [_isolated_texts(h2) for h2 in page.iter("h2")]
+    assert [EVIL] in headings and ["Next title"] in headings
+    assert any(EVIL_AUTHOR in text for text in _isolated_texts(page.body))
+
+
+def test_archive_page_isolates_titles(make_site: SiteMaker) -> None:
+    page = html.fromstring((_built(make_site) / "index.html").read_bytes())
+    assert _isolated_texts(page.find_class("archive-titles")[0]) == [EVIL, "Next title"]
+
+
+def _text_lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def test_text_parts_isolate_titles_and_authors(make_site: SiteMaker) -> None:
+    folder = _built(make_site)
+    message = email.message_from_bytes((folder / "2015-W36.eml").read_bytes(),
+                                       policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(("plain",))
+    assert part is not None
+    for text in (part.get_content(), (folder / "2015-W36.txt").read_text("utf-8")):
+        lines = _text_lines(text)
+        assert f"{FSI}{EVIL}{PDI}" in lines and f"{FSI}Next title{PDI}" in lines
+        assert any(f"{FSI}{EVIL_AUTHOR} and Bob{PDI}" in line for line in lines)
+        for line in lines:  # every override opened in a line is closed in it
+            assert line.count("\u202e") <= line.count(PDI)
+
+
+def test_zero_width_characters_are_dropped_from_titles_with_a_warning(
+        make_site: SiteMaker) -> None:
+    record = ("title: \"Zero\\u200bwidth\\u2060 \\ufeffjoin\\u200der\"\ndate: 2015-09-04\n"
+              "language: fa\nexcerpt: x\nid: urn:z\n")
+    config = make_site({"a.yaml": record}, config=MINIMAL)
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 0
+    assert "warning: site/statements/a.yaml:1: record 1: title: holds zero-width characters " \
+           "(U+200B, U+2060, U+FEFF); dropped them" in err
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
+    atom = ET.parse(config.parent / "feeds" / "fa" / "atom.xml").getroot()
+    ns = "{http://www.w3.org/2005/Atom}"
+    assert atom.findtext(f"{ns}entry/{ns}title") == "Zerowidth join\u200der"
+
+
+def test_a_title_of_only_invisible_characters_is_refused(make_site: SiteMaker) -> None:
+    record = "title: \"\\u200b\\u2060\"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+    config = make_site({"a.yaml": record}, config=MINIMAL)
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 1
+    assert "record 1: title: holds only invisible characters" in err

@@ -1,0 +1,68 @@
+"""Config paths that would publish private files or clobber the user's, and header text."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import SiteMaker
+
+from sfb_feeds.cli import main
+
+MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
+RECORD = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:a\n"
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(("paths", "key", "says"), [
+    ("output: /\n", "output", "is /;"),
+    ("output: statements\n", "output", "overlaps the statements folder"),
+    ("output: .\n", "output", "overlaps the statements folder"),
+    ("output: ..\n", "output", "overlaps the statements folder"),
+    ("output: statements/out\n", "output", "overlaps the statements folder"),
+    ("output: ~\n", "output", "is the home folder;"),
+    ("cache: feeds/cache\n", "cache", "lies inside the output folder"),
+    ("state: feeds\n", "state", "lies inside the output folder"),
+    ("state: .sfb-cache/state\n", "state", "overlaps cache"),
+    ("cache: x\nstate: x\n", "state", "overlaps cache"),
+    ("output: out\ncache: .\n", "cache", "overlaps the statements folder"),
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_overlapping_or_public_folders_are_refused_naming_the_key(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        paths: str, key: str, says: str, command: str) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + paths)
+    before = sorted(tmp_path.rglob("*"))
+    code, _, err = run([command, "--config", str(config)])
+    assert code == 1
+    assert "site/sfb-feeds.yaml:" in err and f": {key}: " in err and says in err, err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_tilde_is_the_home_folder(make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch,
+                                    tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "output: ~/public\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    assert (tmp_path / "home" / "public" / "en" / "atom.xml").is_file()
+    assert not (config.parent / "~").exists()
+
+
+@pytest.mark.parametrize("title", ['"A\\r\\nBcc: x@example.org"', '"A\\u2028B"', '"A\\u2029B"',
+                                   '"A\\nB"'])
+@pytest.mark.parametrize("key", ["title", "author"])
+def test_header_bound_site_text_is_on_one_line(make_site: SiteMaker, title: str,
+                                               key: str) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + f"  {key}: {title}\n"
+                       if key == "author" else MINIMAL.replace("title: T", f"title: {title}"))
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 1
+    assert f"site.{key}: must be on one line" in err
