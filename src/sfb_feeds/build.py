@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from . import lock, manifest, writer
+from . import manifest
 from .incremental import BuildMemory
 from .loader import Loaded, scan_statement_files
 from .model import Settings
-from .plan import plan_outputs
-from .site import make_site
+
+if TYPE_CHECKING:
+    from .writer import WriteReport as BuildReport  # paths written, unchanged, removed
 
 Say = Callable[[str], None]
 Progress = Callable[[int, int], None]
-BuildReport = writer.WriteReport  # paths written, how many unchanged, paths removed
 
 
 def _silent(_: str) -> None:
@@ -46,10 +47,17 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
         if memory.unchanged(now, before):
             detail(f"nothing changed since the last build ({len(memory.files)} statement "
                    f"files, {memory.outputs_known} outputs checked)")
-            return BuildReport((), memory.outputs_known, ())
+            from .writer import WriteReport
+
+            return WriteReport((), memory.outputs_known, ())
         loaded = memory.load(detail)  # read and validated, or InvalidInput
         on_loaded(loaded)
-        from . import pipeline  # the renderers: imported only by a build with work to do
+        # The later stages (renderers, writer, lock) are imported only by a build with
+        # work to do: a no-op build of 10,000 statements spent ~25 ms of its ~190 ms
+        # importing them.
+        from . import lock, pipeline, writer
+        from .plan import plan_outputs
+        from .site import make_site
 
         with lock.hold(settings.output_dir):
             if attempt == 1 and manifest.manifest_status(settings.output_dir) != before:
