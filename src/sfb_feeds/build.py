@@ -64,7 +64,9 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
                 detail("another run wrote the folder meanwhile; starting over")
                 continue
             site = make_site(settings, loaded.statements, now)
-            planned = plan_outputs(site, pipeline.all_formats(settings, site.languages))
+            formats = pipeline.all_formats(settings, site.languages,
+                                           memory.inlined_templates())
+            planned = plan_outputs(site, formats)
             plan = memory.plan_renders(site, planned)
             rendered = memory.render(site, planned, plan, progress)
             report = writer.write_outputs(settings.output_dir, rendered, kept=plan.kept,

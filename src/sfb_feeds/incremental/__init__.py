@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ..site import Site
     from ..writer import WriteReport
     from .records import Encoded
+    from .templates import TemplateStore
 
 # A build with nothing to do needs only this module, ``stamp`` and ``manifest``: the
 # rest (records, render keys, the process pool, the loader's parsing) is imported by the
@@ -82,6 +83,7 @@ class BuildMemory:
             "sfb_feeds.detect") else ""
         self.inputs = input_digest(settings, files, self.detector)
         self.stamp = load_stamp(settings)
+        self._templates: TemplateStore | None = None
 
     def unchanged(self, now: datetime, manifest_status: tuple[int, int, int] | None) -> bool:
         """Whether the last build at another time would have written the same: the same
@@ -143,6 +145,15 @@ class BuildMemory:
                     found[path] = (decode_result(result, prefix, shared), result)
         return found
 
+    def inlined_templates(self) -> MutableMapping[str, str]:
+        """The email templates inlined by earlier builds (see ``templates``), for
+        ``digest.formats``; what this build adds is kept by :meth:`remember`."""
+        if self._templates is None:
+            from .templates import TemplateStore
+
+            self._templates = TemplateStore(self.settings.cache_dir)
+        return self._templates
+
     def plan_renders(self, site: Site, planned: Sequence[PlannedOutput]) -> RenderPlan:
         """The outputs whose render key or file changed since the last build."""
         from .keys import RenderKeys, outputs_to_render
@@ -172,7 +183,10 @@ class BuildMemory:
 
     def remember(self, statements: Sequence[Statement], now: datetime,
                  report: WriteReport) -> None:
-        """Keep the stamp of this build, to recognise the next build with nothing to do."""
+        """Keep the stamp of this build, to recognise the next build with nothing to do,
+        and the templates it inlined."""
+        if self._templates is not None:
+            self._templates.save()
         after = manifest.manifest_status(self.settings.output_dir)
         save_stamp(self.settings, None if self.inputs is None or after is None else
                    Stamp(self.inputs, *publication_window(statements, now), after,
