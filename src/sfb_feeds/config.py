@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable
+from itertools import combinations
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -28,7 +29,7 @@ from .model import (
 )
 from .validate import suggest
 from .weeks import WEEKDAYS
-from .yamlio import YamlProblem, compose, decode, mapping_items
+from .yamlio import YamlProblem, compose, decode, line_of, mapping_items
 
 DEFAULT_CONFIG = "sfb-feeds.yaml"
 
@@ -53,35 +54,28 @@ def _timezone(node: yaml.Node) -> str:
     return value
 
 
-def _weekday(node: yaml.Node) -> str:
-    value = fields.text(node).lower()
-    if value not in WEEKDAYS:
-        raise fields.FieldError(f"{value!r} must be a day of the week (e.g. monday)")
-    return value
+def _one_of(options: tuple[str, ...], what: str) -> Reader:
+    def read(node: yaml.Node) -> str:
+        value = fields.text(node).lower()
+        if value not in options:
+            raise fields.FieldError(f"{value!r} must be {what}")
+        return value
+    return read
 
 
-def _lists(node: yaml.Node) -> MappingProxyType[str, str]:
-    if not isinstance(node, yaml.MappingNode):
-        raise fields.FieldError("must map language tags to list addresses (pl: list@example.org)")
-    result: dict[str, str] = {}
-    for key, value, _ in mapping_items(node):
-        tag = canonical_tag(key)
-        if tag is None:
-            raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
-        result[tag] = fields.mailbox(value)
-    return MappingProxyType(result)
-
-
-def _recipients(node: yaml.Node) -> MappingProxyType[str, str]:
-    if not isinstance(node, yaml.MappingNode):
-        raise fields.FieldError("must map language tags to recipients files (pl: pl.csv)")
-    result: dict[str, str] = {}
-    for key, value, _ in mapping_items(node):
-        tag = canonical_tag(key)
-        if tag is None:
-            raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
-        result[tag] = fields.text(value)
-    return MappingProxyType(result)
+def _by_language(read: Reader, example: str) -> Reader:
+    """A mapping of BCP 47 language tags to values that ``read`` reads."""
+    def by_language(node: yaml.Node) -> MappingProxyType[str, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise fields.FieldError(f"must map language tags to {example}")
+        result: dict[str, Any] = {}
+        for key, value, _ in mapping_items(node):
+            tag = canonical_tag(key)
+            if tag is None:
+                raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
+            result[tag] = read(value)
+        return MappingProxyType(result)
+    return by_language
 
 
 def _variable(node: yaml.Node) -> str:
@@ -113,13 +107,6 @@ def _unsubscribe(node: yaml.Node) -> str:
     return value
 
 
-def _security(node: yaml.Node) -> str:
-    value = fields.text(node).lower()
-    if value not in SECURITY:
-        raise fields.FieldError(f"{value!r} must be one of {', '.join(SECURITY)}")
-    return value
-
-
 def _port(node: yaml.Node) -> int:
     value = _positive_int(node)
     if value > 65535:
@@ -127,28 +114,29 @@ def _port(node: yaml.Node) -> int:
     return value
 
 
-SCHEMA: dict[str, dict[str, Reader]] = {
+SCHEMA: dict[str, Reader | dict[str, Reader]] = {
+    "statements": fields.text, "output": fields.text, "templates": fields.text,
+    "cache": fields.text, "state": fields.text,
     "site": {
         "title": fields.header_value, "description": fields.text, "url": fields.url,
         "feeds_url": fields.url, "author": fields.header_value, "timezone": _timezone,
     },
     "feeds": {"entries": _positive_int, "websub_hub": fields.url},
     "digests": {
-        "week_starts": _weekday, "from": fields.mailbox, "lists": _lists,
+        "week_starts": _one_of(WEEKDAYS, "a day of the week (e.g. monday)"),
+        "from": fields.mailbox,
+        "lists": _by_language(fields.mailbox, "list addresses (pl: list@example.org)"),
         "unsubscribe": _unsubscribe, "list_id": fields.header_value,
-        "recipients": _recipients, "unsubscribe_secret_env": _variable,
+        "recipients": _by_language(fields.text, "recipients files (pl: pl.csv)"),
+        "unsubscribe_secret_env": _variable,
     },
     "smtp": {
-        "host": fields.text, "port": _port, "username": fields.text,
-        "password_env": fields.text, "security": _security,
+        "host": fields.text, "port": _port, "username": fields.text, "password_env": fields.text,
+        "security": _one_of(SECURITY, f"one of {', '.join(SECURITY)}"),
         "starttls": fields.boolean,  # deprecated: security: starttls / none
         "rate": _rate,
     },
     "limits": {"file_bytes": _positive_int, "excerpt_bytes": _positive_int},
-}
-PATHS: dict[str, Reader] = {
-    "statements": fields.text, "output": fields.text, "templates": fields.text,
-    "cache": fields.text, "state": fields.text,
 }
 REQUIRED_SITE = ("title", "url")
 
@@ -157,65 +145,53 @@ class _Collector:
     def __init__(self, shown: str) -> None:
         self.shown = shown
         self.problems: list[Problem] = []
-        self.lines: dict[str, int] = {}  # top-level key -> its line
+        self.lines: dict[str, int] = {}  # key ("smtp", "smtp.host") -> its line
 
     def add(self, line: int, field: str, message: str) -> None:
         self.problems.append(Problem(self.shown, message, line, None, field))
 
 
-def _read_section(node: yaml.Node, name: str, out: _Collector) -> dict[str, Any]:
-    schema = SCHEMA[name]
+def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -> dict[str, Any]:
+    """The keys of one mapping (``name`` is its section, "" at the top), read by ``schema``."""
     if not isinstance(node, yaml.MappingNode):
-        out.add(node.start_mark.line + 1, name, "must be a mapping of keys")
+        out.add(line_of(node), name, "must be a mapping of keys")
         return {}
     values: dict[str, Any] = {}
     for key, value, line in mapping_items(node):
+        field = f"{name}.{key}" if name else key
+        out.lines.setdefault(field, line)
+        reader = schema.get(key)
         if key in values:
-            out.add(line, f"{name}.{key}", "appears twice; keep one")
-            continue
-        if key not in schema:
-            out.add(line, f"{name}.{key}", f"unknown key{suggest(key, tuple(schema))}")
-            continue
-        try:
-            values[key] = schema[key](value)
-        except fields.FieldError as exc:
-            out.add(line, f"{name}.{key}", str(exc))
+            out.add(line, field, "appears twice; keep one")
+        elif reader is None:
+            out.add(line, field, f"unknown key{suggest(key, tuple(schema))}")
+        elif isinstance(reader, dict):
+            values[key] = _read(value, reader, key, out)
+        else:
+            try:
+                values[key] = reader(value)
+            except fields.FieldError as exc:
+                out.add(line, field, str(exc))
     return values
 
 
 def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
     if not isinstance(root, yaml.MappingNode):
-        out.add(root.start_mark.line + 1, "config", "must be a mapping (site: ..., feeds: ...)")
+        out.add(line_of(root), "config", "must be a mapping (site: ..., feeds: ...)")
         return {}
-    values: dict[str, Any] = {}
-    known = tuple(SCHEMA) + tuple(PATHS)
-    for key, value, line in mapping_items(root):
-        out.lines.setdefault(key, line)
-        if key in values:
-            out.add(line, key, "appears twice; keep one")
-        elif key in SCHEMA:
-            values[key] = _read_section(value, key, out)
-        elif key in PATHS:
-            try:
-                values[key] = PATHS[key](value)
-            except fields.FieldError as exc:
-                out.add(line, key, str(exc))
-        else:
-            out.add(line, key, f"unknown key{suggest(key, known)}")
+    values = _read(root, SCHEMA, "", out)
     site = values.setdefault("site", {})
     for key in REQUIRED_SITE:
         if key not in site:
-            out.add(root.start_mark.line + 1, f"site.{key}", "is missing; the site needs it")
+            out.add(line_of(root), f"site.{key}", "is missing; the site needs it")
     _check_sending(values, out)
     return values
 
 
-def is_loopback(host: str) -> bool:
+def _is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine (credentials sent to it never cross a network)."""
-    if host.lower() == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return host.lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -254,7 +230,7 @@ def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
         out.add(line, "smtp", "username and password_env go together: set both (the password "
                 "is read from the environment variable password_env names) or neither")
     host = smtp.get("host", "localhost")
-    if smtp.get("username") and smtp.get("security", "none") == "none" and not is_loopback(host):
+    if smtp.get("username") and smtp.get("security", "none") == "none" and not _is_loopback(host):
         out.add(line, "smtp.security", f"is none, so the password would cross the network to "
                 f"{host} in clear text; use starttls or ssl")
 
@@ -284,10 +260,8 @@ def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
         elif _within(folder, statements) or _within(statements, folder):
             out.add(line, key, f"{folder} overlaps the statements folder {statements} (drafts "
                     "and scheduled statements would be exposed or mixed up); keep them apart")
-    keys = list(found)
-    for number, key in enumerate(keys):
-        for other in keys[:number]:
-            _check_pair(key, found[key], other, found[other], out)
+    for (other, where), (key, folder) in combinations(found.items(), 2):
+        _check_pair(key, folder, other, where, out)
 
 
 def _check_pair(key: str, folder: Path, other: str, where: Path, out: _Collector) -> None:

@@ -26,17 +26,14 @@ def _escape_one(match: re.Match[str]) -> str:
 
 
 def printable(text: str) -> str:
-    """``text`` with control, separator and bidi characters written as ``\\xNN``/``\\uNNNN``,
-    so a file or field name cannot forge lines or move the cursor on a terminal."""
+    """``text`` with those characters written as ``\\xNN``/``\\uNNNN``."""
     return _UNPRINTABLE.sub(_escape_one, text)
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with the input, pointing at where it is.
-
-    Rendered as ``PATH:LINE: record N: FIELD: message``; parts that do not apply are left out.
-    """
+    """One thing wrong with the input: ``PATH:LINE: record N: FIELD: message`` (parts that
+    do not apply left out)."""
 
     path: str
     message: str
@@ -45,15 +42,10 @@ class Problem:
     field: str | None = None
 
     def __str__(self) -> str:
-        path = printable(self.path)
-        where = path if self.line is None else f"{path}:{self.line}"
-        parts = [where]
-        if self.record is not None:
-            parts.append(f"record {self.record}")
-        if self.field is not None:
-            parts.append(printable(self.field))
-        parts.append(printable(self.message))
-        return ": ".join(parts)
+        parts = [printable(self.path) + ("" if self.line is None else f":{self.line}"),
+                 None if self.record is None else f"record {self.record}",
+                 None if self.field is None else printable(self.field), printable(self.message)]
+        return ": ".join(part for part in parts if part is not None)
 
 
 class SfbError(Exception):
@@ -67,8 +59,6 @@ class SfbError(Exception):
 
 class InvalidInput(SfbError):
     """One or more records or config values are wrong; every problem is listed."""
-
-    exit_code = EXIT_INVALID
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)

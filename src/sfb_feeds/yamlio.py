@@ -17,8 +17,6 @@ _READER: type[yaml.CSafeLoader] | type[yaml.SafeLoader] = getattr(
 
 NULL_TAG = "tag:yaml.org,2002:null"
 BOOL_TAG = "tag:yaml.org,2002:bool"
-INT_TAG = "tag:yaml.org,2002:int"
-SCALAR_TAG = "tag:yaml.org,2002:str"
 
 
 class YamlProblem(Exception):
