@@ -156,17 +156,16 @@ def test_paths_are_shown_relative_to_the_working_folder(
 
 
 @pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 300_000])
-def test_read_bytes_gives_the_whole_file(tmp_path: Path, size: int) -> None:
-    from sfb_feeds.loader import read_bytes
+def test_read_ahead_gives_the_whole_file(tmp_path: Path, size: int) -> None:
+    from sfb_feeds.loader import read_ahead
 
     data = os.urandom(size)
     path = tmp_path / "s.yaml"
     path.write_bytes(data)
-    assert read_bytes(path) == data
-    assert read_bytes(str(path)) == data
+    assert list(read_ahead([str(path)])) == [(str(path), data)]
 
 
-def test_read_bytes_reads_past_a_stale_size(tmp_path: Path,
+def test_read_ahead_reads_past_a_stale_size(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A file that grew after fstat is still read to its end."""
     from sfb_feeds import loader
@@ -182,7 +181,7 @@ def test_read_bytes_reads_past_a_stale_size(tmp_path: Path,
             self.st_mode = real_fstat(fd).st_mode
 
     monkeypatch.setattr(loader.os, "fstat", lambda fd: Small(fd) if fd > 2 else real_fstat(fd))
-    assert loader.read_bytes(path) == data
+    assert list(loader.read_ahead([str(path)])) == [(str(path), data)]
 
 
 def test_a_fingerprint_depends_on_the_values_alone() -> None:

@@ -20,6 +20,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\u
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
+_KINDS: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
 
 
 class FieldError(ValueError):
@@ -29,7 +30,7 @@ class FieldError(ValueError):
 def text(node: yaml.Node, *, required: bool = True) -> str:
     """A scalar as the text written in the file (``no`` stays ``no``, ``1984`` stays ``1984``)."""
     if not isinstance(node, yaml.ScalarNode):
-        raise FieldError(f"must be text, not a {_kind(node)}")
+        raise FieldError(f"must be text, not a {_KINDS.get(type(node), 'value')}")
     if is_null(node) and node.style is None:
         raise FieldError("is empty; give it a value or remove the field")
     value = str(node.value)
@@ -84,7 +85,8 @@ def identifier(node: yaml.Node) -> str:
 
 def text_list(node: yaml.Node) -> tuple[str, ...]:
     if not isinstance(node, yaml.SequenceNode):
-        raise FieldError(f"must be a list (e.g. [First, Second]), not a {_kind(node)}")
+        raise FieldError("must be a list (e.g. [First, Second]), "
+                         f"not a {_KINDS.get(type(node), 'value')}")
     items = []
     for number, item in enumerate(node.value, start=1):
         try:
@@ -104,8 +106,7 @@ def moment(node: yaml.Node, tz: ZoneInfo) -> datetime:
     """A date (that day's midnight in ``tz``) or an ISO 8601 date-time with an offset,
     in the years :data:`weeks.YEARS` (a week around it must still be a date)."""
     value = text(node)
-    found = _moment(value, tz)
-    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+    if not FIRST_YEAR <= (found := _moment(value, tz)).year <= LAST_YEAR:
         raise FieldError(f"{value} is outside the years {YEARS} that feeds and digests cover")
     return found
 
@@ -130,8 +131,7 @@ def _moment(value: str, tz: ZoneInfo) -> datetime:
 
 def language(node: yaml.Node) -> str:
     value = text(node)
-    tag = canonical_tag(value)
-    if tag is None:
+    if (tag := canonical_tag(value)) is None:
         raise FieldError(f"{value!r} is not a BCP 47 language tag (e.g. en, pl, pt-BR)")
     return tag
 
@@ -145,20 +145,10 @@ def url(node: yaml.Node) -> str:
 
 
 def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
-    """Split an excerpt into paragraphs (blank-line separated; single breaks become spaces).
-
-    Returns the paragraphs and whether the excerpt ends with a cut marker (``...``/``…``).
-    """
-    # (str.split() splits at the very characters the regular expression \s matches.)
+    """An excerpt's paragraphs (blank-line separated; single breaks become spaces), and
+    whether it ends with a cut marker (``...``/``…``)."""
     parts = tuple(" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(value.strip()))
     kept = tuple(part for part in parts if part)
     truncated = bool(kept) and kept[-1].endswith(("...", "…"))
     return kept, truncated
 
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "list"
-    return "value"

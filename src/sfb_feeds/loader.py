@@ -16,7 +16,7 @@ import yaml
 from .errors import InvalidInput, Problem
 from .model import Settings, Statement
 from .validate import Detector, RecordContext, validate_record
-from .yamlio import YamlProblem, compose, decode, is_null
+from .yamlio import YamlProblem, compose, decode, is_null, line_of
 
 SUFFIXES = (".yaml", ".yml")
 FileStatus = tuple[str, int, int, int]  # path, size, mtime_ns, inode
@@ -61,12 +61,9 @@ def display_path(path: str | Path, here: str | None = None) -> str:
 
 
 def scan_statement_files(folder: Path) -> list[FileStatus]:
-    """Every ``*.yaml``/``*.yml`` under ``folder`` with its status, in a stable order:
-    each folder's files by name, then its subfolders by name; hidden ones skipped.
-
-    One pass with ``scandir`` (at 100,000 files half the time of walking, then calling
-    stat); the statuses let a build tell which files changed without a second pass.
-    """
+    """Every ``*.yaml``/``*.yml`` under ``folder`` with its status: each folder's files by
+    name, then its subfolders by name; hidden ones skipped. (One ``scandir`` pass: at
+    100,000 files half the time of walking, then calling stat.)"""
     found: list[FileStatus] = []
     pending = [str(folder)]
     while pending:
@@ -104,17 +101,6 @@ class Unreadable(OSError):
         super().__init__(0, reason)
 
 
-def read_bytes(path: str | Path, limit: int = 10 * 1024 * 1024) -> bytes:
-    """A regular file's bytes (at most ``limit``): what ``Path.read_bytes`` gives, with fewer
-    system calls (no buffered file object), which shows when a cold build reads 100,000
-    statement files. Unreadable (an OSError) for anything else."""
-    fd = _open_regular(path, limit)
-    try:
-        return _read_all(fd, limit)
-    finally:
-        os.close(fd)
-
-
 # O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore the flag).
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 READ_AHEAD = 32  # files the kernel is asked to fetch ahead of the one being read
@@ -124,10 +110,8 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
 
 
 def _open_regular(path: str | Path, limit: int) -> int:
-    """A descriptor open on ``path`` if it is a regular file of at most ``limit`` bytes.
-
-    The check is made on the opened file (fstat), so a file swapped for a FIFO or a
-    link to ``/dev/zero`` between listing and opening is still refused."""
+    """A descriptor open on ``path`` if it is a regular file of at most ``limit`` bytes
+    (checked on the opened file: a swap for a FIFO or ``/dev/zero`` meanwhile is refused)."""
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:  # a socket cannot be opened at all (ENXIO): say what it is
@@ -149,18 +133,16 @@ def _open_regular(path: str | Path, limit: int) -> int:
 
 
 def _too_large(size: int, limit: int) -> str:
-    return (f"is larger than {limit} bytes{f' ({size} bytes)' if size > limit else ''} "
-            "(limits.file_bytes in the config); split it into smaller files")
+    return (f"is larger than {limit} bytes ({size} bytes) (limits.file_bytes in the config); "
+            "split it into smaller files")
 
 
 def read_ahead(paths: Iterable[str], window: int = READ_AHEAD, limit: int = 10 * 1024 * 1024
                ) -> Iterator[tuple[str, bytes | OSError]]:
-    """Each file's bytes, or the error that reading it raised, in order.
+    """Each regular file's bytes (at most ``limit``), or the error reading it raised, in order.
 
-    The kernel is asked to fetch the next ``window`` files meanwhile
-    (``posix_fadvise(WILLNEED)``), so that files not in memory come from the disk many at
-    a time instead of one after another: 20,000 statement files read back from this VM's
-    disk took 1.5 s one by one, 0.17 s so; in memory it makes no difference.
+    The kernel fetches the next ``window`` files meanwhile (``posix_fadvise(WILLNEED)``):
+    20,000 files read back from this VM's disk took 1.5 s one by one, 0.17 s so.
     """
     pending: deque[tuple[str, int | OSError]] = deque()
     source = iter(paths)
@@ -222,27 +204,18 @@ def parse_file(path: str | Path, data: bytes, options: ParseOptions) -> FileResu
         return FileResult((), (Problem(shown, exc.message, exc.line),))
     if node is None or is_null(node):
         return FileResult((), (), (Problem(shown, "holds no records", 1),))
-    if isinstance(node, yaml.SequenceNode):
-        records = list(node.value)
-    elif isinstance(node, yaml.MappingNode):
-        records = [node]
-    else:
+    if not isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
         message = "must hold a record (a mapping) or a list of records"
-        return FileResult((), (Problem(shown, message, node.start_mark.line + 1),))
-    return _validate_records(shown, records, options)
-
-
-def _validate_records(shown: str, records: list[yaml.Node], options: ParseOptions) -> FileResult:
+        return FileResult((), (Problem(shown, message, line_of(node)),))
+    records = node.value if isinstance(node, yaml.SequenceNode) else [node]
     site = options.settings.site
-    domain = site.domain
     statements: list[Statement] = []
     problems: list[Problem] = []
     warnings: list[Problem] = []
     for number, record in enumerate(records, start=1):
-        ctx = RecordContext(path=shown, record=number, tz=site.tz, domain=domain,
-                            detect=options.detect,
-                            excerpt_bytes=options.settings.limits.excerpt_bytes)
-        result = validate_record(record, ctx)
+        result = validate_record(record, RecordContext(
+            path=shown, record=number, tz=site.tz, domain=site.domain, detect=options.detect,
+            excerpt_bytes=options.settings.limits.excerpt_bytes))
         problems.extend(result.problems)
         warnings.extend(result.warnings)
         if result.statement is not None:
@@ -261,25 +234,6 @@ def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[s
                                                 f"cannot read: {data.strerror}"),))
         else:
             yield name, parse_file(name, data, options)
-
-
-def read_files(settings: Settings, options: ParseOptions,
-               files: Sequence[str] | None = None,
-               known: Mapping[str, FileResult] | None = None) -> Iterator[FileResult]:
-    """Each statement file's records: ``files`` (as listed by the caller, in the order of
-    :func:`scan_statement_files`), else every file found in the statements folder.
-    Results in ``known`` (parsed already, elsewhere) are taken as they are."""
-    folder = settings.statements_dir
-    if not folder.is_dir():
-        message = "statements folder not found; create it or set `statements:` in the config"
-        yield FileResult((), (Problem(display_path(folder), message),))
-        return
-    names = files if files is not None else [p for p, *_ in scan_statement_files(folder)]
-    given = known or {}
-    parsed = parse_files((name for name in names if name not in given), options)
-    for name in names:
-        found = given.get(name)
-        yield found if found is not None else next(parsed)[1]
 
 
 def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
@@ -309,19 +263,21 @@ def load_statements(settings: Settings, *, detect: Detector | None = None,
                     known: Mapping[str, FileResult] | None = None) -> Loaded:
     """Every statement of the site, or InvalidInput listing every problem in every file.
 
-    ``files`` spares a second walk of the statements folder when the caller has just
-    listed it (:func:`scan_statement_files`); ``known`` holds results of files parsed
-    already (in worker processes, or kept from an earlier run while unchanged).
+    ``files``: the statement files as :func:`scan_statement_files` just listed them (else the
+    folder is scanned); ``known``: results of files parsed already (elsewhere, or earlier).
     """
+    folder = settings.statements_dir
+    if not folder.is_dir():
+        raise InvalidInput([Problem(display_path(folder), "statements folder not found; "
+                                    "create it or set `statements:` in the config")])
+    names = files if files is not None else [p for p, *_ in scan_statement_files(folder)]
+    given = known or {}
     options = ParseOptions(settings=settings, detect=detect or default_detector())
-    statements: list[Statement] = []
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
-    for result in read_files(settings, options, files, known):
-        statements.extend(result.statements)
-        problems.extend(result.problems)
-        warnings.extend(result.warnings)
+    parsed = parse_files((name for name in names if name not in given), options)
+    results = [given[name] if name in given else next(parsed)[1] for name in names]
+    statements = [statement for result in results for statement in result.statements]
+    problems = [problem for result in results for problem in result.problems]
     problems.extend(_duplicate_ids(statements))
     if problems:
         raise InvalidInput(problems)
-    return Loaded(tuple(statements), tuple(warnings))
+    return Loaded(tuple(statements), tuple(w for result in results for w in result.warnings))

@@ -29,7 +29,7 @@ Detector = Callable[[str], "str | None"]
 
 @dataclass(slots=True)
 class RecordResult:
-    """What validating one record gave: a statement (or None) and its messages."""
+    """A statement (None when anything is wrong) and its messages."""
 
     statement: Statement | None
     problems: list[Problem] = field(default_factory=list)
@@ -140,22 +140,17 @@ def _check_size(excerpt: str, limit: int) -> None:
                                 "shorten it (a feed carries an excerpt, not the whole text)")
 
 
+_READERS: dict[str, Callable[[yaml.Node], Any]] = {
+    "language": fields.language, "url": fields.url, "authors": fields.text_list,
+    "tags": fields.text_list, "draft": fields.boolean, "id": fields.identifier,
+    "title": fields.line,
+}
+
+
 def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:
     if name in {"date", "updated"}:
         return fields.moment(node, tz)
-    if name == "language":
-        return fields.language(node)
-    if name == "url":
-        return fields.url(node)
-    if name in {"authors", "tags"}:
-        return fields.text_list(node)
-    if name == "draft":
-        return fields.boolean(node)
-    if name == "id":
-        return fields.identifier(node)
-    if name == "title":
-        return fields.line(node)
-    return fields.text(node)
+    return _READERS.get(name, fields.text)(node)
 
 
 def _detect_language(
@@ -214,9 +209,8 @@ def _statement(
 def _fingerprint(content: dict[str, Any]) -> str:
     """Changes whenever anything a reader could see changes.
 
-    The values (the keys are always the same, in order) are serialised by ``marshal``
-    in its version 2, which writes no back-references and so depends on nothing but the
-    values (a third of the time ``repr`` took)."""
+    marshal version 2 writes no back-references, so it depends on the values alone (the keys
+    are always the same, in order); a third of the time ``repr`` took."""
     values = tuple(v.isoformat() if isinstance(v, datetime) else v for v in content.values())
     return hashlib.blake2b(marshal.dumps(values, 2), digest_size=12).hexdigest()
 
