@@ -1,24 +1,13 @@
 """Offline, deterministic language detection for excerpts (the only module that uses lingua).
 
-``detect_language(text)`` returns a canonical BCP 47 tag, or None when it cannot tell.
-
-Why it is built this way (measured on paragraph-length excerpts, 2 cores):
-
-- lingua's low-accuracy mode (trigrams only) over the ~35 candidate languages below loads in
-  about 0.25 s and ~50 MB; the high-accuracy mode needed 6 s and ~650 MB for the same set and
-  gave the same answers, because lingua itself only uses trigrams for texts of 120 characters
-  or more. Short texts are therefore held to a stricter confidence instead.
-- Each paragraph votes with its number of letters, so an English byline, a web address or a
-  quotation does not decide the language of a Polish excerpt; a winner needs more than half.
-- lingua's Serbian model is Cyrillic; Serbian in Latin script comes out as Bosnian or
-  Croatian. Those three are one cluster here and are told apart by script and by spelling
-  (see ``_resolve_bcs``).
+Why lingua's low-accuracy mode, paragraph votes and the Serbian/Croatian/Bosnian rules:
+docs/import.md ("Language detection").
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from functools import cache
 
@@ -61,31 +50,22 @@ def _detector() -> LanguageDetector:
 
 
 def detect_language(text: str) -> str | None:
-    """The language of ``text`` as a canonical BCP 47 tag (``pl``, ``sr-Latn``), or None.
-
-    None means unsure: too few letters, no language with a clear majority of the letters,
-    or low confidence. Deterministic: the same text always gives the same answer.
-    """
+    """The language of ``text`` as a canonical BCP 47 tag (``pl``, ``sr-Latn``), or None when
+    unsure: too few letters, no language with a majority of the letters, low confidence."""
     cleaned = _WEB.sub(" ", text)
     chunks = [c for c in _PARAGRAPH_BREAK.split(cleaned) if _letters(c) >= _CHUNK_LETTERS]
     if not chunks:
         chunks = [cleaned] if _letters(cleaned) >= MIN_LETTERS else []
     votes: Counter[str] = Counter()
-    total = 0
     for chunk in chunks:
-        weight = _letters(chunk)
-        total += weight
-        vote = _classify(chunk)
-        if vote is not None:
-            votes[vote] += weight
+        if (vote := _classify(chunk)) is not None:
+            votes[vote] += _letters(chunk)
     if not votes:
         return None
     (winner, weight), = votes.most_common(1)
-    if weight * 2 <= total:
+    if weight * 2 <= sum(_letters(chunk) for chunk in chunks):
         return None
-    if winner == _BCS_VOTE:
-        return _resolve_bcs(chunks)
-    return winner
+    return _resolve_bcs(chunks) if winner == _BCS_VOTE else winner
 
 
 def _letters(text: str) -> int:
@@ -94,11 +74,9 @@ def _letters(text: str) -> int:
 
 def _classify(chunk: str) -> str | None:
     """One paragraph's vote: a tag, the BCS cluster, or None when lingua is unsure."""
-    values = _detector().compute_language_confidence_values(chunk)
-    confidence: dict[str, float] = {}
-    for value in values:
-        key = _BCS_VOTE if value.language in _BCS else _tag(value.language)
-        confidence[key] = confidence.get(key, 0.0) + value.value
+    confidence: defaultdict[str, float] = defaultdict(float)
+    for value in _detector().compute_language_confidence_values(chunk):
+        confidence[_BCS_VOTE if value.language in _BCS else _tag(value.language)] += value.value
     if not confidence:
         return None
     best, score = max(confidence.items(), key=lambda item: item[1])
@@ -111,13 +89,8 @@ def _tag(language: Language) -> str:
     return canonical_tag(code) or code
 
 
-# Spelling and vocabulary that tell the three standard languages apart in Latin script.
-# The strongest sign is the reflex of the old vowel jat: Serbian is mostly ekavian (vreme,
-# veruje, svet, doneti, delili), Croatian and Bosnian ijekavian (vrijeme, vjeruje, svijet,
-# donijeti, dijelili). Besides the common words listed, ekavian verb forms are recognised by
-# their ending (videti/video/videli against vidjeti/vidio/vidjeli) and ijekavian words by
-# "ije" or "je" after a consonant inside the word (cijena, svjetski, pjesma, gdje), minus a
-# few words that have those letters in every variety (nije, objekat, prijem).
+# Spelling and vocabulary that tell the three apart in Latin script, chiefly the reflex of
+# the old vowel jat: Serbian ekavian (vreme, doneti), Croatian and Bosnian ijekavian (vrijeme).
 _SERBIAN = re.compile(
     r"^(?:dve|dvema|cel[aeiou]|celog|celoj|celom|celim|ceo|vreme|vremen\w*|reč|reči|rečima"
     r"|mest[aou]?|mestima|deca|dece|deci|decom|svet|sveta|svetu|svetom|svetsk\w*|posle|pre"
@@ -179,14 +152,8 @@ def _is_ijekavian(word: str) -> bool:
 
 
 def _resolve_bcs(chunks: list[str]) -> str:
-    """Serbian (``sr-Cyrl``/``sr-Latn``), Croatian (``hr``) or Bosnian (``bs``).
-
-    Cyrillic is Serbian. In Latin script, Serbian wins when its ekavian spelling outweighs
-    every ijekavian, Croatian and Bosnian sign; otherwise Croatian or Bosnian by their own
-    words (and the words Bosnian shares with Serbian), and lingua's pick between them when
-    no word decides. Serbian written ijekavian (as in
-    Republika Srpska) therefore comes out Bosnian or Croatian: add `language:` by hand there.
-    """
+    """Serbian (``sr-Cyrl``/``sr-Latn``), Croatian (``hr``) or Bosnian (``bs``); the rules
+    are in docs/import.md."""
     text = " ".join(chunks)
     if len(_CYRILLIC.findall(text)) * 2 > _letters(text):
         return "sr-Cyrl"
@@ -199,8 +166,7 @@ def _resolve_bcs(chunks: list[str]) -> str:
     return _lingua_bcs(text)
 
 
-# Each spelling sign ``_resolve_bcs`` weighs, and the test a (lower-cased) word passes to
-# count for it; a word may count for several.
+# Each sign ``_resolve_bcs`` weighs, and the test a lower-cased word passes to count for it.
 _SIGNS: dict[str, Callable[[str], object]] = {
     "ekavian": _is_ekavian,
     "ijekavian": _is_ijekavian,
@@ -211,13 +177,11 @@ _SIGNS: dict[str, Callable[[str], object]] = {
 
 
 def _count_signs(words: Iterable[str]) -> Counter[str]:
-    """How many of ``words`` count for each of ``_SIGNS``."""
     return Counter(sign for word in words for sign, test in _SIGNS.items() if test(word))
 
 
 def _lingua_bcs(text: str) -> str:
-    """lingua's pick among Serbian (as ``sr-Latn``), Croatian and Bosnian, when no
-    spelling decides."""
+    """lingua's pick among Serbian (as ``sr-Latn``), Croatian and Bosnian."""
     for value in _detector().compute_language_confidence_values(text):
         if value.language in {Language.CROATIAN, Language.BOSNIAN}:
             return _tag(value.language)
