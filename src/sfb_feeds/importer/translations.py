@@ -1,18 +1,5 @@
-"""Which imported statements are translations of one another (conservatively).
-
-A listing never says so outright; it shows it. Two statements are taken as translations
-when they carry the same date, are in different languages, and at least two of these hold:
-
-- both excerpts are numbered from 1 ("1." or "1)"), as the IST's longer statements are;
-- both excerpts have the same number of paragraphs (at least two);
-- they share at least two numbers other than the statement's year (figures and years
-  survive translation: "13,9" and "13.9" are the same number), covering two thirds of the
-  numbers of the statement with fewer.
-
-Translations found pairwise are grouped; a group with two statements in the same language
-is ambiguous and gets no key. Anything less certain is left without `translation_key`,
-which an editor can add by hand.
-"""
+"""Which imported statements are translations of one another, conservatively: same date,
+different languages, and two of three signs agree (docs/import.md, "Translations")."""
 
 from __future__ import annotations
 
@@ -38,38 +25,26 @@ class Candidate:
 
 
 def translation_keys(candidates: Sequence[Candidate]) -> dict[int, str]:
-    """Index of each candidate that belongs to a group of translations -> the group's key.
-
-    The key is the file stem of the group's first statement in listing order, so importing
-    the same listings again gives the same keys.
-    """
-    parent = list(range(len(candidates)))
-
-    def root(index: int) -> int:
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
-
+    """Index of each candidate that belongs to a group of translations -> the group's key:
+    the file stem of its first statement in listing order (the same on every import).
+    A group with two statements in one language is ambiguous and gets no key."""
+    group = list(range(len(candidates)))  # each candidate's group: its first member's index
     for first, second in combinations(range(len(candidates)), 2):
         if are_translations(candidates[first], candidates[second]):
-            low, high = sorted((root(first), root(second)))
-            parent[high] = low
-    groups: dict[int, list[int]] = {}
-    for index in range(len(candidates)):
-        groups.setdefault(root(index), []).append(index)
+            low, high = sorted((group[first], group[second]))
+            group = [low if label == high else label for label in group]
     keys: dict[int, str] = {}
-    for head, members in groups.items():
-        languages = [candidates[m].language for m in members]
-        if len(members) > 1 and len(set(languages)) == len(languages):
+    for head in dict.fromkeys(group):
+        members = [index for index, label in enumerate(group) if label == head]
+        languages = {candidates[member].language for member in members}
+        if len(members) > 1 and len(languages) == len(members):
             keys.update((member, candidates[head].stem) for member in members)
     return keys
 
 
 def are_translations(first: Candidate, second: Candidate) -> bool:
-    if first.day != second.day or first.language is None or second.language is None:
-        return False
-    if first.language == second.language:
+    if first.day != second.day or None in (first.language, second.language) \
+            or first.language == second.language:
         return False
     signals = (
         _numbered(first) and _numbered(second),
