@@ -1,19 +1,8 @@
 """Read a listing page's text into statements: title, date, excerpt paragraphs.
 
-The listing's grammar, as the site prints it::
-
-    header    "Socialism From Below" / description / "Find out more"   (optional)
-    statement [title] [byline] date-line excerpt-paragraph+ "Full statement" [web address]
-
-Only a "Full statement" line ends a statement, so a date, a numbered list or a web address
-inside an excerpt never starts a new one. The one exception recovers from a lost "Full
-statement" line: a paragraph ending in "..." followed by a one-line title and a date line
-(with a warning). A statement after the last "Full statement" is cut off and skipped.
-
-The second layout has no "Full statement" line anywhere and only the description paragraph
-as its header. There a statement ends with a paragraph ending in "..." (or "…") that is
-followed by a title or a date line, or by the end of the page; a last excerpt without that
-ending was cut off when the page was copied and is skipped.
+Only a "Full statement" line ends a statement; pages without one end a statement with an
+excerpt ending in "...". The grammar and both layouts: docs/import.md ("What the parser
+understands").
 """
 
 from __future__ import annotations
@@ -26,10 +15,10 @@ from .text import (
     DateLine,
     Line,
     bare_url,
+    block_text,
     clean_text,
     ends_with_cut,
     is_find_out_more,
-    join_words,
     more_link,
     paragraphs,
     parse_date_line,
@@ -68,10 +57,8 @@ class ParsedListing:
 
 
 def parse_listing(text: str, source: str) -> ParsedListing:
-    """Every complete statement of one listing, in order, with warnings for what was skipped.
-
-    ``source`` is the listing's path as the user should see it (used in warnings).
-    """
+    """Every complete statement of one listing, in order, with warnings for what was skipped
+    (``source`` is the listing's path as the user should see it)."""
     return _Parser(source).run(split_blocks(clean_text(text)))
 
 
@@ -112,19 +99,21 @@ class _Statements:
         date_line, parsed = dated
         day = self.check_date(parsed, date_line.number)
         title_block, authors = self.title_of(before)
-        excerpt_authors, texts = _excerpt_byline(paragraphs(after))
+        texts = paragraphs(after)
+        if len(texts) > 1 and (name := byline(texts[0])):  # the excerpt opens with a byline
+            authors, texts = authors + (name,), texts[1:]
         line = title_block[0].number if title_block else date_line.number
         if day is None:
             return None
         if not texts:
             self.warn(line, "statement without an excerpt; skipped")
             return None
-        title, title_authors, languages = _read_title_block(title_block)
+        title = block_text(title_block) if title_block else None
+        info = read_title(title or "")
         return ListingEntry(
             source=self.source, line=line, date_line=date_line.number, title=title, day=day,
-            paragraphs=texts,
-            authors=tuple(dict.fromkeys(authors + excerpt_authors + title_authors)),
-            languages=languages,
+            paragraphs=tuple(texts), authors=tuple(dict.fromkeys(authors + info.authors)),
+            languages=info.languages,
         )
 
     def check_date(self, parsed: DateLine, line: int) -> date | None:
@@ -155,7 +144,7 @@ class _Statements:
             self.warn(block[0].number, "text before the first statement ignored (a header "
                       "should end with 'Find out more')")
         else:
-            text = join_words([line.text for line in block])[:60]
+            text = block_text(block)[:60]
             self.warn(block[0].number, f"unexpected text before a title ignored: {quoted(text)}")
 
 
@@ -202,7 +191,7 @@ class _Parser(_Statements):
         last = parts[-1]
         found = _find_date(last)
         if found is None:
-            text = join_words([line.text for line in last[0]])[:60]
+            text = block_text(last[0])[:60]
             self.warn(last[0][0].number, f"text after the last statement ignored: {quoted(text)}")
             return
         what = _statement_name(last, titled=found[0] > 0)
@@ -224,7 +213,7 @@ class _Parser(_Statements):
         if found is None:
             self.leftover(part)
             return
-        cut = _last_cut(part, found[0])
+        cut = max((i for i in range(found[0], len(part)) if ends_with_cut(part[i])), default=-1)
         trailer = part[cut + 1:]
         if cut >= 0 and len(trailer) == 1 and _is_navigation(trailer[0]):
             self.add(part[:cut + 1])
@@ -238,7 +227,7 @@ class _Parser(_Statements):
             self.add(part)
 
     def split_lost_markers(self, segment: list[Block]) -> list[list[Block]]:
-        """Split where a "Full statement" line was evidently lost (see the module docs)."""
+        """Split where a "Full statement" line was evidently lost."""
         parts: list[list[Block]] = []
         start = 0
         found = _find_date(segment)
@@ -262,31 +251,8 @@ def _pop_byline(blocks: list[Block]) -> tuple[str, ...]:
     return ()
 
 
-def _excerpt_byline(texts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(author, paragraphs) when the excerpt opens with a byline paragraph and goes on;
-    ((), paragraphs) otherwise."""
-    if len(texts) > 1 and (name := byline(texts[0])):
-        return (name,), tuple(texts[1:])
-    return (), tuple(texts)
-
-
-def _read_title_block(block: Block) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
-    """The title's text (None without one), and the authors and languages it names."""
-    title = join_words([line.text for line in block]) if block else None
-    if not title:
-        return title, (), ()
-    info = read_title(title)
-    return title, info.authors, info.languages
-
-
 def _statement_name(part: list[Block], *, titled: bool) -> str:
-    """How a warning names a statement: its quoted title, or "a statement"."""
-    return quoted(join_words([line.text for line in part[0]])) if titled else "a statement"
-
-
-def _last_cut(part: list[Block], start: int) -> int:
-    """The index of the last block from ``start`` on that ends with "...", or -1."""
-    return max((i for i in range(start, len(part)) if ends_with_cut(part[i])), default=-1)
+    return quoted(block_text(part[0])) if titled else "a statement"
 
 
 def _without_header(blocks: list[Block]) -> list[Block]:
@@ -300,39 +266,27 @@ def _without_header(blocks: list[Block]) -> list[Block]:
 
 
 def _without_description(blocks: list[Block]) -> list[Block]:
-    """Drop the description paragraph that heads a page of the second layout.
-
-    The first paragraph is the description when it comes before the first date line and
-    either a title stands between them or it reads like one (a long sentence, not a title).
-    """
+    """Drop the description that heads a page of the second layout: a first paragraph before
+    the first date line, with a title between them or too long for a title and a sentence."""
     found = _find_date(blocks)
     if found is None or found[0] == 0 or found[1] != 0:
         return blocks
     title_at = found[0] - 1
     if title_at >= 1 and _is_byline_block(blocks[title_at]):
         title_at -= 1  # "Title" / "By Someone" / date
-    if title_at >= 1 or _reads_like_description(blocks[0]):
+    text = block_text(blocks[0])
+    if title_at >= 1 or (len(text.split()) > _TITLE_MAX_WORDS and text.endswith(".")):
         return blocks[1:]
     return blocks
 
 
-def _reads_like_description(block: Block) -> bool:
-    """True for a paragraph too long for a title that ends like a sentence."""
-    text = join_words([line.text for line in block])
-    return len(text.split()) > _TITLE_MAX_WORDS and text.endswith(".")
-
-
 def _is_byline_block(block: Block) -> bool:
-    """True for a block that is one byline line ("By Someone")."""
     return len(block) == 1 and bool(byline(block[0].text))
 
 
 def _split_at_cuts(blocks: list[Block]) -> list[list[Block]]:
-    """Statements of a page without "Full statement" lines, split where one ends.
-
-    A statement ends with a paragraph ending in "..." when a title or a date line follows
-    (only once the statement's own date line has been seen).
-    """
+    """A page without "Full statement" lines split where a statement, its date line seen,
+    ends with "..." and a title or a date line follows."""
     parts: list[list[Block]] = []
     current: list[Block] = []
     for index, block in enumerate(blocks):
@@ -354,13 +308,13 @@ def _starts_statement(blocks: list[Block], index: int) -> bool:
     if len(block) > _TITLE_MAX_LINES or ends_with_cut(block):
         return False
     following = blocks[index + 1:index + 3]
-    if following and len(following[0]) == 1 and byline(following[0][0].text):
+    if following and _is_byline_block(following[0]):
         following = following[1:]  # "Title" / "By Someone" / date
     return bool(following) and parse_date_line(following[0][0].text) is not None
 
 
 def _is_navigation(block: Block) -> bool:
-    """A short line after the last statement, such as "Older statements"."""
+    # a short line after the last statement, such as "Older statements"
     return len(block) == 1 and len(block[0].text.split()) <= _NAVIGATION_WORDS
 
 

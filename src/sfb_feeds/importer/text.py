@@ -194,3 +194,7 @@ def quoted(text: str) -> str:
 
 def join_words(lines: list[str]) -> str:
     return _SPACE.sub(" ", " ".join(lines)).strip()
+
+
+def block_text(block: list[Line]) -> str:
+    return join_words([line.text for line in block])
