@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from ..errors import Problem
+from ..weeks import WEEKDAYS
 from .text import (
     DateLine,
     Line,
@@ -24,7 +25,6 @@ from .text import (
     parse_date_line,
     quoted,
     split_blocks,
-    weekday_name,
 )
 from .titles import byline, read_title
 
@@ -101,7 +101,7 @@ class _Statements:
         title_block, authors = self.title_of(before)
         texts = paragraphs(after)
         if len(texts) > 1 and (name := byline(texts[0])):  # the excerpt opens with a byline
-            authors, texts = authors + (name,), texts[1:]
+            authors, texts = (*authors, name), texts[1:]
         line = title_block[0].number if title_block else date_line.number
         if day is None:
             return None
@@ -123,7 +123,8 @@ class _Statements:
         actual = parsed.day.weekday()
         if parsed.weekday is not None and parsed.weekday != actual:
             self.warn(line, f"{quoted(parsed.text)}: {parsed.day:%d %B %Y} was a "
-                      f"{weekday_name(actual)}, not a {weekday_name(parsed.weekday)}; "
+                      f"{WEEKDAYS[actual].capitalize()}, not a "
+                      f"{WEEKDAYS[parsed.weekday].capitalize()}; "
                       f"using {parsed.day.isoformat()} (check the date)")
         return parsed.day
 

@@ -51,10 +51,6 @@ class Line:
     number: int
     text: str
 
-    @property
-    def indented(self) -> bool:
-        return self.text[:1].isspace()
-
 
 @dataclass(frozen=True, slots=True)
 class DateLine:
@@ -77,26 +73,16 @@ def split_blocks(text: str) -> list[list[Line]]:
     "Full statement" and "Find out more" lines always stand alone, so a marker written
     without a blank line before (or after) it still ends its paragraph.
     """
-    blocks: list[list[Line]] = []
-    current: list[Line] = []
+    blocks: list[list[Line]] = [[]]
     for number, raw in enumerate(text.split("\n"), start=1):
         line = Line(number, raw.rstrip())
         if not line.text.strip():
-            _flush(blocks, current)
-            current = []
+            blocks.append([])
         elif is_marker(line.text):
-            _flush(blocks, current)
-            blocks.append([line])
-            current = []
+            blocks += [[line], []]
         else:
-            current.append(line)
-    _flush(blocks, current)
-    return blocks
-
-
-def _flush(blocks: list[list[Line]], current: list[Line]) -> None:
-    if current:
-        blocks.append(current)
+            blocks[-1].append(line)
+    return [block for block in blocks if block]
 
 
 def is_marker(text: str) -> bool:
@@ -158,10 +144,6 @@ def _name_index(word: str, names: tuple[str, ...]) -> int | None:
     return None
 
 
-def weekday_name(index: int) -> str:
-    return WEEKDAYS[index].capitalize()
-
-
 def paragraphs(blocks: list[list[Line]]) -> list[str]:
     """Excerpt paragraphs: a single line break joins lines; a list item starts a paragraph."""
     result: list[str] = []
@@ -183,7 +165,7 @@ def _starts_item(line: Line, previous: Line) -> bool:
     # or follow a line that ended a sentence or introduced the list.
     if not _ITEM.match(line.text.strip()):
         return False
-    return line.indented or previous.text.rstrip().endswith((":", ";", ".", "!", "?"))
+    return line.text[:1].isspace() or previous.text.rstrip().endswith((":", ";", ".", "!", "?"))
 
 
 def quoted(text: str) -> str:
