@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -10,16 +10,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import InvalidInput, Problem, UsageError
-from ..loader import display_path
-from ..validate import slugify
+from ..loader import default_detector, display_path
+from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode
 from .listing import ListingEntry, parse_listing
 from .records import ExistingRecords, dump_record, existing_records, write_new
 from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
-
-Detector = Callable[[str], "str | None"]
 
 # Letters that Unicode decomposition does not bring down to ASCII, spelled out so that a
 # slug keeps them ("europæiske" -> "europaeiske", Turkish dotless i -> "i").
@@ -76,30 +74,21 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
     bad ``base_url``, InvalidInput for a listing that is not UTF-8; nothing is written then.
     """
     base = _base(base_url)
-    if detect is None:
-        from ..detect import detect_language
-
-        detect = detect_language
+    detect = detect or default_detector()
     warnings: list[Problem] = []
-    drafts = _drafts(_unique(_listing_entries(paths, warnings), warnings), detect, warnings)
-    report = _write_records(drafts, base, out_dir, warnings)
-    return replace(report, warnings=tuple(warnings))
-
-
-def _listing_entries(paths: Sequence[Path], warnings: list[Problem]) -> list[ListingEntry]:
-    """Every statement of the listings, in order; their parse warnings go to ``warnings``."""
     entries: list[ListingEntry] = []
     for path in paths:
         parsed = parse_listing(_read_listing(path), display_path(path))
         entries.extend(parsed.entries)
         warnings.extend(parsed.warnings)
-    return entries
+    drafts = _drafts(_unique(entries, warnings), detect, warnings)
+    report = _write_records(drafts, base, out_dir, warnings)
+    return replace(report, warnings=tuple(warnings))
 
 
 def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
                    warnings: list[Problem]) -> ImportReport:
-    """Each draft's record as a new file in ``out_dir``, unless it is there already (the
-    report's warnings are left to the caller; new ones go to ``warnings``)."""
+    """Each draft's record as a new file in ``out_dir``, unless it is there already."""
     candidates = [Candidate(d.entry.day, d.language, d.entry.paragraphs, d.stem) for d in drafts]
     keys = translation_keys(candidates)
     known = existing_records(out_dir)
@@ -129,12 +118,8 @@ def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
 
 def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecords,
                      warnings: list[Problem]) -> Path | None:
-    """The file that already holds this statement, if any.
-
-    Its own id means an earlier import of the same listing: kept quietly. The same url, or
-    the same date, language and title under another id means a record written another way
-    (by hand, or from another listing): kept, and said so.
-    """
+    """The file that already holds this statement, if any: quietly under its own id (an
+    earlier import), with a warning under another id with the same url or title."""
     if (same_id := known.ids.get(record["id"])) is not None:
         return same_id
     found = known.duplicate(record["url"], record["date"].isoformat(), draft.language,
