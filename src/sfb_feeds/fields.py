@@ -27,20 +27,15 @@ class FieldError(ValueError):
     """A field's value is wrong; the message says how to fix it."""
 
 
-def text(node: yaml.Node, *, required: bool = True) -> str:
+def text(node: yaml.Node) -> str:
     """A scalar as the text written in the file (``no`` stays ``no``, ``1984`` stays ``1984``)."""
     if not isinstance(node, yaml.ScalarNode):
         raise FieldError(f"must be text, not a {_KINDS.get(type(node), 'value')}")
-    if is_null(node) and node.style is None:
-        raise FieldError("is empty; give it a value or remove the field")
     value = str(node.value)
-    bad = _NOT_XML.search(value)
-    if bad:
-        raise FieldError(
-            f"contains the control character U+{ord(bad.group()):04X}, which feeds cannot "
-            "carry; remove it"
-        )
-    if required and not value.strip():
+    if bad := _NOT_XML.search(value):
+        raise FieldError(f"contains the control character U+{ord(bad.group()):04X}, which "
+                         "feeds cannot carry; remove it")
+    if (is_null(node) and node.style is None) or not value.strip():
         raise FieldError("is empty; give it a value or remove the field")
     return value.strip()
 
@@ -51,10 +46,10 @@ def line(node: yaml.Node) -> str:
 
 
 def header_value(node: yaml.Node) -> str:
-    """Text that goes into an email header: no line breaks (they would forge headers)."""
+    """Text that goes into an email header: no line breaks, which would forge headers
+    (U+2028/U+2029 too: a mail client or header folder may treat them as breaks)."""
     value = text(node)
     if any(brk in value for brk in ("\n", "\r", "\u2028", "\u2029")):
-        # (U+2028/U+2029 too: a mail client or header folder may treat them as breaks)
         raise FieldError("must be on one line (it goes into an email header)")
     return value
 
@@ -76,10 +71,8 @@ def identifier(node: yaml.Node) -> str:
     """A stable entry id: a URI (``https://…``, ``tag:…``, ``urn:…``), as feeds require."""
     value = text(node)
     if not _SCHEME.match(value):
-        raise FieldError(
-            f"{value!r} is not a URI; use the statement's URL or a tag URI such as "
-            "tag:example.org,2015:refugee-statement (feeds publish it unchanged)"
-        )
+        raise FieldError(f"{value!r} is not a URI; use the statement's URL or a tag URI such as "
+                         "tag:example.org,2015:refugee-statement (feeds publish it unchanged)")
     return value
 
 
@@ -121,9 +114,8 @@ def _moment(value: str, tz: ZoneInfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise FieldError(
-            f"{value} is not a date (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS+HH:MM)"
-        ) from None
+        raise FieldError(f"{value} is not a date (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS+HH:MM)"
+                         ) from None
     if parsed.tzinfo is None:
         raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
     return parsed
@@ -149,6 +141,5 @@ def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
     whether it ends with a cut marker (``...``/``…``)."""
     parts = tuple(" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(value.strip()))
     kept = tuple(part for part in parts if part)
-    truncated = bool(kept) and kept[-1].endswith(("...", "…"))
-    return kept, truncated
+    return kept, bool(kept) and kept[-1].endswith(("...", "…"))
 
