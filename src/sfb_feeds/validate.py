@@ -45,6 +45,9 @@ class RecordContext:
     detect: Detector | None = None
     excerpt_bytes: int = 1024 * 1024  # the longest excerpt accepted (limits.excerpt_bytes)
 
+    def problem(self, line: int, field: str | None, message: str) -> Problem:
+        return Problem(self.path, message, line, self.record, field)
+
 
 def suggest(name: str, known: tuple[str, ...]) -> str:
     """`` (did you mean 'title'?)`` for a near miss, else an empty string."""
@@ -57,33 +60,23 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     line = line_of(node)
     result = RecordResult(None)
     if not isinstance(node, yaml.MappingNode):
-        result.problems.append(Problem(
-            ctx.path, "a record must be a mapping of fields (title: ..., date: ...)", line,
-            ctx.record))
+        result.problems.append(ctx.problem(
+            line, None, "a record must be a mapping of fields (title: ..., date: ...)"))
         return result
     values, lines = _read_fields(node, ctx, result)
     if "title" in values:
         _drop_invisible(values, lines["title"], ctx, result)
-    _check_required(lines, ctx, line, result)
-    if result.problems:
-        return result
-    if "updated" in values and values["updated"] < values["date"]:
-        result.problems.append(Problem(
-            ctx.path, "is before the date; it is the time of the last edit (or leave it out)",
-            lines["updated"], ctx.record, "updated"))
-        return result
-    _detect_language(values, ctx, line, result)
+    result.problems += [ctx.problem(line, name, "is missing; every record needs it")
+                        for name in REQUIRED
+                        if name not in lines and not (name == "language" and ctx.detect)]
+    if not result.problems and values.get("updated", values["date"]) < values["date"]:
+        result.problems.append(ctx.problem(lines["updated"], "updated", "is before the date; "
+                                           "it is the time of the last edit (or leave it out)"))
+    if not result.problems:
+        _detect_language(values, ctx, line, result)
     if not result.problems:
         result.statement = _statement(values, ctx, line, result)
     return result
-
-
-def _check_required(lines: dict[str, int], ctx: RecordContext, line: int,
-                    result: RecordResult) -> None:
-    for name in REQUIRED:
-        if name not in lines and not (name == "language" and ctx.detect):
-            result.problems.append(
-                Problem(ctx.path, "is missing; every record needs it", line, ctx.record, name))
 
 
 def _read_fields(
@@ -107,7 +100,7 @@ def _read_fields(
             except fields.FieldError as exc:
                 message = str(exc)
         if message is not None:
-            result.problems.append(Problem(ctx.path, message, at, ctx.record, name))
+            result.problems.append(ctx.problem(at, name, message))
     return values, lines
 
 
@@ -120,17 +113,15 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
                     result: RecordResult) -> None:
     title: str = values["title"]
     found = sorted({f"U+{ord(c):04X}" for c in _INVISIBLE.findall(title)})
-    if not found:
-        return
     cleaned = " ".join(_INVISIBLE.sub("", title).split())
-    if not cleaned:
-        result.problems.append(Problem(ctx.path, "holds only invisible characters; give it a "
-                                       "title", line, ctx.record, "title"))
+    if found and not cleaned:
+        result.problems.append(ctx.problem(line, "title", "holds only invisible characters; "
+                                           "give it a title"))
         del values["title"]
-        return
-    values["title"] = cleaned
-    result.warnings.append(Problem(ctx.path, f"holds zero-width characters ({', '.join(found)});"
-                                   " dropped them", line, ctx.record, "title"))
+    elif found:
+        values["title"] = cleaned
+        result.warnings.append(ctx.problem(line, "title", "holds zero-width characters "
+                                           f"({', '.join(found)}); dropped them"))
 
 
 def _check_size(excerpt: str, limit: int) -> None:
@@ -153,57 +144,39 @@ def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:
     return _READERS.get(name, fields.text)(node)
 
 
-def _detect_language(
-    values: dict[str, Any], ctx: RecordContext, line: int, result: RecordResult
-) -> None:
+def _detect_language(values: dict[str, Any], ctx: RecordContext, line: int,
+                     result: RecordResult) -> None:
     if "language" in values or ctx.detect is None:
         return
     found = ctx.detect(values["excerpt"])
     if found is None:
-        result.problems.append(
-            Problem(ctx.path, "is missing and could not be detected; add it", line,
-                    ctx.record, "language")
-        )
+        result.problems.append(ctx.problem(line, "language", "is missing and could not be "
+                                           "detected; add it"))
         return
     values["language"] = found
-    result.warnings.append(
-        Problem(ctx.path, f"is missing; detected {found!r} from the excerpt (add it to the "
-                "record to make it certain)", line, ctx.record, "language")
-    )
+    result.warnings.append(ctx.problem(line, "language", f"is missing; detected {found!r} from "
+                                       "the excerpt (add it to the record to make it certain)"))
 
 
-def _statement(
-    values: dict[str, Any], ctx: RecordContext, line: int, result: RecordResult
-) -> Statement:
+def _statement(values: dict[str, Any], ctx: RecordContext, line: int,
+               result: RecordResult) -> Statement:
     excerpt, truncated = fields.paragraphs(values["excerpt"])
     date: datetime = values["date"]
     generated = "id" not in values and "url" not in values
     ident = values.get("id") or values.get("url") or _tag_uri(ctx.domain, values)
     if generated:
-        result.warnings.append(
-            Problem(ctx.path, f"not set; using {ident!r}, which changes if the title or "
-                    "date is edited (add an id: to keep it stable)", line, ctx.record, "id")
-        )
+        result.warnings.append(ctx.problem(line, "id", f"not set; using {ident!r}, which "
+                                           "changes if the title or date is edited (add an "
+                                           "id: to keep it stable)"))
     content: dict[str, Any] = {
-        "id": ident,
-        "title": values["title"],
-        "date": date,
-        "language": values["language"],
-        "excerpt": excerpt,
-        "truncated": truncated,
-        "url": values.get("url"),
-        "authors": values.get("authors", ()),
-        "tags": values.get("tags", ()),
+        "id": ident, "title": values["title"], "date": date, "language": values["language"],
+        "excerpt": excerpt, "truncated": truncated, "url": values.get("url"),
+        "authors": values.get("authors", ()), "tags": values.get("tags", ()),
         "translation_key": values.get("translation_key"),
-        "updated": values.get("updated") or date,
-        "draft": values.get("draft", False),
+        "updated": values.get("updated") or date, "draft": values.get("draft", False),
     }
-    return Statement(
-        **content,
-        id_generated=generated,
-        source=Source(path=ctx.path, line=line, record=ctx.record),
-        fingerprint=_fingerprint(content),
-    )
+    return Statement(**content, id_generated=generated, fingerprint=_fingerprint(content),
+                     source=Source(path=ctx.path, line=line, record=ctx.record))
 
 
 def _fingerprint(content: dict[str, Any]) -> str:
