@@ -63,7 +63,7 @@ def detect_language(text: str) -> str | None:
     if not votes:
         return None
     (winner, weight), = votes.most_common(1)
-    if weight * 2 <= sum(_letters(chunk) for chunk in chunks):
+    if weight * 2 <= _letters("".join(chunks)):
         return None
     return _resolve_bcs(chunks) if winner == _BCS_VOTE else winner
 

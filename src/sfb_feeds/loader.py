@@ -266,18 +266,26 @@ def load_statements(settings: Settings, *, detect: Detector | None = None,
     ``files``: the statement files as :func:`scan_statement_files` just listed them (else the
     folder is scanned); ``known``: results of files parsed already (elsewhere, or earlier).
     """
-    folder = settings.statements_dir
-    if not folder.is_dir():
-        raise InvalidInput([Problem(display_path(folder), "statements folder not found; "
-                                    "create it or set `statements:` in the config")])
-    names = files if files is not None else [p for p, *_ in scan_statement_files(folder)]
+    names = _statement_files(settings.statements_dir, files)
     given = known or {}
     options = ParseOptions(settings=settings, detect=detect or default_detector())
     parsed = parse_files((name for name in names if name not in given), options)
-    results = [given[name] if name in given else next(parsed)[1] for name in names]
-    statements = [statement for result in results for statement in result.statements]
-    problems = [problem for result in results for problem in result.problems]
+    statements: list[Statement] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for name in names:
+        result = given[name] if name in given else next(parsed)[1]
+        statements.extend(result.statements)
+        problems.extend(result.problems)
+        warnings.extend(result.warnings)
     problems.extend(_duplicate_ids(statements))
     if problems:
         raise InvalidInput(problems)
-    return Loaded(tuple(statements), tuple(w for result in results for w in result.warnings))
+    return Loaded(tuple(statements), tuple(warnings))
+
+
+def _statement_files(folder: Path, files: Sequence[str] | None) -> Sequence[str]:
+    if not folder.is_dir():
+        raise InvalidInput([Problem(display_path(folder), "statements folder not found; "
+                                    "create it or set `statements:` in the config")])
+    return files if files is not None else [path for path, *_ in scan_statement_files(folder)]

@@ -66,9 +66,7 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     values, lines = _read_fields(node, ctx, result)
     if "title" in values:
         _drop_invisible(values, lines["title"], ctx, result)
-    result.problems += [ctx.problem(line, name, "is missing; every record needs it")
-                        for name in REQUIRED
-                        if name not in lines and not (name == "language" and ctx.detect)]
+    result.problems += _missing(lines, ctx, line)
     if not result.problems and values.get("updated", values["date"]) < values["date"]:
         result.problems.append(ctx.problem(lines["updated"], "updated", "is before the date; "
                                            "it is the time of the last edit (or leave it out)"))
@@ -77,6 +75,11 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     if not result.problems:
         result.statement = _statement(values, ctx, line, result)
     return result
+
+
+def _missing(lines: dict[str, int], ctx: RecordContext, line: int) -> list[Problem]:
+    return [ctx.problem(line, name, "is missing; every record needs it") for name in REQUIRED
+            if name not in lines and not (name == "language" and ctx.detect)]
 
 
 def _read_fields(

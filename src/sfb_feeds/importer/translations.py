@@ -28,18 +28,25 @@ def translation_keys(candidates: Sequence[Candidate]) -> dict[int, str]:
     """Index of each candidate that belongs to a group of translations -> the group's key:
     the file stem of its first statement in listing order (the same on every import).
     A group with two statements in one language is ambiguous and gets no key."""
+    keys: dict[int, str] = {}
+    for members in _groups(candidates):
+        languages = {candidates[member].language for member in members}
+        if len(members) > 1 and len(languages) == len(members):
+            keys.update((member, candidates[members[0]].stem) for member in members)
+    return keys
+
+
+def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
+    """The candidates' indices grouped by translation, each group in listing order."""
     group = list(range(len(candidates)))  # each candidate's group: its first member's index
     for first, second in combinations(range(len(candidates)), 2):
         if are_translations(candidates[first], candidates[second]):
             low, high = sorted((group[first], group[second]))
             group = [low if label == high else label for label in group]
-    keys: dict[int, str] = {}
-    for head in dict.fromkeys(group):
-        members = [index for index, label in enumerate(group) if label == head]
-        languages = {candidates[member].language for member in members}
-        if len(members) > 1 and len(languages) == len(members):
-            keys.update((member, candidates[head].stem) for member in members)
-    return keys
+    members: dict[int, list[int]] = {}
+    for index, label in enumerate(group):
+        members.setdefault(label, []).append(index)
+    return list(members.values())
 
 
 def are_translations(first: Candidate, second: Candidate) -> bool:
