@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
+from cli_run import MINIMAL, RECORD, run
 from conftest import SiteMaker
-
-from sfb_feeds.cli import main
-
-MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
-RECORD = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:a\n"
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_a_first_build_lists_foreign_files_and_writes_nothing(make_site: SiteMaker) -> None:

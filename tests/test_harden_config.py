@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
+from cli_run import MINIMAL, RECORD, run
 from conftest import SiteMaker
-
-from sfb_feeds.cli import main
-
-MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
-RECORD = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:a\n"
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(("paths", "key", "says"), [
