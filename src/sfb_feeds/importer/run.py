@@ -214,13 +214,7 @@ def _stem(day: date, title: str, language: str | None, taken: set[str]) -> str:
 
 def _record(draft: _Draft, ident: str, translation_key: str | None) -> dict[str, Any]:
     entry = draft.entry
-    record: dict[str, Any] = {"id": ident, "title": draft.title, "date": entry.day}
-    if draft.language is not None:
-        record["language"] = draft.language
-    if entry.authors:
-        record["authors"] = list(entry.authors)
-    if translation_key is not None:
-        record["translation_key"] = translation_key
-    record["url"] = entry.url or ident
-    record["excerpt"] = "\n\n".join(entry.paragraphs) + "\n"
-    return record
+    record = {"id": ident, "title": draft.title, "date": entry.day, "language": draft.language,
+              "authors": list(entry.authors) or None, "translation_key": translation_key,
+              "url": entry.url or ident, "excerpt": "\n\n".join(entry.paragraphs) + "\n"}
+    return {name: value for name, value in record.items() if value is not None}
