@@ -31,11 +31,8 @@ _RecordDumper.add_representer(str, _represent_text)
 
 
 def dump_record(record: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
-    """One record as YAML, fields in the given order, preceded by ``# comment`` lines.
-
-    Safe for any text: PyYAML quotes whatever would otherwise read as another type or as
-    YAML syntax (``no``, ``2015``, ``# x``, ``- x``, ``a: b``); unicode is written as is.
-    """
+    """One record as YAML, fields in the given order, preceded by ``# comment`` lines (PyYAML
+    quotes whatever would read as another type or as syntax: ``no``, ``2015``, ``# x``)."""
     body = yaml.dump(dict(record), Dumper=_RecordDumper, allow_unicode=True, sort_keys=False,
                      width=1_000_000, default_flow_style=False)
     head = "".join(f"# {comment}\n" for comment in comments)
@@ -44,11 +41,8 @@ def dump_record(record: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
 
 def write_new(path: Path, data: bytes) -> bool:
     """Write ``path`` atomically unless it exists; False (and nothing written) if it does.
-
-    The bytes go to a hidden temporary file in the same folder first, then are hard-linked
-    into place: the link fails if the name is taken, so not even a file that appears
-    meanwhile is replaced, and nobody ever sees half a record.
-    """
+    (A hidden temporary file is hard-linked into place: the link fails if the name is taken,
+    even by a file that appeared meanwhile, and nobody ever sees half a record.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -112,10 +106,8 @@ class ExistingRecords:
 
 
 def existing_records(folder: Path) -> ExistingRecords:
-    """Every record already in ``folder`` (searched as the loader does).
-
-    Unreadable files are passed over: ``sfb-feeds check`` is the place to report them.
-    """
+    """Every record already in ``folder`` (searched as the loader does); unreadable files
+    are passed over (``sfb-feeds check`` reports them)."""
     found = ExistingRecords()
     for path in find_statement_files(folder) if folder.is_dir() else []:
         for values in _records_in(path):
@@ -130,12 +122,6 @@ def _records_in(path: Path) -> list[dict[str, str]]:
     except (OSError, YamlProblem):
         return []
     records = node.value if isinstance(node, yaml.SequenceNode) else [node]
-    return [_scalars(record) for record in records if isinstance(record, yaml.MappingNode)]
-
-
-def _scalars(record: yaml.MappingNode) -> dict[str, str]:
-    return {
-        str(key.value): str(value.value)
-        for key, value in record.value
-        if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)
-    }
+    return [{str(key.value): str(value.value) for key, value in record.value
+             if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)}
+            for record in records if isinstance(record, yaml.MappingNode)]

@@ -40,20 +40,12 @@ class TitleInfo:
 
 
 def read_title(title: str) -> TitleInfo:
-    """Look at a trailing "( ... )": a list of languages, an author, or part of the title.
-
-    The title itself is kept as the site wrote it; the parentheses only add information.
-    """
-    match = _TRAILING_PARENS.match(title)
-    if match is None:
-        return TitleInfo(title)
-    inner = match.group("inner").strip()
-    languages = language_list(inner)
-    if languages:
+    """The title as the site wrote it, and what a trailing "( ... )" adds: a list of languages
+    or an author (anything else there is part of the title)."""
+    inner = match.group("inner").strip() if (match := _TRAILING_PARENS.match(title)) else ""
+    if languages := language_list(inner):
         return TitleInfo(title, languages=languages)
-    if _looks_like_organisation(inner):
-        return TitleInfo(title, authors=(inner,))
-    return TitleInfo(title)
+    return TitleInfo(title, authors=(inner,) if _looks_like_organisation(inner) else ())
 
 
 def language_list(text: str) -> tuple[str, ...]:
