@@ -284,6 +284,8 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     if "recipients" in digests:
         digests["recipients"] = MappingProxyType(
             {lang: base / name for lang, name in digests["recipients"].items()})
+    folders = {f"{key}_dir": _folder(base, v, key, default)
+               for key, default in (("statements", "statements"), *_FOLDERS)}
     return Settings(
         config_path=path,
         site=SiteSettings(
@@ -292,15 +294,10 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
             feeds_url=site.get("feeds_url", url.rstrip("/") + "/feeds/"),
             author=site.get("author", site["title"]), timezone=site.get("timezone", "UTC"),
         ),
-        statements_dir=_folder(base, v, "statements", "statements"),
-        output_dir=_folder(base, v, "output", "feeds"),
         templates_dir=_folder(base, v, "templates", "") if "templates" in v else None,
-        cache_dir=_folder(base, v, "cache", ".sfb-cache"),
-        state_dir=_folder(base, v, "state", ".sfb-state"),
-        feeds=FeedSettings(**v.get("feeds", {})),
-        digests=DigestSettings(**digests),
-        smtp=SmtpSettings(**v.get("smtp", {})),
-        limits=LimitSettings(**v.get("limits", {})),
+        feeds=FeedSettings(**v.get("feeds", {})), digests=DigestSettings(**digests),
+        smtp=SmtpSettings(**v.get("smtp", {})), limits=LimitSettings(**v.get("limits", {})),
+        **folders,
     )
 
 

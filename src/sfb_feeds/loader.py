@@ -9,6 +9,7 @@ import stat
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import yaml
@@ -169,10 +170,7 @@ def read_ahead(paths: Iterable[str], window: int = READ_AHEAD, limit: int = 10 *
 
 def _open_ahead(source: Iterator[str], pending: deque[tuple[str, int | OSError]],
                 window: int, limit: int) -> None:
-    while len(pending) < window:
-        path = next(source, None)
-        if path is None:
-            return
+    for path in islice(source, window - len(pending)):
         try:
             fd = _open_regular(path, limit)
         except OSError as exc:
