@@ -18,11 +18,8 @@ _LINE_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
 _SPACE = re.compile(r"\s+")
 
 _ARROWS = r"[:>\u00bb\u203a\u2192\u2026.]*"  # "Full statement »", "Read more..."
-_MORE = re.compile(
-    r"^(?:full statement|read (?:the )?full statement|read more)\s*" + _ARROWS
-    + r"\s*(?P<url>https?://\S+)?$",
-    re.IGNORECASE,
-)
+_MORE = re.compile(r"(?i)^(?:full statement|read (?:the )?full statement|read more)\s*"
+                   + _ARROWS + r"\s*(?P<url>https?://\S+)?$")
 _FIND_OUT_MORE = re.compile(r"^find out more\s*" + _ARROWS + "$", re.IGNORECASE)
 _BARE_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 _CUT = ("...", "…")
@@ -33,15 +30,11 @@ _ITEM = re.compile(r"^(?:\(?\d{1,3}[.)]|\(?[A-Za-z]\)|[-\u2013\u2022*\u00b7])\s+
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 _DAY_FIRST = re.compile(
-    r"^(?:(?P<weekday>[a-z]+)\.?,?\s+)?(?:the\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?"
-    r"(?:\s+of)?\s+(?P<month>[a-z]+)\.?,?\s+(?P<year>\d{4})$",
-    re.IGNORECASE,
-)
+    r"(?i)^(?:(?P<weekday>[a-z]+)\.?,?\s+)?(?:the\s+)?(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?"
+    r"(?:\s+of)?\s+(?P<month>[a-z]+)\.?,?\s+(?P<year>\d{4})$")
 _MONTH_FIRST = re.compile(
-    r"^(?:(?P<weekday>[a-z]+)\.?,?\s+)?(?P<month>[a-z]+)\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?"
-    r",?\s+(?P<year>\d{4})$",
-    re.IGNORECASE,
-)
+    r"(?i)^(?:(?P<weekday>[a-z]+)\.?,?\s+)?(?P<month>[a-z]+)\.?\s+(?P<day>\d{1,2})"
+    r"(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})$")
 
 
 @dataclass(frozen=True, slots=True)

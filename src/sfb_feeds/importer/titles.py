@@ -19,10 +19,8 @@ _LIST_SEPARATORS = re.compile(r"\s*(?:,|/|&|\+|\band\b|\bi\b|\by\b|\bet\b|\bund\
                               re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,7}\b")
 _ORGANISATION = re.compile(
-    r"\b(?:socialists?|workers?|party|tendency|organi[sz]ation|group|union|committee"
-    r"|collective|network|movement|league|solidarity|federation|alliance|left)\b",
-    re.IGNORECASE,
-)
+    r"(?i)\b(?:socialists?|workers?|party|tendency|organi[sz]ation|group|union|committee"
+    r"|collective|network|movement|league|solidarity|federation|alliance|left)\b")
 _BYLINE = re.compile(r"^(?:statement by|written by|posted by|by)\s+(?:the\s+)?(?P<name>\S.{0,79})$",
                      re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[^\s\d])[.!?](?=\s|$)")
