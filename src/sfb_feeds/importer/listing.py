@@ -242,6 +242,7 @@ class _Parser(_Statements):
         parts.append(segment[start:])
         return parts
 
+
 def _pop_byline(blocks: list[Block]) -> tuple[str, ...]:
     """Take a byline ("By Someone") off the end of the blocks before a date: its author."""
     if blocks and len(blocks[-1]) >= 2 and byline(blocks[-1][-1].text):
@@ -288,17 +289,14 @@ def _is_byline_block(block: Block) -> bool:
 def _split_at_cuts(blocks: list[Block]) -> list[list[Block]]:
     """A page without "Full statement" lines split where a statement, its date line seen,
     ends with "..." and a title or a date line follows."""
-    parts: list[list[Block]] = []
-    current: list[Block] = []
+    parts: list[list[Block]] = [[]]
     for index, block in enumerate(blocks):
+        current = parts[-1]
         if current and ends_with_cut(current[-1]) and _find_date(current) is not None \
                 and _starts_statement(blocks, index):
-            parts.append(current)
-            current = []
-        current.append(block)
-    if current:
-        parts.append(current)
-    return parts
+            parts.append([])
+        parts[-1].append(block)
+    return [part for part in parts if part]
 
 
 def _starts_statement(blocks: list[Block], index: int) -> bool:
@@ -323,8 +321,7 @@ def _find_date(segment: list[Block]) -> tuple[int, int, DateLine] | None:
     """(block, line, parsed) of the statement's date line among the first few blocks."""
     for index, block in enumerate(segment[:_DATE_SEARCH_BLOCKS]):
         for position, line in enumerate(block):
-            parsed = parse_date_line(line.text)
-            if parsed is not None:
+            if (parsed := parse_date_line(line.text)) is not None:
                 return index, position, parsed
     return None
 
