@@ -1,8 +1,4 @@
-"""The command line's words: commands, options and examples (argparse); nothing runs here.
-
-``cli.py`` builds its parser from :func:`build_parser` and does the running, printing
-and exiting.
-"""
+"""The command line's words for ``cli.py``: commands, options and examples (argparse)."""
 
 from __future__ import annotations
 
@@ -74,12 +70,6 @@ def _send_options(send: argparse.ArgumentParser) -> None:
     send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
 
 
-def _unsubscribe_options(unsubscribe: argparse.ArgumentParser) -> None:
-    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
-    unsubscribe.add_argument("--lang", metavar="CODE",
-                             help="only this language's digests (default: every language)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfb-feeds",
@@ -117,10 +107,13 @@ def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> Non
                         help="what to print: a part of each digest (default: text), or the "
                              "paths that `build` writes them to")
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
-    send = command("send", "email each digest of a week to its list (digests.lists), once only")
-    _send_options(send)
-    _unsubscribe_options(command("unsubscribe", "add an address to the suppression list: send "
-                                                 "never mails it again (digests.recipients)"))
+    _send_options(command("send", "email each digest of a week to its list (digests.lists), "
+                                  "once only"))
+    unsubscribe = command("unsubscribe", "add an address to the suppression list: send never "
+                                         "mails it again (digests.recipients)")
+    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
+    unsubscribe.add_argument("--lang", metavar="CODE",
+                             help="only this language's digests (default: every language)")
     imp = command("import", "turn listing text (as on the site) into statement records")
     imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
     imp.add_argument("--out", type=Path, metavar="DIR",
