@@ -117,6 +117,12 @@ def _link_dict(link: Link) -> dict[str, str]:
     return {name: value for name, value in pairs if value}
 
 
+def _atom_links(entry: Entry) -> list[dict[str, str]]:
+    """The entry's own page (if it has one), then its translations."""
+    own = (Link(entry.url, "alternate", HTML, entry.language or None),) if entry.url else ()
+    return [_link_dict(link) for link in (*own, *entry.translations)]
+
+
 def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None:
     fe = generator.add_entry(order="append")
     fe.id(entry.id)
@@ -126,8 +132,7 @@ def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None
     if names:
         fe.author(names)
     _atom_text(fe, entry)
-    own = (Link(entry.url, "alternate", HTML, entry.language or None),) if entry.url else ()
-    attributes = [_link_dict(link) for link in (*own, *entry.translations)]
+    attributes = _atom_links(entry)
     if attributes:
         fe.link(attributes)
     if entry.tags:
