@@ -54,10 +54,7 @@ def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
     # {% trans %} blocks compile to newstyle calls, as the callables below expect.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     columns = columns or Columns()
-    env.filters["wrap"] = columns.wrap
-    env.filters["underline"] = columns.underline
-    env.filters["isolate"] = isolate
-    env.filters["bdi"] = bdi
+    env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi)
     return env
 
 

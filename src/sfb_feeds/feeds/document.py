@@ -133,18 +133,12 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
 
 
 def make_entry(site: Site, statement: Statement) -> Entry:
-    settings = site.settings
     return Entry(
-        id=entry_id(statement.id, statement.date, settings),
-        title=statement.title,
+        id=entry_id(statement.id, statement.date, site.settings), title=statement.title,
         url=canonical_uri(statement.url) if statement.url else None,
-        language=statement.language,
-        published=feed_moment(statement.date),
-        updated=distinct_updated(statement),
-        modified=feed_moment(statement.updated),
-        paragraphs=statement.excerpt,
-        authors=statement.authors,
-        tags=statement.tags,
+        language=statement.language, published=feed_moment(statement.date),
+        updated=distinct_updated(statement), modified=feed_moment(statement.updated),
+        paragraphs=statement.excerpt, authors=statement.authors, tags=statement.tags,
         translations=translation_links(site, statement),
     )
 
@@ -156,16 +150,10 @@ def base_feed(site: Site, kind: FeedKind, language: str | None,
     entries = tuple(make_entry(site, statement) for statement in statements)
     self_url = public_url(settings, path)
     return Feed(
-        id=self_url,
-        title=feed_title(site, language),
-        subtitle=settings.site.description,
-        language=language,
-        self_url=self_url,
-        site_url=site_url(settings),
-        author=settings.site.author,
+        id=self_url, title=feed_title(site, language), subtitle=settings.site.description,
+        language=language, self_url=self_url, site_url=site_url(settings),
+        author=settings.site.author, links=(), entries=entries,
         updated=max((entry.updated for entry in entries), default=EMPTY_UPDATED),
-        links=(),
-        entries=entries,
     )
 
 

@@ -87,10 +87,8 @@ class IndexPage:
         return FeedLink(
             label=self._language(language or "en").label(_LABELS[kind]),
             href=urls.public_url(site.settings, urls.feed_path(kind, language)),
-            media_type=kind.media_type,
-            title=f"{display_title(site, language)} ({kind.label})",
-            hreflang=language,
-        )
+            media_type=kind.media_type, hreflang=language,
+            title=f"{display_title(site, language)} ({kind.label})")
 
     def _headline(self, site: Site, statement: Statement) -> Headline:
         day = statement.date.astimezone(site.settings.site.tz)
@@ -101,28 +99,21 @@ class IndexPage:
     def _section(self, site: Site, lang: str) -> Section:
         language = self._language(lang)
         return Section(
-            language=lang,
-            name=native_name(lang),
-            direction=language.direction,
+            language=lang, name=native_name(lang), direction=language.direction,
             feeds=tuple(self._feed_link(site, kind, lang)
                         for kind in (*urls.KINDS, urls.DIGEST_FEED)),
             digest_label=language.label("Digest archive"),
             digest_url=urls.digest_archive_url(site.settings, lang),
-            newest=tuple(self._headline(site, s) for s in site.by_language[lang][:NEWEST]),
-        )
+            newest=tuple(self._headline(site, s) for s in site.by_language[lang][:NEWEST]))
 
     def render(self, site: Site, target: Target) -> bytes:
         """``index.html`` (valid HTML5, laid out for phones as well as desktops)."""
         all_feeds = tuple(self._feed_link(site, kind, None) for kind in urls.KINDS)
         sections = tuple(self._section(site, language) for language in site.languages)
         page = self.template.render(
-            title=site.settings.site.title,
-            heading=feed_title(site, None),
-            description=site.settings.site.description,
-            site_url=urls.site_url(site.settings),
-            all_feeds=all_feeds,
-            sections=sections,
-            discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds),
-        )
+            title=site.settings.site.title, heading=feed_title(site, None),
+            description=site.settings.site.description, site_url=urls.site_url(site.settings),
+            all_feeds=all_feeds, sections=sections,
+            discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds))
         return page.encode("utf-8")
 

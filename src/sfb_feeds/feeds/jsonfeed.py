@@ -35,11 +35,8 @@ def _item(entry: Entry) -> dict[str, Any]:
 def feed_object(feed: Feed) -> dict[str, Any]:
     """The JSON Feed object of ``feed`` (keys in the order the spec lists them)."""
     document: dict[str, Any] = {
-        "version": VERSION,
-        "title": feed.title,
-        "home_page_url": feed.site_url,
-        "feed_url": feed.self_url,
-        "description": feed.subtitle,
+        "version": VERSION, "title": feed.title, "home_page_url": feed.site_url,
+        "feed_url": feed.self_url, "description": feed.subtitle,
         "authors": [{"name": feed.author}],
     }
     if feed.language:
