@@ -33,24 +33,13 @@ def parse_now(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO 8601 date-time (e.g. 2015-09-07T12:00:00+00:00)"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date-time "
+                                         "(e.g. 2015-09-07T12:00:00+00:00)") from None
     from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
 
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"{value!r} is outside the years {YEARS}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="PATH",
-                        help="site config file (default: ./sfb-feeds.yaml)")
-    noise = common.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
-    return common
 
 
 def _send_options(send: argparse.ArgumentParser) -> None:
@@ -78,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _common()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, metavar="PATH",
+                        help="site config file (default: ./sfb-feeds.yaml)")
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_text, description=help_text,

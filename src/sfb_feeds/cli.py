@@ -117,10 +117,7 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
                    detail=console.detail, progress=_progress_bar(console), adopt=args.adopt)
     for warning in report.warnings:
         console.warn(warning)
-    if report.changed:
-        console.info(report.summary())
-    else:
-        console.detail(report.summary())
+    (console.info if report.changed else console.detail)(report.summary())
     return EXIT_OK
 
 
