@@ -73,11 +73,9 @@ def hold(output_dir: Path, *, wait: float | None = None,
 @contextlib.contextmanager
 def hold_file(path: Path, *, busy: Callable[[Path, float], Busy], wait: float | None = None,
               poll: float = 0.05) -> Iterator[Path]:
-    """Hold the ``flock`` on the file ``path`` (created empty if missing, with its folder).
-
-    If another process holds it, retry for ``wait`` seconds (default: :func:`default_wait`),
-    then raise what ``busy(path, wait)`` returns. Yields ``path``.
-    """
+    """Hold the ``flock`` on ``path`` (created empty if missing, with its folder); if another
+    process holds it, retry for ``wait`` seconds (default: :func:`default_wait`), then raise
+    what ``busy(path, wait)`` returns. Yields ``path``."""
     patience = default_wait() if wait is None else wait
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

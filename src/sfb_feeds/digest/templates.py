@@ -86,21 +86,18 @@ def gettext_callables(catalog: gettext.NullTranslations) -> dict[str, Any]:
     newstyle form: the result is Markup when the template autoescapes (so ``.format()``
     escapes what it inserts), and keyword arguments are %-formatted in."""
 
+    def marked(context: EvalContext, text: str) -> str:
+        return Markup(text) if context.autoescape else text
+
     @jinja2.pass_eval_context
     def translate(context: EvalContext, message: str, **variables: Any) -> str:
-        text = catalog.gettext(message)
-        if context.autoescape:
-            text = Markup(text)
+        text = marked(context, catalog.gettext(message))
         return text % variables if variables else text
 
     @jinja2.pass_eval_context
-    def ngettext(
-        context: EvalContext, singular: str, plural: str, num: int, **variables: Any
-    ) -> str:
-        text = catalog.ngettext(singular, plural, num)
-        if context.autoescape:
-            text = Markup(text)
-        variables.setdefault("num", num)
-        return text % variables
+    def ngettext(context: EvalContext, singular: str, plural: str, num: int,
+                 **variables: Any) -> str:
+        text = marked(context, catalog.ngettext(singular, plural, num))
+        return text % {"num": num, **variables}
 
     return {"_": translate, "gettext": translate, "ngettext": ngettext}

@@ -121,15 +121,12 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
     readers taking an entry's first link would open the translation instead."""
     if statement.url is None:
         return ()
-    seen = {statement.language}
-    links: list[Link] = []
+    found: dict[str, str] = {}  # language -> the first translation's url
     for other in site.translations_of(statement):
-        if other.url is None or other.language in seen:
-            continue
-        seen.add(other.language)
-        links.append(Link(canonical_uri(other.url), TRANSLATION_REL, HTML,
-                          other.language, native_name(other.language)))
-    return tuple(links)
+        if other.url is not None and other.language != statement.language:
+            found.setdefault(other.language, other.url)
+    return tuple(Link(canonical_uri(url), TRANSLATION_REL, HTML, lang, native_name(lang))
+                 for lang, url in found.items())
 
 
 def make_entry(site: Site, statement: Statement) -> Entry:

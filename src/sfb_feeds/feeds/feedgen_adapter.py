@@ -21,8 +21,6 @@ from .. import __version__
 from ..urls import ATOM, RSS
 from .document import HTML, Entry, Feed, Link
 
-__all__ = ["render_atom", "render_rss"]
-
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
