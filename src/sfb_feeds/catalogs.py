@@ -98,16 +98,15 @@ def translations(lang: str, site_locales: Path | None = None,
     """The gettext translations for ``lang``, read afresh (keep the result). ``site_locales``:
     a site's own catalogs (a broken one is a ConfigError naming file and line); ``shipped``:
     instead of the shipped ones (tests)."""
-    found_files = catalog_files(lang, site_locales, shipped)
-    check_site_catalogs(found_files)
-    found = [_compiled(read_po(io.BytesIO(f.source.read_bytes()), domain=DOMAIN,
-                               abort_invalid=True)) for f in found_files]
-    if not found:
-        return gettext.NullTranslations()
-    first = found[0]
-    for fallback in found[1:]:
-        first.add_fallback(fallback)  # chains: each new one goes to the end
-    return first
+    found = catalog_files(lang, site_locales, shipped)
+    check_site_catalogs(found)
+    chain = gettext.NullTranslations()
+    for file in reversed(found):  # the least specific first: each falls back on the last
+        catalog = _compiled(read_po(io.BytesIO(file.source.read_bytes()), domain=DOMAIN,
+                                    abort_invalid=True))
+        catalog.add_fallback(chain)
+        chain = catalog
+    return chain
 
 
 def _compiled(catalog: Catalog) -> gettext.GNUTranslations:

@@ -47,13 +47,11 @@ def _cssutils_quiet() -> Iterator[None]:
     import cssutils  # noqa: F401 - its import adds the stderr handler replaced here
 
     logger = logging.getLogger("CSSUTILS")  # the logger cssutils.log writes to
-    saved = (logger.handlers[:], logger.propagate)
-    logger.handlers[:] = [logging.NullHandler()]
-    logger.propagate = False
+    saved, logger.disabled = logger.disabled, True
     try:
         yield
     finally:
-        logger.handlers[:], logger.propagate = saved
+        logger.disabled = saved
 
 
 def _parse(html: str) -> etree._ElementTree:
