@@ -19,7 +19,7 @@ from test_digest_factory import BASE, NOW, refugee_statements, settings, site, s
 
 from sfb_feeds import digest, i18n
 from sfb_feeds.digest.command import digest_outputs, show_digest
-from sfb_feeds.digest.templates import candidate_names
+from sfb_feeds.digest.templates import candidate_names, gettext_callables
 from sfb_feeds.digest.text import display_width, underline, wrap
 from sfb_feeds.errors import UsageError
 from sfb_feeds.pipeline import render_site
@@ -611,3 +611,25 @@ def test_french_labels_take_a_no_break_space_before_the_colon() -> None:
     assert "\nÉgalement en\u00a0:\n" in text
     english = result["digests/en/2015-W36.txt"].decode()
     assert "\nFull statement: https://" in english and "\nAlso in:\n" in english
+
+
+@pytest.mark.parametrize("source", [
+    "{{ ngettext('%(num)d statement', '%(num)d statements', n) }}",
+    "{{ ngettext('%(num)d by %(who)s', '%(num)d by %(who)s', n, who=who) }}",
+    "{{ _('Full statement') }} {{ _('by %(who)s', who=who) }}",
+    "{{ _('<em>%(who)s</em>', who=who) }} {{ _('<em>{x}</em>').format(x=who) }}",
+    "{% trans count=n %}{{ count }} statement{% pluralize %}{{ count }} statements{% endtrans %}",
+])
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_render_gettext_callables_match_jinjas_own(source: str, autoescape: bool) -> None:
+    # The callables passed with each render must behave as Jinja's newstyle ones: %(num)
+    # filled in, keyword values escaped when the template autoescapes.
+    catalog = i18n.translations("pl")
+    ours = jinja2.Environment(autoescape=autoescape, extensions=[jinja2.ext.i18n])
+    ours.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    jinjas = jinja2.Environment(autoescape=autoescape, extensions=[jinja2.ext.i18n])
+    jinjas.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    for n in (1, 3):
+        values = {"n": n, "who": "<b>A & B</b>"}
+        expected = jinjas.from_string(source).render(values)
+        assert ours.from_string(source).render(values, **gettext_callables(catalog)) == expected

@@ -40,3 +40,17 @@ def test_a_statement_with_a_url_still_links_its_translations() -> None:
     assert seen.link == url("pl")
     assert [(link.rel, link.get("hreflang"), link.href) for link in seen.links] == [
         ("alternate", "pl", url("pl")), ("related", "tr", url("tr"))]
+
+
+def test_one_link_per_other_language_the_first_translation_in_each() -> None:
+    # A second English version is not a translation of the English entry; of two Polish
+    # versions, the first by id is linked, once.
+    data = build(make_site(make_settings(), [
+        statement(url("en"), "Original", "2015-01-02", **KEY),
+        statement(url("en-2"), "Also in English", "2015-01-02", **KEY),
+        statement(url("pl-b"), "Po polsku (b)", "2015-01-02", "pl", **KEY),
+        statement(url("pl-a"), "Po polsku (a)", "2015-01-02", "pl", **KEY),
+    ], NOW))
+    seen = next(e for e in feedparser.parse(data["atom.xml"]).entries if e.title == "Original")
+    assert [(link.rel, link.get("hreflang"), link.href) for link in seen.links] == [
+        ("alternate", "en", url("en")), ("related", "pl", url("pl-a"))]

@@ -15,6 +15,8 @@ from sfb_feeds import language
     ("pl", "Polski"), ("tr", "Türkçe"), ("da", "Dansk"), ("ar", "العربية"), ("ko", "한국어"),
     ("el", "Ελληνικά"), ("en", "English"), ("pt-BR", "Português (Brasil)"),
     ("sr-Latn", "Srpski (latinica)"),
+    ("pl-XX", "Polski"),  # a region CLDR does not know: the language's own name
+    ("qaa", "qaa"), ("rom", "rom"),  # no name in CLDR: the tag itself
 ])
 def test_native_names_are_the_language_in_itself_as_a_heading(tag: str, name: str) -> None:
     assert language.native_name(tag) == name

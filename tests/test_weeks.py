@@ -13,7 +13,6 @@ from sfb_feeds.weeks import (
     last_complete_week,
     parse_week,
     week_bounds,
-    week_label,
     week_of,
     week_of_day,
 )
@@ -45,19 +44,19 @@ def test_monday_weeks_are_the_iso_weeks(day: date, label: str) -> None:
 def test_a_moment_belongs_to_its_week_in_the_site_timezone() -> None:
     # Sunday 23:30 in London is already Monday in UTC+2 and still Sunday in London.
     moment = datetime(2015, 9, 6, 22, 30, tzinfo=UTC)  # 23:30 BST
-    assert week_label(moment, settings(timezone="Europe/London")) == "2015-W36"
-    assert week_label(moment, settings(timezone="Europe/Istanbul")) == "2015-W37"
+    assert week_of(moment, settings(timezone="Europe/London")).label == "2015-W36"
+    assert week_of(moment, settings(timezone="Europe/Istanbul")).label == "2015-W37"
     # Monday 00:30 in Auckland is still Sunday in UTC.
     early = datetime(2015, 9, 7, 0, 30, tzinfo=ZoneInfo("Pacific/Auckland"))
-    assert week_label(early, settings(timezone="Pacific/Auckland")) == "2015-W37"
-    assert week_label(early, settings(timezone="UTC")) == "2015-W36"
+    assert week_of(early, settings(timezone="Pacific/Auckland")).label == "2015-W37"
+    assert week_of(early, settings(timezone="UTC")).label == "2015-W36"
 
 
 def test_year_edge_in_the_site_timezone() -> None:
     # 2021-01-03 23:30 in London is 2021-01-04 in Tokyo: weeks 53 and 1.
     moment = datetime(2021, 1, 3, 23, 30, tzinfo=LONDON)
-    assert week_label(moment, settings(timezone="Europe/London")) == "2020-W53"
-    assert week_label(moment, settings(timezone="Asia/Tokyo")) == "2021-W01"
+    assert week_of(moment, settings(timezone="Europe/London")).label == "2020-W53"
+    assert week_of(moment, settings(timezone="Asia/Tokyo")).label == "2021-W01"
 
 
 @pytest.mark.parametrize("start", WEEKDAYS)

@@ -1,8 +1,4 @@
-"""The command line's words: commands, options and examples (argparse); nothing runs here.
-
-``cli.py`` builds its parser from :func:`build_parser` and does the running, printing
-and exiting.
-"""
+"""The command line's words for ``cli.py``: commands, options and examples (argparse)."""
 
 from __future__ import annotations
 
@@ -37,24 +33,13 @@ def parse_now(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO 8601 date-time (e.g. 2015-09-07T12:00:00+00:00)"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date-time "
+                                         "(e.g. 2015-09-07T12:00:00+00:00)") from None
     from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
 
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"{value!r} is outside the years {YEARS}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="PATH",
-                        help="site config file (default: ./sfb-feeds.yaml)")
-    noise = common.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
-    return common
 
 
 def _send_options(send: argparse.ArgumentParser) -> None:
@@ -74,12 +59,6 @@ def _send_options(send: argparse.ArgumentParser) -> None:
     send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
 
 
-def _unsubscribe_options(unsubscribe: argparse.ArgumentParser) -> None:
-    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
-    unsubscribe.add_argument("--lang", metavar="CODE",
-                             help="only this language's digests (default: every language)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfb-feeds",
@@ -88,7 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _common()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, metavar="PATH",
+                        help="site config file (default: ./sfb-feeds.yaml)")
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_text, description=help_text,
@@ -117,10 +101,13 @@ def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> Non
                         help="what to print: a part of each digest (default: text), or the "
                              "paths that `build` writes them to")
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
-    send = command("send", "email each digest of a week to its list (digests.lists), once only")
-    _send_options(send)
-    _unsubscribe_options(command("unsubscribe", "add an address to the suppression list: send "
-                                                 "never mails it again (digests.recipients)"))
+    _send_options(command("send", "email each digest of a week to its list (digests.lists), "
+                                  "once only"))
+    unsubscribe = command("unsubscribe", "add an address to the suppression list: send never "
+                                         "mails it again (digests.recipients)")
+    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
+    unsubscribe.add_argument("--lang", metavar="CODE",
+                             help="only this language's digests (default: every language)")
     imp = command("import", "turn listing text (as on the site) into statement records")
     imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
     imp.add_argument("--out", type=Path, metavar="DIR",

@@ -1,14 +1,7 @@
 """The gettext catalogs a language's labels come from: the shipped ones and a site's own.
 
-A language reads the catalogs named by :func:`catalog_names`, most specific first, each
-from the site's ``locales/`` folder (beside its config) before the shipped
-``sfb_feeds/locale/``: a message the site's catalog lacks comes from the shipped one, and
-one neither has from the next, less specific name, then English (the msgids).
-
-Only catalogs in the language's script count: ``zh-TW`` (Traditional) never reads
-``zh_Hans``, ``sr-Latn`` never reads ``sr`` (Cyrillic). The script of a tag that names
-none comes from CLDR's likely subtags (``zh``, ``zh-SG`` -> Hans; ``sr`` -> Cyrl;
-``sr-ME`` -> Latn).
+Each name of :func:`catalog_names` (most specific first, in the tag's script only) is read
+from the site's ``locales/`` before the shipped ``sfb_feeds/locale/``; see docs/languages.md.
 """
 
 from __future__ import annotations
@@ -33,8 +26,7 @@ from .language import canonical_tag
 DOMAIN = "sfb_feeds"
 SITE_FOLDER = "locales"  # beside the config: locales/<lang>/LC_MESSAGES/sfb_feeds.po
 
-# CLDR's "no" (Norwegian) holds Bokmål's data (nb and nn inherit from it): text tagged
-# "no" is written in Bokmål.
+# CLDR's "no" holds Bokmål's data (nb and nn inherit from it): "no" text is Bokmål.
 _WRITTEN_AS = {"no": "nb"}
 
 # What a line of a .po file may be, besides blank lines and comments. Babel's reader
@@ -43,18 +35,10 @@ _PO_LINE = re.compile(
     r'(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"')
 
 
-def shipped_locales() -> Traversable:
-    """The folder of the catalogs that ship with sfb-feeds."""
-    return files("sfb_feeds") / "locale"
-
-
 def catalog_names(lang: str) -> tuple[str, ...]:
-    """Catalog folder names to try for ``lang``, most specific first, in its script only.
-
-    ``pt-BR`` -> (pt_BR, pt_Latn, pt); ``zh`` -> (zh_Hans, zh); ``zh-TW`` -> (zh_TW,
-    zh_Hant); ``no`` -> (nb_Latn, nb); ``sr-Latn`` -> (sr_Latn,). Nothing for a tag that
-    is not a language tag (which also keeps input such as "../x" off the file system).
-    """
+    """Catalog folder names to try for ``lang``, most specific first, in its script only:
+    ``pt-BR`` -> (pt_BR, pt_Latn, pt); ``zh-TW`` -> (zh_TW, zh_Hant); ``no`` -> (nb_Latn,
+    nb). Nothing for what is not a language tag (which keeps "../x" off the file system)."""
     tag = canonical_tag(lang.replace("_", "-"))
     if tag is None:
         return ()
@@ -103,7 +87,7 @@ def catalog_files(lang: str, site_locales: Path | None = None,
                   shipped: Traversable | None = None) -> tuple[CatalogFile, ...]:
     """The catalog files ``lang`` reads, in the order their messages win."""
     roots: list[tuple[Traversable, bool]] = [] if site_locales is None else [(site_locales, True)]
-    roots.append((shipped_locales() if shipped is None else shipped, False))
+    roots.append((files("sfb_feeds") / "locale" if shipped is None else shipped, False))
     return tuple(CatalogFile(name, source, site) for name in catalog_names(lang)
                  for root, site in roots
                  if (source := root / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
@@ -111,22 +95,18 @@ def catalog_files(lang: str, site_locales: Path | None = None,
 
 def translations(lang: str, site_locales: Path | None = None,
                  shipped: Traversable | None = None) -> gettext.NullTranslations:
-    """The gettext translations for ``lang`` (see the module's docstring for the order).
-
-    ``site_locales``: a site's own catalogs; a broken one raises ConfigError naming the file
-    and line. ``shipped``: instead of the shipped catalogs (for tests). Read afresh on each
-    call: keep the result.
-    """
-    found_files = catalog_files(lang, site_locales, shipped)
-    check_site_catalogs(found_files)
-    found = [_compiled(read_po(io.BytesIO(f.source.read_bytes()), domain=DOMAIN,
-                               abort_invalid=True)) for f in found_files]
-    if not found:
-        return gettext.NullTranslations()
-    first = found[0]
-    for fallback in found[1:]:
-        first.add_fallback(fallback)  # chains: each new one goes to the end
-    return first
+    """The gettext translations for ``lang``, read afresh (keep the result). ``site_locales``:
+    a site's own catalogs (a broken one is a ConfigError naming file and line); ``shipped``:
+    instead of the shipped ones (tests)."""
+    found = catalog_files(lang, site_locales, shipped)
+    check_site_catalogs(found)
+    chain = gettext.NullTranslations()
+    for file in reversed(found):  # the least specific first: each falls back on the last
+        catalog = _compiled(read_po(io.BytesIO(file.source.read_bytes()), domain=DOMAIN,
+                                    abort_invalid=True))
+        catalog.add_fallback(chain)
+        chain = catalog
+    return chain
 
 
 def _compiled(catalog: Catalog) -> gettext.GNUTranslations:

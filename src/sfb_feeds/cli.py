@@ -1,7 +1,5 @@
-"""The command line: parse arguments, run a command, print, and map errors to exit codes.
-
-This is the only module that prints or exits.
-"""
+"""The command line, the only module that prints or exits: run a command, map errors to
+exit codes."""
 
 from __future__ import annotations
 
@@ -19,13 +17,14 @@ from typing import TYPE_CHECKING, TextIO
 from . import __version__
 from .arguments import build_parser
 from .config import load_settings
-from .errors import EXIT_BUG, EXIT_OK, EXIT_USAGE, Problem, SfbError, UsageError, printable
+from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, printable
 from .loader import Loaded, load_statements
 from .model import Settings, Statement
 from .site import is_published
 
 if TYPE_CHECKING:
     from .send import SendReport
+
 
 class _Console:
     """Where messages go; honours --quiet and --verbose."""
@@ -47,12 +46,10 @@ class _Console:
     def warn(self, message: str) -> None:
         print(f"warning: {printable(message)}", file=self.err)
 
-
-def _load(settings: Settings, console: _Console) -> Loaded:
-    loaded = load_statements(settings)
-    for warning in loaded.warnings:
-        console.detail(f"warning: {warning}")
-    return loaded
+    def loaded(self, loaded: Loaded) -> None:
+        """Show the loader's warnings with --verbose (``check`` shows them always)."""
+        for warning in loaded.warnings:
+            self.detail(f"warning: {warning}")
 
 
 def _unpublished(statements: Sequence[Statement], now: datetime) -> tuple[int, int]:
@@ -116,19 +113,11 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
     from .build import build
 
     settings = load_settings(args.config)
-
-    def loaded(result: Loaded) -> None:
-        for warning in result.warnings:
-            console.detail(f"warning: {warning}")
-
-    report = build(settings, args.now or datetime.now(UTC), on_loaded=loaded,
+    report = build(settings, args.now or datetime.now(UTC), on_loaded=console.loaded,
                    detail=console.detail, progress=_progress_bar(console), adopt=args.adopt)
     for warning in report.warnings:
         console.warn(warning)
-    if report.changed:
-        console.info(report.summary())
-    else:
-        console.detail(report.summary())
+    (console.info if report.changed else console.detail)(report.summary())
     return EXIT_OK
 
 
@@ -136,7 +125,8 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
     from .digest.command import digest_outputs
 
     settings = load_settings(args.config)
-    loaded = _load(settings, console)
+    loaded = load_statements(settings)
+    console.loaded(loaded)
     part = None if args.part == "paths" else args.part
     outputs = digest_outputs(settings, loaded.statements, args.now or datetime.now(UTC),
                              week=args.week, lang=args.lang, part=part)
@@ -162,11 +152,6 @@ def _week(settings: Settings, args: argparse.Namespace) -> str:
     return last_complete_week(args.now or datetime.now(UTC), settings).label
 
 
-def _validate_to(address: str | None) -> None:
-    if address is not None and "@" not in parseaddr(address)[1]:
-        raise UsageError(f"--to: {address!r} is not an email address")
-
-
 def _subscriber(address: str | None) -> str | None:
     """``--recipient``, checked and written as the recipients files' addresses are."""
     from .recipients import check_address
@@ -183,10 +168,12 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     from .digest.command import digest_outputs
     from .send import SendFailed, send_digests
 
-    _validate_to(args.to)
+    if args.to is not None and "@" not in parseaddr(args.to)[1]:
+        raise UsageError(f"--to: {args.to!r} is not an email address")
     only = _subscriber(args.recipient)
     settings = load_settings(args.config)
-    loaded = _load(settings, console)
+    loaded = load_statements(settings)
+    console.loaded(loaded)
     now = args.now or datetime.now(UTC)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
     report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,
@@ -262,11 +249,6 @@ COMMANDS = {"check": run_check, "build": run_build, "digest": run_digest, "send"
             "unsubscribe": run_unsubscribe, "import": run_import}
 
 
-def _report(problems: Sequence[Problem | str], err: TextIO) -> None:
-    for problem in problems:
-        print(f"error: {printable(str(problem))}", file=err)
-
-
 def _report_bug(exc: BaseException, verbose: bool, err: TextIO) -> int:
     """An unexpected exception is a bug in sfb-feeds: one line, the traceback on request."""
     if verbose:
@@ -293,7 +275,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     try:
         return COMMANDS[args.command](args, console)
     except SfbError as exc:
-        _report(exc.messages(), err)
+        for problem in exc.messages():
+            print(f"error: {printable(str(problem))}", file=err)
         if isinstance(exc, UsageError):
             print(f"(see: sfb-feeds {args.command} --help)", file=err)
         return exc.exit_code
@@ -314,6 +297,3 @@ def entry_point() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141
     sys.exit(code)
-
-
-__all__ = ["EXIT_USAGE", "main"]

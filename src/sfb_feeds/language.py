@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING
 
@@ -46,23 +47,16 @@ def babel_locale(tag: str) -> Locale | None:
     """The closest CLDR locale for ``tag`` (``pt-BR`` -> pt_BR, ``sr-Latn`` -> sr_Latn)."""
     from babel import Locale, UnknownLocaleError
 
-    try:
-        return Locale.parse(tag, sep="-")
-    except (UnknownLocaleError, ValueError):
-        try:
-            return Locale.parse(tag.split("-")[0])
-        except (UnknownLocaleError, ValueError):
-            return None
+    for name in (tag, tag.split("-")[0]):
+        with contextlib.suppress(UnknownLocaleError, ValueError):
+            return Locale.parse(name, sep="-")
+    return None
 
 
 def native_name(tag: str) -> str:
-    """The language's name in itself, capitalised as a heading: ``pl`` -> ``Polski``; the
-    tag itself where CLDR has no name for it (``rom``, ``qaa``).
-
-    langcodes is not asked: its names need the ``language_data`` package, which is not a
-    dependency (and a tag CLDR cannot name has rarely a better name there).
-    (~3 µs once Babel holds the language's CLDR data, which it keeps: no memo needed.)
-    """
+    """The language's name in itself, capitalised: ``pl`` -> ``Polski``; the tag itself
+    where CLDR has no name (``rom``, ``qaa``). Not langcodes: its names need the
+    ``language_data`` package, not a dependency. (~3 µs once Babel holds the CLDR data.)"""
     locale = babel_locale(tag)
     name = locale.get_display_name(locale) if locale is not None else None
     return name[:1].upper() + name[1:] if name else tag

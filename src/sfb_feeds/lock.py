@@ -1,14 +1,9 @@
-"""One run at a time: an advisory ``flock`` on a lock file.
+"""One run at a time: an advisory ``flock`` on a lock file (:func:`hold` for the output
+folder, :func:`hold_file` for any file, with the caller's message).
 
-``build`` locks a dotfile inside the output folder (:func:`hold`); ``send`` locks
-``send.lock`` in the state folder (:func:`hold_file`, with its own message).
-
-``flock`` locks belong to the open file, and the kernel drops them when the process
-dies for any reason (even SIGKILL or an out-of-memory kill), so a killed run never
-leaves a lock behind: there is nothing to "recover" by hand, and the lock file itself
-is never deleted (deleting a lock file others may have open is how two runs end up
-holding "the" lock at once). The file stays empty, so taking the lock changes nothing
-in the folder. On NFS, Linux emulates ``flock`` with POSIX locks, which also works.
+The kernel drops a ``flock`` when its process dies (even by SIGKILL), so a killed run never
+leaves a lock behind; the empty lock file is never deleted (deleting one that others hold
+open is how two runs end up holding "the" lock at once). NFS emulates it with POSIX locks.
 """
 
 from __future__ import annotations
@@ -41,22 +36,6 @@ def default_wait() -> float:
         return DEFAULT_WAIT
 
 
-def _open_lock_file(path: Path) -> int:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-    except OSError as exc:
-        raise WriteError(f"{path}: cannot open the lock file: {exc.strerror or exc}") from exc
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
 def holder_pid(path: Path) -> int | None:
     """The process holding the lock on ``path``, from Linux's /proc/locks; None if unknown."""
     try:
@@ -84,33 +63,31 @@ def _busy(path: Path, waited: float) -> Busy:
     )
 
 
-@contextlib.contextmanager
-def hold(output_dir: Path, *, wait: float | None = None, poll: float = 0.05) -> Iterator[Path]:
-    """Hold the lock on ``output_dir`` (created if missing) for the ``with`` block.
-
-    If another process holds it, retry for ``wait`` seconds (default: :func:`default_wait`)
-    and then raise :class:`~sfb_feeds.errors.Busy`. Yields the lock file's path.
-    """
-    with hold_file(lock_path(output_dir), wait=wait, poll=poll, busy=_busy) as path:
-        yield path
-
-
-BusyMessage = Callable[[Path, float], Busy]  # (lock file, seconds waited) -> the error
+def hold(output_dir: Path, *, wait: float | None = None,
+         poll: float = 0.05) -> contextlib.AbstractContextManager[Path]:
+    """Hold the lock on ``output_dir`` (created if missing) for the ``with`` block, as
+    :func:`hold_file` does; a second run gets :class:`~sfb_feeds.errors.Busy`."""
+    return hold_file(lock_path(output_dir), wait=wait, poll=poll, busy=_busy)
 
 
 @contextlib.contextmanager
-def hold_file(path: Path, *, busy: BusyMessage, wait: float | None = None,
+def hold_file(path: Path, *, busy: Callable[[Path, float], Busy], wait: float | None = None,
               poll: float = 0.05) -> Iterator[Path]:
-    """Hold the ``flock`` on the file ``path`` (created empty if missing, with its folder).
-
-    If another process holds it, retry for ``wait`` seconds (default: :func:`default_wait`),
-    then raise what ``busy(path, wait)`` returns. Yields ``path``.
-    """
+    """Hold the ``flock`` on ``path`` (created empty if missing, with its folder); if another
+    process holds it, retry for ``wait`` seconds (default: :func:`default_wait`), then raise
+    what ``busy(path, wait)`` returns. Yields ``path``."""
     patience = default_wait() if wait is None else wait
-    fd = _open_lock_file(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot open the lock file: {exc.strerror or exc}") from exc
     try:
         deadline = time.monotonic() + patience
-        while not _try_lock(fd):
+        while True:
+            with contextlib.suppress(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             if time.monotonic() >= deadline:
                 raise busy(path, patience)
             time.sleep(poll)

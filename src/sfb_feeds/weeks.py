@@ -1,11 +1,6 @@
-"""Digest weeks: which week a moment belongs to, its bounds, and its ISO 8601 label.
-
-A digest week is seven days in the site's timezone starting on ``digests.week_starts``
-(Monday by default, which gives exactly the ISO 8601 weeks). A week is named after the ISO
-week holding most of its days, i.e. the ISO week of its fourth day: that is how ISO itself
-assigns weeks to years, so ``2020-12-31`` and ``2021-01-03`` are both in ``2020-W53``, and
-every week start gives each label to exactly one week.
-"""
+"""Digest weeks: seven days in the site's timezone from ``digests.week_starts``, named after
+the ISO week of their fourth day (as ISO assigns weeks to years), so each label names
+exactly one week whatever the start (docs/digests.md)."""
 
 from __future__ import annotations
 
@@ -38,25 +33,16 @@ def _start_weekday(settings: Settings) -> int:
     return WEEKDAYS.index(settings.digests.week_starts.lower())
 
 
-def _label_of_first_day(first: date) -> str:
-    year, week, _ = (first + timedelta(days=_MIDDLE)).isocalendar()
-    return f"{year:04d}-W{week:02d}"
-
-
 def week_of_day(day: date, settings: Settings) -> Week:
     """The digest week that holds the calendar day ``day``."""
     first = day - timedelta(days=(day.weekday() - _start_weekday(settings)) % 7)
-    return Week(_label_of_first_day(first), first, first + timedelta(days=6))
+    year, number, _ = (first + timedelta(days=_MIDDLE)).isocalendar()
+    return Week(f"{year:04d}-W{number:02d}", first, first + timedelta(days=6))
 
 
 def week_of(moment: datetime, settings: Settings) -> Week:
     """The digest week that holds ``moment`` (an aware datetime), in the site timezone."""
     return week_of_day(moment.astimezone(settings.site.tz).date(), settings)
-
-
-def week_label(moment: datetime, settings: Settings) -> str:
-    """The ISO week label (``YYYY-Www``) of ``moment`` in the site timezone."""
-    return week_of(moment, settings).label
 
 
 def parse_week(label: str, settings: Settings) -> Week:
@@ -79,12 +65,10 @@ def parse_week(label: str, settings: Settings) -> Week:
 def week_bounds(week: Week, settings: Settings) -> tuple[datetime, datetime]:
     """The week as aware datetimes: its first moment and the first moment after it."""
     tz = settings.site.tz
-    start = datetime.combine(week.first, time(), tzinfo=tz)
-    end = datetime.combine(week.last + timedelta(days=1), time(), tzinfo=tz)
-    return start, end
+    return (datetime.combine(week.first, time(), tzinfo=tz),
+            datetime.combine(week.last + timedelta(days=1), time(), tzinfo=tz))
 
 
 def last_complete_week(now: datetime, settings: Settings) -> Week:
     """The newest week that has entirely passed at ``now`` (the week before ``now``'s)."""
-    current = week_of(now, settings)
-    return week_of_day(current.first - timedelta(days=1), settings)
+    return week_of_day(week_of(now, settings).first - timedelta(days=1), settings)

@@ -1,23 +1,12 @@
 """CSS inlining with premailer: once per template where that is exact, else per document.
 
-premailer styles an element from the stylesheet and what its selectors see of that
-element. When every inlined selector names only a type, classes or an id, and no Jinja
-sits inside ``class``, ``style`` or ``id`` (nor in a tag name or an attribute name), what
-premailer writes on an element depends on the template's own markup alone, never on the
-values a digest fills in. Such a template is inlined once, when templates are prepared:
-
-1. *Flatten* it: render it with an Environment whose loader hands out each template with
-   its Jinja constructs swapped for inert placeholders (an HTML comment between tags, a
-   word inside a tag), keeping ``extends``/``block``/``include``/``super()`` and comments,
-   which this render resolves. Stylesheets (``*.css``) are rendered for real, with the
-   values of the page they read (``lang``, ``dir``, ``start``, ``end``): the inlined
-   template is kept per template file and those values.
-2. Check the flat document and its stylesheet (see above), run premailer's ``transform``
-   on it once, and put the constructs back: the result is compiled as a Jinja template,
-   and digests are rendered from it with no premailer at all.
-
-Any other template (a site's own, with ``.x:first-child`` or ``class="{{ kind }}"``) is
-rendered and then inlined by premailer document by document: correct, and slower.
+An eligible template is *flattened* (rendered with its Jinja constructs swapped for inert
+placeholders: a comment between tags, a word inside one; ``extends``, ``block``,
+``include``, ``super()`` resolved; stylesheets rendered for real with the page values they
+read), checked, inlined by premailer once, and its constructs put back. It is eligible when
+what premailer writes on an element follows from the template's own markup: selectors of a
+tag, classes or an id only, and no Jinja in ``class``/``style``/``id``, tag or attribute
+names or ``<style>``. Any other is inlined per document. See docs/digests.md.
 """
 
 from __future__ import annotations
@@ -28,16 +17,11 @@ import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from importlib.metadata import version
-from typing import TYPE_CHECKING
 
 import jinja2
 import jinja2.meta
 from lxml import etree
 
-if TYPE_CHECKING:
-    from premailer import Premailer
-
-KEY_VARIABLES = ("lang", "dir", "start", "end")  # what a stylesheet may read of the page
 STYLESHEET_SUFFIX = ".css"
 _CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _RESOLVED = re.compile(r"\{%-?\s*(extends|block|endblock|include)\b|\{\{-?\s*super\(\)\s*-?\}\}$")
@@ -59,26 +43,15 @@ class Ineligible(Exception):
 
 @contextmanager
 def _cssutils_quiet() -> Iterator[None]:
-    """Keep cssutils' log lines (it writes them to stderr) away while inside."""
+    """Keep cssutils' log lines (written to stderr) away while inside."""
     import cssutils  # noqa: F401 - its import adds the stderr handler replaced here
 
     logger = logging.getLogger("CSSUTILS")  # the logger cssutils.log writes to
-    saved = (logger.handlers[:], logger.propagate)
-    logger.handlers[:] = [logging.NullHandler()]
-    logger.propagate = False
+    saved, logger.disabled = logger.disabled, True
     try:
         yield
     finally:
-        logger.handlers[:], logger.propagate = saved
-
-
-def _premailer() -> Premailer:
-    from premailer import Premailer  # ~0.1 s to import: only when inlining
-
-    # strip_important=False keeps the !important premailer adds to @media rules, which
-    # they need to win over the inline styles on narrow screens.
-    return Premailer(allow_network=False, allow_loading_external_files=False,
-                     strip_important=False, disable_leftover_css=False, remove_classes=False)
+        logger.disabled = saved
 
 
 def _parse(html: str) -> etree._ElementTree:
@@ -87,8 +60,14 @@ def _parse(html: str) -> etree._ElementTree:
 
 
 def _transformed(tree: etree._ElementTree) -> str:
+    from premailer import Premailer  # ~0.1 s to import: only when inlining
+
     with _cssutils_quiet():
-        _premailer().transform(tree.getroot())
+        # strip_important=False keeps the !important premailer adds to @media rules, which
+        # they need to win over the inline styles on narrow screens.
+        Premailer(allow_network=False, allow_loading_external_files=False,
+                  strip_important=False, disable_leftover_css=False,
+                  remove_classes=False).transform(tree.getroot())
     return str(etree.tostring(tree, method="html", encoding="unicode"))
 
 
@@ -142,11 +121,6 @@ class _ProtectingLoader(jinja2.BaseLoader):
         self.constructs.append(text)
         index = len(self.constructs) - 1
         return f"{_MARK}{index}x" if inside_tag else f"<!--{_MARK}{index}-->"
-
-
-def _words_in_title(flat: str) -> str:
-    """``flat`` with the placeholders in <title> as words: lxml drops comments there."""
-    return _TITLE.sub(lambda m: _COMMENT.sub(rf"{_MARK}\1x", m.group()), flat)
 
 
 def _check_markup(tree: etree._ElementTree) -> None:
@@ -203,7 +177,9 @@ def _entities_kept(flat: str, constructs: list[str]) -> str:
 def inline_once(flat: str, constructs: list[str]) -> str:
     """The flat document ``flat`` inlined by premailer, its constructs put back."""
     constructs = list(constructs)
-    flat = _entities_kept(_words_in_title(flat), constructs)
+    # Placeholders in <title> as words: lxml drops comments there.
+    flat = _TITLE.sub(lambda m: _COMMENT.sub(rf"{_MARK}\1x", m.group()), flat)
+    flat = _entities_kept(flat, constructs)
     tree = _parse(flat)
     _check_markup(tree)
     _check_stylesheet(tree)
@@ -226,13 +202,9 @@ INELIGIBLE = ""  # in a store: the template is inlined per document
 
 
 class Inliner:
-    """Templates of an Environment inlined once, each kept per template file and the
-    values its stylesheets read; None for a template that must be inlined per document.
-
-    ``store``, if given, maps what an inlined template depends on (a hash) to its text: a
-    build may hand in one kept between runs, so that preparing the digests of a one-edit
-    build neither imports nor runs premailer (~0.3 s of such a build).
-    """
+    """Templates of an Environment inlined once, kept per template file and the values its
+    stylesheets read. ``store`` (hash of what one depends on -> its text) may be kept between
+    runs, so a one-edit build neither imports nor runs premailer (~0.3 s of such a build)."""
 
     def __init__(self, env: jinja2.Environment, loader: jinja2.BaseLoader,
                  make_env: Callable[[jinja2.BaseLoader], jinja2.Environment],
@@ -250,7 +222,8 @@ class Inliner:
         return tuple(sorted(names))
 
     def inlined(self, name: str, page: Mapping[str, str]) -> jinja2.Template | None:
-        """Template ``name`` inlined for a page with ``page``'s values (KEY_VARIABLES)."""
+        """Template ``name`` inlined for a page with ``page``'s values (those a stylesheet
+        may read: lang, dir, start, end); None: inline it per document."""
         try:
             flat = self._flat.get_template(name).render(page)
         except (Ineligible, jinja2.TemplateError):

@@ -1,28 +1,18 @@
 """The Jinja2 side of the digests: the Environment, template choice, gettext callables.
 
-Templates are looked up in the site's ``<templates>/email/`` folder first, then in the
-ones shipped with sfb-feeds (``templates/email/`` in the repository, the package
-``sfb_feeds.templates`` once installed). For each kind of template the most specific name
-wins: ``digest.pt-BR.html``, then ``digest.pt.html``, then ``digest.html``.
-
-Labels go through gettext in the "newstyle" form of Jinja's i18n extension
-(``{{ _("Full statement") }}``, ``{{ _("by {authors}").format(authors=...) }}``). One
-Environment serves every language, so the callables of a language are passed with each
-render (render variables win over the Environment's globals).
+Templates come from the site's ``<templates>/email/``, then the shipped ones (the package
+``sfb_feeds.templates``), most specific name first (docs/digests.md). One Environment serves
+every language: a language's gettext callables are passed with each render.
 """
 
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import jinja2.ext
-from jinja2.loaders import split_template_path
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
@@ -33,24 +23,9 @@ PACKAGE = "sfb_feeds.templates"
 FOLDER = "email"
 
 
-class ResourceLoader(jinja2.BaseLoader):
-    """Templates shipped inside the package (a folder, or a zip), read with importlib."""
-
-    def __init__(self, root: Traversable) -> None:
-        self.root = root
-
-    def get_source(
-        self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool]]:
-        path = self.root.joinpath(*split_template_path(template))
-        if not path.is_file():
-            raise jinja2.TemplateNotFound(template)
-        return path.read_text(encoding="utf-8"), None, lambda: True
-
-
 def template_loader(templates_dir: Path | None) -> jinja2.BaseLoader:
     """The site's ``<templates>/email/`` (if any) over the shipped templates."""
-    shipped = ResourceLoader(files(PACKAGE) / FOLDER)
+    shipped = jinja2.PackageLoader(PACKAGE, FOLDER, encoding="utf-8")
     if templates_dir is None:
         return shipped
     site = jinja2.FileSystemLoader(templates_dir / FOLDER, encoding="utf-8")
@@ -79,10 +54,7 @@ def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
     # {% trans %} blocks compile to newstyle calls, as the callables below expect.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     columns = columns or Columns()
-    env.filters["wrap"] = columns.wrap
-    env.filters["underline"] = columns.underline
-    env.filters["isolate"] = isolate
-    env.filters["bdi"] = bdi
+    env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi)
     return env
 
 
@@ -114,21 +86,18 @@ def gettext_callables(catalog: gettext.NullTranslations) -> dict[str, Any]:
     newstyle form: the result is Markup when the template autoescapes (so ``.format()``
     escapes what it inserts), and keyword arguments are %-formatted in."""
 
+    def marked(context: EvalContext, text: str) -> str:
+        return Markup(text) if context.autoescape else text
+
     @jinja2.pass_eval_context
     def translate(context: EvalContext, message: str, **variables: Any) -> str:
-        text = catalog.gettext(message)
-        if context.autoescape:
-            text = Markup(text)
+        text = marked(context, catalog.gettext(message))
         return text % variables if variables else text
 
     @jinja2.pass_eval_context
-    def ngettext(
-        context: EvalContext, singular: str, plural: str, num: int, **variables: Any
-    ) -> str:
-        text = catalog.ngettext(singular, plural, num)
-        if context.autoescape:
-            text = Markup(text)
-        variables.setdefault("num", num)
-        return text % variables
+    def ngettext(context: EvalContext, singular: str, plural: str, num: int,
+                 **variables: Any) -> str:
+        text = marked(context, catalog.ngettext(singular, plural, num))
+        return text % {"num": num, **variables}
 
     return {"_": translate, "gettext": translate, "ngettext": ngettext}

@@ -1,21 +1,16 @@
-"""What the digest templates see: plain, localised values built from the site and a target.
-
-Everything language-dependent that is not a fixed label (dates, the week in words, names
-of languages, lists of authors) is prepared here, so templates only place values.
-"""
+"""What the digest templates see: plain, localised values (dates, the week in words, names
+of languages, lists of authors) built from the site and a target; templates only place them."""
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any
 
 from .. import i18n
 from ..model import Statement
 from ..site import Site
-from ..urls import ATOM, JSON_FEED, RSS, digest_url, feed_path, public_url
-from ..urls import digest_archive_url as archive_url
+from ..urls import ATOM, JSON_FEED, RSS, digest_archive_url, digest_url, feed_path, public_url
 from ..weeks import Week, parse_week, week_of_day
 
 
@@ -96,48 +91,24 @@ def site_hash(site: Site, *parts: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def feed_links(site: Site, lang: str) -> Feeds:
-    """Where this language's feeds are (the feed FORMATS rows are made from the same kinds)."""
-    settings = site.settings
-    return Feeds(atom=public_url(settings, feed_path(ATOM, lang)),
-                 rss=public_url(settings, feed_path(RSS, lang)),
-                 json=public_url(settings, feed_path(JSON_FEED, lang)))
-
-
-class _PageFields(TypedDict):
-    lang: str
-    dir: str
-    start: str
-    end: str
-    site_title: str
-    site_url: str
-    archive_url: str
-    unsubscribe_url: str | None
-    feeds: Feeds
-
-
 def sides(direction: str) -> tuple[str, str]:
     """(start, end) of a line in ``direction``: ("left", "right"), or swapped for rtl."""
     return ("right", "left") if direction == "rtl" else ("left", "right")
 
 
-def _page(site: Site, language: i18n.Language) -> _PageFields:
-    lang, direction = language.lang, language.direction
+def _page(site: Site, language: i18n.Language) -> dict[str, Any]:
+    """The fields of :class:`Page`, for a digest or archive view of ``language``."""
+    settings, lang, direction = site.settings, language.lang, language.direction
     start, end = sides(direction)
-    unsubscribe = site.settings.digests.unsubscribe
+    unsubscribe = settings.digests.unsubscribe
+    feeds = (public_url(settings, feed_path(kind, lang)) for kind in (ATOM, RSS, JSON_FEED))
     return {
         "lang": lang, "dir": direction, "start": start, "end": end,
-        "site_title": site.settings.site.title, "site_url": site.settings.site.url,
-        "archive_url": archive_url(site.settings, lang),
+        "site_title": settings.site.title, "site_url": settings.site.url,
+        "archive_url": digest_archive_url(settings, lang),
         "unsubscribe_url": unsubscribe.replace("{lang}", lang) if unsubscribe else None,
-        "feeds": feed_links(site, lang),
+        "feeds": Feeds(*feeds),
     }
-
-
-def _translation(statement: Statement) -> Translation:
-    lang = statement.language
-    return Translation(lang, i18n.language_label(lang), i18n.text_direction(lang),
-                       statement.url)
 
 
 def statement_view(site: Site, statement: Statement, language: i18n.Language) -> StatementView:
@@ -146,7 +117,9 @@ def statement_view(site: Site, statement: Statement, language: i18n.Language) ->
         title=statement.title, url=statement.url, date=language.format_date(local.date()),
         iso_date=local.date().isoformat(), authors=language.format_names(statement.authors),
         paragraphs=statement.excerpt,
-        translations=tuple(_translation(t) for t in site.translations_of(statement)),
+        translations=tuple(Translation(t.language, i18n.language_label(t.language),
+                                       i18n.text_direction(t.language), t.url)
+                           for t in site.translations_of(statement)),
     )
 
 
@@ -154,11 +127,9 @@ def _count_label(language: i18n.Language, count: int) -> str:
     return language.plural_label("{count} statement", "{count} statements", count)
 
 
-def digest_view(
-    site: Site, language: i18n.Language, period: str, statements: tuple[Statement, ...]
-) -> DigestView:
-    """The view of one digest: ``statements`` (newest first) of ``language`` in week
-    ``period``."""
+def digest_view(site: Site, language: i18n.Language, period: str,
+                statements: tuple[Statement, ...]) -> DigestView:
+    """The view of one digest: ``statements`` (newest first) of ``language`` in ``period``."""
     week = parse_week(period, site.settings)
     return DigestView(
         **_page(site, language),
@@ -171,17 +142,15 @@ def digest_view(
 
 def digest_weeks(site: Site, lang: str) -> list[tuple[Week, tuple[Statement, ...]]]:
     """The weeks of ``lang`` that have statements, newest first, each with its statements."""
-    groups: defaultdict[Week, list[Statement]] = defaultdict(list)
-    tz = site.settings.site.tz
+    groups: dict[Week, list[Statement]] = {}
     week: Week | None = None
     for statement in site.by_language.get(lang, ()):
-        day = statement.date.astimezone(tz).date()  # as week_of does
-        # Newest first, so most statements fall in the week of the one before.
-        if week is None or not week.first <= day <= week.last:
+        day = statement.date.astimezone(site.settings.site.tz).date()  # as week_of does
+        if week is None or not week.first <= day <= week.last:  # newest first: often the same
             week = week_of_day(day, site.settings)
-        groups[week].append(statement)
-    return [(week, tuple(groups[week])) for week in sorted(groups, key=lambda w: w.first,
-                                                           reverse=True)]
+        groups.setdefault(week, []).append(statement)
+    return sorted(((w, tuple(ss)) for w, ss in groups.items()), key=lambda g: g[0].first,
+                  reverse=True)
 
 
 def archive_view(site: Site, language: i18n.Language) -> ArchiveView:

@@ -1,24 +1,11 @@
 """The one module that talks to feedgen: a :class:`Feed` in, Atom or RSS 2.0 bytes out.
 
-feedgen writes every document whole, entries included (``FeedEntry``); what it lacks is
-added through its public extension API (:class:`_Extras` for the feed, :class:`_EntryExtras`
-for each entry), never by editing its bytes.
-
-What feedgen gets wrong, and what we do about it:
-
-* It puts the wall clock in ``atom:updated``, ``lastBuildDate`` and every entry's
-  ``updated`` unless told otherwise: each is set explicitly.
-* feedgen 1.0 writes only ``href`` on entry links (upstream issue #135), losing ``rel``,
-  ``type``, ``hreflang`` and ``title``: the entry extension sets them on the links
-  feedgen placed. It has no ``xml:lang`` on entries either.
-* It has no ``fh:archive``/``fh:complete`` (RFC 5005) and maps only the first self link
-  into RSS: :class:`_Extras` adds those.
-
-Titles, categories and names are plain text everywhere (Atom's default ``type="text"``;
-in RSS escaped once, as XML), so every reader shows them exactly as written.
-* It keeps the last feed-level link as the RSS channel ``<link>``, and an entry's last
-  alternate link as the item's ``<link>``: the RSS document is given only the links that
-  should end up there, last.
+feedgen writes every document whole; what it lacks is added through its extension API
+(:class:`_Extras`, :class:`_EntryExtras`), never by editing its bytes. It puts the wall
+clock in every ``updated`` unless told otherwise (each is set); it keeps only ``href`` on
+entry links (upstream issue #135) and has no entry ``xml:lang``, no RFC 5005 ``fh:``
+elements, and only the first self link in RSS (the extensions add them); it makes the last
+link the RSS ``<link>`` (RSS is given only the links that belong there, last).
 """
 
 from __future__ import annotations
@@ -34,8 +21,6 @@ from .. import __version__
 from ..urls import ATOM, RSS
 from .document import HTML, Entry, Feed, Link
 
-__all__ = ["render_atom", "render_rss"]
-
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -44,22 +29,10 @@ GENERATOR = "sfb-feeds"
 _RSS_SPECIAL = re.compile("([&<>])")
 
 
-def _set_link_attributes(element: Any, link: Link) -> None:
-    """Give a link element every attribute of ``link``, in one fixed order."""
-    for name, value in (("rel", link.rel), ("type", link.type),
-                        ("hreflang", link.hreflang), ("title", link.title)):
-        if value:
-            element.set(name, value)
-
-
 def _use_character_references(parent: Any) -> None:
-    """Write ``&``, ``<`` and ``>`` in the text below ``parent`` as hexadecimal references.
-
-    Readers disagree on whether RSS text may hold HTML; the RSS Advisory Board profile
-    recommends ``&#x26;`` and ``&#x3C;`` in plain text (the validator's CharacterData
-    warning). lxml escapes text with named entities, so each such character becomes an
-    lxml ``Entity`` node (``&#x26;``) between the pieces of text around it.
-    """
+    """Write ``&``, ``<`` and ``>`` in the text below ``parent`` as ``&#x26;``-style
+    references, as the RSS profile recommends for plain text (the validator's CharacterData
+    warning): each becomes an lxml ``Entity`` node between the text around it."""
     for element in [*parent.iter(tag=etree.Element)]:
         text = element.text
         if not text or _RSS_SPECIAL.search(text) is None:
@@ -93,8 +66,7 @@ class _Extras(BaseExtension):  # type: ignore[misc]
     def extend_rss(self, rss: Any) -> Any:
         channel = rss[0]
         for link in self.rss_links:
-            element = etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=link.href)
-            _set_link_attributes(element, link)
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", _link_dict(link))
         # Runs before feedgen appends the items, which their own extension handles.
         _use_character_references(channel)
         return rss
@@ -138,11 +110,15 @@ def _configure(generator: Any, feed: Feed, rss_links: tuple[Link, ...] = ()) -> 
 
 def _link_dict(link: Link) -> dict[str, str]:
     """``link`` as feedgen's ``link()`` takes it; empty attributes left out."""
-    attributes = {"href": link.href, "rel": link.rel}
-    for name, value in (("type", link.type), ("hreflang", link.hreflang), ("title", link.title)):
-        if value:
-            attributes[name] = value
-    return attributes
+    pairs = (("href", link.href), ("rel", link.rel), ("type", link.type),
+             ("hreflang", link.hreflang), ("title", link.title))
+    return {name: value for name, value in pairs if value}
+
+
+def _atom_links(entry: Entry) -> list[dict[str, str]]:
+    """The entry's own page (if it has one), then its translations."""
+    own = (Link(entry.url, "alternate", HTML, entry.language or None),) if entry.url else ()
+    return [_link_dict(link) for link in (*own, *entry.translations)]
 
 
 def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None:
@@ -154,7 +130,7 @@ def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None
     if names:
         fe.author(names)
     _atom_text(fe, entry)
-    attributes = [_link_dict(link) for link in _atom_links(entry)]
+    attributes = _atom_links(entry)
     if attributes:
         fe.link(attributes)
     if entry.tags:
@@ -165,16 +141,8 @@ def _atom_entry(generator: Any, entry: Entry, feed_language: str | None) -> None
     fe.sfb.language = entry.language if entry.language != feed_language else None
 
 
-def _atom_links(entry: Entry) -> tuple[Link, ...]:
-    """The entry's own page (if it has one), then its translations."""
-    if not entry.url:
-        return entry.translations
-    return (Link(entry.url, "alternate", HTML, entry.language or None), *entry.translations)
-
-
 def _atom_text(fe: Any, entry: Entry) -> None:
-    """The entry's full content if it has one; else its summary, as the summary when a
-    page holds the rest and as the content when nothing else does."""
+    """Its full content, else its summary: as the summary beside a page, else the content."""
     if entry.content_html is not None:
         fe.content(entry.content_html, type="html")
     elif entry.url:
@@ -192,8 +160,7 @@ def render_atom(feed: Feed) -> bytes:
     generator.link([_link_dict(link) for link in links])
     for entry in feed.entries:
         _atom_entry(generator, entry, feed.language)
-    data: bytes = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    return bytes(generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 
 def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
@@ -217,11 +184,8 @@ def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
 
 
 def render_rss(feed: Feed) -> bytes:
-    """An RSS 2.0 document following the RSS Advisory Board profile.
-
-    The feed's extra links (its WebSub hub, the feed in other languages) are ``atom:link``
-    elements of the channel.
-    """
+    """An RSS 2.0 document (RSS Advisory Board profile); the feed's extra links (hub, other
+    languages) are the channel's ``atom:link`` elements."""
     generator = FeedGenerator()
     # dc first: its elements are then in place when ours rewrites each item's text.
     generator.load_extension("dc", atom=False, rss=True)
@@ -232,5 +196,4 @@ def render_rss(feed: Feed) -> bytes:
                     {"href": feed.site_url, "rel": "alternate"}])
     for entry in feed.entries:
         _rss_item(generator, entry, feed.language)
-    data: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    return bytes(generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))

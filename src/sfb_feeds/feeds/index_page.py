@@ -1,9 +1,5 @@
-"""``index.html``: the subscribe page, one section per language in its own name.
-
-Each section lists that language's feeds, its weekly digest archive and its newest
-statement titles; the page head carries ``<link rel="alternate">`` autodiscovery for every
-feed, so a browser or reader given the page finds them all.
-"""
+"""``index.html``: the subscribe page, one section per language in its own name (its feeds,
+digest archive and newest titles), with ``<link rel="alternate">`` for every feed."""
 
 from __future__ import annotations
 
@@ -13,31 +9,19 @@ from pathlib import Path
 
 import jinja2
 
+from .. import urls
 from ..i18n import Language, site_locales
 from ..language import native_name
 from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site
-from ..urls import (
-    ATOM,
-    DIGEST_FEED,
-    JSON_FEED,
-    KINDS,
-    RSS,
-    FeedKind,
-    canonical_uri,
-    digest_archive_url,
-    feed_path,
-    public_url,
-    site_url,
-)
 from .document import display_title, feed_title
 
 NEWEST = 5  # statement titles shown per language
 TEMPLATE = "index.html"
 PAGES_FOLDER = "pages"  # in the site's templates folder: its own index.html
-_LABELS = {ATOM: "Atom feed", RSS: "RSS feed", JSON_FEED: "JSON feed",
-           DIGEST_FEED: "Weekly digest"}
+_LABELS = {urls.ATOM: "Atom feed", urls.RSS: "RSS feed", urls.JSON_FEED: "JSON feed",
+           urls.DIGEST_FEED: "Weekly digest"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +53,15 @@ class Section:
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The page's Jinja environment: autoescaping on, undefined names are errors.
-
-    A site's own ``<templates>/pages/index.html`` wins over the shipped one.
-    """
+    """The page's Jinja environment (autoescaping, strict); a site's own
+    ``<templates>/pages/index.html`` wins over the shipped one."""
     shipped = jinja2.FileSystemLoader(Path(__file__).with_name("templates"), encoding="utf-8")
     loader: jinja2.BaseLoader = shipped
     if templates_dir is not None:
         own = jinja2.FileSystemLoader(templates_dir / PAGES_FOLDER, encoding="utf-8")
         loader = jinja2.ChoiceLoader([own, shipped])
-    return jinja2.Environment(
-        loader=loader,
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def plan_index(site: Site) -> Iterator[Target]:
@@ -105,48 +81,39 @@ class IndexPage:
         self.languages = {lang: Language(lang, self._locales) for lang in {"en", *languages}}
 
     def _language(self, lang: str) -> Language:
-        found = self.languages.get(lang)
-        return found if found is not None else Language(lang, self._locales)
+        return self.languages.get(lang) or Language(lang, self._locales)
 
-    def _feed_link(self, site: Site, kind: FeedKind, language: str | None) -> FeedLink:
+    def _feed_link(self, site: Site, kind: urls.FeedKind, language: str | None) -> FeedLink:
         return FeedLink(
             label=self._language(language or "en").label(_LABELS[kind]),
-            href=public_url(site.settings, feed_path(kind, language)),
-            media_type=kind.media_type,
-            title=f"{display_title(site, language)} ({kind.label})",
-            hreflang=language,
-        )
+            href=urls.public_url(site.settings, urls.feed_path(kind, language)),
+            media_type=kind.media_type, hreflang=language,
+            title=f"{display_title(site, language)} ({kind.label})")
 
     def _headline(self, site: Site, statement: Statement) -> Headline:
         day = statement.date.astimezone(site.settings.site.tz)
-        url = canonical_uri(statement.url) if statement.url else None
+        url = urls.canonical_uri(statement.url) if statement.url else None
         return Headline(statement.title, url, day.date().isoformat(),
                         self._language(statement.language).format_date(day))
 
     def _section(self, site: Site, lang: str) -> Section:
         language = self._language(lang)
         return Section(
-            language=lang,
-            name=native_name(lang),
-            direction=language.direction,
-            feeds=tuple(self._feed_link(site, kind, lang) for kind in (*KINDS, DIGEST_FEED)),
+            language=lang, name=native_name(lang), direction=language.direction,
+            feeds=tuple(self._feed_link(site, kind, lang)
+                        for kind in (*urls.KINDS, urls.DIGEST_FEED)),
             digest_label=language.label("Digest archive"),
-            digest_url=digest_archive_url(site.settings, lang),
-            newest=tuple(self._headline(site, s) for s in site.by_language[lang][:NEWEST]),
-        )
+            digest_url=urls.digest_archive_url(site.settings, lang),
+            newest=tuple(self._headline(site, s) for s in site.by_language[lang][:NEWEST]))
 
     def render(self, site: Site, target: Target) -> bytes:
         """``index.html`` (valid HTML5, laid out for phones as well as desktops)."""
-        all_feeds = tuple(self._feed_link(site, kind, None) for kind in KINDS)
+        all_feeds = tuple(self._feed_link(site, kind, None) for kind in urls.KINDS)
         sections = tuple(self._section(site, language) for language in site.languages)
         page = self.template.render(
-            title=site.settings.site.title,
-            heading=feed_title(site, None),
-            description=site.settings.site.description,
-            site_url=site_url(site.settings),
-            all_feeds=all_feeds,
-            sections=sections,
-            discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds),
-        )
+            title=site.settings.site.title, heading=feed_title(site, None),
+            description=site.settings.site.description, site_url=urls.site_url(site.settings),
+            all_feeds=all_feeds, sections=sections,
+            discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds))
         return page.encode("utf-8")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from ..plan import Target
@@ -12,10 +11,6 @@ from ..urls import JSON_FEED
 from .document import HUB_REL, Entry, Feed, current_feed
 
 VERSION = "https://jsonfeed.org/version/1.1"
-
-
-def _moment(value: datetime) -> str:
-    return value.isoformat()
 
 
 def _item(entry: Entry) -> dict[str, Any]:
@@ -27,8 +22,8 @@ def _item(entry: Entry) -> dict[str, Any]:
     item["content_text"] = "\n\n".join(entry.paragraphs)
     if entry.paragraphs:
         item["summary"] = entry.paragraphs[0]
-    item["date_published"] = _moment(entry.published)
-    item["date_modified"] = _moment(entry.modified)
+    item["date_published"] = entry.published.isoformat()
+    item["date_modified"] = entry.modified.isoformat()
     if entry.authors:
         item["authors"] = [{"name": name} for name in entry.authors]
     if entry.tags:
@@ -40,11 +35,8 @@ def _item(entry: Entry) -> dict[str, Any]:
 def feed_object(feed: Feed) -> dict[str, Any]:
     """The JSON Feed object of ``feed`` (keys in the order the spec lists them)."""
     document: dict[str, Any] = {
-        "version": VERSION,
-        "title": feed.title,
-        "home_page_url": feed.site_url,
-        "feed_url": feed.self_url,
-        "description": feed.subtitle,
+        "version": VERSION, "title": feed.title, "home_page_url": feed.site_url,
+        "feed_url": feed.self_url, "description": feed.subtitle,
         "authors": [{"name": feed.author}],
     }
     if feed.language:

@@ -1,9 +1,5 @@
-"""``feeds.opml``: an OPML 2.0 subscription list, one Atom feed per language.
-
-A reader importing it subscribes to each language once, plus the all-languages feed:
-listing every format of every language made readers (rss2email, newsboat) subscribe to
-each statement several times, under titles that could not be told apart.
-"""
+"""``feeds.opml``: an OPML 2.0 subscription list, one Atom feed per language and one for all
+(every format of every language made readers subscribe to each statement several times)."""
 
 from __future__ import annotations
 
@@ -35,6 +31,4 @@ def render_opml(site: Site, target: Target) -> bytes:
     body = etree.SubElement(root, "body")
     for language in (None, *site.languages):
         _outline(body, site, language)
-    data: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8",
-                                 xml_declaration=True)
-    return data
+    return bytes(etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True))
