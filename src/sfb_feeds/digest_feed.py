@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lxml import html as lxml_html
 
-from .feeds.document import EMPTY_UPDATED, Entry, Feed, feed_moment, feed_title
+from .feeds.document import EMPTY_UPDATED, HUB_REL, Entry, Feed, Link, feed_moment, feed_title
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language
 from .model import Statement
@@ -100,13 +100,14 @@ class DigestFeed:
                         for week, group in _weeks(site, target.statements))
         self_url = public_url(site.settings, feed_path(DIGEST_FEED, language))
         title = f"{feed_title(site, language)} — {Language(language).label('Weekly digest')}"
+        hub = site.settings.feeds.websub_hub
         return render_atom(Feed(
             id=self_url, title=title, subtitle=site.settings.site.description,
             language=language, self_url=self_url,
             site_url=digest_archive_url(site.settings, language),
             author=site.settings.site.author,
             updated=max((entry.updated for entry in entries), default=EMPTY_UPDATED),
-            links=(), entries=entries))
+            links=(Link(hub, HUB_REL),) if hub else (), entries=entries))
 
 
 def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:

@@ -29,19 +29,20 @@ from urllib.parse import urlencode
 from . import __version__, lock
 from .errors import Busy
 from .model import Settings
-from .urls import KINDS, public_url
+from .urls import DIGEST_FEED, KINDS, public_url
 
 PENDING_NAME = "websub-pending.json"
 LOCK_NAME = "websub.lock"  # held only while the pending file is read and rewritten
 TIMEOUT = 10.0  # seconds for each request (connecting, and each read of the answer)
-_FEED_FILES = frozenset(kind.file for kind in KINDS)
+_FEED_FILES = frozenset(kind.file for kind in (*KINDS, DIGEST_FEED))
 
 
 def changed_feeds(settings: Settings, written: Iterable[str]) -> list[str]:
     """The public URLs of the subscription feeds among the ``written`` output paths.
 
     A subscription feed is ``atom.xml``, ``rss.xml``, ``feed.json`` at the top or in a
-    language's folder; archives, digests and pages are not subscribed to.
+    language's folder, or a language's ``digests.xml``; archives, digests and pages are not
+    subscribed to.
     """
     found = set()
     for path in written:
