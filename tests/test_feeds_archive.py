@@ -70,6 +70,48 @@ def test_walking_back_sees_each_statement_exactly_once(entries: int) -> None:
         assert sorted(documents[1:]) == archives
 
 
+def walk_forward(outputs: dict[str, bytes], language: str) -> tuple[list[str], list[str]]:
+    """Follow next-archive from the oldest archive to a document that is no archive."""
+    documents = [walk_back(outputs, language)[0][-1]]
+    seen: list[str] = []
+    while True:
+        root = xml(outputs[documents[-1]])
+        seen = ids(root) + seen
+        following = one_link(root, "next-archive")
+        if following is None:
+            return documents, seen
+        documents.append(path_of(following))
+        assert documents.count(documents[-1]) == 1, "the archive links loop"
+
+
+@pytest.mark.parametrize("entries", [1, 2, 3, 4, 5, 7])
+def test_walking_forward_ends_at_the_subscription_feed(entries: int) -> None:
+    site = make_site(make_settings(entries=entries), sample_statements(), NOW)
+    outputs = build(site)
+    for language in (lang for lang in site.languages if len(site.by_language[lang]) > entries):
+        documents, seen = walk_forward(outputs, language)
+        assert documents[-1] == f"{language}/atom.xml"
+        assert seen == expected_ids(site, language), language
+
+
+def test_a_lone_archive_links_the_subscription_feed_as_its_next() -> None:
+    """The archived statements of a month make one archive: it still links a neighbour
+    (the W3C validator's ArchiveIncomplete), the subscription feed that follows it."""
+    statements = [statement(url(f"da-{day}"), f"Udtalelse {day}", f"2015-03-{day:02d}", "da")
+                  for day in (2, 9, 16)]
+    outputs = build(make_site(make_settings(entries=2), statements, NOW))
+    assert [p for p in outputs if p.startswith("da/archive/")] == ["da/archive/2015.xml"]
+    archive, feed = xml(outputs["da/archive/2015.xml"]), xml(outputs["da/atom.xml"])
+    assert archive.find("fh:archive", NS) is not None
+    assert ids(archive) == [url("da-2")]
+    assert sorted((link["rel"], link["href"]) for link in links(archive)) == [
+        ("alternate", "https://www.istendency.net/"), ("current", public("da/atom.xml")),
+        ("next-archive", public("da/atom.xml")), ("self", public("da/archive/2015.xml"))]
+    assert one_link(feed, "prev-archive") == public("da/archive/2015.xml")
+    assert one_link(feed, "next-archive") is None and feed.find("fh:archive", NS) is None
+    assert walk_back(outputs, "da")[0] == ["da/atom.xml", "da/archive/2015.xml"]
+
+
 def test_archive_documents_are_marked_and_linked() -> None:
     site = make_site(make_settings(entries=3), sample_statements(), NOW)
     outputs = build(site)
@@ -86,7 +128,7 @@ def test_archive_documents_are_marked_and_linked() -> None:
         assert one_link(root, "prev-archive") == (
             public(f"en/archive/{previous}.xml") if previous else None)
         assert one_link(root, "next-archive") == (
-            public(f"en/archive/{following}.xml") if following else None)
+            public(f"en/archive/{following}.xml") if following else public("en/atom.xml"))
         assert root.findtext("a:title", namespaces=NS) == f"Socialism From Below — English — {year}"
         assert not feedparser.parse(outputs[f"en/archive/{year}.xml"]).bozo
     for path in ("en/atom.xml", "atom.xml", "en/rss.xml"):
@@ -161,7 +203,8 @@ def test_archived_statements_in_one_year_are_archived_by_half_year_then_month() 
         "da/archive/2015-h2.xml")
     assert one_link(second, "prev-archive") == public("da/archive/2015-h1.xml")
     assert one_link(first, "next-archive") == public("da/archive/2015-h2.xml")
-    assert one_link(first, "prev-archive") is None and one_link(second, "next-archive") is None
+    assert one_link(first, "prev-archive") is None
+    assert one_link(second, "next-archive") == public("da/atom.xml")
     title = "Socialism From Below — Dansk — 2015"
     assert first.findtext("a:title", namespaces=NS) == f"{title} (1\u20136)"
     assert second.findtext("a:title", namespaces=NS) == f"{title} (7\u201312)"

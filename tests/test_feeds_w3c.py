@@ -418,25 +418,6 @@ def document_problems(outputs: dict[str, bytes], path: str) -> list[str]:
 XML_OUTPUTS = ("atom.xml", "rss.xml", ".opml")
 
 
-def _lone_archive(outputs: dict[str, bytes], path: str) -> bool:
-    """Whether ``path`` is its language's only archive, its entries all of one month: the
-    one case where the validator's ArchiveIncomplete is expected (docs/feeds.md)."""
-    language = path.split("/")[0]
-    if [p for p in outputs if p.startswith(f"{language}/archive/")] != [path]:
-        return False
-    months = {e.findtext("a:published", namespaces=NS)[:7]
-              for e in xml(outputs[path]).findall("a:entry", NS)}
-    return len(months) == 1
-
-
-def unexpected_problems(outputs: dict[str, bytes], path: str) -> list[str]:
-    """:func:`document_problems` but the documented ArchiveIncomplete of a lone archive."""
-    problems = document_problems(outputs, path)
-    if "/archive/" in path and _lone_archive(outputs, path):
-        problems = [p for p in problems if p != "ArchiveIncomplete"]
-    return problems
-
-
 @pytest.mark.parametrize(("entries", "hub"), [(1, ""), (3, ""), (50, ""),
                                              (3, "https://hub.example.org/")])
 def test_every_document_passes_the_validator_rules(entries: int, hub: str) -> None:
@@ -445,7 +426,7 @@ def test_every_document_passes_the_validator_rules(entries: int, hub: str) -> No
     paths = [p for p in outputs if p.endswith(XML_OUTPUTS) or "/archive/" in p]
     assert len(paths) > 10
     for path in paths:
-        assert unexpected_problems(outputs, path) == [], path
+        assert document_problems(outputs, path) == [], path
 
 
 @pytest.mark.parametrize("feeds_url", [
@@ -554,19 +535,16 @@ def test_rss_checker_catches_a_missing_self_link() -> None:
 
 @pytest.mark.parametrize("entries", range(1, 8))
 def test_no_archive_stands_alone(entries: int) -> None:
-    """No ArchiveIncomplete: every archive links a neighbour, whatever the feed size,
-    unless its language's archived statements all fall in one month (docs/feeds.md).
-
-    Archived statements in one year are archived by half-year, in one half-year by month.
-    """
+    """No ArchiveIncomplete: every archive links a neighbour, whatever the feed size (a
+    lone archive, e.g. Turkish at 3 entries, links the subscription feed as its next)."""
     outputs = build(make_site(make_settings(entries=entries), sample_statements(), NOW))
     archives = [p for p in outputs if "/archive/" in p]
     assert archives
     for path in archives:
         root = xml(outputs[path])
         rels = {link.get("rel") for link in root.findall("a:link", NS)}
-        assert rels & {"prev-archive", "next-archive"} or _lone_archive(outputs, path), path
-        assert unexpected_problems(outputs, path) == [], path
+        assert rels & {"prev-archive", "next-archive"}, path
+        assert document_problems(outputs, path) == [], path
 
 
 @pytest.mark.parametrize("site", ["test-site", "test-site-one-entry", "sample-site"])
@@ -579,4 +557,4 @@ def test_golden_documents_pass_the_validator_rules(site: str) -> None:
     paths = [p for p in outputs if p.endswith(XML_OUTPUTS) or "/archive/" in p]
     assert paths
     for path in paths:
-        assert unexpected_problems(outputs, path) == [], path
+        assert document_problems(outputs, path) == [], path

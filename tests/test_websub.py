@@ -1,7 +1,8 @@
-"""WebSub: feeds link the hub, and ``build`` tells a real hub (HTTP on 127.0.0.1) which
-feeds changed: all of them after a cold build, none after a no-op, exactly the feeds that
-show an edited statement, and, when the hub failed or was down, the same ones on the next
-build. A hub's failure is one warning line and exit 0, never a traceback.
+"""WebSub: feeds (the weekly digest feeds too) link the hub, and ``build`` tells a real hub
+(HTTP on 127.0.0.1) which feeds changed: all of them after a cold build, none after a
+no-op, exactly the feeds that show an edited statement, and, when the hub failed or was
+down, the same ones on the next build. A hub's failure is one warning line and exit 0,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import feedparser
 import pytest
 from conftest import GOOD_RECORD, SITE_CONFIG, SiteMaker
 from lxml import etree
+from test_feeds_w3c import atom_problems, rss_problems
 
 from sfb_feeds import websub
 from sfb_feeds.cli import main
@@ -35,6 +37,7 @@ STATEMENTS = {
 }
 SUBSCRIPTION_FEEDS = [f"{FEEDS}{folder}{name}" for folder in ("", "en/", "pl/")
                       for name in ("atom.xml", "rss.xml", "feed.json")]
+SUBSCRIPTION_FEEDS += [f"{FEEDS}{language}/digests.xml" for language in ("en", "pl")]
 
 
 class Hub:
@@ -145,6 +148,8 @@ def test_every_subscription_feed_links_the_hub(make_site: SiteMaker) -> None:
         rels = {link.get("rel"): link.get("href") for link in links}
         assert rels["hub"] == "https://hub.example.org/", url
         assert rels["self"] == url
+        problems = rss_problems if root.tag == "rss" else atom_problems
+        assert problems(path.read_bytes(), url) == [], url
         parsed = feedparser.parse(path.read_bytes())
         assert not parsed.bozo, url
         assert {(link.get("rel"), link.get("href")) for link in parsed.feed.links} >= {
@@ -158,6 +163,7 @@ def test_without_a_hub_no_feed_links_one(make_site: SiteMaker) -> None:
     assert b'rel="hub"' not in (output / "en/atom.xml").read_bytes()
     assert b'rel="hub"' not in (output / "en/rss.xml").read_bytes()
     assert "hubs" not in json.loads((output / "en/feed.json").read_bytes())
+    assert b'rel="hub"' not in (output / "en/digests.xml").read_bytes()
 
 
 def test_the_hub_hears_of_changed_feeds_only(make_site: SiteMaker, hub: Hub) -> None:
@@ -172,7 +178,10 @@ def test_the_hub_hears_of_changed_feeds_only(make_site: SiteMaker, hub: Hub) -> 
     shown_in = feeds_showing(config.parent / "feeds",
                              "https://www.istendency.net/statements/b")
     assert len(shown_in) == 6  # en and all languages, three formats each
-    assert hub.take() == shown_in
+    # and the English digest feed, whose entry for b's week now has b's new title
+    digests = etree.fromstring((config.parent / "feeds/en/digests.xml").read_bytes())
+    assert "Edited" in etree.tostring(digests, encoding="unicode", method="text")
+    assert hub.take() == sorted([*shown_in, f"{FEEDS}en/digests.xml"])
 
 
 def test_a_publish_request_is_a_form_encoded_post(make_site: SiteMaker, hub: Hub) -> None:
@@ -236,7 +245,7 @@ def test_a_hub_that_never_answers_costs_one_timeout(
     assert code == 0
     assert err.count("\n") == 1
     assert "cannot be reached" in err
-    assert "9 feed(s) will be announced by the next build" in err
+    assert "11 feed(s) will be announced by the next build" in err
 
 
 def test_a_redirecting_hub_is_an_error(make_site: SiteMaker, hub: Hub) -> None:

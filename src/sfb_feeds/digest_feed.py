@@ -1,20 +1,17 @@
-"""``<lang>/digests.xml``: the weekly digests of one language as an Atom feed.
+"""``<lang>/digests.xml``: the weekly digests of one language as an Atom feed (docs/feeds.md).
 
-One entry per digest week, newest first: titled like the digest's subject, linking the
-digest's web page, the page's body as its content, ``updated`` the newest statement of
-that week. It is built from two siblings' public parts, which is why it sits above both:
-the ``digest-html`` row (the digest page exactly as ``build`` writes it) gives each week's
-subject and body; the feeds package's Atom writer gives the document.
+Built from two siblings' public parts, which is why it sits above both: the ``digest-html``
+row gives each week's subject and body, the feeds package's Atom writer the document.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from functools import partial
 
 from lxml import html as lxml_html
 
-from .feeds.document import EMPTY_UPDATED, Entry, Feed, feed_moment, feed_title
+from .feeds.document import EMPTY_UPDATED, HUB_REL, Entry, Feed, Link, feed_moment, feed_title
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language
 from .model import Statement
@@ -51,19 +48,14 @@ def _feed_html(body: lxml_html.HtmlElement) -> str:
     for hidden in body.find_class("preheader"):
         hidden.drop_tree()
     for element in list(body.iter()):
-        if element is not body and isinstance(element.tag, str):
-            _keep_feed_safe(element)
+        if element is body or not isinstance(element.tag, str):
+            continue
+        for name in set(element.attrib).difference(_ATTRIBUTES):
+            del element.attrib[name]
+        if element.tag not in _ELEMENTS:
+            element.drop_tag()  # its text and children stay
     return (body.text or "") + "".join(
         lxml_html.tostring(child, encoding="unicode") for child in body)
-
-
-def _keep_feed_safe(element: lxml_html.HtmlElement) -> None:
-    """Drop ``element``'s attributes feeds may not carry, and unwrap it if its element
-    is one of them."""
-    for name in [name for name in element.attrib if name not in _ATTRIBUTES]:
-        del element.attrib[name]
-    if element.tag not in _ELEMENTS:
-        element.drop_tag()  # its text and children stay
 
 
 def plan_digest_feeds(site: Site) -> Iterator[Target]:
@@ -75,38 +67,36 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
                      statements=tuple(s for _, group in weeks for s in group))
 
 
-@dataclass(frozen=True, slots=True)
-class DigestFeed:
-    """The feed's renderer, over the digest page's renderer (``digest-html``)."""
+def _entry(page: Renderer, site: Site, language: str, week: str,
+           group: list[Statement]) -> Entry:
+    document = lxml_html.document_fromstring(
+        page(site, Target(language=language, period=week, statements=tuple(group))))
+    url = digest_url(site.settings, language, week)
+    newest = max(feed_moment(statement.updated) for statement in group)
+    return Entry(id=url, title=document.findtext(".//title") or week, url=url,
+                 language=language, published=newest, updated=newest, modified=newest,
+                 paragraphs=(), authors=(), tags=(), translations=(),
+                 content_html=_feed_html(document.body))
 
-    page: Renderer
 
-    def _entry(self, site: Site, language: str, week: str, group: list[Statement]) -> Entry:
-        target = Target(language=language, period=week, statements=tuple(group))
-        document = lxml_html.document_fromstring(self.page(site, target))
-        content = _feed_html(document.body)
-        url = digest_url(site.settings, language, week)
-        newest = max(feed_moment(statement.updated) for statement in group)
-        return Entry(id=url, title=document.findtext(".//title") or week, url=url,
-                     language=language, published=newest, updated=newest, modified=newest,
-                     paragraphs=(), authors=(), tags=(), translations=(),
-                     content_html=content)
-
-    def render(self, site: Site, target: Target) -> bytes:
-        language = target.language
-        if language is None:
-            raise ValueError("a digest feed belongs to a language")
-        entries = tuple(self._entry(site, language, week, group)
-                        for week, group in _weeks(site, target.statements))
-        self_url = public_url(site.settings, feed_path(DIGEST_FEED, language))
-        title = f"{feed_title(site, language)} — {Language(language).label('Weekly digest')}"
-        return render_atom(Feed(
-            id=self_url, title=title, subtitle=site.settings.site.description,
-            language=language, self_url=self_url,
-            site_url=digest_archive_url(site.settings, language),
-            author=site.settings.site.author,
-            updated=max((entry.updated for entry in entries), default=EMPTY_UPDATED),
-            links=(), entries=entries))
+def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
+    """``<lang>/digests.xml``, each week's entry made from ``page`` (the ``digest-html``
+    renderer)."""
+    language = target.language
+    if language is None:
+        raise ValueError("a digest feed belongs to a language")
+    entries = tuple(_entry(page, site, language, week, group)
+                    for week, group in _weeks(site, target.statements))
+    self_url = public_url(site.settings, feed_path(DIGEST_FEED, language))
+    title = f"{feed_title(site, language)} — {Language(language).label('Weekly digest')}"
+    hub = site.settings.feeds.websub_hub
+    return render_atom(Feed(
+        id=self_url, title=title, subtitle=site.settings.site.description,
+        language=language, self_url=self_url,
+        site_url=digest_archive_url(site.settings, language),
+        author=site.settings.site.author,
+        updated=max((entry.updated for entry in entries), default=EMPTY_UPDATED),
+        links=(Link(hub, HUB_REL),) if hub else (), entries=entries))
 
 
 def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:
@@ -114,4 +104,5 @@ def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:
     page = next(row for row in rows if row.name == "digest-html")
     return (OutputFormat(name="digest-feed", media_type=DIGEST_FEED.media_type,
                          path=f"{{lang}}/{DIGEST_FEED.file}", scope=Scope.LANGUAGE,
-                         render=DigestFeed(page.render).render, targets=plan_digest_feeds),)
+                         render=partial(render_digest_feed, page.render),
+                         targets=plan_digest_feeds),)

@@ -1,18 +1,9 @@
 """WebSub publishing: after a build, tell the hub which subscription feeds changed.
 
-WebSub (W3C Recommendation, 2018) lets a reader subscribe to a feed at a hub and be told
-of updates instead of polling. The feeds link the hub (``feeds.websub_hub``); after a
-build that changed feeds, :func:`announce` sends the hub one publish request per changed
-feed URL (``POST`` of ``hub.mode=publish&hub.url=<feed URL>``, form-encoded), and the hub
-fetches the feed and pushes it to its subscribers. Unchanged feeds are never announced.
-
-A hub that is down, slow or answering an error costs the build one warning, never its
-success: the feeds still to announce are kept in ``<state>/websub-pending.json`` (written
-atomically, before any request, so a killed run loses none) and announced by the next
-build, which is often a no-op build. The first failure ends the round (the rest wait for
-the next build), so a hub that hangs costs one timeout, not one per feed.
-
-This is the project's only HTTP client: the standard library's ``urllib.request``.
+One ``POST`` of ``hub.mode=publish&hub.url=<feed URL>`` per changed feed; feeds a hub
+failed to hear of wait in ``<state>/websub-pending.json`` for the next build. The rules
+(what counts as a failure, why the first one ends the round): docs/feeds.md, "Push".
+This is the project's only HTTP client (the standard library's ``urllib.request``).
 """
 
 from __future__ import annotations
@@ -27,59 +18,41 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from . import __version__, lock
+from .durable import fsync_path
 from .errors import Busy
 from .model import Settings
-from .urls import KINDS, public_url
+from .urls import DIGEST_FEED, KINDS, public_url
 
 PENDING_NAME = "websub-pending.json"
 LOCK_NAME = "websub.lock"  # held only while the pending file is read and rewritten
 TIMEOUT = 10.0  # seconds for each request (connecting, and each read of the answer)
-_FEED_FILES = frozenset(kind.file for kind in KINDS)
+_FEED_FILES = frozenset(kind.file for kind in (*KINDS, DIGEST_FEED))
 
 
 def changed_feeds(settings: Settings, written: Iterable[str]) -> list[str]:
-    """The public URLs of the subscription feeds among the ``written`` output paths.
-
-    A subscription feed is ``atom.xml``, ``rss.xml``, ``feed.json`` at the top or in a
-    language's folder; archives, digests and pages are not subscribed to.
-    """
-    found = set()
-    for path in written:
-        folder, _, name = path.rpartition("/")
-        if name in _FEED_FILES and "/" not in folder and folder != "digests":
-            found.add(public_url(settings, path))
-    return sorted(found)
-
-
-def pending_path(settings: Settings) -> Path:
-    """The file of feed URLs the hub has not yet been told about (in the state folder)."""
-    state = settings.state_dir or settings.config_path.parent / ".sfb-state"
-    return state / PENDING_NAME
+    """The public URLs of the subscription feeds (``atom.xml``, ``rss.xml``, ``feed.json``
+    at the top or in a language's folder, a language's ``digests.xml``) among ``written``."""
+    return sorted({public_url(settings, path) for path in written
+                   if path.count("/") <= 1 and path.rpartition("/")[2] in _FEED_FILES})
 
 
 def _read(path: Path) -> set[str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return set()
     except (OSError, ValueError):
-        return set()  # unreadable: rewritten whole by the next update
+        return set()  # missing, or unreadable: rewritten whole by the next update
     feeds = data.get("feeds") if isinstance(data, dict) else None
     return {url for url in feeds if isinstance(url, str)} if isinstance(feeds, list) else set()
 
 
 def _write(path: Path, feeds: set[str]) -> None:
-    """Replace the pending file atomically (a temporary file renamed over it)."""
+    """Replace the pending file atomically (its folder exists: the lock file is in it)."""
     if not feeds:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    text = json.dumps({"feeds": sorted(feeds)}, indent=1) + "\n"
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
+    temporary.write_text(json.dumps({"feeds": sorted(feeds)}, indent=1) + "\n", "utf-8")
+    fsync_path(str(temporary))
     os.replace(temporary, path)
 
 
@@ -114,10 +87,9 @@ def _publish(opener: urllib.request.OpenerDirector, hub: str, feed: str) -> str 
     except urllib.error.HTTPError as error:
         with error:
             return f"answered {error.code} {error.reason}".rstrip()
-    except urllib.error.URLError as error:
-        return f"cannot be reached ({error.reason})"
-    except (OSError, http.client.HTTPException) as error:
-        return f"cannot be reached ({error or type(error).__name__})"
+    except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
+        reason = error.reason if isinstance(error, urllib.error.URLError) else error
+        return f"cannot be reached ({str(reason) or type(error).__name__})"
     return None
 
 
@@ -140,7 +112,7 @@ def announce(settings: Settings, written: Iterable[str]) -> tuple[str, ...]:
     hub = settings.feeds.websub_hub
     if not hub:
         return ()
-    path = pending_path(settings)
+    path = (settings.state_dir or settings.config_path.parent / ".sfb-state") / PENDING_NAME
     changed = changed_feeds(settings, written)
     try:
         due = _update(path, add=changed) if changed else _read(path)

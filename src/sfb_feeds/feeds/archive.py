@@ -10,16 +10,16 @@ client walking the links sees each statement exactly once:
   document per calendar year (site timezone) that has such statements; no archive is
   written without entries;
 * ``{lang}/atom.xml`` links the newest archive with ``prev-archive``; each archive links
-  the one before with ``prev-archive``, the one after with ``next-archive`` and the
-  subscription feed with ``current``, and is marked ``fh:archive``.
+  the one before with ``prev-archive``, the one after with ``next-archive`` (the newest:
+  the subscription feed, which follows it) and the subscription feed with ``current``,
+  and is marked ``fh:archive``. So even a lone archive links a neighbour, as the W3C
+  validator asks (ArchiveIncomplete).
 
-A lone archive would have neither ``prev-archive`` nor ``next-archive``, which RFC 5005
-allows but the W3C validator reports ("ArchiveIncomplete"), so when the archived
-statements all fall in one year they are archived by half-year instead (``2015-h1``,
-``2015-h2``), and when they fall in one half-year, by month (``2015-03``). Archived
-statements that all fall in one month (a language that has just outgrown its feed by one
-statement, say) make a lone archive, named by its year: the one case the validator warns
-about, since an archive without entries would be fetched for nothing.
+When the archived statements all fall in one year they are archived by half-year
+(``2015-h1``, ``2015-h2``), and when they fall in one half-year, by month (``2015-03``);
+statements of one month make one archive, named by its year. (That split was made to
+avoid lone archives before the newest linked the subscription feed; it stays so that
+published archive URLs do not move.)
 
 Years that are complete and older than everything in the subscription feed never change
 again. The newest archives gain entries as new statements push older ones out of the
@@ -149,11 +149,13 @@ def archive_feed(site: Site, target: Target) -> Feed:
     if language is None or period is None:
         raise ValueError("an archive needs a language and a period")
     feed = base_feed(site, ATOM, language, target.statements, archive_path(language, period))
-    links = [Link(public_url(site.settings, feed_path(ATOM, language)), "current",
-                  ATOM.media_type, language, feed_title(site, language))]
+    current = public_url(site.settings, feed_path(ATOM, language))
+    links = [Link(current, "current", ATOM.media_type, language, feed_title(site, language))]
     for name, rel in (("older", "prev-archive"), ("newer", "next-archive")):
         if target.value(name):
             links.append(_archive_link(site, language, target.value(name), rel))
+    if not target.value("newer"):  # the newest archive: the subscription feed comes next
+        links.append(Link(current, "next-archive", ATOM.media_type))
     return replace(feed, title=_title(site, language, period), links=tuple(links),
                    archive=True)
 
