@@ -168,3 +168,14 @@ def test_lowering_a_limit_refuses_a_file_accepted_before(make_site: SiteMaker) -
     code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
     assert code == 1
     assert "excerpt: is longer than 1000 bytes" in err
+
+
+def test_a_link_loop_under_statements_reads_each_folder_once(make_site: SiteMaker) -> None:
+    config = make_site({"en/a.yaml": record()}, config=MINIMAL)
+    statements = config.parent / "statements"
+    (statements / "en" / "back").symlink_to(statements)  # a loop: en/back/en/back/...
+    (statements / "again").symlink_to(statements / "en")  # a second way to the same folder
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    atom = ET.parse(config.parent / "feeds" / "en" / "atom.xml").getroot()
+    assert len(atom.findall("{http://www.w3.org/2005/Atom}entry")) == 1
