@@ -45,6 +45,28 @@ def test_a_tilde_is_the_home_folder(make_site: SiteMaker, monkeypatch: pytest.Mo
     assert not (config.parent / "~").exists()
 
 
+@pytest.mark.parametrize("written", ["$HOME/public", "${HOME}/public"])
+def test_home_in_a_path_is_expanded(make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch,
+                                    tmp_path: Path, written: str) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + f"output: {written}\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    assert (tmp_path / "home" / "public" / "en" / "atom.xml").is_file()
+    assert not (config.parent / "$HOME").exists() and not (config.parent / "${HOME}").exists()
+
+
+def test_an_unset_variable_in_a_path_is_refused_naming_the_key(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SFB_NOT_SET", raising=False)
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "state: $SFB_NOT_SET/state\n")
+    before = sorted(tmp_path.rglob("*"))
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert code == 1
+    assert "sfb-feeds.yaml:4: state: uses $SFB_NOT_SET, which is not set" in err, err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 @pytest.mark.parametrize("title", ['"A\\r\\nBcc: x@example.org"', '"A\\u2028B"', '"A\\u2029B"',
                                    '"A\\nB"'])
 @pytest.mark.parametrize("key", ["title", "author"])

@@ -238,9 +238,32 @@ def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
 _FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
 
 
+def _expand(base: Path, text: str) -> Path:
+    """A path written in the config made absolute: ``~``, ``$NAME`` and ``${NAME}``
+    expanded (cron sets ``HOME``), relative to the config's folder."""
+    return Path(os.path.normpath(base / Path(os.path.expandvars(text)).expanduser()))
+
+
 def _folder(base: Path, v: dict[str, Any], key: str, default: str) -> Path:
-    """A path key made absolute: ``~`` expanded, relative to the config's folder."""
-    return Path(os.path.normpath(base / Path(v.get(key, default)).expanduser()))
+    return _expand(base, v.get(key, default))
+
+
+_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def _check_variables(v: dict[str, Any], out: _Collector) -> None:
+    """Every ``$NAME`` a path uses is set: a path silently keeping ``$NAME`` would write
+    to a folder of that name."""
+    written = [(key, v[key]) for key in ("statements", "templates", *dict(_FOLDERS))
+               if key in v]
+    recipients = v.get("digests", {}).get("recipients", {})
+    written += [(f"digests.recipients.{lang}", name) for lang, name in recipients.items()]
+    for key, text in written:
+        for match in _REFERENCE.finditer(str(text)):
+            name = match.group(1) or match.group(2)
+            if name not in os.environ:
+                out.add(out.lines.get(key, 1), key,
+                        f"uses ${name}, which is not set in the environment")
 
 
 def _within(inner: Path, outer: Path) -> bool:
@@ -283,7 +306,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
         digests["sender"] = digests.pop("from")
     if "recipients" in digests:
         digests["recipients"] = MappingProxyType(
-            {lang: base / name for lang, name in digests["recipients"].items()})
+            {lang: _expand(base, name) for lang, name in digests["recipients"].items()})
     folders = {f"{key}_dir": _folder(base, v, key, default)
                for key, default in (("statements", "statements"), *_FOLDERS)}
     return Settings(
@@ -320,6 +343,8 @@ def load_settings(path: Path | None = None) -> Settings:
     if root is None:
         raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
     values = _read_top(root, out)
+    if not out.problems:
+        _check_variables(values, out)
     if not out.problems:
         _check_folders(path.parent, values, out)
     if out.problems:
