@@ -21,17 +21,17 @@ from .model import Statement
 from .plan import OutputFormat, Renderer, Scope, Target
 from .site import Site
 from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path, public_url
-from .weeks import week_of
+from .weeks import Week, week_of
 
 WEEKS = 10  # digests per feed: about a quarter; each entry carries a whole digest
 
 
-def _weeks(site: Site, statements: Sequence[Statement]) -> list[tuple[str, list[Statement]]]:
+def _weeks(site: Site, statements: Sequence[Statement]) -> list[tuple[Week, list[Statement]]]:
     """``statements`` (newest first) grouped by digest week, newest week first."""
-    groups: dict[str, list[Statement]] = {}
+    groups: dict[Week, list[Statement]] = {}
     for statement in statements:
-        groups.setdefault(week_of(statement.date, site.settings).label, []).append(statement)
-    return sorted(groups.items(), reverse=True)
+        groups.setdefault(week_of(statement.date, site.settings), []).append(statement)
+    return sorted(groups.items(), key=lambda item: item[0].first, reverse=True)
 
 
 # What the W3C Feed Validation Service accepts in an entry's HTML without a warning (its
@@ -81,13 +81,13 @@ class DigestFeed:
 
     page: Renderer
 
-    def _entry(self, site: Site, language: str, week: str, group: list[Statement]) -> Entry:
+    def _entry(self, site: Site, language: str, week: Week, group: list[Statement]) -> Entry:
         target = Target(language=language, period=week, statements=tuple(group))
         document = lxml_html.document_fromstring(self.page(site, target))
         content = _feed_html(document.body)
-        url = digest_url(site.settings, language, week)
+        url = digest_url(site.settings, language, week.label)
         newest = max(feed_moment(statement.updated) for statement in group)
-        return Entry(id=url, title=document.findtext(".//title") or week, url=url,
+        return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                      language=language, published=newest, updated=newest, modified=newest,
                      paragraphs=(), authors=(), tags=(), translations=(),
                      content_html=content)

@@ -12,7 +12,7 @@ from datetime import datetime
 from ..errors import UsageError
 from ..language import canonical_tag
 from ..model import Output, Settings, Statement
-from ..plan import OutputFormat, Scope, plan_outputs
+from ..plan import OutputFormat, Scope, period_label, plan_outputs
 from ..site import Site, make_site
 from ..weeks import last_complete_week, parse_week
 from . import formats as digest_formats
@@ -65,7 +65,7 @@ def show_digest(
     formats = _formats(site, language, part)
     chosen = [
         planned for planned in plan_outputs(site, formats)
-        if planned.target.period == label
+        if period_label(planned.target) == label
         and (language is None or planned.target.language == language)
     ]
     chosen.sort(key=lambda p: (p.target.language or "", formats.index(p.format)))

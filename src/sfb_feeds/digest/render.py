@@ -20,6 +20,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
 from ..site import Site, make_site
+from ..weeks import Week
 from .eml import ListHeads, RenderedDigest, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
@@ -113,7 +114,7 @@ class Digests:
         """The subject, the plain text and the inlined HTML of a digest (each of the last
         two only if asked for: else empty)."""
         prepared = self._for(target.language)
-        if target.period is None:
+        if not isinstance(target.period, Week):
             raise ValueError("a digest needs a week")
         view = digest_view(site, prepared.language, target.period, target.statements)
         variables = {f.name: getattr(view, f.name) for f in fields(view)}

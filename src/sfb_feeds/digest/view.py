@@ -16,7 +16,7 @@ from ..model import Statement
 from ..site import Site
 from ..urls import ATOM, JSON_FEED, RSS, digest_url, feed_path, public_url
 from ..urls import digest_archive_url as archive_url
-from ..weeks import Week, parse_week, week_of_day
+from ..weeks import Week, week_of_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,17 +155,15 @@ def _count_label(language: i18n.Language, count: int) -> str:
 
 
 def digest_view(
-    site: Site, language: i18n.Language, period: str, statements: tuple[Statement, ...]
+    site: Site, language: i18n.Language, week: Week, statements: tuple[Statement, ...]
 ) -> DigestView:
-    """The view of one digest: ``statements`` (newest first) of ``language`` in week
-    ``period``."""
-    week = parse_week(period, site.settings)
+    """The view of one digest: ``statements`` (newest first) of ``language`` in ``week``."""
     return DigestView(
         **_page(site, language),
         week=week, week_words=language.format_week(week.first, week.last),
         count=len(statements), count_label=_count_label(language, len(statements)),
         statements=tuple(statement_view(site, s, language) for s in statements),
-        browser_url=digest_url(site.settings, language.lang, period),
+        browser_url=digest_url(site.settings, language.lang, week.label),
     )
 
 

@@ -158,7 +158,7 @@ class BuildMemory:
         """The outputs whose render key or file changed since the last build."""
         from .keys import RenderKeys, outputs_to_render
 
-        keys = RenderKeys(site, planned, render_base(self.settings))
+        keys = RenderKeys(site, render_base(self.settings))
         all_keys = [keys.key(item) for item in planned]
         old = manifest.read_manifest(self.settings.output_dir.absolute()).files
         indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
@@ -201,12 +201,14 @@ def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]) -> li
     per worker process for the digests' CSS inliner alone). Then outputs about one
     target side by side (a digest's .html, .txt and .eml share one rendering, which
     then stays in one worker)."""
+    from ..plan import period_label
+
     firsts = list({_kind(planned[i]): i for i in reversed(indexes)}.values())[::-1]
     chosen = set(firsts)
 
     def target_of(i: int) -> tuple[str, str, str]:
         target = planned[i].target
-        return (planned[i].format.scope.value, target.period or "", target.language or "")
+        return (planned[i].format.scope.value, period_label(target), target.language or "")
 
     return firsts + sorted((i for i in indexes if i not in chosen), key=target_of)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..manifest import Entry, lstat, same_status
 from ..model import Statement
-from ..plan import PlannedOutput, Target
+from ..plan import PlannedOutput, Target, period_label
 from ..site import Site
 from .stamp import digest
 
@@ -21,26 +21,21 @@ class RenderKeys:
     """The render key of each planned output.
 
     That is: ``base`` (code, settings, templates); the format's name, version and path;
-    the site's language list; the output's statements in order, each with the
-    fingerprints of its translations; for year and week outputs, the list of periods of
-    that kind in the language; and the target's ``context``. A renderer that shows
-    anything else must bump its format's version when it changes, and must never show
-    the run's clock: outputs are reused while their key is unchanged.
+    the site's language list; the target's language, period and ``history`` (an
+    archive's neighbours, a feed's completeness); the output's statements in order, each
+    with the fingerprints of its translations. A renderer that shows anything else must
+    bump its format's version when it changes, and must never show the run's clock:
+    outputs are reused while their key is unchanged. What a target's output shows beyond
+    its statements (such as its neighbours) belongs in the target, hence in its key.
     """
 
-    def __init__(self, site: Site, planned: Sequence[PlannedOutput], base: str) -> None:
+    def __init__(self, site: Site, base: str) -> None:
         self.base = digest(base, ",".join(site.languages))
         self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
                         for key, group in site.translations.items()}
         # What each statement contributes, once per statement (most are in several
         # targets), by id(): the site keeps them all alive.
         self._shown: dict[int, str] = {}
-        periods: dict[tuple[str, str | None], set[str]] = {}
-        for item in planned:
-            if item.target.period is not None:
-                periods.setdefault((item.format.scope.value, item.target.language),
-                                   set()).add(item.target.period)
-        self._periods = {k: ",".join(sorted(v)) for k, v in periods.items()}
         # Formats of one scope share their Target objects, and so this part of the key
         # (kept with the target, so that its id is not reused meanwhile).
         self._targets: dict[int, tuple[Target, str]] = {}
@@ -51,9 +46,7 @@ class RenderKeys:
         if memo is None:
             scope = item.format.scope.value
             memo = self._targets[id(target)] = (target, digest("\x00".join((
-                scope, target.language or "", target.period or "",
-                self._periods.get((scope, target.language), ""),
-                *(f"{name}={value}" for name, value in target.context),
+                scope, target.language or "", period_label(target), repr(target.history),
                 *(self._shown_of(s) for s in target.statements)))))
         return digest("\x00".join((self.base, item.format.name, item.format.version,
                                    item.path, memo[1])))
