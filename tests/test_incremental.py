@@ -281,7 +281,8 @@ def keys(tmp_path: Path, statements: list[Statement]) -> dict[str, str]:
     site = make_site(config, statements, datetime(2016, 1, 1, tzinfo=UTC))
     planned: list[PlannedOutput] = plan_outputs(site, FORMATS)
     found = render_keys.RenderKeys(site, "base")
-    return {item.path: found.key(item) for item in planned}
+    return {path: key for item in planned
+            for path, key in zip(item.paths, found.keys(item), strict=True)}
 
 
 BASE = [statement(1, key="refugees"), statement(2, language="pl", key="refugees"),

@@ -69,7 +69,7 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
             plan = memory.plan_renders(site, planned)
             report = writer.write_outputs(
                 settings.output_dir, memory.render(site, planned, plan, progress),
-                kept=plan.kept, paths=[planned[i].path for i in plan.indexes], adopt=adopt)
+                kept=plan.kept, paths=plan.paths, adopt=adopt)
             memory.remember(loaded.statements, now, report)
             _tell(report, detail)
             return _announced(settings, report)

@@ -3,7 +3,7 @@
 One entry per digest week, newest first: titled like the digest's subject, linking the
 digest's web page, the page's body as its content, ``updated`` the newest statement of
 that week. It is built from two siblings' public parts, which is why it sits above both:
-the ``digest-html`` row (the digest page exactly as ``build`` writes it) gives each week's
+the ``digest`` row (its ``.html``: the page exactly as ``build`` writes it) gives each week's
 subject and body; the feeds package's Atom writer gives the document.
 """
 
@@ -77,13 +77,15 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
 
 @dataclass(frozen=True, slots=True)
 class DigestFeed:
-    """The feed's renderer, over the digest page's renderer (``digest-html``)."""
+    """The feed's renderer, over the digest row's renderer (``digest``)."""
 
     page: Renderer
 
     def _entry(self, site: Site, language: str, week: Week, group: list[Statement]) -> Entry:
         target = Target(language=language, period=week, statements=tuple(group))
-        document = lxml_html.document_fromstring(self.page(site, target))
+        files = self.page(site, target)
+        page = files if isinstance(files, bytes) else files[".html"]
+        document = lxml_html.document_fromstring(page)
         content = _feed_html(document.body)
         url = digest_url(site.settings, language, week.label)
         newest = max(feed_moment(statement.updated) for statement in group)
@@ -110,8 +112,8 @@ class DigestFeed:
 
 
 def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:
-    """The digest feed's row, rendering each week with the ``digest-html`` row of ``rows``."""
-    page = next(row for row in rows if row.name == "digest-html")
+    """The digest feed's row, rendering each week with the ``digest`` row of ``rows``."""
+    page = next(row for row in rows if row.name == "digest")
     return (OutputFormat(name="digest-feed", media_type=DIGEST_FEED.media_type,
                          path=f"{{lang}}/{DIGEST_FEED.file}", scope=Scope.LANGUAGE,
                          render=DigestFeed(page.render).render, targets=plan_digest_feeds),)

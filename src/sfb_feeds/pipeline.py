@@ -25,10 +25,8 @@ def all_formats(settings: Settings, languages: Sequence[str],
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
     """Render every planned output of ``site``; nothing is written here."""
     chosen = all_formats(site.settings, site.languages) if formats is None else formats
-    return [
-        Output(planned.path, planned.format.render(site, planned.target))
-        for planned in plan_outputs(site, chosen)
-    ]
+    return [Output(path, data) for planned in plan_outputs(site, chosen)
+            for path, data in planned.render(site)]
 
 
 def build_outputs(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,7 +74,7 @@ class Target:
     history: History | None = None
 
 
-Renderer = Callable[[Site, Target], bytes]
+Renderer = Callable[[Site, Target], bytes | Mapping[str, bytes]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,25 +82,45 @@ class OutputFormat:
     """One row of the output table.
 
     ``path`` is a template relative to the output folder using ``{lang}`` and ``{period}``.
-    ``version`` is part of every cache key: bump it when the renderer's output changes.
-    ``targets``, when given, plans the format's targets itself instead of one per period
-    of ``scope`` (RFC 5005 archives exist only for languages that outgrow their feed).
+    A row writes one file of ``media_type`` per target, and ``render`` returns its bytes;
+    or it declares ``files``, (path ending, media type) pairs, and ``render`` returns each
+    file's bytes by its ending, from one rendering of the target (a digest's .html, .txt
+    and .eml). ``version`` is part of every cache key: bump it when the renderer's output
+    changes. ``targets``, when given, plans the format's targets itself instead of one per
+    period of ``scope`` (RFC 5005 archives exist only for languages that outgrow their
+    feed).
     """
 
     name: str
-    media_type: str
     path: str
     scope: Scope
     render: Renderer
+    media_type: str = ""
+    files: tuple[tuple[str, str], ...] = ()
     version: str = "1"
     targets: Callable[[Site], Iterable[Target]] | None = None
+
+    @property
+    def outputs(self) -> tuple[tuple[str, str], ...]:
+        """The (path ending, media type) of each file a target of this row writes."""
+        return self.files or (("", self.media_type),)
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedOutput:
+    """One rendering: a row, its target and the paths of the files it writes."""
+
     format: OutputFormat
     target: Target
-    path: str
+    paths: tuple[str, ...]
+
+    def render(self, site: Site) -> list[tuple[str, bytes]]:
+        """Each file's path and bytes."""
+        data = self.format.render(site, self.target)
+        if isinstance(data, bytes):
+            return [(self.paths[0], data)]
+        return [(path, data[ending])
+                for path, (ending, _) in zip(self.paths, self.format.outputs, strict=True)]
 
 
 class _Periods:
@@ -155,10 +175,12 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
                                   else _targets(site, fmt.scope, periods))
         for target in shared[source]:
             path = fmt.path.format(lang=target.language or "", period=period_label(target))
-            if path in seen:
-                raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")
-            seen[path] = fmt.name
-            planned.append(PlannedOutput(fmt, target, path))
+            paths = tuple(path + ending for ending, _ in fmt.outputs)
+            for path in paths:
+                if path in seen:
+                    raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")
+                seen[path] = fmt.name
+            planned.append(PlannedOutput(fmt, target, paths))
     return planned
 
 

@@ -40,7 +40,8 @@ class RenderKeys:
         # (kept with the target, so that its id is not reused meanwhile).
         self._targets: dict[int, tuple[Target, str]] = {}
 
-    def key(self, item: PlannedOutput) -> str:
+    def keys(self, item: PlannedOutput) -> tuple[str, ...]:
+        """The key of each file of ``item``."""
         target = item.target
         memo = self._targets.get(id(target))
         if memo is None:
@@ -48,8 +49,8 @@ class RenderKeys:
             memo = self._targets[id(target)] = (target, digest("\x00".join((
                 scope, target.language or "", period_label(target), repr(target.history),
                 *(self._shown_of(s) for s in target.statements)))))
-        return digest("\x00".join((self.base, item.format.name, item.format.version,
-                                   item.path, memo[1])))
+        return tuple(digest("\x00".join((self.base, item.format.name, item.format.version,
+                                         path, memo[1]))) for path in item.paths)
 
     def _shown_of(self, statement: Statement) -> str:
         """A statement's fingerprint, and its translations' group's."""
@@ -61,19 +62,23 @@ class RenderKeys:
         return found
 
 
-def outputs_to_render(root: Path, planned: Sequence[PlannedOutput], keys: Sequence[str],
-                      old: Mapping[str, Entry]) -> tuple[list[int], dict[str, str]]:
+def outputs_to_render(root: Path, planned: Sequence[PlannedOutput],
+                      keys: Sequence[tuple[str, ...]], old: Mapping[str, Entry]
+                      ) -> tuple[list[int], dict[str, str]]:
     """Which of ``planned`` must be rendered (their indexes), and the paths whose file is
-    kept as the last build left it, with their key: those whose key is the manifest's
-    (``old``) and whose file still has the status the manifest recorded."""
+    kept as the last build left it, with their key: those of outputs each of whose files
+    has the manifest's key (``old``) and still the status the manifest recorded."""
     render: list[int] = []
     kept: dict[str, str] = {}
     folder = str(root.absolute())
-    for index, (item, key) in enumerate(zip(planned, keys, strict=True)):
-        entry = old.get(item.path)
-        if entry is not None and entry.key == key \
-                and same_status(entry, lstat(f"{folder}/{item.path}")):
-            kept[item.path] = key
+    for index, (item, item_keys) in enumerate(zip(planned, keys, strict=True)):
+        files = dict(zip(item.paths, item_keys, strict=True))
+        if all(_kept(old.get(path), key, f"{folder}/{path}") for path, key in files.items()):
+            kept.update(files)
         else:
             render.append(index)
     return render, kept
+
+
+def _kept(entry: Entry | None, key: str, full: str) -> bool:
+    return entry is not None and entry.key == key and same_status(entry, lstat(full))
