@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 
 from . import digest, digest_feed, feeds
-from .model import Output, Settings, Statement
+from .model import Output, Settings
 from .plan import OutputFormat, PlannedOutput, plan_outputs
-from .site import Site, make_site
+from .site import Site
 
 
 def all_formats(settings: Settings, languages: Sequence[str],
@@ -50,10 +49,3 @@ def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> li
     chosen = all_formats(site.settings, site.languages) if formats is None else formats
     return [Output(path, data) for planned in plan_outputs(site, chosen)
             for path, data in planned.render(site)]
-
-
-def build_outputs(
-    settings: Settings, statements: Iterable[Statement], now: datetime
-) -> list[Output]:
-    """Everything ``sfb-feeds build`` writes, as (path, bytes) rows."""
-    return render_site(make_site(settings, statements, now))
