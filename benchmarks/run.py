@@ -285,11 +285,11 @@ def by_format(config: Path) -> None:
     totals: dict[str, list[float]] = {}
     for item in plan_outputs(site, all_formats(site.settings, site.languages)):
         start = time.perf_counter()
-        data = item.format.render(site, item.target)
+        files = item.render(site)
         spent = totals.setdefault(item.format.name, [0.0, 0, 0])
         spent[0] += time.perf_counter() - start
         spent[1] += 1
-        spent[2] += len(data)
+        spent[2] += sum(len(data) for _, data in files)
     print(f"{'format':<16} {'outputs':>8} {'total s':>8} {'ms each':>8} {'MB':>7}")
     for name, (seconds, count, size) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
         print(f"{name:<16} {count:>8} {seconds:>8.2f} {1000 * seconds / count:>8.2f} "

@@ -36,8 +36,8 @@ def pages(s: Site, *, inline_once: bool) -> dict[str, bytes]:
     """Every digest page and archive page of ``s``, rendered one way or the other."""
     digests = Digests(s.settings, s.languages, inline_once=inline_once)
     rows = (
-        OutputFormat(name="html", media_type="text/html", path=f"{DIGEST_PATH}.html",
-                     scope=Scope.LANGUAGE_WEEK, render=digests.render_html),
+        OutputFormat(name="html", path=DIGEST_PATH, files=((".html", "text/html"),),
+                     scope=Scope.LANGUAGE_WEEK, render=digests.render),
         OutputFormat(name="archive", media_type="text/html", path=DIGEST_ARCHIVE_PATH,
                      scope=Scope.LANGUAGE, render=digests.render_archive),
     )
@@ -157,5 +157,4 @@ def test_inlined_templates_kept_in_a_store_give_the_same_pages() -> None:
     again = Digests(s.settings, s.languages, store=store)
     target = next(p.target for p in plan_outputs(s, digest.formats(s.settings, s.languages))
                   if p.target.period)
-    assert again.render_html(s, target) == first.render_html(s, target)
-    assert again.render_eml(s, target) == first.render_eml(s, target)
+    assert again.render(s, target) == first.render(s, target)

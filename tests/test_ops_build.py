@@ -19,7 +19,7 @@ import pytest
 from sfb_feeds import lock, pipeline
 from sfb_feeds.cli import main
 from sfb_feeds.errors import EXIT_BUSY, EXIT_INVALID
-from sfb_feeds.plan import OutputFormat, Scope, Target
+from sfb_feeds.plan import OutputFormat, Scope, Target, period_label
 from sfb_feeds.site import Site
 
 RENDERED: list[str] = []  # "format:language:period" of every render, in order
@@ -34,8 +34,9 @@ site:
 
 
 def render_listing(site: Site, target: Target, name: str) -> bytes:
-    RENDERED.append(f"{name}:{target.language}:{target.period}")
-    lines = [f"{name} {target.language} {target.period}"]
+    period = period_label(target) or None
+    RENDERED.append(f"{name}:{target.language}:{period}")
+    lines = [f"{name} {target.language} {period}"]
     if target.language is None:
         lines.append("languages: " + ",".join(site.languages))
     for statement in target.statements:

@@ -135,8 +135,7 @@ def test_an_old_statement_edited_renders_only_what_shows_it(
             record(number, "en", f"2015-{number + 1:02d}-10"), "utf-8")
     age(site / "statements")
     build(site)
-    for number, expected in ((0, {"digest-html", "digest-eml", "digest-text", "digest-archive",
-                                  "atom-archive", "opml"}),
+    for number, expected in ((0, {"digest", "digest-archive", "atom-archive"}),
                              (11, {"atom", "rss", "json-feed", "atom-all", "rss-all",
                                    "json-feed-all", "subscribe-page"})):
         path = site / "statements" / f"{number}.yaml"
@@ -149,3 +148,45 @@ def test_an_old_statement_edited_renders_only_what_shows_it(
         else:  # the newest: in every feed and on the page
             assert expected <= set(rendered)
         assert outputs(site) == cold_build(site, tmp_path / "cold")
+
+
+def test_an_archive_whose_neighbour_changes_is_rendered_again_and_no_other(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An older year appears: the archive before it gains a ``prev-archive`` link although
+    its statements are the same; the newer archives, whose neighbours stay, are not
+    rendered again."""
+    import dataclasses
+
+    from sfb_feeds import pipeline
+    from sfb_feeds.plan import period_label
+
+    archives: list[str] = []
+    real = pipeline.all_formats
+
+    def counting(*args: object) -> tuple[object, ...]:
+        def spy(fmt: object) -> object:
+            def render(site: object, target: object) -> object:
+                archives.append(period_label(target))  # type: ignore[arg-type]
+                return fmt.render(site, target)  # type: ignore[attr-defined]
+            return dataclasses.replace(fmt, render=render)  # type: ignore[type-var]
+        return tuple(spy(fmt) if fmt.name == "atom-archive" else fmt  # type: ignore[attr-defined]
+                     for fmt in real(*args))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "all_formats", counting)
+    site = tmp_path / "site"
+    (site / "statements").mkdir(parents=True)
+    (site / "sfb-feeds.yaml").write_text(CONFIG, encoding="utf-8")
+    for number, date in enumerate(["2013-06-01", "2014-03-01", "2014-05-01", "2015-02-01",
+                                   "2016-02-01", "2016-06-01"]):
+        (site / "statements" / f"{number}.yaml").write_text(record(number, "en", date), "utf-8")
+    age(site / "statements")
+    build(site)
+    assert sorted(archives) == ["2013", "2014", "2015"]
+    archives.clear()
+    (site / "statements" / "9.yaml").write_text(record(9, "en", "2012-04-01"), "utf-8")
+    age(site / "statements")
+    build(site)
+    assert sorted(archives) == ["2012", "2013"]
+    after = outputs(site)
+    assert "en/archive/2012.xml" in after["en/archive/2013.xml"].decode()
+    assert after == cold_build(site, tmp_path / "cold")

@@ -115,7 +115,8 @@ def planned_media_types(config: Path) -> dict[str, str]:
     statements = load_statements(settings).statements
     site = make_site(settings, statements, datetime.fromisoformat(NOW))
     formats = all_formats(settings, site.languages)
-    return {item.path: item.format.media_type for item in plan_outputs(site, formats)}
+    return {path: media_type for item in plan_outputs(site, formats)
+            for path, (_, media_type) in zip(item.paths, item.format.outputs, strict=True)}
 
 
 def test_every_output_is_served_with_its_formats_media_type(served: tuple[str, Path]) -> None:

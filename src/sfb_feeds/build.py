@@ -56,7 +56,6 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
         on_loaded(loaded)
         # Imported only with work to do (a no-op: ~25 ms of its ~190 ms at 10,000).
         from . import lock, pipeline, writer
-        from .plan import plan_outputs
         from .site import make_site
 
         with lock.hold(settings.output_dir):
@@ -64,12 +63,12 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
                 detail("another run wrote the folder meanwhile; starting over")
                 continue
             site = make_site(settings, loaded.statements, now)
-            planned = plan_outputs(site, pipeline.all_formats(
-                settings, site.languages, memory.inlined_templates()))
+            planned = pipeline.plan_site(site)
             plan = memory.plan_renders(site, planned)
+            planned = pipeline.prepared(site, planned, plan.indexes, memory.inlined_templates())
             report = writer.write_outputs(
                 settings.output_dir, memory.render(site, planned, plan, progress),
-                kept=plan.kept, paths=[planned[i].path for i in plan.indexes], adopt=adopt)
+                kept=plan.kept, paths=plan.paths, adopt=adopt)
             memory.remember(loaded.statements, now, report)
             _tell(report, detail)
             return _announced(settings, report)

@@ -1,7 +1,8 @@
 """``<lang>/digests.xml``: the weekly digests of one language as an Atom feed (docs/feeds.md).
 
-Built from two siblings' public parts, which is why it sits above both: the ``digest-html``
-row gives each week's subject and body, the feeds package's Atom writer the document.
+Built from two siblings' public parts, which is why it sits above both: the ``digest``
+row (its ``.html``) gives each week's subject and body, the feeds package's Atom writer
+the document.
 """
 
 from __future__ import annotations
@@ -18,17 +19,17 @@ from .model import Statement
 from .plan import OutputFormat, Renderer, Scope, Target
 from .site import Site
 from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path, public_url
-from .weeks import week_of
+from .weeks import Week, week_of
 
 WEEKS = 10  # digests per feed: about a quarter; each entry carries a whole digest
 
 
-def _weeks(site: Site, statements: Sequence[Statement]) -> list[tuple[str, list[Statement]]]:
+def _weeks(site: Site, statements: Sequence[Statement]) -> list[tuple[Week, list[Statement]]]:
     """``statements`` (newest first) grouped by digest week, newest week first."""
-    groups: dict[str, list[Statement]] = {}
+    groups: dict[Week, list[Statement]] = {}
     for statement in statements:
-        groups.setdefault(week_of(statement.date, site.settings).label, []).append(statement)
-    return sorted(groups.items(), reverse=True)
+        groups.setdefault(week_of(statement.date, site.settings), []).append(statement)
+    return sorted(groups.items(), key=lambda item: item[0].first, reverse=True)
 
 
 # What the W3C Feed Validation Service accepts in an entry's HTML without a warning (its
@@ -67,21 +68,22 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
                      statements=tuple(s for _, group in weeks for s in group))
 
 
-def _entry(page: Renderer, site: Site, language: str, week: str,
+def _entry(page: Renderer, site: Site, language: str, week: Week,
            group: list[Statement]) -> Entry:
-    document = lxml_html.document_fromstring(
-        page(site, Target(language=language, period=week, statements=tuple(group))))
-    url = digest_url(site.settings, language, week)
+    files = page(site, Target(language=language, period=week, statements=tuple(group)))
+    document = lxml_html.document_fromstring(files if isinstance(files, bytes)
+                                             else files[".html"])
+    url = digest_url(site.settings, language, week.label)
     newest = max(feed_moment(statement.updated) for statement in group)
-    return Entry(id=url, title=document.findtext(".//title") or week, url=url,
+    return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                  language=language, published=newest, updated=newest, modified=newest,
                  paragraphs=(), authors=(), tags=(), translations=(),
                  content_html=_feed_html(document.body))
 
 
 def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
-    """``<lang>/digests.xml``, each week's entry made from ``page`` (the ``digest-html``
-    renderer)."""
+    """``<lang>/digests.xml``, each week's entry made from ``page`` (the ``digest``
+    row's renderer)."""
     language = target.language
     if language is None:
         raise ValueError("a digest feed belongs to a language")
@@ -100,8 +102,8 @@ def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
 
 
 def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:
-    """The digest feed's row, rendering each week with the ``digest-html`` row of ``rows``."""
-    page = next(row for row in rows if row.name == "digest-html")
+    """The digest feed's row, rendering each week with the ``digest`` row of ``rows``."""
+    page = next(row for row in rows if row.name == "digest")
     return (OutputFormat(name="digest-feed", media_type=DIGEST_FEED.media_type,
                          path=f"{{lang}}/{DIGEST_FEED.file}", scope=Scope.LANGUAGE,
                          render=partial(render_digest_feed, page.render),

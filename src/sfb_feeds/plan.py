@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from .model import Statement
 from .site import Site
-from .weeks import week_of_day
+from .weeks import Week, week_of_day
 
 
 class Scope(enum.Enum):
@@ -25,27 +25,56 @@ class Scope(enum.Enum):
     LANGUAGE_WEEK = "language-week"  # one per language and digest week with statements
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Months:
+    """Consecutive months of one year (site timezone): a whole year, a half or one month.
+
+    ``label`` names it in paths: ``2015``, ``2015-h1`` / ``2015-h2``, ``2015-03``.
+    """
+
+    year: int
+    first: int = 1
+    last: int = 12
+
+    @property
+    def label(self) -> str:
+        if self.first == self.last:
+            return f"{self.year:04d}-{self.first:02d}"
+        if (self.first, self.last) == (1, 12):
+            return f"{self.year:04d}"
+        return f"{self.year:04d}-h{1 if self.first == 1 else 2}"
+
+
+Period = Week | Months
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class History:
+    """Where an output stands among its language's RFC 5005 archives: whether it holds
+    every statement (``fh:complete``), and the archives just newer and older than it."""
+
+    complete: bool = False
+    newer: Months | None = None
+    older: Months | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
-    """What one output is about: a language (None: all) and a period, with its statements.
+    """What one output is about: a language (None: all), a period, its statements.
 
-    ``statements`` are newest first. For LANGUAGE_YEAR the period is ``"2015"``; for
-    LANGUAGE_WEEK it is the digest week label, e.g. ``"2015-W36"``. ``context`` holds what
-    else the output shows that its statements do not determine (an archive's neighbours),
-    as name/value pairs worked out when planning; it is part of the output's render key.
+    ``statements`` are newest first. ``period`` is the year (LANGUAGE_YEAR), the digest
+    week (LANGUAGE_WEEK) or an archive's months. ``history`` is what else a feed shows
+    that its statements do not determine (RFC 5005 links), worked out when planning.
+    Every field is part of the output's render key.
     """
 
     language: str | None
-    period: str | None
+    period: Period | None
     statements: tuple[Statement, ...]
-    context: tuple[tuple[str, str], ...] = ()
-
-    def value(self, name: str) -> str:
-        """The ``context`` value called ``name`` ("" when it has none)."""
-        return next((value for key, value in self.context if key == name), "")
+    history: History | None = None
 
 
-Renderer = Callable[[Site, Target], bytes]
+Renderer = Callable[[Site, Target], bytes | Mapping[str, bytes]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,41 +82,60 @@ class OutputFormat:
     """One row of the output table.
 
     ``path`` is a template relative to the output folder using ``{lang}`` and ``{period}``.
-    ``version`` is part of every cache key: bump it when the renderer's output changes.
-    ``targets``, when given, plans the format's targets itself instead of one per period
-    of ``scope`` (RFC 5005 archives exist only for languages that outgrow their feed).
+    A row writes one file of ``media_type`` per target, and ``render`` returns its bytes;
+    or it declares ``files``, (path ending, media type) pairs, and ``render`` returns each
+    file's bytes by its ending, from one rendering of the target (a digest's .html, .txt
+    and .eml). ``version`` is part of every cache key: bump it when the renderer's output
+    changes. ``targets``, when given, plans the format's targets itself instead of one per
+    period of ``scope`` (RFC 5005 archives exist only for languages that outgrow their
+    feed).
     """
 
     name: str
-    media_type: str
     path: str
     scope: Scope
     render: Renderer
+    media_type: str = ""
+    files: tuple[tuple[str, str], ...] = ()
     version: str = "1"
     targets: Callable[[Site], Iterable[Target]] | None = None
+
+    @property
+    def outputs(self) -> tuple[tuple[str, str], ...]:
+        """The (path ending, media type) of each file a target of this row writes."""
+        return self.files or (("", self.media_type),)
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedOutput:
+    """One rendering: a row, its target and the paths of the files it writes."""
+
     format: OutputFormat
     target: Target
-    path: str
+    paths: tuple[str, ...]
+
+    def render(self, site: Site) -> list[tuple[str, bytes]]:
+        """Each file's path and bytes."""
+        data = self.format.render(site, self.target)
+        if isinstance(data, bytes):
+            return [(self.paths[0], data)]
+        return [(path, data[ending])
+                for path, (ending, _) in zip(self.paths, self.format.outputs, strict=True)]
 
 
 class _Periods:
-    """A statement's year and week label (site timezone), by its day: each day's worked
-    out once for every format and language (a week label costs ~5 µs)."""
+    """A statement's year and week (site timezone), by its day: each day's worked out
+    once for every format and language (a week costs ~5 µs)."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
-        self.days: dict[date, tuple[str, str]] = {}
+        self.days: dict[date, tuple[Months, Week]] = {}
 
-    def __call__(self, statement: Statement) -> tuple[str, str]:
+    def __call__(self, statement: Statement) -> tuple[Months, Week]:
         day = statement.date.astimezone(self.site.settings.site.tz).date()
         found = self.days.get(day)
         if found is None:
-            found = self.days[day] = (f"{day.year:04d}",
-                                      week_of_day(day, self.site.settings).label)
+            found = self.days[day] = (Months(day.year), week_of_day(day, self.site.settings))
         return found
 
 
@@ -105,10 +153,10 @@ def _targets(site: Site, scope: Scope, periods: _Periods) -> Iterator[Target]:
 
 def _by_period(lang: str, statements: tuple[Statement, ...], which: int, periods: _Periods
                ) -> Iterator[Target]:
-    groups: defaultdict[str, list[Statement]] = defaultdict(list)
+    groups: defaultdict[Period, list[Statement]] = defaultdict(list)
     for statement in statements:
         groups[periods(statement)[which]].append(statement)
-    for period in sorted(groups, reverse=True):
+    for period in sorted(groups, key=lambda period: period.label, reverse=True):
         yield Target(language=lang, period=period, statements=tuple(groups[period]))
 
 
@@ -126,9 +174,16 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
             shared[source] = list(fmt.targets(site) if fmt.targets is not None
                                   else _targets(site, fmt.scope, periods))
         for target in shared[source]:
-            path = fmt.path.format(lang=target.language or "", period=target.period or "")
-            if path in seen:
-                raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")
-            seen[path] = fmt.name
-            planned.append(PlannedOutput(fmt, target, path))
+            path = fmt.path.format(lang=target.language or "", period=period_label(target))
+            paths = tuple(path + ending for ending, _ in fmt.outputs)
+            for path in paths:
+                if path in seen:
+                    raise RuntimeError(f"outputs {seen[path]} and {fmt.name} both write {path}")
+                seen[path] = fmt.name
+            planned.append(PlannedOutput(fmt, target, paths))
     return planned
+
+
+def period_label(target: Target) -> str:
+    """How the target's period is named in paths and keys ("" when it has none)."""
+    return "" if target.period is None else target.period.label

@@ -12,7 +12,7 @@ from datetime import datetime
 from ..errors import UsageError
 from ..language import canonical_tag
 from ..model import Output, Settings, Statement
-from ..plan import OutputFormat, Scope, plan_outputs
+from ..plan import OutputFormat, Scope, period_label, plan_outputs
 from ..site import Site, make_site
 from ..weeks import last_complete_week, parse_week
 from . import formats as digest_formats
@@ -41,13 +41,17 @@ def _language(site: Site, lang: str | None) -> str | None:
     return tag
 
 
-def _formats(site: Site, language: str | None, part: str | None) -> list[OutputFormat]:
-    """The digest rows of ``part`` (all three if None), prepared for the languages shown."""
+def _ending(part: str | None) -> str:
+    """The path ending of ``part`` ("" for every part)."""
     if part is not None and part not in PARTS:
         raise UsageError(f"--part: {part!r} is not one of {', '.join(PARTS)}")
+    return "" if part is None else PARTS[part]
+
+
+def _formats(site: Site, language: str | None) -> list[OutputFormat]:
+    """The weekly digest row, prepared for the languages shown."""
     rows = digest_formats(site.settings, [language] if language else site.languages)
-    return [f for f in rows if f.scope is Scope.LANGUAGE_WEEK
-            and (part is None or f.path.endswith(PARTS[part]))]
+    return [f for f in rows if f.scope is Scope.LANGUAGE_WEEK]
 
 
 def show_digest(
@@ -62,14 +66,15 @@ def show_digest(
     """
     label = _week_label(site, week)
     language = _language(site, lang)
-    formats = _formats(site, language, part)
+    ending = _ending(part)
     chosen = [
-        planned for planned in plan_outputs(site, formats)
-        if planned.target.period == label
+        planned for planned in plan_outputs(site, _formats(site, language))
+        if period_label(planned.target) == label
         and (language is None or planned.target.language == language)
     ]
-    chosen.sort(key=lambda p: (p.target.language or "", formats.index(p.format)))
-    return [Output(p.path, p.format.render(site, p.target)) for p in chosen]
+    chosen.sort(key=lambda p: p.target.language or "")
+    return [Output(path, data) for p in chosen for path, data in p.render(site)
+            if path.endswith(ending)]
 
 
 def digest_outputs(

@@ -233,9 +233,9 @@ def _multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
     return body + delimiter + b"--" + CRLF
 
 
-def render_eml(site: Site, digest: RenderedDigest, heads: ListHeads | None = None) -> bytes:
+def render_eml(site: Site, digest: RenderedDigest, heads: ListHeads) -> bytes:
     """The digest's message: headers, then the text and HTML alternatives. ``heads``:
-    the language's :class:`ListHeads`, if prepared."""
+    the language's :class:`ListHeads`."""
     view = digest.view
     lang, period = view.lang, view.week.label
     boundary = _boundary(digest)
@@ -246,7 +246,6 @@ def render_eml(site: Site, digest: RenderedDigest, heads: ListHeads | None = Non
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
     )).encode("ascii")
-    heads = heads or ListHeads.of(site, lang)
     head = heads.addresses + own + heads.lists
     parts = (_part("plain", digest.text), _part("html", digest.html))
     return head + CRLF + _multipart(boundary, parts)

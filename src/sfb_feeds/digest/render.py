@@ -20,6 +20,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
 from ..site import Site, make_site
+from ..weeks import Week
 from .eml import ListHeads, RenderedDigest, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
@@ -108,12 +109,10 @@ class Digests:
             raise ValueError(f"the digests were not prepared for {lang!r}")
         return found
 
-    def rendered(self, site: Site, target: Target, *, html: bool = True, text: bool = True
-                 ) -> RenderedDigest:
-        """The subject, the plain text and the inlined HTML of a digest (each of the last
-        two only if asked for: else empty)."""
+    def render(self, site: Site, target: Target) -> dict[str, bytes]:
+        """A digest's ``.html`` (inlined), ``.txt`` and ``.eml``, from one rendering."""
         prepared = self._for(target.language)
-        if target.period is None:
+        if not isinstance(target.period, Week):
             raise ValueError("a digest needs a week")
         view = digest_view(site, prepared.language, target.period, target.statements)
         variables = {f.name: getattr(view, f.name) for f in fields(view)}
@@ -121,19 +120,10 @@ class Digests:
         # One line; other spaces (thin ones around the dash of a week in words) are kept.
         subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
         variables["subject"] = subject
-        plain = prepared.text.render(variables).encode("utf-8") if text else b""
-        body = prepared.digest.render(variables) if html else b""
-        return RenderedDigest(view, subject, body, plain)
-
-    def render_html(self, site: Site, target: Target) -> bytes:
-        return self.rendered(site, target, text=False).html
-
-    def render_text(self, site: Site, target: Target) -> bytes:
-        return self.rendered(site, target, html=False).text
-
-    def render_eml(self, site: Site, target: Target) -> bytes:
-        return render_eml(site, self.rendered(site, target),
-                          self._for(target.language).heads)
+        digest = RenderedDigest(view, subject, prepared.digest.render(variables),
+                                prepared.text.render(variables).encode("utf-8"))
+        return {".html": digest.html, ".txt": digest.text,
+                ".eml": render_eml(site, digest, prepared.heads)}
 
     def render_archive(self, site: Site, target: Target) -> bytes:
         """The archive page of the target's language: its digests, newest first."""

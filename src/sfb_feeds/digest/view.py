@@ -11,7 +11,7 @@ from .. import i18n
 from ..model import Statement
 from ..site import Site
 from ..urls import ATOM, JSON_FEED, RSS, digest_archive_url, digest_url, feed_path, public_url
-from ..weeks import Week, parse_week, week_of_day
+from ..weeks import Week, week_of_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +127,16 @@ def _count_label(language: i18n.Language, count: int) -> str:
     return language.plural_label("{count} statement", "{count} statements", count)
 
 
-def digest_view(site: Site, language: i18n.Language, period: str,
-                statements: tuple[Statement, ...]) -> DigestView:
-    """The view of one digest: ``statements`` (newest first) of ``language`` in ``period``."""
-    week = parse_week(period, site.settings)
+def digest_view(
+    site: Site, language: i18n.Language, week: Week, statements: tuple[Statement, ...]
+) -> DigestView:
+    """The view of one digest: ``statements`` (newest first) of ``language`` in ``week``."""
     return DigestView(
         **_page(site, language),
         week=week, week_words=language.format_week(week.first, week.last),
         count=len(statements), count_label=_count_label(language, len(statements)),
         statements=tuple(statement_view(site, s, language) for s in statements),
-        browser_url=digest_url(site.settings, language.lang, period),
+        browser_url=digest_url(site.settings, language.lang, week.label),
     )
 
 

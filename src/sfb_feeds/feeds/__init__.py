@@ -9,10 +9,11 @@ the rows: ``atom``, ``rss``, ``jsonfeed``, ``archive``, ``opml``, ``index_page``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..model import Settings
-from ..plan import OutputFormat, Scope
+from ..plan import OutputFormat, Scope, Target
+from ..site import Site
 from ..urls import ATOM, JSON_FEED, RSS
 from ..urls import FEED_ARCHIVE_PATH as ARCHIVE_PATH
 from .archive import plan_archives, render_archive
@@ -24,6 +25,12 @@ from .rss import render_rss_feed
 
 OPML_MEDIA_TYPE = "text/x-opml"
 HTML_MEDIA_TYPE = "text/html"
+
+
+def _plan_opml(site: Site) -> Iterator[Target]:
+    """The OPML list shows the settings and the languages (part of every render key), no
+    statement: an edit does not render it again."""
+    yield Target(language=None, period=None, statements=())
 
 
 def formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
@@ -58,7 +65,7 @@ def formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat,
                      scope=Scope.LANGUAGE_YEAR, render=render_archive, version="3",
                      targets=plan_archives),
         OutputFormat(name="opml", media_type=OPML_MEDIA_TYPE, path="feeds.opml",
-                     scope=Scope.SITE, render=render_opml),
+                     scope=Scope.SITE, render=render_opml, targets=_plan_opml),
         OutputFormat(name="subscribe-page", media_type=HTML_MEDIA_TYPE, path="index.html",
                      scope=Scope.SITE, render=page.render, targets=plan_index),
     )

@@ -32,37 +32,36 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from ..model import Statement
-from ..plan import Target
+from ..plan import History, Months, Target
 from ..site import Site
 from ..urls import ATOM, archive_path, feed_path, public_url
 from .document import Feed, Link, base_feed, feed_title
 from .feedgen_adapter import render_atom
 
-# A period: its label (the file name) and where it starts, newest first.
-Period = tuple[str, datetime]
-_HALF_TITLES = {"h1": "1\u20136", "h2": "7\u201312"}  # months, en dash
+_HALF_TITLES = {1: "1\u20136", 7: "7\u201312"}  # months, en dash
 
 
-def _year(moment: datetime) -> Period:
-    start = moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    return f"{start.year:04d}", start
+def _year(moment: datetime) -> Months:
+    return Months(moment.year)
 
 
-def _half_year(moment: datetime) -> Period:
-    label, start = _year(moment)
-    return (f"{label}-h2", start.replace(month=7)) if moment.month > 6 else (f"{label}-h1", start)
+def _half_year(moment: datetime) -> Months:
+    return Months(moment.year, 7, 12) if moment.month > 6 else Months(moment.year, 1, 6)
 
 
-def _month(moment: datetime) -> Period:
-    label, start = _year(moment)
-    return f"{label}-{moment.month:02d}", start.replace(month=moment.month)
+def _month(moment: datetime) -> Months:
+    return Months(moment.year, moment.month, moment.month)
 
 
 # Coarsest first: the first that gives two archives or more is used.
-_UNITS: tuple[Callable[[datetime], Period], ...] = (_year, _half_year, _month)
+_UNITS: tuple[Callable[[datetime], Months], ...] = (_year, _half_year, _month)
+
+
+def _start(months: Months, tz: tzinfo) -> datetime:
+    return datetime(months.year, months.first, 1, tzinfo=tz)
 
 
 def _newest_first_key(statement: Statement) -> float:
@@ -80,15 +79,14 @@ def is_complete(site: Site, statements: Sequence[Statement]) -> bool:
 
 
 def _periods(site: Site, statements: Sequence[Statement],
-             unit: Callable[[datetime], Period]) -> list[Period]:
+             unit: Callable[[datetime], Months]) -> list[Months]:
     """The periods with statements, newest first (a binary search per period)."""
     tz = site.settings.site.tz
-    periods: list[Period] = []
+    periods: list[Months] = []
     index = 0
     while index < len(statements):
-        label, start = unit(statements[index].date.astimezone(tz))
-        periods.append((label, start))
-        index = _first_older_than(statements, start)
+        periods.append(unit(statements[index].date.astimezone(tz)))
+        index = _first_older_than(statements, _start(periods[-1], tz))
     return periods
 
 
@@ -97,7 +95,7 @@ def _archived(site: Site, language: str) -> tuple[Statement, ...]:
     return site.by_language[language][site.settings.feeds.entries:]
 
 
-def archive_periods(site: Site, language: str) -> list[Period]:
+def archive_periods(site: Site, language: str) -> list[Months]:
     """The archive documents of ``language``, newest first; none when its feed is complete."""
     archived = _archived(site, language)
     for unit in _UNITS:
@@ -109,54 +107,56 @@ def archive_periods(site: Site, language: str) -> list[Period]:
 
 def plan_archives(site: Site) -> Iterator[Target]:
     """One target per archive document: its language, its period and what it holds."""
+    tz = site.settings.site.tz
     for language in site.languages:
         archived = _archived(site, language)
         periods = archive_periods(site, language)
         start = 0
-        for position, (label, begins) in enumerate(periods):
-            end = _first_older_than(archived, begins)
-            newer = periods[position - 1][0] if position else ""
-            older = periods[position + 1][0] if position + 1 < len(periods) else ""
-            yield Target(language=language, period=label, statements=archived[start:end],
-                         context=(("newer", newer), ("older", older)))
+        for position, months in enumerate(periods):
+            end = _first_older_than(archived, _start(months, tz))
+            history = History(newer=periods[position - 1] if position else None,
+                              older=periods[position + 1] if position + 1 < len(periods)
+                              else None)
+            yield Target(language=language, period=months, statements=archived[start:end],
+                         history=history)
             start = end
 
 
-def _archive_link(site: Site, language: str, period: str, rel: str) -> Link:
-    return Link(public_url(site.settings, archive_path(language, period)), rel,
+def archive_link(site: Site, language: str, months: Months, rel: str) -> Link:
+    """A link of relation ``rel`` to ``language``'s archive of ``months``."""
+    return Link(public_url(site.settings, archive_path(language, months.label)), rel,
                 ATOM.media_type)
 
 
-def history_links(site: Site, language: str) -> tuple[bool, tuple[Link, ...]]:
-    """For a language's subscription feed: whether it is complete, else its link to the
-    newest archive (``prev-archive``)."""
+def feed_history(site: Site, language: str) -> History:
+    """For a language's subscription feed: whether it is complete, else its newest
+    archive (its ``prev-archive``)."""
     periods = archive_periods(site, language)
-    if not periods:
-        return True, ()
-    return False, (_archive_link(site, language, periods[0][0], "prev-archive"),)
+    return History(complete=not periods, older=periods[0] if periods else None)
 
 
-def _title(site: Site, language: str, period: str) -> str:
+def _title(site: Site, language: str, months: Months) -> str:
     """The language feed's title and the period: a year, a half-year's months, a month."""
-    year, _, part = period.partition("-")
-    shown = f"{year} ({_HALF_TITLES[part]})" if part in _HALF_TITLES else period
+    half = _HALF_TITLES.get(months.first) if months.last - months.first == 5 else None
+    shown = f"{months.year:04d} ({half})" if half else months.label
     return f"{feed_title(site, language)} — {shown}"
 
 
 def archive_feed(site: Site, target: Target) -> Feed:
     """The archive document of one language and period, as data."""
-    language, period = target.language, target.period
-    if language is None or period is None:
-        raise ValueError("an archive needs a language and a period")
-    feed = base_feed(site, ATOM, language, target.statements, archive_path(language, period))
+    language, months, history = target.language, target.period, target.history
+    if language is None or not isinstance(months, Months) or history is None:
+        raise ValueError("an archive needs a language, its months and its neighbours")
+    feed = base_feed(site, ATOM, language, target.statements,
+                     archive_path(language, months.label))
     current = public_url(site.settings, feed_path(ATOM, language))
     links = [Link(current, "current", ATOM.media_type, language, feed_title(site, language))]
-    for name, rel in (("older", "prev-archive"), ("newer", "next-archive")):
-        if target.value(name):
-            links.append(_archive_link(site, language, target.value(name), rel))
-    if not target.value("newer"):  # the newest archive: the subscription feed comes next
+    for neighbour, rel in ((history.older, "prev-archive"), (history.newer, "next-archive")):
+        if neighbour is not None:
+            links.append(archive_link(site, language, neighbour, rel))
+    if history.newer is None:  # the newest archive: the subscription feed comes next
         links.append(Link(current, "next-archive", ATOM.media_type))
-    return replace(feed, title=_title(site, language, period), links=tuple(links),
+    return replace(feed, title=_title(site, language, months), links=tuple(links),
                    archive=True)
 
 

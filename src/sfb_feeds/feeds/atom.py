@@ -5,31 +5,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from ..plan import Target
+from ..plan import History, Target
 from ..site import Site
 from ..urls import ATOM
-from .archive import history_links, is_complete
+from .archive import archive_link, feed_history, is_complete
 from .document import current_feed
 from .feedgen_adapter import render_atom
 
 
 def plan_subscription_feeds(site: Site) -> Iterator[Target]:
     """Each language's subscription feed as what it shows: its newest ``feeds.entries``
-    statements and, as context, whether it holds them all and its newest archive."""
+    statements, whether it holds them all, and its newest archive."""
     entries = site.settings.feeds.entries
     for language in site.languages:
-        complete, links = history_links(site, language)
         yield Target(language=language, period=None,
                      statements=site.by_language[language][:entries],
-                     context=(("complete", str(complete)),
-                              ("prev-archive", links[0].href if links else "")))
+                     history=feed_history(site, language))
 
 
 def plan_all_languages_feed(site: Site) -> Iterator[Target]:
     """The all-languages feed: the site's newest statements, and whether that is all."""
     yield Target(language=None, period=None,
                  statements=site.statements[:site.settings.feeds.entries],
-                 context=(("complete", str(is_complete(site, site.statements))),))
+                 history=_history(site, None))
+
+
+def _history(site: Site, language: str | None) -> History:
+    if language is None:
+        return History(complete=is_complete(site, site.statements))
+    return feed_history(site, language)
 
 
 def render_atom_feed(site: Site, target: Target) -> bytes:
@@ -40,7 +44,7 @@ def render_atom_feed(site: Site, target: Target) -> bytes:
     ``prev-archive``, from where a client can walk back through every statement.
     """
     feed = current_feed(site, target.language, target.statements, ATOM)
-    if target.language is None:
-        return render_atom(replace(feed, complete=is_complete(site, site.statements)))
-    complete, links = history_links(site, target.language)
-    return render_atom(replace(feed, complete=complete, links=(*feed.links, *links)))
+    history = target.history or _history(site, target.language)
+    links = () if target.language is None or history.older is None else (
+        archive_link(site, target.language, history.older, "prev-archive"),)
+    return render_atom(replace(feed, complete=history.complete, links=(*feed.links, *links)))

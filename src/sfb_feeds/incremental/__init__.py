@@ -64,12 +64,13 @@ RENDER_PARALLEL_MIN = 64  # fewer outputs to render: likewise
 
 @dataclass(frozen=True, slots=True)
 class RenderPlan:
-    """Which planned outputs to render (indexes), their keys, and the files kept as they
-    are (path: key)."""
+    """Which planned outputs to render (indexes), their files' keys and paths, and the
+    files kept as they are (path: key)."""
 
     indexes: list[int]
-    keys: list[str]
+    keys: list[tuple[str, ...]]  # of each file of each output rendered
     kept: dict[str, str]
+    paths: list[str]  # of every file rendered
 
 
 class BuildMemory:
@@ -158,12 +159,13 @@ class BuildMemory:
         """The outputs whose render key or file changed since the last build."""
         from .keys import RenderKeys, outputs_to_render
 
-        keys = RenderKeys(site, planned, render_base(self.settings))
-        all_keys = [keys.key(item) for item in planned]
+        keys = RenderKeys(site, render_base(self.settings))
+        all_keys = [keys.keys(item) for item in planned]
         old = manifest.read_manifest(self.settings.output_dir.absolute()).files
         indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
         indexes = _in_render_order(planned, indexes)
-        return RenderPlan(indexes, [all_keys[i] for i in indexes], kept)
+        return RenderPlan(indexes, [all_keys[i] for i in indexes], kept,
+                          [path for i in indexes for path in planned[i].paths])
 
     def render(self, site: Site, planned: Sequence[PlannedOutput], plan: RenderPlan,
                progress: Callable[[int, int], None] | None = None) -> Iterator[Output]:
@@ -171,13 +173,14 @@ class BuildMemory:
         from .schedule import run_parts
 
         work = partial(_render_part, site, planned, plan)
-        done, total = len(plan.kept), len(plan.kept) + len(plan.indexes)
+        done = len(plan.kept)  # files
+        total = done + sum(len(keys) for keys in plan.keys)
         first = len({_kind(planned[i]) for i in plan.indexes})
         for part in run_parts(work, len(plan.indexes), workers=self.workers,
                               least=RENDER_PARALLEL_MIN, here=first):
-            for path, data, key in part:
-                yield Output(path, data, key)
-            done += len(part)
+            for files in part:
+                yield from files
+                done += len(files)
             if progress is not None:
                 progress(done, total)
 
@@ -198,17 +201,10 @@ def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]) -> li
     workers are forked, whatever a format's first render in a language prepares
     (compiled templates, the CSS inliner's rules, language data) is then inherited by
     every worker instead of being prepared in each (measured at 10,000: ~1.6 s of CPU
-    per worker process for the digests' CSS inliner alone). Then outputs about one
-    target side by side (a digest's .html, .txt and .eml share one rendering, which
-    then stays in one worker)."""
+    per worker process for the digests' CSS inliner alone)."""
     firsts = list({_kind(planned[i]): i for i in reversed(indexes)}.values())[::-1]
     chosen = set(firsts)
-
-    def target_of(i: int) -> tuple[str, str, str]:
-        target = planned[i].target
-        return (planned[i].format.scope.value, target.period or "", target.language or "")
-
-    return firsts + sorted((i for i in indexes if i not in chosen), key=target_of)
+    return firsts + [i for i in indexes if i not in chosen]
 
 
 def _kind(item: PlannedOutput) -> tuple[str, str | None]:
@@ -228,9 +224,10 @@ def _parse_part(settings: Settings, paths: Sequence[str], prefix: str, indexes: 
 
 
 def _render_part(site: Site, planned: Sequence[PlannedOutput], plan: RenderPlan,
-                 indexes: Sequence[int]) -> list[tuple[str, bytes, str]]:
+                 indexes: Sequence[int]) -> list[list[Output]]:
     rendered = []
     for i in indexes:
-        item = planned[plan.indexes[i]]
-        rendered.append((item.path, item.format.render(site, item.target), plan.keys[i]))
+        files = planned[plan.indexes[i]].render(site)
+        rendered.append([Output(path, data, key)
+                         for (path, data), key in zip(files, plan.keys[i], strict=True)])
     return rendered

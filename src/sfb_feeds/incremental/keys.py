@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..manifest import Entry, lstat, same_status
 from ..model import Statement
-from ..plan import PlannedOutput, Target
+from ..plan import PlannedOutput, Target, period_label
 from ..site import Site
 from .stamp import digest
 
@@ -21,42 +21,36 @@ class RenderKeys:
     """The render key of each planned output.
 
     That is: ``base`` (code, settings, templates); the format's name, version and path;
-    the site's language list; the output's statements in order, each with the
-    fingerprints of its translations; for year and week outputs, the list of periods of
-    that kind in the language; and the target's ``context``. A renderer that shows
-    anything else must bump its format's version when it changes, and must never show
-    the run's clock: outputs are reused while their key is unchanged.
+    the site's language list; the target's language, period and ``history`` (an
+    archive's neighbours, a feed's completeness); the output's statements in order, each
+    with the fingerprints of its translations. A renderer that shows anything else must
+    bump its format's version when it changes, and must never show the run's clock:
+    outputs are reused while their key is unchanged. What a target's output shows beyond
+    its statements (such as its neighbours) belongs in the target, hence in its key.
     """
 
-    def __init__(self, site: Site, planned: Sequence[PlannedOutput], base: str) -> None:
+    def __init__(self, site: Site, base: str) -> None:
         self.base = digest(base, ",".join(site.languages))
         self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
                         for key, group in site.translations.items()}
         # What each statement contributes, once per statement (most are in several
         # targets), by id(): the site keeps them all alive.
         self._shown: dict[int, str] = {}
-        periods: dict[tuple[str, str | None], set[str]] = {}
-        for item in planned:
-            if item.target.period is not None:
-                periods.setdefault((item.format.scope.value, item.target.language),
-                                   set()).add(item.target.period)
-        self._periods = {k: ",".join(sorted(v)) for k, v in periods.items()}
         # Formats of one scope share their Target objects, and so this part of the key
         # (kept with the target, so that its id is not reused meanwhile).
         self._targets: dict[int, tuple[Target, str]] = {}
 
-    def key(self, item: PlannedOutput) -> str:
+    def keys(self, item: PlannedOutput) -> tuple[str, ...]:
+        """The key of each file of ``item``."""
         target = item.target
         memo = self._targets.get(id(target))
         if memo is None:
             scope = item.format.scope.value
             memo = self._targets[id(target)] = (target, digest("\x00".join((
-                scope, target.language or "", target.period or "",
-                self._periods.get((scope, target.language), ""),
-                *(f"{name}={value}" for name, value in target.context),
+                scope, target.language or "", period_label(target), repr(target.history),
                 *(self._shown_of(s) for s in target.statements)))))
-        return digest("\x00".join((self.base, item.format.name, item.format.version,
-                                   item.path, memo[1])))
+        return tuple(digest("\x00".join((self.base, item.format.name, item.format.version,
+                                         path, memo[1]))) for path in item.paths)
 
     def _shown_of(self, statement: Statement) -> str:
         """A statement's fingerprint, and its translations' group's."""
@@ -68,19 +62,23 @@ class RenderKeys:
         return found
 
 
-def outputs_to_render(root: Path, planned: Sequence[PlannedOutput], keys: Sequence[str],
-                      old: Mapping[str, Entry]) -> tuple[list[int], dict[str, str]]:
+def outputs_to_render(root: Path, planned: Sequence[PlannedOutput],
+                      keys: Sequence[tuple[str, ...]], old: Mapping[str, Entry]
+                      ) -> tuple[list[int], dict[str, str]]:
     """Which of ``planned`` must be rendered (their indexes), and the paths whose file is
-    kept as the last build left it, with their key: those whose key is the manifest's
-    (``old``) and whose file still has the status the manifest recorded."""
+    kept as the last build left it, with their key: those of outputs each of whose files
+    has the manifest's key (``old``) and still the status the manifest recorded."""
     render: list[int] = []
     kept: dict[str, str] = {}
     folder = str(root.absolute())
-    for index, (item, key) in enumerate(zip(planned, keys, strict=True)):
-        entry = old.get(item.path)
-        if entry is not None and entry.key == key \
-                and same_status(entry, lstat(f"{folder}/{item.path}")):
-            kept[item.path] = key
+    for index, (item, item_keys) in enumerate(zip(planned, keys, strict=True)):
+        files = dict(zip(item.paths, item_keys, strict=True))
+        if all(_kept(old.get(path), key, f"{folder}/{path}") for path, key in files.items()):
+            kept.update(files)
         else:
             render.append(index)
     return render, kept
+
+
+def _kept(entry: Entry | None, key: str, full: str) -> bool:
+    return entry is not None and entry.key == key and same_status(entry, lstat(full))
