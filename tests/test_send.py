@@ -125,8 +125,8 @@ def test_dry_run_sends_nothing_and_records_nothing(tmp_path: Path,
     assert not ledger_for(settings).path.exists()
 
 
-def test_a_refused_message_is_retried_next_time(tmp_path: Path,
-                                                smtp_server: tuple[Inbox, int]) -> None:
+def test_a_refused_message_is_reported_once_and_resent_on_demand(
+        tmp_path: Path, smtp_server: tuple[Inbox, int]) -> None:
     inbox, port = smtp_server
     settings = settings_for(tmp_path, port)
     inbox.refuse = True
@@ -135,7 +135,9 @@ def test_a_refused_message_is_retried_next_time(tmp_path: Path,
     assert "refused by the mail server" in str(refused.problems[0])
     assert ledger_for(settings).states() == {PL: State.REFUSED}
     inbox.refuse = False
-    retried = send_digests(settings, MESSAGES[:1], NOW)
+    quiet = send_digests(settings, MESSAGES[:1], NOW)
+    assert (quiet.sent, quiet.problems, inbox.messages) == ([], [], [])
+    retried = send_digests(settings, MESSAGES[:1], NOW, resend=True)
     assert [d.lang for d in retried.sent] == ["pl"]
     assert len(inbox.messages) == 1
 

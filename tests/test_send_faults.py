@@ -124,7 +124,8 @@ def test_a_5xx_is_recorded_as_refused_and_blocks_nothing_else(
     assert [str(p) for p in report.problems] == [
         f"da 2015-W36 to da@lists.example.org: refused by the mail server (550 5.1.1 no such "
         f"list at {'RCPT TO' if fault[0] == 'RCPT' else 'the end of the message'}); recorded "
-        f"as refused in {ledger.path}, tried again on the next run"]
+        f"as refused in {ledger.path}: later runs skip it (after a fix, sfb-feeds send "
+        "--resend --week 2015-W36 --lang da tries again)"]
     assert handler.received.counts() == Counter(KEYS[1:])
     assert ledger.states()[KEYS[0]] is State.REFUSED
     check_promise(handler.received.counts(), [report])

@@ -222,8 +222,8 @@ class Courier:
 
     def _refused(self, digest: Digest, reason: str) -> None:
         self._record(digest, State.REFUSED)
-        where = f"; recorded as refused in {self._ledger.path}, tried again on the next run" \
-            if self._ledger else ""
+        where = (f"; recorded as refused in {self._ledger.path}: later runs skip it "
+                 f"(after a fix, {resend_hint(digest)} tries again)") if self._ledger else ""
         self._problem(digest, f"refused by the mail server ({reason}){where}")
 
     def _unknown(self, digest: Digest, reason: str) -> None:

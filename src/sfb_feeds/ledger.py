@@ -39,6 +39,10 @@ class State(Enum):
     FAILED = "failed"  # format 1's name for refused
 
 
+REFUSED = (State.REFUSED, State.FAILED)
+DONE = (State.SENT, State.SENDING, *REFUSED)  # not sent again without --resend
+
+
 class LedgerError(SfbError):
     """The ledger cannot be read or written (full disk, I/O error): nothing more is sent."""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import lock, mailer, subscribers
 from .delivery import Courier, Digest, Pace, Retry, resend_hint
 from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError
-from .ledger import Ledger, State, lookup
+from .ledger import DONE, REFUSED, Ledger, State, lookup
 from .loader import display_path
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
@@ -353,8 +353,10 @@ def _pending(states: dict[tuple[str, str], State], digests: list[Digest], resend
     todo: list[Digest] = []
     for digest in digests:
         state = lookup(states, digest.key)
-        if resend or state not in (State.SENT, State.SENDING):
+        if resend or state not in DONE:
             todo.append(digest)
+        elif state in REFUSED:
+            continue  # reported by the run that was refused
         elif state is State.SENT:
             report.already.append(digest)
         elif ledger is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .delivery import Digest, resend_hint
 from .errors import Problem
-from .ledger import Key, State, lookup
+from .ledger import DONE, REFUSED, Key, State, lookup
 from .loader import display_path
 from .personalise import Personaliser
 from .recipients import Recipient, read_recipients
@@ -31,6 +31,7 @@ class Tally:
     already: int = 0  # sent by an earlier run
     would_send: int = 0  # --dry-run
     suppressed: int = 0  # unsubscribed: never mailed
+    refused: int = 0  # refused (5xx) in an earlier run: reported then, not tried again
     doubtful: int = 0  # may have gone out in an earlier run: not sent again
 
 
@@ -76,8 +77,10 @@ def pending(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally
             continue
         key = (personaliser.message_id(recipient.address), recipient.address)
         state = lookup(run.states, key)
-        if run.resend or state not in (State.SENT, State.SENDING):
+        if run.resend or state not in DONE:
             yield recipient
+        elif state in REFUSED:
+            tally.refused += 1
         elif state is State.SENT:
             tally.already += 1
         else:
