@@ -20,11 +20,12 @@ from pathlib import Path
 
 from . import lock, mailer, subscribers
 from .delivery import Courier, Digest, Pace, Retry, resend_hint
-from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError
+from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError, UsageError
 from .ledger import DONE, REFUSED, Ledger, State, lookup
 from .loader import display_path
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
+from .recipients import Recipient, read_recipients
 from .subscribers import Mailing, Run, Tally, copies, pending
 from .suppression import load_suppressed
 from .unsubscribe import SecretMissing, secret_from_env
@@ -215,10 +216,13 @@ def send_digests(
     cannot be written.
     """
     _require_destinations(settings, to)
-    chosen = select(settings, messages, to, only)
+    emls = [message for message in messages if message.path.endswith(".eml")]
+    chosen = select(settings, emls, to, only)
     report = SendReport(warnings=chosen.warnings)
     env = os.environ if environ is None else environ
     _require_files(settings, chosen.mailings)
+    if only is not None and emls:
+        _require_subscriber(chosen.mailings, only)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report, env)
         return report
@@ -337,6 +341,17 @@ def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
             problems.append(_unreadable(settings, mailing.lang, mailing.recipients, exc))
     if problems:
         raise ConfigError(problems)
+
+
+def _require_subscriber(mailings: list[Mailing], only: str) -> None:
+    """UsageError unless ``only`` is a subscriber of a selected digest's recipients file."""
+    for mailing in mailings:
+        if any(isinstance(item, Recipient) and item.address == only
+               for item in read_recipients(mailing.recipients, "")):
+            return
+    files = ", ".join(sorted({display_path(m.recipients) for m in mailings})) or "none"
+    raise UsageError(f"--recipient: {only} is in no recipients file of the selected digests "
+                     f"(digests.recipients: {files}); nothing was sent")
 
 
 def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) -> None:
