@@ -180,7 +180,7 @@ def _subscriber(address: str | None) -> str | None:
 
 
 def run_send(args: argparse.Namespace, console: _Console) -> int:
-    from .digest.command import digest_outputs
+    from .digest.command import digest_outputs, list_copies
     from .send import SendFailed, send_digests
 
     _validate_to(args.to)
@@ -189,8 +189,9 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     loaded = _load(settings, console)
     now = args.now or datetime.now(UTC)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
+    lists = list_copies(settings, loaded.statements, now, week=args.week, lang=args.lang)
     report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,
-                          to=args.to, only=only)
+                          to=args.to, only=only, lists=lists)
     for warning in report.warnings:
         console.warn(warning)
     if not outputs:

@@ -119,16 +119,12 @@ def _setup_warnings(settings: Settings, languages: Iterable[str],
 
 
 def _destination_warnings(settings: Settings, languages: Iterable[str]) -> list[str]:
-    """Languages with no address to send to, and languages with both kinds."""
+    """Languages with no address to send to."""
     lists, recipients = settings.digests.lists, settings.digests.recipients
     where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
-    warnings = [f"{lang}: no address in {where}, so its digests are not sent "
-                f"(add digests.lists.{lang})" for lang in sorted(languages)
-                if lang not in lists and lang not in recipients]
-    warnings.extend(f"{lang}: both digests.lists and digests.recipients: the list's copy is "
-                    "sent as built, its unsubscribe link with {address} and {token} unfilled"
-                    for lang in sorted(set(lists) & set(recipients)))
-    return warnings
+    return [f"{lang}: no address in {where}, so its digests are not sent "
+            f"(add digests.lists.{lang})" for lang in sorted(languages)
+            if lang not in lists and lang not in recipients]
 
 
 def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
@@ -173,20 +169,21 @@ class Selection:
 
 
 def select(settings: Settings, messages: Iterable[Output], to: str | None = None,
-           only: str | None = None) -> Selection:
+           only: str | None = None, lists: Mapping[str, bytes] | None = None) -> Selection:
     """The digests to send (to their lists and subscribers, or all to ``to``; ``only``:
-    just that subscriber) and warnings for the rest."""
+    just that subscriber) and warnings for the rest. ``lists``: the lists' copies by path,
+    where they differ from ``messages`` (see digest.command.list_copies)."""
     chosen = Selection()
     for message in messages:
-        if not message.path.endswith(".eml"):
-            continue
         lang, week = Path(message.path).parent.name, Path(message.path).stem
         address = to or (None if only else settings.digests.lists.get(lang))
         file = None if to else settings.digests.recipients.get(lang)
         if address is not None:
+            personal = to is not None and lang in settings.digests.recipients
+            data = message.data if personal else (lists or {}).get(message.path, message.data)
             chosen.digests.append(Digest(path=message.path, lang=lang, week=week,
-                                         recipient=address, data=message.data,
-                                         message_id=_message_id(message.data)))
+                                         recipient=address, data=data,
+                                         message_id=_message_id(data)))
         if file is not None:
             chosen.mailings.append(Mailing(path=message.path, lang=lang, week=week,
                                            data=message.data, recipients=file))
@@ -203,21 +200,22 @@ def send_digests(
     settings: Settings, messages: Iterable[Output], now: datetime, *, dry_run: bool = False,
     resend: bool = False, to: str | None = None, only: str | None = None,
     connect: Connect | None = None, retry: Retry | None = None, pace: Pace | None = None,
-    environ: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None, lists: Iterable[Output] | None = None,
 ) -> SendReport:
     """Send every ``.eml`` of ``messages`` not sent before, to its list and to each
     subscriber of its recipients file; the ledger records each step for each recipient.
 
     ``resend``: also those sent or that may have gone out. ``to``: a test copy of each to
     that address (made personal where subscribers get one), recording nothing. ``only``:
-    just this subscriber. ``dry_run``: only say what would be sent. ``pace`` overrides
+    just this subscriber. ``lists``: the lists' own copies, where they differ from
+    ``messages``. ``dry_run``: only say what would be sent. ``pace`` overrides
     ``smtp.rate``. Raises ConfigError (before sending) for what the config or the
     environment lacks, Busy when another send holds the lock, LedgerError when the ledger
     cannot be written.
     """
     _require_destinations(settings, to)
     emls = [message for message in messages if message.path.endswith(".eml")]
-    chosen = select(settings, emls, to, only)
+    chosen = select(settings, emls, to, only, {m.path: m.data for m in lists or ()})
     report = SendReport(warnings=chosen.warnings)
     env = os.environ if environ is None else environ
     _require_files(settings, chosen.mailings)
