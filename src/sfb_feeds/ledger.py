@@ -10,7 +10,7 @@ import errno
 import fcntl
 import json
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -58,7 +58,7 @@ class Ledger:
         try:
             with self.path.open("rb") as file:
                 for line in file:
-                    if wanted is not None and not any(p in line for p in wanted.values()):
+                    if wanted is not None and not _mentions(line, wanted.values()):
                         continue
                     row = _parse(line, wanted)
                     if row is not None:
@@ -104,6 +104,10 @@ def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State]
         return key, State(row["state"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a torn line from a crash or a full disk: the records around it count
+
+
+def _mentions(line: bytes, paths: Iterable[bytes]) -> bool:
+    return any(path in line for path in paths)
 
 
 def append_line(path: Path, row: Mapping[str, str], tries: int = 1) -> None:

@@ -1,9 +1,7 @@
-"""Send each digest's .eml to its list once and only once.
+"""Send each digest to its list and its subscribers once and only once.
 
-One ``send`` at a time: it holds ``<state>/send.lock`` (a ``flock``, released by the kernel
-even when the run is killed) while it reads the ledger and delivers, so two runs never
-both see a message as pending. See ledger.py for what is recorded, delivery.py for how
-failures are retried.
+One ``send`` at a time: ``<state>/send.lock`` is held while the ledger is read and the
+run delivers, so two runs never both see a message as pending (README, "sending them").
 """
 
 from __future__ import annotations
@@ -166,6 +164,7 @@ class Selection:
     digests: list[Digest] = field(default_factory=list)  # to lists, or to --to
     mailings: list[Mailing] = field(default_factory=list)  # to recipients files
     warnings: list[str] = field(default_factory=list)
+    emls: int = 0  # digests of the week, whoever they go to
 
 
 def select(settings: Settings, messages: Iterable[Output], to: str | None = None,
@@ -175,12 +174,14 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None = None
     where they differ from ``messages`` (see digest.command.list_copies)."""
     chosen = Selection()
     for message in messages:
+        if not message.path.endswith(".eml"):
+            continue
+        chosen.emls += 1
         lang, week = Path(message.path).parent.name, Path(message.path).stem
         address = to or (None if only else settings.digests.lists.get(lang))
         file = None if to else settings.digests.recipients.get(lang)
         if address is not None:
-            personal = to is not None and lang in settings.digests.recipients
-            data = message.data if personal else (lists or {}).get(message.path, message.data)
+            data = _plain_copy(settings, message, to, lists)
             chosen.digests.append(Digest(path=message.path, lang=lang, week=week,
                                          recipient=address, data=data,
                                          message_id=_message_id(data)))
@@ -191,6 +192,14 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None = None
             chosen.warnings.append(f"{lang} {week}: no address for {lang} in digests.lists; "
                                    f"not sent (add digests.lists.{lang})")
     return chosen
+
+
+def _plain_copy(settings: Settings, message: Output, to: str | None,
+                lists: Mapping[str, bytes] | None) -> bytes:
+    """The bytes a list gets (a --to copy is made personal later where subscribers are)."""
+    if to is not None and Path(message.path).parent.name in settings.digests.recipients:
+        return message.data
+    return (lists or {}).get(message.path, message.data)
 
 
 Connect = Callable[[], smtplib.SMTP]
@@ -214,13 +223,11 @@ def send_digests(
     cannot be written.
     """
     _require_destinations(settings, to)
-    emls = [message for message in messages if message.path.endswith(".eml")]
-    chosen = select(settings, emls, to, only, {m.path: m.data for m in lists or ()})
+    chosen = select(settings, messages, to, only, {m.path: m.data for m in lists or ()})
     report = SendReport(warnings=chosen.warnings)
     env = os.environ if environ is None else environ
     _require_files(settings, chosen.mailings)
-    if only is not None and emls:
-        _require_subscriber(chosen.mailings, only)
+    _require_subscriber(chosen, only)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report, env)
         return report
@@ -341,8 +348,11 @@ def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
         raise ConfigError(problems)
 
 
-def _require_subscriber(mailings: list[Mailing], only: str) -> None:
-    """UsageError unless ``only`` is a subscriber of a selected digest's recipients file."""
+def _require_subscriber(chosen: Selection, only: str | None) -> None:
+    """UsageError unless ``only`` (if given) subscribes to a selected digest's file."""
+    if only is None or not chosen.emls:
+        return
+    mailings = chosen.mailings
     for mailing in mailings:
         if any(isinstance(item, Recipient) and item.address == only
                for item in read_recipients(mailing.recipients, "")):
