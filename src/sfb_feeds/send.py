@@ -17,9 +17,9 @@ from itertools import chain
 from pathlib import Path
 
 from . import lock, mailer, subscribers
-from .delivery import Courier, Digest, Pace, Retry, resend_hint
+from .delivery import Courier, Digest, Pace, Retry, doubtful
 from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError, UsageError
-from .ledger import DONE, REFUSED, Ledger, State, lookup
+from .ledger import DONE, Ledger, State, lookup
 from .loader import display_path
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
@@ -378,16 +378,10 @@ def _pending(states: dict[tuple[str, str], State], digests: list[Digest], resend
         state = lookup(states, digest.key)
         if resend or state not in DONE:
             todo.append(digest)
-        elif state in REFUSED:
-            continue  # reported by the run that was refused
         elif state is State.SENT:
             report.already.append(digest)
-        elif ledger is not None:
-            report.problems.append(Problem(digest.where(), (
-                "may have gone out in an earlier run (its connection broke, or the run "
-                "died, while the server had it), so it is not sent again automatically. "
-                f"Check the list's archive; to send it again, run {resend_hint(digest)} "
-                f"(ledger: {ledger.path})")))
+        elif state is State.SENDING and ledger is not None:  # a refusal was reported then
+            report.problems.append(doubtful(digest, ledger.path))
     return todo
 
 

@@ -1,15 +1,8 @@
 """One-click unsubscribe (RFC 8058): signed links, and the WSGI endpoint ``app`` that honours them.
 
-A link carries the list's language, the subscriber's address and a token, an HMAC-SHA256
-of both under a secret that lives only in the environment. The endpoint answers a ``POST``
-(the mail provider's one-click request, or the button of its own page) with the same page
-whatever the address or token, so it tells no one who is subscribed; only a valid token
-adds the address to the suppression list (:mod:`sfb_feeds.suppression`). A ``GET`` only
-shows the button: link checkers and prefetchers unsubscribe no one.
-
-Run it with any WSGI server (``gunicorn 'sfb_feeds.unsubscribe:app'``), configured by
-``SFB_FEEDS_CONFIG`` (the site config: its state folder, its ``locales/``, and
-``digests.unsubscribe_secret_env``), or ``python -m sfb_feeds.unsubscribe --config FILE``.
+Every ``POST`` gets the same answer, so it tells no one who is subscribed; only a valid
+token suppresses. A ``GET`` only shows the button: prefetchers unsubscribe no one. Tokens
+and answers: docs/digests.md; deployment (``$SFB_FEEDS_CONFIG``, gunicorn): README.
 """
 
 from __future__ import annotations
