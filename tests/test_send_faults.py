@@ -17,22 +17,18 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import FaultyHandler, RawServer, aiosmtpd_server, free_port
+from smtp_faults import FaultyHandler, RawServer, aiosmtpd_server, free_port, list_settings
 
 from sfb_feeds.delivery import Retry
 from sfb_feeds.ledger import State
 from sfb_feeds.model import (
-    DigestSettings,
     Output,
     Settings,
-    SiteSettings,
-    SmtpSettings,
 )
 from sfb_feeds.send import SendReport, ledger_for, send_digests
 
@@ -42,17 +38,7 @@ NO_WAIT = Retry(sleep=lambda _: None)
 
 
 def settings_for(tmp_path: Path, port: int) -> Settings:
-    lists = {lang: f"{lang}@lists.example.org" for lang in LANGS}
-    return Settings(
-        config_path=tmp_path / "sfb-feeds.yaml",
-        site=SiteSettings(title="S", description="", url="https://example.org/",
-                          feeds_url="https://example.org/feeds/", author="A"),
-        statements_dir=tmp_path / "statements", output_dir=tmp_path / "feeds",
-        state_dir=tmp_path / "state",
-        digests=DigestSettings(sender="Digest <digest@example.org>",
-                               lists=MappingProxyType(lists)),
-        smtp=SmtpSettings(host="127.0.0.1", port=port),
-    )
+    return list_settings(tmp_path, port, {lang: f"{lang}@lists.example.org" for lang in LANGS})
 
 
 def eml(lang: str, week: str = "2015-W36") -> Output:
