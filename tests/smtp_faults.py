@@ -15,13 +15,31 @@ import contextlib
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from email.parser import BytesHeaderParser
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from sfb_feeds.model import DigestSettings, Settings, SiteSettings, SmtpSettings
+
 Step = tuple[str, int]
+
+
+def list_settings(tmp_path: Path, port: int, lists: Mapping[str, str]) -> Settings:
+    """Settings sending to ``lists`` through loopback ``port``, all folders in ``tmp_path``."""
+    return Settings(
+        config_path=tmp_path / "sfb-feeds.yaml",
+        site=SiteSettings(title="S", description="", url="https://example.org/",
+                          feeds_url="https://example.org/feeds/", author="A"),
+        statements_dir=tmp_path / "statements", output_dir=tmp_path / "feeds",
+        state_dir=tmp_path / "state",
+        digests=DigestSettings(sender="Digest <digest@example.org>",
+                               lists=MappingProxyType(dict(lists))),
+        smtp=SmtpSettings(host="127.0.0.1", port=port),
+    )
 
 
 def message_id(data: bytes) -> str:

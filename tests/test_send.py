@@ -10,7 +10,6 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -18,13 +17,13 @@ import pytest
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller",
                                           reason="aiosmtpd is needed for the SMTP tests")
 
+from smtp_faults import list_settings  # noqa: E402
+
 from sfb_feeds.delivery import Retry  # noqa: E402
 from sfb_feeds.ledger import State  # noqa: E402
 from sfb_feeds.model import (  # noqa: E402
-    DigestSettings,
     Output,
     Settings,
-    SiteSettings,
     SmtpSettings,
 )
 from sfb_feeds.send import ledger_for, send_digests  # noqa: E402
@@ -62,18 +61,8 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 
 
 def settings_for(tmp_path: Path, port: int) -> Settings:
-    return Settings(
-        config_path=tmp_path / "sfb-feeds.yaml",
-        site=SiteSettings(title="S", description="", url="https://example.org/",
-                          feeds_url="https://example.org/feeds/", author="A"),
-        statements_dir=tmp_path / "statements",
-        output_dir=tmp_path / "feeds",
-        state_dir=tmp_path / "state",
-        digests=DigestSettings(sender="Digest <digest@example.org>",
-                               lists=MappingProxyType({"pl": "pl@lists.example.org",
-                                                       "tr": "tr@lists.example.org"})),
-        smtp=SmtpSettings(host="127.0.0.1", port=port),
-    )
+    return list_settings(tmp_path, port, {"pl": "pl@lists.example.org",
+                                          "tr": "tr@lists.example.org"})
 
 
 def eml(lang: str, week: str) -> Output:
@@ -125,8 +114,8 @@ def test_dry_run_sends_nothing_and_records_nothing(tmp_path: Path,
     assert not ledger_for(settings).path.exists()
 
 
-def test_a_refused_message_is_retried_next_time(tmp_path: Path,
-                                                smtp_server: tuple[Inbox, int]) -> None:
+def test_a_refused_message_is_reported_once_and_resent_on_demand(
+        tmp_path: Path, smtp_server: tuple[Inbox, int]) -> None:
     inbox, port = smtp_server
     settings = settings_for(tmp_path, port)
     inbox.refuse = True
@@ -135,7 +124,9 @@ def test_a_refused_message_is_retried_next_time(tmp_path: Path,
     assert "refused by the mail server" in str(refused.problems[0])
     assert ledger_for(settings).states() == {PL: State.REFUSED}
     inbox.refuse = False
-    retried = send_digests(settings, MESSAGES[:1], NOW)
+    quiet = send_digests(settings, MESSAGES[:1], NOW)
+    assert (quiet.sent, quiet.problems, inbox.messages) == ([], [], [])
+    retried = send_digests(settings, MESSAGES[:1], NOW, resend=True)
     assert [d.lang for d in retried.sent] == ["pl"]
     assert len(inbox.messages) == 1
 

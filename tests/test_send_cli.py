@@ -86,7 +86,9 @@ def test_a_refusal_exits_4_naming_language_week_address_and_ledger(
     assert out == "1 sent, 0 already sent\n"
     assert err == EN_WARNING + (
         "error: pl 2015-W36 to pl@lists.example.org: refused by the mail server (550 5.1.1 no "
-        f"such list at RCPT TO); recorded as refused in {ledger}, tried again on the next run\n")
+        f"such list at RCPT TO); recorded as refused in {ledger}: later runs skip it (after a "
+        "fix, sfb-feeds send --resend --week 2015-W36 --lang pl tries again)\n")
+    assert send(config) == (0, "", EN_WARNING)  # reported once: later runs are quiet
 
 
 def test_a_test_copy_goes_to_one_address_and_records_nothing(

@@ -17,22 +17,18 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import FaultyHandler, RawServer, aiosmtpd_server, free_port
+from smtp_faults import FaultyHandler, RawServer, aiosmtpd_server, free_port, list_settings
 
 from sfb_feeds.delivery import Retry
 from sfb_feeds.ledger import State
 from sfb_feeds.model import (
-    DigestSettings,
     Output,
     Settings,
-    SiteSettings,
-    SmtpSettings,
 )
 from sfb_feeds.send import SendReport, ledger_for, send_digests
 
@@ -42,17 +38,7 @@ NO_WAIT = Retry(sleep=lambda _: None)
 
 
 def settings_for(tmp_path: Path, port: int) -> Settings:
-    lists = {lang: f"{lang}@lists.example.org" for lang in LANGS}
-    return Settings(
-        config_path=tmp_path / "sfb-feeds.yaml",
-        site=SiteSettings(title="S", description="", url="https://example.org/",
-                          feeds_url="https://example.org/feeds/", author="A"),
-        statements_dir=tmp_path / "statements", output_dir=tmp_path / "feeds",
-        state_dir=tmp_path / "state",
-        digests=DigestSettings(sender="Digest <digest@example.org>",
-                               lists=MappingProxyType(lists)),
-        smtp=SmtpSettings(host="127.0.0.1", port=port),
-    )
+    return list_settings(tmp_path, port, {lang: f"{lang}@lists.example.org" for lang in LANGS})
 
 
 def eml(lang: str, week: str = "2015-W36") -> Output:
@@ -124,7 +110,8 @@ def test_a_5xx_is_recorded_as_refused_and_blocks_nothing_else(
     assert [str(p) for p in report.problems] == [
         f"da 2015-W36 to da@lists.example.org: refused by the mail server (550 5.1.1 no such "
         f"list at {'RCPT TO' if fault[0] == 'RCPT' else 'the end of the message'}); recorded "
-        f"as refused in {ledger.path}, tried again on the next run"]
+        f"as refused in {ledger.path}: later runs skip it (after a fix, sfb-feeds send "
+        "--resend --week 2015-W36 --lang da tries again)"]
     assert handler.received.counts() == Counter(KEYS[1:])
     assert ledger.states()[KEYS[0]] is State.REFUSED
     check_promise(handler.received.counts(), [report])

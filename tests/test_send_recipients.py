@@ -141,6 +141,33 @@ def test_each_subscriber_gets_a_copy_of_their_own(make_site: Any,
     assert len(ids) == len(EXPECTED)
 
 
+def test_a_list_copy_carries_no_personal_link(make_site: Any,
+                                             server: tuple[FaultyHandler, int]) -> None:
+    """pl goes to a list and to a recipients file, tr to a list only: neither list's copy
+    carries an unsubscribe link with {address}/{token} unfilled (nor any of ours)."""
+    handler, port = server
+    config = make_config(make_site, port, extra="  lists: {pl: pl@lists.example.org, "
+                                                "tr: tr@lists.example.org}\n")
+    text = Path(config).read_text(encoding="utf-8")
+    Path(config).write_text(text.replace("  lists: {tr: tr@lists.example.org}\n", "", 1),
+                            encoding="utf-8")
+    code, _, err = send(config)
+    assert code == 0 and "warning: pl: both" not in err
+    parser = BytesParser(_class=EmailMessage, policy=default)
+    copies = {rcpt[0]: parser.parsebytes(data) for rcpt, data in handler.received.messages}
+    for address in ("pl@lists.example.org", "tr@lists.example.org"):
+        message = copies[address]
+        assert message["List-Unsubscribe"] is None
+        assert message["List-Unsubscribe-Post"] is None
+        assert footer_links(message) == ([], [])
+        for part in message.walk():
+            if part.get_content_maintype() == "text":
+                body = str(part.get_content()).lower()
+                assert "{address}" not in body and "%7baddress%7d" not in body
+    assert footer_links(copies["ann@example.org"])[0][0].startswith(
+        "https://example.org/unsubscribe?lang=pl&address=ann%40example.org&token=")
+
+
 def test_message_ids_are_stable_across_runs(make_site: Any,
                                             server: tuple[FaultyHandler, int]) -> None:
     handler, port = server
@@ -179,8 +206,10 @@ def test_a_refused_recipient_among_good_ones(make_site: Any) -> None:
                 "no such user at RCPT TO); recorded as refused in ") in err
         assert [rcpt for rcpt, _ in received(handler)] == [
             ["ann@example.org"], ["bob@example.org"], ["eve@example.net"]]
-        code, out, _ = send(config)  # the refused one is tried again, the others not
-        assert (code, out) == (0, "1 sent, 4 already sent\n")
+        code, out, err = send(config)  # reported once; later runs skip it quietly
+        assert (code, out, "error" in err) == (0, "", False)
+        code, out, _ = send(config, "--resend", "--recipient", "Bob@example.org")
+        assert (code, out) == (0, "1 sent, 0 already sent\n")
     assert Counter(a for (a,), _ in received(handler)) == Counter(EXPECTED)
 
 

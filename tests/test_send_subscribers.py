@@ -151,6 +151,21 @@ def test_one_subscriber_resent_by_hand(make_site: Any, server: tuple[FaultyHandl
     assert first[0] == ["ann@example.org"]
 
 
+def test_a_recipient_in_no_file_is_an_error(make_site: Any,
+                                            server: tuple[FaultyHandler, int]) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    for more in ((), ("--resend",), ("--dry-run",)):
+        code, out, err = send(config, "--recipient", "nobody@example.org", *more)
+        assert (code, out) == (2, "")
+        assert err == ("error: --recipient: nobody@example.org is in no recipients file of the "
+                       "selected digests (digests.recipients: site/pl.txt); nothing was sent\n"
+                       "(see: sfb-feeds send --help)\n")
+    assert send(config, "--lang", "tr", "--recipient", "ann@example.org")[2].endswith(
+        "(digests.recipients: none); nothing was sent\n(see: sfb-feeds send --help)\n")
+    assert handler.received.messages == []
+
+
 def test_check_reports_bad_lines_and_the_secret(make_site: Any, monkeypatch: pytest.MonkeyPatch,
                                                 server: tuple[FaultyHandler, int]) -> None:
     _, port = server

@@ -35,6 +35,12 @@ def site(tmp_path: Path) -> Path:
     return config
 
 
+def _own_key(site: Path) -> None:
+    """The site names its secret's variable in its config, as send reads it."""
+    with site.open("a", encoding="utf-8") as config:
+        config.write("digests:\n  unsubscribe_secret_env: SITE_UNSUB_KEY\n")
+
+
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFB_FEEDS_")}
     return {**env, **extra}
@@ -94,10 +100,33 @@ def test_python_m_starts_and_answers(site: Path, running: list[subprocess.Popen[
     assert "/unsubscribe" in log and "ann" not in log and "token" not in log  # no query logged
 
 
+def test_the_page_speaks_the_site_catalogs(site: Path,
+                                           running: list[subprocess.Popen[bytes]]) -> None:
+    _own_key(site)
+    po = site.parent / "locales" / "tr" / "LC_MESSAGES" / "sfb_feeds.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  'msgid "Unsubscribe"\nmsgstr "IST listesinden ayril"\n', encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sfb_feeds.unsubscribe", "--port", "0", "--config", str(site)],
+        env=_env(SITE_UNSUB_KEY=SECRET), stderr=subprocess.PIPE)
+    running.append(process)
+    port = int(re.findall(r":(\d+)/", _wait_for(process, r"serving"))[0])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/unsubscribe?lang=tr&address=a%40example.org&token=x")
+        page = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    title = re.findall(r"<title>(.*?)</title>", page)
+    assert title == ["IST listesinden ayril"]  # the site's own label, over the shipped one
+
+
 def test_python_m_names_the_missing_secret(site: Path) -> None:
+    _own_key(site)
     result = subprocess.run(
         [sys.executable, "-m", "sfb_feeds.unsubscribe", "--port", "0", "--config", str(site)],
-        env=_env(SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV="SITE_UNSUB_KEY"), capture_output=True,
+        env=_env(SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET), capture_output=True,
         text=True, timeout=60)
     assert result.returncode == 1
     assert "error: the environment variable SITE_UNSUB_KEY is not set or empty" in result.stderr
@@ -120,11 +149,11 @@ _GUNICORN = ("import sys; sys.path.append(sys.argv.pop(1)); "
 
 def test_app_under_gunicorn(site: Path, running: list[subprocess.Popen[bytes]]) -> None:
     packages = _gunicorn_path()
+    _own_key(site)
     process = subprocess.Popen(
         [sys.executable, "-c", _GUNICORN, packages, "--bind", "127.0.0.1:0", "--workers", "2",
          "--threads", "4", "sfb_feeds.unsubscribe:app"],
-        env=_env(SFB_FEEDS_CONFIG=str(site), SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV="SITE_UNSUB_KEY",
-                 SITE_UNSUB_KEY=SECRET),
+        env=_env(SFB_FEEDS_CONFIG=str(site), SITE_UNSUB_KEY=SECRET),
         stderr=subprocess.PIPE, cwd=site.parent)
     running.append(process)
     line = _wait_for(process, r"Listening at: http://127\.0\.0\.1:\d+")

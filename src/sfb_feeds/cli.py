@@ -165,7 +165,7 @@ def _subscriber(address: str | None) -> str | None:
 
 
 def run_send(args: argparse.Namespace, console: _Console) -> int:
-    from .digest.command import digest_outputs
+    from .digest.command import digest_outputs, list_copies
     from .send import SendFailed, send_digests
 
     if args.to is not None and "@" not in parseaddr(args.to)[1]:
@@ -176,8 +176,9 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     console.loaded(loaded)
     now = args.now or datetime.now(UTC)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
+    lists = list_copies(settings, loaded.statements, now, week=args.week, lang=args.lang)
     report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,
-                          to=args.to, only=only)
+                          to=args.to, only=only, lists=lists)
     for warning in report.warnings:
         console.warn(warning)
     if not outputs:

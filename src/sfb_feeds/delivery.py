@@ -1,11 +1,7 @@
 """Deliver a run's digests over one SMTP connection at a time, reconnecting when it breaks.
 
-Every failure is classified by :mod:`mailer`: a message the server certainly does not have
-is tried again within the run (``attempts`` times, with backoff), then left pending for the
-next run; a ``5xx`` is recorded as refused; a message that may have gone out is never sent
-again automatically. A lost connection or a ``421`` closes the connection, and the next
-message gets a fresh one (at most ``reconnects`` failed connections in a row, with backoff,
-after which what is left is pending).
+How each failure :mod:`mailer` classifies is retried, recorded and reported: README,
+"What is known about each message is what is said".
 """
 
 from __future__ import annotations
@@ -17,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from . import mailer
 from .errors import Problem
@@ -95,15 +92,24 @@ class Pace:
 
 @dataclass(slots=True)
 class Outcome:
-    sent: list[Digest] = field(default_factory=list)  # not subscribers' copies (see on_sent)
     problems: list[Problem] = field(default_factory=list)
     left: Counter[str] = field(default_factory=Counter)  # subscribers' copies per digest label
     left_reason: str = ""  # not tried after the run stopped connecting: why
 
 
-def check_first(digest: Digest) -> str:
+def _check_first(digest: Digest) -> str:
     """What to look at before sending again (a subscriber's mailbox is out of reach)."""
     return "" if digest.subscriber else "Check the list's archive; "
+
+
+def doubtful(digest: Digest, ledger: Path) -> Problem:
+    """The problem of a copy that may have gone out in an earlier run."""
+    advice = (f"{_check_first(digest)}to send it again" if not digest.subscriber
+              else "To send it again")
+    return Problem(digest.where(), (
+        "may have gone out in an earlier run (its connection broke, or the run died, while "
+        f"the server had it), so it is not sent again automatically. {advice}, run "
+        f"{resend_hint(digest)} (ledger: {ledger})"))
 
 
 def resend_hint(digest: Digest) -> str:
@@ -117,10 +123,10 @@ class Courier:
     """Delivers digests in order; records each step in ``ledger`` (None: record nothing)."""
 
     def __init__(self, connect: Callable[[], smtplib.SMTP], sender: str, ledger: Ledger | None,
-                 now: datetime, retry: Retry, pace: Pace | None = None,
-                 on_sent: Callable[[Digest], None] | None = None) -> None:
+                 now: datetime, retry: Retry, pace: Pace,
+                 on_sent: Callable[[Digest], None]) -> None:
         self._connect = connect
-        self._pace = pace or Pace()
+        self._pace = pace
         self._sender = sender
         self._ledger = ledger
         self._now = now
@@ -129,7 +135,7 @@ class Courier:
         self._failed_connects = 0
         self._gave_up = ""  # why the run stopped connecting
         self.outcome = Outcome()
-        self._on_sent = on_sent or self.outcome.sent.append
+        self._on_sent = on_sent
 
     def deliver_all(self, digests: Iterable[Digest]) -> Outcome:
         """Deliver ``digests`` in order (a stream: each is dropped once handled)."""
@@ -222,12 +228,12 @@ class Courier:
 
     def _refused(self, digest: Digest, reason: str) -> None:
         self._record(digest, State.REFUSED)
-        where = f"; recorded as refused in {self._ledger.path}, tried again on the next run" \
-            if self._ledger else ""
+        where = (f"; recorded as refused in {self._ledger.path}: later runs skip it "
+                 f"(after a fix, {resend_hint(digest)} tries again)") if self._ledger else ""
         self._problem(digest, f"refused by the mail server ({reason}){where}")
 
     def _unknown(self, digest: Digest, reason: str) -> None:
         ledger = f" (ledger: {self._ledger.path})" if self._ledger else ""
         self._problem(digest, f"may have gone out: {reason}; it is not sent again "
-                      f"automatically. {check_first(digest)}to send it again, run "
+                      f"automatically. {_check_first(digest)}to send it again, run "
                       f"{resend_hint(digest)}{ledger}")

@@ -1,23 +1,13 @@
-"""The send ledger: which digest messages went out, so each is sent once and only once.
+"""The send ledger: JSON lines keyed by (Message-ID, recipient), so each is sent once only.
 
-An append-only JSON-lines file outside the output and cache folders, one record per line,
-keyed by (Message-ID, recipient address) so that a message sent to several recipients
-keeps one history per recipient. ``sending`` is written and flushed to disk once the
-server has accepted the ``DATA`` command, just before the message itself is handed over;
-``sent`` after the server accepted the message; ``refused`` after a ``5xx`` (certainly not
-delivered); ``deferred`` after a ``4xx`` to the message (certainly not delivered). A
-``sending`` record with nothing after it means the run lost the connection or died while
-the server held the message: it may or may not have gone out, so it is never re-sent
-automatically (at most once beats twice).
-
-Each record is one complete line written with one ``os.write`` and fsync'd. A line torn
-by a crash or a full disk is ignored when reading, and the next record starts with a
-newline so that it is never glued to the torn one.
+A ``sending`` record with nothing after it may have gone out: it is never re-sent
+automatically (at most once beats twice). States and their moments: README, "The ledger".
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 from collections.abc import Collection, Iterable, Mapping
@@ -26,6 +16,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 
+from .durable import fsync_path
 from .errors import SfbError
 
 ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1)
@@ -37,6 +28,10 @@ class State(Enum):
     REFUSED = "refused"
     DEFERRED = "deferred"
     FAILED = "failed"  # format 1's name for refused
+
+
+REFUSED = (State.REFUSED, State.FAILED)
+DONE = (State.SENT, State.SENDING, *REFUSED)  # not sent again without --resend
 
 
 class LedgerError(SfbError):
@@ -80,19 +75,10 @@ class Ledger:
         message_id, recipient = key
         row = {"message_id": message_id, "recipient": recipient, "state": state.value,
                "at": at.isoformat(), "digest": digest}
-        line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            append_line(self.path, row, tries=2)
         except OSError as exc:
             raise self._error(exc) from None
-        try:
-            _append(fd, line)
-            os.fsync(fd)
-        except OSError as exc:
-            raise self._error(exc) from None
-        finally:
-            os.close(fd)
 
     def _error(self, exc: OSError) -> LedgerError:
         reason = exc.strerror or str(exc)
@@ -105,10 +91,6 @@ class Ledger:
 def lookup(states: dict[Key, State], key: Key) -> State | None:
     """The state of ``key``, counting format-1 records (no recipient) for every recipient."""
     return states.get(key) or states.get((key[0], ANY_RECIPIENT))
-
-
-def _mentions(line: bytes, paths: Iterable[bytes]) -> bool:
-    return any(path in line for path in paths)
 
 
 def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State] | None:
@@ -124,19 +106,31 @@ def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State]
         return None  # a torn line from a crash or a full disk: the records around it count
 
 
-def _ends_with_newline(fd: int) -> bool:
-    size = os.fstat(fd).st_size
-    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+def _mentions(line: bytes, paths: Iterable[bytes]) -> bool:
+    return any(path in line for path in paths)
 
 
-def _append(fd: int, line: bytes) -> None:
-    """Write ``line`` in one call, after a newline if the file ends with a torn line.
+def append_line(path: Path, row: Mapping[str, str], tries: int = 1) -> None:
+    """Append ``row`` as one JSON line written in one call and flushed to disk.
 
-    A short write leaves a torn line: it is repaired the same way and the line written
-    again once; a second short write is reported as a full disk.
+    Under an ``flock``, a torn last line (a crash, a full disk, a short write) is ended with
+    a newline first, so it never swallows this one; ``tries`` short writes raise ENOSPC.
     """
-    for _ in range(2):
-        data = line if _ends_with_newline(fd) else b"\n" + line
-        if os.write(fd, data) == len(data):
-            return
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for tried in range(1, tries + 1):
+            size = os.fstat(fd).st_size
+            data = line if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else b"\n" + line
+            written = os.write(fd, data)
+            if written == len(data):
+                break
+            if tried == tries:  # the torn line is ended by the next append
+                raise OSError(errno.ENOSPC, f"short write ({written} of {len(data)} bytes)")
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # releases the lock
+    if size == 0 and tried == 1:
+        fsync_path(str(path.parent))  # a new file's name must survive a crash too

@@ -1,15 +1,7 @@
 """The only SMTP client: connect, and hand one ready message to one recipient.
 
 A delivery is the explicit SMTP steps (``MAIL``, ``RCPT``, ``DATA``, the message, the
-final reply), so that every failure says exactly what is known about the message:
-
-- :class:`Refused`: a ``5xx`` reply; certainly not delivered.
-- :class:`Deferred`: a ``4xx`` reply other than ``421``; certainly not delivered, and the
-  connection can go on (after ``RSET``).
-- :class:`Dropped`: a ``421`` reply or a lost connection *before* the message was handed
-  over (or a ``421`` as the final reply); certainly not delivered; connect again.
-- :class:`Unknown`: the connection was lost after the message was handed over and before
-  the server's final reply: it may have been delivered.
+final reply), so that every failure (the exceptions below) says what is known.
 """
 
 from __future__ import annotations

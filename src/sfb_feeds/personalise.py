@@ -1,14 +1,7 @@
 """One message per subscriber, made from the digest's ``.eml`` with the email package.
 
-When a language has a recipients file, the build renders the list-level unsubscribe link
-as ``digests.unsubscribe`` with only ``{lang}`` filled in: ``{address}`` and ``{token}`` stay
-as they are, a marker (HTML-escaped in the HTML part, as Jinja writes it). For each
-subscriber the message gets its own ``To:``, ``Message-ID``, ``List-Unsubscribe`` with
-``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), and every occurrence of
-the marker in the decoded text and HTML parts becomes the subscriber's signed link.
-
-The Message-ID is the digest's own (stable per site, language and week) with a hash of the
-subscriber's address added to its left part: stable across runs, distinct per recipient.
+The build's list-level link (``{lang}`` filled in, ``{address}`` and ``{token}`` not) is the
+marker each copy replaces with its own signed link: docs/digests.md, "Subscribers' copies".
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
 """Subscribers' addresses from a recipients file, streamed one at a time.
 
-A recipients file (``digests.recipients.<lang>``) is either one address a line, or CSV with
-an ``email`` column (recognised by its header row, the first line that is neither blank nor
-a ``#`` comment). Blank lines and ``#`` comments are ignored in both. Each address is checked
-with the standard library's RFC 5322 parser and must be a bare ``local@domain``: no display
-name, no comment, no quoted local part, no line break (a header injection), ASCII only
-(``smtplib`` speaks no SMTPUTF8; write an international domain in its ``xn--`` form).
-
-Only a set of 16-byte hashes of the addresses already seen is kept, to mail duplicates
-once: an address is the same as another when they differ only in the case of the domain
-(RFC 5321 leaves the local part's case to the receiving host).
+The file's two forms and the address rules: README, "Sending to subscribers one by one".
+Addresses are ASCII because ``smtplib`` speaks no SMTPUTF8; duplicates are found through a
+set of 16-byte hashes, the domain's case ignored (RFC 5321 leaves the local part's).
 """
 
 from __future__ import annotations

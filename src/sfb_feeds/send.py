@@ -1,9 +1,7 @@
-"""Send each digest's .eml to its list once and only once.
+"""Send each digest to its list and its subscribers once and only once.
 
-One ``send`` at a time: it holds ``<state>/send.lock`` (a ``flock``, released by the kernel
-even when the run is killed) while it reads the ledger and delivers, so two runs never
-both see a message as pending. See ledger.py for what is recorded, delivery.py for how
-failures are retried.
+One ``send`` at a time: ``<state>/send.lock`` is held while the ledger is read and the
+run delivers, so two runs never both see a message as pending (README, "sending them").
 """
 
 from __future__ import annotations
@@ -19,12 +17,13 @@ from itertools import chain
 from pathlib import Path
 
 from . import lock, mailer, subscribers
-from .delivery import Courier, Digest, Pace, Retry, resend_hint
-from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError
-from .ledger import Ledger, State, lookup
+from .delivery import Courier, Digest, Pace, Retry, doubtful
+from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError, UsageError
+from .ledger import DONE, Ledger, State, lookup
 from .loader import display_path
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
+from .recipients import Recipient, read_recipients
 from .subscribers import Mailing, Run, Tally, copies, pending
 from .suppression import load_suppressed
 from .unsubscribe import SecretMissing, secret_from_env
@@ -118,16 +117,12 @@ def _setup_warnings(settings: Settings, languages: Iterable[str],
 
 
 def _destination_warnings(settings: Settings, languages: Iterable[str]) -> list[str]:
-    """Languages with no address to send to, and languages with both kinds."""
+    """Languages with no address to send to."""
     lists, recipients = settings.digests.lists, settings.digests.recipients
     where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
-    warnings = [f"{lang}: no address in {where}, so its digests are not sent "
-                f"(add digests.lists.{lang})" for lang in sorted(languages)
-                if lang not in lists and lang not in recipients]
-    warnings.extend(f"{lang}: both digests.lists and digests.recipients: the list's copy is "
-                    "sent as built, its unsubscribe link with {address} and {token} unfilled"
-                    for lang in sorted(set(lists) & set(recipients)))
-    return warnings
+    return [f"{lang}: no address in {where}, so its digests are not sent "
+            f"(add digests.lists.{lang})" for lang in sorted(languages)
+            if lang not in lists and lang not in recipients]
 
 
 def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
@@ -169,23 +164,27 @@ class Selection:
     digests: list[Digest] = field(default_factory=list)  # to lists, or to --to
     mailings: list[Mailing] = field(default_factory=list)  # to recipients files
     warnings: list[str] = field(default_factory=list)
+    emls: int = 0  # digests of the week, whoever they go to
 
 
 def select(settings: Settings, messages: Iterable[Output], to: str | None = None,
-           only: str | None = None) -> Selection:
+           only: str | None = None, lists: Mapping[str, bytes] | None = None) -> Selection:
     """The digests to send (to their lists and subscribers, or all to ``to``; ``only``:
-    just that subscriber) and warnings for the rest."""
+    just that subscriber) and warnings for the rest. ``lists``: the lists' copies by path,
+    where they differ from ``messages`` (see digest.command.list_copies)."""
     chosen = Selection()
     for message in messages:
         if not message.path.endswith(".eml"):
             continue
+        chosen.emls += 1
         lang, week = Path(message.path).parent.name, Path(message.path).stem
         address = to or (None if only else settings.digests.lists.get(lang))
         file = None if to else settings.digests.recipients.get(lang)
         if address is not None:
+            data = _plain_copy(settings, message, to, lists)
             chosen.digests.append(Digest(path=message.path, lang=lang, week=week,
-                                         recipient=address, data=message.data,
-                                         message_id=_message_id(message.data)))
+                                         recipient=address, data=data,
+                                         message_id=_message_id(data)))
         if file is not None:
             chosen.mailings.append(Mailing(path=message.path, lang=lang, week=week,
                                            data=message.data, recipients=file))
@@ -195,6 +194,14 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None = None
     return chosen
 
 
+def _plain_copy(settings: Settings, message: Output, to: str | None,
+                lists: Mapping[str, bytes] | None) -> bytes:
+    """The bytes a list gets (a --to copy is made personal later where subscribers are)."""
+    if to is not None and Path(message.path).parent.name in settings.digests.recipients:
+        return message.data
+    return (lists or {}).get(message.path, message.data)
+
+
 Connect = Callable[[], smtplib.SMTP]
 
 
@@ -202,23 +209,25 @@ def send_digests(
     settings: Settings, messages: Iterable[Output], now: datetime, *, dry_run: bool = False,
     resend: bool = False, to: str | None = None, only: str | None = None,
     connect: Connect | None = None, retry: Retry | None = None, pace: Pace | None = None,
-    environ: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None, lists: Iterable[Output] | None = None,
 ) -> SendReport:
     """Send every ``.eml`` of ``messages`` not sent before, to its list and to each
     subscriber of its recipients file; the ledger records each step for each recipient.
 
     ``resend``: also those sent or that may have gone out. ``to``: a test copy of each to
     that address (made personal where subscribers get one), recording nothing. ``only``:
-    just this subscriber. ``dry_run``: only say what would be sent. ``pace`` overrides
+    just this subscriber. ``lists``: the lists' own copies, where they differ from
+    ``messages``. ``dry_run``: only say what would be sent. ``pace`` overrides
     ``smtp.rate``. Raises ConfigError (before sending) for what the config or the
     environment lacks, Busy when another send holds the lock, LedgerError when the ledger
     cannot be written.
     """
     _require_destinations(settings, to)
-    chosen = select(settings, messages, to, only)
+    chosen = select(settings, messages, to, only, {m.path: m.data for m in lists or ()})
     report = SendReport(warnings=chosen.warnings)
     env = os.environ if environ is None else environ
     _require_files(settings, chosen.mailings)
+    _require_subscriber(chosen, only)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report, env)
         return report
@@ -339,6 +348,20 @@ def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
         raise ConfigError(problems)
 
 
+def _require_subscriber(chosen: Selection, only: str | None) -> None:
+    """UsageError unless ``only`` (if given) subscribes to a selected digest's file."""
+    if only is None or not chosen.emls:
+        return
+    mailings = chosen.mailings
+    for mailing in mailings:
+        if any(isinstance(item, Recipient) and item.address == only
+               for item in read_recipients(mailing.recipients, "")):
+            return
+    files = ", ".join(sorted({display_path(m.recipients) for m in mailings})) or "none"
+    raise UsageError(f"--recipient: {only} is in no recipients file of the selected digests "
+                     f"(digests.recipients: {files}); nothing was sent")
+
+
 def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) -> None:
     outcome = courier.deliver_all(digests)
     report.problems.extend(outcome.problems)
@@ -353,16 +376,12 @@ def _pending(states: dict[tuple[str, str], State], digests: list[Digest], resend
     todo: list[Digest] = []
     for digest in digests:
         state = lookup(states, digest.key)
-        if resend or state not in (State.SENT, State.SENDING):
+        if resend or state not in DONE:
             todo.append(digest)
         elif state is State.SENT:
             report.already.append(digest)
-        elif ledger is not None:
-            report.problems.append(Problem(digest.where(), (
-                "may have gone out in an earlier run (its connection broke, or the run "
-                "died, while the server had it), so it is not sent again automatically. "
-                f"Check the list's archive; to send it again, run {resend_hint(digest)} "
-                f"(ledger: {ledger.path})")))
+        elif state is State.SENDING and ledger is not None:  # a refusal was reported then
+            report.problems.append(doubtful(digest, ledger.path))
     return todo
 
 

@@ -1,11 +1,7 @@
 """The subscribers' copies of a digest, as a stream for the courier.
 
-A digest whose language has a recipients file (``digests.recipients.<lang>``) goes to each
-subscriber in the file's order: addresses that asked to leave (the suppression list) are
-skipped and counted, those the ledger records as sent (or as "may have gone out") are not
-built at all, and each other copy is built (:mod:`personalise`) just before it is handed
-to the courier and dropped after. Nothing grows with the number of subscribers but the
-recipients reader's set of hashes and the ledger's records for this week.
+Each copy is built just before it is handed over and dropped after: nothing grows with the
+number of subscribers but the reader's set of hashes and this week's ledger records.
 """
 
 from __future__ import annotations
@@ -14,9 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .delivery import Digest, resend_hint
+from .delivery import Digest, doubtful
 from .errors import Problem
-from .ledger import Key, State, lookup
+from .ledger import DONE, Key, State, lookup
 from .loader import display_path
 from .personalise import Personaliser
 from .recipients import Recipient, read_recipients
@@ -31,7 +27,6 @@ class Tally:
     already: int = 0  # sent by an earlier run
     would_send: int = 0  # --dry-run
     suppressed: int = 0  # unsubscribed: never mailed
-    doubtful: int = 0  # may have gone out in an earlier run: not sent again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,23 +71,25 @@ def pending(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally
             continue
         key = (personaliser.message_id(recipient.address), recipient.address)
         state = lookup(run.states, key)
-        if run.resend or state not in (State.SENT, State.SENDING):
+        if run.resend or state not in DONE:
             yield recipient
         elif state is State.SENT:
             tally.already += 1
-        else:
-            tally.doubtful += 1
-            problems.append(_doubtful(mailing, recipient, run.ledger))
+        elif state is State.SENDING:  # a refusal was reported by its own run
+            problems.append(doubtful(_copy(mailing, recipient.address, b""), run.ledger))
 
 
 def copies(mailing: Mailing, personaliser: Personaliser,
            recipients: Iterator[Recipient]) -> Iterator[Digest]:
     """Each recipient's own message, built when the courier asks for it."""
     for recipient in recipients:
-        address = recipient.address
-        yield Digest(path=mailing.path, lang=mailing.lang, week=mailing.week,
-                     recipient=address, message_id=personaliser.message_id(address),
-                     data=personaliser.build(address), subscriber=True)
+        yield _copy(mailing, recipient.address, personaliser.build(recipient.address),
+                    personaliser.message_id(recipient.address))
+
+
+def _copy(mailing: Mailing, address: str, data: bytes, message_id: str = "") -> Digest:
+    return Digest(path=mailing.path, lang=mailing.lang, week=mailing.week, recipient=address,
+                  message_id=message_id, data=data, subscriber=True)
 
 
 def file_problems(path: Path) -> Iterator[Problem]:
@@ -102,16 +99,3 @@ def file_problems(path: Path) -> Iterator[Problem]:
             yield item
 
 
-def count(path: Path) -> int:
-    """How many distinct valid addresses the recipients file holds."""
-    return sum(1 for item in read_recipients(path, display_path(path))
-               if isinstance(item, Recipient))
-
-
-def _doubtful(mailing: Mailing, recipient: Recipient, ledger: Path) -> Problem:
-    digest = Digest(path=mailing.path, lang=mailing.lang, week=mailing.week,
-                    recipient=recipient.address, message_id="", data=b"", subscriber=True)
-    return Problem(digest.where(), (
-        "may have gone out in an earlier run (its connection broke, or the run died, while "
-        "the server had it), so it is not sent again automatically. To send it again, run "
-        f"{resend_hint(digest)} (ledger: {ledger})"))

@@ -4,24 +4,20 @@
 
     {"address": "Ann@example.org", "at": "2026-12-05T09:30:00Z", "lang": "pl", "source": "page"}
 
-``lang`` is a canonical BCP 47 tag, or ``*`` for every language. Each entry is written
-with one ``write`` of a complete line to an ``O_APPEND`` descriptor and flushed to disk
-before :func:`suppress` returns. A line without its newline (a write cut short by a full
-disk or a killed process) is ignored when reading, and the next append first ends it with a
-newline, under an ``flock``, so a torn line can never swallow a later entry.
+``lang`` is a canonical BCP 47 tag, or ``*`` for every language. Entries are appended as
+the ledger's are (:func:`sfb_feeds.ledger.append_line`); a torn line is skipped on reading.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import SfbError
 from .language import canonical_tag
+from .ledger import append_line
 
 SUPPRESSED_FILE = "suppressed.jsonl"
 ALL_LANGUAGES = "*"
@@ -76,40 +72,12 @@ def suppress(state_dir: Path, lang: str, address: str, source: str,
     moment = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     row = {"lang": normalise_lang(lang), "address": normalise_address(address),
            "at": moment.isoformat().replace("+00:00", "Z"), "source": source}
-    line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     path = suppressed_path(state_dir)
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        _append_line(path, line)
+        append_line(path, row)
     except OSError as exc:
         raise SuppressionError(f"{path}: cannot add to the suppression list: "
                                f"{exc.strerror or exc}") from None
-
-
-def _append_line(path: Path, line: bytes) -> None:
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        # The lock orders "look at the last byte" and "append" between writers, so a
-        # writer cut short is always seen (and its line ended) by the next one.
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        data = line if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else b"\n" + line
-        written = os.write(fd, data)
-        if written != len(data):
-            raise OSError(0, f"short write ({written} of {len(data)} bytes)")
-        os.fsync(fd)
-    finally:
-        os.close(fd)  # releases the lock
-    if size == 0:
-        _fsync_dir(path.parent)  # a new file's name must survive a crash too
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _entries(path: Path) -> Iterator[tuple[str, str]]:

@@ -1,15 +1,8 @@
 """One-click unsubscribe (RFC 8058): signed links, and the WSGI endpoint ``app`` that honours them.
 
-A link carries the list's language, the subscriber's address and a token, an HMAC-SHA256
-of both under a secret that lives only in the environment. The endpoint answers a ``POST``
-(the mail provider's one-click request, or the button of its own page) with the same page
-whatever the address or token, so it tells no one who is subscribed; only a valid token
-adds the address to the suppression list (:mod:`sfb_feeds.suppression`). A ``GET`` only
-shows the button: link checkers and prefetchers unsubscribe no one.
-
-Run it with any WSGI server (``gunicorn 'sfb_feeds.unsubscribe:app'``), configured by
-``SFB_FEEDS_CONFIG`` (the site config; its ``state`` folder holds the list) and the secret's
-variable, or for a quick start ``python -m sfb_feeds.unsubscribe --port 8025``.
+Every ``POST`` gets the same answer, so it tells no one who is subscribed; only a valid
+token suppresses. A ``GET`` only shows the button: prefetchers unsubscribe no one. Tokens
+and answers: docs/digests.md; deployment (``$SFB_FEEDS_CONFIG``, gunicorn): README.
 """
 
 from __future__ import annotations
@@ -39,8 +32,6 @@ from .errors import SfbError
 from .suppression import normalise_address, normalise_lang, suppress
 
 CONFIG_ENV = "SFB_FEEDS_CONFIG"
-SECRET_NAME_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV"  # names the variable holding the secret
-DEFAULT_SECRET_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET"
 MAX_BODY = 8192  # a one-click body is 26 bytes; a multipart one a few hundred
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _TOKEN_DOMAIN = b"sfb-feeds unsubscribe v1"  # separates these MACs from any other use of the key
@@ -136,17 +127,17 @@ class _Query:
         return "en" if tag == "*" else tag
 
 
-def _label(lang: str, msgid: str, **values: object) -> str:
-    from .i18n import label  # Babel's catalogs load on the first page, not at import
+def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str:
+    from .i18n import translations  # catalogs load on the first page, not at import
 
-    return label(lang, msgid, **values)
+    return translations(lang, locales).gettext(msgid).format(**values)
 
 
-def _page(lang: str, text: str, form_action: str | None = None) -> bytes:
+def _page(lang: str, locales: Path | None, text: str, form_action: str | None = None) -> bytes:
     from .language import is_rtl
 
     direction = "rtl" if is_rtl(lang) else "ltr"
-    title = html.escape(_label(lang, "Unsubscribe"))
+    title = html.escape(_label(lang, locales, "Unsubscribe"))
     form = "" if form_action is None else (
         f'<form method="post" action="{html.escape(form_action)}">'
         f'<input type="hidden" name="{ONE_CLICK[0]}" value="{ONE_CLICK[1]}">'
@@ -159,15 +150,15 @@ def _page(lang: str, text: str, form_action: str | None = None) -> bytes:
             f"<p>{html.escape(text)}</p>{form}</main></body></html>\n").encode()
 
 
-def _ask_page(query: _Query) -> bytes:
+def _ask_page(query: _Query, locales: Path | None) -> bytes:
     lang = query.shown_lang
     try:
-        text = _label(lang, ASK, address=normalise_address(query.address))
+        text = _label(lang, locales, ASK, address=normalise_address(query.address))
     except ValueError:
-        text = _label(lang, ASK_NO_ADDRESS)
+        text = _label(lang, locales, ASK_NO_ADDRESS)
     action = "?" + urlencode({"lang": query.lang, "address": query.address,
                               "token": query.token})
-    return _page(lang, text, action)
+    return _page(lang, locales, text, action)
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -226,12 +217,13 @@ class Endpoint:
 
     state_dir: Path
     secret: bytes
+    locales: Path | None = None  # a site's own catalogs, overriding the shipped ones
 
     def __call__(self, environ: WSGIEnvironment,
                  start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         if method in ("GET", "HEAD"):
-            status, body = "200 OK", _ask_page(_query(environ))
+            status, body = "200 OK", _ask_page(_query(environ), self.locales)
         elif method == "POST":
             status, body = self._post(environ)
         else:
@@ -245,15 +237,19 @@ class Endpoint:
     def _post(self, environ: WSGIEnvironment) -> tuple[str, bytes]:
         query = _query(environ)
         body = _body(environ)
+        lang = query.shown_lang
         if body is None:
-            return "413 Content Too Large", _page(query.shown_lang, NOT_ONE_CLICK)
+            return "413 Content Too Large", self._page(lang, NOT_ONE_CLICK)
         fields = _form_fields(str(environ.get("CONTENT_TYPE", "")), body)
         if fields.get(ONE_CLICK[0]) != ONE_CLICK[1]:
-            return "400 Bad Request", _page(query.shown_lang, NOT_ONE_CLICK)
+            return "400 Bad Request", self._page(lang, NOT_ONE_CLICK)
         if verify(self.secret, query.lang, query.address, query.token):
             source = "page" if fields.get("source") == "page" else "one-click"
             suppress(self.state_dir, query.lang, query.address, source)
-        return "200 OK", _page(query.shown_lang, _label(query.shown_lang, DONE))
+        return "200 OK", self._page(lang, DONE)
+
+    def _page(self, lang: str, msgid: str) -> bytes:
+        return _page(lang, self.locales, _label(lang, self.locales, msgid))
 
 
 def _headers(body: bytes, *, html_page: bool) -> list[tuple[str, str]]:
@@ -265,28 +261,27 @@ def _headers(body: bytes, *, html_page: bool) -> list[tuple[str, str]]:
              "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")]
 
 
-def make_app(state_dir: Path, secret: bytes) -> Endpoint:
-    """The endpoint writing to ``<state_dir>/suppressed.jsonl`` and checking with ``secret``."""
+def make_app(state_dir: Path, secret: bytes, locales: Path | None = None) -> Endpoint:
+    """The endpoint writing to ``<state_dir>/suppressed.jsonl`` and checking with ``secret``;
+    its page's labels come from ``locales`` (a site's catalogs) over the shipped ones."""
     if not secret:
         raise ValueError("the unsubscribe secret is empty")
-    return Endpoint(state_dir, secret)
+    return Endpoint(state_dir, secret, locales)
 
 
 def app_from_environment(environ: Mapping[str, str] | None = None) -> Endpoint:
-    """The endpoint described by ``SFB_FEEDS_CONFIG`` and the secret's variable.
-
-    The config (default ``./sfb-feeds.yaml``) gives the state folder; the secret is read
-    from the variable named by ``SFB_FEEDS_UNSUBSCRIBE_SECRET_ENV`` (default
-    ``SFB_FEEDS_UNSUBSCRIBE_SECRET``). ConfigError or SecretMissing when either is wrong.
-    """
+    """The endpoint of the site config ``$SFB_FEEDS_CONFIG`` (default ``./sfb-feeds.yaml``):
+    its state folder, its ``locales/``, and the secret in the variable its
+    ``digests.unsubscribe_secret_env`` names. ConfigError or SecretMissing when wrong."""
     from .config import load_settings
+    from .i18n import site_locales
 
     env = os.environ if environ is None else environ
     config = env.get(CONFIG_ENV)
     settings = load_settings(Path(config) if config else None)
     state_dir = settings.state_dir or settings.config_path.parent / ".sfb-state"
-    return make_app(state_dir, secret_from_env(env.get(SECRET_NAME_ENV) or DEFAULT_SECRET_ENV,
-                                               env))
+    secret = secret_from_env(settings.digests.unsubscribe_secret_env, env)
+    return make_app(state_dir, secret, site_locales(settings))
 
 
 _configured: list[Endpoint] = []

@@ -7,6 +7,7 @@ for those paths); printing and writing are the CLI's business.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from ..errors import UsageError
@@ -88,3 +89,15 @@ def digest_outputs(
 ) -> list[Output]:
     """``show_digest`` for the statements published at ``now``."""
     return show_digest(make_site(settings, statements, now), week, lang, part)
+
+
+def list_copies(settings: Settings, statements: Iterable[Statement], now: datetime, *,
+                week: str | None = None, lang: str | None = None) -> list[Output] | None:
+    """The ``.eml`` digests as a list address gets them, when that is not as built: with a
+    personal ``digests.unsubscribe`` (``{address}``, ``{token}``) a list's copy carries no
+    unsubscribe link of ours (the list software adds its own). None: as built."""
+    template = settings.digests.unsubscribe
+    if "{address}" not in template and "{token}" not in template:
+        return None
+    bare = replace(settings, digests=replace(settings.digests, unsubscribe=""))
+    return digest_outputs(bare, statements, now, week=week, lang=lang, part="eml")
