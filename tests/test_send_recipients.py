@@ -299,3 +299,22 @@ def test_send_names_the_unset_secret_variable(make_site: Any, monkeypatch: pytes
     assert handler.received.messages == []
     monkeypatch.setenv("SITE_UNSUB_KEY", "another secret")
     assert send(config)[:2] == (0, "5 sent, 0 already sent\n")
+
+
+def test_published_pages_carry_no_unfillable_link(make_site: Any) -> None:
+    """With a personal unsubscribe template, the built web page and text (served to anyone)
+    show no link with {address}/{token}; the .eml, which send signs per recipient, keeps it."""
+    config = make_config(make_site, 25)
+    code, _, err = run("build", "--config", config, "--now", "2015-09-10")
+    assert code == 0, err
+    week = Path(config).parent / "feeds" / "digests" / "pl" / "2015-W36"
+    page = _Links()
+    page.feed(week.with_suffix(".html").read_text(encoding="utf-8"))
+    assert [h for h in page.hrefs if "unsubscribe" in h] == []
+    assert "unsubscribe" not in week.with_suffix(".txt").read_text(encoding="utf-8")
+    message = BytesParser(_class=EmailMessage, policy=default).parsebytes(
+        week.with_suffix(".eml").read_bytes())
+    html_links, text_links = footer_links(message)
+    assert html_links and text_links
+    assert all("{address}" in link or "%7Baddress%7D" in link
+               for link in html_links + text_links)

@@ -29,6 +29,11 @@ from .view import archive_view, digest_view, sides
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
 
 
+def _personal(url: str | None) -> bool:
+    """Whether an unsubscribe link is made for each recipient by ``send``."""
+    return url is not None and ("{address}" in url or "{token}" in url)
+
+
 @dataclass(frozen=True, slots=True)
 class _Html:
     """An HTML template: inlined once, or to be inlined by premailer after each render."""
@@ -122,8 +127,14 @@ class Digests:
         variables["subject"] = subject
         digest = RenderedDigest(view, subject, prepared.digest.render(variables),
                                 prepared.text.render(variables).encode("utf-8"))
-        return {".html": digest.html, ".txt": digest.text,
-                ".eml": render_eml(site, digest, prepared.heads)}
+        eml = render_eml(site, digest, prepared.heads)
+        if _personal(view.unsubscribe_url):
+            # The .eml keeps the link with {address}/{token} (``send`` signs it for each
+            # recipient); the published page and text carry no link no one could use.
+            variables["unsubscribe_url"] = None
+            return {".html": prepared.digest.render(variables),
+                    ".txt": prepared.text.render(variables).encode("utf-8"), ".eml": eml}
+        return {".html": digest.html, ".txt": digest.text, ".eml": eml}
 
     def render_archive(self, site: Site, target: Target) -> bytes:
         """The archive page of the target's language: its digests, newest first."""
