@@ -22,14 +22,20 @@ import gc
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MAX_WORKERS = 4  # more processes add memory faster than they save time here
 ROUND_ITEMS = 5_000  # items per worker before its pool is replaced (bounds its memory)
 PARTS_PER_WORKER = 8  # tasks per worker and round: small enough to finish together
+# Parts handed to the pool and not yet taken by the caller, per worker. Results of parts
+# done ahead of a slower consumer (the writer) wait in this process: with the whole round
+# submitted at once, the building process grew from ~0.42 to ~1.14 GB at 100,000
+# statements (see docs/operations.md).
+AHEAD_PER_WORKER = 2
 LOCAL_PART = 256  # items done at a time without workers (their results held meanwhile)
 
 Result = TypeVar("Result")
@@ -66,6 +72,22 @@ def _run_part(indexes: Sequence[int]) -> Any:
     return _work_in_worker[0](indexes)
 
 
+def _in_order(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: int
+              ) -> Iterator[Any]:
+    """The parts' results in order, with at most ``ahead`` parts submitted and not taken."""
+    waiting: deque[Future[Any]] = deque()
+    try:
+        for part in parts:
+            waiting.append(pool.submit(_run_part, part))
+            if len(waiting) >= ahead:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+    finally:
+        for future in waiting:
+            future.cancel()
+
+
 def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: int,
               least: int, here: int = 0) -> Iterator[Result]:
     """``work`` over ``range(count)`` in parts of consecutive indexes, results in order.
@@ -93,7 +115,7 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
             parts = [range(i, min(stop, i + size)) for i in range(start, stop, size)]
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt,
                                      initargs=(work, watch, alive)) as pool:
-                yield from pool.map(_run_part, parts)
+                yield from _in_order(pool, parts, AHEAD_PER_WORKER * workers)
     finally:
         os.close(watch)
         os.close(alive)
