@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from .manifest import TEMP_SUFFIX
 
@@ -42,6 +42,35 @@ def make_durable(paths: Collection[str]) -> None:
     with ThreadPoolExecutor(min(FSYNC_THREADS, len(paths))) as pool:
         for _ in pool.map(fsync_path, sorted(paths)):
             pass
+
+
+class Flusher:
+    """fsync() each file handed over, on threads, while the caller goes on staging (the
+    flushes overlap the rendering instead of following it: 100,000 statements cold,
+    61 s -> 52 s, system time 35 s -> 24 s, one pair on this VM). ``wait`` raises the first
+    flush that failed."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+
+    def add(self, path: str) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(FSYNC_THREADS)
+        self._pending.append(self._pool.submit(fsync_path, path))
+
+    def wait(self) -> None:
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop (flushes not yet started are dropped); nothing is waited for on failure."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool, self._pending = None, []
 
 
 def write_new(path: str, data: bytes) -> os.stat_result:

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .durable import fsync_path, make_durable, same_bytes, temp_name, unlink, write_new
+from .durable import Flusher, fsync_path, make_durable, same_bytes, temp_name, unlink, write_new
 from .errors import SfbError
 from .manifest import (
     MANIFEST_FORMAT,
@@ -122,6 +122,7 @@ class _Staging:
     intent_written: bool = False
     renaming: bool = False
     foreign: list[str] | None = None  # a first write's files in the way; None: adopt them
+    flusher: Flusher = field(default_factory=Flusher)  # staged files' fsyncs, started early
 
     def full(self, path: str) -> str:
         return f"{self.root}/{path}"
@@ -164,6 +165,8 @@ class _Staging:
             raise _fail("write", path, exc) from exc
         self.staged.append(_Staged(path, temp, entry._replace(
             size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino)))
+        if self.durable:
+            self.flusher.add(temp)
 
     def _missing_dirs(self) -> set[str]:
         wanted = {d for p in self.planned for d in parents(p)}
@@ -235,7 +238,7 @@ class _Job(_Staging):
 
     def commit(self) -> tuple[list[str], list[str]]:
         """Make the staged files visible, remove stale ones; returns (written, removed)."""
-        self._flush_staged()
+        self.flusher.wait()  # every staged file's bytes on disk before any rename
         self.renaming = True
         touched: set[str] = set()
         for item in self.staged:
@@ -259,10 +262,6 @@ class _Job(_Staging):
         if self.intent_written or not self.old.complete:
             unlink(self.full(intent_name(self.manifest_name)))
         return [item.path for item in self.staged], removed
-
-    def _flush_staged(self) -> None:
-        if self.durable and self.staged:
-            make_durable([item.temp for item in self.staged])
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
@@ -384,6 +383,7 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
             raise ForeignFiles(job.root, job.foreign)
         return job.commit()
     except BaseException:
+        job.flusher.close()
         job.abort()
         raise
 
