@@ -60,7 +60,7 @@ def umask_022() -> Iterator[None]:
 
 def test_first_run_writes_everything_and_a_manifest(out: Path) -> None:
     report = write(out, outputs(en__atom="<feed/>", pl__atom="<feed>pl</feed>", opml="x"))
-    assert report.written == ("en/atom", "pl/atom", "opml")
+    assert report.written == ("en/atom", "opml", "pl/atom")  # sorted
     assert (report.unchanged, report.removed) == (0, ())
     assert report.summary() == "3 written, 0 unchanged, 0 removed"
     files = contents(out)

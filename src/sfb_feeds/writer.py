@@ -72,7 +72,7 @@ class ForeignFiles(WriteError):
 
 @dataclass(frozen=True, slots=True)
 class WriteReport:
-    """What a run did: paths written, how many were already right, paths removed."""
+    """What a run did: paths written (sorted), how many were already right, paths removed."""
 
     written: tuple[str, ...]
     unchanged: int
@@ -261,7 +261,7 @@ class _Job(_Staging):
             self._replace_file(self.manifest_name, final.encode())
         if self.intent_written or not self.old.complete:
             unlink(self.full(intent_name(self.manifest_name)))
-        return [item.path for item in self.staged], removed
+        return sorted(item.path for item in self.staged), removed
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+from collections import Counter
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,6 +72,7 @@ class RenderPlan:
     keys: list[tuple[str, ...]]  # of each file of each output rendered
     kept: dict[str, str]
     paths: list[str]  # of every file rendered
+    here: int = 0  # the first ``here`` indexes: rendered before workers are forked
 
 
 class BuildMemory:
@@ -163,21 +165,20 @@ class BuildMemory:
         all_keys = [keys.keys(item) for item in planned]
         old = manifest.read_manifest(self.settings.output_dir.absolute()).files
         indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
-        indexes = _in_render_order(planned, indexes)
+        indexes, here = _in_render_order(planned, indexes)
         return RenderPlan(indexes, [all_keys[i] for i in indexes], kept,
-                          [path for i in indexes for path in planned[i].paths])
+                          [path for i in indexes for path in planned[i].paths], here)
 
     def render(self, site: Site, planned: Sequence[PlannedOutput], plan: RenderPlan,
                progress: Callable[[int, int], None] | None = None) -> Iterator[Output]:
-        """The outputs of ``plan``, in its order (in workers when there are many)."""
+        """The outputs of ``plan`` (in workers when there are many, as they are done)."""
         from .schedule import run_parts
 
         work = partial(_render_part, site, planned, plan)
         done = len(plan.kept)  # files
         total = done + sum(len(keys) for keys in plan.keys)
-        first = len({_kind(planned[i]) for i in plan.indexes})
         for part in run_parts(work, len(plan.indexes), workers=self.workers,
-                              least=RENDER_PARALLEL_MIN, here=first):
+                              least=RENDER_PARALLEL_MIN, here=plan.here):
             for files in part:
                 yield from files
                 done += len(files)
@@ -196,15 +197,21 @@ class BuildMemory:
                          report.owned))
 
 
-def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]) -> list[int]:
-    """One output of each format and language first: rendered in this process before
-    workers are forked, whatever a format's first render in a language prepares
-    (compiled templates, the CSS inliner's rules, language data) is then inherited by
-    every worker instead of being prepared in each (measured at 10,000: ~1.6 s of CPU
-    per worker process for the digests' CSS inliner alone)."""
-    firsts = list({_kind(planned[i]): i for i in reversed(indexes)}.values())[::-1]
+def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]
+                     ) -> tuple[list[int], int]:
+    """The outputs to render, one of each format and language that has several first,
+    and how many those are. They are rendered in this process before workers are forked:
+    whatever a format's first render in a language prepares (compiled templates, the CSS
+    inliner's rules, language data) is then inherited by every worker instead of being
+    prepared in each (measured at 10,000: ~1.6 s of CPU per worker process for the
+    digests' CSS inliner alone). A kind with one output is left to the workers: rendered
+    once either way (at 100,000 the ten digest archives, 1.5-1.9 MB each, and digest
+    feeds were ~3 s of this process's time before any worker started)."""
+    count = Counter(_kind(planned[i]) for i in indexes)
+    firsts = list({_kind(planned[i]): i for i in reversed(indexes)
+                   if count[_kind(planned[i])] > 1}.values())[::-1]
     chosen = set(firsts)
-    return firsts + [i for i in indexes if i not in chosen]
+    return firsts + [i for i in indexes if i not in chosen], len(firsts)
 
 
 def _kind(item: PlannedOutput) -> tuple[str, str | None]:

@@ -22,15 +22,15 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from itertools import islice
 from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MAX_WORKERS = 4  # more processes add memory faster than they save time here
 ROUND_ITEMS = 5_000  # items per worker before its pool is replaced (bounds its memory)
-PARTS_PER_WORKER = 8  # tasks per worker and round: small enough to finish together
+PARTS_PER_WORKER = 64  # tasks per worker and round: small, so that long outputs spread
 # Parts handed to the pool and not yet taken by the caller, per worker. Results of parts
 # done ahead of a slower consumer (the writer) wait in this process: with the whole round
 # submitted at once, the building process grew from ~0.42 to ~1.14 GB at 100,000
@@ -72,17 +72,22 @@ def _run_part(indexes: Sequence[int]) -> Any:
     return _work_in_worker[0](indexes)
 
 
-def _in_order(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: int
-              ) -> Iterator[Any]:
-    """The parts' results in order, with at most ``ahead`` parts submitted and not taken."""
-    waiting: deque[Future[Any]] = deque()
+def _as_done(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: int
+             ) -> Iterator[Any]:
+    """The parts' results as they are done, with at most ``ahead`` parts submitted and
+    not taken. (In order, one slow part held back every result after it: at 100,000
+    statements a first part of long archives kept ~1,900 finished outputs waiting ~10 s.)"""
+    todo = iter(parts)
+    waiting: set[Future[Any]] = set()
     try:
-        for part in parts:
-            waiting.append(pool.submit(_run_part, part))
-            if len(waiting) >= ahead:
-                yield waiting.popleft().result()
-        while waiting:
-            yield waiting.popleft().result()
+        while True:
+            waiting.update(pool.submit(_run_part, part)
+                           for part in islice(todo, ahead - len(waiting)))
+            if not waiting:
+                return
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
     finally:
         for future in waiting:
             future.cancel()
@@ -90,7 +95,8 @@ def _in_order(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: 
 
 def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: int,
               least: int, here: int = 0) -> Iterator[Result]:
-    """``work`` over ``range(count)`` in parts of consecutive indexes, results in order.
+    """``work`` over ``range(count)`` in parts of consecutive indexes, each part's results
+    as it is done (the parts done here first, in order).
 
     The first ``here`` items are done in this process before any worker is forked (so
     that workers inherit what doing them prepared). With one worker, or fewer than
@@ -115,7 +121,7 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
             parts = [range(i, min(stop, i + size)) for i in range(start, stop, size)]
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt,
                                      initargs=(work, watch, alive)) as pool:
-                yield from _in_order(pool, parts, AHEAD_PER_WORKER * workers)
+                yield from _as_done(pool, parts, AHEAD_PER_WORKER * workers)
     finally:
         os.close(watch)
         os.close(alive)
