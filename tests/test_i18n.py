@@ -24,7 +24,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po, write_po
 
-from sfb_feeds import catalogs, i18n
+from sfb_feeds import catalogs, i18n, language
 
 LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
 LOCALE_DIR = files("sfb_feeds") / "locale"
@@ -411,7 +411,7 @@ def test_format_date_keeps_the_given_timezone() -> None:
     ],
 )
 def test_text_direction(lang: str, direction: str) -> None:
-    assert i18n.text_direction(lang) == direction
+    assert language.text_direction(lang) == direction
 
 
 @pytest.mark.parametrize(

@@ -343,12 +343,6 @@ def format_names(names: Iterable[str], lang: str) -> str:
     return Language(lang).format_names(names)
 
 
-def text_direction(lang: str) -> str:
-    """``"rtl"`` for right-to-left languages (Arabic, Hebrew, Persian, Urdu), else ``"ltr"``."""
-    tag = canonical_tag(lang.replace("_", "-"))
-    return "rtl" if tag is not None and is_rtl(tag) else "ltr"
-
-
 def language_label(tag: str) -> str:
     """The language's own name, for "Also in" links: ``pl`` -> ``Polski``."""
     return native_name(tag)

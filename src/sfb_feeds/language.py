@@ -71,3 +71,9 @@ def is_rtl(tag: str) -> bool:
     locale = babel_locale(tag)
     return (locale is not None and locale.character_order == "right-to-left"
             ) or subtags[0] in RTL_LANGUAGES
+
+
+def text_direction(lang: str) -> str:
+    """``"rtl"`` for right-to-left languages (Arabic, Hebrew, Persian, Urdu), else ``"ltr"``."""
+    tag = canonical_tag(lang.replace("_", "-"))
+    return "rtl" if tag is not None and is_rtl(tag) else "ltr"

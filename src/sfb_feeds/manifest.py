@@ -1,4 +1,5 @@
-"""The manifest: which files in the output folder sfb-feeds owns, and how it left them.
+"""The manifest: which files in the output folder sfb-feeds owns, and how it left them;
+the report of what a run did to them (``WriteReport``).
 
 ``.sfb-feeds-manifest.json`` in the output folder lists every file the tool wrote, with
 the hash, size, modification time and inode it had when written, and the *render key*
@@ -17,7 +18,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -193,3 +194,23 @@ def files_intact(output_dir: Path, files: Iterable[FileStatus]) -> bool:
                 or st.st_mtime_ns != mtime_ns or st.st_ino != ino:
             return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """What a run did: paths written (sorted), how many were already right, paths removed."""
+
+    written: tuple[str, ...]
+    unchanged: int
+    removed: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # things --verbose should explain (e.g. a manifest ignored)
+    owned: tuple[FileStatus, ...] = field(default=(), compare=False)  # as left on disk
+    warnings: tuple[str, ...] = ()  # to show even under --quiet (e.g. a WebSub hub down)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.removed)
+
+    def summary(self) -> str:
+        return (f"{len(self.written)} written, {self.unchanged} unchanged, "
+                f"{len(self.removed)} removed")

@@ -39,9 +39,9 @@ from .manifest import (
     MANIFEST_NAME,
     UNKNOWN,
     Entry,
-    FileStatus,
     Manifest,
     UnsafePath,
+    WriteReport,
     checked_paths,
     intent_name,
     lstat,
@@ -68,26 +68,6 @@ class ForeignFiles(WriteError):
 
     def messages(self) -> list[str]:
         return [str(self), *(f"  not sfb-feeds': {path}" for path in self.paths)]
-
-
-@dataclass(frozen=True, slots=True)
-class WriteReport:
-    """What a run did: paths written (sorted), how many were already right, paths removed."""
-
-    written: tuple[str, ...]
-    unchanged: int
-    removed: tuple[str, ...]
-    notes: tuple[str, ...] = ()  # things --verbose should explain (e.g. a manifest ignored)
-    owned: tuple[FileStatus, ...] = field(default=(), compare=False)  # as left on disk
-    warnings: tuple[str, ...] = ()  # to show even under --quiet (e.g. a WebSub hub down)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.written or self.removed)
-
-    def summary(self) -> str:
-        return (f"{len(self.written)} written, {self.unchanged} unchanged, "
-                f"{len(self.removed)} removed")
 
 
 def _fail(action: str, path: str, exc: OSError) -> WriteError:

@@ -117,8 +117,8 @@ def statement_view(site: Site, statement: Statement, language: i18n.Language) ->
         title=statement.title, url=statement.url, date=language.format_date(local.date()),
         iso_date=local.date().isoformat(), authors=language.format_names(statement.authors),
         paragraphs=statement.excerpt,
-        translations=tuple(Translation(t.language, i18n.language_label(t.language),
-                                       i18n.text_direction(t.language), t.url)
+        translations=tuple(Translation(t.language, site.language_name(t.language),
+                                       site.direction(t.language), t.url)
                            for t in site.translations_of(statement)),
     )
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, time, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from ..language import native_name
 from ..model import Statement
 from ..site import Site
 from ..urls import FeedKind, canonical_uri, entry_id, feed_path, public_url, site_url
@@ -107,7 +106,7 @@ def distinct_updated(statement: Statement) -> datetime:
 def feed_title(site: Site, language: str | None) -> str:
     """"Socialism From Below — Polski", or the bare site title for all languages."""
     title = site.settings.site.title
-    return f"{title} — {native_name(language)}" if language else title
+    return f"{title} — {site.language_name(language)}" if language else title
 
 
 def display_title(site: Site, language: str | None) -> str:
@@ -125,7 +124,7 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
     for other in site.translations_of(statement):
         if other.url is not None and other.language != statement.language:
             found.setdefault(other.language, other.url)
-    return tuple(Link(canonical_uri(url), TRANSLATION_REL, HTML, lang, native_name(lang))
+    return tuple(Link(canonical_uri(url), TRANSLATION_REL, HTML, lang, site.language_name(lang))
                  for lang, url in found.items())
 
 

@@ -11,7 +11,6 @@ import jinja2
 
 from .. import urls
 from ..i18n import Language, site_locales
-from ..language import native_name
 from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site
@@ -99,7 +98,7 @@ class IndexPage:
     def _section(self, site: Site, lang: str) -> Section:
         language = self._language(lang)
         return Section(
-            language=lang, name=native_name(lang), direction=language.direction,
+            language=lang, name=site.language_name(lang), direction=language.direction,
             feeds=tuple(self._feed_link(site, kind, lang)
                         for kind in (*urls.KINDS, urls.DIGEST_FEED)),
             digest_label=language.label("Digest archive"),

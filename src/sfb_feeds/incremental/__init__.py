@@ -46,9 +46,9 @@ from .stamp import (
 )
 
 if TYPE_CHECKING:
+    from ..manifest import WriteReport
     from ..plan import PlannedOutput
     from ..site import Site
-    from ..writer import WriteReport
     from .records import Encoded
     from .templates import TemplateStore
 
