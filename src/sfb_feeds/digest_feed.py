@@ -61,11 +61,19 @@ def _feed_html(body: lxml_html.HtmlElement) -> str:
 
 def plan_digest_feeds(site: Site) -> Iterator[Target]:
     """Each language's feed as what it shows: the statements of its newest WEEKS weeks
-    (so an edit to an older statement does not render the feed again)."""
+    (so an edit to an older statement does not render the feed again). Statements are
+    newest first, so the search stops at the first statement of an older week (grouping
+    all of them cost a one-edit build of 10,000 ~0.07 s)."""
     for language in site.languages:
-        weeks = _weeks(site, site.by_language[language])[:WEEKS]
-        yield Target(language=language, period=None,
-                     statements=tuple(s for _, group in weeks for s in group))
+        weeks: set[Week] = set()
+        shown: list[Statement] = []
+        for statement in site.by_language[language]:
+            week = week_of(statement.date, site.settings)
+            if week not in weeks and len(weeks) == WEEKS:
+                break
+            weeks.add(week)
+            shown.append(statement)
+        yield Target(language=language, period=None, statements=tuple(shown))
 
 
 def _entry(page: Renderer, site: Site, language: str, week: Week,
