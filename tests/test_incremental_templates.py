@@ -13,11 +13,12 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import pytest
 from test_ops_build import age, record, tree
 
 from sfb_feeds.cli import main
-from sfb_feeds.incremental.templates import TEMPLATES_FILE, TemplateStore
+from sfb_feeds.incremental.templates import JINJA_FOLDER, TEMPLATES_FILE, TemplateStore
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = """\
@@ -145,3 +146,61 @@ def test_an_edited_stylesheet_misses_the_store(site: Path) -> None:
     build(site)
     found = outputs(site)
     assert pages and all("#123456" in styles(found[page]) for page in pages)
+
+
+def rebuilt_without_compiling(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every output, built again into an empty output folder with Jinja unable to compile."""
+    shutil.rmtree(root / "feeds")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a template was compiled")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(jinja2.Environment, "compile", refuse)
+        build(root)
+    return outputs(root)
+
+
+def test_templates_compiled_once_are_kept_between_builds(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(site)
+    first = outputs(site)
+    assert any((site / ".sfb-cache" / JINJA_FOLDER).iterdir())
+    assert rebuilt_without_compiling(site, monkeypatch) == first
+
+
+@pytest.mark.parametrize("damage", [b"", b"j2\x00garbage", b"\x80\x04garbage"])
+def test_damaged_compiled_templates_are_compiled_again(site: Path, damage: bytes) -> None:
+    build(site)
+    first = outputs(site)
+    folder = site / ".sfb-cache" / JINJA_FOLDER
+    for entry in folder.iterdir():
+        # (Jinja's own header, then damaged bytes where its checksum and code should be)
+        entry.write_bytes(entry.read_bytes()[:6] + damage if damage else b"")
+    shutil.rmtree(site / "feeds")
+    build(site)
+    assert outputs(site) == first
+
+
+def test_an_edited_template_is_compiled_again(site: Path) -> None:
+    build(site)
+    template = site / "templates" / "email" / "digest.txt"
+    template.write_text(template.read_text(encoding="utf-8") + "Edited footer line.\n",
+                        encoding="utf-8")
+    age(site / "templates")
+    build(site)
+    texts = [data for path, data in outputs(site).items()
+             if path.startswith("digests/") and path.endswith(".txt")]
+    assert texts and all(b"Edited footer line." in text for text in texts)
+
+
+def test_a_cache_folder_that_cannot_hold_compiled_templates_costs_only_time(
+        site: Path) -> None:
+    build(site)
+    first = outputs(site)
+    folder = site / ".sfb-cache" / JINJA_FOLDER
+    shutil.rmtree(folder)
+    folder.write_text("a file where the folder should be", encoding="utf-8")
+    shutil.rmtree(site / "feeds")
+    build(site)
+    assert outputs(site) == first

@@ -105,7 +105,7 @@ def build(config: Path, *extra: str) -> tuple[int, str, str]:
 
 @pytest.fixture(autouse=True)
 def stand_in_formats(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(pipeline, "all_formats", lambda *_: FORMATS)
+    monkeypatch.setattr(pipeline, "all_formats", lambda *_, **__: FORMATS)
     monkeypatch.setenv(lock.WAIT_ENV, "0.2")
     RENDERED.clear()
     yield

@@ -79,7 +79,7 @@ def reference(root: Path, version: str, monkeypatch: pytest.MonkeyPatch) -> dict
     (root / "sfb-feeds.yaml").write_text(
         "site:\n  title: T\n  url: https://www.istendency.net/\n", encoding="utf-8")
     put_statements(root, version)
-    monkeypatch.setattr(pipeline, "all_formats", lambda *_: FORMATS)
+    monkeypatch.setattr(pipeline, "all_formats", lambda *_, **__: FORMATS)
     code = main(["build", "--quiet", "--config", str(root / "sfb-feeds.yaml"), "--now",
                  "2016-01-01"], out=io.StringIO(), err=io.StringIO())
     assert code == 0

@@ -58,12 +58,15 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
                 detail("another run wrote the folder meanwhile; starting over")
                 continue
             site = make_site(settings, loaded.statements, now)
-            planned = pipeline.plan_site(site)
-            plan = memory.plan_renders(site, planned)
-            planned = pipeline.prepared(site, planned, plan.indexes, memory.inlined_templates())
+            compiled = memory.compiled_templates()
+            planned = pipeline.plan_site(site, compiled)
+            old = manifest.read_manifest(settings.output_dir.absolute())  # read once
+            plan = memory.plan_renders(site, planned, old.files)
+            planned = pipeline.prepared(site, planned, plan.indexes, memory.inlined_templates(),
+                                        compiled)
             report = writer.write_outputs(
                 settings.output_dir, memory.render(site, planned, plan, progress),
-                kept=plan.kept, paths=plan.paths, adopt=adopt)
+                kept=plan.kept, paths=plan.paths, adopt=adopt, old=old)
             memory.remember(loaded.statements, now, report)
             _tell(report, detail)
             return _announced(settings, report)

@@ -323,6 +323,7 @@ def write_outputs(
     manifest_name: str = MANIFEST_NAME,
     durable: bool = True,
     adopt: bool = False,
+    old: Manifest | None = None,
 ) -> WriteReport:
     """Bring ``output_dir`` to exactly ``outputs`` and ``kept`` (and files not the tool's).
 
@@ -332,7 +333,8 @@ def write_outputs(
     (being rendered): then ``paths`` names them beforehand. If it or the writing fails
     before a file is replaced, the folder is left as it was. ``durable=False`` skips
     fsync (tests, throwaway folders). The first write into a folder (no manifest) refuses
-    with ForeignFiles if other bytes already sit at output paths, unless ``adopt``."""
+    with ForeignFiles if other bytes already sit at output paths, unless ``adopt``.
+    ``old``: the folder's manifest if the caller read it under the same lock."""
     if paths is None:
         outputs = list(outputs)
         paths = [output.path for output in outputs]
@@ -341,7 +343,7 @@ def write_outputs(
     if manifest_name in planned:
         raise UnsafePath(f"{manifest_name!r} is the manifest's name, not an output's")
     root = _prepare_root(output_dir)
-    old = read_manifest(root, manifest_name)
+    old = read_manifest(root, manifest_name) if old is None else old
     first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
     job = _Job(root=root, old=old, manifest_name=manifest_name, durable=durable,
                planned=planned, real_root=os.path.realpath(root),

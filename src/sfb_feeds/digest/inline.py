@@ -90,7 +90,8 @@ class _ProtectingLoader(jinja2.BaseLoader):
         if template.endswith(STYLESHEET_SUFFIX):
             self.stylesheets[template] = source
             return source, filename, uptodate
-        return self._protected(source), filename, uptodate
+        # (named apart from the template itself: a bytecode cache keys on the file name)
+        return self._protected(source), f"{filename or template}#protected", uptodate
 
     def _protected(self, source: str) -> str:
         child = re.search(r"\{%-?\s*extends\b", source) is not None
@@ -214,6 +215,10 @@ class Inliner:
         self._protecting = _ProtectingLoader(loader)
         self._flat = make_env(self._protecting)
         self._inlined: dict[tuple[str, ...], jinja2.Template | None] = {}
+        # Inlined texts load by name (``<hash>.html``: autoescaped as HTML), so that the
+        # environment's bytecode cache, if any, keeps them compiled too.
+        self._sources: dict[str, str] = {}
+        self._compiler = env.overlay(loader=jinja2.FunctionLoader(self._sources.get))
 
     def _reads(self) -> tuple[str, ...]:
         names: set[str] = set()
@@ -231,8 +236,14 @@ class Inliner:
         key = (name, *(f"{n}={page[n]}" for n in self._reads()))
         if key not in self._inlined:
             source = self._source(flat)
-            self._inlined[key] = self.env.from_string(source) if source else None
+            self._inlined[key] = self._compiled(source) if source else None
         return self._inlined[key]
+
+    def _compiled(self, source: str) -> jinja2.Template:
+        name = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16
+                               ).hexdigest() + ".html"
+        self._sources[name] = source
+        return self._compiler.get_template(name)
 
     def _source(self, flat: str) -> str:
         stored = None if self.store is None else _store_key(flat, self._protecting.constructs)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -69,13 +70,14 @@ class Digests:
     """
 
     def __init__(self, settings: Settings, languages: Sequence[str], *,
-                 inline_once: bool = True, store: MutableMapping[str, str] | None = None
-                 ) -> None:
+                 inline_once: bool = True, store: MutableMapping[str, str] | None = None,
+                 compiled: jinja2.BytecodeCache | None = None) -> None:
         self.settings = settings
         self.inline_once = inline_once
         loader = template_loader(settings.templates_dir)
-        self.env = environment(loader)
-        self._inliner = Inliner(self.env, loader, environment, store)
+        self.env = environment(loader, compiled=compiled)
+        self._inliner = Inliner(self.env, loader, partial(environment, compiled=compiled),
+                                store)
         # The message headers read only the settings: a site without statements has them.
         self._bare = make_site(settings, (), datetime(2000, 1, 1, tzinfo=UTC))
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})

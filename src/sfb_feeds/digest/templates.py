@@ -33,11 +33,13 @@ def template_loader(templates_dir: Path | None) -> jinja2.BaseLoader:
 
 
 def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
-                columns: Columns | None = None) -> jinja2.Environment:
+                columns: Columns | None = None,
+                compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
     """An Environment with the digests' settings over ``loader``.
 
-    Autoescaping is on for ``.html`` templates and for templates made from strings (the
-    inlined ones), unless ``autoescape`` says otherwise for all.
+    Autoescaping is on for ``.html`` templates and for templates made from strings, unless
+    ``autoescape`` says otherwise for all. ``compiled``: where compiled templates are kept
+    between builds (Jinja's bytecode cache), if the build keeps them.
     """
     env = jinja2.Environment(
         loader=loader,
@@ -50,6 +52,7 @@ def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
         trim_blocks=True,  # a block tag takes its line with it
         lstrip_blocks=True,
         auto_reload=False,  # a build reads each template once
+        bytecode_cache=compiled,
     )
     # {% trans %} blocks compile to newstyle calls, as the callables below expect.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]

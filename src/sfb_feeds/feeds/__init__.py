@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from jinja2 import BytecodeCache
+
 from ..model import Settings
 from ..plan import OutputFormat, Scope, Target
 from ..site import Site
@@ -33,16 +35,17 @@ def _plan_opml(site: Site) -> Iterator[Target]:
     yield Target(language=None, period=None, statements=())
 
 
-def formats(settings: Settings, languages: Sequence[str]) -> tuple[OutputFormat, ...]:
+def formats(settings: Settings, languages: Sequence[str],
+            compiled: BytecodeCache | None = None) -> tuple[OutputFormat, ...]:
     """The feed output formats, as rows of the output table.
 
     The feed renderers are pure functions of ``(site, target)`` with nothing worth
     preparing ahead: feedgen is imported with this package, and each document is built
     from the site it is given (every per-render cache that was measured, such as one for
     canonical URIs, saved under 1% of a feed render and was dropped). Only the subscribe
-    page, a Jinja page, is prepared for ``languages``.
+    page, a Jinja page, is prepared for ``languages`` (``compiled``: Jinja's bytecode cache).
     """
-    page = IndexPage(settings, languages)  # the subscribe page: a prepared Jinja page
+    page = IndexPage(settings, languages, compiled)  # the subscribe page: a Jinja page
     return (
         OutputFormat(name="atom", media_type=ATOM.media_type, path=f"{{lang}}/{ATOM.file}",
                      scope=Scope.LANGUAGE, render=render_atom_feed,

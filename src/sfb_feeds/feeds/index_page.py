@@ -51,16 +51,19 @@ class Section:
     newest: tuple[Headline, ...]
 
 
-def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+def environment(templates_dir: Path | None = None,
+                compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
     """The page's Jinja environment (autoescaping, strict); a site's own
-    ``<templates>/pages/index.html`` wins over the shipped one."""
+    ``<templates>/pages/index.html`` wins over the shipped one. ``compiled``: where
+    compiled templates are kept between builds, if the build keeps them."""
     shipped = jinja2.FileSystemLoader(Path(__file__).with_name("templates"), encoding="utf-8")
     loader: jinja2.BaseLoader = shipped
     if templates_dir is not None:
         own = jinja2.FileSystemLoader(templates_dir / PAGES_FOLDER, encoding="utf-8")
         loader = jinja2.ChoiceLoader([own, shipped])
     return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                              bytecode_cache=compiled)
 
 
 def plan_index(site: Site) -> Iterator[Target]:
@@ -74,8 +77,9 @@ def plan_index(site: Site) -> Iterator[Target]:
 class IndexPage:
     """The subscribe page's template and languages, prepared once for ``languages``."""
 
-    def __init__(self, settings: Settings, languages: Sequence[str]) -> None:
-        self.template = environment(settings.templates_dir).get_template(TEMPLATE)
+    def __init__(self, settings: Settings, languages: Sequence[str],
+                 compiled: jinja2.BytecodeCache | None = None) -> None:
+        self.template = environment(settings.templates_dir, compiled).get_template(TEMPLATE)
         self._locales = site_locales(settings)
         self.languages = {lang: Language(lang, self._locales) for lang in {"en", *languages}}
 

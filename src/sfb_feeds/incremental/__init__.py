@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 from collections import Counter
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -46,6 +46,8 @@ from .stamp import (
 )
 
 if TYPE_CHECKING:
+    from jinja2 import BytecodeCache
+
     from ..manifest import WriteReport
     from ..plan import PlannedOutput
     from ..site import Site
@@ -157,13 +159,21 @@ class BuildMemory:
             self._templates = TemplateStore(self.settings.cache_dir)
         return self._templates
 
-    def plan_renders(self, site: Site, planned: Sequence[PlannedOutput]) -> RenderPlan:
-        """The outputs whose render key or file changed since the last build."""
+    def compiled_templates(self) -> BytecodeCache | None:
+        """Where Jinja keeps the email templates it compiled, between builds (see
+        ``templates``); None without a cache folder."""
+        from .templates import bytecode_cache
+
+        return bytecode_cache(self.settings.cache_dir)
+
+    def plan_renders(self, site: Site, planned: Sequence[PlannedOutput],
+                     old: Mapping[str, manifest.Entry]) -> RenderPlan:
+        """The outputs whose render key or file changed since the last build (whose
+        files are ``old``, the output folder's manifest)."""
         from .keys import RenderKeys, outputs_to_render
 
         keys = RenderKeys(site, render_base(self.settings))
         all_keys = [keys.keys(item) for item in planned]
-        old = manifest.read_manifest(self.settings.output_dir.absolute()).files
         indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
         indexes, here = _in_render_order(planned, indexes)
         return RenderPlan(indexes, [all_keys[i] for i in indexes], kept,

