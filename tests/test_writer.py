@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -19,7 +20,7 @@ from sfb_feeds.manifest import (
     read_manifest,
 )
 from sfb_feeds.model import Output
-from sfb_feeds.writer import ForeignFiles, WriteReport, write_outputs
+from sfb_feeds.writer import ForeignFiles, WriteError, WriteReport, write_outputs
 
 
 def tree(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -354,6 +355,41 @@ def test_a_stream_failing_late_leaves_the_folder_as_it_was(out: Path) -> None:
         write_outputs(out, stream(rows, "tr/weeks/55/page167.html"),
                       paths=[r.path for r in rows], durable=False)
     assert tree(out) == before  # no temporary files or new folders
+
+
+def test_durable_writes_flush_every_file_written(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flushed: set[int] = set()
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        flushed.add(os.fstat(fd).st_ino)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    rows = [Output(f"d{i % 3}/f{i}", str(i).encode()) for i in range(77)]  # odd batches
+    report = write_outputs(out, rows, durable=True)
+    assert len(report.written) == 77
+    assert {(out / path).stat().st_ino for path in report.written} <= flushed
+
+
+def test_a_disk_that_cannot_flush_leaves_the_folder_as_it_was(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(out, outputs(a="a", en__atom="en"))
+    before = tree(out)
+
+    real = os.fsync
+
+    def failing(fd: int) -> None:  # the staged outputs' flushes fail, not the intent's
+        if "atom" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(WriteError, match="cannot flush to disk: Input/output error"):
+        write_outputs(out, [Output("a", b"A2"), Output("pl/atom", b"pl")], durable=True)
+    monkeypatch.undo()
+    assert tree(out) == before
 
 
 def test_durable_writes_never_flush_the_whole_host(

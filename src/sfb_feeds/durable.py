@@ -45,22 +45,32 @@ def make_durable(paths: Collection[str]) -> None:
 
 
 class Flusher:
-    """fsync() each file handed over, on threads, while the caller goes on staging (the
+    """fsync() the files handed over, on threads, while the caller goes on staging (the
     flushes overlap the rendering instead of following it: 100,000 statements cold,
-    61 s -> 52 s, system time 35 s -> 24 s, one pair on this VM). ``wait`` raises the first
-    flush that failed."""
+    61 s -> 52 s, system time 35 s -> 24 s, one pair on this VM), FLUSH_BATCH files a
+    task (a task each cost the building process ~1.8 s of 100,000's cold build in
+    submitting, and a Future each). ``wait`` raises the first flush that failed."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: list[Future[None]] = []
+        self._batch: list[str] = []
 
     def add(self, path: str) -> None:
+        self._batch.append(path)
+        if len(self._batch) >= FLUSH_BATCH:
+            self._submit()
+
+    def _submit(self) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(FSYNC_THREADS)
-        self._pending.append(self._pool.submit(fsync_path, path))
+        self._pending.append(self._pool.submit(_fsync_all, self._batch))
+        self._batch = []
 
     def wait(self) -> None:
         try:
+            if self._batch:
+                self._submit()
             for future in self._pending:
                 future.result()
         finally:
@@ -70,7 +80,19 @@ class Flusher:
         """Stop (flushes not yet started are dropped); nothing is waited for on failure."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool, self._pending = None, []
+        self._pool, self._pending, self._batch = None, [], []
+
+
+FLUSH_BATCH = 32
+
+
+def _fsync_all(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            fsync_path(path)
+        except OSError as exc:
+            exc.filename = path  # (fsync's own error names no file)
+            raise
 
 
 def write_new(path: str, data: bytes) -> os.stat_result:

@@ -218,7 +218,10 @@ class _Job(_Staging):
 
     def commit(self) -> tuple[list[str], list[str]]:
         """Make the staged files visible, remove stale ones; returns (written, removed)."""
-        self.flusher.wait()  # every staged file's bytes on disk before any rename
+        try:
+            self.flusher.wait()  # every staged file's bytes on disk before any rename
+        except OSError as exc:
+            raise _fail("flush to disk", str(exc.filename), exc) from exc
         self.renaming = True
         touched: set[str] = set()
         for item in self.staged:
