@@ -215,9 +215,9 @@ def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]
     inliner's rules, language data) is then inherited by every worker instead of being
     prepared in each (measured at 10,000, cold, 5 runs each: without them 9.0 s instead
     of 7.5 s, system time 6.1 s instead of 3.9 s, though in one process a first render
-    costs only ~2 ms more than the next). A kind with one output is left to the workers: rendered
-    once either way (at 100,000 the ten digest archives, 1.5-1.9 MB each, and digest
-    feeds were ~3 s of this process's time before any worker started).
+    costs only ~2 ms more than the next). A kind with one output is left to the
+    workers: rendered once either way (at 100,000 the ten digest archives, 1.5-1.9 MB
+    each, and digest feeds were ~3 s of this process's time before any worker started).
 
     The rest follow with each format spread evenly over the run, so that a part of them
     holds a few long outputs, not a run of them: at 100,000 the 260 yearly archives
