@@ -426,7 +426,7 @@ def test_text_direction(lang: str, direction: str) -> None:
     ],
 )
 def test_language_label(tag: str, name: str) -> None:
-    assert i18n.language_label(tag) == name
+    assert language.native_name(tag) == name
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ from babel.lists import format_list as _format_cldr_list
 from babel.numbers import format_decimal
 
 from . import catalogs
-from .language import babel_locale, canonical_tag, is_rtl, native_name
+from .language import babel_locale, canonical_tag, text_direction
 
 if TYPE_CHECKING:
     from .model import Settings
@@ -250,8 +250,7 @@ class Language:
         self._long = patterns.date_formats["long"].pattern
         self._weeks = {field: _week_patterns(patterns, field) for field in "yMd"}
         self._fallback = str(patterns.interval_formats.get(None) or "{0} \u2013 {1}")
-        tag = canonical_tag(lang.replace("_", "-"))
-        self.direction = "rtl" if tag is not None and is_rtl(tag) else "ltr"
+        self.direction = text_direction(lang)
 
     def label(self, msgid: str, **values: object) -> str:
         """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
@@ -341,8 +340,3 @@ def format_number(number: int, lang: str) -> str:
 def format_names(names: Iterable[str], lang: str) -> str:
     """A list of names joined the language's way: ``A, B and C``, ``A, B i C``."""
     return Language(lang).format_names(names)
-
-
-def language_label(tag: str) -> str:
-    """The language's own name, for "Also in" links: ``pl`` -> ``Polski``."""
-    return native_name(tag)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
-
-from jinja2 import BytecodeCache
+from typing import TYPE_CHECKING
 
 from . import digest, digest_feed, feeds
 from .model import Output, Settings
 from .plan import OutputFormat, PlannedOutput, plan_outputs
 from .site import Site
+
+if TYPE_CHECKING:
+    from jinja2 import BytecodeCache  # (the type only: Jinja stays behind the renderers)
 
 
 def all_formats(settings: Settings, languages: Sequence[str],

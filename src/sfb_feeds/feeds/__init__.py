@@ -10,8 +10,7 @@ the rows: ``atom``, ``rss``, ``jsonfeed``, ``archive``, ``opml``, ``index_page``
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-
-from jinja2 import BytecodeCache
+from typing import TYPE_CHECKING
 
 from ..model import Settings
 from ..plan import OutputFormat, Scope, Target
@@ -24,6 +23,9 @@ from .index_page import IndexPage, plan_index
 from .jsonfeed import render_json_feed
 from .opml import render_opml
 from .rss import render_rss_feed
+
+if TYPE_CHECKING:
+    from jinja2 import BytecodeCache  # (the type only: Jinja stays behind the renderers)
 
 OPML_MEDIA_TYPE = "text/x-opml"
 HTML_MEDIA_TYPE = "text/html"
