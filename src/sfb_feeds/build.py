@@ -57,7 +57,7 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
             if attempt == 1 and manifest.manifest_status(settings.output_dir) != before:
                 detail("another run wrote the folder meanwhile; starting over")
                 continue
-            site = make_site(settings, loaded.statements, now)
+            site = make_site(settings, loaded.statements, now, known=memory.languages())
             compiled = memory.compiled_templates()
             planned = pipeline.plan_site(site, compiled)
             old = manifest.read_manifest(settings.output_dir.absolute())  # read once
@@ -67,7 +67,7 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
             report = writer.write_outputs(
                 settings.output_dir, memory.render(site, planned, plan, progress),
                 kept=plan.kept, paths=plan.paths, adopt=adopt, old=old)
-            memory.remember(loaded.statements, now, report)
+            memory.remember(loaded.statements, now, report, site)
             _tell(report, detail)
             return _announced(settings, report)
     raise AssertionError("unreachable: the second attempt always returns")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from .language import native_name, text_direction
@@ -54,8 +54,15 @@ def is_published(statement: Statement, now: datetime) -> bool:
     return not statement.draft and statement.date <= now
 
 
-def make_site(settings: Settings, statements: Iterable[Statement], now: datetime) -> Site:
-    """Select what is published at ``now`` and index it for the renderers."""
+_NONE_KNOWN: Mapping[str, tuple[str, str]] = MappingProxyType({})
+
+
+def make_site(settings: Settings, statements: Iterable[Statement], now: datetime, *,
+              known: Mapping[str, tuple[str, str]] = _NONE_KNOWN) -> Site:
+    """Select what is published at ``now`` and index it for the renderers.
+
+    ``known``: languages' names and directions (tag: (name, direction)) looked up
+    before; the others are looked up in CLDR."""
     published = sorted(
         (s for s in statements if is_published(s, now)), key=Statement.sort_key
     )
@@ -66,15 +73,30 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
         if statement.translation_key is not None:
             groups[statement.translation_key].append(statement)
     languages = sorted({s.language for s in published} | set(settings.digests.lists))
+    facts = _language_facts(languages, known)
     return Site(
         settings=settings,
         now=now,
         statements=tuple(published),
         languages=tuple(sorted(by_language)),
-        names=MappingProxyType({tag: native_name(tag) for tag in languages}),
-        directions=MappingProxyType({tag: text_direction(tag) for tag in languages}),
+        names=MappingProxyType({tag: name for tag, (name, _) in facts.items()}),
+        directions=MappingProxyType({tag: way for tag, (_, way) in facts.items()}),
         by_language=MappingProxyType({k: tuple(v) for k, v in by_language.items()}),
         translations=MappingProxyType(
             {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
         ),
     )
+
+
+def _language_facts(tags: Iterable[str], known: Mapping[str, tuple[str, str]]
+                    ) -> dict[str, tuple[str, str]]:
+    """Each language's name in itself and direction: as ``known``, else from CLDR."""
+    return {tag: known.get(tag) or (native_name(tag), text_direction(tag)) for tag in tags}
+
+
+def settings_only(settings: Settings) -> Site:
+    """A site without statements, for what reads only its settings."""
+    empty: Mapping[str, tuple[Statement, ...]] = MappingProxyType({})
+    return Site(settings=settings, now=datetime.min.replace(tzinfo=UTC), statements=(),
+                languages=(), by_language=empty, translations=empty,
+                names=MappingProxyType({}), directions=MappingProxyType({}))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -20,7 +19,7 @@ import jinja2
 from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
-from ..site import Site, make_site
+from ..site import Site, settings_only
 from ..weeks import Week
 from .eml import ListHeads, RenderedDigest, render_eml
 from .inline import Inliner, inline_document
@@ -79,7 +78,7 @@ class Digests:
         self._inliner = Inliner(self.env, loader, partial(environment, compiled=compiled),
                                 store)
         # The message headers read only the settings: a site without statements has them.
-        self._bare = make_site(settings, (), datetime(2000, 1, 1, tzinfo=UTC))
+        self._bare = settings_only(settings)
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:

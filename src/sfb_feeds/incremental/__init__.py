@@ -89,6 +89,7 @@ class BuildMemory:
         self.inputs = input_digest(settings, files, self.detector)
         self.stamp = load_stamp(settings)
         self._templates: TemplateStore | None = None
+        self._languages: dict[str, tuple[str, str]] = {}
 
     def unchanged(self, now: datetime, manifest_status: tuple[int, int, int] | None) -> bool:
         """Whether the last build at another time would have written the same: the same
@@ -126,6 +127,9 @@ class BuildMemory:
             known.update((path, result) for path, (result, _) in parsed.items())
             loaded = load_statements(self.settings, detect=default_detector(),
                                      files=[path for path, *_ in self.files], known=known)
+            # What is loaded lives as long as the build and makes no cycles: the collector
+            # skips it from now on (see ``remember``).
+            gc.freeze()
         finally:
             if enabled:
                 gc.enable()
@@ -196,12 +200,25 @@ class BuildMemory:
             if progress is not None:
                 progress(done, total)
 
+    def languages(self) -> Mapping[str, tuple[str, str]]:
+        """Languages' names and directions found by earlier builds (see ``languages``),
+        for ``make_site``."""
+        from .languages import known_languages
+
+        self._languages = known_languages(self.settings.cache_dir)
+        return self._languages
+
     def remember(self, statements: Sequence[Statement], now: datetime,
-                 report: WriteReport) -> None:
+                 report: WriteReport, site: Site) -> None:
         """Keep the stamp of this build, to recognise the next build with nothing to do,
-        and the templates it inlined."""
+        the templates it inlined and the languages' names and directions."""
+        from .languages import keep_languages
+
+        gc.unfreeze()  # (what ``load`` and ``schedule.run_parts`` froze)
         if self._templates is not None:
             self._templates.save()
+        keep_languages(self.settings.cache_dir, self._languages,
+                       {tag: (site.names[tag], site.directions[tag]) for tag in site.names})
         after = manifest.manifest_status(self.settings.output_dir)
         save_stamp(self.settings, None if self.inputs is None or after is None else
                    Stamp(self.inputs, *publication_window(statements, now), after,
