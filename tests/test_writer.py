@@ -392,6 +392,28 @@ def test_a_disk_that_cannot_flush_leaves_the_folder_as_it_was(
     assert tree(out) == before
 
 
+def test_a_disk_that_fills_up_leaves_the_folder_as_it_was(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staged files are written on threads: a failure there still names the output and
+    leaves every file as it was (nothing renamed, no temporary file left)."""
+    write(out, outputs(a="a", en__atom="en"))
+    before = tree(out)
+    real = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        if "pl" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    rows = [Output("a", b"A2"), *(Output(f"d/f{i}", b"x") for i in range(70)),
+            Output("pl/atom", b"pl")]
+    with pytest.raises(WriteError, match=r"^pl/atom: cannot write: No space left on device"):
+        write_outputs(out, rows, durable=True)
+    monkeypatch.undo()
+    assert tree(out) == before
+
+
 def test_durable_writes_never_flush_the_whole_host(
         out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """sync() would flush every file system of the host (a cron neighbour's too)."""

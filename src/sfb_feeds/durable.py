@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -44,55 +45,83 @@ def make_durable(paths: Collection[str]) -> None:
             pass
 
 
-class Flusher:
-    """fsync() the files handed over, on threads, while the caller goes on staging (the
-    flushes overlap the rendering instead of following it: 100,000 statements cold,
-    61 s -> 52 s, system time 35 s -> 24 s, one pair on this VM), FLUSH_BATCH files a
-    task (a task each cost the building process ~1.8 s of 100,000's cold build in
-    submitting, and a Future each). ``wait`` raises the first flush that failed."""
+class Stager:
+    """Write staged files (and fsync() them, when ``durable``) on threads while the caller
+    goes on rendering and comparing: file creation costs this VM's ext4 ~0.3-0.5 ms of
+    system time each, which in the one writing thread held back the workers (10,000
+    cold, 7,600 files: see docs/operations.md). Files go in batches of BATCH_FILES (a
+    task each cost the building process ~1.8 s of 100,000's cold build in submitting);
+    at most AHEAD batches wait, so that the bytes waiting stay few. ``wait`` returns each
+    file's status, or raises the first failure as a :class:`StageError`."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool) -> None:
+        self.durable = durable
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: list[Future[None]] = []
-        self._batch: list[str] = []
+        self._pending: deque[Future[list[tuple[str, os.stat_result]]]] = deque()
+        self._batch: list[tuple[str, bytes]] = []
+        self.written: dict[str, os.stat_result] = {}
 
-    def add(self, path: str) -> None:
-        self._batch.append(path)
-        if len(self._batch) >= FLUSH_BATCH:
+    def add(self, temp: str, data: bytes) -> None:
+        self._batch.append((temp, data))
+        if len(self._batch) >= BATCH_FILES:
             self._submit()
 
     def _submit(self) -> None:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(FSYNC_THREADS)
-        self._pending.append(self._pool.submit(_fsync_all, self._batch))
+            self._pool = ThreadPoolExecutor(STAGE_THREADS)
+        self._pending.append(self._pool.submit(_stage_all, self._batch, self.durable))
         self._batch = []
+        while len(self._pending) > AHEAD:
+            self.written.update(self._pending.popleft().result())
 
-    def wait(self) -> None:
+    def wait(self) -> dict[str, os.stat_result]:
+        """Every file added, written (and flushed): path: status."""
         try:
             if self._batch:
                 self._submit()
-            for future in self._pending:
-                future.result()
+            while self._pending:
+                self.written.update(self._pending.popleft().result())
+            return self.written
         finally:
             self.close()
 
     def close(self) -> None:
-        """Stop (flushes not yet started are dropped); nothing is waited for on failure."""
+        """Stop (batches not yet started are dropped); nothing is waited for on failure."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool, self._pending, self._batch = None, [], []
+        self._pool, self._pending, self._batch = None, deque(), []
 
 
-FLUSH_BATCH = 32
+BATCH_FILES = 32
+STAGE_THREADS = 16
+AHEAD = 4 * STAGE_THREADS
 
 
-def _fsync_all(paths: list[str]) -> None:
-    for path in paths:
+class StageError(OSError):
+    """Writing or flushing a staged file failed: ``action`` says which, ``filename`` names
+    the file."""
+
+    def __init__(self, action: str, path: str, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), path)
+        self.action = action
+
+
+def _stage_all(batch: list[tuple[str, bytes]], durable: bool
+               ) -> list[tuple[str, os.stat_result]]:
+    done = []
+    for temp, data in batch:
+        unlink(temp)  # a leftover of a killed run; recreated with fresh permissions
         try:
-            fsync_path(path)
+            st = write_new(temp, data)
         except OSError as exc:
-            exc.filename = path  # (fsync's own error names no file)
-            raise
+            raise StageError("write", temp, exc) from exc
+        if durable:
+            try:
+                fsync_path(temp)
+            except OSError as exc:
+                raise StageError("flush to disk", temp, exc) from exc
+        done.append((temp, st))
+    return done
 
 
 def write_new(path: str, data: bytes) -> os.stat_result:

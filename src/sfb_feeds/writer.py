@@ -32,7 +32,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .durable import Flusher, fsync_path, make_durable, same_bytes, temp_name, unlink, write_new
+from .durable import (
+    StageError,
+    Stager,
+    fsync_path,
+    make_durable,
+    same_bytes,
+    temp_name,
+    unlink,
+    write_new,
+)
 from .errors import SfbError
 from .manifest import (
     MANIFEST_FORMAT,
@@ -102,7 +111,7 @@ class _Staging:
     intent_written: bool = False
     renaming: bool = False
     foreign: list[str] | None = None  # a first write's files in the way; None: adopt them
-    flusher: Flusher = field(default_factory=Flusher)  # staged files' fsyncs, started early
+    stager: Stager | None = None  # writes (and flushes) staged files on threads
 
     def full(self, path: str) -> str:
         return f"{self.root}/{path}"
@@ -136,17 +145,11 @@ class _Staging:
         if not self.intent_written:
             self._write_intent()
         self._ensure_parent(path)
-        full = self.full(path)
-        temp = temp_name(full)
-        unlink(temp)  # a leftover of a killed run; recreated below with fresh permissions
-        try:
-            st = write_new(temp, data)
-        except OSError as exc:
-            raise _fail("write", path, exc) from exc
-        self.staged.append(_Staged(path, temp, entry._replace(
-            size=st.st_size, mtime_ns=st.st_mtime_ns, ino=st.st_ino)))
-        if self.durable:
-            self.flusher.add(temp)
+        temp = temp_name(self.full(path))
+        if self.stager is None:
+            self.stager = Stager(self.durable)
+        self.stager.add(temp, data)
+        self.staged.append(_Staged(path, temp, entry))
 
     def _missing_dirs(self) -> set[str]:
         wanted = {d for p in self.planned for d in parents(p)}
@@ -218,10 +221,7 @@ class _Job(_Staging):
 
     def commit(self) -> tuple[list[str], list[str]]:
         """Make the staged files visible, remove stale ones; returns (written, removed)."""
-        try:
-            self.flusher.wait()  # every staged file's bytes on disk before any rename
-        except OSError as exc:
-            raise _fail("flush to disk", str(exc.filename), exc) from exc
+        written = self._wait_for_staged()  # every staged file's bytes on disk first
         self.renaming = True
         touched: set[str] = set()
         for item in self.staged:
@@ -230,7 +230,9 @@ class _Job(_Staging):
                 os.replace(item.temp, full)
             except OSError as exc:
                 raise _fail("replace", item.path, exc) from exc
-            self.new[item.path] = item.entry
+            st = written[item.temp]
+            self.new[item.path] = item.entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                                      ino=st.st_ino)
             touched.add(os.path.dirname(full))
         removed = self._remove_stale(touched)
         if not self.old.complete:
@@ -245,6 +247,13 @@ class _Job(_Staging):
         if self.intent_written or not self.old.complete:
             unlink(self.full(intent_name(self.manifest_name)))
         return sorted(item.path for item in self.staged), removed
+
+    def _wait_for_staged(self) -> dict[str, os.stat_result]:
+        try:
+            return {} if self.stager is None else self.stager.wait()
+        except StageError as exc:
+            path = next(i.path for i in self.staged if i.temp == exc.filename)
+            raise _fail(exc.action, path, exc) from exc
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
@@ -368,7 +377,8 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
             raise ForeignFiles(job.root, job.foreign)
         return job.commit()
     except BaseException:
-        job.flusher.close()
+        if job.stager is not None:
+            job.stager.close()
         job.abort()
         raise
 
