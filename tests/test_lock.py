@@ -99,3 +99,22 @@ def test_the_lock_is_not_inherited_by_programs_the_build_starts(tmp_path: Path) 
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_second_run_takes_the_lock_once_the_first_lets_go(
+    tmp_path: Path, holder: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waiting loop itself, without timing: the first pause between tries ends the
+    holding run, and the next try succeeds (the wait is long enough never to expire)."""
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()  # its lock is gone once it has died
+
+    monkeypatch.setattr(lock.time, "sleep", pause)
+    with lock.hold(tmp_path / "feeds", wait=60, poll=0.25) as path:
+        assert lock.holder_pid(path) == os.getpid()
+    assert pauses[:1] == [0.25]

@@ -134,9 +134,9 @@ def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str
 
 
 def _page(lang: str, locales: Path | None, text: str, form_action: str | None = None) -> bytes:
-    from .language import is_rtl
+    from .language import text_direction
 
-    direction = "rtl" if is_rtl(lang) else "ltr"
+    direction = text_direction(lang)
     title = html.escape(_label(lang, locales, "Unsubscribe"))
     form = "" if form_action is None else (
         f'<form method="post" action="{html.escape(form_action)}">'
