@@ -227,23 +227,22 @@ class BuildMemory:
 
 def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]
                      ) -> tuple[list[int], int]:
-    """The outputs to render, one of each format and language that has several first,
-    and how many those are. They are rendered in this process before workers are forked:
-    whatever a format's first render in a language prepares (compiled templates, the CSS
-    inliner's rules, language data) is then inherited by every worker instead of being
+    """The outputs to render, one of each language's most numerous kind first (its
+    digests), and how many those are. They are rendered in this process before workers
+    are forked: whatever a language's first render prepares (Babel's data and formats,
+    the templates' first run) is then inherited by every worker instead of being
     prepared in each (measured at 10,000, cold, 5 runs each: without them 9.0 s instead
     of 7.5 s, system time 6.1 s instead of 3.9 s, though in one process a first render
-    costs only ~2 ms more than the next). A kind with one output is left to the
-    workers: rendered once either way (at 100,000 the ten digest archives, 1.5-1.9 MB
-    each, and digest feeds were ~3 s of this process's time before any worker started).
+    costs only ~2 ms more than the next). One of every kind with several outputs in a
+    language was rendered so before; the yearly Atom archives' firsts prepared nothing
+    and cost ~0.36 s of this process at 10,000 (36 ms each): without them, cold 10,000
+    0.96 x the time (4 pairs with each of two copies of the site).
 
     The rest follow with each format spread evenly over the run, so that a part of them
     holds a few long outputs, not a run of them: at 100,000 the 260 yearly archives
     (~40 ms and up to 2 MB each) came first, and their parts grew the building process
     by ~100 MB while they waited for the writer."""
-    count = Counter(_kind(planned[i]) for i in indexes)
-    firsts = list({_kind(planned[i]): i for i in reversed(indexes)
-                   if count[_kind(planned[i])] > 1}.values())[::-1]
+    firsts = _firsts(planned, indexes)
     chosen = set(firsts)
     rest = [i for i in indexes if i not in chosen]
     sizes = Counter(planned[i].format.name for i in rest)
@@ -254,6 +253,18 @@ def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]
         spread.append((seen[name] / sizes[name], i))
         seen[name] += 1
     return firsts + [i for _, i in sorted(spread)], len(firsts)
+
+
+def _firsts(planned: Sequence[PlannedOutput], indexes: list[int]) -> list[int]:
+    """The first output of each language's most numerous kind, if it has several."""
+    count = Counter(_kind(planned[i]) for i in indexes)
+    most: dict[str | None, tuple[str, str | None]] = {}
+    for kind, outputs in count.items():
+        if outputs > 1 and (kind[1] not in most or outputs > count[most[kind[1]]]):
+            most[kind[1]] = kind
+    wanted = set(most.values())
+    return list({_kind(planned[i]): i for i in reversed(indexes)
+                 if _kind(planned[i]) in wanted}.values())[::-1]
 
 
 def _kind(item: PlannedOutput) -> tuple[str, str | None]:
