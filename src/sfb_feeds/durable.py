@@ -68,7 +68,7 @@ class Stager:
 
     def _submit(self) -> None:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(STAGE_THREADS)
+            self._pool = ThreadPoolExecutor(FSYNC_THREADS)
         self._pending.append(self._pool.submit(_stage_all, self._batch, self.durable))
         self._batch = []
         while len(self._pending) > AHEAD:
@@ -93,8 +93,7 @@ class Stager:
 
 
 BATCH_FILES = 32
-STAGE_THREADS = 16
-AHEAD = 4 * STAGE_THREADS
+AHEAD = 4 * FSYNC_THREADS  # batches: at most ~2,000 files' bytes wait to be written
 
 
 class StageError(OSError):
