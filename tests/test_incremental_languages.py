@@ -8,15 +8,13 @@ foreign file is ignored, and the outputs never depend on whether the file was th
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import babel
 import pytest
-from test_ops_build import age, record, tree
+from test_ops_build import age, build_cleanly, outputs, record
 
-from sfb_feeds.cli import main
 from sfb_feeds.config import load_settings
 from sfb_feeds.incremental.languages import LANGUAGES_FILE, keep_languages, known_languages
 from sfb_feeds.loader import load_statements
@@ -35,15 +33,7 @@ STATEMENTS = [("en", "2015-09-04"), ("pl", "2015-09-03"), ("ar", "2015-08-20"),
 
 
 def build(root: Path) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["build", "--config", str(root / "sfb-feeds.yaml"), "--now", NOW],
-                out=out, err=err)
-    assert (code, err.getvalue()) == (0, ""), out.getvalue()
-
-
-def outputs(root: Path) -> dict[str, bytes]:
-    return {path: data for path, (data, _) in tree(root / "feeds").items()
-            if not path.rpartition("/")[2].startswith(".")}
+    build_cleanly(root, NOW)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ found, turns them red.
 
 from __future__ import annotations
 
-import io
 import shutil
 import sys
 from html.parser import HTMLParser
@@ -15,9 +14,8 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from test_ops_build import age, record, tree
+from test_ops_build import age, build_cleanly, outputs, record
 
-from sfb_feeds.cli import main
 from sfb_feeds.incremental.templates import JINJA_FOLDER, TEMPLATES_FILE, TemplateStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,15 +30,7 @@ templates: templates
 
 
 def build(root: Path) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["build", "--config", str(root / "sfb-feeds.yaml"), "--now", "2016-01-01"],
-                out=out, err=err)
-    assert (code, err.getvalue()) == (0, ""), out.getvalue()
-
-
-def outputs(root: Path) -> dict[str, bytes]:
-    return {path: data for path, (data, _) in tree(root / "feeds").items()
-            if not path.rpartition("/")[2].startswith(".")}
+    build_cleanly(root, "2016-01-01")
 
 
 @pytest.fixture

@@ -96,6 +96,21 @@ def visible(folder: Path) -> set[str]:
     return {p for p in tree(folder) if not p.rpartition("/")[2].startswith(".")}
 
 
+def build_cleanly(root: Path, now: str) -> None:
+    """Build the site at ``root`` (its ``sfb-feeds.yaml``) at ``now``: it must succeed,
+    with nothing on standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", "--config", str(root / "sfb-feeds.yaml"), "--now", now],
+                out=out, err=err)
+    assert (code, err.getvalue()) == (0, ""), out.getvalue()
+
+
+def outputs(root: Path) -> dict[str, bytes]:
+    """The bytes of each output under ``root/feeds`` (not the lock, not the manifest)."""
+    return {path: data for path, (data, _) in tree(root / "feeds").items()
+            if not path.rpartition("/")[2].startswith(".")}
+
+
 def build(config: Path, *extra: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(["build", "--config", str(config), "--now", "2016-01-01", *extra],

@@ -10,15 +10,12 @@ feeds and the yearly archives as records come and go.
 
 from __future__ import annotations
 
-import io
 import random
 import shutil
 from pathlib import Path
 
 import pytest
-from test_ops_build import age, record, tree
-
-from sfb_feeds.cli import main
+from test_ops_build import age, build_cleanly, outputs, record
 
 CONFIG = """\
 site:
@@ -33,15 +30,7 @@ LANGUAGES = ("en", "pl", "tr")
 
 
 def build(root: Path) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["build", "--config", str(root / "sfb-feeds.yaml"), "--now", "2017-01-01"],
-                out=out, err=err)
-    assert (code, err.getvalue()) == (0, ""), out.getvalue()
-
-
-def outputs(root: Path) -> dict[str, bytes]:
-    return {path: data for path, (data, _) in tree(root / "feeds").items()
-            if not path.rpartition("/")[2].startswith(".")}
+    build_cleanly(root, "2017-01-01")
 
 
 def cold_build(site: Path, scratch: Path) -> dict[str, bytes]:
