@@ -13,7 +13,7 @@ from pathlib import Path
 
 import babel
 import pytest
-from test_ops_build import age, build_cleanly, outputs, record
+from test_ops_build import LONDON_SITE, age, build_cleanly, outputs, record
 
 from sfb_feeds.config import load_settings
 from sfb_feeds.incremental.languages import LANGUAGES_FILE, keep_languages, known_languages
@@ -21,13 +21,7 @@ from sfb_feeds.loader import load_statements
 from sfb_feeds.site import make_site
 
 NOW = "2016-01-01"
-CONFIG = """\
-site:
-  title: Socialism From Below
-  description: Statements of the International Socialist Tendency.
-  url: https://www.istendency.net/
-  timezone: Europe/London
-"""
+CONFIG = LONDON_SITE
 STATEMENTS = [("en", "2015-09-04"), ("pl", "2015-09-03"), ("ar", "2015-08-20"),
               ("ko", "2015-08-10")]
 

@@ -14,17 +14,12 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from test_ops_build import age, build_cleanly, outputs, record
+from test_ops_build import LONDON_SITE, age, build_cleanly, outputs, record
 
 from sfb_feeds.incremental.templates import JINJA_FOLDER, TEMPLATES_FILE, TemplateStore
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = """\
-site:
-  title: Socialism From Below
-  description: Statements of the International Socialist Tendency.
-  url: https://www.istendency.net/
-  timezone: Europe/London
+CONFIG = LONDON_SITE + """\
 templates: templates
 """
 

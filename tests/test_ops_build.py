@@ -31,6 +31,9 @@ site:
   url: https://www.istendency.net/
   timezone: UTC
 """
+# The site section of the other incremental tests' configs (London: weeks and years
+# fall in the site's timezone there).
+LONDON_SITE = CONFIG.replace("timezone: UTC", "timezone: Europe/London")
 
 
 def render_listing(site: Site, target: Target, name: str) -> bytes:

@@ -15,14 +15,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_ops_build import age, build_cleanly, outputs, record
+from test_ops_build import LONDON_SITE, age, build_cleanly, outputs, record
 
-CONFIG = """\
-site:
-  title: Socialism From Below
-  description: Statements of the International Socialist Tendency.
-  url: https://www.istendency.net/
-  timezone: Europe/London
+CONFIG = LONDON_SITE + """\
 feeds:
   entries: 2
 """
