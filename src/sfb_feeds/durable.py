@@ -59,7 +59,7 @@ class Stager:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future[list[tuple[str, os.stat_result]]]] = deque()
         self._batch: list[tuple[str, bytes]] = []
-        self.written: dict[str, os.stat_result] = {}
+        self._written: dict[str, os.stat_result] = {}
 
     def add(self, temp: str, data: bytes) -> None:
         self._batch.append((temp, data))
@@ -72,7 +72,7 @@ class Stager:
         self._pending.append(self._pool.submit(_stage_all, self._batch, self.durable))
         self._batch = []
         while len(self._pending) > AHEAD:
-            self.written.update(self._pending.popleft().result())
+            self._written.update(self._pending.popleft().result())
 
     def wait(self) -> dict[str, os.stat_result]:
         """Every file added, written (and flushed): path: status."""
@@ -80,8 +80,8 @@ class Stager:
             if self._batch:
                 self._submit()
             while self._pending:
-                self.written.update(self._pending.popleft().result())
-            return self.written
+                self._written.update(self._pending.popleft().result())
+            return self._written
         finally:
             self.close()
 
