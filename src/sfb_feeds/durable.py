@@ -110,27 +110,28 @@ def _stage_all(batch: list[tuple[str, bytes]], durable: bool
     done = []
     for temp, data in batch:
         unlink(temp)  # a leftover of a killed run; recreated with fresh permissions
-        try:
-            st = write_new(temp, data)
-        except OSError as exc:
-            raise StageError("write", temp, exc) from exc
-        if durable:
-            try:
-                fsync_path(temp)
-            except OSError as exc:
-                raise StageError("flush to disk", temp, exc) from exc
-        done.append((temp, st))
+        done.append((temp, write_new(temp, data, durable=durable)))
     return done
 
 
-def write_new(path: str, data: bytes) -> os.stat_result:
-    """Create ``path`` (mode 0666 less the umask, as any new file) holding ``data``."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+def write_new(path: str, data: bytes, *, durable: bool = False) -> os.stat_result:
+    """Create ``path`` (mode 0666 less the umask, as any new file) holding ``data``, and
+    flush it to the disk when ``durable``. Failures are a :class:`StageError`."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        raise StageError("write", path, exc) from exc
+    action = "write"
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        if durable:
+            action = "flush to disk"
+            os.fsync(fd)  # (on the descriptor written: no second open)
         return os.fstat(fd)
+    except OSError as exc:
+        raise StageError(action, path, exc) from exc
     finally:
         os.close(fd)
 

@@ -205,9 +205,7 @@ class _Staging:
         temp = temp_name(full)
         unlink(temp)
         try:
-            write_new(temp, data)
-            if self.durable:
-                fsync_path(temp)
+            write_new(temp, data, durable=self.durable)
             os.replace(temp, full)
             if self.durable:
                 fsync_path(str(self.root))

@@ -67,7 +67,7 @@ def _transformed(tree: etree._ElementTree) -> str:
         # they need to win over the inline styles on narrow screens.
         Premailer(allow_network=False, allow_loading_external_files=False,
                   strip_important=False, disable_leftover_css=False,
-                  remove_classes=False).transform(tree.getroot())
+                  remove_classes=False, disable_validation=True).transform(tree.getroot())
     return str(etree.tostring(tree, method="html", encoding="unicode"))
 
 
