@@ -140,13 +140,13 @@ def _destination_warnings(settings: Settings, languages: Iterable[str]) -> list[
 def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """A missing SMTP password, and a missing unsubscribe secret if recipients files
     need one."""
-    checks: list[Callable[[], object]] = [lambda: password(settings, environ)]
+    checks: list[Callable[[Settings, Mapping[str, str]], object]] = [password]
     if settings.digests.recipients:
-        checks.append(lambda: unsubscribe_secret(settings, environ))
+        checks.append(unsubscribe_secret)
     warnings: list[str] = []
     for check in checks:
         try:
-            check()
+            check(settings, environ)
         except ConfigError as exc:
             warnings.extend(exc.messages())
     return warnings
@@ -353,12 +353,11 @@ def _require_subscriber(chosen: Selection, only: str | None) -> None:
     """UsageError unless ``only`` (if given) subscribes to a selected digest's file."""
     if only is None or not chosen.emls:
         return
-    mailings = chosen.mailings
-    for mailing in mailings:
+    for mailing in chosen.mailings:
         if any(isinstance(item, Recipient) and item.address == only
                for item in read_recipients(mailing.recipients, "")):
             return
-    files = ", ".join(sorted({display_path(m.recipients) for m in mailings})) or "none"
+    files = ", ".join(sorted({display_path(m.recipients) for m in chosen.mailings})) or "none"
     raise UsageError(f"--recipient: {only} is in no recipients file of the selected digests "
                      f"(digests.recipients: {files}); nothing was sent")
 
