@@ -152,7 +152,6 @@ class Courier:
         return self.outcome
 
     def _deliver(self, digest: Digest) -> None:
-        envelope = mailer.Envelope(self._sender, digest.recipient, digest.data)
         reason = ""
         for tries in range(self._retry.attempts):
             if tries:
@@ -162,7 +161,8 @@ class Courier:
                 return self._pending(digest, self._gave_up)
             self._pace.wait()
             try:
-                mailer.deliver(client, envelope, lambda: self._record(digest, State.SENDING))
+                mailer.deliver(client, self._sender, digest.recipient, digest.data,
+                               lambda: self._record(digest, State.SENDING))
             except mailer.Refused as exc:
                 return self._refused(digest, str(exc))
             except mailer.NotSent as exc:

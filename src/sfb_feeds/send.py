@@ -123,18 +123,15 @@ def readiness_warnings(settings: Settings, languages: Iterable[str],
 
 def _setup_warnings(settings: Settings, languages: Iterable[str],
                     environ: Mapping[str, str]) -> list[str]:
-    if not settings.digests.lists and not settings.digests.recipients:
-        return []
-    return _destination_warnings(settings, languages) + _secret_warnings(settings, environ)
-
-
-def _destination_warnings(settings: Settings, languages: Iterable[str]) -> list[str]:
-    """Languages with no address to send to."""
+    """Languages with no address to send to, a missing password or unsubscribe secret."""
     lists, recipients = settings.digests.lists, settings.digests.recipients
+    if not lists and not recipients:
+        return []
     where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
-    return [f"{lang}: no address in {where}, so its digests are not sent "
-            f"(add digests.lists.{lang})" for lang in sorted(languages)
-            if lang not in lists and lang not in recipients]
+    unsent = [f"{lang}: no address in {where}, so its digests are not sent "
+              f"(add digests.lists.{lang})" for lang in sorted(languages)
+              if lang not in lists and lang not in recipients]
+    return unsent + _secret_warnings(settings, environ)
 
 
 def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
