@@ -46,7 +46,7 @@ class Mailing:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Run:
-    """What a run knows while it walks through a recipients file."""
+    """What a run knows when it decides who is still due a digest."""
 
     states: dict[Key, State]
     suppressed: Suppressed
@@ -63,7 +63,7 @@ def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
         if isinstance(recipient, Problem):
             warnings.append(str(recipient))
         elif run.only is not None and recipient.address != run.only:
-            continue
+            continue  # --recipient names someone else
         elif is_suppressed(run.suppressed, mailing.lang, recipient.address):
             tally.suppressed += 1
         else:
