@@ -97,19 +97,18 @@ class Outcome:
     left_reason: str = ""  # not tried after the run stopped connecting: why
 
 
-def _check_first(digest: Digest) -> str:
-    """What to look at before sending again (a subscriber's mailbox is out of reach)."""
-    return "" if digest.subscriber else "Check the list's archive; "
-
-
 def doubtful(digest: Digest, ledger: Path) -> Problem:
     """The problem of a copy that may have gone out in an earlier run."""
-    advice = (f"{_check_first(digest)}to send it again" if not digest.subscriber
-              else "To send it again")
     return Problem(digest.where(), (
         "may have gone out in an earlier run (its connection broke, or the run died, while "
-        f"the server had it), so it is not sent again automatically. {advice}, run "
-        f"{resend_hint(digest)} (ledger: {ledger})"))
+        f"the server had it), so it is not sent again automatically. {_again(digest)} "
+        f"(ledger: {ledger})"))
+
+
+def _again(digest: Digest) -> str:
+    """How to send a copy that may have gone out (a subscriber's mailbox is out of reach)."""
+    first = "To" if digest.subscriber else "Check the list's archive; to"
+    return f"{first} send it again, run {resend_hint(digest)}"
 
 
 def resend_hint(digest: Digest) -> str:
@@ -153,7 +152,6 @@ class Courier:
         return self.outcome
 
     def _deliver(self, digest: Digest) -> None:
-        envelope = mailer.Envelope(self._sender, digest.recipient, digest.data)
         reason = ""
         for tries in range(self._retry.attempts):
             if tries:
@@ -163,7 +161,8 @@ class Courier:
                 return self._pending(digest, self._gave_up)
             self._pace.wait()
             try:
-                mailer.deliver(client, envelope, lambda: self._record(digest, State.SENDING))
+                mailer.deliver(client, self._sender, digest.recipient, digest.data,
+                               lambda: self._record(digest, State.SENDING))
             except mailer.Refused as exc:
                 return self._refused(digest, str(exc))
             except mailer.NotSent as exc:
@@ -235,5 +234,4 @@ class Courier:
     def _unknown(self, digest: Digest, reason: str) -> None:
         ledger = f" (ledger: {self._ledger.path})" if self._ledger else ""
         self._problem(digest, f"may have gone out: {reason}; it is not sent again "
-                      f"automatically. {_check_first(digest)}to send it again, run "
-                      f"{resend_hint(digest)}{ledger}")
+                      f"automatically. {_again(digest)}{ledger}")

@@ -78,14 +78,11 @@ class Ledger:
         try:
             append_line(self.path, row, tries=2)
         except OSError as exc:
-            raise self._error(exc) from None
-
-    def _error(self, exc: OSError) -> LedgerError:
-        reason = exc.strerror or str(exc)
-        if exc.errno == errno.ENOSPC:
-            reason = "no space left on the device"
-        return LedgerError(f"{self.path}: cannot write the send ledger: {reason}; nothing more "
-                           "was sent (free space or fix the folder, then run send again)")
+            reason = ("no space left on the device" if exc.errno == errno.ENOSPC
+                      else exc.strerror or str(exc))
+            raise LedgerError(f"{self.path}: cannot write the send ledger: {reason}; nothing "
+                              "more was sent (free space or fix the folder, then run send "
+                              "again)") from None
 
 
 def lookup(states: dict[Key, State], key: Key) -> State | None:

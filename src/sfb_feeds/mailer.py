@@ -11,7 +11,6 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .model import SmtpSettings
 
@@ -46,13 +45,6 @@ class ConnectFailed(Exception):
     def __init__(self, reason: str, *, permanent: bool = False) -> None:
         super().__init__(reason)
         self.permanent = permanent
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    sender: str
-    recipient: str
-    data: bytes
 
 
 def connect(settings: SmtpSettings, password: str | None,
@@ -94,9 +86,9 @@ def close(client: smtplib.SMTP) -> None:
     client.close()
 
 
-def deliver(client: smtplib.SMTP, envelope: Envelope,
+def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
             handing_over: Callable[[], None]) -> str:
-    """Deliver one message; returns the server's final reply.
+    """Deliver one message from ``sender`` to ``recipient``; returns the server's final reply.
 
     ``handing_over`` runs once the server has accepted ``DATA``, just before the message
     is sent; if it raises, the connection is closed without the final dot (so the server
@@ -104,8 +96,8 @@ def deliver(client: smtplib.SMTP, envelope: Envelope,
     """
     try:
         client.ehlo_or_helo_if_needed()
-        _expect(client, client.mail(envelope.sender), "MAIL FROM", 250)
-        _expect(client, client.rcpt(envelope.recipient), "RCPT TO", 250, 251)
+        _expect(client, client.mail(sender), "MAIL FROM", 250)
+        _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
         _expect(client, client.docmd("DATA"), "DATA", 354)
     except (OSError, smtplib.SMTPException) as exc:
         client.close()
@@ -116,7 +108,7 @@ def deliver(client: smtplib.SMTP, envelope: Envelope,
         client.close()
         raise
     try:
-        client.send(_payload(envelope.data))
+        client.send(_payload(data))
         code, text = client.getreply()
     except (OSError, smtplib.SMTPException) as exc:
         client.close()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import SMTP
 
 from markupsafe import escape
 
+from .delivery import Digest
 from .unsubscribe import unsubscribe_url
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -89,6 +90,11 @@ class Personaliser:
             if maintype == "text" and isinstance(part, EmailMessage):
                 _swap_link(part, subtype, marker, url)
         return copied.as_bytes(policy=SMTP)
+
+    def copy_for(self, digest: Digest) -> Digest:
+        """``digest`` made personal for its recipient: its own message and Message-ID."""
+        return replace(digest, data=self.build(digest.recipient),
+                       message_id=self.message_id(digest.recipient))
 
 
 def _swap_link(part: EmailMessage, subtype: str, marker: str, url: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import smtplib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -24,7 +24,7 @@ from .loader import display_path
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
 from .recipients import Recipient, read_recipients
-from .subscribers import Mailing, Run, Tally, copies, pending
+from .subscribers import Mailing, Run, Tally
 from .suppression import load_suppressed
 from .unsubscribe import SecretMissing, secret_from_env
 
@@ -55,6 +55,18 @@ class SendReport:
 
     def tally(self, label: str) -> Tally:
         return self.subscribers.setdefault(label, Tally())
+
+    def count_sent(self, digest: Digest) -> None:
+        if digest.subscriber:
+            self.tally(digest.label).sent += 1
+        else:
+            self.sent.append(digest)
+
+    def count_already(self, digest: Digest) -> None:
+        if digest.subscriber:
+            self.tally(digest.label).already += 1
+        else:
+            self.already.append(digest)
 
     def summary(self) -> str:
         sent = len(self.sent) + sum(t.sent for t in self.subscribers.values())
@@ -111,30 +123,27 @@ def readiness_warnings(settings: Settings, languages: Iterable[str],
 
 def _setup_warnings(settings: Settings, languages: Iterable[str],
                     environ: Mapping[str, str]) -> list[str]:
-    if not settings.digests.lists and not settings.digests.recipients:
-        return []
-    return _destination_warnings(settings, languages) + _secret_warnings(settings, environ)
-
-
-def _destination_warnings(settings: Settings, languages: Iterable[str]) -> list[str]:
-    """Languages with no address to send to."""
+    """Languages with no address to send to, a missing password or unsubscribe secret."""
     lists, recipients = settings.digests.lists, settings.digests.recipients
+    if not lists and not recipients:
+        return []
     where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
-    return [f"{lang}: no address in {where}, so its digests are not sent "
-            f"(add digests.lists.{lang})" for lang in sorted(languages)
-            if lang not in lists and lang not in recipients]
+    unsent = [f"{lang}: no address in {where}, so its digests are not sent "
+              f"(add digests.lists.{lang})" for lang in sorted(languages)
+              if lang not in lists and lang not in recipients]
+    return unsent + _secret_warnings(settings, environ)
 
 
 def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """A missing SMTP password, and a missing unsubscribe secret if recipients files
     need one."""
-    checks: list[Callable[[], object]] = [lambda: password(settings, environ)]
+    checks: list[Callable[[Settings, Mapping[str, str]], object]] = [password]
     if settings.digests.recipients:
-        checks.append(lambda: unsubscribe_secret(settings, environ))
+        checks.append(unsubscribe_secret)
     warnings: list[str] = []
     for check in checks:
         try:
-            check()
+            check(settings, environ)
         except ConfigError as exc:
             warnings.extend(exc.messages())
     return warnings
@@ -144,7 +153,8 @@ def _file_warnings(settings: Settings) -> list[str]:
     warnings: list[str] = []
     for lang, path in sorted(settings.digests.recipients.items()):
         try:
-            warnings.extend(str(problem) for problem in subscribers.file_problems(path))
+            warnings.extend(str(item) for item in read_recipients(path, display_path(path))
+                            if isinstance(item, Problem))
         except OSError as exc:
             warnings.append(str(_unreadable(settings, lang, path, exc)))
     return warnings
@@ -232,33 +242,29 @@ def send_digests(
         _dry_run(settings, chosen, resend, only, to, report, env)
         return report
     signing = unsubscribe_secret(settings, env) if _signs(settings, chosen, to) else b""
-    courier = _couriers(settings, now, report, connect, retry, pace, password(settings, env))
-    if to is not None:  # a test copy: the ledger is neither read nor written
-        _deliver(courier(None), _test_copies(settings, chosen.digests, signing), report)
+    ledger = None if to is not None else ledger_for(settings)
+    courier = _courier(settings, now, ledger, report, connect, retry, pace, env)
+    if ledger is None:  # a test copy: the ledger is neither read nor written
+        _deliver(courier, _test_copies(settings, chosen.digests, signing), report)
         return report
     with lock.hold_file(state_dir(settings) / LOCK_NAME, busy=_busy):
-        ledger = ledger_for(settings)
         run = _run(settings, ledger, chosen, resend, only)
+        to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
                    for mailing in chosen.mailings]
-        _deliver(courier(ledger), chain(_pending(run.states, chosen.digests, resend, report,
-                                                 ledger), *streams), report)
+        _deliver(courier, chain(to_lists, *streams), report)
     return report
 
 
-def _couriers(settings: Settings, now: datetime, report: SendReport, connect: Connect | None,
-              retry: Retry | None, pace: Pace | None,
-              secret: str | None) -> Callable[[Ledger | None], Courier]:
-    """Makes the run's courier, recording in the given ledger (None: nowhere)."""
-    opener = connect or (lambda: mailer.connect(settings.smtp, secret))
-    sender = parseaddr(settings.digests.sender)[1]
-    pacing = pace or Pace(settings.smtp.rate)
-
-    def courier(ledger: Ledger | None) -> Courier:
-        return Courier(opener, sender, ledger, now, retry or Retry.from_environment(), pacing,
-                       on_sent=lambda digest: _count_sent(report, digest))
-
-    return courier
+def _courier(settings: Settings, now: datetime, ledger: Ledger | None, report: SendReport,
+             connect: Connect | None, retry: Retry | None, pace: Pace | None,
+             environ: Mapping[str, str]) -> Courier:
+    """The run's courier, recording in ``ledger`` (None: nowhere)."""
+    secret = password(settings, environ)
+    return Courier(connect or (lambda: mailer.connect(settings.smtp, secret)),
+                   parseaddr(settings.digests.sender)[1], ledger, now,
+                   retry or Retry.from_environment(), pace or Pace(settings.smtp.rate),
+                   on_sent=report.count_sent)
 
 
 def _signs(settings: Settings, chosen: Selection, to: str | None) -> bool:
@@ -276,54 +282,46 @@ def _run(settings: Settings, ledger: Ledger, chosen: Selection, resend: bool,
                ledger=ledger.path, only=only)
 
 
-def _count_sent(report: SendReport, digest: Digest) -> None:
-    if digest.subscriber:
-        report.tally(digest.label).sent += 1
-    else:
-        report.sent.append(digest)
+def _personaliser(settings: Settings, mailing: Mailing, secret: bytes,
+                  report: SendReport) -> Personaliser | None:
+    """The maker of ``mailing``'s copies; None, and a problem, when it cannot be made."""
+    try:
+        return Personaliser.parse(mailing.data, settings.digests.unsubscribe, secret,
+                                  mailing.lang)
+    except PersonaliseError as exc:
+        report.problems.append(Problem(f"{mailing.label} to {display_path(mailing.recipients)}",
+                                       f"not sent to any subscriber: {exc}"))
+        return None
 
 
 def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
             report: SendReport) -> Iterator[Digest]:
-    """The subscribers' copies still to send (none when the digest cannot be made personal)."""
-    try:
-        personaliser = Personaliser.parse(mailing.data, settings.digests.unsubscribe, secret,
-                                          mailing.lang)
-    except PersonaliseError as exc:
-        report.problems.append(Problem(f"{mailing.label} to {display_path(mailing.recipients)}",
-                                       f"not sent to any subscriber: {exc}"))
+    """The subscribers' copies still to send, each built when the courier asks for it."""
+    made = _personaliser(settings, mailing, secret, report)
+    if made is None:
         return iter(())
-    recipients = pending(mailing, personaliser, run, report.tally(mailing.label),
-                         report.problems, report.warnings)
-    return copies(mailing, personaliser, recipients)
+    copies = subscribers.copies(mailing, made, run, report.tally(mailing.label), report.warnings)
+    return (made.copy_for(digest) for digest in _due(run, copies, report))
 
 
 def _test_copies(settings: Settings, digests: list[Digest], secret: bytes) -> list[Digest]:
     """``--to`` copies, made personal for that address where subscribers get theirs."""
-    result = []
-    for digest in digests:
-        if digest.lang in settings.digests.recipients:
-            made = Personaliser.parse(digest.data, settings.digests.unsubscribe, secret,
-                                      digest.lang)
-            digest = replace(digest, data=made.build(digest.recipient),
-                             message_id=made.message_id(digest.recipient))
-        result.append(digest)
-    return result
+    return [Personaliser.parse(digest.data, settings.digests.unsubscribe, secret,
+                               digest.lang).copy_for(digest)
+            if digest.lang in settings.digests.recipients else digest for digest in digests]
 
 
 def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | None,
              to: str | None, report: SendReport, env: Mapping[str, str]) -> None:
-    report.warnings.extend(_setup_warnings(settings, (), env))  # pending() adds bad lines
-    ledger = ledger_for(settings)
-    run = _run(settings, ledger, chosen, resend, only)
-    report.would_send = chosen.digests if to else _pending(run.states, chosen.digests, resend,
-                                                           report, ledger)
+    report.warnings.extend(_setup_warnings(settings, (), env))  # copies() adds bad lines
+    run = _run(settings, ledger_for(settings), chosen, resend, only)
+    report.would_send = chosen.digests if to else list(_due(run, chosen.digests, report))
     for mailing in chosen.mailings:
-        personaliser = Personaliser.parse(mailing.data, settings.digests.unsubscribe, b"",
-                                          mailing.lang)
-        tally = report.tally(mailing.label)
-        tally.would_send = sum(1 for _ in pending(mailing, personaliser, run, tally,
-                                                  report.problems, report.warnings))
+        made = _personaliser(settings, mailing, b"", report)
+        if made is not None:
+            tally = report.tally(mailing.label)
+            copies = subscribers.copies(mailing, made, run, tally, report.warnings)
+            tally.would_send = sum(1 for _ in _due(run, copies, report))
 
 
 def _require_destinations(settings: Settings, to: str | None) -> None:
@@ -352,12 +350,11 @@ def _require_subscriber(chosen: Selection, only: str | None) -> None:
     """UsageError unless ``only`` (if given) subscribes to a selected digest's file."""
     if only is None or not chosen.emls:
         return
-    mailings = chosen.mailings
-    for mailing in mailings:
+    for mailing in chosen.mailings:
         if any(isinstance(item, Recipient) and item.address == only
                for item in read_recipients(mailing.recipients, "")):
             return
-    files = ", ".join(sorted({display_path(m.recipients) for m in mailings})) or "none"
+    files = ", ".join(sorted({display_path(m.recipients) for m in chosen.mailings})) or "none"
     raise UsageError(f"--recipient: {only} is in no recipients file of the selected digests "
                      f"(digests.recipients: {files}); nothing was sent")
 
@@ -370,19 +367,16 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
                                        f"({outcome.left_reason}); left for the next run"))
 
 
-def _pending(states: dict[tuple[str, str], State], digests: list[Digest], resend: bool,
-             report: SendReport, ledger: Ledger | None) -> list[Digest]:
+def _due(run: Run, digests: Iterable[Digest], report: SendReport) -> Iterator[Digest]:
     """The digests to send now; the others go in ``report`` (already sent, or a problem)."""
-    todo: list[Digest] = []
     for digest in digests:
-        state = lookup(states, digest.key)
-        if resend or state not in DONE:
-            todo.append(digest)
+        state = lookup(run.states, digest.key)
+        if run.resend or state not in DONE:
+            yield digest
         elif state is State.SENT:
-            report.already.append(digest)
-        elif state is State.SENDING and ledger is not None:  # a refusal was reported then
-            report.problems.append(doubtful(digest, ledger.path))
-    return todo
+            report.count_already(digest)
+        elif state is State.SENDING:  # a refusal was reported by its own run
+            report.problems.append(doubtful(digest, run.ledger))
 
 
 def _busy(path: Path, waited: float) -> Busy:

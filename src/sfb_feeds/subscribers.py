@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .delivery import Digest, doubtful
+from .delivery import Digest
 from .errors import Problem
-from .ledger import DONE, Key, State, lookup
+from .ledger import Key, State
 from .loader import display_path
 from .personalise import Personaliser
-from .recipients import Recipient, read_recipients
+from .recipients import read_recipients
 from .suppression import Suppressed, is_suppressed
 
 
@@ -46,7 +46,7 @@ class Mailing:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Run:
-    """What a run knows while it walks through a recipients file."""
+    """What a run knows when it decides who is still due a digest."""
 
     states: dict[Key, State]
     suppressed: Suppressed
@@ -55,47 +55,18 @@ class Run:
     only: str | None = None  # --recipient: this subscriber alone
 
 
-def pending(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
-            problems: list[Problem], warnings: list[str]) -> Iterator[Recipient]:
-    """The recipients still to be sent ``mailing``; the others are counted in ``tally``
-    (or, when they may have gone out, added to ``problems``); bad lines of the file go to
-    ``warnings``."""
+def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
+           warnings: list[str]) -> Iterator[Digest]:
+    """The copy of each subscriber of ``mailing`` not unsubscribed (counted in ``tally``
+    otherwise), not built yet: only its key; bad lines of the file go to ``warnings``."""
     for recipient in read_recipients(mailing.recipients, display_path(mailing.recipients)):
         if isinstance(recipient, Problem):
             warnings.append(str(recipient))
-            continue
-        if run.only is not None and recipient.address != run.only:
-            continue
-        if is_suppressed(run.suppressed, mailing.lang, recipient.address):
+        elif run.only is not None and recipient.address != run.only:
+            continue  # --recipient names someone else
+        elif is_suppressed(run.suppressed, mailing.lang, recipient.address):
             tally.suppressed += 1
-            continue
-        key = (personaliser.message_id(recipient.address), recipient.address)
-        state = lookup(run.states, key)
-        if run.resend or state not in DONE:
-            yield recipient
-        elif state is State.SENT:
-            tally.already += 1
-        elif state is State.SENDING:  # a refusal was reported by its own run
-            problems.append(doubtful(_copy(mailing, recipient.address, b""), run.ledger))
-
-
-def copies(mailing: Mailing, personaliser: Personaliser,
-           recipients: Iterator[Recipient]) -> Iterator[Digest]:
-    """Each recipient's own message, built when the courier asks for it."""
-    for recipient in recipients:
-        yield _copy(mailing, recipient.address, personaliser.build(recipient.address),
-                    personaliser.message_id(recipient.address))
-
-
-def _copy(mailing: Mailing, address: str, data: bytes, message_id: str = "") -> Digest:
-    return Digest(path=mailing.path, lang=mailing.lang, week=mailing.week, recipient=address,
-                  message_id=message_id, data=data, subscriber=True)
-
-
-def file_problems(path: Path) -> Iterator[Problem]:
-    """The bad lines of a recipients file; OSError when it cannot be read."""
-    for item in read_recipients(path, display_path(path)):
-        if isinstance(item, Problem):
-            yield item
-
-
+        else:
+            yield Digest(path=mailing.path, lang=mailing.lang, week=mailing.week,
+                         recipient=recipient.address, data=b"", subscriber=True,
+                         message_id=personaliser.message_id(recipient.address))

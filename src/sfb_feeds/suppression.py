@@ -11,17 +11,16 @@ the ledger's are (:func:`sfb_feeds.ledger.append_line`); a torn line is skipped 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import SfbError
 from .language import canonical_tag
 from .ledger import append_line
+from .recipients import MAX_ADDRESS
 
 SUPPRESSED_FILE = "suppressed.jsonl"
 ALL_LANGUAGES = "*"
-MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less the angle brackets
 
 Suppressed = set[tuple[str, str]]
 
@@ -80,29 +79,24 @@ def suppress(state_dir: Path, lang: str, address: str, source: str,
                                f"{exc.strerror or exc}") from None
 
 
-def _entries(path: Path) -> Iterator[tuple[str, str]]:
-    """Each well-formed entry, in order; torn and malformed lines are skipped."""
+def load_suppressed(state_dir: Path) -> Suppressed:
+    """Every suppressed ``(lang, address)`` pair, in one pass over the file; torn and
+    malformed lines are skipped."""
+    suppressed: Suppressed = set()
     try:
-        file = path.open("rb")
+        file = suppressed_path(state_dir).open("rb")
     except FileNotFoundError:
-        return
+        return suppressed
     with file:
         for raw in file:
             if not raw.endswith(b"\n"):
                 continue  # torn: the next append ends it, and it stays unreadable
             try:
                 row = json.loads(raw)
-                yield normalise_lang(row["lang"]), normalise_address(row["address"])
+                suppressed.add((normalise_lang(row["lang"]), normalise_address(row["address"])))
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue
-
-
-def load_suppressed(state_dir: Path) -> Suppressed:
-    """Every suppressed ``(lang, address)`` pair, in one pass over the file.
-
-    Memory grows with the number of entries, not with the file's history of torn lines.
-    """
-    return set(_entries(suppressed_path(state_dir)))
+    return suppressed
 
 
 def is_suppressed(suppressed: Suppressed, lang: str, address: str) -> bool:

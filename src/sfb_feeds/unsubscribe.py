@@ -227,11 +227,11 @@ class Endpoint:
         elif method == "POST":
             status, body = self._post(environ)
         else:
-            status, body = "405 Method Not Allowed", b"Use POST (or GET for the page).\n"
-        headers = _headers(body, html_page=status != "405 Method Not Allowed")
-        if status.startswith("405"):
-            headers.append(("Allow", "GET, HEAD, POST"))
-        start_response(status, headers)
+            body = b"Use POST (or GET for the page).\n"
+            start_response("405 Method Not Allowed", [*_headers(body, html_page=False),
+                                                      ("Allow", "GET, HEAD, POST")])
+            return [body]
+        start_response(status, _headers(body, html_page=True))
         return [] if method == "HEAD" else [body]
 
     def _post(self, environ: WSGIEnvironment) -> tuple[str, bytes]:
