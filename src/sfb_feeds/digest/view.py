@@ -4,6 +4,7 @@ of languages, lists of authors) built from the site and a target; templates only
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,11 +141,12 @@ def digest_view(
     )
 
 
-def digest_weeks(site: Site, lang: str) -> list[tuple[Week, tuple[Statement, ...]]]:
-    """The weeks of ``lang`` that have statements, newest first, each with its statements."""
+def digest_weeks(site: Site, statements: Iterable[Statement]
+                 ) -> list[tuple[Week, tuple[Statement, ...]]]:
+    """The weeks of ``statements`` (newest first), newest first, each with its statements."""
     groups: dict[Week, list[Statement]] = {}
     week: Week | None = None
-    for statement in site.by_language.get(lang, ()):
+    for statement in statements:
         day = statement.date.astimezone(site.settings.site.tz).date()  # as week_of does
         if week is None or not week.first <= day <= week.last:  # newest first: often the same
             week = week_of_day(day, site.settings)
@@ -161,6 +163,6 @@ def archive_view(site: Site, language: i18n.Language) -> ArchiveView:
             count_label=_count_label(language, len(statements)), url=f"{week.label}.html",
             titles=tuple(s.title for s in statements),
         )
-        for week, statements in digest_weeks(site, language.lang)
+        for week, statements in digest_weeks(site, site.by_language.get(language.lang, ()))
     )
     return ArchiveView(**_page(site, language), entries=entries)
