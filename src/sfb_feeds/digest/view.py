@@ -3,7 +3,6 @@ of languages, lists of authors) built from the site and a target; templates only
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -80,16 +79,6 @@ class ArchiveEntry:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArchiveView(Page):
     entries: tuple[ArchiveEntry, ...]
-
-
-def host_of(site: Site) -> str:
-    return site.settings.site.domain
-
-
-def site_hash(site: Site, *parts: str) -> str:
-    """A short stable hash of the site's address and ``parts`` (for ids and boundaries)."""
-    text = "\n".join((site.settings.site.url, *parts))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 def sides(direction: str) -> tuple[str, str]:
