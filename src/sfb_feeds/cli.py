@@ -19,7 +19,7 @@ from .arguments import build_parser
 from .config import load_settings
 from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, printable
 from .loader import Loaded, load_statements
-from .model import Settings, Statement
+from .model import Settings
 from .site import is_published
 
 if TYPE_CHECKING:
@@ -52,12 +52,6 @@ class _Console:
             self.detail(f"warning: {warning}")
 
 
-def _unpublished(statements: Sequence[Statement], now: datetime) -> tuple[int, int]:
-    """(drafts, statements scheduled after ``now``)."""
-    drafts = sum(1 for s in statements if s.draft)
-    return drafts, sum(1 for s in statements if not s.draft and s.date > now)
-
-
 def run_check(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config)
     loaded = load_statements(settings)
@@ -65,7 +59,8 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
         console.warn(str(warning))
     now = args.now or datetime.now(UTC)
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
-    drafts, scheduled = _unpublished(loaded.statements, now)
+    drafts = sum(1 for s in loaded.statements if s.draft)
+    scheduled = sum(1 for s in loaded.statements if not s.draft and s.date > now)
     console.info(f"{len(loaded.statements)} statements OK in {len(languages)} languages "
                  f"({scheduled} scheduled, {drafts} drafts)")
     for lang, count in sorted(languages.items()):
@@ -122,16 +117,18 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
 
 
 def run_digest(args: argparse.Namespace, console: _Console) -> int:
-    from .digest.command import digest_outputs
+    from .digest.command import digest_outputs, week_label
 
     settings = load_settings(args.config)
     loaded = load_statements(settings)
     console.loaded(loaded)
     part = None if args.part == "paths" else args.part
-    outputs = digest_outputs(settings, loaded.statements, args.now or datetime.now(UTC),
-                             week=args.week, lang=args.lang, part=part)
+    now = args.now or datetime.now(UTC)
+    outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang,
+                             part=part)
     if not outputs:
-        console.info(f"no digest: no published statements in {_week(settings, args)}"
+        console.info(f"no digest: no published statements in "
+                     f"{week_label(settings, now, args.week)}"
                      + (f" in {args.lang!r}" if args.lang else ""))
     for output in outputs:
         if part is None:
@@ -141,15 +138,6 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
             console.out.write(f"==> {output.path} <==\n")
         console.out.write(output.data.decode("utf-8"))
     return EXIT_OK
-
-
-def _week(settings: Settings, args: argparse.Namespace) -> str:
-    """The week a digest command is about, for messages (a bad --week fails earlier)."""
-    from .weeks import last_complete_week, parse_week
-
-    if args.week:
-        return parse_week(args.week.strip().upper(), settings).label
-    return last_complete_week(args.now or datetime.now(UTC), settings).label
 
 
 def _subscriber(address: str | None) -> str | None:
@@ -165,7 +153,7 @@ def _subscriber(address: str | None) -> str | None:
 
 
 def run_send(args: argparse.Namespace, console: _Console) -> int:
-    from .digest.command import digest_outputs, list_copies
+    from .digest.command import digest_outputs, list_copies, week_label
     from .send import SendFailed, send_digests
 
     if args.to is not None and "@" not in parseaddr(args.to)[1]:
@@ -182,8 +170,8 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     for warning in report.warnings:
         console.warn(warning)
     if not outputs:
-        console.detail(f"nothing to send: no digest for {_week(settings, args)} (no published "
-                       "statements in that week)")
+        console.detail(f"nothing to send: no digest for {week_label(settings, now, args.week)} "
+                       "(no published statements in that week)")
     if args.dry_run:
         _show_dry_run(report, console)
     else:
