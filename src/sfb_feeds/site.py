@@ -63,9 +63,7 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
 
     ``known``: languages' names and directions (tag: (name, direction)) looked up
     before; the others are looked up in CLDR."""
-    published = sorted(
-        (s for s in statements if is_published(s, now)), key=Statement.sort_key
-    )
+    published = sorted((s for s in statements if is_published(s, now)), key=Statement.sort_key)
     by_language: defaultdict[str, list[Statement]] = defaultdict(list)
     groups: defaultdict[str, list[Statement]] = defaultdict(list)
     for statement in published:
@@ -73,7 +71,7 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
         if statement.translation_key is not None:
             groups[statement.translation_key].append(statement)
     languages = sorted({s.language for s in published} | set(settings.digests.lists))
-    facts = _language_facts(languages, known)
+    facts = {tag: known.get(tag) or (native_name(tag), text_direction(tag)) for tag in languages}
     return Site(
         settings=settings,
         now=now,
@@ -86,12 +84,6 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
             {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
         ),
     )
-
-
-def _language_facts(tags: Iterable[str], known: Mapping[str, tuple[str, str]]
-                    ) -> dict[str, tuple[str, str]]:
-    """Each language's name in itself and direction: as ``known``, else from CLDR."""
-    return {tag: known.get(tag) or (native_name(tag), text_direction(tag)) for tag in tags}
 
 
 def settings_only(settings: Settings) -> Site:
