@@ -121,14 +121,9 @@ def subject_header(subject: str) -> bytes:
     """
     line, lines = "Subject:", []
     for atom, plain in _subject_atoms(subject):
-        if plain:
-            if len(line) + 1 + len(atom) > LINE_LENGTH and line != "Subject:":
-                lines.append(line)
-                line = ""
-            line += " " + atom
-            continue
-        for word in _encoded_words(atom, LINE_LENGTH - len(line) - 1):
-            if len(line) + 1 + len(word) > LINE_LENGTH:
+        words = [atom] if plain else _encoded_words(atom, LINE_LENGTH - len(line) - 1)
+        for word in words:
+            if len(line) + 1 + len(word) > LINE_LENGTH and line != "Subject:":
                 lines.append(line)
                 line = ""
             line += " " + word
