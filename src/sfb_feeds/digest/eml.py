@@ -23,7 +23,6 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -121,9 +120,14 @@ def subject_header(subject: str) -> bytes:
     """
     line, lines = "Subject:", []
     for atom, plain in _subject_atoms(subject):
-        words = [atom] if plain else _encoded_words(atom, LINE_LENGTH - len(line) - 1)
-        for word in words:
-            if len(line) + 1 + len(word) > LINE_LENGTH and line != "Subject:":
+        if plain:
+            if len(line) + 1 + len(atom) > LINE_LENGTH and line != "Subject:":
+                lines.append(line)
+                line = ""
+            line += " " + atom
+            continue
+        for word in _encoded_words(atom, LINE_LENGTH - len(line) - 1):
+            if len(line) + 1 + len(word) > LINE_LENGTH:
                 lines.append(line)
                 line = ""
             line += " " + word
@@ -214,25 +218,19 @@ class ListHeads:
         return cls(header_block(_addresses(site, lang)), header_block(_list_headers(site, lang)))
 
 
-def _multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
-    delimiter = f"--{boundary}".encode("ascii")
-    body = b"".join(delimiter + CRLF + part + CRLF for part in parts)
-    return body + delimiter + b"--" + CRLF
-
-
 def render_eml(site: Site, digest: RenderedDigest, heads: ListHeads) -> bytes:
     """The digest's message: headers, then the text and HTML alternatives. ``heads``:
     the language's :class:`ListHeads`."""
     view = digest.view
-    lang, period = view.lang, view.week.label
     boundary = _boundary(digest)
     # The other headers of this digest are short ASCII in fixed formats.
     own = subject_header(digest.subject) + "".join((
         f"Date: {format_datetime(week_bounds(view.week, site.settings)[1])}\r\n",
-        f"Message-ID: {message_id(site, lang, period)}\r\n",
+        f"Message-ID: {message_id(site, view.lang, view.week.label)}\r\n",
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
     )).encode("ascii")
-    head = heads.addresses + own + heads.lists
-    parts = (_part("plain", digest.text), _part("html", digest.html))
-    return head + CRLF + _multipart(boundary, parts)
+    delimiter = f"--{boundary}".encode("ascii")
+    body = b"".join(delimiter + CRLF + part + CRLF
+                    for part in (_part("plain", digest.text), _part("html", digest.html)))
+    return heads.addresses + own + heads.lists + CRLF + body + delimiter + b"--" + CRLF
