@@ -132,7 +132,7 @@ def digest_view(
 
 def digest_weeks(site: Site, statements: Iterable[Statement]
                  ) -> list[tuple[Week, tuple[Statement, ...]]]:
-    """The weeks of ``statements`` (newest first), newest first, each with its statements."""
+    """``statements`` (newest first) grouped by digest week, newest week first."""
     groups: dict[Week, list[Statement]] = {}
     week: Week | None = None
     for statement in statements:
