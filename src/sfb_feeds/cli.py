@@ -19,7 +19,7 @@ from .arguments import build_parser
 from .config import load_settings
 from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, printable
 from .loader import Loaded, load_statements
-from .model import Settings
+from .model import Settings, Statement
 from .site import is_published
 
 if TYPE_CHECKING:
@@ -52,6 +52,12 @@ class _Console:
             self.detail(f"warning: {warning}")
 
 
+def _unpublished(statements: Sequence[Statement], now: datetime) -> tuple[int, int]:
+    """(drafts, statements scheduled after ``now``)."""
+    drafts = sum(1 for s in statements if s.draft)
+    return drafts, sum(1 for s in statements if not s.draft and s.date > now)
+
+
 def run_check(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config)
     loaded = load_statements(settings)
@@ -59,8 +65,7 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
         console.warn(str(warning))
     now = args.now or datetime.now(UTC)
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
-    drafts = sum(1 for s in loaded.statements if s.draft)
-    scheduled = sum(1 for s in loaded.statements if not s.draft and s.date > now)
+    drafts, scheduled = _unpublished(loaded.statements, now)
     console.info(f"{len(loaded.statements)} statements OK in {len(languages)} languages "
                  f"({scheduled} scheduled, {drafts} drafts)")
     for lang, count in sorted(languages.items()):

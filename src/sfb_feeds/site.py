@@ -71,7 +71,7 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
         if statement.translation_key is not None:
             groups[statement.translation_key].append(statement)
     languages = sorted({s.language for s in published} | set(settings.digests.lists))
-    facts = {tag: known.get(tag) or (native_name(tag), text_direction(tag)) for tag in languages}
+    facts = _language_facts(languages, known)
     return Site(
         settings=settings,
         now=now,
@@ -84,6 +84,12 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
             {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
         ),
     )
+
+
+def _language_facts(tags: Iterable[str], known: Mapping[str, tuple[str, str]]
+                    ) -> dict[str, tuple[str, str]]:
+    """Each language's name in itself and direction: as ``known``, else from CLDR."""
+    return {tag: known.get(tag) or (native_name(tag), text_direction(tag)) for tag in tags}
 
 
 def settings_only(settings: Settings) -> Site:
