@@ -122,16 +122,18 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
 
 
 def run_digest(args: argparse.Namespace, console: _Console) -> int:
-    from .digest.command import digest_outputs
+    from .digest.command import digest_outputs, week_label
 
     settings = load_settings(args.config)
     loaded = load_statements(settings)
     console.loaded(loaded)
     part = None if args.part == "paths" else args.part
-    outputs = digest_outputs(settings, loaded.statements, args.now or datetime.now(UTC),
-                             week=args.week, lang=args.lang, part=part)
+    now = args.now or datetime.now(UTC)
+    outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang,
+                             part=part)
     if not outputs:
-        console.info(f"no digest: no published statements in {_week(settings, args)}"
+        console.info(f"no digest: no published statements in "
+                     f"{week_label(settings, now, args.week)}"
                      + (f" in {args.lang!r}" if args.lang else ""))
     for output in outputs:
         if part is None:
@@ -141,15 +143,6 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
             console.out.write(f"==> {output.path} <==\n")
         console.out.write(output.data.decode("utf-8"))
     return EXIT_OK
-
-
-def _week(settings: Settings, args: argparse.Namespace) -> str:
-    """The week a digest command is about, for messages (a bad --week fails earlier)."""
-    from .weeks import last_complete_week, parse_week
-
-    if args.week:
-        return parse_week(args.week.strip().upper(), settings).label
-    return last_complete_week(args.now or datetime.now(UTC), settings).label
 
 
 def _subscriber(address: str | None) -> str | None:
@@ -165,7 +158,7 @@ def _subscriber(address: str | None) -> str | None:
 
 
 def run_send(args: argparse.Namespace, console: _Console) -> int:
-    from .digest.command import digest_outputs, list_copies
+    from .digest.command import digest_outputs, list_copies, week_label
     from .send import SendFailed, send_digests
 
     if args.to is not None and "@" not in parseaddr(args.to)[1]:
@@ -182,8 +175,8 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     for warning in report.warnings:
         console.warn(warning)
     if not outputs:
-        console.detail(f"nothing to send: no digest for {_week(settings, args)} (no published "
-                       "statements in that week)")
+        console.detail(f"nothing to send: no digest for {week_label(settings, now, args.week)} "
+                       "(no published statements in that week)")
     if args.dry_run:
         _show_dry_run(report, console)
     else:

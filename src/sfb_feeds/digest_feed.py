@@ -12,6 +12,7 @@ from functools import partial
 
 from lxml import html as lxml_html
 
+from .digest.view import digest_weeks
 from .feeds.document import EMPTY_UPDATED, HUB_REL, Entry, Feed, Link, feed_moment, feed_title
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language
@@ -22,14 +23,6 @@ from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path, public
 from .weeks import Week, week_of
 
 WEEKS = 10  # digests per feed: about a quarter; each entry carries a whole digest
-
-
-def _weeks(site: Site, statements: Sequence[Statement]) -> list[tuple[Week, list[Statement]]]:
-    """``statements`` (newest first) grouped by digest week, newest week first."""
-    groups: dict[Week, list[Statement]] = {}
-    for statement in statements:
-        groups.setdefault(week_of(statement.date, site.settings), []).append(statement)
-    return sorted(groups.items(), key=lambda item: item[0].first, reverse=True)
 
 
 # What the W3C Feed Validation Service accepts in an entry's HTML without a warning (its
@@ -77,8 +70,8 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
 
 
 def _entry(page: Renderer, site: Site, language: str, week: Week,
-           group: list[Statement]) -> Entry:
-    files = page(site, Target(language=language, period=week, statements=tuple(group)))
+           group: tuple[Statement, ...]) -> Entry:
+    files = page(site, Target(language=language, period=week, statements=group))
     document = lxml_html.document_fromstring(files if isinstance(files, bytes)
                                              else files[".html"])
     url = digest_url(site.settings, language, week.label)
@@ -96,7 +89,7 @@ def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
     if language is None:
         raise ValueError("a digest feed belongs to a language")
     entries = tuple(_entry(page, site, language, week, group)
-                    for week, group in _weeks(site, target.statements))
+                    for week, group in digest_weeks(site, target.statements))
     self_url = public_url(site.settings, feed_path(DIGEST_FEED, language))
     title = f"{feed_title(site, language)} — {Language(language).label('Weekly digest')}"
     hub = site.settings.feeds.websub_hub

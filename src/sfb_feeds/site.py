@@ -34,13 +34,11 @@ class Site:
 
     def language_name(self, tag: str) -> str:
         """The language's name in itself: ``pl`` -> ``Polski``."""
-        found = self.names.get(tag)
-        return native_name(tag) if found is None else found
+        return self.names.get(tag) or native_name(tag)
 
     def direction(self, tag: str) -> str:
         """``"rtl"`` for languages written right to left, else ``"ltr"``."""
-        found = self.directions.get(tag)
-        return text_direction(tag) if found is None else found
+        return self.directions.get(tag) or text_direction(tag)
 
     def translations_of(self, statement: Statement) -> tuple[Statement, ...]:
         """The other published translations of ``statement``, ordered by language."""
@@ -63,9 +61,7 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
 
     ``known``: languages' names and directions (tag: (name, direction)) looked up
     before; the others are looked up in CLDR."""
-    published = sorted(
-        (s for s in statements if is_published(s, now)), key=Statement.sort_key
-    )
+    published = sorted((s for s in statements if is_published(s, now)), key=Statement.sort_key)
     by_language: defaultdict[str, list[Statement]] = defaultdict(list)
     groups: defaultdict[str, list[Statement]] = defaultdict(list)
     for statement in published:

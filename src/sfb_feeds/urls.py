@@ -12,16 +12,16 @@ normalisation, so every URL and id we write goes through :func:`canonical_uri`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .model import Settings
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _SUB_DELIMS = "!$&'()*+,;="
 _PCHAR = "-._~" + _SUB_DELIMS + ":@"
@@ -30,64 +30,38 @@ _RESERVED = ":/?#[]@" + _SUB_DELIMS
 _PLAIN = re.compile(r"^https?://[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$")
 
 
-def _tokens(part: str) -> list[tuple[str, bytes]]:
-    """Split ``part`` into (as written, octets) pairs: one per escape or character."""
-    out: list[tuple[str, bytes]] = []
-    index = 0
-    while index < len(part):
-        if _ESCAPE.match(part, index):
-            written = part[index:index + 3]
-            out.append((written, bytes([int(written[1:], 16)])))
-            index += 3
-        else:
-            out.append((part[index], part[index].encode("utf-8", "surrogatepass")))
-            index += 1
-    return out
-
-
-def _flush(octets: bytearray, safe: str) -> str:
-    try:
-        text = unicodedata.normalize("NFC", octets.decode("utf-8"))
-    except UnicodeDecodeError:
-        return quote(bytes(octets), safe=safe)
-    return quote(text, safe=safe)
+@functools.cache
+def _kept(safe: str) -> re.Pattern[str]:
+    """The reserved characters of ``safe``, bare or escaped: these keep the form they were
+    written in (a reserved character means something different escaped and bare)."""
+    kept = [char for char in _RESERVED if char in safe]
+    escapes = "|".join(f"%{ord(char):02X}" for char in kept)
+    return re.compile(f"([{re.escape(''.join(kept))}]|(?i:{escapes}))")
 
 
 def _requote(part: str, safe: str) -> str:
-    """Decode and re-encode ``part``; reserved characters keep the form they were written in.
-
-    A reserved character means something different escaped (``%2F``) and bare (``/``),
-    so only unreserved and non-ASCII characters are normalised.
-    """
-    result: list[str] = []
-    pending = bytearray()
-    for written, octets in _tokens(part):
-        char = octets.decode("latin-1") if len(octets) == 1 else ""
-        if char and char in _RESERVED and char in safe:
-            result.append(_flush(pending, safe))
-            pending.clear()
-            result.append(written)
-        else:
-            pending.extend(octets)
-    result.append(_flush(pending, safe))
-    return "".join(result)
+    """Decode and re-encode ``part`` (NFC, escapes in uppercase hex), but for the reserved
+    characters of ``safe``, which are kept as written."""
+    pieces = _kept(safe).split(part)
+    for index in range(0, len(pieces), 2):  # odd indexes: the kept characters
+        octets = unquote_to_bytes(pieces[index].encode("utf-8", "surrogatepass"))
+        try:
+            pieces[index] = quote(unicodedata.normalize("NFC", octets.decode("utf-8")), safe)
+        except UnicodeDecodeError:
+            pieces[index] = quote(octets, safe)
+    return "".join(pieces)
 
 
 def _remove_dot_segments(path: str) -> str:
     segments: list[str] = []
-    parts = path.split("/")
-    for index, segment in enumerate(parts):
-        last = index == len(parts) - 1
-        if segment == ".":
-            if last:
-                segments.append("")
-        elif segment == "..":
+    for segment in path.split("/"):
+        if segment == "..":
             if len(segments) > 1:
                 segments.pop()
-            if last:
-                segments.append("")
-        else:
+        elif segment != ".":
             segments.append(segment)
+    if path.rpartition("/")[2] in (".", ".."):
+        segments.append("")  # a path ending in a dot segment ends in "/"
     return "/".join(segments)
 
 

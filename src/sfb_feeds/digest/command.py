@@ -21,11 +21,12 @@ from . import formats as digest_formats
 PARTS = {"html": ".html", "text": ".txt", "eml": ".eml"}
 
 
-def _week_label(site: Site, week: str | None) -> str:
+def week_label(settings: Settings, now: datetime, week: str | None) -> str:
+    """The label of ``week`` (default: the last complete week at ``now``)."""
     if week is None:
-        return last_complete_week(site.now, site.settings).label
+        return last_complete_week(now, settings).label
     try:
-        return parse_week(week.strip().upper(), site.settings).label
+        return parse_week(week.strip().upper(), settings).label
     except ValueError as exc:
         raise UsageError(f"--week: {exc}") from None
 
@@ -65,7 +66,7 @@ def show_digest(
     without statements has no digest: the list is then empty. UsageError for a malformed
     week, an unknown language or part.
     """
-    label = _week_label(site, week)
+    label = week_label(site.settings, site.now, week)
     language = _language(site, lang)
     ending = _ending(part)
     chosen = [

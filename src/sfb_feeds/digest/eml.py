@@ -12,7 +12,7 @@ gives the same bytes.
 The email package (``EmailMessage``, SMTP policy) writes the headers of the settings
 (addresses, list headers: built once per language). The Subject is folded and encoded here
 (RFC 2047 encoded words for the words that are not printable ASCII), and the ASCII headers
-of a fixed format unique to each digest (Date, Message-ID, MIME-Version, Content-Type) are
+of a fixed format (Date, Message-ID, MIME-Version, Content-Type; the parts' headers) are
 written out directly: the email package's folder took a third of a digest's time. The
 bodies are encoded with ``binascii`` and put between the boundaries here, because the email
 package's generator encodes a body line by line in Python.
@@ -23,7 +23,6 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -32,13 +31,10 @@ from email.utils import format_datetime
 from ..site import Site
 from ..urls import digest_archive_url as archive_url
 from ..weeks import week_bounds
-from .view import DigestView, host_of, site_hash
+from .view import DigestView
 
 CRLF = b"\r\n"
 Headers = tuple[tuple[str, str], ...]
-
-
-POLICY = SMTP
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +49,23 @@ class RenderedDigest:
 
 def header_block(headers: Headers) -> bytes:
     """``headers`` as the email package writes them: folded, encoded, each ending in CRLF."""
-    message = EmailMessage(policy=POLICY)
+    message = EmailMessage(policy=SMTP)
     for name, value in headers:
         message[name] = value
     # As the email package's BytesGenerator writes a message's headers.
-    return b"".join(POLICY.fold_binary(name, value) for name, value in message.raw_items())
+    return b"".join(SMTP.fold_binary(name, value) for name, value in message.raw_items())
 
 
 def message_id(site: Site, lang: str, period: str) -> str:
     """A Message-ID that stays the same for a site, language and week across builds."""
-    host = host_of(site)
-    return f"<digest.{period}.{lang.lower()}.{site_hash(site, lang, period)}@{host}>"
+    text = "\n".join((site.settings.site.url, lang, period))
+    stable = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    return f"<digest.{period}.{lang.lower()}.{stable}@{site.settings.site.domain}>"
 
 
 def list_id(site: Site, lang: str) -> str:
     """RFC 2919 List-Id: the site title as the phrase, ``<lang>.<list_id or digests.host>``."""
-    domain = site.settings.digests.list_id or f"digests.{host_of(site)}"
+    domain = site.settings.digests.list_id or f"digests.{site.settings.site.domain}"
     return f"{_phrase(site.settings.site.title)} <{lang.lower()}.{domain}>"
 
 
@@ -200,17 +197,11 @@ def _encoded_body(body: bytes) -> tuple[str, bytes]:
     return "quoted-printable", binascii.b2a_qp(body, istext=True).replace(b"\n", CRLF)
 
 
-# The headers of a part: one of four, written by the email package once, on import.
-_PART_HEADS = {
-    (subtype, encoding): header_block((("Content-Type", f'text/{subtype}; charset="utf-8"'),
-                                       ("Content-Transfer-Encoding", encoding)))
-    for subtype in ("plain", "html") for encoding in ("base64", "quoted-printable")
-}
-
-
 def _part(subtype: str, body: bytes) -> bytes:
     encoding, encoded = _encoded_body(body)
-    return _PART_HEADS[subtype, encoding] + CRLF + encoded
+    head = (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            f"Content-Transfer-Encoding: {encoding}\r\n\r\n")
+    return head.encode("ascii") + encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,25 +218,19 @@ class ListHeads:
         return cls(header_block(_addresses(site, lang)), header_block(_list_headers(site, lang)))
 
 
-def _multipart(boundary: str, parts: Sequence[bytes]) -> bytes:
-    delimiter = f"--{boundary}".encode("ascii")
-    body = b"".join(delimiter + CRLF + part + CRLF for part in parts)
-    return body + delimiter + b"--" + CRLF
-
-
 def render_eml(site: Site, digest: RenderedDigest, heads: ListHeads) -> bytes:
     """The digest's message: headers, then the text and HTML alternatives. ``heads``:
     the language's :class:`ListHeads`."""
     view = digest.view
-    lang, period = view.lang, view.week.label
     boundary = _boundary(digest)
     # The other headers of this digest are short ASCII in fixed formats.
     own = subject_header(digest.subject) + "".join((
         f"Date: {format_datetime(week_bounds(view.week, site.settings)[1])}\r\n",
-        f"Message-ID: {message_id(site, lang, period)}\r\n",
+        f"Message-ID: {message_id(site, view.lang, view.week.label)}\r\n",
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
     )).encode("ascii")
-    head = heads.addresses + own + heads.lists
-    parts = (_part("plain", digest.text), _part("html", digest.html))
-    return head + CRLF + _multipart(boundary, parts)
+    delimiter = f"--{boundary}".encode("ascii")
+    body = b"".join(delimiter + CRLF + part + CRLF
+                    for part in (_part("plain", digest.text), _part("html", digest.html)))
+    return heads.addresses + own + heads.lists + CRLF + body + delimiter + b"--" + CRLF

@@ -3,7 +3,7 @@ of languages, lists of authors) built from the site and a target; templates only
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,16 +81,6 @@ class ArchiveView(Page):
     entries: tuple[ArchiveEntry, ...]
 
 
-def host_of(site: Site) -> str:
-    return site.settings.site.domain
-
-
-def site_hash(site: Site, *parts: str) -> str:
-    """A short stable hash of the site's address and ``parts`` (for ids and boundaries)."""
-    text = "\n".join((site.settings.site.url, *parts))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-
-
 def sides(direction: str) -> tuple[str, str]:
     """(start, end) of a line in ``direction``: ("left", "right"), or swapped for rtl."""
     return ("right", "left") if direction == "rtl" else ("left", "right")
@@ -140,11 +130,12 @@ def digest_view(
     )
 
 
-def digest_weeks(site: Site, lang: str) -> list[tuple[Week, tuple[Statement, ...]]]:
-    """The weeks of ``lang`` that have statements, newest first, each with its statements."""
+def digest_weeks(site: Site, statements: Iterable[Statement]
+                 ) -> list[tuple[Week, tuple[Statement, ...]]]:
+    """``statements`` (newest first) grouped by digest week, newest week first."""
     groups: dict[Week, list[Statement]] = {}
     week: Week | None = None
-    for statement in site.by_language.get(lang, ()):
+    for statement in statements:
         day = statement.date.astimezone(site.settings.site.tz).date()  # as week_of does
         if week is None or not week.first <= day <= week.last:  # newest first: often the same
             week = week_of_day(day, site.settings)
@@ -161,6 +152,6 @@ def archive_view(site: Site, language: i18n.Language) -> ArchiveView:
             count_label=_count_label(language, len(statements)), url=f"{week.label}.html",
             titles=tuple(s.title for s in statements),
         )
-        for week, statements in digest_weeks(site, language.lang)
+        for week, statements in digest_weeks(site, site.by_language.get(language.lang, ()))
     )
     return ArchiveView(**_page(site, language), entries=entries)

@@ -13,39 +13,33 @@ from .document import HUB_REL, Entry, Feed, current_feed
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
+def _without_none(members: dict[str, Any]) -> dict[str, Any]:
+    """``members`` without those that are None: the optional ones a feed does not have."""
+    return {key: value for key, value in members.items() if value is not None}
+
+
 def _item(entry: Entry) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": entry.id}
-    if entry.url:
-        item["url"] = entry.url
-    item["title"] = entry.title
-    # Plain text keeps the paragraphs (blank-line separated) and is never read as markup.
-    item["content_text"] = "\n\n".join(entry.paragraphs)
-    if entry.paragraphs:
-        item["summary"] = entry.paragraphs[0]
-    item["date_published"] = entry.published.isoformat()
-    item["date_modified"] = entry.modified.isoformat()
-    if entry.authors:
-        item["authors"] = [{"name": name} for name in entry.authors]
-    if entry.tags:
-        item["tags"] = list(entry.tags)
-    item["language"] = entry.language
-    return item
+    return _without_none({
+        "id": entry.id, "url": entry.url, "title": entry.title,
+        # Plain text keeps the paragraphs (blank-line separated), never read as markup.
+        "content_text": "\n\n".join(entry.paragraphs),
+        "summary": entry.paragraphs[0] if entry.paragraphs else None,
+        "date_published": entry.published.isoformat(),
+        "date_modified": entry.modified.isoformat(),
+        "authors": [{"name": name} for name in entry.authors] or None,
+        "tags": list(entry.tags) or None, "language": entry.language,
+    })
 
 
 def feed_object(feed: Feed) -> dict[str, Any]:
     """The JSON Feed object of ``feed`` (keys in the order the spec lists them)."""
-    document: dict[str, Any] = {
+    hubs = [{"type": "WebSub", "url": link.href} for link in feed.links if link.rel == HUB_REL]
+    return _without_none({
         "version": VERSION, "title": feed.title, "home_page_url": feed.site_url,
         "feed_url": feed.self_url, "description": feed.subtitle,
-        "authors": [{"name": feed.author}],
-    }
-    if feed.language:
-        document["language"] = feed.language
-    hubs = [{"type": "WebSub", "url": link.href} for link in feed.links if link.rel == HUB_REL]
-    if hubs:
-        document["hubs"] = hubs
-    document["items"] = [_item(entry) for entry in feed.entries]
-    return document
+        "authors": [{"name": feed.author}], "language": feed.language or None,
+        "hubs": hubs or None, "items": [_item(entry) for entry in feed.entries],
+    })
 
 
 def render_json_feed(site: Site, target: Target) -> bytes:
