@@ -33,18 +33,22 @@ class Columns:
 
     def __init__(self) -> None:
         self._widths: dict[str, int] = {}
-        self._chars: dict[str, int] = {}
+        self._narrow = "".join(map(chr, range(128)))  # characters known to take one column
+        self._other = re.compile(f"[^{re.escape(self._narrow)}]")
 
     def _all_narrow(self, text: str) -> bool:
         """Whether every character of ``text`` takes one column (then lines are cut at the
-        last space that fits, without measuring words: four times quicker)."""
-        chars = self._chars
-        for char in set(text):
-            found = chars.get(char)
-            if found is None:
-                found = chars[char] = display_width(char)
-            if found != 1:
+        last space that fits, without measuring words: four times quicker). A regular
+        expression finds the characters not yet known to be narrow (at 100,000 statements,
+        checking the paragraphs' characters one by one in Python took a quarter of the
+        plain-text digests' rendering); each is measured once."""
+        found = self._other.search(text)
+        while found is not None:
+            if display_width(found.group()) != 1:
                 return False
+            self._narrow += found.group()
+            self._other = re.compile(f"[^{re.escape(self._narrow)}]")
+            found = self._other.search(text, found.start())
         return True
 
     def width(self, word: str) -> int:
