@@ -95,9 +95,10 @@ def catalog_files(lang: str, site_locales: Path | None = None,
 
 def translations(lang: str, site_locales: Path | None = None,
                  shipped: Traversable | None = None) -> gettext.NullTranslations:
-    """The gettext translations for ``lang``, read afresh (keep the result). ``site_locales``:
-    a site's own catalogs (a broken one is a ConfigError naming file and line); ``shipped``:
-    instead of the shipped ones (tests)."""
+    """The gettext translations for ``lang``: its own catalog, then its parent's (English,
+    the msgids, without one); read afresh, so keep the result (see i18n.Language).
+    ``site_locales``: a site's own catalogs, which win message by message (a broken one is a
+    ConfigError naming file and line); ``shipped``: instead of the shipped ones (tests)."""
     found = catalog_files(lang, site_locales, shipped)
     check_site_catalogs(found)
     chain = gettext.NullTranslations()
