@@ -52,21 +52,17 @@ def catalog_names(lang: str) -> tuple[str, ...]:
 
 
 def _script(parts: Sequence[str]) -> str | None:
-    """The script a tag's ``parts`` name, or else CLDR's likely one for it (None: unknown)."""
+    """The script a tag's ``parts`` name, or else CLDR's likely one for it (None: unknown),
+    looked up with the tag's region, then without."""
     from babel.core import get_global
 
     named = [part for part in parts[1:] if len(part) == 4 and part.isalpha()]
     if named:
         return named[0].title()
     likely = get_global("likely_subtags")
-    found = next((likely[key] for key in _likely_keys(parts) if likely.get(key)), None)
-    return None if found is None else _script_of(str(found))
-
-
-def _likely_keys(parts: Sequence[str]) -> tuple[str, ...]:
-    """Where to look a tag up in CLDR's likely subtags: with its region, then alone."""
-    regions = [part for part in parts[1:2] if len(part) in (2, 3)]
-    return (*(f"{parts[0]}_{region.upper()}" for region in regions), parts[0])
+    keys = [f"{parts[0]}_{part.upper()}" for part in parts[1:2] if len(part) in (2, 3)]
+    found = next((str(likely[key]) for key in (*keys, parts[0]) if likely.get(key)), None)
+    return _script_of(found) if found else None
 
 
 def _script_of(likely: str) -> str | None:
