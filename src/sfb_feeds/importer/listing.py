@@ -85,10 +85,9 @@ class _Statements:
                       "'Wednesday 21st May 2014'); skipped")
             return
         index, position, parsed = found
-        date_block = segment[index]
-        before = segment[:index] + ([date_block[:position]] if position else [])
-        after = ([date_block[position + 1:]] if position + 1 < len(date_block) else [])
-        after += segment[index + 1:]
+        date_block = segment[index]  # (the blocks cut from it may be empty: both sides skip those)
+        before = [*segment[:index], date_block[:position]]
+        after = [date_block[position + 1:], *segment[index + 1:]]
         entry = self.entry(before, (date_block[position], parsed), after)
         if entry is not None:
             self.entries.append(entry)
