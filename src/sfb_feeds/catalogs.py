@@ -81,12 +81,17 @@ class CatalogFile(NamedTuple):
 
 def catalog_files(lang: str, site_locales: Path | None = None,
                   shipped: Traversable | None = None) -> tuple[CatalogFile, ...]:
-    """The catalog files ``lang`` reads, in the order their messages win."""
+    """The catalog files ``lang`` reads, in the order their messages win; ConfigError
+    listing every problem of the site's catalogs among them."""
     roots: list[tuple[Traversable, bool]] = [] if site_locales is None else [(site_locales, True)]
     roots.append((files("sfb_feeds") / "locale" if shipped is None else shipped, False))
-    return tuple(CatalogFile(name, source, site) for name in catalog_names(lang)
-                 for root, site in roots
-                 if (source := root / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
+    found = tuple(CatalogFile(name, source, site) for name in catalog_names(lang)
+                  for root, site in roots
+                  if (source := root / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
+    if problems := [problem for file in found if file.site
+                    for problem in _site_problems(file.source)]:
+        raise ConfigError(problems)
+    return found
 
 
 def translations(lang: str, site_locales: Path | None = None,
@@ -96,7 +101,6 @@ def translations(lang: str, site_locales: Path | None = None,
     ``site_locales``: a site's own catalogs, which win message by message (a broken one is a
     ConfigError naming file and line); ``shipped``: instead of the shipped ones (tests)."""
     found = catalog_files(lang, site_locales, shipped)
-    check_site_catalogs(found)
     chain = gettext.NullTranslations()
     for file in reversed(found):  # the least specific first: each falls back on the last
         catalog = _compiled(read_po(io.BytesIO(file.source.read_bytes()), domain=DOMAIN,
@@ -113,13 +117,6 @@ def _compiled(catalog: Catalog) -> gettext.GNUTranslations:
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
-
-
-def check_site_catalogs(found: Sequence[CatalogFile]) -> None:
-    """Raise ConfigError listing every problem of the site's catalogs among ``found``."""
-    problems = [problem for file in found if file.site for problem in _site_problems(file.source)]
-    if problems:
-        raise ConfigError(problems)
 
 
 def _site_problems(source: Traversable) -> list[Problem]:

@@ -121,9 +121,7 @@ MESSAGES: tuple[str, ...] = (
 def catalogs_used(lang: str, site_locales: Path | None = None) -> tuple[str, ...]:
     """The names of the catalogs ``lang``'s labels come from, most specific first
     (empty: English labels). A broken site catalog among them raises ConfigError."""
-    found = catalogs.catalog_files(lang, site_locales)
-    catalogs.check_site_catalogs(found)
-    return tuple(dict.fromkeys(file.name for file in found))
+    return tuple(dict.fromkeys(file.name for file in catalogs.catalog_files(lang, site_locales)))
 
 
 def site_locales(settings: Settings) -> Path:
