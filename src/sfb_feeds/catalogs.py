@@ -52,21 +52,17 @@ def catalog_names(lang: str) -> tuple[str, ...]:
 
 
 def _script(parts: Sequence[str]) -> str | None:
-    """The script a tag's ``parts`` name, or else CLDR's likely one for it (None: unknown)."""
+    """The script a tag's ``parts`` name, or else CLDR's likely one for it (None: unknown),
+    looked up with the tag's region, then without."""
     from babel.core import get_global
 
     named = [part for part in parts[1:] if len(part) == 4 and part.isalpha()]
     if named:
         return named[0].title()
     likely = get_global("likely_subtags")
-    found = next((likely[key] for key in _likely_keys(parts) if likely.get(key)), None)
-    return None if found is None else _script_of(str(found))
-
-
-def _likely_keys(parts: Sequence[str]) -> tuple[str, ...]:
-    """Where to look a tag up in CLDR's likely subtags: with its region, then alone."""
-    regions = [part for part in parts[1:2] if len(part) in (2, 3)]
-    return (*(f"{parts[0]}_{region.upper()}" for region in regions), parts[0])
+    keys = [f"{parts[0]}_{part.upper()}" for part in parts[1:2] if len(part) in (2, 3)]
+    found = next((str(likely[key]) for key in (*keys, parts[0]) if likely.get(key)), None)
+    return _script_of(found) if found else None
 
 
 def _script_of(likely: str) -> str | None:
@@ -85,21 +81,26 @@ class CatalogFile(NamedTuple):
 
 def catalog_files(lang: str, site_locales: Path | None = None,
                   shipped: Traversable | None = None) -> tuple[CatalogFile, ...]:
-    """The catalog files ``lang`` reads, in the order their messages win."""
+    """The catalog files ``lang`` reads, in the order their messages win; ConfigError
+    listing every problem of the site's catalogs among them."""
     roots: list[tuple[Traversable, bool]] = [] if site_locales is None else [(site_locales, True)]
     roots.append((files("sfb_feeds") / "locale" if shipped is None else shipped, False))
-    return tuple(CatalogFile(name, source, site) for name in catalog_names(lang)
-                 for root, site in roots
-                 if (source := root / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
+    found = tuple(CatalogFile(name, source, site) for name in catalog_names(lang)
+                  for root, site in roots
+                  if (source := root / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
+    if problems := [problem for file in found if file.site
+                    for problem in _site_problems(file.source)]:
+        raise ConfigError(problems)
+    return found
 
 
 def translations(lang: str, site_locales: Path | None = None,
                  shipped: Traversable | None = None) -> gettext.NullTranslations:
-    """The gettext translations for ``lang``, read afresh (keep the result). ``site_locales``:
-    a site's own catalogs (a broken one is a ConfigError naming file and line); ``shipped``:
-    instead of the shipped ones (tests)."""
+    """The gettext translations for ``lang``: its own catalog, then its parent's (English,
+    the msgids, without one); read afresh, so keep the result (see i18n.Language).
+    ``site_locales``: a site's own catalogs, which win message by message (a broken one is a
+    ConfigError naming file and line); ``shipped``: instead of the shipped ones (tests)."""
     found = catalog_files(lang, site_locales, shipped)
-    check_site_catalogs(found)
     chain = gettext.NullTranslations()
     for file in reversed(found):  # the least specific first: each falls back on the last
         catalog = _compiled(read_po(io.BytesIO(file.source.read_bytes()), domain=DOMAIN,
@@ -116,13 +117,6 @@ def _compiled(catalog: Catalog) -> gettext.GNUTranslations:
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
-
-
-def check_site_catalogs(found: Sequence[CatalogFile]) -> None:
-    """Raise ConfigError listing every problem of the site's catalogs among ``found``."""
-    problems = [problem for file in found if file.site for problem in _site_problems(file.source)]
-    if problems:
-        raise ConfigError(problems)
 
 
 def _site_problems(source: Traversable) -> list[Problem]:

@@ -80,13 +80,10 @@ def _by_language(read: Reader, example: str) -> Reader:
 
 def _variable(node: yaml.Node) -> str:
     value = fields.text(node)
-    if not _VARIABLE.fullmatch(value):
+    if not value.isidentifier() or not value.isascii():
         raise fields.FieldError(f"{value!r} is not an environment variable name "
                                 "(letters, digits and _, e.g. SFB_FEEDS_UNSUBSCRIBE_SECRET)")
     return value
-
-
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _rate(node: yaml.Node) -> float:
@@ -244,10 +241,6 @@ def _expand(base: Path, text: str) -> Path:
     return Path(os.path.normpath(base / Path(os.path.expandvars(text)).expanduser()))
 
 
-def _folder(base: Path, v: dict[str, Any], key: str, default: str) -> Path:
-    return _expand(base, v.get(key, default))
-
-
 _REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
@@ -273,8 +266,8 @@ def _within(inner: Path, outer: Path) -> bool:
 def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
     """Output, cache and state apart from each other and from the statements; none of
     them ``/`` or the home folder; cache and state never published inside the output."""
-    found = {key: _folder(base, v, key, default) for key, default in _FOLDERS}
-    statements = _folder(base, v, "statements", "statements")
+    found = {key: _expand(base, v.get(key, default)) for key, default in _FOLDERS}
+    statements = _expand(base, v.get("statements", "statements"))
     forbidden = {Path("/"): "/", Path.home(): "the home folder"}
     for key, folder in found.items():
         line = out.lines.get(key, 1)
@@ -307,7 +300,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     if "recipients" in digests:
         digests["recipients"] = MappingProxyType(
             {lang: _expand(base, name) for lang, name in digests["recipients"].items()})
-    folders = {f"{key}_dir": _folder(base, v, key, default)
+    folders = {f"{key}_dir": _expand(base, v.get(key, default))
                for key, default in (("statements", "statements"), *_FOLDERS)}
     return Settings(
         config_path=path,
@@ -317,7 +310,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
             feeds_url=site.get("feeds_url", url.rstrip("/") + "/feeds/"),
             author=site.get("author", site["title"]), timezone=site.get("timezone", "UTC"),
         ),
-        templates_dir=_folder(base, v, "templates", "") if "templates" in v else None,
+        templates_dir=_expand(base, v["templates"]) if "templates" in v else None,
         feeds=FeedSettings(**v.get("feeds", {})), digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})), limits=LimitSettings(**v.get("limits", {})),
         **folders,

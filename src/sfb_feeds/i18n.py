@@ -19,7 +19,6 @@ Under autoescape the translated text is Markup, so ``.format`` escapes the value
 
 from __future__ import annotations
 
-import gettext
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -39,13 +38,11 @@ from babel.lists import format_list as _format_cldr_list
 from babel.numbers import format_decimal
 
 from . import catalogs
+from .catalogs import translations as translations  # i18n.translations(lang), as documented
 from .language import babel_locale, canonical_tag, text_direction
 
 if TYPE_CHECKING:
     from .model import Settings
-
-DOMAIN = catalogs.DOMAIN
-
 
 # Messages most languages write exactly as English does (the translation is checked all
 # the same: a catalog must hold it, and French, for one, writes it differently).
@@ -63,15 +60,11 @@ def _mark_plural(singular: str, plural: str) -> tuple[str, str]:
 
 
 # Singular msgid -> plural msgid, for the labels that go through ngettext.
-PLURALS: Mapping[str, str] = MappingProxyType(
-    dict(
-        [
-            # TRANSLATORS: how many statements a digest holds. A form used for
-            # one number only (Arabic zero, one, two) may leave {count} out.
-            _mark_plural("{count} statement", "{count} statements"),
-        ]
-    )
-)
+PLURALS: Mapping[str, str] = MappingProxyType(dict([
+    # TRANSLATORS: how many statements a digest holds. A form used for
+    # one number only (Arabic zero, one, two) may leave {count} out.
+    _mark_plural("{count} statement", "{count} statements"),
+]))
 
 # Every fixed label of the digests (for plurals: the singular msgid). Order = catalog order.
 MESSAGES: tuple[str, ...] = (
@@ -125,23 +118,10 @@ MESSAGES: tuple[str, ...] = (
 # --- gettext catalogs (see catalogs.py for which ones a language reads) -------------------
 
 
-def translations(lang: str, site_locales: Path | None = None) -> gettext.NullTranslations:
-    """The gettext translations for ``lang``: its own catalog, then its parent's.
-
-    ``pt-BR`` uses ``pt_BR`` if present, else ``pt``; ``zh`` uses ``zh_Hans``; a language
-    without a catalog gets English (the msgids). ``site_locales``: a site's ``locales/``
-    folder, whose catalogs override the shipped ones message by message (a broken one
-    raises ConfigError). Read afresh on each call: keep the result (see Language).
-    """
-    return catalogs.translations(lang, site_locales)
-
-
 def catalogs_used(lang: str, site_locales: Path | None = None) -> tuple[str, ...]:
     """The names of the catalogs ``lang``'s labels come from, most specific first
     (empty: English labels). A broken site catalog among them raises ConfigError."""
-    found = catalogs.catalog_files(lang, site_locales)
-    catalogs.check_site_catalogs(found)
-    return tuple(dict.fromkeys(file.name for file in found))
+    return tuple(dict.fromkeys(file.name for file in catalogs.catalog_files(lang, site_locales)))
 
 
 def site_locales(settings: Settings) -> Path:
@@ -184,16 +164,17 @@ def _week_patterns(patterns: Locale, field: str) -> tuple[DateTimePattern, ...] 
     formats = patterns.interval_formats
     skeleton = match_skeleton(_WEEK_SKELETON, formats)
     parts = formats[skeleton].get(field) if skeleton else None
-    if not parts or len(parts) != 2 or not _shows_field(parts[0], field):
+    if not parts or len(parts) != 2 or not _width(parts[0], "ML" if field == "M" else field):
         return None
-    wide = _month_width(patterns.date_formats["long"].pattern) >= 4
+    wide = _width(patterns.date_formats["long"].pattern, "ML") >= 4
     return tuple(parse_pattern(_widen_months(part) if wide else part) for part in parts)
 
 
-def _month_width(pattern: str) -> int:
-    """How many letters the month field of ``pattern`` has (``MMMM``: 4; ``M``: 1)."""
+def _width(pattern: str, letters: str) -> int:
+    """How many letters the widest field of ``pattern`` named by ``letters`` has (0: none;
+    ``MMMM``: 4; ``M``: 1)."""
     return max((int(value[1]) for kind, value in tokenize_pattern(pattern)
-                if kind == "field" and value[0] in "ML"), default=0)
+                if kind == "field" and value[0] in letters), default=0)
 
 
 def _widen_months(pattern: str) -> str:
@@ -209,11 +190,6 @@ def _widen_months(pattern: str) -> str:
     return str(untokenize_pattern(tokens))
 
 
-def _shows_field(pattern: str, field: str) -> bool:
-    wanted = {"M", "L"} if field == "M" else {field}
-    return any(kind == "field" and value[0] in wanted for kind, value in tokenize_pattern(pattern))
-
-
 MOST_KEPT = 100_000  # lists of names kept per language
 
 
@@ -227,18 +203,8 @@ class Language:
     the site's own catalogs (:func:`site_locales`), which win message by message.
     """
 
-    __slots__ = (
-        "_dates",
-        "_fallback",
-        "_lists",
-        "_long",
-        "_names",
-        "_numbers",
-        "_weeks",
-        "catalog",
-        "direction",
-        "lang",
-    )
+    __slots__ = ("_dates", "_fallback", "_lists", "_long", "_names", "_numbers", "_weeks",
+                 "catalog", "direction", "lang")
 
     def __init__(self, lang: str, site_locales: Path | None = None) -> None:
         self.lang = lang
@@ -330,11 +296,6 @@ def format_week(start: date, end: date, lang: str) -> str:
     their calendar day, as given.
     """
     return Language(lang).format_week(start, end)
-
-
-def format_number(number: int, lang: str) -> str:
-    """An integer with the language's digit grouping: ``1,000``, ``1 000``, ``1.000``."""
-    return Language(lang).format_number(number)
 
 
 def format_names(names: Iterable[str], lang: str) -> str:

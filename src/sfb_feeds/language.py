@@ -28,7 +28,6 @@ RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv",
 # (``ku-Arab``); a script subtag decides the direction over the language's usual one.
 RTL_SCRIPTS = frozenset({"arab", "hebr", "thaa", "syrc", "nkoo", "adlm", "rohg", "mand",
                          "samr", "yezi"})
-_SCRIPT = re.compile(r"^[A-Za-z]{4}$")
 
 
 def canonical_tag(value: str) -> str | None:
@@ -65,7 +64,7 @@ def native_name(tag: str) -> str:
 def is_rtl(tag: str) -> bool:
     """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
     subtags = tag.lower().split("-")
-    scripts = [s for s in subtags[1:] if _SCRIPT.match(s)]
+    scripts = [s for s in subtags[1:] if len(s) == 4 and s.isalpha()]
     if scripts:
         return scripts[0] in RTL_SCRIPTS
     locale = babel_locale(tag)

@@ -37,7 +37,7 @@ class Loaded:
     """All statements of the site (drafts and scheduled ones included) and the warnings."""
 
     statements: tuple[Statement, ...]
-    warnings: tuple[Problem, ...] = field(default=())
+    warnings: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,14 +234,11 @@ def parse_file(path: str | Path, data: bytes, options: ParseOptions) -> FileResu
 def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[str, FileResult]]:
     """Read and parse each file (a file that cannot be read gives its problem)."""
     for name, data in read_ahead(paths, limit=options.settings.limits.file_bytes):
-        if isinstance(data, Unreadable):
-            yield name, FileResult((), (Problem(display_path(name, options.here),
-                                                str(data.strerror)),))
-        elif isinstance(data, OSError):
-            yield name, FileResult((), (Problem(display_path(name, options.here),
-                                                f"cannot read: {data.strerror}"),))
-        else:
+        if isinstance(data, bytes):
             yield name, parse_file(name, data, options)
+        else:  # (an Unreadable's message says what the file is)
+            why = data.strerror if isinstance(data, Unreadable) else f"cannot read: {data.strerror}"
+            yield name, FileResult((), (Problem(display_path(name, options.here), str(why)),))
 
 
 def _duplicate_ids(statements: list[Statement]) -> list[Problem]:

@@ -44,14 +44,6 @@ class LimitSettings:
     excerpt_bytes: int = 1024 * 1024
 
 
-def _empty_map() -> Mapping[str, str]:
-    return MappingProxyType({})
-
-
-def _empty_paths() -> Mapping[str, Path]:
-    return MappingProxyType({})
-
-
 DEFAULT_SECRET_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET"  # as the endpoint's default
 
 
@@ -59,11 +51,12 @@ DEFAULT_SECRET_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET"  # as the endpoint's default
 class DigestSettings:
     week_starts: str = "monday"
     sender: str = ""  # the `from` key; "Name <address>"
-    lists: Mapping[str, str] = field(default_factory=_empty_map)  # language -> list address
+    # language -> list address
+    lists: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     unsubscribe: str = ""  # https:// or mailto: URL; "{lang}" is replaced by the language
     list_id: str = ""  # RFC 2919 List-Id domain part; default derived from site.url
     # language -> recipients file (absolute): `send` mails each subscriber a copy of its own
-    recipients: Mapping[str, Path] = field(default_factory=_empty_paths)
+    recipients: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
     unsubscribe_secret_env: str = DEFAULT_SECRET_ENV  # the variable holding the HMAC secret
 
 

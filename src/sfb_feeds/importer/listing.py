@@ -85,10 +85,9 @@ class _Statements:
                       "'Wednesday 21st May 2014'); skipped")
             return
         index, position, parsed = found
-        date_block = segment[index]
-        before = segment[:index] + ([date_block[:position]] if position else [])
-        after = ([date_block[position + 1:]] if position + 1 < len(date_block) else [])
-        after += segment[index + 1:]
+        date_block = segment[index]  # (the blocks cut from it may be empty: both sides skip those)
+        before = [*segment[:index], date_block[:position]]
+        after = [date_block[position + 1:], *segment[index + 1:]]
         entry = self.entry(before, (date_block[position], parsed), after)
         if entry is not None:
             self.entries.append(entry)
@@ -195,9 +194,13 @@ class _Parser(_Statements):
             text = block_text(last[0])[:60]
             self.warn(last[0][0].number, f"text after the last statement ignored: {quoted(text)}")
             return
-        what = _statement_name(last, titled=found[0] > 0)
-        self.warn(last[0][0].number, f'{what} has no "Full statement" line after it: the listing '
-                  "seems cut off here, so it is skipped (copy the whole statement in)")
+        self.cut_off(last, found[0] > 0, 'has no "Full statement" line after it')
+
+    def cut_off(self, part: list[Block], titled: bool, what: str) -> None:
+        """The page ends inside ``part``'s statement, which ``what``: skipped, with a warning."""
+        name = quoted(block_text(part[0])) if titled else "a statement"
+        self.warn(part[0][0].number, f"{name} {what}: the listing seems cut off here, so it is "
+                  "skipped (copy the whole statement in)")
 
     def run_without_markers(self, blocks: list[Block]) -> ParsedListing:
         """The second layout: no "Full statement" lines; an excerpt ends with its "..."."""
@@ -220,10 +223,7 @@ class _Parser(_Statements):
             self.add(part[:cut + 1])
             self.leftover(trailer)
         elif trailer or cut < 0:
-            what = _statement_name(part, titled=found[0] > 0)
-            self.warn(part[0][0].number, f'{what} has an excerpt that does not end with "...": '
-                      "the listing seems cut off here, so it is skipped (copy the whole "
-                      "statement in)")
+            self.cut_off(part, found[0] > 0, 'has an excerpt that does not end with "..."')
         else:
             self.add(part)
 
@@ -251,10 +251,6 @@ def _pop_byline(blocks: list[Block]) -> tuple[str, ...]:
         blocks.pop()
         return (name,)
     return ()
-
-
-def _statement_name(part: list[Block], *, titled: bool) -> str:
-    return quoted(block_text(part[0])) if titled else "a statement"
 
 
 def _without_header(blocks: list[Block]) -> list[Block]:

@@ -109,7 +109,7 @@ def existing_records(folder: Path) -> ExistingRecords:
     """Every record already in ``folder`` (searched as the loader does); unreadable files
     are passed over (``sfb-feeds check`` reports them)."""
     found = ExistingRecords()
-    for path in find_statement_files(folder) if folder.is_dir() else []:
+    for path in find_statement_files(folder):  # (none when the folder is missing)
         for values in _records_in(path):
             found.remember(path, values)
     return found

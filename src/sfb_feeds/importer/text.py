@@ -15,7 +15,6 @@ from ..weeks import WEEKDAYS
 _DROP = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u200b\u2060\ufeff\ufffe\uffff]")
 # Unicode line and paragraph separators would end a YAML block scalar's line.
 _LINE_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
-_SPACE = re.compile(r"\s+")
 
 _ARROWS = r"[:>\u00bb\u203a\u2192\u2026.]*"  # "Full statement »", "Read more..."
 _MORE = re.compile(r"(?i)^(?:full statement|read (?:the )?full statement|read more)\s*"
@@ -112,7 +111,7 @@ def parse_date_line(text: str) -> DateLine | None:
     Accepts "Wednesday 21st May 2014", "21 May 2014", "Wed, May 21st, 2014" and the like;
     the ordinal suffix may be any of st/nd/rd/th (the site is not always right about them).
     """
-    stripped = _SPACE.sub(" ", text.strip())
+    stripped = " ".join(text.split())  # (str.split() splits where \s matches)
     match = _DAY_FIRST.match(stripped) or _MONTH_FIRST.match(stripped)
     if match is None:
         return None
@@ -168,7 +167,7 @@ def quoted(text: str) -> str:
 
 
 def join_words(lines: list[str]) -> str:
-    return _SPACE.sub(" ", " ".join(lines)).strip()
+    return " ".join(" ".join(lines).split())
 
 
 def block_text(block: list[Line]) -> str:
