@@ -35,6 +35,7 @@ class Columns:
         self._widths: dict[str, int] = {}
         self._narrow = "".join(map(chr, range(128)))  # characters known to take one column
         self._other = re.compile(f"[^{re.escape(self._narrow)}]")
+        self._wider: set[str] = set()  # characters known to take two columns or none
 
     def _all_narrow(self, text: str) -> bool:
         """Whether every character of ``text`` takes one column (then lines are cut at the
@@ -43,10 +44,14 @@ class Columns:
         checking the paragraphs' characters one by one in Python took a quarter of the
         plain-text digests' rendering); each is measured once, and the expression made
         again at most once a call (once a character: 40 ms for a new alphabet)."""
-        if self._other.search(text) is None:
+        found = self._other.search(text)
+        if found is None:
             return True
+        if found.group() in self._wider:  # (CJK text: its first character, most often)
+            return False
         new = set(self._other.findall(text))
         narrow = "".join(char for char in new if display_width(char) == 1)
+        self._wider.update(new.difference(narrow))
         if narrow:
             self._narrow += narrow
             self._other = re.compile(f"[^{re.escape(self._narrow)}]")
