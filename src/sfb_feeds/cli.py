@@ -212,13 +212,12 @@ def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
 
 
 def run_unsubscribe(args: argparse.Namespace, console: _Console) -> int:
-    from .send import state_dir
     from .suppression import suppress
 
     settings = load_settings(args.config)
     lang = args.lang or "*"
     try:
-        suppress(state_dir(settings), lang, args.address, "cli")
+        suppress(settings.state_folder, lang, args.address, "cli")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     which = f"{lang} digests" if args.lang else "digests in any language"

@@ -94,6 +94,12 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
 
+    @property
+    def state_folder(self) -> Path:
+        """Where the send ledger, its lock, the suppression list and the hub's pending
+        announcements live: ``state_dir``, else ``.sfb-state/`` beside the config."""
+        return self.state_dir or self.config_path.parent / ".sfb-state"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Source:

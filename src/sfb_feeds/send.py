@@ -77,12 +77,7 @@ class SendReport:
 
 
 def ledger_for(settings: Settings) -> Ledger:
-    return Ledger(state_dir(settings) / "sent.jsonl")
-
-
-def state_dir(settings: Settings) -> Path:
-    """Where the ledger, the lock and the suppression list live."""
-    return settings.state_dir or settings.config_path.parent / ".sfb-state"
+    return Ledger(settings.state_folder / "sent.jsonl")
 
 
 def _config_problem(settings: Settings, message: str) -> ConfigError:
@@ -247,7 +242,7 @@ def send_digests(
     if ledger is None:  # a test copy: the ledger is neither read nor written
         _deliver(courier, _test_copies(settings, chosen.digests, signing), report)
         return report
-    with lock.hold_file(state_dir(settings) / LOCK_NAME, busy=_busy):
+    with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
         run = _run(settings, ledger, chosen, resend, only)
         to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
@@ -277,7 +272,7 @@ def _signs(settings: Settings, chosen: Selection, to: str | None) -> bool:
 def _run(settings: Settings, ledger: Ledger, chosen: Selection, resend: bool,
          only: str | None) -> Run:
     paths = {d.path for d in chosen.digests} | {m.path for m in chosen.mailings}
-    suppressed = load_suppressed(state_dir(settings)) if chosen.mailings else set()
+    suppressed = load_suppressed(settings.state_folder) if chosen.mailings else set()
     return Run(states=ledger.states(paths), suppressed=suppressed, resend=resend,
                ledger=ledger.path, only=only)
 

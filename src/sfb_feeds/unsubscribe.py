@@ -279,7 +279,7 @@ def app_from_environment(environ: Mapping[str, str] | None = None) -> Endpoint:
     env = os.environ if environ is None else environ
     config = env.get(CONFIG_ENV)
     settings = load_settings(Path(config) if config else None)
-    state_dir = settings.state_dir or settings.config_path.parent / ".sfb-state"
+    state_dir = settings.state_folder
     secret = secret_from_env(settings.digests.unsubscribe_secret_env, env)
     return make_app(state_dir, secret, site_locales(settings))
 

@@ -112,7 +112,7 @@ def announce(settings: Settings, written: Iterable[str]) -> tuple[str, ...]:
     hub = settings.feeds.websub_hub
     if not hub:
         return ()
-    path = (settings.state_dir or settings.config_path.parent / ".sfb-state") / PENDING_NAME
+    path = settings.state_folder / PENDING_NAME
     changed = changed_feeds(settings, written)
     try:
         due = _update(path, add=changed) if changed else _read(path)

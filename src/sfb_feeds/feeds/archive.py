@@ -147,7 +147,7 @@ def archive_feed(site: Site, target: Target) -> Feed:
     language, months, history = target.language, target.period, target.history
     if language is None or not isinstance(months, Months) or history is None:
         raise ValueError("an archive needs a language, its months and its neighbours")
-    feed = base_feed(site, ATOM, language, target.statements,
+    feed = base_feed(site, language, target.statements,
                      archive_path(language, months.label))
     current = public_url(site.settings, feed_path(ATOM, language))
     links = [Link(current, "current", ATOM.media_type, language, feed_title(site, language))]

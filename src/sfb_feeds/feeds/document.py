@@ -139,7 +139,7 @@ def make_entry(site: Site, statement: Statement) -> Entry:
     )
 
 
-def base_feed(site: Site, kind: FeedKind, language: str | None,
+def base_feed(site: Site, language: str | None,
               statements: Sequence[Statement], path: str) -> Feed:
     """Metadata and entries shared by every feed document; links are added by the caller."""
     settings = site.settings
@@ -159,7 +159,7 @@ def current_feed(site: Site, language: str | None, statements: Sequence[Statemen
     newest ``feeds.entries`` of ``statements``, the WebSub hub if set (archives, which
     nobody subscribes to, link none), and the same format's feed in every other language."""
     newest = statements[: site.settings.feeds.entries]
-    feed = base_feed(site, kind, language, newest, feed_path(kind, language))
+    feed = base_feed(site, language, newest, feed_path(kind, language))
     hub = site.settings.feeds.websub_hub
     others = (Link(public_url(site.settings, feed_path(kind, other)), TRANSLATION_REL,
                    kind.media_type, other, feed_title(site, other))
