@@ -57,8 +57,8 @@ class SfbError(Exception):
         return [str(self)]
 
 
-class InvalidInput(SfbError):
-    """One or more records or config values are wrong; every problem is listed."""
+class Problems(SfbError):
+    """Several problems found together, each reported on its own line."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
@@ -66,6 +66,10 @@ class InvalidInput(SfbError):
 
     def messages(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+
+class InvalidInput(Problems):
+    """One or more records or config values are wrong; every problem is listed."""
 
 
 class ConfigError(InvalidInput):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import lock, mailer, subscribers
 from .delivery import Courier, Digest, Pace, Retry, doubtful
-from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, SfbError, UsageError
+from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, Problems, UsageError
 from .ledger import DONE, Ledger, State, lookup
 from .loader import display_path
 from .model import Output, Settings
@@ -31,17 +31,10 @@ from .unsubscribe import SecretMissing, secret_from_env
 LOCK_NAME = "send.lock"
 
 
-class SendFailed(SfbError):
+class SendFailed(Problems):
     """At least one digest was not sent, or may not have been."""
 
     exit_code = EXIT_SEND_FAILED
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in problems))
-
-    def messages(self) -> list[str]:
-        return [str(p) for p in self.problems]
 
 
 @dataclass(slots=True)
