@@ -67,9 +67,9 @@ class Columns:
 
     def wrap(self, text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
         spaced = _one_spaced(text)
-        if not spaced.isascii() and self._all_narrow(spaced):
+        if spaced.isascii() or self._all_narrow(spaced):
             return _wrap_narrow(spaced, width - len(indent), indent)
-        return wrap(spaced, width, indent, measure=self.width)
+        return _wrap_words(spaced, width, indent, self.width)
 
     def underline(self, text: str, char: str = "=") -> str:
         return underline(text, char, measure=self.width)
@@ -86,6 +86,11 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", *,
     spaced = _one_spaced(text)
     if spaced.isascii():
         return _wrap_narrow(spaced, width - len(indent), indent)
+    return _wrap_words(spaced, width, indent, measure)
+
+
+def _wrap_words(spaced: str, width: int, indent: str, measure: Callable[[str], int]) -> str:
+    """:func:`wrap` of words joined by single spaces, measured one by one."""
     lines: list[str] = []
     line: list[str] = []
     used = len(indent)
