@@ -196,6 +196,16 @@ def test_a_garbled_footer_link_stops_that_digest(make_site: Any, tmp_path: Path,
         "https://example.org/unsubscribe?lang=pl&address={address}&token={token}, so it cannot "
         "be made personal"]
     assert [rcpt for rcpt, _ in handler.received.messages] == [["tr@lists.example.org"]]
+    # A dry run reports the same problem (it once ended in a traceback) and sends nothing.
+    handler.received.messages.clear()
+    report = send_digests(settings, garbled, NOW, dry_run=True, resend=True)
+    assert [str(p) for p in report.problems] == [
+        "pl 2015-W36 to site/pl.txt: not sent to any subscriber: its text/html part has an "
+        "{address} or {token} placeholder outside the unsubscribe link "
+        "https://example.org/unsubscribe?lang=pl&address={address}&token={token}, so it cannot "
+        "be made personal"]
+    assert all(tally.would_send == 0 for tally in report.subscribers.values())
+    assert handler.received.messages == []
 
 
 def test_a_test_copy_carries_the_testers_own_link(make_site: Any,
