@@ -298,6 +298,7 @@ def test_parsing_and_rendering_in_workers_give_the_same_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sfb_feeds import incremental
+    from sfb_feeds.incremental import schedule
 
     records = {f"s{i}.yaml": record(i, ("en", "pl", "tr")[i % 3], f"2015-{1 + i % 12:02d}-04")
                for i in range(60)}
@@ -306,15 +307,17 @@ def test_parsing_and_rendering_in_workers_give_the_same_folder(
     forked = write_site(tmp_path / "forked", records)
     monkeypatch.setenv("SFB_FEEDS_WORKERS", "1")
     assert build(serial)[0] == EXIT_INVALID
+    (serial.parent / "statements" / "bad.yaml").unlink()
+    assert build(serial)[0] == 0
     monkeypatch.setenv("SFB_FEEDS_WORKERS", "2")
     monkeypatch.setattr(incremental, "PARSE_PARALLEL_MIN", 1)
     monkeypatch.setattr(incremental, "RENDER_PARALLEL_MIN", 1)
+    monkeypatch.setattr(schedule, "ROUND_WEIGHT", 25)  # several pools, one after another
     code, _, err = build(forked)
     assert code == EXIT_INVALID
     assert "bad.yaml:1: record 1: date: is missing" in err
-    for config in (serial, forked):
-        (config.parent / "statements" / "bad.yaml").unlink()
-        assert build(config)[0] == 0
+    (forked.parent / "statements" / "bad.yaml").unlink()
+    assert build(forked)[0] == 0
     assert {p: d for p, (d, _) in tree(tmp_path / "serial" / "feeds").items() if
             "manifest" not in p} == \
         {p: d for p, (d, _) in tree(tmp_path / "forked" / "feeds").items() if "manifest" not in p}

@@ -90,6 +90,7 @@ class BuildMemory:
         self.stamp = load_stamp(settings)
         self._templates: TemplateStore | None = None
         self._languages: dict[str, tuple[str, str]] = {}
+        self._read: Sequence[Statement] = ()  # the statements in the order they were read
 
     def unchanged(self, now: datetime, manifest_status: tuple[int, int, int] | None) -> bool:
         """Whether the last build at another time would have written the same: the same
@@ -134,6 +135,7 @@ class BuildMemory:
             if enabled:
                 gc.enable()
         records.save()
+        self._read = loaded.statements
         detail(f"{len(loaded.statements)} statements, {len(parsed)} files parsed, "
                f"{len(known) - len(parsed)} from the cache")
         return loaded
@@ -180,7 +182,7 @@ class BuildMemory:
         keys = RenderKeys(site, render_base(self.settings))
         all_keys = [keys.keys(item) for item in planned]
         indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
-        indexes, here = _in_render_order(planned, indexes)
+        indexes, here = _in_render_order(planned, indexes, self._read)
         return RenderPlan(indexes, [all_keys[i] for i in indexes], kept,
                           [path for i in indexes for path in planned[i].paths], here)
 
@@ -192,8 +194,9 @@ class BuildMemory:
         work = partial(_render_part, site, planned, plan)
         done = len(plan.kept)  # files
         total = done + sum(len(keys) for keys in plan.keys)
+        weights = [len(planned[i].target.statements) + 1 for i in plan.indexes]
         for part in run_parts(work, len(plan.indexes), workers=self.workers,
-                              least=RENDER_PARALLEL_MIN, here=plan.here):
+                              least=RENDER_PARALLEL_MIN, here=plan.here, weights=weights):
             for files in part:
                 yield from files
                 done += len(files)
@@ -225,34 +228,35 @@ class BuildMemory:
                          report.owned))
 
 
-def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int]
-                     ) -> tuple[list[int], int]:
-    """The outputs to render, one of each language's most numerous kind first (its
-    digests), and how many those are. They are rendered in this process before workers
-    are forked: whatever a language's first render prepares (Babel's data and formats,
-    the templates' first run) is then inherited by every worker instead of being
-    prepared in each (measured at 10,000, cold, 5 runs each: without them 9.0 s instead
-    of 7.5 s, system time 6.1 s instead of 3.9 s, though in one process a first render
-    costs only ~2 ms more than the next). One of every kind with several outputs in a
-    language was rendered so before; the yearly Atom archives' firsts prepared nothing
-    and cost ~0.36 s of this process at 10,000 (36 ms each): without them, cold 10,000
-    0.96 x the time (4 pairs with each of two copies of the site).
+def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int],
+                     read: Sequence[Statement]) -> tuple[list[int], int]:
+    """The outputs to render, those rendered in this process before workers are forked
+    first, and how many those are.
 
-    The rest follow with each format spread evenly over the run, so that a part of them
-    holds a few long outputs, not a run of them: at 100,000 the 260 yearly archives
-    (~40 ms and up to 2 MB each) came first, and their parts grew the building process
-    by ~100 MB while they waited for the writer."""
+    Here: one of each language's most numerous kind (its digests): whatever a language's
+    first render prepares (Babel's data and formats, the templates' first run) is then
+    inherited by every worker instead of being prepared in each (measured at 10,000, cold,
+    5 runs each: without them 9.0 s instead of 7.5 s, system time 6.1 s instead of 3.9 s).
+    And the outputs about a whole language or the site (feeds, the digests' archive
+    page): they read statements from every part of the heap, which a worker would copy.
+
+    The rest follow in the order their statements were read (by the first one read), so
+    that a pool of workers (see ``schedule.ROUND_WEIGHT``) touches the memory of a run of
+    neighbouring statements, not of all of them: at 100,000 statements, cold, peak PSS
+    585-594 MB against 1,150 MB with each format spread evenly over the run (each
+    worker had copied ~330 MB of this process's pages); cold 10,000 0.96 x the time
+    (8 pairs), the workers copying fewer pages."""
     firsts = _firsts(planned, indexes)
     chosen = set(firsts)
-    rest = [i for i in indexes if i not in chosen]
-    sizes = Counter(planned[i].format.name for i in rest)
-    seen: Counter[str] = Counter()
-    spread: list[tuple[float, int]] = []
-    for i in rest:
-        name = planned[i].format.name
-        spread.append((seen[name] / sizes[name], i))
-        seen[name] += 1
-    return firsts + [i for _, i in sorted(spread)], len(firsts)
+    whole = [i for i in indexes if i not in chosen and planned[i].target.period is None]
+    chosen.update(whole)
+    at = {id(statement): n for n, statement in enumerate(read)}
+
+    def first_read(i: int) -> int:
+        return min((at.get(id(s), 0) for s in planned[i].target.statements), default=0)
+
+    rest = sorted((i for i in indexes if i not in chosen), key=first_read)
+    return firsts + whole + rest, len(firsts) + len(whole)
 
 
 def _firsts(planned: Sequence[PlannedOutput], indexes: list[int]) -> list[int]:

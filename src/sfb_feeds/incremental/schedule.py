@@ -4,9 +4,11 @@ Workers are forked (``concurrent.futures.ProcessPoolExecutor`` with the fork con
 they start with everything this process has built (settings, statements, the site, the
 prepared formats) without pickling any of it. Each task names its share of the work by
 indexes, and only its results travel back. Python refuses ``max_tasks_per_child`` with
-fork, so memory is bounded the simple way instead: a pool does at most ROUND_ITEMS items
-per worker, then a fresh one is forked (a forked worker's private memory grows with what
-it touches; measured at 100,000 statements, see docs/operations.md).
+fork, so memory is bounded the simple way instead: a pool takes consecutive items until
+their weights (by default 1 each) reach ROUND_WEIGHT, then a fresh one is forked for the
+next ones. A forked worker's private memory is the pages of this process it writes to,
+and reading an object writes its reference count: a worker copies the pages of every
+object its items touch (see docs/operations.md).
 
 Workers end when this process does, even when it is killed (cron's timeout, SIGKILL):
 each watches a pipe whose only writer is this process, and leaves when it closes. (A
@@ -29,7 +31,11 @@ from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MAX_WORKERS = 4  # more processes add memory faster than they save time here
-ROUND_ITEMS = 5_000  # items per worker before its pool is replaced (bounds its memory)
+# The weight of the items one pool takes (rendering: the statements their outputs read).
+# At 100,000 statements, cold, with outputs in the order their statements were read:
+# peak PSS 704 MB at 40,000, 641 at 20,000, 585-594 at 10,000, 582 at 5,000 (one build
+# each, three at 10,000); a fresh pool costs ~0.25 s of CPU per worker.
+ROUND_WEIGHT = 10_000
 PARTS_PER_WORKER = 64  # tasks per worker and round: small, so that long outputs spread
 # Parts handed to the pool and not yet taken by the caller, per worker. Results of parts
 # done ahead of a slower consumer (the writer) wait in this process: with the whole round
@@ -94,13 +100,15 @@ def _as_done(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: i
 
 
 def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: int,
-              least: int, here: int = 0) -> Iterator[Result]:
+              least: int, here: int = 0, weights: Sequence[int] | None = None
+              ) -> Iterator[Result]:
     """``work`` over ``range(count)`` in parts of consecutive indexes, each part's results
     as it is done (the parts done here first, in order).
 
     The first ``here`` items are done in this process before any worker is forked (so
     that workers inherit what doing them prepared). With one worker, or fewer than
-    ``least`` items, everything is done here, a part at a time.
+    ``least`` items, everything is done here, a part at a time. ``weights``: how much of
+    this process's memory each item reads (see ROUND_WEIGHT).
     """
     if workers <= 1 or count < least:
         here = count
@@ -108,8 +116,6 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
         yield work(range(start, min(here, count, start + LOCAL_PART)))
     if here >= count:
         return
-    per_round = ROUND_ITEMS * workers
-    size = max(1, -(-min(count - here, per_round) // (workers * PARTS_PER_WORKER)))
     context = multiprocessing.get_context("fork")
     # What exists now is not scanned by the collector in the workers, whose pages then
     # stay shared with this process (without it: 10,000 cold 1.16 x the time, paired).
@@ -117,8 +123,8 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
     gc.freeze()
     watch, alive = os.pipe()
     try:
-        for start in range(here, count, per_round):
-            stop = min(count, start + per_round)
+        for start, stop in _rounds(here, count, weights):
+            size = max(1, -(-(stop - start) // (workers * PARTS_PER_WORKER)))
             parts = [range(i, min(stop, i + size)) for i in range(start, stop, size)]
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt,
                                      initargs=(work, watch, alive)) as pool:
@@ -126,3 +132,18 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
     finally:
         os.close(watch)
         os.close(alive)
+
+
+def _rounds(start: int, count: int, weights: Sequence[int] | None
+            ) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges of ``range(start, count)`` whose weights reach ROUND_WEIGHT
+    (each at least one item)."""
+    begin, total = start, 0
+    for i in range(start, count):
+        weight = 1 if weights is None else weights[i]
+        if total and total + weight > ROUND_WEIGHT:
+            yield begin, i
+            begin, total = i, 0
+        total += weight
+    if begin < count:
+        yield begin, count
