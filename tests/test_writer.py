@@ -357,6 +357,15 @@ def test_a_stream_failing_late_leaves_the_folder_as_it_was(out: Path) -> None:
     assert tree(out) == before  # no temporary files or new folders
 
 
+def test_a_stream_ending_before_every_planned_output_came_writes_nothing(out: Path) -> None:
+    write_outputs(out, many("v1")[:100], durable=False)
+    before = tree(out)
+    rows = many("v2")
+    with pytest.raises(RuntimeError, match="1 planned outputs never came"):
+        write_outputs(out, iter(rows[:-1]), paths=[r.path for r in rows], durable=False)
+    assert tree(out) == before  # the folder (and its manifest) as it was
+
+
 def test_durable_writes_flush_every_file_written(
         out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     flushed: set[int] = set()

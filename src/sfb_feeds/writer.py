@@ -16,7 +16,6 @@ leaves each file whole (old or new), and leaves manifest + intent claiming every
 tool may have created; the next run sees the intent, checks files by their bytes instead
 of trusting recorded status, and sweeps leftover temporary files. A run that fails before
 renaming anything removes its temporary files and intent: the folder is as it was.
-
 Callers must hold :func:`sfb_feeds.lock.hold` on the folder while writing.
 """
 
@@ -371,6 +370,7 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
             job.keep(path, key)
         for output in outputs:
             job.consider(output)
+        _check_delivered(job)
         if job.foreign:
             raise ForeignFiles(job.root, job.foreign)
         return job.commit()
@@ -379,6 +379,14 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
             job.stager.close()
         job.abort()
         raise
+
+
+def _check_delivered(job: _Job) -> None:
+    """Paths named beforehand that the stream never brought (a fault upstream) stop it."""
+    missing = job.planned_set - {*job.new, *(i.path for i in job.staged), *(job.foreign or ())}
+    if missing:
+        raise RuntimeError(f"{len(missing)} planned outputs never came, {min(missing)} "
+                           "among them: nothing was written")
 
 
 def _notes(old: Manifest) -> tuple[str, ...]:
