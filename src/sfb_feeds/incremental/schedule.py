@@ -34,7 +34,8 @@ MAX_WORKERS = 4  # more processes add memory faster than they save time here
 # The weight of the items one pool takes (rendering: the statements their outputs read).
 # At 100,000 statements, cold, with outputs in the order their statements were read:
 # peak PSS 704 MB at 40,000, 641 at 20,000, 585-594 at 10,000, 582 at 5,000 (one build
-# each, three at 10,000); a fresh pool costs ~0.25 s of CPU per worker.
+# each, three at 10,000). The price, against 40,000: ~3 s of the cold build (medians of
+# three pairs, 28.4 against 25.5 s), the CPU of forking ~46 fresh workers instead of ~12.
 ROUND_WEIGHT = 10_000
 PARTS_PER_WORKER = 64  # tasks per worker and round: small, so that long outputs spread
 # Parts handed to the pool and not yet taken by the caller, per worker. Results of parts
