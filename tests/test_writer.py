@@ -442,3 +442,24 @@ def test_ordinary_output_paths_pass_the_check(path: str) -> None:
     from sfb_feeds.manifest import check_path
 
     assert check_path(path) == path
+
+
+def test_a_disk_that_fills_up_early_in_a_long_stream_names_the_output(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure found while outputs still arrive (thousands staged after it) is the same
+    clean WriteError naming the output, and the folder is left as it was."""
+    write(out, outputs(a="a"))
+    before = tree(out)
+    real = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        if "pl" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    rows = [Output("pl/atom", b"pl"), *(Output(f"d{i % 8}/f{i}", b"x") for i in range(4000))]
+    with pytest.raises(WriteError, match=r"^pl/atom: cannot write: No space left on device"):
+        write_outputs(out, iter(rows), paths=[row.path for row in rows], durable=False)
+    monkeypatch.undo()
+    assert tree(out) == before

@@ -250,11 +250,12 @@ class _Job(_Staging):
         return sorted(item.path for item in self.staged), removed
 
     def _wait_for_staged(self) -> dict[str, os.stat_result]:
-        try:
-            return {} if self.stager is None else self.stager.wait()
-        except StageError as exc:
-            path = next(i.path for i in self.staged if i.temp == exc.filename)
-            raise _fail(exc.action, path, exc) from exc
+        return {} if self.stager is None else self.stager.wait()
+
+    def failed(self, exc: StageError) -> WriteError:
+        """A staged file's failure (while outputs still come, or at the end), by output."""
+        return _fail(exc.action, next(i.path for i in self.staged if i.temp == exc.filename),
+                     exc)
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
@@ -371,10 +372,12 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
         if job.foreign:
             raise ForeignFiles(job.root, job.foreign)
         return job.commit()
-    except BaseException:
+    except BaseException as exc:
         if job.stager is not None:
             job.stager.close()
         job.abort()
+        if isinstance(exc, StageError):
+            raise job.failed(exc) from exc
         raise
 
 
