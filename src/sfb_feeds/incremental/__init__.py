@@ -194,9 +194,9 @@ class BuildMemory:
         work = partial(_render_part, site, planned, plan)
         done = len(plan.kept)  # files
         total = done + sum(len(keys) for keys in plan.keys)
-        weights = [len(planned[i].target.statements) + 1 for i in plan.indexes]
+        reads = [planned[i].target.statements for i in plan.indexes]
         for part in run_parts(work, len(plan.indexes), workers=self.workers,
-                              least=RENDER_PARALLEL_MIN, here=plan.here, weights=weights):
+                              least=RENDER_PARALLEL_MIN, here=plan.here, reads=reads):
             for files in part:
                 yield from files
                 done += len(files)

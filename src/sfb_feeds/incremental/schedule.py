@@ -5,10 +5,10 @@ they start with everything this process has built (settings, statements, the sit
 prepared formats) without pickling any of it. Each task names its share of the work by
 indexes, and only its results travel back. Python refuses ``max_tasks_per_child`` with
 fork, so memory is bounded the simple way instead: a pool takes consecutive items until
-their weights (by default 1 each) reach ROUND_WEIGHT, then a fresh one is forked for the
-next ones. A forked worker's private memory is the pages of this process it writes to,
-and reading an object writes its reference count: a worker copies the pages of every
-object its items touch (see docs/operations.md).
+they read ROUND_WEIGHT distinct objects (by default each item one), then a fresh one is
+forked for the next ones. A forked worker's private memory is the pages of this process
+it writes to, and reading an object writes its reference count: a worker copies the
+pages of every object its items touch (see docs/operations.md).
 
 Workers end when this process does, even when it is killed (cron's timeout, SIGKILL):
 each watches a pipe whose only writer is this process, and leaves when it closes. (A
@@ -24,19 +24,20 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
 from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MAX_WORKERS = 4  # more processes add memory faster than they save time here
-# The weight of the items one pool takes (rendering: the statements their outputs read).
-# At 100,000 statements, cold, with outputs in the order their statements were read:
-# peak PSS 704 MB at 40,000, 641 at 20,000, 585-594 at 10,000, 582 at 5,000 (one build
-# each, three at 10,000). The price, against 40,000: ~3 s of the cold build (medians of
-# three pairs, 28.4 against 25.5 s), the CPU of forking ~46 fresh workers instead of ~12.
-ROUND_WEIGHT = 10_000
+# How many distinct objects the items of one pool read (rendering: statements). Counted
+# distinct, 6,000 against the sum of each output's statements to 10,000: cold 100,000
+# peak PSS 564-565 against 574-583 MB, 74-76 against 67-78 s (two builds each); cold
+# 10,000 0.96 x the time (8 pairs; two pools instead of three). Distinct to 10,000 (one
+# pool at 10,000: 0.94 x) peaked at 607 MB at 100,000. Summed, 40,000: 704 MB, 20,000:
+# 641, 5,000: 582 (session 12).
+ROUND_WEIGHT = 6_000
 PARTS_PER_WORKER = 64  # tasks per worker and round: small, so that long outputs spread
 # Parts handed to the pool and not yet taken by the caller, per worker. Results of parts
 # done ahead of a slower consumer (the writer) wait in this process: with the whole round
@@ -101,14 +102,14 @@ def _as_done(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: i
 
 
 def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: int,
-              least: int, here: int = 0, weights: Sequence[int] | None = None
+              least: int, here: int = 0, reads: Sequence[Iterable[object]] | None = None
               ) -> Iterator[Result]:
     """``work`` over ``range(count)`` in parts of consecutive indexes, each part's results
     as it is done (the parts done here first, in order).
 
     The first ``here`` items are done in this process before any worker is forked (so
     that workers inherit what doing them prepared). With one worker, or fewer than
-    ``least`` items, everything is done here, a part at a time. ``weights``: how much of
+    ``least`` items, everything is done here, a part at a time. ``reads``: the objects of
     this process's memory each item reads (see ROUND_WEIGHT).
     """
     if workers <= 1 or count < least:
@@ -124,7 +125,7 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
     gc.freeze()
     watch, alive = os.pipe()
     try:
-        for start, stop in _rounds(here, count, weights):
+        for start, stop in _rounds(here, count, reads):
             size = max(1, -(-(stop - start) // (workers * PARTS_PER_WORKER)))
             parts = [range(i, min(stop, i + size)) for i in range(start, stop, size)]
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt,
@@ -135,16 +136,16 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
         os.close(alive)
 
 
-def _rounds(start: int, count: int, weights: Sequence[int] | None
+def _rounds(start: int, count: int, reads: Sequence[Iterable[object]] | None
             ) -> Iterator[tuple[int, int]]:
-    """Consecutive ranges of ``range(start, count)`` whose weights reach ROUND_WEIGHT
-    (each at least one item)."""
-    begin, total = start, 0
+    """Consecutive ranges of ``range(start, count)`` whose items read at most ROUND_WEIGHT
+    distinct objects (each range at least one item)."""
+    begin, seen = start, set[int]()
     for i in range(start, count):
-        weight = 1 if weights is None else weights[i]
-        if total and total + weight > ROUND_WEIGHT:
+        item = {i} if reads is None else {id(thing) for thing in reads[i]}
+        if seen and len(seen) + len(item - seen) > ROUND_WEIGHT:
             yield begin, i
-            begin, total = i, 0
-        total += weight
+            begin, seen = i, set()
+        seen |= item
     if begin < count:
         yield begin, count
