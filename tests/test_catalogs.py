@@ -165,10 +165,11 @@ def test_labels_come_out_in_the_language(name: str) -> None:
         if msgid in i18n.PLURALS:
             continue
         values = {field: f"<{field}>" for field in _fields(msgid)}
-        assert i18n.label(tag, msgid, **values) == _forms(merged[msgid])[0].format(**values)
+        translated = i18n.translations(tag).gettext(msgid)
+        assert translated.format(**values) == _forms(merged[msgid])[0].format(**values)
     if name != "en":
         for msgid in NEVER_ENGLISH:
-            assert i18n.label(tag, msgid) != msgid, (name, msgid)
+            assert i18n.translations(tag).gettext(msgid) != msgid, (name, msgid)
 
 
 PLURAL_LABELS = [
@@ -195,7 +196,7 @@ PLURAL_LABELS = [
 
 @pytest.mark.parametrize(("lang", "counts", "expected"), PLURAL_LABELS)
 def test_plural_labels(lang: str, counts: tuple[int, ...], expected: tuple[str, ...]) -> None:
-    rendered = tuple(i18n.plural_label(lang, "{count} statement", "{count} statements", n)
+    rendered = tuple(i18n.Language(lang).plural_label("{count} statement", "{count} statements", n)
                      for n in counts)
     assert rendered == expected
 
@@ -219,4 +220,4 @@ LABELS = [
 
 @pytest.mark.parametrize(("lang", "msgid", "expected"), LABELS)
 def test_labels(lang: str, msgid: str, expected: str) -> None:
-    assert i18n.label(lang, msgid, label="Also in") == expected
+    assert i18n.translations(lang).gettext(msgid).format(label="Also in") == expected

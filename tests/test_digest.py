@@ -251,16 +251,16 @@ def test_every_label_is_localised(lang: str) -> None:
         for english in _fixed_parts(msgid):
             if len(english) > 3 and english not in translated:
                 assert english not in shown, (msgid, english)
-    assert i18n.format_date(date(2015, 9, 4), lang) in shown
-    assert i18n.format_week(date(2015, 8, 31), date(2015, 9, 6), lang) in shown
-    assert i18n.plural_label(lang, "{count} statement", "{count} statements", 1) in shown
+    assert i18n.Language(lang).format_date(date(2015, 9, 4)) in shown
+    assert i18n.Language(lang).format_week(date(2015, 8, 31), date(2015, 9, 6)) in shown
+    assert i18n.Language(lang).plural_label("{count} statement", "{count} statements", 1) in shown
 
 
 def test_labels_per_language_example() -> None:
     result = outputs(site([statement("Título", lang="es")]))
     root = parse(result["digests/es/2015-W36.html"])
-    assert text_of(by_class(root, "more-link")[0]) == i18n.label("es", "Full statement")
-    assert i18n.label("es", "Full statement") != "Full statement"
+    full_statement = i18n.translations("es").gettext("Full statement")
+    assert text_of(by_class(root, "more-link")[0]) == full_statement != "Full statement"
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -582,7 +582,7 @@ def test_a_language_without_catalog_gets_english_labels_and_its_own_dates() -> N
     result = outputs(site([statement("Taarifa", lang="sw")]))
     root = parse(result["digests/sw/2015-W36.html"])
     assert text_of(by_class(root, "more-link")[0]) == "Full statement"
-    assert text_of(root.find(".//time")) == i18n.format_date(date(2015, 9, 4), "sw")
+    assert text_of(root.find(".//time")) == i18n.Language("sw").format_date(date(2015, 9, 4))
     assert text_of(root.find(".//time")) != "4 September 2015"
 
 

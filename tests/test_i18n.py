@@ -206,7 +206,7 @@ def test_plural_choice_follows_cldr(lang: str) -> None:
     ],
 )
 def test_statement_count(lang: str, count: int, expected: str) -> None:
-    assert i18n.plural_label(lang, COUNT, i18n.PLURALS[COUNT], count) == expected
+    assert i18n.Language(lang).plural_label(COUNT, i18n.PLURALS[COUNT], count) == expected
 
 
 # --- labels with values ------------------------------------------------------------------------
@@ -226,16 +226,16 @@ def test_statement_count(lang: str, count: int, expected: str) -> None:
     ],
 )
 def test_subject_line(lang: str, expected: str) -> None:
-    week = i18n.format_week(date(2015, 8, 31), date(2015, 9, 6), lang)
-    assert i18n.label(lang, SUBJECT, site="SFB", week=week) == expected
+    week = i18n.Language(lang).format_week(date(2015, 8, 31), date(2015, 9, 6))
+    assert i18n.translations(lang).gettext(SUBJECT).format(site="SFB", week=week) == expected
 
 
 def test_authors_are_joined_the_language_way() -> None:
-    authors = i18n.format_names(["DSIP", "RS", "SWP"], "pl")
-    assert i18n.label("pl", "by {authors}", authors=authors) == "Autorstwo: DSIP, RS i SWP"
-    assert i18n.label("tr", "by {authors}", authors="DSİP") == "Yazan: DSİP"
-    assert i18n.format_names(["A", "B"], "en") == "A and B"
-    assert i18n.format_names([], "en") == ""
+    authors = i18n.Language("pl").format_names(["DSIP", "RS", "SWP"])
+    assert i18n.Language("pl").label("by {authors}", authors=authors) == "Autorstwo: DSIP, RS i SWP"
+    assert i18n.Language("tr").label("by {authors}", authors="DSİP") == "Yazan: DSİP"
+    assert i18n.Language("en").format_names(["A", "B"]) == "A and B"
+    assert i18n.Language("en").format_names([]) == ""
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -339,22 +339,22 @@ def test_authors_are_joined_the_language_way() -> None:
     ],
 )
 def test_format_week(lang: str, same_month: str, across_months: str, across_years: str) -> None:
-    assert i18n.format_week(date(2015, 9, 7), date(2015, 9, 13), lang) == same_month
-    assert i18n.format_week(date(2015, 8, 31), date(2015, 9, 6), lang) == across_months
-    assert i18n.format_week(date(2015, 12, 28), date(2016, 1, 3), lang) == across_years
+    assert i18n.Language(lang).format_week(date(2015, 9, 7), date(2015, 9, 13)) == same_month
+    assert i18n.Language(lang).format_week(date(2015, 8, 31), date(2015, 9, 6)) == across_months
+    assert i18n.Language(lang).format_week(date(2015, 12, 28), date(2016, 1, 3)) == across_years
 
 
 def test_format_week_of_one_day_is_the_date() -> None:
-    assert i18n.format_week(date(2015, 9, 6), date(2015, 9, 6), "pl") == "6 września 2015"
+    assert i18n.Language("pl").format_week(date(2015, 9, 6), date(2015, 9, 6)) == "6 września 2015"
 
 
 def test_format_week_takes_datetimes_by_their_day() -> None:
     warsaw = ZoneInfo("Europe/Warsaw")
     start = datetime(2015, 8, 31, 0, 0, tzinfo=warsaw)
     end = datetime(2015, 9, 6, 23, 59, tzinfo=warsaw)
-    assert i18n.format_week(start, end, "de") == "31. August\u2009–\u20096. September 2015"
+    assert i18n.Language("de").format_week(start, end) == "31. August\u2009–\u20096. September 2015"
     same_day = datetime(2015, 9, 6, 23, 59, tzinfo=warsaw)
-    assert i18n.format_week(same_day.replace(hour=0), same_day, "pl") == "6 września 2015"
+    assert i18n.Language("pl").format_week(same_day.replace(hour=0), same_day) == "6 września 2015"
 
 
 @pytest.mark.parametrize(
@@ -381,13 +381,13 @@ def test_format_week_takes_datetimes_by_their_day() -> None:
     ],
 )
 def test_format_date(lang: str, expected: str) -> None:
-    assert i18n.format_date(date(2015, 9, 6), lang) == expected
+    assert i18n.Language(lang).format_date(date(2015, 9, 6)) == expected
 
 
 def test_format_date_keeps_the_given_timezone() -> None:
     # 00:30 in Warsaw is still the 6th in UTC: the caller's local day is the one shown.
     moment = datetime(2015, 9, 7, 0, 30, tzinfo=ZoneInfo("Europe/Warsaw"))
-    assert i18n.format_date(moment, "pl") == "7 września 2015"
+    assert i18n.Language("pl").format_date(moment) == "7 września 2015"
 
 
 # --- direction, names, fallbacks ------------------------------------------------------------------
@@ -482,9 +482,9 @@ def test_catalogs_used(lang: str, used: tuple[str, ...]) -> None:
     assert i18n.catalogs_used(lang) == used
 
 def test_unknown_language_gets_english_labels_and_its_own_dates() -> None:
-    assert i18n.label("sw", "Unsubscribe") == "Unsubscribe"
-    assert i18n.format_date(date(2015, 9, 6), "sw") == "6 Septemba 2015"
-    assert i18n.format_names(["A", "B"], "sw") == "A na B"
+    assert i18n.translations("sw").gettext("Unsubscribe") == "Unsubscribe"
+    assert i18n.Language("sw").format_date(date(2015, 9, 6)) == "6 Septemba 2015"
+    assert i18n.Language("sw").format_names(["A", "B"]) == "A na B"
 
 
 def _write_catalog(root: Path, name: str, strings: dict[str, str], fuzzy: set[str]) -> None:
@@ -621,6 +621,6 @@ def test_the_unsubscribe_page_messages_are_labels() -> None:
     page = (unsubscribe.ASK, unsubscribe.ASK_NO_ADDRESS, unsubscribe.DONE,
             unsubscribe.NOT_ONE_CLICK)
     assert set(page) <= set(i18n.MESSAGES)  # so every catalog must translate them
-    assert i18n.label("pl", unsubscribe.ASK, address="ann@example.org") == (
+    assert i18n.translations("pl").gettext(unsubscribe.ASK).format(address="ann@example.org") == (
         "Przestać wysyłać te przeglądy na adres ann@example.org?")
-    assert i18n.label("fr", unsubscribe.ASK_NO_ADDRESS).endswith(f"adresse{NB}?")
+    assert i18n.translations("fr").gettext(unsubscribe.ASK_NO_ADDRESS).endswith(f"adresse{NB}?")

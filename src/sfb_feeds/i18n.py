@@ -237,7 +237,10 @@ class Language:
         return found
 
     def format_week(self, start: date, end: date) -> str:
-        """The days from ``start`` to ``end`` in words (see the module function)."""
+        """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September
+        2015``. CLDR's interval patterns, with the month written in full where the closest
+        pattern abbreviates it (Babel does not widen fields the way ICU does). Datetimes
+        count by their calendar day, as given."""
         start, end = _day(start), _day(end)
         if start == end:
             return self.format_date(start)
@@ -265,39 +268,3 @@ class Language:
             if len(self._lists) < MOST_KEPT:
                 self._lists[items] = found
         return found
-
-
-# --- one-off helpers (each reads the language's data afresh) ------------------------------
-
-
-def label(lang: str, msgid: str, **values: object) -> str:
-    """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
-    return translations(lang).gettext(msgid).format(**values)
-
-
-def plural_label(lang: str, singular: str, plural: str, count: int, **values: object) -> str:
-    """The translated plural label for ``count``; ``{count}`` is written the language's way."""
-    return Language(lang).plural_label(singular, plural, count, **values)
-
-
-def format_date(moment: date, lang: str) -> str:
-    """The long date in ``lang``: ``6 September 2015``, ``6 września 2015``.
-
-    ``moment`` is taken as it is: convert it to the site's timezone first.
-    """
-    return Language(lang).format_date(moment)
-
-
-def format_week(start: date, end: date, lang: str) -> str:
-    """The days from ``start`` to ``end`` in words: ``31 August\u2009\u2013\u20096 September 2015``.
-
-    CLDR's interval patterns, with the month written in full where the closest pattern
-    abbreviates it (Babel does not widen fields the way ICU does). Datetimes count by
-    their calendar day, as given.
-    """
-    return Language(lang).format_week(start, end)
-
-
-def format_names(names: Iterable[str], lang: str) -> str:
-    """A list of names joined the language's way: ``A, B and C``, ``A, B i C``."""
-    return Language(lang).format_names(names)
