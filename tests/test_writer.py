@@ -463,3 +463,29 @@ def test_a_disk_that_fills_up_early_in_a_long_stream_names_the_output(
         write_outputs(out, iter(rows), paths=[row.path for row in rows], durable=False)
     monkeypatch.undo()
     assert tree(out) == before
+
+
+def test_a_folder_that_cannot_be_flushed_is_a_write_error_and_the_next_run_repairs(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files are renamed when their folders are flushed: a failure then names the
+    folder (it escaped as an internal error), and the next run finishes the job."""
+    write(out, outputs(a="a"))
+    real = os.fsync
+
+    def failing(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if stat.S_ISDIR(os.fstat(fd).st_mode) and path.endswith("/pl"):
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+    rows = [Output("a", b"A2"), Output("pl/atom", b"pl")]
+    with pytest.raises(WriteError, match=r"/feeds/pl: cannot flush to disk: Input/output error$"):
+        write_outputs(out, rows, durable=True)
+    monkeypatch.undo()
+    report = write_outputs(out, rows, durable=True)
+    assert report.notes == ("the previous run was interrupted; checked files by their bytes "
+                            "and removed its temporary files",)
+    assert {path: data for path, (data, _) in tree(out).items() if "manifest" not in path} \
+        == {"a": b"A2", "pl/atom": b"pl"}
+    assert write_outputs(out, rows, durable=True).written == ()

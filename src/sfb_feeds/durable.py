@@ -20,12 +20,15 @@ def same_bytes(path: str, data: bytes) -> bool:
 
 
 def fsync_path(path: str, flags: int = os.O_RDONLY) -> None:
-    """Flush a file's bytes, or a folder's entries, to the disk."""
-    fd = os.open(path, flags)
+    """Flush a file's bytes, or a folder's entries, to the disk (a :class:`StageError`)."""
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(path, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StageError("flush to disk", path, exc) from exc
 
 
 # Flushes at once: ext4 commits concurrent fsyncs together. Cold 10,000, 8 pairs each

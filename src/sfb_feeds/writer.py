@@ -253,9 +253,9 @@ class _Job(_Staging):
         return {} if self.stager is None else self.stager.wait()
 
     def failed(self, exc: StageError) -> WriteError:
-        """A staged file's failure (while outputs still come, or at the end), by output."""
-        return _fail(exc.action, next(i.path for i in self.staged if i.temp == exc.filename),
-                     exc)
+        """A staged file's failure (while outputs still come, or after) or a folder's."""
+        path = next((i.path for i in self.staged if i.temp == exc.filename), exc.filename)
+        return _fail(exc.action, path, exc)
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
