@@ -150,6 +150,18 @@ def test_first_build_reports_then_an_unchanged_build_is_silent(site: Path) -> No
     assert RENDERED == []
 
 
+def test_a_cache_folder_that_cannot_be_written_costs_only_time(site: Path) -> None:
+    """A file where the cache folder should be: every build succeeds, quietly, with the
+    same outputs as with a cache (it escaped as an internal error, exit 70)."""
+    with_cache = site.parent.parent / "with-cache"
+    shutil.copytree(site.parent, with_cache)
+    assert build(with_cache / "sfb-feeds.yaml")[0] == 0
+    (site.parent / ".sfb-cache").write_text("not a folder\n", encoding="utf-8")
+    assert build(site) == (0, "12 written, 0 unchanged, 0 removed\n", "")
+    assert build(site) == (0, "", "")
+    assert outputs(site.parent) == outputs(with_cache)
+
+
 def test_verbose_explains_a_build_that_had_nothing_to_do(site: Path) -> None:
     build(site)
     code, out, err = build(site, "--verbose")

@@ -10,6 +10,7 @@ version) that found them; any other file is ignored and written again.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +38,9 @@ def known_languages(folder: Path | None) -> dict[str, tuple[str, str]]:
 
 
 def keep_languages(folder: Path | None, before: Facts, now: Facts) -> None:
-    """Write ``now`` when it differs from what was read (``before``)."""
+    """Write ``now`` when it differs from what was read (``before``); a cache that cannot
+    be written costs only time."""
     if folder is not None and dict(now) != dict(before):
-        write_atomically(folder / LANGUAGES_FILE,
-                         marshal.dumps((_HEADER, code_fingerprint(), dict(now))))
+        with contextlib.suppress(OSError):
+            write_atomically(folder / LANGUAGES_FILE,
+                             marshal.dumps((_HEADER, code_fingerprint(), dict(now))))
