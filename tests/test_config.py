@@ -11,6 +11,7 @@ from conftest import SITE_CONFIG, SiteMaker
 from sfb_feeds.cli import main
 from sfb_feeds.config import load_settings
 from sfb_feeds.errors import ConfigError
+from sfb_feeds.loader import display_path
 
 MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
 
@@ -32,6 +33,7 @@ def test_defaults_and_paths_relative_to_the_config(tmp_path: Path) -> None:
 
 
 def test_every_key_is_read(tmp_path: Path) -> None:
+    (tmp_path / "my-templates" / "email").mkdir(parents=True)
     (tmp_path / "c.yaml").write_text(SITE_CONFIG + """\
 statements: records
 output: public/feeds
@@ -96,6 +98,29 @@ def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "c.yaml")
     assert message in caught.value.messages()
+
+
+@pytest.mark.parametrize(("made", "problem"), [
+    ((), "is not a folder"),
+    (("notes",), "holds neither an email/ nor a pages/ folder of templates, so it would "
+                 "override nothing"),
+])
+def test_a_templates_folder_that_overrides_nothing_is_refused(
+        make_site: SiteMaker, made: tuple[str, ...], problem: str) -> None:
+    """A misspelt ``templates:`` would leave the built-in templates in use without a word:
+    every command refuses it, by line, and nothing is built."""
+    config = make_site(config=MINIMAL + "templates: my-templats\n")
+    for name in made:
+        (config.parent / "my-templats" / name).mkdir(parents=True)
+    for command in ("check", "build"):
+        err = io.StringIO()
+        assert main([command, "--config", str(config)], out=io.StringIO(), err=err) == 1
+        folder = config.parent / "my-templats"
+        assert err.getvalue().splitlines() == [
+            f"error: {display_path(config)}:4: templates: {folder} {problem}"]
+    assert not (config.parent / "feeds").exists()
+    (config.parent / "my-templats" / "pages").mkdir(parents=True, exist_ok=True)
+    assert main(["build", "--config", str(config)], out=io.StringIO(), err=io.StringIO()) == 0
 
 
 def test_missing_config_exits_1_with_a_hint(tmp_path: Path) -> None:

@@ -259,6 +259,24 @@ def _check_variables(v: dict[str, Any], out: _Collector) -> None:
                         f"uses ${name}, which is not set in the environment")
 
 
+# The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
+# feeds.index_page.PAGES_FOLDER): a folder with neither would override nothing.
+TEMPLATE_FOLDERS = ("email", "pages")
+
+
+def _check_templates(base: Path, v: dict[str, Any], out: _Collector) -> None:
+    """The site's own templates folder exists and holds templates: a misspelt one would
+    leave the built-in templates in use without a word."""
+    if "templates" not in v:
+        return
+    folder = _expand(base, v["templates"])
+    if not folder.is_dir():
+        out.add(out.lines.get("templates", 1), "templates", f"{folder} is not a folder")
+    elif not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
+        out.add(out.lines.get("templates", 1), "templates", f"{folder} holds neither an "
+                "email/ nor a pages/ folder of templates, so it would override nothing")
+
+
 def _within(inner: Path, outer: Path) -> bool:
     return inner == outer or outer in inner.parents
 
@@ -340,6 +358,7 @@ def load_settings(path: Path | None = None) -> Settings:
         _check_variables(values, out)
     if not out.problems:
         _check_folders(path.parent, values, out)
+        _check_templates(path.parent, values, out)
     if out.problems:
         raise ConfigError(out.problems)
     return _settings(path, values)
