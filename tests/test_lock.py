@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -11,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import SiteMaker
 
 from sfb_feeds import lock
-from sfb_feeds.errors import EXIT_BUSY, Busy
+from sfb_feeds.cli import main
+from sfb_feeds.errors import EXIT_BUSY, EXIT_INVALID, Busy
 
 HOLDER = textwrap.dedent("""\
     import sys, time
@@ -118,3 +121,15 @@ def test_a_second_run_takes_the_lock_once_the_first_lets_go(
     with lock.hold(tmp_path / "feeds", wait=60, poll=0.25) as path:
         assert lock.holder_pid(path) == os.getpid()
     assert pauses[:1] == [0.25]
+
+
+def test_a_file_where_the_output_folder_should_be_is_named_and_kept(
+        make_site: SiteMaker) -> None:
+    config = make_site()
+    output = config.parent / "feeds"
+    output.write_text("mine\n", encoding="utf-8")
+    err = io.StringIO()
+    assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == EXIT_INVALID
+    assert err.getvalue() == (f"error: {output}: not a folder (the lock file .sfb-feeds.lock "
+                              "goes in it); move it away or change the config\n")
+    assert output.read_text(encoding="utf-8") == "mine\n"

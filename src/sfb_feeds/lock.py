@@ -80,6 +80,9 @@ def hold_file(path: Path, *, busy: Callable[[Path, float], Busy], wait: float | 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except FileExistsError as exc:  # (from mkdir: a file where a folder should be)
+        raise WriteError(f"{exc.filename}: not a folder (the lock file {path.name} goes "
+                         "in it); move it away or change the config") from exc
     except OSError as exc:
         raise WriteError(f"{path}: cannot open the lock file: {exc.strerror or exc}") from exc
     try:
