@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -278,6 +281,47 @@ def test_cli_import_with_bad_base_url_is_a_usage_error() -> None:
     code, _, err = run_cli("import", str(fixture("odd.txt")), "--out", "x", "--base-url", "x")
     assert code == 2
     assert "base URL 'x' is not an absolute http(s) address" in err
+
+
+def test_an_out_folder_that_is_a_file_is_named_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "records").write_text("mine\n", encoding="utf-8")
+    for out_dir in ("records", "records/sub"):
+        code, out, err = run_cli("import", str(fixture("odd.txt")), "--out", out_dir,
+                                 "--base-url", BASE)
+        assert (code, out) == (1, "")
+        assert err == (f"error: {out_dir}: cannot write a record: not a folder (records "
+                       "written before it are whole; importing again skips them)\n")
+    assert (tmp_path / "records").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_disk_that_fills_up_during_an_import_leaves_whole_records(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record that could not be written is named; those before it are whole, and
+    importing again once there is room writes the rest."""
+    real, flushed = os.fsync, []
+
+    def full_after_two(fd: int) -> None:
+        if len(flushed) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        flushed.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", full_after_two)
+    code, _, err = run_cli("import", str(fixture("odd.txt")), "--out", "records",
+                           "--base-url", BASE)
+    assert code == 1
+    assert re.fullmatch(r"error: records/[^/]+\.yaml: cannot write a record: No space left on "
+                        r"device \(records written before it are whole; importing again "
+                        r"skips them\)\n", err)
+    assert sorted(p.name for p in (tmp_path / "records").iterdir()) == sorted(
+        p.name for p in (tmp_path / "records").glob("*.yaml"))  # no temporary file left
+    assert len(records(tmp_path / "records")) == 2
+    monkeypatch.setattr(os, "fsync", real)  # (undo() would also leave tmp_path)
+    code, out, _ = run_cli("import", str(fixture("odd.txt")), "--out", "records",
+                           "--base-url", BASE)
+    assert (code, out.splitlines()[0]) == (0, "3 records written, 2 already present (left "
+                                              "unchanged), 0 to review")
+    assert len(records(tmp_path / "records")) == 5
 
 
 def _site(tmp_path: Path) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InvalidInput, Problem, UsageError
+from ..errors import InvalidInput, Problem, SfbError, UsageError
 from ..loader import default_detector, display_path
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode
@@ -99,7 +99,7 @@ def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
         record = _record(draft, f"{base}/statements/{draft.stem}", keys.get(index))
         path = out_dir / f"{draft.stem}.yaml"
         present = _already_present(draft, record, known, warnings)
-        if present is None and write_new(path, dump_record(record, draft.comments()).encode()):
+        if present is None and _write(path, dump_record(record, draft.comments()).encode()):
             known.remember(path, record)
             written.append(path)
             if draft.review:
@@ -114,6 +114,17 @@ def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
                                     "(rename that file, or import into another folder)",
                                     draft.entry.line))
     return ImportReport(tuple(written), tuple(existing), tuple(review))
+
+
+def _write(path: Path, data: bytes) -> bool:
+    """``write_new``, its failure an error naming the file or the folder in the way."""
+    try:
+        return write_new(path, data)
+    except OSError as exc:
+        where = exc.filename if isinstance(exc, FileExistsError | NotADirectoryError) else path
+        reason = "not a folder" if where is not path else exc.strerror or str(exc)
+        raise SfbError(f"{display_path(where)}: cannot write a record: {reason} (records "
+                       "written before it are whole; importing again skips them)") from exc
 
 
 def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecords,
