@@ -401,10 +401,12 @@ def test_a_disk_that_cannot_flush_leaves_the_folder_as_it_was(
     assert tree(out) == before
 
 
+@pytest.mark.parametrize("stream", ["short", "long"])
 def test_a_disk_that_fills_up_leaves_the_folder_as_it_was(
-        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Staged files are written on threads: a failure there still names the output and
-    leaves every file as it was (nothing renamed, no temporary file left)."""
+        out: Path, monkeypatch: pytest.MonkeyPatch, stream: str) -> None:
+    """Staged files are written on threads: a failure there, found at the end (short) or
+    while thousands of outputs still arrive (long), still names the output and leaves
+    every file as it was (nothing renamed, no temporary file left)."""
     write(out, outputs(a="a", en__atom="en"))
     before = tree(out)
     real = os.write
@@ -415,10 +417,12 @@ def test_a_disk_that_fills_up_leaves_the_folder_as_it_was(
         return real(fd, data)
 
     monkeypatch.setattr(os, "write", full_disk)
-    rows = [Output("a", b"A2"), *(Output(f"d/f{i}", b"x") for i in range(70)),
-            Output("pl/atom", b"pl")]
+    failing = Output("pl/atom", b"pl")
+    rows = [Output("a", b"A2"), *(Output(f"d/f{i}", b"x") for i in range(70)), failing] \
+        if stream == "short" else [failing, *(Output(f"d{i % 8}/f{i}", b"x") for i in range(4000))]
     with pytest.raises(WriteError, match=r"^pl/atom: cannot write: No space left on device"):
-        write_outputs(out, rows, durable=True)
+        write_outputs(out, iter(rows), paths=[row.path for row in rows],
+                      durable=stream == "short")
     monkeypatch.undo()
     assert tree(out) == before
 
@@ -442,27 +446,6 @@ def test_ordinary_output_paths_pass_the_check(path: str) -> None:
     from sfb_feeds.manifest import check_path
 
     assert check_path(path) == path
-
-
-def test_a_disk_that_fills_up_early_in_a_long_stream_names_the_output(
-        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure found while outputs still arrive (thousands staged after it) is the same
-    clean WriteError naming the output, and the folder is left as it was."""
-    write(out, outputs(a="a"))
-    before = tree(out)
-    real = os.write
-
-    def full_disk(fd: int, data: bytes) -> int:
-        if "pl" in os.readlink(f"/proc/self/fd/{fd}"):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(fd, data)
-
-    monkeypatch.setattr(os, "write", full_disk)
-    rows = [Output("pl/atom", b"pl"), *(Output(f"d{i % 8}/f{i}", b"x") for i in range(4000))]
-    with pytest.raises(WriteError, match=r"^pl/atom: cannot write: No space left on device"):
-        write_outputs(out, iter(rows), paths=[row.path for row in rows], durable=False)
-    monkeypatch.undo()
-    assert tree(out) == before
 
 
 def test_a_folder_that_cannot_be_flushed_is_a_write_error_and_the_next_run_repairs(
