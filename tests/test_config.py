@@ -119,6 +119,11 @@ def test_a_templates_folder_that_overrides_nothing_is_refused(
         assert err.getvalue().splitlines() == [
             f"error: {display_path(config)}:4: templates: {folder} {problem}"]
     assert not (config.parent / "feeds").exists()
+    from sfb_feeds.config import TEMPLATE_FOLDERS
+    from sfb_feeds.digest.templates import FOLDER
+    from sfb_feeds.feeds.index_page import PAGES_FOLDER
+
+    assert TEMPLATE_FOLDERS == (FOLDER, PAGES_FOLDER)  # the folders the renderers read
     (config.parent / "my-templats" / "pages").mkdir(parents=True, exist_ok=True)
     assert main(["build", "--config", str(config)], out=io.StringIO(), err=io.StringIO()) == 0
 
