@@ -132,3 +132,24 @@ def test_a_site_can_bring_its_own_subscribe_page(tmp_path: Path) -> None:
     document = html5lib.HTMLParser(namespaceHTMLElements=False).parse(page)
     names = {li.get("lang"): li.text for li in document.iter("li")}
     assert names["pl"] == "Polski" and names["ar"] == "العربية"
+
+
+def test_a_site_without_english_labels_its_combined_feeds_in_english() -> None:
+    """The combined feeds' labels are English; the page is prepared for the site's
+    languages only, so English is made when the page is rendered."""
+    from test_feeds_fixtures import NOW, make_settings, sample_statements
+
+    from sfb_feeds.site import make_site
+
+    polish = tuple(s for s in sample_statements() if s.language == "pl")
+    site = make_site(make_settings(), polish, NOW)
+    assert site.languages == ("pl",)
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    document = parser.parse(build(site)["index.html"])
+    sections = document.find("body/main").findall("section")
+    everything = sections[0]
+    assert everything.get("id") == "all-languages"
+    labels = [a.text for a in everything.iter("a")]
+    reference = parser.parse(build(sample_site())["index.html"])
+    assert labels == [a.text for a in reference.find("body/main/section").iter("a")]
+    assert labels[0] and all(label.isascii() for label in labels)
