@@ -86,6 +86,29 @@ def test_only_regular_files_are_read(make_site: SiteMaker, plant: object,
     assert not (config.parent / "feeds").exists()
 
 
+def _dangling(folder: Path) -> str:
+    (folder / "d.yaml").symlink_to("moved-away.yaml")
+    return "d.yaml: is a symbolic link to 'moved-away.yaml', which does not exist"
+
+
+def _loop(folder: Path) -> str:
+    (folder / "l.yaml").symlink_to("l.yaml")
+    return "l.yaml: is a symbolic link in a loop (it leads back to itself)"
+
+
+@pytest.mark.parametrize("plant", [_dangling, _loop])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_statement_link_that_leads_nowhere_is_reported(make_site: SiteMaker, plant: object,
+                                                         command: str) -> None:
+    """Not skipped without a word (a link to nothing) nor an internal error (a loop)."""
+    config = make_site({"a.yaml": record()}, config=MINIMAL)
+    assert callable(plant)
+    expected = plant(config.parent / "statements")
+    code, _, err = run([command, "--config", str(config)])
+    assert (code, err) == (1, f"error: site/statements/{expected}\n")
+    assert not (config.parent / "feeds").exists()
+
+
 def test_statement_files_and_excerpts_have_size_limits(make_site: SiteMaker) -> None:
     big = "x" * (1024 * 1024 + 1)
     config = make_site({"a.yaml": record(excerpt=big)}, config=MINIMAL)

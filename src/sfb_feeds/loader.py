@@ -87,17 +87,32 @@ def _scan_folder(directory: str, found: list[FileStatus], seen: set[tuple[int, i
         return []
     below = []
     for entry in entries:
-        if entry.is_dir():
+        if _is_folder(entry):
             with contextlib.suppress(OSError):
                 status = entry.stat()
                 if (status.st_dev, status.st_ino) not in seen:
                     seen.add((status.st_dev, status.st_ino))
                     below.append(entry.path)
         elif entry.name.endswith(SUFFIXES):
-            with contextlib.suppress(OSError):
-                st = entry.stat()
-                found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+            found.append((entry.path, *_file_status(entry)))
     return below
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link in a loop: no folder to walk
+        return False
+
+
+def _file_status(entry: os.DirEntry[str]) -> tuple[int, int, int]:
+    """Size, modification time and inode; -1 each for a file that cannot be looked at (a
+    link to nothing, or in a loop): listed all the same, so that reading it reports it."""
+    try:
+        st = entry.stat()
+    except OSError:
+        return -1, -1, -1
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def find_statement_files(folder: Path) -> list[Path]:
@@ -125,11 +140,8 @@ def _open_regular(path: str | Path, limit: int) -> int:
     (checked on the opened file: a swap for a FIFO or ``/dev/zero`` meanwhile is refused)."""
     try:
         fd = os.open(path, _READ_FLAGS)
-    except OSError as exc:  # a socket cannot be opened at all (ENXIO): say what it is
-        if exc.errno == errno.ENXIO and stat.S_ISSOCK(os.stat(path).st_mode):
-            raise Unreadable("is a socket, not a regular file; only regular files are read"
-                             ) from None
-        raise
+    except OSError as exc:
+        raise _not_opened(path, exc) from None
     try:
         mode, size = (status := os.fstat(fd)).st_mode, status.st_size
         if not stat.S_ISREG(mode):
@@ -141,6 +153,17 @@ def _open_regular(path: str | Path, limit: int) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def _not_opened(path: str | Path, exc: OSError) -> OSError:
+    """Why ``path`` could not be opened, said plainly where the error number is obscure."""
+    if exc.errno == errno.ENXIO and stat.S_ISSOCK(os.stat(path).st_mode):
+        return Unreadable("is a socket, not a regular file; only regular files are read")
+    if exc.errno == errno.ELOOP:
+        return Unreadable("is a symbolic link in a loop (it leads back to itself)")
+    if exc.errno == errno.ENOENT and os.path.islink(path):
+        return Unreadable(f"is a symbolic link to {os.readlink(path)!r}, which does not exist")
+    return exc
 
 
 def _too_large(size: int, limit: int) -> str:
