@@ -16,6 +16,8 @@ from conftest import SiteMaker
     ("output: ..\n", "output", "overlaps the statements folder"),
     ("output: statements/out\n", "output", "overlaps the statements folder"),
     ("output: ~\n", "output", "is the home folder;"),
+    ("statements: /\n", "statements", "is /; give statements a folder of its own"),
+    ("statements: ~\n", "statements", "is the home folder;"),
     ("cache: feeds/cache\n", "cache", "lies inside the output folder"),
     ("state: feeds\n", "state", "lies inside the output folder"),
     ("state: .sfb-cache/state\n", "state", "overlaps cache"),

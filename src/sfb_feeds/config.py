@@ -287,11 +287,12 @@ def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
     found = {key: _expand(base, v.get(key, default)) for key, default in _FOLDERS}
     statements = _expand(base, v.get("statements", "statements"))
     forbidden = {Path("/"): "/", Path.home(): "the home folder"}
-    for key, folder in found.items():
+    for key, folder in {**found, "statements": statements}.items():
         line = out.lines.get(key, 1)
         if folder in forbidden:
             out.add(line, key, f"is {forbidden[folder]}; give {key} a folder of its own")
-        elif _within(folder, statements) or _within(statements, folder):
+        elif key != "statements" and (_within(folder, statements)
+                                      or _within(statements, folder)):
             out.add(line, key, f"{folder} overlaps the statements folder {statements} (drafts "
                     "and scheduled statements would be exposed or mixed up); keep them apart")
     for (other, where), (key, folder) in combinations(found.items(), 2):
