@@ -128,6 +128,13 @@ def test_a_templates_folder_that_overrides_nothing_is_refused(
     assert main(["build", "--config", str(config)], out=io.StringIO(), err=io.StringIO()) == 0
 
 
+def test_a_required_key_given_wrongly_is_not_also_called_missing(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("site:\n  title: [a]\n  url: https://example.org/\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "c.yaml")
+    assert caught.value.messages() == ["c.yaml:2: site.title: must be text, not a list"]
+
+
 def test_missing_config_exits_1_with_a_hint(tmp_path: Path) -> None:
     err = io.StringIO()
     assert main(["check"], out=io.StringIO(), err=err) == 1

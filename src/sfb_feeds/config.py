@@ -179,7 +179,7 @@ def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
     values = _read(root, SCHEMA, "", out)
     site = values.setdefault("site", {})
     for key in REQUIRED_SITE:
-        if key not in site:
+        if key not in site and f"site.{key}" not in out.lines:  # (not there, not refused)
             out.add(line_of(root), f"site.{key}", "is missing; the site needs it")
     _check_sending(values, out)
     return values
