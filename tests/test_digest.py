@@ -134,6 +134,20 @@ def test_html_digest_shows_each_statement_with_its_links() -> None:
                      (f"{BASE}statements/refugees-tr", "tr", "Türkçe")]
 
 
+def test_a_second_statement_in_the_same_language_is_not_a_translation() -> None:
+    """A translation key copied onto another English statement: neither digest entry says
+    "Also in: English" of the other (the feeds do the same); the Polish one is still
+    listed, in the HTML and the plain text."""
+    result = outputs(site([
+        statement("First", key="k", slug="first"), statement("Second", key="k", slug="second"),
+        statement("Pierwszy", lang="pl", key="k", slug="pierwszy")]))
+    root = parse(result["digests/en/2015-W36.html"])
+    alsos = [text_of(also) for also in by_class(root, "also")]
+    assert alsos == ["Also in: Polski", "Also in: Polski"]
+    text = result["digests/en/2015-W36.txt"].decode()
+    assert text.count("Also in:") == 2 and "  English" not in text
+
+
 def test_authors_header_preheader_and_footer() -> None:
     result = outputs(site(refugee_statements()))
     root = parse(result["digests/en/2015-W36.html"])

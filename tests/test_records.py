@@ -150,6 +150,22 @@ def test_duplicate_ids_name_both_places(make_site: SiteMaker, tmp_path: Path) ->
     ]
 
 
+def test_a_translation_key_on_two_statements_in_one_language_is_a_warning(
+        make_site: SiteMaker) -> None:
+    record = ("id: urn:x:{n}\ntitle: T{n}\ndate: 2015-09-04\nlanguage: {lang}\nexcerpt: x\n"
+              "translation_key: k\n")
+    config = make_site({"one.yaml": record.format(n=1, lang="en"),
+                        "two.yaml": record.format(n=2, lang="pl"),
+                        "three.yaml": "# copied\n" + record.format(n=3, lang="en")})
+    os.chdir(config.parent)
+    code, _, err = run(["check"])
+    assert code == 0
+    assert err.splitlines() == [
+        "warning: statements/three.yaml:2: record 1: translation_key: 'k' is also on "
+        "statements/one.yaml:1 record 1, in the same language (en); translations of a "
+        "statement are in other languages, so neither is shown as the other's translation"]
+
+
 def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: SiteMaker) -> None:
     from conftest import SITE_CONFIG, snapshot
 

@@ -7,7 +7,7 @@ import errno
 import os
 import stat
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -264,19 +264,34 @@ def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[s
             yield name, FileResult((), (Problem(display_path(name, options.here), str(why)),))
 
 
-def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
-    first: dict[str, Statement] = {}
-    problems: list[Problem] = []
+def _repeats(statements: list[Statement], key: Callable[[Statement], object]
+             ) -> Iterator[tuple[Statement, str]]:
+    """Each statement whose ``key`` (None: none) an earlier one has, and where that one is."""
+    first: dict[object, Statement] = {}
     for statement in statements:
-        earlier = first.setdefault(statement.id, statement)
-        if earlier is not statement:
-            where = f"{earlier.source.path}:{earlier.source.line} record {earlier.source.record}"
-            src = statement.source
-            problems.append(Problem(
-                src.path, f"{statement.id!r} is already used by {where}; ids must be unique",
-                src.line, src.record, "id",
-            ))
-    return problems
+        if (value := key(statement)) is not None \
+                and (earlier := first.setdefault(value, statement)) is not statement:
+            yield statement, (f"{earlier.source.path}:{earlier.source.line} record "
+                              f"{earlier.source.record}")
+
+
+def _about(statement: Statement, field: str, message: str) -> Problem:
+    src = statement.source
+    return Problem(src.path, message, src.line, src.record, field)
+
+
+def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
+    return [_about(s, "id", f"{s.id!r} is already used by {where}; ids must be unique")
+            for s, where in _repeats(statements, lambda s: s.id)]
+
+
+def _translations_in_one_language(statements: list[Statement]) -> list[Problem]:
+    """Warnings: a translation group with two statements in one language (a copied key)."""
+    return [_about(s, "translation_key", f"{s.translation_key!r} is also on {where}, in the "
+                   f"same language ({s.language}); translations of a statement are in other "
+                   "languages, so neither is shown as the other's translation")
+            for s, where in _repeats(statements, lambda s: None if s.translation_key is None
+                                     else (s.translation_key, s.language))]
 
 
 def default_detector() -> Detector:
@@ -309,6 +324,7 @@ def load_statements(settings: Settings, *, detect: Detector | None = None,
     problems.extend(_duplicate_ids(statements))
     if problems:
         raise InvalidInput(problems)
+    warnings.extend(_translations_in_one_language(statements))
     return Loaded(tuple(statements), tuple(warnings))
 
 

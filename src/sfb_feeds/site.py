@@ -41,11 +41,12 @@ class Site:
         return self.directions.get(tag) or text_direction(tag)
 
     def translations_of(self, statement: Statement) -> tuple[Statement, ...]:
-        """The other published translations of ``statement``, ordered by language."""
+        """The published translations of ``statement`` (its group's statements in other
+        languages), ordered by language."""
         if statement.translation_key is None:
             return ()
         group = self.translations.get(statement.translation_key, ())
-        return tuple(s for s in group if s.id != statement.id)
+        return tuple(s for s in group if s.language != statement.language)
 
 
 def is_published(statement: Statement, now: datetime) -> bool:

@@ -122,7 +122,7 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
         return ()
     found: dict[str, str] = {}  # language -> the first translation's url
     for other in site.translations_of(statement):
-        if other.url is not None and other.language != statement.language:
+        if other.url is not None:
             found.setdefault(other.language, other.url)
     return tuple(Link(canonical_uri(url), TRANSLATION_REL, HTML, lang, site.language_name(lang))
                  for lang, url in found.items())
