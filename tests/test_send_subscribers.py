@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
 from smtp_faults import FaultyHandler, aiosmtpd_server
-from test_send_recipients import make_config, received, send
+from test_send_recipients import make_config, received, run, send
 
 from sfb_feeds.cli import main
 from sfb_feeds.config import load_settings
@@ -149,6 +149,27 @@ def test_one_subscriber_resent_by_hand(make_site: Any, server: tuple[FaultyHandl
     assert last[0] == ["eve@example.net"]
     assert [m["Message-ID"] for _, m in received(handler)].count(last[1]["Message-ID"]) == 2
     assert first[0] == ["ann@example.org"]
+
+
+def test_an_unsubscribe_differing_only_in_case_is_mailed_with_a_warning(
+        make_site: Any, server: tuple[FaultyHandler, int]) -> None:
+    """RFC 5321: ``Ann@`` and ``ann@`` may be two mailboxes, so the subscriber is still
+    mailed; the operator who typed the wrong case is told, in the dry run and the run."""
+    handler, port = server
+    config = make_config(make_site, port, "ann@example.org\nbob@example.org\n")
+    assert run("unsubscribe", "--config", config, "Ann@example.org")[0] == 0
+    warning = ("warning: site/pl.txt:1: ann@example.org is mailed, though Ann@example.org "
+               "(the same but for letter case) unsubscribed; if they are one person, run: "
+               "sfb-feeds unsubscribe ann@example.org\n")
+    code, out, err = send(config, "--dry-run")
+    assert (code, err) == (0, warning)
+    assert "would send pl 2015-W36 to 2 subscribers (0 already sent, 0 unsubscribed skipped)" \
+        in out
+    assert send(config)[::2] == (0, warning)
+    assert sorted(rcpt for rcpt, _ in received(handler)) == [["ann@example.org"],
+                                                            ["bob@example.org"]]
+    assert run("unsubscribe", "--config", config, "ann@example.org")[0] == 0
+    assert send(config, "--dry-run", "--resend")[::2] == (0, "")
 
 
 def test_a_recipient_in_no_file_is_an_error(make_site: Any,

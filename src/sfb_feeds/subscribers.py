@@ -15,8 +15,8 @@ from .errors import Problem
 from .ledger import Key, State
 from .loader import display_path
 from .personalise import Personaliser
-from .recipients import read_recipients
-from .suppression import Suppressed, is_suppressed
+from .recipients import Recipient, read_recipients
+from .suppression import ALL_LANGUAGES, Suppressed, is_suppressed, normalise_lang
 
 
 @dataclass(slots=True)
@@ -59,7 +59,9 @@ def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
            warnings: list[str]) -> Iterator[Digest]:
     """The copy of each subscriber of ``mailing`` not unsubscribed (counted in ``tally``
     otherwise), not built yet: only its key; bad lines of the file go to ``warnings``."""
-    for recipient in read_recipients(mailing.recipients, display_path(mailing.recipients)):
+    shown = display_path(mailing.recipients)
+    folded = {(lang, address.casefold()): address for lang, address in run.suppressed}
+    for recipient in read_recipients(mailing.recipients, shown):
         if isinstance(recipient, Problem):
             warnings.append(str(recipient))
         elif run.only is not None and recipient.address != run.only:
@@ -67,6 +69,21 @@ def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
         elif is_suppressed(run.suppressed, mailing.lang, recipient.address):
             tally.suppressed += 1
         else:
+            warnings.extend(_unsubscribed_but_for_case(folded, mailing.lang, recipient, shown))
             yield Digest(path=mailing.path, lang=mailing.lang, week=mailing.week,
                          recipient=recipient.address, data=b"", subscriber=True,
                          message_id=personaliser.message_id(recipient.address))
+
+
+def _unsubscribed_but_for_case(folded: dict[tuple[str, str], str], lang: str,
+                               recipient: Recipient, shown: str) -> list[str]:
+    """A warning when an address that unsubscribed differs from ``recipient`` only in
+    letter case: RFC 5321 lets local parts differ by case (``Ann@`` and ``ann@`` may be two
+    mailboxes), so it is mailed, but an operator who typed the wrong case should know."""
+    key = recipient.address.casefold()
+    found = folded.get((normalise_lang(lang), key)) or folded.get((ALL_LANGUAGES, key))
+    if found is None:
+        return []
+    return [str(Problem(shown, f"{recipient.address} is mailed, though {found} (the same but "
+                       "for letter case) unsubscribed; if they are one person, run: sfb-feeds "
+                       f"unsubscribe {recipient.address}", recipient.line))]
