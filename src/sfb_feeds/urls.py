@@ -76,13 +76,9 @@ def _host(host: str) -> str:
 
 def _authority(netloc: str, scheme: str) -> str:
     userinfo, _, hostport = netloc.rpartition("@")
-    host, port = hostport, ""
     match = re.match(r"^(.*):(\d*)$", hostport)
-    if match and not hostport.endswith("]"):
-        host, port = match.group(1), match.group(2)
-    if port in ("", _DEFAULT_PORTS.get(scheme)):
-        port = ""
-    result = _host(host) + (f":{port}" if port else "")
+    host, port = match.groups() if match else (hostport, "")
+    result = _host(host) + (f":{port}" if port not in ("", _DEFAULT_PORTS.get(scheme)) else "")
     return f"{_requote(userinfo, _PCHAR)}@{result}" if userinfo else result
 
 

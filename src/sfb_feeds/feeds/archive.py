@@ -73,11 +73,6 @@ def _first_older_than(statements: Sequence[Statement], moment: datetime) -> int:
     return bisect_right(statements, -moment.timestamp(), key=_newest_first_key)
 
 
-def is_complete(site: Site, statements: Sequence[Statement]) -> bool:
-    """Whether a subscription feed holds every one of ``statements`` (RFC 5005 complete)."""
-    return len(statements) <= site.settings.feeds.entries
-
-
 def _periods(site: Site, statements: Sequence[Statement],
              unit: Callable[[datetime], Months]) -> list[Months]:
     """The periods with statements, newest first (a binary search per period)."""
@@ -111,14 +106,13 @@ def plan_archives(site: Site) -> Iterator[Target]:
     for language in site.languages:
         archived = _archived(site, language)
         periods = archive_periods(site, language)
+        neighbours = [None, *periods, None]
         start = 0
         for position, months in enumerate(periods):
             end = _first_older_than(archived, _start(months, tz))
-            history = History(newer=periods[position - 1] if position else None,
-                              older=periods[position + 1] if position + 1 < len(periods)
-                              else None)
             yield Target(language=language, period=months, statements=archived[start:end],
-                         history=history)
+                         history=History(newer=neighbours[position],
+                                         older=neighbours[position + 2]))
             start = end
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..plan import History, Target
 from ..site import Site
 from ..urls import ATOM
-from .archive import archive_link, feed_history, is_complete
+from .archive import archive_link, feed_history
 from .document import current_feed
 from .feedgen_adapter import render_atom
 
@@ -31,8 +31,8 @@ def plan_all_languages_feed(site: Site) -> Iterator[Target]:
 
 
 def _history(site: Site, language: str | None) -> History:
-    if language is None:
-        return History(complete=is_complete(site, site.statements))
+    if language is None:  # RFC 5005 complete: the feed holds every statement
+        return History(complete=len(site.statements) <= site.settings.feeds.entries)
     return feed_history(site, language)
 
 
