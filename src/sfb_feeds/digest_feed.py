@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import partial
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from .digest.view import digest_weeks
@@ -41,9 +42,7 @@ def _feed_html(body: lxml_html.HtmlElement) -> str:
     reader would show it), with only the elements and attributes feeds may carry."""
     for hidden in body.find_class("preheader"):
         hidden.drop_tree()
-    for element in list(body.iter()):
-        if element is body or not isinstance(element.tag, str):
-            continue
+    for element in list(body.iterdescendants(etree.Element)):
         for name in set(element.attrib).difference(_ATTRIBUTES):
             del element.attrib[name]
         if element.tag not in _ELEMENTS:

@@ -161,6 +161,6 @@ def digest_archive_url(settings: Settings, lang: str) -> str:
     return public_url(settings, DIGEST_ARCHIVE_PATH.format(lang=lang))
 
 
-def digest_url(settings: Settings, lang: str, period: str, extension: str = ".html") -> str:
-    """The public address of one digest output (``.html`` by default)."""
-    return public_url(settings, DIGEST_PATH.format(lang=lang, period=period) + extension)
+def digest_url(settings: Settings, lang: str, period: str) -> str:
+    """The public address of one week's digest page (its ``.html``)."""
+    return public_url(settings, DIGEST_PATH.format(lang=lang, period=period) + ".html")

@@ -134,18 +134,13 @@ class _Statements:
         if blocks and bare_url(blocks[-1]):
             blocks.pop()  # a stray address is no title
         title = blocks.pop() if blocks else []
-        if blocks:
-            self.warn_before_title(blocks[0])
-        return title, authors
-
-    def warn_before_title(self, block: Block) -> None:
-        """Text between the previous statement (or the header) and a title."""
-        if self.first:
-            self.warn(block[0].number, "text before the first statement ignored (a header "
+        if blocks and self.first:  # text between the header and a title
+            self.warn(blocks[0][0].number, "text before the first statement ignored (a header "
                       "should end with 'Find out more')")
-        else:
-            text = block_text(block)[:60]
-            self.warn(block[0].number, f"unexpected text before a title ignored: {quoted(text)}")
+        elif blocks:  # text between the previous statement and a title
+            text = quoted(block_text(blocks[0])[:60])
+            self.warn(blocks[0][0].number, f"unexpected text before a title ignored: {text}")
+        return title, authors
 
 
 class _Parser(_Statements):

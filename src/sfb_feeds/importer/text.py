@@ -83,9 +83,7 @@ def is_marker(text: str) -> bool:
 
 def more_link(block: list[Line]) -> tuple[bool, str | None]:
     """Whether ``block`` is a "Full statement" line, and the address written on it, if any."""
-    if len(block) != 1:
-        return False, None
-    match = _MORE.match(block[0].text.strip())
+    match = _MORE.match(block[0].text.strip()) if len(block) == 1 else None
     return (True, match.group("url")) if match else (False, None)
 
 
@@ -95,9 +93,9 @@ def is_find_out_more(block: list[Line]) -> bool:
 
 def bare_url(block: list[Line]) -> str | None:
     """The address when ``block`` is a single web address and nothing else."""
-    if len(block) != 1 or not _BARE_URL.match(block[0].text.strip()):
-        return None
     url = block[0].text.strip()
+    if len(block) != 1 or not _BARE_URL.match(url):
+        return None
     return url if "://" in url else f"https://{url}"
 
 
