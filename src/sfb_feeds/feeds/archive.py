@@ -44,20 +44,11 @@ from .feedgen_adapter import render_atom
 _HALF_TITLES = {1: "1\u20136", 7: "7\u201312"}  # months, en dash
 
 
-def _year(moment: datetime) -> Months:
-    return Months(moment.year)
-
-
-def _half_year(moment: datetime) -> Months:
-    return Months(moment.year, 7, 12) if moment.month > 6 else Months(moment.year, 1, 6)
-
-
-def _month(moment: datetime) -> Months:
-    return Months(moment.year, moment.month, moment.month)
-
-
-# Coarsest first: the first that gives two archives or more is used.
-_UNITS: tuple[Callable[[datetime], Months], ...] = (_year, _half_year, _month)
+# Year, half-year, month: the first that gives two archives or more is used.
+_UNITS: tuple[Callable[[datetime], Months], ...] = (
+    lambda moment: Months(moment.year),
+    lambda moment: Months(moment.year, 7, 12) if moment.month > 6 else Months(moment.year, 1, 6),
+    lambda moment: Months(moment.year, moment.month, moment.month))
 
 
 def _start(months: Months, tz: tzinfo) -> datetime:
@@ -97,7 +88,7 @@ def archive_periods(site: Site, language: str) -> list[Months]:
         periods = _periods(site, archived, unit)
         if len(periods) != 1:
             return periods
-    return _periods(site, archived, _year)  # a lone archive: named by its year
+    return _periods(site, archived, _UNITS[0])  # a lone archive: named by its year
 
 
 def plan_archives(site: Site) -> Iterator[Target]:

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 from ..weeks import WEEKDAYS
 
@@ -138,14 +139,12 @@ def paragraphs(blocks: list[list[Line]]) -> list[str]:
     """Excerpt paragraphs: a single line break joins lines; a list item starts a paragraph."""
     result: list[str] = []
     for block in blocks:
-        current: list[str] = []
-        previous: Line | None = None
-        for line in block:
-            if previous is not None and _starts_item(line, previous):
+        current = [line.text for line in block[:1]]
+        for previous, line in pairwise(block):
+            if _starts_item(line, previous):
                 result.append(join_words(current))
                 current = []
             current.append(line.text)
-            previous = line
         result.append(join_words(current))
     return [p for p in result if p]
 
