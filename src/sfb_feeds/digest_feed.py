@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import partial
+from itertools import groupby, islice
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -57,15 +58,10 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
     newest first, so the search stops at the first statement of an older week (grouping
     all of them cost a one-edit build of 10,000 ~0.07 s)."""
     for language in site.languages:
-        weeks: set[Week] = set()
-        shown: list[Statement] = []
-        for statement in site.by_language[language]:
-            week = week_of(statement.date, site.settings)
-            if week not in weeks and len(weeks) == WEEKS:
-                break
-            weeks.add(week)
-            shown.append(statement)
-        yield Target(language=language, period=None, statements=tuple(shown))
+        weeks = groupby(site.by_language[language],
+                        key=lambda statement: week_of(statement.date, site.settings))
+        yield Target(language=language, period=None, statements=tuple(
+            statement for _, group in islice(weeks, WEEKS) for statement in group))
 
 
 def _entry(page: Renderer, site: Site, language: str, week: Week,

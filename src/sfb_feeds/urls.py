@@ -95,10 +95,9 @@ def canonical_uri(value: str) -> str:
         text += "/".join(_requote(segment, _PCHAR) for segment in path.split("/"))
     else:
         text += _requote(parts.path, _PCHAR + "/")
-    if parts.query:
-        text += "?" + _requote(parts.query, _PCHAR + "/?")
-    if parts.fragment:
-        text += "#" + _requote(parts.fragment, _PCHAR + "/?")
+    for mark, part in (("?", parts.query), ("#", parts.fragment)):
+        if part:
+            text += mark + _requote(part, _PCHAR + "/?")
     return text
 
 
