@@ -91,11 +91,11 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         return item
 
 
-def _configure(generator: Any, feed: Feed, rss_links: tuple[Link, ...] = ()) -> None:
+def _configure(generator: Any, feed: Feed) -> None:
     generator.register_extension("sfb", _Extras, _EntryExtras, atom=True, rss=True)
     generator.sfb.archive = feed.archive
     generator.sfb.complete = feed.complete
-    generator.sfb.rss_links = rss_links
+    generator.sfb.rss_links = feed.links  # (Atom writes them among the feed's links)
     generator.id(feed.id)
     generator.title(feed.title)
     generator.subtitle(feed.subtitle)
@@ -189,7 +189,7 @@ def render_rss(feed: Feed) -> bytes:
     generator = FeedGenerator()
     # dc first: its elements are then in place when ours rewrites each item's text.
     generator.load_extension("dc", atom=False, rss=True)
-    _configure(generator, feed, feed.links)
+    _configure(generator, feed)
     generator.description(feed.subtitle)
     # feedgen uses the last link as the channel <link>: the site's page comes last.
     generator.link([{"href": feed.self_url, "rel": "self", "type": RSS.media_type},
