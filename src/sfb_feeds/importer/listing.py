@@ -156,12 +156,12 @@ class _Parser(_Statements):
             if is_more:
                 link_allowed = self.close(segment, link, block[0].number)
                 segment = []
-            elif link_allowed and not segment and (url := bare_url(block)):
+                continue
+            if link_allowed and (url := bare_url(block)):  # (the segment is still empty)
                 self.attach_url(url)
-                link_allowed = False
             else:
                 segment.append(block)
-                link_allowed = False
+            link_allowed = False
         self.leftover(segment)
         return ParsedListing(tuple(self.entries), tuple(self.warnings))
 

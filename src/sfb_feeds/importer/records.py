@@ -33,10 +33,9 @@ _RecordDumper.add_representer(str, _represent_text)
 def dump_record(record: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
     """One record as YAML, fields in the given order, preceded by ``# comment`` lines (PyYAML
     quotes whatever would read as another type or as syntax: ``no``, ``2015``, ``# x``)."""
-    body = yaml.dump(dict(record), Dumper=_RecordDumper, allow_unicode=True, sort_keys=False,
-                     width=1_000_000, default_flow_style=False)
     head = "".join(f"# {comment}\n" for comment in comments)
-    return head + body
+    return head + yaml.dump(dict(record), Dumper=_RecordDumper, allow_unicode=True,
+                            sort_keys=False, width=1_000_000, default_flow_style=False)
 
 
 def write_new(path: Path, data: bytes) -> bool:

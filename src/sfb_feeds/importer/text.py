@@ -128,11 +128,9 @@ def parse_date_line(text: str) -> DateLine | None:
 
 def _name_index(word: str, names: tuple[str, ...]) -> int | None:
     """Index of a full or abbreviated name ("Sept", "Wed"); None when it is no such name."""
-    word = word.lower()
-    for index, name in enumerate(names):
-        if word == name or (len(word) >= 3 and name.startswith(word)):
-            return index
-    return None
+    word = word.lower()  # (every name has three letters or more)
+    return next((index for index, name in enumerate(names)
+                 if len(word) >= 3 and name.startswith(word)), None)
 
 
 def paragraphs(blocks: list[list[Line]]) -> list[str]:
