@@ -54,7 +54,7 @@ class Entry:
     @property
     def permalink(self) -> bool:
         """True when the id is the statement's web address (RSS ``isPermaLink``)."""
-        return self.url is not None and self.id == self.url
+        return self.id == self.url
 
     @property
     def summary_html(self) -> str:
