@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -75,8 +74,7 @@ class Digests:
         self.inline_once = inline_once
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader, compiled=compiled)
-        self._inliner = Inliner(self.env, loader, partial(environment, compiled=compiled),
-                                store)
+        self._inliner = Inliner(self.env, loader, store)
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:
