@@ -61,18 +61,16 @@ def native_name(tag: str) -> str:
     return name[:1].upper() + name[1:] if name else tag
 
 
-def is_rtl(tag: str) -> bool:
-    """True for languages written right to left (Arabic, Hebrew, Persian, Urdu...)."""
+def text_direction(lang: str) -> str:
+    """``"rtl"`` for languages written right to left (Arabic, Hebrew, Persian, Urdu...),
+    else ``"ltr"``."""
+    tag = canonical_tag(lang.replace("_", "-"))
+    if tag is None:
+        return "ltr"
     subtags = tag.lower().split("-")
     scripts = [s for s in subtags[1:] if len(s) == 4 and s.isalpha()]
     if scripts:
-        return scripts[0] in RTL_SCRIPTS
+        return "rtl" if scripts[0] in RTL_SCRIPTS else "ltr"
     locale = babel_locale(tag)
-    return (locale is not None and locale.character_order == "right-to-left"
-            ) or subtags[0] in RTL_LANGUAGES
-
-
-def text_direction(lang: str) -> str:
-    """``"rtl"`` for right-to-left languages (Arabic, Hebrew, Persian, Urdu), else ``"ltr"``."""
-    tag = canonical_tag(lang.replace("_", "-"))
-    return "rtl" if tag is not None and is_rtl(tag) else "ltr"
+    rtl = locale is not None and locale.character_order == "right-to-left"
+    return "rtl" if rtl or subtags[0] in RTL_LANGUAGES else "ltr"

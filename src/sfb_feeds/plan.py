@@ -8,6 +8,7 @@ control flow.
 from __future__ import annotations
 
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -123,41 +124,22 @@ class PlannedOutput:
                 for path, (ending, _) in zip(self.paths, self.format.outputs, strict=True)]
 
 
-class _Periods:
-    """A statement's year and week (site timezone), by its day: each day's worked out
-    once for every format and language (a week costs ~5 µs)."""
-
-    def __init__(self, site: Site) -> None:
-        self.site = site
-        self.days: dict[date, tuple[Months, Week]] = {}
-
-    def __call__(self, statement: Statement) -> tuple[Months, Week]:
-        day = statement.date.astimezone(self.site.settings.site.tz).date()
-        found = self.days.get(day)
-        if found is None:
-            found = self.days[day] = (Months(day.year), week_of_day(day, self.site.settings))
-        return found
-
-
-def _targets(site: Site, scope: Scope, periods: _Periods) -> Iterator[Target]:
+def _targets(site: Site, scope: Scope, periods: Callable[[date], tuple[Months, Week]]
+             ) -> Iterator[Target]:
     if scope is Scope.SITE:
         yield Target(language=None, period=None, statements=site.statements)
         return
+    tz, which = site.settings.site.tz, int(scope is Scope.LANGUAGE_WEEK)
     for lang in site.languages:
         statements = site.by_language[lang]
         if scope is Scope.LANGUAGE:
             yield Target(language=lang, period=None, statements=statements)
-        else:
-            yield from _by_period(lang, statements, int(scope is Scope.LANGUAGE_WEEK), periods)
-
-
-def _by_period(lang: str, statements: tuple[Statement, ...], which: int, periods: _Periods
-               ) -> Iterator[Target]:
-    groups: defaultdict[Period, list[Statement]] = defaultdict(list)
-    for statement in statements:
-        groups[periods(statement)[which]].append(statement)
-    for period in sorted(groups, key=lambda period: period.label, reverse=True):
-        yield Target(language=lang, period=period, statements=tuple(groups[period]))
+            continue
+        groups: defaultdict[Period, list[Statement]] = defaultdict(list)
+        for statement in statements:
+            groups[periods(statement.date.astimezone(tz).date())[which]].append(statement)
+        for period in sorted(groups, key=lambda period: period.label, reverse=True):
+            yield Target(language=lang, period=period, statements=tuple(groups[period]))
 
 
 def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOutput]:
@@ -167,7 +149,11 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
     # Formats planned the same way (one scope, or one ``targets`` function) share their
     # targets, and so the part of their render keys that the targets decide.
     shared: dict[object, list[Target]] = {}
-    periods = _Periods(site)
+
+    @functools.cache  # each day's year and week once for every format (a week: ~5 µs)
+    def periods(day: date) -> tuple[Months, Week]:
+        return Months(day.year), week_of_day(day, site.settings)
+
     for fmt in formats:
         source = fmt.targets or fmt.scope
         if source not in shared:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 
 from .language import native_name, text_direction
@@ -89,11 +89,3 @@ def _language_facts(tags: Iterable[str], known: Mapping[str, tuple[str, str]]
                     ) -> dict[str, tuple[str, str]]:
     """Each language's name in itself and direction: as ``known``, else from CLDR."""
     return {tag: known.get(tag) or (native_name(tag), text_direction(tag)) for tag in tags}
-
-
-def settings_only(settings: Settings) -> Site:
-    """A site without statements, for what reads only its settings."""
-    empty: Mapping[str, tuple[Statement, ...]] = MappingProxyType({})
-    return Site(settings=settings, now=datetime.min.replace(tzinfo=UTC), statements=(),
-                languages=(), by_language=empty, translations=empty,
-                names=MappingProxyType({}), directions=MappingProxyType({}))

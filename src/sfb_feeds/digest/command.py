@@ -13,10 +13,11 @@ from datetime import datetime
 from ..errors import UsageError
 from ..language import canonical_tag
 from ..model import Output, Settings, Statement
-from ..plan import OutputFormat, Scope, period_label, plan_outputs
+from ..plan import period_label, plan_outputs
 from ..site import Site, make_site
 from ..weeks import last_complete_week, parse_week
 from . import formats as digest_formats
+from .render import personal
 
 PARTS = {"html": ".html", "text": ".txt", "eml": ".eml"}
 
@@ -50,12 +51,6 @@ def _ending(part: str | None) -> str:
     return "" if part is None else PARTS[part]
 
 
-def _formats(site: Site, language: str | None) -> list[OutputFormat]:
-    """The weekly digest row, prepared for the languages shown."""
-    rows = digest_formats(site.settings, [language] if language else site.languages)
-    return [f for f in rows if f.scope is Scope.LANGUAGE_WEEK]
-
-
 def show_digest(
     site: Site, week: str | None = None, lang: str | None = None, part: str | None = None
 ) -> list[Output]:
@@ -69,14 +64,12 @@ def show_digest(
     label = week_label(site.settings, site.now, week)
     language = _language(site, lang)
     ending = _ending(part)
-    chosen = [
-        planned for planned in plan_outputs(site, _formats(site, language))
-        if period_label(planned.target) == label
-        and (language is None or planned.target.language == language)
-    ]
-    chosen.sort(key=lambda p: p.target.language or "")
-    return [Output(path, data) for p in chosen for path, data in p.render(site)
-            if path.endswith(ending)]
+    # Planned in the order of the languages; the archive pages have no week to match.
+    rows = digest_formats(site.settings, [language] if language else site.languages)
+    return [Output(path, data) for planned in plan_outputs(site, rows)
+            if period_label(planned.target) == label
+            and (language is None or planned.target.language == language)
+            for path, data in planned.render(site) if path.endswith(ending)]
 
 
 def digest_outputs(
@@ -97,8 +90,7 @@ def list_copies(settings: Settings, statements: Iterable[Statement], now: dateti
     """The ``.eml`` digests as a list address gets them, when that is not as built: with a
     personal ``digests.unsubscribe`` (``{address}``, ``{token}``) a list's copy carries no
     unsubscribe link of ours (the list software adds its own). None: as built."""
-    template = settings.digests.unsubscribe
-    if "{address}" not in template and "{token}" not in template:
+    if not personal(settings.digests.unsubscribe):
         return None
     bare = replace(settings, digests=replace(settings.digests, unsubscribe=""))
     return digest_outputs(bare, statements, now, week=week, lang=lang, part="eml")

@@ -23,18 +23,18 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from ..site import Site
+from ..model import Settings
 from ..urls import digest_archive_url as archive_url
 from ..weeks import week_bounds
 from .view import DigestView
 
 CRLF = b"\r\n"
-Headers = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class RenderedDigest:
     text: bytes  # UTF-8; the very bytes of the .txt output
 
 
-def header_block(headers: Headers) -> bytes:
+def header_block(headers: Iterable[tuple[str, str]]) -> bytes:
     """``headers`` as the email package writes them: folded, encoded, each ending in CRLF."""
     message = EmailMessage(policy=SMTP)
     for name, value in headers:
@@ -56,17 +56,17 @@ def header_block(headers: Headers) -> bytes:
     return b"".join(SMTP.fold_binary(name, value) for name, value in message.raw_items())
 
 
-def message_id(site: Site, lang: str, period: str) -> str:
+def message_id(settings: Settings, lang: str, period: str) -> str:
     """A Message-ID that stays the same for a site, language and week across builds."""
-    text = "\n".join((site.settings.site.url, lang, period))
+    text = "\n".join((settings.site.url, lang, period))
     stable = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-    return f"<digest.{period}.{lang.lower()}.{stable}@{site.settings.site.domain}>"
+    return f"<digest.{period}.{lang.lower()}.{stable}@{settings.site.domain}>"
 
 
-def list_id(site: Site, lang: str) -> str:
+def list_id(settings: Settings, lang: str) -> str:
     """RFC 2919 List-Id: the site title as the phrase, ``<lang>.<list_id or digests.host>``."""
-    domain = site.settings.digests.list_id or f"digests.{site.settings.site.domain}"
-    return f"{_phrase(site.settings.site.title)} <{lang.lower()}.{domain}>"
+    domain = settings.digests.list_id or f"digests.{settings.site.domain}"
+    return f"{_phrase(settings.site.title)} <{lang.lower()}.{domain}>"
 
 
 _SPECIALS = frozenset('()<>@,;:\\".[]')
@@ -77,31 +77,6 @@ def _phrase(text: str) -> str:
     if not any(char in _SPECIALS for char in text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _addresses(site: Site, lang: str) -> Headers:
-    # No invented From: without digests.from (allowed only while no list is configured),
-    # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
-    sender = site.settings.digests.sender
-    to = site.settings.digests.lists.get(lang)
-    return ((("From", sender),) if sender else ()) + ((("To", to),) if to else ())
-
-
-def _list_headers(site: Site, lang: str) -> Headers:
-    headers = [("Content-Language", lang), ("List-Id", list_id(site, lang)),
-               ("List-Archive", f"<{archive_url(site.settings, lang)}>")]
-    unsubscribe = site.settings.digests.unsubscribe
-    if unsubscribe:
-        headers.append(("List-Unsubscribe", f"<{unsubscribe.replace('{lang}', lang)}>"))
-        # No List-Unsubscribe-Post: RFC 8058 one-click needs a URL that identifies the
-        # recipient, which a per-list address cannot; the list software adds its own.
-    return tuple(headers)
-
-
-def _boundary(digest: RenderedDigest) -> str:
-    # "=_" never occurs in quoted-printable text, so the boundary cannot clash with it.
-    content = hashlib.sha256(digest.text + b"\0" + digest.html).hexdigest()[:32]
-    return f"=_sfb_{content}"
 
 
 LINE_LENGTH = 78  # RFC 5322: lines SHOULD be at most 78 characters
@@ -120,14 +95,9 @@ def subject_header(subject: str) -> bytes:
     """
     line, lines = "Subject:", []
     for atom, plain in _subject_atoms(subject):
-        if plain:
-            if len(line) + 1 + len(atom) > LINE_LENGTH and line != "Subject:":
-                lines.append(line)
-                line = ""
-            line += " " + atom
-            continue
-        for word in _encoded_words(atom, LINE_LENGTH - len(line) - 1):
-            if len(line) + 1 + len(word) > LINE_LENGTH:
+        # (an encoded word always fits after "Subject:": see _room_bytes)
+        for word in [atom] if plain else _encoded_words(atom, LINE_LENGTH - len(line) - 1):
+            if len(line) + 1 + len(word) > LINE_LENGTH and line != "Subject:":
                 lines.append(line)
                 line = ""
             line += " " + word
@@ -169,10 +139,10 @@ def _encoded_words(text: str, room: int) -> list[str]:
 
 
 def _room_bytes(room: int) -> int:
-    """How many bytes an encoded word of at most ``room`` characters holds (at least one
-    character's worth: a word that does not fit goes on the next line whole)."""
+    """How many bytes an encoded word of at most ``room`` characters holds; where that is
+    less than a character's (4 bytes), a whole line's: the word goes on the next line."""
     characters = min(room, _MOST_ENCODED) - _WORD_FRAME
-    return max(characters // 4 * 3, 4) if characters >= 8 else _room_bytes(LINE_LENGTH - 1)
+    return (characters if characters >= 8 else _MOST_ENCODED - _WORD_FRAME) // 4 * 3
 
 
 def _encoded(text: str) -> str:
@@ -213,20 +183,32 @@ class ListHeads:
     lists: bytes
 
     @classmethod
-    def of(cls, site: Site, lang: str) -> ListHeads:
-        """The headers for ``lang`` (only ``site.settings`` is read)."""
-        return cls(header_block(_addresses(site, lang)), header_block(_list_headers(site, lang)))
+    def of(cls, settings: Settings, lang: str) -> ListHeads:
+        """The headers for ``lang``."""
+        digests = settings.digests
+        # No invented From: without digests.from (allowed only while no list is configured),
+        # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
+        addresses = [("From", digests.sender), ("To", digests.lists.get(lang, ""))]
+        lists = [("Content-Language", lang), ("List-Id", list_id(settings, lang)),
+                 ("List-Archive", f"<{archive_url(settings, lang)}>")]
+        if digests.unsubscribe:
+            lists.append(("List-Unsubscribe", f"<{digests.unsubscribe.replace('{lang}', lang)}>"))
+            # No List-Unsubscribe-Post: RFC 8058 one-click needs a URL that identifies the
+            # recipient, which a per-list address cannot; the list software adds its own.
+        return cls(header_block((name, value) for name, value in addresses if value),
+                   header_block(lists))
 
 
-def render_eml(site: Site, digest: RenderedDigest, heads: ListHeads) -> bytes:
+def render_eml(settings: Settings, digest: RenderedDigest, heads: ListHeads) -> bytes:
     """The digest's message: headers, then the text and HTML alternatives. ``heads``:
     the language's :class:`ListHeads`."""
     view = digest.view
-    boundary = _boundary(digest)
+    # "=_" never occurs in quoted-printable text, so the boundary cannot clash with it.
+    boundary = "=_sfb_" + hashlib.sha256(digest.text + b"\0" + digest.html).hexdigest()[:32]
     # The other headers of this digest are short ASCII in fixed formats.
     own = subject_header(digest.subject) + "".join((
-        f"Date: {format_datetime(week_bounds(view.week, site.settings)[1])}\r\n",
-        f"Message-ID: {message_id(site, view.lang, view.week.label)}\r\n",
+        f"Date: {format_datetime(week_bounds(view.week, settings)[1])}\r\n",
+        f"Message-ID: {message_id(settings, view.lang, view.week.label)}\r\n",
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
     )).encode("ascii")

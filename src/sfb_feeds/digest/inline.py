@@ -15,7 +15,6 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
 from importlib.metadata import version
 
 import jinja2
@@ -41,19 +40,6 @@ class Ineligible(Exception):
     """Inlining the template once would not give what premailer gives each document."""
 
 
-@contextmanager
-def _cssutils_quiet() -> Iterator[None]:
-    """Keep cssutils' log lines (written to stderr) away while inside."""
-    import cssutils  # noqa: F401 - its import adds the stderr handler replaced here
-
-    logger = logging.getLogger("CSSUTILS")  # the logger cssutils.log writes to
-    saved, logger.disabled = logger.disabled, True
-    try:
-        yield
-    finally:
-        logger.disabled = saved
-
-
 def _parse(html: str) -> etree._ElementTree:
     # The parser premailer uses itself.
     return etree.fromstring(html.strip(), etree.HTMLParser()).getroottree()
@@ -62,12 +48,17 @@ def _parse(html: str) -> etree._ElementTree:
 def _transformed(tree: etree._ElementTree) -> str:
     from premailer import Premailer  # ~0.1 s to import: only when inlining
 
-    with _cssutils_quiet():
+    # cssutils (imported by premailer) logs to stderr: kept quiet while inlining.
+    logger = logging.getLogger("CSSUTILS")  # the logger cssutils.log writes to
+    saved, logger.disabled = logger.disabled, True
+    try:
         # strip_important=False keeps the !important premailer adds to @media rules, which
         # they need to win over the inline styles on narrow screens.
         Premailer(allow_network=False, allow_loading_external_files=False,
                   strip_important=False, disable_leftover_css=False,
                   remove_classes=False, disable_validation=True).transform(tree.getroot())
+    finally:
+        logger.disabled = saved
     return str(etree.tostring(tree, method="html", encoding="unicode"))
 
 
@@ -125,19 +116,13 @@ class _ProtectingLoader(jinja2.BaseLoader):
 
 
 def _check_markup(tree: etree._ElementTree) -> None:
-    for element in tree.iter():
-        if not isinstance(element.tag, str):
-            continue  # comments: placeholders between tags live there
+    for element in tree.iter(etree.Element):  # (not comments: placeholders live there)
         if _MARK in element.tag or (element.tag in ("style", "script")
                                     and _MARK in (element.text or "")):
             raise Ineligible(f"Jinja in <{element.tag}>")
-        _check_attributes(element)
-
-
-def _check_attributes(element: etree._Element) -> None:
-    for name, value in element.attrib.items():
-        if _MARK in name or (name in _FIXED_ATTRIBUTES and _MARK in value):
-            raise Ineligible(f"Jinja in the {name} attribute of <{element.tag}>")
+        for name, value in element.attrib.items():
+            if _MARK in name or (name in _FIXED_ATTRIBUTES and _MARK in value):
+                raise Ineligible(f"Jinja in the {name} attribute of <{element.tag}>")
 
 
 def _selectors(css: str) -> Iterator[str]:
@@ -208,12 +193,11 @@ class Inliner:
     runs, so a one-edit build neither imports nor runs premailer (~0.3 s of such a build)."""
 
     def __init__(self, env: jinja2.Environment, loader: jinja2.BaseLoader,
-                 make_env: Callable[[jinja2.BaseLoader], jinja2.Environment],
                  store: MutableMapping[str, str] | None = None) -> None:
         self.env = env
         self.store = store
         self._protecting = _ProtectingLoader(loader)
-        self._flat = make_env(self._protecting)
+        self._flat = env.overlay(loader=self._protecting)
         self._inlined: dict[tuple[str, ...], jinja2.Template | None] = {}
         # Inlined texts load by name (``<hash>.html``: autoescaped as HTML), so that the
         # environment's bytecode cache, if any, keeps them compiled too.

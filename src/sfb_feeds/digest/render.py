@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -19,7 +18,7 @@ import jinja2
 from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
-from ..site import Site, settings_only
+from ..site import Site
 from ..weeks import Week
 from .eml import ListHeads, RenderedDigest, render_eml
 from .inline import Inliner, inline_document
@@ -29,7 +28,7 @@ from .view import archive_view, digest_view, sides
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
 
 
-def _personal(url: str | None) -> bool:
+def personal(url: str | None) -> bool:
     """Whether an unsubscribe link is made for each recipient by ``send``."""
     return url is not None and ("{address}" in url or "{token}" in url)
 
@@ -75,10 +74,7 @@ class Digests:
         self.inline_once = inline_once
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader, compiled=compiled)
-        self._inliner = Inliner(self.env, loader, partial(environment, compiled=compiled),
-                                store)
-        # The message headers read only the settings: a site without statements has them.
-        self._bare = settings_only(settings)
+        self._inliner = Inliner(self.env, loader, store)
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:
@@ -91,16 +87,14 @@ class Digests:
             text=self._template("digest.txt", lang),
             digest=self._html("digest.html", lang, page),
             archive=self._html("archive.html", lang, page),
-            heads=ListHeads.of(self._bare, lang))
+            heads=ListHeads.of(self.settings, lang))
 
     def _template(self, name: str, lang: str) -> jinja2.Template:
         return self.env.select_template(candidate_names(name, lang))
 
     def _html(self, name: str, lang: str, page: Mapping[str, str]) -> _Html:
         template = self._template(name, lang)
-        if not self.inline_once:
-            return _Html(template, False)
-        inlined = self._inliner.inlined(template.name or name, page)
+        inlined = self._inliner.inlined(template.name or name, page) if self.inline_once else None
         return _Html(template, False) if inlined is None else _Html(inlined, True)
 
     def inlined_once(self, lang: str) -> bool:
@@ -128,8 +122,8 @@ class Digests:
         variables["subject"] = subject
         digest = RenderedDigest(view, subject, prepared.digest.render(variables),
                                 prepared.text.render(variables).encode("utf-8"))
-        eml = render_eml(site, digest, prepared.heads)
-        if _personal(view.unsubscribe_url):
+        eml = render_eml(site.settings, digest, prepared.heads)
+        if personal(view.unsubscribe_url):
             # The .eml keeps the link with {address}/{token} (``send`` signs it for each
             # recipient); the published page and text carry no link no one could use.
             variables["unsubscribe_url"] = None

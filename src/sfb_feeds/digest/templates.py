@@ -32,20 +32,15 @@ def template_loader(templates_dir: Path | None) -> jinja2.BaseLoader:
     return jinja2.ChoiceLoader([site, shipped])
 
 
-def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
-                columns: Columns | None = None,
+def environment(loader: jinja2.BaseLoader, *,
                 compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
-    """An Environment with the digests' settings over ``loader``.
-
-    Autoescaping is on for ``.html`` templates and for templates made from strings, unless
-    ``autoescape`` says otherwise for all. ``compiled``: where compiled templates are kept
-    between builds (Jinja's bytecode cache), if the build keeps them.
-    """
+    """An Environment with the digests' settings over ``loader``: autoescaping for ``.html``
+    templates and templates made from strings. ``compiled``: where compiled templates are
+    kept between builds (Jinja's bytecode cache), if the build keeps them."""
     env = jinja2.Environment(
         loader=loader,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False,
-                                            default_for_string=True)
-        if autoescape is None else autoescape,
+                                            default_for_string=True),
         undefined=jinja2.StrictUndefined,
         extensions=[jinja2.ext.i18n],
         keep_trailing_newline=True,
@@ -56,7 +51,7 @@ def environment(loader: jinja2.BaseLoader, *, autoescape: bool | None = None,
     )
     # {% trans %} blocks compile to newstyle calls, as the callables below expect.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-    columns = columns or Columns()
+    columns = Columns()
     env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi)
     return env
 
@@ -78,8 +73,7 @@ def bdi(text: str) -> Markup:
 def candidate_names(name: str, lang: str) -> tuple[str, ...]:
     """Template names to try for ``lang``, most specific first: ``digest.pl.html``..."""
     stem, dot, ext = name.rpartition(".")
-    tag = canonical_tag(lang) or ""
-    parts = tag.split("-") if tag else []
+    parts = tag.split("-") if (tag := canonical_tag(lang)) else []
     specific = tuple(f"{stem}.{'-'.join(parts[:n])}{dot}{ext}" for n in range(len(parts), 0, -1))
     return (*specific, name)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 
 TEXT_WIDTH = 72
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")  # ASCII only: no-break and thin spaces hold
@@ -27,7 +26,7 @@ def display_width(text: str) -> int:
 class Columns:
     """:func:`display_width` of words, each measured once (words recur: measuring every
     character took half of a plain-text digest's rendering in languages beyond ASCII).
-    Kept by a prepared renderer; the filters below take its ``width``."""
+    Kept by a prepared renderer, whose filters are its ``wrap`` and ``underline``."""
 
     MOST = 200_000  # words kept
 
@@ -66,49 +65,50 @@ class Columns:
         return found
 
     def wrap(self, text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
+        """``text`` folded at spaces into lines at most ``width`` columns wide.
+
+        Greedy, like ``textwrap``, but words are never broken (a URL longer than a line gets a
+        line of its own), only ASCII white space separates words, and wide (CJK) characters
+        count as two columns.
+        """
         spaced = _one_spaced(text)
         if spaced.isascii() or self._all_narrow(spaced):
             return _wrap_narrow(spaced, width - len(indent), indent)
-        return _wrap_words(spaced, width, indent, self.width)
+        lines: list[str] = []
+        line: list[str] = []
+        used = len(indent)
+        for word in spaced.split(" "):
+            size = self.width(word)
+            if line and used + 1 + size > width:
+                lines.append(indent + " ".join(line))
+                line, used = [], len(indent)
+            used += size + (1 if line else 0)
+            line.append(word)
+        if line and line != [""]:
+            lines.append(indent + " ".join(line))
+        return "\n".join(lines)
 
     def underline(self, text: str, char: str = "=") -> str:
-        return underline(text, char, measure=self.width)
+        """A line of ``char`` as wide as the longest line of ``text``, measured word by word
+        (the words were measured when wrapped)."""
+        lines = (line.split(" ") for line in text.splitlines())
+        return char * max((sum(map(self.width, words)) + len(words) - 1 for words in lines),
+                          default=0)
 
 
-def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", *,
-         measure: Callable[[str], int] = display_width) -> str:
-    """``text`` folded at spaces into lines at most ``width`` columns wide.
-
-    Greedy, like ``textwrap``, but words are never broken (a URL longer than a line gets a
-    line of its own), only ASCII white space separates words, and wide (CJK) characters
-    count as two columns.
-    """
-    spaced = _one_spaced(text)
-    if spaced.isascii():
-        return _wrap_narrow(spaced, width - len(indent), indent)
-    return _wrap_words(spaced, width, indent, measure)
+def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
+    """:meth:`Columns.wrap`, keeping no measures."""
+    return Columns().wrap(text, width, indent)
 
 
-def _wrap_words(spaced: str, width: int, indent: str, measure: Callable[[str], int]) -> str:
-    """:func:`wrap` of words joined by single spaces, measured one by one."""
-    lines: list[str] = []
-    line: list[str] = []
-    used = len(indent)
-    for word in spaced.split(" "):
-        size = measure(word)
-        if line and used + 1 + size > width:
-            lines.append(indent + " ".join(line))
-            line, used = [], len(indent)
-        used += size + (1 if line else 0)
-        line.append(word)
-    if line and line != [""]:
-        lines.append(indent + " ".join(line))
-    return "\n".join(lines)
+def underline(text: str, char: str = "=") -> str:
+    """:meth:`Columns.underline`, keeping no measures."""
+    return Columns().underline(text, char)
 
 
 def _wrap_narrow(text: str, room: int, indent: str) -> str:
-    """:func:`wrap` of ASCII words joined by single spaces: line by line (the last space
-    that fits) instead of word by word."""
+    """:meth:`Columns.wrap` of narrow words joined by single spaces: line by line (the last
+    space that fits) instead of word by word."""
     lines: list[str] = []
     start, end = 0, len(text)
     while end - start > room:
@@ -131,13 +131,3 @@ def _one_spaced(text: str) -> str:
         return _SPACES.sub(" ", text)
     return text
 
-
-def underline(text: str, char: str = "=", *,
-              measure: Callable[[str], int] = display_width) -> str:
-    """A line of ``char`` as wide as the longest line of ``text``."""
-    return char * max((_line_width(line, measure) for line in text.splitlines()), default=0)
-
-
-def _line_width(line: str, measure: Callable[[str], int]) -> int:
-    words = line.split(" ")  # word by word: the words were measured when wrapped
-    return sum(measure(word) for word in words) + len(words) - 1
