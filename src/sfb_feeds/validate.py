@@ -97,7 +97,8 @@ def _read_fields(
         else:
             lines[name] = at
             try:
-                values[name] = _read_field(name, value, ctx.tz)
+                values[name] = fields.moment(value, ctx.tz) if name in {"date", "updated"} \
+                    else _READERS.get(name, fields.text)(value)
                 if name == "excerpt":
                     _check_size(values[name], ctx.excerpt_bytes)
             except fields.FieldError as exc:
@@ -128,8 +129,7 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
 
 
 def _check_size(excerpt: str, limit: int) -> None:
-    size = len(excerpt) if len(excerpt) > limit else len(excerpt.encode("utf-8"))
-    if size > limit:
+    if len(excerpt) > limit or len(excerpt.encode("utf-8")) > limit:  # (no encoding if too long)
         raise fields.FieldError(f"is longer than {limit} bytes (limits.excerpt_bytes); "
                                 "shorten it (a feed carries an excerpt, not the whole text)")
 
@@ -139,12 +139,6 @@ _READERS: dict[str, Callable[[yaml.Node], Any]] = {
     "tags": fields.text_list, "draft": fields.boolean, "id": fields.identifier,
     "title": fields.line,
 }
-
-
-def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:
-    if name in {"date", "updated"}:
-        return fields.moment(node, tz)
-    return _READERS.get(name, fields.text)(node)
 
 
 def _detect_language(values: dict[str, Any], ctx: RecordContext, line: int,
