@@ -54,11 +54,8 @@ def display_path(path: str | Path, here: str | None = None) -> str:
     if os.path.isabs(text) and text.startswith(here.rstrip(os.sep) + os.sep) \
             and os.path.normpath(text) == text:
         return text[len(here.rstrip(os.sep)) + 1:]  # what relpath gives, without its cost
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
+    relative = os.path.relpath(path)
+    return text if relative.startswith("..") else relative
 
 
 def scan_statement_files(folder: Path) -> list[FileStatus]:
@@ -114,7 +111,7 @@ class Unreadable(OSError):
 
 
 # O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore the flag).
-_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK  # (os.open adds O_CLOEXEC itself: PEP 446)
 READ_AHEAD = 32  # files the kernel is asked to fetch ahead of the one being read
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
