@@ -16,7 +16,7 @@ import yaml
 
 from .errors import InvalidInput, Problem
 from .model import Settings, Statement
-from .validate import Detector, RecordContext, validate_record
+from .validate import Detector, RecordContext, RecordResult, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null, line_of
 
 SUFFIXES = (".yaml", ".yml")
@@ -84,15 +84,14 @@ def _scan_folder(directory: str, found: list[FileStatus], seen: set[tuple[int, i
         return []
     below = []
     for entry in entries:
-        try:
-            st: os.stat_result | None = entry.stat()
-        except OSError:  # a link to nothing or in a loop: listed, so that reading reports it
-            st = None
+        st: os.stat_result | None = None  # (a link to nothing or in a loop has none)
+        with contextlib.suppress(OSError):
+            st = entry.stat()
         if st is not None and stat.S_ISDIR(st.st_mode):
             if (st.st_dev, st.st_ino) not in seen:
                 seen.add((st.st_dev, st.st_ino))
                 below.append(entry.path)
-        elif entry.name.endswith(SUFFIXES):
+        elif entry.name.endswith(SUFFIXES):  # (listed without a status too: reading reports it)
             found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino) if st
                          else (entry.path, -1, -1, -1))
     return below
@@ -219,13 +218,22 @@ def parse_file(path: str | Path, data: bytes, options: ParseOptions) -> FileResu
         return FileResult((), (Problem(shown, message, line_of(node)),))
     records = node.value if isinstance(node, yaml.SequenceNode) else [node]
     site = options.settings.site
-    results = [validate_record(record, RecordContext(
+    return _joined(validate_record(record, RecordContext(
         path=shown, record=number, tz=site.tz, domain=site.domain, detect=options.detect,
         excerpt_bytes=options.settings.limits.excerpt_bytes))
-        for number, record in enumerate(records, start=1)]
-    return FileResult(tuple(r.statement for r in results if r.statement is not None),
-                      tuple(p for r in results for p in r.problems),
-                      tuple(w for r in results for w in r.warnings))
+        for number, record in enumerate(records, start=1))
+
+
+def _joined(results: Iterable[FileResult | RecordResult]) -> FileResult:
+    """The statements, problems and warnings of ``results``, in order."""
+    statements: list[Statement] = []
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for result in results:
+        statements += result.statements
+        problems += result.problems
+        warnings += result.warnings
+    return FileResult(tuple(statements), tuple(problems), tuple(warnings))
 
 
 def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[str, FileResult]]:
@@ -238,7 +246,7 @@ def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[s
             yield name, FileResult((), (Problem(display_path(name, options.here), str(why)),))
 
 
-def _repeats(statements: list[Statement], key: Callable[[Statement], object]
+def _repeats(statements: Sequence[Statement], key: Callable[[Statement], object]
              ) -> Iterator[tuple[Statement, str]]:
     """Each statement whose ``key`` (None: none) an earlier one has, and where that one is."""
     first: dict[object, Statement] = {}
@@ -254,12 +262,12 @@ def _about(statement: Statement, field: str, message: str) -> Problem:
     return Problem(src.path, message, src.line, src.record, field)
 
 
-def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
+def _duplicate_ids(statements: Sequence[Statement]) -> list[Problem]:
     return [_about(s, "id", f"{s.id!r} is already used by {where}; ids must be unique")
             for s, where in _repeats(statements, lambda s: s.id)]
 
 
-def _translations_in_one_language(statements: list[Statement]) -> list[Problem]:
+def _translations_in_one_language(statements: Sequence[Statement]) -> list[Problem]:
     """Warnings: a translation group with two statements in one language (a copied key)."""
     return [_about(s, "translation_key", f"{s.translation_key!r} is also on {where}, in the "
                    f"same language ({s.language}); translations of a statement are in other "
@@ -287,12 +295,11 @@ def load_statements(settings: Settings, *, detect: Detector | None = None,
     given = known or {}
     options = ParseOptions(settings=settings, detect=detect or default_detector())
     parsed = parse_files((name for name in names if name not in given), options)
-    results = [given[name] if name in given else next(parsed)[1] for name in names]
-    statements = [s for r in results for s in r.statements]
-    if problems := [p for r in results for p in r.problems] + _duplicate_ids(statements):
+    every = _joined(given[name] if name in given else next(parsed)[1] for name in names)
+    if problems := [*every.problems, *_duplicate_ids(every.statements)]:
         raise InvalidInput(problems)
-    warnings = [w for r in results for w in r.warnings] + _translations_in_one_language(statements)
-    return Loaded(tuple(statements), tuple(warnings))
+    return Loaded(every.statements,
+                  (*every.warnings, *_translations_in_one_language(every.statements)))
 
 
 def _statement_files(folder: Path, files: Sequence[str] | None) -> Sequence[str]:

@@ -29,9 +29,9 @@ Detector = Callable[[str], "str | None"]
 
 @dataclass(slots=True)
 class RecordResult:
-    """A statement (None when anything is wrong) and its messages."""
+    """The record's statement (none when anything is wrong) and its messages."""
 
-    statement: Statement | None
+    statements: list[Statement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -56,9 +56,9 @@ def suggest(name: str, known: tuple[str, ...]) -> str:
 
 
 def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
-    """Check one record; the statement is None when anything is wrong."""
+    """Check one record; it gives no statement when anything is wrong."""
     line = line_of(node)
-    result = RecordResult(None)
+    result = RecordResult()
     if not isinstance(node, yaml.MappingNode):
         result.problems.append(ctx.problem(
             line, None, "a record must be a mapping of fields (title: ..., date: ...)"))
@@ -73,7 +73,7 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     if not result.problems:
         _detect_language(values, ctx, line, result)
     if not result.problems:
-        result.statement = _statement(values, ctx, line, result)
+        result.statements.append(_statement(values, ctx, line, result))
     return result
 
 
