@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
+from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
 
 EXAMPLES = {
     "check": "example:\n  sfb-feeds check --config site/sfb-feeds.yaml",
@@ -35,8 +36,6 @@ def parse_now(value: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date-time "
                                          "(e.g. 2015-09-07T12:00:00+00:00)") from None
-    from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
-
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"{value!r} is outside the years {YEARS}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

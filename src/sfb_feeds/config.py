@@ -70,8 +70,7 @@ def _by_language(read: Reader, example: str) -> Reader:
             raise fields.FieldError(f"must map language tags to {example}")
         result: dict[str, Any] = {}
         for key, value, _ in mapping_items(node):
-            tag = canonical_tag(key)
-            if tag is None:
+            if (tag := canonical_tag(key)) is None:
                 raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
             result[tag] = read(value)
         return MappingProxyType(result)
@@ -277,10 +276,6 @@ def _check_templates(base: Path, v: dict[str, Any], out: _Collector) -> None:
                 "email/ nor a pages/ folder of templates, so it would override nothing")
 
 
-def _within(inner: Path, outer: Path) -> bool:
-    return inner == outer or outer in inner.parents
-
-
 def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
     """Output, cache and state apart from each other and from the statements; none of
     them ``/`` or the home folder; cache and state never published inside the output."""
@@ -291,8 +286,8 @@ def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
         line = out.lines.get(key, 1)
         if folder in forbidden:
             out.add(line, key, f"is {forbidden[folder]}; give {key} a folder of its own")
-        elif key != "statements" and (_within(folder, statements)
-                                      or _within(statements, folder)):
+        elif key != "statements" and (folder.is_relative_to(statements)
+                                      or statements.is_relative_to(folder)):
             out.add(line, key, f"{folder} overlaps the statements folder {statements} (drafts "
                     "and scheduled statements would be exposed or mixed up); keep them apart")
     for (other, where), (key, folder) in combinations(found.items(), 2):
@@ -301,11 +296,11 @@ def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
 
 def _check_pair(key: str, folder: Path, other: str, where: Path, out: _Collector) -> None:
     line = out.lines.get(key, 1)
-    if other == "output" and _within(folder, where):
+    if other == "output" and folder.is_relative_to(where):
         out.add(line, key, f"{folder} lies inside the output folder {where}, which is "
                 "published (it would expose the text of drafts and scheduled statements); "
                 "move it outside")
-    elif _within(folder, where) or _within(where, folder):
+    elif folder.is_relative_to(where) or where.is_relative_to(folder):
         out.add(line, key, f"{folder} overlaps {other} ({where}); keep them apart")
 
 

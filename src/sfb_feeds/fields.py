@@ -19,7 +19,6 @@ from .yamlio import BOOL_TAG, is_null
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-_SPACE = re.compile(r"\s+")
 _KINDS: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
 
 
@@ -99,26 +98,22 @@ def moment(node: yaml.Node, tz: ZoneInfo) -> datetime:
     """A date (that day's midnight in ``tz``) or an ISO 8601 date-time with an offset,
     in the years :data:`weeks.YEARS` (a week around it must still be a date)."""
     value = text(node)
-    if not FIRST_YEAR <= (found := _moment(value, tz)).year <= LAST_YEAR:
-        raise FieldError(f"{value} is outside the years {YEARS} that feeds and digests cover")
-    return found
-
-
-def _moment(value: str, tz: ZoneInfo) -> datetime:
     if _DATE.match(value):
         try:
-            day = date.fromisoformat(value)
+            found = datetime.combine(date.fromisoformat(value), time(), tzinfo=tz)
         except ValueError:
             raise FieldError(f"{value} is not a date (use YYYY-MM-DD)") from None
-        return datetime.combine(day, time(), tzinfo=tz)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise FieldError(f"{value} is not a date (use YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS+HH:MM)"
-                         ) from None
-    if parsed.tzinfo is None:
-        raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
-    return parsed
+    else:
+        try:
+            found = datetime.fromisoformat(value)
+        except ValueError:
+            raise FieldError(f"{value} is not a date (use YYYY-MM-DD, or "
+                             "YYYY-MM-DDTHH:MM:SS+HH:MM)") from None
+        if found.tzinfo is None:
+            raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise FieldError(f"{value} is outside the years {YEARS} that feeds and digests cover")
+    return found
 
 
 def language(node: yaml.Node) -> str:
@@ -131,7 +126,7 @@ def language(node: yaml.Node) -> str:
 def url(node: yaml.Node) -> str:
     value = text(node)
     parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or _SPACE.search(value):
+    if parts.scheme not in {"http", "https"} or not parts.netloc or any(map(str.isspace, value)):
         raise FieldError(f"{value!r} is not an absolute http(s) URL (e.g. https://example.org/x)")
     return value
 

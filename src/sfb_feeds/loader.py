@@ -16,7 +16,7 @@ import yaml
 
 from .errors import InvalidInput, Problem
 from .model import Settings, Statement
-from .validate import Detector, RecordContext, validate_record
+from .validate import Detector, RecordContext, RecordResult, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null, line_of
 
 SUFFIXES = (".yaml", ".yml")
@@ -54,11 +54,8 @@ def display_path(path: str | Path, here: str | None = None) -> str:
     if os.path.isabs(text) and text.startswith(here.rstrip(os.sep) + os.sep) \
             and os.path.normpath(text) == text:
         return text[len(here.rstrip(os.sep)) + 1:]  # what relpath gives, without its cost
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
+    relative = os.path.relpath(path)
+    return text if relative.startswith("..") else relative
 
 
 def scan_statement_files(folder: Path) -> list[FileStatus]:
@@ -87,32 +84,17 @@ def _scan_folder(directory: str, found: list[FileStatus], seen: set[tuple[int, i
         return []
     below = []
     for entry in entries:
-        if _is_folder(entry):
-            with contextlib.suppress(OSError):
-                status = entry.stat()
-                if (status.st_dev, status.st_ino) not in seen:
-                    seen.add((status.st_dev, status.st_ino))
-                    below.append(entry.path)
-        elif entry.name.endswith(SUFFIXES):
-            found.append((entry.path, *_file_status(entry)))
+        st: os.stat_result | None = None  # (a link to nothing or in a loop has none)
+        with contextlib.suppress(OSError):
+            st = entry.stat()
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                below.append(entry.path)
+        elif entry.name.endswith(SUFFIXES):  # (listed without a status too: reading reports it)
+            found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino) if st
+                         else (entry.path, -1, -1, -1))
     return below
-
-
-def _is_folder(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:  # a link in a loop: no folder to walk
-        return False
-
-
-def _file_status(entry: os.DirEntry[str]) -> tuple[int, int, int]:
-    """Size, modification time and inode; -1 each for a file that cannot be looked at (a
-    link to nothing, or in a loop): listed all the same, so that reading it reports it."""
-    try:
-        st = entry.stat()
-    except OSError:
-        return -1, -1, -1
-    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def find_statement_files(folder: Path) -> list[Path]:
@@ -128,7 +110,7 @@ class Unreadable(OSError):
 
 
 # O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore the flag).
-_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK  # (os.open adds O_CLOEXEC itself: PEP 446)
 READ_AHEAD = 32  # files the kernel is asked to fetch ahead of the one being read
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
@@ -137,7 +119,8 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
 
 def _open_regular(path: str | Path, limit: int) -> int:
     """A descriptor open on ``path`` if it is a regular file of at most ``limit`` bytes
-    (checked on the opened file: a swap for a FIFO or ``/dev/zero`` meanwhile is refused)."""
+    (checked on the opened file: a swap for a FIFO or ``/dev/zero`` meanwhile is refused),
+    which the kernel is asked to fetch ahead."""
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
@@ -152,6 +135,8 @@ def _open_regular(path: str | Path, limit: int) -> int:
     except BaseException:
         os.close(fd)
         raise
+    with contextlib.suppress(OSError, AttributeError):  # (advice only; not everywhere)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
     return fd
 
 
@@ -184,16 +169,7 @@ def read_ahead(paths: Iterable[str], window: int = READ_AHEAD, limit: int = 10 *
         _open_ahead(source, pending, window, limit)
         while pending:
             path, opened = pending.popleft()
-            if isinstance(opened, OSError):
-                yield path, opened
-            else:
-                try:
-                    data: bytes | OSError = _read_all(opened, limit)
-                except OSError as exc:
-                    data = exc
-                finally:
-                    os.close(opened)
-                yield path, data
+            yield path, opened if isinstance(opened, OSError) else _read_all(opened, limit)
             _open_ahead(source, pending, window, limit)
     finally:  # (abandoned half way: what was opened ahead is closed)
         for _, opened in pending:
@@ -205,25 +181,27 @@ def _open_ahead(source: Iterator[str], pending: deque[tuple[str, int | OSError]]
                 window: int, limit: int) -> None:
     for path in islice(source, window - len(pending)):
         try:
-            fd = _open_regular(path, limit)
+            pending.append((path, _open_regular(path, limit)))
         except OSError as exc:
             pending.append((path, exc))
-            continue
-        with contextlib.suppress(OSError, AttributeError):  # (advice only; not everywhere)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        pending.append((path, fd))
 
 
-def _read_all(fd: int, limit: int) -> bytes:
-    want = min(max(os.fstat(fd).st_size, 4096), limit) + 1  # +1: the read that says it ended
-    chunks = [os.read(fd, want)]
-    read = len(chunks[-1])
-    while chunks[-1]:  # (a file that grew since fstat: never more than the limit)
-        if read > limit:
-            raise Unreadable(_too_large(read, limit))
-        chunks.append(os.read(fd, 1 << 16))
-        read += len(chunks[-1])
-    return b"".join(chunks)
+def _read_all(fd: int, limit: int) -> bytes | OSError:
+    """The bytes of the open file ``fd``, or the error reading it raised; ``fd`` is closed."""
+    try:
+        want = min(max(os.fstat(fd).st_size, 4096), limit) + 1  # +1: the read that says it ended
+        chunks = [os.read(fd, want)]
+        read = len(chunks[-1])
+        while chunks[-1]:  # (a file that grew since fstat: never more than the limit)
+            if read > limit:
+                return Unreadable(_too_large(read, limit))
+            chunks.append(os.read(fd, 1 << 16))
+            read += len(chunks[-1])
+        return b"".join(chunks)
+    except OSError as exc:
+        return exc
+    finally:
+        os.close(fd)
 
 
 def parse_file(path: str | Path, data: bytes, options: ParseOptions) -> FileResult:
@@ -240,17 +218,21 @@ def parse_file(path: str | Path, data: bytes, options: ParseOptions) -> FileResu
         return FileResult((), (Problem(shown, message, line_of(node)),))
     records = node.value if isinstance(node, yaml.SequenceNode) else [node]
     site = options.settings.site
+    return _joined(validate_record(record, RecordContext(
+        path=shown, record=number, tz=site.tz, domain=site.domain, detect=options.detect,
+        excerpt_bytes=options.settings.limits.excerpt_bytes))
+        for number, record in enumerate(records, start=1))
+
+
+def _joined(results: Iterable[FileResult | RecordResult]) -> FileResult:
+    """The statements, problems and warnings of ``results``, in order."""
     statements: list[Statement] = []
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    for number, record in enumerate(records, start=1):
-        result = validate_record(record, RecordContext(
-            path=shown, record=number, tz=site.tz, domain=site.domain, detect=options.detect,
-            excerpt_bytes=options.settings.limits.excerpt_bytes))
-        problems.extend(result.problems)
-        warnings.extend(result.warnings)
-        if result.statement is not None:
-            statements.append(result.statement)
+    for result in results:
+        statements += result.statements
+        problems += result.problems
+        warnings += result.warnings
     return FileResult(tuple(statements), tuple(problems), tuple(warnings))
 
 
@@ -264,7 +246,7 @@ def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[s
             yield name, FileResult((), (Problem(display_path(name, options.here), str(why)),))
 
 
-def _repeats(statements: list[Statement], key: Callable[[Statement], object]
+def _repeats(statements: Sequence[Statement], key: Callable[[Statement], object]
              ) -> Iterator[tuple[Statement, str]]:
     """Each statement whose ``key`` (None: none) an earlier one has, and where that one is."""
     first: dict[object, Statement] = {}
@@ -280,12 +262,12 @@ def _about(statement: Statement, field: str, message: str) -> Problem:
     return Problem(src.path, message, src.line, src.record, field)
 
 
-def _duplicate_ids(statements: list[Statement]) -> list[Problem]:
+def _duplicate_ids(statements: Sequence[Statement]) -> list[Problem]:
     return [_about(s, "id", f"{s.id!r} is already used by {where}; ids must be unique")
             for s, where in _repeats(statements, lambda s: s.id)]
 
 
-def _translations_in_one_language(statements: list[Statement]) -> list[Problem]:
+def _translations_in_one_language(statements: Sequence[Statement]) -> list[Problem]:
     """Warnings: a translation group with two statements in one language (a copied key)."""
     return [_about(s, "translation_key", f"{s.translation_key!r} is also on {where}, in the "
                    f"same language ({s.language}); translations of a statement are in other "
@@ -313,19 +295,11 @@ def load_statements(settings: Settings, *, detect: Detector | None = None,
     given = known or {}
     options = ParseOptions(settings=settings, detect=detect or default_detector())
     parsed = parse_files((name for name in names if name not in given), options)
-    statements: list[Statement] = []
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
-    for name in names:
-        result = given[name] if name in given else next(parsed)[1]
-        statements.extend(result.statements)
-        problems.extend(result.problems)
-        warnings.extend(result.warnings)
-    problems.extend(_duplicate_ids(statements))
-    if problems:
+    every = _joined(given[name] if name in given else next(parsed)[1] for name in names)
+    if problems := [*every.problems, *_duplicate_ids(every.statements)]:
         raise InvalidInput(problems)
-    warnings.extend(_translations_in_one_language(statements))
-    return Loaded(tuple(statements), tuple(warnings))
+    return Loaded(every.statements,
+                  (*every.warnings, *_translations_in_one_language(every.statements)))
 
 
 def _statement_files(folder: Path, files: Sequence[str] | None) -> Sequence[str]:

@@ -29,9 +29,9 @@ Detector = Callable[[str], "str | None"]
 
 @dataclass(slots=True)
 class RecordResult:
-    """A statement (None when anything is wrong) and its messages."""
+    """The record's statement (none when anything is wrong) and its messages."""
 
-    statement: Statement | None
+    statements: list[Statement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -56,9 +56,9 @@ def suggest(name: str, known: tuple[str, ...]) -> str:
 
 
 def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
-    """Check one record; the statement is None when anything is wrong."""
+    """Check one record; it gives no statement when anything is wrong."""
     line = line_of(node)
-    result = RecordResult(None)
+    result = RecordResult()
     if not isinstance(node, yaml.MappingNode):
         result.problems.append(ctx.problem(
             line, None, "a record must be a mapping of fields (title: ..., date: ...)"))
@@ -73,7 +73,7 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     if not result.problems:
         _detect_language(values, ctx, line, result)
     if not result.problems:
-        result.statement = _statement(values, ctx, line, result)
+        result.statements.append(_statement(values, ctx, line, result))
     return result
 
 
@@ -97,7 +97,8 @@ def _read_fields(
         else:
             lines[name] = at
             try:
-                values[name] = _read_field(name, value, ctx.tz)
+                values[name] = fields.moment(value, ctx.tz) if name in {"date", "updated"} \
+                    else _READERS.get(name, fields.text)(value)
                 if name == "excerpt":
                     _check_size(values[name], ctx.excerpt_bytes)
             except fields.FieldError as exc:
@@ -128,8 +129,7 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
 
 
 def _check_size(excerpt: str, limit: int) -> None:
-    size = len(excerpt) if len(excerpt) > limit else len(excerpt.encode("utf-8"))
-    if size > limit:
+    if len(excerpt) > limit or len(excerpt.encode("utf-8")) > limit:  # (no encoding if too long)
         raise fields.FieldError(f"is longer than {limit} bytes (limits.excerpt_bytes); "
                                 "shorten it (a feed carries an excerpt, not the whole text)")
 
@@ -139,12 +139,6 @@ _READERS: dict[str, Callable[[yaml.Node], Any]] = {
     "tags": fields.text_list, "draft": fields.boolean, "id": fields.identifier,
     "title": fields.line,
 }
-
-
-def _read_field(name: str, node: yaml.Node, tz: ZoneInfo) -> Any:
-    if name in {"date", "updated"}:
-        return fields.moment(node, tz)
-    return _READERS.get(name, fields.text)(node)
 
 
 def _detect_language(values: dict[str, Any], ctx: RecordContext, line: int,

@@ -62,7 +62,7 @@ def _refuse_aliases(root: yaml.Node) -> None:
     # libyaml resolves an alias to the very node it names, so a node met twice is an
     # alias. Walking with a seen-set never expands anything: alias bombs stay small.
     seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, root.start_mark.line + 1)]
+    stack: list[tuple[yaml.Node, int]] = [(root, line_of(root))]
     while stack:
         node, line = stack.pop()
         if id(node) in seen:
@@ -72,11 +72,10 @@ def _refuse_aliases(root: yaml.Node) -> None:
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                stack.append((key, key.start_mark.line + 1))
-                stack.append((value, key.start_mark.line + 1))
+                stack += [(key, line_of(key)), (value, line_of(key))]
         elif isinstance(node, yaml.SequenceNode):
             # An alias item's own mark is its anchor's; the list's line is nearer the alias.
-            stack.extend((item, max(line, item.start_mark.line + 1)) for item in node.value)
+            stack.extend((item, max(line, line_of(item))) for item in node.value)
 
 
 def line_of(node: yaml.Node) -> int:
