@@ -16,7 +16,8 @@ from .model import SmtpSettings
 
 
 class NotSent(Exception):
-    """The message was certainly not delivered; ``handed_over`` if its data had been sent."""
+    """The message was certainly not delivered (as such, a ``4xx`` reply: try again later, on
+    the same connection); ``handed_over`` if its data had been sent."""
 
     def __init__(self, reason: str, *, handed_over: bool = False) -> None:
         super().__init__(reason)
@@ -25,10 +26,6 @@ class NotSent(Exception):
 
 class Refused(NotSent):
     """A ``5xx`` reply: the server will not take this message."""
-
-
-class Deferred(NotSent):
-    """A ``4xx`` reply: try again later, on the same connection."""
 
 
 class Dropped(NotSent):
@@ -137,7 +134,7 @@ def _fail(client: smtplib.SMTP, code: int, text: bytes, step: str, *,
         client.close()  # the next delivery finds it closed and connects again
     if code >= 500:
         raise Refused(reason, handed_over=handed_over)
-    raise Deferred(reason, handed_over=handed_over)
+    raise NotSent(reason, handed_over=handed_over)
 
 
 def _text(code: int, text: bytes | str) -> str:
