@@ -84,8 +84,8 @@ def close(client: smtplib.SMTP) -> None:
 
 
 def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
-            handing_over: Callable[[], None]) -> str:
-    """Deliver one message from ``sender`` to ``recipient``; returns the server's final reply.
+            handing_over: Callable[[], None]) -> None:
+    """Deliver one message from ``sender`` to ``recipient``.
 
     ``handing_over`` runs once the server has accepted ``DATA``, just before the message
     is sent; if it raises, the connection is closed without the final dot (so the server
@@ -106,24 +106,20 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         raise
     try:
         client.send(_payload(data))
-        code, text = client.getreply()
+        reply = client.getreply()
     except (OSError, smtplib.SMTPException) as exc:
         client.close()
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
-    if code != 250:
-        _fail(client, code, text, "the end of the message", handed_over=True)
-    return _text(code, text)
+    _expect(client, reply, "the end of the message", 250, handed_over=True)
 
 
-def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int) -> None:
+def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,
+            handed_over: bool = False) -> None:
+    """Return if ``reply``'s code is one of ``ok``; else raise what it means."""
     code, text = reply
-    if code not in ok:
-        _fail(client, code, text, step, handed_over=False)
-
-
-def _fail(client: smtplib.SMTP, code: int, text: bytes, step: str, *,
-          handed_over: bool) -> None:
+    if code in ok:
+        return
     reason = f"{_text(code, text)} at {step}"
     if code == 421 or code < 400:  # closing, or a reply SMTP does not allow here
         client.close()
