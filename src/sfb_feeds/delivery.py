@@ -163,7 +163,10 @@ class Courier:
                 return self._refused(digest, str(exc))
             except mailer.NotSent as exc:
                 reason = str(exc)
-                self._not_sent(digest, exc)
+                if exc.handed_over:  # supersede the `sending` record: the server did not take it
+                    self._record(digest, State.DEFERRED)
+                if isinstance(exc, mailer.Dropped):
+                    self._hang_up()
                 continue
             except mailer.Unknown as exc:
                 self._client = None
@@ -194,12 +197,6 @@ class Courier:
         if self._client is not None:
             mailer.close(self._client)
             self._client = None
-
-    def _not_sent(self, digest: Digest, exc: mailer.NotSent) -> None:
-        if exc.handed_over:  # supersede the `sending` record: the server did not take it
-            self._record(digest, State.DEFERRED)
-        if isinstance(exc, mailer.Dropped):
-            self._hang_up()
 
     def _record(self, digest: Digest, state: State) -> None:
         if self.ledger is None:

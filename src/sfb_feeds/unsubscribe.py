@@ -18,7 +18,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -155,9 +155,7 @@ def _ask_page(query: _Query, locales: Path | None) -> bytes:
         text = _label(lang, locales, ASK, address=normalise_address(query.address))
     except ValueError:
         text = _label(lang, locales, ASK_NO_ADDRESS)
-    action = "?" + urlencode({"lang": query.lang, "address": query.address,
-                              "token": query.token})
-    return _page(lang, locales, text, action)
+    return _page(lang, locales, text, "?" + urlencode(asdict(query)))
 
 
 # --- requests ------------------------------------------------------------------------------
