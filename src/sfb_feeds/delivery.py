@@ -112,29 +112,25 @@ def _again(digest: Digest) -> str:
 
 
 def resend_hint(digest: Digest) -> str:
-    if digest.subscriber:
-        return (f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang} "
-                f"--recipient {digest.recipient}")
-    return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}"
+    who = f" --recipient {digest.recipient}" if digest.subscriber else ""
+    return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}{who}"
 
 
+@dataclass(slots=True)
 class Courier:
     """Delivers digests in order; records each step in ``ledger`` (None: record nothing)."""
 
-    def __init__(self, connect: Callable[[], smtplib.SMTP], sender: str, ledger: Ledger | None,
-                 now: datetime, retry: Retry, pace: Pace,
-                 on_sent: Callable[[Digest], None]) -> None:
-        self._connect = connect
-        self._pace = pace
-        self._sender = sender
-        self._ledger = ledger
-        self._now = now
-        self._retry = retry
-        self._client: smtplib.SMTP | None = None
-        self._failed_connects = 0
-        self._gave_up = ""  # why the run stopped connecting
-        self.outcome = Outcome()
-        self._on_sent = on_sent
+    connect: Callable[[], smtplib.SMTP]
+    sender: str
+    ledger: Ledger | None
+    now: datetime
+    retry: Retry
+    pace: Pace
+    on_sent: Callable[[Digest], None]
+    outcome: Outcome = field(init=False, default_factory=Outcome)
+    _client: smtplib.SMTP | None = field(init=False, default=None)
+    _failed_connects: int = field(init=False, default=0)
+    _gave_up: str = field(init=False, default="")  # why the run stopped connecting
 
     def deliver_all(self, digests: Iterable[Digest]) -> Outcome:
         """Deliver ``digests`` in order (a stream: each is dropped once handled)."""
@@ -153,27 +149,30 @@ class Courier:
 
     def _deliver(self, digest: Digest) -> None:
         reason = ""
-        for tries in range(self._retry.attempts):
+        for tries in range(self.retry.attempts):
             if tries:
-                self._retry.pause(tries)
+                self.retry.pause(tries)
             client = self._connected()
             if client is None:
                 return self._pending(digest, self._gave_up)
-            self._pace.wait()
+            self.pace.wait()
             try:
-                mailer.deliver(client, self._sender, digest.recipient, digest.data,
+                mailer.deliver(client, self.sender, digest.recipient, digest.data,
                                lambda: self._record(digest, State.SENDING))
             except mailer.Refused as exc:
                 return self._refused(digest, str(exc))
             except mailer.NotSent as exc:
                 reason = str(exc)
-                self._not_sent(digest, exc)
+                if exc.handed_over:  # supersede the `sending` record: the server did not take it
+                    self._record(digest, State.DEFERRED)
+                if isinstance(exc, mailer.Dropped):
+                    self._hang_up()
                 continue
             except mailer.Unknown as exc:
                 self._client = None
                 return self._unknown(digest, str(exc))
             self._record(digest, State.SENT)
-            self._on_sent(digest)
+            self.on_sent(digest)
             return None
         return self._pending(digest, reason)
 
@@ -182,12 +181,12 @@ class Courier:
             return self._client
         while not self._gave_up:
             if self._failed_connects:
-                self._retry.pause(self._failed_connects)
+                self.retry.pause(self._failed_connects)
             try:
-                self._client = self._connect()
+                self._client = self.connect()
             except mailer.ConnectFailed as exc:
                 self._failed_connects += 1
-                if exc.permanent or self._failed_connects >= self._retry.reconnects:
+                if exc.permanent or self._failed_connects >= self.retry.reconnects:
                     self._gave_up = str(exc)
                 continue
             self._failed_connects = 0
@@ -199,17 +198,11 @@ class Courier:
             mailer.close(self._client)
             self._client = None
 
-    def _not_sent(self, digest: Digest, exc: mailer.NotSent) -> None:
-        if exc.handed_over:  # supersede the `sending` record: the server did not take it
-            self._record(digest, State.DEFERRED)
-        if isinstance(exc, mailer.Dropped):
-            self._hang_up()
-
     def _record(self, digest: Digest, state: State) -> None:
-        if self._ledger is None:
+        if self.ledger is None:
             return
         try:
-            self._ledger.record(digest.key, state, self._now, digest.path)
+            self.ledger.record(digest.key, state, self.now, digest.path)
         except LedgerError as exc:
             if state is State.SENDING:
                 raise  # mailer.deliver closes the connection without the final dot
@@ -222,16 +215,16 @@ class Courier:
         self.outcome.problems.append(Problem(digest.where(), message))
 
     def _pending(self, digest: Digest, reason: str) -> None:
-        later = "; it is left for the next run" if self._ledger else ""
+        later = "; it is left for the next run" if self.ledger else ""
         self._problem(digest, f"not sent ({reason}){later}")
 
     def _refused(self, digest: Digest, reason: str) -> None:
         self._record(digest, State.REFUSED)
-        where = (f"; recorded as refused in {self._ledger.path}: later runs skip it "
-                 f"(after a fix, {resend_hint(digest)} tries again)") if self._ledger else ""
+        where = (f"; recorded as refused in {self.ledger.path}: later runs skip it "
+                 f"(after a fix, {resend_hint(digest)} tries again)") if self.ledger else ""
         self._problem(digest, f"refused by the mail server ({reason}){where}")
 
     def _unknown(self, digest: Digest, reason: str) -> None:
-        ledger = f" (ledger: {self._ledger.path})" if self._ledger else ""
+        ledger = f" (ledger: {self.ledger.path})" if self.ledger else ""
         self._problem(digest, f"may have gone out: {reason}; it is not sent again "
                       f"automatically. {_again(digest)}{ledger}")

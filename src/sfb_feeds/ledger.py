@@ -10,7 +10,7 @@ import errno
 import fcntl
 import json
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -52,23 +52,16 @@ class Ledger:
         so a run reads years of history but holds only what it is about to send; a line that
         does not contain one of the paths is skipped before it is parsed.
         """
-        result: dict[Key, State] = {}
         wanted = None if digests is None else {
             d: json.dumps(d, ensure_ascii=False).encode("utf-8") for d in digests}
         try:
             with self.path.open("rb") as file:
-                for line in file:
-                    if wanted is not None and not _mentions(line, wanted.values()):
-                        continue
-                    row = _parse(line, wanted)
-                    if row is not None:
-                        result[row[0]] = row[1]
+                return dict(filter(None, (_parse(line, wanted) for line in file)))
         except FileNotFoundError:
-            return result
+            return {}
         except OSError as exc:
             raise LedgerError(f"{self.path}: cannot read the send ledger: "
                               f"{exc.strerror or exc}") from None
-        return result
 
     def record(self, key: Key, state: State, at: datetime, digest: str) -> None:
         """Append one complete line and flush it to disk; LedgerError if that fails."""
@@ -91,8 +84,8 @@ def lookup(states: dict[Key, State], key: Key) -> State | None:
 
 
 def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State] | None:
-    if not line.strip():
-        return None
+    if not line.strip() or (wanted is not None and not any(p in line for p in wanted.values())):
+        return None  # blank, or not about the digests wanted (found before parsing)
     try:
         row = json.loads(line)
         if wanted is not None and row["digest"] not in wanted:
@@ -101,10 +94,6 @@ def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State]
         return key, State(row["state"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a torn line from a crash or a full disk: the records around it count
-
-
-def _mentions(line: bytes, paths: Iterable[bytes]) -> bool:
-    return any(path in line for path in paths)
 
 
 def append_line(path: Path, row: Mapping[str, str], tries: int = 1) -> None:

@@ -16,7 +16,8 @@ from .model import SmtpSettings
 
 
 class NotSent(Exception):
-    """The message was certainly not delivered; ``handed_over`` if its data had been sent."""
+    """The message was certainly not delivered (as such, a ``4xx`` reply: try again later, on
+    the same connection); ``handed_over`` if its data had been sent."""
 
     def __init__(self, reason: str, *, handed_over: bool = False) -> None:
         super().__init__(reason)
@@ -25,10 +26,6 @@ class NotSent(Exception):
 
 class Refused(NotSent):
     """A ``5xx`` reply: the server will not take this message."""
-
-
-class Deferred(NotSent):
-    """A ``4xx`` reply: try again later, on the same connection."""
 
 
 class Dropped(NotSent):
@@ -87,8 +84,8 @@ def close(client: smtplib.SMTP) -> None:
 
 
 def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
-            handing_over: Callable[[], None]) -> str:
-    """Deliver one message from ``sender`` to ``recipient``; returns the server's final reply.
+            handing_over: Callable[[], None]) -> None:
+    """Deliver one message from ``sender`` to ``recipient``.
 
     ``handing_over`` runs once the server has accepted ``DATA``, just before the message
     is sent; if it raises, the connection is closed without the final dot (so the server
@@ -109,24 +106,20 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         raise
     try:
         client.send(_payload(data))
-        code, text = client.getreply()
+        reply = client.getreply()
     except (OSError, smtplib.SMTPException) as exc:
         client.close()
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
-    if code != 250:
-        _fail(client, code, text, "the end of the message", handed_over=True)
-    return _text(code, text)
+    _expect(client, reply, "the end of the message", 250, handed_over=True)
 
 
-def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int) -> None:
+def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,
+            handed_over: bool = False) -> None:
+    """Return if ``reply``'s code is one of ``ok``; else raise what it means."""
     code, text = reply
-    if code not in ok:
-        _fail(client, code, text, step, handed_over=False)
-
-
-def _fail(client: smtplib.SMTP, code: int, text: bytes, step: str, *,
-          handed_over: bool) -> None:
+    if code in ok:
+        return
     reason = f"{_text(code, text)} at {step}"
     if code == 421 or code < 400:  # closing, or a reply SMTP does not allow here
         client.close()
@@ -137,7 +130,7 @@ def _fail(client: smtplib.SMTP, code: int, text: bytes, step: str, *,
         client.close()  # the next delivery finds it closed and connects again
     if code >= 500:
         raise Refused(reason, handed_over=handed_over)
-    raise Deferred(reason, handed_over=handed_over)
+    raise NotSent(reason, handed_over=handed_over)
 
 
 def _text(code: int, text: bytes | str) -> str:

@@ -31,11 +31,12 @@ def list_url(template: str, lang: str) -> str:
     return template.replace("{lang}", lang)
 
 
-def _forms(url: str, subtype: str) -> list[str]:
-    """The ways ``url`` can appear in a decoded part: as written (HTML-escaped in HTML), and
-    with its braces percent-encoded (as an HTML serialiser may write an ``href``)."""
+def _replaced(text: str, url: str, subtype: str, new: str) -> str:
+    """``text`` with ``new`` for each way ``url`` can appear in a decoded part: as written
+    (HTML-escaped in HTML), and with its braces percent-encoded (as an HTML serialiser may
+    write an ``href``)."""
     shown = str(escape(url)) if subtype == "html" else url
-    return [shown, shown.replace("{", "%7B").replace("}", "%7D")]
+    return text.replace(shown, new).replace(shown.replace("{", "%7B").replace("}", "%7D"), new)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +58,7 @@ class Personaliser:
             subtype = part.get_content_subtype()
             if part.get_content_maintype() != "text" or not isinstance(part, EmailMessage):
                 continue
-            rest = str(part.get_content())
-            for form in _forms(marker, subtype):
-                rest = rest.replace(form, "")
+            rest = _replaced(str(part.get_content()), marker, subtype, "")
             if any(unfilled in rest.lower() for unfilled in _UNFILLED):
                 raise PersonaliseError(
                     f"its text/{subtype} part has an {{address}} or {{token}} placeholder "
@@ -98,10 +97,8 @@ class Personaliser:
 
 
 def _swap_link(part: EmailMessage, subtype: str, marker: str, url: str) -> None:
-    text = original = str(part.get_content())
-    link = str(escape(url)) if subtype == "html" else url
-    for form in _forms(marker, subtype):
-        text = text.replace(form, link)
+    original = str(part.get_content())
+    text = _replaced(original, marker, subtype, str(escape(url)) if subtype == "html" else url)
     if text != original:
         encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
         part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",

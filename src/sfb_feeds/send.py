@@ -7,8 +7,7 @@ run delivers, so two runs never both see a message as pending (README, "sending 
 from __future__ import annotations
 
 import os
-import smtplib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -125,9 +124,7 @@ def _setup_warnings(settings: Settings, languages: Iterable[str],
 def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     """A missing SMTP password, and a missing unsubscribe secret if recipients files
     need one."""
-    checks: list[Callable[[Settings, Mapping[str, str]], object]] = [password]
-    if settings.digests.recipients:
-        checks.append(unsubscribe_secret)
+    checks = [password, unsubscribe_secret] if settings.digests.recipients else [password]
     warnings: list[str] = []
     for check in checks:
         try:
@@ -165,8 +162,8 @@ class Selection:
     emls: int = 0  # digests of the week, whoever they go to
 
 
-def select(settings: Settings, messages: Iterable[Output], to: str | None = None,
-           only: str | None = None, lists: Mapping[str, bytes] | None = None) -> Selection:
+def select(settings: Settings, messages: Iterable[Output], to: str | None, only: str | None,
+           lists: Mapping[str, bytes]) -> Selection:
     """The digests to send (to their lists and subscribers, or all to ``to``; ``only``:
     just that subscriber) and warnings for the rest. ``lists``: the lists' copies by path,
     where they differ from ``messages`` (see digest.command.list_copies)."""
@@ -193,21 +190,17 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None = None
 
 
 def _plain_copy(settings: Settings, message: Output, to: str | None,
-                lists: Mapping[str, bytes] | None) -> bytes:
+                lists: Mapping[str, bytes]) -> bytes:
     """The bytes a list gets (a --to copy is made personal later where subscribers are)."""
     if to is not None and Path(message.path).parent.name in settings.digests.recipients:
         return message.data
-    return (lists or {}).get(message.path, message.data)
-
-
-Connect = Callable[[], smtplib.SMTP]
+    return lists.get(message.path, message.data)
 
 
 def send_digests(
     settings: Settings, messages: Iterable[Output], now: datetime, *, dry_run: bool = False,
     resend: bool = False, to: str | None = None, only: str | None = None,
-    connect: Connect | None = None, retry: Retry | None = None, pace: Pace | None = None,
-    environ: Mapping[str, str] | None = None, lists: Iterable[Output] | None = None,
+    retry: Retry | None = None, pace: Pace | None = None, lists: Iterable[Output] | None = None,
 ) -> SendReport:
     """Send every ``.eml`` of ``messages`` not sent before, to its list and to each
     subscriber of its recipients file; the ledger records each step for each recipient.
@@ -223,15 +216,14 @@ def send_digests(
     _require_destinations(settings, to)
     chosen = select(settings, messages, to, only, {m.path: m.data for m in lists or ()})
     report = SendReport(warnings=chosen.warnings)
-    env = os.environ if environ is None else environ
     _require_files(settings, chosen.mailings)
     _require_subscriber(chosen, only)
     if dry_run:
-        _dry_run(settings, chosen, resend, only, to, report, env)
+        _dry_run(settings, chosen, resend, only, to, report)
         return report
-    signing = unsubscribe_secret(settings, env) if _signs(settings, chosen, to) else b""
+    signing = unsubscribe_secret(settings, os.environ) if _signs(settings, chosen, to) else b""
     ledger = None if to is not None else ledger_for(settings)
-    courier = _courier(settings, now, ledger, report, connect, retry, pace, env)
+    courier = _courier(settings, now, ledger, report, retry, pace)
     if ledger is None:  # a test copy: the ledger is neither read nor written
         _deliver(courier, _test_copies(settings, chosen.digests, signing), report)
         return report
@@ -245,11 +237,10 @@ def send_digests(
 
 
 def _courier(settings: Settings, now: datetime, ledger: Ledger | None, report: SendReport,
-             connect: Connect | None, retry: Retry | None, pace: Pace | None,
-             environ: Mapping[str, str]) -> Courier:
+             retry: Retry | None, pace: Pace | None) -> Courier:
     """The run's courier, recording in ``ledger`` (None: nowhere)."""
-    secret = password(settings, environ)
-    return Courier(connect or (lambda: mailer.connect(settings.smtp, secret)),
+    secret = password(settings, os.environ)
+    return Courier(lambda: mailer.connect(settings.smtp, secret),
                    parseaddr(settings.digests.sender)[1], ledger, now,
                    retry or Retry.from_environment(), pace or Pace(settings.smtp.rate),
                    on_sent=report.count_sent)
@@ -270,26 +261,20 @@ def _run(settings: Settings, ledger: Ledger, chosen: Selection, resend: bool,
                ledger=ledger.path, only=only)
 
 
-def _personaliser(settings: Settings, mailing: Mailing, secret: bytes,
-                  report: SendReport) -> Personaliser | None:
-    """The maker of ``mailing``'s copies; None, and a problem, when it cannot be made."""
+def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
+            report: SendReport) -> Iterator[Digest]:
+    """The subscribers' copies still to send, each built when the courier asks for it (none
+    is built without ``secret``: a dry run); a problem when they cannot be made."""
     try:
-        return Personaliser.parse(mailing.data, settings.digests.unsubscribe, secret,
+        made = Personaliser.parse(mailing.data, settings.digests.unsubscribe, secret,
                                   mailing.lang)
     except PersonaliseError as exc:
         report.problems.append(Problem(f"{mailing.label} to {display_path(mailing.recipients)}",
                                        f"not sent to any subscriber: {exc}"))
-        return None
-
-
-def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
-            report: SendReport) -> Iterator[Digest]:
-    """The subscribers' copies still to send, each built when the courier asks for it."""
-    made = _personaliser(settings, mailing, secret, report)
-    if made is None:
         return iter(())
     copies = subscribers.copies(mailing, made, run, report.tally(mailing.label), report.warnings)
-    return (made.copy_for(digest) for digest in _due(run, copies, report))
+    due = _due(run, copies, report)
+    return (made.copy_for(digest) for digest in due) if secret else due
 
 
 def _test_copies(settings: Settings, digests: list[Digest], secret: bytes) -> list[Digest]:
@@ -300,16 +285,14 @@ def _test_copies(settings: Settings, digests: list[Digest], secret: bytes) -> li
 
 
 def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | None,
-             to: str | None, report: SendReport, env: Mapping[str, str]) -> None:
-    report.warnings.extend(_setup_warnings(settings, (), env))  # copies() adds bad lines
+             to: str | None, report: SendReport) -> None:
+    report.warnings.extend(_setup_warnings(settings, (), os.environ))  # copies() adds bad lines
     run = _run(settings, ledger_for(settings), chosen, resend, only)
     report.would_send = chosen.digests if to else list(_due(run, chosen.digests, report))
     for mailing in chosen.mailings:
-        made = _personaliser(settings, mailing, b"", report)
-        if made is not None:
-            tally = report.tally(mailing.label)
-            copies = subscribers.copies(mailing, made, run, tally, report.warnings)
-            tally.would_send = sum(1 for _ in _due(run, copies, report))
+        would = sum(1 for _ in _stream(settings, mailing, run, b"", report))
+        if mailing.label in report.subscribers:  # not when the copies cannot be made
+            report.subscribers[mailing.label].would_send = would
 
 
 def _require_destinations(settings: Settings, to: str | None) -> None:

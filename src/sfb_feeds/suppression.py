@@ -10,6 +10,7 @@ the ledger's are (:func:`sfb_feeds.ledger.append_line`); a torn line is skipped 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,10 +39,8 @@ def normalise_address(address: str) -> str:
     """
     value = address.strip()
     local, at, domain = value.rpartition("@")
-    if not at or not local or not domain or "." not in domain.strip("."):
-        raise ValueError(f"{address!r} is not an email address (local@domain)")
-    if len(value) > MAX_ADDRESS or any(c.isspace() or ord(c) < 32 or c in "<>"
-                                       for c in value):
+    if (not at or not local or "." not in domain.strip(".") or len(value) > MAX_ADDRESS
+            or any(c.isspace() or ord(c) < 32 or c in "<>" for c in value)):
         raise ValueError(f"{address!r} is not an email address (local@domain)")
     return f"{local}@{domain.lower()}"
 
@@ -83,11 +82,7 @@ def load_suppressed(state_dir: Path) -> Suppressed:
     """Every suppressed ``(lang, address)`` pair, in one pass over the file; torn and
     malformed lines are skipped."""
     suppressed: Suppressed = set()
-    try:
-        file = suppressed_path(state_dir).open("rb")
-    except FileNotFoundError:
-        return suppressed
-    with file:
+    with contextlib.suppress(FileNotFoundError), suppressed_path(state_dir).open("rb") as file:
         for raw in file:
             if not raw.endswith(b"\n"):
                 continue  # torn: the next append ends it, and it stays unreadable

@@ -18,7 +18,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -136,14 +136,13 @@ def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str
 def _page(lang: str, locales: Path | None, text: str, form_action: str | None = None) -> bytes:
     from .language import text_direction
 
-    direction = text_direction(lang)
     title = html.escape(_label(lang, locales, "Unsubscribe"))
     form = "" if form_action is None else (
         f'<form method="post" action="{html.escape(form_action)}">'
         f'<input type="hidden" name="{ONE_CLICK[0]}" value="{ONE_CLICK[1]}">'
         '<input type="hidden" name="source" value="page">'
         f'<button type="submit">{title}</button></form>')
-    return (f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}" dir="{direction}"><head>'
+    return (f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}" dir="{text_direction(lang)}"><head>'
             '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
             f'<meta name="robots" content="noindex"><title>{title}</title>'
             f"<style>{_STYLE}</style></head><body><main><h1>{title}</h1>"
@@ -156,9 +155,7 @@ def _ask_page(query: _Query, locales: Path | None) -> bytes:
         text = _label(lang, locales, ASK, address=normalise_address(query.address))
     except ValueError:
         text = _label(lang, locales, ASK_NO_ADDRESS)
-    action = "?" + urlencode({"lang": query.lang, "address": query.address,
-                              "token": query.token})
-    return _page(lang, locales, text, action)
+    return _page(lang, locales, text, "?" + urlencode(asdict(query)))
 
 
 # --- requests ------------------------------------------------------------------------------
@@ -279,9 +276,9 @@ def app_from_environment(environ: Mapping[str, str] | None = None) -> Endpoint:
     env = os.environ if environ is None else environ
     config = env.get(CONFIG_ENV)
     settings = load_settings(Path(config) if config else None)
-    state_dir = settings.state_folder
-    secret = secret_from_env(settings.digests.unsubscribe_secret_env, env)
-    return make_app(state_dir, secret, site_locales(settings))
+    return make_app(settings.state_folder,
+                    secret_from_env(settings.digests.unsubscribe_secret_env, env),
+                    site_locales(settings))
 
 
 _configured: list[Endpoint] = []
