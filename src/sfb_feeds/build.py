@@ -23,17 +23,8 @@ Say = Callable[[str], None]
 Progress = Callable[[int, int], None]
 
 
-def _silent(_: str) -> None:
-    pass
-
-
-def _ignore(_: Loaded) -> None:
-    pass
-
-
-def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], None] = _ignore,
-          detail: Say = _silent, progress: Progress | None = None,
-          adopt: bool = False) -> BuildReport:
+def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], None],
+          detail: Say, progress: Progress | None = None, adopt: bool = False) -> BuildReport:
     """Bring the output folder up to date with the statements at ``now``.
 
     ``on_loaded`` sees the statements (and warnings) when they had to be read. If another
