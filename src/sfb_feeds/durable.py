@@ -19,10 +19,10 @@ def same_bytes(path: str, data: bytes) -> bool:
         return False
 
 
-def fsync_path(path: str, flags: int = os.O_RDONLY) -> None:
+def fsync_path(path: str) -> None:
     """Flush a file's bytes, or a folder's entries, to the disk (a :class:`StageError`)."""
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
@@ -46,8 +46,7 @@ def make_durable(paths: Collection[str]) -> None:
             fsync_path(path)
         return
     with ThreadPoolExecutor(min(FSYNC_THREADS, len(paths))) as pool:
-        for _ in pool.map(fsync_path, sorted(paths)):
-            pass
+        list(pool.map(fsync_path, sorted(paths)))  # (raises the first failure)
 
 
 class Stager:
@@ -119,7 +118,7 @@ def _stage_all(batch: list[tuple[str, bytes]], durable: bool
     return done
 
 
-def write_new(path: str, data: bytes, *, durable: bool = False) -> os.stat_result:
+def write_new(path: str, data: bytes, *, durable: bool) -> os.stat_result:
     """Create ``path`` (mode 0666 less the umask, as any new file) holding ``data``, and
     flush it to the disk when ``durable``. Failures are a :class:`StageError`."""
     try:
