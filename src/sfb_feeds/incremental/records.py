@@ -59,12 +59,9 @@ def _encode_moment(moment: datetime) -> tuple[Any, ...]:
             moment.microsecond, moment.fold, zone)
 
 
-def _zone(spec: str | int) -> ZoneInfo | timezone:
-    return ZoneInfo(spec) if isinstance(spec, str) else timezone(timedelta(seconds=spec))
-
-
 def _decode_moment(v: tuple[Any, ...], zones: dict[Any, Any]) -> datetime:
-    zone = zones.get(v[8]) or zones.setdefault(v[8], _zone(v[8]))
+    zone = zones.get(v[8]) or zones.setdefault(v[8], ZoneInfo(v[8]) if isinstance(v[8], str)
+                                               else timezone(timedelta(seconds=v[8])))
     return datetime(v[0], v[1], v[2], v[3], v[4], v[5], v[6], tzinfo=zone, fold=v[7])
 
 
@@ -142,10 +139,8 @@ class RecordCache:
         self.prefix = prefix or ""
         self.header = ("sfb-feeds-records", CACHE_FORMAT, code_fingerprint(),
                        repr(settings.site), os.getcwd() if prefix is None else "", detector)
-        self.shards: list[dict[str, tuple[Any, ...]]] = [{} for _ in range(RECORD_SHARDS)]
-        if self.folder is not None and RECORDS_ENABLED:
-            for number in range(RECORD_SHARDS):
-                self.shards[number] = self._read(number)
+        enabled = self.folder is not None and RECORDS_ENABLED
+        self.shards = [self._read(number) if enabled else {} for number in range(RECORD_SHARDS)]
         self.dirty: set[int] = set()
 
     def _read(self, number: int) -> dict[str, tuple[Any, ...]]:
