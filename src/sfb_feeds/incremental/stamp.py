@@ -31,8 +31,6 @@ STAMP_FILE = "build-stamp.marshal"
 # Distributions whose upgrades can change the bytes of an output.
 RENDERING_DISTRIBUTIONS = ("feedgen", "jinja2", "premailer", "babel", "lxml", "cssutils",
                            "pyyaml", "markupsafe", "langcodes")
-
-
 RACY_SECONDS = 2
 
 
@@ -155,12 +153,10 @@ def load_stamp(settings: Settings) -> Stamp | None:
     if settings.cache_dir is None:
         return None
     try:
-        header, *values = marshal.loads((settings.cache_dir / STAMP_FILE).read_bytes())
-        if header != _HEADER:
-            return None
-        inputs, published_from, published_until, manifest, outputs = values
-        return Stamp(inputs, published_from, published_until, tuple(manifest), outputs)
-    except Exception:  # missing or unreadable: no shortcut this time
+        header, inputs, start, until, manifest, outputs = marshal.loads(
+            (settings.cache_dir / STAMP_FILE).read_bytes())
+        return Stamp(inputs, start, until, tuple(manifest), outputs) if header == _HEADER else None
+    except Exception:  # missing, unreadable or another format: no shortcut this time
         return None
 
 
