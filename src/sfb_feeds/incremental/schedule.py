@@ -20,6 +20,7 @@ so a worker left behind would keep the next run waiting.)
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -55,12 +56,9 @@ _work_in_worker: list[Callable[[Sequence[int]], Any]] = []
 
 def default_workers() -> int:
     """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_WORKERS)."""
-    try:
-        chosen = int(os.environ.get(WORKERS_ENV, "0"))
-    except ValueError:
-        chosen = 0
-    if chosen > 0:
-        return chosen
+    with contextlib.suppress(ValueError):
+        if (chosen := int(os.environ.get(WORKERS_ENV, "0"))) > 0:
+            return chosen
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
@@ -112,10 +110,9 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
     ``least`` items, everything is done here, a part at a time. ``reads``: the objects of
     this process's memory each item reads (see ROUND_WEIGHT).
     """
-    if workers <= 1 or count < least:
-        here = count
-    for start in range(0, min(here, count), LOCAL_PART):
-        yield work(range(start, min(here, count, start + LOCAL_PART)))
+    here = count if workers <= 1 or count < least else min(here, count)
+    for start in range(0, here, LOCAL_PART):
+        yield work(range(start, min(here, start + LOCAL_PART)))
     if here >= count:
         return
     context = multiprocessing.get_context("fork")
