@@ -151,10 +151,8 @@ class BuildMemory:
         for part in run_parts(work, len(paths), workers=self.workers,
                               least=PARSE_PARALLEL_MIN):
             for path, result in part:
-                if isinstance(result, FileResult):
-                    found[path] = (result, None)
-                else:
-                    found[path] = (decode_result(result, prefix, shared), result)
+                found[path] = ((result, None) if isinstance(result, FileResult)
+                               else (decode_result(result, prefix, shared), result))
         return found
 
     def inlined_templates(self) -> MutableMapping[str, str]:
@@ -282,9 +280,8 @@ def _parse_part(settings: Settings, paths: Sequence[str], prefix: str, indexes: 
     from .records import encode_result
 
     options = ParseOptions(settings=settings, detect=default_detector())
-    chosen = (paths[i] for i in indexes)
     return [(path, encode_result(result, prefix) or result)
-            for path, result in parse_files(chosen, options)]
+            for path, result in parse_files((paths[i] for i in indexes), options)]
 
 
 def _render_part(site: Site, planned: Sequence[PlannedOutput], plan: RenderPlan,

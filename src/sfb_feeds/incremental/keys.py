@@ -73,12 +73,9 @@ def outputs_to_render(root: Path, planned: Sequence[PlannedOutput],
     folder = str(root.absolute())
     for index, (item, item_keys) in enumerate(zip(planned, keys, strict=True)):
         files = dict(zip(item.paths, item_keys, strict=True))
-        if all(_kept(old.get(path), key, f"{folder}/{path}") for path, key in files.items()):
+        if all((entry := old.get(path)) is not None and entry.key == key
+               and same_status(entry, lstat(f"{folder}/{path}")) for path, key in files.items()):
             kept.update(files)
         else:
             render.append(index)
     return render, kept
-
-
-def _kept(entry: Entry | None, key: str, full: str) -> bool:
-    return entry is not None and entry.key == key and same_status(entry, lstat(full))
