@@ -153,11 +153,12 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
         out.add(line_of(node), name, "must be a mapping of keys")
         return {}
     values: dict[str, Any] = {}
+    seen: set[str] = set()  # every key met, valid or not: a repeat is a problem either way
     for key, value, line in mapping_items(node):
         field = f"{name}.{key}" if name else key
         out.lines.setdefault(field, line)
         reader = schema.get(key)
-        if key in values:
+        if key in seen:
             out.add(line, field, "appears twice; keep one")
         elif reader is None:
             out.add(line, field, f"unknown key{suggest(key, tuple(schema))}")
@@ -168,7 +169,9 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
                 values[key] = reader(value)
             except fields.FieldError as exc:
                 out.add(line, field, str(exc))
+        seen.add(key)
     return values
+
 
 
 def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
