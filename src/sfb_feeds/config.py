@@ -167,11 +167,18 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
         else:
             try:
                 values[key] = reader(value)
+                out.lines.update(_entry_lines(value, field))
             except fields.FieldError as exc:
                 out.add(line, field, str(exc))
         seen.add(key)
     return values
 
+
+def _entry_lines(node: yaml.Node, field: str) -> dict[str, int]:
+    """Each language's line in a mapping read by language (``digests.recipients.pl``)."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {f"{field}.{canonical_tag(key)}": line for key, _, line in mapping_items(node)}
 
 
 def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
