@@ -174,3 +174,13 @@ def test_a_key_repeated_after_an_invalid_copy_is_reported(
     shown = display_path(config)
     assert err.getvalue() == "".join(f"error: {m.replace('c.yaml', shown)}\n" for m in messages)
     assert sorted(config.parent.rglob("*")) == before
+
+
+@pytest.mark.parametrize("second", ["pl", "PL"])
+def test_a_language_given_twice_is_reported(tmp_path: Path, second: str) -> None:
+    """``pl`` twice (or ``pl`` and ``PL``, one tag): the last address was taken silently."""
+    (tmp_path / "c.yaml").write_text(MINIMAL + "digests:\n  from: D <d@example.org>\n  lists:\n"
+                                     f"    pl: a@example.org\n    {second}: b@example.org\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "c.yaml")
+    assert caught.value.messages() == ["c.yaml:8: digests.lists.pl: appears twice; keep one"]

@@ -167,18 +167,25 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
         else:
             try:
                 values[key] = reader(value)
-                out.lines.update(_entry_lines(value, field))
+                _note_entries(value, field, out)
             except fields.FieldError as exc:
                 out.add(line, field, str(exc))
         seen.add(key)
     return values
 
 
-def _entry_lines(node: yaml.Node, field: str) -> dict[str, int]:
-    """Each language's line in a mapping read by language (``digests.recipients.pl``)."""
+def _note_entries(node: yaml.Node, field: str, out: _Collector) -> None:
+    """Each language's line in a mapping read by language (``digests.recipients.pl``); a
+    language given twice (``pl`` and ``PL`` are one) is a problem, as a repeated key is."""
     if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {f"{field}.{canonical_tag(key)}": line for key, _, line in mapping_items(node)}
+        return
+    seen: set[str] = set()
+    for key, _, line in mapping_items(node):
+        entry = f"{field}.{canonical_tag(key)}"
+        if entry in seen:
+            out.add(line, entry, "appears twice; keep one")
+        seen.add(entry)
+        out.lines.setdefault(entry, line)
 
 
 def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
