@@ -147,3 +147,40 @@ def test_config_errors_exit_1_and_list_all(make_site: SiteMaker) -> None:
     err = io.StringIO()
     assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == 1
     assert len(err.getvalue().splitlines()) == 2
+
+
+@pytest.mark.parametrize(("text", "messages"), [
+    ("site:\n  title: [a]\n  title: U\n  url: https://example.org/\n",
+     ["c.yaml:2: site.title: must be text, not a list",
+      "c.yaml:3: site.title: appears twice; keep one"]),
+    (MINIMAL + "feeds:\n  entries: 0\n  entries: x\n",
+     ["c.yaml:5: feeds.entries: '0' must be a whole number of at least 1",
+      "c.yaml:6: feeds.entries: appears twice; keep one"]),
+    (MINIMAL + "digests: {lists: [a], lists: {pl: pl@example.org}}\n",
+     ["c.yaml:4: digests.lists: must map language tags to list addresses "
+      "(pl: list@example.org)", "c.yaml:4: digests.lists: appears twice; keep one"]),
+])
+def test_a_key_repeated_after_an_invalid_copy_is_reported(
+        make_site: SiteMaker, tmp_path: Path, text: str, messages: list[str]) -> None:
+    """Every problem at once: the repeat is named even when the first copy was refused."""
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "c.yaml")
+    assert caught.value.messages() == messages
+    config = make_site(config=text)
+    before = sorted(config.parent.rglob("*"))
+    err = io.StringIO()
+    assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == 1
+    shown = display_path(config)
+    assert err.getvalue() == "".join(f"error: {m.replace('c.yaml', shown)}\n" for m in messages)
+    assert sorted(config.parent.rglob("*")) == before
+
+
+@pytest.mark.parametrize("second", ["pl", "PL"])
+def test_a_language_given_twice_is_reported(tmp_path: Path, second: str) -> None:
+    """``pl`` twice (or ``pl`` and ``PL``, one tag): the last address was taken silently."""
+    (tmp_path / "c.yaml").write_text(MINIMAL + "digests:\n  from: D <d@example.org>\n  lists:\n"
+                                     f"    pl: a@example.org\n    {second}: b@example.org\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "c.yaml")
+    assert caught.value.messages() == ["c.yaml:8: digests.lists.pl: appears twice; keep one"]

@@ -79,3 +79,19 @@ def test_header_bound_site_text_is_on_one_line(make_site: SiteMaker, title: str,
     code, _, err = run(["check", "--config", str(config)])
     assert code == 1
     assert f"site.{key}: must be on one line" in err
+
+
+def test_an_unset_variable_in_a_recipients_file_is_refused_at_its_line(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SFB_NOT_SET", raising=False)
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        "digests:\n  from: D <d@example.org>\n"
+        '  unsubscribe: "https://example.org/u?a={address}&t={token}"\n'
+        "  recipients:\n    en: en.txt\n    pl: $SFB_NOT_SET/pl.txt\n"))
+    before = sorted(tmp_path.rglob("*"))
+    for command in ("check", "build", "send"):
+        code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+        assert (code, out) == (1, "")
+        assert err == (f"error: {config.relative_to(tmp_path)}:9: digests.recipients.pl: uses "
+                       "$SFB_NOT_SET, which is not set in the environment\n")
+    assert sorted(tmp_path.rglob("*")) == before

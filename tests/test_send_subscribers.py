@@ -239,3 +239,31 @@ def test_a_test_copy_carries_the_testers_own_link(make_site: Any,
     assert rcpt == ["me@example.net"] and message["To"] == "me@example.net"
     assert "address=me%40example.net&token=" in str(message["List-Unsubscribe"])
     assert not (Path(config).parent / "state" / "sent.jsonl").exists()
+
+
+
+PLAIN = ("its text/plain part has an {address} or {token} placeholder outside the unsubscribe "
+         "link https://example.org/unsubscribe?lang=pl&address={address}&token={token}, so it "
+         "cannot be made personal")
+
+
+@pytest.mark.parametrize(("more", "problem"), [
+    ((), f"pl 2015-W36 to site/pl.txt: not sent to any subscriber: {PLAIN}"),
+    (("--to", "me@example.net"), f"pl 2015-W36 to me@example.net: test copy not sent: {PLAIN}"),
+])
+def test_a_placeholder_in_a_statement_stops_that_digest_by_name(
+        make_site: Any, server: tuple[FaultyHandler, int], more: tuple[str, ...],
+        problem: str) -> None:
+    """A statement that quotes ``{token}`` puts it in the digest outside the unsubscribe link:
+    a run, and a test copy alike (it once ended as an internal error, exit 70), name the digest
+    and the problem, exit 4 and send the other languages' digests."""
+    handler, port = server
+    config = make_config(make_site, port)
+    statement = Path(config).parent / "statements" / "pl.yaml"
+    statement.write_text(statement.read_text().replace("excerpt: x", "excerpt: see {token}"))
+    code, _, err = send(config, *more)
+    assert (code, err) == (4, f"error: {problem}\n")
+    assert [rcpt for rcpt, _ in handler.received.messages] == [
+        [more[-1] if more else "tr@lists.example.org"]]
+    assert run("send", "--config", config, "--week", "2015-W36", "--dry-run", *more)[::2] == (
+        4, f"error: {problem}\n")

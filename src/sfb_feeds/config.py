@@ -153,11 +153,12 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
         out.add(line_of(node), name, "must be a mapping of keys")
         return {}
     values: dict[str, Any] = {}
+    seen: set[str] = set()  # every key met, valid or not: a repeat is a problem either way
     for key, value, line in mapping_items(node):
         field = f"{name}.{key}" if name else key
         out.lines.setdefault(field, line)
         reader = schema.get(key)
-        if key in values:
+        if key in seen:
             out.add(line, field, "appears twice; keep one")
         elif reader is None:
             out.add(line, field, f"unknown key{suggest(key, tuple(schema))}")
@@ -166,9 +167,25 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
         else:
             try:
                 values[key] = reader(value)
+                _note_entries(value, field, out)
             except fields.FieldError as exc:
                 out.add(line, field, str(exc))
+        seen.add(key)
     return values
+
+
+def _note_entries(node: yaml.Node, field: str, out: _Collector) -> None:
+    """Each language's line in a mapping read by language (``digests.recipients.pl``); a
+    language given twice (``pl`` and ``PL`` are one) is a problem, as a repeated key is."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: set[str] = set()
+    for key, _, line in mapping_items(node):
+        entry = f"{field}.{canonical_tag(key)}"
+        if entry in seen:
+            out.add(line, entry, "appears twice; keep one")
+        seen.add(entry)
+        out.lines.setdefault(entry, line)
 
 
 def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:

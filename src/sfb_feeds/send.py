@@ -225,7 +225,7 @@ def send_digests(
     ledger = None if to is not None else ledger_for(settings)
     courier = _courier(settings, now, ledger, report, retry, pace)
     if ledger is None:  # a test copy: the ledger is neither read nor written
-        _deliver(courier, _test_copies(settings, chosen.digests, signing), report)
+        _deliver(courier, _test_copies(settings, chosen.digests, signing, report), report)
         return report
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
         run = _run(settings, ledger, chosen, resend, only)
@@ -277,18 +277,31 @@ def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
     return (made.copy_for(digest) for digest in due) if secret else due
 
 
-def _test_copies(settings: Settings, digests: list[Digest], secret: bytes) -> list[Digest]:
-    """``--to`` copies, made personal for that address where subscribers get theirs."""
-    return [Personaliser.parse(digest.data, settings.digests.unsubscribe, secret,
-                               digest.lang).copy_for(digest)
-            if digest.lang in settings.digests.recipients else digest for digest in digests]
+def _test_copies(settings: Settings, digests: list[Digest], secret: bytes,
+                 report: SendReport) -> list[Digest]:
+    """``--to`` copies, made personal for that address where subscribers get theirs (checked
+    only, without ``secret``: a dry run); a problem for each that cannot be, as in a run."""
+    copies = []
+    for digest in digests:
+        if digest.lang not in settings.digests.recipients:
+            copies.append(digest)
+            continue
+        try:
+            made = Personaliser.parse(digest.data, settings.digests.unsubscribe, secret,
+                                      digest.lang)
+        except PersonaliseError as exc:
+            report.problems.append(Problem(digest.where(), f"test copy not sent: {exc}"))
+            continue
+        copies.append(made.copy_for(digest) if secret else digest)
+    return copies
 
 
 def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | None,
              to: str | None, report: SendReport) -> None:
     report.warnings.extend(_setup_warnings(settings, (), os.environ))  # copies() adds bad lines
     run = _run(settings, ledger_for(settings), chosen, resend, only)
-    report.would_send = chosen.digests if to else list(_due(run, chosen.digests, report))
+    report.would_send = (_test_copies(settings, chosen.digests, b"", report) if to
+                         else list(_due(run, chosen.digests, report)))
     for mailing in chosen.mailings:
         would = sum(1 for _ in _stream(settings, mailing, run, b"", report))
         if mailing.label in report.subscribers:  # not when the copies cannot be made
