@@ -153,13 +153,10 @@ class _Staging:
         self.stager.add(temp, data)
         self.staged.append(_Staged(path, temp, entry))
 
-    def _missing_dirs(self) -> set[str]:
-        wanted = {d for p in self.planned for d in parents(p)}
-        return {d for d in wanted if not os.path.isdir(self.full(d))}
-
     def _write_intent(self) -> None:
         claimed = sorted(set(self.planned) - set(self.old.files))
-        self.intended_dirs = self._missing_dirs()
+        wanted = {d for p in self.planned for d in parents(p)}
+        self.intended_dirs = {d for d in wanted if not os.path.isdir(self.full(d))}
         dirs = sorted(self.intended_dirs | self.old.dirs)
         document = {"format": MANIFEST_FORMAT, "files": claimed, "dirs": dirs}
         self._replace_file(intent_name(MANIFEST_NAME),
