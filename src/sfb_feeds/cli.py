@@ -19,7 +19,7 @@ from .arguments import build_parser
 from .config import load_settings
 from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, printable
 from .loader import Loaded, load_statements
-from .model import Settings, Statement
+from .model import Settings
 from .site import is_published
 
 if TYPE_CHECKING:
@@ -52,12 +52,6 @@ class _Console:
             self.detail(f"warning: {warning}")
 
 
-def _unpublished(statements: Sequence[Statement], now: datetime) -> tuple[int, int]:
-    """(drafts, statements scheduled after ``now``)."""
-    drafts = sum(1 for s in statements if s.draft)
-    return drafts, sum(1 for s in statements if not s.draft and s.date > now)
-
-
 def run_check(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config)
     loaded = load_statements(settings)
@@ -65,7 +59,8 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
         console.warn(str(warning))
     now = args.now or datetime.now(UTC)
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
-    drafts, scheduled = _unpublished(loaded.statements, now)
+    drafts = sum(s.draft for s in loaded.statements)
+    scheduled = sum(not s.draft and s.date > now for s in loaded.statements)
     console.info(f"{len(loaded.statements)} statements OK in {len(languages)} languages "
                  f"({scheduled} scheduled, {drafts} drafts)")
     for lang, count in sorted(languages.items()):
@@ -145,12 +140,10 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-def _subscriber(address: str | None) -> str | None:
+def _subscriber(address: str) -> str:
     """``--recipient``, checked and written as the recipients files' addresses are."""
     from .recipients import check_address
 
-    if address is None:
-        return None
     try:
         return check_address(address.strip())
     except ValueError as exc:
@@ -163,7 +156,7 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
 
     if args.to is not None and "@" not in parseaddr(args.to)[1]:
         raise UsageError(f"--to: {args.to!r} is not an email address")
-    only = _subscriber(args.recipient)
+    only = None if args.recipient is None else _subscriber(args.recipient)
     settings = load_settings(args.config)
     loaded = load_statements(settings)
     console.loaded(loaded)

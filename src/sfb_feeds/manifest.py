@@ -81,19 +81,14 @@ def check_path(path: str) -> str:
     """``path`` if it is a plain relative POSIX path inside the folder; else UnsafePath."""
     if _PLAIN_PATH.match(path) and TEMP_SUFFIX not in path:
         return path
-    parts = path.split("/")
-    if _leaves_folder(path, parts):
+    parts = path.split("/")  # (an empty or absolute path has an empty part)
+    if "\\" in path or "\x00" in path or any(p in ("", ".", "..") for p in parts):
         raise UnsafePath(f"refusing to write {path!r}: output paths must be relative and "
                          "stay inside the output folder")
     if any(p.startswith(RESERVED_PREFIX) or p.endswith(TEMP_SUFFIX) for p in parts):
         raise UnsafePath(f"refusing to write {path!r}: the name is reserved for sfb-feeds' "
                          "own bookkeeping files")
     return path
-
-
-def _leaves_folder(path: str, parts: list[str]) -> bool:
-    bad = not path or path.startswith("/") or "\\" in path or "\x00" in path
-    return bad or any(part in ("", ".", "..") for part in parts)
 
 
 def parents(path: str) -> Iterable[str]:
@@ -120,14 +115,14 @@ def intent_name(manifest_name: str) -> str:
     return f"{manifest_name}.intent"
 
 
-def read_manifest(root: Path, name: str = MANIFEST_NAME) -> Manifest:
+def read_manifest(root: Path) -> Manifest:
     """The manifest in ``root`` merged with a killed run's intent (then not ``complete``).
 
     A missing or unreadable manifest gives an empty, not-``present`` one.
     """
-    manifest = _read_manifest_file(root / name)
+    manifest = _read_manifest_file(root / MANIFEST_NAME)
     try:
-        intent = json.loads((root / intent_name(name)).read_bytes())
+        intent = json.loads((root / intent_name(MANIFEST_NAME)).read_bytes())
         claimed = [check_path(p) for p in intent["files"]]
         dirs = frozenset(check_path(d) for d in intent["dirs"])
     except FileNotFoundError:
@@ -172,16 +167,16 @@ def lstat(path: str) -> os.stat_result | None:
         return None
 
 
-def manifest_status(output_dir: Path, manifest_name: str = MANIFEST_NAME) -> Status | None:
+def manifest_status(output_dir: Path) -> Status | None:
     """The manifest file's status; None if there is none or a run was interrupted.
 
     A manifest is only ever replaced whole (new inode), so an unchanged status means an
     unchanged manifest, and no file needs to be read to know it.
     """
     root = os.path.abspath(output_dir)
-    if os.path.lexists(f"{root}/{intent_name(manifest_name)}"):
+    if os.path.lexists(f"{root}/{intent_name(MANIFEST_NAME)}"):
         return None
-    st = lstat(f"{root}/{manifest_name}")
+    st = lstat(f"{root}/{MANIFEST_NAME}")
     return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ino)
 
 

@@ -15,7 +15,7 @@ from .errors import Problem
 from .ledger import Key, State
 from .loader import display_path
 from .personalise import Personaliser
-from .recipients import Recipient, read_recipients
+from .recipients import read_recipients
 from .suppression import ALL_LANGUAGES, Suppressed, is_suppressed, normalise_lang
 
 
@@ -69,21 +69,18 @@ def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
         elif is_suppressed(run.suppressed, mailing.lang, recipient.address):
             tally.suppressed += 1
         else:
-            warnings.extend(_unsubscribed_but_for_case(folded, mailing.lang, recipient, shown))
+            # An address that unsubscribed but for letter case is mailed (RFC 5321 lets
+            # local parts differ by case: ``Ann@`` and ``ann@`` may be two mailboxes), but
+            # an operator who typed the wrong case should know.
+            key = recipient.address.casefold()
+            found = folded.get((normalise_lang(mailing.lang), key)) \
+                or folded.get((ALL_LANGUAGES, key))
+            if found is not None:
+                warnings.append(str(Problem(
+                    shown, f"{recipient.address} is mailed, though {found} (the same but for "
+                    "letter case) unsubscribed; if they are one person, run: sfb-feeds "
+                    f"unsubscribe {recipient.address}", recipient.line)))
             yield Digest(path=mailing.path, lang=mailing.lang, week=mailing.week,
                          recipient=recipient.address, data=b"", subscriber=True,
                          message_id=personaliser.message_id(recipient.address))
 
-
-def _unsubscribed_but_for_case(folded: dict[tuple[str, str], str], lang: str,
-                               recipient: Recipient, shown: str) -> list[str]:
-    """A warning when an address that unsubscribed differs from ``recipient`` only in
-    letter case: RFC 5321 lets local parts differ by case (``Ann@`` and ``ann@`` may be two
-    mailboxes), so it is mailed, but an operator who typed the wrong case should know."""
-    key = recipient.address.casefold()
-    found = folded.get((normalise_lang(lang), key)) or folded.get((ALL_LANGUAGES, key))
-    if found is None:
-        return []
-    return [str(Problem(shown, f"{recipient.address} is mailed, though {found} (the same but "
-                       "for letter case) unsubscribed; if they are one person, run: sfb-feeds "
-                       f"unsubscribe {recipient.address}", recipient.line))]

@@ -94,7 +94,6 @@ class _Staging:
 
     root: Path
     old: Manifest
-    manifest_name: str
     durable: bool
     planned: list[str]
     real_root: str = ""
@@ -121,14 +120,13 @@ class _Staging:
     def consider(self, output: Output) -> None:
         """Stage ``output`` unless its file already holds its bytes."""
         path, data, key = output.path, output.data, output.key
-        full = self.full(path)
         entry = self.old.files.get(path)
         st = self._status(path)
         digest = hashlib.sha256(data).hexdigest()
         if entry is not None and entry.sha256 == digest and same_status(entry, st):
             self._keep(path, entry._replace(key=key))
         elif st is not None and stat.S_ISREG(st.st_mode) and st.st_size == len(data) \
-                and same_bytes(full, data):
+                and same_bytes(self.full(path), data):
             self._keep(path, Entry(digest, st.st_size, st.st_mtime_ns, st.st_ino, key))
         elif self.foreign is not None and st is not None:
             self.foreign.append(path)
@@ -137,8 +135,7 @@ class _Staging:
 
     def _status(self, path: str) -> os.stat_result | None:
         # (nothing yet in a folder this run creates: cold 10,000 0.91 x the time, 8 pairs)
-        new_folder = path.rpartition("/")[0] in self.intended_dirs
-        return None if new_folder else lstat(self.full(path))
+        return None if path.rpartition("/")[0] in self.intended_dirs else lstat(self.full(path))
 
     def _keep(self, path: str, entry: Entry) -> None:
         self.new[path] = entry
@@ -154,28 +151,23 @@ class _Staging:
         self.stager.add(temp, data)
         self.staged.append(_Staged(path, temp, entry))
 
-    def _missing_dirs(self) -> set[str]:
-        wanted = {d for p in self.planned for d in parents(p)}
-        return {d for d in wanted if not os.path.isdir(self.full(d))}
-
     def _write_intent(self) -> None:
         claimed = sorted(set(self.planned) - set(self.old.files))
-        self.intended_dirs = self._missing_dirs()
+        wanted = {d for p in self.planned for d in parents(p)}
+        self.intended_dirs = {d for d in wanted if not os.path.isdir(self.full(d))}
         dirs = sorted(self.intended_dirs | self.old.dirs)
         document = {"format": MANIFEST_FORMAT, "files": claimed, "dirs": dirs}
-        self._replace_file(intent_name(self.manifest_name),
+        self._replace_file(intent_name(MANIFEST_NAME),
                            json.dumps(document, ensure_ascii=False).encode("utf-8"))
         self.intent_written = True
 
     def _ensure_parent(self, path: str) -> None:
-        parent = path.rpartition("/")[0]
-        if not parent or parent in self.safe_dirs:
+        if path.rpartition("/")[0] in self.safe_dirs:
             return
         for folder in reversed(list(parents(path))):
-            if folder in self.safe_dirs:
-                continue
-            self._make_dir(folder)
-            self.safe_dirs.add(folder)
+            if folder not in self.safe_dirs:
+                self._make_dir(folder)
+                self.safe_dirs.add(folder)
 
     def _make_dir(self, folder: str) -> None:
         full = self.full(folder)
@@ -222,7 +214,7 @@ class _Job(_Staging):
 
     def commit(self) -> tuple[list[str], list[str]]:
         """Make the staged files visible, remove stale ones; returns (written, removed)."""
-        written = self._wait_for_staged()  # every staged file's bytes on disk first
+        written = {} if self.stager is None else self.stager.wait()  # bytes on disk first
         self.renaming = True
         touched: set[str] = set()
         for item in self.staged:
@@ -241,16 +233,12 @@ class _Job(_Staging):
         dirs = self._settle_dirs(touched)
         if self.durable:
             make_durable(touched)
-        final = Manifest(files=self.new, dirs=dirs, complete=True, generation="")
-        if self._manifest_differs(final):
+        if self._manifest_differs(dirs):
             final = Manifest(files=self.new, dirs=dirs, generation=uuid.uuid4().hex)
-            self._replace_file(self.manifest_name, final.encode())
+            self._replace_file(MANIFEST_NAME, final.encode())
         if self.intent_written or not self.old.complete:
-            unlink(self.full(intent_name(self.manifest_name)))
+            unlink(self.full(intent_name(MANIFEST_NAME)))
         return sorted(item.path for item in self.staged), removed
-
-    def _wait_for_staged(self) -> dict[str, os.stat_result]:
-        return {} if self.stager is None else self.stager.wait()
 
     def failed(self, exc: StageError) -> WriteError:
         """A staged file's failure (while outputs still come, or after) or a folder's."""
@@ -290,48 +278,36 @@ class _Job(_Staging):
             touched.add(os.path.dirname(self.full(folder)))
         return frozenset(owned & needed)
 
-    def _manifest_differs(self, final: Manifest) -> bool:
+    def _manifest_differs(self, dirs: frozenset[str]) -> bool:
         return (not self.old.present or not self.old.complete or self.intent_written
-                or self.old.dirs != final.dirs or self.old.files != final.files)
+                or self.old.dirs != dirs or self.old.files != self.new)
 
     def abort(self) -> None:
         """Undo a run that failed before any file was replaced; the folder is as before."""
         if self.renaming:
             return  # some files are new already: the incomplete manifest tells the next run
-        # If undoing fails too, the incomplete manifest stays and the next run cleans up.
-        with contextlib.suppress(OSError, WriteError):
-            self._undo()
-
-    def _undo(self) -> None:
         if not self.intent_written:
             return  # nothing was staged: temporary files come after the intent
         # Every planned path's temporary file goes (one may be half written), and every
-        # folder this run may have created, if empty.
-        for path in self.planned:
-            unlink(temp_name(self.full(path)))
-        folders = set(self.created) | self.intended_dirs
-        for folder in sorted(folders, key=lambda d: d.count("/"), reverse=True):
-            with contextlib.suppress(OSError):
-                os.rmdir(self.full(folder))
-        if self.intent_written and self.old.complete:
-            # (after an earlier crash, the intent written now still names what that run
-            # may have left behind, so it stays)
-            unlink(self.full(intent_name(self.manifest_name)))
-
-
-def _prepare_root(output_dir: Path) -> Path:
-    root = Path(os.path.abspath(output_dir))
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _fail("create folder", str(output_dir), exc) from exc
-    return root
+        # folder this run may have created, if empty. If undoing fails too, the incomplete
+        # manifest stays and the next run cleans up.
+        with contextlib.suppress(OSError):
+            for path in self.planned:
+                unlink(temp_name(self.full(path)))
+            folders = set(self.created) | self.intended_dirs
+            for folder in sorted(folders, key=lambda d: d.count("/"), reverse=True):
+                with contextlib.suppress(OSError):
+                    os.rmdir(self.full(folder))
+            if self.old.complete:
+                # (after an earlier crash, the intent written now still names what that run
+                # may have left behind, so it stays)
+                unlink(self.full(intent_name(MANIFEST_NAME)))
 
 
 def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
                   paths: Sequence[str] | None = None, kept: Mapping[str, str] | None = None,
-                  manifest_name: str = MANIFEST_NAME, durable: bool = True,
-                  adopt: bool = False, old: Manifest | None = None) -> WriteReport:
+                  durable: bool = True, adopt: bool = False, old: Manifest | None = None
+                  ) -> WriteReport:
     """Bring ``output_dir`` to exactly ``outputs`` and ``kept`` (and files not the tool's).
 
     Only files whose bytes differ are written (the others keep their modification time);
@@ -347,14 +323,16 @@ def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
         paths = [output.path for output in outputs]
     kept = kept or {}
     planned = checked_paths([*paths, *kept])
-    if manifest_name in planned:
-        raise UnsafePath(f"{manifest_name!r} is the manifest's name, not an output's")
-    root = _prepare_root(output_dir)
-    old = read_manifest(root, manifest_name) if old is None else old
+    root = Path(os.path.abspath(output_dir))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail("create folder", str(output_dir), exc) from exc
+    old = read_manifest(root) if old is None else old
     first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
-    job = _Job(root=root, old=old, manifest_name=manifest_name, durable=durable,
-               planned=planned, real_root=os.path.realpath(root),
-               planned_set=frozenset(planned), foreign=[] if first and not adopt else None)
+    job = _Job(root=root, old=old, durable=durable, planned=planned,
+               real_root=os.path.realpath(root), planned_set=frozenset(planned),
+               foreign=[] if first and not adopt else None)
     written, removed = _run(job, outputs, kept)
     owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
     return WriteReport(tuple(written), job.unchanged, tuple(removed), _notes(old), owned)
