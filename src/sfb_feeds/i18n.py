@@ -222,18 +222,15 @@ class Language:
         """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
         return self.catalog.gettext(msgid).format(**values)
 
-    def plural_label(self, singular: str, plural: str, count: int, **values: object) -> str:
+    def plural_label(self, singular: str, plural: str, count: int) -> str:
         """The plural label for ``count``; ``{count}`` is written the language's way."""
         text = self.catalog.ngettext(singular, plural, count)
-        return text.format(count=self.format_number(count), **values)
+        return text.format(count=self.format_number(count))
 
     def format_date(self, moment: date) -> str:
         """The long date: ``6 September 2015``, ``6 września 2015`` (``moment`` as given)."""
-        day = _day(moment)
-        found = self._dates.get(day)
-        if found is None:
-            found = self._dates[day] = str(_format_cldr_date(day, format=self._long,
-                                                             locale=self._names))
+        if (found := self._dates.get(day := _day(moment))) is None:
+            found = self._dates[day] = str(_format_cldr_date(day, self._long, self._names))
         return found
 
     def format_week(self, start: date, end: date) -> str:
@@ -245,8 +242,7 @@ class Language:
         if start == end:
             return self.format_date(start)
         field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
-        patterns = self._weeks[field]
-        if patterns is None:
+        if (patterns := self._weeks[field]) is None:
             # No usable pattern (a few locales drop the first month): two full dates.
             return self._fallback.format(self.format_date(start), self.format_date(end))
         return "".join(pattern.apply(day, self._names)
@@ -254,16 +250,13 @@ class Language:
 
     def format_number(self, number: int) -> str:
         """An integer with the language's digit grouping: ``1,000``, ``1 000``."""
-        found = self._numbers.get(number)
-        if found is None:
+        if (found := self._numbers.get(number)) is None:
             found = self._numbers[number] = str(format_decimal(number, locale=self._names))
         return found
 
     def format_names(self, names: Iterable[str]) -> str:
         """Names joined the language's way: ``A, B and C``, ``A, B i C``."""
-        items = tuple(names)
-        found = self._lists.get(items)
-        if found is None:
+        if (found := self._lists.get(items := tuple(names))) is None:
             found = str(_format_cldr_list(list(items), locale=self._names)) if items else ""
             if len(self._lists) < MOST_KEPT:
                 self._lists[items] = found
