@@ -1,20 +1,12 @@
 """Localisation for the digests: gettext labels, CLDR dates and lists, text direction.
 
 Labels are gettext messages with ``str.format`` placeholders (``{site}``, ``{week}``,
-``{count}``, ``{authors}``): translate first, then format. The catalogs are the ``.po`` files
-under ``sfb_feeds/locale/<lang>/LC_MESSAGES/sfb_feeds.po``; they are read at run time (no
+``{count}``, ``{authors}``): translate first, then format, as templates do with
+``{{ _("{site}: statements of {week}").format(site=site_title, week=week_words) }}``
+(under autoescape, ``.format`` escapes the values: digest/templates.py). The catalogs are the
+``.po`` files under ``sfb_feeds/locale/<lang>/LC_MESSAGES/sfb_feeds.po``, read at run time (no
 compiled ``.mo`` to keep in step). Everything a language needs is read once into a
-:class:`Language`, which renderers prepare ahead and keep; the module functions below build
-one per call (for tests and one-off uses).
-
-With Jinja (``jinja2.ext.i18n``)::
-
-    env.install_gettext_translations(translations(lang), newstyle=True)
-    {{ _("Full statement") }}
-    {{ _("{site}: statements of {week}").format(site=site_title, week=week) }}
-    {{ ngettext("{count} statement", "{count} statements", n).format(count=n) }}
-
-Under autoescape the translated text is Markup, so ``.format`` escapes the values.
+:class:`Language`, which renderers prepare ahead and keep.
 """
 
 from __future__ import annotations
@@ -38,7 +30,7 @@ from babel.lists import format_list as _format_cldr_list
 from babel.numbers import format_decimal
 
 from . import catalogs
-from .catalogs import translations as translations  # i18n.translations(lang), as documented
+from .catalogs import translations as translations  # i18n.translations(lang)
 from .language import babel_locale, canonical_tag, text_direction
 
 if TYPE_CHECKING:
