@@ -53,9 +53,8 @@ def detect_language(text: str) -> str | None:
     """The language of ``text`` as a canonical BCP 47 tag (``pl``, ``sr-Latn``), or None when
     unsure: too few letters, no language with a majority of the letters, low confidence."""
     cleaned = _WEB.sub(" ", text)
-    chunks = [c for c in _PARAGRAPH_BREAK.split(cleaned) if _letters(c) >= _CHUNK_LETTERS]
-    if not chunks:
-        chunks = [cleaned] if _letters(cleaned) >= MIN_LETTERS else []
+    chunks = [c for c in _PARAGRAPH_BREAK.split(cleaned) if _letters(c) >= _CHUNK_LETTERS] or (
+        [cleaned] if _letters(cleaned) >= MIN_LETTERS else [])
     votes: Counter[str] = Counter()
     for chunk in chunks:
         if (vote := _classify(chunk)) is not None:
