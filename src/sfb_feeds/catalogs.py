@@ -60,8 +60,9 @@ def _script(parts: Sequence[str]) -> str | None:
         return named[0].title()
     likely = get_global("likely_subtags")
     keys = [f"{parts[0]}_{part.upper()}" for part in parts[1:2] if len(part) in (2, 3)]
-    found = next((str(likely[key]).split("_") for key in (*keys, parts[0]) if likely.get(key)), [])
-    return found[1] if len(found) > 1 and len(found[1]) == 4 else None
+    found = next((str(likely[key]) for key in (*keys, parts[0]) if likely.get(key)), "")
+    script = found.partition("_")[2].partition("_")[0]  # the second subtag
+    return script if len(script) == 4 else None
 
 
 class CatalogFile(NamedTuple):
