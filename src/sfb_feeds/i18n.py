@@ -126,7 +126,6 @@ def site_locales(settings: Settings) -> Path:
 # Plain "en" means the site's international English: day before month, "6 September 2015".
 _ENGLISH = Locale.parse("en_001")
 _ROOT = Locale.parse("root")
-_WEEK_SKELETON = "yMMMMd"
 
 
 def _cldr_locales(lang: str) -> tuple[Locale, Locale]:
@@ -154,7 +153,7 @@ def _week_patterns(patterns: Locale, field: str) -> tuple[DateTimePattern, ...] 
     parsed and with months written as the long date writes them; None when there is no
     usable one."""
     formats = patterns.interval_formats
-    skeleton = match_skeleton(_WEEK_SKELETON, formats)
+    skeleton = match_skeleton("yMMMMd", formats)
     parts = formats[skeleton].get(field) if skeleton else None
     if not parts or len(parts) != 2 or not _width(parts[0], "ML" if field == "M" else field):
         return None
