@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import NamedTuple
 
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
@@ -29,10 +29,10 @@ SITE_FOLDER = "locales"  # beside the config: locales/<lang>/LC_MESSAGES/sfb_fee
 # CLDR's "no" holds Bokmål's data (nb and nn inherit from it): "no" text is Bokmål.
 _WRITTEN_AS = {"no": "nb"}
 
-# What a line of a .po file may be, besides blank lines and comments. Babel's reader
-# skips some malformed lines (an unterminated string) without a word; this catches them.
+# What a stripped line of a .po file may be: blank, a comment, a keyword with a string, a
+# string. Babel's reader skips some malformed lines (an unterminated string) without a word.
 _PO_LINE = re.compile(
-    r'(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"')
+    r'(?:#.*)?|(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"')
 
 
 def catalog_names(lang: str) -> tuple[str, ...]:
@@ -53,22 +53,16 @@ def catalog_names(lang: str) -> tuple[str, ...]:
 
 def _script(parts: Sequence[str]) -> str | None:
     """The script a tag's ``parts`` name, or else CLDR's likely one for it (None: unknown),
-    looked up with the tag's region, then without."""
+    looked up with the tag's region, then without (``zh_TW`` -> zh_Hant_TW -> ``Hant``)."""
     from babel.core import get_global
 
-    named = [part for part in parts[1:] if len(part) == 4 and part.isalpha()]
-    if named:
+    if named := [part for part in parts[1:] if len(part) == 4 and part.isalpha()]:
         return named[0].title()
     likely = get_global("likely_subtags")
     keys = [f"{parts[0]}_{part.upper()}" for part in parts[1:2] if len(part) in (2, 3)]
-    found = next((str(likely[key]) for key in (*keys, parts[0]) if likely.get(key)), None)
-    return _script_of(found) if found else None
-
-
-def _script_of(likely: str) -> str | None:
-    """The script subtag of a CLDR likely-subtags value (``zh_Hans_CN`` -> ``Hans``)."""
-    subtags = likely.split("_")
-    return subtags[1] if len(subtags) > 1 and len(subtags[1]) == 4 else None
+    found = next((str(likely[key]) for key in (*keys, parts[0]) if likely.get(key)), "")
+    script = found.partition("_")[2].partition("_")[0]  # the second subtag
+    return script if len(script) == 4 else None
 
 
 class CatalogFile(NamedTuple):
@@ -103,20 +97,15 @@ def translations(lang: str, site_locales: Path | None = None,
     found = catalog_files(lang, site_locales, shipped)
     chain = gettext.NullTranslations()
     for file in reversed(found):  # the least specific first: each falls back on the last
-        catalog = _compiled(read_po(io.BytesIO(file.source.read_bytes()), domain=DOMAIN,
-                                    abort_invalid=True))
+        # Going through .mo bytes lets the standard library evaluate Plural-Forms, as with
+        # any compiled catalog; fuzzy and empty entries are left out, as msgfmt does.
+        compiled = io.BytesIO()
+        write_mo(compiled, read_po(io.BytesIO(file.source.read_bytes()), domain=DOMAIN,
+                                   abort_invalid=True), use_fuzzy=False)
+        catalog = gettext.GNUTranslations(io.BytesIO(compiled.getvalue()))
         catalog.add_fallback(chain)
         chain = catalog
     return chain
-
-
-def _compiled(catalog: Catalog) -> gettext.GNUTranslations:
-    # Going through .mo bytes lets the standard library evaluate Plural-Forms, as with
-    # any compiled catalog; fuzzy and empty entries are left out, as msgfmt does.
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
 
 
 def _site_problems(source: Traversable) -> list[Problem]:
@@ -128,7 +117,8 @@ def _site_problems(source: Traversable) -> list[Problem]:
     problems = [Problem(path, f"not a .po line: {line.strip()[:60]!r} (each line is a "
                               'comment, a keyword with a "quoted string", or a "string")',
                         line=number)
-                for number, line in enumerate(text.splitlines(), 1) if _not_po(line)]
+                for number, line in enumerate(text.splitlines(), 1)
+                if not _PO_LINE.fullmatch(line.strip())]
     if problems:
         return problems
     try:
@@ -137,12 +127,6 @@ def _site_problems(source: Traversable) -> list[Problem]:
         return [Problem(path, str(error).rsplit(" on ", 1)[0], line=error.lineno + 1)]
     return [problem for message in catalog if message.id and message.string
             for problem in _placeholder_problems(path, message)]
-
-
-def _not_po(line: str) -> bool:
-    """True for a line that is neither blank, a comment, nor a .po keyword or string."""
-    text = line.strip()
-    return bool(text) and not text.startswith("#") and not _PO_LINE.fullmatch(text)
 
 
 def _placeholder_problems(path: str, message: Message) -> list[Problem]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
@@ -53,9 +53,8 @@ def detect_language(text: str) -> str | None:
     """The language of ``text`` as a canonical BCP 47 tag (``pl``, ``sr-Latn``), or None when
     unsure: too few letters, no language with a majority of the letters, low confidence."""
     cleaned = _WEB.sub(" ", text)
-    chunks = [c for c in _PARAGRAPH_BREAK.split(cleaned) if _letters(c) >= _CHUNK_LETTERS]
-    if not chunks:
-        chunks = [cleaned] if _letters(cleaned) >= MIN_LETTERS else []
+    chunks = [c for c in _PARAGRAPH_BREAK.split(cleaned) if _letters(c) >= _CHUNK_LETTERS] or (
+        [cleaned] if _letters(cleaned) >= MIN_LETTERS else [])
     votes: Counter[str] = Counter()
     for chunk in chunks:
         if (vote := _classify(chunk)) is not None:
@@ -146,9 +145,8 @@ def _is_ekavian(word: str) -> bool:
 
 
 def _is_ijekavian(word: str) -> bool:
-    if _IJEKAVIAN.match(word):
-        return True
-    return bool(_IJEKAVIAN_LETTERS.search(word)) and not _IJE_IN_EVERY_VARIETY.match(word)
+    return bool(_IJEKAVIAN.match(word)) or (
+        bool(_IJEKAVIAN_LETTERS.search(word)) and not _IJE_IN_EVERY_VARIETY.match(word))
 
 
 def _resolve_bcs(chunks: list[str]) -> str:
@@ -157,7 +155,8 @@ def _resolve_bcs(chunks: list[str]) -> str:
     text = " ".join(chunks)
     if len(_CYRILLIC.findall(text)) * 2 > _letters(text):
         return "sr-Cyrl"
-    signs = _count_signs(w.lower() for w in _WORD.findall(text))
+    signs = Counter(sign for word in map(str.lower, _WORD.findall(text))
+                    for sign, test in _SIGNS.items() if test(word))
     if signs["ekavian"] > signs["ijekavian"] + signs["croatian"] + signs["bosnian"]:
         return "sr-Latn"
     croatian, bosnian = signs["croatian"], signs["bosnian"] + signs["not croatian"]
@@ -176,15 +175,8 @@ _SIGNS: dict[str, Callable[[str], object]] = {
 }
 
 
-def _count_signs(words: Iterable[str]) -> Counter[str]:
-    return Counter(sign for word in words for sign, test in _SIGNS.items() if test(word))
-
-
 def _lingua_bcs(text: str) -> str:
     """lingua's pick among Serbian (as ``sr-Latn``), Croatian and Bosnian."""
-    for value in _detector().compute_language_confidence_values(text):
-        if value.language in {Language.CROATIAN, Language.BOSNIAN}:
-            return _tag(value.language)
-        if value.language is Language.SERBIAN:
-            return "sr-Latn"
-    return "hr"  # pragma: no cover - lingua always ranks every candidate
+    best = next((value.language for value in _detector().compute_language_confidence_values(text)
+                 if value.language in _BCS), Language.CROATIAN)  # lingua ranks every candidate
+    return "sr-Latn" if best is Language.SERBIAN else _tag(best)

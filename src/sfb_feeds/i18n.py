@@ -1,20 +1,12 @@
 """Localisation for the digests: gettext labels, CLDR dates and lists, text direction.
 
 Labels are gettext messages with ``str.format`` placeholders (``{site}``, ``{week}``,
-``{count}``, ``{authors}``): translate first, then format. The catalogs are the ``.po`` files
-under ``sfb_feeds/locale/<lang>/LC_MESSAGES/sfb_feeds.po``; they are read at run time (no
+``{count}``, ``{authors}``): translate first, then format, as templates do with
+``{{ _("{site}: statements of {week}").format(site=site_title, week=week_words) }}``
+(under autoescape, ``.format`` escapes the values: digest/templates.py). The catalogs are the
+``.po`` files under ``sfb_feeds/locale/<lang>/LC_MESSAGES/sfb_feeds.po``, read at run time (no
 compiled ``.mo`` to keep in step). Everything a language needs is read once into a
-:class:`Language`, which renderers prepare ahead and keep; the module functions below build
-one per call (for tests and one-off uses).
-
-With Jinja (``jinja2.ext.i18n``)::
-
-    env.install_gettext_translations(translations(lang), newstyle=True)
-    {{ _("Full statement") }}
-    {{ _("{site}: statements of {week}").format(site=site_title, week=week) }}
-    {{ ngettext("{count} statement", "{count} statements", n).format(count=n) }}
-
-Under autoescape the translated text is Markup, so ``.format`` escapes the values.
+:class:`Language`, which renderers prepare ahead and keep.
 """
 
 from __future__ import annotations
@@ -38,7 +30,7 @@ from babel.lists import format_list as _format_cldr_list
 from babel.numbers import format_decimal
 
 from . import catalogs
-from .catalogs import translations as translations  # i18n.translations(lang), as documented
+from .catalogs import translations as translations  # i18n.translations(lang)
 from .language import babel_locale, canonical_tag, text_direction
 
 if TYPE_CHECKING:
@@ -134,7 +126,6 @@ def site_locales(settings: Settings) -> Path:
 # Plain "en" means the site's international English: day before month, "6 September 2015".
 _ENGLISH = Locale.parse("en_001")
 _ROOT = Locale.parse("root")
-_WEEK_SKELETON = "yMMMMd"
 
 
 def _cldr_locales(lang: str) -> tuple[Locale, Locale]:
@@ -162,7 +153,7 @@ def _week_patterns(patterns: Locale, field: str) -> tuple[DateTimePattern, ...] 
     parsed and with months written as the long date writes them; None when there is no
     usable one."""
     formats = patterns.interval_formats
-    skeleton = match_skeleton(_WEEK_SKELETON, formats)
+    skeleton = match_skeleton("yMMMMd", formats)
     parts = formats[skeleton].get(field) if skeleton else None
     if not parts or len(parts) != 2 or not _width(parts[0], "ML" if field == "M" else field):
         return None
@@ -222,18 +213,15 @@ class Language:
         """The translated label ``msgid`` with its ``{placeholders}`` filled in."""
         return self.catalog.gettext(msgid).format(**values)
 
-    def plural_label(self, singular: str, plural: str, count: int, **values: object) -> str:
+    def plural_label(self, singular: str, plural: str, count: int) -> str:
         """The plural label for ``count``; ``{count}`` is written the language's way."""
         text = self.catalog.ngettext(singular, plural, count)
-        return text.format(count=self.format_number(count), **values)
+        return text.format(count=self.format_number(count))
 
     def format_date(self, moment: date) -> str:
         """The long date: ``6 September 2015``, ``6 września 2015`` (``moment`` as given)."""
-        day = _day(moment)
-        found = self._dates.get(day)
-        if found is None:
-            found = self._dates[day] = str(_format_cldr_date(day, format=self._long,
-                                                             locale=self._names))
+        if (found := self._dates.get(day := _day(moment))) is None:
+            found = self._dates[day] = str(_format_cldr_date(day, self._long, self._names))
         return found
 
     def format_week(self, start: date, end: date) -> str:
@@ -245,8 +233,7 @@ class Language:
         if start == end:
             return self.format_date(start)
         field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
-        patterns = self._weeks[field]
-        if patterns is None:
+        if (patterns := self._weeks[field]) is None:
             # No usable pattern (a few locales drop the first month): two full dates.
             return self._fallback.format(self.format_date(start), self.format_date(end))
         return "".join(pattern.apply(day, self._names)
@@ -254,16 +241,13 @@ class Language:
 
     def format_number(self, number: int) -> str:
         """An integer with the language's digit grouping: ``1,000``, ``1 000``."""
-        found = self._numbers.get(number)
-        if found is None:
+        if (found := self._numbers.get(number)) is None:
             found = self._numbers[number] = str(format_decimal(number, locale=self._names))
         return found
 
     def format_names(self, names: Iterable[str]) -> str:
         """Names joined the language's way: ``A, B and C``, ``A, B i C``."""
-        items = tuple(names)
-        found = self._lists.get(items)
-        if found is None:
+        if (found := self._lists.get(items := tuple(names))) is None:
             found = str(_format_cldr_list(list(items), locale=self._names)) if items else ""
             if len(self._lists) < MOST_KEPT:
                 self._lists[items] = found

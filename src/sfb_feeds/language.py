@@ -68,8 +68,7 @@ def text_direction(lang: str) -> str:
     if tag is None:
         return "ltr"
     subtags = tag.lower().split("-")
-    scripts = [s for s in subtags[1:] if len(s) == 4 and s.isalpha()]
-    if scripts:
+    if scripts := [s for s in subtags[1:] if len(s) == 4 and s.isalpha()]:
         return "rtl" if scripts[0] in RTL_SCRIPTS else "ltr"
     locale = babel_locale(tag)
     rtl = locale is not None and locale.character_order == "right-to-left"

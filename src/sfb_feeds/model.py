@@ -44,9 +44,6 @@ class LimitSettings:
     excerpt_bytes: int = 1024 * 1024
 
 
-DEFAULT_SECRET_ENV = "SFB_FEEDS_UNSUBSCRIBE_SECRET"  # as the endpoint's default
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DigestSettings:
     week_starts: str = "monday"
@@ -57,7 +54,7 @@ class DigestSettings:
     list_id: str = ""  # RFC 2919 List-Id domain part; default derived from site.url
     # language -> recipients file (absolute): `send` mails each subscriber a copy of its own
     recipients: Mapping[str, Path] = field(default_factory=lambda: MappingProxyType({}))
-    unsubscribe_secret_env: str = DEFAULT_SECRET_ENV  # the variable holding the HMAC secret
+    unsubscribe_secret_env: str = "SFB_FEEDS_UNSUBSCRIBE_SECRET"  # holds the HMAC secret
 
 
 SECURITY = ("starttls", "ssl", "none")  # smtp.security: STARTTLS, TLS from the start, plain

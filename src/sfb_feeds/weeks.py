@@ -12,7 +12,7 @@ from .model import Settings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
-_MIDDLE = 3  # days from a week's first day to the day that names it
+_MIDDLE = 3  # days from a week's first day to the day that names it, and from it to the last
 # Dates, --now and --week must lie in these years: a week, its bounds in any timezone and
 # the week before it then stay inside what Python's dates can hold (years 1 to 9999).
 FIRST_YEAR, LAST_YEAR = 2, 9998
@@ -54,12 +54,10 @@ def parse_week(label: str, settings: Settings) -> Week:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValueError(f"{label!r} is outside the years {YEARS} that digests cover")
     try:
-        middle_weekday = (_start_weekday(settings) + _MIDDLE) % 7
-        middle = date.fromisocalendar(year, number, middle_weekday + 1)
+        middle = date.fromisocalendar(year, number, (_start_weekday(settings) + _MIDDLE) % 7 + 1)
     except ValueError:
         raise ValueError(f"{label!r}: {year} has no week {number}") from None
-    first = middle - timedelta(days=_MIDDLE)
-    return Week(label, first, first + timedelta(days=6))
+    return Week(label, middle - timedelta(days=_MIDDLE), middle + timedelta(days=_MIDDLE))
 
 
 def week_bounds(week: Week, settings: Settings) -> tuple[datetime, datetime]:
