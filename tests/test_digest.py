@@ -432,6 +432,9 @@ def test_show_digest_defaults_to_the_last_complete_week() -> None:
     [
         ("36", None, None, "--week: '36' is not an ISO week (use YYYY-Www, e.g. 2015-W36)"),
         ("2015-W54", None, None, "--week: '2015-W54': 2015 has no week 54"),
+        # (other digits would make a label that no digest file has)
+        ("\u0662\u0660\u0661\u0665-W36", None, None,
+         "--week: '\u0662\u0660\u0661\u0665-W36' is not an ISO week (use YYYY-Www, e.g. 2015-W36)"),
         (None, "xx-!", None, "--lang: 'xx-!' is not a language tag (e.g. pl, pt-BR)"),
         (None, "fr", None, "--lang: no published statements in 'fr' (languages: da, en, pl, tr)"),
         (None, None, "pdf", "--part: 'pdf' is not one of html, text, eml"),

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from .model import Settings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+_LABEL = re.compile(r"([0-9]{4})-W([0-9]{2})")  # ASCII digits, the whole label
 _MIDDLE = 3  # days from a week's first day to the day that names it, and from it to the last
 # Dates, --now and --week must lie in these years: a week, its bounds in any timezone and
 # the week before it then stay inside what Python's dates can hold (years 1 to 9999).
@@ -47,7 +47,7 @@ def week_of(moment: datetime, settings: Settings) -> Week:
 
 def parse_week(label: str, settings: Settings) -> Week:
     """The digest week named ``label`` (``2015-W36``); ValueError says what is wrong."""
-    match = _LABEL.match(label)
+    match = _LABEL.fullmatch(label)
     if match is None:
         raise ValueError(f"{label!r} is not an ISO week (use YYYY-Www, e.g. 2015-W36)")
     year, number = int(match[1]), int(match[2])
