@@ -134,7 +134,6 @@ SCHEMA: dict[str, Reader | dict[str, Reader]] = {
     },
     "limits": {"file_bytes": _positive_int, "excerpt_bytes": _positive_int},
 }
-REQUIRED_SITE = ("title", "url")
 
 
 class _Collector:
@@ -143,7 +142,9 @@ class _Collector:
         self.problems: list[Problem] = []
         self.lines: dict[str, int] = {}  # key ("smtp", "smtp.host") -> its line
 
-    def add(self, line: int, field: str, message: str) -> None:
+    def add(self, line: int | str, field: str, message: str) -> None:
+        """A problem on ``line``: a number, or the key whose line it is (1 if not written)."""
+        line = self.lines.get(line, 1) if isinstance(line, str) else line
         self.problems.append(Problem(self.shown, message, line, None, field))
 
 
@@ -194,7 +195,7 @@ def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
         return {}
     values = _read(root, SCHEMA, "", out)
     site = values.setdefault("site", {})
-    for key in REQUIRED_SITE:
+    for key in ("title", "url"):
         if key not in site and f"site.{key}" not in out.lines:  # (not there, not refused)
             out.add(line_of(root), f"site.{key}", "is missing; the site needs it")
     _check_sending(values, out)
@@ -212,39 +213,37 @@ def _is_loopback(host: str) -> bool:
 def _check_sending(values: dict[str, Any], out: _Collector) -> None:
     """What `send` needs, checked for every command once digests have destinations."""
     digests = values.get("digests", {})
-    line = out.lines.get("digests", 1)
     if (digests.get("lists") or digests.get("recipients")) and "from" not in digests:
-        out.add(line, "digests.from",
+        out.add("digests", "digests.from",
                 "is missing; digests.lists or digests.recipients gives them destinations, so "
                 "their From: is needed (e.g. from: Socialism From Below <digest@example.org>)")
     if digests.get("recipients"):
-        _check_one_click(digests.get("unsubscribe", ""), line, out)
+        _check_one_click(digests.get("unsubscribe", ""), out)
     _check_smtp(values.get("smtp", {}), out)
 
 
-def _check_one_click(template: str, line: int, out: _Collector) -> None:
+def _check_one_click(template: str, out: _Collector) -> None:
     """Subscribers need a working one-click link (RFC 8058): https, naming them, signed."""
     missing = [name for name in ("{address}", "{token}") if name not in template]
     if not template.startswith("https://") or missing:
         needs = f" (it lacks {' and '.join(missing)})" if missing else ""
-        out.add(line, "digests.unsubscribe",
+        out.add("digests", "digests.unsubscribe",
                 f"must be an https:// URL with {{address}} and {{token}}{needs}, because "
                 "digests.recipients mails each subscriber a one-click unsubscribe link (e.g. "
                 "https://example.org/unsubscribe?lang={lang}&address={address}&token={token})")
 
 
 def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
-    line = out.lines.get("smtp", 1)
     if "starttls" in smtp:
         if "security" in smtp:
-            out.add(line, "smtp.starttls", "is the old name of smtp.security; keep only security")
+            out.add("smtp", "smtp.starttls", "is the old name of smtp.security; keep only security")
         smtp["security"] = "starttls" if smtp.pop("starttls") else "none"
     if bool(smtp.get("username")) != bool(smtp.get("password_env")):
-        out.add(line, "smtp", "username and password_env go together: set both (the password "
+        out.add("smtp", "smtp", "username and password_env go together: set both (the password "
                 "is read from the environment variable password_env names) or neither")
     host = smtp.get("host", "localhost")
     if smtp.get("username") and smtp.get("security", "none") == "none" and not _is_loopback(host):
-        out.add(line, "smtp.security", f"is none, so the password would cross the network to "
+        out.add("smtp", "smtp.security", f"is none, so the password would cross the network to "
                 f"{host} in clear text; use starttls or ssl")
 
 
@@ -271,8 +270,7 @@ def _check_variables(v: dict[str, Any], out: _Collector) -> None:
         for match in _REFERENCE.finditer(str(text)):
             name = match.group(1) or match.group(2)
             if name not in os.environ:
-                out.add(out.lines.get(key, 1), key,
-                        f"uses ${name}, which is not set in the environment")
+                out.add(key, key, f"uses ${name}, which is not set in the environment")
 
 
 # The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
@@ -287,9 +285,9 @@ def _check_templates(base: Path, v: dict[str, Any], out: _Collector) -> None:
         return
     folder = _expand(base, v["templates"])
     if not folder.is_dir():
-        out.add(out.lines.get("templates", 1), "templates", f"{folder} is not a folder")
+        out.add("templates", "templates", f"{folder} is not a folder")
     elif not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
-        out.add(out.lines.get("templates", 1), "templates", f"{folder} holds neither an "
+        out.add("templates", "templates", f"{folder} holds neither an "
                 "email/ nor a pages/ folder of templates, so it would override nothing")
 
 
@@ -300,25 +298,23 @@ def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
     statements = _expand(base, v.get("statements", "statements"))
     forbidden = {Path("/"): "/", Path.home(): "the home folder"}
     for key, folder in {**found, "statements": statements}.items():
-        line = out.lines.get(key, 1)
         if folder in forbidden:
-            out.add(line, key, f"is {forbidden[folder]}; give {key} a folder of its own")
+            out.add(key, key, f"is {forbidden[folder]}; give {key} a folder of its own")
         elif key != "statements" and (folder.is_relative_to(statements)
                                       or statements.is_relative_to(folder)):
-            out.add(line, key, f"{folder} overlaps the statements folder {statements} (drafts "
+            out.add(key, key, f"{folder} overlaps the statements folder {statements} (drafts "
                     "and scheduled statements would be exposed or mixed up); keep them apart")
     for (other, where), (key, folder) in combinations(found.items(), 2):
         _check_pair(key, folder, other, where, out)
 
 
 def _check_pair(key: str, folder: Path, other: str, where: Path, out: _Collector) -> None:
-    line = out.lines.get(key, 1)
     if other == "output" and folder.is_relative_to(where):
-        out.add(line, key, f"{folder} lies inside the output folder {where}, which is "
+        out.add(key, key, f"{folder} lies inside the output folder {where}, which is "
                 "published (it would expose the text of drafts and scheduled statements); "
                 "move it outside")
     elif folder.is_relative_to(where) or where.is_relative_to(folder):
-        out.add(line, key, f"{folder} overlaps {other} ({where}); keep them apart")
+        out.add(key, key, f"{folder} overlaps {other} ({where}); keep them apart")
 
 
 def _settings(path: Path, v: dict[str, Any]) -> Settings:
