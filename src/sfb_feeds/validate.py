@@ -160,7 +160,9 @@ def _statement(values: dict[str, Any], ctx: RecordContext, line: int,
     excerpt, truncated = fields.paragraphs(values["excerpt"])
     date: datetime = values["date"]
     generated = "id" not in values and "url" not in values
-    ident = values.get("id") or values.get("url") or _tag_uri(ctx.domain, values)
+    ident = values.get("id") or values.get("url") or (
+        f"tag:{ctx.domain},{date.date().isoformat()}:{values['language']}/"
+        f"{slugify(values['title'])}")
     if generated:
         result.warnings.append(ctx.problem(line, "id", f"not set; using {ident!r}, which "
                                            "changes if the title or date is edited (add an "
@@ -192,8 +194,3 @@ def slugify(title: str, limit: int = 60) -> str:
     if slug:
         return slug
     return "s-" + hashlib.blake2b(title.encode("utf-8"), digest_size=5).hexdigest()
-
-
-def _tag_uri(domain: str, values: dict[str, Any]) -> str:
-    day = values["date"].date().isoformat()
-    return f"tag:{domain},{day}:{values['language']}/{slugify(values['title'])}"
