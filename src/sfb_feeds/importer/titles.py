@@ -85,11 +85,10 @@ def byline(text: str) -> str | None:
         return None
     name = match.group("name").strip().rstrip(".")
     words = name.split()
-    capitalised = sum(1 for word in words if word[:1].isupper())
     # A name, not a sentence: "By any means necessary" is no byline.
     if len(words) > 10 or _SENTENCE_END.search(name) or not name[:1].isupper():
         return None
-    return name if capitalised * 2 >= len(words) else None
+    return name if sum(word[:1].isupper() for word in words) * 2 >= len(words) else None
 
 
 def derive_title(paragraph: str) -> str:
