@@ -86,19 +86,14 @@ class _Statements:
             return
         index, position, parsed = found
         date_block = segment[index]  # (the blocks cut from it may be empty: both sides skip those)
-        before = [*segment[:index], date_block[:position]]
-        after = [date_block[position + 1:], *segment[index + 1:]]
-        self.add_entry(before, date_block[position], parsed, after)
+        date_line = date_block[position].number
+        day = self.check_date(parsed, date_line)
+        title_block, authors = self.title_of([*segment[:index], date_block[:position]])
         self.first = False
-
-    def add_entry(self, before: list[Block], date_line: Line, parsed: DateLine,
-                  after: list[Block]) -> None:
-        day = self.check_date(parsed, date_line.number)
-        title_block, authors = self.title_of(before)
-        texts = paragraphs(after)
+        texts = paragraphs([date_block[position + 1:], *segment[index + 1:]])
         if len(texts) > 1 and (name := byline(texts[0])):  # the excerpt opens with a byline
             authors, texts = (*authors, name), texts[1:]
-        line = title_block[0].number if title_block else date_line.number
+        line = title_block[0].number if title_block else date_line
         if day is None:
             return
         if not texts:
@@ -107,7 +102,7 @@ class _Statements:
         title = block_text(title_block) if title_block else None
         info = read_title(title or "")
         self.entries.append(ListingEntry(
-            source=self.source, line=line, date_line=date_line.number, title=title, day=day,
+            source=self.source, line=line, date_line=date_line, title=title, day=day,
             paragraphs=tuple(texts), authors=tuple(dict.fromkeys(authors + info.authors)),
             languages=info.languages,
         ))
