@@ -28,16 +28,16 @@ def translation_keys(candidates: Sequence[Candidate]) -> dict[int, str]:
     """Index of each candidate that belongs to a group of translations -> the group's key:
     the file stem of its first statement in listing order (the same on every import).
     A group with two statements in one language is ambiguous and gets no key."""
-    group = list(range(len(candidates)))  # each candidate's group: its first member's index
+    groups = [[index] for index in range(len(candidates))]  # each candidate's group, in order
     for first, second in combinations(range(len(candidates)), 2):
         if are_translations(candidates[first], candidates[second]):
-            low, high = sorted((group[first], group[second]))
-            group = [low if label == high else label for label in group]
+            merged = sorted({*groups[first], *groups[second]})
+            for member in merged:
+                groups[member] = merged
     keys: dict[int, str] = {}
-    for label in set(group):
-        members = [index for index, found in enumerate(group) if found == label]
+    for members in groups:  # (a group once per member, with the same keys each time)
         if len(members) > 1 and len({candidates[m].language for m in members}) == len(members):
-            keys.update((member, candidates[label].stem) for member in members)
+            keys.update((member, candidates[members[0]].stem) for member in members)
     return keys
 
 
