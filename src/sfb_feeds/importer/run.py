@@ -165,16 +165,13 @@ def _read_listing(path: Path) -> str:
 def _unique(entries: list[ListingEntry], warnings: list[Problem]) -> list[ListingEntry]:
     """Drop a statement that an earlier listing (or page) already showed word for word."""
     seen: dict[tuple[date, str | None, tuple[str, ...]], ListingEntry] = {}
-    kept: list[ListingEntry] = []
     for entry in entries:
         earlier = seen.setdefault((entry.day, entry.title, entry.paragraphs), entry)
-        if earlier is entry:
-            kept.append(entry)
-        else:
+        if earlier is not entry:
             warnings.append(Problem(entry.source, "the same statement as "
                                     f"{earlier.source}:{earlier.line}; imported once",
                                     entry.line))
-    return kept
+    return list(seen.values())  # the first of each, in order
 
 
 def _drafts(entries: list[ListingEntry], detect: Detector,
