@@ -49,11 +49,10 @@ def read_title(title: str) -> TitleInfo:
 def language_list(text: str) -> tuple[str, ...]:
     """("en", "ca", "es") for "English, Catalan, Spanish"; () unless every item is a language."""
     names = _language_names()
-    items = [item for item in _LIST_SEPARATORS.split(text.strip()) if item]
-    tags = [names.get(item.lower()) for item in items]
-    if not tags or any(tag is None for tag in tags):
+    items = [item.lower() for item in _LIST_SEPARATORS.split(text.strip()) if item]
+    if not items or any(item not in names for item in items):
         return ()
-    return tuple(dict.fromkeys(tag for tag in tags if tag is not None))
+    return tuple(dict.fromkeys(names[item] for item in items))
 
 
 @cache
