@@ -86,34 +86,26 @@ class _Statements:
             return
         index, position, parsed = found
         date_block = segment[index]  # (the blocks cut from it may be empty: both sides skip those)
-        before = [*segment[:index], date_block[:position]]
-        after = [date_block[position + 1:], *segment[index + 1:]]
-        entry = self.entry(before, (date_block[position], parsed), after)
-        if entry is not None:
-            self.entries.append(entry)
+        date_line = date_block[position].number
+        day = self.check_date(parsed, date_line)
+        title_block, authors = self.title_of([*segment[:index], date_block[:position]])
         self.first = False
-
-    def entry(self, before: list[Block], dated: tuple[Line, DateLine], after: list[Block]) -> \
-            ListingEntry | None:
-        date_line, parsed = dated
-        day = self.check_date(parsed, date_line.number)
-        title_block, authors = self.title_of(before)
-        texts = paragraphs(after)
+        texts = paragraphs([date_block[position + 1:], *segment[index + 1:]])
         if len(texts) > 1 and (name := byline(texts[0])):  # the excerpt opens with a byline
             authors, texts = (*authors, name), texts[1:]
-        line = title_block[0].number if title_block else date_line.number
+        line = title_block[0].number if title_block else date_line
         if day is None:
-            return None
+            return
         if not texts:
             self.warn(line, "statement without an excerpt; skipped")
-            return None
+            return
         title = block_text(title_block) if title_block else None
         info = read_title(title or "")
-        return ListingEntry(
-            source=self.source, line=line, date_line=date_line.number, title=title, day=day,
+        self.entries.append(ListingEntry(
+            source=self.source, line=line, date_line=date_line, title=title, day=day,
             paragraphs=tuple(texts), authors=tuple(dict.fromkeys(authors + info.authors)),
             languages=info.languages,
-        )
+        ))
 
     def check_date(self, parsed: DateLine, line: int) -> date | None:
         if parsed.day is None:
@@ -147,14 +139,13 @@ class _Parser(_Statements):
     """The page's two layouts: where one statement ends and the next begins."""
 
     def run(self, blocks: list[Block]) -> ParsedListing:
-        if not any(more_link(block)[0] for block in blocks):
+        if not any(more_link(block) for block in blocks):
             return self.run_without_markers(_without_description(_without_header(blocks)))
         segment: list[Block] = []
         link_allowed = False  # a bare address right after "Full statement" is its link
         for block in _without_header(blocks):
-            is_more, link = more_link(block)
-            if is_more:
-                link_allowed = self.close(segment, link, block[0].number)
+            if more := more_link(block):
+                link_allowed = self.close(segment, more["url"], block[0].number)
                 segment = []
                 continue
             if link_allowed and (url := bare_url(block)):  # (the segment is still empty)

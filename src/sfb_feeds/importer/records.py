@@ -50,22 +50,18 @@ def write_new(path: Path, data: bytes) -> bool:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        return _link_into_place(temporary, path)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError:  # a filesystem without hard links: check, then rename
+            if path.exists():
+                return False
+            os.replace(temporary, path)
+        return True
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
-
-
-def _link_into_place(temporary: Path, path: Path) -> bool:
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        return False
-    except OSError:  # a filesystem without hard links: check, then rename
-        if path.exists():
-            return False
-        os.replace(temporary, path)
-    return True
 
 
 def title_key(day: str, language: str, title: str) -> tuple[str, str, str]:

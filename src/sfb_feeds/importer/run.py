@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -82,8 +82,7 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
         entries.extend(parsed.entries)
         warnings.extend(parsed.warnings)
     drafts = _drafts(_unique(entries, warnings), detect, warnings)
-    report = _write_records(drafts, base, out_dir, warnings)
-    return replace(report, warnings=tuple(warnings))
+    return _write_records(drafts, base, out_dir, warnings)
 
 
 def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
@@ -113,7 +112,7 @@ def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
                                     "another record, so this statement was not imported "
                                     "(rename that file, or import into another folder)",
                                     draft.entry.line))
-    return ImportReport(tuple(written), tuple(existing), tuple(review))
+    return ImportReport(tuple(written), tuple(existing), tuple(review), tuple(warnings))
 
 
 def _write(path: Path, data: bytes) -> bool:
@@ -166,16 +165,13 @@ def _read_listing(path: Path) -> str:
 def _unique(entries: list[ListingEntry], warnings: list[Problem]) -> list[ListingEntry]:
     """Drop a statement that an earlier listing (or page) already showed word for word."""
     seen: dict[tuple[date, str | None, tuple[str, ...]], ListingEntry] = {}
-    kept: list[ListingEntry] = []
     for entry in entries:
         earlier = seen.setdefault((entry.day, entry.title, entry.paragraphs), entry)
-        if earlier is entry:
-            kept.append(entry)
-        else:
+        if earlier is not entry:
             warnings.append(Problem(entry.source, "the same statement as "
                                     f"{earlier.source}:{earlier.line}; imported once",
                                     entry.line))
-    return kept
+    return list(seen.values())  # the first of each, in order
 
 
 def _drafts(entries: list[ListingEntry], detect: Detector,

@@ -71,21 +71,16 @@ def split_blocks(text: str) -> list[list[Line]]:
         line = Line(number, raw.rstrip())
         if not line.text.strip():
             blocks.append([])
-        elif is_marker(line.text):
+        elif _MORE.match(line.text.strip()) or _FIND_OUT_MORE.match(line.text.strip()):
             blocks += [[line], []]
         else:
             blocks[-1].append(line)
     return [block for block in blocks if block]
 
 
-def is_marker(text: str) -> bool:
-    return bool(_MORE.match(text.strip()) or _FIND_OUT_MORE.match(text.strip()))
-
-
-def more_link(block: list[Line]) -> tuple[bool, str | None]:
-    """Whether ``block`` is a "Full statement" line, and the address written on it, if any."""
-    match = _MORE.match(block[0].text.strip()) if len(block) == 1 else None
-    return (True, match.group("url")) if match else (False, None)
+def more_link(block: list[Line]) -> re.Match[str] | None:
+    """``block`` as a "Full statement" line (group "url": the address written on it, if any)."""
+    return _MORE.match(block[0].text.strip()) if len(block) == 1 else None
 
 
 def is_find_out_more(block: list[Line]) -> bool:

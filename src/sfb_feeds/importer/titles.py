@@ -49,11 +49,10 @@ def read_title(title: str) -> TitleInfo:
 def language_list(text: str) -> tuple[str, ...]:
     """("en", "ca", "es") for "English, Catalan, Spanish"; () unless every item is a language."""
     names = _language_names()
-    items = [item for item in _LIST_SEPARATORS.split(text.strip()) if item]
-    tags = [names.get(item.lower()) for item in items]
-    if not tags or any(tag is None for tag in tags):
+    items = [item.lower() for item in _LIST_SEPARATORS.split(text.strip()) if item]
+    if not items or any(item not in names for item in items):
         return ()
-    return tuple(dict.fromkeys(tag for tag in tags if tag is not None))
+    return tuple(dict.fromkeys(names[item] for item in items))
 
 
 @cache
@@ -85,11 +84,10 @@ def byline(text: str) -> str | None:
         return None
     name = match.group("name").strip().rstrip(".")
     words = name.split()
-    capitalised = sum(1 for word in words if word[:1].isupper())
     # A name, not a sentence: "By any means necessary" is no byline.
     if len(words) > 10 or _SENTENCE_END.search(name) or not name[:1].isupper():
         return None
-    return name if capitalised * 2 >= len(words) else None
+    return name if sum(word[:1].isupper() for word in words) * 2 >= len(words) else None
 
 
 def derive_title(paragraph: str) -> str:

@@ -28,25 +28,17 @@ def translation_keys(candidates: Sequence[Candidate]) -> dict[int, str]:
     """Index of each candidate that belongs to a group of translations -> the group's key:
     the file stem of its first statement in listing order (the same on every import).
     A group with two statements in one language is ambiguous and gets no key."""
-    keys: dict[int, str] = {}
-    for members in _groups(candidates):
-        languages = {candidates[member].language for member in members}
-        if len(members) > 1 and len(languages) == len(members):
-            keys.update((member, candidates[members[0]].stem) for member in members)
-    return keys
-
-
-def _groups(candidates: Sequence[Candidate]) -> list[list[int]]:
-    """The candidates' indices grouped by translation, each group in listing order."""
-    group = list(range(len(candidates)))  # each candidate's group: its first member's index
+    groups = [[index] for index in range(len(candidates))]  # each candidate's group, in order
     for first, second in combinations(range(len(candidates)), 2):
         if are_translations(candidates[first], candidates[second]):
-            low, high = sorted((group[first], group[second]))
-            group = [low if label == high else label for label in group]
-    members: dict[int, list[int]] = {}
-    for index, label in enumerate(group):
-        members.setdefault(label, []).append(index)
-    return list(members.values())
+            merged = sorted({*groups[first], *groups[second]})
+            for member in merged:
+                groups[member] = merged
+    keys: dict[int, str] = {}
+    for members in groups:  # (a group once per member, with the same keys each time)
+        if len(members) > 1 and len({candidates[m].language for m in members}) == len(members):
+            keys.update((member, candidates[members[0]].stem) for member in members)
+    return keys
 
 
 def are_translations(first: Candidate, second: Candidate) -> bool:
@@ -54,15 +46,11 @@ def are_translations(first: Candidate, second: Candidate) -> bool:
             or first.language == second.language:
         return False
     signals = (
-        _numbered(first) and _numbered(second),
+        all(_NUMBERED.match(c.paragraphs[0]) for c in (first, second)),
         len(first.paragraphs) == len(second.paragraphs) >= 2,
         _share_numbers(first, second),
     )
     return sum(signals) >= 2
-
-
-def _numbered(candidate: Candidate) -> bool:
-    return bool(candidate.paragraphs) and bool(_NUMBERED.match(candidate.paragraphs[0]))
 
 
 def _numbers(candidate: Candidate) -> set[str]:
