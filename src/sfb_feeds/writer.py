@@ -222,11 +222,6 @@ class _Job(_Staging):
             unlink(self.full(intent_name(MANIFEST_NAME)))
         return sorted(p for p, *_ in self.staged), removed
 
-    def failed(self, exc: StageError) -> WriteError:
-        """A staged file's failure (while outputs still come, or after) or a folder's."""
-        path = next((p for p, temp, _ in self.staged if temp == exc.filename), exc.filename)
-        return _fail(exc.action, path, exc)
-
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
         for path in sorted(set(self.old.files) - set(self.new)):
@@ -336,8 +331,9 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
     except BaseException as exc:
         job.stager.close()
         job.abort()
-        if isinstance(exc, StageError):
-            raise job.failed(exc) from exc
+        if isinstance(exc, StageError):  # a staged file's (named by its path) or a folder's
+            path = next((p for p, temp, _ in job.staged if temp == exc.filename), exc.filename)
+            raise _fail(exc.action, path, exc) from exc
         raise
 
 
