@@ -210,8 +210,9 @@ class _Job(_Staging):
                                             ino=st.st_ino)
             touched.add(os.path.dirname(full))
         removed = self._remove_stale(touched)
-        if not self.old.complete:
-            self._sweep_temps()
+        if not self.old.complete:  # a killed run's temporary files sit next to listed paths
+            for path in set(self.old.files) | set(self.new):
+                unlink(temp_name(self.full(path)))
         dirs = self._settle_dirs(touched)
         if self.durable:
             make_durable(touched)
@@ -236,11 +237,6 @@ class _Job(_Staging):
                 removed.append(path)
                 touched.add(os.path.dirname(full))
         return removed
-
-    def _sweep_temps(self) -> None:
-        # After a killed run: its temporary files sit next to paths the manifest lists.
-        for path in set(self.old.files) | set(self.new):
-            unlink(temp_name(self.full(path)))
 
     def _settle_dirs(self, touched: set[str]) -> frozenset[str]:
         """Remove folders the tool created that no output needs any more (only if empty)."""
