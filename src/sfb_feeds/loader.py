@@ -166,24 +166,20 @@ def read_ahead(paths: Iterable[str], window: int = READ_AHEAD, limit: int = 10 *
     pending: deque[tuple[str, int | OSError]] = deque()
     source = iter(paths)
     try:
-        _open_ahead(source, pending, window, limit)
-        while pending:
+        while True:
+            for path in islice(source, window - len(pending)):
+                try:
+                    pending.append((path, _open_regular(path, limit)))
+                except OSError as exc:
+                    pending.append((path, exc))
+            if not pending:
+                return
             path, opened = pending.popleft()
             yield path, opened if isinstance(opened, OSError) else _read_all(opened, limit)
-            _open_ahead(source, pending, window, limit)
     finally:  # (abandoned half way: what was opened ahead is closed)
         for _, opened in pending:
             if isinstance(opened, int):
                 os.close(opened)
-
-
-def _open_ahead(source: Iterator[str], pending: deque[tuple[str, int | OSError]],
-                window: int, limit: int) -> None:
-    for path in islice(source, window - len(pending)):
-        try:
-            pending.append((path, _open_regular(path, limit)))
-        except OSError as exc:
-            pending.append((path, exc))
 
 
 def _read_all(fd: int, limit: int) -> bytes | OSError:

@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -132,8 +132,7 @@ def read_manifest(root: Path) -> Manifest:
     files = dict(manifest.files)
     for path in claimed:
         files.setdefault(path, UNKNOWN)
-    return Manifest(files=files, dirs=manifest.dirs | dirs, complete=False,
-                    generation=manifest.generation, present=manifest.present)
+    return replace(manifest, files=files, dirs=manifest.dirs | dirs, complete=False)
 
 
 def _read_manifest_file(path: Path) -> Manifest:

@@ -82,13 +82,6 @@ def _fail(action: str, path: str, exc: OSError) -> WriteError:
 
 
 @dataclass(slots=True)
-class _Staged:
-    path: str
-    temp: str
-    entry: Entry
-
-
-@dataclass(slots=True)
 class _Staging:
     """One write_outputs call while it stages files; see the module docstring."""
 
@@ -96,26 +89,21 @@ class _Staging:
     old: Manifest
     durable: bool
     planned: list[str]
+    stager: Stager  # writes (and flushes) staged files on threads
     real_root: str = ""
     planned_set: frozenset[str] = frozenset()
     new: dict[str, Entry] = field(default_factory=dict)
-    staged: list[_Staged] = field(default_factory=list)
+    staged: list[tuple[str, str, Entry]] = field(default_factory=list)  # path, temp, entry
     created: list[str] = field(default_factory=list)
     safe_dirs: set[str] = field(default_factory=set)
     checked: dict[str, bool] = field(default_factory=dict)
-    unchanged: int = 0
     intended_dirs: set[str] = field(default_factory=set)
     intent_written: bool = False
     renaming: bool = False
     foreign: list[str] | None = None  # a first write's files in the way; None: adopt them
-    stager: Stager | None = None  # writes (and flushes) staged files on threads
 
     def full(self, path: str) -> str:
         return f"{self.root}/{path}"
-
-    def keep(self, path: str, key: str) -> None:
-        """Keep the file at ``path`` as the last run left it, now under ``key``."""
-        self._keep(path, self.old.files.get(path, UNKNOWN)._replace(key=key))
 
     def consider(self, output: Output) -> None:
         """Stage ``output`` unless its file already holds its bytes."""
@@ -124,10 +112,10 @@ class _Staging:
         st = self._status(path)
         digest = hashlib.sha256(data).hexdigest()
         if entry is not None and entry.sha256 == digest and same_status(entry, st):
-            self._keep(path, entry._replace(key=key))
+            self.new[path] = entry._replace(key=key)
         elif st is not None and stat.S_ISREG(st.st_mode) and st.st_size == len(data) \
                 and same_bytes(self.full(path), data):
-            self._keep(path, Entry(digest, st.st_size, st.st_mtime_ns, st.st_ino, key))
+            self.new[path] = Entry(digest, st.st_size, st.st_mtime_ns, st.st_ino, key)
         elif self.foreign is not None and st is not None:
             self.foreign.append(path)
         else:
@@ -137,19 +125,13 @@ class _Staging:
         # (nothing yet in a folder this run creates: cold 10,000 0.91 x the time, 8 pairs)
         return None if path.rpartition("/")[0] in self.intended_dirs else lstat(self.full(path))
 
-    def _keep(self, path: str, entry: Entry) -> None:
-        self.new[path] = entry
-        self.unchanged += 1
-
     def _stage(self, path: str, data: bytes, entry: Entry) -> None:
         if not self.intent_written:
             self._write_intent()
         self._ensure_parent(path)
         temp = temp_name(self.full(path))
-        if self.stager is None:
-            self.stager = Stager(self.durable)
         self.stager.add(temp, data)
-        self.staged.append(_Staged(path, temp, entry))
+        self.staged.append((path, temp, entry))
 
     def _write_intent(self) -> None:
         claimed = sorted(set(self.planned) - set(self.old.files))
@@ -214,22 +196,23 @@ class _Job(_Staging):
 
     def commit(self) -> tuple[list[str], list[str]]:
         """Make the staged files visible, remove stale ones; returns (written, removed)."""
-        written = {} if self.stager is None else self.stager.wait()  # bytes on disk first
+        written = self.stager.wait()  # bytes on disk first
         self.renaming = True
         touched: set[str] = set()
-        for item in self.staged:
-            full = self.full(item.path)
+        for path, temp, entry in self.staged:
+            full = self.full(path)
             try:
-                os.replace(item.temp, full)
+                os.replace(temp, full)
             except OSError as exc:
-                raise _fail("replace", item.path, exc) from exc
-            st = written[item.temp]
-            self.new[item.path] = item.entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                                      ino=st.st_ino)
+                raise _fail("replace", path, exc) from exc
+            st = written[temp]
+            self.new[path] = entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                            ino=st.st_ino)
             touched.add(os.path.dirname(full))
         removed = self._remove_stale(touched)
-        if not self.old.complete:
-            self._sweep_temps()
+        if not self.old.complete:  # a killed run's temporary files sit next to listed paths
+            for path in set(self.old.files) | set(self.new):
+                unlink(temp_name(self.full(path)))
         dirs = self._settle_dirs(touched)
         if self.durable:
             make_durable(touched)
@@ -238,12 +221,7 @@ class _Job(_Staging):
             self._replace_file(MANIFEST_NAME, final.encode())
         if self.intent_written or not self.old.complete:
             unlink(self.full(intent_name(MANIFEST_NAME)))
-        return sorted(item.path for item in self.staged), removed
-
-    def failed(self, exc: StageError) -> WriteError:
-        """A staged file's failure (while outputs still come, or after) or a folder's."""
-        path = next((i.path for i in self.staged if i.temp == exc.filename), exc.filename)
-        return _fail(exc.action, path, exc)
+        return sorted(p for p, *_ in self.staged), removed
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
@@ -259,11 +237,6 @@ class _Job(_Staging):
                 removed.append(path)
                 touched.add(os.path.dirname(full))
         return removed
-
-    def _sweep_temps(self) -> None:
-        # After a killed run: its temporary files sit next to paths the manifest lists.
-        for path in set(self.old.files) | set(self.new):
-            unlink(temp_name(self.full(path)))
 
     def _settle_dirs(self, touched: set[str]) -> frozenset[str]:
         """Remove folders the tool created that no output needs any more (only if empty)."""
@@ -284,10 +257,10 @@ class _Job(_Staging):
 
     def abort(self) -> None:
         """Undo a run that failed before any file was replaced; the folder is as before."""
-        if self.renaming:
-            return  # some files are new already: the incomplete manifest tells the next run
-        if not self.intent_written:
-            return  # nothing was staged: temporary files come after the intent
+        # (renaming: some files are new already, the incomplete manifest tells the next run;
+        # no intent: nothing was staged, temporary files come after the intent)
+        if self.renaming or not self.intent_written:
+            return
         # Every planned path's temporary file goes (one may be half written), and every
         # folder this run may have created, if empty. If undoing fails too, the incomplete
         # manifest stays and the next run cleans up.
@@ -330,20 +303,21 @@ def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
         raise _fail("create folder", str(output_dir), exc) from exc
     old = read_manifest(root) if old is None else old
     first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
-    job = _Job(root=root, old=old, durable=durable, planned=planned,
+    job = _Job(root=root, old=old, durable=durable, planned=planned, stager=Stager(durable),
                real_root=os.path.realpath(root), planned_set=frozenset(planned),
                foreign=[] if first and not adopt else None)
     written, removed = _run(job, outputs, kept)
     owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
-    return WriteReport(tuple(written), job.unchanged, tuple(removed), _notes(old), owned)
+    unchanged = len(job.new) - len(written)  # (staged files are in job.new once committed)
+    return WriteReport(tuple(written), unchanged, tuple(removed), _notes(old), owned)
 
 
 def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
          ) -> tuple[list[str], list[str]]:
     """Stage every output and commit them all, or leave the folder as it was."""
     try:
-        for path, key in kept.items():
-            job.keep(path, key)
+        for path, key in kept.items():  # as the last run left them, now under ``key``
+            job.new[path] = job.old.files.get(path, UNKNOWN)._replace(key=key)
         for output in outputs:
             job.consider(output)
         _check_delivered(job)
@@ -351,17 +325,17 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
             raise ForeignFiles(job.root, job.foreign)
         return job.commit()
     except BaseException as exc:
-        if job.stager is not None:
-            job.stager.close()
+        job.stager.close()
         job.abort()
-        if isinstance(exc, StageError):
-            raise job.failed(exc) from exc
+        if isinstance(exc, StageError):  # a staged file's (named by its path) or a folder's
+            path = next((p for p, temp, _ in job.staged if temp == exc.filename), exc.filename)
+            raise _fail(exc.action, path, exc) from exc
         raise
 
 
 def _check_delivered(job: _Job) -> None:
     """Paths named beforehand that the stream never brought (a fault upstream) stop it."""
-    missing = job.planned_set - {*job.new, *(i.path for i in job.staged), *(job.foreign or ())}
+    missing = job.planned_set - {*job.new, *(p for p, *_ in job.staged), *(job.foreign or ())}
     if missing:
         raise RuntimeError(f"{len(missing)} planned outputs never came, {min(missing)} "
                            "among them: nothing was written")
