@@ -33,10 +33,11 @@ def list_url(template: str, lang: str) -> str:
 
 def _replaced(text: str, url: str, subtype: str, new: str) -> str:
     """``text`` with ``new`` for each way ``url`` can appear in a decoded part: as written
-    (HTML-escaped in HTML), and with its braces percent-encoded (as an HTML serialiser may
-    write an ``href``)."""
-    shown = str(escape(url)) if subtype == "html" else url
-    return text.replace(shown, new).replace(shown.replace("{", "%7B").replace("}", "%7D"), new)
+    (both HTML-escaped in HTML), and with its braces percent-encoded (as an HTML serialiser
+    may write an ``href``)."""
+    if subtype == "html":
+        url, new = str(escape(url)), str(escape(new))
+    return text.replace(url, new).replace(url.replace("{", "%7B").replace("}", "%7D"), new)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +87,17 @@ class Personaliser:
         marker = list_url(self.template, self.lang)
         for part in copied.walk():
             maintype, _, subtype = part.get_content_type().partition("/")
-            if maintype == "text" and isinstance(part, EmailMessage):
-                _swap_link(part, subtype, marker, url)
+            if maintype != "text" or not isinstance(part, EmailMessage):
+                continue
+            original = str(part.get_content())
+            text = _replaced(original, marker, subtype, url)
+            if text != original:
+                encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
+                part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",
+                                 cte=encoding)
         return copied.as_bytes(policy=SMTP)
 
     def copy_for(self, digest: Digest) -> Digest:
         """``digest`` made personal for its recipient: its own message and Message-ID."""
         return replace(digest, data=self.build(digest.recipient),
                        message_id=self.message_id(digest.recipient))
-
-
-def _swap_link(part: EmailMessage, subtype: str, marker: str, url: str) -> None:
-    original = str(part.get_content())
-    text = _replaced(original, marker, subtype, str(escape(url)) if subtype == "html" else url)
-    if text != original:
-        encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
-        part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",
-                         cte=encoding)
