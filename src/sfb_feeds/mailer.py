@@ -124,9 +124,7 @@ def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,
         client.rset()
     except (OSError, smtplib.SMTPException):
         client.close()  # the next delivery finds it closed and connects again
-    if code >= 500:
-        raise Refused(reason, handed_over=handed_over)
-    raise NotSent(reason, handed_over=handed_over)
+    raise (Refused if code >= 500 else NotSent)(reason, handed_over=handed_over)
 
 
 def _text(code: int, text: bytes | str) -> str:

@@ -342,7 +342,7 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{left} subscribers not sent "
-                                       f"({outcome.left_reason}); left for the next run"))
+                                       f"({outcome.gave_up}); left for the next run"))
 
 
 def _due(run: Run, digests: Iterable[Digest], report: SendReport) -> Iterator[Digest]:
