@@ -186,7 +186,7 @@ def _show_dry_run(report: SendReport, console: _Console) -> None:
         console.info(f"would send {label} to {tally.would_send} subscribers ({tally.already} "
                      f"already sent, {tally.suppressed} unsubscribed skipped)")
     would = len(report.would_send) + sum(t.would_send for t in report.subscribers.values())
-    already = len(report.already) + sum(t.already for t in report.subscribers.values())
+    already = report.already_count
     console.info(f"would send {would}" + (f", {already} already sent" if already else ""))
 
 

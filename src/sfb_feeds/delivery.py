@@ -94,21 +94,21 @@ class Pace:
 class Outcome:
     problems: list[Problem] = field(default_factory=list)
     left: Counter[str] = field(default_factory=Counter)  # subscribers' copies per digest label
-    left_reason: str = ""  # not tried after the run stopped connecting: why
+    gave_up: str = ""  # why the run stopped connecting (and left the rest untried)
 
 
 def doubtful(digest: Digest, ledger: Path) -> Problem:
     """The problem of a copy that may have gone out in an earlier run."""
-    return Problem(digest.where(), (
-        "may have gone out in an earlier run (its connection broke, or the run died, while "
-        f"the server had it), so it is not sent again automatically. {_again(digest)} "
-        f"(ledger: {ledger})"))
+    return Problem(digest.where(), "may have gone out in an earlier run (its connection broke, "
+                   f"or the run died, while the server had it), so {_not_again(digest, ledger)}")
 
 
-def _again(digest: Digest) -> str:
+def _not_again(digest: Digest, ledger: Path | None) -> str:
     """How to send a copy that may have gone out (a subscriber's mailbox is out of reach)."""
     first = "To" if digest.subscriber else "Check the list's archive; to"
-    return f"{first} send it again, run {resend_hint(digest)}"
+    where = f" (ledger: {ledger})" if ledger else ""
+    return (f"it is not sent again automatically. {first} send it again, run "
+            f"{resend_hint(digest)}{where}")
 
 
 def resend_hint(digest: Digest) -> str:
@@ -130,19 +130,17 @@ class Courier:
     outcome: Outcome = field(init=False, default_factory=Outcome)
     _client: smtplib.SMTP | None = field(init=False, default=None)
     _failed_connects: int = field(init=False, default=0)
-    _gave_up: str = field(init=False, default="")  # why the run stopped connecting
 
     def deliver_all(self, digests: Iterable[Digest]) -> Outcome:
         """Deliver ``digests`` in order (a stream: each is dropped once handled)."""
         try:
             for digest in digests:
-                if not self._gave_up:
+                if not self.outcome.gave_up:
                     self._deliver(digest)
                 elif digest.subscriber:  # one problem per digest, not per subscriber
                     self.outcome.left[digest.label] += 1
-                    self.outcome.left_reason = self._gave_up
                 else:
-                    self._pending(digest, self._gave_up)
+                    self._pending(digest, self.outcome.gave_up)
         finally:
             self._hang_up()
         return self.outcome
@@ -154,7 +152,7 @@ class Courier:
                 self.retry.pause(tries)
             client = self._connected()
             if client is None:
-                return self._pending(digest, self._gave_up)
+                return self._pending(digest, self.outcome.gave_up)
             self.pace.wait()
             try:
                 mailer.deliver(client, self.sender, digest.recipient, digest.data,
@@ -179,7 +177,7 @@ class Courier:
     def _connected(self) -> smtplib.SMTP | None:
         if self._client is not None:
             return self._client
-        while not self._gave_up:
+        while not self.outcome.gave_up:
             if self._failed_connects:
                 self.retry.pause(self._failed_connects)
             try:
@@ -187,7 +185,7 @@ class Courier:
             except mailer.ConnectFailed as exc:
                 self._failed_connects += 1
                 if exc.permanent or self._failed_connects >= self.retry.reconnects:
-                    self._gave_up = str(exc)
+                    self.outcome.gave_up = str(exc)
                 continue
             self._failed_connects = 0
             return self._client
@@ -225,6 +223,5 @@ class Courier:
         self._problem(digest, f"refused by the mail server ({reason}){where}")
 
     def _unknown(self, digest: Digest, reason: str) -> None:
-        ledger = f" (ledger: {self.ledger.path})" if self.ledger else ""
-        self._problem(digest, f"may have gone out: {reason}; it is not sent again "
-                      f"automatically. {_again(digest)}{ledger}")
+        ledger = self.ledger.path if self.ledger else None
+        self._problem(digest, f"may have gone out: {reason}; {_not_again(digest, ledger)}")

@@ -44,13 +44,16 @@ class ConnectFailed(Exception):
         self.permanent = permanent
 
 
-def connect(settings: SmtpSettings, password: str | None,
-            timeout: float = 30.0) -> smtplib.SMTP:
+def connect(settings: SmtpSettings, password: str | None, timeout: float = 30.0) -> smtplib.SMTP:
     """A connection ready for ``MAIL`` (TLS as ``settings.security`` says, logged in when
     ``password`` is given); raises ConnectFailed."""
     where = f"{settings.host}:{settings.port}"
     try:
-        client = _open(settings, timeout)
+        if settings.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
+                                                    context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
     except (OSError, smtplib.SMTPException) as exc:
         raise ConnectFailed(f"cannot connect to {where}: {exc}") from None
     try:
@@ -67,13 +70,6 @@ def connect(settings: SmtpSettings, password: str | None,
         close(client)
         raise ConnectFailed(f"cannot set up the session with {where}: {exc}") from None
     return client
-
-
-def _open(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
-    if settings.security == "ssl":
-        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
-                                context=ssl.create_default_context())
-    return smtplib.SMTP(settings.host, settings.port, timeout=timeout)
 
 
 def close(client: smtplib.SMTP) -> None:
@@ -128,9 +124,7 @@ def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,
         client.rset()
     except (OSError, smtplib.SMTPException):
         client.close()  # the next delivery finds it closed and connects again
-    if code >= 500:
-        raise Refused(reason, handed_over=handed_over)
-    raise NotSent(reason, handed_over=handed_over)
+    raise (Refused if code >= 500 else NotSent)(reason, handed_over=handed_over)
 
 
 def _text(code: int, text: bytes | str) -> str:

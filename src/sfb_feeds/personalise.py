@@ -16,9 +16,8 @@ from email.policy import SMTP
 from markupsafe import escape
 
 from .delivery import Digest
-from .unsubscribe import unsubscribe_url
+from .unsubscribe import ONE_CLICK, unsubscribe_url
 
-ONE_CLICK = "List-Unsubscribe=One-Click"
 _UNFILLED = ("{token}", "%7btoken%7d", "{address}", "%7baddress%7d")
 
 
@@ -26,17 +25,13 @@ class PersonaliseError(ValueError):
     """The digest cannot carry per-recipient links (the marker is garbled somewhere)."""
 
 
-def list_url(template: str, lang: str) -> str:
-    """What the build writes for ``digests.unsubscribe``: only ``{lang}`` filled in."""
-    return template.replace("{lang}", lang)
-
-
 def _replaced(text: str, url: str, subtype: str, new: str) -> str:
     """``text`` with ``new`` for each way ``url`` can appear in a decoded part: as written
-    (HTML-escaped in HTML), and with its braces percent-encoded (as an HTML serialiser may
-    write an ``href``)."""
-    shown = str(escape(url)) if subtype == "html" else url
-    return text.replace(shown, new).replace(shown.replace("{", "%7B").replace("}", "%7D"), new)
+    (both HTML-escaped in HTML), and with its braces percent-encoded (as an HTML serialiser
+    may write an ``href``)."""
+    if subtype == "html":
+        url, new = str(escape(url)), str(escape(new))
+    return text.replace(url, new).replace(url.replace("{", "%7B").replace("}", "%7D"), new)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +42,14 @@ class Personaliser:
     template: str
     secret: bytes
     lang: str
+    marker: str  # the build's list-level link
 
     @classmethod
     def parse(cls, data: bytes, template: str, secret: bytes, lang: str) -> Personaliser:
         """PersonaliseError when a part holds a placeholder outside the marker link."""
         message = BytesParser(_class=EmailMessage, policy=SMTP).parsebytes(data)
         assert isinstance(message, EmailMessage)
-        marker = list_url(template, lang)
+        marker = template.replace("{lang}", lang)
         for part in message.walk():
             subtype = part.get_content_subtype()
             if part.get_content_maintype() != "text" or not isinstance(part, EmailMessage):
@@ -63,7 +59,7 @@ class Personaliser:
                 raise PersonaliseError(
                     f"its text/{subtype} part has an {{address}} or {{token}} placeholder "
                     f"outside the unsubscribe link {marker}, so it cannot be made personal")
-        return cls(message, template, secret, lang)
+        return cls(message, template, secret, lang, marker)
 
     def message_id(self, address: str) -> str:
         """``<left.HASH@right>`` from the digest's ``<left@right>`` and ``address``."""
@@ -78,28 +74,24 @@ class Personaliser:
         copied = copy.deepcopy(self.message)
         for name, value in (("To", address), ("Message-ID", self.message_id(address)),
                             ("List-Unsubscribe", f"<{url}>"),
-                            ("List-Unsubscribe-Post", ONE_CLICK)):
+                            ("List-Unsubscribe-Post", "=".join(ONE_CLICK))):
             if name in copied:
                 copied.replace_header(name, value)
             else:
                 copied[name] = value
-        marker = list_url(self.template, self.lang)
         for part in copied.walk():
             maintype, _, subtype = part.get_content_type().partition("/")
-            if maintype == "text" and isinstance(part, EmailMessage):
-                _swap_link(part, subtype, marker, url)
+            if maintype != "text" or not isinstance(part, EmailMessage):
+                continue
+            original = str(part.get_content())
+            text = _replaced(original, self.marker, subtype, url)
+            if text != original:
+                encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
+                part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",
+                                 cte=encoding)
         return copied.as_bytes(policy=SMTP)
 
     def copy_for(self, digest: Digest) -> Digest:
         """``digest`` made personal for its recipient: its own message and Message-ID."""
         return replace(digest, data=self.build(digest.recipient),
                        message_id=self.message_id(digest.recipient))
-
-
-def _swap_link(part: EmailMessage, subtype: str, marker: str, url: str) -> None:
-    original = str(part.get_content())
-    text = _replaced(original, marker, subtype, str(escape(url)) if subtype == "html" else url)
-    if text != original:
-        encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
-        part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",
-                         cte=encoding)

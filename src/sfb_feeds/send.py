@@ -60,12 +60,16 @@ class SendReport:
         else:
             self.already.append(digest)
 
+    @property
+    def already_count(self) -> int:
+        """Digests to lists and subscribers' copies sent by an earlier run."""
+        return len(self.already) + sum(t.already for t in self.subscribers.values())
+
     def summary(self) -> str:
         sent = len(self.sent) + sum(t.sent for t in self.subscribers.values())
-        already = len(self.already) + sum(t.already for t in self.subscribers.values())
         suppressed = sum(t.suppressed for t in self.subscribers.values())
         skipped = f", {suppressed} unsubscribed skipped" if suppressed else ""
-        return f"{sent} sent, {already} already sent{skipped}"
+        return f"{sent} sent, {self.already_count} already sent{skipped}"
 
 
 def ledger_for(settings: Settings) -> Ledger:
@@ -110,23 +114,16 @@ def readiness_warnings(settings: Settings, languages: Iterable[str],
 
 def _setup_warnings(settings: Settings, languages: Iterable[str],
                     environ: Mapping[str, str]) -> list[str]:
-    """Languages with no address to send to, a missing password or unsubscribe secret."""
+    """Languages with no address to send to, a missing password, and a missing unsubscribe
+    secret if recipients files need one."""
     lists, recipients = settings.digests.lists, settings.digests.recipients
     if not lists and not recipients:
         return []
     where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
-    unsent = [f"{lang}: no address in {where}, so its digests are not sent "
-              f"(add digests.lists.{lang})" for lang in sorted(languages)
-              if lang not in lists and lang not in recipients]
-    return unsent + _secret_warnings(settings, environ)
-
-
-def _secret_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
-    """A missing SMTP password, and a missing unsubscribe secret if recipients files
-    need one."""
-    checks = [password, unsubscribe_secret] if settings.digests.recipients else [password]
-    warnings: list[str] = []
-    for check in checks:
+    warnings = [f"{lang}: no address in {where}, so its digests are not sent "
+                f"(add digests.lists.{lang})" for lang in sorted(languages)
+                if lang not in lists and lang not in recipients]
+    for check in [password, unsubscribe_secret] if recipients else [password]:
         try:
             check(settings, environ)
         except ConfigError as exc:
@@ -148,10 +145,6 @@ def _file_warnings(settings: Settings) -> list[str]:
 def _unreadable(settings: Settings, lang: str, path: Path, exc: OSError) -> Problem:
     return Problem(display_path(settings.config_path), f"cannot read {display_path(path)}: "
                    f"{exc.strerror or exc}", field=f"digests.recipients.{lang}")
-
-
-def _message_id(data: bytes) -> str:
-    return str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
 
 
 @dataclass(slots=True)
@@ -176,10 +169,7 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None, only:
         address = to or (None if only else settings.digests.lists.get(lang))
         file = None if to else settings.digests.recipients.get(lang)
         if address is not None:
-            data = _plain_copy(settings, message, to, lists)
-            chosen.digests.append(Digest(path=message.path, lang=lang, week=week,
-                                         recipient=address, data=data,
-                                         message_id=_message_id(data)))
+            chosen.digests.append(_plain_digest(settings, message, address, to, lists))
         if file is not None:
             chosen.mailings.append(Mailing(path=message.path, lang=lang, week=week,
                                            data=message.data, recipients=file))
@@ -189,12 +179,16 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None, only:
     return chosen
 
 
-def _plain_copy(settings: Settings, message: Output, to: str | None,
-                lists: Mapping[str, bytes]) -> bytes:
-    """The bytes a list gets (a --to copy is made personal later where subscribers are)."""
-    if to is not None and Path(message.path).parent.name in settings.digests.recipients:
-        return message.data
-    return lists.get(message.path, message.data)
+def _plain_digest(settings: Settings, message: Output, address: str, to: str | None,
+                  lists: Mapping[str, bytes]) -> Digest:
+    """The digest as a list gets it (a --to copy is made personal later where subscribers
+    are)."""
+    lang, week = Path(message.path).parent.name, Path(message.path).stem
+    plain = to is not None and lang in settings.digests.recipients
+    data = message.data if plain else lists.get(message.path, message.data)
+    message_id = str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
+    return Digest(path=message.path, lang=lang, week=week, recipient=address, data=data,
+                  message_id=message_id)
 
 
 def send_digests(
@@ -348,7 +342,7 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{left} subscribers not sent "
-                                       f"({outcome.left_reason}); left for the next run"))
+                                       f"({outcome.gave_up}); left for the next run"))
 
 
 def _due(run: Run, digests: Iterable[Digest], report: SendReport) -> Iterator[Digest]:

@@ -20,7 +20,6 @@ from .language import canonical_tag
 from .ledger import append_line
 from .recipients import MAX_ADDRESS
 
-SUPPRESSED_FILE = "suppressed.jsonl"
 ALL_LANGUAGES = "*"
 
 Suppressed = set[tuple[str, str]]
@@ -56,7 +55,7 @@ def normalise_lang(lang: str) -> str:
 
 
 def suppressed_path(state_dir: Path) -> Path:
-    return state_dir / SUPPRESSED_FILE
+    return state_dir / "suppressed.jsonl"
 
 
 def suppress(state_dir: Path, lang: str, address: str, source: str,

@@ -86,12 +86,12 @@ def unsubscribe_url(template: str, secret: bytes, lang: str, address: str) -> st
     return _PLACEHOLDER.sub(lambda match: quote(values[match.group(1)], safe=""), template)
 
 
-def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> bytes:
+def secret_from_env(name: str, environ: Mapping[str, str]) -> bytes:
     """The secret held by the environment variable ``name`` (its UTF-8 bytes).
 
     Raises SecretMissing, naming the variable, when it is unset or empty.
     """
-    value = (os.environ if environ is None else environ).get(name, "")
+    value = environ.get(name, "")
     if not value.strip():
         raise SecretMissing(
             f"the environment variable {name} is not set or empty: it must hold the "
@@ -266,14 +266,13 @@ def make_app(state_dir: Path, secret: bytes, locales: Path | None = None) -> End
     return Endpoint(state_dir, secret, locales)
 
 
-def app_from_environment(environ: Mapping[str, str] | None = None) -> Endpoint:
+def app_from_environment(env: Mapping[str, str]) -> Endpoint:
     """The endpoint of the site config ``$SFB_FEEDS_CONFIG`` (default ``./sfb-feeds.yaml``):
     its state folder, its ``locales/``, and the secret in the variable its
     ``digests.unsubscribe_secret_env`` names. ConfigError or SecretMissing when wrong."""
     from .config import load_settings
     from .i18n import site_locales
 
-    env = os.environ if environ is None else environ
     config = env.get(CONFIG_ENV)
     settings = load_settings(Path(config) if config else None)
     return make_app(settings.state_folder,
@@ -290,7 +289,7 @@ def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[byt
     with _configuring:
         if not _configured:
             try:
-                _configured.append(app_from_environment())
+                _configured.append(app_from_environment(os.environ))
             except SfbError as exc:
                 for message in exc.messages():
                     environ["wsgi.errors"].write(f"sfb-feeds unsubscribe: {message}\n")
