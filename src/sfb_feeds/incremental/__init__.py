@@ -100,11 +100,6 @@ class BuildMemory:
             and manifest.files_intact(self.settings.output_dir, stamp.outputs)
 
     @property
-    def workers(self) -> int:
-        from .schedule import default_workers
-        return default_workers()
-
-    @property
     def outputs_known(self) -> int:
         return 0 if self.stamp is None else len(self.stamp.outputs)
 
@@ -148,8 +143,7 @@ class BuildMemory:
         work = partial(_parse_part, self.settings, paths, prefix)
         found: dict[str, tuple[FileResult, Encoded | None]] = {}
         shared: dict[Any, Any] = {}
-        for part in run_parts(work, len(paths), workers=self.workers,
-                              least=PARSE_PARALLEL_MIN):
+        for part in run_parts(work, len(paths), least=PARSE_PARALLEL_MIN):
             for path, result in part:
                 found[path] = ((result, None) if isinstance(result, FileResult)
                                else (decode_result(result, prefix, shared), result))
@@ -193,8 +187,8 @@ class BuildMemory:
         done = len(plan.kept)  # files
         total = done + sum(len(keys) for keys in plan.keys)
         reads = [planned[i].target.statements for i in plan.indexes]
-        for part in run_parts(work, len(plan.indexes), workers=self.workers,
-                              least=RENDER_PARALLEL_MIN, here=plan.here, reads=reads):
+        for part in run_parts(work, len(plan.indexes), least=RENDER_PARALLEL_MIN,
+                              here=plan.here, reads=reads):
             for files in part:
                 yield from files
                 done += len(files)

@@ -99,8 +99,8 @@ def _as_done(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: i
             future.cancel()
 
 
-def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: int,
-              least: int, here: int = 0, reads: Sequence[Iterable[object]] | None = None
+def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, least: int,
+              here: int = 0, reads: Sequence[Iterable[object]] | None = None
               ) -> Iterator[Result]:
     """``work`` over ``range(count)`` in parts of consecutive indexes, each part's results
     as it is done (the parts done here first, in order).
@@ -110,6 +110,7 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, workers: i
     ``least`` items, everything is done here, a part at a time. ``reads``: the objects of
     this process's memory each item reads (see ROUND_WEIGHT).
     """
+    workers = default_workers()
     here = count if workers <= 1 or count < least else min(here, count)
     for start in range(0, here, LOCAL_PART):
         yield work(range(start, min(here, start + LOCAL_PART)))
