@@ -17,10 +17,10 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import __version__
 from ..loader import FileStatus
@@ -121,8 +121,7 @@ def publication_window(statements: Iterable[Statement], now: datetime
     return newest, upcoming
 
 
-@dataclass(frozen=True, slots=True)
-class Stamp:
+class Stamp(NamedTuple):
     """What the last complete build read and left in the output folder.
 
     ``published_from``/``published_until`` (POSIX seconds, None = unbounded) bound the
@@ -153,9 +152,8 @@ def load_stamp(settings: Settings) -> Stamp | None:
     if settings.cache_dir is None:
         return None
     try:
-        header, inputs, start, until, manifest, outputs = marshal.loads(
-            (settings.cache_dir / STAMP_FILE).read_bytes())
-        return Stamp(inputs, start, until, tuple(manifest), outputs) if header == _HEADER else None
+        header, *values = marshal.loads((settings.cache_dir / STAMP_FILE).read_bytes())
+        return Stamp(*values) if header == _HEADER else None
     except Exception:  # missing, unreadable or another format: no shortcut this time
         return None
 
@@ -169,6 +167,4 @@ def save_stamp(settings: Settings, stamp: Stamp | None) -> None:
         if stamp is None:
             path.unlink(missing_ok=True)
             return
-        write_atomically(path, marshal.dumps((
-            _HEADER, stamp.inputs, stamp.published_from, stamp.published_until,
-            stamp.manifest, tuple(stamp.outputs))))
+        write_atomically(path, marshal.dumps((_HEADER, *stamp)))
