@@ -36,7 +36,8 @@ def _checksum(text: str) -> str:
 
 
 def _read_entries(path: Path) -> dict[str, str]:
-    """The sound entries of the file at ``path``; nothing if it is missing or unreadable."""
+    """The sound entries of the file at ``path``, each as written: [text, checksum of the
+    text]; nothing if it is missing or unreadable."""
     try:
         document = json.loads(path.read_bytes())
     except (OSError, ValueError):
@@ -44,14 +45,9 @@ def _read_entries(path: Path) -> dict[str, str]:
     if not isinstance(document, dict) or document.get("format") != _FORMAT \
             or not isinstance(document.get("entries"), dict):
         return {}
-    return {key: value[0] for key, value in document["entries"].items() if _sound(value)}
-
-
-def _sound(value: object) -> bool:
-    """An entry as written: [text, checksum of the text]."""
-    return (isinstance(value, list) and len(value) == 2
-            and all(isinstance(part, str) for part in value)
-            and _checksum(value[0]) == value[1])
+    return {key: value[0] for key, value in document["entries"].items()
+            if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and value[1] == _checksum(value[0])}
 
 
 class TemplateStore(MutableMapping[str, str]):
