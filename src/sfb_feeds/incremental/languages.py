@@ -10,12 +10,11 @@ version) that found them; any other file is ignored and written again.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 from collections.abc import Mapping
 from pathlib import Path
 
-from .stamp import CACHE_FORMAT, code_fingerprint, write_atomically
+from .stamp import CACHE_FORMAT, code_fingerprint, read_marshal, write_cache
 
 LANGUAGES_FILE = "languages.marshal"
 _HEADER = f"sfb-feeds-languages-{CACHE_FORMAT}"
@@ -27,20 +26,15 @@ def known_languages(folder: Path | None) -> dict[str, tuple[str, str]]:
     """What earlier builds found (nothing without a cache folder or a sound file)."""
     if folder is None:
         return {}
-    try:
-        header, code, facts = marshal.loads((folder / LANGUAGES_FILE).read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    if header != _HEADER or code != code_fingerprint() or not isinstance(facts, dict):
-        return {}
-    return {tag: (name, way) for tag, (name, way) in facts.items()
-            if isinstance(tag, str) and isinstance(name, str) and way in ("ltr", "rtl")}
+    match read_marshal(folder / LANGUAGES_FILE, _HEADER):
+        case [code, dict() as facts] if code == code_fingerprint():
+            return {tag: (name, way) for tag, (name, way) in facts.items()
+                    if isinstance(tag, str) and isinstance(name, str) and way in ("ltr", "rtl")}
+    return {}
 
 
 def keep_languages(folder: Path | None, before: Facts, now: Facts) -> None:
-    """Write ``now`` when it differs from what was read (``before``); a cache that cannot
-    be written costs only time."""
+    """Write ``now`` when it differs from what was read (``before``)."""
     if folder is not None and dict(now) != dict(before):
-        with contextlib.suppress(OSError):
-            write_atomically(folder / LANGUAGES_FILE,
-                             marshal.dumps((_HEADER, code_fingerprint(), dict(now))))
+        write_cache(folder / LANGUAGES_FILE, marshal.dumps((_HEADER, code_fingerprint(),
+                                                            dict(now))))

@@ -13,7 +13,6 @@ Entries are plain tuples written with :mod:`marshal`: at 100,000 records that lo
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 import zlib
@@ -27,7 +26,7 @@ from zoneinfo import ZoneInfo
 from ..errors import Problem
 from ..loader import FileResult, FileStatus
 from ..model import Settings, Source, Statement
-from .stamp import CACHE_FORMAT, code_fingerprint, is_racy, write_atomically
+from .stamp import CACHE_FORMAT, code_fingerprint, is_racy, read_marshal, write_cache
 
 RECORDS_DIR = "records"
 RECORD_SHARDS = 16
@@ -145,12 +144,10 @@ class RecordCache:
 
     def _read(self, number: int) -> dict[str, tuple[Any, ...]]:
         assert self.folder is not None
-        with contextlib.suppress(Exception):  # missing, torn or foreign: parsed again
-            header, entries = marshal.loads((self.folder / f"{number:02d}.marshal")
-                                            .read_bytes())
-            if header == self.header and isinstance(entries, dict):
+        match read_marshal(self.folder / f"{number:02d}.marshal", self.header):
+            case [dict() as entries]:
                 return entries
-        return {}
+        return {}  # missing, torn or foreign: parsed again
 
     def cached(self, files: Iterable[FileStatus]) -> dict[str, FileResult]:
         """The results of the ``files`` whose status matches their entry."""
@@ -180,11 +177,10 @@ class RecordCache:
         self.shards = keep
 
     def save(self) -> None:
-        """Write the shards that changed (a cache that cannot be written costs only time)."""
+        """Write the shards that changed."""
         if self.folder is None or not RECORDS_ENABLED:
             return
         for number in sorted(self.dirty):
-            with contextlib.suppress(OSError):
-                write_atomically(self.folder / f"{number:02d}.marshal",
-                                 marshal.dumps((self.header, self.shards[number])))
+            write_cache(self.folder / f"{number:02d}.marshal",
+                        marshal.dumps((self.header, self.shards[number])))
         self.dirty.clear()

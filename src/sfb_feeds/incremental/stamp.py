@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .. import __version__
 from ..loader import FileStatus
@@ -48,12 +48,24 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` whole; a cache needs no fsync (a torn file is just ignored)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
+def read_marshal(path: Path, header: object) -> list[Any]:
+    """The values written at ``path`` after ``header`` (``marshal.dumps((header, *values))``);
+    none when the file is missing, torn or has another header."""
+    with contextlib.suppress(Exception):  # (torn marshal data raises several kinds)
+        found, *values = marshal.loads(path.read_bytes())
+        if found == header:
+            return list(values)
+    return []
+
+
+def write_cache(path: Path, data: bytes) -> None:
+    """Replace ``path`` whole; a cache needs no fsync (a torn file is just ignored), and one
+    that cannot be written costs only time."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temp.write_bytes(data)
+        os.replace(temp, path)
 
 
 def _tree_status(folder: Path) -> Iterator[str]:
@@ -151,11 +163,9 @@ _HEADER = ("sfb-feeds-stamp", CACHE_FORMAT)
 def load_stamp(settings: Settings) -> Stamp | None:
     if settings.cache_dir is None:
         return None
-    try:
-        header, *values = marshal.loads((settings.cache_dir / STAMP_FILE).read_bytes())
-        return Stamp(*values) if header == _HEADER else None
-    except Exception:  # missing, unreadable or another format: no shortcut this time
-        return None
+    values = read_marshal(settings.cache_dir / STAMP_FILE, _HEADER)
+    # (missing, unreadable or another format: no shortcut this time)
+    return Stamp(*values) if len(values) == len(Stamp._fields) else None
 
 
 def save_stamp(settings: Settings, stamp: Stamp | None) -> None:
@@ -163,8 +173,8 @@ def save_stamp(settings: Settings, stamp: Stamp | None) -> None:
     if settings.cache_dir is None:
         return
     path = settings.cache_dir / STAMP_FILE
+    if stamp is not None:
+        write_cache(path, marshal.dumps((_HEADER, *stamp)))
+        return
     with contextlib.suppress(OSError):  # without a stamp the next build takes the long way
-        if stamp is None:
-            path.unlink(missing_ok=True)
-            return
-        write_atomically(path, marshal.dumps((_HEADER, *stamp)))
+        path.unlink(missing_ok=True)

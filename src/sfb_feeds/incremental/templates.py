@@ -24,7 +24,7 @@ from pathlib import Path
 import jinja2
 import jinja2.bccache
 
-from .stamp import CACHE_FORMAT, write_atomically
+from .stamp import CACHE_FORMAT, write_cache
 
 TEMPLATES_FILE = "inlined-templates.json"
 JINJA_FOLDER = "jinja"
@@ -80,14 +80,12 @@ class TemplateStore(MutableMapping[str, str]):
         return len(self._known)
 
     def save(self) -> None:
-        """Keep the entries this build used, if any was added or dropped (a store that
-        cannot be written costs only time)."""
+        """Keep the entries this build used, if any was added or dropped."""
         if self.path is None or not (self._added or self._used.keys() != self._known.keys()):
             return
         entries = {key: [text, _checksum(text)] for key, text in sorted(self._used.items())}
         data = json.dumps({"format": _FORMAT, "entries": entries})  # (ASCII: any text)
-        with contextlib.suppress(OSError):
-            write_atomically(self.path, data.encode("ascii"))
+        write_cache(self.path, data.encode("ascii"))
 
 
 def bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
