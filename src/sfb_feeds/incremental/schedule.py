@@ -136,8 +136,8 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, least: int
 
 def _rounds(start: int, count: int, reads: Sequence[Iterable[object]] | None
             ) -> Iterator[tuple[int, int]]:
-    """Consecutive ranges of ``range(start, count)`` whose items read at most ROUND_WEIGHT
-    distinct objects (each range at least one item)."""
+    """Consecutive ranges of ``range(start, count)`` (not empty) whose items read at most
+    ROUND_WEIGHT distinct objects (each range at least one item)."""
     begin, seen = start, set[int]()
     for i in range(start, count):
         item = {i} if reads is None else {id(thing) for thing in reads[i]}
@@ -145,5 +145,4 @@ def _rounds(start: int, count: int, reads: Sequence[Iterable[object]] | None
             yield begin, i
             begin, seen = i, set()
         seen |= item
-    if begin < count:
-        yield begin, count
+    yield begin, count
