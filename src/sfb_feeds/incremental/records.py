@@ -39,10 +39,6 @@ RECORDS_ENABLED = tuple(f.name for f in fields(Statement)) == STATEMENT_FIELDS
 Encoded = tuple[tuple[Any, ...], tuple[Any, ...]]  # statements, warnings as plain values
 
 
-class _Uncacheable(Exception):
-    pass
-
-
 def _encode_moment(moment: datetime) -> tuple[Any, ...]:
     tz = moment.tzinfo
     if isinstance(tz, ZoneInfo):
@@ -50,10 +46,10 @@ def _encode_moment(moment: datetime) -> tuple[Any, ...]:
     elif isinstance(tz, timezone):
         offset = tz.utcoffset(None)
         if tz.tzname(None) != timezone(offset).tzname(None):  # a named offset: name lost
-            raise _Uncacheable
+            raise ValueError
         zone = int(offset.total_seconds())
     else:
-        raise _Uncacheable
+        raise ValueError
     return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
             moment.microsecond, moment.fold, zone)
 
@@ -66,7 +62,7 @@ def _decode_moment(v: tuple[Any, ...], zones: dict[Any, Any]) -> datetime:
 
 def _strip(path: str, prefix: str) -> str:
     if not path.startswith(prefix):
-        raise _Uncacheable
+        raise ValueError
     return path[len(prefix):]
 
 
@@ -78,7 +74,7 @@ def encode_result(result: FileResult, prefix: str) -> Encoded | None:
         return (tuple(_encode_statement(s, prefix) for s in result.statements),
                 tuple((_strip(p.path, prefix), p.message, p.line, p.record, p.field)
                       for p in result.warnings))
-    except _Uncacheable:
+    except ValueError:  # (a zone or a path it cannot keep)
         return None
 
 
