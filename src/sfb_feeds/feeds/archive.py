@@ -38,7 +38,7 @@ from ..model import Statement
 from ..plan import History, Months, Target
 from ..site import Site
 from ..urls import ATOM, archive_path, feed_path, public_url
-from .document import Feed, Link, base_feed, feed_title, make_entry
+from .document import Link, base_feed, feed_title, make_entry
 from .feedgen_adapter import render_atom
 
 _HALF_TITLES = {1: "1\u20136", 7: "7\u201312"}  # months, en dash
@@ -111,8 +111,8 @@ def _title(site: Site, language: str, months: Months) -> str:
     return f"{feed_title(site, language)} — {shown}"
 
 
-def archive_feed(site: Site, target: Target) -> Feed:
-    """The archive document of one language and period, as data."""
+def render_archive(site: Site, target: Target) -> bytes:
+    """``{lang}/archive/{period}.xml``: the archive document of one language and period."""
     language, months, history = target.language, target.period, target.history
     if language is None or not isinstance(months, Months) or history is None:
         raise ValueError("an archive needs a language, its months and its neighbours")
@@ -125,10 +125,5 @@ def archive_feed(site: Site, target: Target) -> Feed:
             links.append(archive_link(site, language, neighbour, rel))
     if history.newer is None:  # the newest archive: the subscription feed comes next
         links.append(Link(current, "next-archive", ATOM.media_type))
-    return replace(feed, title=_title(site, language, months), links=tuple(links),
-                   archive=True)
-
-
-def render_archive(site: Site, target: Target) -> bytes:
-    """``{lang}/archive/{period}.xml``."""
-    return render_atom(archive_feed(site, target))
+    return render_atom(replace(feed, title=_title(site, language, months), links=tuple(links),
+                               archive=True))
