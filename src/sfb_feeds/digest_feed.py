@@ -74,7 +74,6 @@ def _entry(page: Renderer, site: Site, language: str, week: Week,
     newest = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                  language=language, published=newest, updated=newest, modified=newest,
-                 paragraphs=(), authors=(), tags=(), translations=(),
                  content_html=_feed_html(document.body))
 
 

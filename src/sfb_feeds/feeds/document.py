@@ -45,10 +45,10 @@ class Entry:
     published: datetime
     updated: datetime
     modified: datetime
-    paragraphs: tuple[str, ...]
-    authors: tuple[str, ...]
-    tags: tuple[str, ...]
-    translations: tuple[Link, ...]
+    paragraphs: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    translations: tuple[Link, ...] = ()
     content_html: str | None = None  # whole content (HTML), sent instead of the summary
 
     @property
