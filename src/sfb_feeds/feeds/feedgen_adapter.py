@@ -168,9 +168,8 @@ def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
     if entry.url:
         # feedgen's item <link> is the entry's last alternate link: give it only its own.
         fe.link({"href": entry.url, "rel": "alternate"})
-    summary = entry.summary_html
-    if summary:
-        fe.description(summary)
+    if entry.paragraphs:
+        fe.description(entry.summary_html)
     if entry.tags:
         fe.category([{"term": tag} for tag in entry.tags])
     fe.pubDate(entry.published)
