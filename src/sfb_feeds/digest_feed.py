@@ -8,6 +8,7 @@ the document.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from itertools import groupby, islice
 
@@ -15,13 +16,13 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .digest.view import digest_weeks
-from .feeds.document import EMPTY_UPDATED, HUB_REL, Entry, Feed, Link, feed_moment, feed_title
+from .feeds.document import Entry, base_feed, feed_moment, feed_title
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language
 from .model import Statement
 from .plan import OutputFormat, Renderer, Scope, Target
 from .site import Site
-from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path, public_url
+from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path
 from .weeks import Week, week_of
 
 WEEKS = 10  # digests per feed: about a quarter; each entry carries a whole digest
@@ -73,7 +74,6 @@ def _entry(page: Renderer, site: Site, language: str, week: Week,
     newest = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                  language=language, published=newest, updated=newest, modified=newest,
-                 paragraphs=(), authors=(), tags=(), translations=(),
                  content_html=_feed_html(document.body))
 
 
@@ -85,16 +85,10 @@ def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
         raise ValueError("a digest feed belongs to a language")
     entries = tuple(_entry(page, site, language, week, group)
                     for week, group in digest_weeks(site, target.statements))
-    self_url = public_url(site.settings, feed_path(DIGEST_FEED, language))
     title = f"{feed_title(site, language)} — {Language(language).label('Weekly digest')}"
-    hub = site.settings.feeds.websub_hub
-    return render_atom(Feed(
-        id=self_url, title=title, subtitle=site.settings.site.description,
-        language=language, self_url=self_url,
-        site_url=digest_archive_url(site.settings, language),
-        author=site.settings.site.author,
-        updated=max((entry.updated for entry in entries), default=EMPTY_UPDATED),
-        links=(Link(hub, HUB_REL),) if hub else (), entries=entries))
+    feed = base_feed(site, language, feed_path(DIGEST_FEED, language), entries)
+    return render_atom(replace(feed, title=title,
+                               site_url=digest_archive_url(site.settings, language)))
 
 
 def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:

@@ -40,15 +40,10 @@ def prepared(site: Site, planned: Sequence[PlannedOutput], indexes: Sequence[int
     (all of the site's for an output about every language): only what will be rendered.
     Measured at 10,000 statements in ten languages: preparing every language takes
     ~0.29 s, one 0.08-0.12 s, none 0.03 s (one edit renders one language or two)."""
-    languages = {language for i in indexes
-                 for language in _languages(site, planned[i].target.language)}
-    rows = {row.name: row for row in all_formats(site.settings, sorted(languages), store,
-                                                  compiled)}
+    chosen = {planned[i].target.language for i in indexes}
+    languages = site.languages if None in chosen else sorted(filter(None, chosen))
+    rows = {row.name: row for row in all_formats(site.settings, languages, store, compiled)}
     return [replace(item, format=rows[item.format.name]) for item in planned]
-
-
-def _languages(site: Site, language: str | None) -> Sequence[str]:
-    return site.languages if language is None else (language,)
 
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:

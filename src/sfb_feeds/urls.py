@@ -123,7 +123,7 @@ def entry_id(statement_id: str, date: datetime, settings: Settings) -> str:
     """
     if _SCHEME.match(statement_id):
         return canonical_uri(statement_id)
-    domain = _host(urlsplit(settings.site.url).hostname or "localhost")
+    domain = _host(settings.site.domain)
     specific = quote(statement_id, safe=_PCHAR + "/?")
     return f"tag:{domain},{date.date().isoformat()}:{specific}"
 

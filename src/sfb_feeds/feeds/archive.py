@@ -30,15 +30,15 @@ assume an archive seen once is final.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from ..model import Statement
 from ..plan import History, Months, Target
 from ..site import Site
 from ..urls import ATOM, archive_path, feed_path, public_url
-from .document import Feed, Link, base_feed, feed_title
+from .document import Link, base_feed, feed_title, make_entry
 from .feedgen_adapter import render_atom
 
 _HALF_TITLES = {1: "1\u20136", 7: "7\u201312"}  # months, en dash
@@ -51,39 +51,26 @@ _UNITS: tuple[Callable[[datetime], Months], ...] = (
     lambda moment: Months(moment.year, moment.month, moment.month))
 
 
-def _start(months: Months, tz: tzinfo) -> datetime:
-    return datetime(months.year, months.first, 1, tzinfo=tz)
-
-
-def _newest_first_key(statement: Statement) -> float:
-    return -statement.date.timestamp()
-
-
-def _first_older_than(statements: Sequence[Statement], moment: datetime) -> int:
-    """Index of the first statement dated before ``moment`` (newest-first list)."""
-    return bisect_right(statements, -moment.timestamp(), key=_newest_first_key)
-
-
-def _periods(site: Site, statements: Sequence[Statement],
-             unit: Callable[[datetime], Months]) -> list[Months]:
-    """The periods with statements, newest first (a binary search per period)."""
+def _periods(site: Site, statements: tuple[Statement, ...],
+             unit: Callable[[datetime], Months]) -> list[tuple[Months, tuple[Statement, ...]]]:
+    """The periods with statements and their statements, newest first (a binary search
+    per period for the first statement older than it)."""
     tz = site.settings.site.tz
-    periods: list[Months] = []
-    index = 0
-    while index < len(statements):
-        periods.append(unit(statements[index].date.astimezone(tz)))
-        index = _first_older_than(statements, _start(periods[-1], tz))
+    periods: list[tuple[Months, tuple[Statement, ...]]] = []
+    start = 0
+    while start < len(statements):
+        months = unit(statements[start].date.astimezone(tz))
+        first = datetime(months.year, months.first, 1, tzinfo=tz)
+        end = bisect_right(statements, -first.timestamp(), key=lambda s: -s.date.timestamp())
+        periods.append((months, statements[start:end]))
+        start = end
     return periods
 
 
-def _archived(site: Site, language: str) -> tuple[Statement, ...]:
-    """The statements of ``language`` that are not in its subscription feed."""
-    return site.by_language[language][site.settings.feeds.entries:]
-
-
-def archive_periods(site: Site, language: str) -> list[Months]:
-    """The archive documents of ``language``, newest first; none when its feed is complete."""
-    archived = _archived(site, language)
+def archives(site: Site, language: str) -> list[tuple[Months, tuple[Statement, ...]]]:
+    """The archive documents of ``language`` and what each holds, newest first: the
+    statements not in its subscription feed; none when its feed is complete."""
+    archived = site.by_language[language][site.settings.feeds.entries:]
     for unit in _UNITS:
         periods = _periods(site, archived, unit)
         if len(periods) != 1:
@@ -93,18 +80,13 @@ def archive_periods(site: Site, language: str) -> list[Months]:
 
 def plan_archives(site: Site) -> Iterator[Target]:
     """One target per archive document: its language, its period and what it holds."""
-    tz = site.settings.site.tz
     for language in site.languages:
-        archived = _archived(site, language)
-        periods = archive_periods(site, language)
-        neighbours = [None, *periods, None]
-        start = 0
-        for position, months in enumerate(periods):
-            end = _first_older_than(archived, _start(months, tz))
-            yield Target(language=language, period=months, statements=archived[start:end],
+        periods = archives(site, language)
+        neighbours = [None, *(months for months, _ in periods), None]
+        for position, (months, statements) in enumerate(periods):
+            yield Target(language=language, period=months, statements=statements,
                          history=History(newer=neighbours[position],
                                          older=neighbours[position + 2]))
-            start = end
 
 
 def archive_link(site: Site, language: str, months: Months, rel: str) -> Link:
@@ -113,11 +95,13 @@ def archive_link(site: Site, language: str, months: Months, rel: str) -> Link:
                 ATOM.media_type)
 
 
-def feed_history(site: Site, language: str) -> History:
-    """For a language's subscription feed: whether it is complete, else its newest
-    archive (its ``prev-archive``)."""
-    periods = archive_periods(site, language)
-    return History(complete=not periods, older=periods[0] if periods else None)
+def feed_history(site: Site, language: str | None) -> History:
+    """For a subscription feed (``language`` None: all languages): whether it is complete
+    (it holds every statement), else its newest archive (its ``prev-archive``)."""
+    if language is None:
+        return History(complete=len(site.statements) <= site.settings.feeds.entries)
+    periods = archives(site, language)
+    return History(complete=not periods, older=periods[0][0] if periods else None)
 
 
 def _title(site: Site, language: str, months: Months) -> str:
@@ -127,13 +111,13 @@ def _title(site: Site, language: str, months: Months) -> str:
     return f"{feed_title(site, language)} — {shown}"
 
 
-def archive_feed(site: Site, target: Target) -> Feed:
-    """The archive document of one language and period, as data."""
+def render_archive(site: Site, target: Target) -> bytes:
+    """``{lang}/archive/{period}.xml``: the archive document of one language and period."""
     language, months, history = target.language, target.period, target.history
     if language is None or not isinstance(months, Months) or history is None:
         raise ValueError("an archive needs a language, its months and its neighbours")
-    feed = base_feed(site, language, target.statements,
-                     archive_path(language, months.label))
+    feed = base_feed(site, language, archive_path(language, months.label),
+                     tuple(make_entry(site, statement) for statement in target.statements))
     current = public_url(site.settings, feed_path(ATOM, language))
     links = [Link(current, "current", ATOM.media_type, language, feed_title(site, language))]
     for neighbour, rel in ((history.older, "prev-archive"), (history.newer, "next-archive")):
@@ -141,10 +125,5 @@ def archive_feed(site: Site, target: Target) -> Feed:
             links.append(archive_link(site, language, neighbour, rel))
     if history.newer is None:  # the newest archive: the subscription feed comes next
         links.append(Link(current, "next-archive", ATOM.media_type))
-    return replace(feed, title=_title(site, language, months), links=tuple(links),
-                   archive=True)
-
-
-def render_archive(site: Site, target: Target) -> bytes:
-    """``{lang}/archive/{period}.xml``."""
-    return render_atom(archive_feed(site, target))
+    return render_atom(replace(feed, title=_title(site, language, months), links=tuple(links),
+                               archive=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from ..plan import History, Target
+from ..plan import Target
 from ..site import Site
 from ..urls import ATOM
 from .archive import archive_link, feed_history
@@ -27,13 +27,7 @@ def plan_all_languages_feed(site: Site) -> Iterator[Target]:
     """The all-languages feed: the site's newest statements, and whether that is all."""
     yield Target(language=None, period=None,
                  statements=site.statements[:site.settings.feeds.entries],
-                 history=_history(site, None))
-
-
-def _history(site: Site, language: str | None) -> History:
-    if language is None:  # RFC 5005 complete: the feed holds every statement
-        return History(complete=len(site.statements) <= site.settings.feeds.entries)
-    return feed_history(site, language)
+                 history=feed_history(site, None))
 
 
 def render_atom_feed(site: Site, target: Target) -> bytes:
@@ -44,7 +38,7 @@ def render_atom_feed(site: Site, target: Target) -> bytes:
     ``prev-archive``, from where a client can walk back through every statement.
     """
     feed = current_feed(site, target.language, target.statements, ATOM)
-    history = target.history or _history(site, target.language)
+    history = target.history or feed_history(site, target.language)
     links = () if target.language is None or history.older is None else (
         archive_link(site, target.language, history.older, "prev-archive"),)
     return render_atom(replace(feed, complete=history.complete, links=(*feed.links, *links)))

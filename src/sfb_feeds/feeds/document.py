@@ -45,10 +45,10 @@ class Entry:
     published: datetime
     updated: datetime
     modified: datetime
-    paragraphs: tuple[str, ...]
-    authors: tuple[str, ...]
-    tags: tuple[str, ...]
-    translations: tuple[Link, ...]
+    paragraphs: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    translations: tuple[Link, ...] = ()
     content_html: str | None = None  # whole content (HTML), sent instead of the summary
 
     @property
@@ -139,29 +139,29 @@ def make_entry(site: Site, statement: Statement) -> Entry:
     )
 
 
-def base_feed(site: Site, language: str | None,
-              statements: Sequence[Statement], path: str) -> Feed:
-    """Metadata and entries shared by every feed document; links are added by the caller."""
+def base_feed(site: Site, language: str | None, path: str, entries: tuple[Entry, ...]) -> Feed:
+    """Metadata shared by every feed document, with the WebSub hub link if one is set
+    (archives, which nobody subscribes to, replace the links)."""
     settings = site.settings
-    entries = tuple(make_entry(site, statement) for statement in statements)
     self_url = public_url(settings, path)
+    hub = settings.feeds.websub_hub
     return Feed(
         id=self_url, title=feed_title(site, language), subtitle=settings.site.description,
         language=language, self_url=self_url, site_url=site_url(settings),
-        author=settings.site.author, links=(), entries=entries,
-        updated=max((entry.updated for entry in entries), default=EMPTY_UPDATED),
+        author=settings.site.author, links=(Link(hub, HUB_REL),) if hub else (),
+        entries=entries, updated=max((e.updated for e in entries), default=EMPTY_UPDATED),
     )
 
 
 def current_feed(site: Site, language: str | None, statements: Sequence[Statement],
                  kind: FeedKind) -> Feed:
     """The subscription document of a language (None: all languages) in one format: the
-    newest ``feeds.entries`` of ``statements``, the WebSub hub if set (archives, which
-    nobody subscribes to, link none), and the same format's feed in every other language."""
+    newest ``feeds.entries`` of ``statements``, the hub, and the same format's feed in
+    every other language."""
     newest = statements[: site.settings.feeds.entries]
-    feed = base_feed(site, language, newest, feed_path(kind, language))
-    hub = site.settings.feeds.websub_hub
+    entries = tuple(make_entry(site, statement) for statement in newest)
+    feed = base_feed(site, language, feed_path(kind, language), entries)
     others = (Link(public_url(site.settings, feed_path(kind, other)), TRANSLATION_REL,
                    kind.media_type, other, feed_title(site, other))
               for other in site.languages if other != language)
-    return replace(feed, links=(*((Link(hub, HUB_REL),) if hub else ()), *others))
+    return replace(feed, links=(*feed.links, *others))

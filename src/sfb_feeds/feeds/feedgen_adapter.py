@@ -46,26 +46,25 @@ def _use_character_references(parent: Any) -> None:
 
 
 class _Extras(BaseExtension):  # type: ignore[misc]
-    """Feed-level additions feedgen has no setter for (configured after registration)."""
+    """Feed-level additions feedgen has no setter for, from ``document`` (set after
+    registration): RFC 5005 marks, and in RSS the extra links (Atom writes them among
+    the feed's links)."""
 
-    def __init__(self) -> None:
-        self.archive = False
-        self.complete = False
-        self.rss_links: tuple[Link, ...] = ()
+    document: Feed
 
     def extend_ns(self) -> dict[str, str]:
-        return {"fh": HISTORY_NS} if self.archive or self.complete else {}
+        return {"fh": HISTORY_NS} if self.document.archive or self.document.complete else {}
 
     def extend_atom(self, feed: Any) -> Any:
-        if self.archive:
+        if self.document.archive:
             etree.SubElement(feed, f"{{{HISTORY_NS}}}archive")
-        if self.complete:
+        if self.document.complete:
             etree.SubElement(feed, f"{{{HISTORY_NS}}}complete")
         return feed
 
     def extend_rss(self, rss: Any) -> Any:
         channel = rss[0]
-        for link in self.rss_links:
+        for link in self.document.links:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", _link_dict(link))
         # Runs before feedgen appends the items, which their own extension handles.
         _use_character_references(channel)
@@ -93,9 +92,7 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
 
 def _configure(generator: Any, feed: Feed) -> None:
     generator.register_extension("sfb", _Extras, _EntryExtras, atom=True, rss=True)
-    generator.sfb.archive = feed.archive
-    generator.sfb.complete = feed.complete
-    generator.sfb.rss_links = feed.links  # (Atom writes them among the feed's links)
+    generator.sfb.document = feed
     generator.id(feed.id)
     generator.title(feed.title)
     generator.subtitle(feed.subtitle)
@@ -171,9 +168,8 @@ def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
     if entry.url:
         # feedgen's item <link> is the entry's last alternate link: give it only its own.
         fe.link({"href": entry.url, "rel": "alternate"})
-    summary = entry.summary_html
-    if summary:
-        fe.description(summary)
+    if entry.paragraphs:
+        fe.description(entry.summary_html)
     if entry.tags:
         fe.category([{"term": tag} for tag in entry.tags])
     fe.pubDate(entry.published)

@@ -8,7 +8,7 @@ from typing import Any
 from ..plan import Target
 from ..site import Site
 from ..urls import JSON_FEED
-from .document import HUB_REL, Entry, Feed, current_feed
+from .document import HUB_REL, Entry, current_feed
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -31,19 +31,15 @@ def _item(entry: Entry) -> dict[str, Any]:
     })
 
 
-def feed_object(feed: Feed) -> dict[str, Any]:
-    """The JSON Feed object of ``feed`` (keys in the order the spec lists them)."""
+def render_json_feed(site: Site, target: Target) -> bytes:
+    """``{lang}/feed.json`` (or ``feed.json`` for all languages), UTF-8, characters
+    unescaped, keys in the order the spec lists them."""
+    feed = current_feed(site, target.language, target.statements, JSON_FEED)
     hubs = [{"type": "WebSub", "url": link.href} for link in feed.links if link.rel == HUB_REL]
-    return _without_none({
+    text = json.dumps(_without_none({
         "version": VERSION, "title": feed.title, "home_page_url": feed.site_url,
         "feed_url": feed.self_url, "description": feed.subtitle,
         "authors": [{"name": feed.author}], "language": feed.language or None,
         "hubs": hubs or None, "items": [_item(entry) for entry in feed.entries],
-    })
-
-
-def render_json_feed(site: Site, target: Target) -> bytes:
-    """``{lang}/feed.json`` (or ``feed.json`` for all languages), UTF-8, characters unescaped."""
-    feed = current_feed(site, target.language, target.statements, JSON_FEED)
-    text = json.dumps(feed_object(feed), ensure_ascii=False, indent=2)
+    }), ensure_ascii=False, indent=2)
     return (text + "\n").encode("utf-8")

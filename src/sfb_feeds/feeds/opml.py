@@ -11,16 +11,6 @@ from ..urls import ATOM, feed_path, public_url, site_url
 from .document import display_title, feed_title
 
 
-def _outline(parent: etree._Element, site: Site, language: str | None) -> None:
-    """One feed, titled with the language's own name ("Socialism From Below — Polski")."""
-    title = display_title(site, language)
-    element = etree.SubElement(parent, "outline", text=title, title=title, type="rss")
-    element.set("xmlUrl", public_url(site.settings, feed_path(ATOM, language)))
-    element.set("htmlUrl", site_url(site.settings))
-    if language:
-        element.set("language", language)
-
-
 def render_opml(site: Site, target: Target) -> bytes:
     """The all-languages Atom feed, then each language's Atom feed."""
     root = etree.Element("opml", version="2.0")
@@ -30,5 +20,11 @@ def render_opml(site: Site, target: Target) -> bytes:
     etree.SubElement(head, "ownerName").text = site.settings.site.author
     body = etree.SubElement(root, "body")
     for language in (None, *site.languages):
-        _outline(body, site, language)
+        # Titled with the language's own name ("Socialism From Below — Polski").
+        title = display_title(site, language)
+        outline = etree.SubElement(body, "outline", text=title, title=title, type="rss",
+                                   xmlUrl=public_url(site.settings, feed_path(ATOM, language)),
+                                   htmlUrl=site_url(site.settings))
+        if language:
+            outline.set("language", language)
     return bytes(etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True))
