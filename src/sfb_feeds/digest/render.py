@@ -20,7 +20,7 @@ from ..model import Settings
 from ..plan import Target
 from ..site import Site
 from ..weeks import Week
-from .eml import ListHeads, RenderedDigest, render_eml
+from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
 from .view import archive_view, digest_view, sides
@@ -120,16 +120,16 @@ class Digests:
         # One line; other spaces (thin ones around the dash of a week in words) are kept.
         subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
         variables["subject"] = subject
-        digest = RenderedDigest(view, subject, prepared.digest.render(variables),
-                                prepared.text.render(variables).encode("utf-8"))
-        eml = render_eml(site.settings, digest, prepared.heads)
+        html = prepared.digest.render(variables)
+        text = prepared.text.render(variables).encode("utf-8")
+        eml = render_eml(site.settings, prepared.heads, view, subject, text=text, html=html)
         if personal(view.unsubscribe_url):
             # The .eml keeps the link with {address}/{token} (``send`` signs it for each
             # recipient); the published page and text carry no link no one could use.
             variables["unsubscribe_url"] = None
-            return {".html": prepared.digest.render(variables),
-                    ".txt": prepared.text.render(variables).encode("utf-8"), ".eml": eml}
-        return {".html": digest.html, ".txt": digest.text, ".eml": eml}
+            html = prepared.digest.render(variables)
+            text = prepared.text.render(variables).encode("utf-8")
+        return {".html": html, ".txt": text, ".eml": eml}
 
     def render_archive(self, site: Site, target: Target) -> bytes:
         """The archive page of the target's language: its digests, newest first."""
