@@ -23,7 +23,7 @@ from ..weeks import Week
 from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
-from .view import archive_view, digest_view, sides
+from .view import archive_view, digest_view, stylesheet_fields
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
 
@@ -79,8 +79,7 @@ class Digests:
 
     def _prepare(self, lang: str) -> _Prepared:
         language = Language(lang, site_locales(self.settings))
-        start, end = sides(language.direction)
-        page = {"lang": lang, "dir": language.direction, "start": start, "end": end}
+        page = stylesheet_fields(language)
         return _Prepared(
             language=language, gettext=gettext_callables(language.catalog),
             subject=self._template("subject.txt", lang),
