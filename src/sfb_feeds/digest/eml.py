@@ -9,7 +9,7 @@ from the clock: Date is the end of the digest's week, the Message-ID depends onl
 language and week, and the MIME boundary is a hash of the content. The same digest always
 gives the same bytes.
 
-The email package (``EmailMessage``, SMTP policy) writes the headers of the settings
+The email package (its SMTP policy) writes the headers of the settings
 (addresses, list headers: built once per language). The Subject is folded and encoded here
 (RFC 2047 encoded words for the words that are not printable ASCII), and the ASCII headers
 of a fixed format (Date, Message-ID, MIME-Version, Content-Type; the parts' headers) are
@@ -26,7 +26,6 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, quote
 
@@ -39,12 +38,10 @@ CRLF = b"\r\n"
 
 
 def header_block(headers: Iterable[tuple[str, str]]) -> bytes:
-    """``headers`` as the email package writes them: folded, encoded, each ending in CRLF."""
-    message = EmailMessage(policy=SMTP)
-    for name, value in headers:
-        message[name] = value
-    # As the email package's BytesGenerator writes a message's headers.
-    return b"".join(SMTP.fold_binary(name, value) for name, value in message.raw_items())
+    """``headers`` as the email package writes them: folded, encoded, each ending in CRLF
+    (parsed as ``EmailMessage`` stores a header, folded as ``BytesGenerator`` writes it)."""
+    return b"".join(SMTP.fold_binary(*SMTP.header_store_parse(name, value))
+                    for name, value in headers)
 
 
 def message_id(settings: Settings, lang: str, period: str) -> str:
