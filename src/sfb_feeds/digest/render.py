@@ -71,10 +71,9 @@ class Digests:
                  inline_once: bool = True, store: MutableMapping[str, str] | None = None,
                  compiled: jinja2.BytecodeCache | None = None) -> None:
         self.settings = settings
-        self.inline_once = inline_once
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader, compiled=compiled)
-        self._inliner = Inliner(self.env, loader, store)
+        self._inliner = Inliner(self.env, loader, store) if inline_once else None
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:
@@ -93,7 +92,7 @@ class Digests:
 
     def _html(self, name: str, lang: str, page: Mapping[str, str]) -> _Html:
         template = self._template(name, lang)
-        inlined = self._inliner.inlined(template.name or name, page) if self.inline_once else None
+        inlined = self._inliner.inlined(template.name or name, page) if self._inliner else None
         return _Html(template, False) if inlined is None else _Html(inlined, True)
 
     def inlined_once(self, lang: str) -> bool:
