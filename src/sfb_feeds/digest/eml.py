@@ -9,25 +9,25 @@ from the clock: Date is the end of the digest's week, the Message-ID depends onl
 language and week, and the MIME boundary is a hash of the content. The same digest always
 gives the same bytes.
 
-The email package (``EmailMessage``, SMTP policy) writes the headers of the settings
+The email package (its SMTP policy) writes the headers of the settings
 (addresses, list headers: built once per language). The Subject is folded and encoded here
 (RFC 2047 encoded words for the words that are not printable ASCII), and the ASCII headers
 of a fixed format (Date, Message-ID, MIME-Version, Content-Type; the parts' headers) are
 written out directly: the email package's folder took a third of a digest's time. The
-bodies are encoded with ``binascii`` and put between the boundaries here, because the email
-package's generator encodes a body line by line in Python.
+bodies are encoded with ``binascii`` and ``base64`` and put between the boundaries here,
+because the email package's generator encodes a body line by line in Python.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, quote
 
 from ..model import Settings
 from ..urls import digest_archive_url as archive_url
@@ -37,23 +37,11 @@ from .view import DigestView
 CRLF = b"\r\n"
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedDigest:
-    """One digest in every form its message needs."""
-
-    view: DigestView
-    subject: str
-    html: bytes  # inlined, UTF-8; the very bytes of the .html output
-    text: bytes  # UTF-8; the very bytes of the .txt output
-
-
 def header_block(headers: Iterable[tuple[str, str]]) -> bytes:
-    """``headers`` as the email package writes them: folded, encoded, each ending in CRLF."""
-    message = EmailMessage(policy=SMTP)
-    for name, value in headers:
-        message[name] = value
-    # As the email package's BytesGenerator writes a message's headers.
-    return b"".join(SMTP.fold_binary(name, value) for name, value in message.raw_items())
+    """``headers`` as the email package writes them: folded, encoded, each ending in CRLF
+    (parsed as ``EmailMessage`` stores a header, folded as ``BytesGenerator`` writes it)."""
+    return b"".join(SMTP.fold_binary(*SMTP.header_store_parse(name, value))
+                    for name, value in headers)
 
 
 def message_id(settings: Settings, lang: str, period: str) -> str:
@@ -63,20 +51,12 @@ def message_id(settings: Settings, lang: str, period: str) -> str:
     return f"<digest.{period}.{lang.lower()}.{stable}@{settings.site.domain}>"
 
 
-def list_id(settings: Settings, lang: str) -> str:
-    """RFC 2919 List-Id: the site title as the phrase, ``<lang>.<list_id or digests.host>``."""
-    domain = settings.digests.list_id or f"digests.{settings.site.domain}"
-    return f"{_phrase(settings.site.title)} <{lang.lower()}.{domain}>"
-
-
 _SPECIALS = frozenset('()<>@,;:\\".[]')
 
 
 def _phrase(text: str) -> str:
     """``text`` as an RFC 5322 phrase: quoted if it holds characters a phrase cannot."""
-    if not any(char in _SPECIALS for char in text):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f'"{quote(text)}"' if any(char in _SPECIALS for char in text) else text
 
 
 LINE_LENGTH = 78  # RFC 5322: lines SHOULD be at most 78 characters
@@ -151,7 +131,6 @@ def _encoded(text: str) -> str:
 
 
 _ASCII = bytes(range(128))
-_BASE64_LINE = 76  # RFC 2045
 
 
 def _encoded_body(body: bytes) -> tuple[str, bytes]:
@@ -160,10 +139,8 @@ def _encoded_body(body: bytes) -> tuple[str, bytes]:
     base64 adds a third to all: base64 when more than a sixth of the bytes are not ASCII."""
     if not body.endswith(b"\n"):
         body += b"\n"
-    if len(body.translate(None, _ASCII)) * 6 > len(body):
-        data = binascii.b2a_base64(body.replace(b"\n", CRLF), newline=False)
-        lines = [data[i:i + _BASE64_LINE] for i in range(0, len(data), _BASE64_LINE)]
-        return "base64", CRLF.join(lines) + CRLF
+    if len(body.translate(None, _ASCII)) * 6 > len(body):  # (lines of 76: RFC 2045)
+        return "base64", base64.encodebytes(body.replace(b"\n", CRLF)).replace(b"\n", CRLF)
     return "quoted-printable", binascii.b2a_qp(body, istext=True).replace(b"\n", CRLF)
 
 
@@ -189,7 +166,10 @@ class ListHeads:
         # No invented From: without digests.from (allowed only while no list is configured),
         # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
         addresses = [("From", digests.sender), ("To", digests.lists.get(lang, ""))]
-        lists = [("Content-Language", lang), ("List-Id", list_id(settings, lang)),
+        # RFC 2919 List-Id: the site title as the phrase, <lang>.<list_id or digests.host>.
+        domain = digests.list_id or f"digests.{settings.site.domain}"
+        lists = [("Content-Language", lang),
+                 ("List-Id", f"{_phrase(settings.site.title)} <{lang.lower()}.{domain}>"),
                  ("List-Archive", f"<{archive_url(settings, lang)}>")]
         if digests.unsubscribe:
             lists.append(("List-Unsubscribe", f"<{digests.unsubscribe.replace('{lang}', lang)}>"))
@@ -199,14 +179,14 @@ class ListHeads:
                    header_block(lists))
 
 
-def render_eml(settings: Settings, digest: RenderedDigest, heads: ListHeads) -> bytes:
-    """The digest's message: headers, then the text and HTML alternatives. ``heads``:
-    the language's :class:`ListHeads`."""
-    view = digest.view
+def render_eml(settings: Settings, heads: ListHeads, view: DigestView, subject: str, *,
+               text: bytes, html: bytes) -> bytes:
+    """The digest's message: headers, then the ``text`` and ``html`` alternatives (the UTF-8
+    bytes of the .txt and .html outputs). ``heads``: the language's :class:`ListHeads`."""
     # "=_" never occurs in quoted-printable text, so the boundary cannot clash with it.
-    boundary = "=_sfb_" + hashlib.sha256(digest.text + b"\0" + digest.html).hexdigest()[:32]
+    boundary = "=_sfb_" + hashlib.sha256(text + b"\0" + html).hexdigest()[:32]
     # The other headers of this digest are short ASCII in fixed formats.
-    own = subject_header(digest.subject) + "".join((
+    own = subject_header(subject) + "".join((
         f"Date: {format_datetime(week_bounds(view.week, settings)[1])}\r\n",
         f"Message-ID: {message_id(settings, view.lang, view.week.label)}\r\n",
         "MIME-Version: 1.0\r\n",
@@ -214,5 +194,5 @@ def render_eml(settings: Settings, digest: RenderedDigest, heads: ListHeads) -> 
     )).encode("ascii")
     delimiter = f"--{boundary}".encode("ascii")
     body = b"".join(delimiter + CRLF + part + CRLF
-                    for part in (_part("plain", digest.text), _part("html", digest.html)))
+                    for part in (_part("plain", text), _part("html", html)))
     return heads.addresses + own + heads.lists + CRLF + body + delimiter + b"--" + CRLF

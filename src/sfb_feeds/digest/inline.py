@@ -149,23 +149,18 @@ def _check_stylesheet(tree: etree._ElementTree) -> None:
             raise Ineligible(f"{selector!r} looks beyond an element's own tag")
 
 
-def _entities_kept(flat: str, constructs: list[str]) -> str:
-    """``flat`` with its character references (``&nbsp;``) as placeholders too: they come
-    back as the template wrote them, not as the characters lxml would write."""
-
-    def keep(match: re.Match[str]) -> str:
-        constructs.append(match.group())
-        return f"{_MARK}{len(constructs) - 1}x"
-
-    return _ENTITY.sub(keep, flat)
-
-
 def inline_once(flat: str, constructs: list[str]) -> str:
     """The flat document ``flat`` inlined by premailer, its constructs put back."""
     constructs = list(constructs)
-    # Placeholders in <title> as words: lxml drops comments there.
+
+    def kept(match: re.Match[str]) -> str:
+        constructs.append(match.group())
+        return f"{_MARK}{len(constructs) - 1}x"
+
+    # Placeholders in <title> as words: lxml drops comments there. Character references
+    # (&nbsp;) become placeholders too: they come back as written, not as lxml writes them.
     flat = _TITLE.sub(lambda m: _COMMENT.sub(rf"{_MARK}\1x", m.group()), flat)
-    flat = _entities_kept(flat, constructs)
+    flat = _ENTITY.sub(kept, flat)
     tree = _parse(flat)
     _check_markup(tree)
     _check_stylesheet(tree)

@@ -20,10 +20,10 @@ from ..model import Settings
 from ..plan import Target
 from ..site import Site
 from ..weeks import Week
-from .eml import ListHeads, RenderedDigest, render_eml
+from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
-from .view import archive_view, digest_view, sides
+from .view import archive_view, digest_view, stylesheet_fields
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
 
@@ -71,16 +71,14 @@ class Digests:
                  inline_once: bool = True, store: MutableMapping[str, str] | None = None,
                  compiled: jinja2.BytecodeCache | None = None) -> None:
         self.settings = settings
-        self.inline_once = inline_once
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader, compiled=compiled)
-        self._inliner = Inliner(self.env, loader, store)
+        self._inliner = Inliner(self.env, loader, store) if inline_once else None
         self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:
         language = Language(lang, site_locales(self.settings))
-        start, end = sides(language.direction)
-        page = {"lang": lang, "dir": language.direction, "start": start, "end": end}
+        page = stylesheet_fields(language)
         return _Prepared(
             language=language, gettext=gettext_callables(language.catalog),
             subject=self._template("subject.txt", lang),
@@ -94,7 +92,7 @@ class Digests:
 
     def _html(self, name: str, lang: str, page: Mapping[str, str]) -> _Html:
         template = self._template(name, lang)
-        inlined = self._inliner.inlined(template.name or name, page) if self.inline_once else None
+        inlined = self._inliner.inlined(template.name or name, page) if self._inliner else None
         return _Html(template, False) if inlined is None else _Html(inlined, True)
 
     def inlined_once(self, lang: str) -> bool:
@@ -120,16 +118,16 @@ class Digests:
         # One line; other spaces (thin ones around the dash of a week in words) are kept.
         subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
         variables["subject"] = subject
-        digest = RenderedDigest(view, subject, prepared.digest.render(variables),
-                                prepared.text.render(variables).encode("utf-8"))
-        eml = render_eml(site.settings, digest, prepared.heads)
+        html = prepared.digest.render(variables)
+        text = prepared.text.render(variables).encode("utf-8")
+        eml = render_eml(site.settings, prepared.heads, view, subject, text=text, html=html)
         if personal(view.unsubscribe_url):
             # The .eml keeps the link with {address}/{token} (``send`` signs it for each
             # recipient); the published page and text carry no link no one could use.
             variables["unsubscribe_url"] = None
-            return {".html": prepared.digest.render(variables),
-                    ".txt": prepared.text.render(variables).encode("utf-8"), ".eml": eml}
-        return {".html": digest.html, ".txt": digest.text, ".eml": eml}
+            html = prepared.digest.render(variables)
+            text = prepared.text.render(variables).encode("utf-8")
+        return {".html": html, ".txt": text, ".eml": eml}
 
     def render_archive(self, site: Site, target: Target) -> bytes:
         """The archive page of the target's language: its digests, newest first."""

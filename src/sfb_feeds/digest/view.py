@@ -81,19 +81,20 @@ class ArchiveView(Page):
     entries: tuple[ArchiveEntry, ...]
 
 
-def sides(direction: str) -> tuple[str, str]:
-    """(start, end) of a line in ``direction``: ("left", "right"), or swapped for rtl."""
-    return ("right", "left") if direction == "rtl" else ("left", "right")
+def stylesheet_fields(language: i18n.Language) -> dict[str, str]:
+    """The fields of :class:`Page` that a stylesheet may read: ``lang``, ``dir``, and the
+    ``start`` and ``end`` of a line ("left", "right"; swapped for rtl)."""
+    start, end = ("right", "left") if language.direction == "rtl" else ("left", "right")
+    return {"lang": language.lang, "dir": language.direction, "start": start, "end": end}
 
 
 def _page(site: Site, language: i18n.Language) -> dict[str, Any]:
     """The fields of :class:`Page`, for a digest or archive view of ``language``."""
-    settings, lang, direction = site.settings, language.lang, language.direction
-    start, end = sides(direction)
+    settings, lang = site.settings, language.lang
     unsubscribe = settings.digests.unsubscribe
     feeds = (public_url(settings, feed_path(kind, lang)) for kind in (ATOM, RSS, JSON_FEED))
     return {
-        "lang": lang, "dir": direction, "start": start, "end": end,
+        **stylesheet_fields(language),
         "site_title": settings.site.title, "site_url": settings.site.url,
         "archive_url": digest_archive_url(settings, lang),
         "unsubscribe_url": unsubscribe.replace("{lang}", lang) if unsubscribe else None,
