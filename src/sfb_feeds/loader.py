@@ -15,12 +15,11 @@ from pathlib import Path
 import yaml
 
 from .errors import InvalidInput, Problem
-from .model import Settings, Statement
+from .model import FileStatus, Settings, Statement
 from .validate import Detector, RecordContext, RecordResult, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null, line_of
 
 SUFFIXES = (".yaml", ".yml")
-FileStatus = tuple[str, int, int, int]  # path, size, mtime_ns, inode
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .errors import SfbError
+from .model import FileStatus
 
 MANIFEST_NAME = ".sfb-feeds-manifest.json"
 MANIFEST_FORMAT = "sfb-feeds-manifest"
@@ -30,7 +31,6 @@ MANIFEST_VERSION = 1
 RESERVED_PREFIX = ".sfb-feeds"  # manifest, lock file: never an output name
 TEMP_SUFFIX = ".sfb-tmp"
 Status = tuple[int, int, int]  # size, modification time (ns), inode
-FileStatus = tuple[str, int, int, int]  # path, then Status
 
 
 class UnsafePath(SfbError, ValueError):  # (SfbError: a planted link is the user's to fix)

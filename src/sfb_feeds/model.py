@@ -10,6 +10,8 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+FileStatus = tuple[str, int, int, int]  # a file as last seen: path, size, mtime (ns), inode
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SiteSettings:

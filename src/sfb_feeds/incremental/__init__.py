@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING, Any
 from .. import manifest
 from ..loader import (
     FileResult,
-    FileStatus,
     Loaded,
     ParseOptions,
     default_detector,
     load_statements,
     parse_files,
 )
-from ..model import Output, Settings, Statement
+from ..model import FileStatus, Output, Settings, Statement
 from .stamp import (
     STAMP_FILE,
     Stamp,

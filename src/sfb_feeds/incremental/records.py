@@ -24,8 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import Problem
-from ..loader import FileResult, FileStatus
-from ..model import Settings, Source, Statement
+from ..loader import FileResult
+from ..model import FileStatus, Settings, Source, Statement
 from .stamp import CACHE_FORMAT, code_fingerprint, is_racy, read_marshal, write_cache
 
 RECORDS_DIR = "records"

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import __version__
-from ..loader import FileStatus
-from ..model import Settings, Statement
+from ..model import FileStatus, Settings, Statement
 
 CACHE_FORMAT = 4  # bump when the layout of any cache file changes
 STAMP_FILE = "build-stamp.marshal"
