@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -26,13 +25,6 @@ from sfb_feeds.recipients import Recipient, check_address, read_recipients
 from sfb_feeds.send import send_digests
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[FaultyHandler, int]]:
-    handler = FaultyHandler(keep=True)
-    with aiosmtpd_server(handler) as port:
-        yield handler, port
 
 
 @pytest.fixture(autouse=True)
