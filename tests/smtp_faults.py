@@ -123,7 +123,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def aiosmtpd_server(handler: FaultyHandler, port: int | None = None) -> Iterator[int]:
+def aiosmtpd_server(handler: object, port: int | None = None) -> Iterator[int]:
+    """Serve ``handler`` (a ``FaultyHandler`` or any aiosmtpd handler) on loopback; yields
+    the port."""
     port = port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

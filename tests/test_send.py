@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,19 +13,18 @@ from typing import Any
 
 import pytest
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller",
-                                          reason="aiosmtpd is needed for the SMTP tests")
+pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import list_settings  # noqa: E402
+from smtp_faults import aiosmtpd_server, list_settings
 
-from sfb_feeds.delivery import Retry  # noqa: E402
-from sfb_feeds.ledger import State  # noqa: E402
-from sfb_feeds.model import (  # noqa: E402
+from sfb_feeds.delivery import Retry
+from sfb_feeds.ledger import State
+from sfb_feeds.model import (
     Output,
     Settings,
     SmtpSettings,
 )
-from sfb_feeds.send import ledger_for, send_digests  # noqa: E402
+from sfb_feeds.send import ledger_for, send_digests
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
 NO_WAIT = Retry(sleep=lambda _: None)
@@ -49,15 +47,8 @@ class Inbox:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    with socket.socket() as probe:  # a free loopback port (the controller cannot use 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with aiosmtpd_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def settings_for(tmp_path: Path, port: int) -> Settings:
