@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import aiosmtpd_server, list_settings
+from smtp_faults import aiosmtpd_server, digest_eml, list_settings
 
 from sfb_feeds.delivery import Retry
 from sfb_feeds.ledger import State
@@ -56,16 +54,8 @@ def settings_for(tmp_path: Path, port: int) -> Settings:
                                           "tr": "tr@lists.example.org"})
 
 
-def eml(lang: str, week: str) -> Output:
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = f"Digest {week}"
-    message["From"] = "Digest <digest@example.org>"
-    message["Message-ID"] = f"<{week}.{lang}@example.org>"
-    message.set_content(f"statements of {week}\n")
-    return Output(f"digests/{lang}/{week}.eml", message.as_bytes())
-
-
-MESSAGES = [eml("pl", "2015-W36"), eml("tr", "2015-W36"), eml("en", "2015-W36"),
+MESSAGES = [*(digest_eml(lang, "2015-W36", "statements of 2015-W36\n")
+              for lang in ("pl", "tr", "en")),
             Output("digests/pl/2015-W36.html", b"<p>not a message</p>")]
 
 
