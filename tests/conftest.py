@@ -1,4 +1,5 @@
-"""Shared fixtures: a throwaway site folder, and a guard that tests run inside tmp_path."""
+"""Shared fixtures: a throwaway site folder, a guard that tests run inside tmp_path, and an
+SMTP server on loopback for the send tests."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from smtp_faults import FaultyHandler
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,6 +85,18 @@ def make_site(tmp_path: Path) -> SiteMaker:
         return config_path
 
     return make
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[FaultyHandler, int]]:
+    """An SMTP server on loopback (aiosmtpd) that keeps every message it accepts; yields its
+    handler and port. aiosmtpd is imported here, not above: only the send tests need it, and
+    they skip without it."""
+    import smtp_faults
+
+    handler = smtp_faults.FaultyHandler(keep=True)
+    with smtp_faults.aiosmtpd_server(handler) as port:
+        yield handler, port
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:

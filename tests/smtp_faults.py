@@ -16,14 +16,16 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from email.policy import SMTP
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from sfb_feeds.model import DigestSettings, Settings, SiteSettings, SmtpSettings
+from sfb_feeds.model import DigestSettings, Output, Settings, SiteSettings, SmtpSettings
 
 Step = tuple[str, int]
 
@@ -40,6 +42,17 @@ def list_settings(tmp_path: Path, port: int, lists: Mapping[str, str]) -> Settin
                                lists=MappingProxyType(dict(lists))),
         smtp=SmtpSettings(host="127.0.0.1", port=port),
     )
+
+
+def digest_eml(lang: str, week: str, body: str) -> Output:
+    """A digest message of ``lang`` and ``week``, as ``digests/<lang>/<week>.eml``, with the
+    Message-ID ``<week.lang@example.org>``."""
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = f"Digest {week}"
+    message["From"] = "Digest <digest@example.org>"
+    message["Message-ID"] = f"<{week}.{lang}@example.org>"
+    message.set_content(body)
+    return Output(f"digests/{lang}/{week}.eml", message.as_bytes())
 
 
 def message_id(data: bytes) -> str:
@@ -123,7 +136,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def aiosmtpd_server(handler: FaultyHandler, port: int | None = None) -> Iterator[int]:
+def aiosmtpd_server(handler: object, port: int | None = None) -> Iterator[int]:
+    """Serve ``handler`` (a ``FaultyHandler`` or any aiosmtpd handler) on loopback; yields
+    the port."""
     port = port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller",
-                                          reason="aiosmtpd is needed for the SMTP tests")
+pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import list_settings  # noqa: E402
+from smtp_faults import aiosmtpd_server, digest_eml, list_settings
 
-from sfb_feeds.delivery import Retry  # noqa: E402
-from sfb_feeds.ledger import State  # noqa: E402
-from sfb_feeds.model import (  # noqa: E402
+from sfb_feeds.delivery import Retry
+from sfb_feeds.ledger import State
+from sfb_feeds.model import (
     Output,
     Settings,
     SmtpSettings,
 )
-from sfb_feeds.send import ledger_for, send_digests  # noqa: E402
+from sfb_feeds.send import ledger_for, send_digests
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
 NO_WAIT = Retry(sleep=lambda _: None)
@@ -49,15 +45,8 @@ class Inbox:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    with socket.socket() as probe:  # a free loopback port (the controller cannot use 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with aiosmtpd_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def settings_for(tmp_path: Path, port: int) -> Settings:
@@ -65,16 +54,8 @@ def settings_for(tmp_path: Path, port: int) -> Settings:
                                           "tr": "tr@lists.example.org"})
 
 
-def eml(lang: str, week: str) -> Output:
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = f"Digest {week}"
-    message["From"] = "Digest <digest@example.org>"
-    message["Message-ID"] = f"<{week}.{lang}@example.org>"
-    message.set_content(f"statements of {week}\n")
-    return Output(f"digests/{lang}/{week}.eml", message.as_bytes())
-
-
-MESSAGES = [eml("pl", "2015-W36"), eml("tr", "2015-W36"), eml("en", "2015-W36"),
+MESSAGES = [*(digest_eml(lang, "2015-W36", "statements of 2015-W36\n")
+              for lang in ("pl", "tr", "en")),
             Output("digests/pl/2015-W36.html", b"<p>not a message</p>")]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
 from conftest import SITE_CONFIG
-from smtp_faults import FaultyHandler, aiosmtpd_server
+from smtp_faults import FaultyHandler
 from test_send_ledger import fill, full_disk  # noqa: F401 - a fixture
 
 from sfb_feeds.cli import main
@@ -24,13 +23,6 @@ DIGESTS = ("digests:\n  from: Digest <digest@example.org>\n"
            "  lists: {pl: pl@lists.example.org, tr: tr@lists.example.org}\n")
 EN_WARNING = ("warning: en 2015-W36: no address for en in digests.lists; not sent "
               "(add digests.lists.en)\n")
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[FaultyHandler, int]]:
-    handler = FaultyHandler()
-    with aiosmtpd_server(handler) as port:
-        yield handler, port
 
 
 def run(*argv: str) -> tuple[int, str, str]:

@@ -14,22 +14,24 @@ import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import FaultyHandler, RawServer, aiosmtpd_server, free_port, list_settings
+from smtp_faults import (
+    FaultyHandler,
+    RawServer,
+    aiosmtpd_server,
+    digest_eml,
+    free_port,
+    list_settings,
+)
 
 from sfb_feeds.delivery import Retry
 from sfb_feeds.ledger import State
-from sfb_feeds.model import (
-    Output,
-    Settings,
-)
+from sfb_feeds.model import Settings
 from sfb_feeds.send import SendReport, ledger_for, send_digests
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
@@ -41,16 +43,8 @@ def settings_for(tmp_path: Path, port: int) -> Settings:
     return list_settings(tmp_path, port, {lang: f"{lang}@lists.example.org" for lang in LANGS})
 
 
-def eml(lang: str, week: str = "2015-W36") -> Output:
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = f"Digest {week}"
-    message["From"] = "Digest <digest@example.org>"
-    message["Message-ID"] = f"<{week}.{lang}@example.org>"
-    message.set_content(f"statements of {week}\n.a line starting with a dot\n")
-    return Output(f"digests/{lang}/{week}.eml", message.as_bytes())
-
-
-MESSAGES = [eml(lang) for lang in LANGS]
+MESSAGES = [digest_eml(lang, "2015-W36", "statements of 2015-W36\n.a line starting with a dot\n")
+            for lang in LANGS]
 KEYS = [(f"<2015-W36.{lang}@example.org>", f"{lang}@lists.example.org") for lang in LANGS]
 
 

@@ -57,13 +57,6 @@ BAD_LINES = [
 EXPECTED = ["ann@example.org", "Bob@example.org", "bob@example.org", "eve@example.net"]
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[FaultyHandler, int]]:
-    handler = FaultyHandler(keep=True)
-    with aiosmtpd_server(handler) as port:
-        yield handler, port
-
-
 @pytest.fixture(autouse=True)
 def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", SECRET)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
 from smtp_faults import FaultyHandler, aiosmtpd_server
-from test_send_recipients import make_config, received, run, send
+from test_send_recipients import _secret, make_config, received, run, send  # noqa: F401 - a fixture
 
 from sfb_feeds.cli import main
 from sfb_feeds.config import load_settings
@@ -26,18 +25,6 @@ from sfb_feeds.recipients import Recipient, check_address, read_recipients
 from sfb_feeds.send import send_digests
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[FaultyHandler, int]]:
-    handler = FaultyHandler(keep=True)
-    with aiosmtpd_server(handler) as port:
-        yield handler, port
-
-
-@pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
 
 
 @pytest.mark.parametrize(("text", "problem"), [
