@@ -7,6 +7,7 @@ import io
 import os
 import re
 import shutil
+import stat
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,23 @@ def test_no_temporary_files_are_left(tmp_path: Path) -> None:
     import_listings([fixture("basic.txt")], tmp_path, BASE)
     import_listings([fixture("basic.txt")], tmp_path, BASE)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_records_and_their_names_are_flushed_to_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A written record survives a crash: its bytes, and its name (its folder's entry)."""
+    flushed: set[int] = set()
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        flushed.add(os.fstat(fd).st_ino)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    report = import_listings([fixture("basic.txt")], tmp_path / "records", BASE)
+    assert len(report.written) == 3
+    written = {path.stat().st_ino for path in report.written}
+    assert written | {(tmp_path / "records").stat().st_ino} <= flushed
 
 
 def test_untitled_statement_is_flagged_for_review(tmp_path: Path) -> None:
@@ -300,10 +318,11 @@ def test_a_disk_that_fills_up_during_an_import_leaves_whole_records(
     importing again once there is room writes the rest."""
     real, flushed = os.fsync, []
 
-    def full_after_two(fd: int) -> None:
-        if len(flushed) == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        flushed.append(fd)
+    def full_after_two(fd: int) -> None:  # records' flushes fail; their folder's do not
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            if len(flushed) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            flushed.append(fd)
         real(fd)
 
     monkeypatch.setattr(os, "fsync", full_after_two)

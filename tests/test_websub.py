@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -265,3 +266,22 @@ def test_the_hub_must_be_an_http_url(make_site: SiteMaker) -> None:
     assert "feeds.websub_hub" in err
     assert "not an absolute http(s) URL" in err
     assert not (config.parent / "feeds").exists()
+
+
+def test_feeds_the_hub_did_not_hear_of_are_flushed_to_disk(
+        make_site: SiteMaker, hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pending file survives a crash: its bytes and its name (its folder) are flushed."""
+    config = site_with_hub(make_site, hub.url)
+    flushed: set[int] = set()
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        flushed.add(os.fstat(fd).st_ino)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    hub.status = 500
+    assert run_build(config)[0] == 0
+    pending = config.parent / ".sfb-state" / "websub-pending.json"
+    assert json.loads(pending.read_text("utf-8"))["feeds"] == sorted(SUBSCRIPTION_FEEDS)
+    assert {pending.stat().st_ino, pending.parent.stat().st_ino} <= flushed

@@ -140,6 +140,18 @@ def write_new(path: str, data: bytes, *, durable: bool) -> os.stat_result:
         os.close(fd)
 
 
+def replace_file(path: str, data: bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` atomically with a file holding ``data``: written beside it
+    (:func:`temp_name`), flushed, renamed over it, and the rename flushed (its folder's
+    fsync) when ``durable``. Failures are an ``OSError``."""
+    temp = temp_name(path)
+    unlink(temp)  # a leftover of a killed run
+    write_new(temp, data, durable=durable)
+    os.replace(temp, path)
+    if durable:
+        fsync_path(os.path.dirname(path) or ".")
+
+
 def unlink(path: str) -> bool:
     """Remove a file; False if it was not there."""
     try:

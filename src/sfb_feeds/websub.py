@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -18,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from . import __version__, lock
-from .durable import fsync_path
+from .durable import replace_file
 from .errors import Busy
 from .model import Settings
 from .urls import DIGEST_FEED, KINDS, public_url
@@ -50,10 +49,7 @@ def _write(path: Path, feeds: set[str]) -> None:
     if not feeds:
         path.unlink(missing_ok=True)
         return
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps({"feeds": sorted(feeds)}, indent=1) + "\n", "utf-8")
-    fsync_path(str(temporary))
-    os.replace(temporary, path)
+    replace_file(str(path), (json.dumps({"feeds": sorted(feeds)}, indent=1) + "\n").encode())
 
 
 def _busy(path: Path, waited: float) -> Busy:

@@ -34,12 +34,11 @@ from pathlib import Path
 from .durable import (
     StageError,
     Stager,
-    fsync_path,
     make_durable,
+    replace_file,
     same_bytes,
     temp_name,
     unlink,
-    write_new,
 )
 from .errors import SfbError
 from .manifest import (
@@ -178,14 +177,8 @@ class _Staging:
         return self.checked[folder]
 
     def _replace_file(self, name: str, data: bytes) -> None:
-        full = self.full(name)
-        temp = temp_name(full)
-        unlink(temp)
         try:
-            write_new(temp, data, durable=self.durable)
-            os.replace(temp, full)
-            if self.durable:
-                fsync_path(str(self.root))
+            replace_file(self.full(name), data, durable=self.durable)
         except OSError as exc:
             raise _fail("write", name, exc) from exc
 

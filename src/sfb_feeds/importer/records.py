@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ..durable import fsync_path
 from ..loader import find_statement_files
 from ..yamlio import YamlProblem, compose, decode
 
@@ -58,6 +59,7 @@ def write_new(path: Path, data: bytes) -> bool:
             if path.exists():
                 return False
             os.replace(temporary, path)
+        fsync_path(str(path.parent))  # the new name must survive a crash too
         return True
     finally:
         with contextlib.suppress(FileNotFoundError):
