@@ -95,3 +95,24 @@ def test_an_unset_variable_in_a_recipients_file_is_refused_at_its_line(
         assert err == (f"error: {config.relative_to(tmp_path)}:9: digests.recipients.pl: uses "
                        "$SFB_NOT_SET, which is not set in the environment\n")
     assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(("link", "code"), [
+    ("http://example.org/leave?lang={lang}", 1),  # an address readers cannot trust
+    ("ftp://example.org/leave", 1),
+    ("https://example.org/leave?lang={lang}", 0),
+    ("mailto:leave@example.org", 0),
+])
+def test_the_unsubscribe_link_is_https_or_mailto(make_site: SiteMaker, tmp_path: Path,
+                                                 link: str, code: int) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  unsubscribe: "{link}"\n'))
+    before = sorted(tmp_path.rglob("*"))
+    result = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    if code:
+        assert result == (1, "", f"error: {config.relative_to(tmp_path)}:6: "
+                                 f"digests.unsubscribe: '{link}' must be an https:// or "
+                                 "mailto: URL\n")
+        assert sorted(tmp_path.rglob("*")) == before
+    else:
+        assert result[::2] == (0, "")

@@ -1,5 +1,5 @@
-"""The command line, the only module that prints or exits: run a command, map errors to
-exit codes."""
+"""The command line, the only module that prints or exits (but for the unsubscribe
+endpoint's own ``main``): run a command, map errors to exit codes."""
 
 from __future__ import annotations
 

@@ -98,7 +98,7 @@ def _rate(node: yaml.Node) -> float:
 
 def _unsubscribe(node: yaml.Node) -> str:
     value = fields.header_value(node)
-    if not value.startswith(("https://", "http://", "mailto:")):
+    if not value.startswith(("https://", "mailto:")):
         raise fields.FieldError(f"{value!r} must be an https:// or mailto: URL")
     return value
 

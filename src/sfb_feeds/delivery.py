@@ -52,7 +52,7 @@ class Retry:
 
     attempts: int = 3  # tries of one message in a run (4xx, 421, connection lost)
     reconnects: int = 3  # failed connections in a row before the run gives up
-    delays: tuple[float, ...] = (2.0, 10.0, 30.0)  # backoff before the 2nd, 3rd... try
+    delays: tuple[float, ...] = (2.0, 10.0)  # before the 2nd, 3rd... try (the last repeats)
     sleep: Callable[[float], None] = time.sleep
 
     def pause(self, tries: int) -> None:
