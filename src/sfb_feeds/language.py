@@ -61,6 +61,13 @@ def native_name(tag: str) -> str:
     return name[:1].upper() + name[1:] if name else tag
 
 
+def english_name(tag: str) -> str | None:
+    """The language's English name in CLDR (``pl`` -> ``Polish``), or None."""
+    from babel import Locale
+
+    return Locale("en").languages.get(tag)
+
+
 def text_direction(lang: str) -> str:
     """``"rtl"`` for languages written right to left (Arabic, Hebrew, Persian, Urdu...),
     else ``"ltr"``."""

@@ -6,9 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from babel import Locale
-
-from ..language import canonical_tag
+from ..language import canonical_tag, english_name, native_name
 
 # The languages a title may name "(English, Catalan, Spanish)", in English or in themselves.
 _NAMED_LANGUAGES = ("ar", "ca", "cs", "da", "de", "el", "en", "es", "eu", "fa", "fi", "fr",
@@ -57,12 +55,10 @@ def language_list(text: str) -> tuple[str, ...]:
 
 @cache
 def _language_names() -> dict[str, str]:
-    english = Locale("en")
     names: dict[str, str] = {}
     for code in _NAMED_LANGUAGES:
         tag = canonical_tag(code) or code
-        locale = Locale.parse(code)
-        for name in (english.languages.get(code), locale.get_display_name(locale)):
+        for name in (english_name(code), native_name(code)):
             if name:
                 names[name.lower()] = tag
     names["norwegian"] = "nb"
