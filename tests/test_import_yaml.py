@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfb_feeds.fields import paragraphs
-from sfb_feeds.importer.records import dump_record
 from sfb_feeds.importer.text import clean_text, join_words
 from sfb_feeds.loader import ParseOptions, parse_file
 from sfb_feeds.model import Settings, SiteSettings
+from sfb_feeds.yamlio import dump_record
 
 SETTINGS = Settings(
     config_path=Path("sfb-feeds.yaml"),

@@ -1,4 +1,5 @@
-"""The only YAML reader: libyaml when available, aliases refused, line numbers kept.
+"""The only YAML reader (libyaml when available, aliases refused, line numbers kept) and
+writer (the importer's records).
 
 Values are read from the composed node tree rather than constructed by PyYAML, so
 YAML 1.1 surprises (``no`` becoming False, ``2015-02-30`` raising deep inside the
@@ -6,6 +7,9 @@ constructor) become ordinary, well-located validation messages.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import yaml
 
@@ -89,3 +93,24 @@ def is_null(node: yaml.Node) -> bool:
 def mapping_items(node: yaml.MappingNode) -> list[tuple[str, yaml.Node, int]]:
     """(key text, value node, key line) for each entry, in document order."""
     return [(str(key.value), value, line_of(key)) for key, value in node.value]
+
+
+class _RecordDumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line text as a literal block (``excerpt: |``)."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML falls back to a quoted scalar by itself when a block cannot hold the text.
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_RecordDumper.add_representer(str, _represent_text)
+
+
+def dump_record(record: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
+    """One record as YAML, fields in the given order, preceded by ``# comment`` lines (PyYAML
+    quotes whatever would read as another type or as syntax: ``no``, ``2015``, ``# x``)."""
+    head = "".join(f"# {comment}\n" for comment in comments)
+    return head + yaml.dump(dict(record), Dumper=_RecordDumper, allow_unicode=True,
+                            sort_keys=False, width=1_000_000, default_flow_style=False)

@@ -6,37 +6,15 @@ import contextlib
 import os
 import secrets
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from ..durable import fsync_path
 from ..loader import find_statement_files
 from ..yamlio import YamlProblem, compose, decode
-
-
-class _RecordDumper(yaml.SafeDumper):
-    """SafeDumper that writes multi-line text as a literal block (``excerpt: |``)."""
-
-
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    # PyYAML falls back to a quoted scalar by itself when a block cannot hold the text.
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_RecordDumper.add_representer(str, _represent_text)
-
-
-def dump_record(record: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
-    """One record as YAML, fields in the given order, preceded by ``# comment`` lines (PyYAML
-    quotes whatever would read as another type or as syntax: ``no``, ``2015``, ``# x``)."""
-    head = "".join(f"# {comment}\n" for comment in comments)
-    return head + yaml.dump(dict(record), Dumper=_RecordDumper, allow_unicode=True,
-                            sort_keys=False, width=1_000_000, default_flow_style=False)
 
 
 def write_new(path: Path, data: bytes) -> bool:

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from ..errors import InvalidInput, Problem, SfbError, UsageError
 from ..loader import default_detector, display_path
 from ..validate import Detector, slugify
-from ..yamlio import YamlProblem, decode
+from ..yamlio import YamlProblem, decode, dump_record
 from .listing import ListingEntry, parse_listing
-from .records import ExistingRecords, dump_record, existing_records, write_new
+from .records import ExistingRecords, existing_records, write_new
 from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
