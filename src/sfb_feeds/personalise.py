@@ -17,6 +17,7 @@ from markupsafe import escape
 
 from .delivery import Digest
 from .unsubscribe import ONE_CLICK, unsubscribe_url
+from .urls import list_unsubscribe_url
 
 _UNFILLED = ("{token}", "%7btoken%7d", "{address}", "%7baddress%7d")
 
@@ -49,7 +50,7 @@ class Personaliser:
         """PersonaliseError when a part holds a placeholder outside the marker link."""
         message = BytesParser(_class=EmailMessage, policy=SMTP).parsebytes(data)
         assert isinstance(message, EmailMessage)
-        marker = template.replace("{lang}", lang)
+        marker = list_unsubscribe_url(template, lang)
         for part in message.walk():
             subtype = part.get_content_subtype()
             if part.get_content_maintype() != "text" or not isinstance(part, EmailMessage):

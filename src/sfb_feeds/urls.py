@@ -155,6 +155,12 @@ def archive_path(language: str, year: str) -> str:
     return FEED_ARCHIVE_PATH.format(lang=language, period=year)
 
 
+def list_unsubscribe_url(template: str, lang: str) -> str:
+    """``digests.unsubscribe`` as a list's messages and pages carry it: ``{lang}`` filled in,
+    ``{address}`` and ``{token}`` left for ``send`` (which finds the link by this text)."""
+    return template.replace("{lang}", lang)
+
+
 def digest_archive_url(settings: Settings, lang: str) -> str:
     """The public address of ``lang``'s digest archive page."""
     return public_url(settings, DIGEST_ARCHIVE_PATH.format(lang=lang))

@@ -31,6 +31,7 @@ from email.utils import format_datetime, quote
 
 from ..model import Settings
 from ..urls import digest_archive_url as archive_url
+from ..urls import list_unsubscribe_url
 from ..weeks import week_bounds
 from .view import DigestView
 
@@ -172,7 +173,8 @@ class ListHeads:
                  ("List-Id", f"{_phrase(settings.site.title)} <{lang.lower()}.{domain}>"),
                  ("List-Archive", f"<{archive_url(settings, lang)}>")]
         if digests.unsubscribe:
-            lists.append(("List-Unsubscribe", f"<{digests.unsubscribe.replace('{lang}', lang)}>"))
+            link = list_unsubscribe_url(digests.unsubscribe, lang)
+            lists.append(("List-Unsubscribe", f"<{link}>"))
             # No List-Unsubscribe-Post: RFC 8058 one-click needs a URL that identifies the
             # recipient, which a per-list address cannot; the list software adds its own.
         return cls(header_block((name, value) for name, value in addresses if value),

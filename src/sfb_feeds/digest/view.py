@@ -10,7 +10,16 @@ from typing import Any
 from .. import i18n
 from ..model import Statement
 from ..site import Site
-from ..urls import ATOM, JSON_FEED, RSS, digest_archive_url, digest_url, feed_path, public_url
+from ..urls import (
+    ATOM,
+    JSON_FEED,
+    RSS,
+    digest_archive_url,
+    digest_url,
+    feed_path,
+    list_unsubscribe_url,
+    public_url,
+)
 from ..weeks import Week, week_of_day
 
 
@@ -97,7 +106,7 @@ def _page(site: Site, language: i18n.Language) -> dict[str, Any]:
         **stylesheet_fields(language),
         "site_title": settings.site.title, "site_url": settings.site.url,
         "archive_url": digest_archive_url(settings, lang),
-        "unsubscribe_url": unsubscribe.replace("{lang}", lang) if unsubscribe else None,
+        "unsubscribe_url": list_unsubscribe_url(unsubscribe, lang) if unsubscribe else None,
         "feeds": Feeds(*feeds),
     }
 
