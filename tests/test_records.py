@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -79,8 +80,8 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      "(or leave it out)"),
     ("id that is not a URI", "id: refugees-2015\ntitle: A\ndate: 2015-09-04\nlanguage: en\n"
      "excerpt: x\n", f"{R}:1: record 1: id: 'refugees-2015' is not a URI; use the statement's "
-     "URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds publish it "
-     "unchanged)"),
+     "URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds publish it in "
+     "RFC 3986 normal form)"),
     ("second record of a list",
      "- title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
      "- title: B\n  date: 2015-13-04\n  language: en\n  excerpt: y\n",
@@ -190,3 +191,46 @@ def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: Site
     assert err.splitlines() == ["error: " + str(config.relative_to(Path.cwd())) + ":9: "
                                 "feeds.entries: 'none' must be a whole number of at least 1"]
     assert snapshot(feeds) == before
+
+
+PUBLISHED = "https://www.istendency.net/statements/a"
+
+
+@pytest.mark.parametrize(("first", "second", "said"), [
+    pytest.param("id: HTTPS://WWW.istendency.net:443/statements/a\n", f"id: {PUBLISHED}\n",
+                 f"'{PUBLISHED}' is already used by statements/a.yaml:1 record 1 as "
+                 f"'HTTPS://WWW.istendency.net:443/statements/a' (feeds publish both as "
+                 f"'{PUBLISHED}'); ids must be unique", id="ids"),
+    pytest.param(f"url: {PUBLISHED}\n", "id: https://www.istendency.net/x/../statements/a\n",
+                 "'https://www.istendency.net/x/../statements/a' is already used by "
+                 f"statements/a.yaml:1 record 1 as '{PUBLISHED}' (feeds publish both as "
+                 f"'{PUBLISHED}'); ids must be unique", id="url as id"),
+    pytest.param("url: https://www.istendency.net/statements/%7ea\n",
+                 "url: https://www.istendency.net/statements/~a\n",
+                 "'https://www.istendency.net/statements/~a' is already used by "
+                 "statements/a.yaml:1 record 1 as 'https://www.istendency.net/statements/%7ea' "
+                 "(feeds publish both as 'https://www.istendency.net/statements/~a'); ids must "
+                 "be unique", id="urls as ids"),
+    pytest.param("id: TAG:istendency.net,2015:a\n", "id: tag:istendency.net,2015:a\n",
+                 "'tag:istendency.net,2015:a' is already used by statements/a.yaml:1 record 1 "
+                 "as 'TAG:istendency.net,2015:a' (feeds publish both as "
+                 "'tag:istendency.net,2015:a'); ids must be unique", id="tag ids"),
+])
+def test_ids_published_alike_are_duplicates_in_cold_and_cached_builds(
+        make_site: SiteMaker, first: str, second: str, said: str) -> None:
+    record = "title: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+    config = make_site({"a.yaml": first + record.format(t="A"),
+                        "b.yaml": "id: urn:b\n" + record.format(t="B")})
+    os.chdir(config.parent)
+    now = ["--now", "2016-01-01T00:00:00+00:00"]
+    assert run(["build", *now])[0] == 0  # the record cache now holds a.yaml
+    before = snapshot(config.parent / "feeds")
+    Path("statements/b.yaml").write_text(second + record.format(t="B"))
+    expected = [f"error: statements/b.yaml:1: record 1: id: {said}"]
+    for command in ("build", "check", "build"):  # cached, then again
+        code, out, err = run([command, *now])
+        assert (code, out, err.splitlines()) == (1, "", expected)
+    shutil.rmtree(".sfb-cache")  # cold: nothing cached
+    code, _, err = run(["build", *now])
+    assert (code, err.splitlines()) == (1, expected)
+    assert snapshot(config.parent / "feeds") == before

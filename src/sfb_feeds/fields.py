@@ -71,7 +71,8 @@ def identifier(node: yaml.Node) -> str:
     value = text(node)
     if not _SCHEME.match(value):
         raise FieldError(f"{value!r} is not a URI; use the statement's URL or a tag URI such as "
-                         "tag:example.org,2015:refugee-statement (feeds publish it unchanged)")
+                         "tag:example.org,2015:refugee-statement (feeds publish it in RFC 3986 "
+                         "normal form)")
     return value
 
 

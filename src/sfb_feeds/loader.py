@@ -16,6 +16,7 @@ import yaml
 
 from .errors import InvalidInput, Problem
 from .model import FileStatus, Settings, Statement
+from .urls import entry_id
 from .validate import Detector, RecordContext, RecordResult, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null, line_of
 
@@ -242,14 +243,17 @@ def parse_files(paths: Iterable[str], options: ParseOptions) -> Iterator[tuple[s
 
 
 def _repeats(statements: Sequence[Statement], key: Callable[[Statement], object]
-             ) -> Iterator[tuple[Statement, str]]:
-    """Each statement whose ``key`` (None: none) an earlier one has, and where that one is."""
+             ) -> Iterator[tuple[Statement, Statement]]:
+    """Each statement whose ``key`` (None: none) an earlier one has, and that one."""
     first: dict[object, Statement] = {}
     for statement in statements:
         if (value := key(statement)) is not None \
                 and (earlier := first.setdefault(value, statement)) is not statement:
-            yield statement, (f"{earlier.source.path}:{earlier.source.line} record "
-                              f"{earlier.source.record}")
+            yield statement, earlier
+
+
+def _where(statement: Statement) -> str:
+    return f"{statement.source.path}:{statement.source.line} record {statement.source.record}"
 
 
 def _about(statement: Statement, field: str, message: str) -> Problem:
@@ -257,17 +261,25 @@ def _about(statement: Statement, field: str, message: str) -> Problem:
     return Problem(src.path, message, src.line, src.record, field)
 
 
-def _duplicate_ids(statements: Sequence[Statement]) -> list[Problem]:
-    return [_about(s, "id", f"{s.id!r} is already used by {where}; ids must be unique")
-            for s, where in _repeats(statements, lambda s: s.id)]
+def _duplicate_ids(statements: Sequence[Statement], settings: Settings) -> list[Problem]:
+    """Statements whose ids are published alike (feeds write ids in RFC 3986 normal form:
+    ``HTTPS://Example.org:443/a`` is ``https://example.org/a``)."""
+    def published(statement: Statement) -> str:
+        return entry_id(statement.id, statement.date, settings)
+
+    return [_about(s, "id", f"{s.id!r} is already used by {_where(earlier)}"
+                   + ("" if s.id == earlier.id else
+                      f" as {earlier.id!r} (feeds publish both as {published(s)!r})")
+                   + "; ids must be unique")
+            for s, earlier in _repeats(statements, published)]
 
 
 def _translations_in_one_language(statements: Sequence[Statement]) -> list[Problem]:
     """Warnings: a translation group with two statements in one language (a copied key)."""
-    return [_about(s, "translation_key", f"{s.translation_key!r} is also on {where}, in the "
-                   f"same language ({s.language}); translations of a statement are in other "
-                   "languages, so neither is shown as the other's translation")
-            for s, where in _repeats(statements, lambda s: None if s.translation_key is None
+    return [_about(s, "translation_key", f"{s.translation_key!r} is also on {_where(earlier)}, "
+                   f"in the same language ({s.language}); translations of a statement are in "
+                   "other languages, so neither is shown as the other's translation")
+            for s, earlier in _repeats(statements, lambda s: None if s.translation_key is None
                                      else (s.translation_key, s.language))]
 
 
@@ -291,7 +303,7 @@ def load_statements(settings: Settings, *, detect: Detector | None = None,
     options = ParseOptions(settings=settings, detect=detect or default_detector())
     parsed = parse_files((name for name in names if name not in given), options)
     every = _joined(given[name] if name in given else next(parsed)[1] for name in names)
-    if problems := [*every.problems, *_duplicate_ids(every.statements)]:
+    if problems := [*every.problems, *_duplicate_ids(every.statements, settings)]:
         raise InvalidInput(problems)
     return Loaded(every.statements,
                   (*every.warnings, *_translations_in_one_language(every.statements)))
