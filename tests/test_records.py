@@ -43,6 +43,11 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
     ("date-time without offset", "title: A\ndate: 2015-09-04T10:00:00\nlanguage: en\nexcerpt: x\n",
      f"{R}:2: record 1: date: 2015-09-04T10:00:00 has no UTC offset (add one, e.g. "
      "2015-09-04T10:00:00+00:00)"),
+    *[(f"date {value}", f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n",
+       f"{R}:2: record 1: date: {value} is not a date (use YYYY-MM-DD, or "
+       "YYYY-MM-DDTHH:MM:SS+HH:MM)")
+      for value in ("20150910", "20150910+00:00", "2015-W37-4", "2015-W37-4+00:00",
+                    "2015-09-10+00:00", "2015-W37-4T10:00", "20150910T1000")],
     ("updated without offset",
      "title: A\ndate: 2015-09-04\nupdated: 2015-09-05 10:00\nlanguage: en\nexcerpt: x\n",
      f"{R}:3: record 1: updated: 2015-09-05 10:00 has no UTC offset (add one, e.g. "
@@ -191,6 +196,29 @@ def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: Site
     assert err.splitlines() == ["error: " + str(config.relative_to(Path.cwd())) + ":9: "
                                 "feeds.entries: 'none' must be a whole number of at least 1"]
     assert snapshot(feeds) == before
+
+
+@pytest.mark.parametrize("value", ["2015-09-04T10:00:00", "2015-09-05 10:00", "2015-09-04T10",
+                                   "2015-09-04T10:00:00.5", "2015-09-04T10:00:00,5"])
+def test_the_advice_to_add_an_offset_gives_a_valid_date(make_site: SiteMaker, value: str
+                                                           ) -> None:
+    record = "title: A\ndate: '{}'\nlanguage: en\nexcerpt: x\nid: urn:a\n"
+    config = make_site({"a.yaml": record.format(value)})
+    code, _, err = run(["check", "--config", str(config)])
+    advice = f"{value} has no UTC offset (add one, e.g. {value}+00:00)"
+    assert (code, err.split("date: ", 1)[1]) == (1, advice + "\n")
+    config = make_site({"a.yaml": record.format(value + "+00:00")}, folder="followed")
+    assert run(["check", "--config", str(config)])[0] == 0
+
+
+@pytest.mark.parametrize("value", ["2015-09-04", "2015-09-04T18:30:00+03:00",
+                                   "2015-09-04 18:30+03:00", "2015-09-04T18:30Z",
+                                   "2015-09-04T18:30:00.250-05:00", "2015-09-04T18+0100"])
+def test_calendar_dates_and_times_are_accepted(make_site: SiteMaker, value: str) -> None:
+    config = make_site({"a.yaml": f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n"
+                                  "id: urn:a\n"})
+    code, _, err = run(["check", "--config", str(config)])
+    assert (code, err) == (0, "")
 
 
 PUBLISHED = "https://www.istendency.net/statements/a"

@@ -18,6 +18,7 @@ from .yamlio import BOOL_TAG, is_null
 # plus C1 controls, which are never meant in a statement and which validators flag.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d")  # a calendar date, then a time
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _KINDS: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
 
@@ -99,22 +100,33 @@ def moment(node: yaml.Node, tz: ZoneInfo) -> datetime:
     """A date (that day's midnight in ``tz``) or an ISO 8601 date-time with an offset,
     in the years :data:`weeks.YEARS` (a week around it must still be a date)."""
     value = text(node)
-    if _DATE.match(value):
-        try:
-            found = datetime.combine(date.fromisoformat(value), time(), tzinfo=tz)
-        except ValueError:
-            raise FieldError(f"{value} is not a date (use YYYY-MM-DD)") from None
-    else:
-        try:
-            found = datetime.fromisoformat(value)
-        except ValueError:
-            raise FieldError(f"{value} is not a date (use YYYY-MM-DD, or "
-                             "YYYY-MM-DDTHH:MM:SS+HH:MM)") from None
-        if found.tzinfo is None:
-            raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
+    found = _calendar_moment(value, tz)
     if not FIRST_YEAR <= found.year <= LAST_YEAR:
         raise FieldError(f"{value} is outside the years {YEARS} that feeds and digests cover")
+    if found.tzinfo is None:
+        raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
     return found
+
+
+def _calendar_moment(value: str, tz: ZoneInfo) -> datetime:
+    """``value`` as a ``YYYY-MM-DD`` date, or as a date-time on such a date that has an
+    offset or would have one with ``+00:00`` added (else FieldError: week dates, basic
+    ``20150910`` and the like are refused, not advised to take an offset)."""
+    if _DATE.match(value):
+        try:
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=tz)
+        except ValueError:
+            raise FieldError(f"{value} is not a date (use YYYY-MM-DD)") from None
+    try:
+        if not _DATE_TIME.match(value):
+            raise ValueError(value)
+        found = datetime.fromisoformat(value)
+        if found.tzinfo is None and datetime.fromisoformat(value + "+00:00").tzinfo is None:
+            raise ValueError(value)
+        return found
+    except ValueError:
+        raise FieldError(f"{value} is not a date (use YYYY-MM-DD, or "
+                         "YYYY-MM-DDTHH:MM:SS+HH:MM)") from None
 
 
 def language(node: yaml.Node) -> str:
