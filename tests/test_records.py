@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -33,6 +34,15 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      f"{R}:5: record 1: authors: must be a list (e.g. [First, Second]), not a value"),
     ("mapping in list", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntags: [{a: b}]\n",
      f"{R}:5: record 1: tags: item 1 must be text, not a mapping"),
+    ("null in a list", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nauthors: [1, null]\n",
+     f"{R}:5: record 1: authors: item 2 is empty; give it a value or remove the item"),
+    ("tilde in a list", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntags: [~, a]\n",
+     f"{R}:5: record 1: tags: item 1 is empty; give it a value or remove the item"),
+    ("quoted empty list item", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+     "authors: [X, ' ']\n",
+     f"{R}:5: record 1: authors: item 2 is empty; give it a value or remove the item"),
+    ("blank list item", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntags:\n  - a\n"
+     "  -\n", f"{R}:5: record 1: tags: item 2 is empty; give it a value or remove the item"),
     ("not a boolean", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ndraft: maybe\n",
      f"{R}:5: record 1: draft: must be true or false"),
     ("impossible date", "title: A\ndate: 2015-02-30\nlanguage: en\nexcerpt: x\n",
@@ -262,3 +272,13 @@ def test_ids_published_alike_are_duplicates_in_cold_and_cached_builds(
     code, _, err = run(["build", *now])
     assert (code, err.splitlines()) == (1, expected)
     assert snapshot(config.parent / "feeds") == before
+
+
+def test_scalars_in_lists_are_text_as_written_like_other_fields(make_site: SiteMaker) -> None:
+    config = make_site({"a.yaml": "title: 1984\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+                                  "id: urn:a\nauthors: [1, 'null', no]\ntags: [2.50]\n"})
+    assert run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00+00:00"])[0] == 0
+    feed = json.loads((config.parent / "feeds" / "en" / "feed.json").read_text())
+    (item,) = feed["items"]
+    assert (item["title"], item["authors"], item["tags"]) == (
+        "1984", [{"name": "1"}, {"name": "null"}, {"name": "no"}], ["2.50"])

@@ -27,6 +27,10 @@ class FieldError(ValueError):
     """A field's value is wrong; the message says how to fix it."""
 
 
+class EmptyField(FieldError):
+    """A field (or a list's item) that is empty or null."""
+
+
 def text(node: yaml.Node) -> str:
     """A scalar as the text written in the file (``no`` stays ``no``, ``1984`` stays ``1984``)."""
     if not isinstance(node, yaml.ScalarNode):
@@ -36,7 +40,7 @@ def text(node: yaml.Node) -> str:
         raise FieldError(f"contains the control character U+{ord(bad.group()):04X}, which "
                          "feeds cannot carry; remove it")
     if (is_null(node) and node.style is None) or not value.strip():
-        raise FieldError("is empty; give it a value or remove the field")
+        raise EmptyField("is empty; give it a value or remove the field")
     return value.strip()
 
 
@@ -84,7 +88,12 @@ def text_list(node: yaml.Node) -> tuple[str, ...]:
     items = []
     for number, item in enumerate(node.value, start=1):
         try:
+            if is_null(item):  # (``null``, ``~`` or nothing: a missing item, not a name)
+                raise EmptyField(item.value)
             items.append(line(item))
+        except EmptyField:
+            raise FieldError(f"item {number} is empty; give it a value or remove the item"
+                             ) from None
         except FieldError as exc:
             raise FieldError(f"item {number} {exc}") from None
     return tuple(items)
