@@ -79,7 +79,7 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
 
 def _missing(lines: dict[str, int], ctx: RecordContext, line: int) -> list[Problem]:
     return [ctx.problem(line, name, "is missing; every record needs it") for name in REQUIRED
-            if name not in lines and not (name == "language" and ctx.detect)]
+            if name not in lines and _required(name, ctx)]
 
 
 def _read_fields(
@@ -97,15 +97,28 @@ def _read_fields(
         else:
             lines[name] = at
             try:
-                values[name] = fields.moment(value, ctx.tz) if name in {"date", "updated"} \
-                    else _READERS.get(name, fields.text)(value)
-                if name == "excerpt":
-                    _check_size(values[name], ctx.excerpt_bytes)
+                values[name] = _read_value(name, value, ctx)
+            except fields.EmptyField as exc:
+                message = "is empty; give it a value" if _required(name, ctx) else str(exc)
             except fields.FieldError as exc:
                 message = str(exc)
         if message is not None:
             result.problems.append(ctx.problem(at, name, message))
     return values, lines
+
+
+def _read_value(name: str, node: yaml.Node, ctx: RecordContext) -> Any:
+    if name in {"date", "updated"}:
+        return fields.moment(node, ctx.tz)
+    value = _READERS.get(name, fields.text)(node)
+    if name == "excerpt":
+        _check_size(value, ctx.excerpt_bytes)
+    return value
+
+
+def _required(name: str, ctx: RecordContext) -> bool:
+    """Whether a record must have the field (``language`` is detected when left out)."""
+    return name in REQUIRED and not (name == "language" and ctx.detect)
 
 
 # Zero-width characters a title never needs (ZWJ U+200D and ZWNJ U+200C stay: scripts
