@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -269,3 +270,18 @@ def test_files_read_ahead_are_closed_when_reading_stops_half_way(tmp_path: Path)
     assert len(os.listdir("/proc/self/fd")) >= before + 15  # opened ahead
     reads.close()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_bare_date_is_published_from_the_day_s_start_at_noon(make_site: SiteMaker) -> None:
+    """README: a bare date is published from that day's start in site.timezone, and feeds
+    give it the time 12:00 that day (docs/feeds.md)."""
+    from cli_run import run
+
+    config = make_site({"a.yaml": "id: urn:a\ntitle: A\ndate: 2015-07-04\nlanguage: en\n"
+                                  "excerpt: x\n"})  # London: UTC+1 in July
+    build = ["build", "--config", str(config), "--now"]
+    assert run([*build, "2015-07-03T22:59:00+00:00"])[0] == 0
+    assert not (config.parent / "feeds" / "en").exists()
+    assert run([*build, "2015-07-03T23:00:00+00:00"])[0] == 0
+    feed = json.loads((config.parent / "feeds" / "en" / "feed.json").read_text())
+    assert feed["items"][0]["date_published"] == "2015-07-04T12:00:00+01:00"
