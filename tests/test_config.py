@@ -119,9 +119,9 @@ def test_a_templates_folder_that_overrides_nothing_is_refused(
         assert err.getvalue().splitlines() == [
             f"error: {display_path(config)}:4: templates: {folder} {problem}"]
     assert not (config.parent / "feeds").exists()
-    from sfb_feeds.config import TEMPLATE_FOLDERS
     from sfb_feeds.digest.templates import FOLDER
     from sfb_feeds.feeds.index_page import PAGES_FOLDER
+    from sfb_feeds.folders import TEMPLATE_FOLDERS
 
     assert TEMPLATE_FOLDERS == (FOLDER, PAGES_FOLDER)  # the folders the renderers read
     (config.parent / "my-templats" / "pages").mkdir(parents=True, exist_ok=True)
@@ -184,3 +184,4 @@ def test_a_language_given_twice_is_reported(tmp_path: Path, second: str) -> None
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "c.yaml")
     assert caught.value.messages() == ["c.yaml:8: digests.lists.pl: appears twice; keep one"]
+

@@ -116,3 +116,63 @@ def test_the_unsubscribe_link_is_https_or_mailto(make_site: SiteMaker, tmp_path:
         assert sorted(tmp_path.rglob("*")) == before
     else:
         assert result[::2] == (0, "")
+
+
+DRAFT = "title: D\ndate: 2015-09-04\nlanguage: en\nexcerpt: secret draft text\ndraft: true\n"
+
+
+@pytest.mark.parametrize(("links", "paths", "key", "says"), [
+    # (link name, its target), what the config says, the key refused, what is said of it
+    (("cachelink", "feeds/c"), "cache: cachelink\n", "cache",
+     "{config}/cachelink (which resolves to {config}/feeds/c) lies inside the output folder "
+     "{config}/feeds, which is published (it would expose the text of drafts and scheduled "
+     "statements); move it outside"),
+    (("cachelink", "feeds"), "cache: cachelink/not-yet\n", "cache",
+     "{config}/cachelink/not-yet (which resolves to {config}/feeds/not-yet) lies inside the "
+     "output folder {config}/feeds, which is published"),
+    (("outlink", "statements"), "output: outlink\n", "output",
+     "{config}/outlink (which resolves to {config}/statements) overlaps the statements folder "
+     "{config}/statements (drafts and scheduled statements would be exposed or mixed up); keep "
+     "them apart"),
+    (("statelink", "feeds/s"), "state: statelink\n", "state",
+     "{config}/statelink (which resolves to {config}/feeds/s) lies inside the output folder "
+     "{config}/feeds, which is published"),
+    (("publink", "."), "output: publink/feeds\ncache: feeds/c\n", "cache",
+     "{config}/feeds/c lies inside the output folder {config}/publink/feeds (which resolves to "
+     "{config}/feeds), which is published"),
+    (("homelink", "home"), "output: homelink\n", "output",
+     "is the home folder; give output a folder of its own"),
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_symbolic_link_does_not_bypass_the_folder_checks(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        links: tuple[str, str], paths: str, key: str, says: str, command: str) -> None:
+    """The folders are compared as the links resolve too: a cache or state reached through a
+    link into the output would publish the drafts' text, an output linked into the statements
+    would write the feeds among them."""
+    monkeypatch.setenv("HOME", str(tmp_path / "site" / "home"))
+    config = make_site({"a.yaml": RECORD, "draft.yaml": DRAFT}, config=MINIMAL + paths)
+    for folder in ("feeds/c", "feeds/s", "home"):
+        (config.parent / folder).mkdir(parents=True)
+    name, target = links
+    (config.parent / name).symlink_to(target)
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out) == (1, "")
+    line = 4 + [written.split(":")[0] for written in paths.splitlines()].index(key)
+    assert err.startswith(f"error: {config.relative_to(tmp_path)}:{line}: {key}: "
+                          + says.format(config=config.parent)), err
+    assert len(err.splitlines()) == 1
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_an_output_folder_linked_elsewhere_still_builds(
+        make_site: SiteMaker, tmp_path: Path) -> None:
+    """A link that keeps the folders apart is fine (e.g. feeds -> /srv/www/feeds)."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "output: public\n")
+    (tmp_path / "www").mkdir()
+    (config.parent / "public").symlink_to(tmp_path / "www")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    assert (tmp_path / "www" / "en" / "atom.xml").is_file()
+

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
 from collections.abc import Callable
-from itertools import combinations
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +13,13 @@ import yaml
 
 from . import fields
 from .errors import ConfigError, Problem
+from .folders import (
+    FOLDERS,
+    expand,
+    folder_problems,
+    template_problems,
+    unset_variables,
+)
 from .language import canonical_tag
 from .loader import display_path
 from .model import (
@@ -147,6 +151,11 @@ class _Collector:
         line = self.lines.get(line, 1) if isinstance(line, str) else line
         self.problems.append(Problem(self.shown, message, line, None, field))
 
+    def extend(self, found: list[tuple[str, str]]) -> None:
+        """Problems (key, message), each at its key's line."""
+        for key, message in found:
+            self.add(key, key, message)
+
 
 def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -> dict[str, Any]:
     """The keys of one mapping (``name`` is its section, "" at the top), read by ``schema``."""
@@ -247,74 +256,12 @@ def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
                 f"{host} in clear text; use starttls or ssl")
 
 
-_FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
-
-
-def _expand(base: Path, text: str) -> Path:
-    """A path written in the config made absolute: ``~``, ``$NAME`` and ``${NAME}``
-    expanded (cron sets ``HOME``), relative to the config's folder."""
-    return Path(os.path.normpath(base / Path(os.path.expandvars(text)).expanduser()))
-
-
-_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-
-
-def _check_variables(v: dict[str, Any], out: _Collector) -> None:
-    """Every ``$NAME`` a path uses is set: a path silently keeping ``$NAME`` would write
-    to a folder of that name."""
-    written = [(key, v[key]) for key in ("statements", "templates", *dict(_FOLDERS))
-               if key in v]
-    recipients = v.get("digests", {}).get("recipients", {})
-    written += [(f"digests.recipients.{lang}", name) for lang, name in recipients.items()]
-    for key, text in written:
-        for match in _REFERENCE.finditer(str(text)):
-            name = match.group(1) or match.group(2)
-            if name not in os.environ:
-                out.add(key, key, f"uses ${name}, which is not set in the environment")
-
-
-# The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
-# feeds.index_page.PAGES_FOLDER): a folder with neither would override nothing.
-TEMPLATE_FOLDERS = ("email", "pages")
-
-
-def _check_templates(base: Path, v: dict[str, Any], out: _Collector) -> None:
-    """The site's own templates folder exists and holds templates: a misspelt one would
-    leave the built-in templates in use without a word."""
-    if "templates" not in v:
-        return
-    folder = _expand(base, v["templates"])
-    if not folder.is_dir():
-        out.add("templates", "templates", f"{folder} is not a folder")
-    elif not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
-        out.add("templates", "templates", f"{folder} holds neither an "
-                "email/ nor a pages/ folder of templates, so it would override nothing")
-
-
-def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
-    """Output, cache and state apart from each other and from the statements; none of
-    them ``/`` or the home folder; cache and state never published inside the output."""
-    found = {key: _expand(base, v.get(key, default)) for key, default in _FOLDERS}
-    statements = _expand(base, v.get("statements", "statements"))
-    forbidden = {Path("/"): "/", Path.home(): "the home folder"}
-    for key, folder in {**found, "statements": statements}.items():
-        if folder in forbidden:
-            out.add(key, key, f"is {forbidden[folder]}; give {key} a folder of its own")
-        elif key != "statements" and (folder.is_relative_to(statements)
-                                      or statements.is_relative_to(folder)):
-            out.add(key, key, f"{folder} overlaps the statements folder {statements} (drafts "
-                    "and scheduled statements would be exposed or mixed up); keep them apart")
-    for (other, where), (key, folder) in combinations(found.items(), 2):
-        _check_pair(key, folder, other, where, out)
-
-
-def _check_pair(key: str, folder: Path, other: str, where: Path, out: _Collector) -> None:
-    if other == "output" and folder.is_relative_to(where):
-        out.add(key, key, f"{folder} lies inside the output folder {where}, which is "
-                "published (it would expose the text of drafts and scheduled statements); "
-                "move it outside")
-    elif folder.is_relative_to(where) or where.is_relative_to(folder):
-        out.add(key, key, f"{folder} overlaps {other} ({where}); keep them apart")
+def _check_paths(base: Path, values: dict[str, Any], out: _Collector) -> None:
+    """The paths' variables set, then (once every path is whole) the folders apart."""
+    if not out.problems:
+        out.extend(unset_variables(values))
+    if not out.problems:
+        out.extend(folder_problems(base, values) + template_problems(base, values))
 
 
 def _settings(path: Path, v: dict[str, Any]) -> Settings:
@@ -326,9 +273,9 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
         digests["sender"] = digests.pop("from")
     if "recipients" in digests:
         digests["recipients"] = MappingProxyType(
-            {lang: _expand(base, name) for lang, name in digests["recipients"].items()})
-    folders = {f"{key}_dir": _expand(base, v.get(key, default))
-               for key, default in (("statements", "statements"), *_FOLDERS)}
+            {lang: expand(base, name) for lang, name in digests["recipients"].items()})
+    folders = {f"{key}_dir": expand(base, v.get(key, default))
+               for key, default in (("statements", "statements"), *FOLDERS)}
     return Settings(
         config_path=path,
         site=SiteSettings(
@@ -337,7 +284,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
             feeds_url=site.get("feeds_url", url.rstrip("/") + "/feeds/"),
             author=site.get("author", site["title"]), timezone=site.get("timezone", "UTC"),
         ),
-        templates_dir=_expand(base, v["templates"]) if "templates" in v else None,
+        templates_dir=expand(base, v["templates"]) if "templates" in v else None,
         feeds=FeedSettings(**v.get("feeds", {})), digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})), limits=LimitSettings(**v.get("limits", {})),
         **folders,
@@ -363,11 +310,7 @@ def load_settings(path: Path | None = None) -> Settings:
     if root is None:
         raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
     values = _read_top(root, out)
-    if not out.problems:
-        _check_variables(values, out)
-    if not out.problems:
-        _check_folders(path.parent, values, out)
-        _check_templates(path.parent, values, out)
+    _check_paths(path.parent, values, out)
     if out.problems:
         raise ConfigError(out.problems)
     return _settings(path, values)
