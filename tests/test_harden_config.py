@@ -176,3 +176,33 @@ def test_an_output_folder_linked_elsewhere_still_builds(
     assert (code, err) == (0, "")
     assert (tmp_path / "www" / "en" / "atom.xml").is_file()
 
+
+@pytest.mark.parametrize(("link", "unknown"), [
+    ("https://x.org/u?l={language}", "{language}"),
+    ("https://x.org/u?l={lang}&a={Address}", "{Address}"),
+    ("mailto:leave@x.org?subject={}", "{}"),
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_an_unknown_placeholder_in_the_unsubscribe_link_is_refused(
+        make_site: SiteMaker, tmp_path: Path, link: str, unknown: str, command: str) -> None:
+    """Only {lang}, {address} and {token} are filled in: any other would be published as
+    written, in a link that cannot work."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  unsubscribe: "{link}"\n'))
+    before = sorted(tmp_path.rglob("*"))
+    assert run([command, "--config", str(config), "--now", "2015-09-10"]) == (
+        1, "", f"error: {config.relative_to(tmp_path)}:6: digests.unsubscribe: '{link}' has "
+        f"the placeholder {unknown}, which nothing fills in; use {{lang}}, {{address}} or "
+        "{token}\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_refused_personal_link_is_reported_once(make_site: SiteMaker, tmp_path: Path) -> None:
+    link = "https://x.org/u?l={language}&a={address}&t={token}"
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  unsubscribe: "{link}"\n'
+        "  recipients: {en: en.txt}\n"))
+    assert run(["check", "--config", str(config)]) == (
+        1, "", f"error: {config.relative_to(tmp_path)}:6: digests.unsubscribe: '{link}' has "
+        "the placeholder {language}, which nothing fills in; use {lang}, {address} or {token}\n")
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -100,10 +101,17 @@ def _rate(node: yaml.Node) -> float:
     return rate
 
 
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_FILLED = ("{lang}", "{address}", "{token}")  # urls.list_unsubscribe_url, personalise.py
+
+
 def _unsubscribe(node: yaml.Node) -> str:
     value = fields.header_value(node)
     if not value.startswith(("https://", "mailto:")):
         raise fields.FieldError(f"{value!r} must be an https:// or mailto: URL")
+    if unknown := [name for name in _PLACEHOLDER.findall(value) if name not in _FILLED]:
+        raise fields.FieldError(f"{value!r} has the placeholder {unknown[0]}, which nothing "
+                                "fills in; use {lang}, {address} or {token}")
     return value
 
 
@@ -226,7 +234,8 @@ def _check_sending(values: dict[str, Any], out: _Collector) -> None:
         out.add("digests", "digests.from",
                 "is missing; digests.lists or digests.recipients gives them destinations, so "
                 "their From: is needed (e.g. from: Socialism From Below <digest@example.org>)")
-    if digests.get("recipients"):
+    refused = "unsubscribe" not in digests and "digests.unsubscribe" in out.lines
+    if digests.get("recipients") and not refused:  # (a refused one is reported once)
         _check_one_click(digests.get("unsubscribe", ""), out)
     _check_smtp(values.get("smtp", {}), out)
 
