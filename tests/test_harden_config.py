@@ -206,3 +206,29 @@ def test_a_refused_personal_link_is_reported_once(make_site: SiteMaker, tmp_path
         1, "", f"error: {config.relative_to(tmp_path)}:6: digests.unsubscribe: '{link}' has "
         "the placeholder {language}, which nothing fills in; use {lang}, {address} or {token}\n")
 
+
+@pytest.mark.parametrize("list_id", ["not a domain!", "localhost", "example..org", ".example.org",
+                                     "example.org.", "-x.example.org", "x-.example.org",
+                                     "ex_ample.org", "<example.org>", "żółw.example.org"])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_list_id_that_is_not_a_domain_is_refused(
+        make_site: SiteMaker, tmp_path: Path, list_id: str, command: str) -> None:
+    """RFC 2919: List-Id is <label.namespace>, a dot-atom; anything else is a malformed header."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  list_id: "{list_id}"\n'))
+    before = sorted(tmp_path.rglob("*"))
+    assert run([command, "--config", str(config), "--now", "2015-09-10"]) == (
+        1, "", f"error: {config.relative_to(tmp_path)}:6: digests.list_id: {list_id!r} is not a "
+        "domain-like name (letters, digits and hyphens in labels joined by dots, at least two "
+        "labels, e.g. digests.example.org); List-Id needs one\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("list_id", ["digests.example.org", "Lists.IST-tendency.net", "a.b"])
+def test_a_domain_like_list_id_is_published(make_site: SiteMaker, list_id: str) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f"digests:\n  from: D <d@example.org>\n  list_id: {list_id}\n"))
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[::2] == (0, "")
+    eml = (config.parent / "feeds" / "digests" / "en" / "2015-W36.eml").read_text()
+    assert f"List-Id: T <en.{list_id}>" in eml
+

@@ -115,6 +115,21 @@ def _unsubscribe(node: yaml.Node) -> str:
     return value
 
 
+# RFC 2919's list-id-namespace as a domain: dot-atom labels of letters, digits and inner
+# hyphens, at least two of them (the language tag is put before it as the list-label).
+_LIST_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def _list_id(node: yaml.Node) -> str:
+    value = fields.header_value(node)
+    if not _LIST_ID.fullmatch(value):
+        raise fields.FieldError(f"{value!r} is not a domain-like name (letters, digits and "
+                                "hyphens in labels joined by dots, at least two labels, e.g. "
+                                "digests.example.org); List-Id needs one")
+    return value
+
+
 def _port(node: yaml.Node) -> int:
     value = _positive_int(node)
     if value > 65535:
@@ -134,7 +149,7 @@ SCHEMA: dict[str, Reader | dict[str, Reader]] = {
         "week_starts": _one_of(WEEKDAYS, "a day of the week (e.g. monday)"),
         "from": fields.mailbox,
         "lists": _by_language(fields.mailbox, "list addresses (pl: list@example.org)"),
-        "unsubscribe": _unsubscribe, "list_id": fields.header_value,
+        "unsubscribe": _unsubscribe, "list_id": _list_id,
         "recipients": _by_language(fields.text, "recipients files (pl: pl.csv)"),
         "unsubscribe_secret_env": _variable,
     },
