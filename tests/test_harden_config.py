@@ -232,3 +232,40 @@ def test_a_domain_like_list_id_is_published(make_site: SiteMaker, list_id: str) 
     eml = (config.parent / "feeds" / "digests" / "en" / "2015-W36.eml").read_text()
     assert f"List-Id: T <en.{list_id}>" in eml
 
+
+RECIPIENTS = (MINIMAL + "digests:\n  from: D <d@example.org>\n"
+              '  unsubscribe: "https://example.org/u?l={lang}&a={address}&t={token}"\n'
+              "  recipients:\n    en: en.txt\n    pl: {pl}\n")
+
+
+@pytest.mark.parametrize(("name", "why"), [("nofile.csv", "No such file or directory"),
+                                           ("a-folder", "Is a directory")])
+def test_check_refuses_a_recipients_file_it_cannot_read_as_send_does(
+        make_site: SiteMaker, tmp_path: Path, name: str, why: str) -> None:
+    """README: invalid input is exit 1, and check validates what send needs; check only
+    warned while send --dry-run refused. build does not read the recipients files."""
+    config = make_site({"a.yaml": RECORD.replace("language: en", "language: pl")},
+                       config=RECIPIENTS.replace("{pl}", name))
+    (config.parent / "en.txt").write_text("ann@example.org\nnot an address\n")
+    (config.parent / "a-folder").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    assert run(["check", "--config", str(config), "--now", "2015-09-10"]) == (
+        1, "", f"error: site/sfb-feeds.yaml:9: digests.recipients.pl: cannot read "
+        f"site/{name}: {why} (send mails the language's subscribers from it; correct the "
+        "path or create the file)\n")
+    assert sorted(tmp_path.rglob("*")) == before
+    code, _, err = run(["send", "--dry-run", "--config", str(config), "--now", "2015-09-10"])
+    assert code == 1 and f"cannot read site/{name}: {why}" in err
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+
+
+def test_check_still_warns_about_bad_lines_of_a_readable_recipients_file(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "s" * 32)
+    config = make_site({"a.yaml": RECORD}, config=RECIPIENTS.replace("{pl}", "en.txt"))
+    (config.parent / "en.txt").write_text("ann@example.org\nnot an address\n")
+    code, _, err = run(["check", "--config", str(config), "--now", "2015-09-10"])
+    assert code == 0
+    assert err.splitlines() == ["warning: site/en.txt:2: 'not an address' must be a bare address "
+                                "(local@domain), without spaces; line skipped"] * 2

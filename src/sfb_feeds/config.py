@@ -19,6 +19,7 @@ from .folders import (
     expand,
     folder_problems,
     template_problems,
+    unreadable_recipients,
     unset_variables,
 )
 from .language import canonical_tag
@@ -315,8 +316,9 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     )
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read the config file (default ``./sfb-feeds.yaml``); ConfigError lists every problem."""
+def load_settings(path: Path | None = None, *, recipients: bool = False) -> Settings:
+    """Read the config file (default ``./sfb-feeds.yaml``); ConfigError lists every problem.
+    With ``recipients``, each recipients file must be readable too (``check``)."""
     path = (path or Path(DEFAULT_CONFIG)).absolute()
     shown = display_path(path)
     try:
@@ -337,4 +339,9 @@ def load_settings(path: Path | None = None) -> Settings:
     _check_paths(path.parent, values, out)
     if out.problems:
         raise ConfigError(out.problems)
-    return _settings(path, values)
+    settings = _settings(path, values)
+    if recipients:
+        out.extend(unreadable_recipients(settings.digests.recipients))
+    if out.problems:
+        raise ConfigError(out.problems)
+    return settings

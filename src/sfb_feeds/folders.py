@@ -1,6 +1,6 @@
 """The config's paths: expanded, their variables set, the folders apart from each other
-(as written and as their symbolic links resolve), and the templates folder. Each check
-returns (key, message) pairs; config.py places them at the key's line."""
+(as written and as their symbolic links resolve), the templates folder and the recipients
+files there. Each check returns (key, message) pairs; config.py places them at the key's line."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
 from typing import Any
+
+from .loader import display_path
 
 FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
 
@@ -104,3 +106,15 @@ def _pair(key: str, folder: Path, other: str, where: Path,
 def _apart(one: Path, other: Path) -> bool:
     return not (one.is_relative_to(other) or other.is_relative_to(one))
 
+
+def unreadable_recipients(recipients: Mapping[str, Path]) -> Found:
+    """Each recipients file that cannot be opened: `send` could not mail its subscribers."""
+    found: Found = []
+    for lang, path in recipients.items():
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            found.append((f"digests.recipients.{lang}", f"cannot read {display_path(path)}: "
+                          f"{exc.strerror or exc} (send mails the language's subscribers "
+                          "from it; correct the path or create the file)"))
+    return found
