@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from cli_run import run
 from conftest import SITE_CONFIG, SiteMaker
 
 from sfb_feeds.cli import main
@@ -185,3 +186,42 @@ def test_a_language_given_twice_is_reported(tmp_path: Path, second: str) -> None
         load_settings(tmp_path / "c.yaml")
     assert caught.value.messages() == ["c.yaml:8: digests.lists.pl: appears twice; keep one"]
 
+
+def test_a_refused_from_is_not_also_called_missing(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(MINIMAL + "digests:\n  from: nobody\n"
+                                     "  lists: {pl: pl@example.org}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "c.yaml")
+    assert caught.value.messages() == ["c.yaml:5: digests.from: 'nobody' is not an email "
+                                       "address (e.g. Name <list@example.org>)"]
+
+
+@pytest.mark.parametrize(("text", "key", "line"), [
+    (MINIMAL + "statements: null\n", "statements", 4),
+    (MINIMAL + "output: Null\n", "output", 4),
+    (MINIMAL + "cache: NULL\n", "cache", 4),
+    (MINIMAL + "templates: null\n", "templates", 4),
+    (MINIMAL + "digests:\n  recipients: {pl: null}\n", "digests.recipients", 5),
+    ("site:\n  title: null\n  url: https://example.org/\n", "site.title", 2),
+    (MINIMAL + "smtp:\n  host: ~\n", "smtp.host", 5),
+])
+def test_a_null_value_is_refused_at_its_line(make_site: SiteMaker, tmp_path: Path, text: str,
+                                             key: str, line: int) -> None:
+    """YAML's null (``null``, ``~``) is no value: it was read as the text "null" (a folder
+    of that name; the statements one "not found" with no line)."""
+    config = make_site(config=text)
+    before = sorted(tmp_path.rglob("*"))
+    for command in ("check", "build"):
+        assert run([command, "--config", str(config)]) == (
+            1, "", f"error: site/sfb-feeds.yaml:{line}: {key}: is empty; give it a value or "
+            "remove the field\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_null_record_field_is_refused_too(make_site: SiteMaker) -> None:
+    """The same text reader reads records: ``title: null`` was published as "null"."""
+    config = make_site({"a.yaml": "title: null\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"},
+                       config=MINIMAL)
+    assert run(["check", "--config", str(config)]) == (
+        1, "", "error: site/statements/a.yaml:1: record 1: title: is empty; give it a value or "
+        "remove the field\n")

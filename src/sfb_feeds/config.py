@@ -131,6 +131,13 @@ def _list_id(node: yaml.Node) -> str:
     return value
 
 
+def _path(node: yaml.Node) -> str:
+    """A file or folder: a bare ``~`` is the home folder (YAML would read it as null)."""
+    if isinstance(node, yaml.ScalarNode) and node.value == "~" and not node.style:
+        return "~"
+    return fields.text(node)
+
+
 def _port(node: yaml.Node) -> int:
     value = _positive_int(node)
     if value > 65535:
@@ -139,8 +146,7 @@ def _port(node: yaml.Node) -> int:
 
 
 SCHEMA: dict[str, Reader | dict[str, Reader]] = {
-    "statements": fields.text, "output": fields.text, "templates": fields.text,
-    "cache": fields.text, "state": fields.text,
+    "statements": _path, "output": _path, "templates": _path, "cache": _path, "state": _path,
     "site": {
         "title": fields.header_value, "description": fields.text, "url": fields.url,
         "feeds_url": fields.url, "author": fields.header_value, "timezone": _timezone,
@@ -151,7 +157,7 @@ SCHEMA: dict[str, Reader | dict[str, Reader]] = {
         "from": fields.mailbox,
         "lists": _by_language(fields.mailbox, "list addresses (pl: list@example.org)"),
         "unsubscribe": _unsubscribe, "list_id": _list_id,
-        "recipients": _by_language(fields.text, "recipients files (pl: pl.csv)"),
+        "recipients": _by_language(_path, "recipients files (pl: pl.csv)"),
         "unsubscribe_secret_env": _variable,
     },
     "smtp": {
@@ -246,7 +252,8 @@ def _is_loopback(host: str) -> bool:
 def _check_sending(values: dict[str, Any], out: _Collector) -> None:
     """What `send` needs, checked for every command once digests have destinations."""
     digests = values.get("digests", {})
-    if (digests.get("lists") or digests.get("recipients")) and "from" not in digests:
+    if ((digests.get("lists") or digests.get("recipients"))
+            and "digests.from" not in out.lines):  # (not there, not refused)
         out.add("digests", "digests.from",
                 "is missing; digests.lists or digests.recipients gives them destinations, so "
                 "their From: is needed (e.g. from: Socialism From Below <digest@example.org>)")
