@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from cli_run import run
 from conftest import SITE_CONFIG, SiteMaker
 
 from sfb_feeds.cli import main
@@ -119,9 +120,9 @@ def test_a_templates_folder_that_overrides_nothing_is_refused(
         assert err.getvalue().splitlines() == [
             f"error: {display_path(config)}:4: templates: {folder} {problem}"]
     assert not (config.parent / "feeds").exists()
-    from sfb_feeds.config import TEMPLATE_FOLDERS
     from sfb_feeds.digest.templates import FOLDER
     from sfb_feeds.feeds.index_page import PAGES_FOLDER
+    from sfb_feeds.folders import TEMPLATE_FOLDERS
 
     assert TEMPLATE_FOLDERS == (FOLDER, PAGES_FOLDER)  # the folders the renderers read
     (config.parent / "my-templats" / "pages").mkdir(parents=True, exist_ok=True)
@@ -184,3 +185,43 @@ def test_a_language_given_twice_is_reported(tmp_path: Path, second: str) -> None
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "c.yaml")
     assert caught.value.messages() == ["c.yaml:8: digests.lists.pl: appears twice; keep one"]
+
+
+def test_a_refused_from_is_not_also_called_missing(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(MINIMAL + "digests:\n  from: nobody\n"
+                                     "  lists: {pl: pl@example.org}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "c.yaml")
+    assert caught.value.messages() == ["c.yaml:5: digests.from: 'nobody' is not an email "
+                                       "address (e.g. Name <list@example.org>)"]
+
+
+@pytest.mark.parametrize(("text", "key", "line"), [
+    (MINIMAL + "statements: null\n", "statements", 4),
+    (MINIMAL + "output: Null\n", "output", 4),
+    (MINIMAL + "cache: NULL\n", "cache", 4),
+    (MINIMAL + "templates: null\n", "templates", 4),
+    (MINIMAL + "digests:\n  recipients: {pl: null}\n", "digests.recipients", 5),
+    ("site:\n  title: null\n  url: https://example.org/\n", "site.title", 2),
+    (MINIMAL + "smtp:\n  host: ~\n", "smtp.host", 5),
+])
+def test_a_null_value_is_refused_at_its_line(make_site: SiteMaker, tmp_path: Path, text: str,
+                                             key: str, line: int) -> None:
+    """YAML's null (``null``, ``~``) is no value: it was read as the text "null" (a folder
+    of that name; the statements one "not found" with no line)."""
+    config = make_site(config=text)
+    before = sorted(tmp_path.rglob("*"))
+    for command in ("check", "build"):
+        assert run([command, "--config", str(config)]) == (
+            1, "", f"error: site/sfb-feeds.yaml:{line}: {key}: is empty; give it a value or "
+            "remove the field\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_null_record_field_is_refused_too(make_site: SiteMaker) -> None:
+    """The same text reader reads records: ``title: null`` was published as "null"."""
+    config = make_site({"a.yaml": "title: null\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"},
+                       config=MINIMAL)
+    assert run(["check", "--config", str(config)]) == (
+        1, "", "error: site/statements/a.yaml:1: record 1: title: is empty; give it a value or "
+        "remove the field\n")

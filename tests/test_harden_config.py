@@ -116,3 +116,156 @@ def test_the_unsubscribe_link_is_https_or_mailto(make_site: SiteMaker, tmp_path:
         assert sorted(tmp_path.rglob("*")) == before
     else:
         assert result[::2] == (0, "")
+
+
+DRAFT = "title: D\ndate: 2015-09-04\nlanguage: en\nexcerpt: secret draft text\ndraft: true\n"
+
+
+@pytest.mark.parametrize(("links", "paths", "key", "says"), [
+    # (link name, its target), what the config says, the key refused, what is said of it
+    (("cachelink", "feeds/c"), "cache: cachelink\n", "cache",
+     "{config}/cachelink (which resolves to {config}/feeds/c) lies inside the output folder "
+     "{config}/feeds, which is published (it would expose the text of drafts and scheduled "
+     "statements); move it outside"),
+    (("cachelink", "feeds"), "cache: cachelink/not-yet\n", "cache",
+     "{config}/cachelink/not-yet (which resolves to {config}/feeds/not-yet) lies inside the "
+     "output folder {config}/feeds, which is published"),
+    (("outlink", "statements"), "output: outlink\n", "output",
+     "{config}/outlink (which resolves to {config}/statements) overlaps the statements folder "
+     "{config}/statements (drafts and scheduled statements would be exposed or mixed up); keep "
+     "them apart"),
+    (("statelink", "feeds/s"), "state: statelink\n", "state",
+     "{config}/statelink (which resolves to {config}/feeds/s) lies inside the output folder "
+     "{config}/feeds, which is published"),
+    (("publink", "."), "output: publink/feeds\ncache: feeds/c\n", "cache",
+     "{config}/feeds/c lies inside the output folder {config}/publink/feeds (which resolves to "
+     "{config}/feeds), which is published"),
+    (("homelink", "home"), "output: homelink\n", "output",
+     "is the home folder; give output a folder of its own"),
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_symbolic_link_does_not_bypass_the_folder_checks(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        links: tuple[str, str], paths: str, key: str, says: str, command: str) -> None:
+    """The folders are compared as the links resolve too: a cache or state reached through a
+    link into the output would publish the drafts' text, an output linked into the statements
+    would write the feeds among them."""
+    monkeypatch.setenv("HOME", str(tmp_path / "site" / "home"))
+    config = make_site({"a.yaml": RECORD, "draft.yaml": DRAFT}, config=MINIMAL + paths)
+    for folder in ("feeds/c", "feeds/s", "home"):
+        (config.parent / folder).mkdir(parents=True)
+    name, target = links
+    (config.parent / name).symlink_to(target)
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out) == (1, "")
+    line = 4 + [written.split(":")[0] for written in paths.splitlines()].index(key)
+    assert err.startswith(f"error: {config.relative_to(tmp_path)}:{line}: {key}: "
+                          + says.format(config=config.parent)), err
+    assert len(err.splitlines()) == 1
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_an_output_folder_linked_elsewhere_still_builds(
+        make_site: SiteMaker, tmp_path: Path) -> None:
+    """A link that keeps the folders apart is fine (e.g. feeds -> /srv/www/feeds)."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "output: public\n")
+    (tmp_path / "www").mkdir()
+    (config.parent / "public").symlink_to(tmp_path / "www")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    assert (tmp_path / "www" / "en" / "atom.xml").is_file()
+
+
+@pytest.mark.parametrize(("link", "unknown"), [
+    ("https://x.org/u?l={language}", "{language}"),
+    ("https://x.org/u?l={lang}&a={Address}", "{Address}"),
+    ("mailto:leave@x.org?subject={}", "{}"),
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_an_unknown_placeholder_in_the_unsubscribe_link_is_refused(
+        make_site: SiteMaker, tmp_path: Path, link: str, unknown: str, command: str) -> None:
+    """Only {lang}, {address} and {token} are filled in: any other would be published as
+    written, in a link that cannot work."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  unsubscribe: "{link}"\n'))
+    before = sorted(tmp_path.rglob("*"))
+    assert run([command, "--config", str(config), "--now", "2015-09-10"]) == (
+        1, "", f"error: {config.relative_to(tmp_path)}:6: digests.unsubscribe: '{link}' has "
+        f"the placeholder {unknown}, which nothing fills in; use {{lang}}, {{address}} or "
+        "{token}\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_refused_personal_link_is_reported_once(make_site: SiteMaker, tmp_path: Path) -> None:
+    link = "https://x.org/u?l={language}&a={address}&t={token}"
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  unsubscribe: "{link}"\n'
+        "  recipients: {en: en.txt}\n"))
+    assert run(["check", "--config", str(config)]) == (
+        1, "", f"error: {config.relative_to(tmp_path)}:6: digests.unsubscribe: '{link}' has "
+        "the placeholder {language}, which nothing fills in; use {lang}, {address} or {token}\n")
+
+
+@pytest.mark.parametrize("list_id", ["not a domain!", "localhost", "example..org", ".example.org",
+                                     "example.org.", "-x.example.org", "x-.example.org",
+                                     "ex_ample.org", "<example.org>", "żółw.example.org"])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_list_id_that_is_not_a_domain_is_refused(
+        make_site: SiteMaker, tmp_path: Path, list_id: str, command: str) -> None:
+    """RFC 2919: List-Id is <label.namespace>, a dot-atom; anything else is a malformed header."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  list_id: "{list_id}"\n'))
+    before = sorted(tmp_path.rglob("*"))
+    assert run([command, "--config", str(config), "--now", "2015-09-10"]) == (
+        1, "", f"error: {config.relative_to(tmp_path)}:6: digests.list_id: {list_id!r} is not a "
+        "domain-like name (letters, digits and hyphens in labels joined by dots, at least two "
+        "labels, e.g. digests.example.org); List-Id needs one\n")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("list_id", ["digests.example.org", "Lists.IST-tendency.net", "a.b"])
+def test_a_domain_like_list_id_is_published(make_site: SiteMaker, list_id: str) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f"digests:\n  from: D <d@example.org>\n  list_id: {list_id}\n"))
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[::2] == (0, "")
+    eml = (config.parent / "feeds" / "digests" / "en" / "2015-W36.eml").read_text()
+    assert f"List-Id: T <en.{list_id}>" in eml
+
+
+RECIPIENTS = (MINIMAL + "digests:\n  from: D <d@example.org>\n"
+              '  unsubscribe: "https://example.org/u?l={lang}&a={address}&t={token}"\n'
+              "  recipients:\n    en: en.txt\n    pl: {pl}\n")
+
+
+@pytest.mark.parametrize(("name", "why"), [("nofile.csv", "No such file or directory"),
+                                           ("a-folder", "Is a directory")])
+def test_check_refuses_a_recipients_file_it_cannot_read_as_send_does(
+        make_site: SiteMaker, tmp_path: Path, name: str, why: str) -> None:
+    """README: invalid input is exit 1, and check validates what send needs; check only
+    warned while send --dry-run refused. build does not read the recipients files."""
+    config = make_site({"a.yaml": RECORD.replace("language: en", "language: pl")},
+                       config=RECIPIENTS.replace("{pl}", name))
+    (config.parent / "en.txt").write_text("ann@example.org\nnot an address\n")
+    (config.parent / "a-folder").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    assert run(["check", "--config", str(config), "--now", "2015-09-10"]) == (
+        1, "", f"error: site/sfb-feeds.yaml:9: digests.recipients.pl: cannot read "
+        f"site/{name}: {why} (send mails the language's subscribers from it; correct the "
+        "path or create the file)\n")
+    assert sorted(tmp_path.rglob("*")) == before
+    code, _, err = run(["send", "--dry-run", "--config", str(config), "--now", "2015-09-10"])
+    assert code == 1 and f"cannot read site/{name}: {why}" in err
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+
+
+def test_check_still_warns_about_bad_lines_of_a_readable_recipients_file(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "s" * 32)
+    config = make_site({"a.yaml": RECORD}, config=RECIPIENTS.replace("{pl}", "en.txt"))
+    (config.parent / "en.txt").write_text("ann@example.org\nnot an address\n")
+    code, _, err = run(["check", "--config", str(config), "--now", "2015-09-10"])
+    assert code == 0
+    assert err.splitlines() == ["warning: site/en.txt:2: 'not an address' must be a bare address "
+                                "(local@domain), without spaces; line skipped"] * 2

@@ -53,7 +53,7 @@ class _Console:
 
 
 def run_check(args: argparse.Namespace, console: _Console) -> int:
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, recipients=True)  # as send needs them
     loaded = load_statements(settings)
     for warning in loaded.warnings:
         console.warn(str(warning))

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from collections.abc import Callable
-from itertools import combinations
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +14,14 @@ import yaml
 
 from . import fields
 from .errors import ConfigError, Problem
+from .folders import (
+    FOLDERS,
+    expand,
+    folder_problems,
+    template_problems,
+    unreadable_recipients,
+    unset_variables,
+)
 from .language import canonical_tag
 from .loader import display_path
 from .model import (
@@ -96,11 +102,40 @@ def _rate(node: yaml.Node) -> float:
     return rate
 
 
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_FILLED = ("{lang}", "{address}", "{token}")  # urls.list_unsubscribe_url, personalise.py
+
+
 def _unsubscribe(node: yaml.Node) -> str:
     value = fields.header_value(node)
     if not value.startswith(("https://", "mailto:")):
         raise fields.FieldError(f"{value!r} must be an https:// or mailto: URL")
+    if unknown := [name for name in _PLACEHOLDER.findall(value) if name not in _FILLED]:
+        raise fields.FieldError(f"{value!r} has the placeholder {unknown[0]}, which nothing "
+                                "fills in; use {lang}, {address} or {token}")
     return value
+
+
+# RFC 2919's list-id-namespace as a domain: dot-atom labels of letters, digits and inner
+# hyphens, at least two of them (the language tag is put before it as the list-label).
+_LIST_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def _list_id(node: yaml.Node) -> str:
+    value = fields.header_value(node)
+    if not _LIST_ID.fullmatch(value):
+        raise fields.FieldError(f"{value!r} is not a domain-like name (letters, digits and "
+                                "hyphens in labels joined by dots, at least two labels, e.g. "
+                                "digests.example.org); List-Id needs one")
+    return value
+
+
+def _path(node: yaml.Node) -> str:
+    """A file or folder: a bare ``~`` is the home folder (YAML would read it as null)."""
+    if isinstance(node, yaml.ScalarNode) and node.value == "~" and not node.style:
+        return "~"
+    return fields.text(node)
 
 
 def _port(node: yaml.Node) -> int:
@@ -111,8 +146,7 @@ def _port(node: yaml.Node) -> int:
 
 
 SCHEMA: dict[str, Reader | dict[str, Reader]] = {
-    "statements": fields.text, "output": fields.text, "templates": fields.text,
-    "cache": fields.text, "state": fields.text,
+    "statements": _path, "output": _path, "templates": _path, "cache": _path, "state": _path,
     "site": {
         "title": fields.header_value, "description": fields.text, "url": fields.url,
         "feeds_url": fields.url, "author": fields.header_value, "timezone": _timezone,
@@ -122,8 +156,8 @@ SCHEMA: dict[str, Reader | dict[str, Reader]] = {
         "week_starts": _one_of(WEEKDAYS, "a day of the week (e.g. monday)"),
         "from": fields.mailbox,
         "lists": _by_language(fields.mailbox, "list addresses (pl: list@example.org)"),
-        "unsubscribe": _unsubscribe, "list_id": fields.header_value,
-        "recipients": _by_language(fields.text, "recipients files (pl: pl.csv)"),
+        "unsubscribe": _unsubscribe, "list_id": _list_id,
+        "recipients": _by_language(_path, "recipients files (pl: pl.csv)"),
         "unsubscribe_secret_env": _variable,
     },
     "smtp": {
@@ -146,6 +180,11 @@ class _Collector:
         """A problem on ``line``: a number, or the key whose line it is (1 if not written)."""
         line = self.lines.get(line, 1) if isinstance(line, str) else line
         self.problems.append(Problem(self.shown, message, line, None, field))
+
+    def extend(self, found: list[tuple[str, str]]) -> None:
+        """Problems (key, message), each at its key's line."""
+        for key, message in found:
+            self.add(key, key, message)
 
 
 def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -> dict[str, Any]:
@@ -213,11 +252,13 @@ def _is_loopback(host: str) -> bool:
 def _check_sending(values: dict[str, Any], out: _Collector) -> None:
     """What `send` needs, checked for every command once digests have destinations."""
     digests = values.get("digests", {})
-    if (digests.get("lists") or digests.get("recipients")) and "from" not in digests:
+    if ((digests.get("lists") or digests.get("recipients"))
+            and "digests.from" not in out.lines):  # (not there, not refused)
         out.add("digests", "digests.from",
                 "is missing; digests.lists or digests.recipients gives them destinations, so "
                 "their From: is needed (e.g. from: Socialism From Below <digest@example.org>)")
-    if digests.get("recipients"):
+    refused = "unsubscribe" not in digests and "digests.unsubscribe" in out.lines
+    if digests.get("recipients") and not refused:  # (a refused one is reported once)
         _check_one_click(digests.get("unsubscribe", ""), out)
     _check_smtp(values.get("smtp", {}), out)
 
@@ -247,74 +288,12 @@ def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
                 f"{host} in clear text; use starttls or ssl")
 
 
-_FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
-
-
-def _expand(base: Path, text: str) -> Path:
-    """A path written in the config made absolute: ``~``, ``$NAME`` and ``${NAME}``
-    expanded (cron sets ``HOME``), relative to the config's folder."""
-    return Path(os.path.normpath(base / Path(os.path.expandvars(text)).expanduser()))
-
-
-_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-
-
-def _check_variables(v: dict[str, Any], out: _Collector) -> None:
-    """Every ``$NAME`` a path uses is set: a path silently keeping ``$NAME`` would write
-    to a folder of that name."""
-    written = [(key, v[key]) for key in ("statements", "templates", *dict(_FOLDERS))
-               if key in v]
-    recipients = v.get("digests", {}).get("recipients", {})
-    written += [(f"digests.recipients.{lang}", name) for lang, name in recipients.items()]
-    for key, text in written:
-        for match in _REFERENCE.finditer(str(text)):
-            name = match.group(1) or match.group(2)
-            if name not in os.environ:
-                out.add(key, key, f"uses ${name}, which is not set in the environment")
-
-
-# The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
-# feeds.index_page.PAGES_FOLDER): a folder with neither would override nothing.
-TEMPLATE_FOLDERS = ("email", "pages")
-
-
-def _check_templates(base: Path, v: dict[str, Any], out: _Collector) -> None:
-    """The site's own templates folder exists and holds templates: a misspelt one would
-    leave the built-in templates in use without a word."""
-    if "templates" not in v:
-        return
-    folder = _expand(base, v["templates"])
-    if not folder.is_dir():
-        out.add("templates", "templates", f"{folder} is not a folder")
-    elif not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
-        out.add("templates", "templates", f"{folder} holds neither an "
-                "email/ nor a pages/ folder of templates, so it would override nothing")
-
-
-def _check_folders(base: Path, v: dict[str, Any], out: _Collector) -> None:
-    """Output, cache and state apart from each other and from the statements; none of
-    them ``/`` or the home folder; cache and state never published inside the output."""
-    found = {key: _expand(base, v.get(key, default)) for key, default in _FOLDERS}
-    statements = _expand(base, v.get("statements", "statements"))
-    forbidden = {Path("/"): "/", Path.home(): "the home folder"}
-    for key, folder in {**found, "statements": statements}.items():
-        if folder in forbidden:
-            out.add(key, key, f"is {forbidden[folder]}; give {key} a folder of its own")
-        elif key != "statements" and (folder.is_relative_to(statements)
-                                      or statements.is_relative_to(folder)):
-            out.add(key, key, f"{folder} overlaps the statements folder {statements} (drafts "
-                    "and scheduled statements would be exposed or mixed up); keep them apart")
-    for (other, where), (key, folder) in combinations(found.items(), 2):
-        _check_pair(key, folder, other, where, out)
-
-
-def _check_pair(key: str, folder: Path, other: str, where: Path, out: _Collector) -> None:
-    if other == "output" and folder.is_relative_to(where):
-        out.add(key, key, f"{folder} lies inside the output folder {where}, which is "
-                "published (it would expose the text of drafts and scheduled statements); "
-                "move it outside")
-    elif folder.is_relative_to(where) or where.is_relative_to(folder):
-        out.add(key, key, f"{folder} overlaps {other} ({where}); keep them apart")
+def _check_paths(base: Path, values: dict[str, Any], out: _Collector) -> None:
+    """The paths' variables set, then (once every path is whole) the folders apart."""
+    if not out.problems:
+        out.extend(unset_variables(values))
+    if not out.problems:
+        out.extend(folder_problems(base, values) + template_problems(base, values))
 
 
 def _settings(path: Path, v: dict[str, Any]) -> Settings:
@@ -326,9 +305,9 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
         digests["sender"] = digests.pop("from")
     if "recipients" in digests:
         digests["recipients"] = MappingProxyType(
-            {lang: _expand(base, name) for lang, name in digests["recipients"].items()})
-    folders = {f"{key}_dir": _expand(base, v.get(key, default))
-               for key, default in (("statements", "statements"), *_FOLDERS)}
+            {lang: expand(base, name) for lang, name in digests["recipients"].items()})
+    folders = {f"{key}_dir": expand(base, v.get(key, default))
+               for key, default in (("statements", "statements"), *FOLDERS)}
     return Settings(
         config_path=path,
         site=SiteSettings(
@@ -337,15 +316,16 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
             feeds_url=site.get("feeds_url", url.rstrip("/") + "/feeds/"),
             author=site.get("author", site["title"]), timezone=site.get("timezone", "UTC"),
         ),
-        templates_dir=_expand(base, v["templates"]) if "templates" in v else None,
+        templates_dir=expand(base, v["templates"]) if "templates" in v else None,
         feeds=FeedSettings(**v.get("feeds", {})), digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})), limits=LimitSettings(**v.get("limits", {})),
         **folders,
     )
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read the config file (default ``./sfb-feeds.yaml``); ConfigError lists every problem."""
+def load_settings(path: Path | None = None, *, recipients: bool = False) -> Settings:
+    """Read the config file (default ``./sfb-feeds.yaml``); ConfigError lists every problem.
+    With ``recipients``, each recipients file must be readable too (``check``)."""
     path = (path or Path(DEFAULT_CONFIG)).absolute()
     shown = display_path(path)
     try:
@@ -363,11 +343,12 @@ def load_settings(path: Path | None = None) -> Settings:
     if root is None:
         raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
     values = _read_top(root, out)
-    if not out.problems:
-        _check_variables(values, out)
-    if not out.problems:
-        _check_folders(path.parent, values, out)
-        _check_templates(path.parent, values, out)
+    _check_paths(path.parent, values, out)
     if out.problems:
         raise ConfigError(out.problems)
-    return _settings(path, values)
+    settings = _settings(path, values)
+    if recipients:
+        out.extend(unreadable_recipients(settings.digests.recipients))
+    if out.problems:
+        raise ConfigError(out.problems)
+    return settings

@@ -39,7 +39,7 @@ def text(node: yaml.Node) -> str:
     if bad := _NOT_XML.search(value):
         raise FieldError(f"contains the control character U+{ord(bad.group()):04X}, which "
                          "feeds cannot carry; remove it")
-    if (is_null(node) and node.style is None) or not value.strip():
+    if (is_null(node) and not node.style) or not value.strip():  # (libyaml: style "")
         raise EmptyField("is empty; give it a value or remove the field")
     return value.strip()
 

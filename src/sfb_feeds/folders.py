@@ -1,0 +1,120 @@
+"""The config's paths: expanded, their variables set, the folders apart from each other
+(as written and as their symbolic links resolve), the templates folder and the recipients
+files there. Each check returns (key, message) pairs; config.py places them at the key's line."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from .loader import display_path
+
+FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
+
+Found = list[tuple[str, str]]  # (key, what is wrong with it)
+
+
+def expand(base: Path, text: str) -> Path:
+    """A path written in the config made absolute: ``~``, ``$NAME`` and ``${NAME}``
+    expanded (cron sets ``HOME``), relative to the config's folder."""
+    return Path(os.path.normpath(base / Path(os.path.expandvars(text)).expanduser()))
+
+
+_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def unset_variables(v: dict[str, Any]) -> Found:
+    """Every ``$NAME`` a path uses is set: a path silently keeping ``$NAME`` would write
+    to a folder of that name."""
+    written = [(key, v[key]) for key in ("statements", "templates", *dict(FOLDERS))
+               if key in v]
+    recipients = v.get("digests", {}).get("recipients", {})
+    written += [(f"digests.recipients.{lang}", name) for lang, name in recipients.items()]
+    return [(key, f"uses ${name}, which is not set in the environment")
+            for key, text in written for match in _REFERENCE.finditer(str(text))
+            if (name := match.group(1) or match.group(2)) not in os.environ]
+
+
+# The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
+# feeds.index_page.PAGES_FOLDER): a folder with neither would override nothing.
+TEMPLATE_FOLDERS = ("email", "pages")
+
+
+def template_problems(base: Path, v: dict[str, Any]) -> Found:
+    """The site's own templates folder exists and holds templates: a misspelt one would
+    leave the built-in templates in use without a word."""
+    if "templates" not in v:
+        return []
+    folder = expand(base, v["templates"])
+    if not folder.is_dir():
+        return [("templates", f"{folder} is not a folder")]
+    if not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
+        return [("templates", f"{folder} holds neither an email/ nor a pages/ folder of "
+                 "templates, so it would override nothing")]
+    return []
+
+
+def folder_problems(base: Path, v: dict[str, Any]) -> Found:
+    """Output, cache and state apart from each other and from the statements; none of
+    them ``/`` or the home folder; cache and state never published inside the output.
+    Compared as written, then as their symbolic links resolve (a link is no way round)."""
+    written = {key: expand(base, v.get(key, default))
+               for key, default in (("statements", "statements"), *FOLDERS)}
+    found = _overlaps(written, {key: str(folder) for key, folder in written.items()})
+    real = {key: Path(os.path.realpath(folder)) for key, folder in written.items()}
+    named = {key: str(folder) if folder == real[key] else f"{folder} (which resolves to "
+             f"{real[key]})" for key, folder in written.items()}
+    refused = {key for key, _ in found}
+    return found + [(key, message) for key, message in _overlaps(real, named)
+                    if key not in refused]
+
+
+def _overlaps(paths: Mapping[str, Path], named: Mapping[str, str]) -> Found:
+    """What :func:`folder_problems` refuses among ``paths``, each shown as ``named`` says."""
+    home = Path.home()
+    forbidden = {Path("/"): "/", home: "the home folder",
+                 Path(os.path.realpath(home)): "the home folder"}
+    statements = paths["statements"]
+    found: Found = []
+    for key, folder in paths.items():
+        if folder in forbidden:
+            found.append((key, f"is {forbidden[folder]}; give {key} a folder of its own"))
+        elif key != "statements" and not _apart(folder, statements):
+            found.append((key, f"{named[key]} overlaps the statements folder "
+                          f"{named['statements']} (drafts and scheduled statements would be "
+                          "exposed or mixed up); keep them apart"))
+    folders = [(key, folder) for key, folder in paths.items() if key != "statements"]
+    return found + [problem for (other, where), (key, folder) in combinations(folders, 2)
+                    if (problem := _pair(key, folder, other, where, named))]
+
+
+def _pair(key: str, folder: Path, other: str, where: Path,
+          named: Mapping[str, str]) -> tuple[str, str] | None:
+    if other == "output" and folder.is_relative_to(where):
+        return (key, f"{named[key]} lies inside the output folder {named[other]}, which is "
+                "published (it would expose the text of drafts and scheduled statements); "
+                "move it outside")
+    if not _apart(folder, where):
+        return (key, f"{named[key]} overlaps {other} ({named[other]}); keep them apart")
+    return None
+
+
+def _apart(one: Path, other: Path) -> bool:
+    return not (one.is_relative_to(other) or other.is_relative_to(one))
+
+
+def unreadable_recipients(recipients: Mapping[str, Path]) -> Found:
+    """Each recipients file that cannot be opened: `send` could not mail its subscribers."""
+    found: Found = []
+    for lang, path in recipients.items():
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            found.append((f"digests.recipients.{lang}", f"cannot read {display_path(path)}: "
+                          f"{exc.strerror or exc} (send mails the language's subscribers "
+                          "from it; correct the path or create the file)"))
+    return found
