@@ -62,6 +62,24 @@ def test_a_recipients_file_is_read_line_by_line(tmp_path: Path) -> None:
                      Recipient("ANN@example.org", 5)]
 
 
+def test_a_csv_file_is_read_record_by_record(tmp_path: Path) -> None:
+    """A record whose fields hold a line break is skipped whole, whichever field; a comment
+    line's quote opens nothing; line numbers are each record's first line."""
+    path = tmp_path / "pl.csv"
+    path.write_bytes(b'name,email\nEvil,"x@y.org\r\nBcc: e@z.org"\nTrail,"t@example.org\n"\n'
+                     b'"Doe\nJane",jane@example.org\nDan,dan@example.org\rBcc: x@y.org\n'
+                     b'# Bob,"old\nAnn,ann@example.org\n')
+    items = [str(item) if not isinstance(item, Recipient) else item
+             for item in read_recipients(path, "pl.csv")]
+    skipped = "contains a line break or a control character; line skipped"
+    assert items == [
+        f"pl.csv:2: 'Evil,\"x@y.org\\r\\nBcc: e@z.org\"' {skipped}",
+        f"pl.csv:4: 'Trail,\"t@example.org\\n\"' {skipped}",
+        f"pl.csv:6: '\"Doe\\nJane\",jane@example.org' {skipped}",
+        f"pl.csv:8: 'Dan,dan@example.org\\rBcc: x@y.org' {skipped}",
+        Recipient("ann@example.org", 10)]
+
+
 class VirtualClock:
     """Time that only ``sleep`` moves, read by the server as each message arrives."""
 
