@@ -192,6 +192,22 @@ def test_a_recipient_in_no_file_is_an_error(make_site: Any,
     assert handler.received.messages == []
 
 
+@pytest.mark.parametrize(("address", "problem"), [
+    ("ann@example.org, bob@example.org", "must be a bare address (local@domain), without , "
+                                          "spaces"),
+    ("ann@example.org\nBcc: x@example.org", "contains a line break or a control character"),
+    ("Ann <ann@example.org>", "must be a bare address (local@domain), without < > spaces"),
+])
+def test_a_malformed_recipient_is_a_usage_error(make_site: Any,
+                                                server: tuple[FaultyHandler, int],
+                                                address: str, problem: str) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    assert send(config, "--resend", "--recipient", address) == (
+        2, "", f"error: --recipient: {address!r} {problem}\n(see: sfb-feeds send --help)\n")
+    assert handler.received.messages == []
+
+
 def test_check_reports_bad_lines_and_the_secret(make_site: Any, monkeypatch: pytest.MonkeyPatch,
                                                 server: tuple[FaultyHandler, int]) -> None:
     _, port = server

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
+from email.utils import getaddresses
 from itertools import chain
 from pathlib import Path
 
@@ -48,6 +49,19 @@ def check_address(text: str) -> str:
 
 
 _NOT_AN_ADDRESS = "is not an email address (local@domain)"
+_ONE = "give one address (local@domain, or Name <local@domain>)"
+_C1 = frozenset(map(chr, range(0x80, 0xA0)))
+
+
+def check_one_address(text: str) -> str:
+    """``text`` as one address, ``local@domain`` or ``Name <local@domain>`` (``--to``): the
+    bare address, checked as ``check_address`` does; ValueError saying what is wrong."""
+    if not (_CONTROL | _C1 | _LINE_BREAKS).isdisjoint(text):
+        raise ValueError(f"{_BROKEN}; {_ONE}")
+    found = getaddresses([text])
+    if len(found) != 1:
+        raise ValueError(f"is several addresses; {_ONE}")
+    return check_address(found[0][1])
 
 
 def _problem(text: str) -> str | None:
