@@ -18,6 +18,7 @@ MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
 FSI, PDI = "\u2068", "\u2069"
 EVIL = "Evil \u202etitle"  # an override that is never closed
 EVIL_AUTHOR = "Ann \u202eOdd"
+CLOSED = f"{EVIL}\u202c"  # as the digests write it: the override closed (PDF)
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
@@ -47,15 +48,15 @@ def _isolated_texts(element: html.HtmlElement) -> list[str]:
 def test_html_digest_isolates_titles_and_authors(make_site: SiteMaker) -> None:
     page = html.fromstring((_built(make_site) / "2015-W36.html").read_bytes())
     preheader = page.find_class("preheader")[0]
-    assert _isolated_texts(preheader) == [EVIL, "Next title"]
+    assert _isolated_texts(preheader) == [CLOSED, "Next title"]
     headings = [_isolated_texts(h2) for h2 in page.iter("h2")]
-    assert [EVIL] in headings and ["Next title"] in headings
+    assert [CLOSED] in headings and ["Next title"] in headings
     assert any(EVIL_AUTHOR in text for text in _isolated_texts(page.body))
 
 
 def test_archive_page_isolates_titles(make_site: SiteMaker) -> None:
     page = html.fromstring((_built(make_site) / "index.html").read_bytes())
-    assert _isolated_texts(page.find_class("archive-titles")[0]) == [EVIL, "Next title"]
+    assert _isolated_texts(page.find_class("archive-titles")[0]) == [CLOSED, "Next title"]
 
 
 def _text_lines(text: str) -> list[str]:
@@ -71,10 +72,10 @@ def test_text_parts_isolate_titles_and_authors(make_site: SiteMaker) -> None:
     assert part is not None
     for text in (part.get_content(), (folder / "2015-W36.txt").read_text("utf-8")):
         lines = _text_lines(text)
-        assert f"{FSI}{EVIL}{PDI}" in lines and f"{FSI}Next title{PDI}" in lines
-        assert any(f"{FSI}{EVIL_AUTHOR} and Bob{PDI}" in line for line in lines)
+        assert f"{FSI}{CLOSED}{PDI}" in lines and f"{FSI}Next title{PDI}" in lines
+        assert any(f"{FSI}{EVIL_AUTHOR}\u202c and Bob{PDI}" in line for line in lines)
         for line in lines:  # every override opened in a line is closed in it
-            assert line.count("\u202e") <= line.count(PDI)
+            assert line.count("\u202e") <= line.count("\u202c")
 
 
 def test_zero_width_characters_are_dropped_from_titles_with_a_warning(
@@ -98,3 +99,68 @@ def test_a_title_of_only_invisible_characters_is_refused(make_site: SiteMaker) -
     code, _, err = run(["check", "--config", str(config)])
     assert code == 1
     assert "record 1: title: holds only invisible characters" in err
+
+
+_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c",
+            "\u2066": PDI, "\u2067": PDI, FSI: PDI}
+
+
+def _outer_isolate_end(line: str) -> int:
+    """The index of the PDI that closes the FSI at the start of ``line``, if its bidi controls
+    nest well (each PDF closes the embedding or override opened last, each PDI the isolate
+    opened last, nothing left open); -1 otherwise."""
+    due: list[str] = []
+    for index, char in enumerate(line):
+        if char in _OPENERS:
+            due.append(_OPENERS[char])
+        elif char in ("\u202c", PDI):
+            if not due or due.pop() != char:
+                return -1
+            if not due:
+                return index if index == len(line) - 1 else -1
+    return -1
+
+
+def test_a_title_cannot_break_out_of_its_isolate(make_site: SiteMaker) -> None:
+    """A title's own open isolate (or stray PDI) would pair with the PDI meant to close the
+    FSI around it: the text part closes what the title leaves open, drops what closes
+    nothing, and the FSI's PDI ends the line."""
+    titles = {"a.yaml": "\\u202Eevil\\u202C x \\u200B y \\u2066z",
+              "b.yaml": "\\u202Bstray\\u2069 pop\\u202C\\u202C \\u2067open \\u202Dinner"}
+    records = {name: f'title: "{title}"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n'
+                     f"id: urn:{name}\n" for name, title in titles.items()}
+    config = make_site(records, config=MINIMAL)
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
+    folder = config.parent / "feeds" / "digests" / "en"
+    message = email.message_from_bytes((folder / "2015-W36.eml").read_bytes(),
+                                       policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(("plain",))
+    assert part is not None
+    expected = [f"{FSI}\u202eevil\u202c x y \u2066z{PDI}{PDI}",
+                f"{FSI}\u202bstray pop\u202c \u2067open \u202dinner\u202c{PDI}{PDI}"]
+    for text in (part.get_content(), (folder / "2015-W36.txt").read_text("utf-8")):
+        lines = _text_lines(text)
+        assert [line for line in lines if "evil" in line or "stray" in line] == expected
+        for line in lines:
+            if line.startswith(FSI):
+                assert _outer_isolate_end(line) == len(line) - 1, line
+
+
+def test_a_title_cannot_break_out_of_its_bdi(make_site: SiteMaker) -> None:
+    """CSS (Writing Modes 3, "CSS-Unicode Bidi Control Translation") orders a <bdi> as
+    FSI ... PDI around its text, the text's own controls honoured: an isolate a title leaves
+    open would take the <bdi>'s PDI. Titles and names come balanced, in the HTML part and
+    the archive page, one author's override closed before the next name."""
+    records = {"a.yaml": 'title: "evil \\u2066z"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n'
+                         'id: urn:a\nauthors: ["Ann \\u202eOdd", "Bob"]\n'}
+    config = make_site(records, config=MINIMAL)
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
+    folder = config.parent / "feeds" / "digests" / "en"
+    for name in ("2015-W36.html", "index.html"):
+        texts = _isolated_texts(html.fromstring((folder / name).read_bytes()).body)
+        assert f"evil \u2066z{PDI}" in texts
+        for text in texts:
+            assert _outer_isolate_end(f"{FSI}{text}{PDI}") == len(text) + 1, text
+    texts = _isolated_texts(html.fromstring((folder / "2015-W36.html").read_bytes()).body)
+    assert "Ann \u202eOdd\u202c and Bob" in texts

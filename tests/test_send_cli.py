@@ -95,6 +95,43 @@ def test_a_test_copy_goes_to_one_address_and_records_nothing(
     assert send(config, "--to", "not an address")[0] == 2
 
 
+ONE = "give one address (local@domain, or Name <local@domain>)"
+
+
+@pytest.mark.parametrize(("to", "problem"), [
+    ("a@b.org, c@d.org", f"is several addresses; {ONE}"),
+    ("a@b.org;c@d.org", f"is several addresses; {ONE}"),
+    ("a@b.org c@d.org", f"is several addresses; {ONE}"),
+    ("Me <me@example.net> extra", f"is several addresses; {ONE}"),
+    ("Smith, Jo <jo@example.net>", f"is several addresses; {ONE}"),
+    ("a@b.org\nBcc: x@y.org", f"contains a line break or a control character; {ONE}"),
+    ("a@b.org\r", f"contains a line break or a control character; {ONE}"),
+    ("Me\u2028 <me@example.net>", f"contains a line break or a control character; {ONE}"),
+    ("Me\x85 <me@example.net>", f"contains a line break or a control character; {ONE}"),
+    ("nobody", "is not an email address (local@domain)"),
+    ("żaneta@example.org", "has characters outside ASCII (write the domain in its xn-- form)"),
+])
+def test_a_malformed_test_address_is_a_usage_error(
+    make_site: Any, server: tuple[FaultyHandler, int], to: str, problem: str
+) -> None:
+    handler, port = server
+    config = site(make_site, port)
+    assert send(config, "--lang", "pl", "--to", to) == (
+        2, "", f"error: --to: {to!r} {problem}\n(see: sfb-feeds send --help)\n")
+    assert handler.received.copies == []
+
+
+def test_a_test_address_may_have_a_display_name(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    """The summary names the address the copy went to."""
+    handler, port = server
+    config = site(make_site, port)
+    code, out, _ = send(config, "--lang", "pl", "--to", " Me <me@Example.NET> ")
+    assert (code, out) == (0, "1 test copies sent to me@example.net; nothing recorded\n")
+    assert [rcpt for _, rcpt in handler.received.copies] == ["me@example.net"]
+
+
 @pytest.mark.parametrize(("extra", "smtp", "message"), [
     ("", "", "digests.lists and digests.recipients are not set, so send has nowhere to send "
              "the digests"),

@@ -188,6 +188,22 @@ def test_a_csv_file_with_an_email_column(make_site: Any,
         ["jane@example.org"], ["ann@example.org"], ["ANN@example.org"]]
 
 
+def test_a_quoted_csv_field_with_a_line_break_is_skipped(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    """A CSV record is read whole: a quoted field spanning two lines (a header injection)
+    skips the record, the address before the break included."""
+    handler, port = server
+    table = 'name,email\r\nEvil,"x@y.org\r\nBcc: e@z.org"\r\nAnn,ann@example.org\r\n'
+    config = make_config(make_site, port, table, name="subs-pl.csv")
+    warning = ("warning: site/subs-pl.csv:2: 'Evil,\"x@y.org\\r\\nBcc: e@z.org\"' contains a "
+               "line break or a control character; line skipped\n")
+    assert run("check", "--config", config)[2].endswith(warning)
+    code, out, err = send(config, "--lang", "pl")
+    assert (code, out, err) == (0, "1 sent, 0 already sent\n", warning)
+    assert [rcpt for rcpt, _ in received(handler)] == [["ann@example.org"]]
+
+
 def test_a_refused_recipient_among_good_ones(make_site: Any) -> None:
     handler = FaultyHandler({("RCPT", 3): "550 5.1.1 no such user"}, keep=True)
     with aiosmtpd_server(handler) as port:

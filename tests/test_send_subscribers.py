@@ -62,6 +62,24 @@ def test_a_recipients_file_is_read_line_by_line(tmp_path: Path) -> None:
                      Recipient("ANN@example.org", 5)]
 
 
+def test_a_csv_file_is_read_record_by_record(tmp_path: Path) -> None:
+    """A record whose fields hold a line break is skipped whole, whichever field; a comment
+    line's quote opens nothing; line numbers are each record's first line."""
+    path = tmp_path / "pl.csv"
+    path.write_bytes(b'name,email\nEvil,"x@y.org\r\nBcc: e@z.org"\nTrail,"t@example.org\n"\n'
+                     b'"Doe\nJane",jane@example.org\nDan,dan@example.org\rBcc: x@y.org\n'
+                     b'# Bob,"old\nAnn,ann@example.org\n')
+    items = [str(item) if not isinstance(item, Recipient) else item
+             for item in read_recipients(path, "pl.csv")]
+    skipped = "contains a line break or a control character; line skipped"
+    assert items == [
+        f"pl.csv:2: 'Evil,\"x@y.org\\r\\nBcc: e@z.org\"' {skipped}",
+        f"pl.csv:4: 'Trail,\"t@example.org\\n\"' {skipped}",
+        f"pl.csv:6: '\"Doe\\nJane\",jane@example.org' {skipped}",
+        f"pl.csv:8: 'Dan,dan@example.org\\rBcc: x@y.org' {skipped}",
+        Recipient("ann@example.org", 10)]
+
+
 class VirtualClock:
     """Time that only ``sleep`` moves, read by the server as each message arrives."""
 
@@ -171,6 +189,22 @@ def test_a_recipient_in_no_file_is_an_error(make_site: Any,
                        "(see: sfb-feeds send --help)\n")
     assert send(config, "--lang", "tr", "--recipient", "ann@example.org")[2].endswith(
         "(digests.recipients: none); nothing was sent\n(see: sfb-feeds send --help)\n")
+    assert handler.received.messages == []
+
+
+@pytest.mark.parametrize(("address", "problem"), [
+    ("ann@example.org, bob@example.org", "must be a bare address (local@domain), without , "
+                                          "spaces"),
+    ("ann@example.org\nBcc: x@example.org", "contains a line break or a control character"),
+    ("Ann <ann@example.org>", "must be a bare address (local@domain), without < > spaces"),
+])
+def test_a_malformed_recipient_is_a_usage_error(make_site: Any,
+                                                server: tuple[FaultyHandler, int],
+                                                address: str, problem: str) -> None:
+    handler, port = server
+    config = make_config(make_site, port)
+    assert send(config, "--resend", "--recipient", address) == (
+        2, "", f"error: --recipient: {address!r} {problem}\n(see: sfb-feeds send --help)\n")
     assert handler.received.messages == []
 
 

@@ -10,7 +10,6 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -140,23 +139,22 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
-def _subscriber(address: str) -> str:
-    """``--recipient``, checked and written as the recipients files' addresses are."""
-    from .recipients import check_address
-
+def _address(option: str, address: str | None, check: Callable[[str], str]) -> str | None:
+    """``address`` as ``check`` writes it; a UsageError naming ``option`` if it is bad."""
     try:
-        return check_address(address.strip())
+        return None if address is None else check(address)
     except ValueError as exc:
-        raise UsageError(f"--recipient: {address!r} {exc}") from None
+        raise UsageError(f"{option}: {address!r} {exc}") from None
 
 
 def run_send(args: argparse.Namespace, console: _Console) -> int:
     from .digest.command import digest_outputs, list_copies, week_label
+    from .recipients import check_address, check_one_address
     from .send import SendFailed, send_digests
 
-    if args.to is not None and "@" not in parseaddr(args.to)[1]:
-        raise UsageError(f"--to: {args.to!r} is not an email address")
-    only = None if args.recipient is None else _subscriber(args.recipient)
+    # --to: one address, its display name dropped; --recipient: as recipients files give it
+    to = _address("--to", args.to, check_one_address)
+    only = _address("--recipient", args.recipient, lambda text: check_address(text.strip()))
     settings = load_settings(args.config)
     loaded = load_statements(settings)
     console.loaded(loaded)
@@ -164,7 +162,7 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
     lists = list_copies(settings, loaded.statements, now, week=args.week, lang=args.lang)
     report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,
-                          to=args.to, only=only, lists=lists)
+                          to=to, only=only, lists=lists)
     for warning in report.warnings:
         console.warn(warning)
     if not outputs:
@@ -173,7 +171,7 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     if args.dry_run:
         _show_dry_run(report, console)
     else:
-        _show_sent(report, args.to, console)
+        _show_sent(report, to, console)
     if report.problems:
         raise SendFailed(report.problems)
     return EXIT_OK

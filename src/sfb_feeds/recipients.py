@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.errors import HeaderParseError, MessageDefect
 from email.headerregistry import Address
+from email.utils import getaddresses
+from itertools import chain
 from pathlib import Path
 
 from .errors import Problem
@@ -20,6 +22,8 @@ from .errors import Problem
 MAX_ADDRESS = 254  # RFC 5321's limit on a path, less the angle brackets
 _FORBIDDEN = '"<>(),;:\\[]'  # quoting, display names, comments, lists, domain literals
 _CONTROL = frozenset(map(chr, [*range(32), 127]))
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # str.splitlines's
+_BROKEN = "contains a line break or a control character"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +49,25 @@ def check_address(text: str) -> str:
 
 
 _NOT_AN_ADDRESS = "is not an email address (local@domain)"
+_ONE = "give one address (local@domain, or Name <local@domain>)"
+_C1 = frozenset(map(chr, range(0x80, 0xA0)))
+
+
+def check_one_address(text: str) -> str:
+    """``text`` as one address, ``local@domain`` or ``Name <local@domain>`` (``--to``): the
+    bare address, checked as ``check_address`` does; ValueError saying what is wrong."""
+    if not (_CONTROL | _C1 | _LINE_BREAKS).isdisjoint(text):
+        raise ValueError(f"{_BROKEN}; {_ONE}")
+    found = getaddresses([text])
+    if len(found) != 1:
+        raise ValueError(f"is several addresses; {_ONE}")
+    return check_address(found[0][1])
 
 
 def _problem(text: str) -> str | None:
     """What keeps ``text`` from being a bare ASCII address short enough for SMTP, if anything."""
     if not _CONTROL.isdisjoint(text):
-        return "contains a line break or a control character"
+        return _BROKEN
     if not text.isascii():
         return "has characters outside ASCII (write the domain in its xn-- form)"
     bad = sorted({"spaces" if char.isspace() else char for char in text
@@ -62,52 +79,90 @@ def _problem(text: str) -> str | None:
     return None
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) of each line that is not blank or a comment; None for a line
-    that is not UTF-8."""
+Entry = tuple[int, str, list[str] | None]  # first line number, text, CSV cells
+
+
+def _lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, str]]:
+    """(line number, text with its line ending) of each line that is not blank or a comment;
+    a Problem in ``problems`` for each line that is not UTF-8."""
     with path.open("rb") as file:
         for number, raw in enumerate(file, 1):
             try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
-                yield number, None
+                problems.append(Problem(shown, "is not UTF-8 text; line skipped", number))
                 continue
-            if text and not text.startswith("#"):
+            if text.strip() and not text.lstrip().startswith("#"):
                 yield number, text
 
 
 def _email_column(text: str) -> int | None:
     """The index of the ``email`` column if ``text`` is a CSV header row naming one."""
-    header = [cell.strip().lower() for cell in next(csv.reader([text]), [])]
+    try:
+        header = [cell.strip().lower() for cell in next(csv.reader([text.strip()]), [])]
+    except csv.Error:  # a line break inside: no header
+        return None
     return header.index("email") if "email" in header else None
 
 
-def _cell(text: str, column: int) -> str:
-    row = next(csv.reader([text]), [])
-    if column >= len(row):
+def _records(lines: Iterator[tuple[int, str]]) -> Iterator[Entry]:
+    """(first line number, text, cells) of each CSV record of ``lines``, a quoted field
+    spanning lines and all; cells None for a record the csv module cannot read."""
+    taken: list[tuple[int, str]] = []
+
+    def source() -> Iterator[str]:
+        for number, text in lines:
+            taken.append((number, text))
+            yield text
+
+    reader = csv.reader(source())
+    while True:
+        try:
+            cells: list[str] | None = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:  # a lone CR in an unquoted field, or a field over the size limit
+            cells = None
+        yield taken[0][0], "".join(text for _, text in taken).strip(), cells
+        taken.clear()
+
+
+def _address(text: str, cells: list[str] | None, column: int | None) -> str:
+    """The address of a line (``column`` None) or of a CSV record; ValueError if none."""
+    if column is None:
+        return check_address(text)
+    if cells is None or any(not _LINE_BREAKS.isdisjoint(cell) for cell in cells):
+        raise ValueError(_BROKEN)
+    if column >= len(cells):
         raise ValueError(f"has no email column (column {column + 1})")
-    return row[column].strip()
+    return check_address(cells[column].strip())
+
+
+def _entries(lines: Iterator[tuple[int, str]]) -> tuple[int | None, Iterator[Entry]]:
+    """The ``email`` column (None for a plain list) and the lines or CSV records after the
+    header."""
+    first = next(lines, None)
+    column = None if first is None else _email_column(first[1])
+    if column is not None:
+        return column, _records(lines)
+    rest = lines if first is None else chain([first], lines)
+    return None, ((number, text.strip(), None) for number, text in rest)
 
 
 def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
-    """Each new valid address of the file, in order, and a Problem for each bad line.
+    """Each new valid address of the file, in order, and a Problem for each bad line or
+    CSV record (a record with a line break in a field is bad: a header injection).
 
     ``shown`` is the file's name in messages. OSError when the file cannot be read.
     """
     seen: set[bytes] = set()
-    column: int | None = None
-    first = True
-    for number, text in _lines(path):
-        if text is None:
-            yield Problem(shown, "is not UTF-8 text; line skipped", number)
-            continue
-        if first:
-            first = False
-            column = _email_column(text)
-            if column is not None:
-                continue
+    problems: list[Problem] = []
+    column, records = _entries(_lines(path, shown, problems))
+    for number, text, cells in records:
+        yield from problems
+        problems.clear()
         try:
-            address = check_address(text if column is None else _cell(text, column))
+            address = _address(text, cells, column)
         except ValueError as exc:
             yield Problem(shown, f"{text!r} {exc}; line skipped", number)
             continue
@@ -115,3 +170,4 @@ def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
         if key not in seen:
             seen.add(key)
             yield Recipient(address, number)
+    yield from problems

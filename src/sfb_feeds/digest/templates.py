@@ -17,7 +17,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from ..language import canonical_tag
-from .text import Columns
+from .text import PDI, Columns, balance_bidi
 
 PACKAGE = "sfb_feeds.templates"
 FOLDER = "email"
@@ -56,13 +56,15 @@ def environment(loader: jinja2.BaseLoader, *,
     return env
 
 
-FSI, PDI = "\u2068", "\u2069"  # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE
+FSI = "\u2068"  # FIRST STRONG ISOLATE (... POP DIRECTIONAL ISOLATE)
 
 
 def isolate(text: str) -> str:
-    """Each line of ``text`` between FSI and PDI (plain text): its direction, or an
-    unterminated override in it, cannot leak into what follows on the line."""
-    return "\n".join(f"{FSI}{line}{PDI}" if line else line for line in text.split("\n"))
+    """Each line of ``text`` between FSI and PDI (plain text), its own bidi controls balanced:
+    its direction, or an override or isolate it leaves open, cannot leak into what follows
+    on the line."""
+    return "\n".join(f"{FSI}{balance_bidi(line)}{PDI}" if line else line
+                      for line in text.split("\n"))
 
 
 def bdi(text: str) -> Markup:

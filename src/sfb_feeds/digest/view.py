@@ -21,6 +21,7 @@ from ..urls import (
     public_url,
 )
 from ..weeks import Week, week_of_day
+from .text import balance_bidi
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,11 @@ def _page(site: Site, language: i18n.Language) -> dict[str, Any]:
 def statement_view(site: Site, statement: Statement, language: i18n.Language) -> StatementView:
     local = statement.date.astimezone(site.settings.site.tz)
     return StatementView(
-        title=statement.title, url=statement.url, date=language.format_date(local.date()),
-        iso_date=local.date().isoformat(), authors=language.format_names(statement.authors),
+        # Bidi controls balanced: what a title or a name leaves open cannot take the PDI
+        # that closes its <bdi> or FSI (docs/operations.md), nor run over the next name.
+        title=balance_bidi(statement.title), url=statement.url,
+        date=language.format_date(local.date()), iso_date=local.date().isoformat(),
+        authors=language.format_names([balance_bidi(name) for name in statement.authors]),
         paragraphs=statement.excerpt,
         translations=tuple(Translation(t.language, site.language_name(t.language),
                                        site.direction(t.language), t.url)
@@ -160,7 +164,7 @@ def archive_view(site: Site, language: i18n.Language) -> ArchiveView:
         ArchiveEntry(
             week=week, week_words=language.format_week(week.first, week.last),
             count_label=_count_label(language, len(statements)), url=f"{week.label}.html",
-            titles=tuple(s.title for s in statements),
+            titles=tuple(balance_bidi(s.title) for s in statements),
         )
         for week, statements in digest_weeks(site, site.by_language.get(language.lang, ()))
     )
