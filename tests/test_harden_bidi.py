@@ -164,3 +164,6 @@ def test_a_title_cannot_break_out_of_its_bdi(make_site: SiteMaker) -> None:
             assert _outer_isolate_end(f"{FSI}{text}{PDI}") == len(text) + 1, text
     texts = _isolated_texts(html.fromstring((folder / "2015-W36.html").read_bytes()).body)
     assert "Ann \u202eOdd\u202c and Bob" in texts
+    # The subscribe page lists the newest titles in <bdi> too.
+    texts = _isolated_texts(html.fromstring((folder.parent.parent / "index.html").read_bytes()))
+    assert texts == [f"evil \u2066z{PDI}"]

@@ -16,8 +16,9 @@ import jinja2.ext
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from ..bidi import PDI, balance_bidi
 from ..language import canonical_tag
-from .text import PDI, Columns, balance_bidi
+from .text import Columns
 
 PACKAGE = "sfb_feeds.templates"
 FOLDER = "email"

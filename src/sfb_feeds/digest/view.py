@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import i18n
+from ..bidi import balance_bidi
 from ..model import Statement
 from ..site import Site
 from ..urls import (
@@ -21,7 +22,6 @@ from ..urls import (
     public_url,
 )
 from ..weeks import Week, week_of_day
-from .text import balance_bidi
 
 
 @dataclass(frozen=True, slots=True)

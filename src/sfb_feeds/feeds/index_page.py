@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 
 from .. import urls
+from ..bidi import balance_bidi
 from ..i18n import Language, site_locales
 from ..model import Settings, Statement
 from ..plan import Target
@@ -99,7 +100,7 @@ class IndexPage:
     def _headline(self, site: Site, statement: Statement) -> Headline:
         day = statement.date.astimezone(site.settings.site.tz)
         url = urls.canonical_uri(statement.url) if statement.url else None
-        return Headline(statement.title, url, day.date().isoformat(),
+        return Headline(balance_bidi(statement.title), url, day.date().isoformat(),
                         self._language(statement.language).format_date(day))
 
     def _section(self, site: Site, lang: str) -> Section:

@@ -1,0 +1,39 @@
+"""Bidirectional text controls (Unicode UAX #9) in titles and names shown inside an
+isolate: the digests' ``<bdi>`` and FSI...PDI, the subscribe page's ``<bdi>``."""
+
+from __future__ import annotations
+
+PDF, PDI = "\u202c", "\u2069"  # POP DIRECTIONAL FORMATTING, POP DIRECTIONAL ISOLATE
+# What each embedding, override (LRE RLE LRO RLO) and isolate (LRI RLI FSI) needs to close.
+_CLOSERS = (dict.fromkeys("\u202a\u202b\u202d\u202e", PDF)
+            | dict.fromkeys("\u2066\u2067\u2068", PDI))
+_BIDI = frozenset([*_CLOSERS, PDF, PDI])
+
+
+def balance_bidi(text: str) -> str:
+    """``text`` with its bidi embeddings, overrides and isolates nested well (as HTML asks of
+    text in an element): a PDF or PDI that closes nothing is dropped (UAX #9 ignores it, X6a
+    and X7), a PDI closes with a PDF each embedding opened inside its isolate, and what
+    stays open is closed at the end, innermost first. Between FSI and PDI, the PDI then
+    closes that FSI, and nothing in ``text`` can leave its isolate."""
+    if _BIDI.isdisjoint(text):
+        return text
+    due: list[str] = []  # closers of what is open, innermost last
+    kept = "".join(_bidi_step(char, due) for char in text)
+    return kept + "".join(reversed(due))
+
+
+def _bidi_step(char: str, due: list[str]) -> str:
+    """What to write for ``char``, ``due`` updated."""
+    if closer := _CLOSERS.get(char):
+        due.append(closer)
+        return char
+    if char == PDI and PDI in due:
+        closed = ""
+        while (closer := due.pop()) != PDI:
+            closed += closer
+        return closed + PDI
+    if char == PDF and due[-1:] == [PDF]:
+        due.pop()
+        return PDF
+    return "" if char in (PDF, PDI) else char
