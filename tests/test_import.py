@@ -367,7 +367,7 @@ def test_check_warns_and_detects_for_a_record_without_language(tmp_path: Path) -
     code, out, err = run_cli("check", "--config", str(config))
     assert code == 0
     assert "language: is missing; detected 'en' from the excerpt" in err
-    assert out.startswith("3 statements OK in 1 languages")
+    assert out.startswith("3 statements OK in 1 language ")
 
 
 def test_seeds_import(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import lock, mailer, subscribers
 from .delivery import Courier, Digest, Pace, Retry, doubtful
-from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, Problems, UsageError
+from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, Problems, UsageError, counted
 from .ledger import DONE, Ledger, State, lookup
 from .loader import display_path
 from .model import Output, Settings
@@ -341,7 +341,7 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
     outcome = courier.deliver_all(digests)
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
-        report.problems.append(Problem(label, f"{left} subscribers not sent "
+        report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "
                                        f"({outcome.gave_up}); left for the next run"))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InvalidInput, Problem, SfbError, UsageError
+from ..errors import InvalidInput, Problem, SfbError, UsageError, counted
 from ..loader import default_detector, display_path
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
@@ -39,7 +39,8 @@ class ImportReport:
     warnings: tuple[Problem, ...] = ()
 
     def summary(self) -> str:
-        lines = [f"{len(self.written)} records written, {len(self.existing)} already present "
+        lines = [f"{counted(len(self.written), 'record')} written, "
+                 f"{len(self.existing)} already present "
                  f"(left unchanged), {len(self.review)} to review"]
         lines += [f"  wrote {display_path(path)}" for path in self.written]
         lines += [f"  kept  {display_path(path)}" for path in self.existing]
