@@ -131,7 +131,7 @@ def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecor
                      warnings: list[Problem]) -> Path | None:
     """The file that already holds this statement, if any: quietly under its own id (an
     earlier import), with a warning under another id with the same url or title."""
-    if (same_id := known.ids.get(record["id"])) is not None:
+    if (same_id := known.holding(record["id"])) is not None:
         return same_id
     found = known.duplicate(record["url"], record["date"].isoformat(), draft.language,
                             draft.title)
