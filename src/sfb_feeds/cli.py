@@ -156,7 +156,7 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     # --to: one address, its display name dropped; --recipient: as recipients files give it
     to = _address("--to", args.to, check_one_address)
     only = _address("--recipient", args.recipient, lambda text: check_address(text.strip()))
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, recipients=True)  # as check reads them
     loaded = load_statements(settings)
     console.loaded(loaded)
     now = args.now or datetime.now(UTC)
