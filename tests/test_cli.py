@@ -55,9 +55,9 @@ def test_check_summary_counts_languages_drafts_and_scheduled(make_site: SiteMake
     code, out, err = run(["check", "--config", str(config)])
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "5 statements OK in 2 languages (1 scheduled, 1 drafts)", "  pl: 1", "  tr: 2"]
+        "5 statements OK in 2 languages (1 scheduled, 1 draft)", "  pl: 1", "  tr: 2"]
     code, out, _ = run(["check", "--config", str(config), "--now", "3000-01-01T00:00:00Z"])
-    assert out.splitlines()[0] == "5 statements OK in 3 languages (0 scheduled, 1 drafts)"
+    assert out.splitlines()[0] == "5 statements OK in 3 languages (0 scheduled, 1 draft)"
 
 
 def test_check_prints_warnings_and_quiet_silences_the_summary(make_site: SiteMaker) -> None:

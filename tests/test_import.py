@@ -367,7 +367,7 @@ def test_check_warns_and_detects_for_a_record_without_language(tmp_path: Path) -
     code, out, err = run_cli("check", "--config", str(config))
     assert code == 0
     assert "language: is missing; detected 'en' from the excerpt" in err
-    assert out.startswith("3 statements OK in 1 languages")
+    assert out.startswith("3 statements OK in 1 language ")
 
 
 def test_seeds_import(tmp_path: Path) -> None:
@@ -388,3 +388,42 @@ def test_seeds_import(tmp_path: Path) -> None:
     again: ImportReport = import_listings([p for p in paths if p.name in wanted], tmp_path, BASE)
     assert (again.written, len(again.existing)) == ((), 6)
 
+
+
+DOCKERS = """\
+Dockers walk out over Sunday shifts
+
+Monday 2nd June 2014
+
+Dock workers at the container port stopped work at dawn after the operator announced
+compulsory Sunday shifts without extra pay ...
+
+Full statement https://example.org/dockers
+"""
+BY_HAND = "title: Dockers strike (edited)\ndate: 2014-06-03\nlanguage: en\nexcerpt: By hand.\n"
+
+
+@pytest.mark.parametrize(("field", "written_as", "why"), [
+    ("id", "HTTPS://WWW.istendency.net:443/statements/2014-06-02-dockers-walk-out-over-sunday-"
+     "shifts", ""),
+    ("url", "HTTPS://Example.ORG:443/./dockers", "the same url"),
+])
+def test_an_id_or_url_written_in_another_form_is_already_present(
+        tmp_path: Path, field: str, written_as: str, why: str) -> None:
+    """Ids and urls are compared as feeds publish them (RFC 3986 normal form), as `build`
+    compares ids: importing the statement again would make a duplicate `check` refuses."""
+    config = _site(tmp_path)
+    (tmp_path / "statements").mkdir()
+    (tmp_path / "statements" / "by-hand.yaml").write_text(
+        f"{field}: {written_as}\n{BY_HAND}", encoding="utf-8")
+    (tmp_path / "dockers.txt").write_text(DOCKERS, encoding="utf-8")
+    before = snapshot(tmp_path / "statements")
+    code, out, err = run_cli("import", "dockers.txt", "--out", "statements",
+                             "--base-url", BASE)
+    assert (code, out) == (0, "0 records written, 1 already present (left unchanged), "
+                              "0 to review\n  kept  statements/by-hand.yaml\n")
+    assert err == ("" if not why else "warning: dockers.txt:1: 'Dockers walk out over Sunday "
+                   f"shifts' is already present as statements/by-hand.yaml ({why}); "
+                   "not imported\n")
+    assert snapshot(tmp_path / "statements") == before
+    assert run_cli("check", "--config", str(config))[0] == 0

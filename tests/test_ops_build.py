@@ -179,7 +179,7 @@ def test_one_edited_record_rewrites_only_what_shows_it(site: Path) -> None:
     RENDERED.clear()
     code, out, err = build(site, "--verbose")
     assert (code, out) == (0, "4 written, 8 unchanged, 0 removed\n")
-    assert "4 statements, 1 files parsed, 3 from the cache" in err
+    assert "4 statements, 1 file parsed, 3 from the cache" in err
     assert sorted(RENDERED) == ["index:None:None", "list:en:None", "week:en:2014-W20",
                                 "year:en:2014"]
     after = tree(site.parent / "feeds")

@@ -89,7 +89,7 @@ def test_a_test_copy_goes_to_one_address_and_records_nothing(
     handler, port = server
     config = site(make_site, port)
     code, out, _ = send(config, "--lang", "pl", "--to", "me@example.net")
-    assert (code, out) == (0, "1 test copies sent to me@example.net; nothing recorded\n")
+    assert (code, out) == (0, "1 test copy sent to me@example.net; nothing recorded\n")
     assert handler.received.copies[0][1] == "me@example.net"
     assert send(config)[1] == "2 sent, 0 already sent\n"
     assert send(config, "--to", "not an address")[0] == 2
@@ -128,7 +128,7 @@ def test_a_test_address_may_have_a_display_name(
     handler, port = server
     config = site(make_site, port)
     code, out, _ = send(config, "--lang", "pl", "--to", " Me <me@Example.NET> ")
-    assert (code, out) == (0, "1 test copies sent to me@example.net; nothing recorded\n")
+    assert (code, out) == (0, "1 test copy sent to me@example.net; nothing recorded\n")
     assert [rcpt for _, rcpt in handler.received.copies] == ["me@example.net"]
 
 

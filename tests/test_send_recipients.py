@@ -24,7 +24,7 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from conftest import SITE_CONFIG
+from conftest import SITE_CONFIG, snapshot
 from smtp_faults import FaultyHandler, aiosmtpd_server
 
 from sfb_feeds.cli import main
@@ -327,3 +327,25 @@ def test_published_pages_carry_no_unfillable_link(make_site: Any) -> None:
     assert html_links and text_links
     assert all("{address}" in link or "%7Baddress%7D" in link
                for link in html_links + text_links)
+
+
+@pytest.mark.parametrize("more", [(), ("--resend",), ("--dry-run",), ("--lang", "tr")])
+def test_send_names_the_config_line_of_a_recipients_file_it_cannot_read(
+        make_site: Any, server: tuple[FaultyHandler, int], more: tuple[str, ...]) -> None:
+    """As `check` does (the same message: key, line, file, what to do): exit 1, nothing
+    sent, the ledger as it was; even for a run that would mail only the lists (`check`
+    refuses this config too)."""
+    handler, port = server
+    config = make_config(make_site, port)
+    assert send(config)[:2] == (0, "5 sent, 0 already sent\n")
+    sent = len(handler.received.messages)
+    state = Path(config).parent / "state"
+    before = snapshot(state)
+    (Path(config).parent / "pl.txt").unlink()
+    expected = ("error: site/sfb-feeds.yaml:11: digests.recipients.pl: cannot read site/pl.txt: "
+                "No such file or directory (send mails the language's subscribers from it; "
+                "correct the path or create the file)\n")
+    assert run("check", "--config", config, "--now", "2015-09-14") == (1, "", expected)
+    assert send(config, *more) == (1, "", expected)
+    assert len(handler.received.messages) == sent
+    assert snapshot(state) == before

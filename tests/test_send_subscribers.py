@@ -255,7 +255,7 @@ def test_a_test_copy_carries_the_testers_own_link(make_site: Any,
     handler, port = server
     config = make_config(make_site, port)
     code, out, _ = send(config, "--lang", "pl", "--to", "me@example.net")
-    assert (code, out) == (0, "1 test copies sent to me@example.net; nothing recorded\n")
+    assert (code, out) == (0, "1 test copy sent to me@example.net; nothing recorded\n")
     ((rcpt, message),) = received(handler)
     assert rcpt == ["me@example.net"] and message["To"] == "me@example.net"
     assert "address=me%40example.net&token=" in str(message["List-Unsubscribe"])

@@ -361,7 +361,7 @@ def test_a_stream_ending_before_every_planned_output_came_writes_nothing(out: Pa
     write_outputs(out, many("v1")[:100], durable=False)
     before = tree(out)
     rows = many("v2")
-    with pytest.raises(RuntimeError, match="1 planned outputs never came"):
+    with pytest.raises(RuntimeError, match="1 planned output never came"):
         write_outputs(out, iter(rows[:-1]), paths=[r.path for r in rows], durable=False)
     assert tree(out) == before  # the folder (and its manifest) as it was
 

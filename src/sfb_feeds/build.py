@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from . import manifest
+from .errors import counted
 from .incremental import BuildMemory
 from .loader import Loaded, scan_statement_files
 from .manifest import WriteReport as BuildReport  # paths written, unchanged, removed
@@ -35,8 +36,9 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
         before = manifest.manifest_status(settings.output_dir)
         memory = BuildMemory(settings, scan_statement_files(settings.statements_dir))
         if memory.unchanged(now, before):
-            detail(f"nothing changed since the last build ({len(memory.files)} statement "
-                   f"files, {memory.outputs_known} outputs checked)")
+            detail(f"nothing changed since the last build ("
+                   f"{counted(len(memory.files), 'statement file')}, "
+                   f"{counted(memory.outputs_known, 'output')} checked)")
             return _announced(settings, BuildReport((), memory.outputs_known, ()))
         loaded = memory.load(detail)  # read and validated, or InvalidInput
         on_loaded(loaded)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import __version__
 from .arguments import build_parser
 from .config import load_settings
-from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, printable
+from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, counted, printable
 from .loader import Loaded, load_statements
 from .model import Settings
 from .site import is_published
@@ -60,8 +60,9 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
     drafts = sum(s.draft for s in loaded.statements)
     scheduled = sum(not s.draft and s.date > now for s in loaded.statements)
-    console.info(f"{len(loaded.statements)} statements OK in {len(languages)} languages "
-                 f"({scheduled} scheduled, {drafts} drafts)")
+    console.info(f"{counted(len(loaded.statements), 'statement')} OK in "
+                 f"{counted(len(languages), 'language')} "
+                 f"({scheduled} scheduled, {counted(drafts, 'draft')})")
     for lang, count in sorted(languages.items()):
         console.info(f"  {lang}: {count}")
     _catalog_notes(settings, sorted(languages), console)
@@ -155,7 +156,7 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     # --to: one address, its display name dropped; --recipient: as recipients files give it
     to = _address("--to", args.to, check_one_address)
     only = _address("--recipient", args.recipient, lambda text: check_address(text.strip()))
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, recipients=True)  # as check reads them
     loaded = load_statements(settings)
     console.loaded(loaded)
     now = args.now or datetime.now(UTC)
@@ -181,7 +182,8 @@ def _show_dry_run(report: SendReport, console: _Console) -> None:
     for digest in report.would_send:
         console.info(f"would send {digest.where()} ({digest.path})")
     for label, tally in sorted(report.subscribers.items()):
-        console.info(f"would send {label} to {tally.would_send} subscribers ({tally.already} "
+        console.info(f"would send {label} to {counted(tally.would_send, 'subscriber')} "
+                     f"({tally.already} "
                      f"already sent, {tally.suppressed} unsubscribed skipped)")
     would = len(report.would_send) + sum(t.would_send for t in report.subscribers.values())
     already = report.already_count
@@ -195,7 +197,8 @@ def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
         console.detail(f"{label}: {tally.sent} sent to subscribers, {tally.already} already "
                        f"sent, {tally.suppressed} unsubscribed skipped")
     if to is not None:
-        console.info(f"{len(report.sent)} test copies sent to {to}; nothing recorded")
+        console.info(f"{counted(len(report.sent), 'test copy', 'test copies')} sent to {to}; "
+                     "nothing recorded")
     elif report.sent or any(t.sent or t.suppressed for t in report.subscribers.values()):
         console.info(report.summary())
     elif report.already and not report.problems:

@@ -30,6 +30,12 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape_one, text)
 
 
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """``1 record``, ``2 records``: a count and an English noun that agrees with it, for the
+    CLI's own (English) messages. The digests' translated plurals go through i18n.py."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with the input: ``PATH:LINE: record N: FIELD: message`` (parts that

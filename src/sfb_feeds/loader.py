@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InvalidInput, Problem
+from .errors import InvalidInput, Problem, counted
 from .model import FileStatus, Settings, Statement
 from .urls import entry_id
 from .validate import Detector, RecordContext, RecordResult, validate_record
@@ -152,8 +152,8 @@ def _not_opened(path: str | Path, exc: OSError) -> OSError:
 
 
 def _too_large(size: int, limit: int) -> str:
-    return (f"is larger than {limit} bytes ({size} bytes) (limits.file_bytes in the config); "
-            "split it into smaller files")
+    return (f"is larger than {counted(limit, 'byte')} ({size} bytes) (limits.file_bytes in "
+            "the config); split it into smaller files")
 
 
 def read_ahead(paths: Iterable[str], window: int = READ_AHEAD, limit: int = 10 * 1024 * 1024

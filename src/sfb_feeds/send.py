@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import lock, mailer, subscribers
 from .delivery import Courier, Digest, Pace, Retry, doubtful
-from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, Problems, UsageError
+from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, Problems, UsageError, counted
+from .folders import unreadable_recipients
 from .ledger import DONE, Ledger, State, lookup
 from .loader import display_path
 from .model import Output, Settings
@@ -314,14 +315,12 @@ def _require_destinations(settings: Settings, to: str | None) -> None:
 
 
 def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
-    problems = []
-    for mailing in mailings:
-        try:
-            mailing.recipients.open("rb").close()
-        except OSError as exc:
-            problems.append(_unreadable(settings, mailing.lang, mailing.recipients, exc))
-    if problems:
-        raise ConfigError(problems)
+    """The recipients files must open (``load_settings(recipients=True)`` checked them, with
+    their config lines; this is for one gone since, or a caller that did not ask)."""
+    found = unreadable_recipients({mailing.lang: mailing.recipients for mailing in mailings})
+    if found:
+        raise ConfigError([Problem(display_path(settings.config_path), message, field=key)
+                           for key, message in found])
 
 
 def _require_subscriber(chosen: Selection, only: str | None) -> None:
@@ -341,7 +340,7 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
     outcome = courier.deliver_all(digests)
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
-        report.problems.append(Problem(label, f"{left} subscribers not sent "
+        report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "
                                        f"({outcome.gave_up}); left for the next run"))
 
 

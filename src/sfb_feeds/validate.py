@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from . import fields
-from .errors import Problem
+from .errors import Problem, counted
 from .model import Source, Statement
 from .yamlio import line_of, mapping_items
 
@@ -143,7 +143,7 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
 
 def _check_size(excerpt: str, limit: int) -> None:
     if len(excerpt) > limit or len(excerpt.encode("utf-8")) > limit:  # (no encoding if too long)
-        raise fields.FieldError(f"is longer than {limit} bytes (limits.excerpt_bytes); "
+        raise fields.FieldError(f"is longer than {counted(limit, 'byte')} (limits.excerpt_bytes); "
                                 "shorten it (a feed carries an excerpt, not the whole text)")
 
 

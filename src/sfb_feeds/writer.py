@@ -40,7 +40,7 @@ from .durable import (
     temp_name,
     unlink,
 )
-from .errors import SfbError
+from .errors import SfbError, counted
 from .manifest import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -68,7 +68,7 @@ class ForeignFiles(WriteError):
 
     def __init__(self, root: Path, paths: Sequence[str]) -> None:
         self.paths = tuple(paths)
-        super().__init__(f"{root} already holds {len(paths)} files at output paths that "
+        super().__init__(f"{root} already holds {counted(len(paths), 'file')} at output paths that "
                          "sfb-feeds did not write; move them away, or run `build --adopt` "
                          "to let it replace them")
 
@@ -330,7 +330,7 @@ def _check_delivered(job: _Job) -> None:
     """Paths named beforehand that the stream never brought (a fault upstream) stop it."""
     missing = job.planned_set - {*job.new, *(p for p, *_ in job.staged), *(job.foreign or ())}
     if missing:
-        raise RuntimeError(f"{len(missing)} planned outputs never came, {min(missing)} "
+        raise RuntimeError(f"{counted(len(missing), 'planned output')} never came, {min(missing)} "
                            "among them: nothing was written")
 
 

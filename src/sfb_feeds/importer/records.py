@@ -14,6 +14,7 @@ import yaml
 
 from ..durable import fsync_path
 from ..loader import find_statement_files
+from ..urls import canonical_uri
 from ..yamlio import YamlProblem, compose, decode
 
 
@@ -52,30 +53,44 @@ def title_key(day: str, language: str, title: str) -> tuple[str, str, str]:
     return day[:10], language.casefold(), " ".join(letters.split())
 
 
+def published(value: str) -> str:
+    """An id or url as feeds publish it, the form in which ``build`` finds two ids the same
+    (RFC 3986 normal form: ``HTTPS://Example.org:443/a`` is ``https://example.org/a``); a
+    value that is no URI at all as written (``sfb-feeds check`` reports it)."""
+    try:
+        return canonical_uri(value)
+    except ValueError:
+        return value
+
+
 @dataclass(slots=True)
 class ExistingRecords:
     """The records in a folder, by what a new record could repeat -> their file."""
 
     ids: dict[str, Path] = field(default_factory=dict)  # the id, or lacking one the url
-    urls: dict[str, Path] = field(default_factory=dict)
+    urls: dict[str, Path] = field(default_factory=dict)  # (both as published(...))
     titles: dict[tuple[str, str, str], Path] = field(default_factory=dict)  # title_key(...)
 
     def remember(self, path: Path, values: Mapping[str, object]) -> None:
         """Count one record (its fields as text or dates) as present in ``path``."""
         text = {name: str(value).strip() for name, value in values.items()}
         if ident := text.get("id") or text.get("url"):
-            self.ids.setdefault(ident, path)
+            self.ids.setdefault(published(ident), path)
         if url := text.get("url"):
-            self.urls.setdefault(url, path)
+            self.urls.setdefault(published(url), path)
         if all(text.get(name) for name in ("date", "language", "title")):
             key = title_key(text["date"], text["language"], text["title"])
             self.titles.setdefault(key, path)
 
+    def holding(self, ident: str) -> Path | None:
+        """The file of the record with this id (or url, lacking one), as feeds publish it."""
+        return self.ids.get(published(ident))
+
     def duplicate(self, url: str, day: str, language: str | None, title: str) -> \
             tuple[Path, str] | None:
         """The file holding the same statement under another id, and why it is the same."""
-        if url in self.urls:
-            return self.urls[url], "the same url"
+        if (same := self.urls.get(published(url))) is not None:
+            return same, "the same url"
         found = self.titles.get(title_key(day, language, title)) if language else None
         return (found, "the same date, language and title") if found else None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import InvalidInput, Problem, SfbError, UsageError
+from ..errors import InvalidInput, Problem, SfbError, UsageError, counted
 from ..loader import default_detector, display_path
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
@@ -39,7 +39,8 @@ class ImportReport:
     warnings: tuple[Problem, ...] = ()
 
     def summary(self) -> str:
-        lines = [f"{len(self.written)} records written, {len(self.existing)} already present "
+        lines = [f"{counted(len(self.written), 'record')} written, "
+                 f"{len(self.existing)} already present "
                  f"(left unchanged), {len(self.review)} to review"]
         lines += [f"  wrote {display_path(path)}" for path in self.written]
         lines += [f"  kept  {display_path(path)}" for path in self.existing]
@@ -130,7 +131,7 @@ def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecor
                      warnings: list[Problem]) -> Path | None:
     """The file that already holds this statement, if any: quietly under its own id (an
     earlier import), with a warning under another id with the same url or title."""
-    if (same_id := known.ids.get(record["id"])) is not None:
+    if (same_id := known.holding(record["id"])) is not None:
         return same_id
     found = known.duplicate(record["url"], record["date"].isoformat(), draft.language,
                             draft.title)
