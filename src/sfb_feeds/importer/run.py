@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import fields
 from ..errors import InvalidInput, Problem, SfbError, UsageError, counted
 from ..loader import default_detector, display_path
 from ..validate import Detector, slugify
@@ -25,6 +26,7 @@ _LATIN_LETTERS = str.maketrans({"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "\
                                 "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss", "œ": "oe", "Œ": "OE",
                                 "þ": "th", "ð": "d"})
 
+_EXAMPLE = "(e.g. --base-url https://www.istendency.net)"
 REVIEW_TITLE = "the listing has no title; this one is the excerpt's first sentence"
 REVIEW_LANGUAGE = "the excerpt's language could not be detected; add a `language:` field"
 
@@ -144,10 +146,18 @@ def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecor
 
 
 def _base(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise UsageError(f"base URL {quoted(base_url)} is not an absolute http(s) address "
-                         "(e.g. --base-url https://www.istendency.net)")
+    """The address ids are made under (``{base}/statements/<stem>``): an absolute http(s)
+    URL as the config's ``site.url`` is, with a host and nothing after the path (a query or
+    a fragment would swallow ``/statements/<stem>``)."""
+    try:
+        if not urlsplit(fields.absolute_url(base_url)).hostname:
+            raise fields.FieldError(base_url)
+    except fields.FieldError:
+        raise UsageError(f"base URL {quoted(base_url)} is not an absolute http(s) address with "
+                         f"a host and no spaces {_EXAMPLE}") from None
+    if "?" in base_url or "#" in base_url:
+        raise UsageError(f"base URL {quoted(base_url)} has a query or a fragment ('?' or '#'), "
+                         f"so every id and url would point at one page; leave it out {_EXAMPLE}")
     return base_url.rstrip("/")
 
 
