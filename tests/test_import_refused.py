@@ -1,5 +1,5 @@
 """`sfb-feeds import` never writes a record that `sfb-feeds check` would refuse: a bad
---base-url is a usage error."""
+--base-url is a usage error, and a statement whose record check refuses is skipped."""
 
 from __future__ import annotations
 
@@ -53,6 +53,35 @@ def import_then_check(listing: str) -> tuple[int, str, str]:
     return result
 
 
+@pytest.mark.parametrize(("date_line", "year"), [
+    ("Friday 31st December 9999", "9999-12-31"),
+    ("Monday 1st January 0001", "0001-01-01"),
+])
+def test_a_date_outside_the_years_feeds_cover_is_skipped(date_line: str, year: str) -> None:
+    listing = statement("Far away", date_line, "Nobody will read this statement in time ...")
+    code, out, err = import_then_check(listing + GOOD)
+    assert code == 0
+    assert err == (f"warning: listing.txt:1: 'Far away' cannot be imported: date: {year} is "
+                   "outside the years 0002 to 9998 that feeds and digests cover; statement "
+                   "skipped\n")
+    assert out == ("1 record written, 0 already present (left unchanged), 0 to review\n"
+                   f"  wrote statements/{GOOD_FILE}\n")
+    assert sorted(p.name for p in Path("statements").iterdir()) == [GOOD_FILE]
+
+
+def test_an_excerpt_over_the_size_limit_is_skipped() -> None:
+    words = " ".join(["solidarity"] * 100_000) + " ..."
+    listing = statement("A very long statement", "Monday 2nd June 2014", words)
+    assert len(words.encode()) > 1024 * 1024
+    code, out, err = import_then_check(listing + GOOD)
+    assert code == 0
+    assert err == ("warning: listing.txt:1: 'A very long statement' cannot be imported: "
+                   "excerpt: is longer than 1048576 bytes (limits.excerpt_bytes); shorten it "
+                   "(a feed carries an excerpt, not the whole text); statement skipped\n")
+    assert sorted(p.name for p in Path("statements").iterdir()) == [GOOD_FILE]
+    assert out.startswith("1 record written, ")
+
+
 NOT_URL = "is not an absolute http(s) address with a host and no spaces"
 QUERY = "has a query or a fragment ('?' or '#'), so every id and url would point at one page; " \
         "leave it out"
@@ -100,3 +129,23 @@ def test_a_good_base_url_gives_ids_under_it(base: str) -> None:
     code, out, err = run_cli("check", "--config", "sfb-feeds.yaml")
     assert (code, err) == (0, "")
     assert out.startswith("1 statement OK")
+
+
+@pytest.mark.parametrize(("limits", "reason"), [
+    ("file_bytes: 4096", "the record would be larger than 4096 bytes (limits.file_bytes)"),
+    ("excerpt_bytes: 1000", "excerpt: is longer than 1000 bytes (limits.excerpt_bytes); shorten "
+     "it (a feed carries an excerpt, not the whole text)"),
+])
+def test_the_configs_limits_apply_when_it_is_read(limits: str, reason: str) -> None:
+    """Without --out or --base-url the import reads the config: its limits are check's."""
+    Path("sfb-feeds.yaml").write_text(f"{CONFIG}limits:\n  {limits}\n", encoding="utf-8")
+    title = " ".join(["Solidarity"] * 400)
+    listing = statement(title, "Monday 2nd June 2014", " ".join(["Dock workers"] * 100) + " ...")
+    Path("listing.txt").write_text(listing + GOOD, encoding="utf-8")
+    code, out, err = run_cli("import", "listing.txt", "--config", "sfb-feeds.yaml")
+    assert (code, out.splitlines()[0]) == (0, "1 record written, 0 already present (left "
+                                              "unchanged), 0 to review")
+    assert err == (f"warning: listing.txt:1: '{title}' cannot be imported: {reason}; statement "
+                   "skipped\n")
+    assert sorted(p.name for p in Path("statements").iterdir()) == [GOOD_FILE]
+    assert run_cli("check", "--config", "sfb-feeds.yaml")[::2] == (0, "")

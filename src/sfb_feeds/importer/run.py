@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 from .. import fields
 from ..errors import InvalidInput, Problem, SfbError, UsageError, counted
 from ..loader import default_detector, display_path
+from ..model import LimitSettings
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
 from .listing import ListingEntry, parse_listing
-from .records import ExistingRecords, existing_records, write_new
+from .records import ExistingRecords, existing_records, refusal, write_new
 from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
@@ -68,11 +69,14 @@ class _Draft:
 
 
 def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
-                    detect: Detector | None = None) -> ImportReport:
+                    detect: Detector | None = None,
+                    limits: LimitSettings | None = None) -> ImportReport:
     """Write a record ``<date>-<slug>.yaml`` in ``out_dir`` for every statement of the listings.
 
     Never replaces a file, and skips statements whose id is already used by a record in
-    ``out_dir``, so importing the same listings again writes nothing. ``detect`` defaults to
+    ``out_dir``, so importing the same listings again writes nothing, and skips (with a
+    warning) statements whose record ``sfb-feeds check`` would refuse under ``limits``
+    (default: the config's defaults). ``detect`` defaults to
     ``sfb_feeds.detect.detect_language``. Raises UsageError for an unreadable listing or a
     bad ``base_url``, InvalidInput for a listing that is not UTF-8; nothing is written then.
     """
@@ -85,7 +89,23 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
         entries.extend(parsed.entries)
         warnings.extend(parsed.warnings)
     drafts = _drafts(_unique(entries, warnings), detect, warnings)
+    drafts = _acceptable(drafts, base, limits or LimitSettings(), warnings)
     return _write_records(drafts, base, out_dir, warnings)
+
+
+def _acceptable(drafts: list[_Draft], base: str, limits: LimitSettings,
+                warnings: list[Problem]) -> list[_Draft]:
+    """The drafts whose records ``sfb-feeds check`` accepts; the others skipped, with a
+    warning (before translation keys are made: none names a skipped statement)."""
+    kept: list[_Draft] = []
+    for draft in drafts:
+        record = _record(draft, f"{base}/statements/{draft.stem}", None)
+        if (reason := refusal(dump_record(record, draft.comments()), limits)) is None:
+            kept.append(draft)
+        else:
+            warnings.append(Problem(draft.entry.source, f"{quoted(draft.title)} cannot be "
+                                    f"imported: {reason}; statement skipped", draft.entry.line))
+    return kept
 
 
 def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
