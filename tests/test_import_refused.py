@@ -149,3 +149,12 @@ def test_the_configs_limits_apply_when_it_is_read(limits: str, reason: str) -> N
                    "skipped\n")
     assert sorted(p.name for p in Path("statements").iterdir()) == [GOOD_FILE]
     assert run_cli("check", "--config", "sfb-feeds.yaml")[::2] == (0, "")
+
+
+@pytest.mark.parametrize("invisible", ["\u2061", "\u2062", "\u2063", "\u2064", "\u180e"])
+def test_a_title_is_written_as_check_reads_it(invisible: str) -> None:
+    """Invisible characters check drops from a title (with a warning) are dropped on import."""
+    listing = GOOD.replace("Sunday shifts", f"Sunday{invisible} shifts")
+    import_then_check(listing)  # (check: no warning)
+    text = (Path("statements") / GOOD_FILE).read_text(encoding="utf-8")
+    assert "\ntitle: Dockers walk out over Sunday shifts\n" in text
