@@ -225,7 +225,8 @@ def run_import(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config) if args.out is None or args.base_url is None else None
     out_dir = args.out or (settings.statements_dir if settings else Path("statements"))
     base_url = args.base_url or (settings.site.url if settings else "")
-    report = import_listings(args.listings, out_dir, base_url)
+    report = import_listings(args.listings, out_dir, base_url,
+                             limits=settings.limits if settings else None)
     for warning in report.warnings:
         console.warn(str(warning))
     console.info(report.summary())

@@ -146,7 +146,11 @@ def language(node: yaml.Node) -> str:
 
 
 def url(node: yaml.Node) -> str:
-    value = text(node)
+    return absolute_url(text(node))
+
+
+def absolute_url(value: str) -> str:
+    """``value`` if it is an absolute http(s) URL without whitespace, else FieldError."""
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc or any(map(str.isspace, value)):
         raise FieldError(f"{value!r} is not an absolute http(s) URL (e.g. https://example.org/x)")

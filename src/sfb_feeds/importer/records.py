@@ -9,12 +9,16 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
 from ..durable import fsync_path
+from ..errors import counted
 from ..loader import find_statement_files
+from ..model import LimitSettings
 from ..urls import canonical_uri
+from ..validate import RecordContext, validate_record
 from ..yamlio import YamlProblem, compose, decode
 
 
@@ -43,6 +47,25 @@ def write_new(path: Path, data: bytes) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+
+
+def refusal(text: str, limits: LimitSettings) -> str | None:
+    """Why ``sfb-feeds check`` would refuse this record file (``FIELD: message``), or None.
+    A missing language is no reason: the import flags it for review, and check detects it."""
+    if len(text.encode("utf-8")) > limits.file_bytes:
+        return f"the record would be larger than {counted(limits.file_bytes, 'byte')} " \
+               "(limits.file_bytes)"
+    context = RecordContext(path="", record=1, tz=ZoneInfo("UTC"), domain="localhost",
+                            detect=lambda excerpt: "und", excerpt_bytes=limits.excerpt_bytes)
+    try:
+        node = compose(text)
+    except YamlProblem as exc:  # (never: the text was written by dump_record)
+        return exc.message
+    problems = validate_record(node, context).problems if node is not None else []
+    if not problems:
+        return None
+    first = problems[0]
+    return f"{first.field}: {first.message}" if first.field else first.message
 
 
 def title_key(day: str, language: str, title: str) -> tuple[str, str, str]:

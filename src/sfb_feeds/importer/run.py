@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import fields
 from ..errors import InvalidInput, Problem, SfbError, UsageError, counted
 from ..loader import default_detector, display_path
+from ..model import LimitSettings
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
 from .listing import ListingEntry, parse_listing
-from .records import ExistingRecords, existing_records, write_new
+from .records import ExistingRecords, existing_records, refusal, write_new
 from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
@@ -25,6 +27,7 @@ _LATIN_LETTERS = str.maketrans({"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "\
                                 "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss", "œ": "oe", "Œ": "OE",
                                 "þ": "th", "ð": "d"})
 
+_EXAMPLE = "(e.g. --base-url https://www.istendency.net)"
 REVIEW_TITLE = "the listing has no title; this one is the excerpt's first sentence"
 REVIEW_LANGUAGE = "the excerpt's language could not be detected; add a `language:` field"
 
@@ -66,11 +69,14 @@ class _Draft:
 
 
 def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
-                    detect: Detector | None = None) -> ImportReport:
+                    detect: Detector | None = None,
+                    limits: LimitSettings | None = None) -> ImportReport:
     """Write a record ``<date>-<slug>.yaml`` in ``out_dir`` for every statement of the listings.
 
     Never replaces a file, and skips statements whose id is already used by a record in
-    ``out_dir``, so importing the same listings again writes nothing. ``detect`` defaults to
+    ``out_dir``, so importing the same listings again writes nothing, and skips (with a
+    warning) statements whose record ``sfb-feeds check`` would refuse under ``limits``
+    (default: the config's defaults). ``detect`` defaults to
     ``sfb_feeds.detect.detect_language``. Raises UsageError for an unreadable listing or a
     bad ``base_url``, InvalidInput for a listing that is not UTF-8; nothing is written then.
     """
@@ -83,7 +89,23 @@ def import_listings(paths: Sequence[Path], out_dir: Path, base_url: str, *,
         entries.extend(parsed.entries)
         warnings.extend(parsed.warnings)
     drafts = _drafts(_unique(entries, warnings), detect, warnings)
+    drafts = _acceptable(drafts, base, limits or LimitSettings(), warnings)
     return _write_records(drafts, base, out_dir, warnings)
+
+
+def _acceptable(drafts: list[_Draft], base: str, limits: LimitSettings,
+                warnings: list[Problem]) -> list[_Draft]:
+    """The drafts whose records ``sfb-feeds check`` accepts; the others skipped, with a
+    warning (before translation keys are made: none names a skipped statement)."""
+    kept: list[_Draft] = []
+    for draft in drafts:
+        record = _record(draft, f"{base}/statements/{draft.stem}", None)
+        if (reason := refusal(dump_record(record, draft.comments()), limits)) is None:
+            kept.append(draft)
+        else:
+            warnings.append(Problem(draft.entry.source, f"{quoted(draft.title)} cannot be "
+                                    f"imported: {reason}; statement skipped", draft.entry.line))
+    return kept
 
 
 def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
@@ -144,10 +166,18 @@ def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecor
 
 
 def _base(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise UsageError(f"base URL {quoted(base_url)} is not an absolute http(s) address "
-                         "(e.g. --base-url https://www.istendency.net)")
+    """The address ids are made under (``{base}/statements/<stem>``): an absolute http(s)
+    URL as the config's ``site.url`` is, with a host and nothing after the path (a query or
+    a fragment would swallow ``/statements/<stem>``)."""
+    try:
+        if not urlsplit(fields.absolute_url(base_url)).hostname:
+            raise fields.FieldError(base_url)
+    except fields.FieldError:
+        raise UsageError(f"base URL {quoted(base_url)} is not an absolute http(s) address with "
+                         f"a host and no spaces {_EXAMPLE}") from None
+    if "?" in base_url or "#" in base_url:
+        raise UsageError(f"base URL {quoted(base_url)} has a query or a fragment ('?' or '#'), "
+                         f"so every id and url would point at one page; leave it out {_EXAMPLE}")
     return base_url.rstrip("/")
 
 
