@@ -209,7 +209,8 @@ def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
                               max_num_fields=20)
         except ValueError:
             return {}
-        return dict(reversed(pairs))
+        # (a line break or space around a value is not part of it, as in a multipart body)
+        return {name: value.strip() for name, value in reversed(pairs)}
     header = "Content-Type: " + re.sub(r"[\r\n]", " ", content_type) + "\r\n\r\n"
     message = BytesParser(policy=HTTP).parsebytes(header.encode("latin-1", "replace") + body)
     fields: dict[str, str] = {}
