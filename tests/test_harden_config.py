@@ -86,7 +86,7 @@ def test_an_unset_variable_in_a_recipients_file_is_refused_at_its_line(
     monkeypatch.delenv("SFB_NOT_SET", raising=False)
     config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
         "digests:\n  from: D <d@example.org>\n"
-        '  unsubscribe: "https://example.org/u?a={address}&t={token}"\n'
+        '  unsubscribe: "https://example.org/u?lang={lang}&address={address}&token={token}"\n'
         "  recipients:\n    en: en.txt\n    pl: $SFB_NOT_SET/pl.txt\n"))
     before = sorted(tmp_path.rglob("*"))
     for command in ("check", "build", "send"):
@@ -234,7 +234,7 @@ def test_a_domain_like_list_id_is_published(make_site: SiteMaker, list_id: str) 
 
 
 RECIPIENTS = (MINIMAL + "digests:\n  from: D <d@example.org>\n"
-              '  unsubscribe: "https://example.org/u?l={lang}&a={address}&t={token}"\n'
+              '  unsubscribe: "https://example.org/u?lang={lang}&address={address}&token={token}"\n'
               "  recipients:\n    en: en.txt\n    pl: {pl}\n")
 
 

@@ -63,10 +63,10 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_config(make_site: Any, port: int, recipients: str = SUBSCRIBERS,
-                name: str = "pl.txt", extra: str = "") -> str:
+                name: str = "pl.txt", extra: str = "", unsubscribe: str = UNSUBSCRIBE) -> str:
     config = make_site(STATEMENTS, config=SITE_CONFIG + (
         "digests:\n  from: Digest <digest@example.org>\n"
-        f'  unsubscribe: "{UNSUBSCRIBE}"\n'
+        f'  unsubscribe: "{unsubscribe}"\n'
         f"  recipients: {{pl: {name}}}\n  lists: {{tr: tr@lists.example.org}}\n{extra}"
         f"smtp: {{host: 127.0.0.1, port: {port}}}\nstate: state\n"))
     (config.parent / name).write_text(recipients, encoding="utf-8", newline="")
@@ -295,6 +295,76 @@ def test_the_unsubscribe_link_must_name_and_sign_the_subscriber(
     assert code == 1
     assert "digests.unsubscribe: must be an https:// URL with {address} and {token} (it " \
            "lacks {token}), because digests.recipients mails each subscriber" in err
+
+
+NOT_READ = ("error: site/sfb-feeds.yaml:10: digests.unsubscribe: must carry lang={lang}, "
+            "address={address} and token={token} as parameters of its query, each once and as "
+            "the whole value (wrong or missing: %s), because digests.recipients mails each "
+            "subscriber a link that only the unsubscribe endpoint can check, and it reads only "
+            "those three; other fixed parameters may stay (e.g. https://example.org/unsubscribe"
+            "?lang={lang}&address={address}&token={token})\n")
+
+
+@pytest.mark.parametrize(("template", "wrong"), [
+    ("https://example.org/unsubscribe?list={lang}&address={address}&token={token}", "lang"),
+    ("https://example.org/unsubscribe?address={address}&token={token}", "lang"),
+    ("https://example.org/unsubscribe/{lang}/{address}/{token}", "lang, address, token"),
+    ("https://example.org/unsubscribe?email={address}&t={token}&lang={lang}", "address, token"),
+    ("https://example.org/unsubscribe?lang={lang}&address=x{address}&token={token}", "address"),
+    ("https://example.org/unsubscribe?lang=en&lang={lang}&address={address}&token={token}",
+     "lang"),
+    ("https://example.org/u/{lang}?lang={lang}&address={address}&token={token}", "lang"),
+    ("https://example.org/unsubscribe?lang={lang}&address={address}#token={token}", "token"),
+])
+def test_a_link_the_endpoint_cannot_read_is_refused(
+    make_site: Any, server: tuple[FaultyHandler, int], template: str, wrong: str
+) -> None:
+    """The endpoint reads lang, address and token from the query only: a personal template
+    that puts them anywhere else would give links that unsubscribe no one."""
+    handler, port = server
+    config = make_config(make_site, port, unsubscribe=template)
+    expected = NOT_READ % wrong
+    assert run("check", "--config", config) == (1, "", expected)
+    assert send(config) == (1, "", expected)
+    assert handler.received.messages == []
+    assert not (Path(config).parent / "state").exists()
+
+
+def test_a_query_too_long_for_the_endpoint_is_refused(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    handler, port = server
+    fixed = "".join(f"&f{n}=x" for n in range(8))
+    config = make_config(make_site, port, unsubscribe=UNSUBSCRIBE + fixed)
+    expected = ("error: site/sfb-feeds.yaml:10: digests.unsubscribe: has 11 query parameters, "
+                "but the unsubscribe endpoint reads at most 10; keep lang={lang}, "
+                "address={address} and token={token} and drop the others\n")
+    assert run("check", "--config", config) == (1, "", expected)
+    assert send(config) == (1, "", expected)
+    assert handler.received.messages == []
+
+
+@pytest.mark.parametrize("template", [
+    "https://example.org/unsubscribe?from=digest&token={token}&address={address}&lang={lang}",
+    "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}&via=mail#top",
+])
+def test_a_link_of_an_accepted_template_unsubscribes(
+    make_site: Any, endpoint: str, server: tuple[FaultyHandler, int], template: str
+) -> None:
+    """Whatever template check accepts gives links that the endpoint honours."""
+    handler, port = server
+    config = make_config(make_site, port, unsubscribe=template)
+    assert run("check", "--config", config)[0] == 0
+    assert send(config)[:2] == (0, "5 sent, 0 already sent\n")
+    (address,), message = received(handler)[0]
+    link = urlsplit(str(message["List-Unsubscribe"]).strip("<>"))
+    request = Request(f"{endpoint}{link.path}?{link.query}", data=b"List-Unsubscribe=One-Click",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    assert send(config, "--resend")[:2] == (
+        0, "4 sent, 0 already sent, 1 unsubscribed skipped\n")
+    assert address not in [a for (a,), _ in received(handler)[len(EXPECTED):]]
 
 
 def test_send_names_the_unset_secret_variable(make_site: Any, monkeypatch: pytest.MonkeyPatch,

@@ -208,6 +208,53 @@ def test_a_malformed_recipient_is_a_usage_error(make_site: Any,
     assert handler.received.messages == []
 
 
+@pytest.mark.parametrize(("address", "problem"), [
+    ("mailto:carol@example.org", "must be a bare address (local@domain), without :"),
+    ("dave@example.org.", "is not an email address (local@domain)"),
+    ("a@@b.org", "is not an email address (local@domain)"),
+    ("a@b..org", "is not an email address (local@domain)"),
+    ("é@ex.org", "has characters outside ASCII (write the domain in its xn-- form)"),
+    ("Ann <ann@example.org>", "must be a bare address (local@domain), without < > spaces"),
+])
+def test_unsubscribe_refuses_an_address_no_recipients_file_can_give(
+        make_site: Any, address: str, problem: str) -> None:
+    """The address is checked as the recipients files' are: one that can never match a
+    subscriber is a usage error, and the suppression list is not touched."""
+    config = make_config(make_site, 25)
+    assert run("unsubscribe", "--config", config, address) == (
+        2, "", f"error: ADDRESS: {address!r} {problem}\n(see: sfb-feeds unsubscribe --help)\n")
+    assert not (Path(config).parent / "state").exists()
+
+
+@pytest.mark.parametrize(("lang", "problem"), [
+    ("fr", "no subscribers in 'fr' (digests.recipients: pl); leave out --lang to stop every "
+           "language"),
+    ("tr", "no subscribers in 'tr' (digests.recipients: pl); leave out --lang to stop every "
+           "language"),
+    ("", "'' is not a language tag (e.g. pl, pt-BR)"),
+    ("*", "'*' is not a language tag (e.g. pl, pt-BR)"),
+])
+def test_unsubscribe_refuses_a_language_without_subscribers(
+        make_site: Any, lang: str, problem: str) -> None:
+    config = make_config(make_site, 25)
+    assert run("unsubscribe", "--config", config, "ann@example.org", "--lang", lang) == (
+        2, "", f"error: --lang: {problem}\n(see: sfb-feeds unsubscribe --help)\n")
+    assert not (Path(config).parent / "state").exists()
+
+
+def test_unsubscribe_takes_a_subscribers_language_before_its_first_digest(
+        make_site: Any, server: tuple[FaultyHandler, int]) -> None:
+    """A language of digests.recipients with nothing published yet can be left already."""
+    _, port = server
+    config = make_config(make_site, port, extra="  recipients: {pl: pl.txt, fr: pl.txt}\n")
+    text = Path(config).read_text(encoding="utf-8")
+    Path(config).write_text(text.replace("  recipients: {pl: pl.txt}\n", "", 1),
+                            encoding="utf-8")
+    assert run("unsubscribe", "--config", config, " ann@EXAMPLE.org ", "--lang", "FR") == (
+        0, "ann@example.org: no more fr digests (send skips it from now on)\n", "")
+    assert send(config, "--dry-run")[1].splitlines()[-1] == "would send 5"  # pl untouched
+
+
 def test_check_reports_bad_lines_and_the_secret(make_site: Any, monkeypatch: pytest.MonkeyPatch,
                                                 server: tuple[FaultyHandler, int]) -> None:
     _, port = server

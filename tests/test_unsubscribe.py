@@ -163,6 +163,16 @@ def test_multipart_one_click_post_suppresses(endpoint: Endpoint) -> None:
     assert load_suppressed(endpoint.state) == {("ar", "Sam@example.org")}
 
 
+@pytest.mark.parametrize("body", [ONE_CLICK + b"\r\n", ONE_CLICK + b"\n",
+                                  b"List-Unsubscribe=%20One-Click%09\r\n"])
+def test_urlencoded_one_click_value_may_have_surrounding_space(endpoint: Endpoint,
+                                                                body: bytes) -> None:
+    """As in a multipart body, a line break or space around the value is not part of it."""
+    status, _, _ = endpoint.request("POST", _link("pl", "ann@example.org"), body)
+    assert status == 200
+    assert load_suppressed(endpoint.state) == {("pl", "ann@example.org")}
+
+
 def _altered(value: str) -> str:
     return ("B" if value[5] == "A" else "A").join((value[:5], value[6:]))
 
@@ -237,7 +247,8 @@ def test_get_escapes_what_it_shows(endpoint: Endpoint) -> None:
 
 def test_post_without_the_one_click_body_changes_nothing(endpoint: Endpoint) -> None:
     link = _link("pl", "ann@example.org")
-    for body in (b"", b"List-Unsubscribe=Yes", b"Other=One-Click"):
+    for body in (b"", b"List-Unsubscribe=Yes", b"Other=One-Click", b" List-Unsubscribe=One-Click",
+                 b"List-Unsubscribe=One-Click\r\nX", b"List-Unsubscribe=One Click"):
         status, _, _ = endpoint.request("POST", link, body)
         assert status == 400
     assert not suppressed_path(endpoint.state).exists()

@@ -104,9 +104,11 @@ def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> Non
                                   "once only"))
     unsubscribe = command("unsubscribe", "add an address to the suppression list: send never "
                                          "mails it again (digests.recipients)")
-    unsubscribe.add_argument("address", metavar="ADDRESS", help="the subscriber's address")
+    unsubscribe.add_argument("address", metavar="ADDRESS",
+                             help="the subscriber's address, local@domain")
     unsubscribe.add_argument("--lang", metavar="CODE",
-                             help="only this language's digests (default: every language)")
+                             help="only this language's digests, one of digests.recipients "
+                                  "(default: every language)")
     imp = command("import", "turn listing text (as on the site) into statement records")
     imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
     imp.add_argument("--out", type=Path, metavar="DIR",

@@ -205,17 +205,31 @@ def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
         console.detail(f"nothing to send: {len(report.already)} already sent")
 
 
-def run_unsubscribe(args: argparse.Namespace, console: _Console) -> int:
-    from .suppression import suppress
+def _subscribers_language(settings: Settings, lang: str) -> str:
+    """``--lang`` of ``unsubscribe``: a language whose subscribers ``send`` mails (its
+    digests.recipients), published or not yet; a UsageError for any other."""
+    from .language import canonical_tag
 
+    if (tag := canonical_tag(lang.strip())) is None:
+        raise UsageError(f"--lang: {lang!r} is not a language tag (e.g. pl, pt-BR)")
+    if tag not in settings.digests.recipients:
+        known = ", ".join(settings.digests.recipients) or "none"
+        raise UsageError(f"--lang: no subscribers in {tag!r} (digests.recipients: {known}); "
+                         "leave out --lang to stop every language")
+    return tag
+
+
+def run_unsubscribe(args: argparse.Namespace, console: _Console) -> int:
+    from .recipients import check_address
+    from .suppression import ALL_LANGUAGES, suppress
+
+    # as the recipients files give addresses: one that no file can hold matches no one
+    address = _address("ADDRESS", args.address, lambda text: check_address(text.strip()))
     settings = load_settings(args.config)
-    lang = args.lang or "*"
-    try:
-        suppress(settings.state_folder, lang, args.address, "cli")
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    which = f"{lang} digests" if args.lang else "digests in any language"
-    console.info(f"{args.address.strip()}: no more {which} (send skips it from now on)")
+    lang = ALL_LANGUAGES if args.lang is None else _subscribers_language(settings, args.lang)
+    suppress(settings.state_folder, lang, str(address), "cli")
+    which = "digests in any language" if args.lang is None else f"{lang} digests"
+    console.info(f"{address}: no more {which} (send skips it from now on)")
     return EXIT_OK
 
 

@@ -263,15 +263,33 @@ def _check_sending(values: dict[str, Any], out: _Collector) -> None:
     _check_smtp(values.get("smtp", {}), out)
 
 
+_EXAMPLE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
+
+
 def _check_one_click(template: str, out: _Collector) -> None:
-    """Subscribers need a working one-click link (RFC 8058): https, naming them, signed."""
+    """Subscribers need a working one-click link (RFC 8058): https, naming them, signed, and
+    read by the endpoint (sfb_feeds.unsubscribe), which alone can check its token."""
+    from .unsubscribe import MAX_FIELDS, unreadable_fields
+
+    key = "digests.unsubscribe" if "digests.unsubscribe" in out.lines else "digests"
     missing = [name for name in ("{address}", "{token}") if name not in template]
+    count, wrong = unreadable_fields(template)
     if not template.startswith("https://") or missing:
         needs = f" (it lacks {' and '.join(missing)})" if missing else ""
-        out.add("digests", "digests.unsubscribe",
+        out.add(key, "digests.unsubscribe",
                 f"must be an https:// URL with {{address}} and {{token}}{needs}, because "
-                "digests.recipients mails each subscriber a one-click unsubscribe link (e.g. "
-                "https://example.org/unsubscribe?lang={lang}&address={address}&token={token})")
+                f"digests.recipients mails each subscriber a one-click unsubscribe link (e.g. "
+                f"{_EXAMPLE})")
+    elif count > MAX_FIELDS:
+        out.add(key, "digests.unsubscribe", f"has {count} query parameters, but the unsubscribe "
+                f"endpoint reads at most {MAX_FIELDS}; keep lang={{lang}}, address={{address}} "
+                "and token={token} and drop the others")
+    elif wrong:
+        out.add(key, "digests.unsubscribe", "must carry lang={lang}, address={address} and "
+                "token={token} as parameters of its query, each once and as the whole value "
+                f"(wrong or missing: {', '.join(wrong)}), because digests.recipients mails each "
+                "subscriber a link that only the unsubscribe endpoint can check, and it reads "
+                f"only those three; other fixed parameters may stay (e.g. {_EXAMPLE})")
 
 
 def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:

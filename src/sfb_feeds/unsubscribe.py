@@ -24,7 +24,7 @@ from email.policy import HTTP
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
@@ -36,6 +36,8 @@ MAX_BODY = 8192  # a one-click body is 26 bytes; a multipart one a few hundred
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _TOKEN_DOMAIN = b"sfb-feeds unsubscribe v1"  # separates these MACs from any other use of the key
 _PLACEHOLDER = re.compile(r"\{(lang|address|token)\}")
+QUERY = ("lang", "address", "token")  # all that the endpoint reads of a link, from its query
+MAX_FIELDS = 10  # the query fields it parses, at most
 
 
 class SecretMissing(SfbError):
@@ -165,11 +167,23 @@ def _query(environ: WSGIEnvironment) -> _Query:
     # PEP 3333 hands the query over as latin-1; undo that before reading UTF-8.
     raw = str(environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
     try:
-        pairs = parse_qsl(raw.decode("utf-8", "replace"), max_num_fields=10)
+        pairs = parse_qsl(raw.decode("utf-8", "replace"), max_num_fields=MAX_FIELDS)
     except ValueError:
         pairs = []
     fields = dict(reversed(pairs))  # the first of repeated fields wins
-    return _Query(fields.get("lang", ""), fields.get("address", ""), fields.get("token", ""))
+    return _Query(*(fields.get(name, "") for name in QUERY))
+
+
+def unreadable_fields(template: str) -> tuple[int, list[str]]:
+    """What of a link template ``_query`` could not read: its number of query fields (it
+    parses MAX_FIELDS at most), and which of QUERY are not there once, as a query field
+    whose whole value is their placeholder, with the placeholder nowhere else."""
+    pieces = [piece.partition("=") for piece in urlsplit(template).query.split("&")]
+    wrong = [name for name in QUERY
+             if template.count(f"{{{name}}}") != 1
+             or [value for key, _, value in pieces if unquote_plus(key) == name]
+             != [f"{{{name}}}"]]
+    return len(pieces), wrong
 
 
 def _body(environ: WSGIEnvironment) -> bytes | None:
@@ -195,7 +209,8 @@ def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
                               max_num_fields=20)
         except ValueError:
             return {}
-        return dict(reversed(pairs))
+        # (a line break or space around a value is not part of it, as in a multipart body)
+        return {name: value.strip() for name, value in reversed(pairs)}
     header = "Content-Type: " + re.sub(r"[\r\n]", " ", content_type) + "\r\n\r\n"
     message = BytesParser(policy=HTTP).parsebytes(header.encode("latin-1", "replace") + body)
     fields: dict[str, str] = {}
