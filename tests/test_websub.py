@@ -2,7 +2,7 @@
 (HTTP on 127.0.0.1) which feeds changed: all of them after a cold build, none after a
 no-op, exactly the feeds that show an edited statement, and, when the hub failed or was
 down, the same ones on the next build. A hub's failure is one warning line and exit 0,
-never a traceback.
+never a traceback; under --quiet only the build where the failing starts prints it.
 """
 
 from __future__ import annotations
@@ -139,10 +139,10 @@ def site_with_hub(make_site: SiteMaker, hub_url: str) -> Path:
     return make_site(dict(STATEMENTS), config=config)
 
 
-def run_build(config: Path) -> tuple[int, str]:
-    """Exit code and what the CLI printed on stderr."""
+def run_build(config: Path, noise: str = "--quiet") -> tuple[int, str]:
+    """Exit code and what the CLI printed on stderr (``noise``: --quiet, --verbose or "")."""
     err = io.StringIO()
-    code = main(["build", "--quiet", "--config", str(config), "--now", NOW],
+    code = main(["build", *[noise][:bool(noise)], "--config", str(config), "--now", NOW],
                 out=io.StringIO(), err=err)
     return code, err.getvalue()
 
@@ -244,6 +244,38 @@ def test_a_hub_error_is_one_warning_and_the_next_build_retries(
     assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
     assert run_build(config) == (0, "")
     assert hub.take() == []  # told once: nothing left
+
+
+def test_a_hub_that_keeps_failing_is_warned_of_once_under_quiet(
+        make_site: SiteMaker, hub: Hub) -> None:
+    """A failing hub is a lasting condition: --quiet warns of it in the build that first
+    left feeds waiting, and not in the builds that retry and fail again (with cron's */5,
+    that would be a mail every five minutes); without --quiet every such build repeats
+    it. When the hub recovers, the waiting feeds are announced and --quiet prints nothing."""
+    config = site_with_hub(make_site, hub.url)
+    hub.status = 503
+    warning = (f"warning: WebSub hub {hub.url} answered 503 Service Unavailable for "
+               f"{sorted(SUBSCRIPTION_FEEDS)[0]}; 11 feed(s) will be announced by the next "
+               "build\n")
+    assert run_build(config) == (0, warning)  # the failure starts: warned even so
+    assert run_build(config) == (0, "")  # retried, failed again: nothing under --quiet
+    assert len(hub.requests) == 2
+    code, err = run_build(config, "--verbose")  # explains each step, and this
+    assert code == 0
+    assert warning.rstrip("\n") in err.splitlines()
+    assert run_build(config) == (0, "")
+    assert run_build(config, "") == (0, warning)  # neither option: each build repeats it
+    assert hub.take() == []
+    hub.status = 202
+    assert run_build(config) == (0, "")  # recovered: the feeds are announced, silently
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    assert not (config.parent / ".sfb-state" / "websub-pending.json").exists()
+    record = config.parent / "statements" / "b.yaml"
+    record.write_text(record.read_text().replace("Another statement", "Edited"))
+    hub.status = 500
+    code, err = run_build(config)  # failing again after a recovery: a new condition
+    assert code == 0
+    assert err.startswith(f"warning: WebSub hub {hub.url} answered 500 Internal Server Error")
 
 
 def test_a_hub_that_is_down_is_one_warning_and_told_when_back(

@@ -2,7 +2,8 @@
 
 One ``POST`` of ``hub.mode=publish&hub.url=<feed URL>`` per changed feed; feeds a hub
 failed to hear of wait in ``<state>/websub-pending.json`` for the next build. The rules
-(what counts as a failure, why the first one ends the round): docs/feeds.md, "Push".
+(what counts as a failure, why the first one ends the round, which build warns of it):
+docs/feeds.md, "Push".
 This is the project's only HTTP client (the standard library's ``urllib.request``).
 """
 
@@ -60,12 +61,14 @@ def _busy(path: Path, waited: float) -> Busy:
     return Busy(f"{path}: another sfb-feeds build held this lock for {waited:g} s")
 
 
-def _update(path: Path, add: Iterable[str] = (), remove: Iterable[str] = ()) -> set[str]:
-    """Add and remove feed URLs in the pending file, under its lock; the new set."""
+def _update(path: Path, add: Iterable[str] = (), remove: Iterable[str] = ()
+            ) -> tuple[set[str], set[str]]:
+    """Add and remove feed URLs in the pending file, under its lock; the old and new sets."""
     with lock.hold_file(path.with_name(LOCK_NAME), busy=_busy):
-        feeds = (_read(path) | set(add)) - set(remove)
+        earlier = _read(path)
+        feeds = (earlier | set(add)) - set(remove)
         _write(path, feeds)
-        return feeds
+        return earlier, feeds
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -175,26 +178,31 @@ def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
     return list(feeds), None
 
 
-def announce(settings: Settings, written: Iterable[str]) -> tuple[str, ...]:
+def announce(settings: Settings, written: Iterable[str]
+             ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell the WebSub hub about the changed feeds among ``written`` and every feed a
-    previous build could not announce; the warnings to show (at most one line).
+    previous build could not announce: (warnings, reminders), at most one line in all.
 
-    Does nothing without ``feeds.websub_hub``. Never raises for a hub's failure.
+    A failing hub is a lasting condition: the build that first leaves feeds waiting
+    warns of it; one that finds feeds waiting already (an earlier build warned) and fails
+    again only reminds (``--quiet`` does not show reminders). Does nothing without
+    ``feeds.websub_hub``. Never raises for a hub's failure.
     """
     hub = settings.feeds.websub_hub
     if not hub:
-        return ()
+        return (), ()
     path = settings.state_folder / PENDING_NAME
     changed = changed_feeds(settings, written)
     try:
-        due = _update(path, add=changed) if changed else _read(path)
+        earlier, due = _update(path, add=changed) if changed else (_read(path),) * 2
         if not due:
-            return ()
+            return (), ()
         done, failure = publish(hub, sorted(due))
-        left = _update(path, remove=done)
+        left = _update(path, remove=done)[1]
     except (Busy, OSError) as error:
-        return (f"WebSub: cannot keep the list of feeds to announce: {error}",)
+        return (f"WebSub: cannot keep the list of feeds to announce: {error}",), ()
     if failure is None:
-        return ()
-    return (f"WebSub hub {hub} {failure}; {len(left)} feed(s) will be announced "
-            f"by the next build",)
+        return (), ()
+    message = (f"WebSub hub {hub} {failure}; {len(left)} feed(s) will be announced "
+               f"by the next build",)
+    return ((), message) if earlier else (message, ())
