@@ -2,7 +2,7 @@
 (HTTP on 127.0.0.1) which feeds changed: all of them after a cold build, none after a
 no-op, exactly the feeds that show an edited statement, and, when the hub failed or was
 down, the same ones on the next build. A hub's failure is one warning line and exit 0,
-never a traceback.
+never a traceback; under --quiet only the build where the failing starts prints it.
 """
 
 from __future__ import annotations
@@ -42,12 +42,16 @@ SUBSCRIPTION_FEEDS += [f"{FEEDS}{language}/digests.xml" for language in ("en", "
 
 
 class Hub:
-    """A WebSub hub on loopback that records each publish request and answers ``status``."""
+    """A WebSub hub on loopback that records each publish request and answers ``status``,
+    or, as ``answer`` says, a 200 whose body or status line never ends (see ``_answer``)."""
 
     def __init__(self, port: int = 0) -> None:
         self.told: list[str] = []
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self.status = 202
+        self.answer = "status"
+        self.stopping = threading.Event()
+        self.cut_off: list[int] = []  # per endless answer: bytes sent before the client left
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,8 +59,14 @@ class Hub:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = parse_qs(self.rfile.read(length).decode("ascii"), strict_parsing=True)
                 hub.requests.append((self.path, self.headers.get("Content-Type", ""), form))
-                if hub.status < 300:
+                accepted = hub.status < 300 if hub.answer == "status" else (
+                    hub.answer != "trickle-status")  # a 200 whatever follows it
+                if accepted:
                     hub.told.extend(form.get("hub.url", []))
+                if hub.answer != "status":
+                    self.close_connection = True
+                    hub.endless(self.wfile)
+                    return
                 self.send_response(hub.status)
                 if 300 <= hub.status < 400:
                     self.send_header("Location", self.path)
@@ -77,6 +87,26 @@ class Hub:
                                        daemon=True)
         self.thread.start()
 
+    def endless(self, out: io.BufferedIOBase) -> None:
+        """Answer as ``answer`` says until the client closes the connection (or the test
+        ends), and record how many bytes of the filler it was sent: ``trickle-status`` a
+        status line whose reason never ends, ``trickle-body`` a 200 with
+        ``Content-Length: 40`` and its body (and more), both one byte every 50 ms;
+        ``endless-body`` a 200 without a length and 64 KiB after 64 KiB."""
+        head, filler, pause = {
+            "trickle-status": (b"HTTP/1.0 200 OK", b"K", 0.05),
+            "trickle-body": (b"HTTP/1.0 200 OK\r\nContent-Length: 40\r\n\r\n", b"x", 0.05),
+            "endless-body": (b"HTTP/1.0 200 OK\r\n\r\n", b"x" * 65536, 0.0),
+        }[self.answer]
+        sent = 0
+        try:
+            out.write(head)
+            while not self.stopping.wait(pause):
+                out.write(filler)
+                sent += len(filler)
+        except OSError:  # the client closed the connection
+            self.cut_off.append(sent)
+
     def take(self) -> list[str]:
         """The feed URLs announced since the last call, sorted."""
         told, self.told = sorted(self.told), []
@@ -84,6 +114,7 @@ class Hub:
         return told
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
@@ -108,10 +139,10 @@ def site_with_hub(make_site: SiteMaker, hub_url: str) -> Path:
     return make_site(dict(STATEMENTS), config=config)
 
 
-def run_build(config: Path) -> tuple[int, str]:
-    """Exit code and what the CLI printed on stderr."""
+def run_build(config: Path, noise: str = "--quiet") -> tuple[int, str]:
+    """Exit code and what the CLI printed on stderr (``noise``: --quiet, --verbose or "")."""
     err = io.StringIO()
-    code = main(["build", "--quiet", "--config", str(config), "--now", NOW],
+    code = main(["build", *[noise][:bool(noise)], "--config", str(config), "--now", NOW],
                 out=io.StringIO(), err=err)
     return code, err.getvalue()
 
@@ -215,6 +246,38 @@ def test_a_hub_error_is_one_warning_and_the_next_build_retries(
     assert hub.take() == []  # told once: nothing left
 
 
+def test_a_hub_that_keeps_failing_is_warned_of_once_under_quiet(
+        make_site: SiteMaker, hub: Hub) -> None:
+    """A failing hub is a lasting condition: --quiet warns of it in the build that first
+    left feeds waiting, and not in the builds that retry and fail again (with cron's */5,
+    that would be a mail every five minutes); without --quiet every such build repeats
+    it. When the hub recovers, the waiting feeds are announced and --quiet prints nothing."""
+    config = site_with_hub(make_site, hub.url)
+    hub.status = 503
+    warning = (f"warning: WebSub hub {hub.url} answered 503 Service Unavailable for "
+               f"{sorted(SUBSCRIPTION_FEEDS)[0]}; 11 feed(s) will be announced by the next "
+               "build\n")
+    assert run_build(config) == (0, warning)  # the failure starts: warned even so
+    assert run_build(config) == (0, "")  # retried, failed again: nothing under --quiet
+    assert len(hub.requests) == 2
+    code, err = run_build(config, "--verbose")  # explains each step, and this
+    assert code == 0
+    assert warning.rstrip("\n") in err.splitlines()
+    assert run_build(config) == (0, "")
+    assert run_build(config, "") == (0, warning)  # neither option: each build repeats it
+    assert hub.take() == []
+    hub.status = 202
+    assert run_build(config) == (0, "")  # recovered: the feeds are announced, silently
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    assert not (config.parent / ".sfb-state" / "websub-pending.json").exists()
+    record = config.parent / "statements" / "b.yaml"
+    record.write_text(record.read_text().replace("Another statement", "Edited"))
+    hub.status = 500
+    code, err = run_build(config)  # failing again after a recovery: a new condition
+    assert code == 0
+    assert err.startswith(f"warning: WebSub hub {hub.url} answered 500 Internal Server Error")
+
+
 def test_a_hub_that_is_down_is_one_warning_and_told_when_back(
         make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1")
@@ -285,3 +348,66 @@ def test_feeds_the_hub_did_not_hear_of_are_flushed_to_disk(
     pending = config.parent / ".sfb-state" / "websub-pending.json"
     assert json.loads(pending.read_text("utf-8"))["feeds"] == sorted(SUBSCRIPTION_FEEDS)
     assert {pending.stat().st_ino, pending.parent.stat().st_ino} <= flushed
+
+
+def run_build_guarded(config: Path) -> tuple[int, str]:
+    """``run_build`` in a thread, so that a build stuck on the hub fails the test instead of
+    hanging it (the bound guards against a hang; it measures no speed)."""
+    result: list[tuple[int, str]] = []
+    thread = threading.Thread(target=lambda: result.append(run_build(config)), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the build is stuck on the hub's answer"
+    return result[0]
+
+
+def wait_for_cut_offs(hub: Hub, count: int) -> list[int]:
+    """The bytes each endless answer sent, once ``count`` clients closed (a guard, 10 s)."""
+    for _ in range(200):
+        if len(hub.cut_off) >= count:
+            break
+        hub.stopping.wait(0.05)
+    return hub.cut_off
+
+
+def test_a_2xx_is_accepted_without_reading_its_body(make_site: SiteMaker, hub: Hub) -> None:
+    """The status line decides: the body of a hub answering 200 (40 bytes, one every 50 ms)
+    is not waited for; the connection is closed before the body has come."""
+    config = site_with_hub(make_site, hub.url)
+    hub.answer = "trickle-body"
+    assert run_build_guarded(config) == (0, "")
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    cut_off = wait_for_cut_offs(hub, len(SUBSCRIPTION_FEEDS))
+    assert len(cut_off) == len(SUBSCRIPTION_FEEDS)
+    assert max(cut_off) < 40  # each request closed before its body was complete
+    assert run_build(config) == (0, "")  # nothing left to announce
+    assert hub.take() == []
+
+
+def test_an_endless_body_is_not_read(make_site: SiteMaker, hub: Hub) -> None:
+    """A 200 followed by bytes without end costs neither time nor memory: the build closes
+    each connection after the status line, having taken no more than socket buffers hold."""
+    config = site_with_hub(make_site, hub.url)
+    hub.answer = "endless-body"
+    assert run_build_guarded(config) == (0, "")
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    cut_off = wait_for_cut_offs(hub, len(SUBSCRIPTION_FEEDS))
+    assert len(cut_off) == len(SUBSCRIPTION_FEEDS)
+    assert max(cut_off) < 64 * 2**20
+
+
+def test_a_status_line_that_never_ends_costs_one_timeout(
+        make_site: SiteMaker, hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TIMEOUT bounds a whole request, not each read: a hub trickling its status line one
+    byte every 50 ms, forever, is a failure once TIMEOUT has passed, and the round ends."""
+    monkeypatch.setattr(websub, "TIMEOUT", 0.3)
+    config = site_with_hub(make_site, hub.url)
+    hub.answer = "trickle-status"
+    first = sorted(SUBSCRIPTION_FEEDS)[0]
+    assert run_build_guarded(config) == (0, (
+        f"warning: WebSub hub {hub.url} cannot be reached (no answer within 0.3 s) for "
+        f"{first}; 11 feed(s) will be announced by the next build\n"))
+    assert len(hub.requests) == 1
+    assert len(wait_for_cut_offs(hub, 1)) == 1  # the build closed the connection
+    pending = config.parent / ".sfb-state" / "websub-pending.json"
+    assert json.loads(pending.read_text("utf-8"))["feeds"] == sorted(SUBSCRIPTION_FEEDS)

@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, metavar="PATH",
                         help="site config file (default: ./sfb-feeds.yaml)")
     noise = common.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    noise.add_argument("-q", "--quiet", action="store_true",
+                       help="print only errors and new warnings")
     noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:

@@ -67,13 +67,15 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
 
 
 def _announced(settings: Settings, report: BuildReport) -> BuildReport:
-    """``report`` with the warnings of telling the WebSub hub which feeds changed (and
-    which feeds an earlier build could not announce: hence on no-op builds too)."""
+    """``report`` with the warnings (or reminders) of telling the WebSub hub which feeds
+    changed (and which feeds an earlier build could not announce: hence on no-op builds
+    too)."""
     if not settings.feeds.websub_hub:
         return report  # (without a hub, urllib is not imported: ~15 ms of a no-op build)
     from . import websub
 
-    return replace(report, warnings=websub.announce(settings, report.written))
+    warnings, reminders = websub.announce(settings, report.written)
+    return replace(report, warnings=warnings, reminders=reminders)
 
 
 def _tell(report: BuildReport, detail: Say) -> None:

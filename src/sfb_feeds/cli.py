@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 
 class _Console:
-    """Where messages go; honours --quiet and --verbose."""
+    """Where messages go; honours --quiet (errors and warnings, but no reminders of a
+    warning an earlier run gave) and --verbose."""
 
     def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
         self.quiet: bool = args.quiet
@@ -44,6 +45,11 @@ class _Console:
 
     def warn(self, message: str) -> None:
         print(f"warning: {printable(message)}", file=self.err)
+
+    def remind(self, message: str) -> None:
+        """A warning an earlier run gave already (a lasting condition): not with --quiet."""
+        if not self.quiet:
+            self.warn(message)
 
     def loaded(self, loaded: Loaded) -> None:
         """Show the loader's warnings with --verbose (``check`` shows them always)."""
@@ -112,6 +118,8 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
                    detail=console.detail, progress=_progress_bar(console), adopt=args.adopt)
     for warning in report.warnings:
         console.warn(warning)
+    for reminder in report.reminders:
+        console.remind(reminder)
     (console.info if report.changed else console.detail)(report.summary())
     return EXIT_OK
 

@@ -200,6 +200,7 @@ class WriteReport:
     notes: tuple[str, ...] = ()  # things --verbose should explain (e.g. a manifest ignored)
     owned: tuple[FileStatus, ...] = field(default=(), compare=False)  # as left on disk
     warnings: tuple[str, ...] = ()  # to show even under --quiet (e.g. a WebSub hub down)
+    reminders: tuple[str, ...] = ()  # warnings an earlier run gave: not under --quiet
 
     @property
     def changed(self) -> bool:

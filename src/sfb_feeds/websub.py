@@ -2,7 +2,8 @@
 
 One ``POST`` of ``hub.mode=publish&hub.url=<feed URL>`` per changed feed; feeds a hub
 failed to hear of wait in ``<state>/websub-pending.json`` for the next build. The rules
-(what counts as a failure, why the first one ends the round): docs/feeds.md, "Push".
+(what counts as a failure, why the first one ends the round, which build warns of it):
+docs/feeds.md, "Push".
 This is the project's only HTTP client (the standard library's ``urllib.request``).
 """
 
@@ -10,10 +11,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from . import __version__, lock
@@ -24,7 +29,7 @@ from .urls import DIGEST_FEED, KINDS, public_url
 
 PENDING_NAME = "websub-pending.json"
 LOCK_NAME = "websub.lock"  # held only while the pending file is read and rewritten
-TIMEOUT = 10.0  # seconds for each request (connecting, and each read of the answer)
+TIMEOUT = 10.0  # seconds for each request, from connecting to the answer's status line
 _FEED_FILES = frozenset(kind.file for kind in (*KINDS, DIGEST_FEED))
 
 
@@ -56,12 +61,14 @@ def _busy(path: Path, waited: float) -> Busy:
     return Busy(f"{path}: another sfb-feeds build held this lock for {waited:g} s")
 
 
-def _update(path: Path, add: Iterable[str] = (), remove: Iterable[str] = ()) -> set[str]:
-    """Add and remove feed URLs in the pending file, under its lock; the new set."""
+def _update(path: Path, add: Iterable[str] = (), remove: Iterable[str] = ()
+            ) -> tuple[set[str], set[str]]:
+    """Add and remove feed URLs in the pending file, under its lock; the old and new sets."""
     with lock.hold_file(path.with_name(LOCK_NAME), busy=_busy):
-        feeds = (_read(path) | set(add)) - set(remove)
+        earlier = _read(path)
+        feeds = (earlier | set(add)) - set(remove)
         _write(path, feeds)
-        return feeds
+        return earlier, feeds
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -71,15 +78,88 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _publish(opener: urllib.request.OpenerDirector, hub: str, feed: str) -> str | None:
-    """Send one publish request; None when the hub accepted it (2xx), else what went wrong."""
+class _Deadline:
+    """Ends a request not answered within TIMEOUT of its start. A socket's timeout bounds
+    each read, not their sum: a hub sending one byte every few seconds would never time
+    out. Past the deadline the request's connection is shut down, which wakes the read."""
+
+    def __init__(self) -> None:
+        self.passed = False
+        self._connections: list[http.client.HTTPConnection] = []
+        self._done = threading.Event()
+        self._guard = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _Deadline:
+        self._guard.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._guard.join()
+
+    def track(self, http_class: Callable[..., http.client.HTTPConnection]
+              ) -> Callable[..., http.client.HTTPConnection]:
+        """``http_class``, but each connection it makes is one this deadline can end."""
+        def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
+            made = http_class(*args, **kwargs)
+            self._connections.append(made)
+            return made
+        return connection
+
+    def _watch(self) -> None:
+        if self._done.wait(TIMEOUT):
+            return
+        self.passed = True
+        while True:  # until the request gives up (its socket may not even exist yet)
+            for made in list(self._connections):
+                sock = made.sock
+                if sock is not None:
+                    with suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+            if self._done.wait(0.05):
+                return
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(self, http_class: Any, req: urllib.request.Request,
+                **http_conn_args: Any) -> http.client.HTTPResponse:
+        return super().do_open(self.deadline.track(http_class), req, **http_conn_args)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(self, http_class: Any, req: urllib.request.Request,
+                **http_conn_args: Any) -> http.client.HTTPResponse:
+        return super().do_open(self.deadline.track(http_class), req, **http_conn_args)
+
+
+def _publish(hub: str, feed: str) -> str | None:
+    """Send one publish request; None when the hub accepted it (2xx), else what went wrong.
+    The status line decides: the answer's body, however long, is never read."""
     body = urlencode({"hub.mode": "publish", "hub.url": feed}).encode("ascii")
     request = urllib.request.Request(hub, data=body, method="POST", headers={
         "Content-Type": "application/x-www-form-urlencoded",
         "User-Agent": f"sfb-feeds/{__version__}"})
+    with _Deadline() as deadline:
+        opener = urllib.request.build_opener(
+            _NoRedirects, _HTTPHandler(deadline), _HTTPSHandler(deadline))
+        failure = _ask(opener, request)
+    if deadline.passed:  # (a status line cut short may even have looked like a 200)
+        return f"cannot be reached (no answer within {TIMEOUT:g} s)"
+    return failure
+
+
+def _ask(opener: urllib.request.OpenerDirector, request: urllib.request.Request) -> str | None:
     try:
-        with opener.open(request, timeout=TIMEOUT) as response:
-            response.read()
+        with opener.open(request, timeout=TIMEOUT):
+            pass  # accepted; closing the answer unread
     except urllib.error.HTTPError as error:
         with error:
             return f"answered {error.code} {error.reason}".rstrip()
@@ -91,34 +171,38 @@ def _publish(opener: urllib.request.OpenerDirector, hub: str, feed: str) -> str 
 
 def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
     """Announce ``feeds`` in order until the first failure: (those announced, the failure)."""
-    opener = urllib.request.build_opener(_NoRedirects)
     for position, feed in enumerate(feeds):
-        failure = _publish(opener, hub, feed)
+        failure = _publish(hub, feed)
         if failure is not None:
             return list(feeds[:position]), f"{failure} for {feed}"
     return list(feeds), None
 
 
-def announce(settings: Settings, written: Iterable[str]) -> tuple[str, ...]:
+def announce(settings: Settings, written: Iterable[str]
+             ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell the WebSub hub about the changed feeds among ``written`` and every feed a
-    previous build could not announce; the warnings to show (at most one line).
+    previous build could not announce: (warnings, reminders), at most one line in all.
 
-    Does nothing without ``feeds.websub_hub``. Never raises for a hub's failure.
+    A failing hub is a lasting condition: the build that first leaves feeds waiting
+    warns of it; one that finds feeds waiting already (an earlier build warned) and fails
+    again only reminds (``--quiet`` does not show reminders). Does nothing without
+    ``feeds.websub_hub``. Never raises for a hub's failure.
     """
     hub = settings.feeds.websub_hub
     if not hub:
-        return ()
+        return (), ()
     path = settings.state_folder / PENDING_NAME
     changed = changed_feeds(settings, written)
     try:
-        due = _update(path, add=changed) if changed else _read(path)
+        earlier, due = _update(path, add=changed) if changed else (_read(path),) * 2
         if not due:
-            return ()
+            return (), ()
         done, failure = publish(hub, sorted(due))
-        left = _update(path, remove=done)
+        left = _update(path, remove=done)[1]
     except (Busy, OSError) as error:
-        return (f"WebSub: cannot keep the list of feeds to announce: {error}",)
+        return (f"WebSub: cannot keep the list of feeds to announce: {error}",), ()
     if failure is None:
-        return ()
-    return (f"WebSub hub {hub} {failure}; {len(left)} feed(s) will be announced "
-            f"by the next build",)
+        return (), ()
+    message = (f"WebSub hub {hub} {failure}; {len(left)} feed(s) will be announced "
+               f"by the next build",)
+    return ((), message) if earlier else (message, ())
