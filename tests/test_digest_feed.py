@@ -48,9 +48,12 @@ def weeks_of(outputs: dict[str, bytes], lang: str) -> list[str]:
 
 
 def body_text(page: bytes) -> str:
+    """The page's text but what only a message needs: the hidden preheader, "View in
+    browser" and the footer (why you receive it, how to unsubscribe)."""
     body = lxml_html.document_fromstring(page).body
-    for hidden in body.find_class("preheader"):
-        hidden.getparent().remove(hidden)
+    for name in ("preheader", "topbar", "footer"):
+        for element in body.find_class(name):
+            element.getparent().remove(element)
     return " ".join(body.text_content().split())
 
 
@@ -77,6 +80,12 @@ def test_each_entry_is_the_digest_of_its_week(built) -> None:  # type: ignore[no
             assert " ".join(shown.text_content().split()) == body_text(
                 outputs[f"digests/{lang}/{week}.html"])
             assert not shown.find_class("preheader"), "the hidden preheader would show"
+            assert not [c for c in shown.iter(etree.Comment)], "Outlook's comments are email's"
+            assert "unsubscribe" not in content.text.lower()
+            page = lxml_html.document_fromstring(outputs[f"digests/{lang}/{week}.html"])
+            titles = [" ".join(h2.text_content().split()) for h2 in page.iter("h2")]
+            text = " ".join(shown.text_content().split())
+            assert titles and all(title in text for title in titles)
             assert not [e for e in shown.iter() if e.get("style") is not None]
 
 

@@ -39,11 +39,22 @@ _ATTRIBUTES = frozenset({"align", "alt", "dir", "height", "href", "hreflang", "l
                          "title", "width"})
 
 
+# What only a message needs (the built-in templates' classes): the hidden preheader (a
+# reader would show it), "View in browser" and the footer (why you receive it, unsubscribe).
+_EMAIL_ONLY = ("preheader", "topbar", "footer")
+
+
 def _feed_html(body: lxml_html.HtmlElement) -> str:
-    """The digest page's body as an entry's content: without the hidden preheader (a
-    reader would show it), with only the elements and attributes feeds may carry."""
-    for hidden in body.find_class("preheader"):
-        hidden.drop_tree()
+    """The digest page's body as an entry's content: without what only a message needs
+    (``_EMAIL_ONLY``, Outlook's conditional comments), with only the elements and
+    attributes feeds may carry."""
+    for comment in list(body.iter(etree.Comment)):
+        comment.drop_tree()
+    for name in _EMAIL_ONLY:
+        for element in body.find_class(name):
+            row = element.getparent()
+            (row if row is not None and row.tag == "tr" and len(row) == 1
+             else element).drop_tree()
     for element in list(body.iterdescendants(etree.Element)):
         for name in set(element.attrib).difference(_ATTRIBUTES):
             del element.attrib[name]
