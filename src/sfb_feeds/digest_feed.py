@@ -44,10 +44,9 @@ _ATTRIBUTES = frozenset({"align", "alt", "dir", "height", "href", "hreflang", "l
 _EMAIL_ONLY = ("preheader", "topbar", "footer")
 
 
-def _feed_html(body: lxml_html.HtmlElement) -> str:
-    """The digest page's body as an entry's content: without what only a message needs
-    (``_EMAIL_ONLY``, Outlook's conditional comments), with only the elements and
-    attributes feeds may carry."""
+def _drop_email_only(body: lxml_html.HtmlElement) -> None:
+    """Remove ``_EMAIL_ONLY`` (with its table row when it is the row's only cell) and
+    Outlook's conditional comments."""
     for comment in list(body.iter(etree.Comment)):
         comment.drop_tree()
     for name in _EMAIL_ONLY:
@@ -55,6 +54,12 @@ def _feed_html(body: lxml_html.HtmlElement) -> str:
             row = element.getparent()
             (row if row is not None and row.tag == "tr" and len(row) == 1
              else element).drop_tree()
+
+
+def _feed_html(body: lxml_html.HtmlElement) -> str:
+    """The digest page's body as an entry's content: without what only a message needs,
+    with only the elements and attributes feeds may carry."""
+    _drop_email_only(body)
     for element in list(body.iterdescendants(etree.Element)):
         for name in set(element.attrib).difference(_ATTRIBUTES):
             del element.attrib[name]
