@@ -121,7 +121,9 @@ class _Deadline:
                 return
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
+class _Tracked(urllib.request.AbstractHTTPHandler):
+    """An HTTP(S) handler whose connections ``deadline`` can end."""
+
     def __init__(self, deadline: _Deadline) -> None:
         super().__init__()
         self.deadline = deadline
@@ -131,14 +133,12 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         return super().do_open(self.deadline.track(http_class), req, **http_conn_args)
 
 
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: _Deadline) -> None:
-        super().__init__()
-        self.deadline = deadline
+class _HTTPHandler(_Tracked, urllib.request.HTTPHandler):
+    pass
 
-    def do_open(self, http_class: Any, req: urllib.request.Request,
-                **http_conn_args: Any) -> http.client.HTTPResponse:
-        return super().do_open(self.deadline.track(http_class), req, **http_conn_args)
+
+class _HTTPSHandler(_Tracked, urllib.request.HTTPSHandler):
+    pass
 
 
 def _publish(hub: str, feed: str) -> str | None:
