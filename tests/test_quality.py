@@ -112,3 +112,58 @@ def _branches(count: int) -> str:
 ])
 def test_budget_check_names_each_offender(text: str, expected: list[str]) -> None:
     assert budget_offenders(text, "m.py") == expected
+
+
+# docs/architecture.md, "Rules": no two modules import each other, not even lazily.
+def _module_name(path: Any, package: Any) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(text: str, name: str, is_package: bool, known: set[str]) -> set[str]:
+    """The modules of ``known`` that the module ``name`` (its source ``text``) imports,
+    anywhere in it: at the top, inside functions, or under ``if TYPE_CHECKING``."""
+    found: set[str] = set()
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            anchor = base[:len(base) - node.level + 1] if node.level else []
+            source = ".".join([*anchor, *filter(None, [node.module])])
+            found.add(source)
+            found.update(f"{source}.{alias.name}" for alias in node.names)
+    return {module for module in found if module in known and module != name}
+
+
+def mutual_imports(modules: dict[str, tuple[str, bool]]) -> list[str]:
+    """Each pair of ``modules`` (name: (source, is a package)) that import each other."""
+    known = set(modules)
+    imports = {name: imported_modules(text, name, is_package, known)
+               for name, (text, is_package) in modules.items()}
+    return [f"{first} and {second} import each other"
+            for first in sorted(imports) for second in sorted(imports[first])
+            if first < second and first in imports.get(second, set())]
+
+
+def test_no_two_modules_import_each_other() -> None:
+    package = REPO / "src" / "sfb_feeds"
+    modules = {_module_name(path, package): (path.read_text(encoding="utf-8"),
+                                             path.name == "__init__.py")
+               for path in sorted(package.rglob("*.py"))}
+    assert mutual_imports(modules) == []
+
+
+@pytest.mark.parametrize(("modules", "expected"), [
+    ({"p.a": ("def f():\n    from .b import x\n", False), "p.b": ("from . import a\n", False)},
+     ["p.a and p.b import each other"]),
+    ({"p.a": ("import p.b\n", False), "p.b": ("from .c import y\n", False),
+      "p.c": ("from .a import z\n", False)}, []),
+    ({"p.s": ("from .t import x\n", True), "p.s.t": ("from .. import s\n", False)},
+     ["p.s and p.s.t import each other"]),
+    ({"p.s.u": ("from ..v import x\n", False), "p.v": ("from .s.u import y\n", False)},
+     ["p.s.u and p.v import each other"]),
+])
+def test_the_import_check_finds_each_pair(modules: dict[str, tuple[str, bool]],
+                                          expected: list[str]) -> None:
+    assert mutual_imports(modules) == expected

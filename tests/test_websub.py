@@ -7,11 +7,15 @@ never a traceback; under --quiet only the build where the failing starts prints 
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import io
 import json
 import os
 import socket
+import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -411,3 +415,37 @@ def test_a_status_line_that_never_ends_costs_one_timeout(
     assert len(wait_for_cut_offs(hub, 1)) == 1  # the build closed the connection
     pending = config.parent / ".sfb-state" / "websub-pending.json"
     assert json.loads(pending.read_text("utf-8"))["feeds"] == sorted(SUBSCRIPTION_FEEDS)
+
+
+def test_a_read_on_an_unwrapped_ssl_socket_is_the_hubs_failure(
+        make_site: SiteMaker, hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SSL socket read can raise ValueError (e.g. its SSL layer gone under it): that is
+    the hub's failure, one warning, never a traceback."""
+    def unwrapped(response: http.client.HTTPResponse) -> None:
+        raise ValueError("Read on closed or unwrapped SSL socket.")
+
+    monkeypatch.setattr(http.client.HTTPResponse, "begin", unwrapped)
+    config = site_with_hub(make_site, hub.url)
+    assert run_build(config) == (0, (
+        f"warning: WebSub hub {hub.url} cannot be reached (Read on closed or unwrapped SSL "
+        f"socket.) for {sorted(SUBSCRIPTION_FEEDS)[0]}; 11 feed(s) will be announced by the "
+        "next build\n"))
+
+
+def test_the_deadline_shuts_down_the_connection_but_not_its_ssl_layer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the deadline the guard thread shuts the socket down under a read in progress;
+    removing the SSL object too (SSLSocket.shutdown) would make that read raise ValueError."""
+    monkeypatch.setattr(websub, "TIMEOUT", 0.05)
+    near, far = socket.socketpair()
+    with far, ssl.create_default_context().wrap_socket(
+            near, server_hostname="hub.example", do_handshake_on_connect=False) as sock:
+        connection = http.client.HTTPConnection("hub.example")
+        connection.sock = sock
+        with websub._Deadline() as deadline:
+            deadline.track(lambda: connection)()
+            while not deadline.passed:
+                time.sleep(0.01)
+            time.sleep(0.1)  # at least one round of shutting down
+        with contextlib.suppress(OSError):  # the shut-down connection fails as a socket
+            sock.read(1)

@@ -269,7 +269,7 @@ _EXAMPLE = "https://example.org/unsubscribe?lang={lang}&address={address}&token=
 def _check_one_click(template: str, out: _Collector) -> None:
     """Subscribers need a working one-click link (RFC 8058): https, naming them, signed, and
     read by the endpoint (sfb_feeds.unsubscribe), which alone can check its token."""
-    from .unsubscribe import MAX_FIELDS, unreadable_fields
+    from .urls import MAX_FIELDS, unreadable_fields
 
     key = "digests.unsubscribe" if "digests.unsubscribe" in out.lines else "digests"
     missing = [name for name in ("{address}", "{token}") if name not in template]

@@ -24,20 +24,19 @@ from email.policy import HTTP
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from .errors import SfbError
 from .suppression import normalise_address, normalise_lang, suppress
+from .urls import MAX_FIELDS, QUERY
 
 CONFIG_ENV = "SFB_FEEDS_CONFIG"
 MAX_BODY = 8192  # a one-click body is 26 bytes; a multipart one a few hundred
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _TOKEN_DOMAIN = b"sfb-feeds unsubscribe v1"  # separates these MACs from any other use of the key
 _PLACEHOLDER = re.compile(r"\{(lang|address|token)\}")
-QUERY = ("lang", "address", "token")  # all that the endpoint reads of a link, from its query
-MAX_FIELDS = 10  # the query fields it parses, at most
 
 
 class SecretMissing(SfbError):
@@ -172,18 +171,6 @@ def _query(environ: WSGIEnvironment) -> _Query:
         pairs = []
     fields = dict(reversed(pairs))  # the first of repeated fields wins
     return _Query(*(fields.get(name, "") for name in QUERY))
-
-
-def unreadable_fields(template: str) -> tuple[int, list[str]]:
-    """What of a link template ``_query`` could not read: its number of query fields (it
-    parses MAX_FIELDS at most), and which of QUERY are not there once, as a query field
-    whose whole value is their placeholder, with the placeholder nowhere else."""
-    pieces = [piece.partition("=") for piece in urlsplit(template).query.split("&")]
-    wrong = [name for name in QUERY
-             if template.count(f"{{{name}}}") != 1
-             or [value for key, _, value in pieces if unquote_plus(key) == name]
-             != [f"{{{name}}}"]]
-    return len(pieces), wrong
 
 
 def _body(environ: WSGIEnvironment) -> bytes | None:

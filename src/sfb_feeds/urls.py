@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote, unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote_plus, unquote_to_bytes, urlsplit
 
 from .model import Settings
 
@@ -159,6 +159,24 @@ def list_unsubscribe_url(template: str, lang: str) -> str:
     """``digests.unsubscribe`` as a list's messages and pages carry it: ``{lang}`` filled in,
     ``{address}`` and ``{token}`` left for ``send`` (which finds the link by this text)."""
     return template.replace("{lang}", lang)
+
+
+# What the unsubscribe endpoint (sfb_feeds.unsubscribe) reads of a link, and what config
+# checks digests.unsubscribe against: here, below both, so neither imports the other.
+QUERY = ("lang", "address", "token")  # all that the endpoint reads of a link, from its query
+MAX_FIELDS = 10  # the query fields it parses, at most
+
+
+def unreadable_fields(template: str) -> tuple[int, list[str]]:
+    """What of a link template the endpoint could not read: its number of query fields (it
+    parses MAX_FIELDS at most), and which of QUERY are not there once, as a query field
+    whose whole value is their placeholder, with the placeholder nowhere else."""
+    pieces = [piece.partition("=") for piece in urlsplit(template).query.split("&")]
+    wrong = [name for name in QUERY
+             if template.count(f"{{{name}}}") != 1
+             or [value for key, _, value in pieces if unquote_plus(key) == name]
+             != [f"{{{name}}}"]]
+    return len(pieces), wrong
 
 
 def digest_archive_url(settings: Settings, lang: str) -> str:

@@ -81,7 +81,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 class _Deadline:
     """Ends a request not answered within TIMEOUT of its start. A socket's timeout bounds
     each read, not their sum: a hub sending one byte every few seconds would never time
-    out. Past the deadline the request's connection is shut down, which wakes the read."""
+    out. Past the deadline the request's connection is shut down, which wakes the read
+    (an SSL read may then still raise ValueError: ``_ask`` counts it as the hub's failure)."""
 
     def __init__(self) -> None:
         self.passed = False
@@ -113,14 +114,16 @@ class _Deadline:
         while True:  # until the request gives up (its socket may not even exist yet)
             for made in list(self._connections):
                 sock = made.sock
-                if sock is not None:
-                    with suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
+                if sock is not None:  # the descriptor only: SSLSocket.shutdown would also
+                    with suppress(OSError):  # drop its SSL object under a read in progress
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
             if self._done.wait(0.05):
                 return
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
+class _Tracked(urllib.request.AbstractHTTPHandler):
+    """An HTTP(S) handler whose connections ``deadline`` can end."""
+
     def __init__(self, deadline: _Deadline) -> None:
         super().__init__()
         self.deadline = deadline
@@ -130,14 +133,12 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         return super().do_open(self.deadline.track(http_class), req, **http_conn_args)
 
 
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: _Deadline) -> None:
-        super().__init__()
-        self.deadline = deadline
+class _HTTPHandler(_Tracked, urllib.request.HTTPHandler):
+    pass
 
-    def do_open(self, http_class: Any, req: urllib.request.Request,
-                **http_conn_args: Any) -> http.client.HTTPResponse:
-        return super().do_open(self.deadline.track(http_class), req, **http_conn_args)
+
+class _HTTPSHandler(_Tracked, urllib.request.HTTPSHandler):
+    pass
 
 
 def _publish(hub: str, feed: str) -> str | None:
@@ -163,7 +164,7 @@ def _ask(opener: urllib.request.OpenerDirector, request: urllib.request.Request)
     except urllib.error.HTTPError as error:
         with error:
             return f"answered {error.code} {error.reason}".rstrip()
-    except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
+    except (OSError, http.client.HTTPException, ValueError) as error:  # URLError: OSError
         reason = error.reason if isinstance(error, urllib.error.URLError) else error
         return f"cannot be reached ({str(reason) or type(error).__name__})"
     return None
