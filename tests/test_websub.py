@@ -7,15 +7,12 @@ never a traceback; under --quiet only the build where the failing starts prints 
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
 import json
 import os
 import socket
-import ssl
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -430,22 +427,3 @@ def test_a_read_on_an_unwrapped_ssl_socket_is_the_hubs_failure(
         f"warning: WebSub hub {hub.url} cannot be reached (Read on closed or unwrapped SSL "
         f"socket.) for {sorted(SUBSCRIPTION_FEEDS)[0]}; 11 feed(s) will be announced by the "
         "next build\n"))
-
-
-def test_the_deadline_shuts_down_the_connection_but_not_its_ssl_layer(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past the deadline the guard thread shuts the socket down under a read in progress;
-    removing the SSL object too (SSLSocket.shutdown) would make that read raise ValueError."""
-    monkeypatch.setattr(websub, "TIMEOUT", 0.05)
-    near, far = socket.socketpair()
-    with far, ssl.create_default_context().wrap_socket(
-            near, server_hostname="hub.example", do_handshake_on_connect=False) as sock:
-        connection = http.client.HTTPConnection("hub.example")
-        connection.sock = sock
-        with websub._Deadline() as deadline:
-            deadline.track(lambda: connection)()
-            while not deadline.passed:
-                time.sleep(0.01)
-            time.sleep(0.1)  # at least one round of shutting down
-        with contextlib.suppress(OSError):  # the shut-down connection fails as a socket
-            sock.read(1)
