@@ -106,6 +106,15 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      "excerpt: x\n", f"{R}:1: record 1: id: 'refugees-2015' is not a URI; use the statement's "
      "URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds publish it in "
      "RFC 3986 normal form)"),
+    ("id that urlsplit cannot parse",
+     'id: "http://[::1/x"\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n',
+     f"{R}:1: record 1: id: 'http://[::1/x' is not a URI: Invalid IPv6 URL; use the "
+     "statement's URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds "
+     "publish it in RFC 3986 normal form)"),
+    ("url that urlsplit cannot parse",
+     "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: 'https://[::1/a'\n",
+     f"{R}:5: record 1: url: 'https://[::1/a' is not a URI: Invalid IPv6 URL; give an "
+     "absolute http(s) URL (e.g. https://example.org/x)"),
     ("second record of a list",
      "- title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
      "- title: B\n  date: 2015-13-04\n  language: en\n  excerpt: y\n",

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from . import urls
 from .language import canonical_tag
 from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
 from .yamlio import BOOL_TAG, is_null
@@ -74,10 +75,20 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 def identifier(node: yaml.Node) -> str:
     """A stable entry id: a URI (``https://…``, ``tag:…``, ``urn:…``), as feeds require."""
     value = text(node)
+    advice = ("use the statement's URL or a tag URI such as tag:example.org,2015:refugee-statement"
+              " (feeds publish it in RFC 3986 normal form)")
     if not _SCHEME.match(value):
-        raise FieldError(f"{value!r} is not a URI; use the statement's URL or a tag URI such as "
-                         "tag:example.org,2015:refugee-statement (feeds publish it in RFC 3986 "
-                         "normal form)")
+        raise FieldError(f"{value!r} is not a URI; {advice}")
+    return _normalisable(value, advice)
+
+
+def _normalisable(value: str, advice: str) -> str:
+    """``value`` if feeds can publish it in normal form (:func:`urls.canonical_uri`), else
+    FieldError (``urlsplit`` refuses some, e.g. an unclosed IPv6 host ``http://[::1``)."""
+    try:
+        urls.canonical_uri(value)
+    except ValueError as exc:
+        raise FieldError(f"{value!r} is not a URI: {exc}; {advice}") from None
     return value
 
 
@@ -151,7 +162,8 @@ def url(node: yaml.Node) -> str:
 
 def absolute_url(value: str) -> str:
     """``value`` if it is an absolute http(s) URL without whitespace, else FieldError."""
-    parts = urlsplit(value)
+    parts = urlsplit(_normalisable(value, "give an absolute http(s) URL (e.g. "
+                                          "https://example.org/x)"))
     if parts.scheme not in {"http", "https"} or not parts.netloc or any(map(str.isspace, value)):
         raise FieldError(f"{value!r} is not an absolute http(s) URL (e.g. https://example.org/x)")
     return value
