@@ -249,6 +249,26 @@ def test_calendar_dates_and_times_are_accepted(make_site: SiteMaker, value: str)
     assert (code, err) == (0, "")
 
 
+@pytest.mark.parametrize(("lower", "upper"), [
+    ("2015-09-10t12:00:00+02:00", "2015-09-10T12:00:00+02:00"),
+    ("2015-09-10T12:00:00z", "2015-09-10T12:00:00Z"),
+    ("2015-09-10t12:00z", "2015-09-10T12:00Z"),
+])
+def test_rfc_3339_lowercase_t_and_z_mean_the_same_moment(make_site: SiteMaker, lower: str,
+                                                          upper: str) -> None:
+    """RFC 3339 section 5.6 lets 'T' and 'Z' be written lowercase."""
+    built = []
+    for folder, value in (("lower", lower), ("upper", upper)):
+        config = make_site({"a.yaml": f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n"
+                                      "id: urn:a\n"}, folder=folder)
+        assert run(["check", "--config", str(config)])[::2] == (0, "")
+        code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00Z"])
+        assert (code, err) == (0, "")
+        files = snapshot(config.parent / "feeds")
+        built.append({name: data for name, (data, _) in files.items() if "manifest" not in name})
+    assert built[0] == built[1]
+
+
 PUBLISHED = "https://www.istendency.net/statements/a"
 
 

@@ -19,7 +19,7 @@ from .yamlio import BOOL_TAG, is_null
 # plus C1 controls, which are never meant in a statement and which validators flag.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d")  # a calendar date, then a time
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d")  # a calendar date, then a time
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _KINDS: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
 
@@ -140,8 +140,9 @@ def _calendar_moment(value: str, tz: ZoneInfo) -> datetime:
     try:
         if not _DATE_TIME.match(value):
             raise ValueError(value)
-        found = datetime.fromisoformat(value)
-        if found.tzinfo is None and datetime.fromisoformat(value + "+00:00").tzinfo is None:
+        upper = value.upper()  # RFC 3339 5.6: "T" and "Z" may be lowercase
+        found = datetime.fromisoformat(upper)
+        if found.tzinfo is None and datetime.fromisoformat(upper + "+00:00").tzinfo is None:
             raise ValueError(value)
         return found
     except ValueError:
