@@ -92,6 +92,8 @@ QUERY = "has a query or a fragment ('?' or '#'), so every id and url would point
     (" https://ex.org/", " https://ex.org/", NOT_URL),
     ("https://ex.org/\tsub", "https://ex.org/\\x09sub", NOT_URL),
     ("https://:443/", "https://:443/", NOT_URL),
+    ("http://[::1", "http://[::1", NOT_URL),
+    ("https://[::1/sub", "https://[::1/sub", NOT_URL),
     ("https://ex.org/sub/?x=1#frag", "https://ex.org/sub/?x=1#frag", QUERY),
     ("https://ex.org/sub/?", "https://ex.org/sub/?", QUERY),
     ("https://ex.org#top", "https://ex.org#top", QUERY),

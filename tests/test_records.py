@@ -106,6 +106,15 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      "excerpt: x\n", f"{R}:1: record 1: id: 'refugees-2015' is not a URI; use the statement's "
      "URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds publish it in "
      "RFC 3986 normal form)"),
+    ("id that urlsplit cannot parse",
+     'id: "http://[::1/x"\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n',
+     f"{R}:1: record 1: id: 'http://[::1/x' is not a URI: Invalid IPv6 URL; use the "
+     "statement's URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds "
+     "publish it in RFC 3986 normal form)"),
+    ("url that urlsplit cannot parse",
+     "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: 'https://[::1/a'\n",
+     f"{R}:5: record 1: url: 'https://[::1/a' is not a URI: Invalid IPv6 URL; give an "
+     "absolute http(s) URL (e.g. https://example.org/x)"),
     ("second record of a list",
      "- title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
      "- title: B\n  date: 2015-13-04\n  language: en\n  excerpt: y\n",
@@ -238,6 +247,26 @@ def test_calendar_dates_and_times_are_accepted(make_site: SiteMaker, value: str)
                                   "id: urn:a\n"})
     code, _, err = run(["check", "--config", str(config)])
     assert (code, err) == (0, "")
+
+
+@pytest.mark.parametrize(("lower", "upper"), [
+    ("2015-09-10t12:00:00+02:00", "2015-09-10T12:00:00+02:00"),
+    ("2015-09-10T12:00:00z", "2015-09-10T12:00:00Z"),
+    ("2015-09-10t12:00z", "2015-09-10T12:00Z"),
+])
+def test_rfc_3339_lowercase_t_and_z_mean_the_same_moment(make_site: SiteMaker, lower: str,
+                                                          upper: str) -> None:
+    """RFC 3339 section 5.6 lets 'T' and 'Z' be written lowercase."""
+    built = []
+    for folder, value in (("lower", lower), ("upper", upper)):
+        config = make_site({"a.yaml": f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n"
+                                      "id: urn:a\n"}, folder=folder)
+        assert run(["check", "--config", str(config)])[::2] == (0, "")
+        code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00Z"])
+        assert (code, err) == (0, "")
+        files = snapshot(config.parent / "feeds")
+        built.append({name: data for name, (data, _) in files.items() if "manifest" not in name})
+    assert built[0] == built[1]
 
 
 PUBLISHED = "https://www.istendency.net/statements/a"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from . import urls
 from .language import canonical_tag
 from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
 from .yamlio import BOOL_TAG, is_null
@@ -18,7 +19,7 @@ from .yamlio import BOOL_TAG, is_null
 # plus C1 controls, which are never meant in a statement and which validators flag.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d")  # a calendar date, then a time
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d")  # a calendar date, then a time
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _KINDS: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
 
@@ -74,10 +75,20 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 def identifier(node: yaml.Node) -> str:
     """A stable entry id: a URI (``https://…``, ``tag:…``, ``urn:…``), as feeds require."""
     value = text(node)
+    advice = ("use the statement's URL or a tag URI such as tag:example.org,2015:refugee-statement"
+              " (feeds publish it in RFC 3986 normal form)")
     if not _SCHEME.match(value):
-        raise FieldError(f"{value!r} is not a URI; use the statement's URL or a tag URI such as "
-                         "tag:example.org,2015:refugee-statement (feeds publish it in RFC 3986 "
-                         "normal form)")
+        raise FieldError(f"{value!r} is not a URI; {advice}")
+    return _normalisable(value, advice)
+
+
+def _normalisable(value: str, advice: str) -> str:
+    """``value`` if feeds can publish it in normal form (:func:`urls.canonical_uri`), else
+    FieldError (``urlsplit`` refuses some, e.g. an unclosed IPv6 host ``http://[::1``)."""
+    try:
+        urls.canonical_uri(value)
+    except ValueError as exc:
+        raise FieldError(f"{value!r} is not a URI: {exc}; {advice}") from None
     return value
 
 
@@ -129,8 +140,9 @@ def _calendar_moment(value: str, tz: ZoneInfo) -> datetime:
     try:
         if not _DATE_TIME.match(value):
             raise ValueError(value)
-        found = datetime.fromisoformat(value)
-        if found.tzinfo is None and datetime.fromisoformat(value + "+00:00").tzinfo is None:
+        upper = value.upper()  # RFC 3339 5.6: "T" and "Z" may be lowercase
+        found = datetime.fromisoformat(upper)
+        if found.tzinfo is None and datetime.fromisoformat(upper + "+00:00").tzinfo is None:
             raise ValueError(value)
         return found
     except ValueError:
@@ -151,7 +163,8 @@ def url(node: yaml.Node) -> str:
 
 def absolute_url(value: str) -> str:
     """``value`` if it is an absolute http(s) URL without whitespace, else FieldError."""
-    parts = urlsplit(value)
+    parts = urlsplit(_normalisable(value, "give an absolute http(s) URL (e.g. "
+                                          "https://example.org/x)"))
     if parts.scheme not in {"http", "https"} or not parts.netloc or any(map(str.isspace, value)):
         raise FieldError(f"{value!r} is not an absolute http(s) URL (e.g. https://example.org/x)")
     return value

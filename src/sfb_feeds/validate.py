@@ -123,7 +123,9 @@ def _required(name: str, ctx: RecordContext) -> bool:
 
 # Zero-width characters a title never needs (ZWJ U+200D and ZWNJ U+200C stay: scripts
 # such as Persian and emoji sequences need them); they hide text and split look-alikes.
-_INVISIBLE = re.compile("[\u200b\u2060-\u2064\ufeff\u180e]")
+# A regular-expression class body: ``import`` drops these too (importer/text.py).
+INVISIBLE = "\u200b\u2060-\u2064\ufeff\u180e"
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 
 
 def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
