@@ -85,7 +85,7 @@ BAD_CONFIGS = [
      "c.yaml:5: digests.from: 'Socialism From Below' is not an email address "
      "(e.g. Name <list@example.org>)"),
     ("list not an address", MINIMAL + "digests:\n  lists: {pl: polish-list}\n",
-     "c.yaml:5: digests.lists: 'polish-list' is not an email address "
+     "c.yaml:5: digests.lists.pl: 'polish-list' is not an email address "
      "(e.g. Name <list@example.org>)"),
     ("yaml syntax", "site: [\n", "c.yaml:2: YAML syntax error: did not find expected node "
      "content"),
@@ -201,7 +201,10 @@ def test_a_refused_from_is_not_also_called_missing(tmp_path: Path) -> None:
     (MINIMAL + "output: Null\n", "output", 4),
     (MINIMAL + "cache: NULL\n", "cache", 4),
     (MINIMAL + "templates: null\n", "templates", 4),
-    (MINIMAL + "digests:\n  recipients: {pl: null}\n", "digests.recipients", 5),
+    (MINIMAL + "digests:\n  recipients: {pl: null}\n", "digests.recipients.pl", 5),
+    (MINIMAL + "digests:\n  recipients:\n    en: en.txt\n    pl: null\n",
+     "digests.recipients.pl", 7),
+    (MINIMAL + "digests:\n  lists:\n    en: en@example.org\n    pl: ~\n", "digests.lists.pl", 7),
     ("site:\n  title: null\n  url: https://example.org/\n", "site.title", 2),
     (MINIMAL + "smtp:\n  host: ~\n", "smtp.host", 5),
 ])

@@ -188,16 +188,32 @@ def test_a_csv_file_with_an_email_column(make_site: Any,
         ["jane@example.org"], ["ann@example.org"], ["ANN@example.org"]]
 
 
+def test_an_unclosed_quote_skips_its_line_only(make_site: Any,
+                                              server: tuple[FaultyHandler, int]) -> None:
+    """A quote left open on one line of a CSV file skips that line, not the rest of the
+    file: the subscribers after it are mailed."""
+    handler, port = server
+    table = 'email,name\na@x.org,"Smith, J\nb@x.org,Bob\nc@x.org,Carol\n'
+    config = make_config(make_site, port, table, name="pl.csv")
+    warning = ("warning: site/pl.csv:2: 'a@x.org,\"Smith, J' has a quote that is not closed on "
+               "its line; line skipped\n")
+    assert run("check", "--config", config)[2].endswith(warning)
+    code, out, err = send(config, "--lang", "pl")
+    assert (code, out, err) == (0, "2 sent, 0 already sent\n", warning)
+    assert [rcpt for rcpt, _ in received(handler)] == [["b@x.org"], ["c@x.org"]]
+
+
 def test_a_quoted_csv_field_with_a_line_break_is_skipped(
     make_site: Any, server: tuple[FaultyHandler, int]
 ) -> None:
-    """A CSV record is read whole: a quoted field spanning two lines (a header injection)
-    skips the record, the address before the break included."""
+    """A quoted field spanning two lines (a header injection) is never mailed: each of its
+    lines has a quote left open, and is skipped, the address before the break included."""
     handler, port = server
     table = 'name,email\r\nEvil,"x@y.org\r\nBcc: e@z.org"\r\nAnn,ann@example.org\r\n'
     config = make_config(make_site, port, table, name="subs-pl.csv")
-    warning = ("warning: site/subs-pl.csv:2: 'Evil,\"x@y.org\\r\\nBcc: e@z.org\"' contains a "
-               "line break or a control character; line skipped\n")
+    unclosed = "has a quote that is not closed on its line; line skipped"
+    warning = (f"warning: site/subs-pl.csv:2: 'Evil,\"x@y.org' {unclosed}\n"
+               f"warning: site/subs-pl.csv:3: 'Bcc: e@z.org\"' {unclosed}\n")
     assert run("check", "--config", config)[2].endswith(warning)
     code, out, err = send(config, "--lang", "pl")
     assert (code, out, err) == (0, "1 sent, 0 already sent\n", warning)

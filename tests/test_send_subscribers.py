@@ -63,21 +63,31 @@ def test_a_recipients_file_is_read_line_by_line(tmp_path: Path) -> None:
 
 
 def test_a_csv_file_is_read_record_by_record(tmp_path: Path) -> None:
-    """A record whose fields hold a line break is skipped whole, whichever field; a comment
-    line's quote opens nothing; line numbers are each record's first line."""
+    """Each line is one CSV record: a record whose fields hold a line break is skipped
+    whole, whichever field (each of its lines has a quote left open, or a line break); a
+    comment line's quote opens nothing; a quote left open skips its line only; a warning
+    quotes at most 80 characters of the line."""
     path = tmp_path / "pl.csv"
     path.write_bytes(b'name,email\nEvil,"x@y.org\r\nBcc: e@z.org"\nTrail,"t@example.org\n"\n'
                      b'"Doe\nJane",jane@example.org\nDan,dan@example.org\rBcc: x@y.org\n'
-                     b'# Bob,"old\nAnn,ann@example.org\n')
+                     b'# Bob,"old\nAnn,ann@example.org\nLong,"' + b"x" * 100 + b"\n"
+                     b'O"Brien,o@example.org\n"Doe, J",doe@example.org\n')
     items = [str(item) if not isinstance(item, Recipient) else item
              for item in read_recipients(path, "pl.csv")]
     skipped = "contains a line break or a control character; line skipped"
+    unclosed = "has a quote that is not closed on its line; line skipped"
     assert items == [
-        f"pl.csv:2: 'Evil,\"x@y.org\\r\\nBcc: e@z.org\"' {skipped}",
-        f"pl.csv:4: 'Trail,\"t@example.org\\n\"' {skipped}",
-        f"pl.csv:6: '\"Doe\\nJane\",jane@example.org' {skipped}",
+        f"pl.csv:2: 'Evil,\"x@y.org' {unclosed}",
+        f"pl.csv:3: 'Bcc: e@z.org\"' {unclosed}",
+        f"pl.csv:4: 'Trail,\"t@example.org' {unclosed}",
+        f"pl.csv:5: '\"' {unclosed}",
+        f"pl.csv:6: '\"Doe' {unclosed}",
+        f"pl.csv:7: 'Jane\",jane@example.org' {unclosed}",
         f"pl.csv:8: 'Dan,dan@example.org\\rBcc: x@y.org' {skipped}",
-        Recipient("ann@example.org", 10)]
+        Recipient("ann@example.org", 10),
+        f"pl.csv:11: 'Long,\"{'x' * 74}…' {unclosed}",
+        f"pl.csv:12: 'O\"Brien,o@example.org' {unclosed}",
+        Recipient("doe@example.org", 13)]
 
 
 class VirtualClock:

@@ -69,16 +69,28 @@ def _one_of(options: tuple[str, ...], what: str) -> Reader:
     return read
 
 
+class _EntryError(fields.FieldError):
+    """A FieldError in one entry of a mapping read by language: the entry's tag and line."""
+
+    def __init__(self, message: str, tag: str, line: int) -> None:
+        super().__init__(message)
+        self.tag, self.line = tag, line
+
+
 def _by_language(read: Reader, example: str) -> Reader:
-    """A mapping of BCP 47 language tags to values that ``read`` reads."""
+    """A mapping of BCP 47 language tags to values that ``read`` reads; a value it refuses
+    is an _EntryError (``digests.recipients.pl`` at pl's line)."""
     def by_language(node: yaml.Node) -> MappingProxyType[str, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise fields.FieldError(f"must map language tags to {example}")
         result: dict[str, Any] = {}
-        for key, value, _ in mapping_items(node):
+        for key, value, line in mapping_items(node):
             if (tag := canonical_tag(key)) is None:
                 raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
-            result[tag] = read(value)
+            try:
+                result[tag] = read(value)
+            except fields.FieldError as exc:
+                raise _EntryError(str(exc), tag, line) from None
         return MappingProxyType(result)
     return by_language
 
@@ -208,6 +220,8 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
             try:
                 values[key] = reader(value)
                 _note_entries(value, field, out)
+            except _EntryError as exc:
+                out.add(exc.line, f"{field}.{exc.tag}", str(exc))
             except fields.FieldError as exc:
                 out.add(line, field, str(exc))
         seen.add(key)

@@ -79,7 +79,8 @@ def _problem(text: str) -> str | None:
     return None
 
 
-Entry = tuple[int, str, list[str] | None]  # first line number, text, CSV cells
+_UNCLOSED = "has a quote that is not closed on its line"
+_SHOWN = 80  # characters of a skipped line a warning quotes
 
 
 def _lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, str]]:
@@ -105,66 +106,63 @@ def _email_column(text: str) -> int | None:
     return header.index("email") if "email" in header else None
 
 
-def _records(lines: Iterator[tuple[int, str]]) -> Iterator[Entry]:
-    """(first line number, text, cells) of each CSV record of ``lines``, a quoted field
-    spanning lines and all; cells None for a record the csv module cannot read."""
-    taken: list[tuple[int, str]] = []
-
-    def source() -> Iterator[str]:
-        for number, text in lines:
-            taken.append((number, text))
-            yield text
-
-    reader = csv.reader(source())
-    while True:
-        try:
-            cells: list[str] | None = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:  # a lone CR in an unquoted field, or a field over the size limit
-            cells = None
-        yield taken[0][0], "".join(text for _, text in taken).strip(), cells
-        taken.clear()
-
-
-def _address(text: str, cells: list[str] | None, column: int | None) -> str:
-    """The address of a line (``column`` None) or of a CSV record; ValueError if none."""
-    if column is None:
-        return check_address(text)
-    if cells is None or any(not _LINE_BREAKS.isdisjoint(cell) for cell in cells):
+def _cells(text: str) -> list[str]:
+    """The cells of one line read as one CSV record; ValueError if it is not one. A quoted
+    field never spans lines: a line whose quote is left open (or closes one left open above:
+    an odd number of quotes) is refused alone, so no part of such a record (a header
+    injection) is mailed and the lines after it are read as usual."""
+    if not _LINE_BREAKS.isdisjoint(text):
         raise ValueError(_BROKEN)
+    if text.count('"') % 2:
+        raise ValueError(_UNCLOSED)
+    try:
+        return next(csv.reader([text], strict=True), [])
+    except csv.Error:  # a quote opened after a stray one, text after a closing quote
+        raise ValueError(_UNCLOSED) from None
+
+
+def _address(text: str, column: int | None) -> str:
+    """The address of a line (with its line ending): the whole line (``column`` None) or
+    that column of the CSV record; ValueError if none."""
+    if column is None:
+        return check_address(text.strip())
+    cells = _cells(text.removesuffix("\n").removesuffix("\r"))
     if column >= len(cells):
         raise ValueError(f"has no email column (column {column + 1})")
     return check_address(cells[column].strip())
 
 
-def _entries(lines: Iterator[tuple[int, str]]) -> tuple[int | None, Iterator[Entry]]:
-    """The ``email`` column (None for a plain list) and the lines or CSV records after the
-    header."""
+def _entries(lines: Iterator[tuple[int, str]]) -> tuple[int | None, Iterator[tuple[int, str]]]:
+    """The ``email`` column (None for a plain list) and the lines after the header."""
     first = next(lines, None)
     column = None if first is None else _email_column(first[1])
-    if column is not None:
-        return column, _records(lines)
-    rest = lines if first is None else chain([first], lines)
-    return None, ((number, text.strip(), None) for number, text in rest)
+    if column is not None or first is None:
+        return column, lines
+    return None, chain([first], lines)
+
+
+def _shown(text: str) -> str:
+    """``text`` stripped and cut to ``_SHOWN`` characters, quoted, for a warning."""
+    text = text.strip()
+    return repr(text if len(text) <= _SHOWN else f"{text[:_SHOWN]}…")
 
 
 def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
-    """Each new valid address of the file, in order, and a Problem for each bad line or
-    CSV record (a record with a line break in a field is bad: a header injection).
+    """Each new valid address of the file, in order, and a Problem for each bad line (a
+    CSV line with a line break in a field or a quote left open is bad: a header injection).
 
     ``shown`` is the file's name in messages. OSError when the file cannot be read.
     """
     seen: set[bytes] = set()
     problems: list[Problem] = []
     column, records = _entries(_lines(path, shown, problems))
-    for number, text, cells in records:
+    for number, text in records:
         yield from problems
         problems.clear()
         try:
-            address = _address(text, cells, column)
+            address = _address(text, column)
         except ValueError as exc:
-            yield Problem(shown, f"{text!r} {exc}; line skipped", number)
+            yield Problem(shown, f"{_shown(text)} {exc}; line skipped", number)
             continue
         key = hashlib.blake2b(address.encode("ascii"), digest_size=16).digest()
         if key not in seen:
