@@ -107,3 +107,18 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
             path = Path(root, name)
             result[str(path.relative_to(folder))] = (path.read_bytes(), path.stat().st_mtime_ns)
     return result
+
+
+@pytest.fixture
+def flushed(monkeypatch: pytest.MonkeyPatch) -> set[int]:
+    """The inodes ``os.fsync`` is called on during the test (files' bytes, folders' names):
+    what would survive a crash."""
+    inodes: set[int] = set()
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        inodes.add(os.fstat(fd).st_ino)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    return inodes
