@@ -15,6 +15,7 @@ from ..urls import (
     ATOM,
     JSON_FEED,
     RSS,
+    canonical_uri,
     digest_archive_url,
     digest_url,
     feed_path,
@@ -112,17 +113,22 @@ def _page(site: Site, language: i18n.Language) -> dict[str, Any]:
     }
 
 
+def _link(url: str | None) -> str | None:
+    return canonical_uri(url) if url else None
+
+
 def statement_view(site: Site, statement: Statement, language: i18n.Language) -> StatementView:
     local = statement.date.astimezone(site.settings.site.tz)
     return StatementView(
         # Bidi controls balanced: what a title or a name leaves open cannot take the PDI
         # that closes its <bdi> or FSI (docs/operations.md), nor run over the next name.
-        title=balance_bidi(statement.title), url=statement.url,
+        # Links as the feeds give them: RFC 3986 normal form (the same page, one spelling).
+        title=balance_bidi(statement.title), url=_link(statement.url),
         date=language.format_date(local.date()), iso_date=local.date().isoformat(),
         authors=language.format_names([balance_bidi(name) for name in statement.authors]),
         paragraphs=statement.excerpt,
         translations=tuple(Translation(t.language, site.language_name(t.language),
-                                       site.direction(t.language), t.url)
+                                       site.direction(t.language), _link(t.url))
                            for t in site.translations_of(statement)),
     )
 
