@@ -19,6 +19,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
 from ..site import Site
+from ..template_errors import site_templates
 from ..weeks import Week
 from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
@@ -39,6 +40,7 @@ class _Html:
 
     template: jinja2.Template
     inlined: bool
+    origin: str | None = None  # the template's file (an inlined copy has none of its own)
 
     def render(self, variables: Mapping[str, Any]) -> bytes:
         html = self.template.render(variables)
@@ -74,7 +76,8 @@ class Digests:
         loader = template_loader(settings.templates_dir)
         self.env = environment(loader, compiled=compiled)
         self._inliner = Inliner(self.env, loader, store) if inline_once else None
-        self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
+        with site_templates(settings.templates_dir):
+            self.languages = MappingProxyType({lang: self._prepare(lang) for lang in languages})
 
     def _prepare(self, lang: str) -> _Prepared:
         language = Language(lang, site_locales(self.settings))
@@ -93,7 +96,8 @@ class Digests:
     def _html(self, name: str, lang: str, page: Mapping[str, str]) -> _Html:
         template = self._template(name, lang)
         inlined = self._inliner.inlined(template.name or name, page) if self._inliner else None
-        return _Html(template, False) if inlined is None else _Html(inlined, True)
+        return (_Html(template, False, template.filename) if inlined is None
+                else _Html(inlined, True, template.filename))
 
     def inlined_once(self, lang: str) -> bool:
         """Whether ``lang``'s digest page is rendered from a template inlined once."""
@@ -110,6 +114,10 @@ class Digests:
     def render(self, site: Site, target: Target) -> dict[str, bytes]:
         """A digest's ``.html`` (inlined), ``.txt`` and ``.eml``, from one rendering."""
         prepared = self._for(target.language)
+        with site_templates(self.settings.templates_dir, prepared.digest.origin):
+            return self._render(site, target, prepared)
+
+    def _render(self, site: Site, target: Target, prepared: _Prepared) -> dict[str, bytes]:
         if not isinstance(target.period, Week):
             raise ValueError("a digest needs a week")
         view = digest_view(site, prepared.language, target.period, target.statements)
@@ -134,4 +142,5 @@ class Digests:
         prepared = self._for(target.language)
         view = archive_view(site, prepared.language)
         variables = {f.name: getattr(view, f.name) for f in fields(view)}
-        return prepared.archive.render({**variables, **prepared.gettext})
+        with site_templates(self.settings.templates_dir, prepared.archive.origin):
+            return prepared.archive.render({**variables, **prepared.gettext})

@@ -15,6 +15,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site
+from ..template_errors import site_templates
 from .document import display_title, feed_title
 
 NEWEST = 5  # statement titles shown per language
@@ -80,7 +81,9 @@ class IndexPage:
 
     def __init__(self, settings: Settings, languages: Sequence[str],
                  compiled: jinja2.BytecodeCache | None = None) -> None:
-        self.template = environment(settings.templates_dir, compiled).get_template(TEMPLATE)
+        self._folder = settings.templates_dir
+        with site_templates(self._folder):
+            self.template = environment(self._folder, compiled).get_template(TEMPLATE)
         self._locales = site_locales(settings)
         # Prepared only for the languages rendered (English, for the combined feeds'
         # labels, is made when the page is rendered on a site without it): ~12 ms less of
@@ -117,10 +120,11 @@ class IndexPage:
         """``index.html`` (valid HTML5, laid out for phones as well as desktops)."""
         all_feeds = tuple(self._feed_link(site, kind, None) for kind in urls.KINDS)
         sections = tuple(self._section(site, language) for language in site.languages)
-        page = self.template.render(
-            title=site.settings.site.title, heading=feed_title(site, None),
-            description=site.settings.site.description, site_url=urls.site_url(site.settings),
-            all_feeds=all_feeds, sections=sections,
-            discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds))
+        with site_templates(self._folder):
+            page = self.template.render(
+                title=site.settings.site.title, heading=feed_title(site, None),
+                description=site.settings.site.description,
+                site_url=urls.site_url(site.settings), all_feeds=all_feeds, sections=sections,
+                discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds))
         return page.encode("utf-8")
 
