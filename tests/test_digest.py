@@ -24,6 +24,7 @@ from sfb_feeds.digest.text import display_width, underline, wrap
 from sfb_feeds.errors import UsageError
 from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
+from sfb_feeds.template_errors import TemplateFailed
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = ("en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko")
@@ -310,7 +311,8 @@ def test_templates_are_strict_about_undefined_variables(tmp_path: Path) -> None:
     folder = tmp_path / "templates" / "email"
     folder.mkdir(parents=True)
     (folder / "subject.txt").write_text("{{ no_such_thing }}", encoding="utf-8")
-    with pytest.raises(jinja2.UndefinedError):
+    with pytest.raises(TemplateFailed, match=r"subject\.txt:1: the site's template failed: "
+                       "UndefinedError: 'no_such_thing' is undefined"):
         outputs(site(refugee_statements(), templates_dir=tmp_path / "templates"))
 
 
