@@ -33,6 +33,7 @@ from .model import (
     SiteSettings,
     SmtpSettings,
 )
+from .urls import QUERY
 from .validate import suggest
 from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, line_of, mapping_items
@@ -115,7 +116,7 @@ def _rate(node: yaml.Node) -> float:
 
 
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-_FILLED = ("{lang}", "{address}", "{token}")  # urls.list_unsubscribe_url, personalise.py
+_FILLED = tuple(f"{{{name}}}" for name in QUERY)  # list_unsubscribe_url, personalise.py
 
 
 def _unsubscribe(node: yaml.Node) -> str:

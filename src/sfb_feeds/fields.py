@@ -99,9 +99,7 @@ def text_list(node: yaml.Node) -> tuple[str, ...]:
     items = []
     for number, item in enumerate(node.value, start=1):
         try:
-            if is_null(item):  # (``null``, ``~`` or nothing: a missing item, not a name)
-                raise EmptyField(item.value)
-            items.append(line(item))
+            items.append(line(item))  # (``null``, ``~`` or nothing: EmptyField, not a name)
         except EmptyField:
             raise FieldError(f"item {number} is empty; give it a value or remove the item"
                              ) from None
