@@ -195,8 +195,8 @@ def test_an_unclosed_quote_skips_its_line_only(make_site: Any,
     handler, port = server
     table = 'email,name\na@x.org,"Smith, J\nb@x.org,Bob\nc@x.org,Carol\n'
     config = make_config(make_site, port, table, name="pl.csv")
-    warning = ("warning: site/pl.csv:2: 'a@x.org,\"Smith, J' has a quote that is not closed on "
-               "its line; line skipped\n")
+    warning = ("warning: site/pl.csv:2: 'a@x.org,\"Smith, J' has a quote that is not closed "
+               "within 100 lines; line skipped\n")
     assert run("check", "--config", config)[2].endswith(warning)
     code, out, err = send(config, "--lang", "pl")
     assert (code, out, err) == (0, "2 sent, 0 already sent\n", warning)
@@ -206,18 +206,68 @@ def test_an_unclosed_quote_skips_its_line_only(make_site: Any,
 def test_a_quoted_csv_field_with_a_line_break_is_skipped(
     make_site: Any, server: tuple[FaultyHandler, int]
 ) -> None:
-    """A quoted field spanning two lines (a header injection) is never mailed: each of its
-    lines has a quote left open, and is skipped, the address before the break included."""
+    """An email cell spanning two lines (a header injection) is never mailed: the record is
+    skipped whole, the address before the break included."""
     handler, port = server
     table = 'name,email\r\nEvil,"x@y.org\r\nBcc: e@z.org"\r\nAnn,ann@example.org\r\n'
     config = make_config(make_site, port, table, name="subs-pl.csv")
-    unclosed = "has a quote that is not closed on its line; line skipped"
-    warning = (f"warning: site/subs-pl.csv:2: 'Evil,\"x@y.org' {unclosed}\n"
-               f"warning: site/subs-pl.csv:3: 'Bcc: e@z.org\"' {unclosed}\n")
+    warning = ("warning: site/subs-pl.csv:2: 'Evil,\"x@y.org\\r\\nBcc: e@z.org\"' contains a "
+               "line break or a control character; lines 2-3 skipped\n")
     assert run("check", "--config", config)[2].endswith(warning)
     code, out, err = send(config, "--lang", "pl")
     assert (code, out, err) == (0, "1 sent, 0 already sent\n", warning)
     assert [rcpt for rcpt, _ in received(handler)] == [["ann@example.org"]]
+
+
+def test_no_line_of_a_record_spanning_lines_is_mailed_alone(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    """The middle line of a quoted email cell spanning three lines looks like a record of
+    its own holding an address: it is part of the cell, and nobody in it is mailed."""
+    handler, port = server
+    table = 'email,name\n"a@x.org\nb@x.org\nc@x.org",Three\nd@x.org,Dee\n'
+    config = make_config(make_site, port, table, name="pl.csv")
+    warning = ("warning: site/pl.csv:2: '\"a@x.org\\nb@x.org\\nc@x.org\",Three' contains a line "
+               "break or a control character; lines 2-4 skipped\n")
+    code, out, err = send(config, "--lang", "pl")
+    assert (code, out, err) == (0, "1 sent, 0 already sent\n", warning)
+    assert [rcpt for rcpt, _ in received(handler)] == [["d@x.org"]]
+
+
+def test_a_multi_line_cell_beside_the_address_is_read_as_csv(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    """A spreadsheet's cell of several lines (a postal address, a note), saved as CSV, is
+    one quoted field: the subscriber on its record is mailed, and a note's line that looks
+    like an address, or a comment or blank line inside it, is part of the note."""
+    handler, port = server
+    table = ('Name,Postal address,Email,Notes\n'
+             'Ann,"1 Main St\nFlat 2\n\nLondon",ann@x.org,"see also:\nbob@x.org"\n'
+             'Cy,"Paris\n# not a comment, ""quoted""",cy@x.org,\n'
+             'Dee,,dee@x.org,\n')
+    config = make_config(make_site, port, table, name="pl.csv")
+    assert run("check", "--config", config)[2] == ""
+    code, out, err = send(config, "--lang", "pl")
+    assert (code, out, err) == (0, "3 sent, 0 already sent\n", "")
+    assert [rcpt for rcpt, _ in received(handler)] == [["ann@x.org"], ["cy@x.org"],
+                                                        ["dee@x.org"]]
+
+
+def test_a_stray_quote_is_its_line_only_even_with_another_far_below(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    """A quote still open 100 lines on is taken for a stray one: its line is skipped and
+    the lines after it are read one by one, as if it were never closed."""
+    handler, port = server
+    rows = [f"s{n}@x.org,Name {n}\n" for n in range(120)]
+    table = 'email,name\na@x.org,"Smith, J\n' + "".join(rows) + 'z@x.org,"Zed\n'
+    config = make_config(make_site, port, table, name="pl.csv")
+    unclosed = "has a quote that is not closed within 100 lines; line skipped"
+    warnings = (f"warning: site/pl.csv:2: 'a@x.org,\"Smith, J' {unclosed}\n"
+                f"warning: site/pl.csv:123: 'z@x.org,\"Zed' {unclosed}\n")
+    code, out, err = send(config, "--lang", "pl")
+    assert (code, out, err) == (0, "120 sent, 0 already sent\n", warnings)
+    assert [rcpt for rcpt, _ in received(handler)] == [[f"s{n}@x.org"] for n in range(120)]
 
 
 def test_a_refused_recipient_among_good_ones(make_site: Any) -> None:

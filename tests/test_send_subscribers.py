@@ -63,10 +63,10 @@ def test_a_recipients_file_is_read_line_by_line(tmp_path: Path) -> None:
 
 
 def test_a_csv_file_is_read_record_by_record(tmp_path: Path) -> None:
-    """Each line is one CSV record: a record whose fields hold a line break is skipped
-    whole, whichever field (each of its lines has a quote left open, or a line break); a
-    comment line's quote opens nothing; a quote left open skips its line only; a warning
-    quotes at most 80 characters of the line."""
+    """A CSV record goes on while a quote is open: a record whose email cell holds a line
+    break is skipped whole, the lines it spans named; one whose other cell does is read; a
+    comment line's quote opens nothing; a quote out of place skips its record; a warning
+    quotes at most 80 characters of the record."""
     path = tmp_path / "pl.csv"
     path.write_bytes(b'name,email\nEvil,"x@y.org\r\nBcc: e@z.org"\nTrail,"t@example.org\n"\n'
                      b'"Doe\nJane",jane@example.org\nDan,dan@example.org\rBcc: x@y.org\n'
@@ -74,19 +74,15 @@ def test_a_csv_file_is_read_record_by_record(tmp_path: Path) -> None:
                      b'O"Brien,o@example.org\n"Doe, J",doe@example.org\n')
     items = [str(item) if not isinstance(item, Recipient) else item
              for item in read_recipients(path, "pl.csv")]
-    skipped = "contains a line break or a control character; line skipped"
-    unclosed = "has a quote that is not closed on its line; line skipped"
+    broken = "contains a line break or a control character"
+    misquoted = 'has a quote out of place (inside a quoted field, a quote is written "")'
     assert items == [
-        f"pl.csv:2: 'Evil,\"x@y.org' {unclosed}",
-        f"pl.csv:3: 'Bcc: e@z.org\"' {unclosed}",
-        f"pl.csv:4: 'Trail,\"t@example.org' {unclosed}",
-        f"pl.csv:5: '\"' {unclosed}",
-        f"pl.csv:6: '\"Doe' {unclosed}",
-        f"pl.csv:7: 'Jane\",jane@example.org' {unclosed}",
-        f"pl.csv:8: 'Dan,dan@example.org\\rBcc: x@y.org' {skipped}",
+        f"pl.csv:2: 'Evil,\"x@y.org\\r\\nBcc: e@z.org\"' {broken}; lines 2-3 skipped",
+        f"pl.csv:4: 'Trail,\"t@example.org\\n\"' {broken}; lines 4-5 skipped",
+        Recipient("jane@example.org", 6),
+        f"pl.csv:8: 'Dan,dan@example.org\\rBcc: x@y.org' {broken}; line skipped",
         Recipient("ann@example.org", 10),
-        f"pl.csv:11: 'Long,\"{'x' * 74}…' {unclosed}",
-        f"pl.csv:12: 'O\"Brien,o@example.org' {unclosed}",
+        f"pl.csv:11: 'Long,\"{'x' * 74}…' {misquoted}; lines 11-12 skipped",
         Recipient("doe@example.org", 13)]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.errors import HeaderParseError, MessageDefect
@@ -79,22 +80,26 @@ def _problem(text: str) -> str | None:
     return None
 
 
-_UNCLOSED = "has a quote that is not closed on its line"
+RECORD_LINES = 100  # lines a quoted CSV field may span; a quote open longer is a stray one
+_UNCLOSED = f"has a quote that is not closed within {RECORD_LINES} lines"
+_MISQUOTED = 'has a quote out of place (inside a quoted field, a quote is written "")'
 _SHOWN = 80  # characters of a skipped line a warning quotes
 
 
 def _lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, str]]:
-    """(line number, text with its line ending) of each line that is not blank or a comment;
-    a Problem in ``problems`` for each line that is not UTF-8."""
+    """(line number, text with its line ending) of each line; a Problem in ``problems``
+    for each line that is not UTF-8 (and it is skipped)."""
     with path.open("rb") as file:
         for number, raw in enumerate(file, 1):
             try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
                 problems.append(Problem(shown, "is not UTF-8 text; line skipped", number))
-                continue
-            if text.strip() and not text.lstrip().startswith("#"):
-                yield number, text
+
+
+def _skipped(text: str) -> bool:
+    """Whether a line (that does not continue a quoted field) is blank or a comment."""
+    return not text.strip() or text.lstrip().startswith("#")
 
 
 def _email_column(text: str) -> int | None:
@@ -106,39 +111,75 @@ def _email_column(text: str) -> int | None:
     return header.index("email") if "email" in header else None
 
 
-def _cells(text: str) -> list[str]:
-    """The cells of one line read as one CSV record; ValueError if it is not one. A quoted
-    field never spans lines: a line whose quote is left open (or closes one left open above:
-    an odd number of quotes) is refused alone, so no part of such a record (a header
-    injection) is mailed and the lines after it are read as usual."""
-    if not _LINE_BREAKS.isdisjoint(text):
-        raise ValueError(_BROKEN)
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """The lines of one entry: one line, or a CSV record whose quoted fields span lines."""
+
+    lines: list[tuple[int, str]]
+
+    @property
+    def text(self) -> str:
+        return "".join(text for _, text in self.lines)
+
+    def where(self) -> str:
+        first, last = self.lines[0][0], self.lines[-1][0]
+        return "line skipped" if first == last else f"lines {first}-{last} skipped"
+
+
+def _csv_records(lines: Iterator[tuple[int, str]]) -> Iterator[_Record]:
+    """The CSV records of ``lines``, blank and comment lines left out. A record goes on
+    while a quote is open (an odd number of quotes so far); a quote still open after
+    RECORD_LINES lines, or at the end of the file, is taken for a stray one: its line is a
+    record alone (refused), and the lines after it are read again, one by one."""
+    again: deque[tuple[int, str]] = deque()
+    while (first := again.popleft() if again else next(lines, None)) is not None:
+        record, quotes = [first], first[1].count('"')
+        if _skipped(first[1]):
+            continue
+        while quotes % 2 and len(record) < RECORD_LINES and (
+                line := again.popleft() if again else next(lines, None)) is not None:
+            record.append(line)
+            quotes += line[1].count('"')
+        if quotes % 2:
+            again.extendleft(reversed(record[1:]))
+            del record[1:]
+        yield _Record(record)
+
+
+def _cells(record: _Record) -> list[str]:
+    """The cells of a CSV record; ValueError if it is not one (a stray quote, text after a
+    closing quote, a carriage return outside quotes)."""
+    text = record.text
     if text.count('"') % 2:
         raise ValueError(_UNCLOSED)
     try:
-        return next(csv.reader([text], strict=True), [])
-    except csv.Error:  # a quote opened after a stray one, text after a closing quote
-        raise ValueError(_UNCLOSED) from None
+        return next(csv.reader([line for _, line in record.lines], strict=True), [])
+    except csv.Error:
+        raise ValueError(_BROKEN if "\r" in text.rstrip("\r\n") else _MISQUOTED) from None
 
 
-def _address(text: str, column: int | None) -> str:
-    """The address of a line (with its line ending): the whole line (``column`` None) or
-    that column of the CSV record; ValueError if none."""
+def _address(record: _Record, column: int | None) -> str:
+    """The address of an entry: the whole line (``column`` None) or that column of the CSV
+    record; ValueError if none. (A cell with a line break, a header injection, is refused
+    by ``check_address``.)"""
     if column is None:
-        return check_address(text.strip())
-    cells = _cells(text.removesuffix("\n").removesuffix("\r"))
+        return check_address(record.text.strip())
+    cells = _cells(record)
     if column >= len(cells):
         raise ValueError(f"has no email column (column {column + 1})")
+    if not _LINE_BREAKS.isdisjoint(cells[column]):
+        raise ValueError(_BROKEN)
     return check_address(cells[column].strip())
 
 
-def _entries(lines: Iterator[tuple[int, str]]) -> tuple[int | None, Iterator[tuple[int, str]]]:
-    """The ``email`` column (None for a plain list) and the lines after the header."""
-    first = next(lines, None)
+def _entries(lines: Iterator[tuple[int, str]]) -> tuple[int | None, Iterator[_Record]]:
+    """The ``email`` column (None for a plain list) and the entries after the header."""
+    first = next((line for line in lines if not _skipped(line[1])), None)
     column = None if first is None else _email_column(first[1])
-    if column is not None or first is None:
-        return column, lines
-    return None, chain([first], lines)
+    if column is not None:
+        return column, _csv_records(lines)
+    rest = lines if first is None else chain([first], lines)
+    return None, (_Record([line]) for line in rest if not _skipped(line[1]))
 
 
 def _shown(text: str) -> str:
@@ -156,13 +197,14 @@ def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
     seen: set[bytes] = set()
     problems: list[Problem] = []
     column, records = _entries(_lines(path, shown, problems))
-    for number, text in records:
+    for record in records:
         yield from problems
         problems.clear()
+        number = record.lines[0][0]
         try:
-            address = _address(text, column)
+            address = _address(record, column)
         except ValueError as exc:
-            yield Problem(shown, f"{_shown(text)} {exc}; line skipped", number)
+            yield Problem(shown, f"{_shown(record.text)} {exc}; {record.where()}", number)
             continue
         key = hashlib.blake2b(address.encode("ascii"), digest_size=16).digest()
         if key not in seen:
