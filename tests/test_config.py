@@ -11,8 +11,7 @@ from conftest import SITE_CONFIG, SiteMaker
 
 from sfb_feeds.cli import main
 from sfb_feeds.config import load_settings
-from sfb_feeds.errors import ConfigError
-from sfb_feeds.loader import display_path
+from sfb_feeds.errors import ConfigError, display_path
 
 MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
 

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sfb_feeds.errors import Problem
+from sfb_feeds.errors import Problem, display_path
 from sfb_feeds.incremental import keys as render_keys
 from sfb_feeds.incremental import records as cache
 from sfb_feeds.incremental import stamp as stamps
-from sfb_feeds.loader import FileResult, display_path, find_statement_files, scan_statement_files
+from sfb_feeds.loader import FileResult, find_statement_files, scan_statement_files
 from sfb_feeds.model import Settings, SiteSettings, Source, Statement
 from sfb_feeds.plan import OutputFormat, PlannedOutput, Scope, plan_outputs
 from sfb_feeds.site import make_site

@@ -147,7 +147,7 @@ def test_sample_site_loads_with_one_translation_group() -> None:
 @pytest.mark.parametrize("name", ["a.yaml", "2015/a.yaml", "x/../a.yaml", "./a.yaml"])
 def test_paths_are_shown_relative_to_the_working_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    from sfb_feeds.loader import display_path
+    from sfb_feeds.errors import display_path
 
     monkeypatch.chdir(tmp_path)
     for path in (tmp_path / name, Path(f"{tmp_path}/{name}"), Path(name), tmp_path,

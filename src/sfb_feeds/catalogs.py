@@ -20,7 +20,7 @@ from babel.messages.catalog import Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, display_path
 from .language import canonical_tag
 
 DOMAIN = "sfb_feeds"
@@ -109,7 +109,7 @@ def translations(lang: str, site_locales: Path | None = None,
 
 
 def _site_problems(source: Traversable) -> list[Problem]:
-    path = str(source)
+    path = display_path(str(source))
     try:
         text = source.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from . import fields
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, display_path
 from .folders import (
     FOLDERS,
     expand,
@@ -23,7 +23,6 @@ from .folders import (
     unset_variables,
 )
 from .language import canonical_tag
-from .loader import display_path
 from .model import (
     SECURITY,
     DigestSettings,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -23,6 +25,17 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f"
 def _escape_one(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def display_path(path: str | Path, here: str | None = None) -> str:
+    """``path`` as the user should see it: relative to the working folder (``here``, found
+    when not given) when inside it."""
+    text, here = str(path), here if here is not None else os.getcwd()
+    if os.path.isabs(text) and text.startswith(here.rstrip(os.sep) + os.sep) \
+            and os.path.normpath(text) == text:
+        return text[len(here.rstrip(os.sep)) + 1:]  # what relpath gives, without its cost
+    relative = os.path.relpath(path)
+    return text if relative.startswith("..") else relative
 
 
 def printable(text: str) -> str:

@@ -11,7 +11,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from .loader import display_path
+from .errors import display_path
 
 FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InvalidInput, Problem, counted
+from .errors import InvalidInput, Problem, counted, display_path
 from .model import FileStatus, Settings, Statement
 from .urls import entry_id
 from .validate import Detector, RecordContext, RecordResult, validate_record
@@ -45,17 +45,6 @@ class ParseOptions:
     settings: Settings
     detect: Detector | None = None
     here: str = field(default_factory=os.getcwd)  # the working folder, for display_path
-
-
-def display_path(path: str | Path, here: str | None = None) -> str:
-    """``path`` as the user should see it: relative to the working folder (``here``, found
-    when not given) when inside it."""
-    text, here = str(path), here if here is not None else os.getcwd()
-    if os.path.isabs(text) and text.startswith(here.rstrip(os.sep) + os.sep) \
-            and os.path.normpath(text) == text:
-        return text[len(here.rstrip(os.sep)) + 1:]  # what relpath gives, without its cost
-    relative = os.path.relpath(path)
-    return text if relative.startswith("..") else relative
 
 
 def scan_statement_files(folder: Path) -> list[FileStatus]:

@@ -17,10 +17,18 @@ from pathlib import Path
 
 from . import lock, mailer, subscribers
 from .delivery import Courier, Digest, Pace, Retry, doubtful
-from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, Problems, UsageError, counted
+from .errors import (
+    EXIT_SEND_FAILED,
+    Busy,
+    ConfigError,
+    Problem,
+    Problems,
+    UsageError,
+    counted,
+    display_path,
+)
 from .folders import unreadable_recipients
 from .ledger import DONE, Ledger, State, lookup
-from .loader import display_path
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
 from .recipients import Recipient, read_recipients

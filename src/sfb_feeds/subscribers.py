@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .delivery import Digest
-from .errors import Problem
+from .errors import Problem, display_path
 from .ledger import Key, State
-from .loader import display_path
 from .personalise import Personaliser
 from .recipients import read_recipients
 from .suppression import ALL_LANGUAGES, Suppressed, is_suppressed, normalise_lang

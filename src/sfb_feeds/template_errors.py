@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import SfbError
-from .loader import display_path
+from .errors import SfbError, display_path
 
 
 class TemplateFailed(SfbError):

@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import fields
-from ..errors import InvalidInput, Problem, SfbError, UsageError, counted
-from ..loader import default_detector, display_path
+from ..errors import InvalidInput, Problem, SfbError, UsageError, counted, display_path
+from ..loader import default_detector
 from ..model import LimitSettings
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
