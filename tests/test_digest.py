@@ -12,6 +12,7 @@ import hypothesis
 import jinja2
 import jinja2.ext
 import pytest
+from conftest import render_site
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
@@ -22,7 +23,6 @@ from sfb_feeds.digest.command import digest_outputs, show_digest
 from sfb_feeds.digest.templates import candidate_names, gettext_callables
 from sfb_feeds.digest.text import Columns, display_width
 from sfb_feeds.errors import UsageError
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
 from sfb_feeds.template_errors import TemplateFailed
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import html5lib
 import pytest
+from conftest import render_site
 from test_digest_factory import refugee_statements, settings, site
 
 from sfb_feeds import digest
@@ -23,7 +24,6 @@ from sfb_feeds.config import load_settings
 from sfb_feeds.digest.inline import inline_document
 from sfb_feeds.digest.render import Digests
 from sfb_feeds.loader import load_statements
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.plan import OutputFormat, Scope, plan_outputs
 from sfb_feeds.site import Site, make_site
 from sfb_feeds.urls import DIGEST_ARCHIVE_PATH, DIGEST_PATH
