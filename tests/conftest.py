@@ -43,6 +43,10 @@ excerpt: |
 
 SiteMaker = Callable[..., Path]
 
+# Labels most languages write exactly as English does (the translation is checked all
+# the same: a catalog must hold it, and French, for one, writes it differently).
+SAME_IN_MANY_LANGUAGES = frozenset({"{label}:"})
+
 
 def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
     """Render every planned output of ``site`` (all formats unless ``formats``); nothing is
