@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,10 @@ import pytest
 
 if TYPE_CHECKING:
     from smtp_faults import FaultyHandler
+
+    from sfb_feeds.model import Output
+    from sfb_feeds.plan import OutputFormat
+    from sfb_feeds.site import Site
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,6 +42,22 @@ excerpt: |
 """
 
 SiteMaker = Callable[..., Path]
+
+# Labels most languages write exactly as English does (the translation is checked all
+# the same: a catalog must hold it, and French, for one, writes it differently).
+SAME_IN_MANY_LANGUAGES = frozenset({"{label}:"})
+
+
+def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
+    """Render every planned output of ``site`` (all formats unless ``formats``); nothing is
+    written."""
+    from sfb_feeds.model import Output
+    from sfb_feeds.pipeline import all_formats
+    from sfb_feeds.plan import plan_outputs
+
+    chosen = all_formats(site.settings, site.languages) if formats is None else formats
+    return [Output(path, data) for planned in plan_outputs(site, chosen)
+            for path, data in planned.render(site)]
 
 
 # Where a build, import or send run from the wrong folder would write inside the repository.

@@ -23,9 +23,8 @@ from typing import Any
 
 import html5lib
 import pytest
+from conftest import render_site
 from test_digest_factory import refugee_statements, site, statement
-
-from sfb_feeds.pipeline import render_site
 
 CHROMIUM = os.environ.get("SFB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 WIDTHS = (600, 320)

@@ -58,7 +58,7 @@ smtp: {host: mail.example.org, port: 587, username: u, password_env: SMTP_PASS, 
     assert s.digests.sender == "Digest <d@example.org>"
     assert dict(s.digests.lists) == {"pl": "pl@lists.example.org", "pt-BR": "br@lists.example.org"}
     assert s.smtp.port == 587
-    assert s.smtp.starttls is True
+    assert s.smtp.security == "starttls"  # the deprecated starttls: true
 
 
 BAD_CONFIGS = [

@@ -12,6 +12,7 @@ import hypothesis
 import jinja2
 import jinja2.ext
 import pytest
+from conftest import SAME_IN_MANY_LANGUAGES, render_site
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
@@ -20,9 +21,8 @@ from test_digest_factory import BASE, NOW, refugee_statements, settings, site, s
 from sfb_feeds import digest, i18n
 from sfb_feeds.digest.command import digest_outputs, show_digest
 from sfb_feeds.digest.templates import candidate_names, gettext_callables
-from sfb_feeds.digest.text import display_width, underline, wrap
+from sfb_feeds.digest.text import Columns, display_width
 from sfb_feeds.errors import UsageError
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
 from sfb_feeds.template_errors import TemplateFailed
 
@@ -262,7 +262,7 @@ def test_every_label_is_localised(lang: str) -> None:
             assert part in shown, (msgid, part)
         if lang == "en":
             continue
-        if msgid not in i18n.SAME_IN_MANY_LANGUAGES:
+        if msgid not in SAME_IN_MANY_LANGUAGES:
             assert translated != msgid, f"{msgid!r} is not translated into {lang}"
         for english in _fixed_parts(msgid):
             if len(english) > 3 and english not in translated:
@@ -392,7 +392,7 @@ def test_plain_text_underlines_wide_characters_by_their_width() -> None:
 ])
 def test_display_width_counts_columns(text: str, width: int) -> None:
     assert display_width(text) == width
-    assert underline(text) == "=" * width  # measured word by word
+    assert Columns().underline(text) == "=" * width  # measured word by word
 
 
 # --- the archive -----------------------------------------------------------------------------
@@ -553,7 +553,7 @@ def test_wrap_folds_like_textwrap_without_breaking_words(width: int) -> None:
         text = " ".join(chooser.choice(words) for _ in range(chooser.randint(0, 40)))
         expected = textwrap.wrap(text, width=width, break_long_words=False,
                                  break_on_hyphens=False)
-        assert wrap(text, width) == "\n".join(expected)
+        assert Columns().wrap(text, width) == "\n".join(expected)
 
 
 def _wrap_word_by_word(text: str, width: int, indent: str = "") -> str:
@@ -588,10 +588,11 @@ def test_wrap_line_by_line_equals_word_by_word(
     words: list[str], gaps: list[str], width: int, indent: str
 ) -> None:
     text = gaps[0] + "".join(word + gap for word, gap in zip(words, gaps[1:], strict=False))
-    assert wrap(text, width, indent) == _wrap_word_by_word(text, width, indent)
+    assert Columns().wrap(text, width, indent) == _wrap_word_by_word(text, width, indent)
 
 
 def test_wrap_keeps_no_break_spaces_and_counts_wide_characters() -> None:
+    wrap = Columns().wrap
     assert wrap("Socialism From Below\u00a0: la liste", 21) == (
         "Socialism From\nBelow\u00a0: la liste")
     assert wrap("노동자 파업 전쟁 연대", 13) == "노동자 파업\n전쟁 연대"  # 11 and 9 columns

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 import hypothesis
 import pytest
+from conftest import render_site
 from hypothesis import given
 from hypothesis import strategies as st
 from test_digest_factory import BASE, refugee_statements, site, statement
 
 from sfb_feeds import digest
 from sfb_feeds.digest import eml
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from conftest import render_site
 from lxml import etree
 from lxml import html as lxml_html
 from test_feeds_w3c import atom_problems
@@ -21,7 +22,6 @@ from test_feeds_w3c import atom_problems
 from sfb_feeds.config import load_settings
 from sfb_feeds.digest_feed import WEEKS
 from sfb_feeds.loader import load_statements
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import make_site
 from sfb_feeds.urls import digest_url, public_url
 

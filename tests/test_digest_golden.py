@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from conftest import render_site
 from test_digest_factory import refugee_statements, site, statement
 
 from sfb_feeds import digest
 from sfb_feeds.config import load_settings
 from sfb_feeds.loader import load_statements
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
 
 GOLDEN = Path(__file__).parent / "golden" / "digests"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import html5lib
 import pytest
+from conftest import render_site
 from test_digest_factory import refugee_statements, settings, site
 
 from sfb_feeds import digest
@@ -23,7 +24,6 @@ from sfb_feeds.config import load_settings
 from sfb_feeds.digest.inline import inline_document
 from sfb_feeds.digest.render import Digests
 from sfb_feeds.loader import load_statements
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.plan import OutputFormat, Scope, plan_outputs
 from sfb_feeds.site import Site, make_site
 from sfb_feeds.urls import DIGEST_ARCHIVE_PATH, DIGEST_PATH
@@ -60,7 +60,7 @@ def assert_same_documents(once: dict[str, bytes], each: dict[str, bytes]) -> Non
 def test_shipped_templates_are_inlined_once() -> None:
     s = site(refugee_statements())
     digests = Digests(s.settings, s.languages)
-    assert all(digests.inlined_once(lang) for lang in s.languages)
+    assert all(digests.languages[lang].digest.inlined for lang in s.languages)
 
 
 def test_sample_site_inlined_once_matches_premailer_per_document() -> None:
@@ -120,7 +120,7 @@ def test_a_template_inline_once_would_get_wrong_is_inlined_per_document(
     own = dataclasses.replace(settings(), templates_dir=own_templates(tmp_path, css, html))
     s = dataclasses.replace(site(refugee_statements()), settings=own)
     digests = Digests(own, s.languages)
-    assert not any(digests.inlined_once(lang) for lang in s.languages)
+    assert not any(digests.languages[lang].digest.inlined for lang in s.languages)
     each = pages(s, inline_once=False)
     assert pages(s, inline_once=True) == each
     if css.startswith(".title:first-child"):  # premailer applied the positional rule

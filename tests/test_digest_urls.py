@@ -11,9 +11,9 @@ from urllib.parse import urljoin
 
 import html5lib
 import pytest
+from conftest import render_site
 from test_digest_factory import BASE, NOW, refugee_statements, settings
 
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import make_site
 
 FEEDS = BASE + "feeds/"

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from conftest import render_site
+
 from sfb_feeds import feeds
 from sfb_feeds.model import FeedSettings, Settings, SiteSettings, Source, Statement
-from sfb_feeds.pipeline import render_site
 from sfb_feeds.site import Site, make_site
 
 LONDON = ZoneInfo("Europe/London")

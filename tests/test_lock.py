@@ -78,7 +78,7 @@ def test_a_lock_left_by_a_killed_run_is_free_at_once(
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     with lock.hold(tmp_path / "feeds", wait=5):
-        assert lock.holder_pid(lock.lock_path(tmp_path / "feeds")) == os.getpid()
+        assert lock.holder_pid(tmp_path / "feeds" / lock.LOCK_NAME) == os.getpid()
 
 
 def test_the_wait_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

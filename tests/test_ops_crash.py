@@ -20,7 +20,7 @@ from test_ops_build import FORMATS, age, record, tree
 
 from sfb_feeds import pipeline
 from sfb_feeds.cli import main
-from sfb_feeds.manifest import MANIFEST_NAME, TEMP_SUFFIX, intent_name
+from sfb_feeds.manifest import INTENT_NAME, MANIFEST_NAME, TEMP_SUFFIX
 
 TESTS = Path(__file__).parent
 KILLS = 24
@@ -115,7 +115,7 @@ def kill_at_random(root: Path, chance: random.Random, writing_time: float) -> bo
     child.send_signal(signal.SIGKILL)
     child.wait()
     child.stdout.close()
-    return (root / "feeds" / intent_name(MANIFEST_NAME)).exists()
+    return (root / "feeds" / INTENT_NAME).exists()
 
 
 def test_a_build_killed_at_any_moment_leaves_only_whole_files(
@@ -155,7 +155,7 @@ def test_a_build_killed_at_any_moment_leaves_only_whole_files(
     assert served == {**refs[version], "index.html": b"the web server's own page"}
     hidden = {p for p in final if p not in served}
     assert hidden == {MANIFEST_NAME, ".sfb-feeds.lock"}  # no temporary files, no intent
-    assert not any(p.endswith(TEMP_SUFFIX) or p == intent_name(MANIFEST_NAME) for p in final)
+    assert not any(p.endswith(TEMP_SUFFIX) or p == INTENT_NAME for p in final)
 
 
 WRITER_UNDER_LOCK = textwrap.dedent("""\

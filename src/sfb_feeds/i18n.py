@@ -36,11 +36,6 @@ from .language import babel_locale, canonical_tag, text_direction
 if TYPE_CHECKING:
     from .model import Settings
 
-# Messages most languages write exactly as English does (the translation is checked all
-# the same: a catalog must hold it, and French, for one, writes it differently).
-SAME_IN_MANY_LANGUAGES = frozenset({"{label}:"})
-
-
 def _mark(msgid: str) -> str:
     """Mark a label for ``pybabel extract -k _mark``; translation happens at render time."""
     return msgid

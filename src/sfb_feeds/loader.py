@@ -86,11 +86,6 @@ def _scan_folder(directory: str, found: list[FileStatus], seen: set[tuple[int, i
     return below
 
 
-def find_statement_files(folder: Path) -> list[Path]:
-    """Every statement file under ``folder``, in the order of :func:`scan_statement_files`."""
-    return [Path(path) for path, *_ in scan_statement_files(folder)]
-
-
 class Unreadable(OSError):
     """A statement file that is not read: not a regular file, or too large."""
 

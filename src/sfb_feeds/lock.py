@@ -18,14 +18,9 @@ from pathlib import Path
 from .errors import Busy
 from .writer import WriteError
 
-LOCK_NAME = ".sfb-feeds.lock"
+LOCK_NAME = ".sfb-feeds.lock"  # in the output folder it guards
 DEFAULT_WAIT = 10.0  # seconds; cron runs minutes apart, so a longer overlap means trouble
 WAIT_ENV = "SFB_FEEDS_LOCK_WAIT"  # overrides DEFAULT_WAIT (tests, unusual setups)
-
-
-def lock_path(output_dir: Path) -> Path:
-    """The lock file that guards ``output_dir``."""
-    return output_dir / LOCK_NAME
 
 
 def default_wait() -> float:
@@ -67,7 +62,7 @@ def hold(output_dir: Path, *, wait: float | None = None,
          poll: float = 0.05) -> contextlib.AbstractContextManager[Path]:
     """Hold the lock on ``output_dir`` (created if missing) for the ``with`` block, as
     :func:`hold_file` does; a second run gets :class:`~sfb_feeds.errors.Busy`."""
-    return hold_file(lock_path(output_dir), wait=wait, poll=poll, busy=_busy)
+    return hold_file(output_dir / LOCK_NAME, wait=wait, poll=poll, busy=_busy)
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from .errors import SfbError
 from .model import FileStatus
 
 MANIFEST_NAME = ".sfb-feeds-manifest.json"
+INTENT_NAME = f"{MANIFEST_NAME}.intent"  # a run's intent, beside the manifest (writer.py)
 MANIFEST_FORMAT = "sfb-feeds-manifest"
 MANIFEST_VERSION = 1
 RESERVED_PREFIX = ".sfb-feeds"  # manifest, lock file: never an output name
@@ -111,10 +112,6 @@ def checked_paths(paths: Iterable[str]) -> list[str]:
     return paths
 
 
-def intent_name(manifest_name: str) -> str:
-    return f"{manifest_name}.intent"
-
-
 def read_manifest(root: Path) -> Manifest:
     """The manifest in ``root`` merged with a killed run's intent (then not ``complete``).
 
@@ -122,7 +119,7 @@ def read_manifest(root: Path) -> Manifest:
     """
     manifest = _read_manifest_file(root / MANIFEST_NAME)
     try:
-        intent = json.loads((root / intent_name(MANIFEST_NAME)).read_bytes())
+        intent = json.loads((root / INTENT_NAME).read_bytes())
         claimed = [check_path(p) for p in intent["files"]]
         dirs = frozenset(check_path(d) for d in intent["dirs"])
     except FileNotFoundError:
@@ -173,7 +170,7 @@ def manifest_status(output_dir: Path) -> Status | None:
     unchanged manifest, and no file needs to be read to know it.
     """
     root = os.path.abspath(output_dir)
-    if os.path.lexists(f"{root}/{intent_name(MANIFEST_NAME)}"):
+    if os.path.lexists(f"{root}/{INTENT_NAME}"):
         return None
     st = lstat(f"{root}/{MANIFEST_NAME}")
     return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ino)

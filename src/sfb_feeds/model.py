@@ -71,11 +71,6 @@ class SmtpSettings:
     security: str = "none"  # one of SECURITY
     rate: float | None = None  # at most this many messages a second; None: no pacing
 
-    @property
-    def starttls(self) -> bool:
-        """The deprecated ``smtp.starttls`` key: true for ``security: starttls``."""
-        return self.security == "starttls"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:

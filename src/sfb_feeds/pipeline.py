@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from . import digest, digest_feed, feeds
-from .model import Output, Settings
+from .model import Settings
 from .plan import OutputFormat, PlannedOutput, plan_outputs
 from .site import Site
 
@@ -44,10 +44,3 @@ def prepared(site: Site, planned: Sequence[PlannedOutput], indexes: Sequence[int
     languages = site.languages if None in chosen else sorted(filter(None, chosen))
     rows = {row.name: row for row in all_formats(site.settings, languages, store, compiled)}
     return [replace(item, format=rows[item.format.name]) for item in planned]
-
-
-def render_site(site: Site, formats: Sequence[OutputFormat] | None = None) -> list[Output]:
-    """Render every planned output of ``site``; nothing is written here."""
-    chosen = all_formats(site.settings, site.languages) if formats is None else formats
-    return [Output(path, data) for planned in plan_outputs(site, chosen)
-            for path, data in planned.render(site)]

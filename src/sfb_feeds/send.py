@@ -147,13 +147,10 @@ def _file_warnings(settings: Settings) -> list[str]:
             warnings.extend(str(item) for item in read_recipients(path, display_path(path))
                             if isinstance(item, Problem))
         except OSError as exc:
-            warnings.append(str(_unreadable(settings, lang, path, exc)))
+            message = f"cannot read {display_path(path)}: {exc.strerror or exc}"
+            warnings.append(str(Problem(display_path(settings.config_path), message,
+                                        field=f"digests.recipients.{lang}")))
     return warnings
-
-
-def _unreadable(settings: Settings, lang: str, path: Path, exc: OSError) -> Problem:
-    return Problem(display_path(settings.config_path), f"cannot read {display_path(path)}: "
-                   f"{exc.strerror or exc}", field=f"digests.recipients.{lang}")
 
 
 @dataclass(slots=True)

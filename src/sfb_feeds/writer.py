@@ -42,6 +42,7 @@ from .durable import (
 )
 from .errors import SfbError, counted
 from .manifest import (
+    INTENT_NAME,
     MANIFEST_FORMAT,
     MANIFEST_NAME,
     UNKNOWN,
@@ -50,7 +51,6 @@ from .manifest import (
     UnsafePath,
     WriteReport,
     checked_paths,
-    intent_name,
     lstat,
     parents,
     read_manifest,
@@ -138,7 +138,7 @@ class _Staging:
         self.intended_dirs = {d for d in wanted if not os.path.isdir(self.full(d))}
         dirs = sorted(self.intended_dirs | self.old.dirs)
         document = {"format": MANIFEST_FORMAT, "files": claimed, "dirs": dirs}
-        self._replace_file(intent_name(MANIFEST_NAME),
+        self._replace_file(INTENT_NAME,
                            json.dumps(document, ensure_ascii=False).encode("utf-8"))
         self.intent_written = True
 
@@ -213,7 +213,7 @@ class _Job(_Staging):
             final = Manifest(files=self.new, dirs=dirs, generation=uuid.uuid4().hex)
             self._replace_file(MANIFEST_NAME, final.encode())
         if self.intent_written or not self.old.complete:
-            unlink(self.full(intent_name(MANIFEST_NAME)))
+            unlink(self.full(INTENT_NAME))
         return sorted(p for p, *_ in self.staged), removed
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
@@ -267,7 +267,7 @@ class _Job(_Staging):
             if self.old.complete:
                 # (after an earlier crash, the intent written now still names what that run
                 # may have left behind, so it stays)
-                unlink(self.full(intent_name(MANIFEST_NAME)))
+                unlink(self.full(INTENT_NAME))
 
 
 def write_outputs(output_dir: Path, outputs: Iterable[Output], *,

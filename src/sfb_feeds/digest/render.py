@@ -99,10 +99,6 @@ class Digests:
         return (_Html(template, False, template.filename) if inlined is None
                 else _Html(inlined, True, template.filename))
 
-    def inlined_once(self, lang: str) -> bool:
-        """Whether ``lang``'s digest page is rendered from a template inlined once."""
-        return self._for(lang).digest.inlined
-
     def _for(self, lang: str | None) -> _Prepared:
         if lang is None:
             raise ValueError("a digest belongs to a language")

@@ -96,16 +96,6 @@ class Columns:
                           default=0)
 
 
-def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
-    """:meth:`Columns.wrap`, keeping no measures."""
-    return Columns().wrap(text, width, indent)
-
-
-def underline(text: str, char: str = "=") -> str:
-    """:meth:`Columns.underline`, keeping no measures."""
-    return Columns().underline(text, char)
-
-
 def _wrap_narrow(text: str, room: int, indent: str) -> str:
     """:meth:`Columns.wrap` of narrow words joined by single spaces: line by line (the last
     space that fits) instead of word by word."""

@@ -1,30 +1,7 @@
 """RFC 5005 archived feeds: ``{lang}/archive/{period}.xml`` for languages that outgrow their feed.
 
-How the archives and the subscription feed share the statements of a language, so that a
-client walking the links sees each statement exactly once:
-
-* the subscription feed ``{lang}/atom.xml`` holds the newest ``feeds.entries``;
-* a language whose statements all fit in it has no archives: its feed is marked
-  ``fh:complete`` (RFC 5005 section 2), which says there is nothing more to fetch;
-* otherwise the statements that are *not* in the subscription feed are archived, one
-  document per calendar year (site timezone) that has such statements; no archive is
-  written without entries;
-* ``{lang}/atom.xml`` links the newest archive with ``prev-archive``; each archive links
-  the one before with ``prev-archive``, the one after with ``next-archive`` (the newest:
-  the subscription feed, which follows it) and the subscription feed with ``current``,
-  and is marked ``fh:archive``. So even a lone archive links a neighbour, as the W3C
-  validator asks (ArchiveIncomplete).
-
-When the archived statements all fall in one year they are archived by half-year
-(``2015-h1``, ``2015-h2``), and when they fall in one half-year, by month (``2015-03``);
-statements of one month make one archive, named by its year. (That split was made to
-avoid lone archives before the newest linked the subscription feed; it stays so that
-published archive URLs do not move.)
-
-Years that are complete and older than everything in the subscription feed never change
-again. The newest archives gain entries as new statements push older ones out of the
-subscription feed; clients should revalidate them (ETag / Last-Modified) rather than
-assume an archive seen once is final.
+Which statements each archive holds, its periods (year, half-year, month) and its links:
+docs/feeds.md, "Archives (RFC 5005) and how they share statements with the feed".
 """
 
 from __future__ import annotations

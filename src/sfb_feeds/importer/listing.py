@@ -100,11 +100,11 @@ class _Statements:
             self.warn(line, "statement without an excerpt; skipped")
             return
         title = block_text(title_block) if title_block else None
-        info = read_title(title or "")
+        named, languages = read_title(title or "")
         self.entries.append(ListingEntry(
             source=self.source, line=line, date_line=date_line, title=title, day=day,
-            paragraphs=tuple(texts), authors=tuple(dict.fromkeys(authors + info.authors)),
-            languages=info.languages,
+            paragraphs=tuple(texts), authors=tuple(dict.fromkeys(authors + named)),
+            languages=languages,
         ))
 
     def check_date(self, parsed: DateLine, line: int) -> date | None:

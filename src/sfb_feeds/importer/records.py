@@ -15,7 +15,7 @@ import yaml
 
 from ..durable import fsync_path
 from ..errors import counted
-from ..loader import find_statement_files
+from ..loader import scan_statement_files
 from ..model import LimitSettings
 from ..urls import canonical_uri
 from ..validate import RecordContext, validate_record
@@ -122,7 +122,7 @@ def existing_records(folder: Path) -> ExistingRecords:
     """Every record already in ``folder`` (searched as the loader does); unreadable files
     are passed over (``sfb-feeds check`` reports them)."""
     found = ExistingRecords()
-    for path in find_statement_files(folder):  # (none when the folder is missing)
+    for path in (Path(name) for name, *_ in scan_statement_files(folder)):  # (none if no folder)
         for values in _records_in(path):
             found.remember(path, values)
     return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
 from ..language import canonical_tag, english_name, native_name
@@ -26,22 +25,13 @@ _NUMBERING = re.compile(r"^\(?\d{1,3}[.)]\s+")
 _TITLE_WORDS = 12
 
 
-@dataclass(frozen=True, slots=True)
-class TitleInfo:
-    """The title as written, and what its trailing parentheses said."""
-
-    title: str
-    authors: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-
-
-def read_title(title: str) -> TitleInfo:
-    """The title as the site wrote it, and what a trailing "( ... )" adds: a list of languages
-    or an author (anything else there is part of the title)."""
+def read_title(title: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(authors, languages): what a trailing "( ... )" of the title adds, a list of languages
+    or an author (anything else there is part of the title; the title stays as written)."""
     inner = match.group("inner").strip() if (match := _TRAILING_PARENS.match(title)) else ""
     if languages := language_list(inner):
-        return TitleInfo(title, languages=languages)
-    return TitleInfo(title, authors=(inner,) if _looks_like_organisation(inner) else ())
+        return (), languages
+    return ((inner,) if _looks_like_organisation(inner) else ()), ()
 
 
 def language_list(text: str) -> tuple[str, ...]:
