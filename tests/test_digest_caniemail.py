@@ -23,11 +23,11 @@ from typing import Any
 import cssutils
 import html5lib
 import pytest
+from conftest import render_site
 from lxml import etree
 from test_digest_factory import refugee_statements, site, statement
 
 from sfb_feeds import digest
-from sfb_feeds.pipeline import render_site
 
 DATA = json.loads((Path(__file__).parent / "data" / "caniemail" / "support.json")
                   .read_text(encoding="utf-8"))
