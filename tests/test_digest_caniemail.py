@@ -79,9 +79,8 @@ ALLOWED = {
     # Yahoo drop the tag (Yahoo strips it), the date's text stays.
     "html-semantics": "<time",
     # <bdi> around titles and authors: Gmail, Outlook and Yahoo drop the tag, the text
-    # stays. The titles' own bidi controls are balanced in the text itself (bidi.py), so a
-    # title still cannot reorder the next one; what those clients lose is the isolation
-    # of a title written in the other direction from the digest's language.
+    # stays, and with it the FSI...PDI written inside each <bdi>, which isolate it there
+    # (tests/test_harden_bidi.py).
     "html-bdi": "<bdi",
 }
 

@@ -112,7 +112,9 @@ def _check_emails(output: Path, published: list[dict[str, object]]) -> None:
         assert plain is not None and rich is not None
         assert plain.get_content()
         page = html.fromstring(rich.get_content())
-        shown += [b.text_content() for b in page.find_class("preheader")[0].iter("bdi")]
+        isolated = [b.text_content() for b in page.find_class("preheader")[0].iter("bdi")]
+        assert all(text[:1] == "\u2068" and text[-1:] == "\u2069" for text in isolated)
+        shown += [text[1:-1] for text in isolated]  # each title between FSI and PDI
     assert sorted(shown) == sorted(str(r["title"]) for r in published)
 
 

@@ -69,8 +69,9 @@ def isolate(text: str) -> str:
 
 
 def bdi(text: str) -> Markup:
-    """``text`` escaped, in ``<bdi>`` (HTML): isolated from the text around it."""
-    return Markup("<bdi>{}</bdi>").format(text)
+    """``text`` escaped, in ``<bdi>`` (HTML) and, inside it, between FSI and PDI: isolated
+    from the text around it also where the tag is dropped (Gmail, Outlook, Yahoo)."""
+    return Markup("<bdi>{}</bdi>").format(isolate(text))
 
 
 def candidate_names(name: str, lang: str) -> tuple[str, ...]:
