@@ -1,0 +1,86 @@
+"""`sfb-feeds send` on the command line against a real SMTP server on loopback (aiosmtpd)
+that misbehaves, with lists and subscribers: what is delivered, what the operator is told,
+which exit code, and what the next run does.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
+
+from conftest import SITE_CONFIG
+from smtp_faults import FaultyHandler, aiosmtpd_server
+
+from sfb_feeds.cli import main
+
+RECORD = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
+UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
+SUBSCRIBERS = [f"u{n}@example.org" for n in range(1, 31)]
+LIST = "pl@lists.example.org"
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
+    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+
+
+def make_config(make_site: Any, port: int, lists: str = "tr: tr@lists.example.org") -> str:
+    config = make_site(STATEMENTS, config=SITE_CONFIG + (
+        "digests:\n  from: Digest <digest@example.org>\n"
+        f'  unsubscribe: "{UNSUBSCRIBE}"\n'
+        f"  recipients: {{pl: pl.txt}}\n  lists: {{{lists}}}\n"
+        f"smtp: {{host: 127.0.0.1, port: {port}}}\nstate: state\n"))
+    (config.parent / "pl.txt").write_text("".join(f"{a}\n" for a in SUBSCRIBERS))
+    return str(config)
+
+
+def send(config: str, *more: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["send", "--config", config, "--week", "2015-W36", *more], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def per_address(handler: FaultyHandler) -> Counter[str]:
+    return Counter(address for _, address in handler.received.copies)
+
+
+def test_a_server_that_drops_every_new_connection_is_given_up_after_three(
+    make_site: Any,
+) -> None:
+    # A relay that answers 421 to the first command of every session (too many
+    # connections, shutting down): README promises at most 3 failed connections in a row.
+    # Fails on the old code: each of the 31 messages was tried on 3 new connections (93
+    # sessions; with the real backoff, 12 s a message: hours for a real list of subscribers).
+    handler = FaultyHandler({("MAIL", n): "421 4.7.0 too many connections"
+                             for n in range(1, 200)})
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        code, out, err = send(config)
+        assert handler.calls["MAIL"] == 3
+        assert (code, out) == (4, "")
+        assert err.splitlines() == [
+            "error: tr 2015-W36 to tr@lists.example.org: not sent (421 4.7.0 too many "
+            "connections at MAIL FROM); it is left for the next run",
+            "error: pl 2015-W36: 30 subscribers not sent (421 4.7.0 too many connections at "
+            "MAIL FROM); left for the next run"]
+        handler.faults.clear()
+        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
+
+
+def test_a_421_after_messages_went_through_is_not_a_failed_connection(
+    make_site: Any,
+) -> None:
+    # A server that ends each session after two messages (as relays limit messages a
+    # session): every new connection works, so the run never gives up.
+    handler = FaultyHandler({("MAIL", n): "421 4.7.0 session limit" for n in range(3, 200, 3)})
+    with aiosmtpd_server(handler) as port:
+        assert send(make_config(make_site, port)) == (0, "31 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
