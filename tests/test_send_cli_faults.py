@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +85,18 @@ def test_a_421_after_messages_went_through_is_not_a_failed_connection(
     with aiosmtpd_server(handler) as port:
         assert send(make_config(make_site, port)) == (0, "31 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
+
+
+def test_an_unreadable_suppression_list_stops_the_run_naming_it(make_site: Any) -> None:
+    # Fails on the old code: 'internal error ... IsADirectoryError', exit 70.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        suppressed = Path(config).parent / "state" / "suppressed.jsonl"
+        suppressed.mkdir(parents=True)
+        code, out, err = send(config)
+    assert (code, out) == (1, "")
+    assert err == (f"error: {suppressed}: cannot read the suppression list: Is a directory; "
+                   "nothing was sent (without it, addresses that unsubscribed would be "
+                   "mailed: fix it, then run send again)\n")
+    assert handler.received.copies == []
