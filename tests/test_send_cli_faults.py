@@ -6,7 +6,9 @@ which exit code, and what the next run does.
 from __future__ import annotations
 
 import io
+import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +102,42 @@ def test_an_unreadable_suppression_list_stops_the_run_naming_it(make_site: Any) 
                    "nothing was sent (without it, addresses that unsubscribed would be "
                    "mailed: fix it, then run send again)\n")
     assert handler.received.copies == []
+
+
+@pytest.fixture
+def small_state(tmp_path: Path) -> Iterator[Path]:
+    """``site/state`` on a 48 KB tmpfs; skipped where mounting is not allowed."""
+    state = tmp_path / "site" / "state"
+    state.mkdir(parents=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(state)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs for a full disk: {done.stderr!r}")
+    try:
+        yield state
+    finally:
+        subprocess.run(["umount", str(state)], check=True)
+
+
+def test_a_refusal_before_the_ledger_fills_up_is_still_reported(
+    make_site: Any, small_state: Path,
+) -> None:
+    # The second subscriber is refused (recorded: later runs skip it quietly), then the
+    # ledger's disk fills up (exit 1). Fails on the old code: only the ledger error was printed, so
+    # the refusal was never reported by any run.
+    subscribers = [f"subscriber-number-{n}@example.org" for n in range(1, 300)]
+    handler = FaultyHandler({("RCPT", 3): "550 5.1.1 no such user"})
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        Path(config).with_name("pl.txt").write_text("".join(f"{a}\n" for a in subscribers))
+        code, out, err = send(config)
+    ledger = small_state / "sent.jsonl"
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"error: pl 2015-W36 to {subscribers[1]}: refused by the mail server (550 5.1.1 no "
+        f"such user at RCPT TO); recorded as refused in {ledger}: later runs skip it (after a "
+        f"fix, sfb-feeds send --resend --week 2015-W36 --lang pl --recipient {subscribers[1]} "
+        "tries again)")
+    assert lines[1].startswith(f"error: {ledger}: cannot write the send ledger: no space left")
+    assert len(lines) == 2

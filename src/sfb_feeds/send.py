@@ -19,7 +19,7 @@ from . import lock, mailer, subscribers
 from .delivery import Courier, Digest, Pace, Retry, doubtful
 from .errors import EXIT_SEND_FAILED, Busy, ConfigError, Problem, Problems, UsageError, counted
 from .folders import unreadable_recipients
-from .ledger import DONE, Ledger, State, lookup
+from .ledger import DONE, Ledger, LedgerError, State, lookup
 from .loader import display_path
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
@@ -337,7 +337,10 @@ def _require_subscriber(chosen: Selection, only: str | None) -> None:
 
 
 def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) -> None:
-    outcome = courier.deliver_all(digests)
+    try:
+        outcome = courier.deliver_all(digests)
+    except LedgerError as exc:  # what the run found before still needs saying: a refusal
+        raise LedgerError(str(exc), [str(p) for p in courier.outcome.problems]) from None
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "
