@@ -6,6 +6,7 @@ which exit code, and what the next run does.
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -141,3 +142,41 @@ def test_a_refusal_before_the_ledger_fills_up_is_still_reported(
         "tries again)")
     assert lines[1].startswith(f"error: {ledger}: cannot write the send ledger: no space left")
     assert len(lines) == 2
+
+
+def hint(err: str) -> list[str]:
+    """The command the error says to run to send a copy again."""
+    found = re.search(r"sfb-feeds (send --resend [^()]*?)(?: \(| tries again)", err)
+    assert found is not None, err
+    return found.group(1).split()
+
+
+def test_the_hint_to_resend_a_list_copy_resends_only_that(make_site: Any) -> None:
+    # A language with a list and subscribers; the list's copy may have gone out. Fails on
+    # the old code: the hint (send --resend --week W --lang pl) mailed every subscriber a
+    # second copy.
+    handler = FaultyHandler({("DATA", 1): "drop-after"})
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
+        code, out, err = send(config)
+        assert (code, out) == (4, "31 sent, 0 already sent\n")
+        assert hint(err) == ["send", "--resend", "--week", "2015-W36", "--lang", "pl",
+                             "--recipient", LIST]
+        assert send(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
+        assert send(config) == (0, "", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org", LIST, LIST])
+
+
+def test_a_refused_list_copy_is_resent_alone(make_site: Any) -> None:
+    handler = FaultyHandler({("RCPT", 1): "550 5.7.1 list is moderated"})
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
+        code, out, err = send(config)
+        assert (code, out) == (4, "31 sent, 0 already sent\n")
+        assert hint(err) == ["send", "--resend", "--week", "2015-W36", "--lang", "pl",
+                             "--recipient", LIST]
+        assert send(config, "--dry-run", *hint(err)[1:]) == (
+            0, f"would send pl 2015-W36 to {LIST} (digests/pl/2015-W36.eml)\nwould send 1\n",
+            "")
+        assert send(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org", LIST])

@@ -33,6 +33,9 @@ class Digest:
     message_id: str
     data: bytes
     subscriber: bool = False  # a subscriber's own copy (recipients file), not a list's
+    # A list's copy in a language with subscribers too: its bare address, which --resend
+    # needs with --recipient to send it alone (without, every subscriber gets it again).
+    alone_as: str = ""
 
     @property
     def label(self) -> str:
@@ -112,7 +115,8 @@ def _not_again(digest: Digest, ledger: Path | None) -> str:
 
 
 def resend_hint(digest: Digest) -> str:
-    who = f" --recipient {digest.recipient}" if digest.subscriber else ""
+    address = digest.recipient if digest.subscriber else digest.alone_as
+    who = f" --recipient {address}" if address else ""
     return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}{who}"
 
 

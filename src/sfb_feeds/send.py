@@ -159,16 +159,15 @@ class Selection:
 def select(settings: Settings, messages: Iterable[Output], to: str | None, only: str | None,
            lists: Mapping[str, bytes]) -> Selection:
     """The digests to send (to their lists and subscribers, or all to ``to``; ``only``:
-    just that subscriber) and warnings for the rest. ``lists``: the lists' copies by path,
-    where they differ from ``messages`` (see digest.command.list_copies)."""
+    just that subscriber, or that list) and warnings for the rest. ``lists``: the lists'
+    copies by path, where they differ from ``messages`` (see digest.command.list_copies)."""
     chosen = Selection()
     for message in messages:
         if not message.path.endswith(".eml"):
             continue
         chosen.emls += 1
         lang, week = Path(message.path).parent.name, Path(message.path).stem
-        address = to or (None if only else settings.digests.lists.get(lang))
-        file = None if to else settings.digests.recipients.get(lang)
+        address, file = _destinations(settings, lang, to, only)
         if address is not None:
             chosen.digests.append(_plain_digest(settings, message, address, to, lists))
         if file is not None:
@@ -180,16 +179,36 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None, only:
     return chosen
 
 
+def _destinations(settings: Settings, lang: str, to: str | None,
+                  only: str | None) -> tuple[str | None, Path | None]:
+    """Where ``lang``'s digest goes: an address (its list's, or ``to``) and a recipients
+    file; ``only`` (--recipient) keeps the list's copy alone if it names the list."""
+    if to is not None:
+        return to, None
+    listed = settings.digests.lists.get(lang)
+    file = settings.digests.recipients.get(lang)
+    if only is None:
+        return listed, file
+    return (listed, None) if listed and _bare(listed) == only else (None, file)
+
+
+def _bare(address: str) -> str:
+    """``address`` (``Name <local@domain>`` or not) as --recipient gives one: the bare
+    address, its domain lower-cased."""
+    local, _, domain = parseaddr(address)[1].rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
 def _plain_digest(settings: Settings, message: Output, address: str, to: str | None,
                   lists: Mapping[str, bytes]) -> Digest:
     """The digest as a list gets it (a --to copy is made personal later where subscribers
     are)."""
     lang, week = Path(message.path).parent.name, Path(message.path).stem
-    plain = to is not None and lang in settings.digests.recipients
-    data = message.data if plain else lists.get(message.path, message.data)
+    shared = lang in settings.digests.recipients
+    data = message.data if to and shared else lists.get(message.path, message.data)
     message_id = str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
     return Digest(path=message.path, lang=lang, week=week, recipient=address, data=data,
-                  message_id=message_id)
+                  message_id=message_id, alone_as=_bare(address) if shared and not to else "")
 
 
 def send_digests(
@@ -324,8 +343,10 @@ def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
 
 
 def _require_subscriber(chosen: Selection, only: str | None) -> None:
-    """UsageError unless ``only`` (if given) subscribes to a selected digest's file."""
-    if only is None or not chosen.emls:
+    """UsageError unless ``only`` (if given) is a selected digest's list or subscribes to
+    its file."""
+    if only is None or not chosen.emls or any(_bare(d.recipient) == only
+                                              for d in chosen.digests):
         return
     for mailing in chosen.mailings:
         if any(isinstance(item, Recipient) and item.address == only
