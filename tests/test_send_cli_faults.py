@@ -180,3 +180,44 @@ def test_a_refused_list_copy_is_resent_alone(make_site: Any) -> None:
             "")
         assert send(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org", LIST])
+
+
+class RewritingHandler(FaultyHandler):
+    """Rewrites ``path`` in place (truncated, then written: as ``>`` in a shell, or a
+    script's ``open(path, "w")``) while the ``at``-th message is being handed over."""
+
+    def __init__(self, path: Path, text: str, at: int) -> None:
+        super().__init__()
+        self.path, self.text, self.at = path, text, at
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.calls["DATA"] + 1 == self.at:
+            with self.path.open("r+", encoding="utf-8") as file:
+                file.truncate(0)
+                file.write(self.text)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_recipients_file_rewritten_during_the_run_mails_no_fragment(make_site: Any) -> None:
+    # Next week's export of the subscribers lands while send streams this one: the old file
+    # less its first five lines, plus a new subscriber at the top. Fails on the old code: the
+    # reader went on at its offset in the new text, mailing 'ubscriber25@example.org'-like
+    # fragments that are in neither version, and skipping subscribers silently.
+    old = [f"subscriber{n}@example.org" for n in range(1, 401)]
+    new = ["newcomer@example.org", *old[5:]]
+    path = Path(make_site(STATEMENTS)).with_name("pl.txt")
+    handler = RewritingHandler(path, "".join(f"{a}\n" for a in new), at=101)
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        path.write_text("".join(f"{a}\n" for a in old))
+        code, out, err = send(config)
+        assert (code, out) == (4, "101 sent, 0 already sent\n")
+        assert err == (
+            "error: pl 2015-W36 to site/pl.txt: not sent to the subscribers after line 100: "
+            "cannot read site/pl.txt: it changed while it was being read (write the new file "
+            "under another name, then rename it into place); they are left for the next run\n")
+        assert send(config) == (0, "301 sent, 96 already sent\n", "")
+    got = per_address(handler)
+    assert set(got) <= {*old, *new, "tr@lists.example.org"}
+    assert set(got) == {*old[:100], *new, "tr@lists.example.org"}
+    assert max(got.values()) == 1

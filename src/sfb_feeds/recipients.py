@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.errors import HeaderParseError, MessageDefect
@@ -85,9 +86,14 @@ _SHOWN = 80  # characters of a skipped line a warning quotes
 
 def _lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, str]]:
     """(line number, text with its line ending) of each line that is not blank or a comment;
-    a Problem in ``problems`` for each line that is not UTF-8."""
+    a Problem in ``problems`` for each line that is not UTF-8. OSError if the file changes
+    while it is read (rewritten in place: what follows is part of neither version)."""
     with path.open("rb") as file:
+        version = _version(file.fileno())
         for number, raw in enumerate(file, 1):
+            if _version(file.fileno()) != version:
+                raise OSError("it changed while it was being read (write the new file under "
+                              "another name, then rename it into place)")
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
@@ -95,6 +101,12 @@ def _lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[in
                 continue
             if text.strip() and not text.lstrip().startswith("#"):
                 yield number, text
+
+
+def _version(fd: int) -> tuple[int, int, int]:
+    """What changes when the open file's bytes do."""
+    st = os.fstat(fd)
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _email_column(text: str) -> int | None:

@@ -286,7 +286,8 @@ def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
         report.problems.append(Problem(f"{mailing.label} to {display_path(mailing.recipients)}",
                                        f"not sent to any subscriber: {exc}"))
         return iter(())
-    copies = subscribers.copies(mailing, made, run, report.tally(mailing.label), report.warnings)
+    copies = subscribers.copies(mailing, made, run, report.tally(mailing.label), report.warnings,
+                                report.problems)
     due = _due(run, copies, report)
     return (made.copy_for(digest) for digest in due) if secret else due
 
