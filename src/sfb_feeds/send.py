@@ -349,13 +349,16 @@ def _require_subscriber(chosen: Selection, only: str | None) -> None:
     if only is None or not chosen.emls or any(_bare(d.recipient) == only
                                               for d in chosen.digests):
         return
-    for mailing in chosen.mailings:
-        if any(isinstance(item, Recipient) and item.address == only
-               for item in read_recipients(mailing.recipients, "")):
-            return
+    if any(_subscribes(mailing, only) for mailing in chosen.mailings):
+        return
     files = ", ".join(sorted({display_path(m.recipients) for m in chosen.mailings})) or "none"
     raise UsageError(f"--recipient: {only} is in no recipients file of the selected digests "
                      f"(digests.recipients: {files}); nothing was sent")
+
+
+def _subscribes(mailing: Mailing, address: str) -> bool:
+    return any(isinstance(item, Recipient) and item.address == address
+               for item in read_recipients(mailing.recipients, ""))
 
 
 def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) -> None:
