@@ -184,16 +184,16 @@ def test_a_refused_list_copy_is_resent_alone(make_site: Any) -> None:
 
 class RewritingHandler(FaultyHandler):
     """Rewrites ``path`` in place (truncated, then written: as ``>`` in a shell, or a
-    script's ``open(path, "w")``) while the ``at``-th message is being handed over."""
+    script's ``open(path, "w")``), or appends to it, while the ``at``-th message is being
+    handed over."""
 
-    def __init__(self, path: Path, text: str, at: int) -> None:
+    def __init__(self, path: Path, text: str, at: int, mode: str = "w") -> None:
         super().__init__()
-        self.path, self.text, self.at = path, text, at
+        self.path, self.text, self.at, self.mode = path, text, at, mode
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.calls["DATA"] + 1 == self.at:
-            with self.path.open("r+", encoding="utf-8") as file:
-                file.truncate(0)
+            with self.path.open(self.mode, encoding="utf-8") as file:
                 file.write(self.text)
         return await super().handle_DATA(server, session, envelope)
 
@@ -221,3 +221,27 @@ def test_a_recipients_file_rewritten_during_the_run_mails_no_fragment(make_site:
     assert set(got) <= {*old, *new, "tr@lists.example.org"}
     assert set(got) == {*old[:100], *new, "tr@lists.example.org"}
     assert max(got.values()) == 1
+
+
+def test_an_address_appended_during_the_run_is_mailed_too(make_site: Any) -> None:
+    # A sign-up appends to the file (echo ... >> pl.txt) while send reads it: what was read
+    # is still the file's, so the run goes on and mails the newcomer as well.
+    path = Path(make_site(STATEMENTS)).with_name("pl.txt")
+    handler = RewritingHandler(path, "newcomer@example.org\n", at=11, mode="a")
+    with aiosmtpd_server(handler) as port:
+        assert send(make_config(make_site, port)) == (0, "32 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "newcomer@example.org",
+                                            "tr@lists.example.org"])
+
+
+def test_a_recipients_file_cut_short_during_the_run_is_reported(make_site: Any) -> None:
+    # The rewrite has only truncated the file when send reads on: it finds the end there.
+    # Fails without the check at the end: the run ended as if the file had, exit 0.
+    path = Path(make_site(STATEMENTS)).with_name("pl.txt")
+    handler = RewritingHandler(path, "", at=31)
+    with aiosmtpd_server(handler) as port:
+        assert send(make_config(make_site, port)) == (
+            4, "31 sent, 0 already sent\n",
+            "error: pl 2015-W36 to site/pl.txt: not sent to the subscribers after line 30: "
+            "cannot read site/pl.txt: it changed while it was being read (write the new file "
+            "under another name, then rename it into place); they are left for the next run\n")
