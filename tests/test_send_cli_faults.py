@@ -79,6 +79,21 @@ def test_a_server_that_drops_every_new_connection_is_given_up_after_three(
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
 
 
+def test_a_drop_at_one_subscribers_rcpt_does_not_stop_the_others(make_site: Any) -> None:
+    # The server hangs up whenever u1, the first, is named (three tries, each on a new
+    # connection): that
+    # is about the message, not the session, so the run goes on with the next subscriber
+    # (giving up would leave everyone after u1 unsent on every run).
+    handler = FaultyHandler({("RCPT", n): "drop" for n in (1, 2, 3)})
+    with aiosmtpd_server(handler) as port:
+        code, out, err = send(make_config(make_site, port), "--lang", "pl")
+    assert (code, out) == (4, "29 sent, 0 already sent\n")
+    assert err.startswith("error: pl 2015-W36 to u1@example.org: not sent (the connection broke "
+                          "before the message was sent: ")
+    assert err.endswith("; it is left for the next run\n") and err.count("\n") == 1
+    assert per_address(handler) == Counter(SUBSCRIBERS[1:])
+
+
 def test_a_421_after_messages_went_through_is_not_a_failed_connection(
     make_site: Any,
 ) -> None:

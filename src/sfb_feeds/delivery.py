@@ -177,16 +177,17 @@ class Courier:
         return self._pending(digest, reason)
 
     def _exchange(self, client: smtplib.SMTP, digest: Digest) -> None:
-        """Deliver ``digest`` on ``client``. A ``421`` or a drop hangs up; on a new connection
-        that has carried nothing yet it counts as a failed connection (README: at most 3 in
-        a row), any other end of a delivery shows the connection works."""
+        """Deliver ``digest`` on ``client``. A ``421`` or a drop hangs up; one before the
+        recipient is named, on a new connection that has carried nothing yet, counts as a
+        failed connection (README: at most 3 in a row); any other end of a delivery shows
+        the connection works."""
         fresh, self._fresh = self._fresh, False
         try:
             mailer.deliver(client, self.sender, digest.recipient, digest.data,
                            lambda: self._record(digest, State.SENDING))
         except mailer.Dropped as exc:
             self._hang_up()
-            if fresh:
+            if fresh and exc.session:
                 self._connect_failed(str(exc))
             raise
         except (mailer.NotSent, mailer.Unknown):
