@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import re
+import socket
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -260,3 +262,24 @@ def test_a_recipients_file_cut_short_during_the_run_is_reported(make_site: Any) 
             "error: pl 2015-W36 to site/pl.txt: not sent to the subscribers after line 30: "
             "cannot read site/pl.txt: it changed while it was being read (write the new file "
             "under another name, then rename it into place); they are left for the next run\n")
+
+
+def test_a_greeting_refused_is_quoted_as_the_server_said_it(make_site: Any) -> None:
+    # A server that turns every session away at its greeting (421, then hangs up). Fails on
+    # the old code, which showed Python's tuple: "(421, b'4.3.2 too busy')".
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            for _ in range(3):
+                connection, _ = listener.accept()
+                with connection:
+                    connection.sendall(b"421 4.3.2 too busy\r\n")
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        code, out, err = send(make_config(make_site, port), "--lang", "tr")
+        thread.join(10)
+    assert (code, out, err) == (4, "", f"error: tr 2015-W36 to tr@lists.example.org: not sent "
+                                f"(cannot connect to 127.0.0.1:{port}: 421 4.3.2 too busy); it "
+                                "is left for the next run\n")

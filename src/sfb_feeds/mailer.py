@@ -57,6 +57,9 @@ def connect(settings: SmtpSettings, password: str | None, timeout: float = 30.0)
                                                     context=ssl.create_default_context())
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+    except smtplib.SMTPResponseException as exc:  # the greeting was not 220
+        raise ConnectFailed(f"cannot connect to {where}: "
+                            f"{_text(exc.smtp_code, exc.smtp_error)}") from None
     except (OSError, smtplib.SMTPException) as exc:
         raise ConnectFailed(f"cannot connect to {where}: {exc}") from None
     try:
