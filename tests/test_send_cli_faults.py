@@ -283,3 +283,30 @@ def test_a_greeting_refused_is_quoted_as_the_server_said_it(make_site: Any) -> N
     assert (code, out, err) == (4, "", f"error: tr 2015-W36 to tr@lists.example.org: not sent "
                                 f"(cannot connect to 127.0.0.1:{port}: 421 4.3.2 too busy); it "
                                 "is left for the next run\n")
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    ("tr: tr@lists.example.org", "tr: tr@bücher.example", "12: digests.lists.tr: "
+     "'tr@bücher.example'"),
+    ("tr: tr@lists.example.org", "tr: Türkçe <tür@example.org>", "12: digests.lists.tr: "
+     "'Türkçe <tür@example.org>'"),
+    ("from: Digest <digest@example.org>", "from: Dígest <digést@example.org>",
+     "9: digests.from: 'Dígest <digést@example.org>'"),
+])
+def test_an_address_smtp_cannot_carry_is_refused_by_check_and_send(
+    make_site: Any, old: str, new: str, where: str,
+) -> None:
+    # Fails on the old code: check said OK and send stopped with an internal error (exit 70,
+    # UnicodeEncodeError) at the first MAIL FROM or RCPT TO, the digests after it unsent.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = Path(make_config(make_site, port))
+        config.write_text(config.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        message = (f"error: site/sfb-feeds.yaml:{where} has characters outside ASCII in its "
+                   "address (write the domain in its xn-- form; a display name may have "
+                   "any)\n")
+        assert send(str(config)) == (1, "", message)
+        out, err = io.StringIO(), io.StringIO()
+        assert main(["check", "--config", str(config)], out=out, err=err) == 1
+        assert err.getvalue() == message
+    assert handler.received.copies == []
