@@ -53,8 +53,8 @@ def _send_options(send: argparse.ArgumentParser) -> None:
                       help="send a test copy of the selected digests to ADDRESS only; "
                            "record nothing")
     send.add_argument("--recipient", metavar="ADDRESS",
-                      help="only this subscriber of the recipients files (with --resend: "
-                           "send their copy again)")
+                      help="only this subscriber of the recipients files, or this list "
+                           "address (with --resend: send that copy again)")
     send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
 
 

@@ -33,6 +33,9 @@ class Digest:
     message_id: str
     data: bytes
     subscriber: bool = False  # a subscriber's own copy (recipients file), not a list's
+    # A list's copy in a language with subscribers too: its bare address, which --resend
+    # needs with --recipient to send it alone (without, every subscriber gets it again).
+    alone_as: str = ""
 
     @property
     def label(self) -> str:
@@ -112,7 +115,8 @@ def _not_again(digest: Digest, ledger: Path | None) -> str:
 
 
 def resend_hint(digest: Digest) -> str:
-    who = f" --recipient {digest.recipient}" if digest.subscriber else ""
+    address = digest.recipient if digest.subscriber else digest.alone_as
+    who = f" --recipient {address}" if address else ""
     return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}{who}"
 
 
@@ -129,7 +133,8 @@ class Courier:
     on_sent: Callable[[Digest], None]
     outcome: Outcome = field(init=False, default_factory=Outcome)
     _client: smtplib.SMTP | None = field(init=False, default=None)
-    _failed_connects: int = field(init=False, default=0)
+    _failed_connects: int = field(init=False, default=0)  # in a row
+    _fresh: bool = field(init=False, default=False)  # the connection has carried nothing yet
 
     def deliver_all(self, digests: Iterable[Digest]) -> Outcome:
         """Deliver ``digests`` in order (a stream: each is dropped once handled)."""
@@ -148,23 +153,20 @@ class Courier:
     def _deliver(self, digest: Digest) -> None:
         reason = ""
         for tries in range(self.retry.attempts):
-            if tries:
+            if tries and not self.outcome.gave_up:
                 self.retry.pause(tries)
             client = self._connected()
             if client is None:
                 return self._pending(digest, self.outcome.gave_up)
             self.pace.wait()
             try:
-                mailer.deliver(client, self.sender, digest.recipient, digest.data,
-                               lambda: self._record(digest, State.SENDING))
+                self._exchange(client, digest)
             except mailer.Refused as exc:
                 return self._refused(digest, str(exc))
             except mailer.NotSent as exc:
                 reason = str(exc)
                 if exc.handed_over:  # supersede the `sending` record: the server did not take it
                     self._record(digest, State.DEFERRED)
-                if isinstance(exc, mailer.Dropped):
-                    self._hang_up()
                 continue
             except mailer.Unknown as exc:
                 self._client = None
@@ -174,22 +176,46 @@ class Courier:
             return None
         return self._pending(digest, reason)
 
+    def _exchange(self, client: smtplib.SMTP, digest: Digest) -> None:
+        """Deliver ``digest`` on ``client``. A ``421`` or a drop hangs up; one before the
+        recipient is named, on a new connection that has carried nothing yet, counts as a
+        failed connection (README: at most 3 in a row); any other end of a delivery shows
+        the connection works."""
+        fresh, self._fresh = self._fresh, False
+        try:
+            mailer.deliver(client, self.sender, digest.recipient, digest.data,
+                           lambda: self._record(digest, State.SENDING))
+        except mailer.Dropped as exc:
+            self._hang_up()
+            if fresh and exc.session:
+                self._connect_failed(str(exc))
+            raise
+        except (mailer.NotSent, mailer.Unknown):
+            self._failed_connects = 0
+            raise
+        self._failed_connects = 0
+
     def _connected(self) -> smtplib.SMTP | None:
         if self._client is not None:
             return self._client
+        failed = False
         while not self.outcome.gave_up:
-            if self._failed_connects:
+            if failed:
                 self.retry.pause(self._failed_connects)
             try:
                 self._client = self.connect()
             except mailer.ConnectFailed as exc:
-                self._failed_connects += 1
-                if exc.permanent or self._failed_connects >= self.retry.reconnects:
-                    self.outcome.gave_up = str(exc)
+                failed = True
+                self._connect_failed(str(exc), permanent=exc.permanent)
                 continue
-            self._failed_connects = 0
+            self._fresh = True
             return self._client
         return None
+
+    def _connect_failed(self, reason: str, *, permanent: bool = False) -> None:
+        self._failed_connects += 1
+        if permanent or self._failed_connects >= self.retry.reconnects:
+            self.outcome.gave_up = reason
 
     def _hang_up(self) -> None:
         if self._client is not None:

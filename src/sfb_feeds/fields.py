@@ -60,12 +60,16 @@ def header_value(node: yaml.Node) -> str:
 
 
 def mailbox(node: yaml.Node) -> str:
-    """An address, optionally with a display name: ``Name <list@example.org>``."""
+    """An address, optionally with a display name: ``Name <list@example.org>``; the address
+    in ASCII, as ``send``'s SMTP client (no SMTPUTF8) gives it to the server."""
     value = header_value(node)
     _, address = parseaddr(value)
     local, _, domain = address.rpartition("@")
     if not local or "." not in domain:
         raise FieldError(f"{value!r} is not an email address (e.g. Name <list@example.org>)")
+    if not address.isascii():
+        raise FieldError(f"{value!r} has characters outside ASCII in its address (write the "
+                         "domain in its xn-- form; a display name may have any)")
     return value
 
 

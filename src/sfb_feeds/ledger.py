@@ -10,7 +10,7 @@ import errno
 import fcntl
 import json
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -35,7 +35,15 @@ DONE = (State.SENT, State.SENDING, *REFUSED)  # not sent again without --resend
 
 
 class LedgerError(SfbError):
-    """The ledger cannot be read or written (full disk, I/O error): nothing more is sent."""
+    """The ledger cannot be read or written (full disk, I/O error): nothing more is sent.
+    ``earlier``: what the run had to report before it stopped, said first."""
+
+    def __init__(self, message: str, earlier: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.earlier = tuple(earlier)
+
+    def messages(self) -> list[str]:
+        return [*self.earlier, str(self)]
 
 
 Key = tuple[str, str]  # (Message-ID, recipient address)

@@ -29,7 +29,10 @@ class Refused(NotSent):
 
 
 class Dropped(NotSent):
-    """A ``421`` reply or a lost connection before the server had the message."""
+    """A ``421`` reply or a lost connection before the server had the message; ``session``
+    when it came before the recipient was named (the session failed, not this message)."""
+
+    session = False
 
 
 class Unknown(Exception):
@@ -54,6 +57,9 @@ def connect(settings: SmtpSettings, password: str | None, timeout: float = 30.0)
                                                     context=ssl.create_default_context())
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+    except smtplib.SMTPResponseException as exc:  # the greeting was not 220
+        raise ConnectFailed(f"cannot connect to {where}: "
+                            f"{_text(exc.smtp_code, exc.smtp_error)}") from None
     except (OSError, smtplib.SMTPException) as exc:
         raise ConnectFailed(f"cannot connect to {where}: {exc}") from None
     try:
@@ -87,14 +93,16 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
     is sent; if it raises, the connection is closed without the final dot (so the server
     discards the message) and the exception propagates.
     """
-    try:
+    def start() -> None:
         client.ehlo_or_helo_if_needed()
         _expect(client, client.mail(sender), "MAIL FROM", 250)
+
+    def address() -> None:
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
         _expect(client, client.docmd("DATA"), "DATA", 354)
-    except (OSError, smtplib.SMTPException) as exc:
-        client.close()
-        raise Dropped(f"the connection broke before the message was sent: {exc}") from None
+
+    _before_the_message(client, start, session=True)
+    _before_the_message(client, address, session=False)
     try:
         handing_over()
     except BaseException:
@@ -108,6 +116,21 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
     _expect(client, reply, "the end of the message", 250, handed_over=True)
+
+
+def _before_the_message(client: smtplib.SMTP, step: Callable[[], None], *,
+                        session: bool) -> None:
+    """Run ``step``; a ``421`` or a lost connection raises Dropped (``session``: so marked)."""
+    try:
+        step()
+    except Dropped as exc:
+        exc.session = session
+        raise
+    except (OSError, smtplib.SMTPException) as exc:
+        client.close()
+        dropped = Dropped(f"the connection broke before the message was sent: {exc}")
+        dropped.session = session
+        raise dropped from None
 
 
 def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,13 +89,53 @@ _SHOWN = 80  # characters of a skipped line a warning quotes
 
 def _lines(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, str]]:
     """(line number, text with its line ending) of each line; a Problem in ``problems``
-    for each line that is not UTF-8 (and it is skipped)."""
+    for each line that is not UTF-8 (and it is skipped). OSError if the file changes while
+    it is read but for lines added at its end (rewritten in place: what follows is part of
+    neither version)."""
     with path.open("rb") as file:
+        watch = _Watch(file.fileno())
         for number, raw in enumerate(file, 1):
+            watch.check()
             try:
                 yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
                 problems.append(Problem(shown, "is not UTF-8 text; line skipped", number))
+        watch.check()  # the end may be a truncation's, before the new text is written
+
+
+class _Watch:
+    """Whether an open file still begins with the bytes it had when it was opened."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.version = _version(fd)
+        self.size = self.version[0]
+        self.digest = _prefix(fd, self.size)
+
+    def check(self) -> None:
+        """Return if the file is as it was, or only longer; OSError otherwise."""
+        now = _version(self.fd)
+        if now == self.version:
+            return
+        if now[0] < self.size or _prefix(self.fd, self.size) != self.digest:
+            raise OSError("it changed while it was being read (write the new file under "
+                          "another name, then rename it into place)")
+        self.version = now  # lines were added at the end: they are read in turn
+
+
+def _version(fd: int) -> tuple[int, int, int]:
+    """What changes when the open file's bytes do."""
+    st = os.fstat(fd)
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _prefix(fd: int, size: int) -> bytes:
+    """A hash of the first ``size`` bytes of the file, read in pieces."""
+    digest, offset = hashlib.blake2b(digest_size=16), 0
+    while offset < size and (piece := os.pread(fd, min(1 << 16, size - offset), offset)):
+        digest.update(piece)
+        offset += len(piece)
+    return digest.digest()
 
 
 def _skipped(text: str) -> bool:

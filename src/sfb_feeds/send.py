@@ -28,7 +28,7 @@ from .errors import (
     display_path,
 )
 from .folders import unreadable_recipients
-from .ledger import DONE, Ledger, State, lookup
+from .ledger import DONE, Ledger, LedgerError, State, lookup
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
 from .recipients import Recipient, read_recipients
@@ -164,16 +164,15 @@ class Selection:
 def select(settings: Settings, messages: Iterable[Output], to: str | None, only: str | None,
            lists: Mapping[str, bytes]) -> Selection:
     """The digests to send (to their lists and subscribers, or all to ``to``; ``only``:
-    just that subscriber) and warnings for the rest. ``lists``: the lists' copies by path,
-    where they differ from ``messages`` (see digest.command.list_copies)."""
+    just that subscriber, or that list) and warnings for the rest. ``lists``: the lists'
+    copies by path, where they differ from ``messages`` (see digest.command.list_copies)."""
     chosen = Selection()
     for message in messages:
         if not message.path.endswith(".eml"):
             continue
         chosen.emls += 1
         lang, week = Path(message.path).parent.name, Path(message.path).stem
-        address = to or (None if only else settings.digests.lists.get(lang))
-        file = None if to else settings.digests.recipients.get(lang)
+        address, file = _destinations(settings, lang, to, only)
         if address is not None:
             chosen.digests.append(_plain_digest(settings, message, address, to, lists))
         if file is not None:
@@ -185,16 +184,36 @@ def select(settings: Settings, messages: Iterable[Output], to: str | None, only:
     return chosen
 
 
+def _destinations(settings: Settings, lang: str, to: str | None,
+                  only: str | None) -> tuple[str | None, Path | None]:
+    """Where ``lang``'s digest goes: an address (its list's, or ``to``) and a recipients
+    file; ``only`` (--recipient) keeps the list's copy alone if it names the list."""
+    if to is not None:
+        return to, None
+    listed = settings.digests.lists.get(lang)
+    file = settings.digests.recipients.get(lang)
+    if only is None:
+        return listed, file
+    return (listed, None) if listed and _bare(listed) == only else (None, file)
+
+
+def _bare(address: str) -> str:
+    """``address`` (``Name <local@domain>`` or not) as --recipient gives one: the bare
+    address, its domain lower-cased."""
+    local, _, domain = parseaddr(address)[1].rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
 def _plain_digest(settings: Settings, message: Output, address: str, to: str | None,
                   lists: Mapping[str, bytes]) -> Digest:
     """The digest as a list gets it (a --to copy is made personal later where subscribers
     are)."""
     lang, week = Path(message.path).parent.name, Path(message.path).stem
-    plain = to is not None and lang in settings.digests.recipients
-    data = message.data if plain else lists.get(message.path, message.data)
+    shared = lang in settings.digests.recipients
+    data = message.data if to and shared else lists.get(message.path, message.data)
     message_id = str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
     return Digest(path=message.path, lang=lang, week=week, recipient=address, data=data,
-                  message_id=message_id)
+                  message_id=message_id, alone_as=_bare(address) if shared and not to else "")
 
 
 def send_digests(
@@ -272,7 +291,8 @@ def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
         report.problems.append(Problem(f"{mailing.label} to {display_path(mailing.recipients)}",
                                        f"not sent to any subscriber: {exc}"))
         return iter(())
-    copies = subscribers.copies(mailing, made, run, report.tally(mailing.label), report.warnings)
+    copies = subscribers.copies(mailing, made, run, report.tally(mailing.label), report.warnings,
+                                report.problems)
     due = _due(run, copies, report)
     return (made.copy_for(digest) for digest in due) if secret else due
 
@@ -329,20 +349,28 @@ def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
 
 
 def _require_subscriber(chosen: Selection, only: str | None) -> None:
-    """UsageError unless ``only`` (if given) subscribes to a selected digest's file."""
-    if only is None or not chosen.emls:
+    """UsageError unless ``only`` (if given) is a selected digest's list or subscribes to
+    its file."""
+    if only is None or not chosen.emls or any(_bare(d.recipient) == only
+                                              for d in chosen.digests):
         return
-    for mailing in chosen.mailings:
-        if any(isinstance(item, Recipient) and item.address == only
-               for item in read_recipients(mailing.recipients, "")):
-            return
+    if any(_subscribes(mailing, only) for mailing in chosen.mailings):
+        return
     files = ", ".join(sorted({display_path(m.recipients) for m in chosen.mailings})) or "none"
     raise UsageError(f"--recipient: {only} is in no recipients file of the selected digests "
                      f"(digests.recipients: {files}); nothing was sent")
 
 
+def _subscribes(mailing: Mailing, address: str) -> bool:
+    return any(isinstance(item, Recipient) and item.address == address
+               for item in read_recipients(mailing.recipients, ""))
+
+
 def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) -> None:
-    outcome = courier.deliver_all(digests)
+    try:
+        outcome = courier.deliver_all(digests)
+    except LedgerError as exc:  # what the run found before still needs saying: a refusal
+        raise LedgerError(str(exc), [str(p) for p in courier.outcome.problems]) from None
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "

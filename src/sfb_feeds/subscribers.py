@@ -14,7 +14,7 @@ from .delivery import Digest
 from .errors import Problem, display_path
 from .ledger import Key, State
 from .personalise import Personaliser
-from .recipients import read_recipients
+from .recipients import Recipient, read_recipients
 from .suppression import ALL_LANGUAGES, Suppressed, is_suppressed, normalise_lang
 
 
@@ -55,12 +55,13 @@ class Run:
 
 
 def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
-           warnings: list[str]) -> Iterator[Digest]:
+           warnings: list[str], problems: list[Problem]) -> Iterator[Digest]:
     """The copy of each subscriber of ``mailing`` not unsubscribed (counted in ``tally``
-    otherwise), not built yet: only its key; bad lines of the file go to ``warnings``."""
+    otherwise), not built yet: only its key; bad lines of the file go to ``warnings``, a
+    file that cannot be read to the end to ``problems``."""
     shown = display_path(mailing.recipients)
     folded = {(lang, address.casefold()): address for lang, address in run.suppressed}
-    for recipient in read_recipients(mailing.recipients, shown):
+    for recipient in _read(mailing, shown, problems):
         if isinstance(recipient, Problem):
             warnings.append(str(recipient))
         elif run.only is not None and recipient.address != run.only:
@@ -83,3 +84,16 @@ def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
                          recipient=recipient.address, data=b"", subscriber=True,
                          message_id=personaliser.message_id(recipient.address))
 
+
+def _read(mailing: Mailing, shown: str, problems: list[Problem]) -> Iterator[Recipient | Problem]:
+    """The lines of ``mailing``'s recipients file; one that fails to be read to the end (it
+    changed while read, an I/O error) ends with a problem: the rest wait for the next run."""
+    line = 0
+    try:
+        for item in read_recipients(mailing.recipients, shown):
+            line = item.line or line
+            yield item
+    except OSError as exc:
+        problems.append(Problem(f"{mailing.label} to {shown}", "not sent to the subscribers "
+                                f"after line {line}: cannot read {shown}: {exc.strerror or exc}; "
+                                "they are left for the next run"))

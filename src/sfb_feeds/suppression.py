@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import SfbError
+from .errors import SfbError, display_path
 from .language import canonical_tag
 from .ledger import append_line
 from .recipients import MAX_ADDRESS
@@ -26,7 +26,7 @@ Suppressed = set[tuple[str, str]]
 
 
 class SuppressionError(SfbError):
-    """The suppression list could not be written (full disk, permissions)."""
+    """The suppression list could not be written or read (full disk, permissions)."""
 
 
 def normalise_address(address: str) -> str:
@@ -79,18 +79,29 @@ def suppress(state_dir: Path, lang: str, address: str, source: str,
 
 def load_suppressed(state_dir: Path) -> Suppressed:
     """Every suppressed ``(lang, address)`` pair, in one pass over the file; torn and
-    malformed lines are skipped."""
-    suppressed: Suppressed = set()
-    with contextlib.suppress(FileNotFoundError), suppressed_path(state_dir).open("rb") as file:
-        for raw in file:
-            if not raw.endswith(b"\n"):
-                continue  # torn: the next append ends it, and it stays unreadable
-            try:
-                row = json.loads(raw)
-                suppressed.add((normalise_lang(row["lang"]), normalise_address(row["address"])))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue
-    return suppressed
+    malformed lines are skipped. SuppressionError if the file is there but cannot be read
+    (sending without it would mail addresses that unsubscribed)."""
+    path = suppressed_path(state_dir)
+    try:
+        with contextlib.suppress(FileNotFoundError), path.open("rb") as file:
+            return set(filter(None, map(_entry, file)))
+    except OSError as exc:
+        raise SuppressionError(f"{display_path(path)}: cannot read the suppression list: "
+                               f"{exc.strerror or exc}; nothing was sent (without it, addresses "
+                               "that unsubscribed would be mailed: fix it, then run send "
+                               "again)") from None
+    return set()
+
+
+def _entry(raw: bytes) -> tuple[str, str] | None:
+    """The ``(lang, address)`` of one line; None for a torn or malformed one."""
+    if not raw.endswith(b"\n"):
+        return None  # torn: the next append ends it, and it stays unreadable
+    try:
+        row = json.loads(raw)
+        return normalise_lang(row["lang"]), normalise_address(row["address"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def is_suppressed(suppressed: Suppressed, lang: str, address: str) -> bool:
