@@ -312,3 +312,64 @@ def test_an_address_smtp_cannot_carry_is_refused_by_check_and_send(
         assert main(["check", "--config", str(config)], out=out, err=err) == 1
         assert err.getvalue() == message
     assert handler.received.copies == []
+
+
+def test_a_5xx_to_the_sender_stops_the_run_and_refuses_no_one(make_site: Any) -> None:
+    # "550 sender not allowed" (or "530 authentication required", "554 over quota") at
+    # MAIL FROM is about the sender, not about a recipient: the run stops, nothing is
+    # recorded as refused, and the next run, once the cause is fixed, sends everything.
+    # Fails on the old code: every copy was recorded as refused (31 errors), and later
+    # runs skipped them all for good.
+    handler = FaultyHandler({("MAIL", n): "550 5.7.1 sender not allowed" for n in range(1, 200)})
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        code, out, err = send(config)
+        assert handler.calls["MAIL"] == 1
+        assert (code, out) == (4, "")
+        why = ("550 5.7.1 sender not allowed at MAIL FROM: the server turned down the sender, "
+               "so the run stopped")
+        assert err.splitlines() == [
+            f"error: tr 2015-W36 to tr@lists.example.org: not sent ({why}); it is left for the "
+            "next run",
+            f"error: pl 2015-W36: 30 subscribers not sent ({why}); left for the next run"]
+        handler.faults.clear()
+        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
+
+
+def test_a_server_deferring_every_message_is_given_up_after_five_in_a_row(
+    make_site: Any,
+) -> None:
+    # A relay that answers 451 to every recipient (rate limited, its queue full): each
+    # message is tried three times; after five messages in a row not sent, the run stops
+    # instead of spending 12 s a message on the whole list (hours for 10,000 subscribers).
+    # Fails on the old code: all 31 messages were tried three times (93 RCPTs).
+    handler = FaultyHandler({("RCPT", n): "451 4.7.1 rate limited" for n in range(1, 400)})
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        code, out, err = send(config)
+        assert handler.calls["RCPT"] == 15
+        assert (code, out) == (4, "")
+        pending = "not sent (451 4.7.1 rate limited at RCPT TO); it is left for the next run"
+        stopped = ("451 4.7.1 rate limited at RCPT TO; 5 messages in a row not sent, so the "
+                   "run stopped")
+        assert err.splitlines() == [
+            f"error: tr 2015-W36 to tr@lists.example.org: {pending}",
+            *(f"error: pl 2015-W36 to u{n}@example.org: {pending}" for n in range(1, 5)),
+            f"error: pl 2015-W36: 26 subscribers not sent ({stopped}); left for the next run"]
+        handler.faults.clear()
+        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
+
+
+def test_messages_deferred_now_and_then_do_not_stop_the_run(make_site: Any) -> None:
+    # Four messages in a row deferred (three tries each), then one that goes through: the
+    # count starts again, and the run goes on to the end.
+    faults = {("RCPT", n): "451 4.3.0 try later" for n in range(1, 13)}
+    faults.update({("RCPT", n): "451 4.3.0 try later" for n in range(14, 26)})
+    handler = FaultyHandler(faults)
+    with aiosmtpd_server(handler) as port:
+        code, out, err = send(make_config(make_site, port))
+    assert (code, out) == (4, "23 sent, 0 already sent\n")
+    assert err.count("not sent (451 4.3.0 try later at RCPT TO)") == 8
+    assert "run stopped" not in err

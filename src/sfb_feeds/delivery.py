@@ -55,6 +55,7 @@ class Retry:
 
     attempts: int = 3  # tries of one message in a run (4xx, 421, connection lost)
     reconnects: int = 3  # failed connections in a row before the run gives up
+    deferrals: int = 5  # messages in a row not sent after every try, before it gives up
     delays: tuple[float, ...] = (2.0, 10.0)  # before the 2nd, 3rd... try (the last repeats)
     sleep: Callable[[float], None] = time.sleep
 
@@ -135,6 +136,7 @@ class Courier:
     _client: smtplib.SMTP | None = field(init=False, default=None)
     _failed_connects: int = field(init=False, default=0)  # in a row
     _fresh: bool = field(init=False, default=False)  # the connection has carried nothing yet
+    _deferred: int = field(init=False, default=0)  # messages in a row left after every try
 
     def deliver_all(self, digests: Iterable[Digest]) -> Outcome:
         """Deliver ``digests`` in order (a stream: each is dropped once handled)."""
@@ -161,6 +163,10 @@ class Courier:
             self.pace.wait()
             try:
                 self._exchange(client, digest)
+            except mailer.SenderRefused as exc:
+                self.outcome.gave_up = (f"{exc}: the server turned down the sender, so the "
+                                        "run stopped")
+                return self._pending(digest, self.outcome.gave_up)
             except mailer.Refused as exc:
                 return self._refused(digest, str(exc))
             except mailer.NotSent as exc:
@@ -174,13 +180,22 @@ class Courier:
             self._record(digest, State.SENT)
             self.on_sent(digest)
             return None
-        return self._pending(digest, reason)
+        return self._deferred_again(digest, reason)
+
+    def _deferred_again(self, digest: Digest, reason: str) -> None:
+        """``digest`` not sent after every try: left for the next run, and the run stops
+        when ``retry.deferrals`` messages in a row were (the server turns mail away)."""
+        self._pending(digest, reason)
+        self._deferred += 1
+        if self._deferred >= self.retry.deferrals:
+            self.outcome.gave_up = (f"{reason}; {self._deferred} messages in a row not sent, "
+                                    "so the run stopped")
 
     def _exchange(self, client: smtplib.SMTP, digest: Digest) -> None:
         """Deliver ``digest`` on ``client``. A ``421`` or a drop hangs up; one before the
         recipient is named, on a new connection that has carried nothing yet, counts as a
         failed connection (README: at most 3 in a row); any other end of a delivery shows
-        the connection works."""
+        the connection works, and a message sent or refused ends a run of deferrals."""
         fresh, self._fresh = self._fresh, False
         try:
             mailer.deliver(client, self.sender, digest.recipient, digest.data,
@@ -190,10 +205,13 @@ class Courier:
             if fresh and exc.session:
                 self._connect_failed(str(exc))
             raise
-        except (mailer.NotSent, mailer.Unknown):
+        except (mailer.Refused, mailer.Unknown):  # the server's last word on it
+            self._failed_connects = self._deferred = 0
+            raise
+        except mailer.NotSent:
             self._failed_connects = 0
             raise
-        self._failed_connects = 0
+        self._failed_connects = self._deferred = 0
 
     def _connected(self) -> smtplib.SMTP | None:
         if self._client is not None:

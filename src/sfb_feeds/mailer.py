@@ -28,6 +28,11 @@ class Refused(NotSent):
     """A ``5xx`` reply: the server will not take this message."""
 
 
+class SenderRefused(NotSent):
+    """A ``5xx`` reply to ``MAIL FROM``: the server turns down the sender (not authenticated,
+    not allowed, over a quota), not this message's recipient."""
+
+
 class Dropped(NotSent):
     """A ``421`` reply or a lost connection before the server had the message; ``session``
     when it came before the recipient was named (the session failed, not this message)."""
@@ -95,7 +100,10 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
     """
     def start() -> None:
         client.ehlo_or_helo_if_needed()
-        _expect(client, client.mail(sender), "MAIL FROM", 250)
+        try:
+            _expect(client, client.mail(sender), "MAIL FROM", 250)
+        except Refused as exc:
+            raise SenderRefused(str(exc)) from None
 
     def address() -> None:
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
