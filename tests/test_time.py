@@ -1,0 +1,53 @@
+"""Time through the command line: the run's clock (``--now``), weeks, time zones and
+scheduled statements, checked in what the commands print and write."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from cli_run import run
+from conftest import SiteMaker
+
+NEW_YORK = "site:\n  title: T\n  url: https://example.org/\n  timezone: America/New_York\n"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def record(title: str, date: str) -> str:
+    return f"- {{title: {title}, date: '{date}', language: en, excerpt: x, id: 'urn:{title}'}}\n"
+
+
+def titles(config: Path) -> list[str]:
+    feed = ET.parse(config.parent / "feeds" / "en" / "atom.xml").getroot()
+    return [entry.findtext(f"{ATOM}title") or "" for entry in feed.iter(f"{ATOM}entry")]
+
+
+def test_now_without_an_offset_is_a_time_in_the_site_timezone(make_site: SiteMaker) -> None:
+    """A date (or a date-time) typed without an offset is read as records' dates are: in
+    ``site.timezone``, not in UTC (New York's Monday started 4 hours after UTC's)."""
+    config = make_site({"a.yaml": record("Sunday", "2015-09-13") + record("Monday", "2015-09-14")},
+                       config=NEW_YORK)
+    code, out, err = run(["check", "--config", str(config), "--now", "2015-09-14"])
+    assert (code, err) == (0, "")
+    assert "2 statements OK in 1 language (0 scheduled, 0 drafts)" in out
+    code, out, err = run(["digest", "--config", str(config), "--now", "2015-09-14",
+                          "--part", "paths"])
+    assert (code, out, err) == (0, "digests/en/2015-W37.html\ndigests/en/2015-W37.txt\n"
+                                   "digests/en/2015-W37.eml\n", "")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-14T00:00"])
+    assert (code, err) == (0, "")
+    assert titles(config) == ["Monday", "Sunday"]
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-13T23:59:59"])
+    assert (code, err) == (0, "")
+    assert titles(config) == ["Sunday"]
+
+
+@pytest.mark.parametrize("now", ["2015-09-14t04:00z", "2015-09-14 04:00:00z",
+                                 "2015-09-14t00:00-04:00"])
+def test_now_takes_the_lowercase_t_and_z_records_take(make_site: SiteMaker, now: str) -> None:
+    config = make_site({"a.yaml": record("Monday", "2015-09-14")}, config=NEW_YORK)
+    code, out, err = run(["check", "--config", str(config), "--now", now])
+    assert (code, err) == (0, "")
+    assert "1 statement OK in 1 language (0 scheduled, 0 drafts)" in out
+
