@@ -51,3 +51,27 @@ def test_now_takes_the_lowercase_t_and_z_records_take(make_site: SiteMaker, now:
     assert (code, err) == (0, "")
     assert "1 statement OK in 1 language (0 scheduled, 0 drafts)" in out
 
+
+def test_an_edit_on_the_morning_of_a_dated_day_is_not_before_its_publication(
+        make_site: SiteMaker) -> None:
+    """A date without a time is published at noon in feeds; an ``updated`` earlier that
+    day (allowed: not before the day's start) must not make an entry modified before it
+    was published: it is published then."""
+    import calendar
+    import json
+
+    import feedparser
+
+    config = make_site({"a.yaml": "title: A\ndate: 2015-09-06\nlanguage: en\nexcerpt: x\n"
+                                  "id: urn:a\nupdated: 2015-09-06T08:00:00+01:00\n"})
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    feeds = config.parent / "feeds" / "en"
+    item = json.loads((feeds / "feed.json").read_text(encoding="utf-8"))["items"][0]
+    assert (item["date_published"], item["date_modified"]) == (
+        "2015-09-06T08:00:00+01:00", "2015-09-06T08:00:00+01:00")
+    for name in ("atom.xml", "rss.xml"):
+        entry = feedparser.parse((feeds / name).read_bytes()).entries[0]
+        assert calendar.timegm(entry.published_parsed) == 1441522800  # 07:00 UTC
+        if "updated_parsed" in entry:
+            assert calendar.timegm(entry.updated_parsed) == 1441522800
