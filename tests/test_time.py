@@ -75,3 +75,18 @@ def test_an_edit_on_the_morning_of_a_dated_day_is_not_before_its_publication(
         assert calendar.timegm(entry.published_parsed) == 1441522800  # 07:00 UTC
         if "updated_parsed" in entry:
             assert calendar.timegm(entry.updated_parsed) == 1441522800
+
+
+@pytest.mark.parametrize(("date", "written"), [("0002-01-01", "Tue, 01 Jan 0002 12:00:00 +0000"),
+                                               ("0999-06-01", "Sat, 01 Jun 0999 12:00:00 +0000")])
+def test_rss_dates_before_the_year_1000_have_four_digit_years(make_site: SiteMaker, date: str,
+                                                              written: str) -> None:
+    """RFC 822/5322 dates have a 4-digit year: "2" would be read as 2002, "999" as 2899."""
+    config = make_site({"a.yaml": record("Old", date)},
+                       config="site:\n  title: T\n  url: https://example.org/\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    channel = ET.parse(config.parent / "feeds" / "en" / "rss.xml").getroot().find("channel")
+    assert channel is not None
+    assert channel.findtext("lastBuildDate") == written
+    assert channel.findtext("item/pubDate") == written
