@@ -90,3 +90,16 @@ def test_rss_dates_before_the_year_1000_have_four_digit_years(make_site: SiteMak
     assert channel is not None
     assert channel.findtext("lastBuildDate") == written
     assert channel.findtext("item/pubDate") == written
+
+
+@pytest.mark.parametrize("zone", ["Europe", "America", "Etc"])
+def test_a_folder_of_the_timezone_database_is_not_a_timezone(make_site: SiteMaker,
+                                                             zone: str) -> None:
+    config = make_site({"a.yaml": record("A", "2015-09-06")},
+                       config=NEW_YORK.replace("America/New_York", zone))
+    for command in ("check", "build"):
+        code, out, err = run([command, "--config", str(config)])
+        assert (code, out) == (1, "")
+        assert err == (f"error: site/sfb-feeds.yaml:4: site.timezone: '{zone}' is not an IANA "
+                       "timezone (e.g. UTC, Europe/London)\n")
+    assert not (config.parent / "feeds").exists()
