@@ -103,3 +103,25 @@ def test_a_folder_of_the_timezone_database_is_not_a_timezone(make_site: SiteMake
         assert err == (f"error: site/sfb-feeds.yaml:4: site.timezone: '{zone}' is not an IANA "
                        "timezone (e.g. UTC, Europe/London)\n")
     assert not (config.parent / "feeds").exists()
+
+
+@pytest.mark.parametrize("date", ["2015-09-06T23:30:00+01:00:00.5", "2015-09-06T23:30:00+05:45:30"])
+def test_a_utc_offset_with_seconds_is_refused(make_site: SiteMaker, date: str) -> None:
+    """RFC 3339 offsets are ±HH:MM (README); Python reads seconds and fractions too, which
+    the record cache kept as whole seconds (+01:00:00.5 became +01:00, half a second off)."""
+    config = make_site({"a.yaml": record("A", date)})
+    code, out, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, out) == (1, "")
+    assert err == (f"error: site/statements/a.yaml:1: record 1: date: {date}: its UTC offset "
+                   "has seconds; write it as ±HH:MM (e.g. +01:00)\n")
+    assert not (config.parent / "feeds").exists()
+
+
+def test_a_date_in_a_zone_whose_offset_then_had_seconds_builds(make_site: SiteMaker) -> None:
+    """London's offset in the year 2 (local mean time) is -00:01:15: a date there is fine,
+    and feeds write the moment in UTC."""
+    config = make_site({"a.yaml": record("Old", "0002-01-01")})
+    code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, err) == (0, "")
+    feed = ET.parse(config.parent / "feeds" / "en" / "atom.xml").getroot()
+    assert feed.findtext(f"{ATOM}entry/{ATOM}published") == "0002-01-01T12:01:15+00:00"
