@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from . import __version__
@@ -30,15 +30,17 @@ EXAMPLES = {
 
 
 def parse_now(value: str) -> datetime:
-    """``--now``: an ISO 8601 date-time with an offset, or a date (midnight UTC)."""
+    """``--now``: an ISO 8601 date-time, or a date (its midnight); without an offset it is
+    naive, a time in the site's timezone (:func:`cli.clock`). ``t`` and ``z`` may be
+    lowercase, as in records (RFC 3339 5.6)."""
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value.upper())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date-time "
                                          "(e.g. 2015-09-07T12:00:00+00:00)") from None
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"{value!r} is outside the years {YEARS}")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _send_options(send: argparse.ArgumentParser) -> None:

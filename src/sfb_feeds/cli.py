@@ -57,12 +57,21 @@ class _Console:
             self.detail(f"warning: {warning}")
 
 
+def clock(args: argparse.Namespace, settings: Settings) -> datetime:
+    """The run's clock: ``--now`` (one without an offset is a time in ``site.timezone``,
+    as records' dates are), else the current time."""
+    now: datetime | None = args.now
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=settings.site.tz).astimezone(UTC)
+
+
 def run_check(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config, recipients=True)  # as send needs them
     loaded = load_statements(settings)
     for warning in loaded.warnings:
         console.warn(str(warning))
-    now = args.now or datetime.now(UTC)
+    now = clock(args, settings)
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
     drafts = sum(s.draft for s in loaded.statements)
     scheduled = sum(not s.draft and s.date > now for s in loaded.statements)
@@ -114,7 +123,7 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
     from .build import build
 
     settings = load_settings(args.config)
-    report = build(settings, args.now or datetime.now(UTC), on_loaded=console.loaded,
+    report = build(settings, clock(args, settings), on_loaded=console.loaded,
                    detail=console.detail, progress=_progress_bar(console), adopt=args.adopt)
     for warning in report.warnings:
         console.warn(warning)
@@ -131,7 +140,7 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
     loaded = load_statements(settings)
     console.loaded(loaded)
     part = None if args.part == "paths" else args.part
-    now = args.now or datetime.now(UTC)
+    now = clock(args, settings)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang,
                              part=part)
     if not outputs:
@@ -167,7 +176,7 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config, recipients=True)  # as check reads them
     loaded = load_statements(settings)
     console.loaded(loaded)
-    now = args.now or datetime.now(UTC)
+    now = clock(args, settings)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
     lists = list_copies(settings, loaded.statements, now, week=args.week, lang=args.lang)
     report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,

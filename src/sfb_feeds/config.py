@@ -53,7 +53,7 @@ def _timezone(node: yaml.Node) -> str:
     value = fields.text(node)
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder (Europe)
         raise fields.FieldError(
             f"{value!r} is not an IANA timezone (e.g. UTC, Europe/London)"
         ) from None

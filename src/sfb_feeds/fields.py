@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -127,6 +127,11 @@ def moment(node: yaml.Node, tz: ZoneInfo) -> datetime:
         raise FieldError(f"{value} is outside the years {YEARS} that feeds and digests cover")
     if found.tzinfo is None:
         raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
+    # A written offset (a date's own, in its zone's history, may have seconds): Python
+    # reads +01:00:00.5 too, but RFC 3339 has only ±HH:MM.
+    offset = found.utcoffset() or timedelta()
+    if not isinstance(found.tzinfo, ZoneInfo) and offset % timedelta(minutes=1):
+        raise FieldError(f"{value}: its UTC offset has seconds; write it as ±HH:MM (e.g. +01:00)")
     return found
 
 

@@ -92,6 +92,13 @@ def feed_moment(moment: datetime) -> datetime:
     return moment
 
 
+def published_moment(statement: Statement) -> datetime:
+    """When feeds say the statement was published: its ``date`` as :func:`feed_moment`
+    gives it, or its ``updated`` if that is earlier (an edit on the morning of a day whose
+    noon stands for it: never modified before published)."""
+    return min(feed_moment(statement.date), feed_moment(statement.updated))
+
+
 def distinct_updated(statement: Statement) -> datetime:
     """The statement's ``updated`` time plus a stable fraction of a second from its id, so
     translations sharing a noon do not trip the validator's DuplicateUpdated (docs/feeds.md);
@@ -132,7 +139,7 @@ def make_entry(site: Site, statement: Statement) -> Entry:
     return Entry(
         id=entry_id(statement.id, statement.date, site.settings), title=statement.title,
         url=canonical_uri(statement.url) if statement.url else None,
-        language=statement.language, published=feed_moment(statement.date),
+        language=statement.language, published=published_moment(statement),
         updated=distinct_updated(statement), modified=feed_moment(statement.updated),
         paragraphs=statement.excerpt, authors=statement.authors, tags=statement.tags,
         translations=translation_links(site, statement),

@@ -5,12 +5,16 @@ feedgen writes every document whole; what it lacks is added through its extensio
 clock in every ``updated`` unless told otherwise (each is set); it keeps only ``href`` on
 entry links (upstream issue #135) and has no entry ``xml:lang``, no RFC 5005 ``fh:``
 elements, and only the first self link in RSS (the extensions add them); it makes the last
-link the RSS ``<link>`` (RSS is given only the links that belong there, last).
+link the RSS ``<link>`` (RSS is given only the links that belong there, last). Its RSS
+dates have the C library's ``%Y``, "2" for the year 2, which RFC 822 readers take for
+2002: the extensions write them again, with four digits.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -45,6 +49,14 @@ def _use_character_references(parent: Any) -> None:
             element.insert(position, reference)
 
 
+def _rfc822_date(parent: Any, tag: str, moment: datetime | None) -> None:
+    """The text of ``parent``'s ``tag`` element: ``moment`` as RFC 822 writes it (a
+    4-digit year, English names)."""
+    element = parent.find(tag)
+    if element is not None and moment is not None:
+        element.text = format_datetime(moment)
+
+
 class _Extras(BaseExtension):  # type: ignore[misc]
     """Feed-level additions feedgen has no setter for, from ``document`` (set after
     registration): RFC 5005 marks, and in RSS the extra links (Atom writes them among
@@ -64,6 +76,7 @@ class _Extras(BaseExtension):  # type: ignore[misc]
 
     def extend_rss(self, rss: Any) -> Any:
         channel = rss[0]
+        _rfc822_date(channel, "lastBuildDate", self.document.updated)
         for link in self.document.links:
             etree.SubElement(channel, f"{{{ATOM_NS}}}link", _link_dict(link))
         # Runs before feedgen appends the items, which their own extension handles.
@@ -77,6 +90,7 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.links: list[dict[str, str]] = []
         self.language: str | None = None
+        self.published: datetime | None = None
 
     def extend_atom(self, entry: Any) -> Any:
         if self.language:
@@ -86,6 +100,7 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
     def extend_rss(self, item: Any) -> Any:
+        _rfc822_date(item, "pubDate", self.published)
         _use_character_references(item)
         return item
 
@@ -173,6 +188,7 @@ def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
     if entry.tags:
         fe.category([{"term": tag} for tag in entry.tags])
     fe.pubDate(entry.published)
+    fe.sfb.published = entry.published
     if entry.authors:
         fe.dc.dc_creator(list(entry.authors))
     if entry.language != feed_language:
