@@ -72,7 +72,7 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
     for lang, count in sorted(languages.items()):
         console.info(f"  {lang}: {count}")
     _catalog_notes(settings, sorted(languages), console)
-    from .send import readiness_warnings
+    from .readiness import readiness_warnings
 
     for notice in readiness_warnings(settings, languages, os.environ):
         console.warn(notice)

@@ -20,21 +20,25 @@ from .delivery import Courier, Digest, Pace, Retry, doubtful
 from .errors import (
     EXIT_SEND_FAILED,
     Busy,
-    ConfigError,
     Problem,
     Problems,
     UsageError,
     counted,
     display_path,
 )
-from .folders import unreadable_recipients
 from .ledger import DONE, Ledger, LedgerError, State, lookup
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
+from .readiness import (
+    password,
+    require_destinations,
+    require_files,
+    setup_warnings,
+    unsubscribe_secret,
+)
 from .recipients import Recipient, read_recipients
 from .subscribers import Mailing, Run, Tally
 from .suppression import load_suppressed
-from .unsubscribe import SecretMissing, secret_from_env
 
 LOCK_NAME = "send.lock"
 
@@ -83,74 +87,6 @@ class SendReport:
 
 def ledger_for(settings: Settings) -> Ledger:
     return Ledger(settings.state_folder / "sent.jsonl")
-
-
-def _config_problem(settings: Settings, message: str) -> ConfigError:
-    return ConfigError([Problem(str(settings.config_path), message)])
-
-
-def password(settings: Settings, environ: Mapping[str, str]) -> str | None:
-    """The SMTP password from the environment; None without ``smtp.password_env``.
-
-    ConfigError naming the variable when it is not set (or empty).
-    """
-    name = settings.smtp.password_env
-    if not name:
-        return None
-    value = environ.get(name, "")
-    if not value:
-        raise _config_problem(settings, f"smtp.password_env: the environment variable {name} "
-                              f"is not set; send needs it to log in to {settings.smtp.host}")
-    return value
-
-
-def unsubscribe_secret(settings: Settings, environ: Mapping[str, str]) -> bytes:
-    """The secret that signs subscribers' unsubscribe links; ConfigError naming its
-    variable when it is not set."""
-    try:
-        return secret_from_env(settings.digests.unsubscribe_secret_env, environ)
-    except SecretMissing as exc:
-        raise _config_problem(settings, f"digests.unsubscribe_secret_env: {exc}; send needs it "
-                              "to sign each subscriber's unsubscribe link") from None
-
-
-def readiness_warnings(settings: Settings, languages: Iterable[str],
-                       environ: Mapping[str, str]) -> list[str]:
-    """What ``check`` says about sending: languages without a destination, a missing
-    password or unsubscribe secret, bad lines of the recipients files."""
-    return _setup_warnings(settings, languages, environ) + _file_warnings(settings)
-
-
-def _setup_warnings(settings: Settings, languages: Iterable[str],
-                    environ: Mapping[str, str]) -> list[str]:
-    """Languages with no address to send to, a missing password, and a missing unsubscribe
-    secret if recipients files need one."""
-    lists, recipients = settings.digests.lists, settings.digests.recipients
-    if not lists and not recipients:
-        return []
-    where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
-    warnings = [f"{lang}: no address in {where}, so its digests are not sent "
-                f"(add digests.lists.{lang})" for lang in sorted(languages)
-                if lang not in lists and lang not in recipients]
-    for check in [password, unsubscribe_secret] if recipients else [password]:
-        try:
-            check(settings, environ)
-        except ConfigError as exc:
-            warnings.extend(exc.messages())
-    return warnings
-
-
-def _file_warnings(settings: Settings) -> list[str]:
-    warnings: list[str] = []
-    for lang, path in sorted(settings.digests.recipients.items()):
-        try:
-            warnings.extend(str(item) for item in read_recipients(path, display_path(path))
-                            if isinstance(item, Problem))
-        except OSError as exc:
-            message = f"cannot read {display_path(path)}: {exc.strerror or exc}"
-            warnings.append(str(Problem(display_path(settings.config_path), message,
-                                        field=f"digests.recipients.{lang}")))
-    return warnings
 
 
 @dataclass(slots=True)
@@ -232,10 +168,10 @@ def send_digests(
     environment lacks, Busy when another send holds the lock, LedgerError when the ledger
     cannot be written.
     """
-    _require_destinations(settings, to)
+    require_destinations(settings, to)
     chosen = select(settings, messages, to, only, {m.path: m.data for m in lists or ()})
     report = SendReport(warnings=chosen.warnings)
-    _require_files(settings, chosen.mailings)
+    require_files(settings, chosen.mailings)
     _require_subscriber(chosen, only)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report)
@@ -318,7 +254,7 @@ def _test_copies(settings: Settings, digests: list[Digest], secret: bytes,
 
 def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | None,
              to: str | None, report: SendReport) -> None:
-    report.warnings.extend(_setup_warnings(settings, (), os.environ))  # copies() adds bad lines
+    report.warnings.extend(setup_warnings(settings, (), os.environ))  # copies() adds bad lines
     run = _run(settings, ledger_for(settings), chosen, resend, only)
     report.would_send = (_test_copies(settings, chosen.digests, b"", report) if to
                          else list(_due(run, chosen.digests, report)))
@@ -326,26 +262,6 @@ def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | No
         would = sum(1 for _ in _stream(settings, mailing, run, b"", report))
         if mailing.label in report.subscribers:  # not when the copies cannot be made
             report.subscribers[mailing.label].would_send = would
-
-
-def _require_destinations(settings: Settings, to: str | None) -> None:
-    digests = settings.digests
-    if not digests.lists and not digests.recipients and to is None:
-        raise _config_problem(settings, "digests.lists and digests.recipients are not set, so "
-                              "send has nowhere to send the digests (map each language to its "
-                              "list's address, or to a file of its subscribers)")
-    if not parseaddr(digests.sender)[1]:
-        raise _config_problem(settings, "digests.from is not set; send needs it as the "
-                              "sender of the digests")
-
-
-def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
-    """The recipients files must open (``load_settings(recipients=True)`` checked them, with
-    their config lines; this is for one gone since, or a caller that did not ask)."""
-    found = unreadable_recipients({mailing.lang: mailing.recipients for mailing in mailings})
-    if found:
-        raise ConfigError([Problem(display_path(settings.config_path), message, field=key)
-                           for key, message in found])
 
 
 def _require_subscriber(chosen: Selection, only: str | None) -> None:
