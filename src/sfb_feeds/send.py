@@ -16,6 +16,7 @@ from itertools import chain
 from pathlib import Path
 
 from . import lock, mailer, subscribers
+from .carry import Book, Carry, ledger_for, unfinished
 from .delivery import Courier, Digest, Pace, Retry, doubtful
 from .errors import (
     EXIT_SEND_FAILED,
@@ -57,6 +58,7 @@ class SendReport:
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     subscribers: dict[str, Tally] = field(default_factory=dict)  # digest label -> counts
+    carried: set[str] = field(default_factory=set)  # paths of digests carried over
 
     def tally(self, label: str) -> Tally:
         return self.subscribers.setdefault(label, Tally())
@@ -83,10 +85,6 @@ class SendReport:
         suppressed = sum(t.suppressed for t in self.subscribers.values())
         skipped = f", {suppressed} unsubscribed skipped" if suppressed else ""
         return f"{sent} sent, {self.already_count} already sent{skipped}"
-
-
-def ledger_for(settings: Settings) -> Ledger:
-    return Ledger(settings.state_folder / "sent.jsonl")
 
 
 @dataclass(slots=True)
@@ -147,15 +145,20 @@ def _plain_digest(settings: Settings, message: Output, address: str, to: str | N
     lang, week = Path(message.path).parent.name, Path(message.path).stem
     shared = lang in settings.digests.recipients
     data = message.data if to and shared else lists.get(message.path, message.data)
-    message_id = str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
     return Digest(path=message.path, lang=lang, week=week, recipient=address, data=data,
-                  message_id=message_id, alone_as=_bare(address) if shared and not to else "")
+                  message_id=_message_id(data),
+                  alone_as=_bare(address) if shared and not to else "")
+
+
+def _message_id(data: bytes) -> str:
+    return str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
 
 
 def send_digests(
     settings: Settings, messages: Iterable[Output], now: datetime, *, dry_run: bool = False,
     resend: bool = False, to: str | None = None, only: str | None = None,
     retry: Retry | None = None, pace: Pace | None = None, lists: Iterable[Output] | None = None,
+    carry: Carry | None = None,
 ) -> SendReport:
     """Send every ``.eml`` of ``messages`` not sent before, to its list and to each
     subscriber of its recipients file; the ledger records each step for each recipient.
@@ -163,16 +166,13 @@ def send_digests(
     ``resend``: also those sent or that may have gone out. ``to``: a test copy of each to
     that address (made personal where subscribers get one), recording nothing. ``only``:
     just this subscriber. ``lists``: the lists' own copies, where they differ from
-    ``messages``. ``dry_run``: only say what would be sent. ``pace`` overrides
-    ``smtp.rate``. Raises ConfigError (before sending) for what the config or the
-    environment lacks, Busy when another send holds the lock, LedgerError when the ledger
-    cannot be written.
+    ``messages``. ``carry``: digests earlier runs left unfinished, sent too (see carry.py).
+    ``dry_run``: only say what would be sent. ``pace`` overrides ``smtp.rate``. Raises
+    ConfigError (before sending) for what the config or the environment lacks, Busy when
+    another send holds the lock, LedgerError when the ledger cannot be written.
     """
     require_destinations(settings, to)
-    chosen = select(settings, messages, to, only, {m.path: m.data for m in lists or ()})
-    report = SendReport(warnings=chosen.warnings)
-    require_files(settings, chosen.mailings)
-    _require_subscriber(chosen, only)
+    chosen, report = _choose(settings, messages, lists, carry, to, only)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report)
         return report
@@ -184,11 +184,49 @@ def send_digests(
         return report
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
         run = _run(settings, ledger, chosen, resend, only)
+        book = _book(ledger, chosen, carry, now, only)
         to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
                    for mailing in chosen.mailings]
-        _deliver(courier, chain(to_lists, *streams), report)
+        _deliver(courier, book.watch(chain(to_lists, *streams)), report)
+        _close(settings, book, run, chosen, report)
     return report
+
+
+def _close(settings: Settings, book: Book, run: Run, chosen: Selection,
+           report: SendReport) -> None:
+    """Mark finished each due digest with nothing left to send (as the ledger is now)."""
+    try:
+        book.close(lambda due: unfinished(settings, ledger_for(settings), chosen.digests,
+                                          chosen.mailings, run.suppressed, due))
+    except LedgerError as exc:  # what the run found still needs saying: a refusal
+        raise LedgerError(str(exc), [str(p) for p in report.problems]) from None
+
+
+def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Output] | None,
+            carry: Carry | None, to: str | None,
+            only: str | None) -> tuple[Selection, SendReport]:
+    """The run's selection, with the digests carried over, and its report so far."""
+    extra = carry or Carry({})
+    chosen = select(settings, chain(messages, extra.outputs), to, only,
+                    {m.path: m.data for m in chain(lists or (), extra.lists)})
+    report = SendReport(warnings=chosen.warnings + [warning for _, warning in extra.dropped],
+                        carried={output.path for output in extra.outputs})
+    require_files(settings, chosen.mailings)
+    _require_subscriber(chosen, only)
+    return chosen, report
+
+
+def _book(ledger: Ledger, chosen: Selection, carry: Carry | None, now: datetime,
+          only: str | None) -> Book:
+    """The run's marks of each digest, the dropped ones recorded; none with --recipient (one
+    copy says nothing of the others)."""
+    ids = {digest.path: digest.message_id for digest in chosen.digests}
+    ids.update((mailing.path, _message_id(mailing.data)) for mailing in chosen.mailings)
+    marks = carry.marks if carry is not None else ledger.marks()
+    book = Book(None if only is not None else ledger, now, dict(marks), ids)
+    book.open(path for path, _ in (carry.dropped if carry is not None else ()))
+    return book
 
 
 def _courier(settings: Settings, now: datetime, ledger: Ledger | None, report: SendReport,
