@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sfb_feeds import ledger as ledger_module
-from sfb_feeds.ledger import Ledger, LedgerError, State
+from sfb_feeds.ledger import Ledger, LedgerError, Mark, Marked, State
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
 A = ("<a@example.org>", "pl@lists.example.org")
@@ -115,3 +115,22 @@ def test_a_full_disk_is_a_clean_error_naming_the_ledger(full_disk: Path) -> None
     ledger.record(B, State.SENT, NOW, "b")
     assert len(ledger.states()) == complete + 1
     assert ledger.states()[B] is State.SENT
+
+
+def test_marks_are_lines_about_a_digest_that_the_copies_states_skip(tmp_path: Path) -> None:
+    # A mark (recipient "") says where a digest stands as a whole; its state is none a copy
+    # can have, so reading the copies' states (in this code and the code before marks)
+    # skips it. A torn mark counts for nothing, as a torn record does.
+    ledger = Ledger(tmp_path / "sent.jsonl")
+    pl, tr = "digests/pl/2015-W36.eml", "digests/tr/2015-W36.eml"
+    ledger.mark(pl, Marked(Mark.DUE, A[0]), NOW)
+    ledger.record(A, State.SENT, NOW, pl)
+    ledger.mark(pl, Marked(Mark.FINISHED, A[0]), NOW)
+    ledger.mark(tr, Marked(Mark.DUE, B[0]), NOW)
+    with ledger.path.open("a") as torn:
+        torn.write('{"at": "x", "digest": "digests/tr/2015-W36.eml", "message_id": "<b@e')
+    assert ledger.path.read_text().splitlines()[0] == (
+        '{"at": "2015-09-14T06:00:00+00:00", "digest": "digests/pl/2015-W36.eml", '
+        '"message_id": "<a@example.org>", "recipient": "", "state": "due"}')
+    assert ledger.marks() == {pl: Marked(Mark.FINISHED, A[0]), tr: Marked(Mark.DUE, B[0])}
+    assert ledger.states() == ledger.states([pl, tr]) == {A: State.SENT}

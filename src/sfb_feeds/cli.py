@@ -81,7 +81,7 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
     for lang, count in sorted(languages.items()):
         console.info(f"  {lang}: {count}")
     _catalog_notes(settings, sorted(languages), console)
-    from .send import readiness_warnings
+    from .readiness import readiness_warnings
 
     for notice in readiness_warnings(settings, languages, os.environ):
         console.warn(notice)
@@ -166,6 +166,7 @@ def _address(option: str, address: str | None, check: Callable[[str], str]) -> s
 
 
 def run_send(args: argparse.Namespace, console: _Console) -> int:
+    from .carry import carried
     from .digest.command import digest_outputs, list_copies, week_label
     from .recipients import check_address, check_one_address
     from .send import SendFailed, send_digests
@@ -179,11 +180,18 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     now = clock(args, settings)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
     lists = list_copies(settings, loaded.statements, now, week=args.week, lang=args.lang)
+    # --week, --resend and --to are about the digests they name: nothing carried over
+    carry = None if to is not None else carried(
+        settings, loaded.statements, now, lang=args.lang,
+        carrying=args.week is None and not args.resend)
     report = send_digests(settings, outputs, now, dry_run=args.dry_run, resend=args.resend,
-                          to=to, only=only, lists=lists)
+                          to=to, only=only, lists=lists, carry=carry)
+    for path in sorted(report.carried, key=lambda path: Path(path).parts[-2:]):
+        console.detail(f"{Path(path).parent.name} {Path(path).stem}: carried over from an "
+                       "earlier run that did not finish it")
     for warning in report.warnings:
         console.warn(warning)
-    if not outputs:
+    if not outputs and not report.carried:
         console.detail(f"nothing to send: no digest for {week_label(settings, now, args.week)} "
                        "(no published statements in that week)")
     if args.dry_run:
@@ -195,13 +203,18 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     return EXIT_OK
 
 
+CARRIED = "; carried over from an earlier run"
+
+
 def _show_dry_run(report: SendReport, console: _Console) -> None:
+    labels = {f"{Path(path).parent.name} {Path(path).stem}" for path in report.carried}
     for digest in report.would_send:
-        console.info(f"would send {digest.where()} ({digest.path})")
+        carried = CARRIED if digest.path in report.carried else ""
+        console.info(f"would send {digest.where()} ({digest.path}{carried})")
     for label, tally in sorted(report.subscribers.items()):
         console.info(f"would send {label} to {counted(tally.would_send, 'subscriber')} "
-                     f"({tally.already} "
-                     f"already sent, {tally.suppressed} unsubscribed skipped)")
+                     f"({tally.already} already sent, {tally.suppressed} unsubscribed skipped"
+                     f"{CARRIED if label in labels else ''})")
     would = len(report.would_send) + sum(t.would_send for t in report.subscribers.values())
     already = report.already_count
     console.info(f"would send {would}" + (f", {already} already sent" if already else ""))

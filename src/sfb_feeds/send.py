@@ -16,25 +16,30 @@ from itertools import chain
 from pathlib import Path
 
 from . import lock, mailer, subscribers
+from .carry import Book, Carry, ledger_for, unfinished
 from .delivery import Courier, Digest, Pace, Retry, doubtful
 from .errors import (
     EXIT_SEND_FAILED,
     Busy,
-    ConfigError,
     Problem,
     Problems,
     UsageError,
     counted,
     display_path,
 )
-from .folders import unreadable_recipients
 from .ledger import DONE, Ledger, LedgerError, State, lookup
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
+from .readiness import (
+    password,
+    require_destinations,
+    require_files,
+    setup_warnings,
+    unsubscribe_secret,
+)
 from .recipients import Recipient, read_recipients
 from .subscribers import Mailing, Run, Tally
 from .suppression import load_suppressed
-from .unsubscribe import SecretMissing, secret_from_env
 
 LOCK_NAME = "send.lock"
 
@@ -53,6 +58,7 @@ class SendReport:
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     subscribers: dict[str, Tally] = field(default_factory=dict)  # digest label -> counts
+    carried: set[str] = field(default_factory=set)  # paths of digests carried over
 
     def tally(self, label: str) -> Tally:
         return self.subscribers.setdefault(label, Tally())
@@ -79,78 +85,6 @@ class SendReport:
         suppressed = sum(t.suppressed for t in self.subscribers.values())
         skipped = f", {suppressed} unsubscribed skipped" if suppressed else ""
         return f"{sent} sent, {self.already_count} already sent{skipped}"
-
-
-def ledger_for(settings: Settings) -> Ledger:
-    return Ledger(settings.state_folder / "sent.jsonl")
-
-
-def _config_problem(settings: Settings, message: str) -> ConfigError:
-    return ConfigError([Problem(str(settings.config_path), message)])
-
-
-def password(settings: Settings, environ: Mapping[str, str]) -> str | None:
-    """The SMTP password from the environment; None without ``smtp.password_env``.
-
-    ConfigError naming the variable when it is not set (or empty).
-    """
-    name = settings.smtp.password_env
-    if not name:
-        return None
-    value = environ.get(name, "")
-    if not value:
-        raise _config_problem(settings, f"smtp.password_env: the environment variable {name} "
-                              f"is not set; send needs it to log in to {settings.smtp.host}")
-    return value
-
-
-def unsubscribe_secret(settings: Settings, environ: Mapping[str, str]) -> bytes:
-    """The secret that signs subscribers' unsubscribe links; ConfigError naming its
-    variable when it is not set."""
-    try:
-        return secret_from_env(settings.digests.unsubscribe_secret_env, environ)
-    except SecretMissing as exc:
-        raise _config_problem(settings, f"digests.unsubscribe_secret_env: {exc}; send needs it "
-                              "to sign each subscriber's unsubscribe link") from None
-
-
-def readiness_warnings(settings: Settings, languages: Iterable[str],
-                       environ: Mapping[str, str]) -> list[str]:
-    """What ``check`` says about sending: languages without a destination, a missing
-    password or unsubscribe secret, bad lines of the recipients files."""
-    return _setup_warnings(settings, languages, environ) + _file_warnings(settings)
-
-
-def _setup_warnings(settings: Settings, languages: Iterable[str],
-                    environ: Mapping[str, str]) -> list[str]:
-    """Languages with no address to send to, a missing password, and a missing unsubscribe
-    secret if recipients files need one."""
-    lists, recipients = settings.digests.lists, settings.digests.recipients
-    if not lists and not recipients:
-        return []
-    where = "digests.lists" if not recipients else "digests.lists or digests.recipients"
-    warnings = [f"{lang}: no address in {where}, so its digests are not sent "
-                f"(add digests.lists.{lang})" for lang in sorted(languages)
-                if lang not in lists and lang not in recipients]
-    for check in [password, unsubscribe_secret] if recipients else [password]:
-        try:
-            check(settings, environ)
-        except ConfigError as exc:
-            warnings.extend(exc.messages())
-    return warnings
-
-
-def _file_warnings(settings: Settings) -> list[str]:
-    warnings: list[str] = []
-    for lang, path in sorted(settings.digests.recipients.items()):
-        try:
-            warnings.extend(str(item) for item in read_recipients(path, display_path(path))
-                            if isinstance(item, Problem))
-        except OSError as exc:
-            message = f"cannot read {display_path(path)}: {exc.strerror or exc}"
-            warnings.append(str(Problem(display_path(settings.config_path), message,
-                                        field=f"digests.recipients.{lang}")))
-    return warnings
 
 
 @dataclass(slots=True)
@@ -211,15 +145,20 @@ def _plain_digest(settings: Settings, message: Output, address: str, to: str | N
     lang, week = Path(message.path).parent.name, Path(message.path).stem
     shared = lang in settings.digests.recipients
     data = message.data if to and shared else lists.get(message.path, message.data)
-    message_id = str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
     return Digest(path=message.path, lang=lang, week=week, recipient=address, data=data,
-                  message_id=message_id, alone_as=_bare(address) if shared and not to else "")
+                  message_id=_message_id(data),
+                  alone_as=_bare(address) if shared and not to else "")
+
+
+def _message_id(data: bytes) -> str:
+    return str(BytesHeaderParser().parsebytes(data)["Message-ID"] or "").strip()
 
 
 def send_digests(
     settings: Settings, messages: Iterable[Output], now: datetime, *, dry_run: bool = False,
     resend: bool = False, to: str | None = None, only: str | None = None,
     retry: Retry | None = None, pace: Pace | None = None, lists: Iterable[Output] | None = None,
+    carry: Carry | None = None,
 ) -> SendReport:
     """Send every ``.eml`` of ``messages`` not sent before, to its list and to each
     subscriber of its recipients file; the ledger records each step for each recipient.
@@ -227,16 +166,13 @@ def send_digests(
     ``resend``: also those sent or that may have gone out. ``to``: a test copy of each to
     that address (made personal where subscribers get one), recording nothing. ``only``:
     just this subscriber. ``lists``: the lists' own copies, where they differ from
-    ``messages``. ``dry_run``: only say what would be sent. ``pace`` overrides
-    ``smtp.rate``. Raises ConfigError (before sending) for what the config or the
-    environment lacks, Busy when another send holds the lock, LedgerError when the ledger
-    cannot be written.
+    ``messages``. ``carry``: digests earlier runs left unfinished, sent too (see carry.py).
+    ``dry_run``: only say what would be sent. ``pace`` overrides ``smtp.rate``. Raises
+    ConfigError (before sending) for what the config or the environment lacks, Busy when
+    another send holds the lock, LedgerError when the ledger cannot be written.
     """
-    _require_destinations(settings, to)
-    chosen = select(settings, messages, to, only, {m.path: m.data for m in lists or ()})
-    report = SendReport(warnings=chosen.warnings)
-    _require_files(settings, chosen.mailings)
-    _require_subscriber(chosen, only)
+    require_destinations(settings, to)
+    chosen, report = _choose(settings, messages, lists, carry, to, only)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report)
         return report
@@ -248,11 +184,49 @@ def send_digests(
         return report
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
         run = _run(settings, ledger, chosen, resend, only)
+        book = _book(ledger, chosen, carry, now, only)
         to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
                    for mailing in chosen.mailings]
-        _deliver(courier, chain(to_lists, *streams), report)
+        _deliver(courier, book.watch(chain(to_lists, *streams)), report)
+        _close(settings, book, run, chosen, report)
     return report
+
+
+def _close(settings: Settings, book: Book, run: Run, chosen: Selection,
+           report: SendReport) -> None:
+    """Mark finished each due digest with nothing left to send (as the ledger is now)."""
+    try:
+        book.close(lambda due: unfinished(settings, ledger_for(settings), chosen.digests,
+                                          chosen.mailings, run.suppressed, due))
+    except LedgerError as exc:  # what the run found still needs saying: a refusal
+        raise LedgerError(str(exc), [str(p) for p in report.problems]) from None
+
+
+def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Output] | None,
+            carry: Carry | None, to: str | None,
+            only: str | None) -> tuple[Selection, SendReport]:
+    """The run's selection, with the digests carried over, and its report so far."""
+    extra = carry or Carry({})
+    chosen = select(settings, chain(messages, extra.outputs), to, only,
+                    {m.path: m.data for m in chain(lists or (), extra.lists)})
+    report = SendReport(warnings=chosen.warnings + [warning for _, warning in extra.dropped],
+                        carried={output.path for output in extra.outputs})
+    require_files(settings, chosen.mailings)
+    _require_subscriber(chosen, only)
+    return chosen, report
+
+
+def _book(ledger: Ledger, chosen: Selection, carry: Carry | None, now: datetime,
+          only: str | None) -> Book:
+    """The run's marks of each digest, the dropped ones recorded; none with --recipient (one
+    copy says nothing of the others)."""
+    ids = {digest.path: digest.message_id for digest in chosen.digests}
+    ids.update((mailing.path, _message_id(mailing.data)) for mailing in chosen.mailings)
+    marks = carry.marks if carry is not None else ledger.marks()
+    book = Book(None if only is not None else ledger, now, dict(marks), ids)
+    book.open(path for path, _ in (carry.dropped if carry is not None else ()))
+    return book
 
 
 def _courier(settings: Settings, now: datetime, ledger: Ledger | None, report: SendReport,
@@ -318,7 +292,7 @@ def _test_copies(settings: Settings, digests: list[Digest], secret: bytes,
 
 def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | None,
              to: str | None, report: SendReport) -> None:
-    report.warnings.extend(_setup_warnings(settings, (), os.environ))  # copies() adds bad lines
+    report.warnings.extend(setup_warnings(settings, (), os.environ))  # copies() adds bad lines
     run = _run(settings, ledger_for(settings), chosen, resend, only)
     report.would_send = (_test_copies(settings, chosen.digests, b"", report) if to
                          else list(_due(run, chosen.digests, report)))
@@ -326,26 +300,6 @@ def _dry_run(settings: Settings, chosen: Selection, resend: bool, only: str | No
         would = sum(1 for _ in _stream(settings, mailing, run, b"", report))
         if mailing.label in report.subscribers:  # not when the copies cannot be made
             report.subscribers[mailing.label].would_send = would
-
-
-def _require_destinations(settings: Settings, to: str | None) -> None:
-    digests = settings.digests
-    if not digests.lists and not digests.recipients and to is None:
-        raise _config_problem(settings, "digests.lists and digests.recipients are not set, so "
-                              "send has nowhere to send the digests (map each language to its "
-                              "list's address, or to a file of its subscribers)")
-    if not parseaddr(digests.sender)[1]:
-        raise _config_problem(settings, "digests.from is not set; send needs it as the "
-                              "sender of the digests")
-
-
-def _require_files(settings: Settings, mailings: list[Mailing]) -> None:
-    """The recipients files must open (``load_settings(recipients=True)`` checked them, with
-    their config lines; this is for one gone since, or a caller that did not ask)."""
-    found = unreadable_recipients({mailing.lang: mailing.recipients for mailing in mailings})
-    if found:
-        raise ConfigError([Problem(display_path(settings.config_path), message, field=key)
-                           for key, message in found])
 
 
 def _require_subscriber(chosen: Selection, only: str | None) -> None:
