@@ -373,3 +373,40 @@ def test_messages_deferred_now_and_then_do_not_stop_the_run(make_site: Any) -> N
     assert (code, out) == (4, "23 sent, 0 already sent\n")
     assert err.count("not sent (451 4.3.0 try later at RCPT TO)") == 8
     assert "run stopped" not in err
+
+
+def test_may_have_gone_out_is_said_once_not_by_every_hourly_run(make_site: Any) -> None:
+    # send runs every hour from cron: a copy that may have gone out is reported by the run
+    # that met it (exit 4, with what to do), and later runs of the same week stay silent,
+    # as they do for a refusal. Fails on the old code: every later run reported it again
+    # (exit 4, a mail from cron every hour for the rest of the week).
+    handler = FaultyHandler({("DATA", 1): "drop-after"})
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
+        code, out, err = send(config, "--quiet")
+        assert (code, out) == (4, "")
+        assert err.startswith(f"error: pl 2015-W36 to {LIST}: may have gone out: ")
+        assert send(config, "--quiet") == (0, "", "")
+        assert send(config, "--quiet") == (0, "", "")
+        assert send(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org", LIST, LIST])
+
+
+def test_a_copy_left_sending_by_a_killed_run_is_reported_by_the_next_run_only(
+    make_site: Any,
+) -> None:
+    # A run killed while the server had a copy leaves `sending` in the ledger and says
+    # nothing: the next run reports it (once), the runs after it do not.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
+        assert send(config, "--lang", "tr")[0] == 0
+        ledger = Path(config).parent / "state" / "sent.jsonl"
+        line = next(line for line in ledger.read_text().splitlines() if '"sent"' in line)
+        ledger.write_text(ledger.read_text() + line.replace('"sent"', '"sending"') + "\n")
+        code, out, err = send(config, "--lang", "tr")
+        assert (code, out) == (4, "")
+        assert err.startswith("error: tr 2015-W36 to tr@lists.example.org: may have gone out "
+                              "in an earlier run")
+        assert send(config, "--lang", "tr") == (0, "", "")
+    assert per_address(handler) == Counter(["tr@lists.example.org"])

@@ -54,14 +54,15 @@ def problems_of(report: SendReport, kind: str) -> set[str]:
 
 
 def check_promise(received: Counter[tuple[str, str]], reports: Sequence[SendReport]) -> None:
-    """Never twice unless reported 'may have gone out'; never missing unless reported."""
+    """Never twice unless reported 'may have gone out'; never missing unless the last run
+    reports it, or a run reported that it may have gone out (said once, by one run)."""
     doubtful = set().union(*(problems_of(r, "may have gone out") for r in reports))
     for lang, key in zip(LANGS, KEYS, strict=True):
         assert received[key] <= 1 or lang in doubtful, f"{lang} delivered twice"
     last = reports[-1]
     reported = {str(p).split(" ", 1)[0] for p in last.problems}
     for lang, key in zip(LANGS, KEYS, strict=True):
-        assert received[key] == 1 or lang in reported, f"{lang} silently not sent"
+        assert received[key] == 1 or lang in reported | doubtful, f"{lang} silently not sent"
 
 
 def run(tmp_path: Path, port: int, **options: object) -> SendReport:
@@ -151,7 +152,8 @@ def test_a_drop_after_the_final_dot_is_may_have_gone_out_and_never_resent(
     assert str(problem).endswith("to send it again, run sfb-feeds send --resend --week "
                                  f"2015-W36 --lang de (ledger: {ledger})")
     assert second.sent == []
-    assert problems_of(second, "may have gone out") == {"de"}
+    assert second.problems == []  # said once, by the run that met it: not every run after
+    assert ledger_for(settings_for(tmp_path, port)).states()[KEYS[1]] is State.UNCERTAIN
     assert handler.received.counts() == Counter(KEYS)  # the server did have it: once
     check_promise(handler.received.counts(), [first, second])
 

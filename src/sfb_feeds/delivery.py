@@ -269,3 +269,4 @@ class Courier:
     def _unknown(self, digest: Digest, reason: str) -> None:
         ledger = self.ledger.path if self.ledger else None
         self._problem(digest, f"may have gone out: {reason}; {_not_again(digest, ledger)}")
+        self._record(digest, State.UNCERTAIN)  # said once: later runs do not say it again

@@ -34,6 +34,7 @@ class State(Enum):
     SENT = "sent"
     REFUSED = "refused"
     DEFERRED = "deferred"
+    UNCERTAIN = "uncertain"  # may have gone out, and a run said so: not said again
     FAILED = "failed"  # format 1's name for refused
 
 
@@ -51,7 +52,7 @@ class Marked(NamedTuple):
 
 
 REFUSED = (State.REFUSED, State.FAILED)
-DONE = (State.SENT, State.SENDING, *REFUSED)  # not sent again without --resend
+DONE = (State.SENT, State.SENDING, State.UNCERTAIN, *REFUSED)  # not again without --resend
 
 
 class LedgerError(SfbError):

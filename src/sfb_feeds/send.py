@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -183,7 +183,8 @@ def send_digests(
         _deliver(courier, _test_copies(settings, chosen.digests, signing, report), report)
         return report
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
-        run = _run(settings, ledger, chosen, resend, only)
+        run = replace(_run(settings, ledger, chosen, resend, only), reported=lambda digest:
+                      ledger.record(digest.key, State.UNCERTAIN, now, digest.path))
         book = _book(ledger, chosen, carry, now, only)
         to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
@@ -339,8 +340,10 @@ def _due(run: Run, digests: Iterable[Digest], report: SendReport) -> Iterator[Di
             yield digest
         elif state is State.SENT:
             report.count_already(digest)
-        elif state is State.SENDING:  # a refusal was reported by its own run
+        elif state is State.SENDING:  # (a refusal, or this once reported, stays quiet)
             report.problems.append(doubtful(digest, run.ledger))
+            if run.reported is not None:
+                run.reported(digest)
 
 
 def _busy(path: Path, waited: float) -> Busy:

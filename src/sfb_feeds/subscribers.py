@@ -6,7 +6,7 @@ number of subscribers but the reader's set of hashes and this week's ledger reco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +52,8 @@ class Run:
     resend: bool
     ledger: Path
     only: str | None = None  # --recipient: this subscriber alone
+    # Records that a copy found "may have gone out" has been reported (None: a dry run).
+    reported: Callable[[Digest], None] | None = None
 
 
 def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
