@@ -198,3 +198,26 @@ def test_digest_names_the_week_without_statements(make_site: Any) -> None:
     config = make_site(STATEMENTS)
     assert run("digest", "--config", str(config), "--week", "2015-W30") == (
         0, "no digest: no published statements in 2015-W30\n", "")
+
+
+def test_a_week_not_over_is_not_sent(make_site: Any, server: tuple[FaultyHandler, int]) -> None:
+    """A digest sent before its week ends would leave out what is published later that
+    week, and a digest is never sent twice: `send --week` of a week not over is refused
+    (exit 2, a dry run too); a test copy (--to) of it may go. Fails on the old code: the
+    partial digest was sent and recorded."""
+    handler, port = server
+    config = site(make_site, port)
+    friday = "2015-09-04T18:00+01:00"  # W36 runs to Sunday night, London time
+    refused = (2, "", "error: --week 2015-W36: that week is not over yet (it ends at "
+                      "2015-09-07 00:00 in Europe/London): its digest can be sent once it "
+                      "has; a test copy can go now, with --to ADDRESS\n"
+                      "(see: sfb-feeds send --help)\n")
+    assert send(config, "--now", friday) == refused
+    assert send(config, "--now", friday, "--dry-run") == refused
+    assert send(config, "--now", "2015-09-11", "--week", "2015-W38")[0] == 2  # the future
+    code, out, _ = send(config, "--now", friday, "--lang", "pl", "--to", "me@example.org")
+    assert (code, out) == (0, "1 test copy sent to me@example.org; nothing recorded\n")
+    assert [r for _, r in handler.received.copies] == ["me@example.org"]
+    assert not (Path(config).parent / ".sfb-state" / "sent.jsonl").exists()
+    assert send(config, "--now", "2015-09-07T00:00+01:00") == (0, "2 sent, 0 already sent\n",
+                                                                EN_WARNING)

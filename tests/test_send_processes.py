@@ -126,4 +126,6 @@ def test_kill_9_at_random_moments_never_sends_twice_or_loses_silently(tmp_path: 
             doubtful = reported("\n".join(outputs), "may have gone out")
             for lang in LANGS:
                 assert counts[lang] <= 1 or lang in doubtful, (n, lang, outputs)
-                assert counts[lang] == 1 or lang in reported(outputs[-1], ""), (n, lang, outputs)
+                # (a copy that may have gone out is reported once, by one run)
+                assert counts[lang] == 1 or lang in doubtful \
+                    or lang in reported(outputs[-1], ""), (n, lang, outputs)

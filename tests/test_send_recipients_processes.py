@@ -91,6 +91,7 @@ def test_kill_9_mid_run_then_resume_mails_each_subscriber_once(tmp_path: Path) -
             cut_short += sum(interrupted.values()) < READERS
             for reader in (f"r{i}-{name}@example.org" for i in range(READERS)):
                 assert counts[reader] <= 1 or reader in doubtful, (n, reader, outputs)
-                assert counts[reader] == 1 or reader in reported(outputs[-1], ""), (
-                    n, reader, outputs)
+                # (a copy that may have gone out is reported once, by one run)
+                assert counts[reader] == 1 or reader in doubtful \
+                    or reader in reported(outputs[-1], ""), (n, reader, outputs)
     assert cut_short >= 3

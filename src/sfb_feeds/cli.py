@@ -167,7 +167,7 @@ def _address(option: str, address: str | None, check: Callable[[str], str]) -> s
 
 def run_send(args: argparse.Namespace, console: _Console) -> int:
     from .carry import carried
-    from .digest.command import digest_outputs, list_copies, week_label
+    from .digest.command import digest_outputs, list_copies, require_complete_week, week_label
     from .recipients import check_address, check_one_address
     from .send import SendFailed, send_digests
 
@@ -178,6 +178,8 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     loaded = load_statements(settings)
     console.loaded(loaded)
     now = clock(args, settings)
+    if to is None:
+        require_complete_week(settings, now, args.week)
     outputs = digest_outputs(settings, loaded.statements, now, week=args.week, lang=args.lang)
     lists = list_copies(settings, loaded.statements, now, week=args.week, lang=args.lang)
     # --week, --resend and --to are about the digests they name: nothing carried over

@@ -15,7 +15,7 @@ from ..language import canonical_tag
 from ..model import Output, Settings, Statement
 from ..plan import period_label, plan_outputs
 from ..site import Site, make_site
-from ..weeks import last_complete_week, parse_week
+from ..weeks import last_complete_week, parse_week, week_bounds
 from . import formats as digest_formats
 from .render import personal
 
@@ -30,6 +30,18 @@ def week_label(settings: Settings, now: datetime, week: str | None) -> str:
         return parse_week(week.strip().upper(), settings).label
     except ValueError as exc:
         raise UsageError(f"--week: {exc}") from None
+
+
+def require_complete_week(settings: Settings, now: datetime, week: str | None) -> None:
+    """UsageError when ``week`` (``--week``) is not over at ``now``: its digest would leave
+    out what is published later in it, and a digest is sent once."""
+    if week is None or (label := week_label(settings, now, week)) <= \
+            last_complete_week(now, settings).label:
+        return
+    end = week_bounds(parse_week(label, settings), settings)[1]
+    raise UsageError(f"--week {label}: that week is not over yet (it ends at "
+                     f"{end:%Y-%m-%d %H:%M} in {settings.site.tz.key}): its digest can be sent "
+                     "once it has; a test copy can go now, with --to ADDRESS")
 
 
 def _language(site: Site, lang: str | None) -> str | None:
