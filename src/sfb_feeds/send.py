@@ -183,21 +183,25 @@ def send_digests(
         _deliver(courier, _test_copies(settings, chosen.digests, signing, report), report)
         return report
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
-        run = replace(_run(settings, ledger, chosen, resend, only), reported=lambda digest:
-                      ledger.record(digest.key, State.UNCERTAIN, now, digest.path))
+        met: list[Digest] = []  # copies left `sending` by an earlier run, reported now
+        run = replace(_run(settings, ledger, chosen, resend, only), reported=met.append)
         book = _book(ledger, chosen, carry, now, only)
         to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
                    for mailing in chosen.mailings]
         _deliver(courier, book.watch(chain(to_lists, *streams)), report)
-        _close(settings, book, run, chosen, report)
+        _close(settings, book, run, chosen, report, [*met, *courier.outcome.uncertain])
     return report
 
 
 def _close(settings: Settings, book: Book, run: Run, chosen: Selection,
-           report: SendReport) -> None:
-    """Mark finished each due digest with nothing left to send (as the ledger is now)."""
+           report: SendReport, said: list[Digest]) -> None:
+    """Record ``said`` (copies reported "may have gone out") ``uncertain``, so later runs do
+    not say it again, only now that the run is over and reports them; then mark finished
+    each due digest with nothing left to send (as the ledger is now)."""
     try:
+        for digest in said:
+            ledger_for(settings).record(digest.key, State.UNCERTAIN, book.now, digest.path)
         book.close(lambda due: unfinished(settings, ledger_for(settings), chosen.digests,
                                           chosen.mailings, run.suppressed, due))
     except LedgerError as exc:  # what the run found still needs saying: a refusal
@@ -325,7 +329,8 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
     try:
         outcome = courier.deliver_all(digests)
     except LedgerError as exc:  # what the run found before still needs saying: a refusal
-        raise LedgerError(str(exc), [str(p) for p in courier.outcome.problems]) from None
+        raise LedgerError(str(exc), [str(p) for p in chain(report.problems,
+                                                           courier.outcome.problems)]) from None
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "
