@@ -281,3 +281,23 @@ def test_overlapping_runs_send_a_carried_digest_once(make_site: Any) -> None:
     assert sorted(out for _, out, _ in results) == ["", "", "62 sent, 0 already sent\n"]
     assert weeks(handler) == Counter({"2015-W36": 31, "2015-W37": 31})
     assert once_each(handler)
+
+
+def test_a_week_not_over_is_not_carried_over_by_a_run_whose_clock_is_earlier(
+    make_site: Any,
+) -> None:
+    # A run for 2015-W37 (its clock set ahead, or --now) left that digest due; a run whose
+    # clock says 2015-W37 is still going must not send it: its digest would leave out what
+    # is published later that week, and it is sent once (as `send --week` of a week not
+    # over is refused). Fails on the old code: the run carried it over and sent it.
+    handler = FaultyHandler(ALL_DOWN)
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        assert send(config, AFTER_W37)[0] == 4
+        handler.faults.clear()
+        during_w37 = "2015-09-11T07:30:00+00:00"  # its statement (09-10) is out
+        assert send(config, during_w37) == (0, "31 sent, 0 already sent\n", "")
+        assert weeks(handler) == Counter({"2015-W36": 31})
+        assert send(config, AFTER_W37) == (0, "31 sent, 0 already sent\n", "")
+    assert weeks(handler) == Counter({"2015-W36": 31, "2015-W37": 31})
+    assert once_each(handler)

@@ -94,6 +94,8 @@ def _take(carry: Carry, sites: _Sites, path: Path, newest: date) -> None:
         week = parse_week(label, sites.settings)
     except ValueError:
         return  # not a digest's path (a hand-edited ledger): nothing to send
+    if week.first > newest:
+        return  # not over yet (an earlier run's clock was ahead): sent once it is
     if (newest - week.first).days > 7 * CARRY_WEEKS:
         carry.dropped.append((str(path), f"{lang} {label}: left unfinished by an earlier run "
                               f"and now more than {CARRY_WEEKS} weeks old, so it is no longer "
