@@ -27,7 +27,7 @@ from .errors import (
     counted,
     display_path,
 )
-from .ledger import DONE, Ledger, LedgerError, State, lookup
+from .ledger import DONE, Ledger, LedgerError, Marked, State, lookup
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
 from .readiness import (
@@ -173,6 +173,8 @@ def send_digests(
     """
     require_destinations(settings, to)
     chosen, report = _choose(settings, messages, lists, carry, to, only)
+    if carry is not None and not resend:
+        _same_message_ids(chosen, carry.marks, report)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report)
         return report
@@ -220,6 +222,26 @@ def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Outp
     require_files(settings, chosen.mailings)
     _require_subscriber(chosen, only)
     return chosen, report
+
+
+def _same_message_ids(chosen: Selection, marks: Mapping[str, Marked],
+                      report: SendReport) -> None:
+    """Leave out, with a warning, each digest that earlier runs marked under another
+    Message-ID (made from site.url): its copies' records are under that one, so every
+    recipient would get it again."""
+    def same(path: str, message_id: str) -> bool:
+        if (marked := marks.get(path)) is None or marked.message_id == message_id:
+            return True
+        lang, week = Path(path).parent.name, Path(path).stem
+        warning = (f"{lang} {week}: not sent: earlier runs sent it as {marked.message_id}, "
+                   f"and it is now {message_id} (site.url changed?), so every recipient "
+                   f"would get it again; to send it anyway, run: sfb-feeds send --resend "
+                   f"--week {week} --lang {lang}")
+        if warning not in report.warnings:  # a list's copy and subscribers' of one digest
+            report.warnings.append(warning)
+        return False
+    chosen.digests = [d for d in chosen.digests if same(d.path, d.message_id)]
+    chosen.mailings = [m for m in chosen.mailings if same(m.path, _message_id(m.data))]
 
 
 def _book(ledger: Ledger, chosen: Selection, carry: Carry | None, now: datetime,
