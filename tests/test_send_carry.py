@@ -327,3 +327,26 @@ def test_a_digest_whose_message_id_changed_is_not_sent_to_everyone_again(
         assert send(config, AFTER_W36, "--lang", "tr") == (0, "", "")
     assert weeks(handler) == Counter({"2015-W36": 32})
     assert len({message_id for message_id, _ in handler.received.copies} - old) == 1
+
+
+def test_a_resend_under_a_new_message_id_left_unfinished_is_finished_by_later_runs(
+    make_site: Any,
+) -> None:
+    # pl was left due; after site.url changed, `--resend` (as the warning says) finds the
+    # relay down: later runs finish it under the new Message-ID. Fails without the digest
+    # marked due under that Message-ID: it kept its old mark, so later runs left it out
+    # with the warning, and only another --resend (doubling what had gone) could finish it.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        handler.faults.update(ALL_DOWN)
+        assert send(config, AFTER_W36, "--lang", "pl")[0] == 4  # due, under the old one
+        path = Path(config)
+        path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
+                                                 "url: https://istendency.net/\n", 1))
+        assert send(config, AFTER_W36, "--lang", "pl", "--resend")[0] == 4
+        handler.faults.clear()
+        assert send(config, AFTER_W36, "--lang", "pl") == (0, "30 sent, 0 already sent\n", "")
+        assert send(config, AFTER_W36, "--lang", "pl") == (0, "", "")
+    assert weeks(handler) == Counter({"2015-W36": 30})
+    assert once_each(handler)

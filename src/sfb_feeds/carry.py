@@ -136,10 +136,10 @@ class Book:
             self._mark(path, Mark.DROPPED, self.marks[path].message_id)
 
     def watch(self, digests: Iterable[Digest]) -> Iterator[Digest]:
-        """``digests``, each digest marked due before its first copy goes."""
+        """``digests``, each digest marked due (under its Message-ID) before its first copy
+        goes."""
         for digest in digests:
-            marked = self.marks.get(digest.path)
-            if marked is None or marked.mark is not Mark.DUE:
+            if self.marks.get(digest.path) != Marked(Mark.DUE, self.ids[digest.path]):
                 self._mark(digest.path, Mark.DUE, self.ids[digest.path])
             yield digest
 

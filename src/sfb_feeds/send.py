@@ -233,7 +233,7 @@ def _same_message_ids(chosen: Selection, marks: Mapping[str, Marked],
         if (marked := marks.get(path)) is None or marked.message_id == message_id:
             return True
         lang, week = Path(path).parent.name, Path(path).stem
-        warning = (f"{lang} {week}: not sent: earlier runs sent it as {marked.message_id}, "
+        warning = (f"{lang} {week}: not sent: the ledger knows it as {marked.message_id}, "
                    f"and it is now {message_id} (site.url changed?), so every recipient "
                    f"would get it again; to send it anyway, run: sfb-feeds send --resend "
                    f"--week {week} --lang {lang}")
