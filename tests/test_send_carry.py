@@ -281,3 +281,72 @@ def test_overlapping_runs_send_a_carried_digest_once(make_site: Any) -> None:
     assert sorted(out for _, out, _ in results) == ["", "", "62 sent, 0 already sent\n"]
     assert weeks(handler) == Counter({"2015-W36": 31, "2015-W37": 31})
     assert once_each(handler)
+
+
+def test_a_week_not_over_is_not_carried_over_by_a_run_whose_clock_is_earlier(
+    make_site: Any,
+) -> None:
+    # A run for 2015-W37 (its clock set ahead, or --now) left that digest due; a run whose
+    # clock says 2015-W37 is still going must not send it: its digest would leave out what
+    # is published later that week, and it is sent once (as `send --week` of a week not
+    # over is refused). Fails on the old code: the run carried it over and sent it.
+    handler = FaultyHandler(ALL_DOWN)
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        assert send(config, AFTER_W37)[0] == 4
+        handler.faults.clear()
+        during_w37 = "2015-09-11T07:30:00+00:00"  # its statement (09-10) is out
+        assert send(config, during_w37) == (0, "31 sent, 0 already sent\n", "")
+        assert weeks(handler) == Counter({"2015-W36": 31})
+        assert send(config, AFTER_W37) == (0, "31 sent, 0 already sent\n", "")
+    assert weeks(handler) == Counter({"2015-W36": 31, "2015-W37": 31})
+    assert once_each(handler)
+
+
+def test_a_digest_whose_message_id_changed_is_not_sent_to_everyone_again(
+    make_site: Any,
+) -> None:
+    # site.url changed after the week's digests went out (www. dropped, say): the
+    # Message-ID, made from it, changes, so no copy's record matches any more. Fails on the
+    # old code: the next hourly run mailed every subscriber and the list the week again.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        assert send(config, AFTER_W36) == (0, "31 sent, 0 already sent\n", "")
+        old = {message_id for message_id, _ in handler.received.copies}
+        path = Path(config)
+        path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
+                                                 "url: https://istendency.net/\n", 1))
+        code, out, err = send(config, AFTER_W36)
+        assert (code, out) == (0, "")
+        assert sorted(line.split(": ", 2)[1] for line in err.splitlines()) == [
+            "pl 2015-W36", "tr 2015-W36"]
+        assert "sfb-feeds send --resend --week 2015-W36 --lang pl" in err
+        assert send(config, AFTER_W36, "--lang", "tr", "--resend") == (
+            0, "1 sent, 0 already sent\n", "")
+        assert send(config, AFTER_W36, "--lang", "tr") == (0, "", "")
+    assert weeks(handler) == Counter({"2015-W36": 32})
+    assert len({message_id for message_id, _ in handler.received.copies} - old) == 1
+
+
+def test_a_resend_under_a_new_message_id_left_unfinished_is_finished_by_later_runs(
+    make_site: Any,
+) -> None:
+    # pl was left due; after site.url changed, `--resend` (as the warning says) finds the
+    # relay down: later runs finish it under the new Message-ID. Fails without the digest
+    # marked due under that Message-ID: it kept its old mark, so later runs left it out
+    # with the warning, and only another --resend (doubling what had gone) could finish it.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        handler.faults.update(ALL_DOWN)
+        assert send(config, AFTER_W36, "--lang", "pl")[0] == 4  # due, under the old one
+        path = Path(config)
+        path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
+                                                 "url: https://istendency.net/\n", 1))
+        assert send(config, AFTER_W36, "--lang", "pl", "--resend")[0] == 4
+        handler.faults.clear()
+        assert send(config, AFTER_W36, "--lang", "pl") == (0, "30 sent, 0 already sent\n", "")
+        assert send(config, AFTER_W36, "--lang", "pl") == (0, "", "")
+    assert weeks(handler) == Counter({"2015-W36": 30})
+    assert once_each(handler)

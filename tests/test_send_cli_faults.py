@@ -410,3 +410,29 @@ def test_a_copy_left_sending_by_a_killed_run_is_reported_by_the_next_run_only(
                               "in an earlier run")
         assert send(config, "--lang", "tr") == (0, "", "")
     assert per_address(handler) == Counter(["tr@lists.example.org"])
+
+
+def test_may_have_gone_out_met_before_the_ledger_fills_up_is_still_reported(
+    make_site: Any, small_state: Path,
+) -> None:
+    # A killed run left the tr list's copy `sending`; the next run meets it (it may have
+    # gone out), then the ledger's disk fills up (exit 1). Fails on the old code: the copy
+    # was recorded `uncertain` (said, so later runs stay silent) as soon as it was met, but
+    # the ledger error was printed alone, so no run ever reported it.
+    subscribers = [f"subscriber-number-{n}@example.org" for n in range(1, 300)]
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        assert send(config, "--lang", "tr")[0] == 0
+        ledger = small_state / "sent.jsonl"
+        line = next(line for line in ledger.read_text().splitlines() if '"sent"' in line)
+        ledger.write_text(ledger.read_text() + line.replace('"sent"', '"sending"') + "\n")
+        Path(config).with_name("pl.txt").write_text("".join(f"{a}\n" for a in subscribers))
+        code, out, err = send(config)
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0].startswith("error: tr 2015-W36 to tr@lists.example.org: may have gone out "
+                               "in an earlier run")
+    assert lines[1].startswith(f"error: {ledger}: cannot write the send ledger: no space left")
+    assert len(lines) == 2
+    assert '"uncertain"' not in ledger.read_text()  # not said to anyone: the next run says it

@@ -129,3 +129,31 @@ def test_kill_9_at_random_moments_never_sends_twice_or_loses_silently(tmp_path: 
                 # (a copy that may have gone out is reported once, by one run)
                 assert counts[lang] == 1 or lang in doubtful \
                     or lang in reported(outputs[-1], ""), (n, lang, outputs)
+
+
+def test_a_run_killed_after_meeting_a_doubtful_copy_leaves_it_for_the_next_to_report(
+    tmp_path: Path,
+) -> None:
+    # An earlier run left da's copy `sending` (it may have gone out). The next run meets it
+    # first, then is killed while delivering the others, before it could report anything:
+    # the run after it must say it (README: reported once, "or, when that run was killed, by
+    # the next one"). Fails on the old code: the copy was recorded `uncertain` (said) the
+    # moment it was met, so no run ever reported it.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(tmp_path, port, "met")
+        assert finish(start(config))[0] == 0
+        ledger = tmp_path / "state-met" / "sent.jsonl"
+        ledger.write_text("".join(line for line in ledger.read_text().splitlines(True)
+                                  if "digests/da/" in line and '"sending"' in line))
+        handler.delay = 5.0  # de's copy is still being delivered when the run is killed
+        before = handler.calls["DATA"]
+        victim = start(config)
+        while handler.calls["DATA"] == before:
+            time.sleep(0.02)
+        os.kill(victim.pid, signal.SIGKILL)
+        assert victim.communicate()[0] == ""  # killed before it reported anything
+        handler.delay = 0.0
+        code, output = finish(start(config))
+    assert code == 4
+    assert "da" in reported(output, "may have gone out in an earlier run"), output

@@ -94,6 +94,8 @@ def _take(carry: Carry, sites: _Sites, path: Path, newest: date) -> None:
         week = parse_week(label, sites.settings)
     except ValueError:
         return  # not a digest's path (a hand-edited ledger): nothing to send
+    if week.first > newest:
+        return  # not over yet (an earlier run's clock was ahead): sent once it is
     if (newest - week.first).days > 7 * CARRY_WEEKS:
         carry.dropped.append((str(path), f"{lang} {label}: left unfinished by an earlier run "
                               f"and now more than {CARRY_WEEKS} weeks old, so it is no longer "
@@ -134,10 +136,10 @@ class Book:
             self._mark(path, Mark.DROPPED, self.marks[path].message_id)
 
     def watch(self, digests: Iterable[Digest]) -> Iterator[Digest]:
-        """``digests``, each digest marked due before its first copy goes."""
+        """``digests``, each digest marked due (under its Message-ID) before its first copy
+        goes."""
         for digest in digests:
-            marked = self.marks.get(digest.path)
-            if marked is None or marked.mark is not Mark.DUE:
+            if self.marks.get(digest.path) != Marked(Mark.DUE, self.ids[digest.path]):
                 self._mark(digest.path, Mark.DUE, self.ids[digest.path])
             yield digest
 

@@ -99,6 +99,9 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
     left: Counter[str] = field(default_factory=Counter)  # subscribers' copies per digest label
     gave_up: str = ""  # why the run stopped connecting (and left the rest untried)
+    # Copies reported "may have gone out": recorded `uncertain` by the caller once the run
+    # is over, so a run killed (or stopped by the ledger) before saying so leaves `sending`.
+    uncertain: list[Digest] = field(default_factory=list)
 
 
 def doubtful(digest: Digest, ledger: Path) -> Problem:
@@ -269,4 +272,5 @@ class Courier:
     def _unknown(self, digest: Digest, reason: str) -> None:
         ledger = self.ledger.path if self.ledger else None
         self._problem(digest, f"may have gone out: {reason}; {_not_again(digest, ledger)}")
-        self._record(digest, State.UNCERTAIN)  # said once: later runs do not say it again
+        if self.ledger is not None:
+            self.outcome.uncertain.append(digest)

@@ -27,7 +27,7 @@ from .errors import (
     counted,
     display_path,
 )
-from .ledger import DONE, Ledger, LedgerError, State, lookup
+from .ledger import DONE, Ledger, LedgerError, Marked, State, lookup
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
 from .readiness import (
@@ -173,6 +173,8 @@ def send_digests(
     """
     require_destinations(settings, to)
     chosen, report = _choose(settings, messages, lists, carry, to, only)
+    if carry is not None and not resend:
+        _same_message_ids(chosen, carry.marks, report)
     if dry_run:
         _dry_run(settings, chosen, resend, only, to, report)
         return report
@@ -183,21 +185,25 @@ def send_digests(
         _deliver(courier, _test_copies(settings, chosen.digests, signing, report), report)
         return report
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
-        run = replace(_run(settings, ledger, chosen, resend, only), reported=lambda digest:
-                      ledger.record(digest.key, State.UNCERTAIN, now, digest.path))
+        met: list[Digest] = []  # copies left `sending` by an earlier run, reported now
+        run = replace(_run(settings, ledger, chosen, resend, only), reported=met.append)
         book = _book(ledger, chosen, carry, now, only)
         to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
                    for mailing in chosen.mailings]
         _deliver(courier, book.watch(chain(to_lists, *streams)), report)
-        _close(settings, book, run, chosen, report)
+        _close(settings, book, run, chosen, report, [*met, *courier.outcome.uncertain])
     return report
 
 
 def _close(settings: Settings, book: Book, run: Run, chosen: Selection,
-           report: SendReport) -> None:
-    """Mark finished each due digest with nothing left to send (as the ledger is now)."""
+           report: SendReport, said: list[Digest]) -> None:
+    """Record ``said`` (copies reported "may have gone out") ``uncertain``, so later runs do
+    not say it again, only now that the run is over and reports them; then mark finished
+    each due digest with nothing left to send (as the ledger is now)."""
     try:
+        for digest in said:
+            ledger_for(settings).record(digest.key, State.UNCERTAIN, book.now, digest.path)
         book.close(lambda due: unfinished(settings, ledger_for(settings), chosen.digests,
                                           chosen.mailings, run.suppressed, due))
     except LedgerError as exc:  # what the run found still needs saying: a refusal
@@ -216,6 +222,26 @@ def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Outp
     require_files(settings, chosen.mailings)
     _require_subscriber(chosen, only)
     return chosen, report
+
+
+def _same_message_ids(chosen: Selection, marks: Mapping[str, Marked],
+                      report: SendReport) -> None:
+    """Leave out, with a warning, each digest that earlier runs marked under another
+    Message-ID (made from site.url): its copies' records are under that one, so every
+    recipient would get it again."""
+    def same(path: str, message_id: str) -> bool:
+        if (marked := marks.get(path)) is None or marked.message_id == message_id:
+            return True
+        lang, week = Path(path).parent.name, Path(path).stem
+        warning = (f"{lang} {week}: not sent: the ledger knows it as {marked.message_id}, "
+                   f"and it is now {message_id} (site.url changed?), so every recipient "
+                   f"would get it again; to send it anyway, run: sfb-feeds send --resend "
+                   f"--week {week} --lang {lang}")
+        if warning not in report.warnings:  # a list's copy and subscribers' of one digest
+            report.warnings.append(warning)
+        return False
+    chosen.digests = [d for d in chosen.digests if same(d.path, d.message_id)]
+    chosen.mailings = [m for m in chosen.mailings if same(m.path, _message_id(m.data))]
 
 
 def _book(ledger: Ledger, chosen: Selection, carry: Carry | None, now: datetime,
@@ -325,7 +351,8 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
     try:
         outcome = courier.deliver_all(digests)
     except LedgerError as exc:  # what the run found before still needs saying: a refusal
-        raise LedgerError(str(exc), [str(p) for p in courier.outcome.problems]) from None
+        raise LedgerError(str(exc), [str(p) for p in chain(report.problems,
+                                                           courier.outcome.problems)]) from None
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "
