@@ -317,11 +317,8 @@ def test_a_digest_whose_message_id_changed_is_not_sent_to_everyone_again(
         path = Path(config)
         path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
                                                  "url: https://istendency.net/\n", 1))
-        code, out, err = send(config, AFTER_W36)
-        assert (code, out) == (0, "")
-        assert sorted(line.split(": ", 2)[1] for line in err.splitlines()) == [
-            "pl 2015-W36", "tr 2015-W36"]
-        assert "sfb-feeds send --resend --week 2015-W36 --lang pl" in err
+        # Sent whole under the old Message-ID: left out, and quietly (send runs hourly).
+        assert send(config, AFTER_W36) == (0, "", "")
         assert send(config, AFTER_W36, "--lang", "tr", "--resend") == (
             0, "1 sent, 0 already sent\n", "")
         assert send(config, AFTER_W36, "--lang", "tr") == (0, "", "")
@@ -350,3 +347,25 @@ def test_a_resend_under_a_new_message_id_left_unfinished_is_finished_by_later_ru
         assert send(config, AFTER_W36, "--lang", "pl") == (0, "", "")
     assert weeks(handler) == Counter({"2015-W36": 30})
     assert once_each(handler)
+
+
+def test_a_digest_due_under_an_old_message_id_is_left_out_with_a_warning(
+    make_site: Any,
+) -> None:
+    # pl was left due (the relay down); then site.url changed. Whether any copy went under
+    # the old Message-ID only the ledger knows: the digest is left out, with a warning
+    # naming the command that sends it (under the new one) when the operator decides.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        handler.faults.update(ALL_DOWN)
+        assert send(config, AFTER_W36, "--lang", "pl")[0] == 4
+        handler.faults.clear()
+        path = Path(config)
+        path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
+                                                 "url: https://istendency.net/\n", 1))
+        code, out, err = send(config, AFTER_W36, "--lang", "pl")
+    assert (code, out, handler.received.copies) == (0, "", [])
+    assert err.startswith("warning: pl 2015-W36: not sent: the ledger knows it as <")
+    assert err.endswith("to send it anyway, run: sfb-feeds send --resend --week 2015-W36 "
+                        "--lang pl\n")

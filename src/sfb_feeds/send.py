@@ -27,7 +27,7 @@ from .errors import (
     counted,
     display_path,
 )
-from .ledger import DONE, Ledger, LedgerError, Marked, State, lookup
+from .ledger import DONE, Ledger, LedgerError, Mark, Marked, State, lookup
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
 from .readiness import (
@@ -226,12 +226,14 @@ def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Outp
 
 def _same_message_ids(chosen: Selection, marks: Mapping[str, Marked],
                       report: SendReport) -> None:
-    """Leave out, with a warning, each digest that earlier runs marked under another
-    Message-ID (made from site.url): its copies' records are under that one, so every
-    recipient would get it again."""
+    """Leave out each digest that earlier runs marked under another Message-ID (made from
+    site.url): its copies' records are under that one, so every recipient would get it
+    again. One still due is left out with a warning; one finished, quietly."""
     def same(path: str, message_id: str) -> bool:
         if (marked := marks.get(path)) is None or marked.message_id == message_id:
             return True
+        if marked.mark is not Mark.DUE:
+            return False  # finished (or given up) under that one: nothing to say each run
         lang, week = Path(path).parent.name, Path(path).stem
         warning = (f"{lang} {week}: not sent: the ledger knows it as {marked.message_id}, "
                    f"and it is now {message_id} (site.url changed?), so every recipient "
