@@ -157,3 +157,33 @@ def test_a_run_killed_after_meeting_a_doubtful_copy_leaves_it_for_the_next_to_re
         code, output = finish(start(config))
     assert code == 4
     assert "da" in reported(output, "may have gone out in an earlier run"), output
+
+
+def test_a_refusal_met_by_a_run_killed_before_it_could_say_so_is_said_by_the_next(
+    tmp_path: Path,
+) -> None:
+    # da's list is refused (550); the run is killed while the server takes de's copy,
+    # before it printed anything. A refusal is reported once, by the run it happened in;
+    # that run never said it, so the next must (as for a copy that may have gone out).
+    # Fails on the old code: the refusal was recorded `refused` (said) at once, so every
+    # later run skipped it quietly and no run ever reported it.
+    handler = FaultyHandler({("RCPT", 1): "550 5.7.1 list is moderated"}, delay=5.0)
+    with aiosmtpd_server(handler) as port:
+        config = make_config(tmp_path, port, "refused")
+        victim = start(config)
+        while handler.calls["DATA"] == 0:  # de's copy: da's was refused before it
+            time.sleep(0.02)
+        os.kill(victim.pid, signal.SIGKILL)
+        assert victim.communicate() == ("", "")  # killed before it reported anything
+        handler.delay = 0.0
+        code, output = finish(start(config))
+        assert finish(start(config)) == (0, "")
+    ledger = tmp_path / "state-refused" / "sent.jsonl"
+    assert code == 4
+    assert (
+        "error: da 2015-W36 to da-refused@lists.example.org: refused by the mail server in an "
+        f"earlier run that stopped before it could say so; recorded as refused in {ledger}: "
+        "later runs skip it (after a fix, sfb-feeds send --resend --week 2015-W36 --lang da "
+        "tries again)") in output.splitlines()
+    assert reported(output, "refused by the mail server") == {"da"}
+    assert delivered(handler, "refused")["da"] == 0

@@ -304,6 +304,22 @@ def test_an_unsubscribed_address_is_never_mailed(make_site: Any,
                                                        ["Bob@example.org"]]
 
 
+def test_a_run_with_nothing_to_send_is_silent_though_someone_unsubscribed(
+    make_site: Any, server: tuple[FaultyHandler, int],
+) -> None:
+    # send runs hourly: README promises silence when there is nothing to send. Fails on the
+    # old code: every later run printed "0 sent, 2 already sent, 1 unsubscribed skipped".
+    handler, port = server
+    config = make_config(make_site, port, "ann@example.org\nbob@example.org\neve@example.org\n")
+    assert run("unsubscribe", "--config", config, "eve@example.org")[0] == 0
+    assert send(config) == (0, "3 sent, 0 already sent, 1 unsubscribed skipped\n", "")
+    assert send(config) == (0, "", "")
+    code, out, err = send(config, "-v")
+    assert (code, out) == (0, "")
+    assert "pl 2015-W36: 0 sent to subscribers, 2 already sent, 1 unsubscribed skipped" in err
+    assert len(handler.received.messages) == 3
+
+
 @pytest.fixture
 def endpoint(tmp_path: Path) -> Iterator[str]:
     """The unsubscribe endpoint on loopback, keeping its list in the site's state folder."""

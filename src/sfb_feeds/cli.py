@@ -231,7 +231,7 @@ def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
     if to is not None:
         console.info(f"{counted(len(report.sent), 'test copy', 'test copies')} sent to {to}; "
                      "nothing recorded")
-    elif report.sent or any(t.sent or t.suppressed for t in report.subscribers.values()):
+    elif report.sent or any(t.sent for t in report.subscribers.values()):
         console.info(report.summary())
     elif report.already and not report.problems:
         console.detail(f"nothing to send: {len(report.already)} already sent")

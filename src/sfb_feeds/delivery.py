@@ -102,6 +102,12 @@ class Outcome:
     # Copies reported "may have gone out": recorded `uncertain` by the caller once the run
     # is over, so a run killed (or stopped by the ledger) before saying so leaves `sending`.
     uncertain: list[Digest] = field(default_factory=list)
+    refused: list[Digest] = field(default_factory=list)  # so too: `refusing` until then
+
+    def said(self) -> list[tuple[Digest, State]]:
+        """The copies the run reported, each with the state that records it was said."""
+        return [*((digest, State.UNCERTAIN) for digest in self.uncertain),
+                *((digest, State.REFUSED) for digest in self.refused)]
 
 
 def doubtful(digest: Digest, ledger: Path) -> Problem:
@@ -116,6 +122,17 @@ def _not_again(digest: Digest, ledger: Path | None) -> str:
     where = f" (ledger: {ledger})" if ledger else ""
     return (f"it is not sent again automatically. {first} send it again, run "
             f"{resend_hint(digest)}{where}")
+
+
+def refused_unsaid(digest: Digest, ledger: Path) -> Problem:
+    """The problem of a copy refused in an earlier run killed before it reported it."""
+    return Problem(digest.where(), "refused by the mail server in an earlier run that stopped "
+                   f"before it could say so; {_skipped(digest, ledger)}")
+
+
+def _skipped(digest: Digest, ledger: Path) -> str:
+    return (f"recorded as refused in {ledger}: later runs skip it (after a fix, "
+            f"{resend_hint(digest)} tries again)")
 
 
 def resend_hint(digest: Digest) -> str:
@@ -264,10 +281,11 @@ class Courier:
         self._problem(digest, f"not sent ({reason}){later}")
 
     def _refused(self, digest: Digest, reason: str) -> None:
-        self._record(digest, State.REFUSED)
-        where = (f"; recorded as refused in {self.ledger.path}: later runs skip it "
-                 f"(after a fix, {resend_hint(digest)} tries again)") if self.ledger else ""
+        self._record(digest, State.REFUSING)
+        where = f"; {_skipped(digest, self.ledger.path)}" if self.ledger else ""
         self._problem(digest, f"refused by the mail server ({reason}){where}")
+        if self.ledger is not None:
+            self.outcome.refused.append(digest)
 
     def _unknown(self, digest: Digest, reason: str) -> None:
         ledger = self.ledger.path if self.ledger else None

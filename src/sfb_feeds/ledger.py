@@ -33,6 +33,7 @@ class State(Enum):
     SENDING = "sending"
     SENT = "sent"
     REFUSED = "refused"
+    REFUSING = "refusing"  # refused, and no run has said so yet (one killed first)
     DEFERRED = "deferred"
     UNCERTAIN = "uncertain"  # may have gone out, and a run said so: not said again
     FAILED = "failed"  # format 1's name for refused
@@ -52,7 +53,8 @@ class Marked(NamedTuple):
 
 
 REFUSED = (State.REFUSED, State.FAILED)
-DONE = (State.SENT, State.SENDING, State.UNCERTAIN, *REFUSED)  # not again without --resend
+# not again without --resend
+DONE = (State.SENT, State.SENDING, State.UNCERTAIN, State.REFUSING, *REFUSED)
 
 
 class LedgerError(SfbError):

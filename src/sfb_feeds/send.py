@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import lock, mailer, subscribers
 from .carry import Book, Carry, ledger_for, unfinished
-from .delivery import Courier, Digest, Pace, Retry, doubtful
+from .delivery import Courier, Digest, Pace, Retry, doubtful, refused_unsaid
 from .errors import (
     EXIT_SEND_FAILED,
     Busy,
@@ -185,25 +185,26 @@ def send_digests(
         _deliver(courier, _test_copies(settings, chosen.digests, signing, report), report)
         return report
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
-        met: list[Digest] = []  # copies left `sending` by an earlier run, reported now
+        met: list[tuple[Digest, State]] = []  # copies an earlier run left unsaid, said now
         run = replace(_run(settings, ledger, chosen, resend, only), reported=met.append)
         book = _book(ledger, chosen, carry, now, only)
         to_lists = list(_due(run, chosen.digests, report))
         streams = [_stream(settings, mailing, run, signing, report)
                    for mailing in chosen.mailings]
         _deliver(courier, book.watch(chain(to_lists, *streams)), report)
-        _close(settings, book, run, chosen, report, [*met, *courier.outcome.uncertain])
+        _close(settings, book, run, chosen, report, [*met, *courier.outcome.said()])
     return report
 
 
 def _close(settings: Settings, book: Book, run: Run, chosen: Selection,
-           report: SendReport, said: list[Digest]) -> None:
-    """Record ``said`` (copies reported "may have gone out") ``uncertain``, so later runs do
-    not say it again, only now that the run is over and reports them; then mark finished
-    each due digest with nothing left to send (as the ledger is now)."""
+           report: SendReport, said: list[tuple[Digest, State]]) -> None:
+    """Record ``said`` (copies reported "may have gone out", or refused) ``uncertain`` or
+    ``refused``, so later runs do not say it again, only now that the run is over and reports
+    them; then mark finished each due digest with nothing left to send (as the ledger is
+    now)."""
     try:
-        for digest in said:
-            ledger_for(settings).record(digest.key, State.UNCERTAIN, book.now, digest.path)
+        for digest, state in said:
+            ledger_for(settings).record(digest.key, state, book.now, digest.path)
         book.close(lambda due: unfinished(settings, ledger_for(settings), chosen.digests,
                                           chosen.mailings, run.suppressed, due))
     except LedgerError as exc:  # what the run found still needs saying: a refusal
@@ -369,10 +370,11 @@ def _due(run: Run, digests: Iterable[Digest], report: SendReport) -> Iterator[Di
             yield digest
         elif state is State.SENT:
             report.count_already(digest)
-        elif state is State.SENDING:  # (a refusal, or this once reported, stays quiet)
-            report.problems.append(doubtful(digest, run.ledger))
+        elif state in (State.SENDING, State.REFUSING):  # (said once: then quiet)
+            sending = state is State.SENDING
+            report.problems.append((doubtful if sending else refused_unsaid)(digest, run.ledger))
             if run.reported is not None:
-                run.reported(digest)
+                run.reported((digest, State.UNCERTAIN if sending else State.REFUSED))
 
 
 def _busy(path: Path, waited: float) -> Busy:

@@ -52,8 +52,9 @@ class Run:
     resend: bool
     ledger: Path
     only: str | None = None  # --recipient: this subscriber alone
-    # Records that a copy found "may have gone out" has been reported (None: a dry run).
-    reported: Callable[[Digest], None] | None = None
+    # Records that a copy found "may have gone out" (or refused) by an earlier run, which
+    # did not say so, has been reported, and its state then (None: a dry run).
+    reported: Callable[[tuple[Digest, State]], None] | None = None
 
 
 def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
