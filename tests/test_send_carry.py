@@ -303,6 +303,13 @@ def test_a_week_not_over_is_not_carried_over_by_a_run_whose_clock_is_earlier(
     assert once_each(handler)
 
 
+def drop_www_from_site_url(config: str) -> None:
+    """site.url changed (so the Message-IDs made from it change)."""
+    path = Path(config)
+    path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
+                                             "url: https://istendency.net/\n", 1))
+
+
 def test_a_digest_whose_message_id_changed_is_not_sent_to_everyone_again(
     make_site: Any,
 ) -> None:
@@ -314,9 +321,7 @@ def test_a_digest_whose_message_id_changed_is_not_sent_to_everyone_again(
         config = make_config(make_site, port)
         assert send(config, AFTER_W36) == (0, "31 sent, 0 already sent\n", "")
         old = {message_id for message_id, _ in handler.received.copies}
-        path = Path(config)
-        path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
-                                                 "url: https://istendency.net/\n", 1))
+        drop_www_from_site_url(config)
         # Sent whole under the old Message-ID: left out, and quietly (send runs hourly).
         assert send(config, AFTER_W36) == (0, "", "")
         assert send(config, AFTER_W36, "--lang", "tr", "--resend") == (
@@ -338,9 +343,7 @@ def test_a_resend_under_a_new_message_id_left_unfinished_is_finished_by_later_ru
         config = make_config(make_site, port)
         handler.faults.update(ALL_DOWN)
         assert send(config, AFTER_W36, "--lang", "pl")[0] == 4  # due, under the old one
-        path = Path(config)
-        path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
-                                                 "url: https://istendency.net/\n", 1))
+        drop_www_from_site_url(config)
         assert send(config, AFTER_W36, "--lang", "pl", "--resend")[0] == 4
         handler.faults.clear()
         assert send(config, AFTER_W36, "--lang", "pl") == (0, "30 sent, 0 already sent\n", "")
@@ -361,9 +364,7 @@ def test_a_digest_due_under_an_old_message_id_is_left_out_with_a_warning(
         handler.faults.update(ALL_DOWN)
         assert send(config, AFTER_W36, "--lang", "pl")[0] == 4
         handler.faults.clear()
-        path = Path(config)
-        path.write_text(path.read_text().replace("url: https://www.istendency.net/\n",
-                                                 "url: https://istendency.net/\n", 1))
+        drop_www_from_site_url(config)
         code, out, err = send(config, AFTER_W36, "--lang", "pl")
     assert (code, out, handler.received.copies) == (0, "", [])
     assert err.startswith("warning: pl 2015-W36: not sent: the ledger knows it as <")

@@ -22,7 +22,7 @@ from .digest.command import show_digest
 from .digest.render import personal
 from .errors import Problem, UsageError
 from .language import canonical_tag
-from .ledger import DONE, Ledger, Mark, Marked, lookup
+from .ledger import DONE, Ledger, Mark, Marked, ledger_for, lookup
 from .model import Output, Settings, Statement
 from .personalise import PersonaliseError, Personaliser
 from .site import Site, make_site
@@ -34,10 +34,6 @@ from .weeks import last_complete_week, parse_week
 # reports it; after that the digest is old news, and a copy still failing is a fault of its
 # own (a mailbox that always answers 4xx), which should not fail every run for months.
 CARRY_WEEKS = 4
-
-
-def ledger_for(settings: Settings) -> Ledger:
-    return Ledger(settings.state_folder / "sent.jsonl")
 
 
 @dataclass(frozen=True, slots=True)

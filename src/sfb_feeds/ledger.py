@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from .durable import fsync_path
 from .errors import SfbError
+from .model import Settings
 
 ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1)
 DIGEST = ""  # the recipient of a mark: the digest as a whole
@@ -55,6 +56,11 @@ class Marked(NamedTuple):
 REFUSED = (State.REFUSED, State.FAILED)
 # not again without --resend
 DONE = (State.SENT, State.SENDING, State.UNCERTAIN, State.REFUSING, *REFUSED)
+
+
+def ledger_for(settings: Settings) -> Ledger:
+    """The site's send ledger, ``<state>/sent.jsonl``."""
+    return Ledger(settings.state_folder / "sent.jsonl")
 
 
 class LedgerError(SfbError):

@@ -16,7 +16,7 @@ from itertools import chain
 from pathlib import Path
 
 from . import lock, mailer, subscribers
-from .carry import Book, Carry, ledger_for, unfinished
+from .carry import Book, Carry, unfinished
 from .delivery import Courier, Digest, Pace, Retry, doubtful, refused_unsaid
 from .errors import (
     EXIT_SEND_FAILED,
@@ -27,7 +27,7 @@ from .errors import (
     counted,
     display_path,
 )
-from .ledger import DONE, Ledger, LedgerError, Mark, Marked, State, lookup
+from .ledger import DONE, Ledger, LedgerError, Mark, Marked, State, ledger_for, lookup
 from .model import Output, Settings
 from .personalise import PersonaliseError, Personaliser
 from .readiness import (
@@ -192,11 +192,11 @@ def send_digests(
         streams = [_stream(settings, mailing, run, signing, report)
                    for mailing in chosen.mailings]
         _deliver(courier, book.watch(chain(to_lists, *streams)), report)
-        _close(settings, book, run, chosen, report, [*met, *courier.outcome.said()])
+        _close(settings, ledger, book, run, chosen, report, [*met, *courier.outcome.said()])
     return report
 
 
-def _close(settings: Settings, book: Book, run: Run, chosen: Selection,
+def _close(settings: Settings, ledger: Ledger, book: Book, run: Run, chosen: Selection,
            report: SendReport, said: list[tuple[Digest, State]]) -> None:
     """Record ``said`` (copies reported "may have gone out", or refused) ``uncertain`` or
     ``refused``, so later runs do not say it again, only now that the run is over and reports
@@ -204,8 +204,8 @@ def _close(settings: Settings, book: Book, run: Run, chosen: Selection,
     now)."""
     try:
         for digest, state in said:
-            ledger_for(settings).record(digest.key, state, book.now, digest.path)
-        book.close(lambda due: unfinished(settings, ledger_for(settings), chosen.digests,
+            ledger.record(digest.key, state, book.now, digest.path)
+        book.close(lambda due: unfinished(settings, ledger, chosen.digests,
                                           chosen.mailings, run.suppressed, due))
     except LedgerError as exc:  # what the run found still needs saying: a refusal
         raise LedgerError(str(exc), [str(p) for p in report.problems]) from None
