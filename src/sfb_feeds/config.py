@@ -7,21 +7,14 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from . import fields
 from .errors import ConfigError, Problem, display_path
-from .folders import (
-    FOLDERS,
-    expand,
-    folder_problems,
-    template_problems,
-    unreadable_recipients,
-    unset_variables,
-)
+from .folders import FOLDERS, expand, path_problems, unreadable_recipients
 from .language import canonical_tag
 from .model import (
     SECURITY,
@@ -32,7 +25,7 @@ from .model import (
     SiteSettings,
     SmtpSettings,
 )
-from .urls import QUERY
+from .urls import MAX_FIELDS, QUERY, unreadable_fields
 from .validate import suggest
 from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, line_of, mapping_items
@@ -69,30 +62,11 @@ def _one_of(options: tuple[str, ...], what: str) -> Reader:
     return read
 
 
-class _EntryError(fields.FieldError):
-    """A FieldError in one entry of a mapping read by language: the entry's tag and line."""
+class _ByLanguage(NamedTuple):
+    """A mapping of BCP 47 language tags to values that ``read`` reads (``digests.lists``)."""
 
-    def __init__(self, message: str, tag: str, line: int) -> None:
-        super().__init__(message)
-        self.tag, self.line = tag, line
-
-
-def _by_language(read: Reader, example: str) -> Reader:
-    """A mapping of BCP 47 language tags to values that ``read`` reads; a value it refuses
-    is an _EntryError (``digests.recipients.pl`` at pl's line)."""
-    def by_language(node: yaml.Node) -> MappingProxyType[str, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            raise fields.FieldError(f"must map language tags to {example}")
-        result: dict[str, Any] = {}
-        for key, value, line in mapping_items(node):
-            if (tag := canonical_tag(key)) is None:
-                raise fields.FieldError(f"{key!r} is not a BCP 47 language tag")
-            try:
-                result[tag] = read(value)
-            except fields.FieldError as exc:
-                raise _EntryError(str(exc), tag, line) from None
-        return MappingProxyType(result)
-    return by_language
+    read: Reader
+    example: str
 
 
 def _variable(node: yaml.Node) -> str:
@@ -157,7 +131,7 @@ def _port(node: yaml.Node) -> int:
     return value
 
 
-SCHEMA: dict[str, Reader | dict[str, Reader]] = {
+SCHEMA: dict[str, Reader | dict[str, Reader | _ByLanguage]] = {
     "statements": _path, "output": _path, "templates": _path, "cache": _path, "state": _path,
     "site": {
         "title": fields.header_value, "description": fields.text, "url": fields.url,
@@ -167,9 +141,9 @@ SCHEMA: dict[str, Reader | dict[str, Reader]] = {
     "digests": {
         "week_starts": _one_of(WEEKDAYS, "a day of the week (e.g. monday)"),
         "from": fields.mailbox,
-        "lists": _by_language(fields.mailbox, "list addresses (pl: list@example.org)"),
+        "lists": _ByLanguage(fields.mailbox, "list addresses (pl: list@example.org)"),
         "unsubscribe": _unsubscribe, "list_id": _list_id,
-        "recipients": _by_language(_path, "recipients files (pl: pl.csv)"),
+        "recipients": _ByLanguage(_path, "recipients files (pl: pl.csv)"),
         "unsubscribe_secret_env": _variable,
     },
     "smtp": {
@@ -216,30 +190,45 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
             out.add(line, field, f"unknown key{suggest(key, tuple(schema))}")
         elif isinstance(reader, dict):
             values[key] = _read(value, reader, key, out)
+        elif isinstance(reader, _ByLanguage):
+            if (entries := _read_by_language(value, reader, field, line, out)) is not None:
+                values[key] = entries
         else:
             try:
                 values[key] = reader(value)
-                _note_entries(value, field, out)
-            except _EntryError as exc:
-                out.add(exc.line, f"{field}.{exc.tag}", str(exc))
             except fields.FieldError as exc:
                 out.add(line, field, str(exc))
         seen.add(key)
     return values
 
 
-def _note_entries(node: yaml.Node, field: str, out: _Collector) -> None:
-    """Each language's line in a mapping read by language (``digests.recipients.pl``); a
-    language given twice (``pl`` and ``PL`` are one) is a problem, as a repeated key is."""
+def _read_by_language(node: yaml.Node, by: _ByLanguage, field: str, line: int,
+                      out: _Collector) -> MappingProxyType[str, Any] | None:
+    """The entries of ``field``, or None when one is refused (a value at its own line,
+    ``digests.recipients.pl``); once all are read, a language given twice (``pl`` and
+    ``PL`` are one) is a problem, as a repeated key is."""
     if not isinstance(node, yaml.MappingNode):
-        return
+        out.add(line, field, f"must map language tags to {by.example}")
+        return None
+    result: dict[str, Any] = {}
+    entries: list[tuple[str, int]] = []
+    for key, value, at in mapping_items(node):
+        if (tag := canonical_tag(key)) is None:
+            out.add(line, field, f"{key!r} is not a BCP 47 language tag")
+            return None
+        try:
+            result[tag] = by.read(value)
+        except fields.FieldError as exc:
+            out.add(at, f"{field}.{tag}", str(exc))
+            return None
+        entries.append((f"{field}.{tag}", at))
     seen: set[str] = set()
-    for key, _, line in mapping_items(node):
-        entry = f"{field}.{canonical_tag(key)}"
+    for entry, at in entries:
         if entry in seen:
-            out.add(line, entry, "appears twice; keep one")
+            out.add(at, entry, "appears twice; keep one")
         seen.add(entry)
-        out.lines.setdefault(entry, line)
+        out.lines.setdefault(entry, at)
+    return MappingProxyType(result)
 
 
 def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
@@ -283,8 +272,6 @@ _EXAMPLE = "https://example.org/unsubscribe?lang={lang}&address={address}&token=
 def _check_one_click(template: str, out: _Collector) -> None:
     """Subscribers need a working one-click link (RFC 8058): https, naming them, signed, and
     read by the endpoint (sfb_feeds.unsubscribe), which alone can check its token."""
-    from .urls import MAX_FIELDS, unreadable_fields
-
     key = "digests.unsubscribe" if "digests.unsubscribe" in out.lines else "digests"
     missing = [name for name in ("{address}", "{token}") if name not in template]
     count, wrong = unreadable_fields(template)
@@ -320,14 +307,6 @@ def _check_smtp(smtp: dict[str, Any], out: _Collector) -> None:
                 f"{host} in clear text; use starttls or ssl")
 
 
-def _check_paths(base: Path, values: dict[str, Any], out: _Collector) -> None:
-    """The paths' variables set, then (once every path is whole) the folders apart."""
-    if not out.problems:
-        out.extend(unset_variables(values))
-    if not out.problems:
-        out.extend(folder_problems(base, values) + template_problems(base, values))
-
-
 def _settings(path: Path, v: dict[str, Any]) -> Settings:
     base = path.parent
     site = v["site"]
@@ -361,21 +340,20 @@ def load_settings(path: Path | None = None, *, recipients: bool = False) -> Sett
     path = (path or Path(DEFAULT_CONFIG)).absolute()
     shown = display_path(path)
     try:
-        data = path.read_bytes()
+        root = compose(decode(path.read_bytes()))
     except OSError as exc:
         hint = " (run in the site's folder or pass --config PATH)" if path.name == DEFAULT_CONFIG \
             else ""
         raise ConfigError([Problem(shown, f"cannot read the config: {exc.strerror}{hint}")]) \
             from None
-    out = _Collector(shown)
-    try:
-        root = compose(decode(data))
     except YamlProblem as exc:
         raise ConfigError([Problem(shown, exc.message, exc.line)]) from None
     if root is None:
         raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
+    out = _Collector(shown)
     values = _read_top(root, out)
-    _check_paths(path.parent, values, out)
+    if not out.problems:
+        out.extend(path_problems(path.parent, values))
     if out.problems:
         raise ConfigError(out.problems)
     settings = _settings(path, values)

@@ -107,6 +107,11 @@ def _apart(one: Path, other: Path) -> bool:
     return not (one.is_relative_to(other) or other.is_relative_to(one))
 
 
+def path_problems(base: Path, v: dict[str, Any]) -> Found:
+    """The paths' variables set, then (once every path is whole) the folders apart."""
+    return unset_variables(v) or folder_problems(base, v) + template_problems(base, v)
+
+
 def unreadable_recipients(recipients: Mapping[str, Path]) -> Found:
     """Each recipients file that cannot be opened: `send` could not mail its subscribers."""
     found: Found = []
