@@ -66,7 +66,8 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     values, lines = _read_fields(node, ctx, result)
     if "title" in values:
         _drop_invisible(values, lines["title"], ctx, result)
-    result.problems += _missing(lines, ctx, line)
+    result.problems += [ctx.problem(line, name, "is missing; every record needs it")
+                        for name in REQUIRED if name not in lines and _required(name, ctx)]
     if not result.problems and values.get("updated", values["date"]) < values["date"]:
         result.problems.append(ctx.problem(lines["updated"], "updated", "is before the date; "
                                            "it is the time of the last edit (or leave it out)"))
@@ -75,11 +76,6 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
     if not result.problems:
         result.statements.append(_statement(values, ctx, line, result))
     return result
-
-
-def _missing(lines: dict[str, int], ctx: RecordContext, line: int) -> list[Problem]:
-    return [ctx.problem(line, name, "is missing; every record needs it") for name in REQUIRED
-            if name not in lines and _required(name, ctx)]
 
 
 def _read_fields(
@@ -110,9 +106,13 @@ def _read_fields(
 def _read_value(name: str, node: yaml.Node, ctx: RecordContext) -> Any:
     if name in {"date", "updated"}:
         return fields.moment(node, ctx.tz)
-    value = _READERS.get(name, fields.text)(node)
-    if name == "excerpt":
-        _check_size(value, ctx.excerpt_bytes)
+    if name != "excerpt":
+        return _READERS.get(name, fields.text)(node)
+    value = fields.text(node)
+    limit = ctx.excerpt_bytes
+    if len(value) > limit or len(value.encode("utf-8")) > limit:  # (no encoding if too long)
+        raise fields.FieldError(f"is longer than {counted(limit, 'byte')} (limits.excerpt_bytes); "
+                                "shorten it (a feed carries an excerpt, not the whole text)")
     return value
 
 
@@ -141,12 +141,6 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
         values["title"] = cleaned
         result.warnings.append(ctx.problem(line, "title", "holds zero-width characters "
                                            f"({', '.join(found)}); dropped them"))
-
-
-def _check_size(excerpt: str, limit: int) -> None:
-    if len(excerpt) > limit or len(excerpt.encode("utf-8")) > limit:  # (no encoding if too long)
-        raise fields.FieldError(f"is longer than {counted(limit, 'byte')} (limits.excerpt_bytes); "
-                                "shorten it (a feed carries an excerpt, not the whole text)")
 
 
 _READERS: dict[str, Callable[[yaml.Node], Any]] = {
@@ -202,10 +196,9 @@ def _fingerprint(content: dict[str, Any]) -> str:
     return hashlib.blake2b(marshal.dumps(values, 2), digest_size=12).hexdigest()
 
 
-def slugify(title: str, limit: int = 60) -> str:
-    """An ASCII slug of ``title``; a short hash for titles with no Latin letters."""
+def slugify(title: str) -> str:
+    """An ASCII slug of ``title`` (60 characters at most); a short hash for titles with no
+    Latin letters."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:limit].strip("-")
-    if slug:
-        return slug
-    return "s-" + hashlib.blake2b(title.encode("utf-8"), digest_size=5).hexdigest()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60].strip("-")
+    return slug or "s-" + hashlib.blake2b(title.encode("utf-8"), digest_size=5).hexdigest()
