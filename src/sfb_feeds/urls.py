@@ -180,10 +180,8 @@ def unreadable_fields(template: str) -> tuple[int, list[str]]:
 
 
 def digest_archive_url(settings: Settings, lang: str) -> str:
-    """The public address of ``lang``'s digest archive page."""
     return public_url(settings, DIGEST_ARCHIVE_PATH.format(lang=lang))
 
 
 def digest_url(settings: Settings, lang: str, period: str) -> str:
-    """The public address of one week's digest page (its ``.html``)."""
     return public_url(settings, DIGEST_PATH.format(lang=lang, period=period) + ".html")

@@ -29,12 +29,10 @@ class Week:
 
 
 def _start_weekday(settings: Settings) -> int:
-    """0 for Monday ... 6 for Sunday; config validation guarantees a known name."""
-    return WEEKDAYS.index(settings.digests.week_starts.lower())
+    return WEEKDAYS.index(settings.digests.week_starts)  # (config gives a known name, lowercase)
 
 
 def week_of_day(day: date, settings: Settings) -> Week:
-    """The digest week that holds the calendar day ``day``."""
     first = day - timedelta(days=(day.weekday() - _start_weekday(settings)) % 7)
     year, number, _ = (first + timedelta(days=_MIDDLE)).isocalendar()
     return Week(f"{year:04d}-W{number:02d}", first, first + timedelta(days=6))
