@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from ..model import Settings
 from ..plan import OutputFormat, Scope, Target
 from ..site import Site
-from ..urls import ATOM, JSON_FEED, RSS
-from ..urls import FEED_ARCHIVE_PATH as ARCHIVE_PATH
+from ..urls import ATOM, FEED_ARCHIVE_PATH, JSON_FEED, RSS
 from .archive import plan_archives, render_archive
 from .atom import (
     plan_all_languages_feed,
@@ -53,7 +52,7 @@ def formats(settings: Settings, languages: Sequence[str],
                                    ("json-feed", JSON_FEED, render_json_feed)))
     return (
         *subscriptions,
-        OutputFormat(name="atom-archive", media_type=ATOM.media_type, path=ARCHIVE_PATH,
+        OutputFormat(name="atom-archive", media_type=ATOM.media_type, path=FEED_ARCHIVE_PATH,
                      scope=Scope.LANGUAGE_YEAR, render=render_archive, version="3",
                      targets=plan_archives),
         OutputFormat(name="opml", media_type="text/x-opml", path="feeds.opml",
