@@ -15,7 +15,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -86,7 +86,7 @@ class _Deadline:
 
     def __init__(self) -> None:
         self.passed = False
-        self._connections: list[http.client.HTTPConnection] = []
+        self.connections: list[http.client.HTTPConnection] = []  # made for the request
         self._done = threading.Event()
         self._guard = threading.Thread(target=self._watch, daemon=True)
 
@@ -98,27 +98,18 @@ class _Deadline:
         self._done.set()
         self._guard.join()
 
-    def track(self, http_class: Callable[..., http.client.HTTPConnection]
-              ) -> Callable[..., http.client.HTTPConnection]:
-        """``http_class``, but each connection it makes is one this deadline can end."""
-        def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
-            made = http_class(*args, **kwargs)
-            self._connections.append(made)
-            return made
-        return connection
-
     def _watch(self) -> None:
         if self._done.wait(TIMEOUT):
             return
         self.passed = True
-        while True:  # until the request gives up (its socket may not even exist yet)
-            for made in list(self._connections):
+        # Until the request gives up (its socket may not even exist yet):
+        while not self._done.is_set():
+            for made in list(self.connections):
                 sock = made.sock
                 if sock is not None:  # the descriptor only: SSLSocket.shutdown would also
                     with suppress(OSError):  # drop its SSL object under a read in progress
                         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            if self._done.wait(0.05):
-                return
+            self._done.wait(0.05)
 
 
 class _Tracked(urllib.request.AbstractHTTPHandler):
@@ -130,7 +121,11 @@ class _Tracked(urllib.request.AbstractHTTPHandler):
 
     def do_open(self, http_class: Any, req: urllib.request.Request,
                 **http_conn_args: Any) -> http.client.HTTPResponse:
-        return super().do_open(self.deadline.track(http_class), req, **http_conn_args)
+        def connection(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
+            made: http.client.HTTPConnection = http_class(*args, **kwargs)
+            self.deadline.connections.append(made)
+            return made
+        return super().do_open(connection, req, **http_conn_args)
 
 
 class _HTTPHandler(_Tracked, urllib.request.HTTPHandler):

@@ -1,10 +1,8 @@
 """Feed outputs: Atom, RSS 2.0, JSON Feed, RFC 5005 archives, OPML, the subscribe page.
 
-Each row is one output format; ``{lang}`` is the canonical BCP 47 tag of a language with
-published statements and ``{period}`` a calendar year (site timezone), or a half-year
-(``2015-h1``) for a language that outgrows its feed within one year. The modules behind
-the rows: ``atom``, ``rss``, ``jsonfeed``, ``archive``, ``opml``, ``index_page``; only
-``feedgen_adapter`` imports feedgen. Every path and link comes from ``sfb_feeds.urls``.
+``{lang}`` is the canonical BCP 47 tag of a language with published statements,
+``{period}`` an archive's year, half-year (``2015-h1``) or month (site timezone). Only
+``feedgen_adapter`` imports feedgen; every path and link comes from ``sfb_feeds.urls``.
 """
 
 from __future__ import annotations
@@ -15,15 +13,18 @@ from typing import TYPE_CHECKING
 from ..model import Settings
 from ..plan import OutputFormat, Scope, Target
 from ..site import Site
-from ..urls import ATOM, JSON_FEED, RSS
-from ..urls import FEED_ARCHIVE_PATH as ARCHIVE_PATH
+from ..urls import ATOM, FEED_ARCHIVE_PATH, JSON_FEED, RSS
 from .archive import plan_archives, render_archive
-from .atom import plan_all_languages_feed, plan_subscription_feeds, render_atom_feed
+from .atom import (
+    plan_all_languages_feed,
+    plan_subscription_feeds,
+    render_atom_feed,
+    render_rss_feed,
+)
 from .document import HTML
 from .index_page import IndexPage, plan_index
 from .jsonfeed import render_json_feed
 from .opml import render_opml
-from .rss import render_rss_feed
 
 if TYPE_CHECKING:
     from jinja2 import BytecodeCache  # (the type only: Jinja stays behind the renderers)
@@ -36,13 +37,10 @@ def _plan_opml(site: Site) -> Iterator[Target]:
 
 def formats(settings: Settings, languages: Sequence[str],
             compiled: BytecodeCache | None = None) -> tuple[OutputFormat, ...]:
-    """The feed output formats, as rows of the output table.
-
-    Only the subscribe page, a Jinja page, is prepared for ``languages`` (``compiled``:
-    Jinja's bytecode cache). Feedgen is imported with this package and each feed is built
-    from the site it is given: every per-render cache measured, such as one for canonical
-    URIs, saved under 1% of a feed render and was dropped.
-    """
+    """The feed rows. Only the subscribe page (Jinja) is prepared for ``languages``
+    (``compiled``: Jinja's bytecode cache); each feed is built from the site it is given:
+    every per-render cache measured (one for canonical URIs, say) saved under 1% of a feed
+    render and was dropped."""
     page = IndexPage(settings, languages, compiled)
     subscriptions = tuple(
         OutputFormat(name=name + suffix, media_type=kind.media_type, path=folder + kind.file,
@@ -54,7 +52,7 @@ def formats(settings: Settings, languages: Sequence[str],
                                    ("json-feed", JSON_FEED, render_json_feed)))
     return (
         *subscriptions,
-        OutputFormat(name="atom-archive", media_type=ATOM.media_type, path=ARCHIVE_PATH,
+        OutputFormat(name="atom-archive", media_type=ATOM.media_type, path=FEED_ARCHIVE_PATH,
                      scope=Scope.LANGUAGE_YEAR, render=render_archive, version="3",
                      targets=plan_archives),
         OutputFormat(name="opml", media_type="text/x-opml", path="feeds.opml",

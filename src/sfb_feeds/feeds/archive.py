@@ -18,9 +18,6 @@ from ..urls import ATOM, archive_path, feed_path, public_url
 from .document import Link, base_feed, feed_title, make_entry
 from .feedgen_adapter import render_atom
 
-_HALF_TITLES = {1: "1\u20136", 7: "7\u201312"}  # months, en dash
-
-
 # Year, half-year, month: the first that gives two archives or more is used.
 _UNITS: tuple[Callable[[datetime], Months], ...] = (
     lambda moment: Months(moment.year),
@@ -82,9 +79,9 @@ def feed_history(site: Site, language: str | None) -> History:
 
 
 def _title(site: Site, language: str, months: Months) -> str:
-    """The language feed's title and the period: a year, a half-year's months, a month."""
-    half = _HALF_TITLES.get(months.first) if months.last - months.first == 5 else None
-    shown = f"{months.year:04d} ({half})" if half else months.label
+    """The language feed's title and the period: "2015", "2015 (1-6)" (en dash) or "2015-03"."""
+    half = months.last - months.first == 5
+    shown = f"{months.year:04d} ({months.first}\u2013{months.last})" if half else months.label
     return f"{feed_title(site, language)} — {shown}"
 
 

@@ -1,4 +1,4 @@
-"""Atom 1.0 subscription feeds: one per language and one for all languages."""
+"""Atom 1.0 and RSS 2.0 subscription feeds: one per language and one for all languages."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import replace
 
 from ..plan import Target
 from ..site import Site
-from ..urls import ATOM
+from ..urls import ATOM, RSS
 from .archive import archive_link, feed_history
 from .document import current_feed
-from .feedgen_adapter import render_atom
+from .feedgen_adapter import render_atom, render_rss
 
 
 def plan_subscription_feeds(site: Site) -> Iterator[Target]:
@@ -42,3 +42,8 @@ def render_atom_feed(site: Site, target: Target) -> bytes:
     links = () if target.language is None or history.older is None else (
         archive_link(site, target.language, history.older, "prev-archive"),)
     return render_atom(replace(feed, complete=history.complete, links=(*feed.links, *links)))
+
+
+def render_rss_feed(site: Site, target: Target) -> bytes:
+    """``{lang}/rss.xml`` (or ``rss.xml`` for all languages; RSS Advisory Board profile)."""
+    return render_rss(current_feed(site, target.language, target.statements, RSS))

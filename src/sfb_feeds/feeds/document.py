@@ -162,11 +162,10 @@ def base_feed(site: Site, language: str | None, path: str, entries: tuple[Entry,
 
 def current_feed(site: Site, language: str | None, statements: Sequence[Statement],
                  kind: FeedKind) -> Feed:
-    """The subscription document of a language (None: all languages) in one format: the
-    newest ``feeds.entries`` of ``statements``, the hub, and the same format's feed in
-    every other language."""
-    newest = statements[: site.settings.feeds.entries]
-    entries = tuple(make_entry(site, statement) for statement in newest)
+    """The subscription document of a language (None: all languages) in one format: its
+    ``statements`` (planned: the newest ``feeds.entries``), the hub, and the same format's
+    feed in every other language."""
+    entries = tuple(make_entry(site, statement) for statement in statements)
     feed = base_feed(site, language, feed_path(kind, language), entries)
     others = (Link(public_url(site.settings, feed_path(kind, other)), TRANSLATION_REL,
                    kind.media_type, other, feed_title(site, other))

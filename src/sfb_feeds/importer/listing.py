@@ -41,7 +41,6 @@ class ListingEntry:
 
     source: str
     line: int  # the title's line, or the date line's when there is no title
-    date_line: int
     title: str | None
     day: date
     paragraphs: tuple[str, ...]
@@ -102,7 +101,7 @@ class _Statements:
         title = block_text(title_block) if title_block else None
         named, languages = read_title(title or "")
         self.entries.append(ListingEntry(
-            source=self.source, line=line, date_line=date_line, title=title, day=day,
+            source=self.source, line=line, title=title, day=day,
             paragraphs=tuple(texts), authors=tuple(dict.fromkeys(authors + named)),
             languages=languages,
         ))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import unicodedata
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from ..durable import fsync_path
+from .. import durable
 from ..errors import counted
 from ..loader import scan_statement_files
 from ..model import LimitSettings
@@ -28,25 +27,21 @@ def write_new(path: Path, data: bytes) -> bool:
     even by a file that appeared meanwhile, and nobody ever sees half a record.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
+        durable.write_new(str(temporary), data, durable=True)
+        os.link(temporary, path)
+    except durable.StageError:  # the temporary file could not be written
+        raise
+    except FileExistsError:
+        return False
+    except OSError:  # a filesystem without hard links: check, then rename
+        if path.exists():
             return False
-        except OSError:  # a filesystem without hard links: check, then rename
-            if path.exists():
-                return False
-            os.replace(temporary, path)
-        fsync_path(str(path.parent))  # the new name must survive a crash too
-        return True
+        os.replace(temporary, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
+        durable.unlink(str(temporary))
+    durable.fsync_path(str(path.parent))  # the new name must survive a crash too
+    return True
 
 
 def refusal(text: str, limits: LimitSettings) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ class _Draft:
     title: str
     language: str | None
     stem: str
-    review: list[str] = field(default_factory=list)  # what an editor must check
+    review: list[str]  # what an editor must check
 
     def comments(self) -> list[str]:
         """The record's leading comment lines: where it came from, what to review."""
