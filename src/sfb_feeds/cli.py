@@ -292,8 +292,7 @@ def _report_bug(exc: BaseException, verbose: bool, err: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 invalid input, 2 usage,
-    70 an internal error: a bug)."""
+    """Run the command line; returns the exit code (``errors.EXIT_*``; 130 if interrupted)."""
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
