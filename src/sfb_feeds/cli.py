@@ -46,11 +46,6 @@ class _Console:
     def warn(self, message: str) -> None:
         print(f"warning: {printable(message)}", file=self.err)
 
-    def remind(self, message: str) -> None:
-        """A warning an earlier run gave already (a lasting condition): not with --quiet."""
-        if not self.quiet:
-            self.warn(message)
-
     def loaded(self, loaded: Loaded) -> None:
         """Show the loader's warnings with --verbose (``check`` shows them always)."""
         for warning in loaded.warnings:
@@ -127,8 +122,9 @@ def run_build(args: argparse.Namespace, console: _Console) -> int:
                    detail=console.detail, progress=_progress_bar(console), adopt=args.adopt)
     for warning in report.warnings:
         console.warn(warning)
-    for reminder in report.reminders:
-        console.remind(reminder)
+    for reminder in report.reminders:  # warnings an earlier run gave already: not --quiet
+        if not console.quiet:
+            console.warn(reminder)
     (console.info if report.changed else console.detail)(report.summary())
     return EXIT_OK
 
@@ -296,8 +292,7 @@ def _report_bug(exc: BaseException, verbose: bool, err: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 invalid input, 2 usage,
-    70 an internal error: a bug)."""
+    """Run the command line; returns the exit code (``errors.EXIT_*``; 130 if interrupted)."""
     out = out or sys.stdout
     err = err or sys.stderr
     parser = build_parser()
@@ -322,7 +317,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
 
 
 def entry_point() -> None:
-    """Console-script entry point."""
     try:
         code = main()
         sys.stdout.flush()

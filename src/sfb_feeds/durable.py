@@ -9,9 +9,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from .manifest import TEMP_SUFFIX
 
+# Flushes at once: ext4 commits concurrent fsyncs together. Cold 10,000, 8 pairs each
+# against 16: 32 threads 0.93 x the time (later 0.97 x), 48 0.94 x, 96 0.93 x.
+FSYNC_THREADS = 32
+BATCH_FILES = 32
+AHEAD = 64  # batches: at most ~2,000 files' bytes wait to be written
+
+
+class StageError(OSError):
+    """Writing or flushing a staged file failed: ``action`` says which, ``filename`` which
+    file."""
+
+    def __init__(self, action: str, path: str, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), path)
+        self.action = action
+
 
 def same_bytes(path: str, data: bytes) -> bool:
-    """Whether the file at ``path`` holds exactly ``data``."""
     try:
         with open(path, "rb") as handle:
             return handle.read(len(data) + 1) == data
@@ -31,16 +45,10 @@ def fsync_path(path: str) -> None:
         raise StageError("flush to disk", path, exc) from exc
 
 
-# Flushes at once: ext4 commits concurrent fsyncs together. Cold 10,000, 8 pairs each
-# against 16: 32 threads 0.93 x the time (later 0.97 x), 48 0.94 x, 96 0.93 x.
-FSYNC_THREADS = 32
-
-
 def make_durable(paths: Collection[str]) -> None:
-    """Make the files (their bytes) or folders (the renames in them) ``paths`` durable:
-    an fsync() each, many at once from threads so that the file system commits them
-    together (measured on this VM's ext4, 3,000 staged files: 0.50 s one by one, 0.27 s
-    from 16 threads). Never sync(): it would flush every file system of the host."""
+    """fsync() the files or folders ``paths``, many at once from threads so that the file
+    system commits them together (this VM's ext4, 3,000 staged files: 0.50 s one by one,
+    0.27 s from 16 threads). Never sync(): it would flush every file system of the host."""
     if len(paths) <= 1:
         for path in paths:
             fsync_path(path)
@@ -55,8 +63,7 @@ class Stager:
     system time each, which in the one writing thread held back the workers (10,000
     cold, 7,600 files: see docs/operations.md). Files go in batches of BATCH_FILES (a
     task each cost the building process ~1.8 s of 100,000's cold build in submitting);
-    at most AHEAD batches wait, so that the bytes waiting stay few. ``wait`` returns each
-    file's status, or raises the first failure as a :class:`StageError`."""
+    at most AHEAD batches wait, so that the bytes waiting stay few."""
 
     def __init__(self, durable: bool) -> None:
         self.durable = durable
@@ -79,7 +86,8 @@ class Stager:
             self._written.update(self._pending.popleft().result())
 
     def wait(self) -> dict[str, os.stat_result]:
-        """Every file added, written (and flushed): path: status."""
+        """Every file added, written (and flushed): path: status; or the first
+        :class:`StageError`."""
         try:
             if self._batch:
                 self._submit()
@@ -96,31 +104,16 @@ class Stager:
         self._pool, self._pending, self._batch = None, deque(), []
 
 
-BATCH_FILES = 32
-AHEAD = 64  # batches: at most ~2,000 files' bytes wait to be written
-
-
-class StageError(OSError):
-    """Writing or flushing a staged file failed: ``action`` says which, ``filename`` names
-    the file."""
-
-    def __init__(self, action: str, path: str, cause: OSError) -> None:
-        super().__init__(cause.errno, cause.strerror or str(cause), path)
-        self.action = action
-
-
 def _stage_all(batch: list[tuple[str, bytes]], durable: bool
                ) -> list[tuple[str, os.stat_result]]:
-    done = []
-    for temp, data in batch:
-        unlink(temp)  # a leftover of a killed run; recreated with fresh permissions
-        done.append((temp, write_new(temp, data, durable=durable)))
-    return done
+    return [(temp, write_new(temp, data, durable=durable)) for temp, data in batch]
 
 
 def write_new(path: str, data: bytes, *, durable: bool) -> os.stat_result:
-    """Create ``path`` (mode 0666 less the umask, as any new file) holding ``data``, and
-    flush it to the disk when ``durable``. Failures are a :class:`StageError`."""
+    """Create ``path`` afresh (any leftover of a killed run removed first; mode 0666 less
+    the umask, as any new file) holding ``data``, flushed to the disk when ``durable``.
+    Failures to write or flush are a :class:`StageError`."""
+    unlink(path)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
     except OSError as exc:
@@ -141,11 +134,9 @@ def write_new(path: str, data: bytes, *, durable: bool) -> os.stat_result:
 
 
 def replace_file(path: str, data: bytes, *, durable: bool = True) -> None:
-    """Replace ``path`` atomically with a file holding ``data``: written beside it
-    (:func:`temp_name`), flushed, renamed over it, and the rename flushed (its folder's
-    fsync) when ``durable``. Failures are an ``OSError``."""
+    """Replace ``path`` atomically with ``data``: written beside it (:func:`temp_name`),
+    renamed over it, and the rename flushed (its folder's fsync) when ``durable``."""
     temp = temp_name(path)
-    unlink(temp)  # a leftover of a killed run
     write_new(temp, data, durable=durable)
     os.replace(temp, path)
     if durable:

@@ -30,10 +30,10 @@ def _escape_one(match: re.Match[str]) -> str:
 def display_path(path: str | Path, here: str | None = None) -> str:
     """``path`` as the user should see it: relative to the working folder (``here``, found
     when not given) when inside it."""
-    text, here = str(path), here if here is not None else os.getcwd()
-    if os.path.isabs(text) and text.startswith(here.rstrip(os.sep) + os.sep) \
-            and os.path.normpath(text) == text:
-        return text[len(here.rstrip(os.sep)) + 1:]  # what relpath gives, without its cost
+    text = str(path)
+    inside = (os.getcwd() if here is None else here).rstrip(os.sep) + os.sep
+    if text.startswith(inside) and os.path.normpath(text) == text:
+        return text[len(inside):]  # what relpath gives, without its cost
     relative = os.path.relpath(path)
     return text if relative.startswith("..") else relative
 

@@ -20,11 +20,10 @@ from .writer import WriteError
 
 LOCK_NAME = ".sfb-feeds.lock"  # in the output folder it guards
 DEFAULT_WAIT = 10.0  # seconds; cron runs minutes apart, so a longer overlap means trouble
-WAIT_ENV = "SFB_FEEDS_LOCK_WAIT"  # overrides DEFAULT_WAIT (tests, unusual setups)
+WAIT_ENV = "SFB_FEEDS_LOCK_WAIT"  # seconds, instead of DEFAULT_WAIT (tests, unusual setups)
 
 
 def default_wait() -> float:
-    """How long a second run waits: ``$SFB_FEEDS_LOCK_WAIT`` seconds, else DEFAULT_WAIT."""
     try:
         return max(0.0, float(os.environ.get(WAIT_ENV, DEFAULT_WAIT)))
     except ValueError:
@@ -60,17 +59,16 @@ def _busy(path: Path, waited: float) -> Busy:
 
 def hold(output_dir: Path, *, wait: float | None = None,
          poll: float = 0.05) -> contextlib.AbstractContextManager[Path]:
-    """Hold the lock on ``output_dir`` (created if missing) for the ``with`` block, as
-    :func:`hold_file` does; a second run gets :class:`~sfb_feeds.errors.Busy`."""
+    """:func:`hold_file` on the lock file of ``output_dir`` (created if missing)."""
     return hold_file(output_dir / LOCK_NAME, wait=wait, poll=poll, busy=_busy)
 
 
 @contextlib.contextmanager
 def hold_file(path: Path, *, busy: Callable[[Path, float], Busy], wait: float | None = None,
               poll: float = 0.05) -> Iterator[Path]:
-    """Hold the ``flock`` on ``path`` (created empty if missing, with its folder); if another
-    process holds it, retry for ``wait`` seconds (default: :func:`default_wait`), then raise
-    what ``busy(path, wait)`` returns. Yields ``path``."""
+    """Hold the ``flock`` on ``path`` (created empty if missing, with its folder) for the
+    ``with`` block; while another process holds it, retry for ``wait`` seconds (default:
+    :func:`default_wait`), then raise ``busy(path, wait)``. Yields ``path``."""
     patience = default_wait() if wait is None else wait
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,13 @@
-"""The manifest: which files in the output folder sfb-feeds owns, and how it left them;
-the report of what a run did to them (``WriteReport``).
+"""The manifest: which files in the output folder sfb-feeds owns and how it left them;
+``WriteReport``: what a run did to them.
 
-``.sfb-feeds-manifest.json`` in the output folder lists every file the tool wrote, with
-the hash, size, modification time and inode it had when written, and the *render key*
-of what produced it (see ``incremental.keys``). Files not listed there are never touched.
-It is JSON so that a person can read it; it lives beside the files it describes (not in
-the cache folder, which is safe to delete) because losing it would mean losing track of
-which files are ours. An *intent* file beside it (see ``writer``) marks a run that was
-interrupted. Paths read from either are checked like output paths: a tampered manifest
-cannot make the tool delete anything outside the folder.
+``.sfb-feeds-manifest.json`` lists every file the tool wrote, with the hash, size,
+modification time and inode it had when written and the *render key* of what produced it
+(``incremental.keys``). It is JSON for people to read, and lives beside the files (not in
+the cache folder, which is safe to delete): losing it would lose track of which files are
+ours. An *intent* file beside it (``writer``) marks an interrupted run. Paths read from
+either are checked like output paths: a tampered manifest cannot make the tool delete
+anything outside the folder.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ MANIFEST_FORMAT = "sfb-feeds-manifest"
 MANIFEST_VERSION = 1
 RESERVED_PREFIX = ".sfb-feeds"  # manifest, lock file: never an output name
 TEMP_SUFFIX = ".sfb-tmp"
-Status = tuple[int, int, int]  # size, modification time (ns), inode
 
 
 class UnsafePath(SfbError, ValueError):  # (SfbError: a planted link is the user's to fix)
@@ -113,10 +111,8 @@ def checked_paths(paths: Iterable[str]) -> list[str]:
 
 
 def read_manifest(root: Path) -> Manifest:
-    """The manifest in ``root`` merged with a killed run's intent (then not ``complete``).
-
-    A missing or unreadable manifest gives an empty, not-``present`` one.
-    """
+    """The manifest in ``root`` merged with a killed run's intent (then not ``complete``);
+    a missing or unreadable manifest gives an empty, not-``present`` one."""
     manifest = _read_manifest_file(root / MANIFEST_NAME)
     try:
         intent = json.loads((root / INTENT_NAME).read_bytes())
@@ -163,12 +159,10 @@ def lstat(path: str) -> os.stat_result | None:
         return None
 
 
-def manifest_status(output_dir: Path) -> Status | None:
-    """The manifest file's status; None if there is none or a run was interrupted.
-
-    A manifest is only ever replaced whole (new inode), so an unchanged status means an
-    unchanged manifest, and no file needs to be read to know it.
-    """
+def manifest_status(output_dir: Path) -> tuple[int, int, int] | None:
+    """The manifest file's size, mtime (ns) and inode; None if there is none or a run was
+    interrupted. It is only ever replaced whole (new inode): the same status, the same
+    manifest, known without reading it."""
     root = os.path.abspath(output_dir)
     if os.path.lexists(f"{root}/{INTENT_NAME}"):
         return None

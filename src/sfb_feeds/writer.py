@@ -1,22 +1,19 @@
 """The only writer of the public output folder: atomic, only what changed, only its own files.
 
-A web server reads the output folder while a build runs, and cron may kill a build at
-any moment, so every file is replaced by ``rename`` from a complete temporary file next
-to it: a reader sees the whole old file or the whole new one, never a mix.
+A web server reads the folder while a build runs and cron may kill a build at any moment,
+so every file is replaced by ``rename`` from a complete temporary file beside it: a reader
+sees the whole old file or the whole new one. Files not listed in the manifest (see
+``manifest``) are never touched; an output whose render key and file status are unchanged
+is neither rendered nor read.
 
-What the tool owns is listed in a manifest (see ``manifest``); files not listed there are
-never touched. The manifest also makes a no-op run cheap: an output whose render key and
-file status are unchanged is neither rendered nor read.
-
-Crash ordering. Before the first temporary file appears, an *intent* file is written next
-to the manifest; it lists every path this run may create and the folders it is about to
-create. Then all temporary files are written and flushed to disk, renamed into place, stale
-files removed, the new manifest written, and the intent file deleted. A crash at any point
-leaves each file whole (old or new), and leaves manifest + intent claiming every file the
-tool may have created; the next run sees the intent, checks files by their bytes instead
-of trusting recorded status, and sweeps leftover temporary files. A run that fails before
-renaming anything removes its temporary files and intent: the folder is as it was.
-Callers must hold :func:`sfb_feeds.lock.hold` on the folder while writing.
+Crash ordering. Before the first temporary file appears, an *intent* file beside the
+manifest lists every path this run may create and the folders it is about to create. Then
+the temporary files are written and fsynced, renamed into place, stale files removed, the
+new manifest written and the intent deleted. Killed at any point, every file is whole (old
+or new) and manifest + intent claim every file the tool may have created: the next run
+sees the intent, checks files by their bytes instead of their recorded status, and sweeps
+leftover temporary files. A run that fails before renaming anything removes its temporary
+files and intent: the folder is as it was. Callers hold :func:`sfb_feeds.lock.hold`.
 """
 
 from __future__ import annotations
@@ -86,11 +83,9 @@ class _Staging:
 
     root: Path
     old: Manifest
-    durable: bool
-    planned: list[str]
-    stager: Stager  # writes (and flushes) staged files on threads
+    planned: frozenset[str]
+    stager: Stager  # writes (and flushes, if durable) staged files on threads
     real_root: str = ""
-    planned_set: frozenset[str] = frozenset()
     new: dict[str, Entry] = field(default_factory=dict)
     staged: list[tuple[str, str, Entry]] = field(default_factory=list)  # path, temp, entry
     created: list[str] = field(default_factory=list)
@@ -133,7 +128,7 @@ class _Staging:
         self.staged.append((path, temp, entry))
 
     def _write_intent(self) -> None:
-        claimed = sorted(set(self.planned) - set(self.old.files))
+        claimed = sorted(self.planned - self.old.files.keys())
         wanted = {d for p in self.planned for d in parents(p)}
         self.intended_dirs = {d for d in wanted if not os.path.isdir(self.full(d))}
         dirs = sorted(self.intended_dirs | self.old.dirs)
@@ -154,7 +149,7 @@ class _Staging:
         full = self.full(folder)
         st = lstat(full)
         if st is not None and not stat.S_ISDIR(st.st_mode) and folder in self.old.files \
-                and folder not in self.planned_set:
+                and folder not in self.planned:
             unlink(full)  # an output of ours that is now a folder of outputs
             st = None
         if st is None:
@@ -178,7 +173,7 @@ class _Staging:
 
     def _replace_file(self, name: str, data: bytes) -> None:
         try:
-            replace_file(self.full(name), data, durable=self.durable)
+            replace_file(self.full(name), data, durable=self.stager.durable)
         except OSError as exc:
             raise _fail("write", name, exc) from exc
 
@@ -207,7 +202,7 @@ class _Job(_Staging):
             for path in set(self.old.files) | set(self.new):
                 unlink(temp_name(self.full(path)))
         dirs = self._settle_dirs(touched)
-        if self.durable:
+        if self.stager.durable:
             make_durable(touched)
         if self._manifest_differs(dirs):
             final = Manifest(files=self.new, dirs=dirs, generation=uuid.uuid4().hex)
@@ -249,14 +244,14 @@ class _Job(_Staging):
                 or self.old.dirs != dirs or self.old.files != self.new)
 
     def abort(self) -> None:
-        """Undo a run that failed before any file was replaced; the folder is as before."""
-        # (renaming: some files are new already, the incomplete manifest tells the next run;
-        # no intent: nothing was staged, temporary files come after the intent)
+        """Undo a run that failed before any file was replaced; the folder is as before.
+
+        Once renaming began, some files are new: the incomplete manifest tells the next run.
+        Without an intent, nothing was staged. Else every planned path's temporary file goes
+        (one may be half written), and every folder this run may have created, if empty; if
+        undoing fails too, the incomplete manifest stays and the next run cleans up."""
         if self.renaming or not self.intent_written:
             return
-        # Every planned path's temporary file goes (one may be half written), and every
-        # folder this run may have created, if empty. If undoing fails too, the incomplete
-        # manifest stays and the next run cleans up.
         with contextlib.suppress(OSError):
             for path in self.planned:
                 unlink(temp_name(self.full(path)))
@@ -264,9 +259,7 @@ class _Job(_Staging):
             for folder in sorted(folders, key=lambda d: d.count("/"), reverse=True):
                 with contextlib.suppress(OSError):
                     os.rmdir(self.full(folder))
-            if self.old.complete:
-                # (after an earlier crash, the intent written now still names what that run
-                # may have left behind, so it stays)
+            if self.old.complete:  # (else it names what an earlier crash may have left)
                 unlink(self.full(INTENT_NAME))
 
 
@@ -277,18 +270,17 @@ def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
     """Bring ``output_dir`` to exactly ``outputs`` and ``kept`` (and files not the tool's).
 
     Only files whose bytes differ are written (the others keep their modification time);
-    ``kept`` files (path: render key) stay as the last run left them, unread; files the
-    last manifest lists but that are neither are removed. ``outputs`` may be a stream
-    (being rendered): then ``paths`` names them beforehand. If it or the writing fails
-    before a file is replaced, the folder is left as it was. ``durable=False`` skips
-    fsync (tests, throwaway folders). The first write into a folder (no manifest) refuses
-    with ForeignFiles if other bytes already sit at output paths, unless ``adopt``.
-    ``old``: the folder's manifest if the caller read it under the same lock."""
+    ``kept`` files (path: render key) stay as the last run left them, unread; other files
+    the last manifest lists are removed. ``outputs`` may be a stream (being rendered),
+    named beforehand by ``paths``; if it or the writing fails before a file is replaced,
+    the folder is left as it was. ``durable=False`` skips fsync (tests, throwaway folders).
+    A first write (no manifest) raises ForeignFiles if other bytes sit at output paths,
+    unless ``adopt``. ``old``: the manifest, if the caller read it under the same lock."""
     if paths is None:
         outputs = list(outputs)
         paths = [output.path for output in outputs]
     kept = kept or {}
-    planned = checked_paths([*paths, *kept])
+    planned = frozenset(checked_paths([*paths, *kept]))
     root = Path(os.path.abspath(output_dir))
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -296,9 +288,8 @@ def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
         raise _fail("create folder", str(output_dir), exc) from exc
     old = read_manifest(root) if old is None else old
     first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
-    job = _Job(root=root, old=old, durable=durable, planned=planned, stager=Stager(durable),
-               real_root=os.path.realpath(root), planned_set=frozenset(planned),
-               foreign=[] if first and not adopt else None)
+    job = _Job(root=root, old=old, planned=planned, stager=Stager(durable),
+               real_root=os.path.realpath(root), foreign=[] if first and not adopt else None)
     written, removed = _run(job, outputs, kept)
     owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
     unchanged = len(job.new) - len(written)  # (staged files are in job.new once committed)
@@ -328,7 +319,7 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
 
 def _check_delivered(job: _Job) -> None:
     """Paths named beforehand that the stream never brought (a fault upstream) stop it."""
-    missing = job.planned_set - {*job.new, *(p for p, *_ in job.staged), *(job.foreign or ())}
+    missing = job.planned - {*job.new, *(p for p, *_ in job.staged), *(job.foreign or ())}
     if missing:
         raise RuntimeError(f"{counted(len(missing), 'planned output')} never came, {min(missing)} "
                            "among them: nothing was written")
