@@ -163,7 +163,8 @@ class _Staging:
                              f"folder (to {os.path.realpath(full)}); remove that link")
 
     def _inside(self, folder: str) -> bool:
-        """Whether ``folder`` (absolute) really lies in the output folder, links resolved."""
+        """Whether ``folder`` (absolute) really lies in the output folder, links resolved
+        (each folder once: realpath costs ~23 µs, and stale files share few folders)."""
         if folder == str(self.root):
             return True
         if folder not in self.checked:
