@@ -59,7 +59,7 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
             report = writer.write_outputs(
                 settings.output_dir, memory.render(site, planned, plan, progress),
                 kept=plan.kept, paths=plan.paths, adopt=adopt, old=old)
-            memory.remember(loaded.statements, now, report, site)
+            memory.remember(report, site)
             _tell(report, detail)
             return _announced(settings, report)
     raise AssertionError("unreachable: the second attempt always returns")

@@ -174,8 +174,7 @@ class BuildMemory:
         self._languages = known_languages(self.settings.cache_dir)
         return self._languages
 
-    def remember(self, statements: Sequence[Statement], now: datetime,
-                 report: WriteReport, site: Site) -> None:
+    def remember(self, report: WriteReport, site: Site) -> None:
         """Keep this build's stamp (to recognise the next build with nothing to do), the
         templates it inlined and the languages' names and directions."""
         from .languages import keep_languages
@@ -186,9 +185,9 @@ class BuildMemory:
         keep_languages(self.settings.cache_dir, self._languages,
                        {tag: (site.names[tag], site.directions[tag]) for tag in site.names})
         after = manifest.manifest_status(self.settings.output_dir)
-        stamp.save_stamp(self.settings, None if self.inputs is None or after is None else
-                         stamp.Stamp(self.inputs, *stamp.publication_window(statements, now),
-                                     after, report.owned))
+        window = stamp.publication_window(self._read, site.now)
+        stamp.save_stamp(self.settings, None if self.inputs is None or after is None
+                         else stamp.Stamp(self.inputs, *window, after, report.owned))
 
 
 def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int],
