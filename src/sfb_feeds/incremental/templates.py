@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, MutableMapping
+from collections import UserDict
 from pathlib import Path
 
 import jinja2
@@ -47,31 +47,22 @@ def _read_entries(path: Path) -> dict[str, str]:
     return {}
 
 
-class TemplateStore(MutableMapping[str, str]):
+class TemplateStore(UserDict[str, str]):
     """The inlined templates kept in ``folder`` (None: kept for this build only)."""
 
     def __init__(self, folder: Path | None) -> None:
+        super().__init__()
         self.path = None if folder is None else folder / TEMPLATES_FILE
         self._read = {} if self.path is None else _read_entries(self.path)
-        self._known = dict(self._read)
-        self._used: dict[str, str] = {}
+        self.data.update(self._read)
+        self._used: dict[str, str] = {}  # what this build looked up or added
 
     def __getitem__(self, key: str) -> str:
-        self._used[key] = self._known[key]
+        self._used[key] = self.data[key]
         return self._used[key]
 
     def __setitem__(self, key: str, text: str) -> None:
-        self._known[key] = self._used[key] = text
-
-    def __delitem__(self, key: str) -> None:
-        del self._known[key]
-        self._used.pop(key, None)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._known)
-
-    def __len__(self) -> int:
-        return len(self._known)
+        self.data[key] = self._used[key] = text
 
     def save(self) -> None:
         """Keep the entries this build used, if they differ from those read."""
