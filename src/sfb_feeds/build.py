@@ -51,16 +51,15 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
                 detail("another run wrote the folder meanwhile; starting over")
                 continue
             site = make_site(settings, loaded.statements, now, known=memory.languages())
-            compiled = memory.compiled_templates()
+            inlined, compiled = memory.templates()
             planned = pipeline.plan_site(site, compiled)
             old = manifest.read_manifest(settings.output_dir.absolute())  # read once
             plan = memory.plan_renders(site, planned, old.files)
-            planned = pipeline.prepared(site, planned, plan.indexes, memory.inlined_templates(),
-                                        compiled)
+            planned = pipeline.prepared(site, planned, plan.indexes, inlined, compiled)
             report = writer.write_outputs(
                 settings.output_dir, memory.render(site, planned, plan, progress),
                 kept=plan.kept, paths=plan.paths, adopt=adopt, old=old)
-            memory.remember(loaded.statements, now, report, site)
+            memory.remember(report, site)
             _tell(report, detail)
             return _announced(settings, report)
     raise AssertionError("unreachable: the second attempt always returns")

@@ -1,8 +1,7 @@
 """Outputs declared as data: a format crossed with a scope (site, language, year, week).
 
 A new kind of output is one more :class:`OutputFormat` row in the table a renderer
-package's ``formats(settings, languages)`` returns (``feeds``, ``digest``), not new
-control flow.
+package's ``formats(settings, languages)`` returns, not new control flow.
 """
 
 from __future__ import annotations
@@ -28,10 +27,8 @@ class Scope(enum.Enum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class Months:
-    """Consecutive months of one year (site timezone): a whole year, a half or one month.
-
-    ``label`` names it in paths: ``2015``, ``2015-h1`` / ``2015-h2``, ``2015-03``.
-    """
+    """Consecutive months of one year (site timezone): a whole year, a half or one month,
+    named in paths ``2015``, ``2015-h1`` / ``2015-h2``, ``2015-03``."""
 
     year: int
     first: int = 1
@@ -63,10 +60,9 @@ class History:
 class Target:
     """What one output is about: a language (None: all), a period, its statements.
 
-    ``statements`` are newest first. ``period`` is the year (LANGUAGE_YEAR), the digest
-    week (LANGUAGE_WEEK) or an archive's months. ``history`` is what else a feed shows
-    that its statements do not determine (RFC 5005 links), worked out when planning.
-    Every field is part of the output's render key.
+    ``statements`` are newest first; ``period`` is the year, the digest week or an
+    archive's months; ``history`` what else a feed shows (RFC 5005 links), worked out
+    when planning. Every field is part of the output's render key.
     """
 
     language: str | None
@@ -82,14 +78,13 @@ Renderer = Callable[[Site, Target], bytes | Mapping[str, bytes]]
 class OutputFormat:
     """One row of the output table.
 
-    ``path`` is a template relative to the output folder using ``{lang}`` and ``{period}``.
-    A row writes one file of ``media_type`` per target, and ``render`` returns its bytes;
-    or it declares ``files``, (path ending, media type) pairs, and ``render`` returns each
-    file's bytes by its ending, from one rendering of the target (a digest's .html, .txt
-    and .eml). ``version`` is part of every cache key: bump it when the renderer's output
-    changes. ``targets``, when given, plans the format's targets itself instead of one per
-    period of ``scope`` (RFC 5005 archives exist only for languages that outgrow their
-    feed).
+    ``path``: relative to the output folder, with ``{lang}`` and ``{period}``. A row
+    writes one file of ``media_type`` per target, ``render`` returning its bytes; or it
+    declares ``files``, (path ending, media type) pairs, and ``render`` returns each
+    file's bytes by its ending, from one rendering (a digest's .html, .txt and .eml).
+    ``version`` is part of every render key: bump it when the output changes.
+    ``targets``, when given, plans the targets instead of one per period of ``scope``
+    (RFC 5005 archives exist only for languages that outgrow their feed).
     """
 
     name: str
@@ -103,7 +98,7 @@ class OutputFormat:
 
     @property
     def outputs(self) -> tuple[tuple[str, str], ...]:
-        """The (path ending, media type) of each file a target of this row writes."""
+        """The (path ending, media type) of each file of a target."""
         return self.files or (("", self.media_type),)
 
 
@@ -116,7 +111,6 @@ class PlannedOutput:
     paths: tuple[str, ...]
 
     def render(self, site: Site) -> list[tuple[str, bytes]]:
-        """Each file's path and bytes."""
         data = self.format.render(site, self.target)
         if isinstance(data, bytes):
             return [(self.paths[0], data)]

@@ -16,11 +16,10 @@ from .model import Settings, Statement
 class Site:
     """Everything a renderer may look at: settings, the run's clock, published statements.
 
-    ``statements`` holds only published records (not drafts, not scheduled after ``now``),
-    newest first. ``languages`` is sorted; ``by_language`` keeps the newest-first order.
-    ``names`` and ``directions`` hold each language's own name and writing direction,
-    looked up in CLDR once here (at 100,000 statements, looking them up for each
-    translation link took ~3 s of a cold build's CPU).
+    ``statements``: only published records (not drafts, not scheduled after ``now``),
+    newest first, as in ``by_language``; ``languages`` is sorted. ``names`` and
+    ``directions``: each language's own name and writing direction, looked up once (at
+    100,000 statements, looking them up for each translation link took ~3 s of CPU).
     """
 
     settings: Settings
@@ -60,8 +59,7 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
               known: Mapping[str, tuple[str, str]] = _NONE_KNOWN) -> Site:
     """Select what is published at ``now`` and index it for the renderers.
 
-    ``known``: languages' names and directions (tag: (name, direction)) looked up
-    before; the others are looked up in CLDR."""
+    ``known``: languages' (name, direction) looked up before; the others come from CLDR."""
     published = sorted((s for s in statements if is_published(s, now)), key=Statement.sort_key)
     by_language: defaultdict[str, list[Statement]] = defaultdict(list)
     groups: defaultdict[str, list[Statement]] = defaultdict(list)

@@ -1,16 +1,12 @@
 """What makes a repeated build cheap, and what spreads a build over the cores.
 
-:class:`BuildMemory` is the one entry point, called from ``build.py`` only; nothing
-below it (loader, plan, renderers, writer) knows it exists. It keeps, in the cache
-folder (``cache:`` in the config, default ``.sfb-cache/``; deleting it is always safe):
-
-* the build stamp (``stamp``): when no input changed, the clock is inside the same
-  publication window and the outputs are as the last build left them, a build stops
-  before reading a statement;
-* the record cache (``records``): only statement files changed since they were parsed
-  are parsed again (in worker processes when there are many: ``schedule``);
-* render keys (``keys``, kept in the output folder's manifest): only outputs whose key
-  or file changed are rendered again (in worker processes when there are many).
+:class:`BuildMemory`, called from ``build.py`` only, keeps in the cache folder (config
+``cache:``, default ``.sfb-cache/``; deleting it is always safe) the build ``stamp`` (a
+build with nothing to do stops before reading a statement), the ``records`` cache (only
+changed statement files are parsed again) and the templates and languages' names
+earlier builds prepared; render ``keys``, kept in the output folder's manifest, pick the
+outputs to render again. Parsing and rendering go to workers when there are many
+(``schedule``).
 """
 
 from __future__ import annotations
@@ -26,24 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import manifest
 from ..errors import counted
-from ..loader import (
-    FileResult,
-    Loaded,
-    ParseOptions,
-    default_detector,
-    load_statements,
-    parse_files,
-)
+from ..loader import FileResult, Loaded, default_detector, load_statements
 from ..model import FileStatus, Output, Settings, Statement
-from .stamp import (
-    STAMP_FILE,
-    Stamp,
-    input_digest,
-    load_stamp,
-    publication_window,
-    render_base,
-    save_stamp,
-)
+from . import stamp
+from .stamp import STAMP_FILE
 
 if TYPE_CHECKING:
     from jinja2 import BytecodeCache
@@ -54,10 +36,9 @@ if TYPE_CHECKING:
     from .records import Encoded
     from .templates import TemplateStore
 
-# A build with nothing to do needs only this module, ``stamp`` and ``manifest``: the
-# rest (records, render keys, the process pool, the loader's parsing) is imported by the
-# methods that use it (measured: importing it all up front cost a no-op build of 10,000
-# statements ~20 ms of its ~190 ms).
+# A build with nothing to do needs only this module, ``stamp`` and ``manifest``: the rest
+# is imported by the methods that use it (measured: importing it all up front cost a
+# no-op build of 10,000 statements ~20 ms of its ~190 ms).
 
 __all__ = ["STAMP_FILE", "BuildMemory", "RenderPlan"]
 
@@ -86,8 +67,8 @@ class BuildMemory:
         # The language detector is part of every key; found without importing it.
         self.detector = "sfb_feeds.detect" if importlib.util.find_spec(
             "sfb_feeds.detect") else ""
-        self.inputs = input_digest(settings, files, self.detector)
-        self.stamp = load_stamp(settings)
+        self.inputs = stamp.input_digest(settings, files, self.detector)
+        self.last = stamp.load_stamp(settings)
         self._templates: TemplateStore | None = None
         self._languages: dict[str, tuple[str, str]] = {}
         self._read: Sequence[Statement] = ()  # the statements in the order they were read
@@ -95,13 +76,13 @@ class BuildMemory:
     def unchanged(self, now: datetime, manifest_status: tuple[int, int, int] | None) -> bool:
         """Whether the last build at another time would have written the same: the same
         inputs, the same statements published, the outputs untouched since."""
-        stamp = self.stamp
-        return stamp is not None and stamp.fits(self.inputs, now, manifest_status) \
-            and manifest.files_intact(self.settings.output_dir, stamp.outputs)
+        last = self.last
+        return last is not None and last.fits(self.inputs, now, manifest_status) \
+            and manifest.files_intact(self.settings.output_dir, last.outputs)
 
     @property
     def outputs_known(self) -> int:
-        return 0 if self.stamp is None else len(self.stamp.outputs)
+        return 0 if self.last is None else len(self.last.outputs)
 
     def load(self, detail: Callable[[str], None]) -> Loaded:
         """Every statement, validated: unchanged files from the record cache, the others
@@ -109,9 +90,9 @@ class BuildMemory:
         from .records import RecordCache
 
         records = RecordCache(self.settings, self.detector)
-        # The cyclic collector is off while statements load: they make no cycles, and
-        # the heap they grow sets off full collections (measured at 10,000: four, ~120 ms;
-        # with the collector on, a cold build takes 1.10 x the time, paired).
+        # The collector is off while statements load: they make no cycles, and the heap
+        # they grow sets off full collections (at 10,000: four, ~120 ms; with it on, a
+        # cold build takes 1.10 x the time, paired).
         enabled = gc.isenabled()
         gc.disable()
         try:
@@ -122,9 +103,7 @@ class BuildMemory:
             known.update((path, result) for path, (result, _) in parsed.items())
             loaded = load_statements(self.settings, detect=default_detector(),
                                      files=[path for path, *_ in self.files], known=known)
-            # What is loaded lives as long as the build and makes no cycles: the collector
-            # skips it from now on (see ``remember``).
-            gc.freeze()
+            gc.freeze()  # lives as long as the build, no cycles: unfrozen by ``remember``
         finally:
             if enabled:
                 gc.enable()
@@ -150,21 +129,13 @@ class BuildMemory:
                                else (decode_result(result, prefix, shared), result))
         return found
 
-    def inlined_templates(self) -> MutableMapping[str, str]:
-        """The email templates inlined by earlier builds (see ``templates``), for
-        ``digest.formats``; what this build adds is kept by :meth:`remember`."""
-        if self._templates is None:
-            from .templates import TemplateStore
+    def templates(self) -> tuple[MutableMapping[str, str], BytecodeCache | None]:
+        """The email templates earlier builds inlined and compiled (see ``templates``),
+        for the renderers; the inlined ones this build adds are kept by :meth:`remember`."""
+        from .templates import TemplateStore, bytecode_cache
 
-            self._templates = TemplateStore(self.settings.cache_dir)
-        return self._templates
-
-    def compiled_templates(self) -> BytecodeCache | None:
-        """Where Jinja keeps the email templates it compiled, between builds (see
-        ``templates``); None without a cache folder."""
-        from .templates import bytecode_cache
-
-        return bytecode_cache(self.settings.cache_dir)
+        self._templates = TemplateStore(self.settings.cache_dir)
+        return self._templates, bytecode_cache(self.settings.cache_dir)
 
     def plan_renders(self, site: Site, planned: Sequence[PlannedOutput],
                      old: Mapping[str, manifest.Entry]) -> RenderPlan:
@@ -172,7 +143,7 @@ class BuildMemory:
         files are ``old``, the output folder's manifest)."""
         from .keys import RenderKeys, outputs_to_render
 
-        keys = RenderKeys(site, render_base(self.settings))
+        keys = RenderKeys(site, stamp.render_base(self.settings))
         all_keys = [keys.keys(item) for item in planned]
         indexes, kept = outputs_to_render(self.settings.output_dir, planned, all_keys, old)
         indexes, here = _in_render_order(planned, indexes, self._read)
@@ -197,17 +168,15 @@ class BuildMemory:
                 progress(done, total)
 
     def languages(self) -> Mapping[str, tuple[str, str]]:
-        """Languages' names and directions found by earlier builds (see ``languages``),
-        for ``make_site``."""
+        """Languages' names and directions found by earlier builds (see ``languages``)."""
         from .languages import known_languages
 
         self._languages = known_languages(self.settings.cache_dir)
         return self._languages
 
-    def remember(self, statements: Sequence[Statement], now: datetime,
-                 report: WriteReport, site: Site) -> None:
-        """Keep the stamp of this build, to recognise the next build with nothing to do,
-        the templates it inlined and the languages' names and directions."""
+    def remember(self, report: WriteReport, site: Site) -> None:
+        """Keep this build's stamp (to recognise the next build with nothing to do), the
+        templates it inlined and the languages' names and directions."""
         from .languages import keep_languages
 
         gc.unfreeze()  # (what ``load`` and ``schedule.run_parts`` froze)
@@ -216,62 +185,57 @@ class BuildMemory:
         keep_languages(self.settings.cache_dir, self._languages,
                        {tag: (site.names[tag], site.directions[tag]) for tag in site.names})
         after = manifest.manifest_status(self.settings.output_dir)
-        save_stamp(self.settings, None if self.inputs is None or after is None else
-                   Stamp(self.inputs, *publication_window(statements, now), after,
-                         report.owned))
+        window = stamp.publication_window(self._read, site.now)
+        stamp.save_stamp(self.settings, None if self.inputs is None or after is None
+                         else stamp.Stamp(self.inputs, *window, after, report.owned))
 
 
 def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int],
                      read: Sequence[Statement]) -> tuple[list[int], int]:
-    """The outputs to render, those rendered in this process before workers are forked
-    first, and how many those are.
+    """The outputs to render, those rendered here before workers are forked first, and
+    how many those are.
 
-    Here: one of each language's most numerous kind (its digests): whatever a language's
-    first render prepares (Babel's data and formats, the templates' first run) is then
-    inherited by every worker instead of being prepared in each (measured at 10,000, cold,
-    5 runs each: without them 9.0 s instead of 7.5 s, system time 6.1 s instead of 3.9 s).
-    And the outputs about a whole language or the site (feeds, the digests' archive
-    page): they read statements from every part of the heap, which a worker would copy.
+    Here: the first of each language's most numerous kind (its digests), so that what a
+    language's first render prepares (Babel's data, the templates' first run) is
+    inherited by every worker instead of prepared in each (cold 10,000, 5 runs each:
+    without them 9.0 s instead of 7.5 s, system time 6.1 s instead of 3.9 s); and the
+    outputs about a whole language or the site (feeds, the digests' archive page), which
+    read statements from all over the heap, which a worker would copy.
 
-    The rest follow in the order their statements were read (by the first one read), so
-    that a pool of workers (see ``schedule.ROUND_WEIGHT``) touches the memory of a run of
-    neighbouring statements, not of all of them: at 100,000 statements, cold, peak PSS
-    585-594 MB against 1,150 MB with each format spread evenly over the run (each
-    worker had copied ~330 MB of this process's pages); cold 10,000 0.96 x the time
-    (8 pairs), the workers copying fewer pages."""
-    firsts = _firsts(planned, indexes)
-    chosen = set(firsts)
-    whole = [i for i in indexes if i not in chosen and planned[i].target.period is None]
-    chosen.update(whole)
+    The rest follow in the order their statements were read, so that a pool of workers
+    (see ``schedule.ROUND_WEIGHT``) touches the memory of a run of neighbouring
+    statements: cold 100,000 peak PSS 585-594 MB against 1,150 MB with each format
+    spread evenly (each worker had copied ~330 MB); cold 10,000 0.96 x the time (8 pairs)."""
+    here = _rendered_here(planned, indexes)
     at = {id(statement): n for n, statement in enumerate(read)}
 
     def first_read(i: int) -> int:
         return min((at.get(id(s), 0) for s in planned[i].target.statements), default=0)
 
-    rest = sorted((i for i in indexes if i not in chosen), key=first_read)
-    return firsts + whole + rest, len(firsts) + len(whole)
+    rest = sorted((i for i in indexes if i not in here), key=first_read)
+    return [i for i in indexes if i in here] + rest, len(here)
 
 
-def _firsts(planned: Sequence[PlannedOutput], indexes: list[int]) -> list[int]:
-    """The first output of each language's most numerous kind, if it has several."""
-    count = Counter(_kind(planned[i]) for i in indexes)
+def _rendered_here(planned: Sequence[PlannedOutput], indexes: list[int]) -> set[int]:
+    """The first output of each language's most numerous kind (if it has several), and
+    the outputs about a whole language or the site."""
+    kinds = [(planned[i].format.name, planned[i].target.language) for i in indexes]
     most: dict[str | None, tuple[str, str | None]] = {}
-    for kind, outputs in count.items():
-        if outputs > 1 and (kind[1] not in most or outputs > count[most[kind[1]]]):
-            most[kind[1]] = kind
-    wanted = set(most.values())
-    return list({_kind(planned[i]): i for i in reversed(indexes)
-                 if _kind(planned[i]) in wanted}.values())[::-1]
-
-
-def _kind(item: PlannedOutput) -> tuple[str, str | None]:
-    return item.format.name, item.target.language
+    for kind, count in Counter(kinds).most_common():  # (ties: the first seen)
+        if count > 1:
+            most.setdefault(kind[1], kind)
+    first: dict[tuple[str, str | None], int] = {}
+    for i, kind in zip(indexes, kinds, strict=True):
+        first.setdefault(kind, i)
+    whole = {i for i in indexes if planned[i].target.period is None}
+    return whole.union(first[kind] for kind in most.values())
 
 
 def _parse_part(settings: Settings, paths: Sequence[str], prefix: str, indexes: Sequence[int]
                 ) -> list[tuple[str, FileResult | Encoded]]:
     """Parse some statement files: as plain values when they can be cached (which travel
     between processes several times faster than Statement objects), else whole."""
+    from ..loader import ParseOptions, parse_files
     from .records import encode_result
 
     options = ParseOptions(settings=settings, detect=default_detector())

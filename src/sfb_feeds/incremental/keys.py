@@ -1,8 +1,7 @@
-"""Render keys: a digest of everything one output shows, to render only what changed.
+"""Render keys: a digest of everything one output shows, kept in the manifest.
 
-The manifest keeps each output file's key (see ``manifest``). An output whose key and
-file status are unchanged since the last build is neither rendered nor read: after a
-one-record edit of 10,000 statements only the few outputs that show that record are.
+An output whose keys and files are unchanged since the last build is neither rendered
+nor read: a one-record edit of 10,000 statements renders the few outputs that show it.
 """
 
 from __future__ import annotations
@@ -18,30 +17,28 @@ from .stamp import digest
 
 
 class RenderKeys:
-    """The render key of each planned output.
+    """The render key of each planned output's files.
 
     That is: ``base`` (code, settings, templates); the format's name, version and path;
     the site's language list; the target's language, period and ``history`` (an
-    archive's neighbours, a feed's completeness); the output's statements in order, each
-    with the fingerprints of its translations. A renderer that shows anything else must
-    bump its format's version when it changes, and must never show the run's clock:
-    outputs are reused while their key is unchanged. What a target's output shows beyond
-    its statements (such as its neighbours) belongs in the target, hence in its key.
+    archive's neighbours, a feed's completeness); its statements in order, each with the
+    fingerprints of its translations. A renderer that shows anything else must bump its
+    format's version when that changes, and must never show the run's clock. What an
+    output shows beyond its statements belongs in its target, hence in its key.
     """
 
     def __init__(self, site: Site, base: str) -> None:
         self.base = digest(base, ",".join(site.languages))
         self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
                         for key, group in site.translations.items()}
-        # What each statement contributes, once per statement (most are in several
-        # targets), by id(): the site keeps them all alive.
+        # Each statement's part, once (most are in several targets), by id(): the site
+        # keeps them all alive.
         self._shown: dict[int, str] = {}
         # Formats of one scope share their Target objects, and so this part of the key
         # (kept with the target, so that its id is not reused meanwhile).
         self._targets: dict[int, tuple[Target, str]] = {}
 
     def keys(self, item: PlannedOutput) -> tuple[str, ...]:
-        """The key of each file of ``item``."""
         target = item.target
         memo = self._targets.get(id(target))
         if memo is None:
@@ -65,9 +62,8 @@ class RenderKeys:
 def outputs_to_render(root: Path, planned: Sequence[PlannedOutput],
                       keys: Sequence[tuple[str, ...]], old: Mapping[str, Entry]
                       ) -> tuple[list[int], dict[str, str]]:
-    """Which of ``planned`` must be rendered (their indexes), and the paths whose file is
-    kept as the last build left it, with their key: those of outputs each of whose files
-    has the manifest's key (``old``) and still the status the manifest recorded."""
+    """The indexes of ``planned`` to render, and the files kept as they are (path: key):
+    those of outputs whose every file has its key and status in the manifest (``old``)."""
     render: list[int] = []
     kept: dict[str, str] = {}
     folder = str(root.absolute())

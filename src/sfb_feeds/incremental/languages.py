@@ -1,11 +1,10 @@
 """Languages' names and writing directions kept between builds.
 
-A site's language names and directions come from CLDR (``make_site``), and looking one
-up first loads that language's CLDR data: ~10 ms a language. A one-edit build renders
-one language or two, so for the rest that loading is all it did with them (measured at
-10,000 statements in ten languages: ~0.09 s of a one-edit build's ~0.9 s). The answers
-are kept in one marshal file in the cache folder, for the code (and so the Babel
-version) that found them; any other file is ignored and written again.
+``make_site`` looks them up in CLDR, which first loads the language's data (~10 ms). A
+one-edit build renders one language or two, so for the rest that was all it did with
+them (at 10,000 statements in ten languages: ~0.09 s of a one-edit build's ~0.9 s). They
+are kept in one marshal file in the cache folder, for the code (so the Babel version)
+that found them; any other file is ignored and written again.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
 """The record cache: each statement file's parsed records, reused while the file is unchanged.
 
-Entries are keyed by the file's path and status (size, modification time, inode). They
-are kept in RECORD_SHARDS files in the cache folder so that an edit rewrites one small
-file, not all of them; each file starts with a header naming the cache format, the code
-and the settings it depends on, and a file with another header, or one that cannot be
-read, is ignored. Files with problems, or modified within the last RACY_SECONDS (a
-second edit in the same clock tick could keep size and time unchanged), are not cached.
+Entries are keyed by the file's path and status (size, modification time, inode), in
+RECORD_SHARDS files so that an edit rewrites one small file; each starts with a header
+naming the cache format, the code and the settings it depends on (another header, or a
+file that cannot be read: ignored). Files with problems, or modified within the last
+RACY_SECONDS (see ``stamp.is_racy``), are not cached.
 
 Entries are plain tuples written with :mod:`marshal`: at 100,000 records that loads in
 0.2 s where unpickling Statement objects takes 1.0 s, and unlike pickle it runs no code.
@@ -86,8 +85,8 @@ def _encode_statement(s: Statement, prefix: str) -> tuple[Any, ...]:
 
 
 def decode_result(encoded: Encoded, prefix: str, shared: dict[Any, Any]) -> FileResult:
-    """The FileResult of :func:`encode_result`. Equal author and tag lists and time zones
-    are kept once in ``shared`` (a site has a few dozen over thousands of statements)."""
+    """The FileResult of :func:`encode_result`; equal author and tag lists and time zones
+    kept once in ``shared`` (a site has a few dozen over thousands of statements)."""
     statements, warnings = encoded
     return FileResult(tuple(_decode_statement(v, prefix, shared) for v in statements), (),
                       tuple(Problem(prefix + p[0], *p[1:]) for p in warnings))
@@ -109,8 +108,7 @@ def display_prefix(folder: Path) -> str | None:
 
     Records are cached without it, so a cache written by cron (working folder: home)
     serves a run from the site's folder too. None: no single prefix (the working folder
-    lies inside ``folder``), so the cache is kept per working folder.
-    """
+    lies inside ``folder``), so the cache is kept per working folder."""
     relative = os.path.relpath(folder)
     if relative == ".":
         return ""
@@ -129,21 +127,21 @@ class RecordCache:
     :meth:`save` keeps the files of this run's scan, with what was parsed now."""
 
     def __init__(self, settings: Settings, detector: str) -> None:
-        self.folder = settings.cache_dir / RECORDS_DIR if settings.cache_dir else None
+        cache = settings.cache_dir if RECORDS_ENABLED else None
+        self.folder = None if cache is None else cache / RECORDS_DIR
         prefix = display_prefix(settings.statements_dir)
         self.prefix = prefix or ""
         self.header = ("sfb-feeds-records", CACHE_FORMAT, code_fingerprint(),
                        repr(settings.site), os.getcwd() if prefix is None else "", detector)
-        enabled = self.folder is not None and RECORDS_ENABLED
-        self.shards = [self._read(number) if enabled else {} for number in range(RECORD_SHARDS)]
+        self.shards = [self._read(number) for number in range(RECORD_SHARDS)]
         self.dirty: set[int] = set()
 
     def _read(self, number: int) -> dict[str, tuple[Any, ...]]:
-        assert self.folder is not None
-        match read_marshal(self.folder / f"{number:02d}.marshal", self.header):
-            case [dict() as entries]:
-                return entries
-        return {}  # missing, torn or foreign: parsed again
+        if self.folder is not None:
+            match read_marshal(self.folder / f"{number:02d}.marshal", self.header):
+                case [dict() as entries]:
+                    return entries
+        return {}  # no cache, or missing, torn or foreign: parsed again
 
     def cached(self, files: Iterable[FileStatus]) -> dict[str, FileResult]:
         """The results of the ``files`` whose status matches their entry."""
@@ -174,7 +172,7 @@ class RecordCache:
 
     def save(self) -> None:
         """Write the shards that changed."""
-        if self.folder is None or not RECORDS_ENABLED:
+        if self.folder is None:
             return
         for number in sorted(self.dirty):
             write_cache(self.folder / f"{number:02d}.marshal",

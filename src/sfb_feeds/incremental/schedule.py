@@ -1,19 +1,16 @@
 """Spread pure work (parsing, rendering) over the machine's cores, on the standard library.
 
-Workers are forked (``concurrent.futures.ProcessPoolExecutor`` with the fork context), so
-they start with everything this process has built (settings, statements, the site, the
-prepared formats) without pickling any of it. Each task names its share of the work by
-indexes, and only its results travel back. Python refuses ``max_tasks_per_child`` with
-fork, so memory is bounded the simple way instead: a pool takes consecutive items until
-they read ROUND_WEIGHT distinct objects (by default each item one), then a fresh one is
-forked for the next ones. A forked worker's private memory is the pages of this process
-it writes to, and reading an object writes its reference count: a worker copies the
-pages of every object its items touch (see docs/operations.md).
+Workers are forked (``ProcessPoolExecutor``, fork context): they start with all this
+process built (settings, statements, site, prepared formats), nothing pickled; a task
+names its share by indexes and only results travel back. Python refuses
+``max_tasks_per_child`` with fork, so memory is bounded simply: a pool takes consecutive
+items until they read ROUND_WEIGHT distinct objects (by default each item one), then a
+fresh one is forked. A forked worker copies the pages of every object its items touch:
+reading an object writes its reference count (see docs/operations.md).
 
-Workers end when this process does, even when it is killed (cron's timeout, SIGKILL):
-each watches a pipe whose only writer is this process, and leaves when it closes. (A
-forked worker holds copies of this process's files, the output folder's lock included,
-so a worker left behind would keep the next run waiting.)
+Workers end with this process, even when it is killed (cron's timeout, SIGKILL): each
+watches a pipe whose only writer is this process. (A worker left behind would keep its
+copy of the output folder's lock, and the next run waiting.)
 
 ``$SFB_FEEDS_WORKERS`` fixes the number of worker processes (1: no pool at all).
 """
@@ -32,25 +29,22 @@ from typing import Any, TypeVar
 
 WORKERS_ENV = "SFB_FEEDS_WORKERS"
 MAX_WORKERS = 4  # more processes add memory faster than they save time here
-# How many distinct objects the items of one pool read (rendering: statements). Counted
-# distinct, 6,000 against the sum of each output's statements to 10,000: cold 100,000
-# peak PSS 564-565 against 574-583 MB, 74-76 against 67-78 s (two builds each); cold
-# 10,000 0.96 x the time (8 pairs; two pools instead of three). Distinct to 10,000 (one
-# pool at 10,000: 0.94 x) peaked at 607 MB at 100,000. Summed, 40,000: 704 MB, 20,000:
-# 641, 5,000: 582 (session 12).
+# How many distinct objects the items of one pool read (rendering: statements). 6,000
+# distinct against 10,000 summed over outputs: cold 100,000 peak PSS 564-565 against
+# 574-583 MB, 74-76 against 67-78 s (two builds each); cold 10,000 0.96 x the time (8
+# pairs; two pools instead of three). 10,000 distinct (one pool at 10,000: 0.94 x): 607
+# MB at 100,000. Summed, 40,000: 704 MB, 20,000: 641, 5,000: 582 (session 12).
 ROUND_WEIGHT = 6_000
 PARTS_PER_WORKER = 64  # tasks per worker and round: small, so that long outputs spread
-# Parts handed to the pool and not yet taken by the caller, per worker. Results of parts
-# done ahead of a slower consumer (the writer) wait in this process: with the whole round
-# submitted at once, the building process grew from ~0.42 to ~1.14 GB at 100,000
-# statements (see docs/operations.md).
+# Parts handed out and not yet taken by the caller, per worker: results done ahead of a
+# slower writer wait in this process (the whole round submitted at once: ~0.42 -> ~1.14 GB
+# at 100,000 statements).
 AHEAD_PER_WORKER = 2
 LOCAL_PART = 256  # items done at a time without workers (their results held meanwhile)
 
 Result = TypeVar("Result")
 
-# The work of the pool this process belongs to, set once in each worker by the pool's
-# initializer (fork: nothing is pickled); never set in the process that builds.
+# The work of this worker's pool, set by its initializer (empty in the building process).
 _work_in_worker: list[Callable[[Sequence[int]], Any]] = []
 
 
@@ -80,9 +74,9 @@ def _run_part(indexes: Sequence[int]) -> Any:
 
 def _as_done(pool: ProcessPoolExecutor, parts: Sequence[Sequence[int]], ahead: int
              ) -> Iterator[Any]:
-    """The parts' results as they are done, with at most ``ahead`` parts submitted and
-    not taken. (In order, one slow part held back every result after it: at 100,000
-    statements a first part of long archives kept ~1,900 finished outputs waiting ~10 s.)"""
+    """The parts' results as they are done, at most ``ahead`` parts submitted and not
+    taken. (In order, at 100,000 statements a first part of long archives kept ~1,900
+    finished outputs waiting ~10 s.)"""
     todo = iter(parts)
     waiting: set[Future[Any]] = set()
     try:
@@ -103,12 +97,11 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, least: int
               here: int = 0, reads: Sequence[Iterable[object]] | None = None
               ) -> Iterator[Result]:
     """``work`` over ``range(count)`` in parts of consecutive indexes, each part's results
-    as it is done (the parts done here first, in order).
+    as it is done.
 
-    The first ``here`` items are done in this process before any worker is forked (so
-    that workers inherit what doing them prepared). With one worker, or fewer than
-    ``least`` items, everything is done here, a part at a time. ``reads``: the objects of
-    this process's memory each item reads (see ROUND_WEIGHT).
+    The first ``here`` items are done first, in this process, so that workers inherit
+    what they prepared; with one worker, or fewer than ``least`` items, all are.
+    ``reads``: the objects of this process's memory each item reads (see ROUND_WEIGHT).
     """
     workers = default_workers()
     here = count if workers <= 1 or count < least else min(here, count)
@@ -117,9 +110,8 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, least: int
     if here >= count:
         return
     context = multiprocessing.get_context("fork")
-    # What exists now is not scanned by the collector in the workers, whose pages then
-    # stay shared with this process (without it: 10,000 cold 1.16 x the time, paired).
-    # It stays frozen until the caller unfreezes it (``BuildMemory.remember``).
+    # Hidden from the workers' collector, their pages stay shared (without it: 10,000
+    # cold 1.16 x the time, paired); unfrozen by ``BuildMemory.remember``.
     gc.freeze()
     watch, alive = os.pipe()
     try:
@@ -136,8 +128,8 @@ def run_parts(work: Callable[[Sequence[int]], Result], count: int, *, least: int
 
 def _rounds(start: int, count: int, reads: Sequence[Iterable[object]] | None
             ) -> Iterator[tuple[int, int]]:
-    """Consecutive ranges of ``range(start, count)`` (not empty) whose items read at most
-    ROUND_WEIGHT distinct objects (each range at least one item)."""
+    """Consecutive ranges of ``range(start, count)`` (at least one item each) whose items
+    read at most ROUND_WEIGHT distinct objects."""
     begin, seen = start, set[int]()
     for i in range(start, count):
         item = {i} if reads is None else {id(thing) for thing in reads[i]}

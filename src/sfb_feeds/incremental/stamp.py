@@ -1,17 +1,17 @@
 """The build stamp: a digest of every input, so a build with nothing to do stops early.
 
-The stamp holds a digest of the statement files' statuses (path, size, modification time,
-inode), the settings, the site's templates and the code; the range of clock times over
-which the same statements are published; and the status of the output folder's manifest
-and of every file it lists. When all of that still holds, the build is done without
-reading a statement (measured: a no-op build of 10,000 statements in ~0.2 s instead of
-the ~0.5 s of loading them from the record cache and checking every output's key).
+It holds a digest of the statement files' statuses, the settings, the site's templates
+and the code; the clock times at which the same statements are published; and the status
+of the output folder's manifest and every file it lists. While all of that holds, a build
+reads no statement (a no-op build of 10,000 statements: ~0.2 s instead of the ~0.5 s of
+loading them from the record cache and checking every output's key).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import marshal
 import os
 import sys
@@ -34,8 +34,8 @@ RACY_SECONDS = 2
 
 
 def is_racy(mtime_ns: int) -> bool:
-    """Whether a file modified then could be modified again unseen: a second edit within
-    the same clock tick may leave its size and modification time unchanged."""
+    """Whether a second edit in the same clock tick could leave the file's size and
+    modification time unchanged."""
     return abs(time.time_ns() - mtime_ns) < RACY_SECONDS * 1_000_000_000
 
 
@@ -58,8 +58,8 @@ def read_marshal(path: Path, header: object) -> list[Any]:
 
 
 def write_cache(path: Path, data: bytes) -> None:
-    """Replace ``path`` whole; a cache needs no fsync (a torn file is just ignored), and one
-    that cannot be written costs only time."""
+    """Replace ``path`` whole: no fsync (a torn cache file is ignored); a failure costs
+    only time."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -94,10 +94,8 @@ def _distribution_versions() -> str:
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """Changes when sfb-feeds' code, built-in templates or a renderer library do (by size
-    and modification time of the files, which an edit in a checkout changes too)."""
-    import importlib.util
-
+    """Changes when sfb-feeds' code, built-in templates or a renderer library do (by the
+    files' size and modification time, which an edit in a checkout changes too)."""
     spec = importlib.util.find_spec("sfb_feeds.templates")  # shipped beside the package
     builtin = list(spec.submodule_search_locations or ()) if spec is not None else []
     return digest(__version__, sys.version, *_tree_status(Path(__file__).parent.parent),
@@ -136,9 +134,8 @@ class Stamp(NamedTuple):
     """What the last complete build read and left in the output folder.
 
     ``published_from``/``published_until`` (POSIX seconds, None = unbounded) bound the
-    clock times at which exactly the same statements are published. ``manifest`` is the
-    status of the output folder's manifest and ``outputs`` that of every file it lists.
-    """
+    clock times at which the same statements are published; ``manifest`` and ``outputs``:
+    the status of the output folder's manifest and of every file it lists."""
 
     inputs: str
     published_from: float | None
@@ -148,8 +145,8 @@ class Stamp(NamedTuple):
 
     def fits(self, inputs: str | None, now: datetime,
              manifest: tuple[int, int, int] | None) -> bool:
-        """Whether a build at ``now`` of ``inputs`` would change nothing, as far as the
-        inputs and the manifest tell (the outputs' own status is checked apart)."""
+        """Whether a build of ``inputs`` at ``now`` would change nothing, as far as the
+        inputs and the manifest tell (the outputs are checked apart)."""
         moment = now.timestamp()
         return (self.inputs == inputs and self.manifest == manifest
                 and (self.published_from is None or self.published_from <= moment)
@@ -162,8 +159,7 @@ _HEADER = ("sfb-feeds-stamp", CACHE_FORMAT)
 def load_stamp(settings: Settings) -> Stamp | None:
     if settings.cache_dir is None:
         return None
-    values = read_marshal(settings.cache_dir / STAMP_FILE, _HEADER)
-    # (missing, unreadable or another format: no shortcut this time)
+    values = read_marshal(settings.cache_dir / STAMP_FILE, _HEADER)  # [] if unsound
     return Stamp(*values) if len(values) == len(Stamp._fields) else None
 
 
