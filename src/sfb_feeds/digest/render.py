@@ -1,9 +1,6 @@
-"""The digests' prepared renderer: templates, inlined templates and languages, made once.
-
-:class:`Digests` is built from the settings and the languages to render (see
-``digest.formats``); its methods render one output each from ``(site, target)``. They
-change nothing: the same site and target always give the same bytes.
-"""
+"""The digests' prepared renderer: templates, inlined templates and languages, made once
+(``digest.formats``); its methods render one output each from ``(site, target)`` and change
+nothing: the same site and target always give the same bytes."""
 
 from __future__ import annotations
 
@@ -61,13 +58,10 @@ class _Prepared:
 
 
 class Digests:
-    """The digests' templates and languages, prepared for ``languages``.
-
-    Rendering a language that was not prepared is a ValueError.
-    ``store``: inlined templates kept between runs (see ``inline.Inliner``). With
-    ``inline_once`` False every HTML page is inlined by premailer after its render (the
-    reference the inline-once path is tested against).
-    """
+    """The digests' templates and languages, prepared for ``languages`` (rendering another
+    is a ValueError). ``store``: inlined templates kept between runs (``inline.Inliner``).
+    ``inline_once`` False: every page is inlined by premailer after its render (the
+    reference the inline-once path is tested against)."""
 
     def __init__(self, settings: Settings, languages: Sequence[str], *,
                  inline_once: bool = True, store: MutableMapping[str, str] | None = None,
