@@ -99,17 +99,15 @@ def _subject_atoms(subject: str) -> list[tuple[str, bool]]:
 def _encoded_words(text: str, room: int) -> list[str]:
     """``text`` as encoded words: the first fits in ``room`` if it can, each in a line."""
     words: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    limit = _room_bytes(room)
+    chunk, size, limit = "", 0, _room_bytes(room)
     for char in text:
         width = len(char.encode("utf-8"))
         if chunk and size + width > limit:
-            words.append(_encoded("".join(chunk)))
-            chunk, size, limit = [], 0, _room_bytes(LINE_LENGTH - 1)
-        chunk.append(char)
+            words.append(_encoded(chunk))
+            chunk, size, limit = "", 0, _room_bytes(LINE_LENGTH - 1)
+        chunk += char
         size += width
-    words.append(_encoded("".join(chunk)))
+    words.append(_encoded(chunk))
     return words
 
 
