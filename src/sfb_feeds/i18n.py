@@ -170,14 +170,11 @@ MOST_KEPT = 100_000  # lists of names kept per language
 
 
 class Language:
-    """One language's catalog, CLDR data and direction, read once when made.
-
-    Renderers make one per language when they are prepared and keep it; formatting reads
-    only what is held here. The dates, counts and lists of names written are kept: a site
-    has few distinct ones, and Babel takes 20-40 µs for each (together a third of an HTML
-    digest's rendering, measured on a generated 3,000-statement site). ``site_locales``:
-    the site's own catalogs (:func:`site_locales`), which win message by message.
-    """
+    """One language's catalog, CLDR data and direction, read once, when a renderer is
+    prepared. The dates, counts and lists of names written are kept: a site has few distinct
+    ones, and Babel takes 20-40 µs for each (together a third of an HTML digest's rendering,
+    measured on a generated 3,000-statement site). ``site_locales``: the site's own catalogs
+    (:func:`site_locales`), which win message by message."""
 
     __slots__ = ("_dates", "_fallback", "_lists", "_long", "_names", "_numbers", "_weeks",
                  "catalog", "direction", "lang")
