@@ -18,22 +18,17 @@ def balance_bidi(text: str) -> str:
     closes that FSI, and nothing in ``text`` can leave its isolate."""
     if _BIDI.isdisjoint(text):
         return text
+    kept: list[str] = []
     due: list[str] = []  # closers of what is open, innermost last
-    kept = "".join(_bidi_step(char, due) for char in text)
-    return kept + "".join(reversed(due))
-
-
-def _bidi_step(char: str, due: list[str]) -> str:
-    """What to write for ``char``, ``due`` updated."""
-    if closer := _CLOSERS.get(char):
-        due.append(closer)
-        return char
-    if char == PDI and PDI in due:
-        closed = ""
-        while (closer := due.pop()) != PDI:
-            closed += closer
-        return closed + PDI
-    if char == PDF and due[-1:] == [PDF]:
-        due.pop()
-        return PDF
-    return "" if char in (PDF, PDI) else char
+    for char in text:
+        if closer := _CLOSERS.get(char):
+            due.append(closer)
+        elif char == PDI and PDI in due:
+            while (closer := due.pop()) != PDI:
+                kept.append(closer)
+        elif char == PDF and due[-1:] == [PDF]:
+            due.pop()
+        elif char in (PDF, PDI):
+            continue
+        kept.append(char)
+    return "".join(kept + due[::-1])

@@ -1,9 +1,7 @@
 """``<lang>/digests.xml``: the weekly digests of one language as an Atom feed (docs/feeds.md).
 
-Built from two siblings' public parts, which is why it sits above both: the ``digest``
-row (its ``.html``) gives each week's subject and body, the feeds package's Atom writer
-the document.
-"""
+It sits above the two siblings it is built from: the ``digest`` row's ``.html`` gives each
+week's subject and body, the feeds package's Atom writer the document."""
 
 from __future__ import annotations
 

@@ -3,10 +3,9 @@
 Labels are gettext messages with ``str.format`` placeholders (``{site}``, ``{week}``,
 ``{count}``, ``{authors}``): translate first, then format, as templates do with
 ``{{ _("{site}: statements of {week}").format(site=site_title, week=week_words) }}``
-(under autoescape, ``.format`` escapes the values: digest/templates.py). The catalogs are the
-``.po`` files under ``sfb_feeds/locale/<lang>/LC_MESSAGES/sfb_feeds.po``, read at run time (no
-compiled ``.mo`` to keep in step). Everything a language needs is read once into a
-:class:`Language`, which renderers prepare ahead and keep.
+(under autoescape ``.format`` escapes the values). The catalogs are the ``.po`` files of
+``sfb_feeds/locale/``, read at run time (no ``.mo`` to keep in step), once, into a
+:class:`Language` that renderers prepare ahead and keep.
 """
 
 from __future__ import annotations
@@ -102,9 +101,6 @@ MESSAGES: tuple[str, ...] = (
 )
 
 
-# --- gettext catalogs (see catalogs.py for which ones a language reads) -------------------
-
-
 def catalogs_used(lang: str, site_locales: Path | None = None) -> tuple[str, ...]:
     """The names of the catalogs ``lang``'s labels come from, most specific first
     (empty: English labels). A broken site catalog among them raises ConfigError."""
@@ -115,8 +111,6 @@ def site_locales(settings: Settings) -> Path:
     """Where a site keeps its own catalogs: ``locales/`` beside its config."""
     return settings.config_path.parent / catalogs.SITE_FOLDER
 
-
-# --- dates, numbers, lists (CLDR via Babel) ----------------------------------------------
 
 # Plain "en" means the site's international English: day before month, "6 September 2015".
 _ENGLISH = Locale.parse("en_001")
@@ -167,12 +161,8 @@ def _widen_months(pattern: str) -> str:
     # Where the long date spells the month out ("6 September 2015") the week does too.
     # Chinese and Japanese long dates write it as a number ("2015年9月6日"), where CLDR's
     # wide name would read "九月": such languages keep the interval's own month.
-    tokens = [
-        ("field", (value[0], 4))
-        if kind == "field" and value in (("M", 3), ("L", 3))
-        else (kind, value)
-        for kind, value in tokenize_pattern(pattern)
-    ]
+    tokens = [("field", (value[0], 4)) if value in (("M", 3), ("L", 3)) else (kind, value)
+              for kind, value in tokenize_pattern(pattern)]
     return str(untokenize_pattern(tokens))
 
 
@@ -180,14 +170,11 @@ MOST_KEPT = 100_000  # lists of names kept per language
 
 
 class Language:
-    """One language's catalog, CLDR data and direction, read once when made.
-
-    Renderers make one per language when they are prepared and keep it; formatting reads
-    only what is held here. The dates, counts and lists of names written are kept: a site
-    has few distinct ones, and Babel takes 20-40 µs for each (together a third of an HTML
-    digest's rendering, measured on a generated 3,000-statement site). ``site_locales``:
-    the site's own catalogs (:func:`site_locales`), which win message by message.
-    """
+    """One language's catalog, CLDR data and direction, read once, when a renderer is
+    prepared. The dates, counts and lists of names written are kept: a site has few distinct
+    ones, and Babel takes 20-40 µs for each (together a third of an HTML digest's rendering,
+    measured on a generated 3,000-statement site). ``site_locales``: the site's own catalogs
+    (:func:`site_locales`), which win message by message."""
 
     __slots__ = ("_dates", "_fallback", "_lists", "_long", "_names", "_numbers", "_weeks",
                  "catalog", "direction", "lang")

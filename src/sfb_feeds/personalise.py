@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -35,6 +36,12 @@ def _replaced(text: str, url: str, subtype: str, new: str) -> str:
     return text.replace(url, new).replace(url.replace("{", "%7B").replace("}", "%7D"), new)
 
 
+def _text_parts(message: EmailMessage) -> Iterator[tuple[str, EmailMessage]]:
+    for part in message.walk():
+        if part.get_content_maintype() == "text" and isinstance(part, EmailMessage):
+            yield part.get_content_subtype(), part
+
+
 @dataclass(frozen=True, slots=True)
 class Personaliser:
     """Builds the subscribers' copies of one digest; parses the ``.eml`` once."""
@@ -49,12 +56,8 @@ class Personaliser:
     def parse(cls, data: bytes, template: str, secret: bytes, lang: str) -> Personaliser:
         """PersonaliseError when a part holds a placeholder outside the marker link."""
         message = BytesParser(_class=EmailMessage, policy=SMTP).parsebytes(data)
-        assert isinstance(message, EmailMessage)
         marker = list_unsubscribe_url(template, lang)
-        for part in message.walk():
-            subtype = part.get_content_subtype()
-            if part.get_content_maintype() != "text" or not isinstance(part, EmailMessage):
-                continue
+        for subtype, part in _text_parts(message):
             rest = _replaced(str(part.get_content()), marker, subtype, "")
             if any(unfilled in rest.lower() for unfilled in _UNFILLED):
                 raise PersonaliseError(
@@ -80,10 +83,7 @@ class Personaliser:
                 copied.replace_header(name, value)
             else:
                 copied[name] = value
-        for part in copied.walk():
-            maintype, _, subtype = part.get_content_type().partition("/")
-            if maintype != "text" or not isinstance(part, EmailMessage):
-                continue
+        for subtype, part in _text_parts(copied):
             original = str(part.get_content())
             text = _replaced(original, self.marker, subtype, url)
             if text != original:

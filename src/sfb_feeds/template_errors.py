@@ -1,10 +1,9 @@
 """A site's own template that cannot be compiled or rendered is the site's to fix: a
 :class:`TemplateFailed` naming its file and line, not an internal error.
 
-Shared by the two renderers with templates (``digest/``, ``feeds/index_page.py``), which
-do not import each other; it reads what Jinja's errors and tracebacks carry (a syntax
-error's ``filename`` and ``lineno``; a template's frames, named after its file) without
-importing Jinja."""
+Shared by ``digest/`` and ``feeds/index_page.py``, which do not import each other; it reads
+what Jinja's errors and tracebacks carry (a syntax error's ``filename`` and ``lineno``; a
+template's frames, named after its file) without importing Jinja."""
 
 from __future__ import annotations
 
@@ -32,13 +31,6 @@ def _where(exc: BaseException, folder: Path) -> tuple[str, int | None] | None:
     return (frames[-1].filename, frames[-1].lineno) if frames else None
 
 
-def _in_a_template(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised while a template ran (a frame of compiled template code,
-    whose file is the template's, not a module's), not by sfb-feeds' own code."""
-    return any(not frame.filename.endswith(".py")
-               for frame in traceback.extract_tb(exc.__traceback__))
-
-
 @contextmanager
 def site_templates(folder: Path | None, origin: str | None = None) -> Iterator[None]:
     """Turn an exception raised by a template of ``folder`` (the site's templates) into a
@@ -59,10 +51,14 @@ def site_templates(folder: Path | None, origin: str | None = None) -> Iterator[N
 
 
 def _site_place(exc: BaseException, folder: Path, origin: str | None) -> str | None:
-    """``file:line`` (or ``file``) of the site template ``exc`` came from, if any."""
-    where = _where(exc, folder) or (
-        (origin, None) if origin and Path(origin).is_relative_to(folder)
-        and _in_a_template(exc) else None)
+    """``file:line`` (or ``file``) of the site template ``exc`` came from, if any; else
+    ``origin``, if a template raised it (a frame of compiled template code, whose file is
+    the template's, not a module's) rather than sfb-feeds' own code."""
+    where = _where(exc, folder)
+    if where is None and origin and Path(origin).is_relative_to(folder):
+        frames = traceback.extract_tb(exc.__traceback__)
+        if any(not frame.filename.endswith(".py") for frame in frames):
+            where = origin, None
     if where is None:
         return None
     return display_path(Path(where[0])) + ("" if where[1] is None else f":{where[1]}")

@@ -13,8 +13,7 @@ from jinja2 import BytecodeCache
 
 from ..model import Settings
 from ..plan import OutputFormat, Scope
-from ..urls import DIGEST_ARCHIVE_PATH as ARCHIVE_PATH
-from ..urls import DIGEST_PATH
+from ..urls import DIGEST_ARCHIVE_PATH, DIGEST_PATH
 from .render import Digests
 
 PARTS = ((".html", "text/html"), (".txt", "text/plain"), (".eml", "message/rfc822"))
@@ -33,6 +32,6 @@ def formats(settings: Settings, languages: Sequence[str],
         OutputFormat(name="digest", path=DIGEST_PATH, files=PARTS,
                      scope=Scope.LANGUAGE_WEEK, render=digests.render),
         OutputFormat(name="digest-archive", media_type="text/html",
-                     path=ARCHIVE_PATH, scope=Scope.LANGUAGE,
+                     path=DIGEST_ARCHIVE_PATH, scope=Scope.LANGUAGE,
                      render=digests.render_archive),
     )

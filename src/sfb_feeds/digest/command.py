@@ -1,8 +1,5 @@
-"""``sfb-feeds digest``: one week's digests, for one language or all of them.
-
-Pure like the rest of the core: returns ``Output`` rows (the same bytes ``build`` writes
-for those paths); printing and writing are the CLI's business.
-"""
+"""``sfb-feeds digest``: one week's digests, for one language or all of them, as ``Output``
+rows (the same bytes ``build`` writes for those paths); printing and writing are the CLI's."""
 
 from __future__ import annotations
 
@@ -57,7 +54,7 @@ def _language(site: Site, lang: str | None) -> str | None:
 
 
 def _ending(part: str | None) -> str:
-    """The path ending of ``part`` ("" for every part)."""
+    """The path ending of ``part`` ("": every part)."""
     if part is not None and part not in PARTS:
         raise UsageError(f"--part: {part!r} is not one of {', '.join(PARTS)}")
     return "" if part is None else PARTS[part]

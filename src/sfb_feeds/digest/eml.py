@@ -1,21 +1,15 @@
 """The digest as a complete RFC 5322 message, ready to hand to a mailing list.
 
-``multipart/alternative`` with the plain text first and the HTML second (mail readers
-show the last part they can), both UTF-8, so the message is 7-bit ASCII with CRLF line
-ends and passes any SMTP hop. Each part is in quoted-printable (readable as it is) unless
-most of its text is in a script other than Latin, where base64 is shorter, as Python's
-email package chooses. Every header is derived from the settings and the digest, never
-from the clock: Date is the end of the digest's week, the Message-ID depends only on site,
-language and week, and the MIME boundary is a hash of the content. The same digest always
-gives the same bytes.
+``multipart/alternative``, the plain text first and the HTML second (mail readers show the
+last part they can), both UTF-8 in quoted-printable, or base64 where that is shorter (text
+mostly outside Latin): 7-bit ASCII with CRLF line ends, for any SMTP hop. No header comes
+from the clock (Date is the end of the week; the Message-ID hashes site, language and
+week; the MIME boundary, the content): the same digest always gives the same bytes.
 
-The email package (its SMTP policy) writes the headers of the settings
-(addresses, list headers: built once per language). The Subject is folded and encoded here
-(RFC 2047 encoded words for the words that are not printable ASCII), and the ASCII headers
-of a fixed format (Date, Message-ID, MIME-Version, Content-Type; the parts' headers) are
-written out directly: the email package's folder took a third of a digest's time. The
-bodies are encoded with ``binascii`` and ``base64`` and put between the boundaries here,
-because the email package's generator encodes a body line by line in Python.
+The email package (SMTP policy) writes the settings' headers, once per language. The
+Subject (RFC 2047 encoded words where it is not printable ASCII), the fixed-format ASCII
+headers and the bodies (``binascii``, ``base64``) are written here: the email package's
+folder took a third of a digest's time, and its generator encodes bodies line by line.
 """
 
 from __future__ import annotations
@@ -105,17 +99,15 @@ def _subject_atoms(subject: str) -> list[tuple[str, bool]]:
 def _encoded_words(text: str, room: int) -> list[str]:
     """``text`` as encoded words: the first fits in ``room`` if it can, each in a line."""
     words: list[str] = []
-    chunk: list[str] = []
-    size = 0
-    limit = _room_bytes(room)
+    chunk, size, limit = "", 0, _room_bytes(room)
     for char in text:
         width = len(char.encode("utf-8"))
         if chunk and size + width > limit:
-            words.append(_encoded("".join(chunk)))
-            chunk, size, limit = [], 0, _room_bytes(LINE_LENGTH - 1)
-        chunk.append(char)
+            words.append(_encoded(chunk))
+            chunk, size, limit = "", 0, _room_bytes(LINE_LENGTH - 1)
+        chunk += char
         size += width
-    words.append(_encoded("".join(chunk)))
+    words.append(_encoded(chunk))
     return words
 
 
@@ -134,22 +126,19 @@ def _encoded(text: str) -> str:
 _ASCII = bytes(range(128))
 
 
-def _encoded_body(body: bytes) -> tuple[str, bytes]:
-    """``body`` (UTF-8 text, LF line ends) for transport: (Content-Transfer-Encoding,
-    the encoded lines ending in CRLF). Quoted-printable triples every byte outside ASCII,
-    base64 adds a third to all: base64 when more than a sixth of the bytes are not ASCII."""
+def _part(subtype: str, body: bytes) -> bytes:
+    """A ``text/<subtype>`` part of ``body`` (UTF-8 text, LF line ends), lines ending in CRLF.
+    Quoted-printable triples every byte outside ASCII, base64 adds a third to all: base64
+    when more than a sixth of the bytes are not ASCII."""
     if not body.endswith(b"\n"):
         body += b"\n"
     if len(body.translate(None, _ASCII)) * 6 > len(body):  # (lines of 76: RFC 2045)
-        return "base64", base64.encodebytes(body.replace(b"\n", CRLF)).replace(b"\n", CRLF)
-    return "quoted-printable", binascii.b2a_qp(body, istext=True).replace(b"\n", CRLF)
-
-
-def _part(subtype: str, body: bytes) -> bytes:
-    encoding, encoded = _encoded_body(body)
+        encoding, encoded = "base64", base64.encodebytes(body.replace(b"\n", CRLF))
+    else:
+        encoding, encoded = "quoted-printable", binascii.b2a_qp(body, istext=True)
     head = (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
             f"Content-Transfer-Encoding: {encoding}\r\n\r\n")
-    return head.encode("ascii") + encoded
+    return head.encode("ascii") + encoded.replace(b"\n", CRLF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +151,6 @@ class ListHeads:
 
     @classmethod
     def of(cls, settings: Settings, lang: str) -> ListHeads:
-        """The headers for ``lang``."""
         digests = settings.digests
         # No invented From: without digests.from (allowed only while no list is configured),
         # whoever sends the file supplies it (`sendmail -t` adds the user's own address).

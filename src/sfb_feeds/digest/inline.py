@@ -115,14 +115,15 @@ class _ProtectingLoader(jinja2.BaseLoader):
         return f"{_MARK}{index}x" if inside_tag else f"<!--{_MARK}{index}-->"
 
 
-def _check_markup(tree: etree._ElementTree) -> None:
+def _fixed_markup(tree: etree._ElementTree) -> bool:
     for element in tree.iter(etree.Element):  # (not comments: placeholders live there)
         if _MARK in element.tag or (element.tag in ("style", "script")
                                     and _MARK in (element.text or "")):
-            raise Ineligible(f"Jinja in <{element.tag}>")
-        for name, value in element.attrib.items():
-            if _MARK in name or (name in _FIXED_ATTRIBUTES and _MARK in value):
-                raise Ineligible(f"Jinja in the {name} attribute of <{element.tag}>")
+            return False
+        if any(_MARK in name or (name in _FIXED_ATTRIBUTES and _MARK in value)
+               for name, value in element.attrib.items()):
+            return False
+    return True
 
 
 def _selectors(css: str) -> Iterator[str]:
@@ -142,11 +143,12 @@ def _selectors(css: str) -> Iterator[str]:
             prelude.append(char)
 
 
-def _check_stylesheet(tree: etree._ElementTree) -> None:
+def _simple_selectors(tree: etree._ElementTree) -> bool:
     css = "\n".join(style.text or "" for style in tree.iter("style"))
-    for selector in _selectors(css):
-        if not _SIMPLE_SELECTOR.fullmatch(selector):
-            raise Ineligible(f"{selector!r} looks beyond an element's own tag")
+    return all(_SIMPLE_SELECTOR.fullmatch(selector) for selector in _selectors(css))
+
+
+INELIGIBLE = ""  # inlining once would not give what premailer gives each document
 
 
 def inline_once(flat: str, constructs: list[str]) -> str:
@@ -162,11 +164,11 @@ def inline_once(flat: str, constructs: list[str]) -> str:
     flat = _TITLE.sub(lambda m: _COMMENT.sub(rf"{_MARK}\1x", m.group()), flat)
     flat = _ENTITY.sub(kept, flat)
     tree = _parse(flat)
-    _check_markup(tree)
-    _check_stylesheet(tree)
+    if not (_fixed_markup(tree) and _simple_selectors(tree)):
+        return INELIGIBLE
     inlined = _transformed(tree)
     if len(_TOKEN.findall(inlined)) != len(_TOKEN.findall(flat)):
-        raise Ineligible("premailer rewrote a value Jinja fills in")
+        return INELIGIBLE  # premailer rewrote a value Jinja fills in
     return _TOKEN.sub(lambda m: constructs[int(m.group(1) or m.group(2))], inlined)
 
 
@@ -177,9 +179,6 @@ def _store_key(flat: str, constructs: list[str]) -> str:
     versions = [version(name) for name in ("premailer", "cssutils", "lxml")]
     text = "\0".join((flat, *used, *versions))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-INELIGIBLE = ""  # in a store: the template is inlined per document
 
 
 class Inliner:
@@ -225,13 +224,10 @@ class Inliner:
         return self._compiler.get_template(name)
 
     def _source(self, flat: str) -> str:
-        stored = None if self.store is None else _store_key(flat, self._protecting.constructs)
-        found = None if stored is None else self.store.get(stored)  # type: ignore[union-attr]
-        if found is None:
-            try:
-                found = inline_once(flat, self._protecting.constructs)
-            except Ineligible:
-                found = INELIGIBLE
-            if stored is not None:
-                self.store[stored] = found  # type: ignore[index]
+        constructs = self._protecting.constructs
+        if self.store is None:
+            return inline_once(flat, constructs)
+        key = _store_key(flat, constructs)
+        if (found := self.store.get(key)) is None:
+            found = self.store[key] = inline_once(flat, constructs)
         return found

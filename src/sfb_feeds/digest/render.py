@@ -1,9 +1,6 @@
-"""The digests' prepared renderer: templates, inlined templates and languages, made once.
-
-:class:`Digests` is built from the settings and the languages to render (see
-``digest.formats``); its methods render one output each from ``(site, target)``. They
-change nothing: the same site and target always give the same bytes.
-"""
+"""The digests' prepared renderer: templates, inlined templates and languages, made once
+(``digest.formats``); its methods render one output each from ``(site, target)`` and change
+nothing: the same site and target always give the same bytes."""
 
 from __future__ import annotations
 
@@ -61,13 +58,10 @@ class _Prepared:
 
 
 class Digests:
-    """The digests' templates and languages, prepared for ``languages``.
-
-    Rendering a language that was not prepared is a ValueError.
-    ``store``: inlined templates kept between runs (see ``inline.Inliner``). With
-    ``inline_once`` False every HTML page is inlined by premailer after its render (the
-    reference the inline-once path is tested against).
-    """
+    """The digests' templates and languages, prepared for ``languages`` (rendering another
+    is a ValueError). ``store``: inlined templates kept between runs (``inline.Inliner``).
+    ``inline_once`` False: every page is inlined by premailer after its render (the
+    reference the inline-once path is tested against)."""
 
     def __init__(self, settings: Settings, languages: Sequence[str], *,
                  inline_once: bool = True, store: MutableMapping[str, str] | None = None,
@@ -96,8 +90,8 @@ class Digests:
     def _html(self, name: str, lang: str, page: Mapping[str, str]) -> _Html:
         template = self._template(name, lang)
         inlined = self._inliner.inlined(template.name or name, page) if self._inliner else None
-        return (_Html(template, False, template.filename) if inlined is None
-                else _Html(inlined, True, template.filename))
+        return _Html(template if inlined is None else inlined, inlined is not None,
+                     template.filename)
 
     def _for(self, lang: str | None) -> _Prepared:
         if lang is None:
@@ -110,27 +104,24 @@ class Digests:
     def render(self, site: Site, target: Target) -> dict[str, bytes]:
         """A digest's ``.html`` (inlined), ``.txt`` and ``.eml``, from one rendering."""
         prepared = self._for(target.language)
-        with site_templates(self.settings.templates_dir, prepared.digest.origin):
-            return self._render(site, target, prepared)
-
-    def _render(self, site: Site, target: Target, prepared: _Prepared) -> dict[str, bytes]:
         if not isinstance(target.period, Week):
             raise ValueError("a digest needs a week")
-        view = digest_view(site, prepared.language, target.period, target.statements)
-        variables = {f.name: getattr(view, f.name) for f in fields(view)}
-        variables.update(prepared.gettext)
-        # One line; other spaces (thin ones around the dash of a week in words) are kept.
-        subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
-        variables["subject"] = subject
-        html = prepared.digest.render(variables)
-        text = prepared.text.render(variables).encode("utf-8")
-        eml = render_eml(site.settings, prepared.heads, view, subject, text=text, html=html)
-        if personal(view.unsubscribe_url):
-            # The .eml keeps the link with {address}/{token} (``send`` signs it for each
-            # recipient); the published page and text carry no link no one could use.
-            variables["unsubscribe_url"] = None
+        with site_templates(self.settings.templates_dir, prepared.digest.origin):
+            view = digest_view(site, prepared.language, target.period, target.statements)
+            variables = {f.name: getattr(view, f.name) for f in fields(view)}
+            variables.update(prepared.gettext)
+            # One line; other spaces (thin ones around the dash of a week in words) are kept.
+            subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
+            variables["subject"] = subject
             html = prepared.digest.render(variables)
             text = prepared.text.render(variables).encode("utf-8")
+            eml = render_eml(site.settings, prepared.heads, view, subject, text=text, html=html)
+            if personal(view.unsubscribe_url):
+                # The .eml keeps the link with {address}/{token} (``send`` signs it for each
+                # recipient); the published page and text carry no link no one could use.
+                variables["unsubscribe_url"] = None
+                html = prepared.digest.render(variables)
+                text = prepared.text.render(variables).encode("utf-8")
         return {".html": html, ".txt": text, ".eml": eml}
 
     def render_archive(self, site: Site, target: Target) -> bytes:
@@ -140,3 +131,4 @@ class Digests:
         variables = {f.name: getattr(view, f.name) for f in fields(view)}
         with site_templates(self.settings.templates_dir, prepared.archive.origin):
             return prepared.archive.render({**variables, **prepared.gettext})
+

@@ -1,9 +1,8 @@
 """The Jinja2 side of the digests: the Environment, template choice, gettext callables.
 
-Templates come from the site's ``<templates>/email/``, then the shipped ones (the package
-``sfb_feeds.templates``), most specific name first (docs/digests.md). One Environment serves
-every language: a language's gettext callables are passed with each render.
-"""
+Templates come from the site's ``<templates>/email/``, then the shipped ones, most specific
+name first (docs/digests.md). One Environment serves every language: a language's gettext
+callables are passed with each render."""
 
 from __future__ import annotations
 
