@@ -117,6 +117,7 @@ def _wrap_narrow(text: str, room: int, indent: str) -> str:
 def _one_spaced(text: str) -> str:
     """``text`` without ASCII white space at either end, and one space between words."""
     text = text.strip(_ASCII_SPACE)
+    # (most text is one-spaced already: 1 µs a paragraph this way, 11 µs through the regex)
     if "  " in text or any(char in text for char in _ASCII_SPACE[1:]):
         return _SPACES.sub(" ", text)
     return text

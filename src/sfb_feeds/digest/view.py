@@ -157,7 +157,8 @@ def digest_weeks(site: Site, statements: Iterable[Statement]
     week: Week | None = None
     for statement in statements:
         day = statement.date.astimezone(site.settings.site.tz).date()  # as week_of does
-        if week is None or not week.first <= day <= week.last:  # newest first: often the same
+        # newest first, so often the same week: 0.04 µs to test, 2.4 µs to find again
+        if week is None or not week.first <= day <= week.last:
             week = week_of_day(day, site.settings)
         groups.setdefault(week, []).append(statement)
     return sorted(((w, tuple(ss)) for w, ss in groups.items()), key=lambda g: g[0].first,
