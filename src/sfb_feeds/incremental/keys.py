@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..manifest import Entry, lstat, same_status
 from ..model import Statement
-from ..plan import PlannedOutput, Target, period_label
+from ..plan import PlannedOutput, period_label
 from ..site import Site
 from .stamp import digest
 
@@ -32,22 +32,17 @@ class RenderKeys:
         self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
                         for key, group in site.translations.items()}
         # Each statement's part, once (most are in several targets), by id(): the site
-        # keeps them all alive.
+        # keeps them all alive (10,000 statements, 2,596 outputs: keys in 21 ms against 29
+        # ms without it; a memo of each shared Target's part saved ~1 ms more: not kept).
         self._shown: dict[int, str] = {}
-        # Formats of one scope share their Target objects, and so this part of the key
-        # (kept with the target, so that its id is not reused meanwhile).
-        self._targets: dict[int, tuple[Target, str]] = {}
 
     def keys(self, item: PlannedOutput) -> tuple[str, ...]:
         target = item.target
-        memo = self._targets.get(id(target))
-        if memo is None:
-            scope = item.format.scope.value
-            memo = self._targets[id(target)] = (target, digest("\x00".join((
-                scope, target.language or "", period_label(target), repr(target.history),
-                *(self._shown_of(s) for s in target.statements)))))
+        shown = digest("\x00".join((
+            item.format.scope.value, target.language or "", period_label(target),
+            repr(target.history), *(self._shown_of(s) for s in target.statements))))
         return tuple(digest("\x00".join((self.base, item.format.name, item.format.version,
-                                         path, memo[1]))) for path in item.paths)
+                                         path, shown))) for path in item.paths)
 
     def _shown_of(self, statement: Statement) -> str:
         """A statement's fingerprint, and its translations' group's."""
