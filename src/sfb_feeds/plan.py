@@ -140,20 +140,17 @@ def plan_outputs(site: Site, formats: Sequence[OutputFormat]) -> list[PlannedOut
     """Every output of every format, in a stable order; two outputs never share a path."""
     planned: list[PlannedOutput] = []
     seen: dict[str, str] = {}
-    # Formats planned the same way (one scope, or one ``targets`` function) share their
-    # targets, and so the part of their render keys that the targets decide.
-    shared: dict[object, list[Target]] = {}
 
     @functools.cache  # each day's year and week once for every format (a week: ~5 µs)
     def periods(day: date) -> tuple[Months, Week]:
         return Months(day.year), week_of_day(day, site.settings)
 
+    # (Formats planned the same way once shared their targets: 1 ms and 0.01 MB of 10,000
+    # statements' planning saved, so no longer.)
     for fmt in formats:
-        source = fmt.targets or fmt.scope
-        if source not in shared:
-            shared[source] = list(fmt.targets(site) if fmt.targets is not None
-                                  else _targets(site, fmt.scope, periods))
-        for target in shared[source]:
+        targets = fmt.targets(site) if fmt.targets is not None else \
+            _targets(site, fmt.scope, periods)
+        for target in targets:
             path = fmt.path.format(lang=target.language or "", period=period_label(target))
             paths = tuple(path + ending for ending, _ in fmt.outputs)
             for path in paths:
