@@ -53,9 +53,8 @@ class Marked(NamedTuple):
     message_id: str  # the digest's own
 
 
-REFUSED = (State.REFUSED, State.FAILED)
 # not again without --resend
-DONE = (State.SENT, State.SENDING, State.UNCERTAIN, State.REFUSING, *REFUSED)
+DONE = (State.SENT, State.SENDING, State.UNCERTAIN, State.REFUSING, State.REFUSED, State.FAILED)
 
 
 def ledger_for(settings: Settings) -> Ledger:
@@ -120,15 +119,12 @@ class Ledger:
 
     def mark(self, digest: str, marked: Marked, at: datetime) -> None:
         """Record ``marked`` for the digest at path ``digest``; LedgerError if that fails."""
-        self._append((marked.message_id, DIGEST), marked.mark.value, at, digest)
+        self.record((marked.message_id, DIGEST), marked.mark, at, digest)
 
-    def record(self, key: Key, state: State, at: datetime, digest: str) -> None:
+    def record(self, key: Key, state: State | Mark, at: datetime, digest: str) -> None:
         """Append one complete line and flush it to disk; LedgerError if that fails."""
-        self._append(key, state.value, at, digest)
-
-    def _append(self, key: Key, state: str, at: datetime, digest: str) -> None:
         message_id, recipient = key
-        row = {"message_id": message_id, "recipient": recipient, "state": state,
+        row = {"message_id": message_id, "recipient": recipient, "state": state.value,
                "at": at.isoformat(), "digest": digest}
         try:
             append_line(self.path, row, tries=2)
