@@ -82,12 +82,9 @@ class Ledger:
     path: Path
 
     def states(self, digests: Collection[str] | None = None) -> dict[Key, State]:
-        """The last recorded state of each (Message-ID, recipient), in one pass.
-
-        ``digests``: keep only the records of these digest paths (``digests/pl/2015-W36.eml``),
-        so a run reads years of history but holds only what it is about to send; a line that
-        does not contain one of the paths is skipped before it is parsed.
-        """
+        """The last recorded state of each (Message-ID, recipient), in one pass; with
+        ``digests`` (paths), only theirs, so a run reads years of history but holds only what
+        it sends (a line without one of the paths is skipped before it is parsed)."""
         wanted = None if digests is None else {
             d: json.dumps(d, ensure_ascii=False).encode("utf-8") for d in digests}
         try:
@@ -175,11 +172,9 @@ def _parse_mark(line: bytes) -> tuple[str, Marked] | None:
 
 
 def append_line(path: Path, row: Mapping[str, str], tries: int = 1) -> None:
-    """Append ``row`` as one JSON line written in one call and flushed to disk.
-
-    Under an ``flock``, a torn last line (a crash, a full disk, a short write) is ended with
-    a newline first, so it never swallows this one; ``tries`` short writes raise ENOSPC.
-    """
+    """Append ``row`` as one JSON line written in one call and flushed to disk. Under an
+    ``flock``, a torn last line (a crash, a full disk, a short write) is ended with a newline
+    first, so it never swallows this one; ``tries`` short writes raise ENOSPC."""
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
