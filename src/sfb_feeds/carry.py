@@ -59,16 +59,15 @@ def carried(settings: Settings, statements: Iterable[Statement], now: datetime, 
            if carrying and marked.mark is Mark.DUE and Path(path).stem != week.label
            and Path(path).parent.name == (wanted or Path(path).parent.name)]
     carry = Carry(marks)
-    if due:
-        sites = _Sites(settings, tuple(statements), now)
-        for path in due:
-            _take(carry, sites, path, week.first)
+    sites = _Sites(settings, tuple(statements), now)
+    for path in due:
+        _take(carry, sites, path, week.first)
     return carry
 
 
 @dataclass(slots=True)
 class _Sites:
-    """The site as built for the digests, and as for the lists' copies (made once each)."""
+    """The site as built for the digests, and for the lists' copies (each made once, lazily)."""
 
     settings: Settings
     statements: tuple[Statement, ...]

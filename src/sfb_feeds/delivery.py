@@ -234,21 +234,15 @@ class Courier:
         self._failed_connects = self._deferred = 0
 
     def _connected(self) -> smtplib.SMTP | None:
-        if self._client is not None:
-            return self._client
-        failed = False
-        while not self.outcome.gave_up:
-            if failed:
-                self.retry.pause(self._failed_connects)
+        while self._client is None and not self.outcome.gave_up:
             try:
                 self._client = self.connect()
+                self._fresh = True
             except mailer.ConnectFailed as exc:
-                failed = True
                 self._connect_failed(str(exc), permanent=exc.permanent)
-                continue
-            self._fresh = True
-            return self._client
-        return None
+                if not self.outcome.gave_up:
+                    self.retry.pause(self._failed_connects)
+        return self._client
 
     def _connect_failed(self, reason: str, *, permanent: bool = False) -> None:
         self._failed_connects += 1

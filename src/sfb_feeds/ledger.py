@@ -53,9 +53,8 @@ class Marked(NamedTuple):
     message_id: str  # the digest's own
 
 
-REFUSED = (State.REFUSED, State.FAILED)
 # not again without --resend
-DONE = (State.SENT, State.SENDING, State.UNCERTAIN, State.REFUSING, *REFUSED)
+DONE = (State.SENT, State.SENDING, State.UNCERTAIN, State.REFUSING, State.REFUSED, State.FAILED)
 
 
 def ledger_for(settings: Settings) -> Ledger:
@@ -83,12 +82,9 @@ class Ledger:
     path: Path
 
     def states(self, digests: Collection[str] | None = None) -> dict[Key, State]:
-        """The last recorded state of each (Message-ID, recipient), in one pass.
-
-        ``digests``: keep only the records of these digest paths (``digests/pl/2015-W36.eml``),
-        so a run reads years of history but holds only what it is about to send; a line that
-        does not contain one of the paths is skipped before it is parsed.
-        """
+        """The last recorded state of each (Message-ID, recipient), in one pass; with
+        ``digests`` (paths), only theirs, so a run reads years of history but holds only what
+        it sends (a line without one of the paths is skipped before it is parsed)."""
         wanted = None if digests is None else {
             d: json.dumps(d, ensure_ascii=False).encode("utf-8") for d in digests}
         try:
@@ -120,15 +116,12 @@ class Ledger:
 
     def mark(self, digest: str, marked: Marked, at: datetime) -> None:
         """Record ``marked`` for the digest at path ``digest``; LedgerError if that fails."""
-        self._append((marked.message_id, DIGEST), marked.mark.value, at, digest)
+        self.record((marked.message_id, DIGEST), marked.mark, at, digest)
 
-    def record(self, key: Key, state: State, at: datetime, digest: str) -> None:
+    def record(self, key: Key, state: State | Mark, at: datetime, digest: str) -> None:
         """Append one complete line and flush it to disk; LedgerError if that fails."""
-        self._append(key, state.value, at, digest)
-
-    def _append(self, key: Key, state: str, at: datetime, digest: str) -> None:
         message_id, recipient = key
-        row = {"message_id": message_id, "recipient": recipient, "state": state,
+        row = {"message_id": message_id, "recipient": recipient, "state": state.value,
                "at": at.isoformat(), "digest": digest}
         try:
             append_line(self.path, row, tries=2)
@@ -179,11 +172,9 @@ def _parse_mark(line: bytes) -> tuple[str, Marked] | None:
 
 
 def append_line(path: Path, row: Mapping[str, str], tries: int = 1) -> None:
-    """Append ``row`` as one JSON line written in one call and flushed to disk.
-
-    Under an ``flock``, a torn last line (a crash, a full disk, a short write) is ended with
-    a newline first, so it never swallows this one; ``tries`` short writes raise ENOSPC.
-    """
+    """Append ``row`` as one JSON line written in one call and flushed to disk. Under an
+    ``flock``, a torn last line (a crash, a full disk, a short write) is ended with a newline
+    first, so it never swallows this one; ``tries`` short writes raise ENOSPC."""
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)

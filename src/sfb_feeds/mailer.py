@@ -10,7 +10,7 @@ import contextlib
 import re
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .model import SmtpSettings
 
@@ -98,19 +98,15 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
     is sent; if it raises, the connection is closed without the final dot (so the server
     discards the message) and the exception propagates.
     """
-    def start() -> None:
+    with _before_the_message(client, session=True):
         client.ehlo_or_helo_if_needed()
         try:
             _expect(client, client.mail(sender), "MAIL FROM", 250)
         except Refused as exc:
             raise SenderRefused(str(exc)) from None
-
-    def address() -> None:
+    with _before_the_message(client, session=False):
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
         _expect(client, client.docmd("DATA"), "DATA", 354)
-
-    _before_the_message(client, start, session=True)
-    _before_the_message(client, address, session=False)
     try:
         handing_over()
     except BaseException:
@@ -126,11 +122,11 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
     _expect(client, reply, "the end of the message", 250, handed_over=True)
 
 
-def _before_the_message(client: smtplib.SMTP, step: Callable[[], None], *,
-                        session: bool) -> None:
-    """Run ``step``; a ``421`` or a lost connection raises Dropped (``session``: so marked)."""
+@contextlib.contextmanager
+def _before_the_message(client: smtplib.SMTP, *, session: bool) -> Iterator[None]:
+    """A ``421`` or a lost connection inside raises Dropped (``session``: so marked)."""
     try:
-        step()
+        yield
     except Dropped as exc:
         exc.session = session
         raise

@@ -48,11 +48,20 @@ def readiness_warnings(settings: Settings, languages: Iterable[str],
                        environ: Mapping[str, str]) -> list[str]:
     """What ``check`` says about sending: languages without a destination, a missing
     password or unsubscribe secret, bad lines of the recipients files."""
-    return setup_warnings(settings, languages, environ) + file_warnings(settings)
+    warnings = setup_warnings(settings, languages, environ)
+    for lang, path in sorted(settings.digests.recipients.items()):
+        try:
+            warnings.extend(str(item) for item in read_recipients(path, display_path(path))
+                            if isinstance(item, Problem))
+        except OSError as exc:
+            message = f"cannot read {display_path(path)}: {exc.strerror or exc}"
+            warnings.append(str(Problem(display_path(settings.config_path), message,
+                                        field=f"digests.recipients.{lang}")))
+    return warnings
 
 
 def setup_warnings(settings: Settings, languages: Iterable[str],
-                    environ: Mapping[str, str]) -> list[str]:
+                   environ: Mapping[str, str]) -> list[str]:
     """Languages with no address to send to, a missing password, and a missing unsubscribe
     secret if recipients files need one."""
     lists, recipients = settings.digests.lists, settings.digests.recipients
@@ -67,19 +76,6 @@ def setup_warnings(settings: Settings, languages: Iterable[str],
             check(settings, environ)
         except ConfigError as exc:
             warnings.extend(exc.messages())
-    return warnings
-
-
-def file_warnings(settings: Settings) -> list[str]:
-    warnings: list[str] = []
-    for lang, path in sorted(settings.digests.recipients.items()):
-        try:
-            warnings.extend(str(item) for item in read_recipients(path, display_path(path))
-                            if isinstance(item, Problem))
-        except OSError as exc:
-            message = f"cannot read {display_path(path)}: {exc.strerror or exc}"
-            warnings.append(str(Problem(display_path(settings.config_path), message,
-                                        field=f"digests.recipients.{lang}")))
     return warnings
 
 

@@ -198,10 +198,9 @@ def send_digests(
 
 def _close(settings: Settings, ledger: Ledger, book: Book, run: Run, chosen: Selection,
            report: SendReport, said: list[tuple[Digest, State]]) -> None:
-    """Record ``said`` (copies reported "may have gone out", or refused) ``uncertain`` or
-    ``refused``, so later runs do not say it again, only now that the run is over and reports
-    them; then mark finished each due digest with nothing left to send (as the ledger is
-    now)."""
+    """Now that the run reports them, record ``said`` (copies that may have gone out, or
+    refused) ``uncertain`` or ``refused``, so later runs do not say it again; then mark
+    finished each due digest with nothing left to send."""
     try:
         for digest, state in said:
             ledger.record(digest.key, state, book.now, digest.path)
@@ -253,9 +252,9 @@ def _book(ledger: Ledger, chosen: Selection, carry: Carry | None, now: datetime,
     copy says nothing of the others)."""
     ids = {digest.path: digest.message_id for digest in chosen.digests}
     ids.update((mailing.path, _message_id(mailing.data)) for mailing in chosen.mailings)
-    marks = carry.marks if carry is not None else ledger.marks()
-    book = Book(None if only is not None else ledger, now, dict(marks), ids)
-    book.open(path for path, _ in (carry.dropped if carry is not None else ()))
+    extra = carry if carry is not None else Carry(ledger.marks())
+    book = Book(None if only is not None else ledger, now, dict(extra.marks), ids)
+    book.open(path for path, _ in extra.dropped)
     return book
 
 

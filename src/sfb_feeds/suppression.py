@@ -30,12 +30,9 @@ class SuppressionError(SfbError):
 
 
 def normalise_address(address: str) -> str:
-    """The canonical form of an address: the domain lower-cased, the local part as written.
-
-    RFC 5321 leaves the local part's case to the receiving host, so ``Ann@`` and ``ann@``
-    may be different mailboxes; only the domain is case-insensitive. Surrounding spaces are
-    dropped. Raises ValueError for anything that is not ``local@domain`` on one line.
-    """
+    """``address`` stripped, its domain lower-cased, its local part as written (RFC 5321
+    leaves its case to the receiving host: ``Ann@`` and ``ann@`` may be two mailboxes);
+    ValueError for anything that is not ``local@domain`` on one line."""
     value = address.strip()
     local, at, domain = value.rpartition("@")
     if (not at or not local or "." not in domain.strip(".") or len(value) > MAX_ADDRESS
@@ -60,12 +57,9 @@ def suppressed_path(state_dir: Path) -> Path:
 
 def suppress(state_dir: Path, lang: str, address: str, source: str,
              *, at: datetime | None = None) -> None:
-    """Append ``(lang, address)`` to the list and flush it to disk before returning.
-
-    ``lang`` may be ``*`` (every language); ``source`` says where the request came from
-    (``one-click``, ``page``, ``cli``...). ValueError for a bad address or language;
-    SuppressionError if the line could not be written whole.
-    """
+    """Append ``(lang, address)`` (``lang`` may be ``*``) and flush it to disk; ``source``
+    says where the request came from (``one-click``, ``page``, ``cli``...). ValueError for a
+    bad address or language; SuppressionError if the line could not be written whole."""
     moment = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     row = {"lang": normalise_lang(lang), "address": normalise_address(address),
            "at": moment.isoformat().replace("+00:00", "Z"), "source": source}
@@ -105,11 +99,8 @@ def _entry(raw: bytes) -> tuple[str, str] | None:
 
 
 def is_suppressed(suppressed: Suppressed, lang: str, address: str) -> bool:
-    """True if ``address`` asked to leave ``lang``'s digests, or every language's.
-
-    An address that cannot be normalised is reported as not suppressed; the caller
-    validates recipients before asking.
-    """
+    """Whether ``address`` asked to leave ``lang``'s digests, or every language's (not if it
+    cannot be normalised: callers check recipients first)."""
     try:
         key = normalise_address(address)
         tag = normalise_lang(lang)

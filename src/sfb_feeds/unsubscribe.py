@@ -52,13 +52,10 @@ def _field(value: str) -> bytes:
 
 
 def token(secret: bytes, lang: str, address: str) -> str:
-    """The unsubscribe token of ``address`` for ``lang``'s digests (43 URL-safe characters).
-
-    HMAC-SHA256 under ``secret`` over a fixed domain string and the length-prefixed UTF-8
-    of the canonical language tag and the normalised address (see
-    :func:`~sfb_feeds.suppression.normalise_address`), URL-safe base64 without padding.
-    ValueError for an empty secret, a bad language tag or a bad address.
-    """
+    """The unsubscribe token of ``address`` for ``lang``'s digests (43 URL-safe characters):
+    HMAC-SHA256 under ``secret`` over a fixed domain string and the length-prefixed UTF-8 of
+    the canonical language tag and the normalised address, URL-safe base64 without padding.
+    ValueError for an empty secret, a bad language tag or a bad address."""
     if not secret:
         raise ValueError("the unsubscribe secret is empty")
     message = _TOKEN_DOMAIN + b"\0" + _field(normalise_lang(lang)) + _field(
@@ -78,20 +75,16 @@ def verify(secret: bytes, lang: str, address: str, candidate: str) -> bool:
 
 
 def unsubscribe_url(template: str, secret: bytes, lang: str, address: str) -> str:
-    """``template`` with ``{lang}``, ``{address}`` and ``{token}`` filled in, each URL-encoded.
-
-    The address is written normalised, as the token signs it. Other braces are left alone.
-    """
+    """``template`` with ``{lang}``, ``{address}`` (normalised, as the token signs it) and
+    ``{token}`` filled in, each URL-encoded; other braces are left alone."""
     values = {"lang": normalise_lang(lang), "address": normalise_address(address)}
     values["token"] = token(secret, values["lang"], values["address"])
     return _PLACEHOLDER.sub(lambda match: quote(values[match.group(1)], safe=""), template)
 
 
 def secret_from_env(name: str, environ: Mapping[str, str]) -> bytes:
-    """The secret held by the environment variable ``name`` (its UTF-8 bytes).
-
-    Raises SecretMissing, naming the variable, when it is unset or empty.
-    """
+    """The UTF-8 bytes of the environment variable ``name``; SecretMissing, naming it, when
+    it is unset or empty."""
     value = environ.get(name, "")
     if not value.strip():
         raise SecretMissing(
