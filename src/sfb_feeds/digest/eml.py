@@ -9,7 +9,8 @@ week; the MIME boundary, the content): the same digest always gives the same byt
 The email package (SMTP policy) writes the settings' headers, once per language. The
 Subject (RFC 2047 encoded words where it is not printable ASCII), the fixed-format ASCII
 headers and the bodies (``binascii``, ``base64``) are written here: the email package's
-folder took a third of a digest's time, and its generator encodes bodies line by line.
+folder took a third of a digest's time (a Subject: 93-204 µs against 7-11 µs here; 2,491
+digests at 10,000 statements), and its generator encodes bodies line by line.
 """
 
 from __future__ import annotations
