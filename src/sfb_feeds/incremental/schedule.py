@@ -35,7 +35,10 @@ MAX_WORKERS = 4  # more processes add memory faster than they save time here
 # pairs; two pools instead of three). 10,000 distinct (one pool at 10,000: 0.94 x): 607
 # MB at 100,000. Summed, 40,000: 704 MB, 20,000: 641, 5,000: 582 (session 12).
 ROUND_WEIGHT = 6_000
-PARTS_PER_WORKER = 64  # tasks per worker and round: small, so that long outputs spread
+# Tasks per worker and round: several, so that long outputs spread. 8 against 64: cold
+# 10,000 0.93 x the time (8 pairs, twice), cold 100,000 0.97 x (2 pairs; peak PSS
+# 568-572 against 557-558 MB): fewer results to pickle and futures to wait on.
+PARTS_PER_WORKER = 8
 # Parts handed out and not yet taken by the caller, per worker: results done ahead of a
 # slower writer wait in this process (the whole round submitted at once: ~0.42 -> ~1.14 GB
 # at 100,000 statements).
