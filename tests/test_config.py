@@ -89,6 +89,8 @@ BAD_CONFIGS = [
     ("yaml syntax", "site: [\n", "c.yaml:2: YAML syntax error: did not find expected node "
      "content"),
     ("not a mapping", "- a\n", "c.yaml:1: config: must be a mapping (site: ..., feeds: ...)"),
+    ("alias", "site: &s\n  title: T\n  url: https://example.org/\nfeeds: *s\n",
+     "c.yaml:4: YAML aliases (*name) are not allowed; write the value out in full"),
 ]
 
 

@@ -95,6 +95,11 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      "carry; remove it"),
     ("alias bomb", "- &a [x, x, x, x, x, x, x, x, x]\n- &b [*a, *a, *a, *a, *a, *a, *a]\n"
      "- &c [*b, *b, *b, *b, *b, *b, *b]\n- [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+     f"{R}:2: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("merge key", "- &r\n  title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
+     "- <<: *r\n  title: B\n",
+     f"{R}:6: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("alias of a field's value", "title: &t A\ndate: 2015-09-04\nlanguage: en\nexcerpt: *t\n",
      f"{R}:4: YAML aliases (*name) are not allowed; write the value out in full"),
     ("repeated field", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntitle: B\n",
      f"{R}:5: record 1: title: appears twice in this record (first on line 1); keep one"),

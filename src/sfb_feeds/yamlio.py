@@ -57,29 +57,34 @@ def compose(text: str) -> yaml.Node | None:
         raise YamlProblem(1, f"YAML error: {exc}") from None
     finally:
         loader.dispose()
-    if node is not None and "*" in text:  # an alias is always written *name
-        _refuse_aliases(node)
+    if node is not None and "*" in text and _has_alias(node):  # (always written *name)
+        raise YamlProblem(_first_alias_line(text),
+                          "YAML aliases (*name) are not allowed; write the value out in full")
     return node
 
 
-def _refuse_aliases(root: yaml.Node) -> None:
+def _has_alias(root: yaml.Node) -> bool:
     # libyaml resolves an alias to the very node it names, so a node met twice is an
     # alias. Walking with a seen-set never expands anything: alias bombs stay small.
     seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, line_of(root))]
+    stack: list[yaml.Node] = [root]
     while stack:
-        node, line = stack.pop()
+        node = stack.pop()
         if id(node) in seen:
-            raise YamlProblem(
-                line, "YAML aliases (*name) are not allowed; write the value out in full"
-            )
+            return True
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack += [(key, line_of(key)), (value, line_of(key))]
+            stack += [item for pair in node.value for item in pair]
         elif isinstance(node, yaml.SequenceNode):
-            # An alias item's own mark is its anchor's; the list's line is nearer the alias.
-            stack.extend((item, max(line, line_of(item))) for item in node.value)
+            stack += node.value
+    return False
+
+
+def _first_alias_line(text: str) -> int:
+    """The line of the document's first alias (an alias node carries its anchor's mark, so
+    only the events know where the alias itself is written)."""
+    alias = next(e for e in yaml.parse(text, Loader=_READER) if isinstance(e, yaml.AliasEvent))
+    return 1 if alias.start_mark is None else int(alias.start_mark.line) + 1
 
 
 def line_of(node: yaml.Node) -> int:
