@@ -99,6 +99,14 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
     ("merge key", "- &r\n  title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
      "- <<: *r\n  title: B\n",
      f"{R}:6: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("NUL byte", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\x00y\n",
+     f"{R}:4: contains the control character U+0000, which YAML files cannot carry; "
+     "remove it"),
+    ("escape character after other text", "title: Ą\ndate: 2015-09-04\x1b[2J\nlanguage: en\n",
+     f"{R}:2: contains the control character U+001B, which YAML files cannot carry; "
+     "remove it"),
+    ("noncharacter", "title: A\uffff\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: contains the character U+FFFF, which YAML files cannot carry; remove it"),
     ("alias of a field's value", "title: &t A\ndate: 2015-09-04\nlanguage: en\nexcerpt: *t\n",
      f"{R}:4: YAML aliases (*name) are not allowed; write the value out in full"),
     ("repeated field", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntitle: B\n",

@@ -8,6 +8,7 @@ constructor) become ordinary, well-located validation messages.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,22 +46,41 @@ def decode(data: bytes) -> str:
 
 def compose(text: str) -> yaml.Node | None:
     """The document's node tree; None for an empty document. Aliases are refused."""
-    loader = _READER(text)
     try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        what = exc.problem or exc.context or "unreadable YAML"
-        raise YamlProblem(line, f"YAML syntax error: {what}") from None
+        loader = _READER(text)  # (the pure reader checks the characters here)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
-        raise YamlProblem(1, f"YAML error: {exc}") from None
-    finally:
-        loader.dispose()
+        raise _problem(text, exc) from None
     if node is not None and "*" in text and _has_alias(node):  # (always written *name)
         raise YamlProblem(_first_alias_line(text),
                           "YAML aliases (*name) are not allowed; write the value out in full")
     return node
+
+
+def _problem(text: str, exc: yaml.YAMLError) -> YamlProblem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "unreadable YAML"
+        return YamlProblem(1 if mark is None else mark.line + 1, f"YAML syntax error: {what}")
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _unacceptable(text, exc)
+    return YamlProblem(1, f"YAML error: {exc}")
+
+
+def _unacceptable(text: str, exc: yaml.reader.ReaderError) -> YamlProblem:
+    """A character YAML refuses (C0 and C1 controls, U+FFFE/U+FFFF), named with its line
+    (libyaml's position counts bytes, the pure reader's characters: its first occurrence
+    is searched for instead)."""
+    if not isinstance(exc.character, int):
+        return YamlProblem(1, f"YAML error: {exc.reason}")
+    found = chr(exc.character)
+    kind = "control character" if unicodedata.category(found) == "Cc" else "character"
+    return YamlProblem(text[: max(text.find(found), 0)].count("\n") + 1,
+                       f"contains the {kind} U+{exc.character:04X}, which YAML files cannot "
+                       "carry; remove it")
 
 
 def _has_alias(root: yaml.Node) -> bool:
