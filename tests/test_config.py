@@ -92,6 +92,7 @@ BAD_CONFIGS = [
     ("control character", MINIMAL + "  description: a\x01\n",
      "c.yaml:4: contains the control character U+0001, which YAML files cannot carry; "
      "remove it"),
+    ("list as a key", MINIMAL + "[a]: x\n", "c.yaml:4: [a]: unknown key"),
     ("alias", "site: &s\n  title: T\n  url: https://example.org/\nfeeds: *s\n",
      "c.yaml:4: YAML aliases (*name) are not allowed; write the value out in full"),
 ]

@@ -107,6 +107,10 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      "remove it"),
     ("noncharacter", "title: A\uffff\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
      f"{R}:1: contains the character U+FFFF, which YAML files cannot carry; remove it"),
+    ("list as a field name", "? [complex, key]\n: x\ntitle: A\ndate: 2015-09-04\n"
+     "language: en\nexcerpt: x\n", f"{R}:1: record 1: [complex, key]: unknown field"),
+    ("mapping as a field name", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+     "{a: [b, {c: d}]}: x\n", f"{R}:5: record 1: {{a: [b, {{c: d}}]}}: unknown field"),
     ("alias of a field's value", "title: &t A\ndate: 2015-09-04\nlanguage: en\nexcerpt: *t\n",
      f"{R}:4: YAML aliases (*name) are not allowed; write the value out in full"),
     ("repeated field", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntitle: B\n",

@@ -116,8 +116,20 @@ def is_null(node: yaml.Node) -> bool:
 
 
 def mapping_items(node: yaml.MappingNode) -> list[tuple[str, yaml.Node, int]]:
-    """(key text, value node, key line) for each entry, in document order."""
-    return [(str(key.value), value, line_of(key)) for key, value in node.value]
+    """(key text, value node, key line) for each entry, in document order (a list or
+    mapping as a key, which no field is, written as flow YAML: ``[a, b]``)."""
+    return [(_flow(key), value, line_of(key)) for key, value in node.value]
+
+
+def _flow(node: yaml.Node, depth: int = 0) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    if depth == 3:
+        return "..."
+    if isinstance(node, yaml.SequenceNode):
+        return "[" + ", ".join(_flow(item, depth + 1) for item in node.value) + "]"
+    return "{" + ", ".join(f"{_flow(key, depth + 1)}: {_flow(value, depth + 1)}"
+                           for key, value in node.value) + "}"
 
 
 class _RecordDumper(yaml.SafeDumper):
