@@ -497,3 +497,24 @@ def test_a_first_rename_that_fails_leaves_the_folder_as_it_was(
         write(out, outputs(a="A2", b="B2"))
     monkeypatch.undo()
     assert tree(out) == before
+
+
+@pytest.mark.parametrize("kind", ["file", "link to a file"])
+def test_a_file_where_a_folder_of_outputs_goes_is_named_as_such(out: Path, kind: str,
+                                                                 tmp_path: Path) -> None:
+    write(out, outputs(a="a", da__atom="da", da__rss="da"))
+    (out / "da" / "atom").unlink()
+    (out / "da" / "rss").unlink()
+    (out / "da").rmdir()
+    if kind == "file":
+        (out / "da").write_text("not ours")
+    else:
+        (tmp_path / "notes").write_text("not ours")
+        (out / "da").symlink_to(tmp_path / "notes")
+    before = tree(out)
+    with pytest.raises(WriteError) as caught:
+        write(out, outputs(a="A2", da__atom="da2", da__rss="da2"))
+    assert str(caught.value) == ("feeds/da: is not a folder, and a folder of outputs goes "
+                                 "there; move it away (sfb-feeds never removes what it did "
+                                 "not write)")
+    assert tree(out) == before

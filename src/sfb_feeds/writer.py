@@ -162,6 +162,10 @@ class _Staging:
                 self.created.append(folder)
             except OSError as exc:
                 raise _fail("create folder", folder, exc) from exc
+        elif not stat.S_ISDIR(st.st_mode) and not os.path.isdir(full):  # (a link to one is)
+            raise WriteError(f"{display_path(full)}: is not a folder, and a folder of outputs "
+                             "goes there; move it away (sfb-feeds never removes what it did "
+                             "not write)")
         if not self._inside(full):
             raise UnsafePath(f"refusing to write into {folder!r}: it leads outside the output "
                              f"folder (to {os.path.realpath(full)}); remove that link")
