@@ -89,6 +89,12 @@ BAD_CONFIGS = [
     ("yaml syntax", "site: [\n", "c.yaml:2: YAML syntax error: did not find expected node "
      "content"),
     ("not a mapping", "- a\n", "c.yaml:1: config: must be a mapping (site: ..., feeds: ...)"),
+    ("control character", MINIMAL + "  description: a\x01\n",
+     "c.yaml:4: contains the control character U+0001, which YAML files cannot carry; "
+     "remove it"),
+    ("list as a key", MINIMAL + "[a]: x\n", "c.yaml:4: [a]: unknown key"),
+    ("alias", "site: &s\n  title: T\n  url: https://example.org/\nfeeds: *s\n",
+     "c.yaml:4: YAML aliases (*name) are not allowed; write the value out in full"),
 ]
 
 

@@ -95,6 +95,23 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      "carry; remove it"),
     ("alias bomb", "- &a [x, x, x, x, x, x, x, x, x]\n- &b [*a, *a, *a, *a, *a, *a, *a]\n"
      "- &c [*b, *b, *b, *b, *b, *b, *b]\n- [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+     f"{R}:2: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("merge key", "- &r\n  title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
+     "- <<: *r\n  title: B\n",
+     f"{R}:6: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("NUL byte", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\x00y\n",
+     f"{R}:4: contains the control character U+0000, which YAML files cannot carry; "
+     "remove it"),
+    ("escape character after other text", "title: Ą\ndate: 2015-09-04\x1b[2J\nlanguage: en\n",
+     f"{R}:2: contains the control character U+001B, which YAML files cannot carry; "
+     "remove it"),
+    ("noncharacter", "title: A\uffff\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: contains the character U+FFFF, which YAML files cannot carry; remove it"),
+    ("list as a field name", "? [complex, key]\n: x\ntitle: A\ndate: 2015-09-04\n"
+     "language: en\nexcerpt: x\n", f"{R}:1: record 1: [complex, key]: unknown field"),
+    ("mapping as a field name", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+     "{a: [b, {c: d}]}: x\n", f"{R}:5: record 1: {{a: [b, {{c: d}}]}}: unknown field"),
+    ("alias of a field's value", "title: &t A\ndate: 2015-09-04\nlanguage: en\nexcerpt: *t\n",
      f"{R}:4: YAML aliases (*name) are not allowed; write the value out in full"),
     ("repeated field", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ntitle: B\n",
      f"{R}:5: record 1: title: appears twice in this record (first on line 1); keep one"),

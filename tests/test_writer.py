@@ -463,3 +463,58 @@ def test_a_folder_that_cannot_be_flushed_is_a_write_error_and_the_next_run_repai
     assert {path: data for path, (data, _) in tree(out).items() if "manifest" not in path} \
         == {"a": b"A2", "pl/atom": b"pl"}
     assert write_outputs(out, rows, durable=True).written == ()
+
+
+def test_a_folder_at_an_output_path_is_refused_before_any_file_is_replaced(out: Path) -> None:
+    """Someone's folder where an output file goes: named (as seen from the working folder)
+    while staging, so no other output is replaced and nothing of the run is left."""
+    write(out, outputs(a="a", b="b", c="c"))
+    (out / "b").unlink()
+    (out / "b").mkdir()
+    (out / "b" / "notes").write_text("not ours")
+    before = tree(out)
+    with pytest.raises(WriteError) as caught:
+        write(out, outputs(a="A2", b="B2", c="C2"))
+    assert str(caught.value) == ("feeds/b: is a folder where an output file goes; move it "
+                                 "away (sfb-feeds never removes what it did not write)")
+    assert tree(out) == before
+
+
+def test_a_first_rename_that_fails_leaves_the_folder_as_it_was(
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing was replaced yet: the run's temporary files and intent go."""
+    write(out, outputs(a="a", b="b"))
+    before = tree(out)
+    real = os.replace
+
+    def refused(source: str, target: str) -> None:
+        if os.path.basename(source) == f".a{TEMP_SUFFIX}":
+            raise OSError(errno.EACCES, "Permission denied")
+        real(source, target)
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(WriteError, match=r"^a: cannot replace: Permission denied$"):
+        write(out, outputs(a="A2", b="B2"))
+    monkeypatch.undo()
+    assert tree(out) == before
+
+
+@pytest.mark.parametrize("kind", ["file", "link to a file"])
+def test_a_file_where_a_folder_of_outputs_goes_is_named_as_such(out: Path, kind: str,
+                                                                 tmp_path: Path) -> None:
+    write(out, outputs(a="a", da__atom="da", da__rss="da"))
+    (out / "da" / "atom").unlink()
+    (out / "da" / "rss").unlink()
+    (out / "da").rmdir()
+    if kind == "file":
+        (out / "da").write_text("not ours")
+    else:
+        (tmp_path / "notes").write_text("not ours")
+        (out / "da").symlink_to(tmp_path / "notes")
+    before = tree(out)
+    with pytest.raises(WriteError) as caught:
+        write(out, outputs(a="A2", da__atom="da2", da__rss="da2"))
+    assert str(caught.value) == ("feeds/da: is not a folder, and a folder of outputs goes "
+                                 "there; move it away (sfb-feeds never removes what it did "
+                                 "not write)")
+    assert tree(out) == before

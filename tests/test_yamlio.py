@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from sfb_feeds import yamlio
@@ -52,3 +53,14 @@ def test_tags_cover_every_kind_of_implicit_scalar() -> None:
              for tag, _ in resolvers}
     known.discard("tag:yaml.org,2002:yaml")  # a lone !, & or *: not a plain scalar in YAML
     assert known | {"tag:yaml.org,2002:str"} <= met
+
+
+@pytest.mark.parametrize("reader", [yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)])
+def test_a_character_yaml_refuses_is_named_with_its_line_by_either_reader(
+        reader: type[yaml.SafeLoader], monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml and the pure reader (which checks in its constructor) say the same."""
+    monkeypatch.setattr(yamlio, "_READER", reader)
+    with pytest.raises(yamlio.YamlProblem) as caught:
+        yamlio.compose("title: Łódź\nexcerpt: |\n  a\x85b\n  c\x07d\n")
+    assert (caught.value.line, caught.value.message) == (
+        4, "contains the control character U+0007, which YAML files cannot carry; remove it")

@@ -8,6 +8,7 @@ constructor) become ordinary, well-located validation messages.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,41 +46,65 @@ def decode(data: bytes) -> str:
 
 def compose(text: str) -> yaml.Node | None:
     """The document's node tree; None for an empty document. Aliases are refused."""
-    loader = _READER(text)
     try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        what = exc.problem or exc.context or "unreadable YAML"
-        raise YamlProblem(line, f"YAML syntax error: {what}") from None
+        loader = _READER(text)  # (the pure reader checks the characters here)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
-        raise YamlProblem(1, f"YAML error: {exc}") from None
-    finally:
-        loader.dispose()
-    if node is not None and "*" in text:  # an alias is always written *name
-        _refuse_aliases(node)
+        raise _problem(text, exc) from None
+    if node is not None and "*" in text and _has_alias(node):  # (always written *name)
+        raise YamlProblem(_first_alias_line(text),
+                          "YAML aliases (*name) are not allowed; write the value out in full")
     return node
 
 
-def _refuse_aliases(root: yaml.Node) -> None:
+def _problem(text: str, exc: yaml.YAMLError) -> YamlProblem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "unreadable YAML"
+        return YamlProblem(1 if mark is None else mark.line + 1, f"YAML syntax error: {what}")
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _unacceptable(text, exc)
+    return YamlProblem(1, f"YAML error: {exc}")
+
+
+def _unacceptable(text: str, exc: yaml.reader.ReaderError) -> YamlProblem:
+    """A character YAML refuses (C0 and C1 controls, U+FFFE/U+FFFF), named with its line
+    (libyaml's position counts bytes, the pure reader's characters: its first occurrence
+    is searched for instead)."""
+    if not isinstance(exc.character, int):
+        return YamlProblem(1, f"YAML error: {exc.reason}")
+    found = chr(exc.character)
+    kind = "control character" if unicodedata.category(found) == "Cc" else "character"
+    return YamlProblem(text[: max(text.find(found), 0)].count("\n") + 1,
+                       f"contains the {kind} U+{exc.character:04X}, which YAML files cannot "
+                       "carry; remove it")
+
+
+def _has_alias(root: yaml.Node) -> bool:
     # libyaml resolves an alias to the very node it names, so a node met twice is an
     # alias. Walking with a seen-set never expands anything: alias bombs stay small.
     seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, line_of(root))]
+    stack: list[yaml.Node] = [root]
     while stack:
-        node, line = stack.pop()
+        node = stack.pop()
         if id(node) in seen:
-            raise YamlProblem(
-                line, "YAML aliases (*name) are not allowed; write the value out in full"
-            )
+            return True
         seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack += [(key, line_of(key)), (value, line_of(key))]
+            stack += [item for pair in node.value for item in pair]
         elif isinstance(node, yaml.SequenceNode):
-            # An alias item's own mark is its anchor's; the list's line is nearer the alias.
-            stack.extend((item, max(line, line_of(item))) for item in node.value)
+            stack += node.value
+    return False
+
+
+def _first_alias_line(text: str) -> int:
+    """The line of the document's first alias (an alias node carries its anchor's mark, so
+    only the events know where the alias itself is written)."""
+    alias = next(e for e in yaml.parse(text, Loader=_READER) if isinstance(e, yaml.AliasEvent))
+    return 1 if alias.start_mark is None else int(alias.start_mark.line) + 1
 
 
 def line_of(node: yaml.Node) -> int:
@@ -91,8 +116,20 @@ def is_null(node: yaml.Node) -> bool:
 
 
 def mapping_items(node: yaml.MappingNode) -> list[tuple[str, yaml.Node, int]]:
-    """(key text, value node, key line) for each entry, in document order."""
-    return [(str(key.value), value, line_of(key)) for key, value in node.value]
+    """(key text, value node, key line) for each entry, in document order (a list or
+    mapping as a key, which no field is, written as flow YAML: ``[a, b]``)."""
+    return [(_flow(key), value, line_of(key)) for key, value in node.value]
+
+
+def _flow(node: yaml.Node, depth: int = 0) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    if depth == 3:
+        return "..."
+    if isinstance(node, yaml.SequenceNode):
+        return "[" + ", ".join(_flow(item, depth + 1) for item in node.value) + "]"
+    return "{" + ", ".join(f"{_flow(key, depth + 1)}: {_flow(value, depth + 1)}"
+                           for key, value in node.value) + "}"
 
 
 class _RecordDumper(yaml.SafeDumper):
