@@ -39,6 +39,11 @@ from sfb_feeds.urls import canonical_uri
 
 # validators.py: rfc2396_full, the URI syntax accepted in links, ids and guids (ASCII only).
 FULL_URI = re.compile(r"^[a-zA-Z][0-9a-zA-Z+\-.]*:(//)?[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,#]+$")
+# validators.py rfc2396.urn_re and uuid_re (RFC 2141; an Atom id that fails is an error)
+URN = re.compile(r"^[Uu][Rr][Nn]:[a-zA-Z0-9][a-zA-Z0-9-]{1,31}:"
+                 r"([a-zA-Z0-9()+,.:=@;$_!*'\-]|%[0-9A-Fa-f]{2})+$")
+UUID_URN = re.compile(r"^[Uu][Rr][Nn]:[Uu][Uu][Ii][Dd]:[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-"
+                      r"[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$")
 TAG_URI = re.compile(r"^tag:([a-z0-9\-._]+?@)?[a-z0-9.\-]+?,\d{4}(-\d{2}(-\d{2})?)?:"
                      r"[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*(#[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*)?$")
 RFC3339 = re.compile(r"^\d\d\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*)?(Z|[+-]\d\d:\d\d)$")
@@ -85,6 +90,10 @@ def _local(tag: str) -> str:
 def _uri_problems(value: str, where: str) -> list[str]:
     if value.lower().startswith("tag:"):
         return [] if TAG_URI.match(value) else [f"InvalidTAG: {where}: {value}"]
+    if value.lower().startswith("urn:uuid:"):
+        return [] if UUID_URN.match(value) else [f"InvalidUUID: {where}: {value}"]
+    if value.lower().startswith("urn:"):
+        return [] if URN.match(value) else [f"InvalidURN: {where}: {value}"]
     return [] if FULL_URI.match(value) else [f"InvalidFullLink: {where}: {value}"]
 
 
@@ -456,6 +465,9 @@ def entry(updated: str = "2015-01-01T00:00:00Z", ident: str = "https://x.org/1",
     (entry() + entry(updated="2015-01-02T00:00:00Z"), "DuplicateEntries"),
     (entry(ident="HTTPS://x.org/1"), "NonCanonicalURI"),
     (entry(ident="https://x.org/ü"), "InvalidFullLink"),
+    (entry(ident="urn:ist-2015"), "InvalidURN"),
+    (entry(ident="urn:uuid:2015"), "InvalidUUID"),
+    (entry(ident="tag:x.org:1"), "InvalidTAG"),
     (entry(extra='<link rel="alternate" hreflang="en" href="https://x.org/en"/>'
                  '<link rel="alternate" hreflang="en" href="https://x.org/en2"/>'),
      "DuplicateAtomLink"),
