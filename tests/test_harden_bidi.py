@@ -171,3 +171,21 @@ def test_a_title_cannot_break_out_of_its_bdi(make_site: SiteMaker) -> None:
     # The subscribe page (a web page, not mailed) lists the newest titles in <bdi> alone.
     page = html.fromstring((folder.parent.parent / "index.html").read_bytes())
     assert [bdi.text_content() for bdi in page.iter("bdi")] == [f"evil \u2066z{PDI}"]
+
+
+def test_the_site_title_is_isolated_in_right_to_left_pages(make_site: SiteMaker) -> None:
+    # In an Arabic page, "Socialism From Below (IST)" left bare showed its closing
+    # parenthesis at the left end of the heading, "(Socialism From Below (IST".
+    title = "Socialism From Below (IST)"
+    config = make_site({"a.yaml": "title: بيان\ndate: 2015-09-04\nlanguage: ar\nexcerpt: نص\n"
+                                  "id: urn:sfb:a\n"},
+                       config=f"site:\n  title: {title}\n  url: https://example.org/\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    folder = config.parent / "feeds" / "digests" / "ar"
+    page = html.fromstring((folder / "2015-W36.html").read_bytes())
+    assert page.get("dir") == "rtl"
+    assert _isolated_texts(page.find_class("site-title")[0]) == [title]
+    assert _isolated_texts(page.find_class("footer-text")[0]) == [title]
+    archive = html.fromstring((folder / "index.html").read_bytes())
+    assert _isolated_texts(archive.find_class("site-title")[0]) == [title]
