@@ -127,6 +127,10 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      f"{R}:1: record 1: id: 'tag:IST.net,2015-09:a' is not a tag URI: write "
      "tag:<domain>,<YYYY, YYYY-MM or YYYY-MM-DD>:<name>, the domain in lowercase (e.g. "
      "tag:example.org,2015:refugee-statement)"),
+    ("author with an address (the W3C validator's ContainsEmail)",
+     "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nauthors: [DSIP, Ann <a@b.org>]\n",
+     f"{R}:5: record 1: authors: item 2 'Ann <a@b.org>' holds an email address (<a@b.org>); "
+     "give the name alone (feeds publish names only)"),
     ("id that urlsplit cannot parse",
      'id: "http://[::1/x"\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n',
      f"{R}:1: record 1: id: 'http://[::1/x' is not a URI: Invalid IPv6 URL; use the "

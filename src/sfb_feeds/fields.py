@@ -134,6 +134,34 @@ def text_list(node: yaml.Node) -> tuple[str, ...]:
     return tuple(items)
 
 
+# An address in angle brackets, as the W3C validator finds one in an Atom author's name
+# (ContainsEmail, a warning): feeds publish names only.
+_ADDRESS_IN_NAME = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+
+
+def _no_address(value: str) -> str:
+    if found := _ADDRESS_IN_NAME.search(value):
+        raise FieldError(f"{value!r} holds an email address ({found.group()}); give the name "
+                         "alone (feeds publish names only)")
+    return value
+
+
+def author(node: yaml.Node) -> str:
+    """The feeds' author: a name on one line, without an email address."""
+    return _no_address(header_value(node))
+
+
+def names(node: yaml.Node) -> tuple[str, ...]:
+    """A list of authors' names, none with an email address."""
+    found = text_list(node)
+    for number, name in enumerate(found, start=1):
+        try:
+            _no_address(name)
+        except FieldError as exc:
+            raise FieldError(f"item {number} {exc}") from None
+    return found
+
+
 def boolean(node: yaml.Node) -> bool:
     if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL_TAG:
         raise FieldError("must be true or false")
