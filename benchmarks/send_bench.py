@@ -50,7 +50,7 @@ digests:
   recipients: {{pl: pl.txt}}
 smtp: {{host: 127.0.0.1, port: {port}}}
 """
-RECORD = "id: urn:b\ntitle: Benchmark\ndate: 2015-09-04\nlanguage: pl\nexcerpt: {text}\n"
+RECORD = "id: urn:sfb:b\ntitle: Benchmark\ndate: 2015-09-04\nlanguage: pl\nexcerpt: {text}\n"
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ import io
 from sfb_feeds.cli import main
 
 MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
-RECORD = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:a\n"
+RECORD = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:sfb:a\n"
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:

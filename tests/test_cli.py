@@ -46,11 +46,12 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
 
 def test_check_summary_counts_languages_drafts_and_scheduled(make_site: SiteMaker) -> None:
     config = make_site({
-        "a.yaml": "title: A\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\nid: urn:a\n",
-        "b.yaml": "title: B\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:b\n",
-        "c.yaml": "title: C\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:c\n",
-        "d.yaml": "title: D\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:d\ndraft: yes\n",
-        "e.yaml": "title: E\ndate: 2999-01-01\nlanguage: da\nexcerpt: x\nid: urn:e\n",
+        "a.yaml": "title: A\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\nid: urn:sfb:a\n",
+        "b.yaml": "title: B\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:sfb:b\n",
+        "c.yaml": "title: C\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:sfb:c\n",
+        "d.yaml": "title: D\ndate: 2015-09-04\nlanguage: tr\nexcerpt: x\nid: urn:sfb:d\n"
+                  "draft: yes\n",
+        "e.yaml": "title: E\ndate: 2999-01-01\nlanguage: da\nexcerpt: x\nid: urn:sfb:e\n",
     })
     code, out, err = run(["check", "--config", str(config)])
     assert (code, err) == (0, "")

@@ -86,6 +86,10 @@ BAD_CONFIGS = [
     ("list not an address", MINIMAL + "digests:\n  lists: {pl: polish-list}\n",
      "c.yaml:5: digests.lists.pl: 'polish-list' is not an email address "
      "(e.g. Name <list@example.org>)"),
+    ("author with an address (the W3C validator's ContainsEmail)",
+     MINIMAL + "  author: Editors <editors@example.org>\n", "c.yaml:4: site.author: 'Editors "
+     "<editors@example.org>' holds an email address (<editors@example.org>); give the name "
+     "alone (feeds publish names only)"),
     ("yaml syntax", "site: [\n", "c.yaml:2: YAML syntax error: did not find expected node "
      "content"),
     ("not a mapping", "- a\n", "c.yaml:1: config: must be a mapping (site: ..., feeds: ...)"),

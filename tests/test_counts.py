@@ -15,7 +15,7 @@ from test_ops_build import age
 
 from sfb_feeds.errors import counted
 
-DRAFT = RECORD.replace("urn:a", "urn:d") + "draft: yes\n"
+DRAFT = RECORD.replace("urn:sfb:a", "urn:sfb:d") + "draft: yes\n"
 
 
 def test_counted_agrees_with_its_count() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from html.entities import name2codepoint
@@ -39,6 +40,11 @@ from sfb_feeds.urls import canonical_uri
 
 # validators.py: rfc2396_full, the URI syntax accepted in links, ids and guids (ASCII only).
 FULL_URI = re.compile(r"^[a-zA-Z][0-9a-zA-Z+\-.]*:(//)?[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,#]+$")
+# validators.py rfc2396.urn_re and uuid_re (RFC 2141; an Atom id that fails is an error)
+URN = re.compile(r"^[Uu][Rr][Nn]:[a-zA-Z0-9][a-zA-Z0-9-]{1,31}:"
+                 r"([a-zA-Z0-9()+,.:=@;$_!*'\-]|%[0-9A-Fa-f]{2})+$")
+UUID_URN = re.compile(r"^[Uu][Rr][Nn]:[Uu][Uu][Ii][Dd]:[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-"
+                      r"[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$")
 TAG_URI = re.compile(r"^tag:([a-z0-9\-._]+?@)?[a-z0-9.\-]+?,\d{4}(-\d{2}(-\d{2})?)?:"
                      r"[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*(#[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*)?$")
 RFC3339 = re.compile(r"^\d\d\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*)?(Z|[+-]\d\d:\d\d)$")
@@ -85,6 +91,10 @@ def _local(tag: str) -> str:
 def _uri_problems(value: str, where: str) -> list[str]:
     if value.lower().startswith("tag:"):
         return [] if TAG_URI.match(value) else [f"InvalidTAG: {where}: {value}"]
+    if value.lower().startswith("urn:uuid:"):
+        return [] if UUID_URN.match(value) else [f"InvalidUUID: {where}: {value}"]
+    if value.lower().startswith("urn:"):
+        return [] if URN.match(value) else [f"InvalidURN: {where}: {value}"]
     return [] if FULL_URI.match(value) else [f"InvalidFullLink: {where}: {value}"]
 
 
@@ -359,11 +369,11 @@ def rss_problems(data: bytes, self_url: str) -> list[str]:
     for index, item in enumerate(channel.findall("item")):
         problems += _rss_item_problems(item, index)
     # RSS profile: '&' and '<' in text as hexadecimal references (CharacterData). The
-    # rule is about character data, the text between tags, not attribute values: tags are
-    # cut out first (the serialiser escapes '<' and '>' inside them, so none hides one).
-    text = re.sub(rb"<[^<>]*>", b" ", data)
+    # validator applies it to attribute values too (an atom:link's title that holds '<b',
+    # '&#' or '&amp;' is warned of unless its line has a '&#x' reference), so no named
+    # escape may appear anywhere.
     return problems + [f"CharacterData: {entity.decode()}"
-                       for entity in (b"&amp;", b"&lt;", b"&gt;") if entity in text]
+                       for entity in (b"&amp;", b"&lt;", b"&gt;") if entity in data]
 
 
 def _outline_problems(outline: Any) -> list[str]:
@@ -429,6 +439,23 @@ def test_every_document_passes_the_validator_rules(entries: int, hub: str) -> No
         assert document_problems(outputs, path) == [], path
 
 
+def test_a_site_title_with_markup_like_text_passes_the_rss_rules() -> None:
+    # The RSS channel's atom:link elements to the other languages' feeds are titled with
+    # the site's title: the validator's CharacterData rule reads their attributes too.
+    settings = make_settings(entries=50)
+    site_settings = replace(settings.site, title="Workers <Unite> & Co", author="A & <B>")
+    outputs = build(make_site(replace(settings, site=site_settings), sample_statements(), NOW))
+    paths = [path for path in outputs if path.endswith("rss.xml")]
+    titles = []
+    for path in paths:
+        assert document_problems(outputs, path) == [], path
+        channel = xml(outputs[path]).find("channel")
+        titles += [link.get("title") for link in channel.iterfind("a:link", NS)
+                   if link.get("rel") == "related"]
+    assert len(titles) > 3
+    assert all(title.startswith("Workers <Unite> & Co — ") for title in titles), titles
+
+
 @pytest.mark.parametrize("feeds_url", [
     "https://www.istendency.net/feeds", "https://WWW.IStendency.net:443/feeds/"])
 def test_self_links_match_where_the_feeds_are_served(feeds_url: str) -> None:
@@ -456,6 +483,9 @@ def entry(updated: str = "2015-01-01T00:00:00Z", ident: str = "https://x.org/1",
     (entry() + entry(updated="2015-01-02T00:00:00Z"), "DuplicateEntries"),
     (entry(ident="HTTPS://x.org/1"), "NonCanonicalURI"),
     (entry(ident="https://x.org/ü"), "InvalidFullLink"),
+    (entry(ident="urn:ist-2015"), "InvalidURN"),
+    (entry(ident="urn:uuid:2015"), "InvalidUUID"),
+    (entry(ident="tag:x.org:1"), "InvalidTAG"),
     (entry(extra='<link rel="alternate" hreflang="en" href="https://x.org/en"/>'
                  '<link rel="alternate" hreflang="en" href="https://x.org/en2"/>'),
      "DuplicateAtomLink"),

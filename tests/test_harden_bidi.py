@@ -28,9 +28,9 @@ def run(argv: list[str]) -> tuple[int, str, str]:
 
 
 def _records() -> dict[str, str | bytes]:
-    first = (f'title: "{EVIL}"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nid: urn:a\n'
+    first = (f'title: "{EVIL}"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nid: urn:sfb:a\n'
              f'authors: ["{EVIL_AUTHOR}", "Bob"]\n')
-    second = "title: Next title\ndate: 2015-09-03\nlanguage: en\nexcerpt: y\nid: urn:b\n"
+    second = "title: Next title\ndate: 2015-09-03\nlanguage: en\nexcerpt: y\nid: urn:sfb:b\n"
     return {"a.yaml": first, "b.yaml": second}
 
 
@@ -85,7 +85,7 @@ def test_text_parts_isolate_titles_and_authors(make_site: SiteMaker) -> None:
 def test_zero_width_characters_are_dropped_from_titles_with_a_warning(
         make_site: SiteMaker) -> None:
     record = ("title: \"Zero\\u200bwidth\\u2060 \\ufeffjoin\\u200der\"\ndate: 2015-09-04\n"
-              "language: fa\nexcerpt: x\nid: urn:z\n")
+              "language: fa\nexcerpt: x\nid: urn:sfb:z\n")
     config = make_site({"a.yaml": record}, config=MINIMAL)
     code, _, err = run(["check", "--config", str(config)])
     assert code == 0
@@ -132,7 +132,7 @@ def test_a_title_cannot_break_out_of_its_isolate(make_site: SiteMaker) -> None:
     titles = {"a.yaml": "\\u202Eevil\\u202C x \\u200B y \\u2066z",
               "b.yaml": "\\u202Bstray\\u2069 pop\\u202C\\u202C \\u2067open \\u202Dinner"}
     records = {name: f'title: "{title}"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n'
-                     f"id: urn:{name}\n" for name, title in titles.items()}
+                     f"id: urn:sfb:{name}\n" for name, title in titles.items()}
     config = make_site(records, config=MINIMAL)
     assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
     folder = config.parent / "feeds" / "digests" / "en"
@@ -157,7 +157,7 @@ def test_a_title_cannot_break_out_of_its_bdi(make_site: SiteMaker) -> None:
     open would take the <bdi>'s PDI. Titles and names come balanced, in the HTML part and
     the archive page, one author's override closed before the next name."""
     records = {"a.yaml": 'title: "evil \\u2066z"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n'
-                         'id: urn:a\nauthors: ["Ann \\u202eOdd", "Bob"]\n'}
+                         'id: urn:sfb:a\nauthors: ["Ann \\u202eOdd", "Bob"]\n'}
     config = make_site(records, config=MINIMAL)
     assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
     folder = config.parent / "feeds" / "digests" / "en"
@@ -171,3 +171,21 @@ def test_a_title_cannot_break_out_of_its_bdi(make_site: SiteMaker) -> None:
     # The subscribe page (a web page, not mailed) lists the newest titles in <bdi> alone.
     page = html.fromstring((folder.parent.parent / "index.html").read_bytes())
     assert [bdi.text_content() for bdi in page.iter("bdi")] == [f"evil \u2066z{PDI}"]
+
+
+def test_the_site_title_is_isolated_in_right_to_left_pages(make_site: SiteMaker) -> None:
+    # In an Arabic page, "Socialism From Below (IST)" left bare showed its closing
+    # parenthesis at the left end of the heading, "(Socialism From Below (IST".
+    title = "Socialism From Below (IST)"
+    config = make_site({"a.yaml": "title: بيان\ndate: 2015-09-04\nlanguage: ar\nexcerpt: نص\n"
+                                  "id: urn:sfb:a\n"},
+                       config=f"site:\n  title: {title}\n  url: https://example.org/\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    folder = config.parent / "feeds" / "digests" / "ar"
+    page = html.fromstring((folder / "2015-W36.html").read_bytes())
+    assert page.get("dir") == "rtl"
+    assert _isolated_texts(page.find_class("site-title")[0]) == [title]
+    assert _isolated_texts(page.find_class("footer-text")[0]) == [title]
+    archive = html.fromstring((folder / "index.html").read_bytes())
+    assert _isolated_texts(archive.find_class("site-title")[0]) == [title]

@@ -23,7 +23,8 @@ def run(argv: list[str]) -> tuple[int, str, str]:
 
 
 def record(lang: str = "en", date: str = "2015-09-04", excerpt: str = "hi") -> str:
-    return f"title: A {lang}\ndate: {date}\nlanguage: {lang}\nexcerpt: {excerpt}\nid: urn:{lang}\n"
+    return (f"title: A {lang}\ndate: {date}\nlanguage: {lang}\nexcerpt: {excerpt}\n"
+            f"id: urn:sfb:{lang}\n")
 
 
 def test_the_minimal_config_builds(make_site: SiteMaker) -> None:
@@ -107,7 +108,7 @@ def test_statement_files_and_excerpts_have_size_limits(make_site: SiteMaker) -> 
     config.write_text(MINIMAL + "limits:\n  excerpt_bytes: 2000000\n  file_bytes: 1000000\n")
     code, _, err = run(["check", "--config", str(config)])
     assert code == 1
-    assert "error: site/statements/a.yaml: is larger than 1000000 bytes (1048640 bytes) " \
+    assert "error: site/statements/a.yaml: is larger than 1000000 bytes (1048644 bytes) " \
            "(limits.file_bytes in the config)" in err
     config.write_text(MINIMAL + "limits:\n  excerpt_bytes: 2000000\n")
     code, _, err = run(["check", "--config", str(config)])

@@ -53,7 +53,7 @@ def _yaml(number: int, record: dict[str, object]) -> str:
     quoted = json.dumps  # a JSON string is a YAML double-quoted scalar
     paragraphs = record["paragraphs"]
     assert isinstance(paragraphs, list)
-    text = (f"id: urn:r{number}\ntitle: {quoted(record['title'], ensure_ascii=False)}\n"
+    text = (f"id: urn:sfb:r{number}\ntitle: {quoted(record['title'], ensure_ascii=False)}\n"
             f"date: {record['date']}\nlanguage: {record['language']}\n"
             f"authors: {quoted(record['authors'], ensure_ascii=False)}\n"
             f"excerpt: {quoted(BLANK_LINE.join(paragraphs), ensure_ascii=False)}\n")

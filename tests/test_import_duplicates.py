@@ -102,7 +102,7 @@ def test_same_statement_by_url(tmp_path: Path) -> None:
     folder = tmp_path / "statements"
     folder.mkdir()
     (folder / "docks.yml").write_text(
-        "id: urn:x:docks\ntitle: Port strike\ndate: 2014-06-03\nlanguage: de\n"
+        "id: urn:sfb:x:docks\ntitle: Port strike\ndate: 2014-06-03\nlanguage: de\n"
         "url: https://example.org/dockers\nexcerpt: Anders.\n", encoding="utf-8")
     written, warnings = import_page(folder)
     assert written == ["2014-06-07-egypt-s-prisoners-must-be-freed.yaml"]

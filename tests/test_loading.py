@@ -123,7 +123,7 @@ def make_site_at(settings, loaded, now):  # type: ignore[no-untyped-def]
 
 
 def test_fingerprint_changes_with_content(make_site: SiteMaker, tmp_path: Path) -> None:
-    record = "title: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nid: urn:a\n"
+    record = "title: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nid: urn:sfb:a\n"
     _, one = load(make_site({"a.yaml": record.format(t="A")}, folder="one"))
     _, same = load(make_site({"a.yaml": record.format(t="A")}, folder="two"))
     _, edited = load(make_site({"a.yaml": record.format(t="B")}, folder="three"))
@@ -277,7 +277,7 @@ def test_a_bare_date_is_published_from_the_day_s_start_at_noon(make_site: SiteMa
     give it the time 12:00 that day (docs/feeds.md)."""
     from cli_run import run
 
-    config = make_site({"a.yaml": "id: urn:a\ntitle: A\ndate: 2015-07-04\nlanguage: en\n"
+    config = make_site({"a.yaml": "id: urn:sfb:a\ntitle: A\ndate: 2015-07-04\nlanguage: en\n"
                                   "excerpt: x\n"})  # London: UTC+1 in July
     build = ["build", "--config", str(config), "--now"]
     assert run([*build, "2015-07-03T22:59:00+00:00"])[0] == 0

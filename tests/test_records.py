@@ -12,6 +12,7 @@ import pytest
 from conftest import GOOD_RECORD, SiteMaker, snapshot
 
 from sfb_feeds.cli import main
+from sfb_feeds.urls import canonical_uri
 
 R = "statements/rec.yaml"
 
@@ -123,6 +124,30 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      "excerpt: x\n", f"{R}:1: record 1: id: 'refugees-2015' is not a URI; use the statement's "
      "URL or a tag URI such as tag:example.org,2015:refugee-statement (feeds publish it in "
      "RFC 3986 normal form)"),
+    ("urn id without a name (the W3C validator's InvalidURN)",
+     "id: urn:ist-2015-refugees\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: record 1: id: 'urn:ist-2015-refugees' is not a URN: write "
+     "urn:<namespace>:<name> (e.g. urn:ist:2015-refugees), the namespace 2 to 32 letters, "
+     "digits and hyphens, the name letters, digits, %XX escapes and ( ) + , - . : = @ ; $ _ "
+     "! * '"),
+    ("uuid urn that is not a UUID (InvalidUUID)",
+     "id: urn:uuid:2015-refugees\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: record 1: id: 'urn:uuid:2015-refugees' is not a UUID URN: write urn:uuid: and 32 "
+     "hexadecimal digits as 8-4-4-4-12 (e.g. urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66)"),
+    ("tag id without a date (InvalidTAG)",
+     "id: tag:istendency.net:refugees\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: record 1: id: 'tag:istendency.net:refugees' is not a tag URI: write "
+     "tag:<domain>,<YYYY, YYYY-MM or YYYY-MM-DD>:<name>, the domain in lowercase (e.g. "
+     "tag:example.org,2015:refugee-statement)"),
+    ("tag id with a capital in its domain (InvalidTAG)",
+     "id: tag:IST.net,2015-09:a\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n",
+     f"{R}:1: record 1: id: 'tag:IST.net,2015-09:a' is not a tag URI: write "
+     "tag:<domain>,<YYYY, YYYY-MM or YYYY-MM-DD>:<name>, the domain in lowercase (e.g. "
+     "tag:example.org,2015:refugee-statement)"),
+    ("author with an address (the W3C validator's ContainsEmail)",
+     "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nauthors: [DSIP, Ann <a@b.org>]\n",
+     f"{R}:5: record 1: authors: item 2 'Ann <a@b.org>' holds an email address (<a@b.org>); "
+     "give the name alone (feeds publish names only)"),
     ("id that urlsplit cannot parse",
      'id: "http://[::1/x"\ntitle: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n',
      f"{R}:1: record 1: id: 'http://[::1/x' is not a URI: Invalid IPv6 URL; use the "
@@ -187,7 +212,7 @@ def test_every_problem_in_every_file_is_reported_in_one_run(make_site: SiteMaker
 
 
 def test_duplicate_ids_name_both_places(make_site: SiteMaker, tmp_path: Path) -> None:
-    record = "id: urn:x:1\ntitle: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+    record = "id: urn:sfb:1\ntitle: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
     config = make_site({"one.yaml": record.format(t="A"),
                         "two.yaml": "# a comment\n" + record.format(t="B")})
     import os
@@ -196,14 +221,14 @@ def test_duplicate_ids_name_both_places(make_site: SiteMaker, tmp_path: Path) ->
     code, _, err = run(["check"])
     assert code == 1
     assert err.splitlines() == [
-        "error: statements/two.yaml:2: record 1: id: 'urn:x:1' is already used by "
+        "error: statements/two.yaml:2: record 1: id: 'urn:sfb:1' is already used by "
         "statements/one.yaml:1 record 1; ids must be unique"
     ]
 
 
 def test_a_translation_key_on_two_statements_in_one_language_is_a_warning(
         make_site: SiteMaker) -> None:
-    record = ("id: urn:x:{n}\ntitle: T{n}\ndate: 2015-09-04\nlanguage: {lang}\nexcerpt: x\n"
+    record = ("id: urn:sfb:{n}\ntitle: T{n}\ndate: 2015-09-04\nlanguage: {lang}\nexcerpt: x\n"
               "translation_key: k\n")
     config = make_site({"one.yaml": record.format(n=1, lang="en"),
                         "two.yaml": record.format(n=2, lang="pl"),
@@ -220,7 +245,7 @@ def test_a_translation_key_on_two_statements_in_one_language_is_a_warning(
 def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: SiteMaker) -> None:
     from conftest import SITE_CONFIG, snapshot
 
-    record = "id: urn:x:1\ntitle: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
+    record = "id: urn:sfb:1\ntitle: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
     config = make_site({"one.yaml": record.format(t="A"), "two.yaml": record.format(t="B")})
     assert run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00+00:00"])[0] == 1
     feeds = config.parent / "feeds"
@@ -232,7 +257,7 @@ def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: Site
     (config.parent / "statements" / "three.yaml").write_text(record.format(t="C"))
     code, _, err = run(["build", "--config", str(config), "--now", "2017-01-01T00:00:00+00:00"])
     assert code == 1
-    assert "three.yaml:1: record 1: id: 'urn:x:1' is already used by" in err
+    assert "three.yaml:1: record 1: id: 'urn:sfb:1' is already used by" in err
     assert snapshot(feeds) == before
     (config.parent / "statements" / "three.yaml").unlink()
     config.write_text(SITE_CONFIG + "feeds:\n  entries: none\n")
@@ -247,7 +272,7 @@ def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: Site
                                    "2015-09-04T10:00:00.5", "2015-09-04T10:00:00,5"])
 def test_the_advice_to_add_an_offset_gives_a_valid_date(make_site: SiteMaker, value: str
                                                            ) -> None:
-    record = "title: A\ndate: '{}'\nlanguage: en\nexcerpt: x\nid: urn:a\n"
+    record = "title: A\ndate: '{}'\nlanguage: en\nexcerpt: x\nid: urn:sfb:a\n"
     config = make_site({"a.yaml": record.format(value)})
     code, _, err = run(["check", "--config", str(config)])
     advice = f"{value} has no UTC offset (add one, e.g. {value}+00:00)"
@@ -261,7 +286,7 @@ def test_the_advice_to_add_an_offset_gives_a_valid_date(make_site: SiteMaker, va
                                    "2015-09-04T18:30:00.250-05:00", "2015-09-04T18+0100"])
 def test_calendar_dates_and_times_are_accepted(make_site: SiteMaker, value: str) -> None:
     config = make_site({"a.yaml": f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n"
-                                  "id: urn:a\n"})
+                                  "id: urn:sfb:a\n"})
     code, _, err = run(["check", "--config", str(config)])
     assert (code, err) == (0, "")
 
@@ -277,7 +302,7 @@ def test_rfc_3339_lowercase_t_and_z_mean_the_same_moment(make_site: SiteMaker, l
     built = []
     for folder, value in (("lower", lower), ("upper", upper)):
         config = make_site({"a.yaml": f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n"
-                                      "id: urn:a\n"}, folder=folder)
+                                      "id: urn:sfb:a\n"}, folder=folder)
         assert run(["check", "--config", str(config)])[::2] == (0, "")
         code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00Z"])
         assert (code, err) == (0, "")
@@ -313,7 +338,7 @@ def test_ids_published_alike_are_duplicates_in_cold_and_cached_builds(
         make_site: SiteMaker, first: str, second: str, said: str) -> None:
     record = "title: {t}\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
     config = make_site({"a.yaml": first + record.format(t="A"),
-                        "b.yaml": "id: urn:b\n" + record.format(t="B")})
+                        "b.yaml": "id: urn:sfb:b\n" + record.format(t="B")})
     os.chdir(config.parent)
     now = ["--now", "2016-01-01T00:00:00+00:00"]
     assert run(["build", *now])[0] == 0  # the record cache now holds a.yaml
@@ -329,9 +354,23 @@ def test_ids_published_alike_are_duplicates_in_cold_and_cached_builds(
     assert snapshot(config.parent / "feeds") == before
 
 
+@pytest.mark.parametrize("ident", [
+    "urn:ist:2015-refugees", "URN:IST:a%2Fb(c)", "urn:uuid:6E8BC430-9C3A-11D9-9669-0800200C9A66",
+    "tag:istendency.net,2015:refugees/pl?x=1#top", "tag:ann@example.org,2015-09-04:a",
+    "urn:ist:Uchodźcy", "TAG:istendency.net,2015-09:a"])
+def test_urn_and_tag_ids_the_validator_accepts_are_published(make_site: SiteMaker,
+                                                             ident: str) -> None:
+    config = make_site({"a.yaml": f"id: '{ident}'\ntitle: A\ndate: 2015-09-04\nlanguage: en\n"
+                                  "excerpt: x\n"})
+    assert run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00+00:00"]) == (
+        0, "13 written, 0 unchanged, 0 removed\n", "")
+    feed = json.loads((config.parent / "feeds" / "en" / "feed.json").read_text())
+    assert [item["id"] for item in feed["items"]] == [canonical_uri(ident)]
+
+
 def test_scalars_in_lists_are_text_as_written_like_other_fields(make_site: SiteMaker) -> None:
     config = make_site({"a.yaml": "title: 1984\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n"
-                                  "id: urn:a\nauthors: [1, 'null', no]\ntags: [2.50]\n"})
+                                  "id: urn:sfb:a\nauthors: [1, 'null', no]\ntags: [2.50]\n"})
     assert run(["build", "--config", str(config), "--now", "2016-01-01T00:00:00+00:00"])[0] == 0
     feed = json.loads((config.parent / "feeds" / "en" / "feed.json").read_text())
     (item,) = feed["items"]

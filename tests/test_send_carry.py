@@ -27,7 +27,7 @@ from smtp_faults import FaultyHandler, aiosmtpd_server, free_port
 from sfb_feeds.cli import main
 from sfb_feeds.ledger import Ledger, State
 
-RECORD = "id: urn:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x\n"
+RECORD = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x\n"
 W35, W36, W37 = "2015-08-28", "2015-09-04", "2015-09-10"  # a day of each week
 STATEMENTS = {f"{lang}-{day}.yaml": RECORD.format(l=lang, d=day)
               for lang in ("pl", "tr") for day in (W36, W37)}

@@ -17,7 +17,7 @@ from test_send_ledger import fill, full_disk  # noqa: F401 - a fixture
 
 from sfb_feeds.cli import main
 
-RECORD = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr", "en")}
 DIGESTS = ("digests:\n  from: Digest <digest@example.org>\n"
            "  lists: {pl: pl@lists.example.org, tr: tr@lists.example.org}\n")

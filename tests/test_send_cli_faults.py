@@ -25,7 +25,7 @@ from smtp_faults import FaultyHandler, aiosmtpd_server
 from sfb_feeds.cli import main
 from sfb_feeds.errors import display_path
 
-RECORD = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
 UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
 SUBSCRIBERS = [f"u{n}@example.org" for n in range(1, 31)]

@@ -51,7 +51,7 @@ from sfb_feeds.cli import main
 SEEDS = [1, 5, 22]  # of 1-40 tried by hand; 22 found a refusal no run reported (a kill)
 UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
 TR = "tr@lists.example.org"
-RECORD = "id: urn:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x {d}\n"
+RECORD = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x {d}\n"
 START = datetime(2015, 8, 31, 6, 30, tzinfo=UTC)  # a Monday: the last complete week 2015-W35
 WEEK_ENDS = [datetime(2015, 9, d, 23, 0, tzinfo=UTC) for d in (6, 13, 20)]  # Sunday 24:00 BST
 # The first run, five weeks before (the relay down), leaves 2015-W30 due: more than 4 weeks

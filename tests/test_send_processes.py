@@ -24,7 +24,7 @@ from conftest import SITE_CONFIG
 from smtp_faults import FaultyHandler, aiosmtpd_server
 
 LANGS = ("da", "de", "es", "fr", "pl", "tr")
-RECORD = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 
 
 def make_config(root: Path, port: int, name: str) -> Path:

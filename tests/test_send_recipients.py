@@ -32,7 +32,7 @@ from sfb_feeds.unsubscribe import make_app, verify
 
 SECRET = "a test secret"
 UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
-RECORD = "id: urn:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
 SUBSCRIBERS = """\
 # the Polish digest's subscribers

@@ -24,7 +24,7 @@ from conftest import SITE_CONFIG
 from smtp_faults import FaultyHandler, aiosmtpd_server
 
 READERS = 30
-RECORD = "id: urn:pl\ntitle: T\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\n"
+RECORD = "id: urn:sfb:pl\ntitle: T\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\n"
 UNSUBSCRIBE = "https://example.org/u?lang={lang}&address={address}&token={token}"
 
 

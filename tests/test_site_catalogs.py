@@ -19,13 +19,13 @@ from sfb_feeds.cli import main
 NOW = "2015-09-10T12:00:00Z"
 HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
 RECORDS = {
-    "pl.yaml": "title: Oświadczenie\ndate: 2015-09-04\nlanguage: pl\nid: urn:pl\n"
+    "pl.yaml": "title: Oświadczenie\ndate: 2015-09-04\nlanguage: pl\nid: urn:sfb:pl\n"
                "url: https://www.istendency.net/pl\nexcerpt: Tekst.\n",
-    "sw.yaml": "title: Taarifa\ndate: 2015-09-04\nlanguage: sw\nid: urn:sw\n"
+    "sw.yaml": "title: Taarifa\ndate: 2015-09-04\nlanguage: sw\nid: urn:sfb:sw\n"
                "url: https://www.istendency.net/sw\nexcerpt: Maandishi.\n",
-    "pt.yaml": "title: Declaração\ndate: 2015-09-04\nlanguage: pt-BR\nid: urn:pt\n"
+    "pt.yaml": "title: Declaração\ndate: 2015-09-04\nlanguage: pt-BR\nid: urn:sfb:pt\n"
                "url: https://www.istendency.net/pt\nexcerpt: Texto.\n",
-    "zh.yaml": "title: 声明\ndate: 2015-09-04\nlanguage: zh\nid: urn:zh\n"
+    "zh.yaml": "title: 声明\ndate: 2015-09-04\nlanguage: zh\nid: urn:sfb:zh\n"
                "url: https://www.istendency.net/zh\nexcerpt: 文字。\n",
 }
 

@@ -12,7 +12,7 @@ from cli_run import MINIMAL, run
 from conftest import SiteMaker, snapshot
 
 RECORDS = {f"s{n}.yaml": f"title: S{n}\ndate: {date(2015, 1, 5) + timedelta(weeks=n)}\n"
-                         f"language: en\nexcerpt: Text {n}.\nid: urn:s{n}\n"
+                         f"language: en\nexcerpt: Text {n}.\nid: urn:sfb:s{n}\n"
            for n in range(3)}
 NOW = "2016-01-01T00:00:00+00:00"
 PAGE = '{% extends "base.html" %}\n{% block content %}\n{{ BROKEN }}\n{% endblock %}\n'
@@ -63,7 +63,7 @@ def test_a_template_failing_in_a_worker_is_named_too(
     template failing for a late week only: the error crosses from the worker whole."""
     monkeypatch.setenv("SFB_FEEDS_WORKERS", "2")
     records = {f"s{n}.yaml": f"title: S{n}\ndate: {date(2014, 1, 6) + timedelta(weeks=n)}\n"
-                             f"language: en\nexcerpt: Text {n}.\nid: urn:s{n}\n"
+                             f"language: en\nexcerpt: Text {n}.\nid: urn:sfb:s{n}\n"
                for n in range(80)}
     config = make_site(records, config=MINIMAL + "templates: templates\n")
     (config.parent / "templates" / "email").mkdir(parents=True)

@@ -15,7 +15,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def record(title: str, date: str) -> str:
-    return f"- {{title: {title}, date: '{date}', language: en, excerpt: x, id: 'urn:{title}'}}\n"
+    return (f"- {{title: {title}, date: '{date}', language: en, excerpt: x, "
+            f"id: 'urn:sfb:{title}'}}\n")
 
 
 def titles(config: Path) -> list[str]:
@@ -63,7 +64,7 @@ def test_an_edit_on_the_morning_of_a_dated_day_is_not_before_its_publication(
     import feedparser
 
     config = make_site({"a.yaml": "title: A\ndate: 2015-09-06\nlanguage: en\nexcerpt: x\n"
-                                  "id: urn:a\nupdated: 2015-09-06T08:00:00+01:00\n"})
+                                  "id: urn:sfb:a\nupdated: 2015-09-06T08:00:00+01:00\n"})
     code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
     assert (code, err) == (0, "")
     feeds = config.parent / "feeds" / "en"

@@ -135,7 +135,7 @@ SCHEMA: dict[str, Reader | dict[str, Reader | _ByLanguage]] = {
     "statements": _path, "output": _path, "templates": _path, "cache": _path, "state": _path,
     "site": {
         "title": fields.header_value, "description": fields.text, "url": fields.url,
-        "feeds_url": fields.url, "author": fields.header_value, "timezone": _timezone,
+        "feeds_url": fields.url, "author": fields.author, "timezone": _timezone,
     },
     "feeds": {"entries": _positive_int, "websub_hub": fields.url},
     "digests": {

@@ -74,6 +74,22 @@ def mailbox(node: yaml.Node) -> str:
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+# A URN (RFC 2141), a UUID URN and a tag URI (RFC 4151) as the W3C feed validator checks
+# them in an Atom id (any other is an error there), in the form feeds publish.
+_URN = re.compile(r"urn:[a-z0-9][a-z0-9-]{1,31}:(?:[a-z0-9()+,.:=@;$_!*'-]|%[0-9a-f]{2})+", re.I)
+_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.I)
+_TAG_PART = r"[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*"
+_TAG = re.compile(rf"tag:(?:[a-z0-9._-]+@)?[a-z0-9.-]+,[0-9]{{4}}(?:-[0-9]{{2}}){{0,2}}:"
+                  rf"{_TAG_PART}(?:#{_TAG_PART})?")
+_SYNTAX = {
+    "urn:uuid:": (_UUID, "is not a UUID URN: write urn:uuid: and 32 hexadecimal digits as "
+                  "8-4-4-4-12 (e.g. urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66)"),
+    "urn:": (_URN, "is not a URN: write urn:<namespace>:<name> (e.g. urn:ist:2015-refugees), "
+             "the namespace 2 to 32 letters, digits and hyphens, the name letters, digits, "
+             "%XX escapes and ( ) + , - . : = @ ; $ _ ! * '"),
+    "tag:": (_TAG, "is not a tag URI: write tag:<domain>,<YYYY, YYYY-MM or YYYY-MM-DD>:<name>,"
+             " the domain in lowercase (e.g. tag:example.org,2015:refugee-statement)"),
+}
 
 
 def identifier(node: yaml.Node) -> str:
@@ -83,7 +99,13 @@ def identifier(node: yaml.Node) -> str:
               " (feeds publish it in RFC 3986 normal form)")
     if not _SCHEME.match(value):
         raise FieldError(f"{value!r} is not a URI; {advice}")
-    return _normalisable(value, advice)
+    published = urls.canonical_uri(_normalisable(value, advice))
+    for start, (syntax, problem) in _SYNTAX.items():
+        if published.lower().startswith(start):
+            if not syntax.fullmatch(published):
+                raise FieldError(f"{value!r} {problem}")
+            break
+    return value
 
 
 def _normalisable(value: str, advice: str) -> str:
@@ -110,6 +132,34 @@ def text_list(node: yaml.Node) -> tuple[str, ...]:
         except FieldError as exc:
             raise FieldError(f"item {number} {exc}") from None
     return tuple(items)
+
+
+# An address in angle brackets, as the W3C validator finds one in an Atom author's name
+# (ContainsEmail, a warning): feeds publish names only.
+_ADDRESS_IN_NAME = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+
+
+def _no_address(value: str) -> str:
+    if found := _ADDRESS_IN_NAME.search(value):
+        raise FieldError(f"{value!r} holds an email address ({found.group()}); give the name "
+                         "alone (feeds publish names only)")
+    return value
+
+
+def author(node: yaml.Node) -> str:
+    """The feeds' author: a name on one line, without an email address."""
+    return _no_address(header_value(node))
+
+
+def names(node: yaml.Node) -> tuple[str, ...]:
+    """A list of authors' names, none with an email address."""
+    found = text_list(node)
+    for number, name in enumerate(found, start=1):
+        try:
+            _no_address(name)
+        except FieldError as exc:
+            raise FieldError(f"item {number} {exc}") from None
+    return found
 
 
 def boolean(node: yaml.Node) -> bool:

@@ -1,7 +1,8 @@
 """The one module that talks to feedgen: a :class:`Feed` in, Atom or RSS 2.0 bytes out.
 
 feedgen writes every document whole; what it lacks is added through its extension API
-(:class:`_Extras`, :class:`_EntryExtras`), never by editing its bytes. It puts the wall
+(:class:`_Extras`, :class:`_EntryExtras`), never by editing its bytes (but for RSS
+attribute values' escapes, written again as character references). It puts the wall
 clock in every ``updated`` unless told otherwise (each is set); it keeps only ``href`` on
 entry links (upstream issue #135) and has no entry ``xml:lang``, no RFC 5005 ``fh:``
 elements, and only the first self link in RSS (the extensions add them); it makes the last
@@ -208,4 +209,9 @@ def render_rss(feed: Feed) -> bytes:
                     {"href": feed.site_url, "rel": "alternate"}])
     for entry in feed.entries:
         _rss_item(generator, entry, feed.language)
-    return bytes(generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    data = bytes(generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    # Attribute values (a link's title or href) cannot hold Entity nodes, and lxml writes
+    # their & < > as &amp; &lt; &gt;, which the validator's CharacterData rule flags there
+    # too: the same characters as references, the only place those escapes occur.
+    return data.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;",
+                                                                                  b"&#x3E;")
