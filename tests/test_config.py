@@ -99,6 +99,25 @@ BAD_CONFIGS = [
     ("list as a key", MINIMAL + "[a]: x\n", "c.yaml:4: [a]: unknown key"),
     ("alias", "site: &s\n  title: T\n  url: https://example.org/\nfeeds: *s\n",
      "c.yaml:4: YAML aliases (*name) are not allowed; write the value out in full"),
+    ("binary title", "site:\n  title: !!binary aGVsbG8=\n  url: https://example.org/\n",
+     "c.yaml:2: site.title: has the YAML tag !!binary, which is not allowed here; write the "
+     "value as plain text"),
+    ("custom tag", MINIMAL + "  timezone: !foo UTC\n", "c.yaml:4: site.timezone: has the "
+     "YAML tag !foo, which is not allowed here; write the value as plain text"),
+    ("int tag", MINIMAL + "feeds:\n  entries: !!int '5'\n", "c.yaml:5: feeds.entries: has "
+     "the YAML tag !!int, which is not allowed here; write the value as plain text"),
+    ("tag on a home folder", MINIMAL + "cache: !x ~\n", "c.yaml:4: cache: has the YAML tag "
+     "!x, which is not allowed here; write the value as plain text"),
+    ("tag on a section", "site: !x\n  title: T\n  url: https://example.org/\n", "c.yaml:1: "
+     "site: has the YAML tag !x, which is not allowed here; remove it"),
+    ("tag on the config", "!x\n" + MINIMAL, "c.yaml:1: config: has the YAML tag !x, which is "
+     "not allowed here; remove it"),
+    ("tag on a language mapping", MINIMAL + "digests:\n  from: d@example.org\n"
+     "  lists: !!omap {pl: l@example.org}\n", "c.yaml:6: digests.lists: has the YAML tag "
+     "!!omap, which is not allowed here; remove it"),
+    ("tag on a list address", MINIMAL + "digests:\n  from: d@example.org\n"
+     "  lists: {pl: !x l@example.org}\n", "c.yaml:6: digests.lists.pl: has the YAML tag "
+     "!x, which is not allowed here; write the value as plain text"),
 ]
 
 
@@ -108,6 +127,13 @@ def test_bad_config(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "c.yaml")
     assert message in caught.value.messages()
+
+
+def test_a_tag_that_changes_nothing_is_read_as_the_text(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("site:\n  title: !!str 1984\n  url: !!str "
+                                     "https://example.org/\nfeeds: !!map\n  entries: !!int 5\n")
+    settings = load_settings(tmp_path / "c.yaml")
+    assert (settings.site.title, settings.feeds.entries) == ("1984", 5)
 
 
 @pytest.mark.parametrize(("made", "problem"), [

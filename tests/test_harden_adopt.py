@@ -16,8 +16,11 @@ def test_a_first_build_lists_foreign_files_and_writes_nothing(make_site: SiteMak
     code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
     assert code == 1
     lines = err.splitlines()
-    assert "already holds 2 files at output paths" in lines[0] and "--adopt" in lines[0]
-    assert sorted(line.split(": ")[-1] for line in lines[1:]) == ["en/atom.xml", "index.html"]
+    assert lines == [
+        "error: site/feeds already holds 2 files at output paths that sfb-feeds did not "
+        "write; move them away, or run `build --adopt` to let it replace them",
+        "error:   not sfb-feeds': site/feeds/en/atom.xml",
+        "error:   not sfb-feeds': site/feeds/index.html"]
     assert sorted(p.name for p in feeds.rglob("[!.]*")) == ["atom.xml", "en", "index.html",
                                                              "notes.txt"]
     assert (feeds / "index.html").read_text() == "my own page"

@@ -269,3 +269,28 @@ def test_check_still_warns_about_bad_lines_of_a_readable_recipients_file(
     assert code == 0
     assert err.splitlines() == ["warning: site/en.txt:2: 'not an address' must be a bare address "
                                 "(local@domain), without spaces; line skipped"] * 2
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "LocalTime",
+                                  "posix/Europe/London", "right/UTC"])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_timezone_that_is_the_machine_s_own_or_no_place_is_refused(
+        make_site: SiteMaker, tmp_path: Path, zone: str, command: str) -> None:
+    """``localtime`` (and ``posixrules``) is whatever zone the machine is set to, so the same
+    records would give other feeds elsewhere; ``Factory`` names no zone; ``posix/`` and
+    ``right/`` are builds not every machine has (``right/`` counts leap seconds)."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + f"  timezone: {zone}\n")
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run([command, "--config", str(config)])
+    assert (code, out) == (1, "")
+    assert err.endswith(f"site/sfb-feeds.yaml:4: site.timezone: '{zone}' is not an IANA "
+                        "timezone (e.g. UTC, Europe/London)\n"), err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "GMT", "Europe/London", "EST5EDT",
+                                  "America/Argentina/Buenos_Aires"])
+def test_iana_timezones_are_accepted(make_site: SiteMaker, zone: str) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + f"  timezone: {zone}\n")
+    code, _, err = run(["check", "--config", str(config)])
+    assert (code, err) == (0, ""), err

@@ -12,6 +12,7 @@ import pytest
 from conftest import SiteMaker
 
 from sfb_feeds.cli import main
+from sfb_feeds.errors import display_path
 
 MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
 
@@ -169,7 +170,9 @@ def test_a_folder_link_planted_in_the_output_folder_is_a_clean_error(
     en.symlink_to(elsewhere)
     code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
     assert code == 1
-    assert err.startswith("error: refusing to write into 'en': it leads outside the output")
+    assert err == (f"error: site/feeds/en: is a link that leads outside the output folder (to "
+                   f"{display_path(elsewhere)}); remove it (sfb-feeds writes nothing through "
+                   "it)\n")
     assert list(elsewhere.iterdir()) == []
 
 

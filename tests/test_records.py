@@ -15,6 +15,7 @@ from sfb_feeds.cli import main
 from sfb_feeds.urls import canonical_uri
 
 R = "statements/rec.yaml"
+BASE = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\ndraft: false\n"
 
 BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
     ("yaml syntax", "title: [unclosed\ndate: 2015-09-04\n",
@@ -164,6 +165,26 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
     ("record not a mapping", "- title: A\n  date: 2015-09-04\n  language: en\n  excerpt: x\n"
      "- just text\n", f"{R}:5: record 2: a record must be a mapping of fields "
      "(title: ..., date: ...)"),
+    *[(f"tag {written} on {field}", BASE.replace(f"{field}: ", f"{field}: {written} ", 1),
+       f"{R}:{line}: record 1: {field}: has the YAML tag {written.split()[0]}, which is not "
+       "allowed here; write the value as plain text")
+      for field, line, written in (
+          ("title", 1, "!!binary aGVsbG8= #"), ("language", 3, "!foo"), ("title", 1, "!!int"),
+          ("excerpt", 4, "!!python/object:os.system"), ("title", 1, "!x"),
+          ("title", 1, "!<tag:example.org,2000:x>"), ("draft", 5, "!!bool maybe #"),
+          ("date", 2, "!!float"))],
+    ("tag on a quoted value", BASE.replace("date: 2015-09-04", "date: !!timestamp '2015-09-04'"),
+     f"{R}:2: record 1: date: has the YAML tag !!timestamp, which is not allowed here; write "
+     "the value as plain text"),
+    ("tag on a list", BASE + "tags: !x [a, b]\n",
+     f"{R}:6: record 1: tags: has the YAML tag !x, which is not allowed here; remove it"),
+    ("tag on a list item", BASE + "authors: [A, !!binary QQ==]\n",
+     f"{R}:6: record 1: authors: item 2 has the YAML tag !!binary, which is not allowed "
+     "here; write the value as plain text"),
+    ("tag on a record", "!statement\n" + BASE,
+     f"{R}:1: record 1: has the YAML tag !statement, which is not allowed here; remove it"),
+    ("tag on a field name", BASE + "!x url: https://example.org/a\n",
+     f"{R}:6: record 1: !x url: unknown field (did you mean 'url'?)"),
 ]
 
 
@@ -193,6 +214,23 @@ def test_bad_record_is_reported_and_changes_nothing(
     assert err.splitlines() == [f"error: {message}"]
     assert out == ""
     assert snapshot(feeds) == before
+
+
+def test_quoting_and_tags_that_change_nothing_are_read_as_the_text_written(
+        make_site: SiteMaker) -> None:
+    """``!!str`` (and a tag YAML would give the value anyway, ``!!bool false``) is no
+    refusal; nor are quoted and block scalars."""
+    config = make_site({"rec.yaml": (
+        "- {title: !!str 1984, date: !!timestamp 2015-09-04, language: ! en, excerpt: x, "
+        "draft: !!bool false, id: 'urn:a', tags: !!seq [!!str b]}\n"
+        "- title: \"Two\"\n  date: '2015-09-04'\n  language: !!str en\n  id: urn:b\n"
+        "  excerpt: >\n    folded\n    text\n  authors: !!seq\n    - |\n      block\n")})
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    feed = json.loads((config.parent / "feeds" / "en" / "feed.json").read_text())
+    assert {(item["title"], tuple(item.get("tags", ())),
+             tuple(a["name"] for a in item.get("authors", ()))) for item in feed["items"]} == {
+        ("1984", ("b",), ()), ("Two", (), ("block",))}
 
 
 def test_every_problem_in_every_file_is_reported_in_one_run(make_site: SiteMaker) -> None:

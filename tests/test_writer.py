@@ -411,7 +411,7 @@ def test_a_disk_that_fills_up_leaves_the_folder_as_it_was(
     failing = Output("pl/atom", b"pl")
     rows = [Output("a", b"A2"), *(Output(f"d/f{i}", b"x") for i in range(70)), failing] \
         if stream == "short" else [failing, *(Output(f"d{i % 8}/f{i}", b"x") for i in range(4000))]
-    with pytest.raises(WriteError, match=r"^pl/atom: cannot write: No space left on device"):
+    with pytest.raises(WriteError, match=r"^feeds/pl/atom: cannot write: No space left on device"):
         write_outputs(out, iter(rows), paths=[row.path for row in rows],
                       durable=stream == "short")
     monkeypatch.undo()
@@ -454,7 +454,7 @@ def test_a_folder_that_cannot_be_flushed_is_a_write_error_and_the_next_run_repai
 
     monkeypatch.setattr(os, "fsync", failing)
     rows = [Output("a", b"A2"), Output("pl/atom", b"pl")]
-    with pytest.raises(WriteError, match=r"/feeds/pl: cannot flush to disk: Input/output error$"):
+    with pytest.raises(WriteError, match=r"^feeds/pl: cannot flush to disk: Input/output error$"):
         write_outputs(out, rows, durable=True)
     monkeypatch.undo()
     report = write_outputs(out, rows, durable=True)
@@ -493,7 +493,7 @@ def test_a_first_rename_that_fails_leaves_the_folder_as_it_was(
         real(source, target)
 
     monkeypatch.setattr(os, "replace", refused)
-    with pytest.raises(WriteError, match=r"^a: cannot replace: Permission denied$"):
+    with pytest.raises(WriteError, match=r"^feeds/a: cannot replace: Permission denied$"):
         write(out, outputs(a="A2", b="B2"))
     monkeypatch.undo()
     assert tree(out) == before
@@ -517,4 +517,27 @@ def test_a_file_where_a_folder_of_outputs_goes_is_named_as_such(out: Path, kind:
     assert str(caught.value) == ("feeds/da: is not a folder, and a folder of outputs goes "
                                  "there; move it away (sfb-feeds never removes what it did "
                                  "not write)")
+    assert tree(out) == before
+
+
+def test_a_folder_that_cannot_be_created_is_named_from_the_working_folder(
+        out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every write error names its path as the rest of the CLI does: from the working
+    folder (not from the output folder, nor absolute)."""
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(WriteError, match=r"^file/feeds: cannot create folder: Not a directory$"):
+        write_outputs(tmp_path / "file" / "feeds", outputs(a="a"), durable=False)
+    write(out, outputs(a="a"))
+    before = tree(out)
+    real = os.mkdir
+
+    def refused(path: str, *args: int) -> None:
+        if str(path).endswith("/pl"):
+            raise OSError(errno.EACCES, "Permission denied")
+        real(path, *args)
+
+    monkeypatch.setattr(os, "mkdir", refused)
+    with pytest.raises(WriteError, match=r"^feeds/pl: cannot create folder: Permission denied$"):
+        write(out, outputs(a="A2", pl__atom="pl"))
+    monkeypatch.undo()
     assert tree(out) == before

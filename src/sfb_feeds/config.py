@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -28,7 +28,7 @@ from .model import (
 from .urls import MAX_FIELDS, QUERY, unreadable_fields
 from .validate import suggest
 from .weeks import WEEKDAYS
-from .yamlio import YamlProblem, compose, decode, line_of, mapping_items
+from .yamlio import YamlProblem, compose, decode, is_null, line_of, mapping_items
 
 DEFAULT_CONFIG = "sfb-feeds.yaml"
 
@@ -42,9 +42,18 @@ def _positive_int(node: yaml.Node) -> int:
     return int(value)
 
 
+# Files in the zoneinfo folder that are no IANA zone of a place: the machine's own zone
+# (localtime, and posixrules on some systems), the "unset" Factory, and the posix/ and
+# right/ builds not every machine has (compared in lower case: a case-insensitive disk
+# finds them so too). (available_timezones() lists localtime and Factory, and takes 18 ms.)
+_MACHINE_ZONES = frozenset({"localtime", "posixrules", "factory"})
+
+
 def _timezone(node: yaml.Node) -> str:
     value = fields.text(node)
     try:
+        if value.lower() in _MACHINE_ZONES or value.lower().startswith(("posix/", "right/")):
+            raise ValueError(value)
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder (Europe)
         raise fields.FieldError(
@@ -119,7 +128,7 @@ def _list_id(node: yaml.Node) -> str:
 
 def _path(node: yaml.Node) -> str:
     """A file or folder: a bare ``~`` is the home folder (YAML would read it as null)."""
-    if isinstance(node, yaml.ScalarNode) and node.value == "~" and not node.style:
+    if is_null(node) and node.value == "~":
         return "~"
     return fields.text(node)
 
@@ -173,10 +182,20 @@ class _Collector:
             self.add(key, key, message)
 
 
-def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -> dict[str, Any]:
-    """The keys of one mapping (``name`` is its section, "" at the top), read by ``schema``."""
+def _is_mapping(node: yaml.Node, name: str, out: _Collector) -> TypeGuard[yaml.MappingNode]:
+    """Whether section ``name`` ("": the config) is a mapping whose keys can be read (a tag
+    on it is a problem, but its keys are read all the same)."""
     if not isinstance(node, yaml.MappingNode):
         out.add(line_of(node), name, "must be a mapping of keys")
+        return False
+    if problem := fields.tag_problem(node):
+        out.add(line_of(node), name or "config", problem)
+    return True
+
+
+def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -> dict[str, Any]:
+    """The keys of one mapping (``name`` is its section, "" at the top), read by ``schema``."""
+    if not _is_mapping(node, name, out):
         return {}
     values: dict[str, Any] = {}
     seen: set[str] = set()  # every key met, valid or not: a repeat is a problem either way
@@ -209,6 +228,9 @@ def _read_by_language(node: yaml.Node, by: _ByLanguage, field: str, line: int,
     ``PL`` are one) is a problem, as a repeated key is."""
     if not isinstance(node, yaml.MappingNode):
         out.add(line, field, f"must map language tags to {by.example}")
+        return None
+    if problem := fields.tag_problem(node):
+        out.add(line, field, problem)
         return None
     result: dict[str, Any] = {}
     entries: list[tuple[str, int]] = []

@@ -13,7 +13,7 @@ import yaml
 from . import urls
 from .language import canonical_tag
 from .weeks import FIRST_YEAR, LAST_YEAR, YEARS
-from .yamlio import BOOL_TAG, is_null
+from .yamlio import BOOL_TAG, STR_TAG, foreign_tag, is_null
 
 # Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF),
 # plus C1 controls, which are never meant in a statement and which validators flag.
@@ -32,10 +32,21 @@ class EmptyField(FieldError):
     """A field (or a list's item) that is empty or null."""
 
 
+def tag_problem(node: yaml.Node) -> str | None:
+    """What is wrong with the node's explicit YAML tag (``!!binary``, ``!x``: values are read
+    as the text written, so it would be ignored), or None (none, or ``!!str``)."""
+    if (tag := foreign_tag(node)) is None:
+        return None
+    remedy = "write the value as plain text" if isinstance(node, yaml.ScalarNode) else "remove it"
+    return f"has the YAML tag {tag}, which is not allowed here; {remedy}"
+
+
 def text(node: yaml.Node) -> str:
     """A scalar as the text written in the file (``no`` stays ``no``, ``1984`` stays ``1984``)."""
     if not isinstance(node, yaml.ScalarNode):
         raise FieldError(f"must be text, not a {_KINDS.get(type(node), 'value')}")
+    if node.tag != STR_TAG and (problem := tag_problem(node)):  # (most values: one compare)
+        raise FieldError(problem)
     value = str(node.value)
     if bad := _NOT_XML.search(value):
         raise FieldError(f"contains the control character U+{ord(bad.group()):04X}, which "
@@ -122,6 +133,8 @@ def text_list(node: yaml.Node) -> tuple[str, ...]:
     if not isinstance(node, yaml.SequenceNode):
         raise FieldError("must be a list (e.g. [First, Second]), "
                          f"not a {_KINDS.get(type(node), 'value')}")
+    if problem := tag_problem(node):
+        raise FieldError(problem)
     items = []
     for number, item in enumerate(node.value, start=1):
         try:
@@ -163,6 +176,8 @@ def names(node: yaml.Node) -> tuple[str, ...]:
 
 
 def boolean(node: yaml.Node) -> bool:
+    if problem := tag_problem(node):  # (``!!bool maybe``)
+        raise FieldError(problem)
     if not isinstance(node, yaml.ScalarNode) or node.tag != BOOL_TAG:
         raise FieldError("must be true or false")
     return str(node.value).lower() in {"true", "yes", "on", "y"}

@@ -63,19 +63,29 @@ def validate_record(node: yaml.Node, ctx: RecordContext) -> RecordResult:
         result.problems.append(ctx.problem(
             line, None, "a record must be a mapping of fields (title: ..., date: ...)"))
         return result
+    if problem := fields.tag_problem(node):
+        result.problems.append(ctx.problem(line, None, problem))
+        return result
     values, lines = _read_fields(node, ctx, result)
     if "title" in values:
         _drop_invisible(values, lines["title"], ctx, result)
     result.problems += [ctx.problem(line, name, "is missing; every record needs it")
                         for name in REQUIRED if name not in lines and _required(name, ctx)]
-    if not result.problems and values.get("updated", values["date"]) < values["date"]:
-        result.problems.append(ctx.problem(lines["updated"], "updated", "is before the date; "
-                                           "it is the time of the last edit (or leave it out)"))
+    if not result.problems:
+        result.problems += _updated_too_early(values, lines, ctx)
     if not result.problems:
         _detect_language(values, ctx, line, result)
     if not result.problems:
         result.statements.append(_statement(values, ctx, line, result))
     return result
+
+
+def _updated_too_early(values: dict[str, Any], lines: dict[str, int], ctx: RecordContext
+                       ) -> list[Problem]:
+    if values.get("updated", values["date"]) >= values["date"]:
+        return []
+    return [ctx.problem(lines["updated"], "updated", "is before the date; it is the time of "
+                        "the last edit (or leave it out)")]
 
 
 def _read_fields(

@@ -65,16 +65,18 @@ class ForeignFiles(WriteError):
 
     def __init__(self, root: Path, paths: Sequence[str]) -> None:
         self.paths = tuple(paths)
-        super().__init__(f"{root} already holds {counted(len(paths), 'file')} at output paths that "
-                         "sfb-feeds did not write; move them away, or run `build --adopt` "
-                         "to let it replace them")
+        self.shown = tuple(display_path(root / path) for path in paths)
+        super().__init__(f"{display_path(root)} already holds {counted(len(paths), 'file')} at "
+                         "output paths that sfb-feeds did not write; move them away, or run "
+                         "`build --adopt` to let it replace them")
 
     def messages(self) -> list[str]:
-        return [str(self), *(f"  not sfb-feeds': {path}" for path in self.paths)]
+        return [str(self), *(f"  not sfb-feeds': {shown}" for shown in self.shown)]
 
 
-def _fail(action: str, path: str, exc: OSError) -> WriteError:
-    return WriteError(f"{path}: cannot {action}: {exc.strerror or exc}")
+def _fail(action: str, full: str, exc: OSError) -> WriteError:
+    """``full`` (the whole path) named from the working folder, as every message does."""
+    return WriteError(f"{display_path(full)}: cannot {action}: {exc.strerror or exc}")
 
 
 @dataclass(slots=True)
@@ -161,14 +163,15 @@ class _Staging:
                 os.mkdir(full)
                 self.created.append(folder)
             except OSError as exc:
-                raise _fail("create folder", folder, exc) from exc
+                raise _fail("create folder", full, exc) from exc
         elif not stat.S_ISDIR(st.st_mode) and not os.path.isdir(full):  # (a link to one is)
             raise WriteError(f"{display_path(full)}: is not a folder, and a folder of outputs "
                              "goes there; move it away (sfb-feeds never removes what it did "
                              "not write)")
         if not self._inside(full):
-            raise UnsafePath(f"refusing to write into {folder!r}: it leads outside the output "
-                             f"folder (to {os.path.realpath(full)}); remove that link")
+            raise UnsafePath(f"{display_path(full)}: is a link that leads outside the output "
+                             f"folder (to {display_path(os.path.realpath(full))}); remove it "
+                             "(sfb-feeds writes nothing through it)")
 
     def _inside(self, folder: str) -> bool:
         """Whether ``folder`` (absolute) really lies in the output folder, links resolved
@@ -184,7 +187,7 @@ class _Staging:
         try:
             replace_file(self.full(name), data, durable=self.stager.durable)
         except OSError as exc:
-            raise _fail("write", name, exc) from exc
+            raise _fail("write", self.full(name), exc) from exc
 
 
 @dataclass(slots=True)
@@ -200,7 +203,7 @@ class _Job(_Staging):
             try:
                 os.replace(temp, full)
             except OSError as exc:
-                raise _fail("replace", path, exc) from exc
+                raise _fail("replace", full, exc) from exc
             self.renaming = True  # (from the first file replaced, abort undoes nothing)
             st = written[temp]
             self.new[path] = entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns,
@@ -294,7 +297,7 @@ def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _fail("create folder", str(output_dir), exc) from exc
+        raise _fail("create folder", str(root), exc) from exc
     old = read_manifest(root) if old is None else old
     first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
     job = _Job(root=root, old=old, planned=planned, stager=Stager(durable),
@@ -321,7 +324,8 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
         job.stager.close()
         job.abort()
         if isinstance(exc, StageError):  # a staged file's (named by its path) or a folder's
-            path = next((p for p, temp, _ in job.staged if temp == exc.filename), exc.filename)
+            path = next((job.full(p) for p, temp, _ in job.staged if temp == exc.filename),
+                        exc.filename)
             raise _fail(exc.action, path, exc) from exc
         raise
 
