@@ -222,8 +222,8 @@ def test_quoting_and_tags_that_change_nothing_are_read_as_the_text_written(
     refusal; nor are quoted and block scalars."""
     config = make_site({"rec.yaml": (
         "- {title: !!str 1984, date: !!timestamp 2015-09-04, language: ! en, excerpt: x, "
-        "draft: !!bool false, id: 'urn:a', tags: !!seq [!!str b]}\n"
-        "- title: \"Two\"\n  date: '2015-09-04'\n  language: !!str en\n  id: urn:b\n"
+        "draft: !!bool false, id: 'urn:sfb:a', tags: !!seq [!!str b]}\n"
+        "- title: \"Two\"\n  date: '2015-09-04'\n  language: !!str en\n  id: urn:sfb:b\n"
         "  excerpt: >\n    folded\n    text\n  authors: !!seq\n    - |\n      block\n")})
     code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
     assert (code, err) == (0, "")
