@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
@@ -19,6 +20,32 @@ from ..model import LimitSettings
 from ..urls import canonical_uri
 from ..validate import RecordContext, validate_record
 from ..yamlio import YamlProblem, compose, decode
+
+# write_new's temporary file: ".<name>.<process id>.<8 hex digits>.tmp"
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]{8}\.tmp$")
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Remove the temporary files that imports killed while writing (SIGKILL, a power cut)
+    left in ``folder``: those whose process has ended. (Hidden, they are no records, but
+    they would stay in the statements folder, and in its version control, for ever.)"""
+    try:
+        names = os.listdir(folder)
+    except OSError:  # no folder yet, or one that cannot be read: nothing of ours in it
+        return
+    for name in names:
+        if (found := _TEMPORARY.match(name)) and not _running(int(found["pid"])):
+            durable.unlink(str(folder / name))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # (signal 0: only asks whether the process exists)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; a number too large
+        pass
+    return True
 
 
 def write_new(path: Path, data: bytes) -> bool:

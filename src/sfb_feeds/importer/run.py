@@ -16,7 +16,14 @@ from ..model import LimitSettings
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
 from .listing import ListingEntry, parse_listing
-from .records import ExistingRecords, Held, existing_records, refusal, write_new
+from .records import (
+    ExistingRecords,
+    Held,
+    existing_records,
+    refusal,
+    remove_stale_temporaries,
+    write_new,
+)
 from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
@@ -111,6 +118,7 @@ def _acceptable(drafts: list[_Draft], base: str, limits: LimitSettings,
 def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
                    warnings: list[Problem]) -> ImportReport:
     """Each draft's record as a new file in ``out_dir``, unless it is there already."""
+    remove_stale_temporaries(out_dir)
     known = existing_records(out_dir)
     keys = _translation_keys(drafts, base, known, warnings)
     written: list[Path] = []
