@@ -99,3 +99,18 @@ def test_the_command_line_ends_with_its_output_written_and_its_exit_code(
     failed = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     assert failed.returncode == 1 and failed.stdout == ""
     assert "bad.yaml" in failed.stderr and failed.stderr.endswith("\n")
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path: Path) -> None:
+    """`sfb-feeds digest ... | head -1`: once the reader has gone, the program stops as Unix
+    tools do (exit 141, nothing on stderr), whether the output was still in its buffer or,
+    larger than the buffer, being written (never an "internal error")."""
+    command = [sys.executable, "-m", "sfb_feeds", "digest", "--config",
+               str(REPO / "sfb-feeds.yaml"), "--week", "2015-W36", "--lang", "pl"]
+    for part in ("text", "html"):  # (the HTML digest is larger than the 8 KiB buffer)
+        reader, writer = os.pipe()
+        os.close(reader)  # the reader has gone before anything is written
+        with os.fdopen(writer, "wb") as pipe:
+            done = subprocess.run([*command, "--part", part], stdout=pipe,
+                                  stderr=subprocess.PIPE, text=True, check=False)
+        assert (done.returncode, done.stderr) == (141, ""), part

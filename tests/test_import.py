@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -419,3 +420,21 @@ def test_an_id_or_url_written_in_another_form_is_already_present(
                    "not imported\n")
     assert snapshot(tmp_path / "statements") == before
     assert run_cli("check", "--config", str(config))[0] == 0
+
+
+def test_a_killed_import_leaves_no_temporary_file_after_the_next(tmp_path: Path) -> None:
+    """An import killed while writing a record (SIGKILL) leaves its hidden temporary file;
+    the next import removes it, but never one of an import still running."""
+    out = tmp_path / "statements"
+    out.mkdir()
+    gone = subprocess.Popen(["true"])  # (a process id that has ended)
+    gone.wait()
+    stale = out / f".2014-05-21-some-statement.yaml.{gone.pid}.0a1b2c3d.tmp"
+    running = out / f".2014-05-21-other-statement.yaml.{os.getpid()}.4e5f6a7b.tmp"
+    for path in (stale, running):
+        path.write_bytes(b"id: https://www.istendency.net/statements/2014-05-21-some-st")
+    code, _, _ = run_cli("import", str(fixture("basic.txt")), "--out", str(out),
+                         "--base-url", BASE)
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [running.name]
+    assert len(records(out)) == 3

@@ -245,3 +245,18 @@ def test_every_seed_statement_found() -> None:
         markers = sum(1 for line in text.splitlines() if line.strip() == "Full statement")
         assert len(parsed.entries) == markers, path.name
         assert parsed.warnings == (), path.name
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "\n \n\t\n",
+    "\ufeff",
+    "Socialism From Below\n\nA network of socialist groups.\n\nFind out more\n",
+])
+def test_a_listing_without_any_statement_is_warned_about(text: str) -> None:
+    """An empty file, or the header alone (a page copied wrongly), is no silent success."""
+    parsed = parse_listing(text, "empty.txt")
+    assert parsed.entries == ()
+    assert [str(w) for w in parsed.warnings] == [
+        "empty.txt: no statements found (a statement is a title, a date line such as "
+        "'Wednesday 21st May 2014' and an excerpt); nothing imported from it"]

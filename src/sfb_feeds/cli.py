@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from .send import SendReport
 
 
+class _ReaderGone(BaseException):
+    """Standard output's reader went away (``sfb-feeds digest | head``). Unlike a broken
+    pipe elsewhere (an SMTP connection), no bug: like KeyboardInterrupt, no ``Exception``,
+    so it passes main's bug report on its way to entry_point, which stops quietly."""
+
+
 class _Console:
     """Where messages go; honours --quiet (errors and warnings, but no reminders of a
     warning an earlier run gave) and --verbose."""
@@ -35,9 +41,16 @@ class _Console:
         self.out = out
         self.err = err
 
+    def write(self, text: str) -> None:
+        """``text`` on standard output, as it is."""
+        try:
+            self.out.write(text)
+        except BrokenPipeError as exc:
+            raise _ReaderGone from exc
+
     def info(self, message: str) -> None:
         if not self.quiet:  # (a summary may span lines; each line is escaped)
-            print("\n".join(printable(line) for line in message.split("\n")), file=self.out)
+            self.write("\n".join(printable(line) for line in message.split("\n")) + "\n")
 
     def detail(self, message: str) -> None:
         if self.verbose:
@@ -148,8 +161,8 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
             console.info(output.path)
             continue
         if len(outputs) > 1:
-            console.out.write(f"==> {output.path} <==\n")
-        console.out.write(output.data.decode("utf-8"))
+            console.write(f"==> {output.path} <==\n")
+        console.write(output.data.decode("utf-8"))
     return EXIT_OK
 
 
@@ -320,7 +333,7 @@ def entry_point() -> None:
     try:
         code = main()
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (_ReaderGone, BrokenPipeError):
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141

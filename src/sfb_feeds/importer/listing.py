@@ -33,6 +33,8 @@ _DATE_SEARCH_BLOCKS = 4  # title, byline, date: a date further in belongs to an 
 _TITLE_MAX_LINES = 2
 _TITLE_MAX_WORDS = 12  # a longer first paragraph ending in "." is a page's description
 _NAVIGATION_WORDS = 4
+_NOTHING_FOUND = ("no statements found (a statement is a title, a date line such as "
+                  "'Wednesday 21st May 2014' and an excerpt); nothing imported from it")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,7 +60,10 @@ class ParsedListing:
 def parse_listing(text: str, source: str) -> ParsedListing:
     """Every complete statement of one listing, in order, with warnings for what was skipped
     (``source`` is the listing's path as the user should see it)."""
-    return _Parser(source).run(split_blocks(clean_text(text)))
+    parsed = _Parser(source).run(split_blocks(clean_text(text)))
+    if parsed.entries or parsed.warnings:
+        return parsed
+    return ParsedListing((), (Problem(source, _NOTHING_FOUND),))  # (empty, or a header alone)
 
 
 class _Statements:

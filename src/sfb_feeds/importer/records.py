@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
@@ -19,6 +20,32 @@ from ..model import LimitSettings
 from ..urls import canonical_uri
 from ..validate import RecordContext, validate_record
 from ..yamlio import YamlProblem, compose, decode
+
+# write_new's temporary file: ".<name>.<process id>.<8 hex digits>.tmp"
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]{8}\.tmp$")
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Remove the temporary files that imports killed while writing (SIGKILL, a power cut)
+    left in ``folder``: those whose process has ended. (Hidden, they are no records, but
+    they would stay in the statements folder, and in its version control, for ever.)"""
+    try:
+        names = os.listdir(folder)
+    except OSError:  # no folder yet, or one that cannot be read: nothing of ours in it
+        return
+    for name in names:
+        if (found := _TEMPORARY.match(name)) and not _running(int(found["pid"])):
+            durable.unlink(str(folder / name))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # (signal 0: only asks whether the process exists)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; a number too large
+        pass
+    return True
 
 
 def write_new(path: Path, data: bytes) -> bool:
@@ -81,36 +108,51 @@ def published(value: str) -> str:
         return value
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A record already in the folder: its file and its ``translation_key`` (None if none)."""
+
+    path: Path
+    translation_key: str | None = None
+
+
 @dataclass(slots=True)
 class ExistingRecords:
-    """The records in a folder, by what a new record could repeat -> their file."""
+    """The records in a folder, by what a new record could repeat -> where they are."""
 
-    ids: dict[str, Path] = field(default_factory=dict)  # the id, or lacking one the url
-    urls: dict[str, Path] = field(default_factory=dict)  # (both as published(...))
-    titles: dict[tuple[str, str, str], Path] = field(default_factory=dict)  # title_key(...)
+    ids: dict[str, Held] = field(default_factory=dict)  # the id, or lacking one the url
+    urls: dict[str, Held] = field(default_factory=dict)  # (both as published(...))
+    titles: dict[tuple[str, str, str], Held] = field(default_factory=dict)  # title_key(...)
 
     def remember(self, path: Path, values: Mapping[str, object]) -> None:
         """Count one record (its fields as text or dates) as present in ``path``."""
         text = {name: str(value).strip() for name, value in values.items()}
+        held = Held(path, text.get("translation_key") or None)
         if ident := text.get("id") or text.get("url"):
-            self.ids.setdefault(published(ident), path)
+            self.ids.setdefault(published(ident), held)
         if url := text.get("url"):
-            self.urls.setdefault(published(url), path)
+            self.urls.setdefault(published(url), held)
         if all(text.get(name) for name in ("date", "language", "title")):
             key = title_key(text["date"], text["language"], text["title"])
-            self.titles.setdefault(key, path)
+            self.titles.setdefault(key, held)
 
-    def holding(self, ident: str) -> Path | None:
-        """The file of the record with this id (or url, lacking one), as feeds publish it."""
+    def holding(self, ident: str) -> Held | None:
+        """The record with this id (or url, lacking one), as feeds publish it."""
         return self.ids.get(published(ident))
 
     def duplicate(self, url: str, day: str, language: str | None, title: str) -> \
-            tuple[Path, str] | None:
-        """The file holding the same statement under another id, and why it is the same."""
+            tuple[Held, str] | None:
+        """The record holding the same statement under another id, and why it is the same."""
         if (same := self.urls.get(published(url))) is not None:
             return same, "the same url"
         found = self.titles.get(title_key(day, language, title)) if language else None
         return (found, "the same date, language and title") if found else None
+
+    def find(self, ident: str, url: str, day: str, language: str | None, title: str) -> \
+            Held | None:
+        """The record that already holds this statement, under its id or another."""
+        found = self.duplicate(url, day, language, title)
+        return self.holding(ident) or (found[0] if found else None)
 
 
 def existing_records(folder: Path) -> ExistingRecords:

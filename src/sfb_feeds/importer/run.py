@@ -16,7 +16,14 @@ from ..model import LimitSettings
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
 from .listing import ListingEntry, parse_listing
-from .records import ExistingRecords, existing_records, refusal, write_new
+from .records import (
+    ExistingRecords,
+    Held,
+    existing_records,
+    refusal,
+    remove_stale_temporaries,
+    write_new,
+)
 from .text import quoted
 from .titles import derive_title
 from .translations import Candidate, translation_keys
@@ -111,9 +118,9 @@ def _acceptable(drafts: list[_Draft], base: str, limits: LimitSettings,
 def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
                    warnings: list[Problem]) -> ImportReport:
     """Each draft's record as a new file in ``out_dir``, unless it is there already."""
-    candidates = [Candidate(d.entry.day, d.language, d.entry.paragraphs, d.stem) for d in drafts]
-    keys = translation_keys(candidates)
+    remove_stale_temporaries(out_dir)
     known = existing_records(out_dir)
+    keys = _translation_keys(drafts, base, known, warnings)
     written: list[Path] = []
     existing: list[Path] = []
     review: list[Path] = []
@@ -138,6 +145,54 @@ def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
     return ImportReport(tuple(written), tuple(existing), tuple(review), tuple(warnings))
 
 
+def _translation_keys(drafts: list[_Draft], base: str, known: ExistingRecords,
+                      warnings: list[Problem]) -> dict[int, str]:
+    """Index of each draft in a group of translations -> the group's key. A group with
+    members already in the folder takes the first key they have (new translations join the
+    old ones), and each such member without that key is named, for an editor to add it."""
+    candidates = [Candidate(d.entry.day, d.language, d.entry.paragraphs, d.stem) for d in drafts]
+    keys = translation_keys(candidates)
+    groups: dict[str, list[int]] = {}
+    for index, key in keys.items():
+        groups.setdefault(key, []).append(index)
+    for key, members in groups.items():
+        joined = _joined_key(drafts, members, key, base, known, warnings)
+        keys.update((index, joined) for index in members)
+    return keys
+
+
+def _joined_key(drafts: list[_Draft], members: list[int], key: str, base: str,
+                known: ExistingRecords, warnings: list[Problem]) -> str:
+    """One group's key: the first key of its members already present, if some are new."""
+    held = {index: found for index in members
+            if (found := _held(drafts[index], base, known)) is not None}
+    if not held or len(held) == len(members):  # (all held: nothing new to join them)
+        return key
+    key = next((h.translation_key for h in held.values() if h.translation_key), key)
+    _name_keyless(drafts, held, key, warnings)
+    return key
+
+
+def _name_keyless(drafts: list[_Draft], held: dict[int, Held], key: str,
+                  warnings: list[Problem]) -> None:
+    """Warn of each record already present whose translations here get another key."""
+    for index, found in held.items():
+        if found.translation_key != key:
+            draft = drafts[index]
+            warnings.append(Problem(draft.entry.source, f"{quoted(draft.title)} is already "
+                                    f"present as {display_path(found.path)} without the "
+                                    "translation_key of its translations here; add "
+                                    f"{quoted('translation_key: ' + key)} to it to link them",
+                                    draft.entry.line))
+
+
+def _held(draft: _Draft, base: str, known: ExistingRecords) -> Held | None:
+    """The record already in the folder that holds this draft's statement, if any."""
+    record = _record(draft, f"{base}/statements/{draft.stem}", None)
+    return known.find(record["id"], record["url"], record["date"].isoformat(), draft.language,
+                      draft.title)
+
+
 def _write(path: Path, data: bytes) -> bool:
     """``write_new``, its failure an error naming the file or the folder in the way."""
     try:
@@ -154,12 +209,12 @@ def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecor
     """The file that already holds this statement, if any: quietly under its own id (an
     earlier import), with a warning under another id with the same url or title."""
     if (same_id := known.holding(record["id"])) is not None:
-        return same_id
+        return same_id.path
     found = known.duplicate(record["url"], record["date"].isoformat(), draft.language,
                             draft.title)
     if found is None:
         return None
-    path, reason = found
+    path, reason = found[0].path, found[1]
     warnings.append(Problem(draft.entry.source, f"{quoted(draft.title)} is already present as "
                             f"{display_path(path)} ({reason}); not imported", draft.entry.line))
     return path
