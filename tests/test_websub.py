@@ -11,6 +11,8 @@ import http.client
 import io
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -418,3 +420,30 @@ def test_a_read_on_an_unwrapped_ssl_socket_is_the_hubs_failure(
         f"warning: WebSub hub {hub.url} cannot be reached (Read on closed or unwrapped SSL "
         f"socket.) for {sorted(SUBSCRIPTION_FEEDS)[0]}; 11 feed(s) will be announced by the "
         "next build\n"))
+
+
+# A build whose process dies once its outputs are in place, before it tells the hub.
+KILLED_BEFORE_ANNOUNCING = """\
+import os, sys
+from sfb_feeds import websub
+websub.announce = lambda *args, **kwargs: os._exit(137)
+from sfb_feeds.cli import main
+sys.exit(main(["build", "--quiet", "--config", sys.argv[1], "--now", sys.argv[2]]))
+"""
+
+
+def test_a_build_killed_before_announcing_leaves_its_feeds_to_the_next(
+        make_site: SiteMaker, hub: Hub) -> None:
+    """The feeds a build changes are recorded as waiting before they are put in place, so
+    a build killed between writing them and telling the hub loses no notice: the next
+    build, a no-op, announces them."""
+    config = site_with_hub(make_site, hub.url)
+    killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_ANNOUNCING, str(config), NOW],
+                            capture_output=True, timeout=120)
+    assert killed.returncode == 137, killed.stderr
+    assert (config.parent / "feeds" / "en" / "atom.xml").exists()  # the outputs are there
+    assert hub.take() == []
+    assert run_build(config) == (0, "")
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    assert run_build(config) == (0, "")
+    assert hub.take() == []

@@ -174,10 +174,25 @@ def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
     return list(feeds), None
 
 
-def announce(settings: Settings, written: Iterable[str]
+def record(settings: Settings, written: Iterable[str]) -> set[str] | None:
+    """Add the changed feeds among ``written`` to the feeds waiting for the hub, before the
+    writer puts them in place: a build killed before :func:`announce` then leaves them to
+    the next build. The feeds that were waiting before, or None (no hub, nothing changed,
+    or the pending file cannot be kept: ``announce`` tries again and says so)."""
+    changed = changed_feeds(settings, written)
+    if not settings.feeds.websub_hub or not changed:
+        return None
+    try:
+        return _update(settings.state_folder / PENDING_NAME, add=changed)[0]
+    except (Busy, OSError):
+        return None
+
+
+def announce(settings: Settings, written: Iterable[str], earlier: set[str] | None = None
              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell the WebSub hub about the changed feeds among ``written`` and every feed a
     previous build could not announce: (warnings, reminders), at most one line in all.
+    ``earlier``: what :func:`record` returned for ``written``, if it was called.
 
     A failing hub is a lasting condition: the build that first leaves feeds waiting
     warns of it; one that finds feeds waiting already (an earlier build warned) and fails
@@ -190,7 +205,8 @@ def announce(settings: Settings, written: Iterable[str]
     path = settings.state_folder / PENDING_NAME
     changed = changed_feeds(settings, written)
     try:
-        earlier, due = _update(path, add=changed) if changed else (_read(path),) * 2
+        before, due = _update(path, add=changed) if changed else (_read(path),) * 2
+        earlier = before if earlier is None else earlier
         if not due:
             return (), ()
         done, failure = publish(hub, sorted(due))
