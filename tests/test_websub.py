@@ -447,3 +447,17 @@ def test_a_build_killed_before_announcing_leaves_its_feeds_to_the_next(
     assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
     assert run_build(config) == (0, "")
     assert hub.take() == []
+
+
+def test_a_state_folder_that_cannot_be_used_is_a_warning(make_site: SiteMaker, hub: Hub) -> None:
+    """The feeds are written whatever becomes of the notices: a state folder the pending
+    list cannot go in (here a file in its place) costs the build a warning, not exit 1
+    after every output was written."""
+    config = site_with_hub(make_site, hub.url)
+    state = config.parent / ".sfb-state"
+    state.write_text("not a folder\n", encoding="utf-8")
+    assert run_build(config) == (0, (
+        f"warning: WebSub: cannot keep the list of feeds to announce: {state}: not a folder "
+        "(the lock file websub.lock goes in it); move it away or change the config\n"))
+    assert (config.parent / "feeds" / "en" / "atom.xml").exists()
+    assert state.read_text(encoding="utf-8") == "not a folder\n"

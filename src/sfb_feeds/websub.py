@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from . import __version__, lock
 from .durable import replace_file
-from .errors import Busy
+from .errors import Busy, SfbError
 from .model import Settings
 from .urls import DIGEST_FEED, KINDS, public_url
 
@@ -184,7 +184,7 @@ def record(settings: Settings, written: Iterable[str]) -> set[str] | None:
         return None
     try:
         return _update(settings.state_folder / PENDING_NAME, add=changed)[0]
-    except (Busy, OSError):
+    except (SfbError, OSError):
         return None
 
 
@@ -197,7 +197,7 @@ def announce(settings: Settings, written: Iterable[str], earlier: set[str] | Non
     A failing hub is a lasting condition: the build that first leaves feeds waiting
     warns of it; one that finds feeds waiting already (an earlier build warned) and fails
     again only reminds (``--quiet`` does not show reminders). Does nothing without
-    ``feeds.websub_hub``. Never raises for a hub's failure.
+    ``feeds.websub_hub``. Never raises for a hub's failure, nor for the state folder's.
     """
     hub = settings.feeds.websub_hub
     if not hub:
@@ -211,7 +211,7 @@ def announce(settings: Settings, written: Iterable[str], earlier: set[str] | Non
             return (), ()
         done, failure = publish(hub, sorted(due))
         left = _update(path, remove=done)[1]
-    except (Busy, OSError) as error:
+    except (SfbError, OSError) as error:  # Busy, or the lock file's WriteError
         return (f"WebSub: cannot keep the list of feeds to announce: {error}",), ()
     if failure is None:
         return (), ()
