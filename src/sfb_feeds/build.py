@@ -62,7 +62,7 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
                 kept=plan.kept, paths=plan.paths, adopt=adopt, old=old, before_commit=waiting)
             memory.remember(report, site)
             _tell(report, detail)
-            return _announced(settings, report, waiting.earlier)
+        return _announced(settings, report, waiting.earlier)  # (the folder's lock let go)
     raise AssertionError("unreachable: the second attempt always returns")
 
 
@@ -86,7 +86,9 @@ def _announced(settings: Settings, report: BuildReport,
                waiting: set[str] | None = None) -> BuildReport:
     """``report`` with the warnings (or reminders) of telling the WebSub hub which feeds
     changed (and which feeds an earlier build could not announce: hence on no-op builds
-    too); ``waiting``: the feeds waiting before this build recorded its own, if it did."""
+    too); ``waiting``: the feeds waiting before this build recorded its own, if it did.
+    Called without the output folder's lock: a slow hub (10 s a request) holds up no
+    other build."""
     if not settings.feeds.websub_hub:
         return report  # (without a hub, urllib is not imported: ~15 ms of a no-op build)
     from . import websub
