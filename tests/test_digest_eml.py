@@ -121,6 +121,19 @@ def test_unsubscribe_headers(options: dict[str, Any], unsubscribe: str | None) -
     assert message["List-Unsubscribe-Post"] is None
 
 
+def test_url_headers_are_one_line_never_encoded_words() -> None:
+    """A list URL longer than a line is written as it is, on one line: RFC 2047 encoded
+    words (the email package's way to fold a long word) are not allowed in a URL, and a
+    mail client would find no link in them."""
+    long = "https://www.istendency.net/unsubscribe-from-the-weekly-digests?list={lang}&x=" + (
+        "y" * 60)
+    data = outputs(site(refugee_statements(), unsubscribe=long))["digests/pl/2015-W36.eml"]
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert f"\r\nList-Unsubscribe: <{long.replace('{lang}', 'pl')}>\r\n" in head + "\r\n"
+    assert "=?" not in head.split("\r\nList-Id:", 1)[1]
+    assert read(data)["List-Unsubscribe"] == f"<{long.replace('{lang}', 'pl')}>"
+
+
 def test_defaults_without_sender_and_with_a_list_id() -> None:
     data = outputs(site(refugee_statements(), sender="", list_id="lists.example.org"))
     message = read(data["digests/da/2015-W36.eml"])

@@ -7,6 +7,7 @@ them with the email package and the links with an HTML parser and urllib.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from conftest import SITE_CONFIG, snapshot
 from smtp_faults import FaultyHandler, aiosmtpd_server
 
 from sfb_feeds.cli import main
-from sfb_feeds.unsubscribe import make_app, verify
+from sfb_feeds.unsubscribe import make_app, unsubscribe_url, verify
 
 SECRET = "a test secret"
 UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
@@ -132,6 +133,29 @@ def test_each_subscriber_gets_a_copy_of_their_own(make_site: Any,
         assert footer_links(message) == ([url], [url])
         ids.add(message["Message-ID"])
     assert len(ids) == len(EXPECTED)
+
+
+def raw_header(data: bytes, name: str) -> list[str]:
+    """The lines of header ``name`` as they are on the wire, neither unfolded nor decoded."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    return re.findall(rf"^{name}: [^\r\n]*(?:\r\n[ \t][^\r\n]*)*", head, re.M | re.I)
+
+
+def test_the_one_click_link_is_a_plain_url_on_the_wire(make_site: Any,
+                                                       server: tuple[FaultyHandler, int]) -> None:
+    """Mail providers read List-Unsubscribe as written: a URL in angle brackets. The email
+    package folds a long word into RFC 2047 encoded words, which RFC 2047 forbids there
+    and which no provider decodes: the header must be one line (998 characters at most)."""
+    handler, port = server
+    send(make_config(make_site, port, recipients="ann@example.org\nbob+x@example.org\n"))
+    copies = [(rcpt, data) for rcpt, data in handler.received.messages
+              if rcpt != ["tr@lists.example.org"]]
+    assert [rcpt for rcpt, _ in copies] == [["ann@example.org"], ["bob+x@example.org"]]
+    for (address,), data in copies:
+        url = unsubscribe_url(UNSUBSCRIBE, SECRET.encode(), "pl", address)
+        assert raw_header(data, "List-Unsubscribe") == [f"List-Unsubscribe: <{url}>"]
+        assert raw_header(data, "List-Unsubscribe-Post") == [
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
 
 
 def test_a_list_copy_carries_no_personal_link(make_site: Any,

@@ -235,3 +235,39 @@ def test_app_without_config_answers_500_and_logs_why(tmp_path: Path,
     assert statuses == ["500 Internal Server Error"] and b"not configured" in body
     assert "missing.yaml: cannot read the config" in errors.getvalue()
     assert not (tmp_path / ".sfb-state").exists()
+
+
+def test_a_list_that_cannot_be_written_is_a_503_logged_without_the_query(
+        site: Path, running: list[subprocess.Popen[bytes]]) -> None:
+    """A full disk or an unwritable state folder: the provider is told to try again later
+    (never "Done"), and gunicorn's error log gets one line naming the list and why, not a
+    traceback under the request's query (the address and its token)."""
+    packages = _gunicorn_path()
+    (site.parent / "private").write_text("a file where the state folder's parent goes\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _GUNICORN, packages, "--bind", "127.0.0.1:0", "--workers", "1",
+         "sfb_feeds.unsubscribe:app"],
+        env=_env(SFB_FEEDS_CONFIG=str(site), SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET),
+        stderr=subprocess.PIPE, cwd=site.parent)
+    running.append(process)
+    line = _wait_for(process, r"Listening at: http://127\.0\.0\.1:\d+")
+    port = int(re.findall(r":(\d+)", line.split("Listening at:")[1])[0])
+    _wait_for(process, r"Booting worker")
+    query = urlencode({"lang": "pl", "address": "ann@example.org",
+                       "token": token(SECRET.encode(), "pl", "ann@example.org")})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", f"/unsubscribe?{query}", body=b"List-Unsubscribe=One-Click",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        answer = (response.status, response.getheader("Retry-After"), response.read())
+    finally:
+        conn.close()
+    assert answer == (503, "300", b"The request could not be recorded; try again later.\n")
+    process.terminate()
+    _, log = process.communicate(timeout=30)
+    listed = site.parent / "private" / "state" / "suppressed.jsonl"
+    problems = [text for text in log.decode().splitlines() if "sfb-feeds" in text
+                or "Traceback" in text or "ann" in text or "token" in text]
+    assert problems == [f"sfb-feeds unsubscribe: {listed}: cannot add to the suppression list: "
+                        "Not a directory"]

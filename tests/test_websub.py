@@ -10,7 +10,10 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +55,8 @@ class Hub:
         self.answer = "status"
         self.stopping = threading.Event()
         self.cut_off: list[int] = []  # per endless answer: bytes sent before the client left
+        self.holding: threading.Event | None = None  # set: the first request waits for it
+        self.held = threading.Event()  # the first request came and is waiting
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +64,9 @@ class Hub:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = parse_qs(self.rfile.read(length).decode("ascii"), strict_parsing=True)
                 hub.requests.append((self.path, self.headers.get("Content-Type", ""), form))
+                if hub.holding is not None and not hub.held.is_set():
+                    hub.held.set()
+                    hub.holding.wait(60)
                 accepted = hub.status < 300 if hub.answer == "status" else (
                     hub.answer != "trickle-status")  # a 200 whatever follows it
                 if accepted:
@@ -418,3 +426,69 @@ def test_a_read_on_an_unwrapped_ssl_socket_is_the_hubs_failure(
         f"warning: WebSub hub {hub.url} cannot be reached (Read on closed or unwrapped SSL "
         f"socket.) for {sorted(SUBSCRIPTION_FEEDS)[0]}; 11 feed(s) will be announced by the "
         "next build\n"))
+
+
+# A build whose process dies once its outputs are in place, before it tells the hub.
+KILLED_BEFORE_ANNOUNCING = """\
+import os, sys
+from sfb_feeds import websub
+websub.announce = lambda *args, **kwargs: os._exit(137)
+from sfb_feeds.cli import main
+sys.exit(main(["build", "--quiet", "--config", sys.argv[1], "--now", sys.argv[2]]))
+"""
+
+
+def test_a_build_killed_before_announcing_leaves_its_feeds_to_the_next(
+        make_site: SiteMaker, hub: Hub) -> None:
+    """The feeds a build changes are recorded as waiting before they are put in place, so
+    a build killed between writing them and telling the hub loses no notice: the next
+    build, a no-op, announces them."""
+    config = site_with_hub(make_site, hub.url)
+    killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_ANNOUNCING, str(config), NOW],
+                            capture_output=True, timeout=120)
+    assert killed.returncode == 137, killed.stderr
+    assert (config.parent / "feeds" / "en" / "atom.xml").exists()  # the outputs are there
+    assert hub.take() == []
+    assert run_build(config) == (0, "")
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    assert run_build(config) == (0, "")
+    assert hub.take() == []
+
+
+def test_a_state_folder_that_cannot_be_used_is_a_warning(make_site: SiteMaker, hub: Hub) -> None:
+    """The feeds are written whatever becomes of the notices: a state folder the pending
+    list cannot go in (here a file in its place) costs the build a warning, not exit 1
+    after every output was written."""
+    config = site_with_hub(make_site, hub.url)
+    state = config.parent / ".sfb-state"
+    state.write_text("not a folder\n", encoding="utf-8")
+    assert run_build(config) == (0, (
+        f"warning: WebSub: cannot keep the list of feeds to announce: {state}: not a folder "
+        "(the lock file websub.lock goes in it); move it away or change the config\n"))
+    assert (config.parent / "feeds" / "en" / "atom.xml").exists()
+    assert state.read_text(encoding="utf-8") == "not a folder\n"
+
+
+def test_a_slow_hub_holds_up_no_other_build(make_site: SiteMaker, hub: Hub) -> None:
+    """The hub is told once the outputs are written and the output folder's lock is let
+    go: a build waiting on a slow hub (up to 10 s a feed) keeps no other build from
+    writing, which would otherwise wait for the lock and give up busy (exit 3)."""
+    config = site_with_hub(make_site, hub.url)
+    hub.holding = threading.Event()
+    first: list[tuple[int, str]] = []
+    thread = threading.Thread(target=lambda: first.append(run_build(config)), daemon=True)
+    thread.start()
+    try:
+        assert hub.held.wait(60)  # the first build is telling the hub, which has not answered
+        record = config.parent / "statements" / "b.yaml"
+        record.write_text(record.read_text().replace("Another statement", "Edited"))
+        second = subprocess.run(
+            [sys.executable, "-m", "sfb_feeds", "build", "--quiet", "--config", str(config),
+             "--now", NOW], env={**os.environ, "SFB_FEEDS_LOCK_WAIT": "1"},
+            capture_output=True, text=True, timeout=120)
+        assert (second.returncode, second.stderr) == (0, "")
+    finally:
+        hub.holding.set()
+        thread.join(60)
+    assert first == [(0, "")]
+    assert "Edited" in (config.parent / "feeds" / "en" / "atom.xml").read_text("utf-8")

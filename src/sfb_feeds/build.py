@@ -10,7 +10,7 @@ is decided by ``incremental`` alone; the stages below it do not know it exists.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from . import manifest
@@ -56,24 +56,44 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
             old = manifest.read_manifest(settings.output_dir.absolute())  # read once
             plan = memory.plan_renders(site, planned, old.files)
             planned = pipeline.prepared(site, planned, plan.indexes, inlined, compiled)
+            waiting = _Waiting(settings)
             report = writer.write_outputs(
                 settings.output_dir, memory.render(site, planned, plan, progress),
-                kept=plan.kept, paths=plan.paths, adopt=adopt, old=old)
+                kept=plan.kept, paths=plan.paths, adopt=adopt, old=old, before_commit=waiting)
             memory.remember(report, site)
             _tell(report, detail)
-            return _announced(settings, report)
+        return _announced(settings, report, waiting.earlier)  # (the folder's lock let go)
     raise AssertionError("unreachable: the second attempt always returns")
 
 
-def _announced(settings: Settings, report: BuildReport) -> BuildReport:
+@dataclass(slots=True)
+class _Waiting:
+    """Called by the writer before it puts outputs in place: with a WebSub hub, the changed
+    feeds are recorded as waiting for it first, so a build killed before telling the hub
+    leaves them to the next one. ``earlier``: the feeds that were waiting before."""
+
+    settings: Settings
+    earlier: set[str] | None = None
+
+    def __call__(self, paths: list[str]) -> None:
+        if self.settings.feeds.websub_hub:  # (without a hub, urllib is never imported)
+            from . import websub
+
+            self.earlier = websub.record(self.settings, paths)
+
+
+def _announced(settings: Settings, report: BuildReport,
+               waiting: set[str] | None = None) -> BuildReport:
     """``report`` with the warnings (or reminders) of telling the WebSub hub which feeds
     changed (and which feeds an earlier build could not announce: hence on no-op builds
-    too)."""
+    too); ``waiting``: the feeds waiting before this build recorded its own, if it did.
+    Called without the output folder's lock: a slow hub (10 s a request) holds up no
+    other build."""
     if not settings.feeds.websub_hub:
         return report  # (without a hub, urllib is not imported: ~15 ms of a no-op build)
     from . import websub
 
-    warnings, reminders = websub.announce(settings, report.written)
+    warnings, reminders = websub.announce(settings, report.written, waiting)
     return replace(report, warnings=warnings, reminders=reminders)
 
 

@@ -17,6 +17,7 @@ from email.policy import SMTP
 from markupsafe import escape
 
 from .delivery import Digest
+from .digest.eml import url_header
 from .unsubscribe import ONE_CLICK, unsubscribe_url
 from .urls import list_unsubscribe_url
 
@@ -76,13 +77,12 @@ class Personaliser:
         """The message for ``address``, as bytes ready for ``DATA``."""
         url = unsubscribe_url(self.template, self.secret, self.lang, address)
         copied = copy.deepcopy(self.message)
-        for name, value in (("To", address), ("Message-ID", self.message_id(address)),
-                            ("List-Unsubscribe", f"<{url}>"),
-                            ("List-Unsubscribe-Post", "=".join(ONE_CLICK))):
+        for name, value in (("To", address), ("Message-ID", self.message_id(address))):
             if name in copied:
                 copied.replace_header(name, value)
             else:
                 copied[name] = value
+        del copied["List-Unsubscribe"], copied["List-Unsubscribe-Post"]  # (added below)
         for subtype, part in _text_parts(copied):
             original = str(part.get_content())
             text = _replaced(original, self.marker, subtype, url)
@@ -90,7 +90,10 @@ class Personaliser:
                 encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
                 part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",
                                  cte=encoding)
-        return copied.as_bytes(policy=SMTP)
+        # The link as it is, on one line (eml.url_header), after the other headers.
+        head, _, body = copied.as_bytes(policy=SMTP).partition(b"\r\n\r\n")
+        return b"".join((head, b"\r\n", url_header("List-Unsubscribe", url),
+                         f"List-Unsubscribe-Post: {'='.join(ONE_CLICK)}\r\n\r\n".encode(), body))
 
     def copy_for(self, digest: Digest) -> Digest:
         """``digest`` made personal for its recipient: its own message and Message-ID."""

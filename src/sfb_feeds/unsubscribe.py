@@ -29,7 +29,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from .errors import SfbError
-from .suppression import normalise_address, normalise_lang, suppress
+from .suppression import SuppressionError, normalise_address, normalise_lang, suppress
 from .urls import MAX_FIELDS, QUERY
 
 CONFIG_ENV = "SFB_FEEDS_CONFIG"
@@ -103,6 +103,8 @@ ASK_NO_ADDRESS = "Stop sending these digests to this address?"
 DONE = ("Done. If this link was valid, no more digests in this language will be sent to "
         "that address.")
 NOT_ONE_CLICK = "This is not an unsubscribe request. Open the link from the digest instead."
+# A valid link whose entry could not be written (full disk...): never "Done" (plain text).
+NOT_RECORDED = b"The request could not be recorded; try again later.\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,29 +218,38 @@ class Endpoint:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         if method in ("GET", "HEAD"):
             status, body = "200 OK", _ask_page(_query(environ), self.locales)
+            headers = _headers(body, html_page=True)
         elif method == "POST":
-            status, body = self._post(environ)
+            status, body, headers = self._post(environ)
         else:
-            body = b"Use POST (or GET for the page).\n"
-            start_response("405 Method Not Allowed", [*_headers(body, html_page=False),
-                                                      ("Allow", "GET, HEAD, POST")])
-            return [body]
-        start_response(status, _headers(body, html_page=True))
+            status, body = "405 Method Not Allowed", b"Use POST (or GET for the page).\n"
+            headers = [*_headers(body, html_page=False), ("Allow", "GET, HEAD, POST")]
+        start_response(status, headers)
         return [] if method == "HEAD" else [body]
 
-    def _post(self, environ: WSGIEnvironment) -> tuple[str, bytes]:
+    def _post(self, environ: WSGIEnvironment) -> tuple[str, bytes, list[tuple[str, str]]]:
         query = _query(environ)
         body = _body(environ)
         lang = query.shown_lang
         if body is None:
-            return "413 Content Too Large", self._page(lang, NOT_ONE_CLICK)
+            return self._answer("413 Content Too Large", lang, NOT_ONE_CLICK)
         fields = _form_fields(str(environ.get("CONTENT_TYPE", "")), body)
         if fields.get(ONE_CLICK[0]) != ONE_CLICK[1]:
-            return "400 Bad Request", self._page(lang, NOT_ONE_CLICK)
+            return self._answer("400 Bad Request", lang, NOT_ONE_CLICK)
         if verify(self.secret, query.lang, query.address, query.token):
             source = "page" if fields.get("source") == "page" else "one-click"
-            suppress(self.state_dir, query.lang, query.address, source)
-        return "200 OK", self._page(lang, DONE)
+            try:
+                suppress(self.state_dir, query.lang, query.address, source)
+            except SuppressionError as exc:  # a full disk...: logged without the query
+                environ["wsgi.errors"].write(f"sfb-feeds unsubscribe: {exc}\n")
+                return ("503 Service Unavailable", NOT_RECORDED,
+                        [*_headers(NOT_RECORDED, html_page=False), ("Retry-After", "300")])
+        return self._answer("200 OK", lang, DONE)
+
+    def _answer(self, status: str, lang: str, msgid: str
+                ) -> tuple[str, bytes, list[tuple[str, str]]]:
+        body = self._page(lang, msgid)
+        return status, body, _headers(body, html_page=True)
 
     def _page(self, lang: str, msgid: str) -> bytes:
         return _page(lang, self.locales, _label(lang, self.locales, msgid))

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from . import __version__, lock
 from .durable import replace_file
-from .errors import Busy
+from .errors import Busy, SfbError
 from .model import Settings
 from .urls import DIGEST_FEED, KINDS, public_url
 
@@ -174,15 +174,30 @@ def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
     return list(feeds), None
 
 
-def announce(settings: Settings, written: Iterable[str]
+def record(settings: Settings, written: Iterable[str]) -> set[str] | None:
+    """Add the changed feeds among ``written`` to the feeds waiting for the hub, before the
+    writer puts them in place: a build killed before :func:`announce` then leaves them to
+    the next build. The feeds that were waiting before, or None (no hub, nothing changed,
+    or the pending file cannot be kept: ``announce`` tries again and says so)."""
+    changed = changed_feeds(settings, written)
+    if not settings.feeds.websub_hub or not changed:
+        return None
+    try:
+        return _update(settings.state_folder / PENDING_NAME, add=changed)[0]
+    except (SfbError, OSError):
+        return None
+
+
+def announce(settings: Settings, written: Iterable[str], earlier: set[str] | None = None
              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell the WebSub hub about the changed feeds among ``written`` and every feed a
     previous build could not announce: (warnings, reminders), at most one line in all.
+    ``earlier``: what :func:`record` returned for ``written``, if it was called.
 
     A failing hub is a lasting condition: the build that first leaves feeds waiting
     warns of it; one that finds feeds waiting already (an earlier build warned) and fails
     again only reminds (``--quiet`` does not show reminders). Does nothing without
-    ``feeds.websub_hub``. Never raises for a hub's failure.
+    ``feeds.websub_hub``. Never raises for a hub's failure, nor for the state folder's.
     """
     hub = settings.feeds.websub_hub
     if not hub:
@@ -190,12 +205,13 @@ def announce(settings: Settings, written: Iterable[str]
     path = settings.state_folder / PENDING_NAME
     changed = changed_feeds(settings, written)
     try:
-        earlier, due = _update(path, add=changed) if changed else (_read(path),) * 2
+        before, due = _update(path, add=changed) if changed else (_read(path),) * 2
+        earlier = before if earlier is None else earlier
         if not due:
             return (), ()
         done, failure = publish(hub, sorted(due))
         left = _update(path, remove=done)[1]
-    except (Busy, OSError) as error:
+    except (SfbError, OSError) as error:  # Busy, or the lock file's WriteError
         return (f"WebSub: cannot keep the list of feeds to announce: {error}",), ()
     if failure is None:
         return (), ()

@@ -24,7 +24,7 @@ import json
 import os
 import stat
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,8 +277,8 @@ class _Job(_Staging):
 
 def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
                   paths: Sequence[str] | None = None, kept: Mapping[str, str] | None = None,
-                  durable: bool = True, adopt: bool = False, old: Manifest | None = None
-                  ) -> WriteReport:
+                  durable: bool = True, adopt: bool = False, old: Manifest | None = None,
+                  before_commit: Callable[[list[str]], None] | None = None) -> WriteReport:
     """Bring ``output_dir`` to exactly ``outputs`` and ``kept`` (and files not the tool's).
 
     Only files whose bytes differ are written (the others keep their modification time);
@@ -287,7 +287,9 @@ def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
     named beforehand by ``paths``; if it or the writing fails before a file is replaced,
     the folder is left as it was. ``durable=False`` skips fsync (tests, throwaway folders).
     A first write (no manifest) raises ForeignFiles if other bytes sit at output paths,
-    unless ``adopt``. ``old``: the manifest, if the caller read it under the same lock."""
+    unless ``adopt``. ``old``: the manifest, if the caller read it under the same lock.
+    ``before_commit`` sees the paths about to be written, once all are staged, before the
+    first is replaced (what must outlive a crash after that: the WebSub pending list)."""
     if paths is None:
         outputs = list(outputs)
         paths = [output.path for output in outputs]
@@ -302,13 +304,14 @@ def write_outputs(output_dir: Path, outputs: Iterable[Output], *,
     first = not old.present and old.complete  # (an interrupted or unreadable one: ours)
     job = _Job(root=root, old=old, planned=planned, stager=Stager(durable),
                real_root=os.path.realpath(root), foreign=[] if first and not adopt else None)
-    written, removed = _run(job, outputs, kept)
+    written, removed = _run(job, outputs, kept, before_commit)
     owned = tuple((path, e.size, e.mtime_ns, e.ino) for path, e in job.new.items())
     unchanged = len(job.new) - len(written)  # (staged files are in job.new once committed)
     return WriteReport(tuple(written), unchanged, tuple(removed), _notes(old), owned)
 
 
-def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
+def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str],
+         before_commit: Callable[[list[str]], None] | None = None
          ) -> tuple[list[str], list[str]]:
     """Stage every output and commit them all, or leave the folder as it was."""
     try:
@@ -319,6 +322,8 @@ def _run(job: _Job, outputs: Iterable[Output], kept: Mapping[str, str]
         _check_delivered(job)
         if job.foreign:
             raise ForeignFiles(job.root, job.foreign)
+        if before_commit is not None:
+            before_commit(sorted(p for p, *_ in job.staged))
         return job.commit()
     except BaseException as exc:
         job.stager.close()
