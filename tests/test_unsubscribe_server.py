@@ -147,18 +147,26 @@ _GUNICORN = ("import sys; sys.path.append(sys.argv.pop(1)); "
              "from gunicorn.app.wsgiapp import run; sys.argv[0] = 'gunicorn'; run()")
 
 
-def test_app_under_gunicorn(site: Path, running: list[subprocess.Popen[bytes]]) -> None:
+def _start_gunicorn(site: Path, running: list[subprocess.Popen[bytes]], options: list[str],
+                    **env: str) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn serving the endpoint for ``site`` on a free loopback port, once a worker
+    has booted: the process and its port."""
     packages = _gunicorn_path()
-    _own_key(site)
     process = subprocess.Popen(
-        [sys.executable, "-c", _GUNICORN, packages, "--bind", "127.0.0.1:0", "--workers", "2",
-         "--threads", "4", "sfb_feeds.unsubscribe:app"],
-        env=_env(SFB_FEEDS_CONFIG=str(site), SITE_UNSUB_KEY=SECRET),
-        stderr=subprocess.PIPE, cwd=site.parent)
+        [sys.executable, "-c", _GUNICORN, packages, "--bind", "127.0.0.1:0", *options,
+         "sfb_feeds.unsubscribe:app"],
+        env=_env(SFB_FEEDS_CONFIG=str(site), **env), stderr=subprocess.PIPE, cwd=site.parent)
     running.append(process)
     line = _wait_for(process, r"Listening at: http://127\.0\.0\.1:\d+")
     port = int(re.findall(r":(\d+)", line.split("Listening at:")[1])[0])
     _wait_for(process, r"Booting worker")
+    return process, port
+
+
+def test_app_under_gunicorn(site: Path, running: list[subprocess.Popen[bytes]]) -> None:
+    _own_key(site)
+    _, port = _start_gunicorn(site, running, ["--workers", "2", "--threads", "4"],
+                              SITE_UNSUB_KEY=SECRET)
     addresses = [f"g{n}@example.org" for n in range(10)]
     answers = {_post(port, "el", address) for address in addresses}
     assert {status for status, _ in answers} == {200} and len(answers) == 1
@@ -242,17 +250,9 @@ def test_a_list_that_cannot_be_written_is_a_503_logged_without_the_query(
     """A full disk or an unwritable state folder: the provider is told to try again later
     (never "Done"), and gunicorn's error log gets one line naming the list and why, not a
     traceback under the request's query (the address and its token)."""
-    packages = _gunicorn_path()
     (site.parent / "private").write_text("a file where the state folder's parent goes\n")
-    process = subprocess.Popen(
-        [sys.executable, "-c", _GUNICORN, packages, "--bind", "127.0.0.1:0", "--workers", "1",
-         "sfb_feeds.unsubscribe:app"],
-        env=_env(SFB_FEEDS_CONFIG=str(site), SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET),
-        stderr=subprocess.PIPE, cwd=site.parent)
-    running.append(process)
-    line = _wait_for(process, r"Listening at: http://127\.0\.0\.1:\d+")
-    port = int(re.findall(r":(\d+)", line.split("Listening at:")[1])[0])
-    _wait_for(process, r"Booting worker")
+    process, port = _start_gunicorn(site, running, ["--workers", "1"],
+                                    SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET)
     query = urlencode({"lang": "pl", "address": "ann@example.org",
                        "token": token(SECRET.encode(), "pl", "ann@example.org")})
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
