@@ -286,3 +286,33 @@ def test_fifty_concurrent_posts_lose_no_entry(endpoint: Endpoint) -> None:
     assert load_suppressed(endpoint.state) == {("de", a) for a in addresses}
     lines = suppressed_path(endpoint.state).read_bytes().split(b"\n")
     assert len(lines) == 51 and lines[-1] == b""  # 50 whole lines, nothing glued together
+
+
+def test_replayed_link_adds_nothing_and_answers_the_same(endpoint: Endpoint) -> None:
+    """Whoever holds one valid link cannot grow the list: an address already suppressed
+    for that language (or for every one) adds no line, and gets the same page."""
+    link = _link("pl", "ann@example.org")
+    first = endpoint.request("POST", link, ONE_CLICK)[:2]
+    listed = suppressed_path(endpoint.state).read_bytes()
+    replays = {endpoint.request("POST", link, ONE_CLICK)[:2] for _ in range(5)}
+    assert replays == {first} and first[0] == 200
+    assert suppressed_path(endpoint.state).read_bytes() == listed
+    assert listed.count(b"\n") == 1
+
+
+def test_concurrent_replays_of_one_link_add_one_line(endpoint: Endpoint) -> None:
+    link = _link("de", "ann@example.org")
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def post() -> None:
+        barrier.wait()
+        statuses.append(endpoint.request("POST", link, ONE_CLICK)[0])
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 20
+    assert suppressed_path(endpoint.state).read_bytes().count(b"\n") == 1

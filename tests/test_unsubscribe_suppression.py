@@ -135,3 +135,19 @@ def test_concurrent_processes_lose_no_entry(tmp_path: Path) -> None:
     expected = {("en", f"p{k}-{n}@example.org") for k in range(3) for n in range(40)}
     assert load_suppressed(tmp_path) == expected
     assert suppressed_path(tmp_path).read_bytes().count(b"\n") == 120
+
+
+def test_an_address_already_suppressed_adds_nothing(tmp_path: Path) -> None:
+    suppress(tmp_path, "pl", "ann@example.org", "one-click")
+    suppress(tmp_path, "*", "bob@example.org", "cli")
+    before = suppressed_path(tmp_path).read_bytes()
+    suppress(tmp_path, "pl", "ann@EXAMPLE.org", "page")  # the same address, normalised
+    suppress(tmp_path, "pt-br", "bob@example.org", "one-click")  # already in every language
+    assert suppressed_path(tmp_path).read_bytes() == before
+    suppress(tmp_path, "en", "ann@example.org", "one-click")  # another language: added
+    suppress(tmp_path, "*", "ann@example.org", "cli")  # every language: added
+    suppress(tmp_path, "pl", "Ann@example.org", "cli")  # another mailbox: added
+    assert suppressed_path(tmp_path).read_bytes().count(b"\n") == 5
+    assert load_suppressed(tmp_path) == {("pl", "ann@example.org"), ("*", "bob@example.org"),
+                                         ("en", "ann@example.org"), ("*", "ann@example.org"),
+                                         ("pl", "Ann@example.org")}

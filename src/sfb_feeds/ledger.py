@@ -14,7 +14,7 @@ import fcntl
 import json
 import mmap
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -171,15 +171,19 @@ def _parse_mark(line: bytes) -> tuple[str, Marked] | None:
         return None  # torn, or not a mark after all
 
 
-def append_line(path: Path, row: Mapping[str, str], tries: int = 1) -> None:
+def append_line(path: Path, row: Mapping[str, str], tries: int = 1,
+                *, unless: Callable[[], bool] | None = None) -> None:
     """Append ``row`` as one JSON line written in one call and flushed to disk. Under an
     ``flock``, a torn last line (a crash, a full disk, a short write) is ended with a newline
-    first, so it never swallows this one; ``tries`` short writes raise ENOSPC."""
+    first, so it never swallows this one; ``tries`` short writes raise ENOSPC. If
+    ``unless`` is given and, asked under the lock, returns True, nothing is written."""
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        if unless is not None and unless():
+            return
         for tried in range(1, tries + 1):
             size = os.fstat(fd).st_size
             data = line if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else b"\n" + line

@@ -57,18 +57,28 @@ def suppressed_path(state_dir: Path) -> Path:
 
 def suppress(state_dir: Path, lang: str, address: str, source: str,
              *, at: datetime | None = None) -> None:
-    """Append ``(lang, address)`` (``lang`` may be ``*``) and flush it to disk; ``source``
-    says where the request came from (``one-click``, ``page``, ``cli``...). ValueError for a
-    bad address or language; SuppressionError if the line could not be written whole."""
+    """Append ``(lang, address)`` (``lang`` may be ``*``) and flush it to disk, unless the
+    list (read under the writers' lock) already suppresses it, for ``lang`` or for ``*``:
+    a replayed link adds nothing. ``source`` says where the request came from
+    (``one-click``, ``page``, ``cli``...). ValueError for a bad address or language;
+    SuppressionError if the list could not be read or the line written whole."""
     moment = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     row = {"lang": normalise_lang(lang), "address": normalise_address(address),
            "at": moment.isoformat().replace("+00:00", "Z"), "source": source}
     path = suppressed_path(state_dir)
     try:
-        append_line(path, row)
+        append_line(path, row, unless=lambda: _listed(path, row["lang"], row["address"]))
     except OSError as exc:
         raise SuppressionError(f"{path}: cannot add to the suppression list: "
                                f"{exc.strerror or exc}") from None
+
+
+def _listed(path: Path, lang: str, address: str) -> bool:
+    """Whether the list at ``path`` already suppresses the normalised ``address`` for the
+    canonical ``lang`` or for every language (one pass, stopping at the first match)."""
+    wanted = {(lang, address), (ALL_LANGUAGES, address)}
+    with path.open("rb") as file:
+        return any(_entry(raw) in wanted for raw in file)
 
 
 def load_suppressed(state_dir: Path) -> Suppressed:
