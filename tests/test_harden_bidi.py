@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from conftest import SiteMaker
 from lxml import html
 
@@ -189,3 +190,38 @@ def test_the_site_title_is_isolated_in_right_to_left_pages(make_site: SiteMaker)
     assert _isolated_texts(page.find_class("footer-text")[0]) == [title]
     archive = html.fromstring((folder / "index.html").read_bytes())
     assert _isolated_texts(archive.find_class("site-title")[0]) == [title]
+
+
+@pytest.mark.parametrize(("field", "value", "shown"), [
+    ("title", "\\u202e", "U+202E"),
+    ("title", "\\u00ad", "U+00AD"),
+    ("title", "\\u202e \\u00ad\\u2066", "U+00AD, U+202E, U+2066"),
+    ("excerpt", "\\u200b", "U+200B"),
+    ("excerpt", "\\ufeff\\n\\n\\u202e", "U+202E, U+FEFF"),
+])
+def test_text_that_shows_nothing_is_refused(make_site: SiteMaker, field: str, value: str,
+                                            shown: str) -> None:
+    """Only spaces and format characters (Unicode category Cf: zero-width spaces, the BOM,
+    bidi controls, soft hyphens...) show nothing: a title or excerpt of them is refused,
+    naming the file, line, record and field, and nothing is written."""
+    values = {"title": "T", "excerpt": "x", field: value}
+    record = (f'date: 2015-09-04\nlanguage: en\nid: urn:sfb:a\ntitle: "{values["title"]}"\n'
+              f'excerpt: "{values["excerpt"]}"\n')
+    config = make_site({"a.yaml": record}, config=MINIMAL)
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    line, what = (4, "a title") if field == "title" else (5, "an excerpt")
+    assert (code, err) == (1, f"error: site/statements/a.yaml:{line}: record 1: {field}: holds "
+                              f"only invisible characters ({shown}); give it {what}\n")
+    assert not (config.parent / "feeds").exists()
+
+
+def test_a_paragraph_that_shows_nothing_is_left_out(make_site: SiteMaker) -> None:
+    record = ('title: T\ndate: 2015-09-04\nlanguage: en\nid: urn:sfb:a\n'
+              'excerpt: "One\\n\\n\\u200b\\u00ad\\n\\nTwo"\n')
+    config = make_site({"a.yaml": record}, config=MINIMAL)
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[:3:2] == (0, "")
+    atom = ET.parse(config.parent / "feeds" / "en" / "atom.xml").getroot()
+    ns = "{http://www.w3.org/2005/Atom}"
+    content = atom.findtext(f"{ns}entry/{ns}content") or atom.findtext(f"{ns}entry/{ns}summary")
+    assert content is not None and "\u200b" not in content and "\u00ad" not in content
+    assert "One" in content and "Two" in content

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
@@ -54,6 +55,19 @@ def text(node: yaml.Node) -> str:
     if (is_null(node) and not node.style) or not value.strip():  # (libyaml: style "")
         raise EmptyField("is empty; give it a value or remove the field")
     return value.strip()
+
+
+def shows_nothing(value: str) -> bool:
+    """Whether ``value`` shows nothing: only whitespace and format characters (Unicode
+    category Cf: zero-width spaces, the BOM, bidi controls, the soft hyphen...). It stops
+    at the first visible character, so ordinary text costs a look-up or two."""
+    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in value)
+
+
+def invisible_codes(value: str, most: int = 5) -> str:
+    """The format characters in ``value``, as ``U+200B, U+FEFF`` (the first ``most``)."""
+    codes = sorted({f"U+{ord(c):04X}" for c in value if unicodedata.category(c) == "Cf"})
+    return ", ".join(codes[:most]) + (", ..." if len(codes) > most else "")
 
 
 def line(node: yaml.Node) -> str:
@@ -243,9 +257,9 @@ def absolute_url(value: str) -> str:
 
 
 def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
-    """An excerpt's paragraphs (blank-line separated; single breaks become spaces), and
-    whether it ends with a cut marker (``...``/``…``)."""
+    """An excerpt's paragraphs (blank-line separated; single breaks become spaces; those
+    that show nothing left out), and whether it ends with a cut marker (``...``/``…``)."""
     parts = tuple(" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(value.strip()))
-    kept = tuple(part for part in parts if part)
+    kept = tuple(part for part in parts if not shows_nothing(part))
     return kept, bool(kept) and kept[-1].endswith(("...", "…"))
 

@@ -116,14 +116,19 @@ def _read_fields(
 def _read_value(name: str, node: yaml.Node, ctx: RecordContext) -> Any:
     if name in {"date", "updated"}:
         return fields.moment(node, ctx.tz)
-    if name != "excerpt":
-        return _READERS.get(name, fields.text)(node)
-    value = fields.text(node)
-    limit = ctx.excerpt_bytes
-    if len(value) > limit or len(value.encode("utf-8")) > limit:  # (no encoding if too long)
+    value = _READERS.get(name, fields.text)(node)
+    limit = ctx.excerpt_bytes  # (no encoding if too long)
+    if name == "excerpt" and (len(value) > limit or len(value.encode("utf-8")) > limit):
         raise fields.FieldError(f"is longer than {counted(limit, 'byte')} (limits.excerpt_bytes); "
                                 "shorten it (a feed carries an excerpt, not the whole text)")
+    if name in _SHOWN and fields.shows_nothing(value):
+        raise fields.FieldError(f"holds only invisible characters "
+                                f"({fields.invisible_codes(value)}); give it {_SHOWN[name]}")
     return value
+
+
+# Fields that must show something: not only spaces and format characters (category Cf).
+_SHOWN = {"title": "a title", "excerpt": "an excerpt"}
 
 
 def _required(name: str, ctx: RecordContext) -> bool:
@@ -143,11 +148,7 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
     title: str = values["title"]
     found = sorted({f"U+{ord(c):04X}" for c in _INVISIBLE.findall(title)})
     cleaned = " ".join(_INVISIBLE.sub("", title).split())
-    if found and not cleaned:
-        result.problems.append(ctx.problem(line, "title", "holds only invisible characters; "
-                                           "give it a title"))
-        del values["title"]
-    elif found:
+    if found:  # (a title of nothing else is refused when read: fields.shows_nothing)
         values["title"] = cleaned
         result.warnings.append(ctx.problem(line, "title", "holds zero-width characters "
                                            f"({', '.join(found)}); dropped them"))
