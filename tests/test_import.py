@@ -296,13 +296,15 @@ def test_cli_import_with_bad_base_url_is_a_usage_error() -> None:
 
 def test_an_out_folder_that_is_a_file_is_named_and_kept(tmp_path: Path) -> None:
     (tmp_path / "records").write_text("mine\n", encoding="utf-8")
-    for out_dir in ("records", "records/sub"):
+    for out_dir in ("records", "records/sub", "records/sub/deeper"):
         code, out, err = run_cli("import", str(fixture("odd.txt")), "--out", out_dir,
                                  "--base-url", BASE)
         assert (code, out) == (1, "")
-        assert err == (f"error: {out_dir}: cannot write a record: not a folder (records "
+        # the file in the way is named, not the folder that could not be made under it
+        assert err == ("error: records: cannot write a record: not a folder (records "
                        "written before it are whole; importing again skips them)\n")
     assert (tmp_path / "records").read_text(encoding="utf-8") == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]
 
 
 def test_a_disk_that_fills_up_during_an_import_leaves_whole_records(

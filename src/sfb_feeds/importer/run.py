@@ -198,10 +198,18 @@ def _write(path: Path, data: bytes) -> bool:
     try:
         return write_new(path, data)
     except OSError as exc:
-        where = exc.filename if isinstance(exc, FileExistsError | NotADirectoryError) else path
+        where = (_in_the_way(Path(exc.filename or path.parent))
+                 if isinstance(exc, FileExistsError | NotADirectoryError) else path)
         reason = "not a folder" if where is not path else exc.strerror or str(exc)
         raise SfbError(f"{display_path(where)}: cannot write a record: {reason} (records "
                        "written before it are whole; importing again skips them)") from exc
+
+
+def _in_the_way(folder: Path) -> Path:
+    """The file where ``folder`` or one of its parents should be (``folder`` if none is
+    found): ``out/file/sub`` could not be made because ``out/file`` is a file."""
+    return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()),
+                folder)
 
 
 def _already_present(draft: _Draft, record: dict[str, Any], known: ExistingRecords,
