@@ -271,3 +271,32 @@ def test_a_list_that_cannot_be_written_is_a_503_logged_without_the_query(
                 or "Traceback" in text or "ann" in text or "token" in text]
     assert problems == [f"sfb-feeds unsubscribe: {listed}: cannot add to the suppression list: "
                         "Not a directory"]
+
+
+def test_quick_start_server_closes_a_silent_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client that connects and sends nothing no longer holds a thread forever: after
+    READ_TIMEOUT seconds (30; shortened here) the server closes the connection, logs one
+    line without the client's address, and goes on answering."""
+    import threading
+
+    from sfb_feeds import unsubscribe
+
+    monkeypatch.setattr(unsubscribe, "READ_TIMEOUT", 0.5)
+    endpoint = unsubscribe.make_app(tmp_path / "state", SECRET.encode())
+    server = unsubscribe.make_server("127.0.0.1", 0, endpoint, unsubscribe._Server,
+                                     unsubscribe._Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as idle:
+            assert idle.recv(1) == b""  # closed by the server (30 s: a bound, not a timing)
+        assert _post(server.server_port, "pl", "ann@example.org")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    err = capsys.readouterr().err
+    assert "request timed out" in err
+    assert "Traceback" not in err and "127.0.0.1" not in err

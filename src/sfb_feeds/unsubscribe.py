@@ -34,6 +34,7 @@ from .urls import MAX_FIELDS, QUERY
 
 CONFIG_ENV = "SFB_FEEDS_CONFIG"
 MAX_BODY = 8192  # a one-click body is 26 bytes; a multipart one a few hundred
+READ_TIMEOUT = 30.0  # seconds the quick-start server waits for a silent client's next bytes
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _TOKEN_DOMAIN = b"sfb-feeds unsubscribe v1"  # separates these MACs from any other use of the key
 _PLACEHOLDER = re.compile(r"\{(lang|address|token)\}")
@@ -314,6 +315,20 @@ class _Server(ThreadingMixIn, WSGIServer):
 
 
 class _Handler(WSGIRequestHandler):
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(READ_TIMEOUT)  # on every read of the request (rfile's too)
+
+    def handle(self) -> None:
+        """Handle one request; a client that sends nothing for READ_TIMEOUT seconds is
+        let go (its connection closed), so it cannot hold a thread forever."""
+        try:
+            super().handle()
+        except TimeoutError:
+            self.close_connection = True
+            self.log_error("request timed out (nothing read for %s s); connection closed",
+                           READ_TIMEOUT)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Log method, path and status only: no query (addresses, tokens), no client IP."""
         if args and isinstance(args[0], str) and " " in args[0]:
