@@ -7,6 +7,7 @@ not be served.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import re
@@ -175,3 +176,27 @@ def test_nginx_accepts_the_snippet_without_a_warning(tmp_path: Path) -> None:
     complaints = [line for line in said.splitlines()
                   if re.search(r"\[(warn|error|emerg|alert|crit)\]", line)]
     assert complaints == []
+
+
+@pytest.mark.parametrize("path", ["pl/atom.xml", "pl/rss.xml", "pl/feed.json", "feeds.opml",
+                                  "index.html", "digests/pl/2015-W36.txt"])
+def test_text_is_compressed_for_whoever_asks_and_caches_keep_the_two_apart(
+        served: tuple[str, Path], path: str) -> None:
+    """gzip to a client that accepts it, the file's own bytes to one that does not, and
+    ``Vary: Accept-Encoding`` on both: a shared cache (the responses may be kept for 5
+    minutes) must not hand the compressed copy to a reader that cannot read it."""
+    base, config = served
+    original = (config.parent / "feeds" / path).read_bytes()
+    status, headers, body = fetch(base + path, **{"Accept-Encoding": "gzip"})
+    assert (status, headers.get("Content-Encoding")) == (200, "gzip")
+    assert gzip.decompress(body) == original
+    assert headers.get("Vary") == "Accept-Encoding"
+    status, headers, body = fetch(base + path)
+    assert (status, "Content-Encoding" in headers, body) == (200, False, original)
+    assert headers.get("Vary") == "Accept-Encoding"
+
+
+def test_the_operations_guide_shows_the_readmes_snippet() -> None:
+    """docs/operations.md repeats the snippet: the copy is the tested one, word for word."""
+    guide = (REPO / "docs" / "operations.md").read_text()
+    assert readme_snippet() in re.findall(r"```nginx\n(.*?)```", guide, re.S)
