@@ -200,3 +200,14 @@ def test_the_operations_guide_shows_the_readmes_snippet() -> None:
     """docs/operations.md repeats the snippet: the copy is the tested one, word for word."""
     guide = (REPO / "docs" / "operations.md").read_text()
     assert readme_snippet() in re.findall(r"```nginx\n(.*?)```", guide, re.S)
+
+
+def test_nothing_under_a_hidden_folder_is_served(served: tuple[str, Path]) -> None:
+    """Hidden means every path with a dot-named part, even one ending in ``/rss.xml``
+    (which has a location of its own): a ``.git`` or ``.old`` folder stays private."""
+    base, config = served
+    hidden = config.parent / "feeds" / ".old" / "pl"
+    hidden.mkdir(parents=True, exist_ok=True)
+    for name in ("rss.xml", "atom.xml"):
+        (hidden / name).write_text("private")
+        assert fetch(f"{base}.old/pl/{name}")[0] == 404, name
