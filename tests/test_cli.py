@@ -114,3 +114,21 @@ def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path: Path) -> Non
             done = subprocess.run([*command, "--part", part], stdout=pipe,
                                   stderr=subprocess.PIPE, text=True, check=False)
         assert (done.returncode, done.stderr) == (141, ""), part
+
+
+@pytest.mark.parametrize("encoding", [{"LC_ALL": "C", "PYTHONUTF8": "0"},
+                                      {"PYTHONIOENCODING": "latin-1"}])
+def test_digest_prints_the_files_bytes_whatever_the_locale(encoding: dict[str, str]) -> None:
+    """`sfb-feeds digest --part html > pl.html` under a locale that is not UTF-8 (an old
+    server's ISO-8859 one, or C without Python's UTF-8 mode): the bytes `build` writes, as
+    under a UTF-8 locale, never an internal error over a character the locale lacks."""
+    golden = REPO / "tests" / "golden" / "digests" / "sample-site" / "digests" / "pl"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("LC_", "LANG", "PYTHONIO", "PYTHONUTF8"))} | encoding
+    for part, suffix in (("html", "html"), ("text", "txt"), ("eml", "eml")):
+        done = subprocess.run(
+            [sys.executable, "-m", "sfb_feeds", "digest", "--config",
+             str(REPO / "sfb-feeds.yaml"), "--week", "2015-W36", "--lang", "pl", "--part", part],
+            capture_output=True, check=False, env=env)
+        assert (done.returncode, done.stderr) == (0, b""), part
+        assert done.stdout == (golden / f"2015-W36.{suffix}").read_bytes(), part
