@@ -132,3 +132,21 @@ def test_digest_prints_the_files_bytes_whatever_the_locale(encoding: dict[str, s
             capture_output=True, check=False, env=env)
         assert (done.returncode, done.stderr) == (0, b""), part
         assert done.stdout == (golden / f"2015-W36.{suffix}").read_bytes(), part
+
+
+def test_a_summary_the_locale_cannot_spell_is_escaped_not_a_crash(tmp_path: Path) -> None:
+    """`import --out świat` under an ISO-8859-1 locale: the records are written, and the
+    summary naming them says so with the characters it lacks escaped (as on standard
+    error), exit 0, never an internal error after the work is done."""
+    listing = REPO / "tests" / "fixtures" / "listings" / "basic.txt"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("LC_", "LANG", "PYTHONUTF8"))} | {"PYTHONIOENCODING": "latin-1"}
+    done = subprocess.run([sys.executable, "-m", "sfb_feeds", "import", str(listing), "--out",
+                           "świat", "--base-url", "https://example.org"],
+                          capture_output=True, check=False, env=env, cwd=tmp_path)
+    names = sorted(path.name for path in (tmp_path / "świat").iterdir())
+    assert done.returncode == 0 and b"internal error" not in done.stderr
+    lines = done.stdout.decode("latin-1").splitlines()
+    assert lines[0] == (f"{len(names)} records written, 0 already present (left unchanged), "
+                        "0 to review")
+    assert lines[1:] == [f"  wrote \\u015bwiat/{name}" for name in names]

@@ -4,6 +4,7 @@ endpoint's own ``main``): run a command, map errors to exit codes."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -344,6 +345,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
 
 
 def entry_point() -> None:
+    if isinstance(sys.stdout, io.TextIOWrapper):  # as standard error: a character the
+        sys.stdout.reconfigure(errors="backslashreplace")  # locale lacks is escaped
     try:
         code = main()
         sys.stdout.flush()
