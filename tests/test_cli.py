@@ -150,3 +150,18 @@ def test_a_summary_the_locale_cannot_spell_is_escaped_not_a_crash(tmp_path: Path
     assert lines[0] == (f"{len(names)} records written, 0 already present (left unchanged), "
                         "0 to review")
     assert lines[1:] == [f"  wrote \\u015bwiat/{name}" for name in names]
+
+
+def test_help_describes_every_argument_and_whom_send_mails(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`import --help` says what LISTING is; `send --help` names both kinds of recipient
+    that send mails (the lists and the subscribers of the recipients files)."""
+    assert main(["import", "--help"]) == 0
+    text = capsys.readouterr().out
+    arguments = text.split("positional arguments:\n", 1)[1].split("\n\n", 1)[0]
+    assert arguments.split("\n") == [
+        "  LISTING         a text file of one listing page, as copied from the site"]
+    assert main(["send", "--help"]) == 0
+    description = capsys.readouterr().out.split("\n\n")[1]
+    assert description == ("email each digest of a week to its list (digests.lists) and "
+                           "subscribers (digests.recipients), once only")
