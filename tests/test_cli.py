@@ -114,3 +114,54 @@ def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path: Path) -> Non
             done = subprocess.run([*command, "--part", part], stdout=pipe,
                                   stderr=subprocess.PIPE, text=True, check=False)
         assert (done.returncode, done.stderr) == (141, ""), part
+
+
+@pytest.mark.parametrize("encoding", [{"LC_ALL": "C", "PYTHONUTF8": "0"},
+                                      {"PYTHONIOENCODING": "latin-1"}])
+def test_digest_prints_the_files_bytes_whatever_the_locale(encoding: dict[str, str]) -> None:
+    """`sfb-feeds digest --part html > pl.html` under a locale that is not UTF-8 (an old
+    server's ISO-8859 one, or C without Python's UTF-8 mode): the bytes `build` writes, as
+    under a UTF-8 locale, never an internal error over a character the locale lacks."""
+    golden = REPO / "tests" / "golden" / "digests" / "sample-site" / "digests" / "pl"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("LC_", "LANG", "PYTHONIO", "PYTHONUTF8"))} | encoding
+    for part, suffix in (("html", "html"), ("text", "txt"), ("eml", "eml")):
+        done = subprocess.run(
+            [sys.executable, "-m", "sfb_feeds", "digest", "--config",
+             str(REPO / "sfb-feeds.yaml"), "--week", "2015-W36", "--lang", "pl", "--part", part],
+            capture_output=True, check=False, env=env)
+        assert (done.returncode, done.stderr) == (0, b""), part
+        assert done.stdout == (golden / f"2015-W36.{suffix}").read_bytes(), part
+
+
+def test_a_summary_the_locale_cannot_spell_is_escaped_not_a_crash(tmp_path: Path) -> None:
+    """`import --out świat` under an ISO-8859-1 locale: the records are written, and the
+    summary naming them says so with the characters it lacks escaped (as on standard
+    error), exit 0, never an internal error after the work is done."""
+    listing = REPO / "tests" / "fixtures" / "listings" / "basic.txt"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("LC_", "LANG", "PYTHONUTF8"))} | {"PYTHONIOENCODING": "latin-1"}
+    done = subprocess.run([sys.executable, "-m", "sfb_feeds", "import", str(listing), "--out",
+                           "świat", "--base-url", "https://example.org"],
+                          capture_output=True, check=False, env=env, cwd=tmp_path)
+    names = sorted(path.name for path in (tmp_path / "świat").iterdir())
+    assert done.returncode == 0 and b"internal error" not in done.stderr
+    lines = done.stdout.decode("latin-1").splitlines()
+    assert lines[0] == (f"{len(names)} records written, 0 already present (left unchanged), "
+                        "0 to review")
+    assert lines[1:] == [f"  wrote \\u015bwiat/{name}" for name in names]
+
+
+def test_help_describes_every_argument_and_whom_send_mails(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`import --help` says what LISTING is; `send --help` names both kinds of recipient
+    that send mails (the lists and the subscribers of the recipients files)."""
+    assert main(["import", "--help"]) == 0
+    text = capsys.readouterr().out
+    arguments = text.split("positional arguments:\n", 1)[1].split("\n\n", 1)[0]
+    assert arguments.split("\n") == [
+        "  LISTING         a text file of one listing page, as copied from the site"]
+    assert main(["send", "--help"]) == 0
+    description = capsys.readouterr().out.split("\n\n")[1]
+    assert description == ("email each digest of a week to its list (digests.lists) and "
+                           "subscribers (digests.recipients), once only")

@@ -103,8 +103,8 @@ def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> Non
                         help="what to print: a part of each digest (default: text), or the "
                              "paths that `build` writes them to")
     digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
-    _send_options(command("send", "email each digest of a week to its list (digests.lists), "
-                                  "once only"))
+    _send_options(command("send", "email each digest of a week to its list (digests.lists) "
+                                  "and subscribers (digests.recipients), once only"))
     unsubscribe = command("unsubscribe", "add an address to the suppression list: send never "
                                          "mails it again (digests.recipients)")
     unsubscribe.add_argument("address", metavar="ADDRESS",
@@ -113,7 +113,8 @@ def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> Non
                              help="only this language's digests, one of digests.recipients "
                                   "(default: every language)")
     imp = command("import", "turn listing text (as on the site) into statement records")
-    imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING")
+    imp.add_argument("listings", nargs="+", type=Path, metavar="LISTING",
+                     help="a text file of one listing page, as copied from the site")
     imp.add_argument("--out", type=Path, metavar="DIR",
                      help="folder for the new records (default: the statements folder)")
     imp.add_argument("--base-url", metavar="URL",

@@ -4,6 +4,7 @@ endpoint's own ``main``): run a command, map errors to exit codes."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -11,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from . import __version__
 from .arguments import build_parser
@@ -45,6 +46,20 @@ class _Console:
         """``text`` on standard output, as it is."""
         try:
             self.out.write(text)
+        except BrokenPipeError as exc:
+            raise _ReaderGone from exc
+
+    def write_bytes(self, data: bytes) -> None:
+        """``data`` on standard output byte for byte (a digest as ``build`` writes it, in
+        UTF-8 whatever the locale's encoding), or decoded where there are no bytes."""
+        binary: BinaryIO | None = getattr(self.out, "buffer", None)
+        if binary is None:
+            self.write(data.decode("utf-8"))
+            return
+        try:
+            self.out.flush()
+            binary.write(data)
+            binary.flush()
         except BrokenPipeError as exc:
             raise _ReaderGone from exc
 
@@ -162,7 +177,7 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
             continue
         if len(outputs) > 1:
             console.write(f"==> {output.path} <==\n")
-        console.write(output.data.decode("utf-8"))
+        console.write_bytes(output.data)
     return EXIT_OK
 
 
@@ -330,6 +345,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
 
 
 def entry_point() -> None:
+    if isinstance(sys.stdout, io.TextIOWrapper):  # as standard error: a character the
+        sys.stdout.reconfigure(errors="backslashreplace")  # locale lacks is escaped
     try:
         code = main()
         sys.stdout.flush()
