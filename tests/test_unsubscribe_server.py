@@ -46,7 +46,7 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def _wait_for(process: subprocess.Popen[bytes], pattern: str, seconds: float = 60) -> str:
+def _wait_for(process: subprocess.Popen[bytes], pattern: str, seconds: float = 180) -> str:
     """The first stderr line matching ``pattern``; fails with what was printed instead."""
     assert process.stderr is not None
     seen: list[str] = []
