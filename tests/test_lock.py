@@ -16,6 +16,7 @@ from conftest import SiteMaker
 
 from sfb_feeds import lock
 from sfb_feeds.cli import main
+from sfb_feeds.environment import BadEnvironment
 from sfb_feeds.errors import EXIT_BUSY, EXIT_INVALID, Busy
 
 HOLDER = textwrap.dedent("""\
@@ -84,7 +85,10 @@ def test_a_lock_left_by_a_killed_run_is_free_at_once(
 def test_the_wait_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(lock.WAIT_ENV, "2.5")
     assert lock.default_wait() == 2.5
-    monkeypatch.setenv(lock.WAIT_ENV, "soon")
+    monkeypatch.setenv(lock.WAIT_ENV, "soon")  # a usage error (the CLI checks it first)
+    with pytest.raises(BadEnvironment, match=r"^\$SFB_FEEDS_LOCK_WAIT='soon' must be a number"):
+        lock.default_wait()
+    monkeypatch.setenv(lock.WAIT_ENV, "")
     assert lock.default_wait() == lock.DEFAULT_WAIT
     monkeypatch.delenv(lock.WAIT_ENV)
     assert lock.default_wait() == lock.DEFAULT_WAIT

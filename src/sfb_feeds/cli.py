@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
-from . import __version__
+from . import __version__, environment
 from .arguments import build_parser
 from .config import load_settings
 from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, counted, printable
@@ -330,6 +330,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
         return int(exc.code or 0)
     console = _Console(args, out, err)
     try:
+        environment.check()  # before anything is read or written
         return COMMANDS[args.command](args, console)
     except SfbError as exc:
         for problem in exc.messages():

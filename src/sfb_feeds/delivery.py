@@ -6,7 +6,6 @@ How each failure :mod:`mailer` classifies is retried, recorded and reported: REA
 
 from __future__ import annotations
 
-import os
 import smtplib
 import time
 from collections import Counter
@@ -15,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import mailer
+from . import environment, mailer
 from .errors import Problem
 from .ledger import Ledger, LedgerError, State
 
-BACKOFF_ENV = "SFB_FEEDS_SEND_BACKOFF"  # seconds between tries, overriding Retry.delays
+BACKOFF_ENV = environment.BACKOFF_ENV  # seconds between tries, overriding Retry.delays
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,12 +64,10 @@ class Retry:
 
     @classmethod
     def from_environment(cls) -> Retry:
-        """The default, with every delay ``$SFB_FEEDS_SEND_BACKOFF`` seconds when set."""
-        try:
-            delay = float(os.environ[BACKOFF_ENV])
-        except (KeyError, ValueError):
-            return cls()
-        return cls(delays=(max(0.0, delay),))
+        """The default, with every delay ``$SFB_FEEDS_SEND_BACKOFF`` seconds when set (a
+        wrong value: environment.BadEnvironment)."""
+        delay = environment.seconds(BACKOFF_ENV)
+        return cls() if delay is None else cls(delays=(delay,))
 
 
 @dataclass(slots=True)

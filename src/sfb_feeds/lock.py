@@ -15,19 +15,19 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from .environment import LOCK_WAIT_ENV, seconds
 from .errors import Busy
 from .writer import WriteError
 
 LOCK_NAME = ".sfb-feeds.lock"  # in the output folder it guards
 DEFAULT_WAIT = 10.0  # seconds; cron runs minutes apart, so a longer overlap means trouble
-WAIT_ENV = "SFB_FEEDS_LOCK_WAIT"  # seconds, instead of DEFAULT_WAIT (tests, unusual setups)
+WAIT_ENV = LOCK_WAIT_ENV  # seconds, instead of DEFAULT_WAIT (tests, unusual setups)
 
 
 def default_wait() -> float:
-    try:
-        return max(0.0, float(os.environ.get(WAIT_ENV, DEFAULT_WAIT)))
-    except ValueError:
-        return DEFAULT_WAIT
+    """``$SFB_FEEDS_LOCK_WAIT``, else DEFAULT_WAIT (a wrong value: BadEnvironment)."""
+    wait = seconds(WAIT_ENV)
+    return DEFAULT_WAIT if wait is None else wait
 
 
 def holder_pid(path: Path) -> int | None:

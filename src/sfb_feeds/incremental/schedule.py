@@ -17,7 +17,6 @@ copy of the output folder's lock, and the next run waiting.)
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import multiprocessing
 import os
@@ -27,7 +26,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from itertools import islice
 from typing import Any, TypeVar
 
-WORKERS_ENV = "SFB_FEEDS_WORKERS"
+from .. import environment
+
+WORKERS_ENV = environment.WORKERS_ENV
 MAX_WORKERS = 4  # more processes add memory faster than they save time here
 # How many distinct objects the items of one pool read (rendering: statements). 6,000
 # distinct against 10,000 summed over outputs: cold 100,000 peak PSS 564-565 against
@@ -52,10 +53,10 @@ _work_in_worker: list[Callable[[Sequence[int]], Any]] = []
 
 
 def default_workers() -> int:
-    """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_WORKERS)."""
-    with contextlib.suppress(ValueError):
-        if (chosen := int(os.environ.get(WORKERS_ENV, "0"))) > 0:
-            return chosen
+    """``$SFB_FEEDS_WORKERS``, else the usable cores (at most MAX_WORKERS); a wrong value:
+    environment.BadEnvironment."""
+    if (chosen := environment.workers()) is not None:
+        return chosen
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 

@@ -1,0 +1,75 @@
+"""The environment variables that tune a run (README: exit codes; docs/operations.md): each
+read by its owner (``lock``, ``incremental.schedule``, ``delivery``) through the functions
+here, and checked by the CLI before a command reads or writes anything (:func:`check`), so
+that a wrong value is a usage error naming it, never a silent fallback to the default."""
+
+from __future__ import annotations
+
+import math
+import os
+
+from .errors import EXIT_USAGE, SfbError
+
+WORKERS_ENV = "SFB_FEEDS_WORKERS"  # worker processes of a build (1: no pool)
+LOCK_WAIT_ENV = "SFB_FEEDS_LOCK_WAIT"  # seconds a second run waits for a lock
+BACKOFF_ENV = "SFB_FEEDS_SEND_BACKOFF"  # seconds between tries of `send`, for every try
+
+_SECONDS = "a number of seconds (0 or more)"
+_WORKERS = "a whole number of worker processes (1 or more)"
+
+
+class BadEnvironment(SfbError):
+    """An environment variable holds a value its reader cannot take."""
+
+    exit_code = EXIT_USAGE
+
+    def messages(self) -> list[str]:
+        return [str(arg) for arg in self.args]
+
+
+def _value(name: str) -> str | None:
+    """The variable's value; None when it is not set or empty (also of spaces)."""
+    value = os.environ.get(name, "")
+    return value if value.strip() else None
+
+
+def _bad(name: str, value: str, wanted: str) -> BadEnvironment:
+    return BadEnvironment(f"${name}={value!r} must be {wanted}")
+
+
+def seconds(name: str) -> float | None:
+    """``$name`` as a finite number of seconds (0 or more); None when not set."""
+    if (value := _value(name)) is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise _bad(name, value, _SECONDS) from None
+    if not math.isfinite(number) or number < 0:
+        raise _bad(name, value, _SECONDS)
+    return number
+
+
+def workers() -> int | None:
+    """``$SFB_FEEDS_WORKERS`` as a whole number (1 or more); None when not set."""
+    if (value := _value(WORKERS_ENV)) is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise _bad(WORKERS_ENV, value, _WORKERS) from None
+    if number < 1:
+        raise _bad(WORKERS_ENV, value, _WORKERS)
+    return number
+
+
+def check() -> None:
+    """Raise :class:`BadEnvironment` naming every variable with a value it cannot take."""
+    wrong: list[str] = []
+    for read in (workers, lambda: seconds(LOCK_WAIT_ENV), lambda: seconds(BACKOFF_ENV)):
+        try:
+            read()
+        except BadEnvironment as exc:
+            wrong.extend(exc.messages())
+    if wrong:
+        raise BadEnvironment(*wrong)
