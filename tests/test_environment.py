@@ -11,7 +11,7 @@ import pytest
 from cli_run import MINIMAL, RECORD, run
 from conftest import SiteMaker, snapshot
 
-SECONDS = "must be a number of seconds (0 or more)"
+SECONDS = "must be a number of seconds from 0 to 86400 (a day)"
 WORKERS = "must be a whole number of worker processes (1 or more)"
 BAD = [
     ("SFB_FEEDS_WORKERS", "abc", WORKERS),
@@ -26,6 +26,8 @@ BAD = [
     ("SFB_FEEDS_SEND_BACKOFF", "-0.5", SECONDS),
     ("SFB_FEEDS_SEND_BACKOFF", "Infinity", SECONDS),
     ("SFB_FEEDS_SEND_BACKOFF", "NaN", SECONDS),
+    ("SFB_FEEDS_SEND_BACKOFF", "1e300", SECONDS),
+    ("SFB_FEEDS_LOCK_WAIT", "86401", SECONDS),
 ]
 SEND_CONFIG = MINIMAL + (
     "digests:\n  from: Digest <digest@example.org>\n  lists: {en: en@lists.example.org}\n"

@@ -5,7 +5,6 @@ that a wrong value is a usage error naming it, never a silent fallback to the de
 
 from __future__ import annotations
 
-import math
 import os
 
 from .errors import EXIT_USAGE, SfbError
@@ -14,7 +13,8 @@ WORKERS_ENV = "SFB_FEEDS_WORKERS"  # worker processes of a build (1: no pool)
 LOCK_WAIT_ENV = "SFB_FEEDS_LOCK_WAIT"  # seconds a second run waits for a lock
 BACKOFF_ENV = "SFB_FEEDS_SEND_BACKOFF"  # seconds between tries of `send`, for every try
 
-_SECONDS = "a number of seconds (0 or more)"
+_SECONDS = "a number of seconds from 0 to 86400 (a day)"
+MOST_SECONDS = 86_400  # (more: time.sleep overflows at 1e300, and no wait needs a day)
 _WORKERS = "a whole number of worker processes (1 or more)"
 
 
@@ -38,14 +38,14 @@ def _bad(name: str, value: str, wanted: str) -> BadEnvironment:
 
 
 def seconds(name: str) -> float | None:
-    """``$name`` as a finite number of seconds (0 or more); None when not set."""
+    """``$name`` as a number of seconds from 0 to a day; None when not set."""
     if (value := _value(name)) is None:
         return None
     try:
         number = float(value)
     except ValueError:
         raise _bad(name, value, _SECONDS) from None
-    if not math.isfinite(number) or number < 0:
+    if not 0 <= number <= MOST_SECONDS:  # (nan and inf fail this too)
         raise _bad(name, value, _SECONDS)
     return number
 
