@@ -24,8 +24,25 @@ from types import MappingProxyType
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from conftest import SITE_CONFIG
 
 from sfb_feeds.model import DigestSettings, Output, Settings, SiteSettings, SmtpSettings
+
+UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
+SUBSCRIBERS = [f"u{n}@example.org" for n in range(1, 31)]
+
+
+def subscribers_config(make_site: Any, port: int, statements: Mapping[str, str | bytes],
+                       lists: str) -> str:
+    """A site whose pl digests go to the 30 SUBSCRIBERS of pl.txt and ``lists`` (YAML
+    flow entries) to lists, through the relay on ``port``; its config's path."""
+    config = make_site(dict(statements), config=SITE_CONFIG + (
+        "digests:\n  from: Digest <digest@example.org>\n"
+        f'  unsubscribe: "{UNSUBSCRIBE}"\n'
+        f"  recipients: {{pl: pl.txt}}\n  lists: {{{lists}}}\n"
+        f"smtp: {{host: 127.0.0.1, port: {port}}}\nstate: state\n"))
+    (config.parent / "pl.txt").write_text("".join(f"{a}\n" for a in SUBSCRIBERS))
+    return str(config)
 
 Step = tuple[str, int]
 

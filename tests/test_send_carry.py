@@ -21,8 +21,7 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from conftest import SITE_CONFIG
-from smtp_faults import FaultyHandler, aiosmtpd_server, free_port
+from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, free_port, subscribers_config
 
 from sfb_feeds.cli import main
 from sfb_feeds.ledger import Ledger, State
@@ -31,8 +30,6 @@ RECORD = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcer
 W35, W36, W37 = "2015-08-28", "2015-09-04", "2015-09-10"  # a day of each week
 STATEMENTS = {f"{lang}-{day}.yaml": RECORD.format(l=lang, d=day)
               for lang in ("pl", "tr") for day in (W36, W37)}
-UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
-SUBSCRIBERS = [f"u{n}@example.org" for n in range(1, 31)]
 TR = "tr@lists.example.org"
 AFTER_W36 = "2015-09-07T07:30:00+00:00"  # the last complete week: 2015-W36
 AFTER_W37 = "2015-09-14T07:30:00+00:00"  # a week later: 2015-W37
@@ -48,13 +45,7 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_config(make_site: Any, port: int,
                 statements: dict[str, str | bytes] | None = None) -> str:
     """pl to 30 subscribers of pl.txt, tr to its list; statements in 2015-W36 and W37."""
-    config = make_site(statements or STATEMENTS, config=SITE_CONFIG + (
-        "digests:\n  from: Digest <digest@example.org>\n"
-        f'  unsubscribe: "{UNSUBSCRIBE}"\n'
-        f"  recipients: {{pl: pl.txt}}\n  lists: {{tr: {TR}}}\n"
-        f"smtp: {{host: 127.0.0.1, port: {port}}}\nstate: state\n"))
-    (config.parent / "pl.txt").write_text("".join(f"{a}\n" for a in SUBSCRIBERS))
-    return str(config)
+    return subscribers_config(make_site, port, statements or STATEMENTS, f"tr: {TR}")
 
 
 def send(config: str, now: str, *more: str) -> tuple[int, str, str]:

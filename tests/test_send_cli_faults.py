@@ -19,16 +19,13 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from conftest import SITE_CONFIG
-from smtp_faults import FaultyHandler, aiosmtpd_server
+from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
 
 from sfb_feeds.cli import main
 from sfb_feeds.errors import display_path
 
 RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
-UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
-SUBSCRIBERS = [f"u{n}@example.org" for n in range(1, 31)]
 LIST = "pl@lists.example.org"
 
 
@@ -39,13 +36,7 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_config(make_site: Any, port: int, lists: str = "tr: tr@lists.example.org") -> str:
-    config = make_site(STATEMENTS, config=SITE_CONFIG + (
-        "digests:\n  from: Digest <digest@example.org>\n"
-        f'  unsubscribe: "{UNSUBSCRIBE}"\n'
-        f"  recipients: {{pl: pl.txt}}\n  lists: {{{lists}}}\n"
-        f"smtp: {{host: 127.0.0.1, port: {port}}}\nstate: state\n"))
-    (config.parent / "pl.txt").write_text("".join(f"{a}\n" for a in SUBSCRIBERS))
-    return str(config)
+    return subscribers_config(make_site, port, STATEMENTS, lists)
 
 
 def send(config: str, *more: str) -> tuple[int, str, str]:
