@@ -6,6 +6,9 @@ that a wrong value is a usage error naming it, never a silent fallback to the de
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 from .errors import EXIT_USAGE, SfbError
 
@@ -16,6 +19,7 @@ BACKOFF_ENV = "SFB_FEEDS_SEND_BACKOFF"  # seconds between tries of `send`, for e
 _SECONDS = "a number of seconds from 0 to 86400 (a day)"
 MOST_SECONDS = 86_400  # (more: time.sleep overflows at 1e300, and no wait needs a day)
 _WORKERS = "a whole number of worker processes (1 or more)"
+N = TypeVar("N", int, float)
 
 
 class BadEnvironment(SfbError):
@@ -37,30 +41,28 @@ def _bad(name: str, value: str, wanted: str) -> BadEnvironment:
     return BadEnvironment(f"${name}={value!r} must be {wanted}")
 
 
-def seconds(name: str) -> float | None:
-    """``$name`` as a number of seconds from 0 to a day; None when not set."""
+def _number(name: str, kind: Callable[[str], N], lowest: N, highest: N, wanted: str
+            ) -> N | None:
+    """``$name`` read by ``kind``, from ``lowest`` to ``highest``; None when not set."""
     if (value := _value(name)) is None:
         return None
     try:
-        number = float(value)
+        number = kind(value)
     except ValueError:
-        raise _bad(name, value, _SECONDS) from None
-    if not 0 <= number <= MOST_SECONDS:  # (nan and inf fail this too)
-        raise _bad(name, value, _SECONDS)
+        raise _bad(name, value, wanted) from None
+    if not lowest <= number <= highest:  # (nan and inf fail this too)
+        raise _bad(name, value, wanted)
     return number
+
+
+def seconds(name: str) -> float | None:
+    """``$name`` as a number of seconds from 0 to a day; None when not set."""
+    return _number(name, float, 0.0, MOST_SECONDS, _SECONDS)
 
 
 def workers() -> int | None:
     """``$SFB_FEEDS_WORKERS`` as a whole number (1 or more); None when not set."""
-    if (value := _value(WORKERS_ENV)) is None:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise _bad(WORKERS_ENV, value, _WORKERS) from None
-    if number < 1:
-        raise _bad(WORKERS_ENV, value, _WORKERS)
-    return number
+    return _number(WORKERS_ENV, int, 1, sys.maxsize, _WORKERS)
 
 
 def check() -> None:
