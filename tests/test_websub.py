@@ -492,3 +492,38 @@ def test_a_slow_hub_holds_up_no_other_build(make_site: SiteMaker, hub: Hub) -> N
         thread.join(60)
     assert first == [(0, "")]
     assert "Edited" in (config.parent / "feeds" / "en" / "atom.xml").read_text("utf-8")
+
+
+def test_a_feed_recorded_while_another_build_announces_it_stays_waiting(
+        make_site: SiteMaker, hub: Hub) -> None:
+    """Two builds at once: the first is telling the hub about a feed (the hub has not
+    answered) when the second changes that feed, records it as waiting, and is killed
+    before it can announce it. The first build, once answered, clears only what nobody
+    recorded since it read the list: the second build's feeds stay waiting, and the next
+    build announces them."""
+    config = site_with_hub(make_site, hub.url)
+    hub.holding = threading.Event()
+    first: list[tuple[int, str]] = []
+    thread = threading.Thread(target=lambda: first.append(run_build(config)), daemon=True)
+    thread.start()
+    try:
+        assert hub.held.wait(60)  # telling the hub of the first feed (all-languages atom.xml)
+        record = config.parent / "statements" / "b.yaml"
+        record.write_text(record.read_text().replace("Another statement", "Edited"))
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLED_BEFORE_ANNOUNCING, str(config), NOW],
+            env={**os.environ, "SFB_FEEDS_LOCK_WAIT": "1"}, capture_output=True, timeout=120)
+        assert killed.returncode == 137, killed.stderr
+    finally:
+        hub.holding.set()
+        thread.join(60)
+    assert first == [(0, "")]
+    assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
+    changed = sorted([f"{FEEDS}en/digests.xml", *(
+        f"{FEEDS}{folder}{name}" for folder in ("", "en/")
+        for name in ("atom.xml", "rss.xml", "feed.json"))])
+    pending = config.parent / ".sfb-state" / "websub-pending.json"
+    assert json.loads(pending.read_text("utf-8"))["feeds"] == changed
+    assert run_build(config) == (0, "")
+    assert hub.take() == changed
+    assert not pending.exists()

@@ -1,7 +1,9 @@
 """WebSub publishing: after a build, tell the hub which subscription feeds changed.
 
 One ``POST`` of ``hub.mode=publish&hub.url=<feed URL>`` per changed feed; feeds a hub
-failed to hear of wait in ``<state>/websub-pending.json`` for the next build. The rules
+failed to hear of wait in ``<state>/websub-pending.json`` for the next build (each with
+how many times a build recorded it, so that a build clears only what no other build
+recorded while it was telling the hub). The rules
 (what counts as a failure, why the first one ends the round, which build warns of it):
 docs/feeds.md, "Push".
 This is the project's only HTTP client (the standard library's ``urllib.request``).
@@ -15,7 +17,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -40,33 +42,49 @@ def changed_feeds(settings: Settings, written: Iterable[str]) -> list[str]:
                    if path.count("/") <= 1 and path.rpartition("/")[2] in _FEED_FILES})
 
 
-def _read(path: Path) -> set[str]:
+def _read(path: Path) -> dict[str, int]:
+    """The waiting feeds, each with how many times a build recorded it (its ``recorded``
+    count; 0 in a list written before counts were kept)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return set()  # missing, or unreadable: rewritten whole by the next update
+        return {}  # missing, or unreadable: rewritten whole by the next update
     feeds = data.get("feeds") if isinstance(data, dict) else None
-    return {url for url in feeds if isinstance(url, str)} if isinstance(feeds, list) else set()
+    counts = data.get("recorded") if isinstance(data, dict) else None
+    counts = counts if isinstance(counts, dict) else {}
+    if not isinstance(feeds, list):
+        return {}
+    return {url: count if isinstance(count := counts.get(url), int) else 0
+            for url in feeds if isinstance(url, str)}
 
 
-def _write(path: Path, feeds: set[str]) -> None:
+def _write(path: Path, feeds: dict[str, int]) -> None:
     """Replace the pending file atomically (its folder exists: the lock file is in it)."""
     if not feeds:
         path.unlink(missing_ok=True)
         return
-    replace_file(str(path), (json.dumps({"feeds": sorted(feeds)}, indent=1) + "\n").encode())
+    data = {"feeds": sorted(feeds), "recorded": dict(sorted(feeds.items()))}
+    replace_file(str(path), (json.dumps(data, indent=1) + "\n").encode())
 
 
 def _busy(path: Path, waited: float) -> Busy:
     return Busy(f"{path}: another sfb-feeds build held this lock for {waited:g} s")
 
 
-def _update(path: Path, add: Iterable[str] = (), remove: Iterable[str] = ()
-            ) -> tuple[set[str], set[str]]:
-    """Add and remove feed URLs in the pending file, under its lock; the old and new sets."""
+def _update(path: Path, add: Iterable[str] = (), remove: Mapping[str, int] | None = None
+            ) -> tuple[dict[str, int], dict[str, int]]:
+    """Under the pending file's lock (held for the read and the rewrite only, never while
+    the hub is asked): record ``add`` (each one's count goes up, waiting already or not),
+    and clear the feeds of ``remove`` whose count is still the one given, i.e. that no
+    build recorded again since they were read. The old and new lists."""
     with lock.hold_file(path.with_name(LOCK_NAME), busy=_busy):
         earlier = _read(path)
-        feeds = (earlier | set(add)) - set(remove)
+        feeds = dict(earlier)
+        for url in add:
+            feeds[url] = feeds.get(url, 0) + 1
+        for url, count in (remove or {}).items():
+            if feeds.get(url) == count:
+                del feeds[url]
         _write(path, feeds)
         return earlier, feeds
 
@@ -183,7 +201,7 @@ def record(settings: Settings, written: Iterable[str]) -> set[str] | None:
     if not settings.feeds.websub_hub or not changed:
         return None
     try:
-        return _update(settings.state_folder / PENDING_NAME, add=changed)[0]
+        return set(_update(settings.state_folder / PENDING_NAME, add=changed)[0])
     except (SfbError, OSError):
         return None
 
@@ -206,11 +224,11 @@ def announce(settings: Settings, written: Iterable[str], earlier: set[str] | Non
     changed = changed_feeds(settings, written)
     try:
         before, due = _update(path, add=changed) if changed else (_read(path),) * 2
-        earlier = before if earlier is None else earlier
+        earlier = set(before) if earlier is None else earlier
         if not due:
             return (), ()
         done, failure = publish(hub, sorted(due))
-        left = _update(path, remove=done)[1]
+        left = _update(path, remove={feed: due[feed] for feed in done})[1]
     except (SfbError, OSError) as error:  # Busy, or the lock file's WriteError
         return (f"WebSub: cannot keep the list of feeds to announce: {error}",), ()
     if failure is None:
