@@ -300,3 +300,44 @@ def test_quick_start_server_closes_a_silent_connection(
     err = capsys.readouterr().err
     assert "request timed out" in err
     assert "Traceback" not in err and "127.0.0.1" not in err
+
+
+def test_quick_start_server_answers_a_body_that_stops_arriving_with_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client that sends its headers and then stalls mid-body (Content-Length promises
+    more than it sends) is answered 408 once READ_TIMEOUT (shortened here) passes, and the
+    log gets one line naming the failure: no traceback, no query (address, token)."""
+    import threading
+
+    from sfb_feeds import unsubscribe
+
+    monkeypatch.setattr(unsubscribe, "READ_TIMEOUT", 0.5)
+    endpoint = unsubscribe.make_app(tmp_path / "state", SECRET.encode())
+    server = unsubscribe.make_server("127.0.0.1", 0, endpoint, unsubscribe._Server,
+                                     unsubscribe._Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    query = urlencode({"lang": "pl", "address": "ann@example.org",
+                       "token": token(SECRET.encode(), "pl", "ann@example.org")})
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as client:
+            client.sendall(f"POST /unsubscribe?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Content-Type: application/x-www-form-urlencoded\r\n"
+                           "Content-Length: 26\r\n\r\nList-Unsub".encode("ascii"))
+            answer = b""
+            while chunk := client.recv(65536):  # until the server closes (30 s: a bound)
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.0 408 Request Timeout\r\n")
+        assert _post(server.server_port, "pl", "ann@example.org")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert load_suppressed(tmp_path / "state") == {("pl", "ann@example.org")}  # the 2nd POST
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "ann@" not in err and "token" not in err
+    assert [line for line in err.splitlines() if not line.startswith('"POST /unsubscribe" ')
+            ] == ["sfb-feeds unsubscribe: the request's body stopped arriving before its "
+                  "Content-Length (26 bytes): the read timed out; answered 408 Request Timeout"]
+    assert '"POST /unsubscribe" 408 ' in err  # the request's own line: path and status

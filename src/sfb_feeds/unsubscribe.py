@@ -106,6 +106,8 @@ DONE = ("Done. If this link was valid, no more digests in this language will be 
 NOT_ONE_CLICK = "This is not an unsubscribe request. Open the link from the digest instead."
 # A valid link whose entry could not be written (full disk...): never "Done" (plain text).
 NOT_RECORDED = b"The request could not be recorded; try again later.\n"
+# A body that stopped arriving before its Content-Length (plain text).
+INCOMPLETE = b"The request did not arrive in full; nothing was recorded. Try again.\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,14 @@ class Endpoint:
 
     def _post(self, environ: WSGIEnvironment) -> tuple[str, bytes, list[tuple[str, str]]]:
         query = _query(environ)
-        body = _body(environ)
+        try:
+            body = _body(environ)
+        except TimeoutError:  # a client that stalled mid-body: logged without the query
+            environ["wsgi.errors"].write(
+                "sfb-feeds unsubscribe: the request's body stopped arriving before its "
+                f"Content-Length ({environ.get('CONTENT_LENGTH')} bytes): the read timed "
+                "out; answered 408 Request Timeout\n")
+            return "408 Request Timeout", INCOMPLETE, _headers(INCOMPLETE, html_page=False)
         lang = query.shown_lang
         if body is None:
             return self._answer("413 Content Too Large", lang, NOT_ONE_CLICK)
