@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="site config file (default: ./sfb-feeds.yaml)")
     noise = common.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true",
-                       help="print only errors and new warnings")
+                       help="print only errors, new warnings and what the command "
+                            "was asked to print (digest's output, send --dry-run's list)")
     noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
