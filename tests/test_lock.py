@@ -65,7 +65,7 @@ def test_a_second_run_waits_then_fails_with_a_clear_message(
     with pytest.raises(Busy) as caught, lock.hold(tmp_path / "feeds", wait=0.3):
         pass  # pragma: no cover - never reached
     message = str(caught.value)
-    assert message.startswith(f"{tmp_path / 'feeds'}: another sfb-feeds run")
+    assert message.startswith("feeds: another sfb-feeds run")  # from the working folder
     assert f"(process {holder.pid})" in message  # from /proc/locks
     assert "waiting 0.3 s" in message
     assert caught.value.exit_code == EXIT_BUSY
@@ -134,6 +134,43 @@ def test_a_file_where_the_output_folder_should_be_is_named_and_kept(
     output.write_text("mine\n", encoding="utf-8")
     err = io.StringIO()
     assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == EXIT_INVALID
-    assert err.getvalue() == (f"error: {output}: not a folder (the lock file .sfb-feeds.lock "
+    assert err.getvalue() == ("error: site/feeds: not a folder (the lock file .sfb-feeds.lock "
                               "goes in it); move it away or change the config\n")
     assert output.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_a_build_that_gives_up_names_the_folder_from_the_working_folder(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = make_site()
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(config.parent / "feeds")],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "locked\n"
+        monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+        err = io.StringIO()
+        code = main(["build", "--config", str(config), "--now", "2015-09-10"],
+                    out=io.StringIO(), err=err)
+        assert (code, err.getvalue()) == (EXIT_BUSY, (
+            f"error: site/feeds: another sfb-feeds run (process {child.pid}) is writing this "
+            "output folder; gave up after waiting 0.2 s. Nothing was changed. If this happens "
+            "often, runs overlap: schedule them further apart.\n"))
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    # the output folder holds the (empty) lock file only: nothing was written
+    assert [p.name for p in (config.parent / "feeds").iterdir()] == [lock.LOCK_NAME]
+
+
+def test_a_lock_file_that_cannot_be_opened_is_named_from_the_working_folder(
+        make_site: SiteMaker) -> None:
+    config = make_site()
+    feeds = config.parent / "feeds"
+    feeds.mkdir()
+    (feeds / lock.LOCK_NAME).symlink_to("elsewhere")  # O_NOFOLLOW refuses it
+    err = io.StringIO()
+    assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == EXIT_INVALID
+    assert err.getvalue() == ("error: site/feeds/.sfb-feeds.lock: cannot open the lock file: "
+                              "Too many levels of symbolic links\n")
