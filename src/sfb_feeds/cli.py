@@ -325,6 +325,18 @@ def _report_bug(exc: BaseException, verbose: bool, err: TextIO) -> int:
     return EXIT_BUG
 
 
+def _report_error(exc: SfbError, command: str, err: TextIO) -> int:
+    """Each of the error's messages on a line of its own, then its details (a listing:
+    indented, no "error:"); a usage error points at the command's help."""
+    for problem in exc.messages():
+        print(f"error: {printable(str(problem))}", file=err)
+    for detail in exc.details():
+        print(printable(detail), file=err)
+    if isinstance(exc, UsageError):
+        print(f"(see: sfb-feeds {command} --help)", file=err)
+    return exc.exit_code
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (``errors.EXIT_*``; 130 if interrupted)."""
@@ -340,11 +352,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
         environment.check()  # before anything is read or written
         return COMMANDS[args.command](args, console)
     except SfbError as exc:
-        for problem in exc.messages():
-            print(f"error: {printable(str(problem))}", file=err)
-        if isinstance(exc, UsageError):
-            print(f"(see: sfb-feeds {args.command} --help)", file=err)
-        return exc.exit_code
+        return _report_error(exc, args.command, err)
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130
