@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -12,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SiteMaker
+from conftest import SiteMaker, snapshot
+from test_ops_build import age
 
 from sfb_feeds import lock
 from sfb_feeds.cli import main
@@ -139,29 +141,52 @@ def test_a_file_where_the_output_folder_should_be_is_named_and_kept(
     assert output.read_text(encoding="utf-8") == "mine\n"
 
 
-def test_a_build_that_gives_up_names_the_folder_from_the_working_folder(
-        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = make_site()
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(config.parent / "feeds")],
+@contextlib.contextmanager
+def held(folder: Path) -> Iterator[int]:
+    """The lock on ``folder`` held by another process for the ``with`` block; its pid."""
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)],
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         assert child.stdout.readline() == "locked\n"
-        monkeypatch.setenv(lock.WAIT_ENV, "0.2")
-        err = io.StringIO()
-        code = main(["build", "--config", str(config), "--now", "2015-09-10"],
-                    out=io.StringIO(), err=err)
-        assert (code, err.getvalue()) == (EXIT_BUSY, (
-            f"error: site/feeds: another sfb-feeds run (process {child.pid}) is writing this "
-            "output folder; gave up after waiting 0.2 s. Nothing was changed. If this happens "
-            "often, runs overlap: schedule them further apart.\n"))
+        yield child.pid
     finally:
         child.kill()
         child.wait()
         if child.stdout is not None:
             child.stdout.close()
+
+
+def test_a_build_that_gives_up_names_the_folder_from_the_working_folder(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = make_site()
+    monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+    err = io.StringIO()
+    with held(config.parent / "feeds") as pid:
+        code = main(["build", "--config", str(config), "--now", "2015-09-10"],
+                    out=io.StringIO(), err=err)
+    assert (code, err.getvalue()) == (EXIT_BUSY, (
+        f"error: site/feeds: another sfb-feeds run (process {pid}) is writing this output "
+        "folder; gave up after waiting 0.2 s. Nothing was changed. If this happens often, "
+        "runs overlap: schedule them further apart.\n"))
     # the output folder holds the (empty) lock file only: nothing was written
     assert [p.name for p in (config.parent / "feeds").iterdir()] == [lock.LOCK_NAME]
+
+
+def test_a_build_with_nothing_to_do_takes_no_lock_and_exits_0(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As README says: it writes nothing, so it need not wait for the folder."""
+    config = make_site()
+    age(config.parent)  # files modified this very second are not trusted by the build stamp
+    argv = ["build", "--config", str(config), "--now", "2015-09-10"]
+    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    before = snapshot(config.parent / "feeds")
+    monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+    out, err = io.StringIO(), io.StringIO()
+    with held(config.parent / "feeds"):
+        assert main(argv, out=out, err=err) == 0
+    assert (out.getvalue(), err.getvalue()) == ("", "")
+    assert snapshot(config.parent / "feeds") == before
 
 
 def test_a_lock_file_that_cannot_be_opened_is_named_from_the_working_folder(
