@@ -12,12 +12,13 @@ from cli_run import MINIMAL, RECORD, run
 from conftest import SiteMaker, snapshot
 
 SECONDS = "must be a number of seconds from 0 to 86400 (a day)"
-WORKERS = "must be a whole number of worker processes (1 or more)"
+WORKERS = "must be a whole number of worker processes from 1 to 64"
 BAD = [
     ("SFB_FEEDS_WORKERS", "abc", WORKERS),
     ("SFB_FEEDS_WORKERS", "-2", WORKERS),
     ("SFB_FEEDS_WORKERS", "0", WORKERS),
     ("SFB_FEEDS_WORKERS", "1.5", WORKERS),
+    ("SFB_FEEDS_WORKERS", "65", WORKERS),
     ("SFB_FEEDS_LOCK_WAIT", "abc", SECONDS),
     ("SFB_FEEDS_LOCK_WAIT", "-1", SECONDS),
     ("SFB_FEEDS_LOCK_WAIT", "inf", SECONDS),

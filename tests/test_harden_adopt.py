@@ -19,8 +19,8 @@ def test_a_first_build_lists_foreign_files_and_writes_nothing(make_site: SiteMak
     assert lines == [
         "error: site/feeds already holds 2 files at output paths that sfb-feeds did not "
         "write; move them away, or run `build --adopt` to let it replace them",
-        "error:   not sfb-feeds': site/feeds/en/atom.xml",
-        "error:   not sfb-feeds': site/feeds/index.html"]
+        "  not sfb-feeds': site/feeds/en/atom.xml",
+        "  not sfb-feeds': site/feeds/index.html"]
     assert sorted(p.name for p in feeds.rglob("[!.]*")) == ["atom.xml", "en", "index.html",
                                                              "notes.txt"]
     assert (feeds / "index.html").read_text() == "my own page"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -12,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SiteMaker
+from conftest import SiteMaker, snapshot
+from test_ops_build import age
 
 from sfb_feeds import lock
 from sfb_feeds.cli import main
@@ -65,7 +67,7 @@ def test_a_second_run_waits_then_fails_with_a_clear_message(
     with pytest.raises(Busy) as caught, lock.hold(tmp_path / "feeds", wait=0.3):
         pass  # pragma: no cover - never reached
     message = str(caught.value)
-    assert message.startswith(f"{tmp_path / 'feeds'}: another sfb-feeds run")
+    assert message.startswith("feeds: another sfb-feeds run")  # from the working folder
     assert f"(process {holder.pid})" in message  # from /proc/locks
     assert "waiting 0.3 s" in message
     assert caught.value.exit_code == EXIT_BUSY
@@ -134,6 +136,66 @@ def test_a_file_where_the_output_folder_should_be_is_named_and_kept(
     output.write_text("mine\n", encoding="utf-8")
     err = io.StringIO()
     assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == EXIT_INVALID
-    assert err.getvalue() == (f"error: {output}: not a folder (the lock file .sfb-feeds.lock "
+    assert err.getvalue() == ("error: site/feeds: not a folder (the lock file .sfb-feeds.lock "
                               "goes in it); move it away or change the config\n")
     assert output.read_text(encoding="utf-8") == "mine\n"
+
+
+@contextlib.contextmanager
+def held(folder: Path) -> Iterator[int]:
+    """The lock on ``folder`` held by another process for the ``with`` block; its pid."""
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "locked\n"
+        yield child.pid
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
+def test_a_build_that_gives_up_names_the_folder_from_the_working_folder(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = make_site()
+    monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+    err = io.StringIO()
+    with held(config.parent / "feeds") as pid:
+        code = main(["build", "--config", str(config), "--now", "2015-09-10"],
+                    out=io.StringIO(), err=err)
+    assert (code, err.getvalue()) == (EXIT_BUSY, (
+        f"error: site/feeds: another sfb-feeds run (process {pid}) is writing this output "
+        "folder; gave up after waiting 0.2 s. Nothing was changed. If this happens often, "
+        "runs overlap: schedule them further apart.\n"))
+    # the output folder holds the (empty) lock file only: nothing was written
+    assert [p.name for p in (config.parent / "feeds").iterdir()] == [lock.LOCK_NAME]
+
+
+def test_a_build_with_nothing_to_do_takes_no_lock_and_exits_0(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As README says: it writes nothing, so it need not wait for the folder."""
+    config = make_site()
+    age(config.parent)  # files modified this very second are not trusted by the build stamp
+    argv = ["build", "--config", str(config), "--now", "2015-09-10"]
+    assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
+    before = snapshot(config.parent / "feeds")
+    monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+    out, err = io.StringIO(), io.StringIO()
+    with held(config.parent / "feeds"):
+        assert main(argv, out=out, err=err) == 0
+    assert (out.getvalue(), err.getvalue()) == ("", "")
+    assert snapshot(config.parent / "feeds") == before
+
+
+def test_a_lock_file_that_cannot_be_opened_is_named_from_the_working_folder(
+        make_site: SiteMaker) -> None:
+    config = make_site()
+    feeds = config.parent / "feeds"
+    feeds.mkdir()
+    (feeds / lock.LOCK_NAME).symlink_to("elsewhere")  # O_NOFOLLOW refuses it
+    err = io.StringIO()
+    assert main(["build", "--config", str(config)], out=io.StringIO(), err=err) == EXIT_INVALID
+    assert err.getvalue() == ("error: site/feeds/.sfb-feeds.lock: cannot open the lock file: "
+                              "Too many levels of symbolic links\n")

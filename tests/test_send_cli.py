@@ -66,6 +66,19 @@ def test_dry_run_lists_what_would_go_out_and_records_nothing(
     assert not (Path(config).parent / ".sfb-state" / "sent.jsonl").exists()
 
 
+def test_quiet_dry_run_still_lists_what_would_go_out(
+    make_site: Any, server: tuple[FaultyHandler, int]
+) -> None:
+    handler, port = server
+    config = site(make_site, port)
+    assert send(config, "--dry-run", "--quiet") == send(config, "--dry-run")
+    assert send(config, "--dry-run", "--quiet")[:2] == (0, (
+        "would send pl 2015-W36 to pl@lists.example.org (digests/pl/2015-W36.eml)\n"
+        "would send tr 2015-W36 to tr@lists.example.org (digests/tr/2015-W36.eml)\n"
+        "would send 2\n"))
+    assert handler.received.copies == []
+
+
 def test_a_refusal_exits_4_naming_language_week_address_and_ledger(
     make_site: Any, server: tuple[FaultyHandler, int]
 ) -> None:

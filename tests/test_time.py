@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from cli_run import run
+from cli_run import MINIMAL, RECORD, run
 from conftest import SiteMaker
 
 NEW_YORK = "site:\n  title: T\n  url: https://example.org/\n  timezone: America/New_York\n"
@@ -126,3 +126,41 @@ def test_a_date_in_a_zone_whose_offset_then_had_seconds_builds(make_site: SiteMa
     assert (code, err) == (0, "")
     feed = ET.parse(config.parent / "feeds" / "en" / "atom.xml").getroot()
     assert feed.findtext(f"{ATOM}entry/{ATOM}published") == "0002-01-01T12:01:15+00:00"
+NOW_FORMS = ("use YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or ±HH:MM "
+             "(without one: a time in site.timezone)")
+
+
+@pytest.mark.parametrize("now", ["2026-W01", "2015-W37-1", "20150914", "20150914T0400Z",
+                                 "2015-09-14T04", "2015-09-14T04:00+0100",
+                                 "2015-09-14T04:00+01:00:30", "2015-09-14T04:00:00,5Z",
+                                 "2015-09-14T04:00 Europe/London", "now+1", "2015-09-14T"])
+def test_now_refuses_the_forms_it_does_not_document(
+        make_site: SiteMaker, capsys: pytest.CaptureFixture[str], now: str) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL)
+    code, out, _ = run(["check", "--config", str(config), "--now", now])
+    assert (code, out) == (2, "")  # argparse's message, on the real standard error
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"sfb-feeds check: error: argument --now: {now!r} is not a date or date-time; "
+        f"{NOW_FORMS}")
+
+
+@pytest.mark.parametrize("now", ["2015-09-14", "2015-09-14T04:00", "2015-09-14 04:00:00",
+                                 "2015-09-14T04:00:00.123456", "2015-09-14t04:00z",
+                                 "2015-09-14T05:00+01:00", "2015-09-13T23:00-05:00"])
+def test_now_takes_the_forms_it_documents(make_site: SiteMaker, now: str) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL)
+    code, out, err = run(["check", "--config", str(config), "--now", now])
+    assert (code, err) == (0, "")
+    assert out.startswith("1 statement OK")
+
+
+@pytest.mark.parametrize("command", ["check", "build", "digest", "send"])
+def test_now_help_lists_the_forms_it_takes(capsys: pytest.CaptureFixture[str],
+                                           command: str) -> None:
+    assert run([command, "--help"])[0] == 0
+    out = capsys.readouterr().out
+    # (argparse wraps lines at spaces and hyphens)
+    assert "YYYY-MM-DDorYYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|±HH:MM](withoutanoffset:atime" \
+           "insite.timezone" in "".join(out.split())
+
+

@@ -463,7 +463,8 @@ def test_a_state_folder_that_cannot_be_used_is_a_warning(make_site: SiteMaker, h
     state = config.parent / ".sfb-state"
     state.write_text("not a folder\n", encoding="utf-8")
     assert run_build(config) == (0, (
-        f"warning: WebSub: cannot keep the list of feeds to announce: {state}: not a folder "
+        "warning: WebSub: cannot keep the list of feeds to announce: site/.sfb-state: not a "
+        "folder "
         "(the lock file websub.lock goes in it); move it away or change the config\n"))
     assert (config.parent / "feeds" / "en" / "atom.xml").exists()
     assert state.read_text(encoding="utf-8") == "not a folder\n"

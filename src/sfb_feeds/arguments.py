@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -29,18 +30,37 @@ EXAMPLES = {
 }
 
 
+# --now's forms, those of records' dates (README): a calendar date, or one with a time and
+# an optional offset; ISO 8601's others (week and ordinal dates, basic 20150907, an hour
+# alone, an offset with seconds...) are refused, not read as something else.
+_NOW = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+                  r"(?:[Zz]|[+-]\d{2}:\d{2})?)?")
+NOW_FORMS = "YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|±HH:MM]"
+_NOW_ADVICE = ("use YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or ±HH:MM "
+               "(without one: a time in site.timezone)")
+
+
 def parse_now(value: str) -> datetime:
-    """``--now``: an ISO 8601 date-time, or a date (its midnight); without an offset it is
-    naive, a time in the site's timezone (:func:`cli.clock`). ``t`` and ``z`` may be
-    lowercase, as in records (RFC 3339 5.6)."""
+    """``--now``: a date (its midnight) or a date-time, in :data:`NOW_FORMS`; without an
+    offset it is naive, a time in the site's timezone (:func:`cli.clock`). ``t`` and ``z``
+    may be lowercase, and a space stand for the ``T``, as in records (RFC 3339 5.6)."""
     try:
+        if not _NOW.fullmatch(value):
+            raise ValueError(value)
         moment = datetime.fromisoformat(value.upper())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 date-time "
-                                         "(e.g. 2015-09-07T12:00:00+00:00)") from None
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date or date-time; "
+                                         f"{_NOW_ADVICE}") from None
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"{value!r} is outside the years {YEARS}")
     return moment
+
+
+def _now_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--now``, ``what`` it is for, with the forms it takes."""
+    parser.add_argument("--now", type=parse_now, metavar="DATETIME",
+                        help=f"{what}: {NOW_FORMS} (without an offset: a time in "
+                             "site.timezone; default: the current time)")
 
 
 def _send_options(send: argparse.ArgumentParser) -> None:
@@ -57,7 +77,7 @@ def _send_options(send: argparse.ArgumentParser) -> None:
     send.add_argument("--recipient", metavar="ADDRESS",
                       help="only this subscriber of the recipients files, or this list "
                            "address (with --resend: send that copy again)")
-    send.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+    _now_option(send, "the run's clock")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="site config file (default: ./sfb-feeds.yaml)")
     noise = common.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true",
-                       help="print only errors and new warnings")
+                       help="print only errors, new warnings and what the command "
+                            "was asked to print (digest's output, send --dry-run's list)")
     noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -87,11 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     check = command("check", "validate the config and every statement; write nothing")
-    check.add_argument("--now", type=parse_now, metavar="DATETIME",
-                       help="the clock for counting scheduled statements (default: now)")
+    _now_option(check, "the clock for counting scheduled statements")
     build = command("build", "write every feed, archive, digest and page into the output folder")
-    build.add_argument("--now", type=parse_now, metavar="DATETIME",
-                       help="the run's clock (ISO 8601; default: the current time)")
+    _now_option(build, "the run's clock")
     build.add_argument("--adopt", action="store_true",
                        help="on the first build into a folder, replace files already at "
                             "output paths (without it they are listed and nothing is written)")
@@ -102,7 +121,7 @@ def _add_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> Non
     digest.add_argument("--part", choices=("text", "html", "eml", "paths"), default="text",
                         help="what to print: a part of each digest (default: text), or the "
                              "paths that `build` writes them to")
-    digest.add_argument("--now", type=parse_now, metavar="DATETIME", help="the run's clock")
+    _now_option(digest, "the run's clock")
     _send_options(command("send", "email each digest of a week to its list (digests.lists) "
                                   "and subscribers (digests.recipients), once only"))
     unsubscribe = command("unsubscribe", "add an address to the suppression list: send never "

@@ -33,8 +33,9 @@ class _ReaderGone(BaseException):
 
 
 class _Console:
-    """Where messages go; honours --quiet (errors and warnings, but no reminders of a
-    warning an earlier run gave) and --verbose."""
+    """Where messages go; honours --quiet (errors, warnings and what the command was asked
+    to print, but no summaries nor reminders of a warning an earlier run gave) and
+    --verbose."""
 
     def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
         self.quiet: bool = args.quiet
@@ -64,8 +65,14 @@ class _Console:
             raise _ReaderGone from exc
 
     def info(self, message: str) -> None:
-        if not self.quiet:  # (a summary may span lines; each line is escaped)
-            self.write("\n".join(printable(line) for line in message.split("\n")) + "\n")
+        """A summary or note: not with --quiet."""
+        if not self.quiet:
+            self.output(message)
+
+    def output(self, message: str) -> None:
+        """What the command was asked to print (``digest --part paths``, ``send --dry-run``):
+        --quiet too. (It may span lines; each line is escaped.)"""
+        self.write("\n".join(printable(line) for line in message.split("\n")) + "\n")
 
     def detail(self, message: str) -> None:
         if self.verbose:
@@ -173,7 +180,7 @@ def run_digest(args: argparse.Namespace, console: _Console) -> int:
                      + (f" in {args.lang!r}" if args.lang else ""))
     for output in outputs:
         if part is None:
-            console.info(output.path)
+            console.output(output.path)
             continue
         if len(outputs) > 1:
             console.write(f"==> {output.path} <==\n")
@@ -236,14 +243,14 @@ def _show_dry_run(report: SendReport, console: _Console) -> None:
     labels = {f"{Path(path).parent.name} {Path(path).stem}" for path in report.carried}
     for digest in report.would_send:
         carried = CARRIED if digest.path in report.carried else ""
-        console.info(f"would send {digest.where()} ({digest.path}{carried})")
+        console.output(f"would send {digest.where()} ({digest.path}{carried})")
     for label, tally in sorted(report.subscribers.items()):
-        console.info(f"would send {label} to {counted(tally.would_send, 'subscriber')} "
-                     f"({tally.already} already sent, {tally.suppressed} unsubscribed skipped"
-                     f"{CARRIED if label in labels else ''})")
+        console.output(f"would send {label} to {counted(tally.would_send, 'subscriber')} "
+                       f"({tally.already} already sent, {tally.suppressed} unsubscribed "
+                       f"skipped{CARRIED if label in labels else ''})")
     would = len(report.would_send) + sum(t.would_send for t in report.subscribers.values())
     already = report.already_count
-    console.info(f"would send {would}" + (f", {already} already sent" if already else ""))
+    console.output(f"would send {would}" + (f", {already} already sent" if already else ""))
 
 
 def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
@@ -318,6 +325,18 @@ def _report_bug(exc: BaseException, verbose: bool, err: TextIO) -> int:
     return EXIT_BUG
 
 
+def _report_error(exc: SfbError, command: str, err: TextIO) -> int:
+    """Each of the error's messages on a line of its own, then its details (a listing:
+    indented, no "error:"); a usage error points at the command's help."""
+    for problem in exc.messages():
+        print(f"error: {printable(str(problem))}", file=err)
+    for detail in exc.details():
+        print(printable(detail), file=err)
+    if isinstance(exc, UsageError):
+        print(f"(see: sfb-feeds {command} --help)", file=err)
+    return exc.exit_code
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (``errors.EXIT_*``; 130 if interrupted)."""
@@ -333,11 +352,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
         environment.check()  # before anything is read or written
         return COMMANDS[args.command](args, console)
     except SfbError as exc:
-        for problem in exc.messages():
-            print(f"error: {printable(str(problem))}", file=err)
-        if isinstance(exc, UsageError):
-            print(f"(see: sfb-feeds {args.command} --help)", file=err)
-        return exc.exit_code
+        return _report_error(exc, args.command, err)
     except KeyboardInterrupt:
         print("interrupted", file=err)
         return 130

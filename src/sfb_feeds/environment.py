@@ -6,7 +6,6 @@ that a wrong value is a usage error naming it, never a silent fallback to the de
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -18,7 +17,8 @@ BACKOFF_ENV = "SFB_FEEDS_SEND_BACKOFF"  # seconds between tries of `send`, for e
 
 _SECONDS = "a number of seconds from 0 to 86400 (a day)"
 MOST_SECONDS = 86_400  # (more: time.sleep overflows at 1e300, and no wait needs a day)
-_WORKERS = "a whole number of worker processes (1 or more)"
+MOST_WORKERS = 64  # (more: a typo, such as 100000, would fork that many processes)
+_WORKERS = f"a whole number of worker processes from 1 to {MOST_WORKERS}"
 N = TypeVar("N", int, float)
 
 
@@ -61,8 +61,8 @@ def seconds(name: str) -> float | None:
 
 
 def workers() -> int | None:
-    """``$SFB_FEEDS_WORKERS`` as a whole number (1 or more); None when not set."""
-    return _number(WORKERS_ENV, int, 1, sys.maxsize, _WORKERS)
+    """``$SFB_FEEDS_WORKERS`` as a whole number from 1 to 64; None when not set."""
+    return _number(WORKERS_ENV, int, 1, MOST_WORKERS, _WORKERS)
 
 
 def check() -> None:

@@ -76,6 +76,11 @@ class SfbError(Exception):
     def messages(self) -> list[str]:
         return [str(self)]
 
+    def details(self) -> list[str]:
+        """Lines that go on from the messages (a listing), shown as they are, indented:
+        not errors of their own."""
+        return []
+
 
 class Problems(SfbError):
     """Several problems found together, each reported on its own line."""

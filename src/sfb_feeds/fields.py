@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -251,9 +251,21 @@ def absolute_url(value: str) -> str:
     """``value`` if it is an absolute http(s) URL without whitespace, else FieldError."""
     parts = urlsplit(_normalisable(value, "give an absolute http(s) URL (e.g. "
                                           "https://example.org/x)"))
-    if parts.scheme not in {"http", "https"} or not parts.netloc or any(map(str.isspace, value)):
+    if spaces := [char for char in value if char.isspace()]:
+        raise _spaced(value, parts.netloc, spaces[0])
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise FieldError(f"{value!r} is not an absolute http(s) URL (e.g. https://example.org/x)")
     return value
+
+
+def _spaced(value: str, host: str, space: str) -> FieldError:
+    """The error for a URL holding ``space`` (the first whitespace character in it)."""
+    what = "a space" if space == " " else f"a space character (U+{ord(space):04X})"
+    if any(map(str.isspace, host)):
+        return FieldError(f"{value!r} contains {what} in its host name; remove it")
+    written = "".join(quote(char) if char.isspace() else char for char in value)
+    return FieldError(f"{value!r} contains {what}, which a URL cannot hold; write it as "
+                      f"{quote(space)} ({written})")
 
 
 def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .environment import LOCK_WAIT_ENV, seconds
-from .errors import Busy
+from .errors import Busy, display_path
 from .writer import WriteError
 
 LOCK_NAME = ".sfb-feeds.lock"  # in the output folder it guards
@@ -51,8 +51,8 @@ def _busy(path: Path, waited: float) -> Busy:
     pid = holder_pid(path)
     who = f" (process {pid})" if pid is not None else ""
     return Busy(
-        f"{path.parent}: another sfb-feeds run{who} is writing this output folder; "
-        f"gave up after waiting {waited:g} s. Nothing was changed. If this happens often, "
+        f"{display_path(path.parent)}: another sfb-feeds run{who} is writing this output "
+        f"folder; gave up after waiting {waited:g} s. Nothing was changed. If this happens often, "
         f"runs overlap: schedule them further apart."
     )
 
@@ -74,10 +74,11 @@ def hold_file(path: Path, *, busy: Callable[[Path, float], Busy], wait: float | 
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     except FileExistsError as exc:  # (from mkdir: a file where a folder should be)
-        raise WriteError(f"{exc.filename}: not a folder (the lock file {path.name} goes "
-                         "in it); move it away or change the config") from exc
+        raise WriteError(f"{display_path(exc.filename)}: not a folder (the lock file "
+                         f"{path.name} goes in it); move it away or change the config") from exc
     except OSError as exc:
-        raise WriteError(f"{path}: cannot open the lock file: {exc.strerror or exc}") from exc
+        raise WriteError(f"{display_path(path)}: cannot open the lock file: "
+                         f"{exc.strerror or exc}") from exc
     try:
         deadline = time.monotonic() + patience
         while True:

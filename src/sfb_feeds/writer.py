@@ -70,8 +70,8 @@ class ForeignFiles(WriteError):
                          "output paths that sfb-feeds did not write; move them away, or run "
                          "`build --adopt` to let it replace them")
 
-    def messages(self) -> list[str]:
-        return [str(self), *(f"  not sfb-feeds': {shown}" for shown in self.shown)]
+    def details(self) -> list[str]:
+        return [f"  not sfb-feeds': {shown}" for shown in self.shown]
 
 
 def _fail(action: str, full: str, exc: OSError) -> WriteError:
