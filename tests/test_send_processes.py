@@ -42,11 +42,13 @@ def make_config(root: Path, port: int, name: str) -> Path:
     return config
 
 
-def start(config: Path, lock_wait: float = 120) -> subprocess.Popen[str]:
+def start(config: Path, lock_wait: float = 120, cwd: Path | None = None
+          ) -> subprocess.Popen[str]:
     env = dict(os.environ, SFB_FEEDS_SEND_BACKOFF="0", SFB_FEEDS_LOCK_WAIT=str(lock_wait))
     return subprocess.Popen(
         [sys.executable, "-m", "sfb_feeds", "send", "--config", str(config), "--week",
-         "2015-W36"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "2015-W36"], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
 
 
 def finish(run: subprocess.Popen[str]) -> tuple[int, str]:
@@ -90,7 +92,7 @@ def test_a_second_send_gives_up_with_exit_3_naming_the_lock(tmp_path: Path) -> N
             time.sleep(0.05)
         code, output = finish(start(config, lock_wait=0.2))
         assert finish(first)[0] == 0
-    lock = tmp_path / "state-busy" / "send.lock"
+    lock = Path("state-busy", "send.lock")  # (named from the working folder, tmp_path)
     assert code == 3
     assert output.startswith(f"error: {lock}: another sfb-feeds send (process {first.pid}) "
                              "holds this lock; gave up after waiting 0.2 s. Nothing was sent.")

@@ -379,6 +379,6 @@ def _due(run: Run, digests: Iterable[Digest], report: SendReport) -> Iterator[Di
 def _busy(path: Path, waited: float) -> Busy:
     pid = lock.holder_pid(path)
     who = f" (process {pid})" if pid is not None else ""
-    return Busy(f"{path}: another sfb-feeds send{who} holds this lock; gave up after waiting "
-                f"{waited:g} s. Nothing was sent. If this happens often, sends overlap: "
-                f"schedule them further apart.")
+    return Busy(f"{display_path(path)}: another sfb-feeds send{who} holds this lock; gave "
+                f"up after waiting {waited:g} s. Nothing was sent. If this happens often, "
+                f"sends overlap: schedule them further apart.")

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 from . import __version__, lock
 from .durable import replace_file
-from .errors import Busy, SfbError
+from .errors import Busy, SfbError, display_path
 from .model import Settings
 from .urls import DIGEST_FEED, KINDS, public_url
 
@@ -68,7 +68,7 @@ def _write(path: Path, feeds: dict[str, int]) -> None:
 
 
 def _busy(path: Path, waited: float) -> Busy:
-    return Busy(f"{path}: another sfb-feeds build held this lock for {waited:g} s")
+    return Busy(f"{display_path(path)}: another sfb-feeds build held this lock for {waited:g} s")
 
 
 def _update(path: Path, add: Iterable[str] = (), remove: Mapping[str, int] | None = None
