@@ -3,7 +3,9 @@
 The same promises as the nginx snippet (tests/test_ops_nginx.py): every output with its
 format's media type, UTF-8 for text, revalidation headers and a short max-age, text
 compressed with ``Vary: Accept-Encoding``, and nothing under a dot-named file or folder
-served. Both ways the guide offers are run: a ``<Directory>`` block and an ``.htaccess``.
+served, and no folder listed. Both ways the guide offers are run: a ``<Directory>`` block
+and an ``.htaccess``, under Debian's defaults (mod_autoindex and mod_dir loaded, ``Options
+Indexes`` on the web root).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ pytestmark = pytest.mark.skipif(
 NOW = "2015-09-30T12:00:00+00:00"
 # What the snippet says it needs (mpm_event and authz_core: any Apache has them).
 NEEDED = ("mpm_event", "authz_core", "mime", "alias", "expires", "filter", "deflate")
+# What Debian's Apache has on besides: folders without index.html are listed, unless told.
+DEBIAN = ("autoindex", "dir")
 
 
 def guide_snippet() -> str:
@@ -63,19 +67,22 @@ def free_port() -> int:
 def apache_conf(prefix: Path, site: Path, port: int, way: str) -> str:
     """A whole configuration: the snippet in a ``<Directory>`` block, or (``way`` is
     ``htaccess``) written to the output folder's ``.htaccess``."""
-    modules = "".join(f"LoadModule {name}_module {MODULES}/mod_{name}.so\n" for name in NEEDED)
+    modules = "".join(f"LoadModule {name}_module {MODULES}/mod_{name}.so\n"
+                      for name in NEEDED + DEBIAN)
     # Apache will not serve as root: its workers run as nobody, who can read the site.
     user = "User #65534\nGroup #65534\n" if os.geteuid() == 0 else ""
     (prefix / "mime.types").write_text("")
     if way == "htaccess":
         (site / "feeds" / ".htaccess").write_text(guide_snippet())
-        inside = "AllowOverride FileInfo Indexes\n"  # what the guide says it needs
+        inside = "AllowOverride FileInfo Indexes Options=Indexes\n"  # what the guide says
     else:
         inside = "AllowOverride None\n" + guide_snippet()
     return (f"ServerRoot {prefix}\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n"
             f"PidFile {prefix}/apache.pid\nDefaultRuntimeDir {prefix}\n"
             f"ErrorLog {prefix}/error.log\n{modules}{user}"
             f"TypesConfig {prefix}/mime.types\nDocumentRoot {site}\n"
+            # As Debian's apache2.conf has it for /var/www.
+            f"<Directory {site}>\nOptions Indexes FollowSymLinks\n</Directory>\n"
             f"<Directory {site}/feeds>\n{inside}</Directory>\n")
 
 
@@ -126,7 +133,7 @@ def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
             return response.status, dict(response.headers.items()), response.read()
     except urllib.error.HTTPError as error:
         with error:
-            return error.code, dict(error.headers.items()), b""
+            return error.code, dict(error.headers.items()), error.read()
 
 
 def planned_media_types(config: Path) -> dict[str, str]:
@@ -206,6 +213,24 @@ def test_nothing_under_a_hidden_folder_is_served(served: tuple[str, Path], name:
     path.write_text("private")
     assert fetch(base + name)[0] == 404
     assert fetch(base + name.replace(".", "%2E", 1))[0] == 404
+
+
+@pytest.mark.parametrize("folder", ["", "pl/", "digests/", "digests/pl/"])
+def test_no_folder_is_listed(served: tuple[str, Path], folder: str) -> None:
+    """A folder with an index.html serves it; one without (a language's feeds, the digests)
+    is refused, never listed: its file names, dot-files included, stay unknown."""
+    base, config = served
+    feeds = config.parent / "feeds"
+    status, _, body = fetch(base + folder)
+    if (feeds / folder / "index.html").exists():
+        assert (status, body) == (200, (feeds / folder / "index.html").read_bytes())
+        return
+    assert folder in ("pl/", "digests/")  # the sample site has no index.html there
+    names = [path.name for path in (feeds / folder).iterdir()]
+    assert names
+    assert [name for name in names if f'href="{name}'.encode() in body] == []
+    assert b"Index of" not in body
+    assert status in (403, 404)
 
 
 def test_apache_accepts_the_snippet_without_a_warning(tmp_path: Path) -> None:
