@@ -82,6 +82,9 @@ ALLOWED = {
     # stays, and with it the FSI...PDI written inside each <bdi>, which isolate it there
     # (tests/test_harden_bidi.py).
     "html-bdi": "<bdi",
+    # Feed autodiscovery (<link rel="alternate">) on the archive pages alone: web pages,
+    # never mailed; a client that drops <link> loses nothing a reader sees.
+    "html-link": r"^digests/[^/]+/index\.html: <link>$",
 }
 
 # CSS 2.1 properties caniemail has no feature for, which every client keeps.
@@ -92,7 +95,7 @@ VENDOR_PREFIXES = ("mso-",)
 # HTML that caniemail has no feature for and that every client keeps.
 PLAIN_ELEMENTS = {"html", "head", "title", "meta", "a", "br", "em", "i", "b", "u"}
 PLAIN_ATTRIBUTES = {"class", "style", "id", "href", "hreflang", "name", "content", "charset",
-                    "border", "bgcolor", "title", "alt"}
+                    "border", "bgcolor", "title", "alt", "rel", "type"}
 
 SIDES = ("top", "right", "bottom", "left")
 ALIASES = {

@@ -114,3 +114,18 @@ def test_the_subscribe_page_lists_and_autodiscovers_each_digest_feed(built) -> N
     for lang in site.languages:
         url = public_url(site.settings, f"{lang}/digests.xml")
         assert url in discovered and url in listed
+
+
+def test_each_digest_archive_page_autodiscovers_its_digest_feed(built) -> None:  # type: ignore[no-untyped-def]
+    """digests/<lang>/index.html names its language's digest feed in its <head> as feed
+    readers discover feeds: rel alternate, the Atom type, the feed's title and the absolute
+    address the feed gives as its own (its self link)."""
+    site, outputs = built
+    for lang in site.languages:
+        page = lxml_html.document_fromstring(outputs[f"digests/{lang}/index.html"])
+        found = [(link.get("rel").split(), link.get("type"), link.get("title"), link.get("href"))
+                 for link in page.head.iter("link")]
+        feed = feedparser.parse(outputs[f"{lang}/digests.xml"]).feed
+        self_link = next(link.href for link in feed.links if link.rel == "self")
+        assert self_link == public_url(site.settings, f"{lang}/digests.xml")
+        assert found == [(["alternate"], "application/atom+xml", feed.title, self_link)], lang

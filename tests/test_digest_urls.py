@@ -11,9 +11,11 @@ from urllib.parse import urljoin
 
 import html5lib
 import pytest
-from conftest import render_site
+from cli_run import run
+from conftest import SiteMaker, render_site
 from test_digest_factory import BASE, NOW, refugee_statements, settings
 
+from sfb_feeds.personalise import Personaliser
 from sfb_feeds.site import make_site
 
 FEEDS = BASE + "feeds/"
@@ -83,3 +85,46 @@ def test_eml_list_archive_is_the_archive_page(built: dict[str, bytes]) -> None:
 def test_modules_import_first_without_a_cycle(module: str) -> None:
     """Feeds link to digests and digests to feeds: any of them may be imported first."""
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+
+
+INTERNATIONAL = """\
+site:
+  title: T
+  url: https://bücher.example/
+digests:
+  unsubscribe: "{unsubscribe}"
+"""
+
+
+@pytest.mark.parametrize("unsubscribe", [
+    "https://bücher.example/abmelden?list={lang}",
+    "https://bücher.example/abmelden?lang={lang}&address={address}&token={token}",
+])
+def test_an_international_host_is_idna_in_url_headers(make_site: SiteMaker,
+                                                      unsubscribe: str) -> None:
+    """A mail header carries only ASCII: a host such as bücher.example goes into
+    List-Unsubscribe and List-Archive in its IDNA form (RFC 3987 section 3.1), never
+    percent-encoded, in the build's .eml and in a subscriber's copy; the body's links stay
+    as they were."""
+    record = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:sfb:a\n"
+    config = make_site({"a.yaml": record}, config=INTERNATIONAL.format(unsubscribe=unsubscribe))
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    data = (config.parent / "feeds" / "digests" / "en" / "2015-W36.eml").read_bytes()
+    copy = Personaliser.parse(data, unsubscribe, b"secret", "en").build("ann@example.org")
+    for message in (email.message_from_bytes(raw, policy=email.policy.default)
+                    for raw in (data, copy)):
+        assert str(message["Message-ID"]).endswith("@xn--bcher-kva.example>")
+        assert str(message["List-Id"]) == "T <en.digests.xn--bcher-kva.example>"
+        assert message["List-Archive"] == \
+            "<https://xn--bcher-kva.example/feeds/digests/en/index.html>"
+        link = str(message["List-Unsubscribe"])
+        assert link.startswith("<https://xn--bcher-kva.example/abmelden?"), link
+        assert link.endswith(">") and "%" not in link.split("?")[0]
+    text = (config.parent / "feeds" / "digests" / "en" / "2015-W36.txt").read_text("utf-8")
+    if "{address}" not in unsubscribe:  # (a subscriber's link is in the .eml alone)
+        assert "https://bücher.example/abmelden?list=en" in text
+    else:
+        body = email.message_from_bytes(copy, policy=email.policy.default).get_body(("plain",))
+        assert body is not None
+        assert "https://bücher.example/abmelden?lang=en&address=" in str(body.get_content())

@@ -192,6 +192,51 @@ def test_the_site_title_is_isolated_in_right_to_left_pages(make_site: SiteMaker)
     assert _isolated_texts(archive.find_class("site-title")[0]) == [title]
 
 
+def _text_parts(folder: Path, week: str) -> list[str]:
+    """The plain-text digest of ``week`` in ``folder``: its .txt and its .eml's text part."""
+    message = email.message_from_bytes((folder / f"{week}.eml").read_bytes(),
+                                       policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(("plain",))
+    assert part is not None
+    return [part.get_content(), (folder / f"{week}.txt").read_text("utf-8")]
+
+
+@pytest.mark.parametrize(("title", "footer"), [
+    ("Socialism From Below (IST)",
+     ["تصلك هذه الرسالة لأن عنوان بريدك مسجَّل في القائمة البريدية لموقع",
+      f"{FSI}Socialism From Below (IST){PDI}."]),
+    # Folded inside the title: each line's part of it isolated on its own (a line of plain
+    # text is a paragraph of its own, where an isolate left open would end anyway).
+    ("International Socialist Tendency: the site of Socialism From Below (IST)",
+     ["تصلك هذه الرسالة لأن عنوان بريدك مسجَّل في القائمة البريدية لموقع",
+      f"{FSI}International Socialist Tendency: the site of Socialism From Below{PDI}",
+      f"{FSI}(IST){PDI}."]),
+])
+def test_the_site_title_is_isolated_in_right_to_left_text_parts(
+        make_site: SiteMaker, title: str, footer: list[str]) -> None:
+    # In an Arabic text part, "Socialism From Below (IST)" left bare showed as
+    # "(Socialism From Below (IST" in the footer's sentence. English text parts keep it bare.
+    config = make_site({"a.yaml": "title: بيان\ndate: 2015-09-04\nlanguage: ar\nexcerpt: نص\n"
+                                  "id: urn:sfb:a\n",
+                        "b.yaml": "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: Text.\n"
+                                  "id: urn:sfb:b\n"},
+                       config=f"site:\n  title: '{title}'\n  url: https://example.org/\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    digests = config.parent / "feeds" / "digests"
+    for text in _text_parts(digests / "ar", "2015-W36"):
+        lines = text.splitlines()
+        assert lines[0] == f"{FSI}{title}{PDI}"
+        signature = lines.index("-- ")
+        assert lines[signature + 1:signature + 1 + len(footer)] == footer
+    for text in _text_parts(digests / "en", "2015-W36"):
+        lines = text.splitlines()
+        assert lines[0] == title
+        assert title in " ".join(lines[lines.index("-- ") + 1:])
+        assert FSI not in text.replace(f"{FSI}A{PDI}", "")
+
+
 @pytest.mark.parametrize(("field", "value", "shown"), [
     ("title", "\\u202e", "U+202E"),
     ("title", "\\u00ad", "U+00AD"),

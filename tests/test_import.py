@@ -424,6 +424,32 @@ def test_an_id_or_url_written_in_another_form_is_already_present(
     assert run_cli("check", "--config", str(config))[0] == 0
 
 
+def test_the_same_title_on_another_date_is_imported_with_a_warning(tmp_path: Path) -> None:
+    """The site corrected a statement's date: the listing's statement has the title and
+    language of a record already there, on another date. Both are kept (it may be another
+    statement), and the import says so, naming both, for an editor to remove one."""
+    _site(tmp_path)
+    (tmp_path / "statements").mkdir()
+    (tmp_path / "statements" / "by-hand.yaml").write_text(
+        "# written by hand\ntitle: Dockers walk out over Sunday shifts\ndate: 2014-06-03\n"
+        "language: en\nexcerpt: By hand.\nid: urn:sfb:by-hand\n", encoding="utf-8")
+    (tmp_path / "dockers.txt").write_text(DOCKERS, encoding="utf-8")
+    before = snapshot(tmp_path / "statements")
+    code, out, err = run_cli("import", "dockers.txt", "--out", "statements",
+                             "--base-url", BASE)
+    name = "statements/2014-06-02-dockers-walk-out-over-sunday-shifts.yaml"
+    assert (code, out) == (0, "1 record written, 0 already present (left unchanged), "
+                              f"0 to review\n  wrote {name}\n")
+    assert err == ("warning: dockers.txt:1: 'Dockers walk out over Sunday shifts' (2014-06-02) "
+                   "has the title and language of statements/by-hand.yaml:2 (2014-06-03): it "
+                   "may be the same statement with a corrected date; both are kept, remove "
+                   f"one of them ({name} is the new one)\n")
+    after = snapshot(tmp_path / "statements")
+    assert after["by-hand.yaml"] == before["by-hand.yaml"]
+    assert sorted(after) == ["2014-06-02-dockers-walk-out-over-sunday-shifts.yaml",
+                             "by-hand.yaml"]
+
+
 def test_a_killed_import_leaves_no_temporary_file_after_the_next(tmp_path: Path) -> None:
     """An import killed while writing a record (SIGKILL) leaves its hidden temporary file;
     the next import removes it, but never one of an import still running."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_feeds_fixtures import make_settings, moment
 
-from sfb_feeds.urls import canonical_uri, entry_id, feeds_base, public_url
+from sfb_feeds.urls import ascii_host_uri, canonical_uri, entry_id, feeds_base, public_url
 
 
 @pytest.mark.parametrize(("value", "canonical"), [
@@ -54,3 +54,13 @@ def test_feeds_at_the_root_of_a_host() -> None:
 ])
 def test_entry_ids_are_uris(ident: str, expected: str) -> None:
     assert entry_id(ident, moment("2015-09-04"), make_settings()) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://bücher.example/ä?q={lang}", "https://xn--bcher-kva.example/ä?q={lang}"),
+    ("https://Ann:pw@BÜCHER.example:8443/x", "https://Ann:pw@xn--bcher-kva.example:8443/x"),
+    ("https://www.example.org/ä", "https://www.example.org/ä"),  # an ASCII host: as written
+    ("mailto:leave@example.org?subject=ä", "mailto:leave@example.org?subject=ä"),
+])
+def test_a_header_url_has_an_ascii_host(url: str, expected: str) -> None:
+    assert ascii_host_uri(url) == expected

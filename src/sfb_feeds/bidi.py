@@ -18,17 +18,40 @@ def balance_bidi(text: str) -> str:
     closes that FSI, and nothing in ``text`` can leave its isolate."""
     if _BIDI.isdisjoint(text):
         return text
+    return _balanced(text)[0]
+
+
+def _balanced(text: str) -> tuple[str, str]:
+    """``balance_bidi(text)``, and the embeddings, overrides and isolates it had to close at
+    the end (their openers, outermost first)."""
     kept: list[str] = []
     due: list[str] = []  # closers of what is open, innermost last
+    opened: list[str] = []  # and its openers
     for char in text:
         if closer := _CLOSERS.get(char):
             due.append(closer)
+            opened.append(char)
         elif char == PDI and PDI in due:
             while (closer := due.pop()) != PDI:
                 kept.append(closer)
+            del opened[len(due):]
         elif char == PDF and due[-1:] == [PDF]:
             due.pop()
+            opened.pop()
         elif char in (PDF, PDI):
             continue
         kept.append(char)
-    return "".join(kept + due[::-1])
+    return "".join(kept + due[::-1]), "".join(opened)
+
+
+def balance_lines(text: str) -> str:
+    """``text`` balanced line by line: what is open at the end of a line (an isolate that a
+    fold cut in two) is closed there and opened again at the start of the next. (A line of
+    plain text is a paragraph of its own, which ends whatever is open in it.)"""
+    if _BIDI.isdisjoint(text):
+        return text
+    lines, carried = [], ""
+    for line in text.split("\n"):
+        balanced, carried = _balanced(carried + line)
+        lines.append(balanced)
+    return "\n".join(lines)

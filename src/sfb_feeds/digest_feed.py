@@ -13,10 +13,9 @@ from itertools import groupby, islice
 from lxml import etree
 from lxml import html as lxml_html
 
-from .digest.view import digest_weeks
-from .feeds.document import Entry, base_feed, feed_moment, feed_title
+from .digest.view import digest_feed_title, digest_weeks
+from .feeds.document import Entry, base_feed, feed_moment
 from .feeds.feedgen_adapter import render_atom
-from .i18n import Language
 from .model import Statement
 from .plan import OutputFormat, Renderer, Scope, Target
 from .site import Site
@@ -99,9 +98,8 @@ def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
         raise ValueError("a digest feed belongs to a language")
     entries = tuple(_entry(page, site, language, week, group)
                     for week, group in digest_weeks(site, target.statements))
-    title = f"{feed_title(site, language)} — {Language(language).label('Weekly digest')}"
     feed = base_feed(site, language, feed_path(DIGEST_FEED, language), entries)
-    return render_atom(replace(feed, title=title,
+    return render_atom(replace(feed, title=digest_feed_title(site, language),
                                site_url=digest_archive_url(site.settings, language)))
 
 

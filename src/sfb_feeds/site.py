@@ -48,6 +48,12 @@ class Site:
         return tuple(s for s in group if s.language != statement.language)
 
 
+def feed_title(site: Site, language: str | None) -> str:
+    """"Socialism From Below — Polski", or the bare site title for all languages."""
+    title = site.settings.site.title
+    return f"{title} — {site.language_name(language)}" if language else title
+
+
 def is_published(statement: Statement, now: datetime) -> bool:
     return not statement.draft and statement.date <= now
 

@@ -66,7 +66,9 @@ def _remove_dot_segments(path: str) -> str:
     return "/".join(segments)
 
 
-def _host(host: str) -> str:
+def ascii_host(host: str) -> str:
+    """A host as URIs and mail headers carry it: lowercase, an international name in IDNA
+    A-labels (``bücher.example`` -> ``xn--bcher-kva.example``), else percent-encoded."""
     if host.startswith("["):
         return host.lower()
     try:
@@ -79,8 +81,23 @@ def _authority(netloc: str, scheme: str) -> str:
     userinfo, _, hostport = netloc.rpartition("@")
     match = re.match(r"^(.*):(\d*)$", hostport)
     host, port = match.groups() if match else (hostport, "")
-    result = _host(host) + (f":{port}" if port not in ("", _DEFAULT_PORTS.get(scheme)) else "")
+    result = ascii_host(host) + (f":{port}" if port not in ("", _DEFAULT_PORTS.get(scheme)) else "")
     return f"{_requote(userinfo, _PCHAR)}@{result}" if userinfo else result
+
+
+def ascii_host_uri(url: str) -> str:
+    """``url`` with an international host in IDNA form (RFC 3987 section 3.1:
+    ``https://bücher.example/`` -> ``https://xn--bcher-kva.example/``), the rest as written:
+    for a mail header, which percent-encodes whatever else is not ASCII."""
+    netloc = urlsplit(url).netloc
+    start = url.find("//") + 2
+    if netloc.isascii() or url[start:start + len(netloc)] != netloc:
+        return url
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport.rpartition(":") if re.search(r":\d*$", hostport) \
+        else (hostport, "", "")
+    return f"{url[:start]}{userinfo}{at}{ascii_host(host)}{colon}{port}" \
+           f"{url[start + len(netloc):]}"
 
 
 def canonical_uri(value: str) -> str:
@@ -124,7 +141,7 @@ def entry_id(statement_id: str, date: datetime, settings: Settings) -> str:
     """
     if _SCHEME.match(statement_id):
         return canonical_uri(statement_id)
-    domain = _host(settings.site.domain)
+    domain = ascii_host(settings.site.domain)
     specific = quote(statement_id, safe=_PCHAR + "/?")
     return f"tag:{domain},{date.date().isoformat()}:{specific}"
 

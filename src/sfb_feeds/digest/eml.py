@@ -27,8 +27,8 @@ from email.utils import format_datetime, quote
 from urllib.parse import quote as percent_encoded
 
 from ..model import Settings
+from ..urls import ascii_host, ascii_host_uri, list_unsubscribe_url
 from ..urls import digest_archive_url as archive_url
-from ..urls import list_unsubscribe_url
 from ..weeks import week_bounds
 from .view import DigestView
 
@@ -49,10 +49,11 @@ _MOST_LINE = 998  # RFC 5322: a line MUST be at most 998 characters
 def url_header(name: str, url: str) -> bytes:
     """``name: <url>`` (RFC 2369) as it is, on one line: the email package would fold a long
     URL into RFC 2047 encoded words, which RFC 2047 forbids there and in which a mail
-    provider finds no link. What is not printable ASCII is percent-encoded (UTF-8); past
+    provider finds no link. An international host is written in IDNA form (``xn--``), what
+    else is not printable ASCII percent-encoded (UTF-8); past
     998 characters the line is folded inside the brackets (RFC 2369: whitespace there is
     ignored)."""
-    line = f"{name}: <{percent_encoded(url, safe=_URL_SAFE)}>"
+    line = f"{name}: <{percent_encoded(ascii_host_uri(url), safe=_URL_SAFE)}>"
     step = _MOST_LINE - 1  # (each continuation line starts with a space)
     return ("\r\n ".join(line[at:at + step] for at in range(0, len(line), step))
             + "\r\n").encode("ascii")
@@ -62,7 +63,7 @@ def message_id(settings: Settings, lang: str, period: str) -> str:
     """A Message-ID that stays the same for a site, language and week across builds."""
     text = "\n".join((settings.site.url, lang, period))
     stable = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-    return f"<digest.{period}.{lang.lower()}.{stable}@{settings.site.domain}>"
+    return f"<digest.{period}.{lang.lower()}.{stable}@{ascii_host(settings.site.domain)}>"
 
 
 _SPECIALS = frozenset('()<>@,;:\\".[]')
@@ -175,7 +176,7 @@ class ListHeads:
         # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
         addresses = [("From", digests.sender), ("To", digests.lists.get(lang, ""))]
         # RFC 2919 List-Id: the site title as the phrase, <lang>.<list_id or digests.host>.
-        domain = digests.list_id or f"digests.{settings.site.domain}"
+        domain = digests.list_id or f"digests.{ascii_host(settings.site.domain)}"
         lists = [("Content-Language", lang),
                  ("List-Id", f"{_phrase(settings.site.title)} <{lang.lower()}.{domain}>")]
         links = url_header("List-Archive", archive_url(settings, lang))

@@ -15,7 +15,7 @@ import jinja2.ext
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
-from ..bidi import PDI, balance_bidi
+from ..bidi import PDI, balance_bidi, balance_lines
 from ..language import canonical_tag
 from .text import Columns
 
@@ -52,7 +52,8 @@ def environment(loader: jinja2.BaseLoader, *,
     # {% trans %} blocks compile to newstyle calls, as the callables below expect.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     columns = Columns()
-    env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi)
+    env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi,
+                       balance_lines=balance_lines)
     return env
 
 

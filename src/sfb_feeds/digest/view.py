@@ -10,9 +10,10 @@ from typing import Any
 from .. import i18n
 from ..bidi import balance_bidi
 from ..model import Statement
-from ..site import Site
+from ..site import Site, feed_title
 from ..urls import (
     ATOM,
+    DIGEST_FEED,
     JSON_FEED,
     RSS,
     canonical_uri,
@@ -87,9 +88,25 @@ class ArchiveEntry:
     titles: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """A feed as a page's <head> names it for autodiscovery."""
+
+    title: str
+    url: str
+    media_type: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArchiveView(Page):
     entries: tuple[ArchiveEntry, ...]
+    digest_feed: FeedLink  # the language's digests.xml
+
+
+def digest_feed_title(site: Site, lang: str) -> str:
+    """The title of ``<lang>/digests.xml``: "Socialism From Below — Polski — Weekly digest"
+    (the label as the shipped catalog gives it)."""
+    return f"{feed_title(site, lang)} — {i18n.Language(lang).label('Weekly digest')}"
 
 
 def stylesheet_fields(language: i18n.Language) -> dict[str, str]:
@@ -175,4 +192,7 @@ def archive_view(site: Site, language: i18n.Language) -> ArchiveView:
         )
         for week, statements in digest_weeks(site, site.by_language.get(language.lang, ()))
     )
-    return ArchiveView(**_page(site, language), entries=entries)
+    feed = FeedLink(digest_feed_title(site, language.lang),
+                    public_url(site.settings, feed_path(DIGEST_FEED, language.lang)),
+                    DIGEST_FEED.media_type)
+    return ArchiveView(**_page(site, language), entries=entries, digest_feed=feed)

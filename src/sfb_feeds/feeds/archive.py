@@ -13,9 +13,9 @@ from datetime import datetime
 
 from ..model import Statement
 from ..plan import History, Months, Target
-from ..site import Site
+from ..site import Site, feed_title
 from ..urls import ATOM, archive_path, feed_path, public_url
-from .document import Link, base_feed, feed_title, make_entry
+from .document import Link, base_feed, make_entry
 from .feedgen_adapter import render_atom
 
 # Year, half-year, month: the first that gives two archives or more is used.

@@ -11,7 +11,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from ..model import Statement
-from ..site import Site
+from ..site import Site, feed_title
 from ..urls import FeedKind, canonical_uri, entry_id, feed_path, public_url, site_url
 
 HTML = "text/html"
@@ -108,12 +108,6 @@ def distinct_updated(statement: Statement) -> datetime:
         return moment
     digest = hashlib.blake2b(statement.id.encode("utf-8"), digest_size=8).digest()
     return moment + timedelta(microseconds=1 + int.from_bytes(digest, "big") % 999_999)
-
-
-def feed_title(site: Site, language: str | None) -> str:
-    """"Socialism From Below — Polski", or the bare site title for all languages."""
-    title = site.settings.site.title
-    return f"{title} — {site.language_name(language)}" if language else title
 
 
 def display_title(site: Site, language: str | None) -> str:

@@ -14,9 +14,9 @@ from ..bidi import balance_bidi
 from ..i18n import Language, site_locales
 from ..model import Settings, Statement
 from ..plan import Target
-from ..site import Site
+from ..site import Site, feed_title
 from ..template_errors import site_templates
-from .document import display_title, feed_title
+from .document import display_title
 
 NEWEST = 5  # statement titles shown per language
 TEMPLATE = "index.html"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from lxml import etree
 
 from ..plan import Target
-from ..site import Site
+from ..site import Site, feed_title
 from ..urls import ATOM, feed_path, public_url, site_url
-from .document import display_title, feed_title
+from .document import display_title
 
 
 def render_opml(site: Site, target: Target) -> bytes:

@@ -110,10 +110,13 @@ def published(value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """A record already in the folder: its file and its ``translation_key`` (None if none)."""
+    """A record already in the folder: its file and its ``translation_key`` (None if none),
+    the line it starts on and its date (``YYYY-MM-DD``)."""
 
     path: Path
     translation_key: str | None = None
+    line: int = 1
+    day: str = ""
 
 
 @dataclass(slots=True)
@@ -123,11 +126,14 @@ class ExistingRecords:
     ids: dict[str, Held] = field(default_factory=dict)  # the id, or lacking one the url
     urls: dict[str, Held] = field(default_factory=dict)  # (both as published(...))
     titles: dict[tuple[str, str, str], Held] = field(default_factory=dict)  # title_key(...)
+    undated: dict[tuple[str, str], Held] = field(default_factory=dict)  # title_key(...)[1:]
 
-    def remember(self, path: Path, values: Mapping[str, object]) -> None:
-        """Count one record (its fields as text or dates) as present in ``path``."""
+    def remember(self, path: Path, values: Mapping[str, object], line: int = 1) -> None:
+        """Count one record (its fields as text or dates) as present in ``path`` from
+        ``line``."""
         text = {name: str(value).strip() for name, value in values.items()}
-        held = Held(path, text.get("translation_key") or None)
+        held = Held(path, text.get("translation_key") or None, line,
+                    text.get("date", "")[:10])
         if ident := text.get("id") or text.get("url"):
             self.ids.setdefault(published(ident), held)
         if url := text.get("url"):
@@ -135,6 +141,7 @@ class ExistingRecords:
         if all(text.get(name) for name in ("date", "language", "title")):
             key = title_key(text["date"], text["language"], text["title"])
             self.titles.setdefault(key, held)
+            self.undated.setdefault(key[1:], held)
 
     def holding(self, ident: str) -> Held | None:
         """The record with this id (or url, lacking one), as feeds publish it."""
@@ -148,6 +155,14 @@ class ExistingRecords:
         found = self.titles.get(title_key(day, language, title)) if language else None
         return (found, "the same date, language and title") if found else None
 
+    def redated(self, day: str, language: str | None, title: str) -> Held | None:
+        """A record with this title and language on another date (the same statement, its
+        date corrected on the site, or another one with the same title)."""
+        if not language:
+            return None
+        found = self.undated.get(title_key(day, language, title)[1:])
+        return found if found is not None and found.day != day[:10] else None
+
     def find(self, ident: str, url: str, day: str, language: str | None, title: str) -> \
             Held | None:
         """The record that already holds this statement, under its id or another."""
@@ -160,18 +175,20 @@ def existing_records(folder: Path) -> ExistingRecords:
     are passed over (``sfb-feeds check`` reports them)."""
     found = ExistingRecords()
     for path in (Path(name) for name, *_ in scan_statement_files(folder)):  # (none if no folder)
-        for values in _records_in(path):
-            found.remember(path, values)
+        for line, values in _records_in(path):
+            found.remember(path, values, line)
     return found
 
 
-def _records_in(path: Path) -> list[dict[str, str]]:
-    """The scalar fields of each record in one file; nothing for a file that cannot be read."""
+def _records_in(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """The line where each record in one file starts, and its scalar fields; nothing for a
+    file that cannot be read."""
     try:
         node = compose(decode(path.read_bytes()))
     except (OSError, YamlProblem):
         return []
     records = node.value if isinstance(node, yaml.SequenceNode) else [node]
-    return [{str(key.value): str(value.value) for key, value in record.value
-             if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)}
+    return [(record.start_mark.line + 1,
+             {str(key.value): str(value.value) for key, value in record.value
+              if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)})
             for record in records if isinstance(record, yaml.MappingNode)]

@@ -129,7 +129,8 @@ def _write_records(drafts: list[_Draft], base: str, out_dir: Path,
         path = out_dir / f"{draft.stem}.yaml"
         present = _already_present(draft, record, known, warnings)
         if present is None and _write(path, dump_record(record, draft.comments()).encode()):
-            known.remember(path, record)
+            _name_redated(draft, path, known, warnings)
+            known.remember(path, record, len(draft.comments()) + 1)
             written.append(path)
             if draft.review:
                 review.append(path)
@@ -184,6 +185,19 @@ def _name_keyless(drafts: list[_Draft], held: dict[int, Held], key: str,
                                     "translation_key of its translations here; add "
                                     f"{quoted('translation_key: ' + key)} to it to link them",
                                     draft.entry.line))
+
+
+def _name_redated(draft: _Draft, path: Path, known: ExistingRecords,
+                  warnings: list[Problem]) -> None:
+    """Warn when the record just written has the title and language of one already there,
+    on another date: the site may have corrected the statement's date."""
+    day = draft.entry.day.isoformat()
+    if (found := known.redated(day, draft.language, draft.title)) is not None:
+        warnings.append(Problem(draft.entry.source, f"{quoted(draft.title)} ({day}) has the "
+                                f"title and language of {display_path(found.path)}:"
+                                f"{found.line} ({found.day}): it may be the same statement "
+                                "with a corrected date; both are kept, remove one of them "
+                                f"({display_path(path)} is the new one)", draft.entry.line))
 
 
 def _held(draft: _Draft, base: str, known: ExistingRecords) -> Held | None:
