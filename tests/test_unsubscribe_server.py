@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib.util
 import io
@@ -273,12 +274,10 @@ def test_a_list_that_cannot_be_written_is_a_503_logged_without_the_query(
                         "Not a directory"]
 
 
-def test_quick_start_server_closes_a_silent_connection(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A client that connects and sends nothing no longer holds a thread forever: after
-    READ_TIMEOUT seconds (30; shortened here) the server closes the connection, logs one
-    line without the client's address, and goes on answering."""
+@contextlib.contextmanager
+def quick_start_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """``python -m sfb_feeds.unsubscribe``'s server, in a thread, its read timeout
+    (READ_TIMEOUT, 30 s) shortened to 0.5 s: its port."""
     import threading
 
     from sfb_feeds import unsubscribe
@@ -290,13 +289,23 @@ def test_quick_start_server_closes_a_silent_connection(
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as idle:
-            assert idle.recv(1) == b""  # closed by the server (30 s: a bound, not a timing)
-        assert _post(server.server_port, "pl", "ann@example.org")[0] == 200
+        yield server.server_port
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_quick_start_server_closes_a_silent_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A client that connects and sends nothing no longer holds a thread forever: after
+    READ_TIMEOUT seconds (30; shortened here) the server closes the connection, logs one
+    line without the client's address, and goes on answering."""
+    with quick_start_server(tmp_path, monkeypatch) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as idle:
+            assert idle.recv(1) == b""  # closed by the server (30 s: a bound, not a timing)
+        assert _post(port, "pl", "ann@example.org")[0] == 200
     err = capsys.readouterr().err
     assert "request timed out" in err
     assert "Traceback" not in err and "127.0.0.1" not in err
@@ -308,20 +317,10 @@ def test_quick_start_server_answers_a_body_that_stops_arriving_with_one_line(
     """A client that sends its headers and then stalls mid-body (Content-Length promises
     more than it sends) is answered 408 once READ_TIMEOUT (shortened here) passes, and the
     log gets one line naming the failure: no traceback, no query (address, token)."""
-    import threading
-
-    from sfb_feeds import unsubscribe
-
-    monkeypatch.setattr(unsubscribe, "READ_TIMEOUT", 0.5)
-    endpoint = unsubscribe.make_app(tmp_path / "state", SECRET.encode())
-    server = unsubscribe.make_server("127.0.0.1", 0, endpoint, unsubscribe._Server,
-                                     unsubscribe._Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
     query = urlencode({"lang": "pl", "address": "ann@example.org",
                        "token": token(SECRET.encode(), "pl", "ann@example.org")})
-    try:
-        with socket.create_connection(("127.0.0.1", server.server_port), timeout=30) as client:
+    with quick_start_server(tmp_path, monkeypatch) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
             client.sendall(f"POST /unsubscribe?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                            "Content-Type: application/x-www-form-urlencoded\r\n"
                            "Content-Length: 26\r\n\r\nList-Unsub".encode("ascii"))
@@ -329,11 +328,7 @@ def test_quick_start_server_answers_a_body_that_stops_arriving_with_one_line(
             while chunk := client.recv(65536):  # until the server closes (30 s: a bound)
                 answer += chunk
         assert answer.startswith(b"HTTP/1.0 408 Request Timeout\r\n")
-        assert _post(server.server_port, "pl", "ann@example.org")[0] == 200
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        assert _post(port, "pl", "ann@example.org")[0] == 200
     assert load_suppressed(tmp_path / "state") == {("pl", "ann@example.org")}  # the 2nd POST
     err = capsys.readouterr().err
     assert "Traceback" not in err and "ann@" not in err and "token" not in err

@@ -7,6 +7,7 @@ never a traceback; under --quiet only the build where the failing starts prints 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -470,17 +471,29 @@ def test_a_state_folder_that_cannot_be_used_is_a_warning(make_site: SiteMaker, h
     assert state.read_text(encoding="utf-8") == "not a folder\n"
 
 
-def test_a_slow_hub_holds_up_no_other_build(make_site: SiteMaker, hub: Hub) -> None:
-    """The hub is told once the outputs are written and the output folder's lock is let
-    go: a build waiting on a slow hub (up to 10 s a feed) keeps no other build from
-    writing, which would otherwise wait for the lock and give up busy (exit 3)."""
-    config = site_with_hub(make_site, hub.url)
+@contextlib.contextmanager
+def build_held_at_the_hub(config: Path, hub: Hub) -> Iterator[list[tuple[int, str]]]:
+    """A build of ``config`` in a thread, inside the block held telling the hub of its
+    first feed (the hub does not answer until the block ends); the list gets its (exit
+    code, stderr) once it has finished, after the block."""
     hub.holding = threading.Event()
     first: list[tuple[int, str]] = []
     thread = threading.Thread(target=lambda: first.append(run_build(config)), daemon=True)
     thread.start()
     try:
-        assert hub.held.wait(60)  # the first build is telling the hub, which has not answered
+        assert hub.held.wait(60)  # the build is telling the hub, which has not answered
+        yield first
+    finally:
+        hub.holding.set()
+        thread.join(60)
+
+
+def test_a_slow_hub_holds_up_no_other_build(make_site: SiteMaker, hub: Hub) -> None:
+    """The hub is told once the outputs are written and the output folder's lock is let
+    go: a build waiting on a slow hub (up to 10 s a feed) keeps no other build from
+    writing, which would otherwise wait for the lock and give up busy (exit 3)."""
+    config = site_with_hub(make_site, hub.url)
+    with build_held_at_the_hub(config, hub) as first:
         record = config.parent / "statements" / "b.yaml"
         record.write_text(record.read_text().replace("Another statement", "Edited"))
         second = subprocess.run(
@@ -488,9 +501,6 @@ def test_a_slow_hub_holds_up_no_other_build(make_site: SiteMaker, hub: Hub) -> N
              "--now", NOW], env={**os.environ, "SFB_FEEDS_LOCK_WAIT": "1"},
             capture_output=True, text=True, timeout=120)
         assert (second.returncode, second.stderr) == (0, "")
-    finally:
-        hub.holding.set()
-        thread.join(60)
     assert first == [(0, "")]
     assert "Edited" in (config.parent / "feeds" / "en" / "atom.xml").read_text("utf-8")
 
@@ -503,21 +513,13 @@ def test_a_feed_recorded_while_another_build_announces_it_stays_waiting(
     recorded since it read the list: the second build's feeds stay waiting, and the next
     build announces them."""
     config = site_with_hub(make_site, hub.url)
-    hub.holding = threading.Event()
-    first: list[tuple[int, str]] = []
-    thread = threading.Thread(target=lambda: first.append(run_build(config)), daemon=True)
-    thread.start()
-    try:
-        assert hub.held.wait(60)  # telling the hub of the first feed (all-languages atom.xml)
+    with build_held_at_the_hub(config, hub) as first:  # (all-languages atom.xml first)
         record = config.parent / "statements" / "b.yaml"
         record.write_text(record.read_text().replace("Another statement", "Edited"))
         killed = subprocess.run(
             [sys.executable, "-c", KILLED_BEFORE_ANNOUNCING, str(config), NOW],
             env={**os.environ, "SFB_FEEDS_LOCK_WAIT": "1"}, capture_output=True, timeout=120)
         assert killed.returncode == 137, killed.stderr
-    finally:
-        hub.holding.set()
-        thread.join(60)
     assert first == [(0, "")]
     assert hub.take() == sorted(SUBSCRIPTION_FEEDS)
     changed = sorted([f"{FEEDS}en/digests.xml", *(
