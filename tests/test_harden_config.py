@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -294,3 +296,45 @@ def test_iana_timezones_are_accepted(make_site: SiteMaker, zone: str) -> None:
     config = make_site({"a.yaml": RECORD}, config=MINIMAL + f"  timezone: {zone}\n")
     code, _, err = run(["check", "--config", str(config)])
     assert (code, err) == (0, ""), err
+
+
+@pytest.mark.parametrize(("link", "header"), [
+    ("mailto:leave@bücher.example?subject={lang}",
+     "<mailto:leave@xn--bcher-kva.example?subject=en>"),
+    ("mailto:leave@b%C3%BCcher.example", "<mailto:leave@xn--bcher-kva.example>"),
+    ("mailto:Leave-{lang}@Bücher.example,list@Example.org?body=ä",
+     "<mailto:Leave-en@xn--bcher-kva.example,list@Example.org?body=%C3%A4>"),
+    ("mailto:leave@example.org", "<mailto:leave@example.org>"),  # ASCII: as written
+])
+def test_a_mailto_unsubscribe_link_has_an_idna_domain(
+        make_site: SiteMaker, link: str, header: str) -> None:
+    """List-Unsubscribe carries a mailto: address's international domain in its xn-- form
+    (RFC 6068 section 2), as it does an https:// URL's host; the local part as written."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  unsubscribe: "{link}"\n'))
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[::2] == (0, "")
+    data = (config.parent / "feeds" / "digests" / "en" / "2015-W36.eml").read_bytes()
+    data.decode("ascii")
+    message = message_from_bytes(data, policy=default)
+    assert message["List-Unsubscribe"] == header
+
+
+@pytest.mark.parametrize("link", [
+    "mailto:lév@example.org",
+    "mailto:l%C3%A9v@bücher.example?subject={lang}",
+    "mailto:leave@example.org,lév@example.org",
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_mailto_unsubscribe_link_with_a_non_ascii_local_part_is_refused(
+        make_site: SiteMaker, tmp_path: Path, link: str, command: str) -> None:
+    """A local part outside ASCII reaches only mail systems with SMTPUTF8 (RFC 6531): a
+    reader's mail program acting on List-Unsubscribe might not get it through."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f'digests:\n  from: D <d@example.org>\n  unsubscribe: "{link}"\n'))
+    before = sorted(tmp_path.rglob("*"))
+    assert run([command, "--config", str(config), "--now", "2015-09-10"]) == (
+        1, "", f"error: {config.relative_to(tmp_path)}:6: digests.unsubscribe: '{link}' has "
+        "an address with characters outside ASCII before its @ (lév), which only mail "
+        "systems with SMTPUTF8 (RFC 6531) can deliver to; use an ASCII local part (an "
+        "international domain is fine)\n")
+    assert sorted(tmp_path.rglob("*")) == before

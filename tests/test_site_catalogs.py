@@ -13,6 +13,8 @@ from pathlib import Path
 import html5lib
 import pytest
 from conftest import SiteMaker, snapshot
+from lxml import etree
+from lxml import html as lxml_html
 
 from sfb_feeds.cli import main
 
@@ -76,6 +78,24 @@ def test_a_site_message_overrides_the_shipped_one(make_site: SiteMaker) -> None:
     assert str(_eml(config, "pl")["Subject"]).startswith("Socialism From Below – przegląd: ")
     # Other languages are untouched.
     assert "Weekly digest" in _page_text(config, "digests/sw/2015-W36.html")
+
+
+def test_the_digest_feed_title_and_its_link_use_the_site_catalog(make_site: SiteMaker) -> None:
+    """``<lang>/digests.xml``'s title takes "Weekly digest" from the catalogs the digests
+    read (the site's first), and the archive page's autodiscovery link names it alike."""
+    config = make_site(RECORDS)
+    _site_catalog(config, "pl", 'msgid "Weekly digest"\nmsgstr "Przegląd tygodnia IST"\n')
+    assert _build(config) == (0, "")
+    feeds = config.parent / "feeds"
+    feed = etree.parse(str(feeds / "pl" / "digests.xml")).getroot()
+    title = feed.findtext("{http://www.w3.org/2005/Atom}title")
+    assert title == "Socialism From Below — Polski — Przegląd tygodnia IST"
+    page = lxml_html.document_fromstring((feeds / "digests" / "pl" / "index.html").read_bytes())
+    assert [link.get("title") for link in page.head.iter("link")
+            if link.get("type") == "application/atom+xml"] == [title]
+    # A language the site catalog does not cover keeps the shipped (here: English) label.
+    feed = etree.parse(str(feeds / "sw" / "digests.xml")).getroot()
+    assert feed.findtext("{http://www.w3.org/2005/Atom}title").endswith(" — Weekly digest")
 
 
 def test_a_site_catalog_adds_a_language(make_site: SiteMaker) -> None:

@@ -61,6 +61,7 @@ def test_entry_ids_are_uris(ident: str, expected: str) -> None:
     ("https://Ann:pw@BÜCHER.example:8443/x", "https://Ann:pw@xn--bcher-kva.example:8443/x"),
     ("https://www.example.org/ä", "https://www.example.org/ä"),  # an ASCII host: as written
     ("mailto:leave@example.org?subject=ä", "mailto:leave@example.org?subject=ä"),
+    ("mailto:Leave@BÜCHER.example?subject=ä", "mailto:Leave@xn--bcher-kva.example?subject=ä"),
 ])
 def test_a_header_url_has_an_ascii_host(url: str, expected: str) -> None:
     assert ascii_host_uri(url) == expected

@@ -25,7 +25,7 @@ from .model import (
     SiteSettings,
     SmtpSettings,
 )
-from .urls import MAX_FIELDS, QUERY, unreadable_fields
+from .urls import MAX_FIELDS, QUERY, mailto_addresses, unreadable_fields
 from .validate import suggest
 from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, is_null, line_of, mapping_items
@@ -105,6 +105,11 @@ def _unsubscribe(node: yaml.Node) -> str:
     value = fields.header_value(node)
     if not value.startswith(("https://", "mailto:")):
         raise fields.FieldError(f"{value!r} must be an https:// or mailto: URL")
+    if wide := [local for local, _ in mailto_addresses(value) if not local.isascii()]:
+        raise fields.FieldError(f"{value!r} has an address with characters outside ASCII "
+                                f"before its @ ({wide[0]}), which only mail systems with "
+                                "SMTPUTF8 (RFC 6531) can deliver to; use an ASCII local part "
+                                "(an international domain is fine)")
     if unknown := [name for name in _PLACEHOLDER.findall(value) if name not in _FILLED]:
         raise fields.FieldError(f"{value!r} has the placeholder {unknown[0]}, which nothing "
                                 "fills in; use {lang}, {address} or {token}")

@@ -16,6 +16,7 @@ from lxml import html as lxml_html
 from .digest.view import digest_feed_title, digest_weeks
 from .feeds.document import Entry, base_feed, feed_moment
 from .feeds.feedgen_adapter import render_atom
+from .i18n import Language, site_locales
 from .model import Statement
 from .plan import OutputFormat, Renderer, Scope, Target
 from .site import Site
@@ -99,7 +100,9 @@ def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
     entries = tuple(_entry(page, site, language, week, group)
                     for week, group in digest_weeks(site, target.statements))
     feed = base_feed(site, language, feed_path(DIGEST_FEED, language), entries)
-    return render_atom(replace(feed, title=digest_feed_title(site, language),
+    # The label from the catalogs the digests (and the archive page's link) read.
+    title = digest_feed_title(site, Language(language, site_locales(site.settings)))
+    return render_atom(replace(feed, title=title,
                                site_url=digest_archive_url(site.settings, language)))
 
 

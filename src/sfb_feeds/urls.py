@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote, unquote_plus, unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote, unquote_plus, unquote_to_bytes, urlsplit
 
 from .model import Settings
 
@@ -85,10 +85,37 @@ def _authority(netloc: str, scheme: str) -> str:
     return f"{_requote(userinfo, _PCHAR)}@{result}" if userinfo else result
 
 
+_MAILTO = "mailto:"
+
+
+def mailto_addresses(url: str) -> list[tuple[str, str]]:
+    """The (local part, domain) of each address of a ``mailto:`` URL, percent-decoded
+    (RFC 6068: ``mailto:a@x.org,b@y.org?subject=…``); none for another URL."""
+    if not url.lower().startswith(_MAILTO):
+        return []
+    to = url[len(_MAILTO):].partition("?")[0]
+    return [(unquote(local), unquote(domain)) for local, _, domain
+            in (address.rpartition("@") for address in to.split(",") if address)]
+
+
+def _ascii_mailto(url: str) -> str:
+    # Each international domain in IDNA form, percent-encoded UTF-8 or not (RFC 6068
+    # section 2): what any mail system resolves; the local parts (ASCII: config) as written.
+    to, mark, rest = url[len(_MAILTO):].partition("?")
+    addresses = [(local, at, domain) for local, at, domain
+                 in (address.rpartition("@") for address in to.split(","))]
+    return url[:len(_MAILTO)] + ",".join(
+        local + at + (domain if unquote(domain).isascii() else ascii_host(unquote(domain)))
+        for local, at, domain in addresses) + mark + rest
+
+
 def ascii_host_uri(url: str) -> str:
     """``url`` with an international host in IDNA form (RFC 3987 section 3.1:
-    ``https://bücher.example/`` -> ``https://xn--bcher-kva.example/``), the rest as written:
-    for a mail header, which percent-encodes whatever else is not ASCII."""
+    ``https://bücher.example/`` -> ``https://xn--bcher-kva.example/``; a ``mailto:``
+    address's domain too), the rest as written: for a mail header, which percent-encodes
+    whatever else is not ASCII."""
+    if url.lower().startswith(_MAILTO):
+        return _ascii_mailto(url)
     netloc = urlsplit(url).netloc
     start = url.find("//") + 2
     if netloc.isascii() or url[start:start + len(netloc)] != netloc:

@@ -103,10 +103,10 @@ class ArchiveView(Page):
     digest_feed: FeedLink  # the language's digests.xml
 
 
-def digest_feed_title(site: Site, lang: str) -> str:
+def digest_feed_title(site: Site, language: i18n.Language) -> str:
     """The title of ``<lang>/digests.xml``: "Socialism From Below — Polski — Weekly digest"
-    (the label as the shipped catalog gives it)."""
-    return f"{feed_title(site, lang)} — {i18n.Language(lang).label('Weekly digest')}"
+    (the label from ``language``'s catalogs: give it the site's, as the digests have)."""
+    return f"{feed_title(site, language.lang)} — {language.label('Weekly digest')}"
 
 
 def stylesheet_fields(language: i18n.Language) -> dict[str, str]:
@@ -192,7 +192,7 @@ def archive_view(site: Site, language: i18n.Language) -> ArchiveView:
         )
         for week, statements in digest_weeks(site, site.by_language.get(language.lang, ()))
     )
-    feed = FeedLink(digest_feed_title(site, language.lang),
+    feed = FeedLink(digest_feed_title(site, language),
                     public_url(site.settings, feed_path(DIGEST_FEED, language.lang)),
                     DIGEST_FEED.media_type)
     return ArchiveView(**_page(site, language), entries=entries, digest_feed=feed)
