@@ -247,6 +247,16 @@ def url(node: yaml.Node) -> str:
     return absolute_url(text(node))
 
 
+def folder_url(node: yaml.Node) -> str:
+    """An absolute http(s) URL that outputs' paths are added to (``site.feeds_url``)."""
+    value = url(node)
+    if "?" in value or "#" in value:
+        raise FieldError(f"{value!r} has a query or a fragment ('?' or '#'): the feeds' "
+                         "addresses add their paths to it (e.g. pl/atom.xml), which would fall "
+                         "into the query or the fragment; leave it out")
+    return value
+
+
 def absolute_url(value: str) -> str:
     """``value`` if it is an absolute http(s) URL without whitespace, else FieldError."""
     parts = urlsplit(_normalisable(value, "give an absolute http(s) URL (e.g. "
