@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -306,3 +308,29 @@ def test_a_site_url_with_a_query_is_fine_with_its_own_feeds_url(make_site: SiteM
     feed = json.loads((site.parent / "feeds" / "en" / "feed.json").read_bytes())
     assert (feed["home_page_url"], feed["feed_url"]) == (
         "https://example.org/?p=home", "https://example.org/feeds/en/feed.json")
+
+
+def test_a_site_url_with_an_international_domain_is_published_in_its_ascii_form(
+        make_site: SiteMaker) -> None:
+    """``https://bücher.example/``: the site's domain goes into tag ids, Message-IDs and
+    List-Ids, which are ASCII; build stopped at the first digest with an internal error
+    (exit 70, UnicodeEncodeError) after check had passed. It is the IDNA (``xn--``) form
+    everywhere, as in the feeds' links."""
+    record = "title: T\ndate: 2015-09-04\nlanguage: en\nexcerpt: e\n"
+    site = make_site({"a.yaml": record}, config="site:\n  title: T\n  url: https://Bücher"
+                     ".example/\n  feeds_url: https://example.org/feeds/\n")
+    tag = "tag:xn--bcher-kva.example,2015-09-04:en/t"
+    warning = (f"warning: site/statements/a.yaml:1: record 1: id: not set; using '{tag}', which "
+               "changes if the title or date is edited (add an id: to keep it stable)\n")
+    assert run(["check", "--config", str(site)]) == (
+        0, "1 statement OK in 1 language (0 scheduled, 0 drafts)\n  en: 1\n", warning)
+    assert run(["build", "--config", str(site)]) == (
+        0, "13 written, 0 unchanged, 0 removed\n", "")
+    feeds = site.parent / "feeds"
+    feed = json.loads((feeds / "en" / "feed.json").read_bytes())
+    assert (feed["home_page_url"], [item["id"] for item in feed["items"]]) == (
+        "https://xn--bcher-kva.example/", [tag])
+    message = email.message_from_bytes((feeds / "digests" / "en" / "2015-W36.eml").read_bytes())
+    assert re.fullmatch(r"<digest\.2015-W36\.en\.[0-9a-f]+@xn--bcher-kva\.example>",
+                        message["Message-ID"])
+    assert message["List-Id"] == "T <en.digests.xn--bcher-kva.example>"
