@@ -161,6 +161,11 @@ def text_list(node: yaml.Node) -> tuple[str, ...]:
     return tuple(items)
 
 
+def tag_list(node: yaml.Node) -> tuple[str, ...]:
+    """A record's tags, each once (readers showed "a, a"), in the order first written."""
+    return tuple(dict.fromkeys(text_list(node)))
+
+
 # An address in angle brackets, as the W3C validator finds one in an Atom author's name
 # (ContainsEmail, a warning): feeds publish names only.
 _ADDRESS_IN_NAME = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
@@ -186,7 +191,7 @@ def names(node: yaml.Node) -> tuple[str, ...]:
             _no_address(name)
         except FieldError as exc:
             raise FieldError(f"item {number} {exc}") from None
-    return found
+    return tuple(dict.fromkeys(found))  # each once, as tags are (checked as written: numbers)
 
 
 def boolean(node: yaml.Node) -> bool:
