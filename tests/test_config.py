@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import email
 import io
+import json
+import re
 from pathlib import Path
 
 import pytest
 from cli_run import run
-from conftest import SITE_CONFIG, SiteMaker
+from conftest import SITE_CONFIG, SiteMaker, snapshot
 
 from sfb_feeds.cli import main
 from sfb_feeds.config import load_settings
@@ -262,3 +265,72 @@ def test_a_null_record_field_is_refused_too(make_site: SiteMaker) -> None:
                        config=MINIMAL)
     assert run(["check", "--config", str(config)]) == (
         1, "", "error: site/statements/a.yaml:1: record 1: title: is empty; give it a value\n")
+
+
+FOLDER_URL = ("has a query or a fragment ('?' or '#'): the feeds' addresses add their "
+              "paths to it (e.g. pl/atom.xml), which would fall into the query or the fragment; "
+              "leave it out")
+QUERY_URLS = [
+    ("  feeds_url: https://example.org/feeds/?x=1\n",
+     f"4: site.feeds_url: 'https://example.org/feeds/?x=1' {FOLDER_URL}"),
+    ("  feeds_url: https://example.org/feeds#top\n",
+     f"4: site.feeds_url: 'https://example.org/feeds#top' {FOLDER_URL}"),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    *[(MINIMAL + line, message) for line, message in QUERY_URLS],
+    ("site:\n  title: T\n  url: https://example.org/?p=home\n", "3: site.url: "
+     "'https://example.org/?p=home' has a query or a fragment ('?' or '#'), so the default "
+     "site.feeds_url (site.url with feeds/ added) would be no folder; set site.feeds_url "
+     "(e.g. https://example.org/feeds/)"),
+])
+def test_a_feeds_url_with_a_query_or_a_fragment_is_refused(
+        make_site: SiteMaker, config: str, message: str) -> None:
+    """Feed addresses are ``site.feeds_url`` (by default ``site.url`` + ``feeds/``) with a
+    path added: after a ``?`` or ``#`` that path fell into the query or the fragment, so every
+    self link, JSON Feed ``feed_url``, OPML ``xmlUrl`` and autodiscovery link named one page
+    (``https://example.org/feeds/?x=1/en/feed.json``). Refused by line; nothing changes."""
+    site = make_site()
+    assert run(["build", "--config", str(site)])[0] == 0
+    before = snapshot(site.parent / "feeds")
+    site.write_text(config, encoding="utf-8")
+    for command in ("check", "build"):
+        assert run([command, "--config", str(site)]) == (
+            1, "", f"error: site/sfb-feeds.yaml:{message}\n")
+    assert snapshot(site.parent / "feeds") == before
+
+
+def test_a_site_url_with_a_query_is_fine_with_its_own_feeds_url(make_site: SiteMaker) -> None:
+    site = make_site(config="site:\n  title: T\n  url: https://example.org/?p=home\n"
+                            "  feeds_url: https://example.org/feeds/\n")
+    assert run(["build", "--config", str(site)])[0] == 0
+    feed = json.loads((site.parent / "feeds" / "en" / "feed.json").read_bytes())
+    assert (feed["home_page_url"], feed["feed_url"]) == (
+        "https://example.org/?p=home", "https://example.org/feeds/en/feed.json")
+
+
+def test_a_site_url_with_an_international_domain_is_published_in_its_ascii_form(
+        make_site: SiteMaker) -> None:
+    """``https://bücher.example/``: the site's domain goes into tag ids, Message-IDs and
+    List-Ids, which are ASCII; build stopped at the first digest with an internal error
+    (exit 70, UnicodeEncodeError) after check had passed. It is the IDNA (``xn--``) form
+    everywhere, as in the feeds' links."""
+    record = "title: T\ndate: 2015-09-04\nlanguage: en\nexcerpt: e\n"
+    site = make_site({"a.yaml": record}, config="site:\n  title: T\n  url: https://Bücher"
+                     ".example/\n  feeds_url: https://example.org/feeds/\n")
+    tag = "tag:xn--bcher-kva.example,2015-09-04:en/t"
+    warning = (f"warning: site/statements/a.yaml:1: record 1: id: not set; using '{tag}', which "
+               "changes if the title or date is edited (add an id: to keep it stable)\n")
+    assert run(["check", "--config", str(site)]) == (
+        0, "1 statement OK in 1 language (0 scheduled, 0 drafts)\n  en: 1\n", warning)
+    assert run(["build", "--config", str(site)]) == (
+        0, "13 written, 0 unchanged, 0 removed\n", "")
+    feeds = site.parent / "feeds"
+    feed = json.loads((feeds / "en" / "feed.json").read_bytes())
+    assert (feed["home_page_url"], [item["id"] for item in feed["items"]]) == (
+        "https://xn--bcher-kva.example/", [tag])
+    message = email.message_from_bytes((feeds / "digests" / "en" / "2015-W36.eml").read_bytes())
+    assert re.fullmatch(r"<digest\.2015-W36\.en\.[0-9a-f]+@xn--bcher-kva\.example>",
+                        message["Message-ID"])
+    assert message["List-Id"] == "T <en.digests.xn--bcher-kva.example>"

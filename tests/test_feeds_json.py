@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 
 import pytest
+from cli_run import run
+from conftest import SiteMaker
 from test_feeds_fixtures import (
     TRICKY_PARAGRAPHS,
     TRICKY_TITLE,
@@ -14,12 +16,14 @@ from test_feeds_fixtures import (
     public,
     sample_site,
     url,
+    xml,
 )
 
 from sfb_feeds.urls import entry_id
 
 FEED_KEYS = {"version", "title", "home_page_url", "feed_url", "description", "authors",
              "language", "items"}
+ATOM = "{http://www.w3.org/2005/Atom}"
 ITEM_KEYS = {"id", "url", "title", "content_text", "summary", "date_published",
              "date_modified", "authors", "tags", "language"}
 
@@ -80,3 +84,18 @@ def test_text_is_exact_and_not_escaped(outputs: dict[str, bytes]) -> None:
     assert item["content_text"] == "\n\n".join(TRICKY_PARAGRAPHS)
     assert "✊🏽".encode() in data and b"\\u" not in data
     assert data.endswith(b"}\n")
+
+
+def test_a_repeated_tag_or_author_is_published_once(make_site: SiteMaker) -> None:
+    """``tags: [a, a, " a "]`` (one tag once spaces are trimmed) showed "a, a, a" in readers:
+    every format lists each tag and author once, in the order first written."""
+    record = ("title: T\ndate: 2015-09-04\nlanguage: en\nexcerpt: e\nid: urn:ist:t\n"
+              "tags: [a, b, a, ' a ', b]\nauthors: [Ann, Bob, Ann]\n")
+    site = make_site({"a.yaml": record})
+    assert run(["build", "--config", str(site)])[0] == 0
+    feeds = site.parent / "feeds"
+    item = load((feeds / "en" / "feed.json").read_bytes())["items"][0]
+    assert (item["tags"], item["authors"]) == (["a", "b"], [{"name": "Ann"}, {"name": "Bob"}])
+    entry = xml((feeds / "en" / "atom.xml").read_bytes()).find(f"{ATOM}entry")
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["a", "b"]
+    assert [a.findtext(f"{ATOM}name") for a in entry.findall(f"{ATOM}author")] == ["Ann", "Bob"]

@@ -109,8 +109,10 @@ def test_a_bad_base_url_is_a_usage_error_and_writes_nothing(base: str, shown: st
 
 
 def test_a_site_url_with_a_query_is_no_base_url() -> None:
-    """Without --base-url, ids are made under site.url: the same rules apply to it."""
-    Path("sfb-feeds.yaml").write_text(CONFIG.replace(".net/", ".net/?lang=en"), encoding="utf-8")
+    """Without --base-url, ids are made under site.url: the same rules apply to it (the
+    config sets feeds_url, which a site.url with a query needs)."""
+    config = CONFIG.replace(".net/\n", ".net/?lang=en\n  feeds_url: https://www.istendency.net/f/\n")
+    Path("sfb-feeds.yaml").write_text(config, encoding="utf-8")
     Path("listing.txt").write_text(GOOD, encoding="utf-8")
     code, out, err = run_cli("import", "listing.txt", "--config", "sfb-feeds.yaml")
     assert (code, out) == (2, "")

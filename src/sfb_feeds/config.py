@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeGuard
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -149,7 +150,7 @@ SCHEMA: dict[str, Reader | dict[str, Reader | _ByLanguage]] = {
     "statements": _path, "output": _path, "templates": _path, "cache": _path, "state": _path,
     "site": {
         "title": fields.header_value, "description": fields.text, "url": fields.url,
-        "feeds_url": fields.url, "author": fields.author, "timezone": _timezone,
+        "feeds_url": fields.folder_url, "author": fields.author, "timezone": _timezone,
     },
     "feeds": {"entries": _positive_int, "websub_hub": fields.url},
     "digests": {
@@ -267,8 +268,20 @@ def _read_top(root: yaml.Node, out: _Collector) -> dict[str, Any]:
     for key in ("title", "url"):
         if key not in site and f"site.{key}" not in out.lines:  # (not there, not refused)
             out.add(line_of(root), f"site.{key}", "is missing; the site needs it")
+    _check_default_feeds_url(site, out)
     _check_sending(values, out)
     return values
+
+
+def _check_default_feeds_url(site: dict[str, Any], out: _Collector) -> None:
+    """``site.feeds_url`` left out is ``site.url`` with ``feeds/`` added: no folder after a
+    query or a fragment (where the feeds' paths would then fall)."""
+    url = site.get("url", "")
+    if "site.feeds_url" not in out.lines and ("?" in url or "#" in url):
+        parts = urlsplit(url)
+        out.add("site.url", "site.url", f"{url!r} has a query or a fragment ('?' or '#'), so "
+                "the default site.feeds_url (site.url with feeds/ added) would be no folder; "
+                f"set site.feeds_url (e.g. {parts.scheme}://{parts.netloc}/feeds/)")
 
 
 def _is_loopback(host: str) -> bool:

@@ -161,6 +161,11 @@ def text_list(node: yaml.Node) -> tuple[str, ...]:
     return tuple(items)
 
 
+def tag_list(node: yaml.Node) -> tuple[str, ...]:
+    """A record's tags, each once (readers showed "a, a"), in the order first written."""
+    return tuple(dict.fromkeys(text_list(node)))
+
+
 # An address in angle brackets, as the W3C validator finds one in an Atom author's name
 # (ContainsEmail, a warning): feeds publish names only.
 _ADDRESS_IN_NAME = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
@@ -186,7 +191,7 @@ def names(node: yaml.Node) -> tuple[str, ...]:
             _no_address(name)
         except FieldError as exc:
             raise FieldError(f"item {number} {exc}") from None
-    return found
+    return tuple(dict.fromkeys(found))  # each once, as tags are (checked as written: numbers)
 
 
 def boolean(node: yaml.Node) -> bool:
@@ -245,6 +250,16 @@ def language(node: yaml.Node) -> str:
 
 def url(node: yaml.Node) -> str:
     return absolute_url(text(node))
+
+
+def folder_url(node: yaml.Node) -> str:
+    """An absolute http(s) URL that outputs' paths are added to (``site.feeds_url``)."""
+    value = url(node)
+    if "?" in value or "#" in value:
+        raise FieldError(f"{value!r} has a query or a fragment ('?' or '#'): the feeds' "
+                         "addresses add their paths to it (e.g. pl/atom.xml), which would fall "
+                         "into the query or the fragment; leave it out")
+    return value
 
 
 def absolute_url(value: str) -> str:

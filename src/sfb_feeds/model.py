@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 FileStatus = tuple[str, int, int, int]  # a file as last seen: path, size, mtime (ns), inode
@@ -28,8 +28,13 @@ class SiteSettings:
 
     @property
     def domain(self) -> str:
-        """The site's host name, for tag URIs, Message-IDs and List-Ids."""
-        return urlsplit(self.url).hostname or "localhost"
+        """The site's host name, for tag URIs, Message-IDs and List-Ids: ASCII, an
+        international name in its IDNA form (``xn--``), as the feeds' links have it."""
+        host = urlsplit(self.url).hostname or "localhost"
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:  # (not a DNS name: an empty or too long label) escaped instead
+            return quote(host, safe=".-")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -156,7 +156,7 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
 
 _READERS: dict[str, Callable[[yaml.Node], Any]] = {
     "language": fields.language, "url": fields.url, "authors": fields.names,
-    "tags": fields.text_list, "draft": fields.boolean, "id": fields.identifier,
+    "tags": fields.tag_list, "draft": fields.boolean, "id": fields.identifier,
     "title": fields.line,
 }
 
