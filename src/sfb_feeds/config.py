@@ -26,7 +26,7 @@ from .model import (
     SiteSettings,
     SmtpSettings,
 )
-from .urls import MAX_FIELDS, QUERY, mailto_addresses, unreadable_fields
+from .urls import MAX_FIELDS, unreadable_fields
 from .validate import suggest
 from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, is_null, line_of, mapping_items
@@ -98,25 +98,6 @@ def _rate(node: yaml.Node) -> float:
     return rate
 
 
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-_FILLED = tuple(f"{{{name}}}" for name in QUERY)  # list_unsubscribe_url, personalise.py
-
-
-def _unsubscribe(node: yaml.Node) -> str:
-    value = fields.header_value(node)
-    if not value.startswith(("https://", "mailto:")):
-        raise fields.FieldError(f"{value!r} must be an https:// or mailto: URL")
-    if wide := [local for local, _ in mailto_addresses(value) if not local.isascii()]:
-        raise fields.FieldError(f"{value!r} has an address with characters outside ASCII "
-                                f"before its @ ({wide[0]}), which only mail systems with "
-                                "SMTPUTF8 (RFC 6531) can deliver to; use an ASCII local part "
-                                "(an international domain is fine)")
-    if unknown := [name for name in _PLACEHOLDER.findall(value) if name not in _FILLED]:
-        raise fields.FieldError(f"{value!r} has the placeholder {unknown[0]}, which nothing "
-                                "fills in; use {lang}, {address} or {token}")
-    return value
-
-
 # RFC 2919's list-id-namespace as a domain: dot-atom labels of letters, digits and inner
 # hyphens, at least two of them (the language tag is put before it as the list-label).
 _LIST_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -157,7 +138,7 @@ SCHEMA: dict[str, Reader | dict[str, Reader | _ByLanguage]] = {
         "week_starts": _one_of(WEEKDAYS, "a day of the week (e.g. monday)"),
         "from": fields.mailbox,
         "lists": _ByLanguage(fields.mailbox, "list addresses (pl: list@example.org)"),
-        "unsubscribe": _unsubscribe, "list_id": _list_id,
+        "unsubscribe": fields.unsubscribe_url, "list_id": _list_id,
         "recipients": _ByLanguage(_path, "recipients files (pl: pl.csv)"),
         "unsubscribe_secret_env": _variable,
     },

@@ -290,3 +290,22 @@ def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
     kept = tuple(part for part in parts if not shows_nothing(part))
     return kept, bool(kept) and kept[-1].endswith(("...", "…"))
 
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_FILLED = tuple(f"{{{name}}}" for name in urls.QUERY)  # list_unsubscribe_url, personalise.py
+
+
+def unsubscribe_url(node: yaml.Node) -> str:
+    """``digests.unsubscribe``: an https:// or mailto: URL whose placeholders are filled."""
+    value = header_value(node)
+    if not value.startswith(("https://", "mailto:")):
+        raise FieldError(f"{value!r} must be an https:// or mailto: URL")
+    if wide := [local for local, _ in urls.mailto_addresses(value) if not local.isascii()]:
+        raise FieldError(f"{value!r} has an address with characters outside ASCII before "
+                         f"its @ ({wide[0]}), which only mail systems with SMTPUTF8 (RFC "
+                         "6531) can deliver to; use an ASCII local part (an international "
+                         "domain is fine)")
+    if unknown := [name for name in _PLACEHOLDER.findall(value) if name not in _FILLED]:
+        raise FieldError(f"{value!r} has the placeholder {unknown[0]}, which nothing fills "
+                         "in; use {lang}, {address} or {token}")
+    return value

