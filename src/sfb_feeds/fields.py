@@ -21,7 +21,10 @@ from .yamlio import BOOL_TAG, STR_TAG, foreign_tag, is_null
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d")  # a calendar date, then a time
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+# A line break as YAML reads one (\r\n, \r, U+2028, U+2029 too: a double-quoted excerpt may
+# escape any of them); two, with only spaces or tabs between them, end a paragraph.
+_LINE_BREAK = "(?:\r\n|\r(?!\n)|[\n\u2028\u2029])"
+_PARAGRAPH_BREAK = re.compile(f"{_LINE_BREAK}[ \t]*{_LINE_BREAK}\\s*")
 _KINDS: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
 
 
@@ -284,7 +287,8 @@ def _spaced(value: str, host: str, space: str) -> FieldError:
 
 
 def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
-    """An excerpt's paragraphs (blank-line separated; single breaks become spaces; those
+    """An excerpt's paragraphs (blank-line separated, whichever YAML line break each is: a
+    double-quoted excerpt may write ``\\r\\n``; single breaks become spaces; those
     that show nothing left out), and whether it ends with a cut marker (``...``/``…``)."""
     parts = tuple(" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(value.strip()))
     kept = tuple(part for part in parts if not shows_nothing(part))
