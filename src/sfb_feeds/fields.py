@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -255,9 +255,28 @@ def url(node: yaml.Node) -> str:
     return absolute_url(text(node))
 
 
+def public_url(node: yaml.Node) -> str:
+    """An absolute http(s) URL of the config that outputs publish (``site.url``,
+    ``feeds.websub_hub``): without credentials."""
+    return _without_credentials(url(node))
+
+
+def _without_credentials(value: str) -> str:
+    """``value``, unless a user name or password comes before its host (``user:pw@host``):
+    every feed, page and mail header carrying the URL would publish it."""
+    parts = urlsplit(value)
+    if "@" not in parts.netloc:
+        return value
+    host = parts.netloc.rpartition("@")[2]
+    shown, bare = (urlunsplit(parts._replace(netloc=netloc)) for netloc in (f"…@{host}", host))
+    raise FieldError(f"{shown!r} holds a user name or password before its host (not shown "
+                     "here), which every feed, page and mail header would publish; remove it "
+                     f"(e.g. {bare}) and give the server its credentials some other way")
+
+
 def folder_url(node: yaml.Node) -> str:
     """An absolute http(s) URL that outputs' paths are added to (``site.feeds_url``)."""
-    value = url(node)
+    value = public_url(node)
     if "?" in value or "#" in value:
         raise FieldError(f"{value!r} has a query or a fragment ('?' or '#'): the feeds' "
                          "addresses add their paths to it (e.g. pl/atom.xml), which would fall "
@@ -304,6 +323,8 @@ def unsubscribe_url(node: yaml.Node) -> str:
     value = header_value(node)
     if not value.startswith(("https://", "mailto:")):
         raise FieldError(f"{value!r} must be an https:// or mailto: URL")
+    if value.startswith("https://"):
+        _without_credentials(value)
     if wide := [local for local, _ in urls.mailto_addresses(value) if not local.isascii()]:
         raise FieldError(f"{value!r} has an address with characters outside ASCII before "
                          f"its @ ({wide[0]}), which only mail systems with SMTPUTF8 (RFC "
