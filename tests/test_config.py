@@ -334,3 +334,50 @@ def test_a_site_url_with_an_international_domain_is_published_in_its_ascii_form(
     assert re.fullmatch(r"<digest\.2015-W36\.en\.[0-9a-f]+@xn--bcher-kva\.example>",
                         message["Message-ID"])
     assert message["List-Id"] == "T <en.digests.xn--bcher-kva.example>"
+
+
+def _credentials(shown: str, bare: str) -> str:
+    return (f"{shown!r} holds a user name or password before its host (not shown here), "
+            "which every feed, page and mail header would publish; remove it (e.g. "
+            f"{bare}) and give the server its credentials some other way")
+
+
+CREDENTIALS = [
+    ("site:\n  title: T\n  url: https://ann:secret@example.org/\n",
+     "3: site.url: " + _credentials("https://…@example.org/", "https://example.org/")),
+    ("site:\n  title: T\n  url: https://ann@example.org/\n",
+     "3: site.url: " + _credentials("https://…@example.org/", "https://example.org/")),
+    (MINIMAL + "  feeds_url: https://ann:secret@example.org/feeds/\n",
+     "4: site.feeds_url: " + _credentials("https://…@example.org/feeds/",
+                                          "https://example.org/feeds/")),
+    (MINIMAL + "feeds:\n  websub_hub: http://ann:s%40cret@hub.example:8080/\n",
+     "5: feeds.websub_hub: " + _credentials("http://…@hub.example:8080/",
+                                            "http://hub.example:8080/")),
+    (MINIMAL + "digests:\n  unsubscribe: https://ann:secret@example.org/leave?lang={lang}\n",
+     "5: digests.unsubscribe: " + _credentials("https://…@example.org/leave?lang={lang}",
+                                               "https://example.org/leave?lang={lang}")),
+]
+
+
+@pytest.mark.parametrize(("config", "message"), CREDENTIALS)
+def test_a_url_with_a_user_name_or_password_is_refused(
+        make_site: SiteMaker, config: str, message: str) -> None:
+    """``https://user:password@host/`` as site.url, site.feeds_url, feeds.websub_hub or
+    digests.unsubscribe was accepted, and the credentials published in every feed's links,
+    the subscribe page and the mails' headers. Refused by line, without repeating them;
+    nothing changes."""
+    site = make_site()
+    assert run(["build", "--config", str(site)])[0] == 0
+    before = snapshot(site.parent / "feeds")
+    site.write_text(config, encoding="utf-8")
+    for command in ("check", "build"):
+        code, out, err = run([command, "--config", str(site)])
+        assert (code, out, err) == (1, "", f"error: site/sfb-feeds.yaml:{message}\n")
+        assert "secret" not in err and "ann" not in err
+    assert snapshot(site.parent / "feeds") == before
+
+
+def test_an_at_sign_in_a_path_or_a_mailto_address_is_no_user_name(make_site: SiteMaker) -> None:
+    site = make_site(config="site:\n  title: T\n  url: https://example.org/@ann/\n"
+                            "digests:\n  unsubscribe: mailto:leave@example.org\n")
+    assert run(["check", "--config", str(site)])[0] == 0

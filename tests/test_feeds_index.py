@@ -43,8 +43,10 @@ def test_autodiscovery_links_every_feed(page: object) -> None:
                 for media, name, label in kinds]
     names = {"ar": "العربية", "en": "English", "pl": "Polski", "pt-BR": "Português (Brasil)",
              "tr": "Türkçe"}
-    digest_feed = [("application/atom+xml", "digests.xml", "weekly digests")]
+    digests = {"ar": "النشرات الأسبوعية", "en": "weekly digests", "pl": "przeglądy tygodnia",
+               "pt-BR": "resumos semanais", "tr": "haftalık bültenler"}  # noqa: RUF001
     for language in site.languages:
+        digest_feed = [("application/atom+xml", "digests.xml", digests[language])]
         expected += [(media, public(f"{language}/{name}"), language,
                       f"Socialism From Below — {names[language]} ({label})")
                      for media, name, label in kinds + digest_feed]

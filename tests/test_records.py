@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import GOOD_RECORD, SiteMaker, snapshot
+from lxml import etree
+from lxml import html as lxml_html
 
 from sfb_feeds.cli import main
 from sfb_feeds.urls import canonical_uri
@@ -414,3 +416,34 @@ def test_scalars_in_lists_are_text_as_written_like_other_fields(make_site: SiteM
     (item,) = feed["items"]
     assert (item["title"], item["authors"], item["tags"]) == (
         "1984", [{"name": "1"}, {"name": "null"}, {"name": "no"}], ["2.50"])
+
+
+@pytest.mark.parametrize(("escaped", "paragraphs"), [
+    (r"\n\n", ["first", "second"]),
+    (r"\r\n\r\n", ["first", "second"]),
+    (r"\r\n \t\r\n", ["first", "second"]),
+    (r"\r\r", ["first", "second"]),
+    (r"\n\r\n", ["first", "second"]),
+    (r"\L\L", ["first", "second"]),
+    (r"\P\P", ["first", "second"]),
+    (r"\r\n", ["first second"]),
+    (r"\r", ["first second"]),
+    (r"\P", ["first second"]),
+])
+def test_escaped_line_breaks_in_a_quoted_excerpt_separate_paragraphs_alike(
+        make_site: SiteMaker, escaped: str, paragraphs: list[str]) -> None:
+    """A double-quoted excerpt written with ``\\r\\n`` (or ``\\r``, or YAML's other line
+    breaks ``\\L`` U+2028 and ``\\P`` U+2029) where ``\\n`` stands: a blank line between two
+    breaks separates paragraphs whichever break it is; a single one is a space. ``"first\\r\\n
+    \\r\\nsecond"`` was one paragraph, "first second"."""
+    config = make_site({"a.yaml": "title: A\ndate: 2015-09-04\nlanguage: en\nid: urn:sfb:a\n"
+                                  f'excerpt: "first{escaped}second"\n'})
+    now = ["--config", str(config), "--now", "2016-01-01T00:00:00+00:00"]
+    assert run(["check", *now])[0] == 0
+    assert run(["build", *now]) == (0, "13 written, 0 unchanged, 0 removed\n", "")
+    feed = json.loads((config.parent / "feeds" / "en" / "feed.json").read_text())
+    (item,) = feed["items"]
+    assert item["content_text"] == "\n\n".join(paragraphs)
+    atom = etree.parse(str(config.parent / "feeds" / "en" / "atom.xml")).getroot()
+    content = atom.findtext("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content")
+    assert [p.text for p in lxml_html.fragments_fromstring(content)] == paragraphs

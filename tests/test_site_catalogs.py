@@ -191,3 +191,35 @@ def test_check_verbose_names_the_languages_that_fall_back(make_site: SiteMaker) 
     assert "sw: no catalog; labels fall back to English" not in err
     code, _, err = run(["check", "--config", str(config), "--now", NOW])
     assert (code, err) == (0, "")  # the notes are for --verbose only
+
+
+def _feed_titles(config: Path) -> dict[str, str]:
+    """The subscribe page's autodiscovery links: href (under feeds/) -> title."""
+    page = lxml_html.document_fromstring((config.parent / "feeds" / "index.html").read_bytes())
+    start = "https://www.istendency.net/feeds/"
+    return {link.get("href").removeprefix(start): link.get("title")
+            for link in page.head.iter("link") if link.get("rel") == "alternate"}
+
+
+def test_the_subscribe_pages_feed_titles_are_in_each_rows_language(make_site: SiteMaker) -> None:
+    """The words of a feed link's title ("weekly digests", "all languages") were English
+    on every row; they come from the row's catalogs, as its labels do. Format names stay."""
+    config = make_site(RECORDS)
+    assert _build(config) == (0, "")
+    titles = _feed_titles(config)
+    assert titles["pl/digests.xml"] == "Socialism From Below — Polski (przeglądy tygodnia)"
+    assert titles["pl/atom.xml"] == "Socialism From Below — Polski (Atom)"
+    assert titles["pl/feed.json"] == "Socialism From Below — Polski (JSON Feed)"
+    assert titles["pt-BR/digests.xml"].endswith(" (resumos semanais)")  # through pt
+    assert titles["sw/digests.xml"] == "Socialism From Below — Kiswahili (weekly digests)"
+    assert titles["rss.xml"] == "Socialism From Below — all languages (RSS)"
+
+
+def test_a_site_catalog_words_the_subscribe_pages_feed_titles(make_site: SiteMaker) -> None:
+    config = make_site(RECORDS)
+    _site_catalog(config, "pl", 'msgid "weekly digests"\nmsgstr "przeglądy IST"\n')
+    _site_catalog(config, "en", 'msgid "all languages"\nmsgstr "every language"\n')
+    assert _build(config) == (0, "")
+    titles = _feed_titles(config)
+    assert titles["pl/digests.xml"] == "Socialism From Below — Polski (przeglądy IST)"
+    assert titles["atom.xml"] == "Socialism From Below — every language (Atom)"

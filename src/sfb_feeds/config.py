@@ -130,10 +130,10 @@ def _port(node: yaml.Node) -> int:
 SCHEMA: dict[str, Reader | dict[str, Reader | _ByLanguage]] = {
     "statements": _path, "output": _path, "templates": _path, "cache": _path, "state": _path,
     "site": {
-        "title": fields.header_value, "description": fields.text, "url": fields.url,
+        "title": fields.header_value, "description": fields.text, "url": fields.public_url,
         "feeds_url": fields.folder_url, "author": fields.author, "timezone": _timezone,
     },
-    "feeds": {"entries": _positive_int, "websub_hub": fields.url},
+    "feeds": {"entries": _positive_int, "websub_hub": fields.public_url},
     "digests": {
         "week_starts": _one_of(WEEKDAYS, "a day of the week (e.g. monday)"),
         "from": fields.mailbox,

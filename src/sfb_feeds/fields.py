@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from email.utils import parseaddr
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -21,7 +21,10 @@ from .yamlio import BOOL_TAG, STR_TAG, foreign_tag, is_null
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d")  # a calendar date, then a time
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+# A line break as YAML reads one (\r\n, \r, U+2028, U+2029 too: a double-quoted excerpt may
+# escape any of them); two, with only spaces or tabs between them, end a paragraph.
+_LINE_BREAK = "(?:\r\n|\r(?!\n)|[\n\u2028\u2029])"
+_PARAGRAPH_BREAK = re.compile(f"{_LINE_BREAK}[ \t]*{_LINE_BREAK}\\s*")
 _KINDS: dict[type[yaml.Node], str] = {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}
 
 
@@ -252,9 +255,28 @@ def url(node: yaml.Node) -> str:
     return absolute_url(text(node))
 
 
+def public_url(node: yaml.Node) -> str:
+    """An absolute http(s) URL of the config that outputs publish (``site.url``,
+    ``feeds.websub_hub``): without credentials."""
+    return _without_credentials(url(node))
+
+
+def _without_credentials(value: str) -> str:
+    """``value``, unless a user name or password comes before its host (``user:pw@host``):
+    every feed, page and mail header carrying the URL would publish it."""
+    parts = urlsplit(value)
+    if "@" not in parts.netloc:
+        return value
+    host = parts.netloc.rpartition("@")[2]
+    shown, bare = (urlunsplit(parts._replace(netloc=netloc)) for netloc in (f"…@{host}", host))
+    raise FieldError(f"{shown!r} holds a user name or password before its host (not shown "
+                     "here), which every feed, page and mail header would publish; remove it "
+                     f"(e.g. {bare}) and give the server its credentials some other way")
+
+
 def folder_url(node: yaml.Node) -> str:
     """An absolute http(s) URL that outputs' paths are added to (``site.feeds_url``)."""
-    value = url(node)
+    value = public_url(node)
     if "?" in value or "#" in value:
         raise FieldError(f"{value!r} has a query or a fragment ('?' or '#'): the feeds' "
                          "addresses add their paths to it (e.g. pl/atom.xml), which would fall "
@@ -284,7 +306,8 @@ def _spaced(value: str, host: str, space: str) -> FieldError:
 
 
 def paragraphs(value: str) -> tuple[tuple[str, ...], bool]:
-    """An excerpt's paragraphs (blank-line separated; single breaks become spaces; those
+    """An excerpt's paragraphs (blank-line separated, whichever YAML line break each is: a
+    double-quoted excerpt may write ``\\r\\n``; single breaks become spaces; those
     that show nothing left out), and whether it ends with a cut marker (``...``/``…``)."""
     parts = tuple(" ".join(part.split()) for part in _PARAGRAPH_BREAK.split(value.strip()))
     kept = tuple(part for part in parts if not shows_nothing(part))
@@ -300,6 +323,8 @@ def unsubscribe_url(node: yaml.Node) -> str:
     value = header_value(node)
     if not value.startswith(("https://", "mailto:")):
         raise FieldError(f"{value!r} must be an https:// or mailto: URL")
+    if value.startswith("https://"):
+        _without_credentials(value)
     if wide := [local for local, _ in urls.mailto_addresses(value) if not local.isascii()]:
         raise FieldError(f"{value!r} has an address with characters outside ASCII before "
                          f"its @ ({wide[0]}), which only mail systems with SMTPUTF8 (RFC "

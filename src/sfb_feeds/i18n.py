@@ -82,6 +82,13 @@ MESSAGES: tuple[str, ...] = (
     _mark("RSS feed"),
     _mark("JSON feed"),
     _mark("Digest archive"),
+    # TRANSLATORS: the subscribe page's title of a language's feed of weekly digests, in
+    # parentheses after the site and the language: "Socialism From Below — Polski (weekly
+    # digests)"; lowercase where your language allows.
+    _mark("weekly digests"),
+    # TRANSLATORS: the subscribe page's title of the feeds of every language together:
+    # "Socialism From Below — all languages (Atom)".
+    _mark("all languages"),
     _mark("Previous digests"),
     _mark("You are receiving this because you subscribed to the {site} mailing list."),
     _mark("Unsubscribe"),

@@ -186,7 +186,8 @@ ATOM = FeedKind("atom.xml", "application/atom+xml", "Atom")
 RSS = FeedKind("rss.xml", "application/rss+xml", "RSS")
 JSON_FEED = FeedKind("feed.json", "application/feed+json", "JSON Feed")
 KINDS = (ATOM, RSS, JSON_FEED)
-DIGEST_FEED = FeedKind("digests.xml", "application/atom+xml", "weekly digests")  # per language
+# per language; its label is also a label of i18n.MESSAGES (the subscribe page translates it)
+DIGEST_FEED = FeedKind("digests.xml", "application/atom+xml", "weekly digests")
 FEED_ARCHIVE_PATH = "{lang}/archive/{period}.xml"  # RFC 5005 archives: a language and a year
 DIGEST_PATH = "digests/{lang}/{period}"  # + ".html", ".txt" or ".eml"
 DIGEST_ARCHIVE_PATH = "digests/{lang}/index.html"

@@ -110,9 +110,13 @@ def distinct_updated(statement: Statement) -> datetime:
     return moment + timedelta(microseconds=1 + int.from_bytes(digest, "big") % 999_999)
 
 
-def display_title(site: Site, language: str | None) -> str:
-    """A feed's name in lists (OPML, the subscribe page): names "all languages" too."""
-    return feed_title(site, language) if language else f"{feed_title(site, None)} — all languages"
+ALL_LANGUAGES = "all languages"  # a label of i18n.MESSAGES
+
+
+def display_title(site: Site, language: str | None, everything: str = ALL_LANGUAGES) -> str:
+    """A feed's name in lists (OPML, the subscribe page): names "all languages" too
+    (``everything``: those words, as the list's language writes them)."""
+    return feed_title(site, language) if language else f"{feed_title(site, None)} — {everything}"
 
 
 def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:

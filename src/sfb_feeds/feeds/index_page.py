@@ -16,7 +16,7 @@ from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site, feed_title
 from ..template_errors import site_templates
-from .document import display_title
+from .document import ALL_LANGUAGES, display_title
 
 NEWEST = 5  # statement titles shown per language
 TEMPLATE = "index.html"
@@ -94,11 +94,14 @@ class IndexPage:
         return self.languages.get(lang) or Language(lang, self._locales)
 
     def _feed_link(self, site: Site, kind: urls.FeedKind, language: str | None) -> FeedLink:
+        words = self._language(language or "en")
+        # Format names (Atom, RSS, JSON Feed) are the same in every language; words are not.
+        what = words.label(kind.label) if kind is urls.DIGEST_FEED else kind.label
+        name = display_title(site, language, words.label(ALL_LANGUAGES))
         return FeedLink(
-            label=self._language(language or "en").label(_LABELS[kind]),
+            label=words.label(_LABELS[kind]),
             href=urls.public_url(site.settings, urls.feed_path(kind, language)),
-            media_type=kind.media_type, hreflang=language,
-            title=f"{display_title(site, language)} ({kind.label})")
+            media_type=kind.media_type, hreflang=language, title=f"{name} ({what})")
 
     def _headline(self, site: Site, statement: Statement) -> Headline:
         day = statement.date.astimezone(site.settings.site.tz)
