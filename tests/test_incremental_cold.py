@@ -9,6 +9,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
 from cli_run import MINIMAL, run
 from conftest import snapshot
 
@@ -60,3 +61,42 @@ def test_a_lowered_file_limit_refuses_a_cached_file_as_a_cold_build_does(
     cold = build(config)
     assert cold[0] == 1
     assert incremental[::2] == cold[::2]
+
+
+DIGEST_TXT = (Path(__file__).resolve().parents[1] / "templates" / "email"
+              / "digest.txt").read_text("utf-8")
+CATALOG = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+           'msgid "Weekly digest"\nmsgstr "{label}"\n')
+SITE_FILES = {
+    "template": ("tpl/email/digest.txt",
+                 lambda label: DIGEST_TXT.replace("{{ count_label }}",
+                                                  "{{ count_label }} " + label)),
+    "catalog": ("locales/en/LC_MESSAGES/sfb_feeds.po",
+                lambda label: CATALOG.replace("{label}", label)),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SITE_FILES))
+def test_a_site_file_edited_twice_in_one_clock_tick_is_rendered_as_a_cold_build_does(
+        tmp_path: Path, kind: str) -> None:
+    """The second edit keeps the file's size and modification time (as an edit within the
+    same clock tick does): the outputs must still show it."""
+    config = site(tmp_path / "site", {"a.yaml": LONG}, MINIMAL + "templates: tpl\n")
+    (tmp_path / "site" / "tpl" / "email").mkdir(parents=True)
+    name, text = SITE_FILES[kind]
+    path = tmp_path / "site" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text("AAAA"), "utf-8")
+    moment = path.stat().st_mtime_ns
+    assert build(config)[0] == 0
+    path.write_text(text("BBBB"), "utf-8")
+    os.utime(path, ns=(moment, moment))
+    assert build(config)[0] == 0
+    incremental = snapshot(tmp_path / "site" / "feeds")
+    shutil.rmtree(tmp_path / "site" / "feeds")
+    shutil.rmtree(tmp_path / "site" / ".sfb-cache")
+    assert build(config)[0] == 0
+    cold = snapshot(tmp_path / "site" / "feeds")
+    assert "BBBB" in cold["digests/en/2015-W01.txt"][0].decode()
+    assert {path: data for path, (data, _) in incremental.items() if path[0] != "."} \
+        == {path: data for path, (data, _) in cold.items() if path[0] != "."}
