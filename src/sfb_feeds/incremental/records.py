@@ -132,8 +132,10 @@ class RecordCache:
         self.folder = None if cache is None else cache / RECORDS_DIR
         prefix = display_prefix(settings.statements_dir)
         self.prefix = prefix or ""
+        # The limits too: a file or excerpt within the old ones may be over new ones.
         self.header = ("sfb-feeds-records", CACHE_FORMAT, code_fingerprint(),
-                       repr(settings.site), os.getcwd() if prefix is None else "", detector)
+                       repr(settings.site), repr(settings.limits),
+                       os.getcwd() if prefix is None else "", detector)
         self.shards = [self._read(number) for number in range(RECORD_SHARDS)]
         self.dirty: set[int] = set()
 

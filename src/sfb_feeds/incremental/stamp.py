@@ -67,13 +67,17 @@ def write_cache(path: Path, data: bytes) -> None:
         os.replace(temp, path)
 
 
-def _tree_status(folder: Path) -> Iterator[str]:
-    """``relative path:size:mtime`` for every file under ``folder`` (nothing if missing)."""
+def _tree_status(folder: Path, contents: bool = False) -> Iterator[str]:
+    """``relative path:size:mtime`` for every file under ``folder`` (nothing if missing);
+    with ``contents``, ``relative path:digest of its bytes`` instead."""
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
             path = os.path.join(root, name)
             with contextlib.suppress(OSError):
+                if contents:
+                    yield f"{os.path.relpath(path, folder)}:{digest(Path(path).read_bytes())}"
+                    continue
                 st = os.stat(path)
                 yield f"{os.path.relpath(path, folder)}:{st.st_size}:{st.st_mtime_ns}"
 
@@ -105,10 +109,12 @@ def code_fingerprint() -> str:
 
 def render_base(settings: Settings) -> str:
     """What every output depends on: the code, every setting, the site's templates and
-    its own catalogs (``locales/`` beside the config)."""
+    its own catalogs (``locales/`` beside the config). Those two by their bytes (a few
+    small files): a file edited twice within one clock tick keeps its size and time, and
+    they are read when rendered, not parsed once with the statements."""
     templates = (() if settings.templates_dir is None
-                 else tuple(_tree_status(settings.templates_dir)))
-    locales = tuple(_tree_status(settings.config_path.parent / "locales"))
+                 else tuple(_tree_status(settings.templates_dir, contents=True)))
+    locales = tuple(_tree_status(settings.config_path.parent / "locales", contents=True))
     return digest(code_fingerprint(), repr(settings), *templates, "locales", *locales)
 
 
