@@ -81,6 +81,11 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
     ("non-http url", "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: ftp://e.org/a\n",
      f"{R}:5: record 1: url: 'ftp://e.org/a' is not an absolute http(s) URL "
      "(e.g. https://example.org/x)"),
+    ("url with credentials",
+     "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: https://ann:pw@e.org/a\n",
+     f"{R}:5: record 1: url: 'https://…@e.org/a' holds a user name or password before its "
+     "host (not shown here), which every feed, page and mail header would publish; remove it "
+     "(e.g. https://e.org/a) and give the server its credentials some other way"),
     ("javascript url",
      "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: 'javascript:alert(1)'\n",
      f"{R}:5: record 1: url: 'javascript:alert(1)' is not an absolute http(s) URL "

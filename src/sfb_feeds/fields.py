@@ -256,8 +256,8 @@ def url(node: yaml.Node) -> str:
 
 
 def public_url(node: yaml.Node) -> str:
-    """An absolute http(s) URL of the config that outputs publish (``site.url``,
-    ``feeds.websub_hub``): without credentials."""
+    """An absolute http(s) URL that outputs publish (``site.url``, ``feeds.websub_hub``, a
+    statement's ``url``): without credentials."""
     return _without_credentials(url(node))
 
 

@@ -155,7 +155,7 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
 
 
 _READERS: dict[str, Callable[[yaml.Node], Any]] = {
-    "language": fields.language, "url": fields.url, "authors": fields.names,
+    "language": fields.language, "url": fields.public_url, "authors": fields.names,
     "tags": fields.tag_list, "draft": fields.boolean, "id": fields.identifier,
     "title": fields.line,
 }
