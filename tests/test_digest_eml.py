@@ -18,7 +18,7 @@ import pytest
 from conftest import render_site
 from hypothesis import given
 from hypothesis import strategies as st
-from test_digest_factory import BASE, refugee_statements, site, statement
+from test_digest_factory import BASE, refugee_statements, settings, site, statement
 
 from sfb_feeds import digest
 from sfb_feeds.digest import eml
@@ -229,12 +229,12 @@ def test_every_digest_message_parses_without_defects() -> None:
 
 
 def test_a_site_title_with_special_characters_is_quoted() -> None:
-    title = 'Socialism, From "Below": Łódź'
+    title = 'Socialism, From "Below": Lodz'
     data = outputs(site(refugee_statements(), title=title, sender=""))["digests/pl/2015-W36.eml"]
     message = read(data)
     assert message["From"] is None  # no digests.from: no From, never one made of the title
     assert message["List-Id"] == (
-        '"Socialism, From \\"Below\\": Łódź" <pl.digests.www.istendency.net>')
+        '"Socialism, From \\"Below\\": Lodz" <pl.digests.www.istendency.net>')
     assert message["Subject"].startswith(title)
     assert not message.defects
 
@@ -253,3 +253,63 @@ def test_parts_mostly_outside_latin_are_base64_and_read_back_exactly() -> None:
     body = result["digests/el/2015-W36.txt"]
     assert len(text.get_payload()) < len(quopri.encodestring(body))
     assert not message.defects and not text.defects
+
+
+PHRASE_WORD = r"=\?utf-8\?b\?[A-Za-z0-9+/]*=*\?=|[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+
+
+def _list_id_field(data: bytes) -> str:
+    """The List-Id field's body as written (unfolded), before any decoding."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    found = re.search(r"^List-Id:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", head, re.M)
+    assert found is not None
+    return found[1].replace("\r\n", "")
+
+
+BELOW = "Aşağıdan"  # noqa: RUF001 (Turkish dotless i)
+ARABIC = "الاشتراكية"
+
+
+@pytest.mark.parametrize("title", [
+    f"Sosyalizm {BELOW}",
+    f"الاشتراكيون الثوريون: {ARABIC} من أسفل",
+    f"Sosyalizm ({BELOW})",
+    'Socialism, From "Below": Łódź',
+    f"Devrimci Sosyalist İşçi Partisi — Sosyalizm {BELOW} Dergisi 🚩 {BELOW} {BELOW} 🚩",
+])
+def test_list_id_with_a_title_outside_ascii_reads_back_exactly(title: str) -> None:
+    """RFC 2047 encoded words for the phrase, never inside a quoted string (section 5: a
+    decoder leaves them as they are there); the email package's folder put them in quotes
+    (so readers got the quotes and backslashes) and dropped spaces between encoded words."""
+    data = outputs(site(refugee_statements(), title=title))["digests/tr/2015-W36.eml"]
+    data.decode("ascii")
+    assert max(len(line) for line in data.split(b"\r\n")) <= 78
+    message = read(data)
+    assert message["List-Id"] == f"{title} <tr.digests.www.istendency.net>"
+    assert not message["List-Id"].defects and not message.defects
+    field = _list_id_field(data)
+    phrase, _, list_id = field.rpartition(" ")
+    assert list_id == "<tr.digests.www.istendency.net>"  # the identifier itself stays ASCII
+    # An RFC 5322 phrase: atoms and encoded words (no quoted string, no comment).
+    assert all(re.fullmatch(PHRASE_WORD, word) for word in phrase.split()), phrase
+    # The older decoder (email.header), which many mail tools still use, agrees.
+    assert str(make_header(decode_header(phrase))) == title
+
+
+LIST_WORDS = ["Sosyalizm", BELOW, ARABIC, "(IST)", "a,b", '"q"', "x" * 40, "Łódź:",
+              "=?utf-8?q?x?=", "\U0001f6a9", "Below", "İ.Ş."]
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.sampled_from(LIST_WORDS), min_size=1, max_size=9))
+def test_list_id_phrase_reads_back_exactly_in_lines_of_78(words: list[str]) -> None:
+    title = " ".join(words)
+    hypothesis.assume(not title.isascii() or "=?" in title)  # (ASCII: the email package's)
+    heads = eml.ListHeads.of(settings(title=title), "tr")
+    lines = heads.lists.decode("ascii").split("\r\n")
+    assert all(len(line) <= 78 for line in lines)
+    message = read(heads.lists + b"\r\nbody")
+    assert message["List-Id"] == f"{title} <tr.digests.www.istendency.net>"
+    phrase = _list_id_field(heads.lists).rpartition(" ")[0]
+    assert all(re.fullmatch(PHRASE_WORD, word) for word in phrase.split()), phrase
+    assert str(make_header(decode_header(phrase))) == title
