@@ -231,6 +231,23 @@ def test_no_rule_but_media_is_left_in_style() -> None:
         assert kinds == {sheet.cssRules[0].MEDIA_RULE}, path
 
 
+def test_the_column_is_a_fixed_layout_table() -> None:
+    """The 600px column (.container) is laid out from its own width (table-layout: fixed),
+    so a long unbroken word or URL wraps in a client that keeps only word-wrap (Yahoo's
+    webmail: no word-break, no overflow-wrap) instead of widening the column; inlined,
+    since clients that drop <style> keep style attributes (test_browser.py shows it)."""
+    cssutils = pytest.importorskip("cssutils")
+    s = site([*refugee_statements(), statement("عربي", lang="ar", day=date(2015, 9, 3))])
+    pages = {path: data for path, data in outputs(s).items() if path.endswith(".html")}
+    for path, data in pages.items():
+        [column] = by_class(parse(data), "container")
+        assert column.tag == "table", path
+        style = cssutils.parseStyle(column.get("style"), validate=False)
+        assert style.getPropertyValue("table-layout") == "fixed", path
+        assert style.getPropertyValue("width") == "100%", path
+    assert {path.rsplit("/", 1)[1] for path in pages} == {"2015-W36.html", "index.html"}
+
+
 def _template_messages() -> set[str]:
     """Every label the shipped templates pass to gettext."""
     found: set[str] = set()

@@ -66,6 +66,11 @@ ALLOWED = {
     "css-word-wrap": "class=(statement|archive-entry|footer)",
     "css-overflow-wrap": "class=(statement|archive-entry|footer)",
     "css-word-break": "class=(statement|archive-entry|footer)",
+    # The column is a fixed-layout table, laid out from its width, so a long word or URL
+    # wraps where only word-wrap is kept (Yahoo's webmail) instead of widening it. Outlook
+    # for Mac makes every table fixed anyway; Outlook for Windows gets the [if mso] 600px
+    # table and wraps nothing; Windows Mail lays the column out as without the property.
+    "css-table-layout": "class=container style> table-layout: fixed$",
     # role="presentation" keeps screen readers from announcing layout tables; Windows Mail
     # drops it, and reads the tables as tables.
     "html-role": "<table ",
