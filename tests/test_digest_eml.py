@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.policy
 import quopri
@@ -313,3 +314,41 @@ def test_list_id_phrase_reads_back_exactly_in_lines_of_78(words: list[str]) -> N
     phrase = _list_id_field(heads.lists).rpartition(" ")[0]
     assert all(re.fullmatch(PHRASE_WORD, word) for word in phrase.split()), phrase
     assert str(make_header(decode_header(phrase))) == title
+
+
+def _body_lines(data: bytes) -> list[bytes]:
+    return data.split(b"\r\n\r\n", 1)[1].split(b"\r\n")
+
+
+@pytest.mark.parametrize("length", range(26, 36))
+def test_quoted_printable_lines_stay_within_76_before_a_space_at_a_line_end(
+        length: int) -> None:
+    """binascii.b2a_qp encodes a space or tab that ends a line (=20, =09) after it has
+    measured the line: an excerpt line ending in a space made HTML lines of 77 and 78
+    characters (RFC 2045, 6.7 (5): at most 76)."""
+    excerpt = (f"{'a' * length} \nthe next line\t\nand \u0105 last ",)
+    result = outputs(site([statement("Trailing", excerpt=excerpt)]))
+    data = result["digests/en/2015-W36.eml"]
+    assert max(len(line) for line in _body_lines(data)) <= 76
+    text, html = read(data).iter_parts()
+    assert html["Content-Transfer-Encoding"] == "quoted-printable"
+    assert text.get_content() == result["digests/en/2015-W36.txt"].decode().replace("\n", "\r\n")
+    assert html.get_content() == result["digests/en/2015-W36.html"].decode().replace(
+        "\n", "\r\n")
+
+
+QP_PIECES = ["a", "\u0105", " ", "\t", "\n", "=", "From ", "F", ".", "x" * 70, "\U0001f6a9"]
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(QP_PIECES), max_size=60))
+def test_quoted_printable_reads_back_exactly_in_lines_of_76(pieces: list[str]) -> None:
+    body = "".join(pieces).encode("utf-8")
+    encoded = eml.quoted_printable(body)
+    encoded.decode("ascii")
+    assert all(len(line) <= 76 for line in encoded.split(b"\n"))
+    assert binascii.a2b_qp(encoded) == body
+    part = (b'Content-Type: text/plain; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + encoded.replace(b"\n", b"\r\n"))
+    assert read(part).get_content() == body.decode("utf-8").replace("\n", "\r\n")

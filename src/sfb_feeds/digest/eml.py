@@ -169,6 +169,32 @@ def _encoded(text: str) -> str:
 
 
 _ASCII = bytes(range(128))
+_MOST_QUOTED = 76  # RFC 2045, 6.7 (5): an encoded line is at most 76 characters
+
+
+def quoted_printable(body: bytes) -> bytes:
+    """``body`` (UTF-8 text, LF line ends) in quoted-printable, LF line ends, no line longer
+    than 76 characters: binascii's, with each line it made longer split by soft line breaks
+    (it encodes a space or tab that ends a line, ``=20`` or ``=09``, after measuring the
+    line, and so wrote lines of 77 and 78 characters)."""
+    encoded = binascii.b2a_qp(body, istext=True)
+    lines = encoded.split(b"\n")
+    if max(map(len, lines)) <= _MOST_QUOTED:
+        return encoded  # (most parts: the repair's loop would double the encoding's time)
+    return b"\n".join(piece for line in lines for piece in _within_76(line))
+
+
+def _within_76(line: bytes) -> list[bytes]:
+    """One encoded line as lines of at most 76 characters, cut by soft line breaks (``=``
+    at the end) before the 76th character and never inside an ``=XX``."""
+    pieces = []
+    while len(line) > _MOST_QUOTED:
+        cut = _MOST_QUOTED - 1  # (and the "=" of the soft line break)
+        escape = line.rfind(b"=", cut - 2, cut)  # an "=XX" the cut would split
+        cut = escape if escape != -1 else cut
+        pieces.append(line[:cut] + b"=")
+        line = line[cut:]
+    return [*pieces, line]
 
 
 def _part(subtype: str, body: bytes) -> bytes:
@@ -180,7 +206,7 @@ def _part(subtype: str, body: bytes) -> bytes:
     if len(body.translate(None, _ASCII)) * 6 > len(body):  # (lines of 76: RFC 2045)
         encoding, encoded = "base64", base64.encodebytes(body.replace(b"\n", CRLF))
     else:
-        encoding, encoded = "quoted-printable", binascii.b2a_qp(body, istext=True)
+        encoding, encoded = "quoted-printable", quoted_printable(body)
     head = (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
             f"Content-Transfer-Encoding: {encoding}\r\n\r\n")
     return head.encode("ascii") + encoded.replace(b"\n", CRLF)
