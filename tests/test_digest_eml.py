@@ -347,8 +347,27 @@ def test_quoted_printable_reads_back_exactly_in_lines_of_76(pieces: list[str]) -
     encoded = eml.quoted_printable(body)
     encoded.decode("ascii")
     assert all(len(line) <= 76 for line in encoded.split(b"\n"))
+    assert not [line for line in encoded.split(b"\n") if line.startswith(b"From ")]
     assert binascii.a2b_qp(encoded) == body
     part = (b'Content-Type: text/plain; charset="utf-8"\r\n'
             b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
             + encoded.replace(b"\n", b"\r\n"))
     assert read(part).get_content() == body.decode("utf-8").replace("\n", "\r\n")
+
+
+def test_no_body_line_starts_with_from_and_the_text_reads_back_exactly() -> None:
+    """An mbox-writing MTA rewrites a line starting "From " as ">From ", changing the text:
+    quoted-printable writes its F as =46, which decodes the same."""
+    excerpt = ("From the river to the sea, the workers' answer to the war.",
+               f"{'x' * 70}\nFrom below: a line of its own in the text and the HTML...")
+    result = outputs(site([statement("From Below", excerpt=excerpt)]))
+    data = result["digests/en/2015-W36.eml"]
+    text_file = result["digests/en/2015-W36.txt"].decode()
+    assert "\nFrom the river" in text_file and "\nFrom below" in text_file  # (the case)
+    assert not [line for line in data.split(b"\r\n") if line.startswith(b"From ")]
+    text, html = read(data).iter_parts()
+    assert text["Content-Transfer-Encoding"] == "quoted-printable"
+    assert text.get_content() == text_file.replace("\n", "\r\n")
+    assert html.get_content() == result["digests/en/2015-W36.html"].decode().replace(
+        "\n", "\r\n")
+    assert max(len(line) for line in _body_lines(data)) <= 76

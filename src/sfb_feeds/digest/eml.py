@@ -173,28 +173,37 @@ _MOST_QUOTED = 76  # RFC 2045, 6.7 (5): an encoded line is at most 76 characters
 
 
 def quoted_printable(body: bytes) -> bytes:
-    """``body`` (UTF-8 text, LF line ends) in quoted-printable, LF line ends, no line longer
-    than 76 characters: binascii's, with each line it made longer split by soft line breaks
-    (it encodes a space or tab that ends a line, ``=20`` or ``=09``, after measuring the
-    line, and so wrote lines of 77 and 78 characters)."""
+    """``body`` (UTF-8 text, LF line ends) in quoted-printable, LF line ends: binascii's,
+    repaired where it needs it. No line starts ``From ``: its F is written ``=46`` (it
+    decodes the same), since an MTA writing mbox files rewrites such a line ``>From ``,
+    changing the text. No line is longer than 76 characters (RFC 2045): binascii encodes a
+    space or tab that ends a line (``=20``, ``=09``) after measuring the line, and so wrote
+    lines of 77 and 78; those are cut again by soft line breaks."""
     encoded = binascii.b2a_qp(body, istext=True)
     lines = encoded.split(b"\n")
-    if max(map(len, lines)) <= _MOST_QUOTED:
+    if (max(map(len, lines)) <= _MOST_QUOTED and b"\nFrom " not in encoded
+            and not encoded.startswith(b"From ")):
         return encoded  # (most parts: the repair's loop would double the encoding's time)
-    return b"\n".join(piece for line in lines for piece in _within_76(line))
+    return b"\n".join(piece for line in lines for piece in _repaired(line))
 
 
-def _within_76(line: bytes) -> list[bytes]:
+def _repaired(line: bytes) -> list[bytes]:
     """One encoded line as lines of at most 76 characters, cut by soft line breaks (``=``
-    at the end) before the 76th character and never inside an ``=XX``."""
+    at the end) before the 76th character and never inside an ``=XX``, none starting with
+    ``From ``."""
     pieces = []
+    line = _from_escaped(line)
     while len(line) > _MOST_QUOTED:
         cut = _MOST_QUOTED - 1  # (and the "=" of the soft line break)
         escape = line.rfind(b"=", cut - 2, cut)  # an "=XX" the cut would split
         cut = escape if escape != -1 else cut
         pieces.append(line[:cut] + b"=")
-        line = line[cut:]
+        line = _from_escaped(line[cut:])
     return [*pieces, line]
+
+
+def _from_escaped(line: bytes) -> bytes:
+    return b"=46" + line[1:] if line.startswith(b"From ") else line
 
 
 def _part(subtype: str, body: bytes) -> bytes:
