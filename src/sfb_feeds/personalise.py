@@ -17,7 +17,7 @@ from email.policy import SMTP
 from markupsafe import escape
 
 from .delivery import Digest
-from .digest.eml import url_header
+from .digest.eml import quoted_printable, url_header
 from .unsubscribe import ONE_CLICK, unsubscribe_url
 from .urls import list_unsubscribe_url
 
@@ -41,6 +41,18 @@ def _text_parts(message: EmailMessage) -> Iterator[tuple[str, EmailMessage]]:
     for part in message.walk():
         if part.get_content_maintype() == "text" and isinstance(part, EmailMessage):
             yield part.get_content_subtype(), part
+
+
+def _encode_again(part: EmailMessage, subtype: str, text: str) -> None:
+    """``part`` holding ``text`` (LF line ends), in the transfer encoding it had. Quoted-
+    printable as the build writes it (eml.quoted_printable: the email package's encoder
+    leaves a line starting "From ", which an mbox-writing MTA rewrites ">From ", and writes
+    lines of 77 characters), the part's headers as they were."""
+    encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
+    if encoding == "quoted-printable":
+        part.set_payload(quoted_printable(text.encode("utf-8")).decode("ascii"))
+    else:
+        part.set_content(text, subtype=subtype, charset="utf-8", cte=encoding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +99,7 @@ class Personaliser:
             original = str(part.get_content())
             text = _replaced(original, self.marker, subtype, url)
             if text != original:
-                encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
-                part.set_content(text.replace("\r\n", "\n"), subtype=subtype, charset="utf-8",
-                                 cte=encoding)
+                _encode_again(part, subtype, text.replace("\r\n", "\n"))
         # The link as it is, on one line (eml.url_header), after the other headers.
         head, _, body = copied.as_bytes(policy=SMTP).partition(b"\r\n\r\n")
         return b"".join((head, b"\r\n", url_header("List-Unsubscribe", url),
