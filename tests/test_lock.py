@@ -18,7 +18,7 @@ from test_ops_build import age
 
 from sfb_feeds import lock
 from sfb_feeds.cli import main
-from sfb_feeds.environment import BadEnvironment
+from sfb_feeds.environment import LOCK_WAIT_ENV, BadEnvironment
 from sfb_feeds.errors import EXIT_BUSY, EXIT_INVALID, Busy
 
 HOLDER = textwrap.dedent("""\
@@ -85,14 +85,14 @@ def test_a_lock_left_by_a_killed_run_is_free_at_once(
 
 
 def test_the_wait_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(lock.WAIT_ENV, "2.5")
+    monkeypatch.setenv(LOCK_WAIT_ENV, "2.5")
     assert lock.default_wait() == 2.5
-    monkeypatch.setenv(lock.WAIT_ENV, "soon")  # a usage error (the CLI checks it first)
+    monkeypatch.setenv(LOCK_WAIT_ENV, "soon")  # a usage error (the CLI checks it first)
     with pytest.raises(BadEnvironment, match=r"^\$SFB_FEEDS_LOCK_WAIT='soon' must be a number"):
         lock.default_wait()
-    monkeypatch.setenv(lock.WAIT_ENV, "")
+    monkeypatch.setenv(LOCK_WAIT_ENV, "")
     assert lock.default_wait() == lock.DEFAULT_WAIT
-    monkeypatch.delenv(lock.WAIT_ENV)
+    monkeypatch.delenv(LOCK_WAIT_ENV)
     assert lock.default_wait() == lock.DEFAULT_WAIT
 
 
@@ -160,7 +160,7 @@ def held(folder: Path) -> Iterator[int]:
 def test_a_build_that_gives_up_names_the_folder_from_the_working_folder(
         make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
     config = make_site()
-    monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+    monkeypatch.setenv(LOCK_WAIT_ENV, "0.2")
     err = io.StringIO()
     with held(config.parent / "feeds") as pid:
         code = main(["build", "--config", str(config), "--now", "2015-09-10"],
@@ -181,7 +181,7 @@ def test_a_build_with_nothing_to_do_takes_no_lock_and_exits_0(
     argv = ["build", "--config", str(config), "--now", "2015-09-10"]
     assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
     before = snapshot(config.parent / "feeds")
-    monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+    monkeypatch.setenv(LOCK_WAIT_ENV, "0.2")
     out, err = io.StringIO(), io.StringIO()
     with held(config.parent / "feeds"):
         assert main(argv, out=out, err=err) == 0

@@ -18,6 +18,7 @@ import pytest
 
 from sfb_feeds import lock, pipeline
 from sfb_feeds.cli import main
+from sfb_feeds.environment import LOCK_WAIT_ENV
 from sfb_feeds.errors import EXIT_BUSY, EXIT_INVALID
 from sfb_feeds.plan import OutputFormat, Scope, Target, period_label
 from sfb_feeds.site import Site
@@ -124,7 +125,7 @@ def build(config: Path, *extra: str) -> tuple[int, str, str]:
 @pytest.fixture(autouse=True)
 def stand_in_formats(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(pipeline, "all_formats", lambda *_, **__: FORMATS)
-    monkeypatch.setenv(lock.WAIT_ENV, "0.2")
+    monkeypatch.setenv(LOCK_WAIT_ENV, "0.2")
     RENDERED.clear()
     yield
 

@@ -18,8 +18,6 @@ from . import environment, mailer
 from .errors import Problem
 from .ledger import Ledger, LedgerError, State
 
-BACKOFF_ENV = environment.BACKOFF_ENV  # seconds between tries, overriding Retry.delays
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Digest:
@@ -66,7 +64,7 @@ class Retry:
     def from_environment(cls) -> Retry:
         """The default, with every delay ``$SFB_FEEDS_SEND_BACKOFF`` seconds when set (a
         wrong value: environment.BadEnvironment)."""
-        delay = environment.seconds(BACKOFF_ENV)
+        delay = environment.seconds(environment.BACKOFF_ENV)
         return cls() if delay is None else cls(delays=(delay,))
 
 

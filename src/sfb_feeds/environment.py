@@ -31,20 +31,16 @@ class BadEnvironment(SfbError):
         return [str(arg) for arg in self.args]
 
 
-def _value(name: str) -> str | None:
-    """The variable's value; None when it is not set or empty (also of spaces)."""
-    value = os.environ.get(name, "")
-    return value if value.strip() else None
-
-
 def _bad(name: str, value: str, wanted: str) -> BadEnvironment:
     return BadEnvironment(f"${name}={value!r} must be {wanted}")
 
 
 def _number(name: str, kind: Callable[[str], N], lowest: N, highest: N, wanted: str
             ) -> N | None:
-    """``$name`` read by ``kind``, from ``lowest`` to ``highest``; None when not set."""
-    if (value := _value(name)) is None:
+    """``$name`` read by ``kind``, from ``lowest`` to ``highest``; None when not set or
+    empty (also of spaces)."""
+    value = os.environ.get(name, "")
+    if not value.strip():
         return None
     try:
         number = kind(value)

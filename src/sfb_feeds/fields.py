@@ -251,14 +251,10 @@ def language(node: yaml.Node) -> str:
     return tag
 
 
-def url(node: yaml.Node) -> str:
-    return absolute_url(text(node))
-
-
 def public_url(node: yaml.Node) -> str:
     """An absolute http(s) URL that outputs publish (``site.url``, ``feeds.websub_hub``, a
     statement's ``url``): without credentials."""
-    return _without_credentials(url(node))
+    return _without_credentials(absolute_url(text(node)))
 
 
 def _without_credentials(value: str) -> str:

@@ -21,12 +21,11 @@ from .writer import WriteError
 
 LOCK_NAME = ".sfb-feeds.lock"  # in the output folder it guards
 DEFAULT_WAIT = 10.0  # seconds; cron runs minutes apart, so a longer overlap means trouble
-WAIT_ENV = LOCK_WAIT_ENV  # seconds, instead of DEFAULT_WAIT (tests, unusual setups)
 
 
 def default_wait() -> float:
     """``$SFB_FEEDS_LOCK_WAIT``, else DEFAULT_WAIT (a wrong value: BadEnvironment)."""
-    wait = seconds(WAIT_ENV)
+    wait = seconds(LOCK_WAIT_ENV)
     return DEFAULT_WAIT if wait is None else wait
 
 

@@ -258,11 +258,8 @@ class Endpoint:
 
     def _answer(self, status: str, lang: str, msgid: str
                 ) -> tuple[str, bytes, list[tuple[str, str]]]:
-        body = self._page(lang, msgid)
+        body = _page(lang, self.locales, _label(lang, self.locales, msgid))
         return status, body, _headers(body, html_page=True)
-
-    def _page(self, lang: str, msgid: str) -> bytes:
-        return _page(lang, self.locales, _label(lang, self.locales, msgid))
 
 
 def _headers(body: bytes, *, html_page: bool) -> list[tuple[str, str]]:

@@ -153,21 +153,18 @@ def mapping_items(node: yaml.MappingNode) -> list[tuple[str, yaml.Node, int]]:
 def _flow(node: yaml.Node, depth: int = 0) -> str:
     """``node`` as flow YAML; one with a foreign tag shown with it (``!x title``: a key so
     written is no field's name)."""
-    shown = _flow_value(node, depth)
+    if isinstance(node, yaml.ScalarNode):
+        shown = str(node.value)
+    elif depth == 3:
+        shown = "..."
+    elif isinstance(node, yaml.SequenceNode):
+        shown = "[" + ", ".join(_flow(item, depth + 1) for item in node.value) + "]"
+    else:
+        shown = "{" + ", ".join(f"{_flow(key, depth + 1)}: {_flow(value, depth + 1)}"
+                                for key, value in node.value) + "}"
     if node.tag != STR_TAG and (tag := foreign_tag(node)) is not None:
         return f"{tag} {shown}"
     return shown
-
-
-def _flow_value(node: yaml.Node, depth: int) -> str:
-    if isinstance(node, yaml.ScalarNode):
-        return str(node.value)
-    if depth == 3:
-        return "..."
-    if isinstance(node, yaml.SequenceNode):
-        return "[" + ", ".join(_flow(item, depth + 1) for item in node.value) + "]"
-    return "{" + ", ".join(f"{_flow(key, depth + 1)}: {_flow(value, depth + 1)}"
-                           for key, value in node.value) + "}"
 
 
 class _RecordDumper(yaml.SafeDumper):

@@ -79,10 +79,7 @@ def refusal(text: str, limits: LimitSettings) -> str | None:
                "(limits.file_bytes)"
     context = RecordContext(path="", record=1, tz=ZoneInfo("UTC"), domain="localhost",
                             detect=lambda excerpt: "und", excerpt_bytes=limits.excerpt_bytes)
-    try:
-        node = compose(text)
-    except YamlProblem as exc:  # (never: the text was written by dump_record)
-        return exc.message
+    node = compose(text)  # (dump_record wrote it: it reads back)
     problems = validate_record(node, context).problems if node is not None else []
     if not problems:
         return None
