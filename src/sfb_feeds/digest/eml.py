@@ -67,14 +67,6 @@ def message_id(settings: Settings, lang: str, period: str) -> str:
     return f"<digest.{period}.{lang.lower()}.{stable}@{settings.site.domain}>"
 
 
-_SPECIALS = frozenset('()<>@,;:\\".[]')
-
-
-def _phrase(text: str) -> str:
-    """``text`` as an RFC 5322 phrase: quoted if it holds characters a phrase cannot."""
-    return f'"{quote(text)}"' if any(char in _SPECIALS for char in text) else text
-
-
 LINE_LENGTH = 78  # RFC 5322: lines SHOULD be at most 78 characters
 _PLAIN_WORD = re.compile(r"[!-~]+")  # printable ASCII: stays as it is in a header
 _WORD_FRAME = len("=?utf-8?b??=")
@@ -94,6 +86,7 @@ def subject_header(subject: str) -> bytes:
 
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")  # RFC 5322 atext: a phrase's word
 _PRINTABLE = re.compile(r"[ -~]*")
+_SPECIALS = frozenset('()<>@,;:\\".[]')  # RFC 5322: a phrase holding one is quoted
 
 
 def list_id_header(title: str, list_id: str) -> bytes:
@@ -106,7 +99,8 @@ def list_id_header(title: str, list_id: str) -> bytes:
     two encoded words it folded apart. ``<list_id>`` stays as it is (ASCII).
     """
     if _PRINTABLE.fullmatch(title) and "=?" not in title:
-        return header_block([("List-Id", f"{_phrase(title)} <{list_id}>")])
+        phrase = f'"{quote(title)}"' if any(char in _SPECIALS for char in title) else title
+        return header_block([("List-Id", f"{phrase} <{list_id}>")])
     return _folded("List-Id", [*_atoms(title, _ATOM), (f"<{list_id}>", True)])
 
 
