@@ -7,12 +7,11 @@ from the clock (Date is the end of the week; the Message-ID hashes site, languag
 week; the MIME boundary, the content): the same digest always gives the same bytes.
 
 The email package (SMTP policy) writes the settings' headers, once per language, but for
-the URL headers (:func:`url_header`: never RFC 2047 encoded words in a URL) and a List-Id
-whose title is not printable ASCII (:func:`list_id_header`). The
-Subject (RFC 2047 encoded words where it is not printable ASCII), the fixed-format ASCII
-headers and the bodies (``binascii``, ``base64``) are written here: the email package's
-folder took a third of a digest's time (a Subject: 93-204 µs against 7-11 µs here; 2,491
-digests at 10,000 statements), and its generator encodes bodies line by line.
+the URL headers and a List-Id whose title is not printable ASCII (see their functions).
+The Subject, the fixed-format ASCII headers and the bodies (``binascii``, ``base64``) are
+written here: the email package's folder took a third of a digest's time (a Subject:
+93-204 µs against 7-11 µs here; 2,491 digests at 10,000 statements), and its generator
+encodes bodies line by line.
 """
 
 from __future__ import annotations
@@ -92,11 +91,10 @@ _SPECIALS = frozenset('()<>@,;:\\".[]')  # RFC 5322: a phrase holding one is quo
 def list_id_header(title: str, list_id: str) -> bytes:
     """``List-Id: <title> <list_id>`` (RFC 2919), ending in CRLF.
 
-    A printable ASCII title is a phrase as the email package writes it (quoted where it
-    holds specials). Any other goes as :func:`subject_header` writes a subject, with only
-    atoms plain: the email package put encoded words inside the quotes, where RFC 2047
-    (section 5) forbids them and readers showed the quotes, and dropped the space between
-    two encoded words it folded apart. ``<list_id>`` stays as it is (ASCII).
+    A printable ASCII title is folded by the email package. Any other goes as
+    :func:`subject_header` writes a subject, with only atoms plain: the email package put
+    encoded words inside the quotes, where RFC 2047 (section 5) forbids them and readers
+    showed the quotes, and dropped the space between two encoded words it folded apart.
     """
     if _PRINTABLE.fullmatch(title) and "=?" not in title:
         phrase = f'"{quote(title)}"' if any(char in _SPECIALS for char in title) else title
