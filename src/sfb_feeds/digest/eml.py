@@ -227,7 +227,6 @@ class ListHeads:
         # No invented From: without digests.from (allowed only while no list is configured),
         # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
         addresses = [("From", digests.sender), ("To", digests.lists.get(lang, ""))]
-        # RFC 2919 List-Id: the site title as the phrase, <lang>.<list_id or digests.host>.
         domain = digests.list_id or f"digests.{settings.site.domain}"
         links = list_id_header(settings.site.title, f"{lang.lower()}.{domain}")
         links += url_header("List-Archive", archive_url(settings, lang))
