@@ -50,9 +50,8 @@ def url_header(name: str, url: str) -> bytes:
     """``name: <url>`` (RFC 2369) as it is, on one line: the email package would fold a long
     URL into RFC 2047 encoded words, which RFC 2047 forbids there and in which a mail
     provider finds no link. An international host is written in IDNA form (``xn--``), what
-    else is not printable ASCII percent-encoded (UTF-8); past
-    998 characters the line is folded inside the brackets (RFC 2369: whitespace there is
-    ignored)."""
+    else is not printable ASCII percent-encoded (UTF-8); past 998 characters the line is
+    folded inside the brackets (RFC 2369: whitespace there is ignored)."""
     line = f"{name}: <{percent_encoded(ascii_host_uri(url), safe=_URL_SAFE)}>"
     step = _MOST_LINE - 1  # (each continuation line starts with a space)
     return ("\r\n ".join(line[at:at + step] for at in range(0, len(line), step))
@@ -180,9 +179,8 @@ def quoted_printable(body: bytes) -> bytes:
 
 
 def _repaired(line: bytes) -> list[bytes]:
-    """One encoded line as lines of at most 76 characters, cut by soft line breaks (``=``
-    at the end) before the 76th character and never inside an ``=XX``, none starting with
-    ``From ``."""
+    """One encoded line as lines of at most 76 characters, cut by soft line breaks (``=``)
+    never inside an ``=XX``, none starting with ``From ``."""
     pieces = []
     line = _from_escaped(line)
     while len(line) > _MOST_QUOTED:
