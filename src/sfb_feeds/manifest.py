@@ -122,9 +122,7 @@ def read_manifest(root: Path) -> Manifest:
         return manifest
     except (OSError, ValueError, TypeError, KeyError):
         claimed, dirs = [], frozenset()  # torn while being written: it named nothing yet
-    files = dict(manifest.files)
-    for path in claimed:
-        files.setdefault(path, UNKNOWN)
+    files = {**manifest.files, **{p: UNKNOWN for p in claimed if p not in manifest.files}}
     return replace(manifest, files=files, dirs=manifest.dirs | dirs, complete=False)
 
 

@@ -44,10 +44,9 @@ def _text_parts(message: EmailMessage) -> Iterator[tuple[str, EmailMessage]]:
 
 
 def _encode_again(part: EmailMessage, subtype: str, text: str) -> None:
-    """``part`` holding ``text`` (LF line ends), in the transfer encoding it had. Quoted-
-    printable as the build writes it (eml.quoted_printable: the email package's encoder
-    leaves a line starting "From ", which an mbox-writing MTA rewrites ">From ", and writes
-    lines of 77 characters), the part's headers as they were."""
+    """``part`` holding ``text`` (LF line ends), in the transfer encoding and headers it
+    had; quoted-printable as the build writes it (the email package's encoder leaves lines
+    starting "From " and of 77 characters: see eml.quoted_printable)."""
     encoding = str(part.get("Content-Transfer-Encoding", "quoted-printable")).lower()
     if encoding == "quoted-printable":
         part.set_payload(quoted_printable(text.encode("utf-8")).decode("ascii"))

@@ -102,8 +102,7 @@ def _ascii_mailto(url: str) -> str:
     # Each international domain in IDNA form, percent-encoded UTF-8 or not (RFC 6068
     # section 2): what any mail system resolves; the local parts (ASCII: config) as written.
     to, mark, rest = url[len(_MAILTO):].partition("?")
-    addresses = [(local, at, domain) for local, at, domain
-                 in (address.rpartition("@") for address in to.split(","))]
+    addresses = (address.rpartition("@") for address in to.split(","))
     return url[:len(_MAILTO)] + ",".join(
         local + at + (domain if unquote(domain).isascii() else ascii_host(unquote(domain)))
         for local, at, domain in addresses) + mark + rest

@@ -147,9 +147,8 @@ def _drop_invisible(values: dict[str, Any], line: int, ctx: RecordContext,
                     result: RecordResult) -> None:
     title: str = values["title"]
     found = sorted({f"U+{ord(c):04X}" for c in _INVISIBLE.findall(title)})
-    cleaned = " ".join(_INVISIBLE.sub("", title).split())
     if found:  # (a title of nothing else is refused when read: fields.shows_nothing)
-        values["title"] = cleaned
+        values["title"] = " ".join(_INVISIBLE.sub("", title).split())
         result.warnings.append(ctx.problem(line, "title", "holds zero-width characters "
                                            f"({', '.join(found)}); dropped them"))
 

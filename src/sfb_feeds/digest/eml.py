@@ -7,12 +7,11 @@ from the clock (Date is the end of the week; the Message-ID hashes site, languag
 week; the MIME boundary, the content): the same digest always gives the same bytes.
 
 The email package (SMTP policy) writes the settings' headers, once per language, but for
-the URL headers (:func:`url_header`: never RFC 2047 encoded words in a URL) and a List-Id
-whose title is not printable ASCII (:func:`list_id_header`). The
-Subject (RFC 2047 encoded words where it is not printable ASCII), the fixed-format ASCII
-headers and the bodies (``binascii``, ``base64``) are written here: the email package's
-folder took a third of a digest's time (a Subject: 93-204 µs against 7-11 µs here; 2,491
-digests at 10,000 statements), and its generator encodes bodies line by line.
+the URL headers and a List-Id whose title is not printable ASCII (see their functions).
+The Subject, the fixed-format ASCII headers and the bodies (``binascii``, ``base64``) are
+written here: the email package's folder took a third of a digest's time (a Subject:
+93-204 µs against 7-11 µs here; 2,491 digests at 10,000 statements), and its generator
+encodes bodies line by line.
 """
 
 from __future__ import annotations
@@ -51,9 +50,8 @@ def url_header(name: str, url: str) -> bytes:
     """``name: <url>`` (RFC 2369) as it is, on one line: the email package would fold a long
     URL into RFC 2047 encoded words, which RFC 2047 forbids there and in which a mail
     provider finds no link. An international host is written in IDNA form (``xn--``), what
-    else is not printable ASCII percent-encoded (UTF-8); past
-    998 characters the line is folded inside the brackets (RFC 2369: whitespace there is
-    ignored)."""
+    else is not printable ASCII percent-encoded (UTF-8); past 998 characters the line is
+    folded inside the brackets (RFC 2369: whitespace there is ignored)."""
     line = f"{name}: <{percent_encoded(ascii_host_uri(url), safe=_URL_SAFE)}>"
     step = _MOST_LINE - 1  # (each continuation line starts with a space)
     return ("\r\n ".join(line[at:at + step] for at in range(0, len(line), step))
@@ -65,14 +63,6 @@ def message_id(settings: Settings, lang: str, period: str) -> str:
     text = "\n".join((settings.site.url, lang, period))
     stable = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
     return f"<digest.{period}.{lang.lower()}.{stable}@{settings.site.domain}>"
-
-
-_SPECIALS = frozenset('()<>@,;:\\".[]')
-
-
-def _phrase(text: str) -> str:
-    """``text`` as an RFC 5322 phrase: quoted if it holds characters a phrase cannot."""
-    return f'"{quote(text)}"' if any(char in _SPECIALS for char in text) else text
 
 
 LINE_LENGTH = 78  # RFC 5322: lines SHOULD be at most 78 characters
@@ -94,19 +84,20 @@ def subject_header(subject: str) -> bytes:
 
 _ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")  # RFC 5322 atext: a phrase's word
 _PRINTABLE = re.compile(r"[ -~]*")
+_SPECIALS = frozenset('()<>@,;:\\".[]')  # RFC 5322: a phrase holding one is quoted
 
 
 def list_id_header(title: str, list_id: str) -> bytes:
     """``List-Id: <title> <list_id>`` (RFC 2919), ending in CRLF.
 
-    A printable ASCII title is a phrase as the email package writes it (quoted where it
-    holds specials). Any other goes as :func:`subject_header` writes a subject, with only
-    atoms plain: the email package put encoded words inside the quotes, where RFC 2047
-    (section 5) forbids them and readers showed the quotes, and dropped the space between
-    two encoded words it folded apart. ``<list_id>`` stays as it is (ASCII).
+    A printable ASCII title is folded by the email package. Any other goes as
+    :func:`subject_header` writes a subject, with only atoms plain: the email package put
+    encoded words inside the quotes, where RFC 2047 (section 5) forbids them and readers
+    showed the quotes, and dropped the space between two encoded words it folded apart.
     """
     if _PRINTABLE.fullmatch(title) and "=?" not in title:
-        return header_block([("List-Id", f"{_phrase(title)} <{list_id}>")])
+        phrase = f'"{quote(title)}"' if any(char in _SPECIALS for char in title) else title
+        return header_block([("List-Id", f"{phrase} <{list_id}>")])
     return _folded("List-Id", [*_atoms(title, _ATOM), (f"<{list_id}>", True)])
 
 
@@ -188,9 +179,8 @@ def quoted_printable(body: bytes) -> bytes:
 
 
 def _repaired(line: bytes) -> list[bytes]:
-    """One encoded line as lines of at most 76 characters, cut by soft line breaks (``=``
-    at the end) before the 76th character and never inside an ``=XX``, none starting with
-    ``From ``."""
+    """One encoded line as lines of at most 76 characters, cut by soft line breaks (``=``)
+    never inside an ``=XX``, none starting with ``From ``."""
     pieces = []
     line = _from_escaped(line)
     while len(line) > _MOST_QUOTED:
@@ -235,7 +225,6 @@ class ListHeads:
         # No invented From: without digests.from (allowed only while no list is configured),
         # whoever sends the file supplies it (`sendmail -t` adds the user's own address).
         addresses = [("From", digests.sender), ("To", digests.lists.get(lang, ""))]
-        # RFC 2919 List-Id: the site title as the phrase, <lang>.<list_id or digests.host>.
         domain = digests.list_id or f"digests.{settings.site.domain}"
         links = list_id_header(settings.site.title, f"{lang.lower()}.{domain}")
         links += url_header("List-Archive", archive_url(settings, lang))

@@ -12,10 +12,8 @@ from ..bidi import balance_bidi
 from ..model import Statement
 from ..site import Site, feed_title
 from ..urls import (
-    ATOM,
     DIGEST_FEED,
-    JSON_FEED,
-    RSS,
+    KINDS,
     canonical_uri,
     digest_archive_url,
     digest_url,
@@ -120,7 +118,7 @@ def _page(site: Site, language: i18n.Language) -> dict[str, Any]:
     """The fields of :class:`Page`, for a digest or archive view of ``language``."""
     settings, lang = site.settings, language.lang
     unsubscribe = settings.digests.unsubscribe
-    feeds = (public_url(settings, feed_path(kind, lang)) for kind in (ATOM, RSS, JSON_FEED))
+    feeds = (public_url(settings, feed_path(kind, lang)) for kind in KINDS)  # atom, rss, json
     return {
         **stylesheet_fields(language),
         "site_title": settings.site.title, "site_url": settings.site.url,
