@@ -242,3 +242,51 @@ def test_an_old_hand_written_mark_does_not_crash_the_run(make_site: Any) -> None
         assert err == not_a_digest("./digests/tr/2015-W30.eml") + "\n"
         assert send(config, AFTER_W37) == (0, "", "")
     assert weeks(handler) == Counter({"2015-W37": 31})
+
+
+def test_a_mark_torn_by_a_crash_leaves_the_digest_due_and_sends_nothing_twice(
+    make_site: Any,
+) -> None:
+    # The run that sent 2015-W36 whole was killed (or the disk filled) while it wrote the
+    # last mark, tr's "finished": half a line. The line before it counts (tr still due),
+    # so the next run carries tr over, finds its copy sent, and marks it finished: the
+    # list does not get it again, and the torn line is ended before the next one.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        assert send(config, AFTER_W36) == (0, "31 sent, 0 already sent\n", "")
+        data = ledger_path(config).read_bytes()
+        assert data.endswith(b'"state": "finished"}\n')
+        ledger_path(config).write_bytes(data[:data.rindex(b'"state"') + 5])
+        assert send(config, AFTER_W37) == (0, "31 sent, 1 already sent\n", "")
+        assert send(config, AFTER_W37) == (0, "", "")
+    assert weeks(handler) == Counter({"2015-W36": 31, "2015-W37": 31})
+    assert once_each(handler)
+    lines = ledger_path(config).read_bytes().splitlines()
+    assert sum(1 for line in lines if line.endswith(b'"stat')) == 1  # ended, not joined
+    assert (TR36, "finished") in marks_of(lines)
+
+
+def marks_of(lines: list[bytes]) -> list[tuple[str, str]]:
+    rows = []
+    for line in lines:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue  # the torn line
+    return [(row["digest"], row["state"]) for row in rows if row["recipient"] == ""]
+
+
+def test_a_ledger_that_cannot_be_read_stops_send_before_anything_is_sent(
+    make_site: Any,
+) -> None:
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        ledger_path(config).mkdir(parents=True)  # e.g. restored from a backup as a folder
+        for more in ([], ["--dry-run"], ["--week", "2015-W36", "--resend"]):
+            code, out, err = send(config, AFTER_W36, *more)
+            assert (code, out) == (1, ""), more
+            assert err == (f"error: {ledger_path(config)}: cannot read the send ledger: Is a "
+                           "directory\n"), more
+    assert handler.received.copies == []
