@@ -28,6 +28,7 @@ from sfb_feeds.config import load_settings
 from sfb_feeds.digest.command import digest_outputs, list_copies
 from sfb_feeds.errors import ConfigError
 from sfb_feeds.loader import load_statements
+from sfb_feeds.readiness import readiness_warnings
 from sfb_feeds.send import send_digests
 
 RECORD = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x\n"
@@ -144,3 +145,17 @@ def test_a_recipients_file_that_cannot_be_read_when_send_starts_is_exit_1(
     assert (code, out, handler.received.copies) == (1, "", [])
     assert "digests.recipients.pl" in err and "cannot read site/pl.txt: Is a directory" in err
     assert not (config.parent / "state" / "sent.jsonl").exists()
+
+
+def test_check_names_a_recipients_file_gone_after_the_config_was_loaded(
+    make_site: Any,
+) -> None:
+    # What `check` says about sending, for a file gone between loading the config (which
+    # found it) and reading its lines: a warning naming the config line and the file, as
+    # for one the config check finds missing.
+    config = Path(subscribers_config(make_site, 25, STATEMENTS, f"pl: {PL_LIST}, tr: {TR}"))
+    settings = load_settings(config, recipients=True)
+    (config.parent / "pl.txt").unlink()
+    assert readiness_warnings(settings, ["pl", "tr"], {"SFB_FEEDS_UNSUBSCRIBE_SECRET": "s"}) \
+        == ["site/sfb-feeds.yaml: digests.recipients.pl: cannot read site/pl.txt: No such "
+            "file or directory"]
