@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from . import subscribers
 from .delivery import Digest
 from .digest.command import show_digest
 from .digest.render import personal
-from .errors import Problem, UsageError
+from .errors import Problem, UsageError, display_path
 from .language import canonical_tag
 from .ledger import DONE, Ledger, Mark, Marked, ledger_for, lookup
 from .model import Output, Settings, Statement
@@ -28,7 +28,8 @@ from .personalise import PersonaliseError, Personaliser
 from .site import Site, make_site
 from .subscribers import Mailing, Run, Tally
 from .suppression import Suppressed
-from .weeks import last_complete_week, parse_week
+from .urls import DIGEST_PATH
+from .weeks import Week, last_complete_week, parse_week
 
 # A month of runs (hourly from cron) outlasts any outage an operator fixes while each run
 # reports it; after that the digest is old news, and a copy still failing is a fault of its
@@ -55,14 +56,27 @@ def carried(settings: Settings, statements: Iterable[Statement], now: datetime, 
     marks = ledger_for(settings).marks()
     week = last_complete_week(now, settings)
     wanted = None if lang is None else canonical_tag(lang.strip())
-    due = [Path(path) for path, marked in sorted(marks.items())
-           if carrying and marked.mark is Mark.DUE and Path(path).stem != week.label
-           and Path(path).parent.name == (wanted or Path(path).parent.name)]
+    due = [path for path, marked in sorted(marks.items())
+           if carrying and marked.mark is Mark.DUE and PurePosixPath(path).stem != week.label
+           and PurePosixPath(path).parent.name == (wanted or PurePosixPath(path).parent.name)]
     carry = Carry(marks)
     sites = _Sites(settings, tuple(statements), now)
     for path in due:
         _take(carry, sites, path, week.first)
     return carry
+
+
+def _digest_week(path: str, lang: str, label: str, settings: Settings) -> Week | None:
+    """The week of the digest at ``path``; None unless ``path`` is spelt exactly as a
+    digest's (a mark with another spelling, or of another file, would carry over a digest
+    never selected, or one already carried under its own path: sent twice)."""
+    try:
+        week = parse_week(label, settings)
+    except ValueError:
+        return None
+    if canonical_tag(lang) != lang or path != DIGEST_PATH.format(lang=lang, period=label) + ".eml":
+        return None
+    return week
 
 
 @dataclass(slots=True)
@@ -83,16 +97,19 @@ class _Sites:
         return show_digest(self.made[bare], week, lang, "eml")
 
 
-def _take(carry: Carry, sites: _Sites, path: Path, newest: date) -> None:
-    lang, label = path.parent.name, path.stem
-    try:
-        week = parse_week(label, sites.settings)
-    except ValueError:
-        return  # not a digest's path (a hand-edited ledger): nothing to send
+def _take(carry: Carry, sites: _Sites, path: str, newest: date) -> None:
+    lang, label = PurePosixPath(path).parent.name, PurePosixPath(path).stem
+    week = _digest_week(path, lang, label, sites.settings)
+    if week is None:  # a hand-edited ledger: said once, then dropped
+        ledger = display_path(ledger_for(sites.settings).path)
+        carry.dropped.append((path, f"{ledger}: a line marks {path!r} due, which is not a "
+                              "digest's path (digests/<lang>/<YYYY-Www>.eml; was the ledger "
+                              "edited?); nothing is sent for it, and it is marked dropped"))
+        return
     if week.first > newest:
         return  # not over yet (an earlier run's clock was ahead): sent once it is
     if (newest - week.first).days > 7 * CARRY_WEEKS:
-        carry.dropped.append((str(path), f"{lang} {label}: left unfinished by an earlier run "
+        carry.dropped.append((path, f"{lang} {label}: left unfinished by an earlier run "
                               f"and now more than {CARRY_WEEKS} weeks old, so it is no longer "
                               "sent automatically; to send what is left of it, run: sfb-feeds "
                               f"send --week {label} --lang {lang}"))
@@ -102,7 +119,7 @@ def _take(carry: Carry, sites: _Sites, path: Path, newest: date) -> None:
     except UsageError:  # no published statements in that language any more
         outputs = []
     if not outputs:
-        carry.dropped.append((str(path), f"{lang} {label}: left unfinished by an earlier run, "
+        carry.dropped.append((path, f"{lang} {label}: left unfinished by an earlier run, "
                               "but it has no digest any more (no published statements that "
                               "week), so it is not sent"))
         return

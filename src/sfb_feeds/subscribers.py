@@ -97,6 +97,7 @@ def _read(mailing: Mailing, shown: str, problems: list[Problem]) -> Iterator[Rec
             line = item.line or line
             yield item
     except OSError as exc:
-        problems.append(Problem(f"{mailing.label} to {shown}", "not sent to the subscribers "
-                                f"after line {line}: cannot read {shown}: {exc.strerror or exc}; "
-                                "they are left for the next run"))
+        which = f"the subscribers after line {line}" if line else "any subscriber"
+        problems.append(Problem(f"{mailing.label} to {shown}", f"not sent to {which}: cannot "
+                                f"read {shown}: {exc.strerror or exc}; they are left for the "
+                                "next run"))

@@ -1,0 +1,46 @@
+"""Recipients files' lines that no other test reads: a CSV record too short to reach the
+``email`` column. Through ``check`` and ``send``, with a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
+
+from smtp_faults import FaultyHandler, subscribers_config
+
+from sfb_feeds.cli import main
+
+RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_csv_record_without_its_email_cell_is_skipped_with_a_warning(
+    make_site: Any, server: tuple[FaultyHandler, int], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A spreadsheet row cut short (the email is the third column; this row has two cells):
+    # `check` and `send` name its line and skip it; the rows around it are mailed.
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
+    handler, port = server
+    config = subscribers_config(make_site, port, STATEMENTS, "tr: tr@lists.example.org")
+    table = "name,joined,email\nAnn,2014,ann@example.org\nBob,2015\nCy,2015,cy@example.org\n"
+    pl = config.replace("sfb-feeds.yaml", "pl.txt")
+    with open(pl, "w", encoding="utf-8") as file:
+        file.write(table)
+    warning = ("warning: site/pl.txt:3: 'Bob,2015' has no email column (column 3); line "
+               "skipped\n")
+    code, _, err = run("check", "--config", config)
+    assert (code, err) == (0, warning)
+    code, out, err = run("send", "--config", config, "--week", "2015-W36")
+    assert (code, out, err) == (0, "3 sent, 0 already sent\n", warning)
+    assert sorted(address for _, address in handler.received.copies) == [
+        "ann@example.org", "cy@example.org", "tr@lists.example.org"]
