@@ -14,14 +14,18 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import render_site
+from conftest import SiteMaker, render_site
 from lxml import etree
 from lxml import html as lxml_html
 from test_feeds_w3c import atom_problems
 
+from sfb_feeds import digest
+from sfb_feeds import site as sfb_site
 from sfb_feeds.config import load_settings
+from sfb_feeds.digest import Digests
 from sfb_feeds.digest_feed import WEEKS
 from sfb_feeds.loader import load_statements
+from sfb_feeds.plan import plan_outputs
 from sfb_feeds.site import make_site
 from sfb_feeds.urls import digest_url, public_url
 
@@ -129,3 +133,34 @@ def test_each_digest_archive_page_autodiscovers_its_digest_feed(built) -> None: 
         self_link = next(link.href for link in feed.links if link.rel == "self")
         assert self_link == public_url(site.settings, f"{lang}/digests.xml")
         assert found == [(["alternate"], "application/atom+xml", feed.title, self_link)], lang
+
+
+PERSONAL_SITE = """\
+site:
+  title: T
+  url: https://example.org/
+digests:
+  unsubscribe: "{unsubscribe}"
+"""
+
+
+@pytest.mark.parametrize("unsubscribe", [
+    "https://example.org/unsubscribe?list={lang}",
+    "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}",
+])
+def test_the_feed_reads_each_digest_page_as_it_is_published(
+        make_site: SiteMaker, unsubscribe: str) -> None:
+    """``Digests.render_page``, which the digest feed reads, gives exactly the ``.html``
+    a digest's rendering publishes: with a subscriber's own unsubscribe link too, which
+    the page leaves out (the .eml alone keeps it, for ``send``)."""
+    record = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:sfb:a\n"
+    config = make_site({"a.yaml": record}, config=PERSONAL_SITE.format(unsubscribe=unsubscribe))
+    settings = load_settings(config)
+    site = sfb_site.make_site(settings, load_statements(settings).statements,
+                        datetime(2015, 9, 10, tzinfo=UTC))
+    digests = Digests(settings, site.languages)
+    planned = [p for p in plan_outputs(site, digest.rows(digests)) if p.format.name == "digest"]
+    assert planned
+    for item in planned:
+        published = digests.render(site, item.target)[".html"]
+        assert digests.render_page(site, item.target) == published

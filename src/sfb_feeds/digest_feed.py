@@ -5,7 +5,7 @@ week's subject and body, the feeds package's Atom writer the document."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 from itertools import groupby, islice
@@ -18,10 +18,12 @@ from .feeds.document import Entry, base_feed, feed_moment
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language, site_locales
 from .model import Statement
-from .plan import OutputFormat, Renderer, Scope, Target
+from .plan import OutputFormat, Scope, Target
 from .site import Site
 from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path
 from .weeks import Week, week_of
+
+Page = Callable[[Site, Target], bytes]  # a digest's published .html
 
 WEEKS = 10  # digests per feed: about a quarter; each entry carries a whole digest
 
@@ -79,11 +81,10 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
             statement for _, group in islice(weeks, WEEKS) for statement in group))
 
 
-def _entry(page: Renderer, site: Site, language: str, week: Week,
+def _entry(page: Page, site: Site, language: str, week: Week,
            group: tuple[Statement, ...]) -> Entry:
-    files = page(site, Target(language=language, period=week, statements=group))
-    document = lxml_html.document_fromstring(files if isinstance(files, bytes)
-                                             else files[".html"])
+    document = lxml_html.document_fromstring(
+        page(site, Target(language=language, period=week, statements=group)))
     url = digest_url(site.settings, language, week.label)
     newest = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
@@ -91,9 +92,9 @@ def _entry(page: Renderer, site: Site, language: str, week: Week,
                  content_html=_feed_html(document.body))
 
 
-def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
-    """``<lang>/digests.xml``, each week's entry made from ``page`` (the ``digest``
-    row's renderer)."""
+def render_digest_feed(page: Page, site: Site, target: Target) -> bytes:
+    """``<lang>/digests.xml``, each week's entry made from ``page`` (a digest's published
+    ``.html``, as the ``digest`` row writes it)."""
     language = target.language
     if language is None:
         raise ValueError("a digest feed belongs to a language")
@@ -106,10 +107,10 @@ def render_digest_feed(page: Renderer, site: Site, target: Target) -> bytes:
                                site_url=digest_archive_url(site.settings, language)))
 
 
-def formats(rows: Sequence[OutputFormat]) -> tuple[OutputFormat, ...]:
-    """The digest feed's row, rendering each week with the ``digest`` row of ``rows``."""
-    page = next(row for row in rows if row.name == "digest")
+def formats(page: Page) -> tuple[OutputFormat, ...]:
+    """The digest feed's row, each week's entry made from ``page``
+    (``digest.Digests.render_page``)."""
     return (OutputFormat(name="digest-feed", media_type=DIGEST_FEED.media_type,
                          path=f"{{lang}}/{DIGEST_FEED.file}", scope=Scope.LANGUAGE,
-                         render=partial(render_digest_feed, page.render),
+                         render=partial(render_digest_feed, page),
                          targets=plan_digest_feeds),)

@@ -20,9 +20,9 @@ def all_formats(settings: Settings, languages: Sequence[str],
                 compiled: BytecodeCache | None = None) -> tuple[OutputFormat, ...]:
     """Every output format, feeds first, prepared for ``languages`` (``store`` and
     ``compiled``: templates inlined and compiled, if the build keeps them)."""
-    rows = feeds.formats(settings, languages, compiled) + digest.formats(
-        settings, languages, store, compiled)
-    return rows + digest_feed.formats(rows)
+    digests = digest.Digests(settings, languages, store=store, compiled=compiled)
+    return (feeds.formats(settings, languages, compiled) + digest.rows(digests)
+            + digest_feed.formats(digests.render_page))
 
 
 def plan_site(site: Site, compiled: BytecodeCache | None) -> list[PlannedOutput]:

@@ -16,6 +16,8 @@ from ..plan import OutputFormat, Scope
 from ..urls import DIGEST_ARCHIVE_PATH, DIGEST_PATH
 from .render import Digests
 
+__all__ = ["PARTS", "Digests", "formats", "rows"]
+
 PARTS = ((".html", "text/html"), (".txt", "text/plain"), (".eml", "message/rfc822"))
 
 
@@ -25,7 +27,11 @@ def formats(settings: Settings, languages: Sequence[str],
     """The digest rows, their renderer prepared for ``languages`` (see ``Digests``);
     ``store`` and ``compiled``: inlined and compiled templates kept between runs, if the
     build keeps them."""
-    digests = Digests(settings, languages, store=store, compiled=compiled)
+    return rows(Digests(settings, languages, store=store, compiled=compiled))
+
+
+def rows(digests: Digests) -> tuple[OutputFormat, ...]:
+    """The digest rows of the prepared renderer ``digests``."""
     return (
         # One rendering of a week's digest gives its three files (cold 10,000: ~0.9 s of
         # the ~8 s rendered apart; see docs/operations.md).

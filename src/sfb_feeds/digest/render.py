@@ -21,7 +21,7 @@ from ..weeks import Week
 from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
-from .view import archive_view, digest_view, stylesheet_fields
+from .view import DigestView, archive_view, digest_view, stylesheet_fields
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
 
@@ -101,21 +101,28 @@ class Digests:
             raise ValueError(f"the digests were not prepared for {lang!r}")
         return found
 
-    def render(self, site: Site, target: Target) -> dict[str, bytes]:
-        """A digest's ``.html`` (inlined), ``.txt`` and ``.eml``, from one rendering."""
+    def _variables(self, site: Site, target: Target) -> tuple[DigestView, dict[str, Any]]:
+        """The digest's view and its template variables, the subject among them."""
         prepared = self._for(target.language)
         if not isinstance(target.period, Week):
             raise ValueError("a digest needs a week")
+        view = digest_view(site, prepared.language, target.period, target.statements)
+        variables = {f.name: getattr(view, f.name) for f in fields(view)}
+        variables.update(prepared.gettext)
+        # One line; other spaces (thin ones around the dash of a week in words) are kept.
+        variables["subject"] = _LINE_BREAKS.sub(
+            " ", prepared.subject.render(variables)).strip(" ")
+        return view, variables
+
+    def render(self, site: Site, target: Target) -> dict[str, bytes]:
+        """A digest's ``.html`` (inlined), ``.txt`` and ``.eml``, from one rendering."""
+        prepared = self._for(target.language)
         with site_templates(self.settings.templates_dir, prepared.digest.origin):
-            view = digest_view(site, prepared.language, target.period, target.statements)
-            variables = {f.name: getattr(view, f.name) for f in fields(view)}
-            variables.update(prepared.gettext)
-            # One line; other spaces (thin ones around the dash of a week in words) are kept.
-            subject = _LINE_BREAKS.sub(" ", prepared.subject.render(variables)).strip(" ")
-            variables["subject"] = subject
+            view, variables = self._variables(site, target)
             html = prepared.digest.render(variables)
             text = prepared.text.render(variables).encode("utf-8")
-            eml = render_eml(site.settings, prepared.heads, view, subject, text=text, html=html)
+            eml = render_eml(site.settings, prepared.heads, view, variables["subject"],
+                             text=text, html=html)
             if personal(view.unsubscribe_url):
                 # The .eml keeps the link with {address}/{token} (``send`` signs it for each
                 # recipient); the published page and text carry no link no one could use.
@@ -123,6 +130,17 @@ class Digests:
                 html = prepared.digest.render(variables)
                 text = prepared.text.render(variables).encode("utf-8")
         return {".html": html, ".txt": text, ".eml": eml}
+
+    def render_page(self, site: Site, target: Target) -> bytes:
+        """A digest's published ``.html`` alone, as :meth:`render` gives it: the digest
+        feed's entries (rendering whole digests for them, the ten digest feeds of 10,000
+        statements took 0.23-0.30 s of CPU, now 0.16-0.21 s; docs/operations.md)."""
+        prepared = self._for(target.language)
+        with site_templates(self.settings.templates_dir, prepared.digest.origin):
+            view, variables = self._variables(site, target)
+            if personal(view.unsubscribe_url):
+                variables["unsubscribe_url"] = None
+            return prepared.digest.render(variables)
 
     def render_archive(self, site: Site, target: Target) -> bytes:
         """The archive page of the target's language: its digests, newest first."""
