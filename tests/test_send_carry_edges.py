@@ -21,6 +21,7 @@ pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
 
 from sfb_feeds.cli import main
+from sfb_feeds.errors import display_path
 
 RECORD = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x\n"
 W36, W37 = "2015-09-04", "2015-09-10"  # a day of each week
@@ -287,6 +288,22 @@ def test_a_ledger_that_cannot_be_read_stops_send_before_anything_is_sent(
         for more in ([], ["--dry-run"], ["--week", "2015-W36", "--resend"]):
             code, out, err = send(config, AFTER_W36, *more)
             assert (code, out) == (1, ""), more
-            assert err == (f"error: {ledger_path(config)}: cannot read the send ledger: Is a "
-                           "directory\n"), more
+            shown = display_path(ledger_path(config))
+            assert err == (f"error: {shown}: cannot read the send ledger: Is a directory\n"), more
+    assert handler.received.copies == []
+
+
+def test_ledger_errors_name_the_ledger_from_the_working_folder(
+    make_site: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every other message names a path from the working folder; the ledger's were absolute.
+    handler = FaultyHandler()
+    with aiosmtpd_server(handler) as port:
+        config = make_config(make_site, port)
+        ledger = ledger_path(config)
+        ledger.mkdir(parents=True)
+        monkeypatch.chdir(Path(config).parent)
+        shown = ledger.relative_to(Path(config).parent)
+        assert send(config, AFTER_W36) == (
+            1, "", f"error: {shown}: cannot read the send ledger: Is a directory\n")
     assert handler.received.copies == []

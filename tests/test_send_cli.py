@@ -16,6 +16,7 @@ from smtp_faults import FaultyHandler
 from test_send_ledger import fill, full_disk  # noqa: F401 - a fixture
 
 from sfb_feeds.cli import main
+from sfb_feeds.errors import display_path
 
 RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr", "en")}
@@ -200,9 +201,9 @@ def test_a_full_state_disk_exits_1_naming_the_ledger_and_sends_nothing(
     fill(full_disk)
     code, _, err = send(config)
     assert code == 1
-    assert err.endswith(f"error: {full_disk / 'sent.jsonl'}: cannot write the send ledger: no "
-                        "space left on the device; nothing more was sent (free space or fix "
-                        "the folder, then run send again)\n")
+    assert err.endswith(f"error: {display_path(full_disk / 'sent.jsonl')}: cannot write the "
+                        "send ledger: no space left on the device; nothing more was sent "
+                        "(free space or fix the folder, then run send again)\n")
     assert handler.calls["DATA"] == 0  # the message was never handed over
     assert handler.received.counts() == Counter()
 

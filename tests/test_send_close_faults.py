@@ -23,6 +23,7 @@ pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 from smtp_faults import FaultyHandler, aiosmtpd_server, subscribers_config
 
 from sfb_feeds.cli import main
+from sfb_feeds.errors import display_path
 
 RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
@@ -62,8 +63,9 @@ def disk_full_for(monkeypatch: pytest.MonkeyPatch, state: bytes) -> list[bool]:
 
 
 def full(config: str) -> str:
-    return (f"error: {ledger(config)}: cannot write the send ledger: no space left on the "
-            "device; nothing more was sent (free space or fix the folder, then run send again)")
+    return (f"error: {display_path(ledger(config))}: cannot write the send ledger: no space "
+            "left on the device; nothing more was sent (free space or fix the folder, then "
+            "run send again)")
 
 
 def test_a_full_disk_when_the_run_marks_a_digest_finished(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sfb_feeds import ledger as ledger_module
+from sfb_feeds.errors import display_path
 from sfb_feeds.ledger import Ledger, LedgerError, Mark, Marked, State
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
@@ -69,8 +70,9 @@ def test_writes_that_stay_short_are_a_clean_error(tmp_path: Path,
                         lambda fd, data: real_write(fd, data[:10]))
     with pytest.raises(LedgerError) as caught:
         ledger.record(A, State.SENDING, NOW, "a")
-    assert str(caught.value).startswith(f"{ledger.path}: cannot write the send ledger: no "
-                                        "space left on the device; nothing more was sent")
+    assert str(caught.value).startswith(f"{display_path(ledger.path)}: cannot write the send "
+                                        "ledger: no space left on the device; nothing more "
+                                        "was sent")
     assert caught.value.exit_code == 1
 
 

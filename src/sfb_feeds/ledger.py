@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .durable import fsync_path
-from .errors import SfbError
+from .errors import SfbError, display_path
 from .model import Settings
 
 ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1)
@@ -93,7 +93,7 @@ class Ledger:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise LedgerError(f"{self.path}: cannot read the send ledger: "
+            raise LedgerError(f"{display_path(self.path)}: cannot read the send ledger: "
                               f"{exc.strerror or exc}") from None
 
     def marks(self) -> dict[str, Marked]:
@@ -111,7 +111,7 @@ class Ledger:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise LedgerError(f"{self.path}: cannot read the send ledger: "
+            raise LedgerError(f"{display_path(self.path)}: cannot read the send ledger: "
                               f"{exc.strerror or exc}") from None
 
     def mark(self, digest: str, marked: Marked, at: datetime) -> None:
@@ -128,9 +128,9 @@ class Ledger:
         except OSError as exc:
             reason = ("no space left on the device" if exc.errno == errno.ENOSPC
                       else exc.strerror or str(exc))
-            raise LedgerError(f"{self.path}: cannot write the send ledger: {reason}; nothing "
-                              "more was sent (free space or fix the folder, then run send "
-                              "again)") from None
+            raise LedgerError(f"{display_path(self.path)}: cannot write the send ledger: "
+                              f"{reason}; nothing more was sent (free space or fix the folder, "
+                              "then run send again)") from None
 
 
 def lookup(states: dict[Key, State], key: Key) -> State | None:
