@@ -64,14 +64,19 @@ def ledger_for(settings: Settings) -> Ledger:
 
 class LedgerError(SfbError):
     """The ledger cannot be read or written (full disk, I/O error): nothing more is sent.
-    ``earlier``: what the run had to report before it stopped, said first."""
+    ``earlier``: what the run had to report before it stopped, said first; ``done``: what
+    it had sent by then (its summary, which the stopped run does not print otherwise)."""
 
-    def __init__(self, message: str, earlier: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, earlier: Sequence[str] = (), done: str = "") -> None:
         super().__init__(message)
         self.earlier = tuple(earlier)
+        self.done = done
 
     def messages(self) -> list[str]:
         return [*self.earlier, str(self)]
+
+    def details(self) -> list[str]:
+        return [f"  before it stopped, this run: {self.done}"] if self.done else []
 
 
 Key = tuple[str, str]  # (Message-ID, recipient address)

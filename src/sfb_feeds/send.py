@@ -207,7 +207,8 @@ def _close(settings: Settings, ledger: Ledger, book: Book, run: Run, chosen: Sel
         book.close(lambda due: unfinished(settings, ledger, chosen.digests,
                                           chosen.mailings, run.suppressed, due))
     except LedgerError as exc:  # what the run found still needs saying: a refusal
-        raise LedgerError(str(exc), [str(p) for p in report.problems]) from None
+        raise LedgerError(str(exc), [str(p) for p in report.problems],
+                          report.summary()) from None
 
 
 def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Output] | None,
@@ -354,7 +355,8 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
         outcome = courier.deliver_all(digests)
     except LedgerError as exc:  # what the run found before still needs saying: a refusal
         raise LedgerError(str(exc), [str(p) for p in chain(report.problems,
-                                                           courier.outcome.problems)]) from None
+                                                           courier.outcome.problems)],
+                          report.summary()) from None
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "
