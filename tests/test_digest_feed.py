@@ -164,3 +164,33 @@ def test_the_feed_reads_each_digest_page_as_it_is_published(
     for item in planned:
         published = digests.render(site, item.target)[".html"]
         assert digests.render_page(site, item.target) == published
+
+
+def _digest_feed_dates(make_site: SiteMaker, older_updated: str) -> list[tuple[str, str, str]]:
+    """(link, published, updated) of each entry of en/digests.xml as feedparser reads it,
+    for a week of one statement (``updated`` as given) and the week after it."""
+    older = ("title: Older\ndate: 2015-09-01\nlanguage: en\nexcerpt: hi\n"
+             f"url: https://example.org/older\nupdated: {older_updated}\n")
+    newer = "title: Newer\ndate: 2015-09-09\nlanguage: en\nexcerpt: hi\nurl: https://example.org/newer\n"
+    config = make_site({"a.yaml": older, "b.yaml": newer}, folder=older_updated)
+    settings = load_settings(config)
+    site = sfb_site.make_site(settings, load_statements(settings).statements, NOW)
+    outputs = {output.path: output.data for output in render_site(site)}
+    feed = feedparser.parse(outputs["en/digests.xml"])
+    assert not feed.bozo, feed.get("bozo_exception")
+    return [(entry.link, entry.published, entry.updated) for entry in feed.entries]
+
+
+def test_an_edit_moves_a_digests_updated_but_never_when_it_was_published(
+        make_site: SiteMaker) -> None:
+    """A statement edited long after its week (its ``updated`` moved) changes its digest:
+    the entry's ``updated`` moves, its ``published`` stays when the week's statements were
+    published, so a reader does not show last week's digest as newer than this week's."""
+    before = _digest_feed_dates(make_site, "2015-09-01")
+    after = _digest_feed_dates(make_site, "2016-02-01")
+    assert [link.rsplit("/", 1)[1] for link, _, _ in after] == ["2015-W37.html", "2015-W36.html"]
+    assert after[0] == before[0]
+    (_, published_before, updated_before), (_, published, updated) = before[1], after[1]
+    assert published == published_before == "2015-09-01T12:00:00+01:00"
+    assert updated != updated_before and updated.startswith("2016-02-01T12:00:00")
+    assert published < after[0][1]  # the older week's digest was published first
