@@ -194,3 +194,19 @@ def test_an_edit_moves_a_digests_updated_but_never_when_it_was_published(
     assert published == published_before == "2015-09-01T12:00:00+01:00"
     assert updated != updated_before and updated.startswith("2016-02-01T12:00:00")
     assert published < after[0][1]  # the older week's digest was published first
+
+
+def test_weeks_edited_the_same_day_pass_the_validator_rules(make_site: SiteMaker) -> None:
+    """Statements of two weeks edited on one day (``updated: 2016-02-01`` on both) give
+    two digest entries of that day: still each its own ``updated`` (the validator's
+    DuplicateUpdated), and both dated that day."""
+    records = {f"{name}.yaml": f"title: {name}\ndate: {day}\nupdated: 2016-02-01\nlanguage: en\n"
+               f"excerpt: hi\nurl: https://example.org/{name}\n"
+               for name, day in (("a", "2015-09-01"), ("b", "2015-09-09"))}
+    settings = load_settings(make_site(records))
+    site = sfb_site.make_site(settings, load_statements(settings).statements, NOW)
+    outputs = {output.path: output.data for output in render_site(site)}
+    path = "en/digests.xml"
+    assert atom_problems(outputs[path], public_url(settings, path)) == []
+    feed = feedparser.parse(outputs[path])
+    assert [entry.updated[:19] for entry in feed.entries] == ["2016-02-01T12:00:00"] * 2

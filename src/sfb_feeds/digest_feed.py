@@ -14,7 +14,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .digest.view import digest_feed_title, digest_weeks
-from .feeds.document import Entry, base_feed, feed_moment, published_moment
+from .feeds.document import Entry, base_feed, distinct_updated, feed_moment, published_moment
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language, site_locales
 from .model import Statement
@@ -89,9 +89,12 @@ def _entry(page: Page, site: Site, language: str, week: Week,
     # Published with the week's newest statement, whatever is edited later (an edit moves
     # only ``updated``: a reader dating entries by ``published`` would put an old week first).
     published = max(published_moment(statement) for statement in group)
-    newest = max(feed_moment(statement.updated) for statement in group)
+    # As its newest statement's entry is: weeks edited the same day stay distinct
+    # (the validator's DuplicateUpdated).
+    updated = max(distinct_updated(statement) for statement in group)
+    modified = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
-                 language=language, published=published, updated=newest, modified=newest,
+                 language=language, published=published, updated=updated, modified=modified,
                  content_html=_feed_html(document.body))
 
 
