@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from conftest import render_site
 from lxml import etree
 from test_feeds_fixtures import NOW, build, make_settings, noon_if_bare, statement
 
@@ -268,6 +269,27 @@ def test_newsboat_imports_feeds_opml_once_per_language(served: Served, tmp_path:
     assert len(set(titles.values())) == len(urls)  # and can be told apart in the list
     # newsboat keeps one item per guid: each statement once, from whichever feed.
     assert sorted(item.url for item in items) == sorted(expected(served.site, None))
+
+
+@pytest.mark.skipif(NEWSBOAT is None, reason="newsboat is not installed")
+def test_newsboat_dates_each_digest_by_its_week_after_a_late_edit(
+        server: tuple[str, Path], tmp_path: Path) -> None:
+    """A statement edited months after its week (``updated`` moved) changes that week's
+    digest, but newsboat (which dates an Atom entry by its ``published``) still shows it
+    dated in its week, below the next week's digest."""
+    root, folder = server
+    base = f"{root}digest-edited/"
+    site = make_site(make_settings(feeds_url=base), (
+        statement("https://example.org/newer", "Newer", "2015-09-09"),
+        statement("https://example.org/older", "Older", "2015-09-01", updated="2016-02-01")),
+        NOW)
+    feed = folder / "digest-edited" / "en" / "digests.xml"
+    feed.parent.mkdir(parents=True)
+    feed.write_bytes(next(o.data for o in render_site(site) if o.path == "en/digests.xml"))
+    items = reload(tmp_path, [f"{base}en/digests.xml"])
+    shown = {item.url.rsplit("/", 1)[1]: datetime.fromtimestamp(item.published, UTC).date()
+             for item in items}
+    assert shown == {"2015-W37.html": date(2015, 9, 9), "2015-W36.html": date(2015, 9, 1)}
 
 
 # --- sfeed -------------------------------------------------------------------------------
