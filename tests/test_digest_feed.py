@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import feedparser
 import pytest
@@ -210,3 +211,30 @@ def test_weeks_edited_the_same_day_pass_the_validator_rules(make_site: SiteMaker
     assert atom_problems(outputs[path], public_url(settings, path)) == []
     feed = feedparser.parse(outputs[path])
     assert [entry.updated[:19] for entry in feed.entries] == ["2016-02-01T12:00:00"] * 2
+
+
+IDN_SITE = """\
+site:
+  title: T
+  url: https://bücher.example/home?x=1&y=2
+  feeds_url: https://bücher.example/feeds/
+"""
+
+
+def test_links_in_an_entry_keep_an_international_host_in_idna_form(
+        make_site: SiteMaker) -> None:
+    """The digest page links the site as written (``https://bücher.example/…``); the entry
+    carries every link as the feeds do, in RFC 3986 normal form with the host in IDNA
+    (``xn--bcher-kva.example``), not with its UTF-8 percent-encoded
+    (``b%C3%BCcher.example``, which RFC 3986 section 3.2.2 asks producers not to write)."""
+    record = ("title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\n"
+              "url: https://bücher.example/ställning\n")
+    settings = load_settings(make_site({"a.yaml": record}, config=IDN_SITE))
+    site = sfb_site.make_site(settings, load_statements(settings).statements, NOW)
+    outputs = {output.path: output.data for output in render_site(site)}
+    content = etree.fromstring(outputs["en/digests.xml"]).findtext(f"{ATOM}entry/{ATOM}content")
+    links = [element.get("href") for element in
+             lxml_html.fragment_fromstring(content, create_parent="div").iter("a")]
+    assert "https://xn--bcher-kva.example/home?x=1&y=2" in links
+    assert "https://xn--bcher-kva.example/st%C3%A4llning" in links
+    assert [link for link in links if "%" in urlsplit(link).netloc] == []

@@ -20,7 +20,7 @@ from .i18n import Language, site_locales
 from .model import Statement
 from .plan import OutputFormat, Scope, Target
 from .site import Site
-from .urls import DIGEST_FEED, digest_archive_url, digest_url, feed_path
+from .urls import DIGEST_FEED, canonical_uri, digest_archive_url, digest_url, feed_path
 from .weeks import Week, week_of
 
 Page = Callable[[Site, Target], bytes]  # a digest's published .html
@@ -56,13 +56,25 @@ def _drop_email_only(body: lxml_html.HtmlElement) -> None:
              else element).drop_tree()
 
 
+def _ascii_links(element: lxml_html.HtmlElement) -> None:
+    """``element``'s non-ASCII link (an IRI: the page links ``site.url`` as written) in RFC
+    3986 normal form, as the feeds give links: lxml's HTML writer would percent-encode an
+    international host (``b%C3%BCcher.example``, which RFC 3986 section 3.2.2 asks
+    producers not to write) where the feeds have its IDNA form (``xn--bcher-kva.example``)."""
+    for name in ("href", "src"):
+        value = element.get(name)
+        if value is not None and not value.isascii():
+            element.set(name, canonical_uri(value))
+
+
 def _feed_html(body: lxml_html.HtmlElement) -> str:
     """The digest page's body as an entry's content: without what only a message needs,
-    with only the elements and attributes feeds may carry."""
+    with only the elements and attributes feeds may carry, links in ASCII."""
     _drop_email_only(body)
     for element in list(body.iterdescendants(etree.Element)):
         for name in set(element.attrib).difference(_ATTRIBUTES):
             del element.attrib[name]
+        _ascii_links(element)
         if element.tag not in _ELEMENTS:
             element.drop_tag()  # its text and children stay
     return (body.text or "") + "".join(
