@@ -73,6 +73,8 @@ SAFE_HTML = {"a", "abbr", "acronym", "address", "area", "b", "big", "blockquote"
 SAFE_ATTRIBUTES = {"abbr", "align", "alt", "border", "cellpadding", "cellspacing", "class",
                    "colspan", "datetime", "dir", "height", "href", "hreflang", "id", "lang",
                    "name", "rel", "rowspan", "src", "title", "type", "valign", "width"}
+# opml.py: text it reads as HTML (safeHtml): a title, ownerName, an outline's text...
+OPML_HTML = ("title", "ownerName", "text", "description")
 # opml.py: the head elements it knows (not OPML 2.0's <docs>: an UndefinedElement error).
 OPML_HEAD = {"title", "dateCreated", "dateModified", "ownerName", "ownerEmail", "ownerId",
              "expansionState", "vertScrollState", "windowTop", "windowLeft", "windowBottom",
@@ -393,6 +395,9 @@ def _outline_problems(outline: Any) -> list[str]:
     for name in ("xmlUrl", "htmlUrl"):
         if outline.get(name):
             problems += _uri_problems(outline.get(name), f"outline {name}")
+    for name in OPML_HTML:  # opml.py: safeHtml, as the head's title and ownerName
+        if outline.get(name) is not None:
+            problems += _html_problems(outline.get(name), f"outline {name}")
     return problems
 
 
@@ -402,6 +407,9 @@ def opml_problems(data: bytes) -> list[str]:
     head = root.find("head")
     problems += [f"UndefinedElement: head {child.tag}" for child in
                  (head if head is not None else ()) if child.tag not in OPML_HEAD]
+    problems += [problem for child in (head if head is not None else ())
+                 if child.tag in OPML_HTML for problem in
+                 _html_problems(child.text or "", f"head {child.tag}")]
     for outline in root.iter("outline"):
         problems += _outline_problems(outline)
     return problems
@@ -555,6 +563,17 @@ def test_opml_checker_catches_an_unknown_head_element() -> None:
     data = (b'<opml version="2.0"><head><title>t</title><docs>http://opml.org/spec2.opml'
             b'</docs></head><body/></opml>')
     assert opml_problems(data) == ["UndefinedElement: head docs"]
+
+
+def test_opml_checker_reads_titles_as_html() -> None:
+    # What the validator reports on such an OPML (NotHtml, "Invalid HTML": "<Site>" opens
+    # no well-formed tag, nor does "< 6"), where the feeds draw no warning: OPML text is HTML.
+    data = (b'<opml version="2.0"><head><title>Test &amp; &lt;Site&gt;: feeds</title>'
+            b'<ownerName>A &amp; B</ownerName></head><body><outline type="rss" '
+            b'text="Test &amp; &lt;Site&gt;" title="5 &lt; 6" xmlUrl="https://x.org/a"/>'
+            b'</body></opml>')
+    assert [problem.split(":")[:2] for problem in opml_problems(data)] == [
+        ["NotHtml", " head title"], ["NotHtml", " outline title"], ["NotHtml", " outline text"]]
 
 
 def test_rss_checker_catches_a_missing_self_link() -> None:
