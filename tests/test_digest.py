@@ -404,6 +404,40 @@ def test_plain_text_underlines_wide_characters_by_their_width() -> None:
     assert lines[index + 1] == "=" * 9 == "=" * display_width("주간 성명")
 
 
+CJK_LINK = "https://www.example.org/ja/statements/2015/09/一覧"
+CJK_PARAGRAPH = ("日本語の本文です。" * 12
+                 + f"詳細は {CJK_LINK} を参照。「戦争法案」の廃案を求める声明を発表した。" * 3)
+
+
+def _lines_from(lines: list[str], first: str) -> list[str]:
+    """The lines from the one starting with ``first`` to the next empty line."""
+    start = next(index for index, line in enumerate(lines) if line.startswith(first))
+    return lines[start:lines.index("", start)]
+
+
+@pytest.mark.parametrize("lang", ["ja", "zh"])
+def test_plain_text_folds_chinese_and_japanese_between_characters(lang: str) -> None:
+    """Chinese and Japanese put no spaces between words: a paragraph or title is folded
+    between two characters (never before a closing mark such as 。 or 」, never after an
+    opening one such as 「), and a link is never cut. Before, the paragraph was one line of
+    over 500 columns and the title one of 96."""
+    title = "中国工人支持罢工反对镇压" * 4
+    text = outputs(site([statement(title, lang=lang, excerpt=(CJK_PARAGRAPH,))]))[
+        f"digests/{lang}/2015-W36.txt"].decode()
+    paragraph = _lines_from(text.splitlines(), "日本語")
+    headed = _lines_from(text.splitlines(), "\u2068中国")
+    rule = next(index for index, line in enumerate(headed) if set(line) == {"="})
+    title_lines, underline = headed[:rule], headed[rule]
+    assert len(paragraph) > 1 and len(title_lines) > 1
+    assert all(display_width(line) <= 72 for line in [*paragraph, *title_lines])
+    assert len(underline) == max(map(display_width, title_lines)) <= 72
+    assert "".join(line.strip("\u2068\u2069") for line in title_lines) == title
+    assert "".join(paragraph).replace(" ", "") == CJK_PARAGRAPH.replace(" ", "")
+    assert not any(line.startswith(("。", "」", "、")) or line.endswith("「")
+                   for line in paragraph)
+    assert sum(line.split(" ").count(CJK_LINK) for line in paragraph) == 3
+
+
 @pytest.mark.parametrize(("text", "width"), [
     ("", 0), ("plain ASCII, with tabs\tand all", 30), ("주간 성명", 9),
     ("Cafe\u0301 au lait", 12),  # a combining accent takes no column
