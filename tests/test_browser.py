@@ -296,3 +296,65 @@ def test_text_contrast_in_light_and_dark_mode(
     assert found["lowContrast"] == []  # WCAG AA: 4.5:1 for every piece of text
     page = [int(float(c)) for c in found["pageBackground"][4:-1].split(",")[:3]]
     assert (max(page) < 60) is (scheme == "dark")  # the dark palette did apply
+
+
+WHERE = """
+function where(d, needle) {
+  const walker = d.createTreeWalker(d.querySelector('.meta'), NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    const at = node.textContent.indexOf(needle);
+    if (at < 0) continue;
+    const range = d.createRange(); range.setStart(node, at); range.setEnd(node, at + needle.length);
+    const box = range.getBoundingClientRect();
+    return [box.left, box.right];
+  }
+  return null;
+}
+window.addEventListener('load', () => {
+  const frame = document.querySelector('iframe'), d = frame.contentDocument;
+  const needles = JSON.parse(frame.dataset.needles);
+  document.getElementById('result').textContent = JSON.stringify(needles.map(n => where(d, n)));
+});
+"""
+
+
+def _where(tmp_path: Path, page: bytes, needles: list[str]) -> list[list[float]]:
+    """Where (left, right) each of ``needles`` is drawn in the page's first .meta line."""
+    shown = tmp_path / "where.html"
+    shown.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        f"<iframe data-needles='{html.escape(json.dumps(needles), quote=True)}' width='600' "
+        f"height='800' srcdoc=\"{html.escape(page.decode('utf-8'), quote=True)}\"></iframe>"
+        f"<pre id='result'></pre><script>{WHERE}</script></body></html>", encoding="utf-8")
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+               shown.as_uri()]
+    done = subprocess.run(command, capture_output=True, timeout=180, check=False,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    dom = html5lib.parse(done.stdout, treebuilder="lxml", namespaceHTMLElements=False)
+    result = dom.getroot().find(".//pre[@id='result']")
+    assert result is not None and (result.text or "").strip(), done.stderr[-2000:]
+    found: list[list[float]] = json.loads(result.text or "")
+    return found
+
+
+LATIN_NAME, ARABIC_NAME = "Revolutionary Socialists", "الاشتراكيون الثوريون"
+
+
+@pytest.mark.parametrize(("lang", "authors"), [
+    ("ar", (LATIN_NAME, ARABIC_NAME)), ("ar", (ARABIC_NAME, LATIN_NAME)),
+    ("en", (ARABIC_NAME, LATIN_NAME)), ("en", (LATIN_NAME, ARABIC_NAME)),
+])
+def test_authors_read_in_the_digests_direction(tmp_path: Path, lang: str,
+                                               authors: tuple[str, str]) -> None:
+    """Two authors in two scripts are read first to second in the page's direction: the
+    first on the right in Arabic, on the left in English. Before, the list was isolated
+    as a whole, taking its direction from its first name: an Arabic digest showed
+    'Revolutionary Socialists والاشتراكيون الثوريون' left to right, the second author
+    (with its 'and') read before the first."""
+    built = site([statement("عنوان" if lang == "ar" else "Title", lang=lang, authors=authors)])
+    page = {o.path: o.data for o in render_site(built)}[f"digests/{lang}/2015-W36.html"]
+    first, second = _where(tmp_path, page, list(authors))
+    if lang == "ar":
+        assert first[0] > second[1]  # the first name right of the second
+    else:
+        assert first[1] < second[0]

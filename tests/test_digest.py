@@ -363,7 +363,7 @@ View in browser: {BASE}feeds/digests/en/2015-W36.html
 
 \u2068No to AKP-US intervention!\u2069
 ==========================
-6 September 2015 · by \u2068DSIP and RS\u2069
+6 September 2015 · by \u2068DSIP\u2069 and \u2068RS\u2069
 
 Socialists in Turkey and Syria oppose the Turkish government's entry
 into the US-led bombing campaign, which came as part of a bargain over

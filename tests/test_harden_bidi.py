@@ -78,7 +78,8 @@ def test_text_parts_isolate_titles_and_authors(make_site: SiteMaker) -> None:
     for text in (part.get_content(), (folder / "2015-W36.txt").read_text("utf-8")):
         lines = _text_lines(text)
         assert f"{FSI}{CLOSED}{PDI}" in lines and f"{FSI}Next title{PDI}" in lines
-        assert any(f"{FSI}{EVIL_AUTHOR}\u202c and Bob{PDI}" in line for line in lines)
+        # each name isolated on its own, its override closed inside its isolate
+        assert any(f"{FSI}{EVIL_AUTHOR}\u202c{PDI} and {FSI}Bob{PDI}" in line for line in lines)
         for line in lines:  # every override opened in a line is closed in it
             assert line.count("\u202e") <= line.count("\u202c")
 
@@ -168,7 +169,7 @@ def test_a_title_cannot_break_out_of_its_bdi(make_site: SiteMaker) -> None:
         for text in texts:
             assert _outer_isolate_end(f"{FSI}{text}{PDI}") == len(text) + 1, text
     texts = _isolated_texts(html.fromstring((folder / "2015-W36.html").read_bytes()).body)
-    assert "Ann \u202eOdd\u202c and Bob" in texts
+    assert "Ann \u202eOdd\u202c" in texts and "Bob" in texts  # one <bdi> a name
     # The subscribe page (a web page, not mailed) lists the newest titles in <bdi> alone.
     page = html.fromstring((folder.parent.parent / "index.html").read_bytes())
     assert [bdi.text_content() for bdi in page.iter("bdi")] == [f"evil \u2066z{PDI}"]

@@ -4,6 +4,7 @@ isolate: the digests' ``<bdi>`` and FSI...PDI, the subscribe page's ``<bdi>``.""
 from __future__ import annotations
 
 PDF, PDI = "\u202c", "\u2069"  # POP DIRECTIONAL FORMATTING, POP DIRECTIONAL ISOLATE
+FSI = "\u2068"  # FIRST STRONG ISOLATE
 # What each embedding, override (LRE RLE LRO RLO) and isolate (LRI RLI FSI) needs to close.
 _CLOSERS = (dict.fromkeys("\u202a\u202b\u202d\u202e", PDF)
             | dict.fromkeys("\u2066\u2067\u2068", PDI))
@@ -19,6 +20,12 @@ def balance_bidi(text: str) -> str:
     if _BIDI.isdisjoint(text):
         return text
     return _balanced(text)[0]
+
+
+def isolated(text: str) -> str:
+    """``text`` between FSI and PDI, its own controls balanced (:func:`balance_bidi`): it
+    takes its direction from its first strong character, and nothing in it leaks out."""
+    return f"{FSI}{balance_bidi(text)}{PDI}"
 
 
 def _balanced(text: str) -> tuple[str, str]:
