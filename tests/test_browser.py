@@ -206,6 +206,12 @@ def documents() -> dict[str, bytes]:
     chosen = {lang: result[f"digests/{lang}/2015-W36.html"] for lang in DIGESTS}
     chosen["de-yahoo"] = as_yahoo_shows(chosen["de"])
     chosen["archive"] = result["digests/en/index.html"]
+    # A site title that is one long word (a domain name): it must wrap in the masthead
+    # on a phone, not widen the page (it overflowed 320px by 59px).
+    named = {o.path: o.data for o in render_site(site(refugee_statements(),
+                                                      title="InternationalSocialistTendency.org"))}
+    chosen["long-site-title"] = named["digests/en/2015-W36.html"]
+    chosen["long-site-title-archive"] = named["digests/en/index.html"]
     chosen["subscribe"] = result["index.html"]
     # A page that fails every check, so the checks are seen to catch what they look for
     # (U+10FFFC: a private-use code point no font draws).
@@ -228,7 +234,8 @@ def dark(documents: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", [*DIGESTS, "de-yahoo", "archive", "subscribe"])
+@pytest.mark.parametrize("name", [*DIGESTS, "de-yahoo", "archive", "subscribe",
+                                  "long-site-title", "long-site-title-archive"])
 def test_no_horizontal_overflow(light: dict[str, Any], name: str, width: int) -> None:
     found = light[f"{name}:{width}"]
     assert found["width"] == width
