@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -402,6 +403,39 @@ def test_plain_text_underlines_wide_characters_by_their_width() -> None:
     lines = text.splitlines()
     index = lines.index("\u2068주간 성명\u2069")  # (isolated: FSI ... PDI)
     assert lines[index + 1] == "=" * 9 == "=" * display_width("주간 성명")
+
+
+def paragraph_direction(line: str) -> str:
+    """A line's direction as a paragraph of plain text (UAX #9, P2 and P3): that of its
+    first strong character outside isolates, left to right when there is none."""
+    depth = 0
+    for char in line:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("LRI", "RLI", "FSI"):
+            depth += 1
+        elif kind == "PDI":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and kind in ("L", "R", "AL"):
+            return "ltr" if kind == "L" else "rtl"
+    return "ltr"
+
+
+@pytest.mark.parametrize(("lang", "other"), [("en", "ar"), ("pl", "he"), ("ar", "en")])
+def test_plain_text_lines_read_in_the_digests_direction(lang: str, other: str) -> None:
+    """Each line of plain text is a paragraph, its direction that of its first strong
+    character: every line of a left-to-right digest reads left to right, and every line
+    of a right-to-left one right to left but a bare link's. Before, a translation named in
+    a right-to-left language made its line right to left in an English digest
+    ('https://.../s0 :العربية', the indent on the right), and in an Arabic digest an
+    English name, an isolated title and its underline made theirs left to right."""
+    name = "عنوان" if lang == "ar" else "Title"
+    text = outputs(site([statement(name, lang=lang, key="k"),
+                         statement("Other", lang=other, key="k")]))[
+        f"digests/{lang}/2015-W36.txt"].decode()
+    lines = [line for line in text.splitlines()
+             if line and not re.fullmatch(r"\S+://\S+|-- ", line)]
+    expected = "rtl" if lang == "ar" else "ltr"
+    assert [line for line in lines if paragraph_direction(line) != expected] == []
 
 
 CJK_LINK = "https://www.example.org/ja/statements/2015/09/一覧"

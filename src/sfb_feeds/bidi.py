@@ -3,6 +3,9 @@ isolate: the digests' ``<bdi>`` and FSI...PDI, the subscribe page's ``<bdi>``.""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 PDF, PDI = "\u202c", "\u2069"  # POP DIRECTIONAL FORMATTING, POP DIRECTIONAL ISOLATE
 FSI = "\u2068"  # FIRST STRONG ISOLATE
 # What each embedding, override (LRE RLE LRO RLO) and isolate (LRI RLI FSI) needs to close.
@@ -62,3 +65,39 @@ def balance_lines(text: str) -> str:
         balanced, carried = _balanced(carried + line)
         lines.append(balanced)
     return "\n".join(lines)
+
+
+LRM, RLM = "\u200e", "\u200f"  # LEFT-TO-RIGHT MARK, RIGHT-TO-LEFT MARK
+_ISOLATE_KINDS = frozenset(("LRI", "RLI", "FSI"))
+_STRONG = {"L": "ltr", "R": "rtl", "AL": "rtl"}
+# (an empty line, the signature's "-- ", a bare link)
+_LEFT_ALONE = re.compile(r"|-- |[A-Za-z][A-Za-z0-9+.-]*:\S+")
+
+
+def paragraph_direction(line: str) -> str | None:
+    """The direction a line of plain text takes as a paragraph of its own (UAX #9, P2
+    and P3): that of its first strong character outside isolates; None without one."""
+    depth = 0
+    for char in line:
+        kind = unicodedata.bidirectional(char)
+        if kind in _ISOLATE_KINDS:
+            depth += 1
+        elif kind == "PDI":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and kind in _STRONG:
+            return _STRONG[kind]
+    return None
+
+
+def directed_lines(text: str, direction: str) -> str:
+    """Plain ``text`` whose every line (each a paragraph of its own) takes ``direction``
+    (``ltr``/``rtl``): a line that would take the other, or in right-to-left text none
+    (a line of an isolated title, an underline), starts with an LRM or RLM. A line
+    that is empty, the signature's ``-- `` or a bare link is left as it is."""
+    if direction == "ltr" and text.isascii():
+        return text
+    mark = RLM if direction == "rtl" else LRM
+    return "\n".join(
+        mark + line if (paragraph_direction(line) or "ltr") != direction
+        and not _LEFT_ALONE.fullmatch(line) else line
+        for line in text.split("\n"))

@@ -15,7 +15,7 @@ import jinja2.ext
 from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 
-from ..bidi import FSI, PDI, balance_bidi, balance_lines
+from ..bidi import FSI, PDI, balance_bidi, balance_lines, directed_lines
 from ..language import canonical_tag
 from .text import Columns
 
@@ -53,7 +53,8 @@ def environment(loader: jinja2.BaseLoader, *,
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     columns = Columns()
     env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi,
-                       bdi_names=bdi_names, balance_lines=balance_lines)
+                       bdi_names=bdi_names, balance_lines=balance_lines,
+                       directed_lines=directed_lines)
     return env
 
 
