@@ -365,3 +365,47 @@ def test_authors_read_in_the_digests_direction(tmp_path: Path, lang: str,
         assert first[0] > second[1]  # the first name right of the second
     else:
         assert first[1] < second[0]
+
+
+TRAILING = """
+window.addEventListener('load', () => {
+  const pre = document.querySelector('pre.text'), node = pre.firstChild, text = node.textContent;
+  const box = (at) => { const r = document.createRange(); r.setStart(node, at);
+    r.setEnd(node, at + 1); return r.getBoundingClientRect(); };
+  const found = JSON.parse(pre.dataset.needles).map(needle => {
+    const at = text.indexOf(needle), end = at + needle.length - 1;
+    return [needle, box(end - 1).right, box(end).left];
+  });
+  document.getElementById('result').textContent = JSON.stringify(found);
+});
+"""
+
+
+def test_links_in_right_to_left_text_keep_their_last_character(tmp_path: Path) -> None:
+    """A plain-text part shown as plain text is (UAX #9) a paragraph a line, each taking its
+    first strong letter's direction (CSS unicode-bidi: plaintext). In an Arabic digest a
+    link that ends in a slash, after a label or a Latin name, keeps the slash at its end:
+    before, it showed at the line's far left, '/https://example.org/s/ar-1 :النص الكامل'."""
+    urls = {"ar": "https://example.org/s/ar-1/", "en": "https://example.org/s/en-1/"}
+    built = site([statement("عنوان", lang="ar", key="k", url=urls["ar"]),
+                  statement("Title", lang="en", key="k", url=urls["en"])])
+    text = {o.path: o.data for o in render_site(built)}["digests/ar/2015-W36.txt"].decode()
+    needles = [line.split(": ", 1)[1].split(" ")[0] for line in text.splitlines()
+               if any(url in line for url in urls.values()) and ": " in line]
+    assert len(needles) == 2
+    shown = tmp_path / "text.html"
+    shown.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        "<pre class='text' style='unicode-bidi: plaintext; font-size: 14px' "
+        f"data-needles='{html.escape(json.dumps(needles), quote=True)}'>{html.escape(text)}"
+        f"</pre><pre id='result'></pre><script>{TRAILING}</script></body></html>",
+        encoding="utf-8")
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+               shown.as_uri()]
+    done = subprocess.run(command, capture_output=True, timeout=180, check=False,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    dom = html5lib.parse(done.stdout, treebuilder="lxml", namespaceHTMLElements=False)
+    result = dom.getroot().find(".//pre[@id='result']")
+    assert result is not None and (result.text or "").strip(), done.stderr[-2000:]
+    for needle, before_right, last_left in json.loads(result.text or ""):
+        assert abs(last_left - before_right) < 1, needle  # the slash right after the "1"

@@ -72,6 +72,12 @@ _ISOLATE_KINDS = frozenset(("LRI", "RLI", "FSI"))
 _STRONG = {"L": "ltr", "R": "rtl", "AL": "rtl"}
 # (an empty line, the signature's "-- ", a bare link)
 _LEFT_ALONE = re.compile(r"|-- |[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_LINK_AT_END = re.compile(r"(?:^|\s)[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+# Neutral characters a link ends in, which programs that find links keep in the link (not
+# "." "," ")" "!" "?": after a link in a sentence, those end the sentence, on its left),
+# and "}": a list-level unsubscribe link's {token}, which a subscriber's copy fills in with
+# a token that may end in "-" or "_".
+_LINK_ENDS = frozenset("/=-_#~&+%}")
 
 
 def paragraph_direction(line: str) -> str | None:
@@ -93,11 +99,23 @@ def directed_lines(text: str, direction: str) -> str:
     """Plain ``text`` whose every line (each a paragraph of its own) takes ``direction``
     (``ltr``/``rtl``): a line that would take the other, or in right-to-left text none
     (a line of an isolated title, an underline), starts with an LRM or RLM. A line
-    that is empty, the signature's ``-- `` or a bare link is left as it is."""
+    that is empty, the signature's ``-- `` or a bare link is left as it is.
+
+    In right-to-left text, a line ending in a link whose last character is neutral and
+    part of the link (``https://example.org/s/``, ``...?page=``) also ends with a space and
+    an LRM: without them that character took the paragraph's direction and showed at the
+    far end of the line, ``/https://example.org/s``. The space keeps the mark out of the
+    link for programs that find links in text."""
     if direction == "ltr" and text.isascii():
         return text
-    mark = RLM if direction == "rtl" else LRM
-    return "\n".join(
-        mark + line if (paragraph_direction(line) or "ltr") != direction
-        and not _LEFT_ALONE.fullmatch(line) else line
-        for line in text.split("\n"))
+    return "\n".join(_directed(line, direction) for line in text.split("\n"))
+
+
+def _directed(line: str, direction: str) -> str:
+    if _LEFT_ALONE.fullmatch(line):
+        return line
+    if (paragraph_direction(line) or "ltr") != direction:
+        line = (RLM if direction == "rtl" else LRM) + line
+    if direction == "rtl" and line[-1] in _LINK_ENDS and _LINK_AT_END.search(line):
+        line += " " + LRM
+    return line
