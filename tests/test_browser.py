@@ -206,6 +206,12 @@ def documents() -> dict[str, bytes]:
     chosen = {lang: result[f"digests/{lang}/2015-W36.html"] for lang in DIGESTS}
     chosen["de-yahoo"] = as_yahoo_shows(chosen["de"])
     chosen["archive"] = result["digests/en/index.html"]
+    # A site title that is one long word (a domain name): it must wrap in the masthead
+    # on a phone, not widen the page (it overflowed 320px by 59px).
+    named = {o.path: o.data for o in render_site(site(refugee_statements(),
+                                                      title="InternationalSocialistTendency.org"))}
+    chosen["long-site-title"] = named["digests/en/2015-W36.html"]
+    chosen["long-site-title-archive"] = named["digests/en/index.html"]
     chosen["subscribe"] = result["index.html"]
     # A page that fails every check, so the checks are seen to catch what they look for
     # (U+10FFFC: a private-use code point no font draws).
@@ -228,7 +234,8 @@ def dark(documents: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", [*DIGESTS, "de-yahoo", "archive", "subscribe"])
+@pytest.mark.parametrize("name", [*DIGESTS, "de-yahoo", "archive", "subscribe",
+                                  "long-site-title", "long-site-title-archive"])
 def test_no_horizontal_overflow(light: dict[str, Any], name: str, width: int) -> None:
     found = light[f"{name}:{width}"]
     assert found["width"] == width
@@ -296,3 +303,109 @@ def test_text_contrast_in_light_and_dark_mode(
     assert found["lowContrast"] == []  # WCAG AA: 4.5:1 for every piece of text
     page = [int(float(c)) for c in found["pageBackground"][4:-1].split(",")[:3]]
     assert (max(page) < 60) is (scheme == "dark")  # the dark palette did apply
+
+
+WHERE = """
+function where(d, needle) {
+  const walker = d.createTreeWalker(d.querySelector('.meta'), NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    const at = node.textContent.indexOf(needle);
+    if (at < 0) continue;
+    const range = d.createRange(); range.setStart(node, at); range.setEnd(node, at + needle.length);
+    const box = range.getBoundingClientRect();
+    return [box.left, box.right];
+  }
+  return null;
+}
+window.addEventListener('load', () => {
+  const frame = document.querySelector('iframe'), d = frame.contentDocument;
+  const needles = JSON.parse(frame.dataset.needles);
+  document.getElementById('result').textContent = JSON.stringify(needles.map(n => where(d, n)));
+});
+"""
+
+
+def _where(tmp_path: Path, page: bytes, needles: list[str]) -> list[list[float]]:
+    """Where (left, right) each of ``needles`` is drawn in the page's first .meta line."""
+    shown = tmp_path / "where.html"
+    shown.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        f"<iframe data-needles='{html.escape(json.dumps(needles), quote=True)}' width='600' "
+        f"height='800' srcdoc=\"{html.escape(page.decode('utf-8'), quote=True)}\"></iframe>"
+        f"<pre id='result'></pre><script>{WHERE}</script></body></html>", encoding="utf-8")
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+               shown.as_uri()]
+    done = subprocess.run(command, capture_output=True, timeout=180, check=False,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    dom = html5lib.parse(done.stdout, treebuilder="lxml", namespaceHTMLElements=False)
+    result = dom.getroot().find(".//pre[@id='result']")
+    assert result is not None and (result.text or "").strip(), done.stderr[-2000:]
+    found: list[list[float]] = json.loads(result.text or "")
+    return found
+
+
+LATIN_NAME, ARABIC_NAME = "Revolutionary Socialists", "الاشتراكيون الثوريون"
+
+
+@pytest.mark.parametrize(("lang", "authors"), [
+    ("ar", (LATIN_NAME, ARABIC_NAME)), ("ar", (ARABIC_NAME, LATIN_NAME)),
+    ("en", (ARABIC_NAME, LATIN_NAME)), ("en", (LATIN_NAME, ARABIC_NAME)),
+])
+def test_authors_read_in_the_digests_direction(tmp_path: Path, lang: str,
+                                               authors: tuple[str, str]) -> None:
+    """Two authors in two scripts are read first to second in the page's direction: the
+    first on the right in Arabic, on the left in English. Before, the list was isolated
+    as a whole, taking its direction from its first name: an Arabic digest showed
+    'Revolutionary Socialists والاشتراكيون الثوريون' left to right, the second author
+    (with its 'and') read before the first."""
+    built = site([statement("عنوان" if lang == "ar" else "Title", lang=lang, authors=authors)])
+    page = {o.path: o.data for o in render_site(built)}[f"digests/{lang}/2015-W36.html"]
+    first, second = _where(tmp_path, page, list(authors))
+    if lang == "ar":
+        assert first[0] > second[1]  # the first name right of the second
+    else:
+        assert first[1] < second[0]
+
+
+TRAILING = """
+window.addEventListener('load', () => {
+  const pre = document.querySelector('pre.text'), node = pre.firstChild, text = node.textContent;
+  const box = (at) => { const r = document.createRange(); r.setStart(node, at);
+    r.setEnd(node, at + 1); return r.getBoundingClientRect(); };
+  const found = JSON.parse(pre.dataset.needles).map(needle => {
+    const at = text.indexOf(needle), end = at + needle.length - 1;
+    return [needle, box(end - 1).right, box(end).left];
+  });
+  document.getElementById('result').textContent = JSON.stringify(found);
+});
+"""
+
+
+def test_links_in_right_to_left_text_keep_their_last_character(tmp_path: Path) -> None:
+    """A plain-text part shown as plain text is (UAX #9) a paragraph a line, each taking its
+    first strong letter's direction (CSS unicode-bidi: plaintext). In an Arabic digest a
+    link that ends in a slash, after a label or a Latin name, keeps the slash at its end:
+    before, it showed at the line's far left, '/https://example.org/s/ar-1 :النص الكامل'."""
+    urls = {"ar": "https://example.org/s/ar-1/", "en": "https://example.org/s/en-1/"}
+    built = site([statement("عنوان", lang="ar", key="k", url=urls["ar"]),
+                  statement("Title", lang="en", key="k", url=urls["en"])])
+    text = {o.path: o.data for o in render_site(built)}["digests/ar/2015-W36.txt"].decode()
+    needles = [line.split(": ", 1)[1].split(" ")[0] for line in text.splitlines()
+               if any(url in line for url in urls.values()) and ": " in line]
+    assert len(needles) == 2
+    shown = tmp_path / "text.html"
+    shown.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        "<pre class='text' style='unicode-bidi: plaintext; font-size: 14px' "
+        f"data-needles='{html.escape(json.dumps(needles), quote=True)}'>{html.escape(text)}"
+        f"</pre><pre id='result'></pre><script>{TRAILING}</script></body></html>",
+        encoding="utf-8")
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+               shown.as_uri()]
+    done = subprocess.run(command, capture_output=True, timeout=180, check=False,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    dom = html5lib.parse(done.stdout, treebuilder="lxml", namespaceHTMLElements=False)
+    result = dom.getroot().find(".//pre[@id='result']")
+    assert result is not None and (result.text or "").strip(), done.stderr[-2000:]
+    for needle, before_right, last_left in json.loads(result.text or ""):
+        assert abs(last_left - before_right) < 1, needle  # the slash right after the "1"

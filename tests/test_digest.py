@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -363,7 +364,7 @@ View in browser: {BASE}feeds/digests/en/2015-W36.html
 
 \u2068No to AKP-US intervention!\u2069
 ==========================
-6 September 2015 · by \u2068DSIP and RS\u2069
+6 September 2015 · by \u2068DSIP\u2069 and \u2068RS\u2069
 
 Socialists in Turkey and Syria oppose the Turkish government's entry
 into the US-led bombing campaign, which came as part of a bargain over
@@ -402,6 +403,73 @@ def test_plain_text_underlines_wide_characters_by_their_width() -> None:
     lines = text.splitlines()
     index = lines.index("\u2068주간 성명\u2069")  # (isolated: FSI ... PDI)
     assert lines[index + 1] == "=" * 9 == "=" * display_width("주간 성명")
+
+
+def paragraph_direction(line: str) -> str:
+    """A line's direction as a paragraph of plain text (UAX #9, P2 and P3): that of its
+    first strong character outside isolates, left to right when there is none."""
+    depth = 0
+    for char in line:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("LRI", "RLI", "FSI"):
+            depth += 1
+        elif kind == "PDI":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and kind in ("L", "R", "AL"):
+            return "ltr" if kind == "L" else "rtl"
+    return "ltr"
+
+
+@pytest.mark.parametrize(("lang", "other"), [("en", "ar"), ("pl", "he"), ("ar", "en")])
+def test_plain_text_lines_read_in_the_digests_direction(lang: str, other: str) -> None:
+    """Each line of plain text is a paragraph, its direction that of its first strong
+    character: every line of a left-to-right digest reads left to right, and every line
+    of a right-to-left one right to left but a bare link's. Before, a translation named in
+    a right-to-left language made its line right to left in an English digest
+    ('https://.../s0 :العربية', the indent on the right), and in an Arabic digest an
+    English name, an isolated title and its underline made theirs left to right."""
+    name = "عنوان" if lang == "ar" else "Title"
+    text = outputs(site([statement(name, lang=lang, key="k"),
+                         statement("Other", lang=other, key="k")]))[
+        f"digests/{lang}/2015-W36.txt"].decode()
+    lines = [line for line in text.splitlines()
+             if line and not re.fullmatch(r"\S+://\S+|-- ", line)]
+    expected = "rtl" if lang == "ar" else "ltr"
+    assert [line for line in lines if paragraph_direction(line) != expected] == []
+
+
+CJK_LINK = "https://www.example.org/ja/statements/2015/09/一覧"
+CJK_PARAGRAPH = ("日本語の本文です。" * 12
+                 + f"詳細は {CJK_LINK} を参照。「戦争法案」の廃案を求める声明を発表した。" * 3)
+
+
+def _lines_from(lines: list[str], first: str) -> list[str]:
+    """The lines from the one starting with ``first`` to the next empty line."""
+    start = next(index for index, line in enumerate(lines) if line.startswith(first))
+    return lines[start:lines.index("", start)]
+
+
+@pytest.mark.parametrize("lang", ["ja", "zh"])
+def test_plain_text_folds_chinese_and_japanese_between_characters(lang: str) -> None:
+    """Chinese and Japanese put no spaces between words: a paragraph or title is folded
+    between two characters (never before a closing mark such as 。 or 」, never after an
+    opening one such as 「), and a link is never cut. Before, the paragraph was one line of
+    over 500 columns and the title one of 96."""
+    title = "中国工人支持罢工反对镇压" * 4
+    text = outputs(site([statement(title, lang=lang, excerpt=(CJK_PARAGRAPH,))]))[
+        f"digests/{lang}/2015-W36.txt"].decode()
+    paragraph = _lines_from(text.splitlines(), "日本語")
+    headed = _lines_from(text.splitlines(), "\u2068中国")
+    rule = next(index for index, line in enumerate(headed) if set(line) == {"="})
+    title_lines, underline = headed[:rule], headed[rule]
+    assert len(paragraph) > 1 and len(title_lines) > 1
+    assert all(display_width(line) <= 72 for line in [*paragraph, *title_lines])
+    assert len(underline) == max(map(display_width, title_lines)) <= 72
+    assert "".join(line.strip("\u2068\u2069") for line in title_lines) == title
+    assert "".join(paragraph).replace(" ", "") == CJK_PARAGRAPH.replace(" ", "")
+    assert not any(line.startswith(("。", "」", "、")) or line.endswith("「")
+                   for line in paragraph)
+    assert sum(line.split(" ").count(CJK_LINK) for line in paragraph) == 3
 
 
 @pytest.mark.parametrize(("text", "width"), [

@@ -60,12 +60,13 @@ ALLOWED = {
     "css-display-none": "class=preheader",
     "css-max-height": "class=preheader",
     "css-overflow": "class=preheader",
-    # Long words and URLs wrap in the cells that hold statements and links. The three
+    # Long words and URLs wrap in the cells that hold statements and links, and in the
+    # masthead (a site title that is one long word, a domain name, on a phone). The three
     # properties say the same thing; each client that keeps one of them wraps, one that
     # keeps none (Outlook for Windows, Windows Mail) lays the text out as without them.
-    "css-word-wrap": "class=(statement|archive-entry|footer)",
-    "css-overflow-wrap": "class=(statement|archive-entry|footer)",
-    "css-word-break": "class=(statement|archive-entry|footer)",
+    "css-word-wrap": "class=(masthead|statement|archive-entry|footer)",
+    "css-overflow-wrap": "class=(masthead|statement|archive-entry|footer)",
+    "css-word-break": "class=(masthead|statement|archive-entry|footer)",
     # The column is a fixed-layout table, laid out from its width, so a long word or URL
     # wraps where only word-wrap is kept (Yahoo's webmail) instead of widening it. Outlook
     # for Mac makes every table fixed anyway; Outlook for Windows gets the [if mso] 600px

@@ -17,6 +17,9 @@ from sfb_feeds.cli import main
 
 MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
 FSI, PDI = "\u2068", "\u2069"
+# A line of an Arabic text part that starts with no right-to-left letter outside an
+# isolate starts with an RLM, so that it reads right to left (test_digest.py).
+RLM = "\u200f"
 EVIL = "Evil \u202etitle"  # an override that is never closed
 EVIL_AUTHOR = "Ann \u202eOdd"
 CLOSED = f"{EVIL}\u202c"  # as the digests write it: the override closed (PDF)
@@ -78,7 +81,8 @@ def test_text_parts_isolate_titles_and_authors(make_site: SiteMaker) -> None:
     for text in (part.get_content(), (folder / "2015-W36.txt").read_text("utf-8")):
         lines = _text_lines(text)
         assert f"{FSI}{CLOSED}{PDI}" in lines and f"{FSI}Next title{PDI}" in lines
-        assert any(f"{FSI}{EVIL_AUTHOR}\u202c and Bob{PDI}" in line for line in lines)
+        # each name isolated on its own, its override closed inside its isolate
+        assert any(f"{FSI}{EVIL_AUTHOR}\u202c{PDI} and {FSI}Bob{PDI}" in line for line in lines)
         for line in lines:  # every override opened in a line is closed in it
             assert line.count("\u202e") <= line.count("\u202c")
 
@@ -168,7 +172,7 @@ def test_a_title_cannot_break_out_of_its_bdi(make_site: SiteMaker) -> None:
         for text in texts:
             assert _outer_isolate_end(f"{FSI}{text}{PDI}") == len(text) + 1, text
     texts = _isolated_texts(html.fromstring((folder / "2015-W36.html").read_bytes()).body)
-    assert "Ann \u202eOdd\u202c and Bob" in texts
+    assert "Ann \u202eOdd\u202c" in texts and "Bob" in texts  # one <bdi> a name
     # The subscribe page (a web page, not mailed) lists the newest titles in <bdi> alone.
     page = html.fromstring((folder.parent.parent / "index.html").read_bytes())
     assert [bdi.text_content() for bdi in page.iter("bdi")] == [f"evil \u2066z{PDI}"]
@@ -205,13 +209,13 @@ def _text_parts(folder: Path, week: str) -> list[str]:
 @pytest.mark.parametrize(("title", "footer"), [
     ("Socialism From Below (IST)",
      ["تصلك هذه الرسالة لأن عنوان بريدك مسجَّل في القائمة البريدية لموقع",
-      f"{FSI}Socialism From Below (IST){PDI}."]),
+      f"{RLM}{FSI}Socialism From Below (IST){PDI}."]),
     # Folded inside the title: each line's part of it isolated on its own (a line of plain
     # text is a paragraph of its own, where an isolate left open would end anyway).
     ("International Socialist Tendency: the site of Socialism From Below (IST)",
      ["تصلك هذه الرسالة لأن عنوان بريدك مسجَّل في القائمة البريدية لموقع",
-      f"{FSI}International Socialist Tendency: the site of Socialism From Below{PDI}",
-      f"{FSI}(IST){PDI}."]),
+      f"{RLM}{FSI}International Socialist Tendency: the site of Socialism From Below{PDI}",
+      f"{RLM}{FSI}(IST){PDI}."]),
 ])
 def test_the_site_title_is_isolated_in_right_to_left_text_parts(
         make_site: SiteMaker, title: str, footer: list[str]) -> None:
@@ -227,7 +231,7 @@ def test_the_site_title_is_isolated_in_right_to_left_text_parts(
     digests = config.parent / "feeds" / "digests"
     for text in _text_parts(digests / "ar", "2015-W36"):
         lines = text.splitlines()
-        assert lines[0] == f"{FSI}{title}{PDI}"
+        assert lines[0] == f"{RLM}{FSI}{title}{PDI}"
         signature = lines.index("-- ")
         assert lines[signature + 1:signature + 1 + len(footer)] == footer
     for text in _text_parts(digests / "en", "2015-W36"):

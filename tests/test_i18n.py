@@ -330,6 +330,26 @@ def test_authors_are_joined_the_language_way() -> None:
             "2015年8月31日～9月6日",
             "2015年12月28日～2016年1月3日",
         ),
+        # CLDR's intervals pad days to two digits ("06 settembre", "07. rujna") in
+        # languages whose dates do not ("6 settembre 2015"): the day as the date writes it.
+        (
+            "it",
+            "7–13 settembre 2015",
+            f"31 agosto{TS}–{TS}6 settembre 2015",
+            f"28 dicembre 2015{TS}–{TS}3 gennaio 2016",
+        ),
+        (
+            "hr",
+            f"7.{TS}–{TS}13. rujna 2015.",
+            f"31. kolovoza{TS}–{TS}6. rujna 2015.",
+            f"28. prosinca 2015.{TS}–{TS}3. siječnja 2016.",
+        ),
+        (
+            "sr-Latn",
+            "7.–13. septembar 2015.",
+            f"31. avgust{TS}–{TS}6. septembar 2015.",
+            f"28. decembar 2015.{TS}–{TS}3. januar 2016.",
+        ),
         # CLDR's Swahili pattern for two months drops the first month: two full dates.
         (
             "sw",

@@ -5,14 +5,16 @@ from __future__ import annotations
 import email
 import email.policy
 import html
+from dataclasses import replace
 from email.message import EmailMessage
 
 import pytest
 from conftest import render_site
-from test_digest_factory import site, statement
+from test_digest_factory import NOW, settings, site, statement
 
 from sfb_feeds import digest
 from sfb_feeds.personalise import Personaliser
+from sfb_feeds.site import make_site
 from sfb_feeds.unsubscribe import unsubscribe_url
 
 TEMPLATE = "https://www.istendency.net/u?list={lang}&a={address}&t={token}"
@@ -62,3 +64,28 @@ def test_a_copy_has_no_line_starting_from_and_reads_back_exactly(
         assert part["Content-Transfer-Encoding"] == "quoted-printable"
         assert part.get_content_charset() == "utf-8" and not part.defects
     assert not read(copy).defects
+
+
+def _header_lines(data: bytes) -> list[bytes]:
+    return data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+
+
+def test_a_copy_keeps_the_builds_header_lines_as_they_are() -> None:
+    """Every header line of the build but To, Message-ID and List-Unsubscribe reaches the
+    copy unchanged, however long: before, the email package folded a List-Archive longer
+    than 78 characters (a long feeds_url) into RFC 2047 encoded words, which RFC 2047
+    forbids in a URL and in which a mail reader finds no link
+    ('List-Archive: =?utf-8?q?=3Chttps=3A//www=2Einternational...?=')."""
+    feeds = "https://www.internationalsocialisttendency.example.org/resources/weekly-feeds/"
+    options = settings(unsubscribe=TEMPLATE)
+    options = replace(options, site=replace(options.site, feeds_url=feeds))
+    built = make_site(options, [statement("A title")], NOW)
+    data = {o.path: o.data for o in render_site(built, digest.formats(
+        built.settings, built.languages))}["digests/en/2015-W36.eml"]
+    copy = Personaliser.parse(data, TEMPLATE, SECRET, "en").build(ADDRESS)
+    archive = f"List-Archive: <{feeds}digests/en/index.html>".encode()
+    assert archive in _header_lines(data) and len(archive) > 78
+    own = (b"To:", b"Message-ID:", b"List-Unsubscribe:", b"List-Unsubscribe-Post:")
+    assert ([line for line in _header_lines(copy) if not line.startswith(own)]
+            == [line for line in _header_lines(data) if not line.startswith(own)])
+    assert read(copy)["List-Archive"] == f"<{feeds}digests/en/index.html>"

@@ -3,7 +3,11 @@ isolate: the digests' ``<bdi>`` and FSI...PDI, the subscribe page's ``<bdi>``.""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 PDF, PDI = "\u202c", "\u2069"  # POP DIRECTIONAL FORMATTING, POP DIRECTIONAL ISOLATE
+FSI = "\u2068"  # FIRST STRONG ISOLATE
 # What each embedding, override (LRE RLE LRO RLO) and isolate (LRI RLI FSI) needs to close.
 _CLOSERS = (dict.fromkeys("\u202a\u202b\u202d\u202e", PDF)
             | dict.fromkeys("\u2066\u2067\u2068", PDI))
@@ -19,6 +23,12 @@ def balance_bidi(text: str) -> str:
     if _BIDI.isdisjoint(text):
         return text
     return _balanced(text)[0]
+
+
+def isolated(text: str) -> str:
+    """``text`` between FSI and PDI, its own controls balanced (:func:`balance_bidi`): it
+    takes its direction from its first strong character, and nothing in it leaks out."""
+    return f"{FSI}{balance_bidi(text)}{PDI}"
 
 
 def _balanced(text: str) -> tuple[str, str]:
@@ -55,3 +65,57 @@ def balance_lines(text: str) -> str:
         balanced, carried = _balanced(carried + line)
         lines.append(balanced)
     return "\n".join(lines)
+
+
+LRM, RLM = "\u200e", "\u200f"  # LEFT-TO-RIGHT MARK, RIGHT-TO-LEFT MARK
+_ISOLATE_KINDS = frozenset(("LRI", "RLI", "FSI"))
+_STRONG = {"L": "ltr", "R": "rtl", "AL": "rtl"}
+# (an empty line, the signature's "-- ", a bare link)
+_LEFT_ALONE = re.compile(r"|-- |[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_LINK_AT_END = re.compile(r"(?:^|\s)[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+# Neutral characters a link ends in, which programs that find links keep in the link (not
+# "." "," ")" "!" "?": after a link in a sentence, those end the sentence, on its left),
+# and "}": a list-level unsubscribe link's {token}, which a subscriber's copy fills in with
+# a token that may end in "-" or "_".
+_LINK_ENDS = frozenset("/=-_#~&+%}")
+
+
+def paragraph_direction(line: str) -> str | None:
+    """The direction a line of plain text takes as a paragraph of its own (UAX #9, P2
+    and P3): that of its first strong character outside isolates; None without one."""
+    depth = 0
+    for char in line:
+        kind = unicodedata.bidirectional(char)
+        if kind in _ISOLATE_KINDS:
+            depth += 1
+        elif kind == "PDI":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and kind in _STRONG:
+            return _STRONG[kind]
+    return None
+
+
+def directed_lines(text: str, direction: str) -> str:
+    """Plain ``text`` whose every line (each a paragraph of its own) takes ``direction``
+    (``ltr``/``rtl``): a line that would take the other, or in right-to-left text none
+    (a line of an isolated title, an underline), starts with an LRM or RLM. A line
+    that is empty, the signature's ``-- `` or a bare link is left as it is.
+
+    In right-to-left text, a line ending in a link whose last character is neutral and
+    part of the link (``https://example.org/s/``, ``...?page=``) also ends with a space and
+    an LRM: without them that character took the paragraph's direction and showed at the
+    far end of the line, ``/https://example.org/s``. The space keeps the mark out of the
+    link for programs that find links in text."""
+    if direction == "ltr" and text.isascii():
+        return text
+    return "\n".join(_directed(line, direction) for line in text.split("\n"))
+
+
+def _directed(line: str, direction: str) -> str:
+    if _LEFT_ALONE.fullmatch(line):
+        return line
+    if (paragraph_direction(line) or "ltr") != direction:
+        line = (RLM if direction == "rtl" else LRM) + line
+    if direction == "rtl" and line[-1] in _LINK_ENDS and _LINK_AT_END.search(line):
+        line += " " + LRM
+    return line

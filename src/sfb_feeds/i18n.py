@@ -153,8 +153,9 @@ def _week_patterns(patterns: Locale, field: str) -> tuple[DateTimePattern, ...] 
     parts = formats[skeleton].get(field) if skeleton else None
     if not parts or len(parts) != 2 or not _width(parts[0], "ML" if field == "M" else field):
         return None
-    wide = _width(patterns.date_formats["long"].pattern, "ML") >= 4
-    return tuple(parse_pattern(_widen_months(part) if wide else part) for part in parts)
+    long = patterns.date_formats["long"].pattern
+    wide, day = _width(long, "ML") >= 4, _width(long, "d")
+    return tuple(parse_pattern(_as_long_date(part, wide, day)) for part in parts)
 
 
 def _width(pattern: str, letters: str) -> int:
@@ -164,12 +165,22 @@ def _width(pattern: str, letters: str) -> int:
                 if kind == "field" and value[0] in letters), default=0)
 
 
-def _widen_months(pattern: str) -> str:
-    # Where the long date spells the month out ("6 September 2015") the week does too.
-    # Chinese and Japanese long dates write it as a number ("2015年9月6日"), where CLDR's
-    # wide name would read "九月": such languages keep the interval's own month.
-    tokens = [("field", (value[0], 4)) if value in (("M", 3), ("L", 3)) else (kind, value)
-              for kind, value in tokenize_pattern(pattern)]
+def _as_long_date(pattern: str, wide: bool, day: int) -> str:
+    """``pattern`` with its months and days written as the long date writes them, as ICU
+    fits an interval's fields to the skeleton asked for (Babel does not).
+
+    Where the long date spells the month out (``wide``: "6 September 2015") the week
+    does too. Chinese and Japanese long dates write it as a number ("2015年9月6日"), where
+    CLDR's wide name would read "九月": such languages keep the interval's own month. Days
+    take the long date's width (``day``): CLDR's Italian, Croatian and Serbian intervals
+    wrote "06 settembre", "07. rujna", where their dates write "6 settembre 2015"."""
+    tokens = []
+    for kind, value in tokenize_pattern(pattern):
+        if kind == "field" and wide and value in (("M", 3), ("L", 3)):
+            value = (value[0], 4)
+        elif kind == "field" and value[0] == "d" and day:
+            value = ("d", day)
+        tokens.append((kind, value))
     return str(untokenize_pattern(tokens))
 
 

@@ -21,6 +21,10 @@ from .digest.eml import quoted_printable, url_header
 from .unsubscribe import ONE_CLICK, unsubscribe_url
 from .urls import list_unsubscribe_url
 
+# The build's header lines written back as they are: SMTP's default folds again any line
+# over 78 characters, and wrote a long List-Archive <URL> (the build keeps such a line
+# whole: eml.url_header) as RFC 2047 encoded words, where a mail reader finds no link.
+_AS_BUILT = SMTP.clone(refold_source="none")
 _UNFILLED = ("{token}", "%7btoken%7d", "{address}", "%7baddress%7d")
 
 
@@ -100,7 +104,7 @@ class Personaliser:
             if text != original:
                 _encode_again(part, subtype, text.replace("\r\n", "\n"))
         # The link as it is, on one line (eml.url_header), after the other headers.
-        head, _, body = copied.as_bytes(policy=SMTP).partition(b"\r\n\r\n")
+        head, _, body = copied.as_bytes(policy=_AS_BUILT).partition(b"\r\n\r\n")
         return b"".join((head, b"\r\n", url_header("List-Unsubscribe", url),
                          f"List-Unsubscribe-Post: {'='.join(ONE_CLICK)}\r\n\r\n".encode(), body))
 

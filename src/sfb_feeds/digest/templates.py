@@ -13,9 +13,9 @@ from typing import Any
 import jinja2
 import jinja2.ext
 from jinja2.nodes import EvalContext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from ..bidi import PDI, balance_bidi, balance_lines
+from ..bidi import FSI, PDI, balance_bidi, balance_lines, directed_lines
 from ..language import canonical_tag
 from .text import Columns
 
@@ -53,11 +53,9 @@ def environment(loader: jinja2.BaseLoader, *,
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     columns = Columns()
     env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi,
-                       balance_lines=balance_lines)
+                       bdi_names=bdi_names, balance_lines=balance_lines,
+                       directed_lines=directed_lines)
     return env
-
-
-FSI = "\u2068"  # FIRST STRONG ISOLATE (... POP DIRECTIONAL ISOLATE)
 
 
 def isolate(text: str) -> str:
@@ -72,6 +70,29 @@ def bdi(text: str) -> Markup:
     """``text`` escaped, in ``<bdi>`` (HTML) and, inside it, between FSI and PDI: isolated
     from the text around it also where the tag is dropped (Gmail, Outlook, Yahoo)."""
     return Markup("<bdi>{}</bdi>").format(isolate(text))
+
+
+_ISOLATES = frozenset("\u2066\u2067\u2068")  # LRI, RLI, FSI (each closed by a PDI)
+
+
+def bdi_names(text: str) -> Markup:
+    """``text`` escaped, each isolate at its top level (FSI name PDI, as ``authors`` holds
+    each name) also in ``<bdi>``, for clients that keep the tag and drop the characters."""
+    pieces: list[str] = []
+    depth = start = 0
+    for at, char in enumerate(text):
+        if char in _ISOLATES:
+            if depth == 0:
+                pieces.append(escape(text[start:at]))
+                start = at
+            depth += 1
+        elif char == PDI and depth:
+            depth -= 1
+            if depth == 0:
+                pieces.append(Markup("<bdi>{}</bdi>").format(text[start:at + 1]))
+                start = at + 1
+    pieces.append(escape(text[start:]))
+    return Markup("").join(pieces)
 
 
 def candidate_names(name: str, lang: str) -> tuple[str, ...]:

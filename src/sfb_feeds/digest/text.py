@@ -69,23 +69,26 @@ class Columns:
 
         Greedy, like ``textwrap``, but words are never broken (a URL longer than a line gets a
         line of its own), only ASCII white space separates words, and wide (CJK) characters
-        count as two columns.
+        count as two columns. Chinese and Japanese, written without spaces, are also folded
+        between two characters (see :func:`_line_units`).
         """
         spaced = _one_spaced(text)
         if spaced.isascii() or self._all_narrow(spaced):
             return _wrap_narrow(spaced, width - len(indent), indent)
         lines: list[str] = []
-        line: list[str] = []
+        line = ""
         used = len(indent)
         for word in spaced.split(" "):
-            size = self.width(word)
-            if line and used + 1 + size > width:
-                lines.append(indent + " ".join(line))
-                line, used = [], len(indent)
-            used += size + (1 if line else 0)
-            line.append(word)
-        if line and line != [""]:
-            lines.append(indent + " ".join(line))
+            for index, unit in enumerate(_line_units(word)):
+                size = self.width(unit)
+                gap = 1 if index == 0 and line else 0  # (between words, not inside one)
+                if line and used + gap + size > width:
+                    lines.append(indent + line)
+                    line, used, gap = "", len(indent), 0
+                used += gap + size
+                line += " " * gap + unit
+        if line:
+            lines.append(indent + line)
         return "\n".join(lines)
 
     def underline(self, text: str, char: str = "=") -> str:
@@ -94,6 +97,38 @@ class Columns:
         lines = (line.split(" ") for line in text.splitlines())
         return char * max((sum(map(self.width, words)) + len(words) - 1 for words in lines),
                           default=0)
+
+
+# Han, kana, CJK punctuation and fullwidth forms: a line may break before or after one
+# (UAX #14's ideographic classes). Not Hangul: Korean puts spaces between words.
+_IDEOGRAPHIC = re.compile("[\u2e80-\u2fff\u3000-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+                          "\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]")
+# Kinsoku: marks that never start a line (closing, small kana, prolonged sound)...
+# (RUF001: these are the fullwidth and CJK marks themselves, not look-alikes by mistake)
+_NO_START = frozenset("、。，．・：；？！‼⁇⁈⁉ー）〕］｝〉》」』】〙〗〟’”｠»ゝゞヽヾ々〻"  # noqa: RUF001
+                      "ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶ゛゜"
+                      "‐゠–〜～)]},.:;!?%°′″℃")  # noqa: RUF001
+_NO_END = frozenset("（〔［｛〈《「『【〘〖〝‘“｟«([{")  # noqa: RUF001 (...and never end one)
+_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*|mailto:\S*")
+
+
+def _line_units(word: str) -> list[str]:
+    """``word`` cut where a line may break inside it: before or after an ideograph, kana or
+    CJK mark, but not before a closing mark or a combining one, not after an opening mark,
+    and never inside a link (which runs to the word's end)."""
+    if _IDEOGRAPHIC.search(word) is None:
+        return [word]
+    link = _LINK.search(word)
+    end = link.start() + 1 if link else len(word)
+    units, start = [], 0
+    for at in range(1, end):
+        before, after = word[at - 1], word[at]
+        if ((_IDEOGRAPHIC.match(before) or _IDEOGRAPHIC.match(after))
+                and before not in _NO_END and after not in _NO_START
+                and display_width(after) > 0):
+            units.append(word[start:at])
+            start = at
+    return [*units, word[start:]]
 
 
 def _wrap_narrow(text: str, room: int, indent: str) -> str:

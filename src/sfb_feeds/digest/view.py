@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import i18n
-from ..bidi import balance_bidi
+from ..bidi import balance_bidi, isolated
 from ..model import Statement
 from ..site import Site, feed_title
 from ..urls import (
@@ -40,7 +40,7 @@ class StatementView:
     url: str | None
     date: str  # the long date in the digest's language
     iso_date: str  # YYYY-MM-DD, for <time datetime>
-    authors: str  # "" when there are none; joined the language's way
+    authors: str  # "" when there are none; joined the language's way, each name isolated
     paragraphs: tuple[str, ...]
     translations: tuple[Translation, ...]
 
@@ -137,10 +137,13 @@ def statement_view(site: Site, statement: Statement, language: i18n.Language) ->
     return StatementView(
         # Bidi controls balanced: what a title or a name leaves open cannot take the PDI
         # that closes its <bdi> or FSI (docs/operations.md), nor run over the next name.
+        # Each name is isolated on its own, not the list: the list's words ("and", ", ")
+        # are the digest's language, so it reads in the digest's direction whatever
+        # script its first name is in.
         # Links as the feeds give them: RFC 3986 normal form (the same page, one spelling).
         title=balance_bidi(statement.title), url=_link(statement.url),
         date=language.format_date(local.date()), iso_date=local.date().isoformat(),
-        authors=language.format_names([balance_bidi(name) for name in statement.authors]),
+        authors=language.format_names([isolated(name) for name in statement.authors]),
         paragraphs=statement.excerpt,
         translations=tuple(Translation(t.language, site.language_name(t.language),
                                        site.direction(t.language), _link(t.url))
