@@ -26,6 +26,7 @@ CATALOGS = (
     "en", "pl", "tr", "da", "es", "fr", "de", "ar", "el", "ko",
     "ru", "uk", "sr_Latn", "sr", "hr", "bs", "sl", "cs", "sk", "hu", "ro", "bg", "pt", "pt_BR",
     "it", "ca", "nl", "nb", "sv", "fi", "ga", "he", "fa", "ur", "hi", "ja", "zh_Hans",
+    "zh_Hant",
 )
 # Regional catalogs that hold only what differs from their base language's catalog.
 PARTIAL = frozenset({"pt_BR"})
@@ -191,6 +192,7 @@ PLURAL_LABELS = [
     ("fi", (1, 2), ("1 kannanotto", "2 kannanottoa")),
     ("ja", (1, 3), ("声明1件", "声明3件")),
     ("zh-Hans", (3,), ("3 份声明",)),
+    ("zh-TW", (1, 3), ("1 份聲明", "3 份聲明")),
 ]
 
 
@@ -212,6 +214,9 @@ LABELS = [
     ("pt-BR", "Weekly digest", "Resumo semanal"),  # through pt
     ("pt-PT", "Unsubscribe", "Cancelar a subscrição"),
     ("zh-Hans", "{label}:", "Also in："),
+    ("zh-HK", "Unsubscribe", "取消訂閱"),
+    ("zh-Hant", "Weekly digest", "每週摘要"),
+    ("zh-CN", "Weekly digest", "每周摘要"),
     ("ja", "Also in", "他の言語"),
     ("fa", "Unsubscribe", "لغو اشتراک"),
     ("nb", "Also in", "Også på"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import unicodedata
 from datetime import UTC, date, datetime
@@ -298,6 +300,18 @@ def test_labels_per_language_example() -> None:
     root = parse(result["digests/es/2015-W36.html"])
     full_statement = i18n.translations("es").gettext("Full statement")
     assert text_of(by_class(root, "more-link")[0]) == full_statement != "Full statement"
+
+
+@pytest.mark.parametrize("lang", ["zh-TW", "zh-HK", "zh-Hant"])
+def test_traditional_chinese_digests_get_traditional_labels(lang: str) -> None:
+    """Before, no catalog served Traditional Chinese: these digests said "Full statement"."""
+    result = outputs(site([statement("聲明", lang=lang)]))
+    root = parse(result[f"digests/{lang}/2015-W36.html"])
+    assert text_of(by_class(root, "more-link")[0]) == "聲明全文"
+    message = email.message_from_bytes(result[f"digests/{lang}/2015-W36.eml"],
+                                       policy=email.policy.default)
+    assert str(message["Subject"]).endswith("日的聲明")
+    assert "聲明全文：" in result[f"digests/{lang}/2015-W36.txt"].decode()  # noqa: RUF001
 
 
 # --- templates -----------------------------------------------------------------------------

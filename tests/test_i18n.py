@@ -470,9 +470,14 @@ def test_language_label(tag: str, name: str) -> None:
         ("zh-CN", "声明全文"),
         ("zh-SG", "声明全文"),
         ("zh-Hans", "声明全文"),
-        ("zh-TW", "Full statement"),  # Traditional: never the Simplified catalog
-        ("zh-HK", "Full statement"),
-        ("zh-Hant", "Full statement"),
+        ("zh-Hans-HK", "声明全文"),
+        # Traditional Chinese: its own catalog, never the Simplified one.
+        ("zh-Hant", "聲明全文"),
+        ("zh-TW", "聲明全文"),
+        ("zh-HK", "聲明全文"),
+        ("zh-MO", "聲明全文"),
+        ("zh-Hant-TW", "聲明全文"),
+        ("zh_TW", "聲明全文"),
         ("no", "Hele uttalelsen"),  # CLDR's "no" is Bokmål
         ("nb-NO", "Hele uttalelsen"),
         ("sr", "Цело саопштење"),  # Serbian without a script: Cyrillic
@@ -492,7 +497,9 @@ def test_catalog_choice(lang: str, expected: str) -> None:
         ("pt-BR", ("pt_BR", "pt")),
         ("pt", ("pt",)),
         ("zh", ("zh_Hans",)),
-        ("zh-TW", ()),
+        ("zh-TW", ("zh_Hant",)),
+        ("zh-HK", ("zh_Hant",)),
+        ("zh-Hant", ("zh_Hant",)),
         ("no", ("nb",)),
         ("sr", ("sr",)),
         ("sr-Latn", ("sr_Latn",)),
