@@ -42,3 +42,22 @@ def test_a_digest_links_a_statement_as_the_feeds_do(make_site: SiteMaker) -> Non
                                  policy=default)
     plain = message.get_body(("plain",))
     assert plain is not None and own in plain.get_content()
+
+
+def test_a_digest_links_the_site_as_the_feeds_do(make_site: SiteMaker) -> None:
+    """The site's own link (the title at the top of a digest and of the digest archive)
+    takes the feeds' spelling too: site.url written with an international host and an
+    upper-case scheme was linked as written (``HTTPS://Bücher.example``), where the feeds
+    link the site as ``https://xn--bcher-kva.example/``."""
+    config = make_site({"a.yaml": "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\n"
+                                  "id: urn:sfb:a\n"},
+                       config="site:\n  title: T\n  url: HTTPS://Bücher.example\n")
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
+    feeds = config.parent / "feeds"
+    atom = etree.parse(feeds / "en" / "atom.xml").getroot()
+    site = next(link.get("href") for link in atom.findall(f"{ATOM_NS}link")
+                if link.get("rel") == "alternate")
+    assert site == "https://xn--bcher-kva.example/"
+    for page in ("2015-W36.html", "index.html"):
+        root = lxml_html.parse(str(feeds / "digests" / "en" / page)).getroot()
+        assert [a.get("href") for a in root.find_class("site-link")] == [site], page

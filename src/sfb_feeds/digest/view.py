@@ -20,6 +20,7 @@ from ..urls import (
     feed_path,
     list_unsubscribe_url,
     public_url,
+    site_url,
 )
 from ..weeks import Week, week_of_day
 
@@ -121,7 +122,7 @@ def _page(site: Site, language: i18n.Language) -> dict[str, Any]:
     feeds = (public_url(settings, feed_path(kind, lang)) for kind in KINDS)  # atom, rss, json
     return {
         **stylesheet_fields(language),
-        "site_title": settings.site.title, "site_url": settings.site.url,
+        "site_title": settings.site.title, "site_url": site_url(settings),  # as the feeds
         "archive_url": digest_archive_url(settings, lang),
         "unsubscribe_url": list_unsubscribe_url(unsubscribe, lang) if unsubscribe else None,
         "feeds": Feeds(*feeds),
