@@ -223,8 +223,8 @@ site:
 
 def test_links_in_an_entry_keep_an_international_host_in_idna_form(
         make_site: SiteMaker) -> None:
-    """The digest page links the site as written (``https://bücher.example/…``); the entry
-    carries every link as the feeds do, in RFC 3986 normal form with the host in IDNA
+    """With an international site.url and statement url (``https://bücher.example/…``),
+    the entry carries every link as the feeds do, in RFC 3986 normal form with the host in IDNA
     (``xn--bcher-kva.example``), not with its UTF-8 percent-encoded
     (``b%C3%BCcher.example``, which RFC 3986 section 3.2.2 asks producers not to write)."""
     record = ("title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\n"
