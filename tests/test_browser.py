@@ -12,6 +12,8 @@ behind it.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import json
 import os
@@ -409,3 +411,54 @@ def test_links_in_right_to_left_text_keep_their_last_character(tmp_path: Path) -
     assert result is not None and (result.text or "").strip(), done.stderr[-2000:]
     for needle, before_right, last_left in json.loads(result.text or ""):
         assert abs(last_left - before_right) < 1, needle  # the slash right after the "1"
+
+
+SUBJECT_ORDER = """
+window.addEventListener('load', () => {
+  const found = [...document.querySelectorAll('div.subject')].map(el => {
+    const node = el.firstChild, text = node.textContent;
+    const box = (at, length) => { const r = document.createRange(); r.setStart(node, at);
+      r.setEnd(node, at + length); return r.getBoundingClientRect(); };
+    const site = box(text.indexOf(el.dataset.site), el.dataset.site.length);
+    const word = box(text.indexOf(el.dataset.word), el.dataset.word.length);
+    return [el.dataset.lang, site.left, site.right, word.left, word.right];
+  });
+  document.getElementById('result').textContent = JSON.stringify(found);
+});
+"""
+
+
+@pytest.mark.parametrize(("lang", "title", "word"), [
+    ("en", "الاشتراكية من تحت", "statements"),
+    ("ar", "Socialism From Below (IST)", "بيانات"),
+])
+def test_a_subject_reads_in_its_digests_direction(tmp_path: Path, lang: str, title: str,
+                                                 word: str) -> None:
+    """A subject shown as a paragraph that takes its first strong letter's direction (UAX
+    #9, P2 and P3; CSS unicode-bidi: plaintext) starts with the site's title in the
+    digest's reading direction, the subject's own words after it. Before, a site title in
+    the other script set the direction: an English subject read right to left, its
+    words left of the Arabic title."""
+    built = site([statement("Title" if lang == "en" else "عنوان", lang=lang)], title=title)
+    eml = {o.path: o.data for o in render_site(built)}[f"digests/{lang}/2015-W36.eml"]
+    subject = str(email.message_from_bytes(eml, policy=email.policy.default)["Subject"])
+    shown = tmp_path / "subject.html"
+    shown.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
+        "<div class='subject' style='unicode-bidi: plaintext; width: 900px' "
+        f"data-lang='{lang}' data-site='{html.escape(title, quote=True)}' "
+        f"data-word='{html.escape(word, quote=True)}'>{html.escape(subject)}</div>"
+        f"<pre id='result'></pre><script>{SUBJECT_ORDER}</script></body></html>",
+        encoding="utf-8")
+    command = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+               shown.as_uri()]
+    done = subprocess.run(command, capture_output=True, timeout=180, check=False,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    dom = html5lib.parse(done.stdout, treebuilder="lxml", namespaceHTMLElements=False)
+    result = dom.getroot().find(".//pre[@id='result']")
+    assert result is not None and (result.text or "").strip(), done.stderr[-2000:]
+    [[_, site_left, site_right, word_left, word_right]] = json.loads(result.text or "")
+    if lang == "en":
+        assert site_right <= word_left  # the title first, on the left
+    else:
+        assert site_left >= word_right  # the title first, on the right

@@ -13,6 +13,7 @@ import pytest
 from conftest import SiteMaker
 from lxml import html
 
+from sfb_feeds.bidi import paragraph_direction
 from sfb_feeds.cli import main
 
 MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
@@ -274,3 +275,45 @@ def test_a_paragraph_that_shows_nothing_is_left_out(make_site: SiteMaker) -> Non
     content = atom.findtext(f"{ns}entry/{ns}content") or atom.findtext(f"{ns}entry/{ns}summary")
     assert content is not None and "\u200b" not in content and "\u00ad" not in content
     assert "One" in content and "Two" in content
+
+
+ARABIC_SITE = "الاشتراكية من تحت"
+
+
+def _subjects(make_site: SiteMaker, title: str) -> dict[str, str]:
+    """The Subject of the week's Arabic and English digests of a site titled ``title``."""
+    config = make_site({"a.yaml": "title: بيان\ndate: 2015-09-04\nlanguage: ar\nexcerpt: نص\n"
+                                  "id: urn:sfb:a\n",
+                        "b.yaml": "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: Text.\n"
+                                  "id: urn:sfb:b\n"},
+                       config=f"site:\n  title: '{title}'\n  url: https://example.org/\n")
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, err) == (0, "")
+    digests = config.parent / "feeds" / "digests"
+    return {lang: str(email.message_from_bytes(
+                (digests / lang / "2015-W36.eml").read_bytes(), policy=email.policy.default
+            )["Subject"]) for lang in ("ar", "en")}
+
+
+@pytest.mark.parametrize(("title", "isolated_in"), [
+    (ARABIC_SITE, {"en"}),
+    ("Socialism From Below (IST)", {"ar"}),
+    ("IST — الاشتراكية", {"ar", "en"}),  # both scripts: against each digest's direction
+    ("Evil \u202etitle", {"ar", "en"}),  # an override: closed inside the isolate
+    ("Socialism From Below", {"ar"}),
+])
+def test_the_site_title_is_isolated_in_a_subject_written_the_other_way(
+        make_site: SiteMaker, title: str, isolated_in: set[str]) -> None:
+    """A subject shown in the direction of its first strong letter (UAX #9, P2 and P3,
+    which skip isolates: Android's text views, a plain-text rendering) read right to left
+    in an English digest of a site with an Arabic title, '... statements of :الاشتراكية',
+    and left to right in an Arabic digest of 'Socialism From Below (IST)'. The site title
+    is isolated when it holds a letter against the digest's direction (or a bidi
+    control), so the digest's own words set the subject's direction; a title all in the
+    digest's direction is left as it was."""
+    subjects = _subjects(make_site, title)
+    balanced = title + "\u202c" if "\u202e" in title else title
+    for lang, subject in subjects.items():
+        site = f"{FSI}{balanced}{PDI}" if lang in isolated_in else title
+        assert subject.startswith(f"{site}: "), (lang, subject)
+        assert paragraph_direction(subject) == ("rtl" if lang == "ar" else "ltr"), lang

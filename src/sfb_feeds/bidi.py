@@ -31,6 +31,23 @@ def isolated(text: str) -> str:
     return f"{FSI}{balance_bidi(text)}{PDI}"
 
 
+# The strong types (UAX #9) of letters written against each direction.
+_AGAINST = {"ltr": frozenset(("R", "AL")), "rtl": frozenset(("L",))}
+
+
+def isolated_in(text: str, direction: str) -> str:
+    """``text`` isolated (:func:`isolated`) where it could reorder the ``direction`` text
+    around it: when it holds a letter of the other direction or a bidi control; else as it
+    is. At the start of a line whose direction is its first strong letter's (UAX #9, P2 and
+    P3, which skip isolates), a bare right-to-left name turned an English line right to
+    left; a text entirely in ``direction`` needs nothing and is left without the marks."""
+    against = _AGAINST[direction]
+    if _BIDI.isdisjoint(text) and not any(
+            unicodedata.bidirectional(char) in against for char in text):
+        return text
+    return isolated(text)
+
+
 def _balanced(text: str) -> tuple[str, str]:
     """``balance_bidi(text)``, and the embeddings, overrides and isolates it had to close at
     the end (their openers, outermost first)."""

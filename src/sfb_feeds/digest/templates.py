@@ -15,7 +15,7 @@ import jinja2.ext
 from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 
-from ..bidi import FSI, PDI, balance_bidi, balance_lines, directed_lines
+from ..bidi import FSI, PDI, balance_bidi, balance_lines, directed_lines, isolated_in
 from ..language import canonical_tag
 from .text import Columns
 
@@ -54,7 +54,7 @@ def environment(loader: jinja2.BaseLoader, *,
     columns = Columns()
     env.filters.update(wrap=columns.wrap, underline=columns.underline, isolate=isolate, bdi=bdi,
                        bdi_names=bdi_names, balance_lines=balance_lines,
-                       directed_lines=directed_lines)
+                       directed_lines=directed_lines, isolate_in=isolated_in)
     return env
 
 
