@@ -269,8 +269,10 @@ def _fixed_parts(label: str) -> list[str]:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_label_is_localised(lang: str) -> None:
+    # V, older than T and too long for one email, is listed by title, after a note.
     statements = [statement("T", lang=lang, key="k", authors=("A", "B")),
-                  statement("U", lang="en" if lang != "en" else "pl", key="k")]
+                  statement("U", lang="en" if lang != "en" else "pl", key="k"),
+                  statement("V", lang=lang, day=date(2015, 9, 1), excerpt=("x " * 60_000,))]
     result = outputs(site(statements))
     shown = " ".join((text_of(parse(result[f"digests/{lang}/2015-W36.html"])),
                       result[f"digests/{lang}/2015-W36.txt"].decode(),
@@ -292,7 +294,7 @@ def test_every_label_is_localised(lang: str) -> None:
                 assert english not in shown, (msgid, english)
     assert i18n.Language(lang).format_date(date(2015, 9, 4)) in shown
     assert i18n.Language(lang).format_week(date(2015, 8, 31), date(2015, 9, 6)) in shown
-    assert i18n.Language(lang).plural_label("{count} statement", "{count} statements", 1) in shown
+    assert i18n.Language(lang).plural_label("{count} statement", "{count} statements", 2) in shown
 
 
 def test_labels_per_language_example() -> None:

@@ -63,6 +63,9 @@ MESSAGES: tuple[str, ...] = (
     _mark("View in browser"),
     _mark("Read online"),
     _mark("Full statement"),
+    # TRANSLATORS: in a week with more statements than one email can hold whole, before
+    # the list of the other statements, each shown by its title (linked) and date.
+    _mark("To keep this email short, the statements below are listed by title only."),
     # TRANSLATORS: before links to a statement's translations, each named
     # in its own language: "Also in: Polski · Türkçe".
     _mark("Also in"),

@@ -4,7 +4,7 @@ of languages, lists of authors) built from the site and a target; templates only
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import i18n
@@ -44,6 +44,7 @@ class StatementView:
     authors: str  # "" when there are none; joined the language's way, each name isolated
     paragraphs: tuple[str, ...]
     translations: tuple[Translation, ...]
+    brief: bool = False  # listed by title, link and date only (a long week: see briefed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,13 @@ def digest_view(
         statements=tuple(statement_view(site, s, language) for s in statements),
         browser_url=digest_url(site.settings, language.lang, week.label),
     )
+
+
+def briefed(view: DigestView, full: int) -> DigestView:
+    """``view`` with its first ``full`` statements (the newest) shown whole and the rest
+    ``brief``: what a digest too long for one email shows (digest/render.py)."""
+    return replace(view, statements=tuple(replace(statement, brief=index >= full)
+                                          for index, statement in enumerate(view.statements)))
 
 
 def digest_weeks(site: Site, statements: Iterable[Statement]
