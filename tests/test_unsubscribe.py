@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import http.client
+import json
+import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -316,3 +320,61 @@ def test_concurrent_replays_of_one_link_add_one_line(endpoint: Endpoint) -> None
         thread.join()
     assert statuses == [200] * 20
     assert suppressed_path(endpoint.state).read_bytes().count(b"\n") == 1
+
+
+# --- the page in a browser -----------------------------------------------------------------
+
+# Where Chromium draws each character of ``needle`` in the paragraph of the page shown in
+# the iframe (the page's own Content-Security-Policy forbids scripts in it, not in this one).
+_DRAWN = """
+window.addEventListener('load', () => {
+  const d = document.querySelector('iframe').contentDocument;
+  const needle = document.body.dataset.needle, chars = [];
+  const walker = d.createTreeWalker(d.querySelector('p'), NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());)
+    for (let at = 0; at < node.textContent.length; at++) chars.push([node, at]);
+  const text = chars.map(([node, at]) => node.textContent[at]).join('');
+  const start = text.indexOf(needle);
+  const lefts = chars.slice(start, start + needle.length).map(([node, at]) => {
+    const range = d.createRange(); range.setStart(node, at); range.setEnd(node, at + 1);
+    return range.getBoundingClientRect().left; });
+  document.getElementById('result').textContent = JSON.stringify(start < 0 ? null : lefts);
+});
+"""
+
+
+def _drawn_at(tmp_path: Path, page: bytes, needle: str) -> list[float]:
+    from test_browser import CHROMIUM, FLAGS
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian's 'chromium' package)")
+    shown = tmp_path / "shown.html"
+    shown.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
+        f"<body data-needle='{html.escape(needle, quote=True)}'><iframe width='600' "
+        f"height='600' srcdoc=\"{html.escape(page.decode('utf-8'), quote=True)}\"></iframe>"
+        f"<pre id='result'></pre><script>{_DRAWN}</script></body></html>", encoding="utf-8")
+    done = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         shown.as_uri()], capture_output=True, timeout=180, check=False,
+        env={**os.environ, "HOME": str(tmp_path)})
+    result = html5lib.parse(done.stdout, namespaceHTMLElements=False).find(
+        ".//pre[@id='result']")
+    assert result is not None and result.text, done.stderr[-2000:]
+    lefts: list[float] = json.loads(result.text)
+    return lefts
+
+
+@pytest.mark.parametrize(("lang", "address"), [
+    ("ar", "2024-ann@example.org"), ("he", "12.34@example.org"), ("fa", "1990_ann@example.org"),
+    ("ar", "ann@example.org"), ("en", "2024-ann@example.org"),
+])
+def test_the_page_shows_the_address_as_written(endpoint: Endpoint, tmp_path: Path,
+                                               lang: str, address: str) -> None:
+    """The address on the page reads left to right, its characters in order, in a
+    right-to-left language too. Before, UAX #9 reordered its runs in the Arabic and
+    Hebrew sentences: '2024-ann@example.org' was drawn 'ann@example.org-2024' and
+    '12.34@example.org' 'example.org@12.34'."""
+    _, body, _ = endpoint.request("GET", _link(lang, address))
+    lefts = _drawn_at(tmp_path, body, address)
+    assert lefts == sorted(lefts) and len(set(lefts)) == len(address), lefts

@@ -133,6 +133,8 @@ def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str
 
 
 def _page(lang: str, locales: Path | None, text: str, form_action: str | None = None) -> bytes:
+    """The page in ``lang``: its title, the paragraph ``text`` (HTML, escaped already) and,
+    with ``form_action``, the one-button form."""
     from .language import text_direction
 
     title = html.escape(_label(lang, locales, "Unsubscribe"))
@@ -145,15 +147,20 @@ def _page(lang: str, locales: Path | None, text: str, form_action: str | None = 
             '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
             f'<meta name="robots" content="noindex"><title>{title}</title>'
             f"<style>{_STYLE}</style></head><body><main><h1>{title}</h1>"
-            f"<p>{html.escape(text)}</p>{form}</main></body></html>\n").encode()
+            f"<p>{text}</p>{form}</main></body></html>\n").encode()
 
 
 def _ask_page(query: _Query, locales: Path | None) -> bytes:
     lang = query.shown_lang
     try:
-        text = _label(lang, locales, ASK, address=normalise_address(query.address))
+        address = normalise_address(query.address)
     except ValueError:
-        text = _label(lang, locales, ASK_NO_ADDRESS)
+        text = html.escape(_label(lang, locales, ASK_NO_ADDRESS))
+    else:
+        # The address is isolated, left to right: in a right-to-left sentence its parts
+        # would otherwise be reordered ('2024-ann@example.org' shown 'ann@example.org-2024').
+        shown = f'<bdi dir="ltr">{html.escape(address)}</bdi>'
+        text = html.escape(_label(lang, locales, ASK, address="\0")).replace("\0", shown)
     return _page(lang, locales, text, "?" + urlencode(asdict(query)))
 
 
@@ -258,7 +265,7 @@ class Endpoint:
 
     def _answer(self, status: str, lang: str, msgid: str
                 ) -> tuple[str, bytes, list[tuple[str, str]]]:
-        body = _page(lang, self.locales, _label(lang, self.locales, msgid))
+        body = _page(lang, self.locales, html.escape(_label(lang, self.locales, msgid)))
         return status, body, _headers(body, html_page=True)
 
 
