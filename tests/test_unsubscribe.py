@@ -234,6 +234,22 @@ def test_get_shows_one_button_in_the_lists_language(endpoint: Endpoint, lang: st
     assert '"source": "page"' in suppressed_path(endpoint.state).read_text()
 
 
+@pytest.mark.parametrize("lang", ["ps", "yi", "sw", "zh-Hant"])
+def test_a_language_without_a_catalog_gets_an_english_page(endpoint: Endpoint,
+                                                           lang: str) -> None:
+    """The page's words come from the language's catalog, or are English without one; the
+    page then says it is English, laid out left to right. Before, a Pashto or Yiddish link
+    showed the English sentence as Pashto or Yiddish (lang="ps", a screen reader's Pashto
+    voice) laid out right to left, its question mark drawn at the far left."""
+    link = _link(lang, "ann@example.org")
+    _, body, _ = endpoint.request("GET", link)
+    _, done, _ = endpoint.request("POST", link, ONE_CLICK)
+    for page in (_parse(body), _parse(done)):
+        assert (page.get("lang"), page.get("dir")) == ("en", "ltr")
+    shown = "".join(_parse(body).find(f".//{XHTML}p").itertext())
+    assert shown == "Stop sending these digests to ann@example.org?"
+
+
 def test_get_escapes_what_it_shows(endpoint: Endpoint) -> None:
     nasty = '"><script>alert(1)</script>@x.org'
     for address in (nasty, "a&b<i>@example.org", "ok@example.org"):

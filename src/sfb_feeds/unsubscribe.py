@@ -116,14 +116,17 @@ class _Query:
     address: str
     token: str
 
-    @property
-    def shown_lang(self) -> str:
-        """The language to answer in: the link's, if it is a tag, else English."""
+    def shown_lang(self, locales: Path | None) -> str:
+        """The language to answer in: the link's, if it is a tag that has a catalog (the
+        site's or a shipped one), else English, the language the page's words are then in
+        (a Pashto link's page is English: ``lang="en"``, left to right)."""
+        from .i18n import catalogs_used
+
         try:
             tag = normalise_lang(self.lang)
         except ValueError:
             return "en"
-        return "en" if tag == "*" else tag
+        return tag if tag != "*" and catalogs_used(tag, locales) else "en"
 
 
 def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str:
@@ -151,7 +154,7 @@ def _page(lang: str, locales: Path | None, text: str, form_action: str | None = 
 
 
 def _ask_page(query: _Query, locales: Path | None) -> bytes:
-    lang = query.shown_lang
+    lang = query.shown_lang(locales)
     try:
         address = normalise_address(query.address)
     except ValueError:
@@ -247,7 +250,7 @@ class Endpoint:
                 f"Content-Length ({environ.get('CONTENT_LENGTH')} bytes): the read timed "
                 "out; answered 408 Request Timeout\n")
             return "408 Request Timeout", INCOMPLETE, _headers(INCOMPLETE, html_page=False)
-        lang = query.shown_lang
+        lang = query.shown_lang(self.locales)
         if body is None:
             return self._answer("413 Content Too Large", lang, NOT_ONE_CLICK)
         fields = _form_fields(str(environ.get("CONTENT_TYPE", "")), body)
