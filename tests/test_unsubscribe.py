@@ -340,36 +340,44 @@ def test_concurrent_replays_of_one_link_add_one_line(endpoint: Endpoint) -> None
 
 # --- the page in a browser -----------------------------------------------------------------
 
-# Where Chromium draws each character of ``needle`` in the paragraph of the page shown in
-# the iframe (the page's own Content-Security-Policy forbids scripts in it, not in this one).
+# Scripts run by the page around the iframe that shows the endpoint's page (the page's own
+# Content-Security-Policy forbids scripts in it, not in this one); each one's result is
+# written as JSON into #result. DRAWN: where each character of ``needle`` is drawn in the
+# paragraph; WIDTHS: the page's scroll width and its width.
 _DRAWN = """
-window.addEventListener('load', () => {
-  const d = document.querySelector('iframe').contentDocument;
-  const needle = document.body.dataset.needle, chars = [];
-  const walker = d.createTreeWalker(d.querySelector('p'), NodeFilter.SHOW_TEXT);
-  for (let node; (node = walker.nextNode());)
-    for (let at = 0; at < node.textContent.length; at++) chars.push([node, at]);
-  const text = chars.map(([node, at]) => node.textContent[at]).join('');
-  const start = text.indexOf(needle);
-  const lefts = chars.slice(start, start + needle.length).map(([node, at]) => {
-    const range = d.createRange(); range.setStart(node, at); range.setEnd(node, at + 1);
-    return range.getBoundingClientRect().left; });
-  document.getElementById('result').textContent = JSON.stringify(start < 0 ? null : lefts);
-});
+const d = document.querySelector('iframe').contentDocument;
+const needle = document.body.dataset.needle, chars = [];
+const walker = d.createTreeWalker(d.querySelector('p'), NodeFilter.SHOW_TEXT);
+for (let node; (node = walker.nextNode());)
+  for (let at = 0; at < node.textContent.length; at++) chars.push([node, at]);
+const text = chars.map(([node, at]) => node.textContent[at]).join('');
+const start = text.indexOf(needle);
+return start < 0 ? null : chars.slice(start, start + needle.length).map(([node, at]) => {
+  const range = d.createRange(); range.setStart(node, at); range.setEnd(node, at + 1);
+  return range.getBoundingClientRect().left; });
+"""
+_WIDTHS = """
+const page = document.querySelector('iframe').contentDocument.documentElement;
+return [page.scrollWidth, page.clientWidth];
 """
 
 
-def _drawn_at(tmp_path: Path, page: bytes, needle: str) -> list[float]:
+def _in_chromium(tmp_path: Path, page: bytes, script: str, *, width: int = 600,
+                 needle: str = "") -> Any:
+    """What ``script`` returns once ``page`` is shown in Chromium, ``width`` px wide."""
     from test_browser import CHROMIUM, FLAGS
 
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"Chromium not found at {CHROMIUM} (Debian's 'chromium' package)")
     shown = tmp_path / "shown.html"
     shown.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
-        f"<body data-needle='{html.escape(needle, quote=True)}'><iframe width='600' "
-        f"height='600' srcdoc=\"{html.escape(page.decode('utf-8'), quote=True)}\"></iframe>"
-        f"<pre id='result'></pre><script>{_DRAWN}</script></body></html>", encoding="utf-8")
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><style>body{margin:0}</style>"
+        f"</head><body data-needle='{html.escape(needle, quote=True)}'><iframe "
+        f"width='{width}' height='600' style='border:0' "
+        f"srcdoc=\"{html.escape(page.decode('utf-8'), quote=True)}\"></iframe>"
+        "<pre id='result'></pre><script>window.addEventListener('load', () => { "
+        "document.getElementById('result').textContent = JSON.stringify((() => {"
+        f"{script}}})()); }});</script></body></html>", encoding="utf-8")
     done = subprocess.run(
         [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
          shown.as_uri()], capture_output=True, timeout=180, check=False,
@@ -377,8 +385,7 @@ def _drawn_at(tmp_path: Path, page: bytes, needle: str) -> list[float]:
     result = html5lib.parse(done.stdout, namespaceHTMLElements=False).find(
         ".//pre[@id='result']")
     assert result is not None and result.text, done.stderr[-2000:]
-    lefts: list[float] = json.loads(result.text)
-    return lefts
+    return json.loads(result.text)
 
 
 @pytest.mark.parametrize(("lang", "address"), [
@@ -392,5 +399,17 @@ def test_the_page_shows_the_address_as_written(endpoint: Endpoint, tmp_path: Pat
     Hebrew sentences: '2024-ann@example.org' was drawn 'ann@example.org-2024' and
     '12.34@example.org' 'example.org@12.34'."""
     _, body, _ = endpoint.request("GET", _link(lang, address))
-    lefts = _drawn_at(tmp_path, body, address)
+    lefts = _in_chromium(tmp_path, body, _DRAWN, needle=address)
     assert lefts == sorted(lefts) and len(set(lefts)) == len(address), lefts
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_a_long_address_fits_a_phone_screen(endpoint: Endpoint, tmp_path: Path,
+                                            lang: str) -> None:
+    """On a 320 px wide phone the page, a long address included, needs no sideways
+    scrolling. Before, 'firstname.lastname.department@university-example.ac.uk' ran off
+    the screen (the page 349 px wide), the address cut at 'univers'."""
+    address = "firstname.lastname.department@university-example.ac.uk"
+    _, body, _ = endpoint.request("GET", _link(lang, address))
+    scroll_width, width = _in_chromium(tmp_path, body, _WIDTHS, width=320)
+    assert 0 < width <= 320 and scroll_width <= width

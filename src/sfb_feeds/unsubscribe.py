@@ -97,7 +97,7 @@ def secret_from_env(name: str, environ: Mapping[str, str]) -> bytes:
 # --- the page ------------------------------------------------------------------------------
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em;"
-          "line-height:1.5;color:#1a1a1a;background:#fff}"
+          "line-height:1.5;color:#1a1a1a;background:#fff;overflow-wrap:anywhere}"
           "button{font-size:1.1em;padding:.5em 1.5em;cursor:pointer}")
 ASK = "Stop sending these digests to {address}?"
 ASK_NO_ADDRESS = "Stop sending these digests to this address?"
