@@ -117,9 +117,8 @@ class _Query:
     token: str
 
     def shown_lang(self, locales: Path | None) -> str:
-        """The language to answer in: the link's, if it is a tag that has a catalog (the
-        site's or a shipped one), else English, the language the page's words are then in
-        (a Pashto link's page is English: ``lang="en"``, left to right)."""
+        """The language to answer in: the link's, if it is a tag with a catalog (the site's
+        or a shipped one), else English, as the page's words then are."""
         from .i18n import catalogs_used
 
         try:
@@ -136,8 +135,7 @@ def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str
 
 
 def _page(lang: str, locales: Path | None, text: str, form_action: str | None = None) -> bytes:
-    """The page in ``lang``: its title, the paragraph ``text`` (HTML, escaped already) and,
-    with ``form_action``, the one-button form."""
+    """The page in ``lang``: the paragraph ``text`` (HTML) and, maybe, the button's form."""
     from .language import text_direction
 
     title = html.escape(_label(lang, locales, "Unsubscribe"))
@@ -160,8 +158,7 @@ def _ask_page(query: _Query, locales: Path | None) -> bytes:
     except ValueError:
         text = html.escape(_label(lang, locales, ASK_NO_ADDRESS))
     else:
-        # The address is isolated, left to right: in a right-to-left sentence its parts
-        # would otherwise be reordered ('2024-ann@example.org' shown 'ann@example.org-2024').
+        # Isolated: a right-to-left sentence would reorder '2024-ann@…' to 'ann@…-2024'.
         shown = f'<bdi dir="ltr">{html.escape(address)}</bdi>'
         text = html.escape(_label(lang, locales, ASK, address="\0")).replace("\0", shown)
     return _page(lang, locales, text, "?" + urlencode(asdict(query)))
@@ -183,16 +180,36 @@ def _query(environ: WSGIEnvironment) -> _Query:
 
 def _body(environ: WSGIEnvironment) -> bytes | None:
     """The request body, or None when it is larger than MAX_BODY."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
+    stream = environ["wsgi.input"]
+    if not environ.get("CONTENT_LENGTH"):
+        if environ.get("wsgi.input_terminated"):  # chunked, behind gunicorn
+            data: bytes = stream.read(MAX_BODY + 1)
+            return data if len(data) <= MAX_BODY else None
+        chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+        return _unchunked(stream) if chunked else b""  # wsgiref: as the client sent it
+    length = str(environ["CONTENT_LENGTH"]).strip()
+    if not length.isdecimal() or int(length) > MAX_BODY:
         return None
-    if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
-        data: bytes = environ["wsgi.input"].read(MAX_BODY + 1)  # chunked, behind gunicorn
-        return data if len(data) <= MAX_BODY else None
-    if length < 0 or length > MAX_BODY:
-        return None
-    return bytes(environ["wsgi.input"].read(length)) if length else b""
+    return bytes(stream.read(int(length))) if int(length) else b""
+
+
+def _unchunked(stream: Any) -> bytes | None:
+    """A chunked body (RFC 9112, 7.1): None past MAX_BODY, empty when malformed; trailers
+    stay unread (the connection closes after the answer)."""
+    data = b""
+    while True:
+        try:
+            size = int(bytes(stream.readline(80)).split(b";")[0].strip(), 16)
+        except ValueError:
+            return b""
+        if size == 0:
+            return data
+        if not 0 < size <= MAX_BODY - len(data):
+            return None if size > 0 else b""
+        chunk = bytes(stream.read(size))
+        if len(chunk) < size or stream.readline(3) != b"\r\n":
+            return b""
+        data += chunk
 
 
 def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
