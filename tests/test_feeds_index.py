@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import html5lib
 import pytest
-from test_feeds_fixtures import build, public, sample_site, url
+from test_feeds_fixtures import (
+    NOW,
+    build,
+    make_settings,
+    public,
+    sample_site,
+    sample_statements,
+    url,
+)
+
+from sfb_feeds.site import make_site
 
 HTML_NS = "{http://www.w3.org/1999/xhtml}"
 
@@ -110,6 +123,56 @@ def test_nothing_overflows_a_phone_screen(tmp_path: Path) -> None:
     scroll_width, client_width = map(int, match.groups())
     assert 0 < client_width <= 320
     assert scroll_width <= client_width
+
+
+# Where the first and the last character of each of the header's texts are drawn.
+ENDS = """<!DOCTYPE html><html><body>
+<iframe id="page" src="index.html" style="width:600px;height:640px;border:0"></iframe>
+<script>
+window.addEventListener("load", function () {
+  var d = document.getElementById("page").contentDocument, found = [];
+  d.querySelectorAll("header h1, header p:first-of-type").forEach(function (element) {
+    var node = element.firstChild, at = function (i) {
+      var range = d.createRange(); range.setStart(node, i); range.setEnd(node, i + 1);
+      return range.getBoundingClientRect().left; };
+    found.push([at(0), at(node.textContent.length - 1)]);
+  });
+  document.body.setAttribute("data-ends", JSON.stringify(found));
+});
+</script></body></html>
+"""
+
+
+@pytest.mark.parametrize(("title", "description", "direction"), [
+    ("الاشتراكية من أسفل (IST)", "بيانات التيار الاشتراكي الأممي (IST).", "rtl"),
+    ("Socialism From Below (IST)", "Statements of the tendency (IST).", "ltr"),
+], ids=["rtl", "ltr"])
+def test_the_site_title_and_description_read_in_their_own_direction(
+        tmp_path: Path, title: str, description: str, direction: str) -> None:
+    """A right-to-left site title and description read right to left: their first letter
+    drawn right of their last character. Before, the page (lang="en") laid them out left
+    to right: an Arabic title's '(IST)' and the description's final full stop were drawn
+    at the right end, where an Arabic reader begins."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed")
+    settings = make_settings()
+    settings = replace(settings, site=replace(settings.site, title=title,
+                                              description=description))
+    page = build(make_site(settings, sample_statements(), NOW))["index.html"]
+    (tmp_path / "index.html").write_bytes(page)
+    (tmp_path / "ends.html").write_text(ENDS, encoding="utf-8")
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+         "--dump-dom", (tmp_path / "ends.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    match = re.search(r"data-ends=\"([^\"]*)\"", done.stdout)
+    assert match, done.stderr[-2000:]
+    ends = json.loads(html.unescape(match.group(1)))
+    assert len(ends) == 2
+    for first, last in ends:
+        assert (first > last if direction == "rtl" else first < last), ends
 
 
 def test_a_site_can_bring_its_own_subscribe_page(tmp_path: Path) -> None:

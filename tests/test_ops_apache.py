@@ -10,17 +10,21 @@ Indexes`` on the web root).
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO
 from served_promises import (  # noqa: F401  (the shared promises, run against Apache)
+    NOW,
     Served,
     built_sample,
     fetch,
@@ -33,6 +37,8 @@ from served_promises import (  # noqa: F401  (the shared promises, run against A
     test_the_tools_own_files_are_not_served,
     wait_for,
 )
+
+from sfb_feeds.cli import main
 
 APACHE = shutil.which("apache2") or next(
     (p for p in ("/usr/sbin/apache2", "/usr/local/sbin/apache2") if os.path.exists(p)), None)
@@ -56,19 +62,20 @@ def guide_snippet() -> str:
     raise AssertionError("no Apache snippet serving .eml files in docs/feeds.md")
 
 
-def apache_conf(prefix: Path, site: Path, port: int, way: str) -> str:
+def apache_conf(prefix: Path, site: Path, port: int, way: str, more: str = "") -> str:
     """A whole configuration: the snippet in a ``<Directory>`` block, or (``way`` is
-    ``htaccess``) written to the output folder's ``.htaccess``."""
+    ``htaccess``) written to the output folder's ``.htaccess``; ``more`` after it (with
+    mod_headers loaded)."""
     modules = "".join(f"LoadModule {name}_module {MODULES}/mod_{name}.so\n"
-                      for name in NEEDED + DEBIAN)
+                      for name in NEEDED + DEBIAN + (("headers",) if more else ()))
     # Apache will not serve as root: its workers run as nobody, who can read the site.
     user = "User #65534\nGroup #65534\n" if os.geteuid() == 0 else ""
     (prefix / "mime.types").write_text("")
     if way == "htaccess":
-        (site / "feeds" / ".htaccess").write_text(guide_snippet())
+        (site / "feeds" / ".htaccess").write_text(guide_snippet() + more)
         inside = "AllowOverride FileInfo Indexes Options=Indexes\n"  # what the guide says
     else:
-        inside = "AllowOverride None\n" + guide_snippet()
+        inside = "AllowOverride None\n" + guide_snippet() + more
     return (f"ServerRoot {prefix}\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n"
             f"PidFile {prefix}/apache.pid\nDefaultRuntimeDir {prefix}\n"
             f"ErrorLog {prefix}/error.log\n{modules}{user}"
@@ -120,3 +127,60 @@ def test_apache_accepts_the_snippet_without_a_warning(tmp_path: Path) -> None:
     said = checked.stdout + checked.stderr
     assert checked.returncode == 0, said
     assert said.strip() == "Syntax OK"
+
+
+HUB = "http://127.0.0.1:9/"  # nothing listens there: the build's notices fail (a warning)
+LINK = re.compile(r'<([^>]*)>\s*;\s*rel="([^"]*)"')
+
+
+def feed_json_links_snippet() -> str:
+    """The Apache block of docs/feeds.md that gives feed.json its WebSub Link headers."""
+    text = (REPO / "docs" / "feeds.md").read_text()
+    for block in re.findall(r"```apache\n(.*?)```", text, re.S):
+        if "feed.json" in block:
+            return textwrap.dedent(block)
+    raise AssertionError("no Apache snippet for feed.json's Link headers in docs/feeds.md")
+
+
+@pytest.mark.parametrize("way", ["directory", "htaccess"])
+def test_feed_json_names_its_hub_and_itself_in_link_headers(way: str) -> None:
+    """As with nginx: each feed.json's one rel="hub" and one rel="self" header link are
+    those of its JSON (``hubs``, ``feed_url``), from the snippet of docs/feeds.md."""
+    root = Path(tempfile.mkdtemp(prefix="sfb-apache-"))
+    root.chmod(0o755)
+    try:
+        site = root / "site"
+        site.mkdir()
+        shutil.copy(REPO / "sfb-feeds.yaml", site)
+        shutil.copytree(REPO / "statements", site / "statements")
+        config = site / "sfb-feeds.yaml"
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace("\nfeeds:\n", f"\nfeeds:\n  websub_hub: {HUB}\n", 1),
+                          encoding="utf-8")
+        assert main(["build", "--quiet", "--config", str(config), "--now", NOW],
+                    out=io.StringIO(), err=io.StringIO()) == 0
+        more = feed_json_links_snippet().replace("https://pubsubhubbub.appspot.com/", HUB)
+        port = free_port()
+        (root / "apache.conf").write_text(apache_conf(root, site, port, way, more))
+        assert APACHE is not None
+        server = subprocess.Popen([APACHE, "-f", str(root / "apache.conf"), "-DFOREGROUND"])
+        try:
+            log = root / "error.log"
+            wait_for(server, port, lambda: log.read_text() if log.exists() else "")
+            files = sorted((site / "feeds").glob("**/feed.json"))
+            assert len(files) > 1
+            for path in files:
+                document = json.loads(path.read_bytes())
+                url = f"http://127.0.0.1:{port}/{path.relative_to(site).as_posix()}"
+                status, headers, body = fetch(url)
+                assert (status, body) == (200, path.read_bytes())
+                links = LINK.findall(headers.get("Link", ""))
+                assert sorted(links) == sorted([(document["hubs"][0]["url"], "hub"),
+                                                (document["feed_url"], "self")]), url
+                assert headers["Content-Type"] == "application/feed+json; charset=utf-8"
+                assert headers["Cache-Control"] == "max-age=300"
+        finally:
+            server.terminate()
+            server.wait()
+    finally:
+        shutil.rmtree(root)

@@ -8,18 +8,23 @@ folder listed (tests/served_promises.py, shared with the Apache snippet's tests)
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO
 from served_promises import (  # noqa: F401  (the shared promises, run against nginx)
+    NOW,
     Served,
     built_sample,
+    fetch,
     free_port,
     test_every_output_is_served_with_its_formats_media_type,
     test_feeds_can_be_revalidated_and_are_cached_briefly,
@@ -29,6 +34,8 @@ from served_promises import (  # noqa: F401  (the shared promises, run against n
     test_the_tools_own_files_are_not_served,
     wait_for,
 )
+
+from sfb_feeds.cli import main
 
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
@@ -47,8 +54,10 @@ def readme_snippet() -> str:
     raise AssertionError("no nginx snippet serving .eml files in the README")
 
 
-def nginx_conf(prefix: Path, site: Path, port: int) -> str:
+def nginx_conf(prefix: Path, site: Path, port: int, inner: str = "") -> str:
+    """nginx.conf serving the README's snippet, ``inner`` added inside its location last."""
     snippet = readme_snippet().replace("/srv/sfb", str(site))
+    snippet = snippet.rstrip().removesuffix("}") + inner + "}\n"
     user = "user root;\n" if os.geteuid() == 0 else ""
     temps = "".join(f"{kind}_temp_path {prefix}/{kind};\n"
                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -98,3 +107,58 @@ def test_the_operations_guide_shows_the_readmes_snippet() -> None:
     """docs/operations.md repeats the snippet: the copy is the tested one, word for word."""
     guide = (REPO / "docs" / "operations.md").read_text()
     assert readme_snippet() in re.findall(r"```nginx\n(.*?)```", guide, re.S)
+
+
+HUB = "http://127.0.0.1:9/"  # nothing listens there: the build's notices fail (a warning)
+LINK = re.compile(r'<([^>]*)>\s*;\s*rel="([^"]*)"')
+
+
+def feed_json_links_snippet() -> str:
+    """The nginx block of docs/feeds.md that gives feed.json its WebSub Link headers."""
+    for block in re.findall(r"```nginx\n(.*?)```", (REPO / "docs" / "feeds.md").read_text(),
+                            re.S):
+        if "feed\\.json" in block:
+            return textwrap.dedent(block)
+    raise AssertionError("no nginx snippet for feed.json's Link headers in docs/feeds.md")
+
+
+def test_feed_json_names_its_hub_and_itself_in_link_headers(tmp_path: Path) -> None:
+    """WebSub discovers a hub from Link headers, or from links embedded in XML and HTML:
+    feed.json's hub is in headers, as the snippet of docs/feeds.md sends them, each file's
+    one rel="hub" and one rel="self" those of its JSON (``hubs``, ``feed_url``)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(REPO / "sfb-feeds.yaml", site)
+    shutil.copytree(REPO / "statements", site / "statements")
+    config = site / "sfb-feeds.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("\nfeeds:\n", f"\nfeeds:\n  websub_hub: {HUB}\n", 1),
+                      encoding="utf-8")
+    assert main(["build", "--quiet", "--config", str(config), "--now", NOW],
+                out=io.StringIO(), err=io.StringIO()) == 0
+    inner = feed_json_links_snippet().replace("https://pubsubhubbub.appspot.com/", HUB)
+    port = free_port()
+    (tmp_path / "nginx.conf").write_text(nginx_conf(tmp_path, site, port, inner))
+    assert NGINX is not None
+    server = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                               "-g", "daemon off;"], stderr=subprocess.PIPE)
+    try:
+        wait_for(server, port, lambda: server.stderr.read().decode() if server.stderr else "")
+        files = sorted((site / "feeds").glob("**/feed.json"))
+        assert len(files) > 1
+        for path in files:
+            document = json.loads(path.read_bytes())
+            url = f"http://127.0.0.1:{port}/{path.relative_to(site).as_posix()}"
+            status, headers, body = fetch(url)
+            assert (status, body) == (200, path.read_bytes())
+            links = LINK.findall(headers.get("Link", ""))
+            assert sorted(links) == sorted([(document["hubs"][0]["url"], "hub"),
+                                            (document["feed_url"], "self")]), url
+            assert document["hubs"][0]["url"] == HUB
+            assert headers["Content-Type"] == "application/feed+json; charset=utf-8"
+            assert headers["Cache-Control"] == "max-age=300"
+    finally:
+        server.terminate()
+        server.wait()
+        if server.stderr:
+            server.stderr.close()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import http.client
+import json
+import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -230,6 +234,22 @@ def test_get_shows_one_button_in_the_lists_language(endpoint: Endpoint, lang: st
     assert '"source": "page"' in suppressed_path(endpoint.state).read_text()
 
 
+@pytest.mark.parametrize("lang", ["ps", "yi", "sw", "zh-Hant"])
+def test_a_language_without_a_catalog_gets_an_english_page(endpoint: Endpoint,
+                                                           lang: str) -> None:
+    """The page's words come from the language's catalog, or are English without one; the
+    page then says it is English, laid out left to right. Before, a Pashto or Yiddish link
+    showed the English sentence as Pashto or Yiddish (lang="ps", a screen reader's Pashto
+    voice) laid out right to left, its question mark drawn at the far left."""
+    link = _link(lang, "ann@example.org")
+    _, body, _ = endpoint.request("GET", link)
+    _, done, _ = endpoint.request("POST", link, ONE_CLICK)
+    for page in (_parse(body), _parse(done)):
+        assert (page.get("lang"), page.get("dir")) == ("en", "ltr")
+    shown = "".join(_parse(body).find(f".//{XHTML}p").itertext())
+    assert shown == "Stop sending these digests to ann@example.org?"
+
+
 def test_get_escapes_what_it_shows(endpoint: Endpoint) -> None:
     nasty = '"><script>alert(1)</script>@x.org'
     for address in (nasty, "a&b<i>@example.org", "ok@example.org"):
@@ -316,3 +336,80 @@ def test_concurrent_replays_of_one_link_add_one_line(endpoint: Endpoint) -> None
         thread.join()
     assert statuses == [200] * 20
     assert suppressed_path(endpoint.state).read_bytes().count(b"\n") == 1
+
+
+# --- the page in a browser -----------------------------------------------------------------
+
+# Scripts run by the page around the iframe that shows the endpoint's page (the page's own
+# Content-Security-Policy forbids scripts in it, not in this one); each one's result is
+# written as JSON into #result. DRAWN: where each character of ``needle`` is drawn in the
+# paragraph; WIDTHS: the page's scroll width and its width.
+_DRAWN = """
+const d = document.querySelector('iframe').contentDocument;
+const needle = document.body.dataset.needle, chars = [];
+const walker = d.createTreeWalker(d.querySelector('p'), NodeFilter.SHOW_TEXT);
+for (let node; (node = walker.nextNode());)
+  for (let at = 0; at < node.textContent.length; at++) chars.push([node, at]);
+const text = chars.map(([node, at]) => node.textContent[at]).join('');
+const start = text.indexOf(needle);
+return start < 0 ? null : chars.slice(start, start + needle.length).map(([node, at]) => {
+  const range = d.createRange(); range.setStart(node, at); range.setEnd(node, at + 1);
+  return range.getBoundingClientRect().left; });
+"""
+_WIDTHS = """
+const page = document.querySelector('iframe').contentDocument.documentElement;
+return [page.scrollWidth, page.clientWidth];
+"""
+
+
+def _in_chromium(tmp_path: Path, page: bytes, script: str, *, width: int = 600,
+                 needle: str = "") -> Any:
+    """What ``script`` returns once ``page`` is shown in Chromium, ``width`` px wide."""
+    from test_browser import CHROMIUM, FLAGS
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium not found at {CHROMIUM} (Debian's 'chromium' package)")
+    shown = tmp_path / "shown.html"
+    shown.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><style>body{margin:0}</style>"
+        f"</head><body data-needle='{html.escape(needle, quote=True)}'><iframe "
+        f"width='{width}' height='600' style='border:0' "
+        f"srcdoc=\"{html.escape(page.decode('utf-8'), quote=True)}\"></iframe>"
+        "<pre id='result'></pre><script>window.addEventListener('load', () => { "
+        "document.getElementById('result').textContent = JSON.stringify((() => {"
+        f"{script}}})()); }});</script></body></html>", encoding="utf-8")
+    done = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         shown.as_uri()], capture_output=True, timeout=180, check=False,
+        env={**os.environ, "HOME": str(tmp_path)})
+    result = html5lib.parse(done.stdout, namespaceHTMLElements=False).find(
+        ".//pre[@id='result']")
+    assert result is not None and result.text, done.stderr[-2000:]
+    return json.loads(result.text)
+
+
+@pytest.mark.parametrize(("lang", "address"), [
+    ("ar", "2024-ann@example.org"), ("he", "12.34@example.org"), ("fa", "1990_ann@example.org"),
+    ("ar", "ann@example.org"), ("en", "2024-ann@example.org"),
+])
+def test_the_page_shows_the_address_as_written(endpoint: Endpoint, tmp_path: Path,
+                                               lang: str, address: str) -> None:
+    """The address on the page reads left to right, its characters in order, in a
+    right-to-left language too. Before, UAX #9 reordered its runs in the Arabic and
+    Hebrew sentences: '2024-ann@example.org' was drawn 'ann@example.org-2024' and
+    '12.34@example.org' 'example.org@12.34'."""
+    _, body, _ = endpoint.request("GET", _link(lang, address))
+    lefts = _in_chromium(tmp_path, body, _DRAWN, needle=address)
+    assert lefts == sorted(lefts) and len(set(lefts)) == len(address), lefts
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_a_long_address_fits_a_phone_screen(endpoint: Endpoint, tmp_path: Path,
+                                            lang: str) -> None:
+    """On a 320 px wide phone the page, a long address included, needs no sideways
+    scrolling. Before, 'firstname.lastname.department@university-example.ac.uk' ran off
+    the screen (the page 349 px wide), the address cut at 'univers'."""
+    address = "firstname.lastname.department@university-example.ac.uk"
+    _, body, _ = endpoint.request("GET", _link(lang, address))
+    scroll_width, width = _in_chromium(tmp_path, body, _WIDTHS, width=320)
+    assert 0 < width <= 320 and scroll_width <= width

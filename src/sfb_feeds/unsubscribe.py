@@ -97,7 +97,7 @@ def secret_from_env(name: str, environ: Mapping[str, str]) -> bytes:
 # --- the page ------------------------------------------------------------------------------
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em;"
-          "line-height:1.5;color:#1a1a1a;background:#fff}"
+          "line-height:1.5;color:#1a1a1a;background:#fff;overflow-wrap:anywhere}"
           "button{font-size:1.1em;padding:.5em 1.5em;cursor:pointer}")
 ASK = "Stop sending these digests to {address}?"
 ASK_NO_ADDRESS = "Stop sending these digests to this address?"
@@ -116,14 +116,16 @@ class _Query:
     address: str
     token: str
 
-    @property
-    def shown_lang(self) -> str:
-        """The language to answer in: the link's, if it is a tag, else English."""
+    def shown_lang(self, locales: Path | None) -> str:
+        """The language to answer in: the link's, if it is a tag with a catalog (the site's
+        or a shipped one), else English, as the page's words then are."""
+        from .i18n import catalogs_used
+
         try:
             tag = normalise_lang(self.lang)
         except ValueError:
             return "en"
-        return "en" if tag == "*" else tag
+        return tag if tag != "*" and catalogs_used(tag, locales) else "en"
 
 
 def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str:
@@ -133,6 +135,7 @@ def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str
 
 
 def _page(lang: str, locales: Path | None, text: str, form_action: str | None = None) -> bytes:
+    """The page in ``lang``: the paragraph ``text`` (HTML) and, maybe, the button's form."""
     from .language import text_direction
 
     title = html.escape(_label(lang, locales, "Unsubscribe"))
@@ -145,15 +148,19 @@ def _page(lang: str, locales: Path | None, text: str, form_action: str | None = 
             '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
             f'<meta name="robots" content="noindex"><title>{title}</title>'
             f"<style>{_STYLE}</style></head><body><main><h1>{title}</h1>"
-            f"<p>{html.escape(text)}</p>{form}</main></body></html>\n").encode()
+            f"<p>{text}</p>{form}</main></body></html>\n").encode()
 
 
 def _ask_page(query: _Query, locales: Path | None) -> bytes:
-    lang = query.shown_lang
+    lang = query.shown_lang(locales)
     try:
-        text = _label(lang, locales, ASK, address=normalise_address(query.address))
+        address = normalise_address(query.address)
     except ValueError:
-        text = _label(lang, locales, ASK_NO_ADDRESS)
+        text = html.escape(_label(lang, locales, ASK_NO_ADDRESS))
+    else:
+        # Isolated: a right-to-left sentence would reorder '2024-ann@…' to 'ann@…-2024'.
+        shown = f'<bdi dir="ltr">{html.escape(address)}</bdi>'
+        text = html.escape(_label(lang, locales, ASK, address="\0")).replace("\0", shown)
     return _page(lang, locales, text, "?" + urlencode(asdict(query)))
 
 
@@ -173,16 +180,36 @@ def _query(environ: WSGIEnvironment) -> _Query:
 
 def _body(environ: WSGIEnvironment) -> bytes | None:
     """The request body, or None when it is larger than MAX_BODY."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
+    stream = environ["wsgi.input"]
+    if not environ.get("CONTENT_LENGTH"):
+        if environ.get("wsgi.input_terminated"):  # chunked, behind gunicorn
+            data: bytes = stream.read(MAX_BODY + 1)
+            return data if len(data) <= MAX_BODY else None
+        chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+        return _unchunked(stream) if chunked else b""  # wsgiref: as the client sent it
+    length = str(environ["CONTENT_LENGTH"]).strip()
+    if not length.isdecimal() or int(length) > MAX_BODY:
         return None
-    if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
-        data: bytes = environ["wsgi.input"].read(MAX_BODY + 1)  # chunked, behind gunicorn
-        return data if len(data) <= MAX_BODY else None
-    if length < 0 or length > MAX_BODY:
-        return None
-    return bytes(environ["wsgi.input"].read(length)) if length else b""
+    return bytes(stream.read(int(length))) if int(length) else b""
+
+
+def _unchunked(stream: Any) -> bytes | None:
+    """A chunked body (RFC 9112, 7.1): None past MAX_BODY, empty when malformed; trailers
+    stay unread (the connection closes after the answer)."""
+    data = b""
+    while True:
+        try:
+            size = int(bytes(stream.readline(80)).split(b";")[0].strip(), 16)
+        except ValueError:
+            return b""
+        if size == 0:
+            return data
+        if not 0 < size <= MAX_BODY - len(data):
+            return None if size > 0 else b""
+        chunk = bytes(stream.read(size))
+        if len(chunk) < size or stream.readline(3) != b"\r\n":
+            return b""
+        data += chunk
 
 
 def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
@@ -240,7 +267,7 @@ class Endpoint:
                 f"Content-Length ({environ.get('CONTENT_LENGTH')} bytes): the read timed "
                 "out; answered 408 Request Timeout\n")
             return "408 Request Timeout", INCOMPLETE, _headers(INCOMPLETE, html_page=False)
-        lang = query.shown_lang
+        lang = query.shown_lang(self.locales)
         if body is None:
             return self._answer("413 Content Too Large", lang, NOT_ONE_CLICK)
         fields = _form_fields(str(environ.get("CONTENT_TYPE", "")), body)
@@ -258,7 +285,7 @@ class Endpoint:
 
     def _answer(self, status: str, lang: str, msgid: str
                 ) -> tuple[str, bytes, list[tuple[str, str]]]:
-        body = _page(lang, self.locales, _label(lang, self.locales, msgid))
+        body = _page(lang, self.locales, html.escape(_label(lang, self.locales, msgid)))
         return status, body, _headers(body, html_page=True)
 
 
