@@ -119,7 +119,22 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         client.close()
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
-    _expect(client, reply, "the end of the message", 250, handed_over=True)
+    _final(client, reply)
+
+
+def _final(client: smtplib.SMTP, reply: tuple[int, bytes]) -> None:
+    """The server's reply to the final dot: any ``2xx`` took the message (RFC 5321 4.2.1);
+    only a ``4xx`` or ``5xx`` says it did not; anything else (no code, a ``3xx``) leaves
+    it unknown, so the message is never handed over again."""
+    code, text = reply
+    if 200 <= code < 300:
+        return
+    if code < 400 or code >= 600:
+        client.close()
+        answer = repr(_text(code, text)) if code > 0 else "a line without a reply code"
+        raise Unknown(f"the server answered the message with {answer}, which says neither "
+                      "that it took it nor that it did not")
+    _expect(client, reply, "the end of the message", handed_over=True)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,98 @@
+"""`sfb-feeds send` against a real SMTP server on loopback (aiosmtpd) whose replies are odd:
+what the server received (copies per recipient), what the operator is told, the ledger.
+
+After the final dot only a ``4xx`` or ``5xx`` says the server did not take the message; a
+``2xx`` is acceptance (RFC 5321 4.2.1: "the requested action has been successfully
+completed"), and a reply that is neither (no code, a ``3xx``) leaves the copy "may have
+gone out": never re-sent automatically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
+
+from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
+
+from sfb_feeds.cli import main
+
+RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
+LIST = "tr@lists.example.org"
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
+    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+
+
+def send(config: str, *more: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["send", "--config", config, "--week", "2015-W36", *more], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def per_address(handler: FaultyHandler) -> Counter[str]:
+    return Counter(address for _, address in handler.received.copies)
+
+
+def ledger_states(config: str) -> list[tuple[str, str]]:
+    path = Path(config).parent / "state" / "sent.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [(line["recipient"], line["state"]) for line in lines if line["recipient"]]
+
+
+class OddFinalReply(FaultyHandler):
+    """Keeps every message, and answers the final dot of the ``nth`` with ``reply``."""
+
+    def __init__(self, reply: str, nth: int = 1) -> None:
+        super().__init__()
+        self.reply, self.nth = reply, nth
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.calls["DATA"] += 1
+        self.received.add(envelope.content, list(envelope.rcpt_tos))
+        return self.reply if self.calls["DATA"] == self.nth else "250 OK"
+
+
+@pytest.mark.parametrize("reply", ["200 2.0.0 queued as 4F2A", "251 2.0.0 queued"])
+def test_a_2xx_other_than_250_to_the_final_dot_is_a_copy_sent(make_site: Any,
+                                                               reply: str) -> None:
+    # Fails on the old code: a reply it did not expect there was taken for a dropped
+    # connection before the message was sent, so the list got it twice in one run.
+    handler = OddFinalReply(reply)
+    with aiosmtpd_server(handler) as port:
+        config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
+        assert send(config, "--lang", "tr") == (0, "1 sent, 0 already sent\n", "")
+        assert send(config, "--lang", "tr") == (0, "", "")
+    assert per_address(handler) == Counter([LIST])
+    assert ledger_states(config) == [(LIST, "sending"), (LIST, "sent")]
+
+
+@pytest.mark.parametrize("reply", ["queued as 4F2A", "354 go on"])
+def test_a_reply_to_the_final_dot_that_is_neither_yes_nor_no_may_have_gone_out(
+    make_site: Any, reply: str,
+) -> None:
+    # The server had the whole message and answered something that says neither that it
+    # took it nor that it did not (no reply code, or one SMTP has no use for there): the
+    # copy may have gone out (it did: this server kept it). Fails on the old code: it was
+    # taken for not sent and handed over again, so u1 got two copies.
+    handler = OddFinalReply(reply)
+    with aiosmtpd_server(handler) as port:
+        config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
+        code, out, err = send(config, "--lang", "pl")
+        assert (code, out) == (4, "29 sent, 0 already sent\n")
+        assert err.startswith("error: pl 2015-W36 to u1@example.org: may have gone out: ")
+        assert "it is not sent again automatically" in err and err.count("\n") == 1
+        assert send(config, "--lang", "pl") == (0, "", "")
+    assert per_address(handler) == Counter(SUBSCRIBERS)
+    u1 = [state for address, state in ledger_states(config) if address == "u1@example.org"]
+    assert u1 == ["sending", "uncertain"]
