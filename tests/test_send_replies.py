@@ -96,3 +96,32 @@ def test_a_reply_to_the_final_dot_that_is_neither_yes_nor_no_may_have_gone_out(
     assert per_address(handler) == Counter(SUBSCRIBERS)
     u1 = [state for address, state in ledger_states(config) if address == "u1@example.org"]
     assert u1 == ["sending", "uncertain"]
+
+
+class MessagesPerConnection(FaultyHandler):
+    """Takes ``limit`` messages a connection, then answers each ``MAIL FROM`` with a ``4xx``
+    (as relays limit a session's messages without closing it, or throttle with 451/452)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.per_session: Counter[int] = Counter()
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        self.per_session[id(session)] += 1
+        if self.per_session[id(session)] > self.limit:
+            return "452 4.5.3 too many messages in this session"
+        return await super().handle_MAIL(server, session, envelope, address, options)
+
+
+def test_a_4xx_to_mail_from_is_tried_again_on_a_new_connection(make_site: Any) -> None:
+    # Fails on the old code: each try was on the same session, which turned away every
+    # message after the 4th; after 5 messages in a row so, the run stopped: '4 sent', 27
+    # copies left for the next run (which sent 4 more), exit 4.
+    handler = MessagesPerConnection(4)
+    with aiosmtpd_server(handler) as port:
+        config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
+        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+    assert per_address(handler) == Counter([LIST, *SUBSCRIBERS])
+    assert len(handler.per_session) == 8  # 31 messages, 4 a connection

@@ -34,8 +34,9 @@ class SenderRefused(NotSent):
 
 
 class Dropped(NotSent):
-    """A ``421`` reply or a lost connection before the server had the message; ``session``
-    when it came before the recipient was named (the session failed, not this message)."""
+    """A ``421`` reply, a lost connection before the server had the message, or a ``4xx`` to
+    ``MAIL FROM`` (the connection is closed: a new one is tried); ``session`` when it came
+    before the recipient was named (the session failed, not this message)."""
 
     session = False
 
@@ -104,6 +105,11 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
             _expect(client, client.mail(sender), "MAIL FROM", 250)
         except Refused as exc:
             raise SenderRefused(str(exc)) from None
+        except Dropped:
+            raise
+        except NotSent as exc:  # a 4xx to the sender: this session's, often a limit of it
+            close(client)
+            raise Dropped(str(exc)) from None
     with _before_the_message(client, session=False):
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
         _expect(client, client.docmd("DATA"), "DATA", 354)
