@@ -21,7 +21,9 @@ pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
 from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
 
+from sfb_feeds import mailer
 from sfb_feeds.cli import main
+from sfb_feeds.model import SmtpSettings
 
 RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
@@ -125,3 +127,21 @@ def test_a_4xx_to_mail_from_is_tried_again_on_a_new_connection(make_site: Any) -
         assert send(config) == (0, "31 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([LIST, *SUBSCRIBERS])
     assert len(handler.per_session) == 8  # 31 messages, 4 a connection
+
+
+def test_the_reply_to_the_final_dot_is_waited_for_longer_than_other_replies() -> None:
+    # A relay that checks each message before it answers the final dot (a content filter)
+    # can take longer than the connection's timeout for other replies: RFC 5321 4.5.3.2.6
+    # asks a client to wait 10 minutes there. Fails on the old code: the copy the server
+    # took was reported "may have gone out" (mailer.Unknown: timed out). Here the timeout
+    # is 0.2 s and the relay answers after 1 s.
+    handler = FaultyHandler(delay=1.0)
+    with aiosmtpd_server(handler) as port:
+        client = mailer.connect(SmtpSettings(host="127.0.0.1", port=port), None, timeout=0.2)
+        try:
+            mailer.deliver(client, "digest@example.org", LIST,
+                           b"Message-ID: <w36.tr@example.org>\r\n\r\nhello\r\n", lambda: None)
+            assert client.sock is not None and client.sock.gettimeout() == 0.2  # as it was
+        finally:
+            mailer.close(client)
+    assert handler.received.counts() == Counter([("<w36.tr@example.org>", LIST)])

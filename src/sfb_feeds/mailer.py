@@ -120,12 +120,31 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         raise
     try:
         client.send(_payload(data))
-        reply = client.getreply()
+        reply = _final_reply(client)
     except (OSError, smtplib.SMTPException) as exc:
         client.close()
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
     _final(client, reply)
+
+
+# How long to wait for the reply to the final dot: RFC 5321 4.5.3.2.6 asks for 10 minutes,
+# as the server may check the message first (a content filter) and a client that gives up
+# sooner cannot know whether it was taken ("may have gone out" for every copy).
+FINAL_REPLY_WAIT = 600.0
+
+
+def _final_reply(client: smtplib.SMTP) -> tuple[int, bytes]:
+    """The reply to the final dot, waiting at least ``FINAL_REPLY_WAIT`` seconds for it."""
+    sock = client.sock
+    before = sock.gettimeout() if sock is not None else None
+    if sock is not None and before is not None and before < FINAL_REPLY_WAIT:
+        sock.settimeout(FINAL_REPLY_WAIT)
+    try:
+        return client.getreply()
+    finally:
+        if sock is not None and client.sock is sock:
+            sock.settimeout(before)
 
 
 def _final(client: smtplib.SMTP, reply: tuple[int, bytes]) -> None:
