@@ -76,12 +76,20 @@ def connect(settings: SmtpSettings, password: str | None, timeout: float = 30.0)
         client.ehlo_or_helo_if_needed()
     except smtplib.SMTPAuthenticationError as exc:
         close(client)
-        raise ConnectFailed(f"{where} refused the login of {settings.username!r}: "
-                            f"{_text(exc.smtp_code, exc.smtp_error)}", permanent=True) from None
+        raise _login_failed(where, settings.username, exc) from None
     except (OSError, smtplib.SMTPException) as exc:
         close(client)
         raise ConnectFailed(f"cannot set up the session with {where}: {exc}") from None
     return client
+
+
+def _login_failed(where: str, username: str, exc: smtplib.SMTPResponseException) -> ConnectFailed:
+    """A ``5xx`` to the login turns it down (trying again cannot help); a ``4xx`` (RFC 4954:
+    ``454`` temporary failure) only for now, so a new connection is tried."""
+    reply = _text(exc.smtp_code, exc.smtp_error)
+    if 400 <= exc.smtp_code < 500:
+        return ConnectFailed(f"{where} turned the login of {username!r} away for now: {reply}")
+    return ConnectFailed(f"{where} refused the login of {username!r}: {reply}", permanent=True)
 
 
 def close(client: smtplib.SMTP) -> None:
