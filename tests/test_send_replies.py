@@ -9,6 +9,7 @@ gone out": never re-sent automatically.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections import Counter
@@ -145,3 +146,34 @@ def test_the_reply_to_the_final_dot_is_waited_for_longer_than_other_replies() ->
         finally:
             mailer.close(client)
     assert handler.received.counts() == Counter([("<w36.tr@example.org>", LIST)])
+
+
+class HangsUpAtReset(FaultyHandler):
+    """Greylists the first two ``RCPT`` (451), and at each ``RSET`` (which a client sends
+    after a ``4xx``) closes the connection: at once (``reply`` "drop"), or after answering
+    ``reply`` (a ``421``: closing)."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__({("RCPT", n): "451 4.7.1 greylisted" for n in (1, 2)})
+        self.reply = reply
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
+        self.calls["RSET"] += 1
+        if self.reply == "drop":
+            server.transport.close()
+            return "421 4.4.2 never read"
+        asyncio.get_running_loop().call_soon(server.transport.close)  # once it is answered
+        return self.reply
+
+
+@pytest.mark.parametrize("reply", ["drop", "421 4.3.2 closing"])
+def test_a_connection_closed_at_rset_costs_no_try(make_site: Any, reply: str) -> None:
+    # Greylisting that accepts the third try. Fails on the old code: the connection the
+    # server closed at RSET was kept, so the second try was spent on it (the connection
+    # broke before MAIL FROM) and the copy was left for the next run (exit 4).
+    handler = HangsUpAtReset(reply)
+    with aiosmtpd_server(handler) as port:
+        config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
+        assert send(config, "--lang", "tr") == (0, "1 sent, 0 already sent\n", "")
+    assert handler.calls["RCPT"] == 3
+    assert per_address(handler) == Counter([LIST])

@@ -229,6 +229,8 @@ class Courier:
         self._failed_connects = self._deferred = 0
 
     def _connected(self) -> smtplib.SMTP | None:
+        if self._client is not None and not mailer.is_open(self._client):
+            self._client = None  # closed by a failure (its RSET): a try needs a new one
         while self._client is None and not self.outcome.gave_up:
             try:
                 self._client = self.connect()

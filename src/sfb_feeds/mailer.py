@@ -92,6 +92,11 @@ def _login_failed(where: str, username: str, exc: smtplib.SMTPResponseException)
     return ConnectFailed(f"{where} refused the login of {username!r}: {reply}", permanent=True)
 
 
+def is_open(client: smtplib.SMTP) -> bool:
+    """Whether ``client`` can carry another message (no failure has closed it)."""
+    return client.sock is not None
+
+
 def close(client: smtplib.SMTP) -> None:
     """Say goodbye if the connection still works; close it in any case."""
     with contextlib.suppress(OSError, smtplib.SMTPException):
@@ -196,9 +201,11 @@ def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,
         client.close()
         raise Dropped(reason, handed_over=handed_over)
     try:
-        client.rset()
+        reset = client.rset()[0]
     except (OSError, smtplib.SMTPException):
-        client.close()  # the next delivery finds it closed and connects again
+        reset = 0
+    if reset != 250:  # gone, closing (421), or in a state not known: a new one is needed
+        client.close()
     raise (Refused if code >= 500 else NotSent)(reason, handed_over=handed_over)
 
 
