@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import environment, mailer
 from .errors import Problem
-from .ledger import Ledger, LedgerError, State
+from .ledger import Ledger, LedgerError, State, recipient_key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +40,7 @@ class Digest:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.message_id, self.recipient)
+        return (self.message_id, recipient_key(self.recipient))
 
     def where(self) -> str:
         return f"{self.label} to {self.recipient}"
