@@ -133,6 +133,11 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         raise
     try:
         client.send(_payload(data))
+    except (OSError, smtplib.SMTPException) as exc:  # its end never left: no transaction
+        client.close()
+        raise Dropped(f"the connection broke while the message was being sent, before its "
+                      f"end ({exc})", handed_over=True) from None
+    try:
         reply = _final_reply(client)
     except (OSError, smtplib.SMTPException) as exc:
         client.close()
