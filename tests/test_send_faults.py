@@ -170,6 +170,23 @@ def test_a_drop_mid_data_is_may_have_gone_out_and_resend_sends_it(tmp_path: Path
     assert server.received.counts() == Counter(KEYS)
 
 
+def test_a_drop_before_the_end_of_a_large_message_left_the_client_is_not_sent(
+    tmp_path: Path,
+) -> None:
+    # 8 MB does not fit the sockets' buffers: the connection breaks while the client is
+    # still writing the message, so its end (CRLF.CRLF) never left and the server cannot
+    # have taken it (RFC 5321 4.1.1.4): tried again, on a new connection, and sent once.
+    # Fails on the old code: 'may have gone out', never sent again automatically.
+    large = digest_eml("da", "2015-W36", ("x" * 998 + "\n") * 8000)
+    with RawServer(cut_data=1) as server:
+        report = send_digests(settings_for(tmp_path, server.port), [large, MESSAGES[1]], NOW,
+                              retry=NO_WAIT)
+    assert report.problems == []
+    assert server.received.counts() == Counter(KEYS[:2])
+    states = ledger_for(settings_for(tmp_path, server.port)).states()
+    assert states[KEYS[0]] is State.SENT
+
+
 SERVER = textwrap.dedent("""\
     import asyncio, os, signal, sys, time
     from aiosmtpd.controller import Controller

@@ -113,3 +113,54 @@ def test_a_wrong_password_stops_the_run_at_once_and_leaves_everything_for_the_ne
         assert send(make_site, port) == (0, "2 sent, 0 already sent\n", "")
         assert send(make_site, port) == (0, "", "")
     assert sorted(address for _, address in handler.received.copies) == [PL, TR]
+
+
+class BusyLogins(Logins):
+    """Turns the first ``busy`` logins away for now (454: the relay's password store is
+    unreachable), then accepts the right one."""
+
+    def __init__(self, busy: int) -> None:
+        super().__init__()
+        self.busy = busy
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                 data: Any) -> AuthResult:
+        result = super().__call__(server, session, envelope, mechanism, data)
+        if len(self.tried) <= self.busy:
+            return AuthResult(success=False, handled=False,
+                              message="454 4.7.0 Temporary authentication failure")
+        return result
+
+
+def test_a_login_turned_away_for_now_is_tried_again(
+    make_site: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A 454 to AUTH says "not now" (RFC 4954), not "wrong password": the run connects again,
+    # as for any passing fault. Fails on the old code: any failed login stopped the run at
+    # once, as a 535 does ('refused the login', exit 4, nothing sent).
+    monkeypatch.setenv("SFB_TEST_SMTP_PASSWORD", "right")
+    handler, logins = FaultyHandler(), BusyLogins(busy=1)
+    with relay(handler, logins) as port:
+        assert send(make_site, port) == (0, "2 sent, 0 already sent\n", "")
+    assert len(logins.tried) == 2
+    assert sorted(address for _, address in handler.received.copies) == [PL, TR]
+
+
+def test_a_login_turned_away_for_now_every_time_leaves_everything_for_the_next_run(
+    make_site: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SFB_TEST_SMTP_PASSWORD", "right")
+    handler, logins = FaultyHandler(), BusyLogins(busy=100)
+    with relay(handler, logins) as port:
+        code, out, err = send(make_site, port)
+        assert (code, out) == (4, "")
+        reason = (f"127.0.0.1:{port} turned the login of 'digest' away for now: 454 4.7.0 "
+                  "Temporary authentication failure")
+        assert err.splitlines() == [
+            f"error: pl 2015-W36 to {PL}: not sent ({reason}); it is left for the next run",
+            f"error: tr 2015-W36 to {TR}: not sent ({reason}); it is left for the next run"]
+        assert len(logins.tried) == 3  # README: at most 3 failed connections in a row
+        assert ledger(tmp_path) == [("", "due"), ("", "due")]
+        logins.busy = 0
+        assert send(make_site, port) == (0, "2 sent, 0 already sent\n", "")
+    assert sorted(address for _, address in handler.received.copies) == [PL, TR]

@@ -207,7 +207,10 @@ def test_a_csv_file_with_an_email_column(make_site: Any,
     code, out, err = send(config)
     assert (code, out) == (0, "4 sent, 0 already sent\n")  # and the tr list's
     assert err == ("warning: site/pl.csv:4: 'Bob,,2015' is not an email address (local@domain); "
-                   "line skipped\n")
+                   "line skipped\n"
+                   "warning: site/pl.csv:6: 'ANN@example.org' differs from an earlier line's "
+                   "address only in letter case: both are mailed (a mail server may tell them "
+                   "apart); if they are one subscriber, remove one line\n")
     assert [rcpt for rcpt, _ in received(handler)] == [
         ["jane@example.org"], ["ann@example.org"], ["ANN@example.org"]]
 

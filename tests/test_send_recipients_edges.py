@@ -44,3 +44,28 @@ def test_a_csv_record_without_its_email_cell_is_skipped_with_a_warning(
     assert (code, out, err) == (0, "3 sent, 0 already sent\n", warning)
     assert sorted(address for _, address in handler.received.copies) == [
         "ann@example.org", "cy@example.org", "tr@lists.example.org"]
+
+
+def test_addresses_differing_only_in_letter_case_are_both_mailed_with_a_warning(
+    make_site: Any, server: tuple[FaultyHandler, int], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # README: the local part's case may matter (RFC 5321), so 'Ann@' and 'ann@' are two
+    # subscribers; but most mail servers deliver both to one mailbox, so the operator is
+    # told on every check and send, naming the later line. The same address again (the
+    # domain's case and spaces aside) is mailed once, silently. Fails on the old code:
+    # no warning, two copies in one mailbox.
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
+    handler, port = server
+    config = subscribers_config(make_site, port, STATEMENTS, "tr: tr@lists.example.org")
+    pl = config.replace("sfb-feeds.yaml", "pl.txt")
+    with open(pl, "w", encoding="utf-8") as file:
+        file.write("ann@example.org\n  ann@EXAMPLE.org \nAnn@Example.org\nbob@example.org\n")
+    warning = ("warning: site/pl.txt:3: 'Ann@example.org' differs from an earlier line's "
+               "address only in letter case: both are mailed (a mail server may tell them "
+               "apart); if they are one subscriber, remove one line\n")
+    code, _, err = run("check", "--config", config)
+    assert (code, err) == (0, warning)
+    code, out, err = run("send", "--config", config, "--week", "2015-W36")
+    assert (code, out, err) == (0, "4 sent, 0 already sent\n", warning)
+    assert sorted(address for _, address in handler.received.copies) == [
+        "Ann@example.org", "ann@example.org", "bob@example.org", "tr@lists.example.org"]

@@ -59,7 +59,10 @@ def test_a_recipients_file_is_read_line_by_line(tmp_path: Path) -> None:
     assert items == [Recipient("ann@example.org", 1),
                      "pl.txt:2: is not UTF-8 text; line skipped",
                      Recipient("bob@example.org", 3),
-                     Recipient("ANN@example.org", 5)]
+                     Recipient("ANN@example.org", 5),
+                     "pl.txt:5: 'ANN@example.org' differs from an earlier line's address only "
+                     "in letter case: both are mailed (a mail server may tell them apart); if "
+                     "they are one subscriber, remove one line"]
 
 
 def test_a_csv_file_is_read_record_by_record(tmp_path: Path) -> None:

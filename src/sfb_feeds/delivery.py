@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import environment, mailer
 from .errors import Problem
-from .ledger import Ledger, LedgerError, State
+from .ledger import Ledger, LedgerError, State, recipient_key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +40,7 @@ class Digest:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.message_id, self.recipient)
+        return (self.message_id, recipient_key(self.recipient))
 
     def where(self) -> str:
         return f"{self.label} to {self.recipient}"
@@ -229,6 +229,8 @@ class Courier:
         self._failed_connects = self._deferred = 0
 
     def _connected(self) -> smtplib.SMTP | None:
+        if self._client is not None and not mailer.is_open(self._client):
+            self._client = None  # closed by a failure (its RSET): a try needs a new one
         while self._client is None and not self.outcome.gave_up:
             try:
                 self._client = self.connect()

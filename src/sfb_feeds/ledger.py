@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from enum import Enum
 from pathlib import Path
 from typing import NamedTuple
@@ -138,6 +139,16 @@ class Ledger:
                               "then run send again)") from None
 
 
+def recipient_key(address: str) -> str:
+    """How the ledger knows a recipient: the bare address, its domain lower-cased, so that a
+    list's display name or the case of its domain (free to change in the config between
+    runs) does not make it someone new; the local part's case is kept (RFC 5321)."""
+    if any(sign in address for sign in '<( "'):
+        address = parseaddr(address)[1] or address
+    local, at, domain = address.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else address
+
+
 def lookup(states: dict[Key, State], key: Key) -> State | None:
     """The state of ``key``, counting format-1 records (no recipient) for every recipient."""
     return states.get(key) or states.get((key[0], ANY_RECIPIENT))
@@ -150,7 +161,7 @@ def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State]
         row = json.loads(line)
         if wanted is not None and row["digest"] not in wanted:
             return None
-        key = (str(row["message_id"]), str(row.get("recipient", ANY_RECIPIENT)))
+        key = (str(row["message_id"]), recipient_key(str(row.get("recipient", ANY_RECIPIENT))))
         return key, State(row["state"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a torn line from a crash or a full disk: the records around it count

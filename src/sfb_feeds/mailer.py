@@ -34,8 +34,9 @@ class SenderRefused(NotSent):
 
 
 class Dropped(NotSent):
-    """A ``421`` reply or a lost connection before the server had the message; ``session``
-    when it came before the recipient was named (the session failed, not this message)."""
+    """A ``421`` reply, a lost connection before the server had the message, or a ``4xx`` to
+    ``MAIL FROM`` (the connection is closed: a new one is tried); ``session`` when it came
+    before the recipient was named (the session failed, not this message)."""
 
     session = False
 
@@ -75,12 +76,25 @@ def connect(settings: SmtpSettings, password: str | None, timeout: float = 30.0)
         client.ehlo_or_helo_if_needed()
     except smtplib.SMTPAuthenticationError as exc:
         close(client)
-        raise ConnectFailed(f"{where} refused the login of {settings.username!r}: "
-                            f"{_text(exc.smtp_code, exc.smtp_error)}", permanent=True) from None
+        raise _login_failed(where, settings.username, exc) from None
     except (OSError, smtplib.SMTPException) as exc:
         close(client)
         raise ConnectFailed(f"cannot set up the session with {where}: {exc}") from None
     return client
+
+
+def _login_failed(where: str, username: str, exc: smtplib.SMTPResponseException) -> ConnectFailed:
+    """A ``5xx`` to the login turns it down (trying again cannot help); a ``4xx`` (RFC 4954:
+    ``454`` temporary failure) only for now, so a new connection is tried."""
+    reply = _text(exc.smtp_code, exc.smtp_error)
+    if 400 <= exc.smtp_code < 500:
+        return ConnectFailed(f"{where} turned the login of {username!r} away for now: {reply}")
+    return ConnectFailed(f"{where} refused the login of {username!r}: {reply}", permanent=True)
+
+
+def is_open(client: smtplib.SMTP) -> bool:
+    """Whether ``client`` can carry another message (no failure has closed it)."""
+    return client.sock is not None
 
 
 def close(client: smtplib.SMTP) -> None:
@@ -104,6 +118,11 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
             _expect(client, client.mail(sender), "MAIL FROM", 250)
         except Refused as exc:
             raise SenderRefused(str(exc)) from None
+        except Dropped:
+            raise
+        except NotSent as exc:  # a 4xx to the sender: this session's, often a limit of it
+            close(client)
+            raise Dropped(str(exc)) from None
     with _before_the_message(client, session=False):
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
         _expect(client, client.docmd("DATA"), "DATA", 354)
@@ -114,12 +133,51 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         raise
     try:
         client.send(_payload(data))
-        reply = client.getreply()
+    except (OSError, smtplib.SMTPException) as exc:  # its end never left: no transaction
+        client.close()
+        raise Dropped(f"the connection broke while the message was being sent, before its "
+                      f"end ({exc})", handed_over=True) from None
+    try:
+        reply = _final_reply(client)
     except (OSError, smtplib.SMTPException) as exc:
         client.close()
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
-    _expect(client, reply, "the end of the message", 250, handed_over=True)
+    _final(client, reply)
+
+
+# How long to wait for the reply to the final dot: RFC 5321 4.5.3.2.6 asks for 10 minutes,
+# as the server may check the message first (a content filter) and a client that gives up
+# sooner cannot know whether it was taken ("may have gone out" for every copy).
+FINAL_REPLY_WAIT = 600.0
+
+
+def _final_reply(client: smtplib.SMTP) -> tuple[int, bytes]:
+    """The reply to the final dot, waiting at least ``FINAL_REPLY_WAIT`` seconds for it."""
+    sock = client.sock
+    before = sock.gettimeout() if sock is not None else None
+    if sock is not None and before is not None and before < FINAL_REPLY_WAIT:
+        sock.settimeout(FINAL_REPLY_WAIT)
+    try:
+        return client.getreply()
+    finally:
+        if sock is not None and client.sock is sock:
+            sock.settimeout(before)
+
+
+def _final(client: smtplib.SMTP, reply: tuple[int, bytes]) -> None:
+    """The server's reply to the final dot: any ``2xx`` took the message (RFC 5321 4.2.1);
+    only a ``4xx`` or ``5xx`` says it did not; anything else (no code, a ``3xx``) leaves
+    it unknown, so the message is never handed over again."""
+    code, text = reply
+    if 200 <= code < 300:
+        return
+    if code < 400 or code >= 600:
+        client.close()
+        answer = repr(_text(code, text)) if code > 0 else "a line without a reply code"
+        raise Unknown(f"the server answered the message with {answer}, which says neither "
+                      "that it took it nor that it did not")
+    _expect(client, reply, "the end of the message", handed_over=True)
 
 
 @contextlib.contextmanager
@@ -148,9 +206,11 @@ def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,
         client.close()
         raise Dropped(reason, handed_over=handed_over)
     try:
-        client.rset()
+        reset = client.rset()[0]
     except (OSError, smtplib.SMTPException):
-        client.close()  # the next delivery finds it closed and connects again
+        reset = 0
+    if reset != 250:  # gone, closing (421), or in a state not known: a new one is needed
+        client.close()
     raise (Refused if code >= 500 else NotSent)(reason, handed_over=handed_over)
 
 

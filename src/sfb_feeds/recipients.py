@@ -236,6 +236,7 @@ def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
     ``shown`` is the file's name in messages. OSError when the file cannot be read.
     """
     seen: set[bytes] = set()
+    folded: set[bytes] = set()  # each address in lower case, to name one differing only so
     problems: list[Problem] = []
     column, records = _entries(_lines(path, shown, problems))
     for record in records:
@@ -247,8 +248,18 @@ def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
         except ValueError as exc:
             yield Problem(shown, f"{_shown(record.text)} {exc}; {record.where()}", number)
             continue
-        key = hashlib.blake2b(address.encode("ascii"), digest_size=16).digest()
+        key = _key(address)
         if key not in seen:
             seen.add(key)
             yield Recipient(address, number)
+            if (lower := _key(address.lower())) in folded and lower != key:
+                yield Problem(shown, f"{_shown(address)} differs from an earlier line's "
+                              "address only in letter case: both are mailed (a mail server "
+                              "may tell them apart); if they are one subscriber, remove one "
+                              "line", number)
+            folded.add(lower)
     yield from problems
+
+
+def _key(address: str) -> bytes:
+    return hashlib.blake2b(address.encode("ascii"), digest_size=16).digest()
