@@ -30,9 +30,9 @@ from smtp_faults import (
 )
 
 from sfb_feeds.delivery import Retry
-from sfb_feeds.ledger import State
+from sfb_feeds.ledger import State, ledger_for
 from sfb_feeds.model import Settings
-from sfb_feeds.send import SendReport, ledger_for, send_digests
+from sfb_feeds.send import SendReport, send_digests
 
 NOW = datetime(2015, 9, 14, 6, 0, tzinfo=UTC)
 LANGS = ("da", "de", "pl", "tr")
