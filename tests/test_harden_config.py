@@ -338,3 +338,16 @@ def test_a_mailto_unsubscribe_link_with_a_non_ascii_local_part_is_refused(
         "systems with SMTPUTF8 (RFC 6531) can deliver to; use an ASCII local part (an "
         "international domain is fine)\n")
     assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_number_in_other_digits_is_a_config_error_not_an_internal_one(
+        make_site: SiteMaker, tmp_path: Path, command: str) -> None:
+    """'²' passes str.isdigit() but not int(): it was exit 70, 'this is a bug'."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "feeds:\n  entries: ²\n")
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out) == (1, "")
+    assert err.endswith("sfb-feeds.yaml:5: feeds.entries: '²' must be a whole number of at "
+                        "least 1\n"), err
+    assert sorted(tmp_path.rglob("*")) == before

@@ -38,9 +38,15 @@ Reader = Callable[[yaml.Node], Any]
 
 def _positive_int(node: yaml.Node) -> int:
     value = fields.text(node)
-    if not value.isdigit() or int(value) < 1:
+    # ASCII digits only: str.isdigit() holds for '²' and '٣' too, which int() refuses or
+    # reads as another number than written; and int() refuses more than 4,300 digits.
+    digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
+    if not digits:
         raise fields.FieldError(f"{value!r} must be a whole number of at least 1")
-    return int(value)
+    if len(digits) > 18:
+        raise fields.FieldError(f"{value[:20]}... has {len(digits)} digits; give a whole "
+                                "number of at most 18")
+    return int(digits)
 
 
 # Files in the zoneinfo folder that are no IANA zone of a place: the machine's own zone
