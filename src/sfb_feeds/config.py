@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from . import fields
-from .errors import ConfigError, Problem, display_path
+from .errors import ConfigError, Problem, counted, display_path
 from .folders import FOLDERS, expand, path_problems, unreadable_recipients
 from .language import canonical_tag
+from .loader import TooLarge, read_regular
 from .model import (
     SECURITY,
     DigestSettings,
@@ -361,20 +362,28 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     )
 
 
+def _config_root(path: Path, shown: str) -> yaml.Node | None:
+    """The config's node tree (None if empty), or ConfigError saying why it is not read."""
+    try:
+        return compose(decode(read_regular(path, 1 << 20)))  # (the sample's: 900 bytes)
+    except TooLarge as exc:
+        raise ConfigError([Problem(shown, f"is larger than {counted(exc.limit, 'byte')}; is "
+                                   "it the config?")]) from None
+    except OSError as exc:
+        hint = " (run in the site's folder or pass --config PATH)" \
+            if path.name == DEFAULT_CONFIG and isinstance(exc, FileNotFoundError) else ""
+        raise ConfigError([Problem(shown, f"cannot read the config: {exc.strerror}{hint}")]) \
+            from None
+    except YamlProblem as exc:
+        raise ConfigError([Problem(shown, exc.message, exc.line)]) from None
+
+
 def load_settings(path: Path | None = None, *, recipients: bool = False) -> Settings:
     """Read the config file (default ``./sfb-feeds.yaml``); ConfigError lists every problem.
     With ``recipients``, each recipients file must be readable too (``check``)."""
     path = (path or Path(DEFAULT_CONFIG)).absolute()
     shown = display_path(path)
-    try:
-        root = compose(decode(path.read_bytes()))
-    except OSError as exc:
-        hint = " (run in the site's folder or pass --config PATH)" if path.name == DEFAULT_CONFIG \
-            else ""
-        raise ConfigError([Problem(shown, f"cannot read the config: {exc.strerror}{hint}")]) \
-            from None
-    except YamlProblem as exc:
-        raise ConfigError([Problem(shown, exc.message, exc.line)]) from None
+    root = _config_root(path, shown)
     if root is None:
         raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
     out = _Collector(shown)
