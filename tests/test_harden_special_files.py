@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,20 +20,23 @@ LISTING = ("Socialism From Below\n\nAbout the site.\n\nFind out more\n\n"
 
 
 @contextlib.contextmanager
-def fifo_with_a_writer(path: Path, text: str) -> object:
-    """A FIFO at ``path`` that a thread writes ``text`` into once a reader opens it (so a
-    reader that waits for a writer gets the text, instead of waiting for ever)."""
+def fifo_with_a_writer(path: Path, text: str) -> Iterator[Path]:
+    """A FIFO at ``path`` that a thread writes ``text`` into each time a reader opens it, so
+    a reader that waits for a writer reads the text instead of waiting for ever."""
     os.mkfifo(path)
+    done = threading.Event()
 
     def write() -> None:
-        with contextlib.suppress(BrokenPipeError), open(path, "w") as fifo:
-            fifo.write(text)
+        while not done.is_set():
+            with contextlib.suppress(BrokenPipeError), open(path, "w") as fifo:
+                fifo.write(text)
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     try:
         yield path
-    finally:  # (a reader that never came: open one, so the writer's open returns)
+    finally:  # (the writer waits for a reader: give it one, so that it sees it is done)
+        done.set()
         os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
         writer.join()
 
@@ -80,3 +84,24 @@ def test_import_passes_over_a_fifo_in_its_folder(tmp_path: Path) -> None:
     assert (code, err) == (0, "")
     assert sorted(p.name for p in out.iterdir()) == [
         "2015-06-01-workers-united-against-the-war.yaml", "x.yaml"]
+
+
+RECIPIENTS = (MINIMAL + "digests:\n  from: D <d@example.org>\n"
+              '  unsubscribe: "https://example.org/u?lang={lang}&address={address}&token={token}"\n'
+              "  recipients:\n    en: en.txt\n")
+RECORD = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:sfb:a\n"
+
+
+@pytest.mark.parametrize("command", ["check", "send"])
+def test_a_recipients_file_that_is_a_fifo_is_refused(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """check waited for a writer for ever; send reads the file more than once."""
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "s" * 32)
+    config = make_site({"a.yaml": RECORD}, config=RECIPIENTS)
+    argv = [command, "--config", str(config), "--now", "2015-09-10"]
+    with fifo_with_a_writer(config.parent / "en.txt", "ann@example.org\n"):
+        code, out, err = run(argv + (["--dry-run"] if command == "send" else []))
+    assert (code, out) == (1, "")
+    assert err == ("error: site/sfb-feeds.yaml:8: digests.recipients.en: cannot read "
+                   "site/en.txt: not a regular file (a FIFO, a device or a socket) (send mails "
+                   "the language's subscribers from it; correct the path or create the file)\n")

@@ -4,8 +4,10 @@ files there. Each check returns (key, message) pairs; config.py places them at t
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
@@ -117,9 +119,23 @@ def unreadable_recipients(recipients: Mapping[str, Path]) -> Found:
     found: Found = []
     for lang, path in recipients.items():
         try:
-            path.open("rb").close()
+            _open_as_a_file(path)
         except OSError as exc:
             found.append((f"digests.recipients.{lang}", f"cannot read {display_path(path)}: "
                           f"{exc.strerror or exc} (send mails the language's subscribers "
                           "from it; correct the path or create the file)"))
     return found
+
+
+def _open_as_a_file(path: Path) -> None:
+    """OSError unless ``path`` opens as a regular file (without waiting: a FIFO would wait
+    for a writer for ever, and ``send`` reads the file more than once)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+    finally:
+        os.close(fd)
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not stat.S_ISREG(mode):
+        raise OSError(0, "not a regular file (a FIFO, a device or a socket)")
