@@ -36,9 +36,26 @@ def unset_variables(v: dict[str, Any]) -> Found:
                if key in v]
     recipients = v.get("digests", {}).get("recipients", {})
     written += [(f"digests.recipients.{lang}", name) for lang, name in recipients.items()]
-    return [(key, f"uses ${name}, which is not set in the environment")
-            for key, text in written for match in _REFERENCE.finditer(str(text))
-            if (name := match.group(1) or match.group(2)) not in os.environ]
+    return [(key, problem) for key, text in written for problem in _unexpanded(str(text))]
+
+
+def _unexpanded(text: str) -> list[str]:
+    """What keeps ``text`` from being expanded as meant: a variable not set, or set empty
+    (``$EMPTY/feeds`` would be ``/feeds``); a ``~user`` with no home folder here."""
+    found = []
+    for match in _REFERENCE.finditer(text):
+        name = match.group(1) or match.group(2)
+        if name not in os.environ:
+            found.append(f"uses ${name}, which is not set in the environment")
+        elif not os.environ[name]:
+            found.append(f"uses ${name}, which is set but empty (so {text!r} would be "
+                         f"{os.path.expandvars(text)!r}); give it a value")
+    if not found and text.startswith("~"):
+        try:
+            Path(text).expanduser()
+        except RuntimeError:  # (Path.expanduser: no such user)
+            found.append(f"{text.split('/')[0]!r} is no user's home folder on this machine")
+    return found
 
 
 # The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
