@@ -35,10 +35,11 @@ def fifo_with_a_writer(path: Path, text: str) -> Iterator[Path]:
     writer.start()
     try:
         yield path
-    finally:  # (the writer waits for a reader: give it one, so that it sees it is done)
-        done.set()
-        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
-        writer.join()
+    finally:  # (the writer waits for a reader: give it them until it has seen it is done;
+        done.set()  # one given between its look at ``done`` and its open would not do)
+        while writer.is_alive():
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+            writer.join(0.01)
 
 
 @pytest.mark.parametrize("command", ["check", "build"])
