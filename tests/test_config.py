@@ -76,6 +76,15 @@ BAD_CONFIGS = [
      "'example.org' is not an absolute http(s) URL (e.g. https://example.org/x)"),
     ("entries zero", MINIMAL + "feeds:\n  entries: 0\n", "c.yaml:5: feeds.entries: '0' must be "
      "a whole number of at least 1"),
+    *[(f"entries {written}", MINIMAL + f"feeds:\n  entries: {written}\n", "c.yaml:5: "
+       f"feeds.entries: '{written}' must be a whole number of at least 1")
+      # (digits to str.isdigit(), but not to int(), or not the digits written: fullwidth 10)
+      for written in ("²", "٣", "\uff11\uff10")],
+    ("smtp port in superscript", MINIMAL + "smtp:\n  port: ²⁵\n",
+     "c.yaml:5: smtp.port: '²⁵' must be a whole number of at least 1"),
+    ("limit of 5,000 digits", MINIMAL + "limits:\n  file_bytes: " + "9" * 5000 + "\n",
+     "c.yaml:5: limits.file_bytes: " + "9" * 20 + "... has 5000 digits; give a whole number "
+     "of at most 18"),
     ("weekday", MINIMAL + "digests:\n  week_starts: funday\n", "c.yaml:5: digests.week_starts: "
      "'funday' must be a day of the week (e.g. monday)"),
     ("list language", MINIMAL + "digests:\n  lists: {'../x': a@b}\n", "c.yaml:5: digests.lists: "

@@ -338,3 +338,36 @@ def test_a_mailto_unsubscribe_link_with_a_non_ascii_local_part_is_refused(
         "systems with SMTPUTF8 (RFC 6531) can deliver to; use an ASCII local part (an "
         "international domain is fine)\n")
     assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_number_in_other_digits_is_a_config_error_not_an_internal_one(
+        make_site: SiteMaker, tmp_path: Path, command: str) -> None:
+    """'²' passes str.isdigit() but not int(): it was exit 70, 'this is a bug'."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "feeds:\n  entries: ²\n")
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out) == (1, "")
+    assert err.endswith("sfb-feeds.yaml:5: feeds.entries: '²' must be a whole number of at "
+                        "least 1\n"), err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(("written", "says"), [
+    ("$SFB_EMPTY/feeds", "output: uses $SFB_EMPTY, which is set but empty (so "
+     "'$SFB_EMPTY/feeds' would be '/feeds'); give it a value"),
+    ("~sfb-no-such-user/feeds", "output: '~sfb-no-such-user' is no user's home folder on "
+     "this machine"),
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_path_that_cannot_be_expanded_as_meant_is_refused(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, written: str,
+        says: str, command: str) -> None:
+    """An empty variable made the output folder /feeds (check passed, build wrote there);
+    an unknown ~user was an internal error (exit 70)."""
+    monkeypatch.setenv("SFB_EMPTY", "")
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + f"output: {written}\n")
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out, err) == (1, "", f"error: site/sfb-feeds.yaml:4: {says}\n")
+    assert sorted(tmp_path.rglob("*")) == before

@@ -83,3 +83,11 @@ def test_any_cleaned_text_round_trips(title: str, body: list[str]) -> None:
     title_read, excerpt_read = validated_title_and_excerpt(text)
     assert title_read == clean_title
     assert excerpt_read == paragraphs(excerpt)[0]
+
+
+@pytest.mark.parametrize("title", ["emoji ✊🏽 strike", "Ελλάδα η απεργία", "노동자 연대"])
+def test_text_is_written_as_itself_not_as_escapes(title: str) -> None:
+    """Records are for editors: every letter, an emoji beyond U+FFFF too, as written."""
+    text = dump_record(record(title, "Body ...\n"))
+    assert f"title: {title}\n" in text.splitlines(keepends=True)
+    assert yaml.safe_load(text)["title"] == title

@@ -86,6 +86,16 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      f"{R}:5: record 1: url: 'https://…@e.org/a' holds a user name or password before its "
      "host (not shown here), which every feed, page and mail header would publish; remove it "
      "(e.g. https://e.org/a) and give the server its credentials some other way"),
+    *[(f"url with the port {port}",
+       f"title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: https://e.org:{port}/a\n",
+       f"{R}:5: record 1: url: 'https://e.org:{port}/a' is not a URI: its port '{port}' is not "
+       "a number from 0 to 65535; give an absolute http(s) URL (e.g. https://example.org/x)")
+      for port in ("abc", "99999", "-1")],
+    ("id with a port that is no number",
+     "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nid: https://e.org:8o/a\n",
+     f"{R}:5: record 1: id: 'https://e.org:8o/a' is not a URI: its port '8o' is not a number "
+     "from 0 to 65535; use the statement's URL or a tag URI such as "
+     "tag:example.org,2015:refugee-statement (feeds publish it in RFC 3986 normal form)"),
     ("javascript url",
      "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\nurl: 'javascript:alert(1)'\n",
      f"{R}:5: record 1: url: 'javascript:alert(1)' is not an absolute http(s) URL "

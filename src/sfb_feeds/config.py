@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from . import fields
-from .errors import ConfigError, Problem, display_path
+from .errors import ConfigError, Problem, counted, display_path
 from .folders import FOLDERS, expand, path_problems, unreadable_recipients
 from .language import canonical_tag
+from .loader import TooLarge, read_regular
 from .model import (
     SECURITY,
     DigestSettings,
@@ -38,9 +39,15 @@ Reader = Callable[[yaml.Node], Any]
 
 def _positive_int(node: yaml.Node) -> int:
     value = fields.text(node)
-    if not value.isdigit() or int(value) < 1:
+    # ASCII digits only: str.isdigit() holds for '²' and '٣' too, which int() refuses or
+    # reads as another number than written; and int() refuses more than 4,300 digits.
+    digits = value.lstrip("0") if value.isascii() and value.isdigit() else ""
+    if not digits:
         raise fields.FieldError(f"{value!r} must be a whole number of at least 1")
-    return int(value)
+    if len(digits) > 18:
+        raise fields.FieldError(f"{value[:20]}... has {len(digits)} digits; give a whole "
+                                "number of at most 18")
+    return int(digits)
 
 
 # Files in the zoneinfo folder that are no IANA zone of a place: the machine's own zone
@@ -355,20 +362,28 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     )
 
 
+def _config_root(path: Path, shown: str) -> yaml.Node | None:
+    """The config's node tree (None if empty), or ConfigError saying why it is not read."""
+    try:
+        return compose(decode(read_regular(path, 1 << 20)))  # (the sample's: 900 bytes)
+    except TooLarge as exc:
+        raise ConfigError([Problem(shown, f"is larger than {counted(exc.limit, 'byte')}; is "
+                                   "it the config?")]) from None
+    except OSError as exc:
+        hint = " (run in the site's folder or pass --config PATH)" \
+            if path.name == DEFAULT_CONFIG and isinstance(exc, FileNotFoundError) else ""
+        raise ConfigError([Problem(shown, f"cannot read the config: {exc.strerror}{hint}")]) \
+            from None
+    except YamlProblem as exc:
+        raise ConfigError([Problem(shown, exc.message, exc.line)]) from None
+
+
 def load_settings(path: Path | None = None, *, recipients: bool = False) -> Settings:
     """Read the config file (default ``./sfb-feeds.yaml``); ConfigError lists every problem.
     With ``recipients``, each recipients file must be readable too (``check``)."""
     path = (path or Path(DEFAULT_CONFIG)).absolute()
     shown = display_path(path)
-    try:
-        root = compose(decode(path.read_bytes()))
-    except OSError as exc:
-        hint = " (run in the site's folder or pass --config PATH)" if path.name == DEFAULT_CONFIG \
-            else ""
-        raise ConfigError([Problem(shown, f"cannot read the config: {exc.strerror}{hint}")]) \
-            from None
-    except YamlProblem as exc:
-        raise ConfigError([Problem(shown, exc.message, exc.line)]) from None
+    root = _config_root(path, shown)
     if root is None:
         raise ConfigError([Problem(shown, "is empty; it needs at least site.title and site.url")])
     out = _Collector(shown)

@@ -138,11 +138,20 @@ def identifier(node: yaml.Node) -> str:
 
 def _normalisable(value: str, advice: str) -> str:
     """``value`` if feeds can publish it in normal form (:func:`urls.canonical_uri`), else
-    FieldError (``urlsplit`` refuses some, e.g. an unclosed IPv6 host ``http://[::1``)."""
+    FieldError (``urlsplit`` refuses some, e.g. an unclosed IPv6 host ``http://[::1``; a
+    port that is no number from 0 to 65535, ``:abc`` or ``:99999``, it only splits off)."""
     try:
         urls.canonical_uri(value)
     except ValueError as exc:
         raise FieldError(f"{value!r} is not a URI: {exc}; {advice}") from None
+    parts = urlsplit(value)
+    try:  # (checked only when read: ``https://e.org:abc/`` splits without a complaint)
+        if parts.port is None:
+            return value
+    except ValueError:
+        port = parts.netloc.rpartition(":")[2]
+        raise FieldError(f"{value!r} is not a URI: its port {port!r} is not a number from 0 "
+                         f"to 65535; {advice}") from None
     return value
 
 

@@ -4,8 +4,10 @@ files there. Each check returns (key, message) pairs; config.py places them at t
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Mapping
 from itertools import combinations
 from pathlib import Path
@@ -34,9 +36,26 @@ def unset_variables(v: dict[str, Any]) -> Found:
                if key in v]
     recipients = v.get("digests", {}).get("recipients", {})
     written += [(f"digests.recipients.{lang}", name) for lang, name in recipients.items()]
-    return [(key, f"uses ${name}, which is not set in the environment")
-            for key, text in written for match in _REFERENCE.finditer(str(text))
-            if (name := match.group(1) or match.group(2)) not in os.environ]
+    return [(key, problem) for key, text in written for problem in _unexpanded(str(text))]
+
+
+def _unexpanded(text: str) -> list[str]:
+    """What keeps ``text`` from being expanded as meant: a variable not set, or set empty
+    (``$EMPTY/feeds`` would be ``/feeds``); a ``~user`` with no home folder here."""
+    found = []
+    for match in _REFERENCE.finditer(text):
+        name = match.group(1) or match.group(2)
+        if name not in os.environ:
+            found.append(f"uses ${name}, which is not set in the environment")
+        elif not os.environ[name]:
+            found.append(f"uses ${name}, which is set but empty (so {text!r} would be "
+                         f"{os.path.expandvars(text)!r}); give it a value")
+    if not found and text.startswith("~"):
+        try:
+            Path(text).expanduser()
+        except RuntimeError:  # (Path.expanduser: no such user)
+            found.append(f"{text.split('/')[0]!r} is no user's home folder on this machine")
+    return found
 
 
 # The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
@@ -117,9 +136,23 @@ def unreadable_recipients(recipients: Mapping[str, Path]) -> Found:
     found: Found = []
     for lang, path in recipients.items():
         try:
-            path.open("rb").close()
+            _open_as_a_file(path)
         except OSError as exc:
             found.append((f"digests.recipients.{lang}", f"cannot read {display_path(path)}: "
                           f"{exc.strerror or exc} (send mails the language's subscribers "
                           "from it; correct the path or create the file)"))
     return found
+
+
+def _open_as_a_file(path: Path) -> None:
+    """OSError unless ``path`` opens as a regular file (without waiting: a FIFO would wait
+    for a writer for ever, and ``send`` reads the file more than once)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+    finally:
+        os.close(fd)
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not stat.S_ISREG(mode):
+        raise OSError(0, "not a regular file (a FIFO, a device or a socket)")

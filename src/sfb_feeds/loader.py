@@ -115,7 +115,7 @@ def _open_regular(path: str | Path, limit: int) -> int:
             kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
             raise Unreadable(f"is {kind}, not a regular file; only regular files are read")
         if size > limit:
-            raise Unreadable(_too_large(size, limit))
+            raise TooLarge(size, limit)
     except BaseException:
         os.close(fd)
         raise
@@ -135,9 +135,13 @@ def _not_opened(path: str | Path, exc: OSError) -> OSError:
     return exc
 
 
-def _too_large(size: int, limit: int) -> str:
-    return (f"is larger than {counted(limit, 'byte')} ({size} bytes) (limits.file_bytes in "
-            "the config); split it into smaller files")
+class TooLarge(Unreadable):
+    """A statement file larger than the limit (``size``: at least as large)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"is larger than {counted(limit, 'byte')} ({size} bytes) "
+                         "(limits.file_bytes in the config); split it into smaller files")
+        self.limit = limit
 
 
 def read_ahead(paths: Iterable[str], window: int = READ_AHEAD, limit: int = 10 * 1024 * 1024
@@ -166,6 +170,16 @@ def read_ahead(paths: Iterable[str], window: int = READ_AHEAD, limit: int = 10 *
                 os.close(opened)
 
 
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes, else
+    Unreadable (a FIFO would wait for a writer for ever, ``/dev/zero`` never end), or the
+    OSError opening or reading it raised."""
+    found = _read_all(_open_regular(path, limit), limit)
+    if isinstance(found, OSError):
+        raise found
+    return found
+
+
 def _read_all(fd: int, limit: int) -> bytes | OSError:
     """The bytes of the open file ``fd``, or the error reading it raised; ``fd`` is closed."""
     try:
@@ -174,7 +188,7 @@ def _read_all(fd: int, limit: int) -> bytes | OSError:
         read = len(chunks[-1])
         while chunks[-1]:  # (a file that grew since fstat: never more than the limit)
             if read > limit:
-                return Unreadable(_too_large(read, limit))
+                return TooLarge(read, limit)
             chunks.append(os.read(fd, 1 << 16))
             read += len(chunks[-1])
         return b"".join(chunks)

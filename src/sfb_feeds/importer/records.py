@@ -15,7 +15,7 @@ import yaml
 
 from .. import durable
 from ..errors import counted
-from ..loader import scan_statement_files
+from ..loader import read_regular, scan_statement_files
 from ..model import LimitSettings
 from ..urls import canonical_uri
 from ..validate import RecordContext, validate_record
@@ -181,7 +181,7 @@ def _records_in(path: Path) -> list[tuple[int, dict[str, str]]]:
     """The line where each record in one file starts, and its scalar fields; nothing for a
     file that cannot be read."""
     try:
-        node = compose(decode(path.read_bytes()))
+        node = compose(decode(read_regular(path, LimitSettings().file_bytes)))
     except (OSError, YamlProblem):
         return []
     records = node.value if isinstance(node, yaml.SequenceNode) else [node]

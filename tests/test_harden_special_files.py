@@ -1,0 +1,108 @@
+"""A config, or a record in an import's folder, that is no regular file: a FIFO waited for
+a writer for ever, a device was read (``/dev/zero``: until memory ran out)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_run import MINIMAL, run
+from conftest import SiteMaker
+
+LISTING = ("Socialism From Below\n\nAbout the site.\n\nFind out more\n\n"
+           "Workers united against the war\n\nMonday 1st June 2015\n\n"
+           "The workers of the world are striking today against the war and for wages, and "
+           "we stand with them in solidarity ...\n\nFull statement\n")
+
+
+@contextlib.contextmanager
+def fifo_with_a_writer(path: Path, text: str) -> Iterator[Path]:
+    """A FIFO at ``path`` that a thread writes ``text`` into each time a reader opens it, so
+    a reader that waits for a writer reads the text instead of waiting for ever."""
+    os.mkfifo(path)
+    done = threading.Event()
+
+    def write() -> None:
+        while not done.is_set():
+            with contextlib.suppress(BrokenPipeError), open(path, "w") as fifo:
+                fifo.write(text)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield path
+    finally:  # (the writer waits for a reader: give it them until it has seen it is done;
+        done.set()  # one given between its look at ``done`` and its open would not do)
+        while writer.is_alive():
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+            writer.join(0.01)
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_config_that_is_a_fifo_is_refused(make_site: SiteMaker, command: str) -> None:
+    config = make_site({}, config=MINIMAL)
+    config.unlink()
+    with fifo_with_a_writer(config, MINIMAL):
+        code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out) == (1, "")
+    assert err == ("error: site/sfb-feeds.yaml: cannot read the config: is a FIFO, not a "
+                   "regular file; only regular files are read\n")
+    assert not (config.parent / "feeds").exists()
+
+
+@pytest.mark.parametrize(("device", "kind"), [("/dev/null", "a character device")])
+def test_a_config_that_is_a_device_is_refused(make_site: SiteMaker, device: str,
+                                              kind: str) -> None:
+    config = make_site({}, config=MINIMAL)
+    config.unlink()
+    config.symlink_to(device)
+    code, out, err = run(["check", "--config", str(config)])
+    assert (code, out, err) == (1, "", f"error: site/sfb-feeds.yaml: cannot read the config: "
+                                f"is {kind}, not a regular file; only regular files are read\n")
+
+
+def test_a_config_larger_than_a_mebibyte_is_refused(make_site: SiteMaker) -> None:
+    config = make_site({}, config=MINIMAL + "#" * (1 << 20) + "\n")
+    code, out, err = run(["check", "--config", str(config)])
+    assert (code, out, err) == (1, "", "error: site/sfb-feeds.yaml: is larger than 1048576 "
+                                "bytes; is it the config?\n")
+
+
+def test_import_passes_over_a_fifo_in_its_folder(tmp_path: Path) -> None:
+    """As check and build do (they name it): it is no record, and is not waited on."""
+    (tmp_path / "listing.txt").write_text(LISTING, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    os.chdir(tmp_path)
+    with fifo_with_a_writer(out / "x.yaml", "id: https://e.org/statements/2015-06-01-workers-"
+                            "united-against-the-war\n"):
+        code, _, err = run(["import", "listing.txt", "--out", "out", "--base-url",
+                            "https://e.org/"])
+    assert (code, err) == (0, "")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "2015-06-01-workers-united-against-the-war.yaml", "x.yaml"]
+
+
+RECIPIENTS = (MINIMAL + "digests:\n  from: D <d@example.org>\n"
+              '  unsubscribe: "https://example.org/u?lang={lang}&address={address}&token={token}"\n'
+              "  recipients:\n    en: en.txt\n")
+RECORD = "title: A\ndate: 2015-09-04\nlanguage: en\nexcerpt: hi\nid: urn:sfb:a\n"
+
+
+@pytest.mark.parametrize("command", ["check", "send"])
+def test_a_recipients_file_that_is_a_fifo_is_refused(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """check waited for a writer for ever; send reads the file more than once."""
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "s" * 32)
+    config = make_site({"a.yaml": RECORD}, config=RECIPIENTS)
+    argv = [command, "--config", str(config), "--now", "2015-09-10"]
+    with fifo_with_a_writer(config.parent / "en.txt", "ann@example.org\n"):
+        code, out, err = run(argv + (["--dry-run"] if command == "send" else []))
+    assert (code, out) == (1, "")
+    assert err == ("error: site/sfb-feeds.yaml:8: digests.recipients.en: cannot read "
+                   "site/en.txt: not a regular file (a FIFO, a device or a socket) (send mails "
+                   "the language's subscribers from it; correct the path or create the file)\n")
