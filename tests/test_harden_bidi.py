@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import sys
+import unicodedata
 import xml.etree.ElementTree as ET
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from conftest import SiteMaker
 from lxml import html
 
-from sfb_feeds.bidi import paragraph_direction
+from sfb_feeds.bidi import LRM, directed_lines, paragraph_direction
 from sfb_feeds.cli import main
 
 MINIMAL = "site:\n  title: T\n  url: https://example.org/\n"
@@ -317,3 +319,15 @@ def test_the_site_title_is_isolated_in_a_subject_written_the_other_way(
         site = f"{FSI}{balanced}{PDI}" if lang in isolated_in else title
         assert subject.startswith(f"{site}: "), (lang, subject)
         assert paragraph_direction(subject) == ("rtl" if lang == "ar" else "ltr"), lang
+
+
+def test_every_right_to_left_letter_turns_a_line_in_a_left_to_right_text() -> None:
+    """A line that starts with any character of bidi class R or AL, anywhere in Unicode,
+    starts with an LRM in a left-to-right plain-text digest (the text is scanned line by
+    line only when it may hold one: the check must know them all)."""
+    letters = [chr(code) for code in range(sys.maxunicode + 1)
+               if unicodedata.bidirectional(chr(code)) in ("R", "AL")]
+    assert len(letters) > 2000
+    for letter in letters:
+        assert directed_lines(f"Weekly digest\n{letter} 12", "ltr") == \
+            f"Weekly digest\n{LRM}{letter} 12", hex(ord(letter))

@@ -127,7 +127,7 @@ def identifier(node: yaml.Node) -> str:
               " (feeds publish it in RFC 3986 normal form)")
     if not _SCHEME.match(value):
         raise FieldError(f"{value!r} is not a URI; {advice}")
-    published = urls.canonical_uri(_normalisable(value, advice))
+    published = _canonical(value, advice)
     for start, (syntax, problem) in _SYNTAX.items():
         if published.lower().startswith(start):
             if not syntax.fullmatch(published):
@@ -136,23 +136,21 @@ def identifier(node: yaml.Node) -> str:
     return value
 
 
-def _normalisable(value: str, advice: str) -> str:
-    """``value`` if feeds can publish it in normal form (:func:`urls.canonical_uri`), else
+def _canonical(value: str, advice: str) -> str:
+    """``value`` in the normal form feeds publish (:func:`urls.canonical_uri`), else
     FieldError (``urlsplit`` refuses some, e.g. an unclosed IPv6 host ``http://[::1``; a
     port that is no number from 0 to 65535, ``:abc`` or ``:99999``, it only splits off)."""
     try:
-        urls.canonical_uri(value)
+        published = urls.canonical_uri(value)
     except ValueError as exc:
         raise FieldError(f"{value!r} is not a URI: {exc}; {advice}") from None
-    parts = urlsplit(value)
     try:  # (checked only when read: ``https://e.org:abc/`` splits without a complaint)
-        if parts.port is None:
-            return value
+        urlsplit(value).port  # noqa: B018
     except ValueError:
-        port = parts.netloc.rpartition(":")[2]
+        port = urlsplit(value).netloc.rpartition(":")[2]
         raise FieldError(f"{value!r} is not a URI: its port {port!r} is not a number from 0 "
                          f"to 65535; {advice}") from None
-    return value
+    return published
 
 
 def text_list(node: yaml.Node) -> tuple[str, ...]:
@@ -291,8 +289,8 @@ def folder_url(node: yaml.Node) -> str:
 
 def absolute_url(value: str) -> str:
     """``value`` if it is an absolute http(s) URL without whitespace, else FieldError."""
-    parts = urlsplit(_normalisable(value, "give an absolute http(s) URL (e.g. "
-                                          "https://example.org/x)"))
+    _canonical(value, "give an absolute http(s) URL (e.g. https://example.org/x)")
+    parts = urlsplit(value)
     if spaces := [char for char in value if char.isspace()]:
         raise _spaced(value, parts.netloc, spaces[0])
     if parts.scheme not in {"http", "https"} or not parts.netloc:

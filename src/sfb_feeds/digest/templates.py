@@ -7,6 +7,7 @@ callables are passed with each render."""
 from __future__ import annotations
 
 import gettext
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,9 @@ def bdi(text: str) -> Markup:
     return Markup("<bdi>{}</bdi>").format(isolate(text))
 
 
-_ISOLATES = frozenset("\u2066\u2067\u2068")  # LRI, RLI, FSI (each closed by a PDI)
+# LRI, RLI, FSI (each closed by a PDI) and PDI: only these are visited (a loop over every
+# character, and Markup.format, took ~0.25 s of a cold 10,000 build's CPU)
+_ISOLATE_MARKS = re.compile("[\u2066-\u2069]")
 
 
 def bdi_names(text: str) -> Markup:
@@ -80,19 +83,20 @@ def bdi_names(text: str) -> Markup:
     each name) also in ``<bdi>``, for clients that keep the tag and drop the characters."""
     pieces: list[str] = []
     depth = start = 0
-    for at, char in enumerate(text):
-        if char in _ISOLATES:
+    for mark in _ISOLATE_MARKS.finditer(text):
+        at = mark.start()
+        if mark.group() != PDI:
             if depth == 0:
                 pieces.append(escape(text[start:at]))
                 start = at
             depth += 1
-        elif char == PDI and depth:
+        elif depth:
             depth -= 1
             if depth == 0:
-                pieces.append(Markup("<bdi>{}</bdi>").format(text[start:at + 1]))
+                pieces.append(f"<bdi>{escape(text[start:at + 1])}</bdi>")
                 start = at + 1
     pieces.append(escape(text[start:]))
-    return Markup("").join(pieces)
+    return Markup("".join(pieces))
 
 
 def candidate_names(name: str, lang: str) -> tuple[str, ...]:
