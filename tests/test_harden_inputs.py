@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import SiteMaker
+from conftest import SiteMaker, snapshot
 
 from sfb_feeds.cli import main
 from sfb_feeds.errors import display_path
@@ -194,3 +194,35 @@ def test_a_link_loop_under_statements_reads_each_folder_once(make_site: SiteMake
     assert (code, err) == (0, "")
     atom = ET.parse(config.parent / "feeds" / "en" / "atom.xml").getroot()
     assert len(atom.findall("{http://www.w3.org/2005/Atom}entry")) == 1
+
+
+def test_an_emptied_statements_folder_leaves_a_published_site_as_it_was(
+        make_site: SiteMaker, capsys: pytest.CaptureFixture[str]) -> None:
+    """A statements folder with no statement file (a disk not mounted, a sync that failed)
+    once a site is published: exit 1, naming the folder, and the outputs untouched (before,
+    every feed was emptied and every digest removed). The next build with the statements
+    back writes nothing."""
+    config = make_site()
+    assert main(["build", "--config", str(config), "--quiet"]) == 0
+    output = config.parent / "feeds"
+    before = snapshot(output)
+    statements = config.parent / "statements"
+    (statements / "a.yaml").rename(config.parent / "a.yaml")
+    capsys.readouterr()
+    assert main(["build", "--config", str(config)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {display_path(statements)}: holds no statement files"), error
+    published = [path for path in before if not Path(path).name.startswith(".")]
+    assert f"{display_path(output)} holds {len(published)} outputs of" in error
+    assert snapshot(output) == before
+    (config.parent / "a.yaml").rename(statements / "a.yaml")
+    assert main(["build", "--config", str(config), "-v"]) == 0
+    assert "0 written" in capsys.readouterr().err
+    assert snapshot(output) == before
+
+
+def test_a_site_with_no_statements_yet_builds(make_site: SiteMaker) -> None:
+    """A first build of an empty statements folder publishes empty feeds (nothing to keep)."""
+    config = make_site({})
+    assert main(["build", "--config", str(config), "--quiet"]) == 0
+    assert (config.parent / "feeds" / "atom.xml").is_file()
