@@ -39,10 +39,12 @@ def cold_build(site: Path, scratch: Path) -> dict[str, bytes]:
 
 
 def edit(site: Path, rng: random.Random, number: int) -> str:
-    """One random change to the statements: add, change or remove a record."""
+    """One random change to the statements: add, change or remove a record (never the
+    last: a published site's statements folder emptied is refused, nothing changed)."""
     folder = site / "statements"
     existing = sorted(folder.iterdir())
-    action = rng.choice(["add", "add", "change", "remove"] if existing else ["add"])
+    action = rng.choice(["add", "add", "change", "remove"] if len(existing) > 1
+                        else ["add", "change"] if existing else ["add"])
     if action == "add":
         date = f"{rng.choice([2014, 2015, 2016])}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         name = f"r{number}.yaml"
