@@ -106,3 +106,32 @@ def test_a_recipients_file_that_is_a_fifo_is_refused(
     assert err == ("error: site/sfb-feeds.yaml:8: digests.recipients.en: cannot read "
                    "site/en.txt: not a regular file (a FIFO, a device or a socket) (send mails "
                    "the language's subscribers from it; correct the path or create the file)\n")
+
+
+@pytest.mark.parametrize("command", ["check", "build", "digest"])
+def test_a_fifo_in_the_templates_folder_is_refused(make_site: SiteMaker, command: str) -> None:
+    """check passed it; build waited for a writer for ever (reading the site's templates
+    for the build's fingerprint, then in the template loader)."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "templates: tpl\n")
+    (config.parent / "tpl" / "email").mkdir(parents=True)
+    argv = [command, "--config", str(config), "--now", "2015-09-10"]
+    with fifo_with_a_writer(config.parent / "tpl" / "email" / "digest.html", "{{ title }}\n"):
+        code, out, err = run(argv)
+    assert (code, out) == (1, "")
+    assert err == ("error: site/sfb-feeds.yaml:4: templates: site/tpl/email/digest.html is a "
+                   "FIFO, not a regular file; only regular files are read as templates "
+                   "(remove it, or put the template's own file in its place)\n")
+    assert not (config.parent / "feeds").exists()
+    assert not (config.parent / "digests").exists()
+
+
+def test_a_device_in_the_templates_folder_is_refused(make_site: SiteMaker) -> None:
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "templates: tpl\n")
+    (config.parent / "tpl" / "pages" / "parts").mkdir(parents=True)
+    (config.parent / "tpl" / "pages" / "parts" / "zero.html").symlink_to("/dev/zero")
+    code, out, err = run(["build", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out) == (1, "")
+    assert err == ("error: site/sfb-feeds.yaml:4: templates: site/tpl/pages/parts/zero.html "
+                   "is a character device, not a regular file; only regular files are read as "
+                   "templates (remove it, or put the template's own file in its place)\n")
+    assert not (config.parent / "feeds").exists()

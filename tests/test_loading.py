@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from cli_run import run
 from conftest import REPO, SiteMaker
+from lxml import etree
 
 from sfb_feeds.config import load_settings
 from sfb_feeds.loader import load_statements
@@ -285,3 +287,22 @@ def test_a_bare_date_is_published_from_the_day_s_start_at_noon(make_site: SiteMa
     assert run([*build, "2015-07-03T23:00:00+00:00"])[0] == 0
     feed = json.loads((config.parent / "feeds" / "en" / "feed.json").read_text())
     assert feed["items"][0]["date_published"] == "2015-07-04T12:00:00+01:00"
+
+
+def test_statement_files_with_an_upper_case_suffix_are_read(make_site: SiteMaker) -> None:
+    """``x.YAML`` and ``x.Yml`` (as some editors and systems write them) are statement files
+    too: skipping them left a statement unpublished without a word."""
+    files = {f"{name}.{suffix}": f"title: {name}\ndate: 2015-09-04\nlanguage: en\n"
+                                 f"excerpt: x\nid: urn:sfb:{name}\n"
+             for name, suffix in (("lower", "yaml"), ("upper", "YAML"), ("mixed", "Yml"))}
+    config = make_site(files)
+    code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, err) == (0, "")
+    feed = etree.parse(str(config.parent / "feeds" / "en" / "atom.xml"))
+    titles = feed.xpath("//a:entry/a:title/text()", namespaces={"a": "http://www.w3.org/2005/Atom"})
+    assert sorted(titles) == ["lower", "mixed", "upper"]
+    broken = make_site({"a.YAML": "title: A\ndate: someday\nlanguage: en\nexcerpt: x\n"},
+                       folder="broken")
+    code, _, err = run(["check", "--config", str(broken)])
+    assert code == 1
+    assert "a.YAML:2: record 1: date: someday is not a date" in err

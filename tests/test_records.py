@@ -62,13 +62,13 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
      f"{R}:2: record 1: date: 2015-02-30 is not a date (use YYYY-MM-DD)"),
     ("not a date", "title: A\ndate: last Friday\nlanguage: en\nexcerpt: x\n",
      f"{R}:2: record 1: date: last Friday is not a date (use YYYY-MM-DD, or "
-     "YYYY-MM-DDTHH:MM:SS+HH:MM)"),
+     "YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or ±HH:MM)"),
     ("date-time without offset", "title: A\ndate: 2015-09-04T10:00:00\nlanguage: en\nexcerpt: x\n",
      f"{R}:2: record 1: date: 2015-09-04T10:00:00 has no UTC offset (add one, e.g. "
      "2015-09-04T10:00:00+00:00)"),
     *[(f"date {value}", f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n",
        f"{R}:2: record 1: date: {value} is not a date (use YYYY-MM-DD, or "
-       "YYYY-MM-DDTHH:MM:SS+HH:MM)")
+       "YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or ±HH:MM)")
       for value in ("20150910", "20150910+00:00", "2015-W37-4", "2015-W37-4+00:00",
                     "2015-09-10+00:00", "2015-W37-4T10:00", "20150910T1000")],
     ("updated without offset",
@@ -323,8 +323,8 @@ def test_duplicate_ids_and_bad_config_leave_the_output_untouched(make_site: Site
     assert snapshot(feeds) == before
 
 
-@pytest.mark.parametrize("value", ["2015-09-04T10:00:00", "2015-09-05 10:00", "2015-09-04T10",
-                                   "2015-09-04T10:00:00.5", "2015-09-04T10:00:00,5"])
+@pytest.mark.parametrize("value", ["2015-09-04T10:00:00", "2015-09-05 10:00",
+                                   "2015-09-04T10:00:00.5", "2015-09-04t10:00"])
 def test_the_advice_to_add_an_offset_gives_a_valid_date(make_site: SiteMaker, value: str
                                                            ) -> None:
     record = "title: A\ndate: '{}'\nlanguage: en\nexcerpt: x\nid: urn:sfb:a\n"
@@ -338,12 +338,51 @@ def test_the_advice_to_add_an_offset_gives_a_valid_date(make_site: SiteMaker, va
 
 @pytest.mark.parametrize("value", ["2015-09-04", "2015-09-04T18:30:00+03:00",
                                    "2015-09-04 18:30+03:00", "2015-09-04T18:30Z",
-                                   "2015-09-04T18:30:00.250-05:00", "2015-09-04T18+0100"])
+                                   "2015-09-04T18:30:00.250-05:00", "2015-09-04T18:30:00.123456Z",
+                                   "2015-09-04t18:30:00z", "2015-09-04T18:30-00:00"])
 def test_calendar_dates_and_times_are_accepted(make_site: SiteMaker, value: str) -> None:
     config = make_site({"a.yaml": f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n"
                                   "id: urn:sfb:a\n"})
     code, _, err = run(["check", "--config", str(config)])
     assert (code, err) == (0, "")
+
+
+# ISO 8601 forms that Python's reader takes but the README does not promise (an hour alone,
+# basic times and offsets, an hour-only offset, comma or empty fractions, more than six
+# fraction digits, a space before the offset): refused, as --now refuses them, never read as
+# some moment the writer may not have meant.
+ODD_DATE_TIMES = ["2015-09-04T10Z", "2015-09-04T1000Z", "2015-09-04T10:00:00,5Z",
+                  "2015-09-04T10:00+0100", "2015-09-04T10:00+01", "2015-09-04T10:00:00.Z",
+                  "2015-09-04T10:00 +01:00", "2015-09-04T10:00:00.1234567Z",
+                  "2015-09-04T18+0100", "2015-09-04T10", "2015-09-04T10:00:00,5",
+                  "2015-09-04T10:00:60Z", "2015-09-04T10:00:00Z+01:00"]
+
+
+@pytest.mark.parametrize("value", ODD_DATE_TIMES)
+def test_date_times_in_forms_the_readme_does_not_give_are_refused(make_site: SiteMaker,
+                                                                  value: str) -> None:
+    config = make_site({"a.yaml": f"title: A\nupdated: '{value}'\ndate: 2015-09-04\n"
+                                  "language: en\nexcerpt: x\nid: urn:sfb:a\n"})
+    feeds = config.parent / "feeds"
+    before = snapshot(feeds)
+    os.chdir(config.parent)
+    for command in ("check", "build"):
+        code, _, err = run([command, "--config", "sfb-feeds.yaml", "--now", "2016-01-01"])
+        assert (code, err.splitlines()) == (1, [
+            f"error: statements/a.yaml:2: record 1: updated: {value} is not a date (use "
+            "YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or ±HH:MM)"])
+    assert snapshot(feeds) == before
+
+
+@pytest.mark.parametrize("value", [*ODD_DATE_TIMES, "2015-09-04T10:00Z", "2015-09-04 10:00:30Z",
+                                   "2015-09-04T10:00:00.5+05:30", "2015-09-04t10:00z"])
+def test_records_and_now_take_the_same_date_time_forms(make_site: SiteMaker, value: str
+                                                        ) -> None:
+    config = make_site({"a.yaml": f"title: A\ndate: '{value}'\nlanguage: en\nexcerpt: x\n"
+                                  "id: urn:sfb:a\n"})
+    record_taken = run(["check", "--config", str(config)])[0] == 0
+    now_taken = run(["check", "--config", str(config), "--now", value])[0] != 2
+    assert record_taken == now_taken
 
 
 @pytest.mark.parametrize(("lower", "upper"), [

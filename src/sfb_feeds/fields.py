@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from email.utils import parseaddr
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -20,7 +20,13 @@ from .yamlio import BOOL_TAG, STR_TAG, foreign_tag, is_null
 # plus C1 controls, which are never meant in a statement and which validators flag.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d")  # a calendar date, then a time
+# A calendar date, then a time and perhaps an offset, in the forms the README gives (those
+# --now takes): ISO 8601's others that Python would read (an hour alone, basic 1000 or +0100,
+# an hour-only offset, a comma or empty fraction, 7+ fraction digits) are refused.
+_CLOCK = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+_DATE_TIME = re.compile(_CLOCK + r"(?:[Zz]|[+-]\d{2}:\d{2})?")
+_OFFSET_SECONDS = re.compile(_CLOCK + r"[+-]\d{2}:\d{2}:\d{2}(?:\.\d+)?")  # (Python reads it)
+_DATE_TIME_FORMS = "YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or ±HH:MM"
 # A line break as YAML reads one (\r\n, \r, U+2028, U+2029 too: a double-quoted excerpt may
 # escape any of them); two, with only spaces or tabs between them, end a paragraph.
 _LINE_BREAK = "(?:\r\n|\r(?!\n)|[\n\u2028\u2029])"
@@ -221,34 +227,27 @@ def moment(node: yaml.Node, tz: ZoneInfo) -> datetime:
         raise FieldError(f"{value} is outside the years {YEARS} that feeds and digests cover")
     if found.tzinfo is None:
         raise FieldError(f"{value} has no UTC offset (add one, e.g. {value}+00:00)")
-    # A written offset (a date's own, in its zone's history, may have seconds): Python
-    # reads +01:00:00.5 too, but RFC 3339 has only ±HH:MM.
-    offset = found.utcoffset() or timedelta()
-    if not isinstance(found.tzinfo, ZoneInfo) and offset % timedelta(minutes=1):
-        raise FieldError(f"{value}: its UTC offset has seconds; write it as ±HH:MM (e.g. +01:00)")
     return found
 
 
 def _calendar_moment(value: str, tz: ZoneInfo) -> datetime:
-    """``value`` as a ``YYYY-MM-DD`` date, or as a date-time on such a date that has an
-    offset or would have one with ``+00:00`` added (else FieldError: week dates, basic
-    ``20150910`` and the like are refused, not advised to take an offset)."""
+    """``value`` as a ``YYYY-MM-DD`` date, or as a date-time in :data:`_DATE_TIME`'s forms,
+    naive if it has no offset (else FieldError: week dates, basic ``20150910``, ``+0100``
+    and the like are refused, not advised to take an offset)."""
     if _DATE.match(value):
         try:
             return datetime.combine(date.fromisoformat(value), time(), tzinfo=tz)
         except ValueError:
             raise FieldError(f"{value} is not a date (use YYYY-MM-DD)") from None
+    if _OFFSET_SECONDS.fullmatch(value):  # RFC 3339 has only ±HH:MM
+        raise FieldError(f"{value}: its UTC offset has seconds; write it as ±HH:MM (e.g. +01:00)")
     try:
-        if not _DATE_TIME.match(value):
+        if not _DATE_TIME.fullmatch(value):
             raise ValueError(value)
-        upper = value.upper()  # RFC 3339 5.6: "T" and "Z" may be lowercase
-        found = datetime.fromisoformat(upper)
-        if found.tzinfo is None and datetime.fromisoformat(upper + "+00:00").tzinfo is None:
-            raise ValueError(value)
-        return found
+        return datetime.fromisoformat(value.upper())  # RFC 3339 5.6: "t", "z" may be lowercase
     except ValueError:
         raise FieldError(f"{value} is not a date (use YYYY-MM-DD, or "
-                         "YYYY-MM-DDTHH:MM:SS+HH:MM)") from None
+                         f"{_DATE_TIME_FORMS})") from None
 
 
 def language(node: yaml.Node) -> str:

@@ -74,7 +74,30 @@ def template_problems(base: Path, v: dict[str, Any]) -> Found:
     if not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
         return [("templates", f"{folder} holds neither an email/ nor a pages/ folder of "
                  "templates, so it would override nothing")]
-    return []
+    return [("templates", f"{display_path(Path(path))} is {kind}, not a regular file; only "
+             "regular files are read as templates (remove it, or put the template's own file "
+             "in its place)") for path, kind in _special_files(folder)]
+
+
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _special_files(folder: Path) -> list[tuple[str, str]]:
+    """(path, kind) of each file under ``folder`` (through a symbolic link too) that is no
+    regular file: a build reads every file of the site's templates folder, and a FIFO
+    would keep it waiting for a writer for ever, ``/dev/zero`` never end."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:  # (a link to nothing: a template that is not there)
+                continue
+            found += [(path, kind) for test, kind in _SPECIAL if test(mode)]
+    return found
 
 
 def folder_problems(base: Path, v: dict[str, Any]) -> Found:

@@ -48,10 +48,10 @@ class ParseOptions:
 
 
 def scan_statement_files(folder: Path) -> list[FileStatus]:
-    """Every ``*.yaml``/``*.yml`` under ``folder`` with its status: each folder's files by
-    name, then its subfolders by name; hidden ones skipped; a folder reached again through
-    a symbolic link (a loop, or a second link to it) is read once. (One ``scandir`` pass:
-    at 100,000 files half the time of walking, then calling stat.)"""
+    """Every ``*.yaml``/``*.yml`` (``x.YAML`` too) under ``folder`` with its status: each
+    folder's files by name, then its subfolders by name; hidden ones skipped; a folder
+    reached again through a symbolic link (a loop, or a second link to it) is read once.
+    (One ``scandir`` pass: at 100,000 files half the time of walking, then calling stat.)"""
     found: list[FileStatus] = []
     pending = [str(folder)]
     seen: set[tuple[int, int]] = set()
@@ -80,7 +80,8 @@ def _scan_folder(directory: str, found: list[FileStatus], seen: set[tuple[int, i
             if (st.st_dev, st.st_ino) not in seen:
                 seen.add((st.st_dev, st.st_ino))
                 below.append(entry.path)
-        elif entry.name.endswith(SUFFIXES):  # (listed without a status too: reading reports it)
+        elif entry.name.lower().endswith(SUFFIXES):  # (listed without a status too: reading
+            # reports it)
             found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino) if st
                          else (entry.path, -1, -1, -1))
     return below
