@@ -117,3 +117,28 @@ def test_refusals_of_a_few_recipients_stay_their_own(make_site: Any) -> None:
         refused = [a for a, state in last_states(config).items() if state == "refused"]
         assert refused == [f"u{n}@example.org" for n in (2, 3, 5, 6, 10, 11, 12, 13)]
         assert send(config, "--lang", "pl") == (0, "", "")
+
+
+def test_a_digest_whose_message_was_refused_is_carried_to_the_next_run(make_site: Any) -> None:
+    # Fails before the rule: the copies were recorded refused, so the digest was finished
+    # and a week later no subscriber got 2015-W36.
+    record = "id: urn:sfb:pl-{d}\ntitle: T {d}\ndate: {d}\nlanguage: pl\nexcerpt: x\n"
+    statements = {f"pl-{day}.yaml": record.format(d=day) for day in ("2015-09-04", "2015-09-10")}
+    handler = FaultyHandler({("DATA", n): CONTENT for n in range(1, 40)})
+    with aiosmtpd_server(handler) as port:
+        config = subscribers_config(make_site, port, statements, f"tr: {LIST}")
+        code, _, err = main_send(config, "2015-09-07T07:30:00+00:00")  # the week: 2015-W36
+        assert (code, len(errors(err))) == (4, 1)
+        handler.faults.clear()
+        code, out, err = main_send(config, "2015-09-14T07:30:00+00:00")  # W37, and W36 left
+        assert (code, out, err) == (0, "60 sent, 0 already sent\n", "")
+    assert Counter(week for message_id, _ in handler.received.copies
+                   for week in ("2015-W36", "2015-W37") if week in message_id) == Counter(
+                       {"2015-W36": 30, "2015-W37": 30})
+    assert max(handler.received.counts().values()) == 1
+
+
+def main_send(config: str, now: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["send", "--config", config, "--now", now], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
