@@ -124,7 +124,7 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
     """
     payload = _payload(data)
     with _before_the_message(client, session=True):
-        _mail_from(client, sender, len(payload))
+        _mail_from(client, sender, _size(data))
     with _before_the_message(client, session=False):
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
         with _about_the_message():
@@ -266,6 +266,12 @@ def _text(code: int, text: bytes | str) -> str:
 
 
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
+
+
+def _size(data: bytes) -> int:
+    """The message's size as SIZE declares it (RFC 1870 5): its bytes with the CRLF that
+    ends it, without the doubled dots and the final dot of DATA."""
+    return len(data) + (0 if data.endswith(b"\r\n") else 2)
 
 
 def _payload(data: bytes) -> bytes:
