@@ -153,11 +153,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def aiosmtpd_server(handler: object, port: int | None = None) -> Iterator[int]:
+def aiosmtpd_server(handler: object, port: int | None = None,
+                    size_limit: int | None = None) -> Iterator[int]:
     """Serve ``handler`` (a ``FaultyHandler`` or any aiosmtpd handler) on loopback; yields
-    the port."""
+    the port. ``size_limit``: the largest message taken (advertised as ``SIZE`` in EHLO,
+    a larger one refused with ``552``); None: aiosmtpd's default (32 MiB)."""
     port = port or free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    limit = {} if size_limit is None else {"data_size_limit": size_limit}
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **limit)
     controller.start()
     try:
         yield port

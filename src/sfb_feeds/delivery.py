@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import environment, mailer
-from .errors import Problem
+from .errors import Problem, counted
 from .ledger import Ledger, LedgerError, State, recipient_key
 
 
@@ -99,10 +99,41 @@ class Outcome:
     uncertain: list[Digest] = field(default_factory=list)
     refused: list[Digest] = field(default_factory=list)  # so too: `refusing` until then
 
+    def refusal(self, digest: Digest, reason: str, ledger: Path | None) -> Problem:
+        """Report ``digest`` refused (recorded in ``ledger``, if any); its problem."""
+        where = f"; {_skipped(digest, ledger)}" if ledger else ""
+        problem = Problem(digest.where(), f"refused by the mail server ({reason}){where}")
+        self.problems.append(problem)
+        if ledger is not None:
+            self.refused.append(digest)
+        return problem
+
+    def unknown(self, digest: Digest, reason: str, ledger: Path | None) -> None:
+        """Report that ``digest`` may have gone out (recorded in ``ledger``, if any)."""
+        self.problems.append(Problem(digest.where(), f"may have gone out: {reason}; "
+                                     f"{_not_again(digest, ledger)}"))
+        if ledger is not None:
+            self.uncertain.append(digest)
+
+    def withdraw(self, copies: list[tuple[Digest, Problem]]) -> None:
+        """Take back the refusals of ``copies`` and their problems: the relay refused their
+        message (see Refusals)."""
+        keys = {digest.key for digest, _ in copies}
+        problems = [problem for _, problem in copies]
+        self.refused = [digest for digest in self.refused if digest.key not in keys]
+        self.problems = [problem for problem in self.problems if problem not in problems]
+
     def said(self) -> list[tuple[Digest, State]]:
         """The copies the run reported, each with the state that records it was said."""
         return [*((digest, State.UNCERTAIN) for digest in self.uncertain),
                 *((digest, State.REFUSED) for digest in self.refused)]
+
+
+def _stopped_by(exc: mailer.SenderRefused) -> str:
+    """Why a run stopped at a ``5xx`` to ``MAIL FROM``."""
+    if isinstance(exc, mailer.TooLarge):
+        return f"{exc}, so the run stopped"
+    return f"{exc}: the server turned down the sender, so the run stopped"
 
 
 def doubtful(digest: Digest, ledger: Path) -> Problem:
@@ -136,6 +167,58 @@ def resend_hint(digest: Digest) -> str:
     return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}{who}"
 
 
+# Copies of one digest in a row refused after their recipient was accepted (at DATA or the
+# message's end) with one reply code, no copy of it taken between: the relay refuses the
+# message itself (its size, its content), not those recipients (README, "refuses the
+# message itself").
+MESSAGE_REFUSALS = 3
+
+
+@dataclass(slots=True)
+class Refusals:
+    """The refusals after the recipient of each digest's copies, by path, and the digests
+    whose message the relay refuses (no more copies of them are tried in the run)."""
+
+    runs: dict[str, tuple[int, list[tuple[Digest, Problem]]]] = field(default_factory=dict)
+    stopped: dict[str, tuple[str, str]] = field(default_factory=dict)  # path: label, reply
+    left: Counter[str] = field(default_factory=Counter)  # copies not sent, by path
+
+    def taken(self, digest: Digest) -> None:
+        """A copy of ``digest`` was taken: its refusals so far were about their recipients."""
+        self.runs.pop(digest.path, None)
+
+    def refused(self, digest: Digest, exc: mailer.Refused,
+                problem: Problem) -> list[tuple[Digest, Problem]]:
+        """Count ``digest``'s refusal; the copies of the run it completes, refused because
+        of the message (none while it is not one)."""
+        if not exc.after_recipient:
+            return []
+        code, copies = self.runs.get(digest.path, (exc.code, []))
+        copies = [*copies, (digest, problem)] if code == exc.code else [(digest, problem)]
+        self.runs[digest.path] = (exc.code, copies)
+        if len(copies) < MESSAGE_REFUSALS:
+            return []
+        del self.runs[digest.path]
+        self.stopped[digest.path] = (digest.label, str(exc))
+        self.left[digest.path] += len(copies)
+        return copies
+
+    def skips(self, digest: Digest) -> bool:
+        """Whether ``digest`` is a copy of a message the relay refuses (then counted)."""
+        if digest.path not in self.stopped:
+            return False
+        self.left[digest.path] += 1
+        return True
+
+    def problems(self) -> list[Problem]:
+        """One problem for each digest whose message the relay refused."""
+        return [Problem(label, f"the relay refused the message itself: {reply}; no copy of it "
+                        "was sent in this run after that "
+                        f"({counted(self.left[path], 'copy', 'copies')} left for the next "
+                        "run); fix the cause and run send again")
+                for path, (label, reply) in self.stopped.items()]
+
+
 @dataclass(slots=True)
 class Courier:
     """Delivers digests in order; records each step in ``ledger`` (None: record nothing)."""
@@ -148,6 +231,7 @@ class Courier:
     pace: Pace
     on_sent: Callable[[Digest], None]
     outcome: Outcome = field(init=False, default_factory=Outcome)
+    refusals: Refusals = field(init=False, default_factory=Refusals)
     _client: smtplib.SMTP | None = field(init=False, default=None)
     _failed_connects: int = field(init=False, default=0)  # in a row
     _fresh: bool = field(init=False, default=False)  # the connection has carried nothing yet
@@ -157,12 +241,15 @@ class Courier:
         """Deliver ``digests`` in order (a stream: each is dropped once handled)."""
         try:
             for digest in digests:
+                if self.refusals.skips(digest):
+                    continue
                 if not self.outcome.gave_up:
                     self._deliver(digest)
                 elif digest.subscriber:  # one problem per digest, not per subscriber
                     self.outcome.left[digest.label] += 1
                 else:
                     self._pending(digest, self.outcome.gave_up)
+            self.outcome.problems.extend(self.refusals.problems())
         finally:
             self._hang_up()
         return self.outcome
@@ -179,11 +266,10 @@ class Courier:
             try:
                 self._exchange(client, digest)
             except mailer.SenderRefused as exc:
-                self.outcome.gave_up = (f"{exc}: the server turned down the sender, so the "
-                                        "run stopped")
+                self.outcome.gave_up = _stopped_by(exc)
                 return self._pending(digest, self.outcome.gave_up)
             except mailer.Refused as exc:
-                return self._refused(digest, str(exc))
+                return self._refused(digest, exc)
             except mailer.NotSent as exc:
                 reason = str(exc)
                 if exc.handed_over:  # supersede the `sending` record: the server did not take it
@@ -193,6 +279,7 @@ class Courier:
                 self._client = None
                 return self._unknown(digest, str(exc))
             self._record(digest, State.SENT)
+            self.refusals.taken(digest)
             self.on_sent(digest)
             return None
         return self._deferred_again(digest, reason)
@@ -271,15 +358,13 @@ class Courier:
         later = "; it is left for the next run" if self.ledger else ""
         self._problem(digest, f"not sent ({reason}){later}")
 
-    def _refused(self, digest: Digest, reason: str) -> None:
+    def _refused(self, digest: Digest, exc: mailer.Refused) -> None:
         self._record(digest, State.REFUSING)
-        where = f"; {_skipped(digest, self.ledger.path)}" if self.ledger else ""
-        self._problem(digest, f"refused by the mail server ({reason}){where}")
-        if self.ledger is not None:
-            self.outcome.refused.append(digest)
+        problem = self.outcome.refusal(digest, str(exc), self.ledger.path if self.ledger else None)
+        if copies := self.refusals.refused(digest, exc, problem):  # the message's fault:
+            for copy, _ in copies:  # later runs try them again, and they are said once
+                self._record(copy, State.DEFERRED)
+            self.outcome.withdraw(copies)
 
     def _unknown(self, digest: Digest, reason: str) -> None:
-        ledger = self.ledger.path if self.ledger else None
-        self._problem(digest, f"may have gone out: {reason}; {_not_again(digest, ledger)}")
-        if self.ledger is not None:
-            self.outcome.uncertain.append(digest)
+        self.outcome.unknown(digest, reason, self.ledger.path if self.ledger else None)

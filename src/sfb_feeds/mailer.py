@@ -25,12 +25,22 @@ class NotSent(Exception):
 
 
 class Refused(NotSent):
-    """A ``5xx`` reply: the server will not take this message."""
+    """A ``5xx`` reply: the server will not take this message; ``code`` is the reply's, and
+    ``after_recipient`` says the recipient had been accepted (it came at ``DATA`` or the
+    message's end: about the message, perhaps, rather than the recipient)."""
+
+    code = 0
+    after_recipient = False
 
 
 class SenderRefused(NotSent):
     """A ``5xx`` reply to ``MAIL FROM``: the server turns down the sender (not authenticated,
     not allowed, over a quota), not this message's recipient."""
+
+
+class TooLarge(SenderRefused):
+    """A ``552`` to ``MAIL FROM`` that declared the message's size (RFC 1870): the relay
+    takes no message this large, whoever it is for."""
 
 
 class Dropped(NotSent):
@@ -112,27 +122,20 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
     is sent; if it raises, the connection is closed without the final dot (so the server
     discards the message) and the exception propagates.
     """
+    payload = _payload(data)
     with _before_the_message(client, session=True):
-        client.ehlo_or_helo_if_needed()
-        try:
-            _expect(client, client.mail(sender), "MAIL FROM", 250)
-        except Refused as exc:
-            raise SenderRefused(str(exc)) from None
-        except Dropped:
-            raise
-        except NotSent as exc:  # a 4xx to the sender: this session's, often a limit of it
-            close(client)
-            raise Dropped(str(exc)) from None
+        _mail_from(client, sender, _size(data))
     with _before_the_message(client, session=False):
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
-        _expect(client, client.docmd("DATA"), "DATA", 354)
+        with _about_the_message():
+            _expect(client, client.docmd("DATA"), "DATA", 354)
     try:
         handing_over()
     except BaseException:
         client.close()
         raise
     try:
-        client.send(_payload(data))
+        client.send(payload)
     except (OSError, smtplib.SMTPException) as exc:  # its end never left: no transaction
         client.close()
         raise Dropped(f"the connection broke while the message was being sent, before its "
@@ -143,7 +146,46 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         client.close()
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
-    _final(client, reply)
+    with _about_the_message():
+        _final(client, reply)
+
+
+def _mail_from(client: smtplib.SMTP, sender: str, size: int) -> None:
+    """``MAIL FROM``, declaring the message's ``size`` when the server takes SIZE (RFC
+    1870), so a relay with a size limit refuses the message before any recipient, not
+    each copy after it."""
+    client.ehlo_or_helo_if_needed()
+    sized = client.has_extn("size")
+    try:
+        _expect(client, client.mail(sender, [f"SIZE={size}"] if sized else []), "MAIL FROM", 250)
+    except Refused as exc:
+        if sized and exc.code == 552:
+            raise TooLarge(_too_large(client, str(exc), size)) from None
+        raise SenderRefused(str(exc)) from None
+    except Dropped:
+        raise
+    except NotSent as exc:  # a 4xx to the sender: this session's, often a limit of it
+        close(client)
+        raise Dropped(str(exc)) from None
+
+
+def _too_large(client: smtplib.SMTP, reason: str, size: int) -> str:
+    """What a ``552`` to a sized ``MAIL FROM`` says: the message's size, and the relay's
+    limit when its EHLO gave one."""
+    limit = client.esmtp_features.get("size", "").strip()
+    most = (f" and the relay takes at most {int(limit):,} (SIZE in its EHLO)"
+            if limit.isdigit() and int(limit) else "")
+    return f"{reason}: the message is {size:,} bytes{most}"
+
+
+@contextlib.contextmanager
+def _about_the_message() -> Iterator[None]:
+    """A refusal inside came after the recipient was accepted."""
+    try:
+        yield
+    except Refused as exc:
+        exc.after_recipient = True
+        raise
 
 
 # How long to wait for the reply to the final dot: RFC 5321 4.5.3.2.6 asks for 10 minutes,
@@ -211,7 +253,11 @@ def _expect(client: smtplib.SMTP, reply: tuple[int, bytes], step: str, *ok: int,
         reset = 0
     if reset != 250:  # gone, closing (421), or in a state not known: a new one is needed
         client.close()
-    raise (Refused if code >= 500 else NotSent)(reason, handed_over=handed_over)
+    if code < 500:
+        raise NotSent(reason, handed_over=handed_over)
+    refused = Refused(reason, handed_over=handed_over)
+    refused.code = code
+    raise refused
 
 
 def _text(code: int, text: bytes | str) -> str:
@@ -220,6 +266,12 @@ def _text(code: int, text: bytes | str) -> str:
 
 
 _LINE_START_DOT = re.compile(rb"(?m)^\.")
+
+
+def _size(data: bytes) -> int:
+    """The message's size as SIZE declares it (RFC 1870 5): its bytes with the CRLF that
+    ends it, without the doubled dots and the final dot of DATA."""
+    return len(data) + (0 if data.endswith(b"\r\n") else 2)
 
 
 def _payload(data: bytes) -> bytes:
