@@ -69,3 +69,22 @@ def test_addresses_differing_only_in_letter_case_are_both_mailed_with_a_warning(
     assert (code, out, err) == (0, "4 sent, 0 already sent\n", warning)
     assert sorted(address for _, address in handler.received.copies) == [
         "Ann@example.org", "ann@example.org", "bob@example.org", "tr@lists.example.org"]
+
+
+@pytest.mark.parametrize("lines", [("ann@example.org", "Ann@example.org"),
+                                   ("Ann@example.org", "ann@example.org"),
+                                   ("ANN@example.org", "Ann@example.org")])
+def test_either_order_of_two_addresses_differing_in_case_is_warned_about(
+        tmp_path: Any, lines: tuple[str, str]) -> None:
+    """The later of the two lines is named, whichever of them is in lower case (the warning
+    came only when the later one had capitals)."""
+    from sfb_feeds.recipients import Recipient, read_recipients
+
+    path = tmp_path / "pl.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = list(read_recipients(path, "pl.txt"))
+    assert [item.address for item in found if isinstance(item, Recipient)] == list(lines)
+    problems = [str(item) for item in found if not isinstance(item, Recipient)]
+    assert problems == [f"pl.txt:2: '{lines[1]}' differs from an earlier line's address only "
+                        "in letter case: both are mailed (a mail server may tell them apart);"
+                        " if they are one subscriber, remove one line"]

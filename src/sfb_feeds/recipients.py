@@ -252,7 +252,7 @@ def read_recipients(path: Path, shown: str) -> Iterator[Recipient | Problem]:
         if key not in seen:
             seen.add(key)
             yield Recipient(address, number)
-            if (lower := _key(address.lower())) in folded and lower != key:
+            if (lower := _key(address.lower())) in folded:  # (the same address: not here)
                 yield Problem(shown, f"{_shown(address)} differs from an earlier line's "
                               "address only in letter case: both are mailed (a mail server "
                               "may tell them apart); if they are one subscriber, remove one "
