@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import display_path
+from .loader import NOT_REGULAR
 
 FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
 
@@ -79,10 +80,6 @@ def template_problems(base: Path, v: dict[str, Any]) -> Found:
              "in its place)") for path, kind in _special_files(folder)]
 
 
-_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-            (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
 def _special_files(folder: Path) -> list[tuple[str, str]]:
     """(path, kind) of each file under ``folder`` (through a symbolic link too) that is no
     regular file: a build reads every file of the site's templates folder, and a FIFO
@@ -96,7 +93,7 @@ def _special_files(folder: Path) -> list[tuple[str, str]]:
                 mode = os.stat(path).st_mode
             except OSError:  # (a link to nothing: a template that is not there)
                 continue
-            found += [(path, kind) for test, kind in _SPECIAL if test(mode)]
+            found += [(path, kind) for test, kind in NOT_REGULAR if test(mode)]
     return found
 
 

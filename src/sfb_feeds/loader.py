@@ -97,7 +97,8 @@ class Unreadable(OSError):
 # O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore the flag).
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK  # (os.open adds O_CLOEXEC itself: PEP 446)
 READ_AHEAD = 32  # files the kernel is asked to fetch ahead of the one being read
-_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+# What a path that is not a regular file is (the config's checks name them the same way).
+NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISDIR, "a folder"))
 
@@ -113,7 +114,7 @@ def _open_regular(path: str | Path, limit: int) -> int:
     try:
         mode, size = (status := os.fstat(fd)).st_mode, status.st_size
         if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            kind = next((name for test, name in NOT_REGULAR if test(mode)), "not a regular file")
             raise Unreadable(f"is {kind}, not a regular file; only regular files are read")
         if size > limit:
             raise TooLarge(size, limit)
