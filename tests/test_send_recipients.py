@@ -48,6 +48,11 @@ ann@EXAMPLE.org
 eve@example.net
 """
 BAD_LINES = [
+    # 'Bob@' (line 3) and 'bob@' differ only in the local part's case: both are mailed, and
+    # the later line is named (README).
+    "warning: site/pl.txt:5: 'bob@example.org' differs from an earlier line's address only in "
+    "letter case: both are mailed (a mail server may tell them apart); if they are one "
+    "subscriber, remove one line",
     "warning: site/pl.txt:6: 'Carol <carol@example.org>' must be a bare address (local@domain), "
     "without < > spaces; line skipped",
     "warning: site/pl.txt:7: 'dan@example.org\\rBcc: mallory@example.net' contains a line break or "
