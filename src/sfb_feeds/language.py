@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -80,3 +81,36 @@ def text_direction(lang: str) -> str:
     locale = babel_locale(tag)
     rtl = locale is not None and locale.character_order == "right-to-left"
     return "rtl" if rtl or subtags[0] in RTL_LANGUAGES else "ltr"
+
+
+# Feed language tags (docs/feeds.md, "Languages"). Macrolanguages every member of which has
+# an extended language subtag in the IANA registry (RFC 5646 section 2.2.2): ``zh-yue``.
+EXTLANG_PREFIXES = frozenset({"ar", "lv", "sw", "uz", "zh"})
+# Members of a macrolanguage that have an ISO 639-2 code of their own: validators know them.
+ISO_639_2_MEMBERS = frozenset({"fat", "min"})
+
+
+@functools.cache
+def feed_language_tag(tag: str) -> str:
+    """``tag`` (canonical) as Atom ``xml:lang``/``hreflang``, RSS ``<language>`` and OPML
+    write it: the W3C validator reports a tag whose first subtag is not an ISO 639-1 or
+    639-2 code as an error, so a language with an ISO 639-3 code only is named by the
+    macrolanguage that contains it, still exactly: ``cmn-Hant`` -> ``zh-Hant`` (the
+    macrolanguage's usual member), ``yue`` -> ``zh-yue`` (the extended form), ``ckb`` ->
+    ``ku-Arab`` (its usual script); every tag is valid BCP 47. A tag without such a
+    macrolanguage (``szl``) is kept as it is."""
+    primary = tag.partition("-")[0]
+    if len(primary) != 3 or primary in ISO_639_2_MEMBERS:
+        return tag
+    import langcodes
+    from langcodes.data_dicts import MACROLANGUAGES  # (the IANA registry's field)
+
+    language = langcodes.Language.get(tag)
+    dominant = language.prefer_macrolanguage()
+    macro = MACROLANGUAGES.get(primary)
+    if dominant.language != primary or macro is None:
+        return str(dominant)
+    if macro in EXTLANG_PREFIXES:
+        return f"{macro}-{tag}"
+    script = language.script or language.maximize().script
+    return str(language.update_dict({"language": macro, "script": script}))

@@ -23,6 +23,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
+from ..language import feed_language_tag
 from ..urls import ATOM, RSS
 from .document import HTML, Entry, Feed, Link
 
@@ -95,7 +96,7 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, entry: Any) -> Any:
         if self.language:
-            entry.set(XML_LANG, self.language)
+            entry.set(XML_LANG, feed_language_tag(self.language))
         for element, attributes in zip(entry.iterfind("link"), self.links, strict=True):
             element.attrib.update(attributes)
         return entry
@@ -115,7 +116,7 @@ def _configure(generator: Any, feed: Feed) -> None:
     generator.author({"name": feed.author})
     generator.generator(GENERATOR, version=__version__)
     if feed.language:
-        generator.language(feed.language)
+        generator.language(feed_language_tag(feed.language))
     # Never the build time: feedgen defaults both of these to "now".
     generator.updated(feed.updated)
     generator.lastBuildDate(feed.updated)
@@ -123,8 +124,9 @@ def _configure(generator: Any, feed: Feed) -> None:
 
 def _link_dict(link: Link) -> dict[str, str]:
     """``link`` as feedgen's ``link()`` takes it; empty attributes left out."""
+    hreflang = feed_language_tag(link.hreflang) if link.hreflang else None
     pairs = (("href", link.href), ("rel", link.rel), ("type", link.type),
-             ("hreflang", link.hreflang), ("title", link.title))
+             ("hreflang", hreflang), ("title", link.title))
     return {name: value for name, value in pairs if value}
 
 
@@ -176,7 +178,7 @@ def render_atom(feed: Feed) -> bytes:
     return bytes(generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 
-def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
+def _rss_item(generator: Any, entry: Entry, feed: Feed) -> None:
     fe = generator.add_entry(order="append")
     fe.guid(entry.id, permalink=entry.permalink)
     if entry.title:
@@ -192,8 +194,8 @@ def _rss_item(generator: Any, entry: Entry, feed_language: str | None) -> None:
     fe.sfb.published = entry.published
     if entry.authors:
         fe.dc.dc_creator(list(entry.authors))
-    if entry.language != feed_language:
-        fe.dc.dc_language(entry.language)
+    if entry.language != feed.language:
+        fe.dc.dc_language(feed_language_tag(entry.language))
 
 
 def render_rss(feed: Feed) -> bytes:
@@ -208,7 +210,7 @@ def render_rss(feed: Feed) -> bytes:
     generator.link([{"href": feed.self_url, "rel": "self", "type": RSS.media_type},
                     {"href": feed.site_url, "rel": "alternate"}])
     for entry in feed.entries:
-        _rss_item(generator, entry, feed.language)
+        _rss_item(generator, entry, feed)
     data = bytes(generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
     # Attribute values (a link's title or href) cannot hold Entity nodes, and lxml writes
     # their & < > as &amp; &lt; &gt;, which the validator's CharacterData rule flags there

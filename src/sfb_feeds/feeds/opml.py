@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from ..language import feed_language_tag
 from ..plan import Target
 from ..site import Site, feed_title
 from ..urls import ATOM, feed_path, public_url, site_url
@@ -26,5 +27,5 @@ def render_opml(site: Site, target: Target) -> bytes:
                                    xmlUrl=public_url(site.settings, feed_path(ATOM, language)),
                                    htmlUrl=site_url(site.settings))
         if language:
-            outline.set("language", language)
+            outline.set("language", feed_language_tag(language))
     return bytes(etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True))
