@@ -90,6 +90,22 @@ def test_authors_are_dc_creators_never_invented_emails(outputs: dict[str, bytes]
     assert "email" not in parsed.authors[0]
 
 
+def test_an_item_without_authors_names_the_sites_author(outputs: dict[str, bytes]) -> None:
+    """As Atom (the feed's author) and JSON Feed (the feed's authors) say of such an entry."""
+    site = sample_site(entries=50)
+    for path in ("en/rss.xml", "rss.xml", "tr/rss.xml"):
+        items = {item.findtext("guid"): item for item in channel(outputs[path]).findall("item")}
+        parsed = {entry.id: entry for entry in feedparser.parse(outputs[path]).entries}
+        assert items
+        for statement in site.statements:
+            guid = entry_id(statement.id, statement.date, site.settings)
+            if guid not in items:
+                continue
+            names = list(statement.authors) or ["International Socialist Tendency"]
+            assert [c.text for c in items[guid].findall("dc:creator", NS)] == names, guid
+            assert [author.name for author in parsed[guid].authors] == names, guid
+
+
 def test_dates_are_rfc822_and_the_newest_update(outputs: dict[str, bytes]) -> None:
     site = sample_site(entries=50)
     ch = channel(outputs["en/rss.xml"])

@@ -192,8 +192,9 @@ def _rss_item(generator: Any, entry: Entry, feed: Feed) -> None:
         fe.category([{"term": tag} for tag in entry.tags])
     fe.pubDate(entry.published)
     fe.sfb.published = entry.published
-    if entry.authors:
-        fe.dc.dc_creator(list(entry.authors))
+    # As in Atom and JSON Feed, where an entry without authors has the feed's: RSS has no
+    # channel author to inherit (<managingEditor> is an e-mail address), so each item says it.
+    fe.dc.dc_creator(list(entry.authors) or [feed.author])
     if entry.language != feed.language:
         fe.dc.dc_language(feed_language_tag(entry.language))
 
