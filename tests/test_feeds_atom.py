@@ -224,6 +224,25 @@ def test_ids_are_written_in_canonical_form(outputs: dict[str, bytes]) -> None:
     assert url("upper~case") in entry_ids(root)
 
 
+def test_an_escaped_reserved_character_keeps_the_case_it_was_published_in() -> None:
+    """RFC 3986's normal form writes ``%2f`` as ``%2F``, and the W3C validator warns of an
+    atom:id with ``%2f`` (NonCanonicalURI); but ids are already published so, and a changed
+    id is a new entry to every reader: each id stays as it is published today, in every
+    format (an escaped reserved character as written, but ``%2f`` inside an http(s) path
+    segment, which is written ``%2F``)."""
+    published = {"urn:ist:ru%2fone": "urn:ist:ru%2fone",
+                 "https://www.istendency.net/a%2fb%3a?q=%2f":
+                 "https://www.istendency.net/a%2Fb%3a?q=%2f"}
+    site = make_site(make_settings(entries=50), tuple(
+        statement(ident, f"Title {n}", f"2015-0{n + 1}-01")
+        for n, ident in enumerate(published)), NOW)
+    outputs = build(site)
+    ids = list(published.values())
+    assert sorted(entry_ids(xml(outputs["en/atom.xml"]))) == sorted(ids)
+    assert sorted(g.text for g in xml(outputs["en/rss.xml"]).iter("guid")) == sorted(ids)
+    assert sorted(i["id"] for i in json.loads(outputs["en/feed.json"])["items"]) == sorted(ids)
+
+
 @pytest.mark.parametrize("text", [
     "Wages < profits & rents", "AT&T and R&D", "Why </b> matters", "Fish &amp chips",
     "Caf&#233;", "A&B2", "<b>bold</b> and <script>alert(1)</script>"])
