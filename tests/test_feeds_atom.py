@@ -31,6 +31,7 @@ from sfb_feeds.feeds.atom import render_atom_feed
 from sfb_feeds.language import native_name
 from sfb_feeds.plan import Target
 from sfb_feeds.site import make_site
+from sfb_feeds.urls import entry_id
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +223,20 @@ def test_statement_without_page_gets_content_and_a_tag_id(outputs: dict[str, byt
 def test_ids_are_written_in_canonical_form(outputs: dict[str, bytes]) -> None:
     root = xml(outputs["en/archive/2013.xml"])
     assert url("upper~case") in entry_ids(root)
+
+
+def test_every_entry_names_its_authors_the_sites_if_none(outputs: dict[str, bytes]) -> None:
+    """Atom lets an entry inherit the feed's author, but feedparser (like newsboat and
+    sfeed) shows an entry without its own as having none: each entry carries them."""
+    site = sample_site()
+    for path in ("en/atom.xml", "atom.xml", "en/archive/2013.xml"):
+        parsed = {entry.id: entry for entry in feedparser.parse(outputs[path]).entries}
+        assert parsed
+        for source in site.statements:
+            entry = parsed.get(entry_id(source.id, source.date, site.settings))
+            if entry is not None:
+                names = list(source.authors) or ["International Socialist Tendency"]
+                assert [author.name for author in entry.authors] == names, entry.id
 
 
 def test_an_escaped_reserved_character_keeps_the_case_it_was_published_in() -> None:

@@ -134,12 +134,16 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
 
 
 def make_entry(site: Site, statement: Statement) -> Entry:
+    """A statement's entry; one without authors names the site's author (``site.author``)
+    itself: Atom and JSON Feed let an entry inherit the feed's, but feedparser, newsboat
+    and sfeed show such an Atom entry with no author at all."""
     return Entry(
         id=entry_id(statement.id, statement.date, site.settings), title=statement.title,
         url=canonical_uri(statement.url) if statement.url else None,
         language=statement.language, published=published_moment(statement),
         updated=distinct_updated(statement), modified=feed_moment(statement.updated),
-        paragraphs=statement.excerpt, authors=statement.authors, tags=statement.tags,
+        paragraphs=statement.excerpt, tags=statement.tags,
+        authors=statement.authors or (site.settings.site.author,),
         translations=translation_links(site, statement),
     )
 
