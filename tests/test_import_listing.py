@@ -162,7 +162,8 @@ def test_statement_without_date_is_skipped() -> None:
 
 
 def test_control_characters_are_dropped() -> None:
-    text = ("Ti\x07tle\u200b\n\nTuesday 1st April 2014\n\nText\x00 here\u2028more ...\n\n"
+    text = ("Ti\x07tle\u200b\ufdd0\n\nTuesday 1st April 2014\n\n"
+            "Text\x00 here\U0010fffe\u2028more ...\n\n"
             "Full statement")
     (entry,) = parse_listing(text, "x.txt").entries
     assert entry.title == "Title"

@@ -112,6 +112,13 @@ BAD_RECORDS: list[tuple[str, str | bytes, str]] = [
     ("control character", 'title: "A\\x01B"\ndate: 2015-09-04\nlanguage: en\nexcerpt: x\n',
      f"{R}:1: record 1: title: contains the control character U+0001, which feeds cannot "
      "carry; remove it"),
+    ("noncharacter U+FDD0 (HTML: a parse error; the validator: NotHtml)",
+     'title: A\nexcerpt: "x\\uFDD0y"\ndate: 2015-09-04\nlanguage: en\n',
+     f"{R}:2: record 1: excerpt: contains the noncharacter U+FDD0, which feeds cannot "
+     "carry; remove it"),
+    ("noncharacter of a supplementary plane", "title: A\U0001FFFE\ndate: 2015-09-04\n"
+     "language: en\nexcerpt: x\n", f"{R}:1: record 1: title: contains the noncharacter "
+     "U+1FFFE, which feeds cannot carry; remove it"),
     ("alias bomb", "- &a [x, x, x, x, x, x, x, x, x]\n- &b [*a, *a, *a, *a, *a, *a, *a]\n"
      "- &c [*b, *b, *b, *b, *b, *b, *b]\n- [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
      f"{R}:2: YAML aliases (*name) are not allowed; write the value out in full"),

@@ -18,7 +18,13 @@ from .yamlio import BOOL_TAG, STR_TAG, foreign_tag, is_null
 
 # Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF),
 # plus C1 controls, which are never meant in a statement and which validators flag.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+# Unicode's other noncharacters (U+FDD0-U+FDEF, the last two of each plane): XML allows
+# them, but an HTML parser reports each as an error, and so does the W3C feed validator.
+NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17))
+_REFUSED = re.compile(f"[{_NOT_XML}{NONCHARACTERS}]")  # (one pass over a value)
+_NONCHARACTER = re.compile(f"[{NONCHARACTERS}]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A calendar date, then a time and perhaps an offset, in the forms the README gives (those
 # --now takes): ISO 8601's others that Python would read (an hour alone, basic 1000 or +0100,
@@ -58,9 +64,10 @@ def text(node: yaml.Node) -> str:
     if node.tag != STR_TAG and (problem := tag_problem(node)):  # (most values: one compare)
         raise FieldError(problem)
     value = str(node.value)
-    if bad := _NOT_XML.search(value):
-        raise FieldError(f"contains the control character U+{ord(bad.group()):04X}, which "
-                         "feeds cannot carry; remove it")
+    if bad := _REFUSED.search(value):
+        kind = "noncharacter" if _NONCHARACTER.match(bad.group()) else "control character"
+        raise FieldError(f"contains the {kind} U+{ord(bad.group()):04X}, which feeds cannot "
+                         "carry; remove it")
     if (is_null(node) and not node.style) or not value.strip():  # (libyaml: style "")
         raise EmptyField("is empty; give it a value or remove the field")
     return value.strip()

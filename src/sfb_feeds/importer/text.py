@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
 
+from ..fields import NONCHARACTERS
 from ..validate import INVISIBLE
 from ..weeks import WEEKDAYS
 
 # Characters a statement record cannot carry (the validator refuses them) or that only
 # get in the way: C0/C1 controls except tab and newline, zero-width spaces and the other
 # invisible characters the validator drops from titles (validate.INVISIBLE, BOM included:
-# import drops at least what check drops), and the non-characters U+FFFE/U+FFFF.
-_DROP = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff{INVISIBLE}]")
+# import drops at least what check drops), and Unicode's noncharacters (check refuses them).
+_DROP = re.compile(
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff{NONCHARACTERS}{INVISIBLE}]")
 # Unicode line and paragraph separators would end a YAML block scalar's line.
 _LINE_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
 
