@@ -13,6 +13,7 @@ import pytest
 
 from sfb_feeds.suppression import (
     SuppressionError,
+    SuppressionList,
     is_suppressed,
     load_suppressed,
     normalise_address,
@@ -151,3 +152,52 @@ def test_an_address_already_suppressed_adds_nothing(tmp_path: Path) -> None:
     assert load_suppressed(tmp_path) == {("pl", "ann@example.org"), ("*", "bob@example.org"),
                                          ("en", "ann@example.org"), ("*", "ann@example.org"),
                                          ("pl", "Ann@example.org")}
+
+
+def test_a_live_list_sees_appends_replacements_and_rewrites(tmp_path: Path) -> None:
+    live = SuppressionList(tmp_path)
+    assert not live.suppresses("pl", "ann@example.org")  # no file yet
+    suppress(tmp_path, "pl", "ann@example.org", "cli")
+    assert live.suppresses("pl", "ann@example.org")
+    suppress(tmp_path, "*", "bob@example.org", "one-click")  # appended since the last look
+    assert live.suppresses("en", "bob@example.org")
+    assert live.entries == {("pl", "ann@example.org"), ("*", "bob@example.org")}
+    # Replaced by another file (an operator's edit saved by renaming): read afresh.
+    path = suppressed_path(tmp_path)
+    fresh = tmp_path / "new.jsonl"
+    fresh.write_bytes(b'{"address": "cy@example.org", "lang": "pl"}\n')
+    fresh.replace(path)
+    assert live.suppresses("pl", "cy@example.org")
+    assert not live.suppresses("pl", "ann@example.org")
+    # Rewritten in place, longer than before, without its first entry: read afresh too.
+    path.write_bytes(b'{"address": "dan@example.org", "lang": "pl"}\n'
+                     b'{"address": "eve@example.org", "lang": "pl"}\n')
+    assert live.suppresses("pl", "eve@example.org")
+    assert live.entries == {("pl", "dan@example.org"), ("pl", "eve@example.org")}
+    path.unlink()
+    assert not live.suppresses("pl", "dan@example.org") and live.entries == set()
+
+
+def test_a_live_list_takes_a_torn_line_only_once_it_is_ended(tmp_path: Path) -> None:
+    live = SuppressionList(tmp_path)
+    path = suppressed_path(tmp_path)
+    line = b'{"address": "ann@example.org", "lang": "pl"}'
+    path.write_bytes(line[:20])  # a writer is part way through its line
+    assert not live.suppresses("pl", "ann@example.org") and live.entries == set()
+    with path.open("ab") as file:
+        file.write(line[20:])
+    assert not live.suppresses("pl", "ann@example.org")  # still no newline: not whole yet
+    with path.open("ab") as file:
+        file.write(b"\n")
+    assert live.suppresses("pl", "ann@example.org")
+    assert load_suppressed(tmp_path) == live.entries == {("pl", "ann@example.org")}
+
+
+def test_a_live_list_names_an_address_that_differs_only_in_case(tmp_path: Path) -> None:
+    live = SuppressionList(tmp_path)
+    suppress(tmp_path, "pl", "Ann@example.org", "cli")
+    suppress(tmp_path, "*", "BOB@example.org", "cli")
+    assert not live.suppresses("pl", "ann@example.org")
+    assert live.same_but_case("pl", "ann@example.org") == "Ann@example.org"
+    assert live.same_but_case("en", "bob@example.org") == "BOB@example.org"
+    assert live.same_but_case("en", "ann@example.org") is None

@@ -6,12 +6,15 @@
 
 ``lang`` is a canonical BCP 47 tag, or ``*`` for every language. Entries are appended as
 the ledger's are (:func:`sfb_feeds.ledger.append_line`); a torn line is skipped on reading.
+A ``send`` run watches the list as it goes (:class:`SuppressionList`): an address that
+unsubscribes while the run mails others gets none of its copies from then on.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +29,20 @@ Suppressed = set[tuple[str, str]]
 
 
 class SuppressionError(SfbError):
-    """The suppression list could not be written or read (full disk, permissions)."""
+    """The suppression list could not be written or read (full disk, permissions).
+    ``earlier`` and ``done``: as :class:`sfb_feeds.ledger.LedgerError`'s, for a ``send`` run
+    that stopped part way."""
+
+    def __init__(self, message: str, earlier: Sequence[str] = (), done: str = "") -> None:
+        super().__init__(message)
+        self.earlier = tuple(earlier)
+        self.done = done
+
+    def messages(self) -> list[str]:
+        return [*self.earlier, str(self)]
+
+    def details(self) -> list[str]:
+        return [f"  before it stopped, this run: {self.done}"] if self.done else []
 
 
 def normalise_address(address: str) -> str:
@@ -85,16 +101,103 @@ def load_suppressed(state_dir: Path) -> Suppressed:
     """Every suppressed ``(lang, address)`` pair, in one pass over the file; torn and
     malformed lines are skipped. SuppressionError if the file is there but cannot be read
     (sending without it would mail addresses that unsubscribed)."""
-    path = suppressed_path(state_dir)
-    try:
-        with contextlib.suppress(FileNotFoundError), path.open("rb") as file:
-            return set(filter(None, map(_entry, file)))
-    except OSError as exc:
-        raise SuppressionError(f"{display_path(path)}: cannot read the suppression list: "
-                               f"{exc.strerror or exc}; nothing was sent (without it, addresses "
-                               "that unsubscribed would be mailed: fix it, then run send "
-                               "again)") from None
-    return set()
+    found = SuppressionList(state_dir)
+    found.refresh()
+    return set(found.entries)
+
+
+class SuppressionList:
+    """The list as it stands at each look: :meth:`refresh` reads only what was appended
+    since the last one (the whole file again if it was replaced, or rewritten in place),
+    and nothing at all when its size, time and inode are unchanged (one ``stat``). A
+    ``send`` run asks before each copy; ``state_dir`` None: a list that suppresses no one
+    (a run with no subscribers)."""
+
+    _TAIL = 64  # bytes before the end of what was read: still there, so only appended to
+
+    def __init__(self, state_dir: Path | None) -> None:
+        self.path = None if state_dir is None else suppressed_path(state_dir)
+        self._entries: Suppressed = set()
+        self._folded: dict[tuple[str, str], str] = {}  # (lang, casefolded): first as listed
+        self._stamp: tuple[int, ...] | None = None  # dev, inode, size, mtime of the last look
+        self._read = 0  # bytes read: up to the end of the last whole line
+        self._tail = b""
+        self._looked = False
+
+    @property
+    def entries(self) -> frozenset[tuple[str, str]]:
+        """The ``(lang, address)`` pairs as of the last :meth:`refresh`."""
+        return frozenset(self._entries)
+
+    def suppresses(self, lang: str, address: str) -> bool:
+        """Whether ``address`` is suppressed for ``lang`` now (see :func:`is_suppressed`)."""
+        self.refresh()
+        return is_suppressed(self._entries, lang, address)
+
+    def same_but_case(self, lang: str, address: str) -> str | None:
+        """An address suppressed for ``lang`` (or every language) that differs from
+        ``address`` only in letter case, as of the last :meth:`refresh`; None if none."""
+        key = address.casefold()
+        return self._folded.get((normalise_lang(lang), key)) or self._folded.get(
+            (ALL_LANGUAGES, key))
+
+    def refresh(self) -> None:
+        """Take in what changed since the last look. SuppressionError if the file is
+        there but cannot be read (sending without it would mail addresses that
+        unsubscribed): nothing was sent if this was the first look, else nothing more."""
+        if self.path is None:
+            return
+        try:
+            self._look(self.path)
+        except OSError as exc:
+            what = ("no more copies were sent to subscribers" if self._looked
+                    else "nothing was sent")
+            raise SuppressionError(
+                f"{display_path(self.path)}: cannot read the suppression list: "
+                f"{exc.strerror or exc}; {what} (without it, addresses that unsubscribed "
+                "would be mailed: fix it, then run send again)") from None
+        self._looked = True
+
+    def _look(self, path: Path) -> None:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return self._forget()
+        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self._stamp:
+            return None
+        try:
+            with path.open("rb") as file:
+                return self._take_in(file.fileno())
+        except FileNotFoundError:
+            return self._forget()
+
+    def _take_in(self, fd: int) -> None:
+        st = os.fstat(fd)
+        if not self._appended(fd, st):
+            self._forget()
+        data = os.pread(fd, max(st.st_size - self._read, 0), self._read)
+        whole = data[:data.rfind(b"\n") + 1]  # a torn last line waits for its end
+        self._add(whole.splitlines(keepends=True))
+        self._read += len(whole)
+        self._tail = (self._tail + whole)[-self._TAIL:]
+        self._stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _appended(self, fd: int, st: os.stat_result) -> bool:
+        """Whether the file open as ``fd`` is the one read last time, only appended to."""
+        if self._stamp is None or self._stamp[:2] != (st.st_dev, st.st_ino):
+            return False
+        start = self._read - len(self._tail)
+        return st.st_size >= self._read and os.pread(fd, len(self._tail), start) == self._tail
+
+    def _add(self, lines: Iterable[bytes]) -> None:
+        for entry in filter(None, map(_entry, lines)):
+            if entry not in self._entries:
+                self._entries.add(entry)
+                self._folded.setdefault((entry[0], entry[1].casefold()), entry[1])
+
+    def _forget(self) -> None:
+        self._entries, self._folded = set(), {}
+        self._stamp, self._read, self._tail = None, 0, b""
 
 
 def _entry(raw: bytes) -> tuple[str, str] | None:
