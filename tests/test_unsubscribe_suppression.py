@@ -52,6 +52,8 @@ def test_a_language_or_every_language(tmp_path: Path) -> None:
     ("pl", "a b@example.org", "is not an email address"),
     ("pl", "ann@example.org\r\nBcc: x@y.org", "is not an email address"),
     ("pl", "<ann@example.org>", "is not an email address"),
+    ("pl", "ann\u00a0lee@example.org", "is not an email address"),  # any white space
+    ("pl", "ann\x1b@example.org", "is not an email address"),
     ("not a tag!", "ann@example.org", "is not a BCP 47 language tag"),
 ])
 def test_bad_entries_are_refused(tmp_path: Path, lang: str, address: str, message: str) -> None:
@@ -201,3 +203,42 @@ def test_a_live_list_names_an_address_that_differs_only_in_case(tmp_path: Path) 
     assert live.same_but_case("pl", "ann@example.org") == "Ann@example.org"
     assert live.same_but_case("en", "bob@example.org") == "BOB@example.org"
     assert live.same_but_case("en", "ann@example.org") is None
+
+
+@pytest.mark.parametrize(("listed", "asked", "added"), [
+    # The duplicate check reads only lines holding the address's local part and '@'.
+    (b'{"address": "ann@example.org", "lang": "en"}\n', ("pl", "ann@example.org"), True),
+    (b'{"address": "joann@example.org", "lang": "pl"}\n', ("pl", "ann@example.org"), True),
+    (b'{"address": "ann@example.org.uk", "lang": "pl"}\n', ("pl", "ann@example.org"), True),
+    (b'{"address": "ann@example.org", "lang": "pl", "source": "x"}\n{"lang": "pl"}\n',
+     ("pl", "ann@EXAMPLE.org"), False),
+    (b'{"address": " ann@EXAMPLE.ORG", "lang": "pl"}\n', ("pl", "ann@example.org"), False),
+    (b'{"address":"ann@example.org","lang":"*"}\n', ("pt-br", "ann@example.org"), False),
+    (b'{"address": "\\"a@b\\"@example.org", "lang": "pl"}\n', ("pl", '"a@b"@example.org'),
+     False),
+    (b'{"address": "\\"a@b\\"@example.org", "lang": "pl"}\n', ("pl", 'b"@example.org'), True),
+    (b'{"note": "ann@example.org"}\n{"address": "ann@example.org", "lang": "pl"}',
+     ("pl", "ann@example.org"), True),  # the only entry is torn: not an entry
+])
+def test_a_replayed_address_is_found_however_the_list_holds_it(
+        tmp_path: Path, listed: bytes, asked: tuple[str, str], added: bool) -> None:
+    path = suppressed_path(tmp_path)
+    path.write_bytes(listed)
+    suppress(tmp_path, *asked, "one-click")
+    assert (path.read_bytes() != listed) is added
+    lang, address = asked
+    assert is_suppressed(load_suppressed(tmp_path), lang, address)
+
+
+def test_a_replay_among_many_entries_adds_nothing(tmp_path: Path) -> None:
+    path = suppressed_path(tmp_path)
+    path.write_bytes(b"".join(
+        json.dumps({"address": f"p{n}@example.org", "lang": "pl"}).encode() + b"\n"
+        for n in range(5000)))
+    before = path.read_bytes()
+    for n in (0, 1, 10, 4999):
+        suppress(tmp_path, "pl", f"p{n}@example.org", "one-click")
+    assert path.read_bytes() == before
+    suppress(tmp_path, "pl", "p5000@example.org", "one-click")
+    suppress(tmp_path, "en", "p1@example.org", "one-click")
+    assert path.read_bytes().count(b"\n") == 5002

@@ -13,7 +13,9 @@ unsubscribes while the run mails others gets none of its copies from then on.
 from __future__ import annotations
 
 import json
+import mmap
 import os
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,9 @@ from .ledger import append_line
 from .recipients import MAX_ADDRESS
 
 ALL_LANGUAGES = "*"
+# White space (``\s`` is str.isspace's set), control characters, angle brackets. One search,
+# not a test per character: reading 100,000 entries took 0.6 s, 60 % of it in that test.
+_NOT_IN_ADDRESS = re.compile(r"[\s\x00-\x1f<>]")
 
 Suppressed = set[tuple[str, str]]
 
@@ -52,7 +57,7 @@ def normalise_address(address: str) -> str:
     value = address.strip()
     local, at, domain = value.rpartition("@")
     if (not at or not local or "." not in domain.strip(".") or len(value) > MAX_ADDRESS
-            or any(c.isspace() or ord(c) < 32 or c in "<>" for c in value)):
+            or _NOT_IN_ADDRESS.search(value)):
         raise ValueError(f"{address!r} is not an email address (local@domain)")
     return f"{local}@{domain.lower()}"
 
@@ -91,10 +96,29 @@ def suppress(state_dir: Path, lang: str, address: str, source: str,
 
 def _listed(path: Path, lang: str, address: str) -> bool:
     """Whether the list at ``path`` already suppresses the normalised ``address`` for the
-    canonical ``lang`` or for every language (one pass, stopping at the first match)."""
+    canonical ``lang`` or for every language. Only the lines holding the address's local
+    part and its ``@`` (as JSON writes it) are parsed, found by searching the file's bytes:
+    with 100,000 entries an unsubscribe took 0.55 s parsing every line, under the lock
+    that every other unsubscribe waits for (docs/operations.md). A line that spells the
+    address otherwise (``\\u`` escapes) is missed, and the entry added again: harmless,
+    as every reader takes the list as a set."""
     wanted = {(lang, address), (ALL_LANGUAGES, address)}
+    needle = json.dumps(address.rpartition("@")[0], ensure_ascii=False)[1:-1] + "@"
     with path.open("rb") as file:
-        return any(_entry(raw) in wanted for raw in file)
+        if os.fstat(file.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return any(_entry(line) in wanted for line in _lines_with(data, needle.encode()))
+
+
+def _lines_with(data: mmap.mmap, needle: bytes) -> Iterable[bytes]:
+    """Each line of ``data`` that holds ``needle``, with its newline if it has one."""
+    found = data.find(needle)
+    while found != -1:
+        end = data.find(b"\n", found)
+        end = len(data) if end == -1 else end + 1
+        yield data[data.rfind(b"\n", 0, found) + 1:end]
+        found = data.find(needle, end)
 
 
 def load_suppressed(state_dir: Path) -> Suppressed:
