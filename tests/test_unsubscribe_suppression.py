@@ -192,6 +192,10 @@ def test_a_live_list_takes_a_torn_line_only_once_it_is_ended(tmp_path: Path) -> 
     with path.open("ab") as file:
         file.write(b"\n")
     assert live.suppresses("pl", "ann@example.org")
+    # Lines end at a newline only: a carriage return inside one does not start another.
+    with path.open("ab") as file:
+        file.write(b'{"note": 1}\r{"address": "cy@example.org", "lang": "pl"}\n')
+    assert not live.suppresses("pl", "cy@example.org")
     assert load_suppressed(tmp_path) == live.entries == {("pl", "ann@example.org")}
 
 

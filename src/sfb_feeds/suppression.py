@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import SfbError, display_path
 from .language import canonical_tag
@@ -191,19 +192,24 @@ class SuppressionList:
             return None
         try:
             with path.open("rb") as file:
-                return self._take_in(file.fileno())
+                return self._take_in(file)
         except FileNotFoundError:
             return self._forget()
 
-    def _take_in(self, fd: int) -> None:
-        st = os.fstat(fd)
-        if not self._appended(fd, st):
+    def _take_in(self, file: BinaryIO) -> None:
+        """Read ``file`` from where the last look stopped (from its start if it is not the
+        file read then, only appended to), line by line, up to its last whole line."""
+        st = os.fstat(file.fileno())
+        if not self._appended(file.fileno(), st):
             self._forget()
-        data = os.pread(fd, max(st.st_size - self._read, 0), self._read)
-        whole = data[:data.rfind(b"\n") + 1]  # a torn last line waits for its end
-        self._add(whole.splitlines(keepends=True))
-        self._read += len(whole)
-        self._tail = (self._tail + whole)[-self._TAIL:]
+        file.seek(self._read)
+        for line in file:
+            if not line.endswith(b"\n"):
+                break  # torn: read again once it is ended (a full read skips it until then)
+            self._add(line)
+            self._read += len(line)
+        self._tail = os.pread(file.fileno(), min(self._read, self._TAIL),
+                              self._read - min(self._read, self._TAIL))
         self._stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def _appended(self, fd: int, st: os.stat_result) -> bool:
@@ -213,11 +219,11 @@ class SuppressionList:
         start = self._read - len(self._tail)
         return st.st_size >= self._read and os.pread(fd, len(self._tail), start) == self._tail
 
-    def _add(self, lines: Iterable[bytes]) -> None:
-        for entry in filter(None, map(_entry, lines)):
-            if entry not in self._entries:
-                self._entries.add(entry)
-                self._folded.setdefault((entry[0], entry[1].casefold()), entry[1])
+    def _add(self, line: bytes) -> None:
+        entry = _entry(line)
+        if entry is not None and entry not in self._entries:
+            self._entries.add(entry)
+            self._folded.setdefault((entry[0], entry[1].casefold()), entry[1])
 
     def _forget(self) -> None:
         self._entries, self._folded = set(), {}
