@@ -172,16 +172,16 @@ def test_an_address_that_unsubscribes_while_its_copy_is_retried_gets_nothing(
 
 
 class Vanishing(FaultyHandler):
-    """A relay at which, once it has taken its 2nd message, the suppression list becomes
-    unreadable (a folder where the file was)."""
+    """A relay at which, once it has taken its ``after``-th message, the suppression list
+    becomes unreadable (a folder where the file was)."""
 
-    def __init__(self, suppressed: Path) -> None:
+    def __init__(self, suppressed: Path, after: int) -> None:
         super().__init__()
-        self.suppressed = suppressed
+        self.suppressed, self.after = suppressed, after
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         answer = await super().handle_DATA(server, session, envelope)
-        if self.calls["DATA"] == 2:
+        if self.calls["DATA"] == self.after:
             self.suppressed.unlink()
             self.suppressed.mkdir()
         return answer
@@ -191,7 +191,7 @@ def test_a_list_that_turns_unreadable_during_the_run_stops_it(tmp_path: Path) ->
     suppressed = tmp_path / "state" / "suppressed.jsonl"
     suppressed.parent.mkdir()
     suppressed.write_text("")
-    handler = Vanishing(suppressed)
+    handler = Vanishing(suppressed, 2)
     with aiosmtpd_server(handler) as port:
         config = make_config(tmp_path, port)
         code, output = send(config)
@@ -204,6 +204,29 @@ def test_a_list_that_turns_unreadable_during_the_run_stops_it(tmp_path: Path) ->
         suppressed.rmdir()  # fixed: a run without --week goes on with the rest
         again, output_again = send(config)
     assert (again, output_again) == (0, "11 sent, 2 already sent\n")
+    expected = Counter(SUBSCRIBERS)
+    expected["tr@lists.example.org"] = 1
+    assert per_recipient(handler) == expected
+
+
+def test_a_list_that_turns_unreadable_after_the_last_copy_still_gets_the_summary(
+        tmp_path: Path) -> None:
+    # The run then looks again only to tell whether each digest is finished.
+    suppressed = tmp_path / "state" / "suppressed.jsonl"
+    suppressed.parent.mkdir()
+    suppressed.write_text("")
+    handler = Vanishing(suppressed, 1 + len(SUBSCRIBERS))
+    with aiosmtpd_server(handler) as port:
+        config = make_config(tmp_path, port)
+        code, output = send(config)
+        assert (code, output) == (1, (
+            "error: state/suppressed.jsonl: cannot read the suppression list: Is a directory; "
+            "no more copies were sent to subscribers (without it, addresses that unsubscribed "
+            "would be mailed: fix it, then run send again)\n"
+            "  before it stopped, this run: 13 sent, 0 already sent\n"))
+        suppressed.rmdir()
+        again, output_again = send(config)
+    assert (again, output_again) == (0, "")
     expected = Counter(SUBSCRIBERS)
     expected["tr@lists.example.org"] = 1
     assert per_recipient(handler) == expected

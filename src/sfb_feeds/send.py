@@ -205,9 +205,8 @@ def _close(settings: Settings, ledger: Ledger, book: Book, run: Run, chosen: Sel
             ledger.record(digest.key, state, book.now, digest.path)
         book.close(lambda due: unfinished(settings, ledger, chosen.digests,
                                           chosen.mailings, run.suppressed, due))
-    except LedgerError as exc:  # what the run found still needs saying: a refusal
-        raise LedgerError(str(exc), [str(p) for p in report.problems],
-                          report.summary()) from None
+    except (LedgerError, SuppressionError) as exc:  # what the run found (a refusal) and sent
+        raise type(exc)(str(exc), [str(p) for p in report.problems], report.summary()) from None
 
 
 def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Output] | None,
