@@ -9,6 +9,7 @@ their signed link, as a mail client does (RFC 8058).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -230,3 +231,39 @@ def test_a_list_that_turns_unreadable_after_the_last_copy_still_gets_the_summary
     expected = Counter(SUBSCRIBERS)
     expected["tr@lists.example.org"] = 1
     assert per_recipient(handler) == expected
+
+
+class Rewriting(Unsubscribing):
+    """A relay at which u7 unsubscribes after the 1st message, and after the 3rd the list
+    is caught as an editor saving it in place leaves it for a moment: emptied, then only
+    partly written again (u7's line not yet)."""
+
+    def __init__(self, url: str, suppressed: Path) -> None:
+        super().__init__(url, {1: [("pl", "u7@example.org")]})
+        self.suppressed = suppressed
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.calls["DATA"] == 3:
+            kept = self.suppressed.read_bytes().split(b"\n")[0]  # u1's line, written first
+            with self.suppressed.open("r+b") as file:
+                file.truncate(0)
+                file.write(kept[:10])
+        return answer
+
+
+def test_a_list_caught_half_rewritten_still_suppresses_who_left(
+        tmp_path: Path, endpoint: str) -> None:
+    suppressed = tmp_path / "state" / "suppressed.jsonl"
+    handler = Rewriting(endpoint, suppressed)
+    with aiosmtpd_server(handler) as port:
+        config = make_config(tmp_path, port)
+        suppressed.parent.mkdir()
+        suppressed.write_text(json.dumps({"address": "u1@example.org", "lang": "pl"}) + "\n")
+        code, output = send(config)
+    assert handler.statuses == [200]
+    expected = Counter({a: 1 for a in SUBSCRIBERS if a not in ("u1@example.org",
+                                                                 "u7@example.org")})
+    expected["tr@lists.example.org"] = 1
+    assert per_recipient(handler) == expected, output
+    assert (code, output) == (0, "11 sent, 0 already sent, 2 unsubscribed skipped\n")

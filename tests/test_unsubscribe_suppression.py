@@ -170,14 +170,22 @@ def test_a_live_list_sees_appends_replacements_and_rewrites(tmp_path: Path) -> N
     fresh.write_bytes(b'{"address": "cy@example.org", "lang": "pl"}\n')
     fresh.replace(path)
     assert live.suppresses("pl", "cy@example.org")
-    assert not live.suppresses("pl", "ann@example.org")
-    # Rewritten in place, longer than before, without its first entry: read afresh too.
+    # Rewritten in place, longer than before, its first entry gone: read afresh too.
     path.write_bytes(b'{"address": "dan@example.org", "lang": "pl"}\n'
                      b'{"address": "eve@example.org", "lang": "pl"}\n')
     assert live.suppresses("pl", "eve@example.org")
-    assert live.entries == {("pl", "dan@example.org"), ("pl", "eve@example.org")}
+    # Emptied, then removed: what was seen stays suppressed for the rest of the run.
+    path.write_bytes(b"")
+    assert live.suppresses("pl", "dan@example.org")
     path.unlink()
-    assert not live.suppresses("pl", "dan@example.org") and live.entries == set()
+    assert live.suppresses("pl", "ann@example.org")
+    assert live.entries == {("pl", "ann@example.org"), ("*", "bob@example.org"),
+                            ("pl", "cy@example.org"), ("pl", "dan@example.org"),
+                            ("pl", "eve@example.org")}
+    # A list read afresh (the next run's) has only what the file holds.
+    suppress(tmp_path, "pl", "fay@example.org", "cli")
+    assert load_suppressed(tmp_path) == {("pl", "fay@example.org")}
+    assert live.suppresses("pl", "fay@example.org")
 
 
 def test_a_live_list_takes_a_torn_line_only_once_it_is_ended(tmp_path: Path) -> None:

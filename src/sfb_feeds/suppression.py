@@ -136,7 +136,11 @@ class SuppressionList:
     since the last one (the whole file again if it was replaced, or rewritten in place),
     and nothing at all when its size, time and inode are unchanged (one ``stat``). A
     ``send`` run asks before each copy; ``state_dir`` None: a list that suppresses no one
-    (a run with no subscribers)."""
+    (a run with no subscribers).
+
+    It never forgets an entry: one taken off the file (an edit) still counts until the next
+    run reads the list afresh, so a file caught half-rewritten, emptied or missing for a
+    moment suppresses everyone it suppressed before."""
 
     _TAIL = 64  # bytes before the end of what was read: still there, so only appended to
 
@@ -187,21 +191,21 @@ class SuppressionList:
         try:
             st = path.stat()
         except FileNotFoundError:
-            return self._forget()
+            return self._restart()
         if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self._stamp:
             return None
         try:
             with path.open("rb") as file:
                 return self._take_in(file)
         except FileNotFoundError:
-            return self._forget()
+            return self._restart()
 
     def _take_in(self, file: BinaryIO) -> None:
         """Read ``file`` from where the last look stopped (from its start if it is not the
         file read then, only appended to), line by line, up to its last whole line."""
         st = os.fstat(file.fileno())
         if not self._appended(file.fileno(), st):
-            self._forget()
+            self._restart()
         file.seek(self._read)
         for line in file:
             if not line.endswith(b"\n"):
@@ -225,8 +229,8 @@ class SuppressionList:
             self._entries.add(entry)
             self._folded.setdefault((entry[0], entry[1].casefold()), entry[1])
 
-    def _forget(self) -> None:
-        self._entries, self._folded = set(), {}
+    def _restart(self) -> None:
+        """Read the file from its start at the next look (the entries are kept)."""
         self._stamp, self._read, self._tail = None, 0, b""
 
 
