@@ -6,7 +6,9 @@ import contextlib
 import http.client
 import importlib.util
 import io
+import json
 import os
+import random
 import re
 import select
 import shutil
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -379,3 +382,41 @@ def test_python_m_reads_a_chunked_body(site: Path, running: list[subprocess.Pope
                               [b"List-Unsubscribe", b"=One-", b"Click"])
     assert status == 200
     assert load_suppressed(state) == {("de", "ann@example.org")}
+
+
+def test_two_servers_under_a_burst_record_each_address_once(
+        site: Path, running: list[subprocess.Popen[bytes]]) -> None:
+    """Two endpoint processes (as two workers of a WSGI server) share a list of 20,000
+    entries; a burst of one-click POSTs, each new address sent twice (once to each
+    process) and listed addresses replayed, all at once: every new address is recorded
+    exactly once, nothing listed is added again, and the listed lines are kept as they
+    were (append only)."""
+    state = site.parent / "private" / "state"
+    state.mkdir(parents=True)
+    listed = b"".join(json.dumps({"address": f"old{n}@example.org", "at": "2026-12-01T00:00:00Z",
+                                  "lang": "pl", "source": "one-click"}).encode() + b"\n"
+                      for n in range(20_000))
+    (state / "suppressed.jsonl").write_bytes(listed)
+    ports = []
+    for _ in range(2):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sfb_feeds.unsubscribe", "--port", "0", "--config", str(site)],
+            env=_env(SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET), stderr=subprocess.PIPE)
+        running.append(process)
+        line = _wait_for(process, r"serving one-click unsubscribe on http://127\.0\.0\.1:\d+/")
+        ports.append(int(re.findall(r":(\d+)/", line)[0]))
+    new = [f"new{n}@example.org" for n in range(30)]
+    requests = [(port, "pl", address) for address in new for port in ports]
+    requests += [(ports[n % 2], "pl", f"old{n * 600}@example.org") for n in range(30)]
+    random.Random(8058).shuffle(requests)
+    with ThreadPoolExecutor(len(requests)) as pool:
+        statuses = list(pool.map(lambda request: _post(*request)[0], requests))
+    assert statuses == [200] * len(requests)
+    data = (state / "suppressed.jsonl").read_bytes()
+    assert data.startswith(listed)
+    added = [json.loads(line) for line in data[len(listed):].splitlines(keepends=True)
+             if line.endswith(b"\n")]
+    assert sorted(row["address"] for row in added) == sorted(new)
+    assert data.count(b"\n") == 20_030 and data.endswith(b"\n")
+    assert load_suppressed(state) == {("pl", f"old{n}@example.org") for n in range(20_000)} | {
+        ("pl", address) for address in new}

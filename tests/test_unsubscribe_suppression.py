@@ -13,6 +13,7 @@ import pytest
 
 from sfb_feeds.suppression import (
     SuppressionError,
+    SuppressionList,
     is_suppressed,
     load_suppressed,
     normalise_address,
@@ -51,6 +52,8 @@ def test_a_language_or_every_language(tmp_path: Path) -> None:
     ("pl", "a b@example.org", "is not an email address"),
     ("pl", "ann@example.org\r\nBcc: x@y.org", "is not an email address"),
     ("pl", "<ann@example.org>", "is not an email address"),
+    ("pl", "ann\u00a0lee@example.org", "is not an email address"),  # any white space
+    ("pl", "ann\x1b@example.org", "is not an email address"),
     ("not a tag!", "ann@example.org", "is not a BCP 47 language tag"),
 ])
 def test_bad_entries_are_refused(tmp_path: Path, lang: str, address: str, message: str) -> None:
@@ -151,3 +154,103 @@ def test_an_address_already_suppressed_adds_nothing(tmp_path: Path) -> None:
     assert load_suppressed(tmp_path) == {("pl", "ann@example.org"), ("*", "bob@example.org"),
                                          ("en", "ann@example.org"), ("*", "ann@example.org"),
                                          ("pl", "Ann@example.org")}
+
+
+def test_a_live_list_sees_appends_replacements_and_rewrites(tmp_path: Path) -> None:
+    live = SuppressionList(tmp_path)
+    assert not live.suppresses("pl", "ann@example.org")  # no file yet
+    suppress(tmp_path, "pl", "ann@example.org", "cli")
+    assert live.suppresses("pl", "ann@example.org")
+    suppress(tmp_path, "*", "bob@example.org", "one-click")  # appended since the last look
+    assert live.suppresses("en", "bob@example.org")
+    assert live.entries == {("pl", "ann@example.org"), ("*", "bob@example.org")}
+    # Replaced by another file (an operator's edit saved by renaming): read afresh.
+    path = suppressed_path(tmp_path)
+    fresh = tmp_path / "new.jsonl"
+    fresh.write_bytes(b'{"address": "cy@example.org", "lang": "pl"}\n')
+    fresh.replace(path)
+    assert live.suppresses("pl", "cy@example.org")
+    # Rewritten in place, longer than before, its first entry gone: read afresh too.
+    path.write_bytes(b'{"address": "dan@example.org", "lang": "pl"}\n'
+                     b'{"address": "eve@example.org", "lang": "pl"}\n')
+    assert live.suppresses("pl", "eve@example.org")
+    # Emptied, then removed: what was seen stays suppressed for the rest of the run.
+    path.write_bytes(b"")
+    assert live.suppresses("pl", "dan@example.org")
+    path.unlink()
+    assert live.suppresses("pl", "ann@example.org")
+    assert live.entries == {("pl", "ann@example.org"), ("*", "bob@example.org"),
+                            ("pl", "cy@example.org"), ("pl", "dan@example.org"),
+                            ("pl", "eve@example.org")}
+    # A list read afresh (the next run's) has only what the file holds.
+    suppress(tmp_path, "pl", "fay@example.org", "cli")
+    assert load_suppressed(tmp_path) == {("pl", "fay@example.org")}
+    assert live.suppresses("pl", "fay@example.org")
+
+
+def test_a_live_list_takes_a_torn_line_only_once_it_is_ended(tmp_path: Path) -> None:
+    live = SuppressionList(tmp_path)
+    path = suppressed_path(tmp_path)
+    line = b'{"address": "ann@example.org", "lang": "pl"}'
+    path.write_bytes(line[:20])  # a writer is part way through its line
+    assert not live.suppresses("pl", "ann@example.org") and live.entries == set()
+    with path.open("ab") as file:
+        file.write(line[20:])
+    assert not live.suppresses("pl", "ann@example.org")  # still no newline: not whole yet
+    with path.open("ab") as file:
+        file.write(b"\n")
+    assert live.suppresses("pl", "ann@example.org")
+    # Lines end at a newline only: a carriage return inside one does not start another.
+    with path.open("ab") as file:
+        file.write(b'{"note": 1}\r{"address": "cy@example.org", "lang": "pl"}\n')
+    assert not live.suppresses("pl", "cy@example.org")
+    assert load_suppressed(tmp_path) == live.entries == {("pl", "ann@example.org")}
+
+
+def test_a_live_list_names_an_address_that_differs_only_in_case(tmp_path: Path) -> None:
+    live = SuppressionList(tmp_path)
+    suppress(tmp_path, "pl", "Ann@example.org", "cli")
+    suppress(tmp_path, "*", "BOB@example.org", "cli")
+    assert not live.suppresses("pl", "ann@example.org")
+    assert live.same_but_case("pl", "ann@example.org") == "Ann@example.org"
+    assert live.same_but_case("en", "bob@example.org") == "BOB@example.org"
+    assert live.same_but_case("en", "ann@example.org") is None
+
+
+@pytest.mark.parametrize(("listed", "asked", "added"), [
+    # The duplicate check reads only lines holding the address's local part and '@'.
+    (b'{"address": "ann@example.org", "lang": "en"}\n', ("pl", "ann@example.org"), True),
+    (b'{"address": "joann@example.org", "lang": "pl"}\n', ("pl", "ann@example.org"), True),
+    (b'{"address": "ann@example.org.uk", "lang": "pl"}\n', ("pl", "ann@example.org"), True),
+    (b'{"address": "ann@example.org", "lang": "pl", "source": "x"}\n{"lang": "pl"}\n',
+     ("pl", "ann@EXAMPLE.org"), False),
+    (b'{"address": " ann@EXAMPLE.ORG", "lang": "pl"}\n', ("pl", "ann@example.org"), False),
+    (b'{"address":"ann@example.org","lang":"*"}\n', ("pt-br", "ann@example.org"), False),
+    (b'{"address": "\\"a@b\\"@example.org", "lang": "pl"}\n', ("pl", '"a@b"@example.org'),
+     False),
+    (b'{"address": "\\"a@b\\"@example.org", "lang": "pl"}\n', ("pl", 'b"@example.org'), True),
+    (b'{"note": "ann@example.org"}\n{"address": "ann@example.org", "lang": "pl"}',
+     ("pl", "ann@example.org"), True),  # the only entry is torn: not an entry
+])
+def test_a_replayed_address_is_found_however_the_list_holds_it(
+        tmp_path: Path, listed: bytes, asked: tuple[str, str], added: bool) -> None:
+    path = suppressed_path(tmp_path)
+    path.write_bytes(listed)
+    suppress(tmp_path, *asked, "one-click")
+    assert (path.read_bytes() != listed) is added
+    lang, address = asked
+    assert is_suppressed(load_suppressed(tmp_path), lang, address)
+
+
+def test_a_replay_among_many_entries_adds_nothing(tmp_path: Path) -> None:
+    path = suppressed_path(tmp_path)
+    path.write_bytes(b"".join(
+        json.dumps({"address": f"p{n}@example.org", "lang": "pl"}).encode() + b"\n"
+        for n in range(5000)))
+    before = path.read_bytes()
+    for n in (0, 1, 10, 4999):
+        suppress(tmp_path, "pl", f"p{n}@example.org", "one-click")
+    assert path.read_bytes() == before
+    suppress(tmp_path, "pl", "p5000@example.org", "one-click")
+    suppress(tmp_path, "en", "p1@example.org", "one-click")
+    assert path.read_bytes().count(b"\n") == 5002

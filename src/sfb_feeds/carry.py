@@ -27,7 +27,7 @@ from .model import Output, Settings, Statement
 from .personalise import PersonaliseError, Personaliser
 from .site import Site, make_site
 from .subscribers import Mailing, Run, Tally
-from .suppression import Suppressed
+from .suppression import SuppressionList
 from .urls import DIGEST_PATH
 from .weeks import Week, last_complete_week, parse_week
 
@@ -171,7 +171,7 @@ class Book:
 
 
 def unfinished(settings: Settings, ledger: Ledger, digests: Iterable[Digest],
-               mailings: Iterable[Mailing], suppressed: Suppressed,
+               mailings: Iterable[Mailing], suppressed: SuppressionList,
                paths: Collection[str]) -> set[str]:
     """Of ``paths``, the digests with a copy a run would still send (as the ledger is
     now), or whose subscribers could not all be read or made."""

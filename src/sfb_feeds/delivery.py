@@ -230,6 +230,7 @@ class Courier:
     retry: Retry
     pace: Pace
     on_sent: Callable[[Digest], None]
+    unwanted: Callable[[Digest], bool] = lambda digest: False  # asked before each try
     outcome: Outcome = field(init=False, default_factory=Outcome)
     refusals: Refusals = field(init=False, default_factory=Refusals)
     _client: smtplib.SMTP | None = field(init=False, default=None)
@@ -257,12 +258,11 @@ class Courier:
     def _deliver(self, digest: Digest) -> None:
         reason = ""
         for tries in range(self.retry.attempts):
-            if tries and not self.outcome.gave_up:
-                self.retry.pause(tries)
-            client = self._connected()
+            client = self._connected(tries)
             if client is None:
                 return self._pending(digest, self.outcome.gave_up)
-            self.pace.wait()
+            if self.unwanted(digest):
+                return None
             try:
                 self._exchange(client, digest)
             except mailer.SenderRefused as exc:
@@ -315,7 +315,10 @@ class Courier:
             raise
         self._failed_connects = self._deferred = 0
 
-    def _connected(self) -> smtplib.SMTP | None:
+    def _connected(self, tries: int) -> smtplib.SMTP | None:
+        """The connection for try ``tries + 1``, after its pause and the pace; None: gave up."""
+        if tries and not self.outcome.gave_up:
+            self.retry.pause(tries)
         if self._client is not None and not mailer.is_open(self._client):
             self._client = None  # closed by a failure (its RSET): a try needs a new one
         while self._client is None and not self.outcome.gave_up:
@@ -326,6 +329,8 @@ class Courier:
                 self._connect_failed(str(exc), permanent=exc.permanent)
                 if not self.outcome.gave_up:
                     self.retry.pause(self._failed_connects)
+        if self._client is not None:
+            self.pace.wait()
         return self._client
 
     def _connect_failed(self, reason: str, *, permanent: bool = False) -> None:
@@ -351,12 +356,9 @@ class Courier:
                               "be recorded; the next run reports it as 'may have gone out')"
                               ) from None
 
-    def _problem(self, digest: Digest, message: str) -> None:
-        self.outcome.problems.append(Problem(digest.where(), message))
-
     def _pending(self, digest: Digest, reason: str) -> None:
         later = "; it is left for the next run" if self.ledger else ""
-        self._problem(digest, f"not sent ({reason}){later}")
+        self.outcome.problems.append(Problem(digest.where(), f"not sent ({reason}){later}"))
 
     def _refused(self, digest: Digest, exc: mailer.Refused) -> None:
         self._record(digest, State.REFUSING)

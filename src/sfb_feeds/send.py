@@ -39,7 +39,7 @@ from .readiness import (
 )
 from .recipients import Recipient, read_recipients
 from .subscribers import Mailing, Run, Tally
-from .suppression import load_suppressed
+from .suppression import SuppressionError, SuppressionList
 
 LOCK_NAME = "send.lock"
 
@@ -169,7 +169,8 @@ def send_digests(
     ``messages``. ``carry``: digests earlier runs left unfinished, sent too (see carry.py).
     ``dry_run``: only say what would be sent. ``pace`` overrides ``smtp.rate``. Raises
     ConfigError (before sending) for what the config or the environment lacks, Busy when
-    another send holds the lock, LedgerError when the ledger cannot be written.
+    another send holds the lock, LedgerError when the ledger cannot be written,
+    SuppressionError when the suppression list cannot be read (then nothing more is sent).
     """
     require_destinations(settings, to)
     chosen, report = _choose(settings, messages, lists, carry, to, only)
@@ -187,11 +188,9 @@ def send_digests(
     with lock.hold_file(settings.state_folder / LOCK_NAME, busy=_busy):
         met: list[tuple[Digest, State]] = []  # copies an earlier run left unsaid, said now
         run = replace(_run(settings, ledger, chosen, resend, only), reported=met.append)
+        courier.unwanted = subscribers.left(run, report.tally)
         book = _book(ledger, chosen, carry, now, only)
-        to_lists = list(_due(run, chosen.digests, report))
-        streams = [_stream(settings, mailing, run, signing, report)
-                   for mailing in chosen.mailings]
-        _deliver(courier, book.watch(chain(to_lists, *streams)), report)
+        _deliver(courier, book.watch(_copies(settings, chosen, run, signing, report)), report)
         _close(settings, ledger, book, run, chosen, report, [*met, *courier.outcome.said()])
     return report
 
@@ -206,9 +205,8 @@ def _close(settings: Settings, ledger: Ledger, book: Book, run: Run, chosen: Sel
             ledger.record(digest.key, state, book.now, digest.path)
         book.close(lambda due: unfinished(settings, ledger, chosen.digests,
                                           chosen.mailings, run.suppressed, due))
-    except LedgerError as exc:  # what the run found still needs saying: a refusal
-        raise LedgerError(str(exc), [str(p) for p in report.problems],
-                          report.summary()) from None
+    except (LedgerError, SuppressionError) as exc:  # what the run found (a refusal) and sent
+        raise type(exc)(str(exc), [str(p) for p in report.problems], report.summary()) from None
 
 
 def _choose(settings: Settings, messages: Iterable[Output], lists: Iterable[Output] | None,
@@ -279,9 +277,19 @@ def _signs(settings: Settings, chosen: Selection, to: str | None) -> bool:
 def _run(settings: Settings, ledger: Ledger, chosen: Selection, resend: bool,
          only: str | None) -> Run:
     paths = {d.path for d in chosen.digests} | {m.path for m in chosen.mailings}
-    suppressed = load_suppressed(settings.state_folder) if chosen.mailings else set()
+    suppressed = SuppressionList(settings.state_folder if chosen.mailings else None)
+    suppressed.refresh()  # unreadable: stop before anything is sent
     return Run(states=ledger.states(paths), suppressed=suppressed, resend=resend,
                ledger=ledger.path, only=only)
+
+
+def _copies(settings: Settings, chosen: Selection, run: Run, secret: bytes,
+            report: SendReport) -> Iterator[Digest]:
+    """The lists' digests still due, then the subscribers' copies of each mailing (a stream:
+    each subscriber is checked as their copy is asked for)."""
+    to_lists = list(_due(run, chosen.digests, report))
+    streams = [_stream(settings, mailing, run, secret, report) for mailing in chosen.mailings]
+    return chain(to_lists, *streams)
 
 
 def _stream(settings: Settings, mailing: Mailing, run: Run, secret: bytes,
@@ -353,10 +361,11 @@ def _subscribes(mailing: Mailing, address: str) -> bool:
 def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) -> None:
     try:
         outcome = courier.deliver_all(digests)
-    except LedgerError as exc:  # what the run found before still needs saying: a refusal
-        raise LedgerError(str(exc), [str(p) for p in chain(report.problems,
-                                                           courier.outcome.problems)],
-                          report.summary()) from None
+    except (LedgerError, SuppressionError) as exc:  # what the run found before still needs
+        # saying (a refusal), and what it sent
+        raise type(exc)(str(exc), [str(p) for p in chain(report.problems,
+                                                         courier.outcome.problems)],
+                        report.summary()) from None
     report.problems.extend(outcome.problems)
     for label, left in sorted(outcome.left.items()):
         report.problems.append(Problem(label, f"{counted(left, 'subscriber')} not sent "

@@ -15,7 +15,7 @@ from .errors import Problem, display_path
 from .ledger import Key, State
 from .personalise import Personaliser
 from .recipients import Recipient, read_recipients
-from .suppression import ALL_LANGUAGES, Suppressed, is_suppressed, normalise_lang
+from .suppression import SuppressionList
 
 
 @dataclass(slots=True)
@@ -48,7 +48,7 @@ class Run:
     """What a run knows when it decides who is still due a digest."""
 
     states: dict[Key, State]
-    suppressed: Suppressed
+    suppressed: SuppressionList  # as it stands when each copy is chosen
     resend: bool
     ledger: Path
     only: str | None = None  # --recipient: this subscriber alone
@@ -61,23 +61,21 @@ def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
            warnings: list[str], problems: list[Problem]) -> Iterator[Digest]:
     """The copy of each subscriber of ``mailing`` not unsubscribed (counted in ``tally``
     otherwise), not built yet: only its key; bad lines of the file go to ``warnings``, a
-    file that cannot be read to the end to ``problems``."""
+    file that cannot be read to the end to ``problems``. Each subscriber is checked against
+    the suppression list as it is when the caller asks for their copy."""
     shown = display_path(mailing.recipients)
-    folded = {(lang, address.casefold()): address for lang, address in run.suppressed}
     for recipient in _read(mailing, shown, problems):
         if isinstance(recipient, Problem):
             warnings.append(str(recipient))
         elif run.only is not None and recipient.address != run.only:
             continue  # --recipient names someone else
-        elif is_suppressed(run.suppressed, mailing.lang, recipient.address):
+        elif run.suppressed.suppresses(mailing.lang, recipient.address):
             tally.suppressed += 1
         else:
             # An address that unsubscribed but for letter case is mailed (RFC 5321 lets
             # local parts differ by case: ``Ann@`` and ``ann@`` may be two mailboxes), but
             # an operator who typed the wrong case should know.
-            key = recipient.address.casefold()
-            found = folded.get((normalise_lang(mailing.lang), key)) \
-                or folded.get((ALL_LANGUAGES, key))
+            found = run.suppressed.same_but_case(mailing.lang, recipient.address)
             if found is not None:
                 warnings.append(str(Problem(
                     shown, f"{recipient.address} is mailed, though {found} (the same but for "
@@ -86,6 +84,18 @@ def copies(mailing: Mailing, personaliser: Personaliser, run: Run, tally: Tally,
             yield Digest(path=mailing.path, lang=mailing.lang, week=mailing.week,
                          recipient=recipient.address, data=b"", subscriber=True,
                          message_id=personaliser.message_id(recipient.address))
+
+
+def left(run: Run, tally: Callable[[str], Tally]) -> Callable[[Digest], bool]:
+    """Whether a subscriber's copy, chosen earlier, is to be skipped now that it is about
+    to go: its address is on the suppression list as it is now (then counted in the
+    ``tally`` of its digest's label as unsubscribed)."""
+    def unwanted(digest: Digest) -> bool:
+        if not digest.subscriber or not run.suppressed.suppresses(digest.lang, digest.recipient):
+            return False
+        tally(digest.label).suppressed += 1
+        return True
+    return unwanted
 
 
 def _read(mailing: Mailing, shown: str, problems: list[Problem]) -> Iterator[Recipient | Problem]:
