@@ -42,7 +42,7 @@ TIMEOUT = 10.0  # seconds for each request, from connecting to the answer's stat
 # feeds took 38.8 s one after another, and take 13.0 s so (docs/feeds.md, "Push").
 WORKERS = 4
 ROUND = 20.0
-_NOT_ASKED = "not asked"  # a feed's outcome when the round ended before its request did
+_LEFT = "left"  # a feed's outcome when the round ended (a failure, or ROUND) before it was heard
 _FEED_FILES = frozenset(kind.file for kind in (*KINDS, DIGEST_FEED))
 
 
@@ -169,7 +169,7 @@ class _HTTPSHandler(_Tracked, urllib.request.HTTPSHandler):
 
 def _publish(hub: str, feed: str, round_end: float) -> str | None:
     """Send one publish request; None when the hub accepted it (2xx), else what went wrong
-    (``_NOT_ASKED`` when the round ended first). The status line decides: the answer's
+    (``_LEFT`` when the round ended first). The status line decides: the answer's
     body, however long, is never read."""
     body = urlencode({"hub.mode": "publish", "hub.url": feed}).encode("ascii")
     request = urllib.request.Request(hub, data=body, method="POST", headers={
@@ -181,7 +181,7 @@ def _publish(hub: str, feed: str, round_end: float) -> str | None:
             _NoRedirects, _HTTPHandler(deadline), _HTTPSHandler(deadline))
         failure = _ask(opener, request)
     if deadline.passed:  # (a status line cut short may even have looked like a 200)
-        return (_NOT_ASKED if round_end < own_end
+        return (_LEFT if round_end < own_end
                 else f"cannot be reached (no answer within {TIMEOUT:g} s)")
     return failure
 
@@ -212,11 +212,11 @@ def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
     end = time.monotonic() + ROUND
     first = _publish(hub, feeds[0], end)
     rest = (_fan_out(hub, feeds[1:], end) if first is None
-            else [_NOT_ASKED] * (len(feeds) - 1))
+            else [_LEFT] * (len(feeds) - 1))
     outcomes = list(zip(feeds, [first, *rest], strict=True))
     done = [feed for feed, outcome in outcomes if outcome is None]
     failed = [(feed, outcome) for feed, outcome in outcomes
-              if outcome not in (None, _NOT_ASKED)]
+              if outcome not in (None, _LEFT)]
     if failed:
         return done, f"{failed[0][1]} for {failed[0][0]}"
     if len(done) < len(feeds):
@@ -227,14 +227,14 @@ def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
 
 def _fan_out(hub: str, feeds: Sequence[str], end: float) -> list[str | None]:
     """The outcome of each of ``feeds``' requests, WORKERS in flight at a time; once one
-    fails, or ``end`` has passed, the requests not yet sent are ``_NOT_ASKED``."""
+    fails, or ``end`` has passed, the requests not yet sent are ``_LEFT``."""
     failing = threading.Event()
 
     def attempt(feed: str) -> str | None:
         if failing.is_set() or time.monotonic() >= end:
-            return _NOT_ASKED
+            return _LEFT
         outcome = _publish(hub, feed, end)
-        if outcome not in (None, _NOT_ASKED):
+        if outcome not in (None, _LEFT):
             failing.set()
         return outcome
 
