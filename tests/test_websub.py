@@ -58,6 +58,12 @@ class Hub:
         self.cut_off: list[int] = []  # per endless answer: bytes sent before the client left
         self.holding: threading.Event | None = None  # set: the first request waits for it
         self.held = threading.Event()  # the first request came and is waiting
+        # set: each request but the first waits for it unanswered, then is dropped
+        self.gate: threading.Event | None = None
+        self.gated = 0  # requests waiting at the gate now
+        self.most_gated = 0  # the most that waited there at once
+        self.failing: set[str] = set()  # feeds whose requests are answered 500
+        self.count_lock = threading.Lock()
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,7 +74,12 @@ class Hub:
                 if hub.holding is not None and not hub.held.is_set():
                     hub.held.set()
                     hub.holding.wait(60)
-                accepted = hub.status < 300 if hub.answer == "status" else (
+                if hub.gate is not None and len(hub.requests) > 1:
+                    hub.wait_at_gate(hub.gate)
+                    self.close_connection = True
+                    return
+                status = 500 if set(form.get("hub.url", [])) & hub.failing else hub.status
+                accepted = status < 300 if hub.answer == "status" else (
                     hub.answer != "trickle-status")  # a 200 whatever follows it
                 if accepted:
                     hub.told.extend(form.get("hub.url", []))
@@ -76,8 +87,8 @@ class Hub:
                     self.close_connection = True
                     hub.endless(self.wfile)
                     return
-                self.send_response(hub.status)
-                if 300 <= hub.status < 400:
+                self.send_response(status)
+                if 300 <= status < 400:
                     self.send_header("Location", self.path)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -115,6 +126,14 @@ class Hub:
                 sent += len(filler)
         except OSError:  # the client closed the connection
             self.cut_off.append(sent)
+
+    def wait_at_gate(self, gate: threading.Event) -> None:
+        with self.count_lock:
+            self.gated += 1
+            self.most_gated = max(self.most_gated, self.gated)
+        gate.wait(60)
+        with self.count_lock:
+            self.gated -= 1
 
     def take(self) -> list[str]:
         """The feed URLs announced since the last call, sorted."""

@@ -21,10 +21,15 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
 from .errors import ConfigError, Problem, display_path
+from .folders import special_files
 from .language import canonical_tag
+from .loader import TooLarge, read_regular
 
 DOMAIN = "sfb_feeds"
 SITE_FOLDER = "locales"  # beside the config: locales/<lang>/LC_MESSAGES/sfb_feeds.po
+# A site catalog larger than this is refused: the shipped ones are 6 KB at most, and
+# Babel took 14 s to read a 13 MB one (400,000 messages), read again for each language.
+SITE_CATALOG_BYTES = 1 << 20
 
 # CLDR's "no" holds Bokmål's data (nb and nn inherit from it): "no" text is Bokmål.
 _WRITTEN_AS = {"no": "nb"}
@@ -76,16 +81,25 @@ class CatalogFile(NamedTuple):
 def catalog_files(lang: str, site_locales: Path | None = None,
                   shipped: Traversable | None = None) -> tuple[CatalogFile, ...]:
     """The catalog files ``lang`` reads, in the order their messages win; ConfigError
-    listing every problem of the site's catalogs among them."""
+    listing every problem of the site's catalogs among them, and each file of the site's
+    ``locales/`` that is no regular file (which ``build`` refuses whatever the language)."""
     roots: list[tuple[Traversable, bool]] = [] if site_locales is None else [(site_locales, True)]
     roots.append((files("sfb_feeds") / "locale" if shipped is None else shipped, False))
     found = tuple(CatalogFile(name, source, site) for name in catalog_names(lang)
                   for root, site in roots
                   if (source := root / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file())
-    if problems := [problem for file in found if file.site
-                    for problem in _site_problems(file.source)]:
+    if problems := _special_problems(site_locales) or [
+            problem for file in found for problem in _site_problems(file)]:
         raise ConfigError(problems)
     return found
+
+
+def _special_problems(site_locales: Path | None) -> list[Problem]:
+    """Each file of the site's ``locales/`` that is no regular file: ``build`` reads them
+    all (for its stamp), and a FIFO would wait for a writer for ever."""
+    special = [] if site_locales is None else special_files(site_locales)
+    return [Problem(display_path(path), f"is {kind}, not a regular file; only regular files "
+                    "are read") for path, kind in special]
 
 
 def translations(lang: str, site_locales: Path | None = None,
@@ -100,18 +114,44 @@ def translations(lang: str, site_locales: Path | None = None,
         # Going through .mo bytes lets the standard library evaluate Plural-Forms, as with
         # any compiled catalog; fuzzy and empty entries are left out, as msgfmt does.
         compiled = io.BytesIO()
-        write_mo(compiled, read_po(io.BytesIO(file.source.read_bytes()), domain=DOMAIN,
-                                   abort_invalid=True), use_fuzzy=False)
+        data = _site_bytes(file.source) if file.site else file.source.read_bytes()
+        if isinstance(data, Problem):  # (it changed since catalog_files checked it)
+            raise ConfigError([data])
+        write_mo(compiled, read_po(io.BytesIO(data), domain=DOMAIN, abort_invalid=True),
+                 use_fuzzy=False)
         catalog = gettext.GNUTranslations(io.BytesIO(compiled.getvalue()))
         catalog.add_fallback(chain)
         chain = catalog
     return chain
 
 
-def _site_problems(source: Traversable) -> list[Problem]:
-    path = display_path(str(source))
+def _site_bytes(source: Traversable) -> bytes | Problem:
+    """A site catalog's bytes, or why they cannot be read: read without waiting (a FIFO
+    that took the file's place would wait for a writer for ever), at most
+    SITE_CATALOG_BYTES."""
     try:
-        text = source.read_bytes().decode("utf-8-sig")
+        return read_regular(str(source), SITE_CATALOG_BYTES)
+    except TooLarge:
+        return Problem(display_path(str(source)), f"is larger than {SITE_CATALOG_BYTES} "
+                       "bytes; a catalog of sfb-feeds' labels takes a few kilobytes (is it "
+                       "another program's?)")
+    except OSError as error:
+        return Problem(display_path(str(source)), f"cannot read: {error.strerror or error}")
+
+
+def _site_problems(file: CatalogFile) -> list[Problem]:
+    """What is wrong with ``file`` if it is one of the site's (the shipped ones are not
+    checked: their tests do that)."""
+    if not file.site:
+        return []
+    data = _site_bytes(file.source)
+    return ([data] if isinstance(data, Problem)
+            else _text_problems(display_path(str(file.source)), data))
+
+
+def _text_problems(path: str, data: bytes) -> list[Problem]:
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         return [Problem(path, f"not UTF-8 (byte {error.start}): save the catalog as UTF-8")]
     problems = [Problem(path, f"not a .po line: {line.strip()[:60]!r} (each line is a "

@@ -77,13 +77,14 @@ def template_problems(base: Path, v: dict[str, Any]) -> Found:
                  "templates, so it would override nothing")]
     return [("templates", f"{display_path(Path(path))} is {kind}, not a regular file; only "
              "regular files are read as templates (remove it, or put the template's own file "
-             "in its place)") for path, kind in _special_files(folder)]
+             "in its place)") for path, kind in special_files(folder)]
 
 
-def _special_files(folder: Path) -> list[tuple[str, str]]:
+def special_files(folder: Path) -> list[tuple[str, str]]:
     """(path, kind) of each file under ``folder`` (through a symbolic link too) that is no
-    regular file: a build reads every file of the site's templates folder, and a FIFO
-    would keep it waiting for a writer for ever, ``/dev/zero`` never end."""
+    regular file: a build reads every file of the site's templates and ``locales/``
+    folders, and a FIFO would keep it waiting for a writer for ever, ``/dev/zero`` never
+    end. (A link to nothing or in a loop is passed over: nothing is read through it.)"""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()

@@ -10,10 +10,12 @@ loading them from the record cache and checking every output's key).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import importlib.util
 import marshal
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .. import __version__
+from ..errors import ConfigError, Problem, display_path
+from ..loader import NOT_REGULAR
 from ..model import FileStatus, Settings, Statement
 
 CACHE_FORMAT = 4  # bump when the layout of any cache file changes
@@ -67,19 +71,67 @@ def write_cache(path: Path, data: bytes) -> None:
         os.replace(temp, path)
 
 
-def _tree_status(folder: Path, contents: bool = False) -> Iterator[str]:
-    """``relative path:size:mtime`` for every file under ``folder`` (nothing if missing);
-    with ``contents``, ``relative path:digest of its bytes`` instead."""
+def _files_under(folder: Path) -> Iterator[str]:
+    """Every file under ``folder`` (nothing if missing), in a fixed order."""
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            with contextlib.suppress(OSError):
-                if contents:
-                    yield f"{os.path.relpath(path, folder)}:{digest(Path(path).read_bytes())}"
-                    continue
-                st = os.stat(path)
-                yield f"{os.path.relpath(path, folder)}:{st.st_size}:{st.st_mtime_ns}"
+        yield from (os.path.join(root, name) for name in sorted(files))
+
+
+def _tree_status(folder: Path) -> Iterator[str]:
+    """``relative path:size:mtime`` for every file under ``folder`` (nothing if missing)."""
+    for path in _files_under(folder):
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            yield f"{os.path.relpath(path, folder)}:{st.st_size}:{st.st_mtime_ns}"
+
+
+class _NotRegular(OSError):
+    def __init__(self, mode: int) -> None:
+        super().__init__(0, next((kind for test, kind in NOT_REGULAR if test(mode)),
+                                 "not a regular file"))
+
+
+def _tree_contents(folder: Path) -> list[str]:
+    """``relative path:digest of its bytes`` for every file under ``folder`` (nothing if
+    missing); ConfigError naming each that is no regular file. A file that vanished, or a
+    link to nothing or in a loop, is passed over, as the template loader does."""
+    found: list[str] = []
+    problems: list[Problem] = []
+    for path in _files_under(folder):
+        try:
+            found.append(f"{os.path.relpath(path, folder)}:{_file_digest(path)}")
+        except _NotRegular as exc:
+            problems.append(Problem(display_path(path), f"is {exc.strerror}, not a regular "
+                                    "file; only regular files are read"))
+        except OSError:
+            continue
+    if problems:
+        raise ConfigError(problems)
+    return found
+
+
+def _file_digest(path: str) -> str:
+    """:func:`digest` of the file's bytes, read piece by piece; _NotRegular for what is
+    not a regular file, found on the file opened without waiting (a FIFO would wait for a
+    writer for ever, ``/dev/zero`` never end; either may have taken a checked file's place)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # (a socket: it cannot be opened at all)
+            raise _NotRegular(os.stat(path).st_mode) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotRegular(mode)
+        h = hashlib.blake2b(digest_size=16)
+        while piece := os.read(fd, 1 << 20):
+            h.update(piece)
+        h.update(b"\x00")  # as ``digest`` ends each part
+        return h.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def _distribution_versions() -> str:
@@ -111,10 +163,12 @@ def render_base(settings: Settings) -> str:
     """What every output depends on: the code, every setting, the site's templates and
     its own catalogs (``locales/`` beside the config). Those two by their bytes (a few
     small files): a file edited twice within one clock tick keeps its size and time, and
-    they are read when rendered, not parsed once with the statements."""
+    they are read when rendered, not parsed once with the statements. ConfigError names
+    each file there that is no regular file (the config's check of the templates folder
+    may have passed before it appeared)."""
     templates = (() if settings.templates_dir is None
-                 else tuple(_tree_status(settings.templates_dir, contents=True)))
-    locales = tuple(_tree_status(settings.config_path.parent / "locales", contents=True))
+                 else _tree_contents(settings.templates_dir))
+    locales = _tree_contents(settings.config_path.parent / "locales")
     return digest(code_fingerprint(), repr(settings), *templates, "locales", *locales)
 
 

@@ -1,0 +1,69 @@
+"""A statements folder (or one inside it) that cannot be listed is an error naming it, and
+nothing is written: its statements dropped out of every feed without a word before (a
+sub-folder left unreadable by a sync or a permissions slip: 6 outputs removed, exit 0).
+
+Root reads any folder whatever its mode; the CLI then runs without the capabilities that
+let it (``setpriv``), as any other user would. The subprocess's timeout guards the run only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_run import MINIMAL, RECORD
+from conftest import SiteMaker
+
+NOW = "2015-09-10"
+OTHER = RECORD.replace("urn:sfb:a", "urn:sfb:b").replace("title: A", "title: B")
+
+
+def as_a_user() -> list[str]:
+    """What runs a command as a user whom a folder's mode binds."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a folder's mode binds nobody here")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def run_cli(argv: list[str], here: Path) -> tuple[int, str]:
+    done = subprocess.run([*as_a_user(), sys.executable, "-m", "sfb_feeds", *argv], cwd=here,
+                          capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stderr
+
+
+def outputs(config: Path) -> dict[str, bytes]:
+    folder = config.parent / "feeds"
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture
+def closed() -> Iterator[list[Path]]:
+    """Folders the test closes (mode 000): opened again after it, for the clean-up."""
+    folders: list[Path] = []
+    yield folders
+    for folder in folders:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("where", ["statements/2015", "statements"])
+def test_a_folder_that_cannot_be_listed_is_an_error(make_site: SiteMaker, closed: list[Path],
+                                                    where: str) -> None:
+    config = make_site({"a.yaml": RECORD, "2015/b.yaml": OTHER}, config=MINIMAL)
+    argv = ["--config", str(config), "--now", NOW]
+    assert run_cli(["build", *argv], config.parent.parent) == (0, "")
+    before = outputs(config)
+    folder = config.parent / where
+    folder.chmod(0)
+    closed.append(folder)
+    for command in ("check", "build"):
+        assert run_cli([command, *argv], config.parent.parent) == (
+            1, f"error: site/{where}: cannot read: Permission denied\n"), command
+    assert outputs(config) == before
