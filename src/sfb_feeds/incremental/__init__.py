@@ -48,6 +48,12 @@ __all__ = ["STAMP_FILE", "BuildMemory", "RenderPlan"]
 # 290 against 339).
 PARSE_PARALLEL_MIN = 1_000
 RENDER_PARALLEL_MIN = 200
+# Statements from which the outputs about a whole language or the site are rendered here,
+# before forking (below: by the workers, like the rest). Given to the workers, cold 10,000
+# took 0.97 x the time (8 pairs, range 0.88-1.08; peak PSS 208 against 230 MB) and cold
+# 19,000 0.98 x (4 pairs; 267 against 287 MB): the building process no longer renders them
+# with a core idle. At 100,000 each worker would copy them: 697-728 MB (session 18).
+WHOLE_HERE_FROM = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,15 +208,16 @@ def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int],
     Here: the first of each language's most numerous kind (its digests), so that what a
     language's first render prepares (Babel's data, the templates' first run) is
     inherited by every worker instead of prepared in each (cold 10,000, 5 runs each:
-    without them 9.0 s instead of 7.5 s, system time 6.1 s instead of 3.9 s); and the
-    outputs about a whole language or the site (feeds, the digests' archive page), which
-    read statements from all over the heap, which a worker would copy.
+    without them 9.0 s instead of 7.5 s, system time 6.1 s instead of 3.9 s); and, from
+    WHOLE_HERE_FROM statements, the outputs about a whole language or the site (feeds,
+    the digests' archive page), which read statements from all over the heap, which a
+    worker would copy.
 
     The rest follow in the order their statements were read, so that a pool of workers
     (see ``schedule.ROUND_WEIGHT``) touches the memory of a run of neighbouring
     statements: cold 100,000 peak PSS 585-594 MB against 1,150 MB with each format
     spread evenly (each worker had copied ~330 MB); cold 10,000 0.96 x the time (8 pairs)."""
-    here = _rendered_here(planned, indexes)
+    here = _rendered_here(planned, indexes, len(read) >= WHOLE_HERE_FROM)
     at = {id(statement): n for n, statement in enumerate(read)}
 
     def first_read(i: int) -> int:
@@ -220,9 +227,10 @@ def _in_render_order(planned: Sequence[PlannedOutput], indexes: list[int],
     return [i for i in indexes if i in here] + rest, len(here)
 
 
-def _rendered_here(planned: Sequence[PlannedOutput], indexes: list[int]) -> set[int]:
+def _rendered_here(planned: Sequence[PlannedOutput], indexes: list[int], whole_here: bool
+                   ) -> set[int]:
     """The first output of each language's most numerous kind (if it has several), and
-    the outputs about a whole language or the site."""
+    (``whole_here``) the outputs about a whole language or the site."""
     kinds = [(planned[i].format.name, planned[i].target.language) for i in indexes]
     most: dict[str | None, tuple[str, str | None]] = {}
     for kind, count in Counter(kinds).most_common():  # (ties: the first seen)
@@ -231,7 +239,7 @@ def _rendered_here(planned: Sequence[PlannedOutput], indexes: list[int]) -> set[
     first: dict[tuple[str, str | None], int] = {}
     for i, kind in zip(indexes, kinds, strict=True):
         first.setdefault(kind, i)
-    whole = {i for i in indexes if planned[i].target.period is None}
+    whole = {i for i in indexes if whole_here and planned[i].target.period is None}
     return whole.union(first[kind] for kind in most.values())
 
 
