@@ -135,3 +135,22 @@ def test_a_device_in_the_templates_folder_is_refused(make_site: SiteMaker) -> No
                    "is a character device, not a regular file; only regular files are read as "
                    "templates (remove it, or put the template's own file in its place)\n")
     assert not (config.parent / "feeds").exists()
+
+
+@pytest.mark.parametrize("target", ["/nonexistent/digest.html", "digest.html"])
+def test_a_template_link_to_nothing_is_refused(make_site: SiteMaker, target: str) -> None:
+    """A site template that is a symbolic link to a file that is gone (a share not mounted),
+    or a link to itself, was passed over: the built-in template took its place, without a
+    word, as for a misspelt templates folder."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "templates: tpl\n")
+    (config.parent / "tpl" / "email").mkdir(parents=True)
+    (config.parent / "tpl" / "email" / "digest.html").symlink_to(target)  # (itself: a loop)
+    for command in ("check", "build", "digest"):
+        code, out, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+        assert (code, out) == (1, ""), command
+        assert err == ("error: site/sfb-feeds.yaml:4: templates: site/tpl/email/digest.html "
+                       "is a symbolic link that leads to no file, not a regular file; only "
+                       "regular files are read as templates (remove it, or put the "
+                       "template's own file in its place)\n"), command
+    assert not (config.parent / "feeds").exists()
+    assert not (config.parent / "digests").exists()

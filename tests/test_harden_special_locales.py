@@ -138,3 +138,19 @@ def test_a_catalog_over_a_mebibyte_is_refused(make_site: SiteMaker, command: str
     assert err == (f"error: site/{CATALOG}: is larger than 1048576 bytes; a catalog of "
                    "sfb-feeds' labels takes a few kilobytes (is it another program's?)\n")
     assert outputs(config) == []
+
+
+def test_a_catalog_link_to_nothing_is_refused(make_site: SiteMaker) -> None:
+    """A site catalog that is a symbolic link to a file that is gone was passed over: the
+    digests fell back on the shipped labels without a word."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL)
+    (config.parent / CATALOG).parent.mkdir(parents=True)
+    (config.parent / CATALOG).symlink_to("/nonexistent/sfb_feeds.po")
+    for command in ("check", "build", "digest"):
+        code, _, err = run_cli([command, "--config", str(config), "--now", "2015-09-10"],
+                               config.parent.parent)
+        assert (code, err) == (1, f"error: site/{CATALOG}: is a symbolic link that leads to "
+                               "no file, not a regular file; only regular files are read\n"), \
+            command
+    assert outputs(config) == []
+    assert not (config.parent / "digests").exists()

@@ -62,6 +62,7 @@ def _unexpanded(text: str) -> list[str]:
 # The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
 # feeds.index_page.PAGES_FOLDER): a folder with neither would override nothing.
 TEMPLATE_FOLDERS = ("email", "pages")
+LINK_TO_NOTHING = "a symbolic link that leads to no file"
 
 
 def template_problems(base: Path, v: dict[str, Any]) -> Found:
@@ -84,7 +85,8 @@ def special_files(folder: Path) -> list[tuple[str, str]]:
     """(path, kind) of each file under ``folder`` (through a symbolic link too) that is no
     regular file: a build reads every file of the site's templates and ``locales/``
     folders, and a FIFO would keep it waiting for a writer for ever, ``/dev/zero`` never
-    end. (A link to nothing or in a loop is passed over: nothing is read through it.)"""
+    end. A symbolic link to nothing (its file gone, or a loop) is one too: the built-in
+    template or catalog would take its place without a word."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
@@ -92,7 +94,9 @@ def special_files(folder: Path) -> list[tuple[str, str]]:
             path = os.path.join(root, name)
             try:
                 mode = os.stat(path).st_mode
-            except OSError:  # (a link to nothing: a template that is not there)
+            except OSError as exc:
+                found.append((path, LINK_TO_NOTHING if os.path.islink(path)
+                               else f"a file that cannot be looked at ({exc.strerror})"))
                 continue
             found += [(path, kind) for test, kind in NOT_REGULAR if test(mode)]
     return found
