@@ -6,12 +6,19 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from cli_run import MINIMAL, run
 from conftest import SiteMaker
+from test_harden_special_locales import device, fifo, unix_socket
+
+from sfb_feeds.config import load_settings
+from sfb_feeds.digest.render import Digests
+from sfb_feeds.feeds.index_page import IndexPage
+from sfb_feeds.model import Settings
+from sfb_feeds.template_errors import TemplateFailed
 
 LISTING = ("Socialism From Below\n\nAbout the site.\n\nFind out more\n\n"
            "Workers united against the war\n\nMonday 1st June 2015\n\n"
@@ -154,3 +161,54 @@ def test_a_template_link_to_nothing_is_refused(make_site: SiteMaker, target: str
                        "template's own file in its place)\n"), command
     assert not (config.parent / "feeds").exists()
     assert not (config.parent / "digests").exists()
+
+
+def link_to_nothing(path: Path) -> str:
+    path.symlink_to("/nonexistent/template.html")
+    return "a symbolic link that leads to no file"
+
+
+def prepare_index_page(settings: Settings) -> object:
+    return IndexPage(settings, ["en"])
+
+
+def prepare_digests(settings: Settings) -> object:
+    return Digests(settings, ["en"])
+
+
+@pytest.mark.parametrize(("template", "prepare"), [
+    ("pages/index.html", prepare_index_page), ("email/digest.html", prepare_digests)])
+@pytest.mark.parametrize("make", [fifo, device, unix_socket, link_to_nothing])
+def test_a_template_that_turns_special_after_the_checks_is_refused(
+        make_site: SiteMaker, template: str, prepare: Callable[[Settings], object],
+        make: Callable[[Path], str]) -> None:
+    """The config's check and the build's stamp passed; then the template's file became a
+    FIFO (nobody writes to it), a device, a socket or a link to nothing before the
+    renderers loaded it. They name it (exit 1 through the CLI: TemplateFailed is an
+    SfbError) without waiting; before, the built-in template took its place without a
+    word (Jinja's loader passed over what is not a file; a FIFO swapped in between its
+    look and its blocking open would have kept the build waiting for ever)."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "templates: tpl\n")
+    path = config.parent / "tpl" / template
+    path.parent.mkdir(parents=True)
+    path.write_text("{{ title }}\n", encoding="utf-8")
+    settings = load_settings(config)  # checked: a regular file then
+    path.unlink()
+    kind = make(path)
+    outcome: list[BaseException | object] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(prepare(settings))
+        except BaseException as error:  # (handed to the test's thread)
+            outcome.append(error)
+
+    loading = threading.Thread(target=attempt, daemon=True)
+    loading.start()
+    loading.join(120)  # a guard only: a loader waiting for a writer fails the test
+    assert not loading.is_alive(), "the template loader waited for the FIFO's writer"
+    assert len(outcome) == 1 and isinstance(outcome[0], TemplateFailed), outcome
+    assert outcome[0].messages() == [
+        f"site/tpl/{template}: is {kind}, not a regular file; only regular files are read "
+        "as templates (remove it, or put the template's own file in its place)"]
+    assert outcome[0].exit_code == 1

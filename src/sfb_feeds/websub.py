@@ -176,14 +176,28 @@ def _publish(hub: str, feed: str, round_end: float) -> str | None:
         "Content-Type": "application/x-www-form-urlencoded",
         "User-Agent": f"sfb-feeds/{__version__}"})
     own_end = time.monotonic() + TIMEOUT
-    with _Deadline(min(own_end, round_end)) as deadline:
-        opener = urllib.request.build_opener(
-            _NoRedirects, _HTTPHandler(deadline), _HTTPSHandler(deadline))
-        failure = _ask(opener, request)
-    if deadline.passed:  # (a status line cut short may even have looked like a 200)
+    end = min(own_end, round_end)
+    outcome: list[str | None] = []  # the request's, once it has ended in time
+
+    def run() -> None:
+        with _Deadline(end) as deadline:
+            opener = urllib.request.build_opener(
+                _NoRedirects, _HTTPHandler(deadline), _HTTPSHandler(deadline))
+            failure = _ask(opener, request)
+        if not deadline.passed:  # (a status line cut short may even have looked like a 200)
+            outcome.append(failure)
+
+    # In a daemon thread that is waited for until ``end`` only: the deadline cuts a
+    # connection, but a request may be stuck where there is none to cut (the hub's name
+    # being looked up, which no timeout bounds); one given up is left to itself, and to
+    # the process's exit, which does not wait for it.
+    asking = threading.Thread(target=run, name="websub-request", daemon=True)
+    asking.start()
+    asking.join(max(0.0, end - time.monotonic()))
+    if asking.is_alive() or not outcome:
         return (_LEFT if round_end < own_end
                 else f"cannot be reached (no answer within {TIMEOUT:g} s)")
-    return failure
+    return outcome[0]
 
 
 def _ask(opener: urllib.request.OpenerDirector, request: urllib.request.Request) -> str | None:
@@ -204,8 +218,9 @@ def publish(hub: str, feeds: Sequence[str]) -> tuple[list[str], str | None]:
 
     The first alone, so that a hub that is down or failing costs one request; then the
     others, WORKERS at a time. No request starts after a failure or once ROUND seconds
-    have passed since the first, and one still unanswered then is given up: the round
-    never takes much more than ROUND seconds, however slow the hub. The report names the
+    have passed since the first, and one still unanswered then is given up, wherever it
+    is stuck (the hub's name not yet looked up too): the round never takes much more than
+    ROUND seconds, however slow the hub or the resolver. The report names the
     first failure in ``feeds``' order, or else how many feeds the round had time for."""
     if not feeds:
         return [], None

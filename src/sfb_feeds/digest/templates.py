@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from ..bidi import FSI, PDI, balance_bidi, balance_lines, directed_lines, isolated_in
 from ..language import canonical_tag
+from ..template_files import SiteTemplateLoader
 from .text import Columns
 
 PACKAGE = "sfb_feeds.templates"
@@ -29,7 +30,7 @@ def template_loader(templates_dir: Path | None) -> jinja2.BaseLoader:
     shipped = jinja2.PackageLoader(PACKAGE, FOLDER, encoding="utf-8")
     if templates_dir is None:
         return shipped
-    site = jinja2.FileSystemLoader(templates_dir / FOLDER, encoding="utf-8")
+    site = SiteTemplateLoader(templates_dir / FOLDER)  # (a FIFO: refused, not waited for)
     return jinja2.ChoiceLoader([site, shipped])
 
 

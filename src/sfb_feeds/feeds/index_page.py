@@ -16,6 +16,7 @@ from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site, feed_title
 from ..template_errors import site_templates
+from ..template_files import SiteTemplateLoader
 from .document import ALL_LANGUAGES, display_title
 
 NEWEST = 5  # statement titles shown per language
@@ -61,7 +62,7 @@ def environment(templates_dir: Path | None = None,
     shipped = jinja2.FileSystemLoader(Path(__file__).with_name("templates"), encoding="utf-8")
     loader: jinja2.BaseLoader = shipped
     if templates_dir is not None:
-        own = jinja2.FileSystemLoader(templates_dir / PAGES_FOLDER, encoding="utf-8")
+        own = SiteTemplateLoader(templates_dir / PAGES_FOLDER)  # (a FIFO: refused, not waited for)
         loader = jinja2.ChoiceLoader([own, shipped])
     return jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
