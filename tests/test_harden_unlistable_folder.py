@@ -67,3 +67,32 @@ def test_a_folder_that_cannot_be_listed_is_an_error(make_site: SiteMaker, closed
         assert run_cli([command, *argv], config.parent.parent) == (
             1, f"error: site/{where}: cannot read: Permission denied\n"), command
     assert outputs(config) == before
+
+
+TEMPLATE = "tpl/email/digest.html"
+CATALOG = "locales/en/LC_MESSAGES/sfb_feeds.po"
+
+
+@pytest.mark.parametrize(("where", "config_line"), [
+    (TEMPLATE, "site/sfb-feeds.yaml:4: templates: "), (CATALOG, "")])
+def test_a_template_or_catalog_that_cannot_be_read_is_an_error(
+        make_site: SiteMaker, closed: list[Path], where: str, config_line: str) -> None:
+    """A site template or catalog whose mode forbids reading it: check passed it, and build
+    and digest stopped with an internal error (exit 70, "this is a bug")."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "templates: tpl\n")
+    (config.parent / "tpl" / "email").mkdir(parents=True)
+    (config.parent / CATALOG).parent.mkdir(parents=True)
+    (config.parent / TEMPLATE).write_text("{{ title }}\n", encoding="utf-8")
+    (config.parent / CATALOG).write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n', encoding="utf-8")
+    argv = ["--config", str(config), "--now", NOW]
+    closing = config.parent / where
+    closing.chmod(0)
+    closed.append(closing)
+    colon = "" if config_line else ":"
+    for command in ("check", "build", "digest"):
+        assert run_cli([command, *argv], config.parent.parent) == (
+            1, f"error: {config_line}site/{where}{colon} cannot be read: Permission denied; "
+            "let the user that runs sfb-feeds read it, or remove it\n"), command
+    assert not [name for name in outputs(config) if not name.startswith(".")]  # (a lock, no more)
+    assert not (config.parent / "digests").exists()

@@ -8,7 +8,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,9 @@ def template_problems(base: Path, v: dict[str, Any]) -> Found:
                  "templates, so it would override nothing")]
     return [("templates", f"{display_path(Path(path))} is {kind}, not a regular file; only "
              "regular files are read as templates (remove it, or put the template's own file "
-             "in its place)") for path, kind in special_files(folder)]
+             "in its place)") for path, kind in special_files(folder)] + [
+        ("templates", f"{display_path(Path(path))} cannot be read: {why}; let the user that "
+         "runs sfb-feeds read it, or remove it") for path, why in unreadable_files(folder)]
 
 
 def special_files(folder: Path) -> list[tuple[str, str]]:
@@ -88,18 +90,35 @@ def special_files(folder: Path) -> list[tuple[str, str]]:
     end. A symbolic link to nothing (its file gone, or a loop) is one too: the built-in
     template or catalog would take its place without a word."""
     found = []
+    for path in _files(folder):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            found.append((path, LINK_TO_NOTHING if os.path.islink(path)
+                          else f"a file that cannot be looked at ({exc.strerror})"))
+            continue
+        found += [(path, kind) for test, kind in NOT_REGULAR if test(mode)]
+    return found
+
+
+def unreadable_files(folder: Path) -> list[tuple[str, str]]:
+    """(path, why) of each regular file under ``folder`` that cannot be opened for reading
+    (its mode): the build would stop at it with an internal error."""
+    found = []
+    for path in _files(folder):
+        try:
+            if stat.S_ISREG(os.stat(path).st_mode):
+                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError as exc:
+            if not os.path.islink(path):  # (a link to nothing: special_files names it)
+                found.append((path, exc.strerror or str(exc)))
+    return found
+
+
+def _files(folder: Path) -> Iterator[str]:
     for root, dirs, files in os.walk(folder):
         dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            try:
-                mode = os.stat(path).st_mode
-            except OSError as exc:
-                found.append((path, LINK_TO_NOTHING if os.path.islink(path)
-                               else f"a file that cannot be looked at ({exc.strerror})"))
-                continue
-            found += [(path, kind) for test, kind in NOT_REGULAR if test(mode)]
-    return found
+        yield from (os.path.join(root, name) for name in sorted(files))
 
 
 def folder_problems(base: Path, v: dict[str, Any]) -> Found:

@@ -90,7 +90,8 @@ def _open(path: str, template: str) -> int:
             raise not_a_template(path, LINK_TO_NOTHING) from None
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             raise jinja2.TemplateNotFound(template) from None
-        raise
+        raise TemplateFailed(f"{display_path(path)}: cannot be read: {exc.strerror or exc}; let "
+                             "the user that runs sfb-feeds read it, or remove it") from None
 
 
 def _kind(mode: int) -> str:

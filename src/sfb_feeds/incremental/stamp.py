@@ -95,7 +95,8 @@ class _NotRegular(OSError):
 def _tree_contents(folder: Path) -> list[str]:
     """``relative path:digest of its bytes`` for every file under ``folder`` (nothing if
     missing); ConfigError naming each that is no regular file. A file that vanished, or a
-    link to nothing or in a loop, is passed over, as the template loader does."""
+    link to nothing or in a loop, is passed over here: the config's check named it (and
+    the site template loader refuses one that turned into it since)."""
     found: list[str] = []
     problems: list[Problem] = []
     for path in _files_under(folder):
