@@ -26,7 +26,7 @@ EXAMPLES = {
     "unsubscribe": "examples:\n  sfb-feeds unsubscribe ann@example.org --lang pl\n"
                    "  sfb-feeds unsubscribe ann@example.org   # every language",
     "import": "example:\n  sfb-feeds import listing.txt --out statements/imported "
-              "--base-url https://socialismfrombelow.org",
+              "--base-url https://www.istendency.net/",
 }
 
 

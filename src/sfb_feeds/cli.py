@@ -196,6 +196,16 @@ def _address(option: str, address: str | None, check: Callable[[str], str]) -> s
         raise UsageError(f"{option}: {address!r} {exc}") from None
 
 
+def _require_secret(settings: Settings, to: str | None, dry_run: bool) -> None:
+    """A site with subscribers needs their links' secret on every run that sends, even one
+    with nothing to send, as it needs the SMTP password: an hourly cron job started without
+    it fails at once, not in the hour the week's digests fall due."""
+    from .readiness import unsubscribe_secret
+
+    if settings.digests.recipients and to is None and not dry_run:
+        unsubscribe_secret(settings, os.environ)
+
+
 def run_send(args: argparse.Namespace, console: _Console) -> int:
     from .carry import carried
     from .digest.command import digest_outputs, list_copies, require_complete_week, week_label
@@ -206,6 +216,7 @@ def run_send(args: argparse.Namespace, console: _Console) -> int:
     to = _address("--to", args.to, check_one_address)
     only = _address("--recipient", args.recipient, lambda text: check_address(text.strip()))
     settings = load_settings(args.config, recipients=True)  # as check reads them
+    _require_secret(settings, to, args.dry_run)
     loaded = load_statements(settings)
     console.loaded(loaded)
     now = clock(args, settings)

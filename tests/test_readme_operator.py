@@ -1,0 +1,207 @@
+"""What the README and docs/operations.md tell an operator, checked against the program: the
+config keys and their defaults, the command lines of the examples, the systemd units, and
+the send rules a cron job meets on its first run."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_run import run
+from conftest import GOOD_RECORD, REPO, SITE_CONFIG
+
+from sfb_feeds.arguments import build_parser
+from sfb_feeds.config import SCHEMA, load_settings
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+DOCS = {path.name: path.read_text(encoding="utf-8")
+        for path in sorted((REPO / "docs").glob("*.md"))}
+
+
+def _table_rows(text: str, heading: str) -> list[list[str]]:
+    """The cells of each row of the first table after ``heading`` (a line of the text)."""
+    after = text[text.index(f"\n{heading}\n"):]
+    lines = after.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    rows = []
+    for line in lines[start + 2:]:  # (the header row and its |---| line)
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def _documented_keys() -> dict[str, str]:
+    """README's site config table: each key (a row may name two, `smtp.host`, `smtp.port`)
+    with its default, as written in the default column (the n-th of a row's defaults)."""
+    keys: dict[str, str] = {}
+    for key_cell, default_cell, _ in _table_rows(README, "## Site config (`sfb-feeds.yaml`)"):
+        names = re.findall(r"`([^`]+)`", key_cell)
+        defaults = re.findall(r"`([^`]+)`", default_cell)
+        for i, name in enumerate(names):
+            keys[name] = defaults[i] if len(defaults) == len(names) else default_cell
+    return keys
+
+
+def _accepted_keys() -> set[str]:
+    """Every key the config loader reads, as the README writes it (``site.title``)."""
+    return {f"{section}.{key}" if isinstance(reader, dict) else section
+            for section, reader in SCHEMA.items()
+            for key in (reader if isinstance(reader, dict) else [""])}
+
+
+def test_the_config_table_names_every_key_the_loader_reads_and_no_other() -> None:
+    documented = set(_documented_keys())
+    # smtp.starttls is read for old configs: the README names it in smtp.security's row
+    old = {"smtp.starttls"}
+    assert documented == _accepted_keys() - old
+    assert "`smtp.starttls: true/false` still works" in README
+
+
+def test_the_config_tables_defaults_are_the_loaders(tmp_path: Path) -> None:
+    """Each default the table gives as a value is what a config without the key gets."""
+    config = tmp_path / "sfb-feeds.yaml"
+    config.write_text("site:\n  title: T\n  url: https://example.org/\n", encoding="utf-8")
+    settings = load_settings(config)
+    loaded: dict[str, Any] = {
+        "site.timezone": settings.site.timezone,
+        "statements": settings.statements_dir, "output": settings.output_dir,
+        "cache": settings.cache_dir, "state": settings.state_folder,
+        "feeds.entries": settings.feeds.entries,
+        "digests.week_starts": settings.digests.week_starts,
+        "digests.unsubscribe_secret_env": settings.digests.unsubscribe_secret_env,
+        "smtp.host": settings.smtp.host, "smtp.port": settings.smtp.port,
+        "smtp.security": settings.smtp.security,
+        "limits.file_bytes": settings.limits.file_bytes,
+        "limits.excerpt_bytes": settings.limits.excerpt_bytes,
+    }
+    documented = _documented_keys()
+    for key, value in loaded.items():
+        expected: object = documented[key]
+        if isinstance(value, Path):
+            expected = tmp_path / str(expected)
+        elif isinstance(value, int):
+            expected = int(str(expected))
+        assert value == expected, key
+    assert settings.site.description == settings.site.author == "T"  # `site.title`
+    assert documented["site.description"] == documented["site.author"] == "site.title"
+    assert settings.site.feeds_url == "https://example.org/feeds/"
+    assert documented["site.feeds_url"] == "<site.url>/feeds/"
+
+
+def _shell_blocks(text: str) -> Iterator[str]:
+    yield from re.findall(r"```sh\n(.*?)```", text, flags=re.S)
+
+
+def _command_lines() -> list[tuple[str, list[str]]]:
+    """Each ``sfb-feeds ...`` line of the README's and the docs' shell examples, as argv
+    (without the program, and up to a pipe, a redirection or a comment)."""
+    found = []
+    for name, text in [("README.md", README), *DOCS.items()]:
+        for block in _shell_blocks(text):
+            for line in block.replace("\\\n", " ").splitlines():
+                words = shlex.split(line, comments=True)
+                if not words or not words[0].endswith("sfb-feeds"):
+                    continue
+                cut = next((i for i, w in enumerate(words) if w in {"|", ">"}), len(words))
+                found.append((f"{name}: {line.strip()}", words[1:cut]))
+    return found
+
+
+def test_every_documented_command_line_is_one_the_program_takes() -> None:
+    parser = build_parser()
+    lines = _command_lines()
+    assert len(lines) >= 15  # (the extraction found the examples)
+    for where, argv in lines:
+        try:
+            parser.parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"{where}: sfb-feeds refuses these arguments")
+
+
+def _sample_site(tmp_path: Path) -> Path:
+    """A copy of the repository's sample site (its config and statements)."""
+    shutil.copytree(REPO / "statements", tmp_path / "site" / "statements")
+    shutil.copy(REPO / "sfb-feeds.yaml", tmp_path / "site" / "sfb-feeds.yaml")
+    return tmp_path / "site" / "sfb-feeds.yaml"
+
+
+def test_the_readmes_digest_examples_print_a_digest_of_the_sample_site(tmp_path: Path) -> None:
+    """Run on the sample site as the README shows them, each example prints a digest (one
+    naming a language the site has no statement in was a usage error, exit 2)."""
+    config = _sample_site(tmp_path)
+    examples = [argv for where, argv in _command_lines()
+                if where.startswith("README.md") and argv[0] == "digest" and "--week" in argv]
+    assert len(examples) >= 2
+    for argv in examples:
+        code, out, err = run([*argv, "--config", str(config)])
+        assert (code, err) == (0, ""), argv
+        assert "2015" in out, argv
+
+
+def test_send_refuses_every_run_without_the_unsubscribe_secret(
+    make_site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: with digests.recipients, `send` refuses to start without the secret (exit 1,
+    naming the variable), as it does without the SMTP password: an hourly cron job that
+    lacks it is told at its first run, not in the hour the week's digests fall due (a run
+    with nothing to send went by silently, exit 0). A dry run and a test copy to a
+    language without subscribers need no secret."""
+    monkeypatch.delenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", raising=False)
+    config = make_site({"a.yaml": GOOD_RECORD}, config=SITE_CONFIG + (
+        "digests:\n  from: Digest <digest@example.org>\n"
+        '  unsubscribe: "https://example.org/u?lang={lang}&address={address}&token={token}"\n'
+        "  recipients: {pl: pl.txt}\n  lists: {en: en@lists.example.org}\n"
+        "smtp: {host: 127.0.0.1, port: 9}\n"))
+    (config.parent / "pl.txt").write_text("ann@example.org\n", encoding="utf-8")
+    message = (f"error: {config}: digests.unsubscribe_secret_env: the environment variable "
+               "SFB_FEEDS_UNSUBSCRIBE_SECRET is not set or empty")
+    # a week with nothing published: nothing to send, no connection made
+    for argv in (["--now", "2016-01-20"], ["--week", "2015-W36", "--lang", "en"]):
+        code, out, err = run(["send", "--config", str(config), *argv])
+        assert (code, out) == (1, ""), argv
+        assert err.startswith(message), argv
+    assert not (config.parent / ".sfb-state" / "sent.jsonl").exists()
+    code, out, _ = run(["send", "--config", str(config), "--now", "2016-01-20", "--dry-run"])
+    assert (code, out) == (0, "would send 0\n")
+
+
+def _units(text: str) -> dict[str, str]:
+    """docs/operations.md's unit files: each ``/etc/systemd/system/NAME`` and its text."""
+    return dict(re.findall(r"`/etc/systemd/system/([\w.-]+)`(?:(?!\n\n).)*?:\n\n```ini\n(.*?)```",
+                           text, flags=re.S))
+
+
+def test_the_systemd_units_cover_what_the_crontab_runs() -> None:
+    units = _units(DOCS["operations.md"])
+    commands = {re.search(r"ExecStart=\S+ (\w+)", text).group(1)  # type: ignore[union-attr]
+                for name, text in units.items() if name.endswith(".service")}
+    crontab = re.search(r"```cron\n(.*?)```", DOCS["operations.md"], flags=re.S)
+    assert crontab is not None
+    assert commands == set(re.findall(r"sfb-feeds (\w+)", crontab.group(1))) == {"build", "send"}
+    for name in units:
+        if name.endswith(".timer"):
+            assert name.removesuffix(".timer") + ".service" in units
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze is not installed")
+def test_the_systemd_units_are_valid(tmp_path: Path) -> None:
+    """``systemd-analyze verify`` accepts each unit of docs/operations.md (the program's
+    path made this test's, which must exist)."""
+    program = shutil.which("sfb-feeds") or str(Path(shutil.which("python3") or "/bin/true"))
+    names = []
+    for name, text in _units(DOCS["operations.md"]).items():
+        text = re.sub(r"ExecStart=/srv/sfb/venv/bin/sfb-feeds", f"ExecStart={program}", text)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        names.append(str(tmp_path / name))
+    done = subprocess.run(["systemd-analyze", "verify", *names], capture_output=True,
+                          text=True, check=False)
+    problems = [line for line in done.stderr.splitlines() if str(tmp_path) in line]
+    assert done.returncode == 0 and not problems, done.stderr
