@@ -165,3 +165,15 @@ def test_help_describes_every_argument_and_whom_send_mails(
     description = capsys.readouterr().out.split("\n\n")[1]
     assert description == ("email each digest of a week to its list (digests.lists) and "
                            "subscribers (digests.recipients), once only")
+
+
+@pytest.mark.parametrize("command", ["check", "build", "digest", "send", "import"])
+def test_an_unknown_option_is_named_with_the_commands_usage(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``build --bogus`` showed the usage of sfb-feeds as a whole (``sfb-feeds [-h]
+    [--version] COMMAND ...``), not the options of the command it was given to."""
+    listing = ["listing.txt"] if command == "import" else []  # (import's one argument)
+    assert main([command, "--bogus", *listing, "-z"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: sfb-feeds {command} ")
+    assert err.endswith(f"sfb-feeds {command}: error: unrecognized arguments: --bogus -z\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -80,7 +80,19 @@ def _send_options(send: argparse.ArgumentParser) -> None:
     _now_option(send, "the run's clock")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line's arguments; an unknown one is a usage error (exit 2) shown with
+    the usage of the command it was given to (argparse alone shows the whole program's)."""
+    commands: dict[str, argparse.ArgumentParser] = {}
+    args, unknown = build_parser(commands).parse_known_args(argv)
+    if unknown:
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+def build_parser(commands: dict[str, argparse.ArgumentParser] | None = None
+                 ) -> argparse.ArgumentParser:
+    """The program's parser; ``commands`` (if given) receives each command's own."""
     parser = argparse.ArgumentParser(
         prog="sfb-feeds",
         description="Feeds and weekly email digests for the statements of Socialism From Below.",
@@ -98,9 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     noise.add_argument("-v", "--verbose", action="store_true", help="explain what happens")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_text, description=help_text,
+        made = sub.add_parser(name, parents=[common], help=help_text, description=help_text,
                               epilog=EXAMPLES[name],
                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        if commands is not None:
+            commands[name] = made
+        return made
 
     _add_commands(command)
     return parser

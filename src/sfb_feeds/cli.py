@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from . import __version__, environment
-from .arguments import build_parser
+from .arguments import parse_arguments
 from .config import load_settings
 from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, counted, printable
 from .loader import Loaded, load_statements
@@ -353,9 +353,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     """Run the command line; returns the exit code (``errors.EXIT_*``; 130 if interrupted)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_arguments(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 for --help/--version
         return int(exc.code or 0)
     console = _Console(args, out, err)
