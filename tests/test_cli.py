@@ -14,6 +14,7 @@ from conftest import REPO, SiteMaker
 
 from sfb_feeds import __version__
 from sfb_feeds.cli import main
+from sfb_feeds.errors import display_path
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
@@ -177,3 +178,16 @@ def test_an_unknown_option_is_named_with_the_commands_usage(
     err = capsys.readouterr().err
     assert err.startswith(f"usage: sfb-feeds {command} ")
     assert err.endswith(f"sfb-feeds {command}: error: unrecognized arguments: --bogus -z\n")
+
+
+def test_check_verbose_says_what_it_read(make_site: SiteMaker) -> None:
+    """``check -v`` said no more than ``check`` on a site with catalogs for its languages:
+    it names the config, the statements, output and templates folders it resolved."""
+    config = make_site({"a.yaml": "title: A\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\n"
+                                  "id: urn:sfb:a\n"})
+    code, _, err = run(["check", "--verbose", "--config", str(config)])
+    assert code == 0
+    site = display_path(config.parent)
+    assert err.splitlines() == [
+        f"config {site}/sfb-feeds.yaml: statements from {site}/statements/, outputs to "
+        f"{site}/feeds/, built-in templates"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from . import __version__, environment
 from .arguments import parse_arguments
 from .config import load_settings
-from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, counted, printable
+from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, counted, display_path, printable
 from .loader import Loaded, load_statements
 from .model import Settings
 from .site import is_published
@@ -98,6 +98,12 @@ def clock(args: argparse.Namespace, settings: Settings) -> datetime:
 
 def run_check(args: argparse.Namespace, console: _Console) -> int:
     settings = load_settings(args.config, recipients=True)  # as send needs them
+    templates = settings.templates_dir
+    console.detail(f"config {display_path(settings.config_path)}: statements from "
+                   f"{display_path(settings.statements_dir)}/, outputs to "
+                   f"{display_path(settings.output_dir)}/, "
+                   + (f"templates from {display_path(templates)}/" if templates
+                      else "built-in templates"))
     loaded = load_statements(settings)
     for warning in loaded.warnings:
         console.warn(str(warning))
