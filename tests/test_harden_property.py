@@ -8,6 +8,7 @@ import email.policy
 import io
 import json
 import tempfile
+import unicodedata
 import xml.etree.ElementTree as ET
 from datetime import date
 from email.message import EmailMessage
@@ -74,6 +75,14 @@ def _config(title: list[str], week_starts: str, zone: str, entries: int) -> str:
             f"feeds:\n  entries: {entries}\ndigests:\n  week_starts: {week_starts}\n")
 
 
+def _shown(paragraphs: object) -> list[str]:
+    """The paragraphs a reader sees: one of only spaces and format characters (an RLM
+    alone) is left out (README, "Record format")."""
+    assert isinstance(paragraphs, list)
+    return [p for p in paragraphs
+            if not all(c.isspace() or unicodedata.category(c) == "Cf" for c in p)]
+
+
 def _check_feeds(output: Path, published: list[dict[str, object]]) -> None:
     for lang in {str(r["language"]) for r in published}:
         mine = [r for r in published if r["language"] == lang]
@@ -92,12 +101,11 @@ def _check_feeds(output: Path, published: list[dict[str, object]]) -> None:
                     entry.findtext(f"{_ATOM}content") or "")])
                 for entry in ET.parse(document).getroot().iter(f"{_ATOM}entry")]
         assert sorted(t for t, _ in found) == titles
-        assert sorted(found) == sorted((str(r["title"]), r["paragraphs"]) for r in mine)
+        assert sorted(found) == sorted((str(r["title"]), _shown(r["paragraphs"])) for r in mine)
         rss = ET.parse(folder / "rss.xml").getroot()
         assert {item.findtext("title") for item in rss.iter("item")} <= set(titles)
         feed = json.loads((folder / "feed.json").read_bytes())
-        expected = [(str(r["title"]), BLANK_LINE.join(r["paragraphs"]))  # type: ignore[arg-type]
-                    for r in mine]
+        expected = [(str(r["title"]), BLANK_LINE.join(_shown(r["paragraphs"]))) for r in mine]
         for item in feed["items"]:
             assert (item["title"], item["content_text"]) in expected
 
@@ -125,6 +133,10 @@ def _run(argv: list[str]) -> tuple[int, str]:
 
 @hypothesis.settings(max_examples=60, deadline=None,
                      suppress_health_check=[hypothesis.HealthCheck.too_slow])
+@hypothesis.example(  # (found by CI: a paragraph of an RLM alone is left out)
+    site=[{"title": "T 1", "paragraphs": ["\u200f", "0/0 x", "y"], "language": "en",
+           "date": date(2014, 12, 20), "authors": [], "corruption": None}],
+    title=["0"], week_starts="monday", zone="UTC", entries=1)
 @given(site=st.lists(records(), min_size=1, max_size=4), title=WORDS,
        week_starts=st.sampled_from(WEEKDAYS), zone=st.sampled_from(ZONES),
        entries=st.integers(1, 3))
