@@ -65,6 +65,8 @@ feeds:
 digests:
   from: Digest <digest@example.org>
   lists: {{{lists}}}
+  recipients: {{pl: pl.txt}}
+  unsubscribe: "https://example.org/unsubscribe?lang={{lang}}&address={{address}}&token={{token}}"
 smtp: {{host: 127.0.0.1, port: {port}}}
 """
 
@@ -104,6 +106,8 @@ class Site:
     title: str = "Year Site"
     languages: tuple[str, ...] = ("en", "pl")
     statements: dict[int, Statement] = field(default_factory=dict)
+    subscribers: tuple[str, ...] = ("ann@example.org", "bob@example.org")
+    unsubscribed: set[str] = field(default_factory=set)
 
     @property
     def config(self) -> Path:
@@ -113,6 +117,18 @@ class Site:
         lists = ", ".join(f"{lang}: {LISTS[lang]}" for lang in self.languages)
         self.config.write_text(CONFIG.format(title=self.title, lists=lists, port=self.port))
         aged(self.config)
+
+    def write_subscribers(self) -> None:
+        """pl.txt, as the README asks: a new version renamed into place."""
+        aged(self.root / "pl.txt.new", "".join(f"{a}\n" for a in self.subscribers))
+        (self.root / "pl.txt.new").replace(self.root / "pl.txt")
+
+    def recipients(self, language: str) -> set[str]:
+        """Who is mailed a digest in ``language`` now: its list, and pl's subscribers."""
+        mailed = {LISTS[language]}
+        if language == "pl":
+            mailed |= set(self.subscribers) - self.unsubscribed
+        return mailed
 
     def put(self, statement: Statement) -> None:
         self.statements[statement.number] = statement
@@ -136,14 +152,14 @@ def aged(path: Path, text: str | None = None) -> None:
     os.utime(path, (moment, moment))
 
 
-def cli(site: Site, command: str, now: datetime) -> None:
-    """Run `sfb-feeds COMMAND --quiet` at ``now`` in a subprocess: exit 0, nothing said."""
-    env = dict(os.environ, SFB_FEEDS_SEND_BACKOFF="0")
+def cli(site: Site, *command: str) -> None:
+    """Run `sfb-feeds COMMAND --quiet` in a subprocess: exit 0, nothing said."""
+    env = dict(os.environ, SFB_FEEDS_SEND_BACKOFF="0",
+               SFB_FEEDS_UNSUBSCRIBE_SECRET="a year's secret")
     done = subprocess.run(
-        [sys.executable, "-m", "sfb_feeds", command, "--quiet", "--config", str(site.config),
-         "--now", now.isoformat()], capture_output=True, text=True, env=env, timeout=120,
-        check=False)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), (command, now)
+        [sys.executable, "-m", "sfb_feeds", *command, "--quiet", "--config", str(site.config)],
+        capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), command
 
 
 # ---- what the output folder holds --------------------------------------------------------
@@ -205,18 +221,27 @@ def week_end(week: str) -> datetime:
     return datetime.combine(monday + timedelta(days=7), datetime.min.time(), LONDON)
 
 
-def due_digests(site: Site, since: datetime, now: datetime) -> set[tuple[str, str]]:
-    """(language, week) of each digest whose week ended after ``since``, up to ``now``."""
-    return {(s.language, week_of(s.published)) for s in site.statements.values()
-            if s.language in site.languages and since < week_end(week_of(s.published)) <= now}
+Copy = tuple[str, str, str]  # language, week, recipient
+
+
+def due_copies(site: Site, since: datetime, now: datetime) -> set[Copy]:
+    """(language, week, recipient) of each copy of a digest whose week ended after
+    ``since``, up to ``now``, to each of its recipients now."""
+    return {(s.language, week_of(s.published), recipient)
+            for s in site.statements.values()
+            if s.language in site.languages and since < week_end(week_of(s.published)) <= now
+            for recipient in site.recipients(s.language)}
 
 
 def check_digest(site: Site, message: email.message.EmailMessage, recipients: list[str],
-                 now: datetime) -> tuple[str, str]:
-    """The digest's (language, week), having checked its list, language and statements."""
+                 now: datetime) -> Copy:
+    """The copy's (language, week, recipient), having checked its language, its
+    statements, and that a subscriber's copy is addressed to them, with their own link."""
     week, language = re.findall(r"<digest\.(\d{4}-W\d\d)\.([a-z]+)\.", message["Message-ID"])[0]
-    assert recipients == [LISTS[language]]
-    assert message["Content-Language"] == language
+    assert len(recipients) == 1 and message["Content-Language"] == language
+    if recipients[0] != LISTS[language]:
+        assert message["To"] == recipients[0]
+        assert f"address={recipients[0].replace('@', '%40')}" in message["List-Unsubscribe"]
     text = message.get_body(("plain",))
     assert text is not None
     body = text.get_content()
@@ -224,7 +249,7 @@ def check_digest(site: Site, message: email.message.EmailMessage, recipients: li
     expected = {s.title for s in site.published(now, language).values()
                 if week_of(s.published) == week}
     assert shown == expected, (week, language)
-    return language, week
+    return language, week, recipients[0]
 
 
 # ---- nginx, if installed -----------------------------------------------------------------
@@ -346,6 +371,21 @@ class Editor:
         site.delete(2)
         return Edit("a statement deleted", languages_only("en"))
 
+    def week9(self) -> Edit:
+        self.site.subscribers = (*self.site.subscribers, "cat@example.org")
+        self.site.write_subscribers()
+        return Edit("a subscriber joins", files=())
+
+    def week15(self) -> Edit:
+        cli(self.site, "unsubscribe", "bob@example.org", "--lang", "pl")
+        self.site.unsubscribed.add("bob@example.org")
+        return Edit("a subscriber leaves", files=())
+
+    def week40(self) -> Edit:
+        self.site.subscribers = self.site.subscribers[1:]
+        self.site.write_subscribers()
+        return Edit("a subscriber taken off the file", files=())
+
     def week10(self) -> Edit:
         site = self.site
         site.title = "Year Site Renamed"
@@ -427,7 +467,7 @@ class Year:
     last_send: datetime = NEVER
     last_tick: datetime = NEVER
     received: int = 0
-    sent: Counter[tuple[str, str]] = field(default_factory=Counter)
+    sent: Counter[Copy] = field(default_factory=Counter)
 
     @property
     def feeds(self) -> Path:
@@ -435,9 +475,9 @@ class Year:
 
     def tick(self, now: datetime, send: bool, edit: Edit | None) -> None:
         tags = etags(self.base, self.files)
-        cli(self.site, "build", now)
+        cli(self.site, "build", "--now", now.isoformat())
         if send:
-            cli(self.site, "send", now)
+            cli(self.site, "send", "--now", now.isoformat())
         files = snapshot(self.feeds)
         self.check_files(files, now, edit)
         self.check_entries(now, edit)
@@ -458,7 +498,7 @@ class Year:
                        for s in self.site.statements.values())
         allowed = edit.files if edit else EVERYTHING if appeared else ()
         assert {p for p in changed if not p.startswith(allowed)} == set(), (now, edit)
-        assert changed or not edit, f"{edit} changed nothing"
+        assert changed or not edit or not edit.files, f"{edit} changed nothing"
 
     def check_entries(self, now: datetime, edit: Edit | None) -> None:
         for language in self.site.languages:
@@ -481,7 +521,7 @@ class Year:
             message = email.message_from_bytes(data, policy=email.policy.default)
             assert isinstance(message, email.message.EmailMessage)
             got.append(check_digest(self.site, message, recipients, now))
-        assert sorted(got) == sorted(due_digests(self.site, self.last_send, now)), now
+        assert sorted(got) == sorted(due_copies(self.site, self.last_send, now)), now
         self.sent.update(got)
         self.last_send = now
 
@@ -493,9 +533,12 @@ def test_a_year_of_cron_keeps_the_promises(tmp_path: Path, nginx: str | None) ->
         (site.root / "statements").mkdir(parents=True)
         shutil.copytree(REPO / "templates" / "email", site.root / "templates" / "email")
         site.write_config()
+        site.write_subscribers()
         year = Year(site, handler, nginx)
         edits = Editor(site).edits()
         for now, send, edited in ticks(edits):
             year.tick(now, send, edits[edited]() if edited is not None else None)
     assert set(year.sent.values()) == {1}
-    assert len(year.sent) == 10
+    # the lists' 10; ann's and bob's W01 and W07 (bob leaves, ann is taken off the file,
+    # before W43); cat's W43 (she joins after W07 went out)
+    assert len(year.sent) == 10 + 5
