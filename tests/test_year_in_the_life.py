@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import feedparser
 import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
@@ -49,6 +51,7 @@ LONDON = ZoneInfo("Europe/London")
 ATOM = "{http://www.w3.org/2005/Atom}"
 START = date(2016, 1, 4)  # a Monday: 2016-W01
 NEVER = datetime.min.replace(tzinfo=LONDON)
+MANIFEST = ".sfb-feeds-manifest.json"
 LISTS = {"en": "en@lists.example.org", "pl": "pl@lists.example.org",
          "tr": "tr@lists.example.org"}
 CONFIG = """\
@@ -168,8 +171,14 @@ Files = dict[str, tuple[bytes, int]]
 
 
 def snapshot(folder: Path) -> Files:
+    """Every file's bytes and mtime: the outputs and the manifest (not the lock, which
+    each build that writes takes)."""
     return {path.relative_to(folder).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
-            for path in folder.rglob("*") if path.is_file() and not path.name.startswith(".")}
+            for path in folder.rglob("*") if path.is_file() and path.name != ".sfb-feeds.lock"}
+
+
+def served(files: Files) -> Files:
+    return {path: stamp for path, stamp in files.items() if not path.startswith(".")}
 
 
 Entries = dict[str, tuple[str, bytes]]  # id -> (updated, the entry without its updated)
@@ -207,6 +216,14 @@ def check_feed_dates(feeds: Path, language: str) -> None:
     built = etree.parse(str(feeds / language / "rss.xml")).getroot().findtext(
         "channel/lastBuildDate")
     assert parsedate_to_datetime(built or "") == newest.replace(microsecond=0)
+    atom_ids = [e.findtext(f"{ATOM}id") for e in root.iter(f"{ATOM}entry")]
+    rss = feedparser.parse((feeds / language / "rss.xml").read_bytes())
+    assert not rss.bozo and [e.id for e in rss.entries] == atom_ids
+    items = json.loads((feeds / language / "feed.json").read_bytes())["items"]
+    assert [i["id"] for i in items] == atom_ids
+    assert [datetime.fromisoformat(i["date_modified"]) for i in items] == [  # to the second:
+        datetime.fromisoformat(e.findtext(f"{ATOM}updated") or "").replace(microsecond=0)
+        for e in root.iter(f"{ATOM}entry")]  # Atom's fraction is only against DuplicateUpdated
 
 
 # ---- the week's digests ------------------------------------------------------------------
@@ -474,7 +491,7 @@ class Year:
         return self.site.root / "feeds"
 
     def tick(self, now: datetime, send: bool, edit: Edit | None) -> None:
-        tags = etags(self.base, self.files)
+        tags = etags(self.base, served(self.files))
         cli(self.site, "build", "--now", now.isoformat())
         if send:
             cli(self.site, "send", "--now", now.isoformat())
@@ -482,7 +499,7 @@ class Year:
         self.check_files(files, now, edit)
         self.check_entries(now, edit)
         if self.base is not None:
-            check_revalidation(self.base, tags, {p for p in files if p in self.files
+            check_revalidation(self.base, tags, {p for p in served(files) if p in self.files
                                                  and files[p] == self.files[p]})
         if send:
             self.check_mail(now)
@@ -497,6 +514,8 @@ class Year:
         appeared = any(self.last_tick < s.published <= now
                        for s in self.site.statements.values())
         allowed = edit.files if edit else EVERYTHING if appeared else ()
+        if changed - {MANIFEST}:  # it records each file's hash and mtime
+            allowed = (*allowed, MANIFEST)
         assert {p for p in changed if not p.startswith(allowed)} == set(), (now, edit)
         assert changed or not edit or not edit.files, f"{edit} changed nothing"
 
@@ -511,6 +530,7 @@ class Year:
                 assert text == old_text or (edit and ident in edit.texts), (ident, now)
             check_feed_dates(self.feeds, language)
             self.entries[language] = entries
+        check_feed_dates(self.feeds, ".")  # every language together
 
     def check_mail(self, now: datetime) -> None:
         with self.handler.received.lock:
