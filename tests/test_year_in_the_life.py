@@ -440,7 +440,15 @@ class Editor:
         site = self.site
         site.put(Statement(8, "en", day(30, 1)))
         site.put(Statement(9, "en", day(30, 2)))
-        return Edit("two statements: older ones move to the archive", languages_only("en"))
+        # scheduled for the week's last hour in London (BST), 22:30 in UTC
+        site.put(Statement(13, "en", "2016-08-07T23:30:00+01:00"))
+        return Edit("statements: older ones move to the archive", languages_only("en"))
+
+    def week45(self) -> Edit:
+        self.site.delete(7)
+        related = tuple(f"{lang}/{name}" for lang in ("en", "pl")
+                        for name in ("atom.xml", "rss.xml"))
+        return Edit("a language's only statement deleted", languages_only("tr") + related)
 
     def week42(self) -> Edit:
         site = self.site
@@ -520,7 +528,9 @@ class Year:
         assert changed or not edit or not edit.files, f"{edit} changed nothing"
 
     def check_entries(self, now: datetime, edit: Edit | None) -> None:
-        for language in self.site.languages:
+        published = {s.language for s in self.site.statements.values() if s.published <= now}
+        assert published == {p.name for p in self.feeds.iterdir() if p.is_dir()} - {"digests"}
+        for language in sorted(published):
             entries = language_entries(self.feeds, language)
             assert entries.keys() == self.site.published(now, language).keys(), now
             before = self.entries.get(language, {})
