@@ -3,10 +3,11 @@
 The real CLI runs in subprocesses, `build --quiet` at every tick and `send --quiet` at the
 hourly ones, with `--now` moving through 2016 (Europe/London, both clock changes and the
 year's end included) week by week, and hour by hour around some weeks' ends. Between ticks
-an editor adds statements (one scheduled), fixes typos (with and without moving `updated`),
-adds a translation of an old statement, deletes one, renames the site, adds a language and
-edits a site template. The output folder is served by a real nginx when it is installed.
-After each tick:
+an editor adds statements (one scheduled for a week's last hour), fixes typos (with and
+without moving `updated`), adds a translation of an old statement, deletes statements (a
+language's only one too), renames the site, adds a language, edits a site template and
+deletes the cache; pl subscribers join, unsubscribe and are taken off the file. The output
+folder is served by a real nginx when it is installed. After each tick:
 
 - every run exits 0 and prints nothing (`--quiet`);
 - each language's entries (its feed and archives) are exactly its published statements,
@@ -16,8 +17,9 @@ After each tick:
 - a file whose bytes did not change keeps its modification time (and nginx answers 304 to
   its old ETag); a tick with no edit changes no file; an edit in one language leaves the
   other languages' files alone;
-- the relay gets each week's digest once per list, in the list's language, with that
-  week's statements, at the first hourly run after the week ends, and never again.
+- the relay gets each week's digest once per list and per subscriber (while subscribed,
+  addressed to them with their own link), in the language, with that week's statements, at
+  the first hourly run after the week ends, and never again.
 """
 
 from __future__ import annotations
@@ -449,6 +451,10 @@ class Editor:
         related = tuple(f"{lang}/{name}" for lang in ("en", "pl")
                         for name in ("atom.xml", "rss.xml"))
         return Edit("a language's only statement deleted", languages_only("tr") + related)
+
+    def week47(self) -> Edit:
+        shutil.rmtree(self.site.root / ".sfb-cache")
+        return Edit("the cache deleted (README: safe to delete)", files=())
 
     def week42(self) -> Edit:
         site = self.site
