@@ -82,6 +82,23 @@ class SfbError(Exception):
         return []
 
 
+class RunStopped(SfbError):
+    """A ``send`` run stopped part way by a file it cannot read or write (the ledger, the
+    suppression list). ``earlier``: what the run had to report before it stopped, said
+    first; ``done``: what it had sent by then (its summary, not printed otherwise)."""
+
+    def __init__(self, message: str, earlier: Sequence[str] = (), done: str = "") -> None:
+        super().__init__(message)
+        self.earlier = tuple(earlier)
+        self.done = done
+
+    def messages(self) -> list[str]:
+        return [*self.earlier, str(self)]
+
+    def details(self) -> list[str]:
+        return [f"  before it stopped, this run: {self.done}"] if self.done else []
+
+
 class Problems(SfbError):
     """Several problems found together, each reported on its own line."""
 

@@ -14,7 +14,7 @@ import fcntl
 import json
 import mmap
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .durable import fsync_path
-from .errors import SfbError, display_path
+from .errors import RunStopped, display_path
 from .model import Settings
 
 ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1)
@@ -63,21 +63,8 @@ def ledger_for(settings: Settings) -> Ledger:
     return Ledger(settings.state_folder / "sent.jsonl")
 
 
-class LedgerError(SfbError):
-    """The ledger cannot be read or written (full disk, I/O error): nothing more is sent.
-    ``earlier``: what the run had to report before it stopped, said first; ``done``: what
-    it had sent by then (its summary, which the stopped run does not print otherwise)."""
-
-    def __init__(self, message: str, earlier: Sequence[str] = (), done: str = "") -> None:
-        super().__init__(message)
-        self.earlier = tuple(earlier)
-        self.done = done
-
-    def messages(self) -> list[str]:
-        return [*self.earlier, str(self)]
-
-    def details(self) -> list[str]:
-        return [f"  before it stopped, this run: {self.done}"] if self.done else []
+class LedgerError(RunStopped):
+    """The ledger cannot be read or written (full disk, I/O error): nothing more is sent."""
 
 
 Key = tuple[str, str]  # (Message-ID, recipient address)

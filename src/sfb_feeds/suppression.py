@@ -16,12 +16,12 @@ import json
 import mmap
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import SfbError, display_path
+from .errors import RunStopped, display_path
 from .language import canonical_tag
 from .ledger import append_line
 from .recipients import MAX_ADDRESS
@@ -34,21 +34,8 @@ _NOT_IN_ADDRESS = re.compile(r"[\s\x00-\x1f<>]")
 Suppressed = set[tuple[str, str]]
 
 
-class SuppressionError(SfbError):
-    """The suppression list could not be written or read (full disk, permissions).
-    ``earlier`` and ``done``: as :class:`sfb_feeds.ledger.LedgerError`'s, for a ``send`` run
-    that stopped part way."""
-
-    def __init__(self, message: str, earlier: Sequence[str] = (), done: str = "") -> None:
-        super().__init__(message)
-        self.earlier = tuple(earlier)
-        self.done = done
-
-    def messages(self) -> list[str]:
-        return [*self.earlier, str(self)]
-
-    def details(self) -> list[str]:
-        return [f"  before it stopped, this run: {self.done}"] if self.done else []
+class SuppressionError(RunStopped):
+    """The suppression list could not be written or read (full disk, permissions)."""
 
 
 def normalise_address(address: str) -> str:
