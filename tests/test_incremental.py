@@ -111,7 +111,7 @@ def test_an_unchanged_file_comes_from_the_cache(tmp_path: Path) -> None:
     assert cached(config) == {str(path): result(statement(1))}
 
 
-@pytest.mark.parametrize("change", ["content", "mtime", "replaced"])
+@pytest.mark.parametrize("change", ["content", "mtime", "replaced", "restored in place"])
 def test_a_changed_file_is_parsed_again(tmp_path: Path, change: str) -> None:
     config = settings(tmp_path)
     path = make_file(tmp_path / "statements", "a.yaml", "title: A\n")
@@ -120,11 +120,19 @@ def test_a_changed_file_is_parsed_again(tmp_path: Path, change: str) -> None:
         make_file(path.parent, "a.yaml", "title: AB\n")
     elif change == "mtime":
         os.utime(path, (time.time() - 60, time.time() - 60))
-    else:  # same size and time, another file: an editor's save-by-rename, or a restore
+    elif change == "replaced":  # same size and time, another file: save-by-rename, a restore
         st = path.stat()
         other = make_file(path.parent, "b.yaml", "title: B\n")
         os.replace(other, path)
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:  # same file, size and time: `cp -p`, `rsync -t --inplace`, `touch -r` after an edit
+        st = path.stat()
+        with path.open("r+b") as file:
+            file.write(b"title: B\n")
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        now = path.stat()  # (what the scan used to compare: all as before)
+        assert (now.st_size, now.st_mtime_ns, now.st_ino) == (st.st_size, st.st_mtime_ns,
+                                                              st.st_ino)
     assert cached(config) == {}
 
 
@@ -237,7 +245,8 @@ def test_scanning_finds_statement_files_in_a_stable_order(tmp_path: Path) -> Non
     assert [os.path.relpath(path, folder) for path, *_ in scanned] == [
         "a.yml", "b.yaml", "2014/z.yaml", "2015/x.yaml", "2015/deep/y.yaml"]
     st = (folder / "b.yaml").stat()
-    assert (str(folder / "b.yaml"), st.st_size, st.st_mtime_ns, st.st_ino) in scanned
+    assert (str(folder / "b.yaml"), st.st_size, st.st_mtime_ns, st.st_ino,
+            st.st_ctime_ns) in scanned
 
 
 def test_the_input_digest_refuses_files_modified_just_now(tmp_path: Path) -> None:

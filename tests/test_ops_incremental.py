@@ -10,6 +10,7 @@ feeds and the yearly archives as records come and go.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -176,3 +177,23 @@ def test_an_archive_whose_neighbour_changes_is_rendered_again_and_no_other(
     after = outputs(site)
     assert "en/archive/2012.xml" in after["en/archive/2013.xml"].decode()
     assert after == cold_build(site, tmp_path / "cold")
+
+
+def test_a_file_edited_in_place_with_its_time_put_back_is_read_again(tmp_path: Path) -> None:
+    """A statement rewritten in place to the same size, its modification time then put
+    back to the nanosecond (``cp -p`` or ``rsync -t --inplace`` over it, ``touch -r``):
+    the build trusted its cached records and kept publishing the old title."""
+    site = tmp_path / "site"
+    (site / "statements").mkdir(parents=True)
+    (site / "sfb-feeds.yaml").write_text(CONFIG, encoding="utf-8")
+    path = site / "statements" / "a.yaml"
+    path.write_text(record(1, "en", "2015-09-04", title="Old title"), "utf-8")
+    age(site / "statements")
+    build(site)
+    before = path.stat()
+    with path.open("r+b") as file:  # (the same inode, the same size)
+        file.write(b"title: New title")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    build(site)
+    assert outputs(site) == cold_build(site, tmp_path / "cold")
+    assert b"New title" in outputs(site)["en/atom.xml"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InvalidInput, Problem, counted, display_path
-from .model import FileStatus, Settings, Statement
+from .model import Settings, Statement, StatementFile
 from .urls import entry_id
 from .validate import Detector, RecordContext, RecordResult, validate_record
 from .yamlio import YamlProblem, compose, decode, is_null, line_of
@@ -47,14 +47,14 @@ class ParseOptions:
     here: str = field(default_factory=os.getcwd)  # the working folder, for display_path
 
 
-def scan_statement_files(folder: Path) -> list[FileStatus]:
+def scan_statement_files(folder: Path) -> list[StatementFile]:
     """Every ``*.yaml``/``*.yml`` (``x.YAML`` too) under ``folder`` with its status: each
     folder's files by name, then its subfolders by name; hidden ones skipped; a folder
     reached again through a symbolic link (a loop, or a second link to it) is read once;
     one that cannot be listed (no permission, an I/O error) is listed itself, with no
     status, so that reading it is an error naming it.
     (One ``scandir`` pass: at 100,000 files half the time of walking, then calling stat.)"""
-    found: list[FileStatus] = []
+    found: list[StatementFile] = []
     pending = [str(folder)]
     seen: set[tuple[int, int]] = set()
     with contextlib.suppress(OSError):
@@ -65,7 +65,7 @@ def scan_statement_files(folder: Path) -> list[FileStatus]:
     return found
 
 
-def _scan_folder(directory: str, found: list[FileStatus], seen: set[tuple[int, int]]
+def _scan_folder(directory: str, found: list[StatementFile], seen: set[tuple[int, int]]
                  ) -> list[str]:
     entries = _listed(directory, found)
     below = []
@@ -79,12 +79,12 @@ def _scan_folder(directory: str, found: list[FileStatus], seen: set[tuple[int, i
                 below.append(entry.path)
         elif entry.name.lower().endswith(SUFFIXES):  # (listed without a status too: reading
             # reports it)
-            found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino) if st
-                         else (entry.path, -1, -1, -1))
+            found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+                         if st else (entry.path, -1, -1, -1, -1))
     return below
 
 
-def _listed(directory: str, found: list[FileStatus]) -> list[os.DirEntry[str]]:
+def _listed(directory: str, found: list[StatementFile]) -> list[os.DirEntry[str]]:
     """The entries of ``directory`` but hidden ones, by name. A folder that cannot be
     listed is added to ``found`` itself, as a file whose reading reports why: its
     statements must not drop out of every feed without a word. (One gone since its parent
@@ -95,7 +95,7 @@ def _listed(directory: str, found: list[FileStatus]) -> list[os.DirEntry[str]]:
                           key=lambda e: e.name)
     except OSError as exc:
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-            found.append((os.path.join(directory, ""), -1, -1, -1))
+            found.append((os.path.join(directory, ""), -1, -1, -1, -1))
         return []
 
 

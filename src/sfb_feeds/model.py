@@ -11,6 +11,9 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 FileStatus = tuple[str, int, int, int]  # a file as last seen: path, size, mtime (ns), inode
+# A statement file as scanned: path, size, mtime (ns), inode, ctime (ns). The change time,
+# which no program can set, tells an edit in place whose mtime was put back (cp -p).
+StatementFile = tuple[str, int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

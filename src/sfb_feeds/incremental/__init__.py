@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .. import manifest
 from ..errors import counted
 from ..loader import FileResult, Loaded, default_detector, load_statements
-from ..model import FileStatus, Output, Settings, Statement
+from ..model import Output, Settings, Statement, StatementFile
 from . import stamp
 from .stamp import STAMP_FILE
 
@@ -71,7 +71,7 @@ class RenderPlan:
 class BuildMemory:
     """What the last builds left in the cache folder, for one build of ``settings``."""
 
-    def __init__(self, settings: Settings, files: list[FileStatus]) -> None:
+    def __init__(self, settings: Settings, files: list[StatementFile]) -> None:
         self.settings = settings
         self.files = files  # the statement files' status, until they are loaded
         # The language detector is part of every key; found without importing it.

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import Problem
 from ..loader import FileResult
-from ..model import FileStatus, Settings, Source, Statement
+from ..model import Settings, Source, Statement, StatementFile
 from .stamp import CACHE_FORMAT, code_fingerprint, is_racy, read_marshal, write_cache
 
 RECORDS_DIR = "records"
@@ -146,27 +146,27 @@ class RecordCache:
                     return entries
         return {}  # no cache, or missing, torn or foreign: parsed again
 
-    def cached(self, files: Iterable[FileStatus]) -> dict[str, FileResult]:
+    def cached(self, files: Iterable[StatementFile]) -> dict[str, FileResult]:
         """The results of the ``files`` whose status matches their entry."""
         found: dict[str, FileResult] = {}
         shared: dict[Any, Any] = {}
-        for path, size, mtime_ns, ino in files:
+        for path, *status in files:
             entry = self.shards[shard_of(path)].get(path)
-            if entry is not None and entry[:3] == (size, mtime_ns, ino):
-                found[path] = decode_result(entry[3:], self.prefix, shared)
+            if entry is not None and list(entry[:4]) == status:
+                found[path] = decode_result(entry[4:], self.prefix, shared)
         return found
 
-    def update(self, files: Iterable[FileStatus], parsed: Mapping[str, Encoded | None]
+    def update(self, files: Iterable[StatementFile], parsed: Mapping[str, Encoded | None]
                ) -> None:
         """Keep exactly the scanned ``files``: those ``parsed`` now with their new values
         (None: not to be cached), the others as they were."""
         keep: list[dict[str, tuple[Any, ...]]] = [{} for _ in range(RECORD_SHARDS)]
-        for path, size, mtime_ns, ino in files:
+        for path, *status in files:
             number = shard_of(path)
             if path in parsed:
                 values = parsed[path]
-                if values is not None and not is_racy(mtime_ns):
-                    keep[number][path] = (size, mtime_ns, ino, *values)
+                if values is not None and not is_racy(status[1]):  # (mtime)
+                    keep[number][path] = (*status, *values)
                 self.dirty.add(number)
             elif path in self.shards[number]:
                 keep[number][path] = self.shards[number][path]

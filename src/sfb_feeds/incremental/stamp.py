@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 from .. import __version__
 from ..errors import ConfigError, Problem, display_path
 from ..loader import NOT_REGULAR
-from ..model import FileStatus, Settings, Statement
+from ..model import FileStatus, Settings, Statement, StatementFile
 
-CACHE_FORMAT = 4  # bump when the layout of any cache file changes
+CACHE_FORMAT = 5  # bump when the layout of any cache file changes
 STAMP_FILE = "build-stamp.marshal"
 # Distributions whose upgrades can change the bytes of an output.
 RENDERING_DISTRIBUTIONS = ("feedgen", "jinja2", "premailer", "babel", "lxml", "cssutils",
@@ -173,9 +173,9 @@ def render_base(settings: Settings) -> str:
     return digest(code_fingerprint(), repr(settings), *templates, "locales", *locales)
 
 
-def input_digest(settings: Settings, files: list[FileStatus], detector: str) -> str | None:
+def input_digest(settings: Settings, files: list[StatementFile], detector: str) -> str | None:
     """The digest of everything a build reads; None if a file is too fresh to trust."""
-    newest = max((mtime_ns for _, _, mtime_ns, _ in files), default=0)
+    newest = max((mtime_ns for _, _, mtime_ns, *_ in files), default=0)
     if is_racy(newest) or newest > time.time_ns():
         return None
     return digest(str(CACHE_FORMAT), render_base(settings), detector, marshal.dumps(files))
