@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import socket
 import threading
 from collections import Counter
@@ -26,10 +27,25 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from conftest import SITE_CONFIG
 
+from sfb_feeds.cli import main
 from sfb_feeds.model import DigestSettings, Output, Settings, SiteSettings, SmtpSettings
 
 UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&token={token}"
 SUBSCRIBERS = [f"u{n}@example.org" for n in range(1, 31)]
+RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
+STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}  # 2015-W36
+
+
+def send_week(config: str, *more: str) -> tuple[int, str, str]:
+    """``sfb-feeds send`` for 2015-W36 in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["send", "--config", config, "--week", "2015-W36", *more], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def per_address(handler: FaultyHandler) -> Counter[str]:
+    """How many copies the server took for each recipient."""
+    return Counter(address for _, address in handler.received.copies)
 
 
 def subscribers_config(make_site: Any, port: int, statements: Mapping[str, str | bytes],

@@ -19,13 +19,19 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
+from smtp_faults import (
+    STATEMENTS,
+    SUBSCRIBERS,
+    FaultyHandler,
+    aiosmtpd_server,
+    per_address,
+    send_week,
+    subscribers_config,
+)
 
 from sfb_feeds.cli import main
 from sfb_feeds.errors import display_path
 
-RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
-STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
 LIST = "pl@lists.example.org"
 
 
@@ -39,16 +45,6 @@ def make_config(make_site: Any, port: int, lists: str = "tr: tr@lists.example.or
     return subscribers_config(make_site, port, STATEMENTS, lists)
 
 
-def send(config: str, *more: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["send", "--config", config, "--week", "2015-W36", *more], out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def per_address(handler: FaultyHandler) -> Counter[str]:
-    return Counter(address for _, address in handler.received.copies)
-
-
 def test_a_server_that_drops_every_new_connection_is_given_up_after_three(
     make_site: Any,
 ) -> None:
@@ -60,7 +56,7 @@ def test_a_server_that_drops_every_new_connection_is_given_up_after_three(
                              for n in range(1, 200)})
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port)
-        code, out, err = send(config)
+        code, out, err = send_week(config)
         assert handler.calls["MAIL"] == 3
         assert (code, out) == (4, "")
         assert err.splitlines() == [
@@ -69,7 +65,7 @@ def test_a_server_that_drops_every_new_connection_is_given_up_after_three(
             "error: pl 2015-W36: 30 subscribers not sent (421 4.7.0 too many connections at "
             "MAIL FROM); left for the next run"]
         handler.faults.clear()
-        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+        assert send_week(config) == (0, "31 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
 
 
@@ -80,7 +76,7 @@ def test_a_drop_at_one_subscribers_rcpt_does_not_stop_the_others(make_site: Any)
     # (giving up would leave everyone after u1 unsent on every run).
     handler = FaultyHandler({("RCPT", n): "drop" for n in (1, 2, 3)})
     with aiosmtpd_server(handler) as port:
-        code, out, err = send(make_config(make_site, port), "--lang", "pl")
+        code, out, err = send_week(make_config(make_site, port), "--lang", "pl")
     assert (code, out) == (4, "29 sent, 0 already sent\n")
     assert err.startswith("error: pl 2015-W36 to u1@example.org: not sent (the connection broke "
                           "before the message was sent: ")
@@ -95,7 +91,7 @@ def test_a_421_after_messages_went_through_is_not_a_failed_connection(
     # session): every new connection works, so the run never gives up.
     handler = FaultyHandler({("MAIL", n): "421 4.7.0 session limit" for n in range(3, 200, 3)})
     with aiosmtpd_server(handler) as port:
-        assert send(make_config(make_site, port)) == (0, "31 sent, 0 already sent\n", "")
+        assert send_week(make_config(make_site, port)) == (0, "31 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
 
 
@@ -106,7 +102,7 @@ def test_an_unreadable_suppression_list_stops_the_run_naming_it(make_site: Any) 
         config = make_config(make_site, port)
         suppressed = Path(config).parent / "state" / "suppressed.jsonl"
         suppressed.mkdir(parents=True)
-        code, out, err = send(config)
+        code, out, err = send_week(config)
     assert (code, out) == (1, "")
     assert err == (f"error: {display_path(suppressed)}: cannot read the suppression list: "
                    "Is a directory; "
@@ -141,7 +137,7 @@ def test_a_refusal_before_the_ledger_fills_up_is_still_reported(
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port)
         Path(config).with_name("pl.txt").write_text("".join(f"{a}\n" for a in subscribers))
-        code, out, err = send(config)
+        code, out, err = send_week(config)
     ledger = small_state / "sent.jsonl"
     assert (code, out) == (1, "")
     lines = err.splitlines()
@@ -169,12 +165,12 @@ def test_the_hint_to_resend_a_list_copy_resends_only_that(make_site: Any) -> Non
     handler = FaultyHandler({("DATA", 1): "drop-after"})
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
-        code, out, err = send(config)
+        code, out, err = send_week(config)
         assert (code, out) == (4, "31 sent, 0 already sent\n")
         assert hint(err) == ["send", "--resend", "--week", "2015-W36", "--lang", "pl",
                              "--recipient", LIST]
-        assert send(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
-        assert send(config) == (0, "", "")
+        assert send_week(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
+        assert send_week(config) == (0, "", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org", LIST, LIST])
 
 
@@ -182,14 +178,14 @@ def test_a_refused_list_copy_is_resent_alone(make_site: Any) -> None:
     handler = FaultyHandler({("RCPT", 1): "550 5.7.1 list is moderated"})
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
-        code, out, err = send(config)
+        code, out, err = send_week(config)
         assert (code, out) == (4, "31 sent, 0 already sent\n")
         assert hint(err) == ["send", "--resend", "--week", "2015-W36", "--lang", "pl",
                              "--recipient", LIST]
-        assert send(config, "--dry-run", *hint(err)[1:]) == (
+        assert send_week(config, "--dry-run", *hint(err)[1:]) == (
             0, f"would send pl 2015-W36 to {LIST} (digests/pl/2015-W36.eml)\nwould send 1\n",
             "")
-        assert send(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
+        assert send_week(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org", LIST])
 
 
@@ -221,13 +217,13 @@ def test_a_recipients_file_rewritten_during_the_run_mails_no_fragment(make_site:
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port)
         path.write_text("".join(f"{a}\n" for a in old))
-        code, out, err = send(config)
+        code, out, err = send_week(config)
         assert (code, out) == (4, "101 sent, 0 already sent\n")
         assert err == (
             "error: pl 2015-W36 to site/pl.txt: not sent to the subscribers after line 100: "
             "cannot read site/pl.txt: it changed while it was being read (write the new file "
             "under another name, then rename it into place); they are left for the next run\n")
-        assert send(config) == (0, "301 sent, 96 already sent\n", "")
+        assert send_week(config) == (0, "301 sent, 96 already sent\n", "")
     got = per_address(handler)
     assert set(got) <= {*old, *new, "tr@lists.example.org"}
     assert set(got) == {*old[:100], *new, "tr@lists.example.org"}
@@ -240,7 +236,7 @@ def test_an_address_appended_during_the_run_is_mailed_too(make_site: Any) -> Non
     path = Path(make_site(STATEMENTS)).with_name("pl.txt")
     handler = RewritingHandler(path, "newcomer@example.org\n", at=11, mode="a")
     with aiosmtpd_server(handler) as port:
-        assert send(make_config(make_site, port)) == (0, "32 sent, 0 already sent\n", "")
+        assert send_week(make_config(make_site, port)) == (0, "32 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "newcomer@example.org",
                                             "tr@lists.example.org"])
 
@@ -251,7 +247,7 @@ def test_a_recipients_file_cut_short_during_the_run_is_reported(make_site: Any) 
     path = Path(make_site(STATEMENTS)).with_name("pl.txt")
     handler = RewritingHandler(path, "", at=31)
     with aiosmtpd_server(handler) as port:
-        assert send(make_config(make_site, port)) == (
+        assert send_week(make_config(make_site, port)) == (
             4, "31 sent, 0 already sent\n",
             "error: pl 2015-W36 to site/pl.txt: not sent to the subscribers after line 30: "
             "cannot read site/pl.txt: it changed while it was being read (write the new file "
@@ -272,7 +268,7 @@ def test_a_greeting_refused_is_quoted_as_the_server_said_it(make_site: Any) -> N
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
-        code, out, err = send(make_config(make_site, port), "--lang", "tr")
+        code, out, err = send_week(make_config(make_site, port), "--lang", "tr")
         thread.join(10)
     assert (code, out, err) == (4, "", f"error: tr 2015-W36 to tr@lists.example.org: not sent "
                                 f"(cannot connect to 127.0.0.1:{port}: 421 4.3.2 too busy); it "
@@ -299,7 +295,7 @@ def test_an_address_smtp_cannot_carry_is_refused_by_check_and_send(
         message = (f"error: site/sfb-feeds.yaml:{where} has characters outside ASCII in its "
                    "address (write the domain in its xn-- form; a display name may have "
                    "any)\n")
-        assert send(str(config)) == (1, "", message)
+        assert send_week(str(config)) == (1, "", message)
         out, err = io.StringIO(), io.StringIO()
         assert main(["check", "--config", str(config)], out=out, err=err) == 1
         assert err.getvalue() == message
@@ -315,7 +311,7 @@ def test_a_5xx_to_the_sender_stops_the_run_and_refuses_no_one(make_site: Any) ->
     handler = FaultyHandler({("MAIL", n): "550 5.7.1 sender not allowed" for n in range(1, 200)})
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port)
-        code, out, err = send(config)
+        code, out, err = send_week(config)
         assert handler.calls["MAIL"] == 1
         assert (code, out) == (4, "")
         why = ("550 5.7.1 sender not allowed at MAIL FROM: the server turned down the sender, "
@@ -325,7 +321,7 @@ def test_a_5xx_to_the_sender_stops_the_run_and_refuses_no_one(make_site: Any) ->
             "next run",
             f"error: pl 2015-W36: 30 subscribers not sent ({why}); left for the next run"]
         handler.faults.clear()
-        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+        assert send_week(config) == (0, "31 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
 
 
@@ -339,7 +335,7 @@ def test_a_server_deferring_every_message_is_given_up_after_five_in_a_row(
     handler = FaultyHandler({("RCPT", n): "451 4.7.1 rate limited" for n in range(1, 400)})
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port)
-        code, out, err = send(config)
+        code, out, err = send_week(config)
         assert handler.calls["RCPT"] == 15
         assert (code, out) == (4, "")
         pending = "not sent (451 4.7.1 rate limited at RCPT TO); it is left for the next run"
@@ -350,7 +346,7 @@ def test_a_server_deferring_every_message_is_given_up_after_five_in_a_row(
             *(f"error: pl 2015-W36 to u{n}@example.org: {pending}" for n in range(1, 5)),
             f"error: pl 2015-W36: 26 subscribers not sent ({stopped}); left for the next run"]
         handler.faults.clear()
-        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+        assert send_week(config) == (0, "31 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org"])
 
 
@@ -361,7 +357,7 @@ def test_messages_deferred_now_and_then_do_not_stop_the_run(make_site: Any) -> N
     faults.update({("RCPT", n): "451 4.3.0 try later" for n in range(14, 26)})
     handler = FaultyHandler(faults)
     with aiosmtpd_server(handler) as port:
-        code, out, err = send(make_config(make_site, port))
+        code, out, err = send_week(make_config(make_site, port))
     assert (code, out) == (4, "23 sent, 0 already sent\n")
     assert err.count("not sent (451 4.3.0 try later at RCPT TO)") == 8
     assert "run stopped" not in err
@@ -375,12 +371,12 @@ def test_may_have_gone_out_is_said_once_not_by_every_hourly_run(make_site: Any) 
     handler = FaultyHandler({("DATA", 1): "drop-after"})
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
-        code, out, err = send(config, "--quiet")
+        code, out, err = send_week(config, "--quiet")
         assert (code, out) == (4, "")
         assert err.startswith(f"error: pl 2015-W36 to {LIST}: may have gone out: ")
-        assert send(config, "--quiet") == (0, "", "")
-        assert send(config, "--quiet") == (0, "", "")
-        assert send(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
+        assert send_week(config, "--quiet") == (0, "", "")
+        assert send_week(config, "--quiet") == (0, "", "")
+        assert send_week(config, *hint(err)[1:]) == (0, "1 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([*SUBSCRIBERS, "tr@lists.example.org", LIST, LIST])
 
 
@@ -392,15 +388,15 @@ def test_a_copy_left_sending_by_a_killed_run_is_reported_by_the_next_run_only(
     handler = FaultyHandler()
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port, lists=f"pl: {LIST}, tr: tr@lists.example.org")
-        assert send(config, "--lang", "tr")[0] == 0
+        assert send_week(config, "--lang", "tr")[0] == 0
         ledger = Path(config).parent / "state" / "sent.jsonl"
         line = next(line for line in ledger.read_text().splitlines() if '"sent"' in line)
         ledger.write_text(ledger.read_text() + line.replace('"sent"', '"sending"') + "\n")
-        code, out, err = send(config, "--lang", "tr")
+        code, out, err = send_week(config, "--lang", "tr")
         assert (code, out) == (4, "")
         assert err.startswith("error: tr 2015-W36 to tr@lists.example.org: may have gone out "
                               "in an earlier run")
-        assert send(config, "--lang", "tr") == (0, "", "")
+        assert send_week(config, "--lang", "tr") == (0, "", "")
     assert per_address(handler) == Counter(["tr@lists.example.org"])
 
 
@@ -415,12 +411,12 @@ def test_may_have_gone_out_met_before_the_ledger_fills_up_is_still_reported(
     handler = FaultyHandler()
     with aiosmtpd_server(handler) as port:
         config = make_config(make_site, port)
-        assert send(config, "--lang", "tr")[0] == 0
+        assert send_week(config, "--lang", "tr")[0] == 0
         ledger = small_state / "sent.jsonl"
         line = next(line for line in ledger.read_text().splitlines() if '"sent"' in line)
         ledger.write_text(ledger.read_text() + line.replace('"sent"', '"sending"') + "\n")
         Path(config).with_name("pl.txt").write_text("".join(f"{a}\n" for a in subscribers))
-        code, out, err = send(config)
+        code, out, err = send_week(config)
     assert (code, out) == (1, "")
     lines = err.splitlines()
     assert lines[0].startswith("error: tr 2015-W36 to tr@lists.example.org: may have gone out "

@@ -18,12 +18,18 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
+from smtp_faults import (
+    STATEMENTS,
+    SUBSCRIBERS,
+    FaultyHandler,
+    aiosmtpd_server,
+    per_address,
+    send_week,
+    subscribers_config,
+)
 
 from sfb_feeds.cli import main
 
-RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
-STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
 LIST = "tr@lists.example.org"
 CONTENT = "554 5.7.1 content rejected"
 
@@ -32,16 +38,6 @@ CONTENT = "554 5.7.1 content rejected"
 def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
     monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
-
-
-def send(config: str, *more: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["send", "--config", config, "--week", "2015-W36", *more], out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def per_address(handler: FaultyHandler) -> Counter[str]:
-    return Counter(address for _, address in handler.received.copies)
 
 
 def last_states(config: str) -> dict[str, str]:
@@ -63,7 +59,7 @@ def test_a_digest_larger_than_the_relay_takes_is_refused_at_mail_from(make_site:
     handler = FaultyHandler()
     with aiosmtpd_server(handler, size_limit=1000) as port:
         config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
-        code, out, err = send(config, "--lang", "pl")
+        code, out, err = send_week(config, "--lang", "pl")
     assert (code, out) == (4, "")
     assert handler.calls["RCPT"] == handler.calls["DATA"] == 0  # (aiosmtpd refused at MAIL)
     assert "refused" not in " ".join(last_states(config).values())
@@ -76,7 +72,7 @@ def test_a_digest_larger_than_the_relay_takes_is_refused_at_mail_from(make_site:
     assert int(found[1].replace(",", "")) > 1000
     assert left == f"error: pl 2015-W36: 29 subscribers not sent ({why}); left for the next run"
     with aiosmtpd_server(handler, port):  # the limit raised: everyone gets it, once
-        assert send(config, "--lang", "pl")[:2] == (0, "30 sent, 0 already sent\n")
+        assert send_week(config, "--lang", "pl")[:2] == (0, "30 sent, 0 already sent\n")
     assert per_address(handler) == Counter(SUBSCRIBERS)
 
 
@@ -87,7 +83,7 @@ def test_a_relay_rejecting_the_content_stops_that_digest_not_the_others(make_sit
     handler = FaultyHandler({("DATA", n): CONTENT for n in range(2, 40)})
     with aiosmtpd_server(handler) as port:
         config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
-        code, out, err = send(config)
+        code, out, err = send_week(config)
         assert (code, out) == (4, "1 sent, 0 already sent\n")
         assert handler.calls["DATA"] == 1 + 3  # the list's copy, then 3 refused: no more
         assert errors(err) == [
@@ -98,8 +94,8 @@ def test_a_relay_rejecting_the_content_stops_that_digest_not_the_others(make_sit
         assert states[LIST] == "sent"
         assert {states[a] for a in SUBSCRIBERS if a in states} == {"deferred"}
         handler.faults.clear()  # the cause fixed: the next run (no --resend) sends them all
-        assert send(config)[:2] == (0, "30 sent, 1 already sent\n")
-        assert send(config)[:2] == (0, "")
+        assert send_week(config)[:2] == (0, "30 sent, 1 already sent\n")
+        assert send_week(config)[:2] == (0, "")
     assert per_address(handler) == Counter([LIST, *SUBSCRIBERS])
 
 
@@ -111,12 +107,12 @@ def test_refusals_of_a_few_recipients_stay_their_own(make_site: Any) -> None:
     handler = FaultyHandler(faults)
     with aiosmtpd_server(handler) as port:
         config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
-        code, out, err = send(config, "--lang", "pl")
+        code, out, err = send_week(config, "--lang", "pl")
         assert (code, out) == (4, "22 sent, 0 already sent\n")
         assert len(errors(err)) == 8
         refused = [a for a, state in last_states(config).items() if state == "refused"]
         assert refused == [f"u{n}@example.org" for n in (2, 3, 5, 6, 10, 11, 12, 13)]
-        assert send(config, "--lang", "pl") == (0, "", "")
+        assert send_week(config, "--lang", "pl") == (0, "", "")
 
 
 def test_a_digest_whose_message_was_refused_is_carried_to_the_next_run(make_site: Any) -> None:

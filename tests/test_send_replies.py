@@ -10,7 +10,6 @@ gone out": never re-sent automatically.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -20,14 +19,19 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
+from smtp_faults import (
+    STATEMENTS,
+    SUBSCRIBERS,
+    FaultyHandler,
+    aiosmtpd_server,
+    per_address,
+    send_week,
+    subscribers_config,
+)
 
 from sfb_feeds import mailer
-from sfb_feeds.cli import main
 from sfb_feeds.model import SmtpSettings
 
-RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
-STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}
 LIST = "tr@lists.example.org"
 
 
@@ -35,16 +39,6 @@ LIST = "tr@lists.example.org"
 def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
     monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
-
-
-def send(config: str, *more: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["send", "--config", config, "--week", "2015-W36", *more], out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def per_address(handler: FaultyHandler) -> Counter[str]:
-    return Counter(address for _, address in handler.received.copies)
 
 
 def ledger_states(config: str) -> list[tuple[str, str]]:
@@ -74,8 +68,8 @@ def test_a_2xx_other_than_250_to_the_final_dot_is_a_copy_sent(make_site: Any,
     handler = OddFinalReply(reply)
     with aiosmtpd_server(handler) as port:
         config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
-        assert send(config, "--lang", "tr") == (0, "1 sent, 0 already sent\n", "")
-        assert send(config, "--lang", "tr") == (0, "", "")
+        assert send_week(config, "--lang", "tr") == (0, "1 sent, 0 already sent\n", "")
+        assert send_week(config, "--lang", "tr") == (0, "", "")
     assert per_address(handler) == Counter([LIST])
     assert ledger_states(config) == [(LIST, "sending"), (LIST, "sent")]
 
@@ -91,11 +85,11 @@ def test_a_reply_to_the_final_dot_that_is_neither_yes_nor_no_may_have_gone_out(
     handler = OddFinalReply(reply)
     with aiosmtpd_server(handler) as port:
         config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
-        code, out, err = send(config, "--lang", "pl")
+        code, out, err = send_week(config, "--lang", "pl")
         assert (code, out) == (4, "29 sent, 0 already sent\n")
         assert err.startswith("error: pl 2015-W36 to u1@example.org: may have gone out: ")
         assert "it is not sent again automatically" in err and err.count("\n") == 1
-        assert send(config, "--lang", "pl") == (0, "", "")
+        assert send_week(config, "--lang", "pl") == (0, "", "")
     assert per_address(handler) == Counter(SUBSCRIBERS)
     u1 = [state for address, state in ledger_states(config) if address == "u1@example.org"]
     assert u1 == ["sending", "uncertain"]
@@ -125,7 +119,7 @@ def test_a_4xx_to_mail_from_is_tried_again_on_a_new_connection(make_site: Any) -
     handler = MessagesPerConnection(4)
     with aiosmtpd_server(handler) as port:
         config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
-        assert send(config) == (0, "31 sent, 0 already sent\n", "")
+        assert send_week(config) == (0, "31 sent, 0 already sent\n", "")
     assert per_address(handler) == Counter([LIST, *SUBSCRIBERS])
     assert len(handler.per_session) == 8  # 31 messages, 4 a connection
 
@@ -174,6 +168,6 @@ def test_a_connection_closed_at_rset_costs_no_try(make_site: Any, reply: str) ->
     handler = HangsUpAtReset(reply)
     with aiosmtpd_server(handler) as port:
         config = subscribers_config(make_site, port, STATEMENTS, f"tr: {LIST}")
-        assert send(config, "--lang", "tr") == (0, "1 sent, 0 already sent\n", "")
+        assert send_week(config, "--lang", "tr") == (0, "1 sent, 0 already sent\n", "")
     assert handler.calls["RCPT"] == 3
     assert per_address(handler) == Counter([LIST])
