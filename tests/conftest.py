@@ -10,6 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# The property tests draw new examples on every run, which is how they find what nobody
+# thought of; CI (.ci/run sets SFB_HYPOTHESIS=ci) draws the same ones every time, so that
+# its verdict changes only when the code does. A case found locally is pinned with @example.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("SFB_HYPOTHESIS", "default"))
 
 if TYPE_CHECKING:
     from smtp_faults import FaultyHandler
