@@ -27,8 +27,7 @@ from email.utils import format_datetime, quote
 from urllib.parse import quote as percent_encoded
 
 from ..model import Settings
-from ..urls import ascii_host_uri, list_unsubscribe_url
-from ..urls import digest_archive_url as archive_url
+from ..urls import ascii_host_uri, digest_archive_url, list_unsubscribe_url
 from ..weeks import week_bounds
 from .view import DigestView
 
@@ -227,7 +226,7 @@ class ListHeads:
         addresses = [("From", digests.sender), ("To", digests.lists.get(lang, ""))]
         domain = digests.list_id or f"digests.{settings.site.domain}"
         links = list_id_header(settings.site.title, f"{lang.lower()}.{domain}")
-        links += url_header("List-Archive", archive_url(settings, lang))
+        links += url_header("List-Archive", digest_archive_url(settings, lang))
         if digests.unsubscribe:
             link = list_unsubscribe_url(digests.unsubscribe, lang)
             links += url_header("List-Unsubscribe", link)

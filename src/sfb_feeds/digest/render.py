@@ -21,7 +21,7 @@ from ..weeks import Week
 from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
 from .templates import candidate_names, environment, gettext_callables, template_loader
-from .view import DigestView, archive_view, briefed, digest_view, stylesheet_fields
+from .view import DigestView, Page, archive_view, briefed, digest_view, stylesheet_fields
 
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*|[ \t]{2,}")
 # Gmail shows an HTML part of more than about 102 KB clipped: the rest, its footer and
@@ -35,6 +35,11 @@ HTML_BUDGET = 90_000
 def personal(url: str | None) -> bool:
     """Whether an unsubscribe link is made for each recipient by ``send``."""
     return url is not None and ("{address}" in url or "{token}" in url)
+
+
+def _variables(view: Page, gettext: Mapping[str, Any]) -> dict[str, Any]:
+    """A page's template variables: the fields of its ``view``, the gettext callables."""
+    return {**{f.name: getattr(view, f.name) for f in fields(view)}, **gettext}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,44 +112,39 @@ class Digests:
             raise ValueError(f"the digests were not prepared for {lang!r}")
         return found
 
-    def _variables(self, prepared: _Prepared, view: DigestView) -> dict[str, Any]:
-        """The template variables of the digest ``view``, the subject among them."""
-        variables = {f.name: getattr(view, f.name) for f in fields(view)}
-        variables.update(prepared.gettext)
+    def _shown(self, prepared: _Prepared, view: DigestView
+               ) -> tuple[DigestView, dict[str, Any], bytes]:
+        """``view``, its template variables (the subject among them) and its HTML."""
+        variables = _variables(view, prepared.gettext)
         # One line; other spaces (thin ones around the dash of a week in words) are kept.
         variables["subject"] = _LINE_BREAKS.sub(
             " ", prepared.subject.render(variables)).strip(" ")
-        return variables
+        return view, variables, prepared.digest.render(variables)
 
-    def _fitted(self, site: Site, target: Target
-                ) -> tuple[_Prepared, DigestView, dict[str, Any], bytes]:
+    def _fitted(self, prepared: _Prepared, site: Site, target: Target
+                ) -> tuple[DigestView, dict[str, Any], bytes]:
         """The digest's view, variables and HTML (with the .eml's unsubscribe link), its
         statements brief past the most (newest first) whose HTML fits in HTML_BUDGET."""
-        prepared = self._for(target.language)
         if not isinstance(target.period, Week):
             raise ValueError("a digest needs a week")
         whole = digest_view(site, prepared.language, target.period, target.statements)
-        variables = self._variables(prepared, whole)
-        html = prepared.digest.render(variables)
-        if len(html) <= HTML_BUDGET:
-            return prepared, whole, variables, html
+        shown = self._shown(prepared, whole)
+        if len(shown[2]) <= HTML_BUDGET:
+            return shown
         # The size grows with each statement shown whole: the largest count that fits,
         # by bisection (about 7 renders for 80 statements; none fitting: all brief).
         low, high = 0, len(whole.statements) - 1
         while low < high:
             middle = (low + high + 1) // 2
-            fits = len(prepared.digest.render(
-                self._variables(prepared, briefed(whole, middle)))) <= HTML_BUDGET
+            fits = len(self._shown(prepared, briefed(whole, middle))[2]) <= HTML_BUDGET
             low, high = (middle, high) if fits else (low, middle - 1)
-        view = briefed(whole, low)
-        variables = self._variables(prepared, view)
-        return prepared, view, variables, prepared.digest.render(variables)
+        return self._shown(prepared, briefed(whole, low))
 
     def render(self, site: Site, target: Target) -> dict[str, bytes]:
         """A digest's ``.html`` (inlined), ``.txt`` and ``.eml``, from one rendering."""
         prepared = self._for(target.language)
         with site_templates(self.settings.templates_dir, prepared.digest.origin):
-            prepared, view, variables, html = self._fitted(site, target)
+            view, variables, html = self._fitted(prepared, site, target)
             text = prepared.text.render(variables).encode("utf-8")
             eml = render_eml(site.settings, prepared.heads, view, variables["subject"],
                              text=text, html=html)
@@ -162,7 +162,7 @@ class Digests:
         statements took 0.23-0.30 s of CPU, now 0.16-0.21 s; docs/operations.md)."""
         prepared = self._for(target.language)
         with site_templates(self.settings.templates_dir, prepared.digest.origin):
-            prepared, view, variables, html = self._fitted(site, target)
+            view, variables, html = self._fitted(prepared, site, target)
             if personal(view.unsubscribe_url):
                 variables["unsubscribe_url"] = None
                 html = prepared.digest.render(variables)
@@ -171,8 +171,7 @@ class Digests:
     def render_archive(self, site: Site, target: Target) -> bytes:
         """The archive page of the target's language: its digests, newest first."""
         prepared = self._for(target.language)
-        view = archive_view(site, prepared.language)
-        variables = {f.name: getattr(view, f.name) for f in fields(view)}
+        variables = _variables(archive_view(site, prepared.language), prepared.gettext)
         with site_templates(self.settings.templates_dir, prepared.archive.origin):
-            return prepared.archive.render({**variables, **prepared.gettext})
+            return prepared.archive.render(variables)
 

@@ -16,7 +16,7 @@ import jinja2.ext
 from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 
-from ..bidi import FSI, PDI, balance_bidi, balance_lines, directed_lines, isolated_in
+from ..bidi import PDI, balance_lines, directed_lines, isolated, isolated_in
 from ..language import canonical_tag
 from ..template_files import SiteTemplateLoader
 from .text import Columns
@@ -64,8 +64,7 @@ def isolate(text: str) -> str:
     """Each line of ``text`` between FSI and PDI (plain text), its own bidi controls balanced:
     its direction, or an override or isolate it leaves open, cannot leak into what follows
     on the line."""
-    return "\n".join(f"{FSI}{balance_bidi(line)}{PDI}" if line else line
-                      for line in text.split("\n"))
+    return "\n".join(isolated(line) if line else line for line in text.split("\n"))
 
 
 def bdi(text: str) -> Markup:

@@ -6,8 +6,8 @@ import re
 import unicodedata
 
 TEXT_WIDTH = 72
-_SPACES = re.compile(r"[ \t\n\r\f\v]+")  # ASCII only: no-break and thin spaces hold
-_ASCII_SPACE = " \t\n\r\f\v"
+_ASCII_SPACE = " \t\n\r\f\v"  # ASCII only: no-break and thin spaces hold
+_SPACES = re.compile(f"[{_ASCII_SPACE}]+")
 
 
 def display_width(text: str) -> int:
