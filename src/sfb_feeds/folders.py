@@ -108,7 +108,7 @@ def _unreadable(path: str) -> tuple[str | None, str | None]:
         try:
             os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
         except OSError as exc:
-            return None, None if os.path.islink(path) else exc.strerror or str(exc)
+            return None, exc.strerror or str(exc)  # (through a symbolic link too)
     return next((kind for test, kind in NOT_REGULAR if test(mode)), None), None
 
 
