@@ -15,7 +15,7 @@ import yaml
 
 from . import fields
 from .errors import ConfigError, Problem, counted, display_path
-from .folders import FOLDERS, expand, path_problems, unreadable_recipients
+from .folders import expand, folders, path_problems, unreadable_recipients
 from .language import canonical_tag
 from .loader import TooLarge, read_regular
 from .model import (
@@ -345,8 +345,6 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     if "recipients" in digests:
         digests["recipients"] = MappingProxyType(
             {lang: expand(base, name) for lang, name in digests["recipients"].items()})
-    folders = {f"{key}_dir": expand(base, v.get(key, default))
-               for key, default in (("statements", "statements"), *FOLDERS)}
     return Settings(
         config_path=path,
         site=SiteSettings(
@@ -358,7 +356,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
         templates_dir=expand(base, v["templates"]) if "templates" in v else None,
         feeds=FeedSettings(**v.get("feeds", {})), digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})), limits=LimitSettings(**v.get("limits", {})),
-        **folders,
+        **{f"{key}_dir": folder for key, folder in folders(base, v).items()},
     )
 
 

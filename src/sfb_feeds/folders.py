@@ -27,6 +27,12 @@ def expand(base: Path, text: str) -> Path:
     return Path(os.path.normpath(base / Path(os.path.expandvars(text)).expanduser()))
 
 
+def folders(base: Path, v: dict[str, Any]) -> dict[str, Path]:
+    """The statements, output, cache and state folders, expanded (each has a default)."""
+    return {key: expand(base, v.get(key, default))
+            for key, default in (("statements", "statements"), *FOLDERS)}
+
+
 _REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
@@ -122,8 +128,7 @@ def folder_problems(base: Path, v: dict[str, Any]) -> Found:
     """Output, cache and state apart from each other and from the statements; none of
     them ``/`` or the home folder; cache and state never published inside the output.
     Compared as written, then as their symbolic links resolve (a link is no way round)."""
-    written = {key: expand(base, v.get(key, default))
-               for key, default in (("statements", "statements"), *FOLDERS)}
+    written = folders(base, v)
     found = _overlaps(written, {key: str(folder) for key, folder in written.items()})
     real = {key: Path(os.path.realpath(folder)) for key, folder in written.items()}
     named = {key: str(folder) if folder == real[key] else f"{folder} (which resolves to "
