@@ -227,23 +227,21 @@ def _read_by_language(node: yaml.Node, by: _ByLanguage, field: str, line: int,
         out.add(line, field, problem)
         return None
     result: dict[str, Any] = {}
-    entries: list[tuple[str, int]] = []
+    repeated: list[tuple[int, str]] = []
     for key, value, at in mapping_items(node):
         if (tag := canonical_tag(key)) is None:
             out.add(line, field, f"{key!r} is not a BCP 47 language tag")
             return None
+        if tag in result:
+            repeated.append((at, f"{field}.{tag}"))
         try:
             result[tag] = by.read(value)
         except fields.FieldError as exc:
             out.add(at, f"{field}.{tag}", str(exc))
             return None
-        entries.append((f"{field}.{tag}", at))
-    seen: set[str] = set()
-    for entry, at in entries:
-        if entry in seen:
-            out.add(at, entry, "appears twice; keep one")
-        seen.add(entry)
-        out.lines.setdefault(entry, at)
+        out.lines.setdefault(f"{field}.{tag}", at)
+    for at, entry in repeated:
+        out.add(at, entry, "appears twice; keep one")
     return MappingProxyType(result)
 
 
