@@ -103,7 +103,7 @@ def unreadable_files(folder: Path, read_as: str = "") -> list[tuple[str, str]]:
 
 
 def _unreadable(path: str) -> tuple[str | None, str | None]:
-    """What ``path`` is if it is no regular file, and why it cannot be read if not."""
+    """What ``path`` is if it is no regular file, and why it cannot be opened (or None)."""
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:

@@ -77,8 +77,7 @@ def _scan_folder(directory: str, found: list[StatementFile], seen: set[tuple[int
             if (st.st_dev, st.st_ino) not in seen:
                 seen.add((st.st_dev, st.st_ino))
                 below.append(entry.path)
-        elif entry.name.lower().endswith(SUFFIXES):  # (listed without a status too: reading
-            # reports it)
+        elif entry.name.lower().endswith(SUFFIXES):  # (with no status too: reading reports it)
             found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
                          if st else (entry.path, -1, -1, -1, -1))
     return below
