@@ -82,7 +82,7 @@ def template_problems(base: Path, v: dict[str, Any]) -> Found:
     if not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
         return [("templates", f"{folder} holds neither an email/ nor a pages/ folder of "
                  "templates, so it would override nothing")]
-    return [("templates", f"{display_path(Path(path))} {message}") for path, message in
+    return [("templates", f"{display_path(path)} {message}") for path, message in
             unreadable_files(folder, " as templates (remove it, or put the template's own "
                              "file in its place)")]
 

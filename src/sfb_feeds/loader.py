@@ -110,8 +110,8 @@ _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK  # (os.open adds O_CLOEXEC itself: PEP
 READ_AHEAD = 32  # files the kernel is asked to fetch ahead of the one being read
 # What a path that is not a regular file is (the config's checks name them the same way).
 NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISDIR, "a folder"))
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISDIR, "a folder"))
 
 
 def _open_regular(path: str | Path, limit: int) -> int:
