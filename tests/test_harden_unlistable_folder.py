@@ -96,3 +96,32 @@ def test_a_template_or_catalog_that_cannot_be_read_is_an_error(
             "let the user that runs sfb-feeds read it, or remove it\n"), command
     assert not [name for name in outputs(config) if not name.startswith(".")]  # (a lock, no more)
     assert not (config.parent / "digests").exists()
+
+
+@pytest.mark.parametrize(("where", "config_line"), [
+    (TEMPLATE, "site/sfb-feeds.yaml:4: templates: "), (CATALOG, "")])
+def test_a_template_or_catalog_linked_to_a_file_that_cannot_be_read_is_an_error(
+        make_site: SiteMaker, closed: list[Path], where: str, config_line: str) -> None:
+    """The same through a symbolic link to a file elsewhere: check passed such a template
+    (build then refused it), and named such a catalog otherwise than a closed one."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "templates: tpl\n")
+    (config.parent / "tpl" / "email").mkdir(parents=True)
+    (config.parent / CATALOG).parent.mkdir(parents=True)
+    elsewhere = config.parent.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "digest.html").write_text("{{ title }}\n", encoding="utf-8")
+    (elsewhere / "sfb_feeds.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n', encoding="utf-8")
+    (config.parent / TEMPLATE).symlink_to(elsewhere / "digest.html")
+    (config.parent / CATALOG).symlink_to(elsewhere / "sfb_feeds.po")
+    target = elsewhere / Path(where).name
+    target.chmod(0)
+    closed.append(target)
+    argv = ["--config", str(config), "--now", NOW]
+    colon = "" if config_line else ":"
+    for command in ("check", "build", "digest"):
+        assert run_cli([command, *argv], config.parent.parent) == (
+            1, f"error: {config_line}site/{where}{colon} cannot be read: Permission denied; "
+            "let the user that runs sfb-feeds read it, or remove it\n"), command
+    assert not [name for name in outputs(config) if not name.startswith(".")]
+    assert not (config.parent / "digests").exists()

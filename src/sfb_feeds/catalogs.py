@@ -21,7 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
 from .errors import ConfigError, Problem, display_path
-from .folders import special_files, unreadable_files
+from .folders import unreadable_files
 from .language import canonical_tag
 from .loader import TooLarge, read_regular
 
@@ -95,14 +95,10 @@ def catalog_files(lang: str, site_locales: Path | None = None,
 
 
 def _special_problems(site_locales: Path | None) -> list[Problem]:
-    """Each file of the site's ``locales/`` that is no regular file: ``build`` reads them
-    all (for its stamp), and a FIFO would wait for a writer for ever."""
-    if site_locales is None:
-        return []
-    return [Problem(display_path(path), f"is {kind}, not a regular file; only regular files "
-                    "are read") for path, kind in special_files(site_locales)] + [
-        Problem(display_path(path), f"cannot be read: {why}; let the user that runs "
-                "sfb-feeds read it, or remove it") for path, why in unreadable_files(site_locales)]
+    """Each file of the site's ``locales/`` that ``build``, which reads them all (for its
+    stamp), could not read: no regular file, or one whose mode forbids reading it."""
+    found = [] if site_locales is None else unreadable_files(site_locales)
+    return [Problem(display_path(path), message) for path, message in found]
 
 
 def translations(lang: str, site_locales: Path | None = None,

@@ -15,7 +15,7 @@ import yaml
 
 from . import fields
 from .errors import ConfigError, Problem, counted, display_path
-from .folders import FOLDERS, expand, path_problems, unreadable_recipients
+from .folders import expand, folders, path_problems, unreadable_recipients
 from .language import canonical_tag
 from .loader import TooLarge, read_regular
 from .model import (
@@ -227,23 +227,21 @@ def _read_by_language(node: yaml.Node, by: _ByLanguage, field: str, line: int,
         out.add(line, field, problem)
         return None
     result: dict[str, Any] = {}
-    entries: list[tuple[str, int]] = []
+    repeated: list[tuple[int, str]] = []
     for key, value, at in mapping_items(node):
         if (tag := canonical_tag(key)) is None:
             out.add(line, field, f"{key!r} is not a BCP 47 language tag")
             return None
+        if tag in result:
+            repeated.append((at, f"{field}.{tag}"))
         try:
             result[tag] = by.read(value)
         except fields.FieldError as exc:
             out.add(at, f"{field}.{tag}", str(exc))
             return None
-        entries.append((f"{field}.{tag}", at))
-    seen: set[str] = set()
-    for entry, at in entries:
-        if entry in seen:
-            out.add(at, entry, "appears twice; keep one")
-        seen.add(entry)
-        out.lines.setdefault(entry, at)
+        out.lines.setdefault(f"{field}.{tag}", at)
+    for at, entry in repeated:
+        out.add(at, entry, "appears twice; keep one")
     return MappingProxyType(result)
 
 
@@ -345,8 +343,6 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
     if "recipients" in digests:
         digests["recipients"] = MappingProxyType(
             {lang: expand(base, name) for lang, name in digests["recipients"].items()})
-    folders = {f"{key}_dir": expand(base, v.get(key, default))
-               for key, default in (("statements", "statements"), *FOLDERS)}
     return Settings(
         config_path=path,
         site=SiteSettings(
@@ -358,7 +354,7 @@ def _settings(path: Path, v: dict[str, Any]) -> Settings:
         templates_dir=expand(base, v["templates"]) if "templates" in v else None,
         feeds=FeedSettings(**v.get("feeds", {})), digests=DigestSettings(**digests),
         smtp=SmtpSettings(**v.get("smtp", {})), limits=LimitSettings(**v.get("limits", {})),
-        **folders,
+        **{f"{key}_dir": folder for key, folder in folders(base, v).items()},
     )
 
 

@@ -31,10 +31,6 @@ class BadEnvironment(SfbError):
         return [str(arg) for arg in self.args]
 
 
-def _bad(name: str, value: str, wanted: str) -> BadEnvironment:
-    return BadEnvironment(f"${name}={value!r} must be {wanted}")
-
-
 def _number(name: str, kind: Callable[[str], N], lowest: N, highest: N, wanted: str
             ) -> N | None:
     """``$name`` read by ``kind``, from ``lowest`` to ``highest``; None when not set or
@@ -43,12 +39,11 @@ def _number(name: str, kind: Callable[[str], N], lowest: N, highest: N, wanted: 
     if not value.strip():
         return None
     try:
-        number = kind(value)
+        if lowest <= (number := kind(value)) <= highest:  # (nan and inf fail this)
+            return number
     except ValueError:
-        raise _bad(name, value, wanted) from None
-    if not lowest <= number <= highest:  # (nan and inf fail this too)
-        raise _bad(name, value, wanted)
-    return number
+        pass
+    raise BadEnvironment(f"${name}={value!r} must be {wanted}")
 
 
 def seconds(name: str) -> float | None:

@@ -80,10 +80,10 @@ def shows_nothing(value: str) -> bool:
     return all(char.isspace() or unicodedata.category(char) == "Cf" for char in value)
 
 
-def invisible_codes(value: str, most: int = 5) -> str:
-    """The format characters in ``value``, as ``U+200B, U+FEFF`` (the first ``most``)."""
+def invisible_codes(value: str) -> str:
+    """The format characters in ``value``, as ``U+200B, U+FEFF`` (the first five)."""
     codes = sorted({f"U+{ord(c):04X}" for c in value if unicodedata.category(c) == "Cf"})
-    return ", ".join(codes[:most]) + (", ..." if len(codes) > most else "")
+    return ", ".join(codes[:5]) + (", ..." if len(codes) > 5 else "")
 
 
 def line(node: yaml.Node) -> str:

@@ -27,6 +27,12 @@ def expand(base: Path, text: str) -> Path:
     return Path(os.path.normpath(base / Path(os.path.expandvars(text)).expanduser()))
 
 
+def folders(base: Path, v: dict[str, Any]) -> dict[str, Path]:
+    """The statements, output, cache and state folders, expanded (each has a default)."""
+    return {key: expand(base, v.get(key, default))
+            for key, default in (("statements", "statements"), *FOLDERS)}
+
+
 _REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
@@ -76,43 +82,40 @@ def template_problems(base: Path, v: dict[str, Any]) -> Found:
     if not any((folder / name).is_dir() for name in TEMPLATE_FOLDERS):
         return [("templates", f"{folder} holds neither an email/ nor a pages/ folder of "
                  "templates, so it would override nothing")]
-    return [("templates", f"{display_path(Path(path))} is {kind}, not a regular file; only "
-             "regular files are read as templates (remove it, or put the template's own file "
-             "in its place)") for path, kind in special_files(folder)] + [
-        ("templates", f"{display_path(Path(path))} cannot be read: {why}; let the user that "
-         "runs sfb-feeds read it, or remove it") for path, why in unreadable_files(folder)]
+    return [("templates", f"{display_path(path)} {message}") for path, message in
+            unreadable_files(folder, " as templates (remove it, or put the template's own "
+                             "file in its place)")]
 
 
-def special_files(folder: Path) -> list[tuple[str, str]]:
-    """(path, kind) of each file under ``folder`` (through a symbolic link too) that is no
-    regular file: a build reads every file of the site's templates and ``locales/``
-    folders, and a FIFO would keep it waiting for a writer for ever, ``/dev/zero`` never
-    end. A symbolic link to nothing (its file gone, or a loop) is one too: the built-in
-    template or catalog would take its place without a word."""
-    found = []
-    for path in _files(folder):
+def unreadable_files(folder: Path, read_as: str = "") -> list[tuple[str, str]]:
+    """(path, what is wrong) of each file under ``folder`` that a build could not read (it
+    reads every file of the site's templates and ``locales/`` folders). First each that is
+    no regular file (through a symbolic link too; ``read_as`` ends their message): a FIFO
+    would keep the build waiting for a writer for ever, ``/dev/zero`` never end, and a
+    symbolic link to nothing (its file gone, or a loop) would let the built-in template or
+    catalog take its place without a word. Then each regular file that cannot be opened
+    for reading (its mode): the build would stop at it with an internal error."""
+    found = [(path, *_unreadable(path)) for path in _files(folder)]
+    return [(path, f"is {kind}, not a regular file; only regular files are read{read_as}")
+            for path, kind, _ in found if kind] + [
+        (path, f"cannot be read: {why}; let the user that runs sfb-feeds read it, or remove it")
+        for path, _, why in found if why]
+
+
+def _unreadable(path: str) -> tuple[str | None, str | None]:
+    """What ``path`` is if it is no regular file, and why it cannot be opened (or None)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if os.path.islink(path):
+            return LINK_TO_NOTHING, None
+        return f"a file that cannot be looked at ({exc.strerror})", exc.strerror or str(exc)
+    if stat.S_ISREG(mode):
         try:
-            mode = os.stat(path).st_mode
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
         except OSError as exc:
-            found.append((path, LINK_TO_NOTHING if os.path.islink(path)
-                          else f"a file that cannot be looked at ({exc.strerror})"))
-            continue
-        found += [(path, kind) for test, kind in NOT_REGULAR if test(mode)]
-    return found
-
-
-def unreadable_files(folder: Path) -> list[tuple[str, str]]:
-    """(path, why) of each regular file under ``folder`` that cannot be opened for reading
-    (its mode): the build would stop at it with an internal error."""
-    found = []
-    for path in _files(folder):
-        try:
-            if stat.S_ISREG(os.stat(path).st_mode):
-                os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
-        except OSError as exc:
-            if not os.path.islink(path):  # (a link to nothing: special_files names it)
-                found.append((path, exc.strerror or str(exc)))
-    return found
+            return None, exc.strerror or str(exc)  # (through a symbolic link too)
+    return next((kind for test, kind in NOT_REGULAR if test(mode)), None), None
 
 
 def _files(folder: Path) -> Iterator[str]:
@@ -125,8 +128,7 @@ def folder_problems(base: Path, v: dict[str, Any]) -> Found:
     """Output, cache and state apart from each other and from the statements; none of
     them ``/`` or the home folder; cache and state never published inside the output.
     Compared as written, then as their symbolic links resolve (a link is no way round)."""
-    written = {key: expand(base, v.get(key, default))
-               for key, default in (("statements", "statements"), *FOLDERS)}
+    written = folders(base, v)
     found = _overlaps(written, {key: str(folder) for key, folder in written.items()})
     real = {key: Path(os.path.realpath(folder)) for key, folder in written.items()}
     named = {key: str(folder) if folder == real[key] else f"{folder} (which resolves to "

@@ -77,8 +77,7 @@ def _scan_folder(directory: str, found: list[StatementFile], seen: set[tuple[int
             if (st.st_dev, st.st_ino) not in seen:
                 seen.add((st.st_dev, st.st_ino))
                 below.append(entry.path)
-        elif entry.name.lower().endswith(SUFFIXES):  # (listed without a status too: reading
-            # reports it)
+        elif entry.name.lower().endswith(SUFFIXES):  # (with no status too: reading reports it)
             found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
                          if st else (entry.path, -1, -1, -1, -1))
     return below
@@ -111,8 +110,8 @@ _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK  # (os.open adds O_CLOEXEC itself: PEP
 READ_AHEAD = 32  # files the kernel is asked to fetch ahead of the one being read
 # What a path that is not a regular file is (the config's checks name them the same way).
 NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISDIR, "a folder"))
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISDIR, "a folder"))
 
 
 def _open_regular(path: str | Path, limit: int) -> int:

@@ -4,7 +4,7 @@ Jinja's ``FileSystemLoader`` looks at a template with ``os.path.isfile`` and the
 with a blocking ``open``: a FIFO, a device or a link to nothing there was passed over (the
 built-in template took its place without a word), and a FIFO swapped in between the two
 would keep the build waiting for a writer for ever. The config's check and the build's
-stamp refuse such files (``folders.special_files``), but one can take a template's place
+stamp refuse such files (``folders.unreadable_files``), but one can take a template's place
 after they looked. :class:`SiteTemplateLoader` opens each template without waiting and
 looks at what it opened: anything but a regular file (or a folder, which is no template,
 as before) is a :class:`TemplateFailed` naming it, exit 1, before anything is written.

@@ -182,7 +182,7 @@ class _FastRecordDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type:
 def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     # PyYAML falls back to a quoted scalar by itself when a block cannot hold the text.
     style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    return dumper.represent_scalar(STR_TAG, value, style=style)
 
 
 _RecordDumper.add_representer(str, _represent_text)
