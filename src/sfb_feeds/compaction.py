@@ -10,7 +10,8 @@ old, ``send`` rewrites its lines, under the send lock, as:
   without a line of its own; it stands for each copy of that Message-ID (the list's, and
   the subscribers' derived from it) that is ``sent``, ``uncertain``, ``refused`` or
   ``failed`` (none goes again without ``--resend``). A copy whose last line is
-  ``sending`` or ``refusing`` (not reported yet) or ``deferred`` (not sent), or that is
+  ``sending`` or ``refusing`` (not reported yet), ``undecided`` or ``deferred`` (not
+  sent), or that is
   under another Message-ID (before ``site.url`` changed), keeps its last line, so it is
   reported, or sent, as before;
 - ``dropped``: each copy's last line only (its earlier ones say nothing more), so that

@@ -39,6 +39,10 @@ class State(Enum):
     SENT = "sent"
     REFUSED = "refused"
     REFUSING = "refusing"  # refused, and no run has said so yet (one killed first)
+    # refused after its recipient was accepted, and no run has decided yet whether that was
+    # the message's fault (3 in a row, delivery.Refusals) or the recipient's: not delivered,
+    # so tried again by the next run (one killed first), which then decides
+    UNDECIDED = "undecided"
     DEFERRED = "deferred"
     UNCERTAIN = "uncertain"  # may have gone out, and a run said so: not said again
     FAILED = "failed"  # format 1's name for refused
