@@ -8,7 +8,9 @@ and runs ``sfb-feeds send`` as cron does, in a fresh process each time:
 
 1. the first run, sending every copy (one SMTP connection, two fsync'd ledger lines each);
 2. a second run, which finds every copy in the ledger and sends nothing;
-3. a run over a ledger holding ``--weeks`` earlier weeks of the same subscribers too.
+3. a run over a ledger holding ``--weeks`` earlier weeks of the same subscribers too
+   (finished long ago: this run compacts them, see compaction.py);
+4. a run over the ledger as the third left it.
 
 For each: wall time, messages a second, and the peak resident memory of the send process
 (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``, each run measured alone).
@@ -73,18 +75,23 @@ def make_site(root: Path, port: int, recipients: int) -> Path:
 
 
 def old_weeks(root: Path, recipients: int, weeks: int) -> None:
-    """Ledger lines of ``weeks`` earlier weeks, as their runs would have written them."""
+    """Ledger lines of ``weeks`` earlier weeks, as their runs would have written them: each
+    digest marked due, its copies, then marked finished."""
     ledger = root / "state" / "sent.jsonl"
     with ledger.open("a") as file:
         for week in range(1, weeks + 1):
             digest = f"digests/pl/2014-W{week:02}.eml"
-            for n in range(recipients):
-                for state in ("sending", "sent"):
-                    file.write(json.dumps({
-                        "at": "2014-01-01T00:00:00+00:00", "digest": digest,
-                        "message_id": f"<digest.2014-W{week:02}.pl.0.{n:020}@bench.example.org>",
-                        "recipient": f"reader{n}@example.org", "state": state},
-                        sort_keys=True) + "\n")
+            own = f"<digest.2014-W{week:02}.pl.0@bench.example.org>"
+            rows = [(own, "", "due")]
+            rows += [(f"<digest.2014-W{week:02}.pl.0.{n:020x}@bench.example.org>",
+                      f"reader{n}@example.org", state)
+                     for n in range(recipients) for state in ("sending", "sent")]
+            rows.append((own, "", "finished"))
+            for message_id, recipient, state in rows:
+                file.write(json.dumps({
+                    "at": "2014-01-01T00:00:00+00:00", "digest": digest,
+                    "message_id": message_id, "recipient": recipient, "state": state},
+                    sort_keys=True) + "\n")
 
 
 def timed_send(config: Path) -> tuple[float, int, str]:
@@ -126,6 +133,10 @@ def main() -> None:
             seconds, peak, summary = timed_send(config)
             print(f"again with {args.weeks} earlier weeks in the ledger ({size / 2**20:.0f} MiB):"
                   f" {seconds:.1f} s, peak RSS {peak} MiB - {summary}")
+            size = (root / "state" / "sent.jsonl").stat().st_size
+            seconds, peak, summary = timed_send(config)
+            print(f"again, the ledger now {size / 2**20:.1f} MiB: {seconds:.1f} s, peak RSS "
+                  f"{peak} MiB - {summary}")
     finally:
         assert server.stdin is not None
         server.stdin.close()

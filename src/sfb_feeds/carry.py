@@ -178,7 +178,7 @@ def unfinished(settings: Settings, ledger: Ledger, digests: Iterable[Digest],
     run = Run(states=ledger.states(paths), suppressed=suppressed, resend=False,
               ledger=ledger.path)
     left = {digest.path for digest in digests
-            if digest.path in paths and lookup(run.states, digest.key) not in DONE}
+            if digest.path in paths and lookup(run.states, digest.key, digest.path) not in DONE}
     return left | {mailing.path for mailing in mailings
                    if mailing.path in paths and _subscribers_left(settings, mailing, run)}
 
@@ -190,4 +190,5 @@ def _subscribers_left(settings: Settings, mailing: Mailing, run: Run) -> bool:
         return True
     problems: list[Problem] = []
     copies = subscribers.copies(mailing, made, run, Tally(), [], problems)
-    return any(lookup(run.states, copy.key) not in DONE for copy in copies) or bool(problems)
+    return any(lookup(run.states, copy.key, copy.path) not in DONE
+               for copy in copies) or bool(problems)

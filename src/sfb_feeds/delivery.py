@@ -361,7 +361,7 @@ class Courier:
         self.outcome.problems.append(Problem(digest.where(), f"not sent ({reason}){later}"))
 
     def _refused(self, digest: Digest, exc: mailer.Refused) -> None:
-        self._record(digest, State.REFUSING)
+        self._record(digest, State.UNDECIDED if exc.after_recipient else State.REFUSING)
         problem = self.outcome.refusal(digest, str(exc), self.ledger.path if self.ledger else None)
         if copies := self.refusals.refused(digest, exc, problem):  # the message's fault:
             for copy, _ in copies:  # later runs try them again, and they are said once

@@ -4,7 +4,9 @@ A ``sending`` record with nothing after it may have gone out: it is never re-sen
 automatically (at most once beats twice). States and their moments: README, "The ledger".
 Lines with the recipient ``""`` are about a digest as a whole, not a copy (:class:`Mark`:
 which digests later runs carry over); reading the copies' states skips them, as the code
-before them did (a state it does not know).
+before them did (a state it does not know). A digest settled long ago has its lines
+compacted (compaction.py): a ``"*"`` line marked ``compacted`` then stands for every copy
+of it without a line of its own (:func:`lookup`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .model import Settings
 ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1)
 DIGEST = ""  # the recipient of a mark: the digest as a whole
 _MARK_LINE = b'"recipient": ""'  # how a mark's line shows it, found before parsing
+COMPACTED = "compacted"  # a mark line's field, true: its digest's lines were compacted
 
 
 class State(Enum):
@@ -36,6 +39,10 @@ class State(Enum):
     SENT = "sent"
     REFUSED = "refused"
     REFUSING = "refusing"  # refused, and no run has said so yet (one killed first)
+    # refused after its recipient was accepted, and no run has decided yet whether that was
+    # the message's fault (3 in a row, delivery.Refusals) or the recipient's: not delivered,
+    # so tried again by the next run (one killed first), which then decides
+    UNDECIDED = "undecided"
     DEFERRED = "deferred"
     UNCERTAIN = "uncertain"  # may have gone out, and a run said so: not said again
     FAILED = "failed"  # format 1's name for refused
@@ -90,7 +97,13 @@ class Ledger:
                               f"{exc.strerror or exc}") from None
 
     def marks(self) -> dict[str, Marked]:
-        """The last mark of each digest (by path) that has one, in one pass.
+        """The last mark of each digest (by path) that has one, in one pass."""
+        return {path: marked for path, (marked, _, _) in self.mark_lines().items()}
+
+    def mark_lines(self) -> dict[str, tuple[Marked, bool, datetime | None]]:
+        """The last mark of each digest (by path), whether that line says its copies' lines
+        were compacted (:data:`COMPACTED`; see compaction.py), and its time (None: none
+        that can be read).
 
         Marks are a few lines a week among a copy's two for each recipient, so they are
         found by searching the bytes, not line by line: 0.1 s instead of 0.7 s for a
@@ -136,9 +149,12 @@ def recipient_key(address: str) -> str:
     return f"{local}@{domain.lower()}" if at else address
 
 
-def lookup(states: dict[Key, State], key: Key) -> State | None:
-    """The state of ``key``, counting format-1 records (no recipient) for every recipient."""
-    return states.get(key) or states.get((key[0], ANY_RECIPIENT))
+def lookup(states: dict[Key, State], key: Key, digest: str) -> State | None:
+    """The state of ``key``, a copy of the digest at path ``digest``: its own record, else a
+    format-1 record (no recipient) of its Message-ID, else the record that stands for every
+    copy of a compacted digest (see compaction.py)."""
+    return (states.get(key) or states.get((key[0], ANY_RECIPIENT))
+            or states.get((digest, ANY_RECIPIENT)))
 
 
 def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State] | None:
@@ -148,10 +164,21 @@ def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State]
         row = json.loads(line)
         if wanted is not None and row["digest"] not in wanted:
             return None
-        key = (str(row["message_id"]), recipient_key(str(row.get("recipient", ANY_RECIPIENT))))
-        return key, State(row["state"])
+        recipient = str(row.get("recipient", ANY_RECIPIENT))
+        if recipient == ANY_RECIPIENT and row.get(COMPACTED) is True:  # every copy of it
+            return (str(row["digest"]), ANY_RECIPIENT), State(row["state"])
+        return (str(row["message_id"]), recipient_key(recipient)), State(row["state"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a torn line from a crash or a full disk: the records around it count
+
+
+def _time(at: object) -> datetime | None:
+    """A line's ``at``, if it is a time with its offset."""
+    try:
+        moment = datetime.fromisoformat(str(at))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _lines_with(data: mmap.mmap, needle: bytes) -> Iterator[bytes]:
@@ -164,14 +191,37 @@ def _lines_with(data: mmap.mmap, needle: bytes) -> Iterator[bytes]:
         found = data.find(needle, end)
 
 
-def _parse_mark(line: bytes) -> tuple[str, Marked] | None:
+def _parse_mark(line: bytes) -> tuple[str, tuple[Marked, bool, datetime | None]] | None:
     try:
         row = json.loads(line)
         if row["recipient"] != DIGEST:
             return None
-        return str(row["digest"]), Marked(Mark(row["state"]), str(row["message_id"]))
+        marked = Marked(Mark(row["state"]), str(row["message_id"]))
+        return str(row["digest"]), (marked, row.get(COMPACTED) is True, _time(row.get("at")))
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # torn, or not a mark after all
+
+
+def open_locked(path: Path, flags: int) -> int:
+    """``path`` opened for reading and writing (with ``flags``), under an ``flock``: the file
+    the name holds once the lock is had. A file replaced by a rename while this waited for
+    the lock (a compacted ledger) is let go and the new one opened, so that no line goes to
+    a file no one will read again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | flags, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held = os.fstat(fd)
+            named = os.stat(path)
+        except FileNotFoundError:  # renamed away, nothing put in its place (yet)
+            named = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if named is not None and (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino):
+            return fd
+        os.close(fd)
 
 
 def append_line(path: Path, row: Mapping[str, str], tries: int = 1,
@@ -181,10 +231,8 @@ def append_line(path: Path, row: Mapping[str, str], tries: int = 1,
     first, so it never swallows this one; ``tries`` short writes raise ENOSPC. If
     ``unless`` is given and, asked under the lock, returns True, nothing is written."""
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = open_locked(path, os.O_APPEND | os.O_CREAT)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         if unless is not None and unless():
             return
         for tried in range(1, tries + 1):

@@ -15,7 +15,7 @@ from email.utils import parseaddr
 from itertools import chain
 from pathlib import Path
 
-from . import lock, mailer, subscribers
+from . import compaction, lock, mailer, subscribers
 from .carry import Book, Carry, unfinished
 from .delivery import Courier, Digest, Pace, Retry, doubtful, refused_unsaid
 from .errors import (
@@ -192,6 +192,7 @@ def send_digests(
         book = _book(ledger, chosen, carry, now, only)
         _deliver(courier, book.watch(_copies(settings, chosen, run, signing, report)), report)
         _close(settings, ledger, book, run, chosen, report, [*met, *courier.outcome.said()])
+        report.warnings.extend(compaction.compact(ledger, now))
     return report
 
 
@@ -375,7 +376,7 @@ def _deliver(courier: Courier, digests: Iterable[Digest], report: SendReport) ->
 def _due(run: Run, digests: Iterable[Digest], report: SendReport) -> Iterator[Digest]:
     """The digests to send now; the others go in ``report`` (already sent, or a problem)."""
     for digest in digests:
-        state = lookup(run.states, digest.key)
+        state = lookup(run.states, digest.key, digest.path)
         if run.resend or state not in DONE:
             yield digest
         elif state is State.SENT:
