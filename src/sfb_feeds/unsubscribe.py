@@ -18,24 +18,40 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from .errors import SfbError
 from .suppression import SuppressionError, normalise_address, normalise_lang, suppress
+from .unsubscribe_page import (
+    ASK,
+    ASK_NO_ADDRESS,
+    DONE,
+    INCOMPLETE,
+    NOT_ONE_CLICK,
+    NOT_RECORDED,
+    ONE_CLICK,
+    Query,
+    ask_page,
+    label,
+    page,
+)
 from .urls import MAX_FIELDS, QUERY
+
+__all__ = ["ASK", "ASK_NO_ADDRESS", "DONE", "NOT_ONE_CLICK", "ONE_CLICK", "Endpoint",
+           "SecretMissing", "app", "app_from_environment", "make_app", "secret_from_env",
+           "token", "unsubscribe_url", "verify"]
 
 CONFIG_ENV = "SFB_FEEDS_CONFIG"
 MAX_BODY = 8192  # a one-click body is 26 bytes; a multipart one a few hundred
 READ_TIMEOUT = 30.0  # seconds the quick-start server waits for a silent client's next bytes
-ONE_CLICK = ("List-Unsubscribe", "One-Click")
 _TOKEN_DOMAIN = b"sfb-feeds unsubscribe v1"  # separates these MACs from any other use of the key
 _PLACEHOLDER = re.compile(r"\{(lang|address|token)\}")
 
@@ -94,80 +110,10 @@ def secret_from_env(name: str, environ: Mapping[str, str]) -> bytes:
     return value.encode("utf-8")
 
 
-# --- the page ------------------------------------------------------------------------------
-
-_STYLE = ("body{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em;"
-          "line-height:1.5;color:#1a1a1a;background:#fff;overflow-wrap:anywhere}"
-          "button{font-size:1.1em;padding:.5em 1.5em;cursor:pointer}")
-ASK = "Stop sending these digests to {address}?"
-ASK_NO_ADDRESS = "Stop sending these digests to this address?"
-DONE = ("Done. If this link was valid, no more digests in this language will be sent to "
-        "that address.")
-NOT_ONE_CLICK = "This is not an unsubscribe request. Open the link from the digest instead."
-# A valid link whose entry could not be written (full disk...): never "Done" (plain text).
-NOT_RECORDED = b"The request could not be recorded; try again later.\n"
-# A body that stopped arriving before its Content-Length (plain text).
-INCOMPLETE = b"The request did not arrive in full; nothing was recorded. Try again.\n"
-
-
-@dataclass(frozen=True, slots=True)
-class _Query:
-    lang: str
-    address: str
-    token: str
-
-    def shown_lang(self, locales: Path | None) -> str:
-        """The language to answer in: the link's, if it is a tag with a catalog (the site's
-        or a shipped one), else English, as the page's words then are."""
-        from .i18n import catalogs_used
-
-        try:
-            tag = normalise_lang(self.lang)
-        except ValueError:
-            return "en"
-        return tag if tag != "*" and catalogs_used(tag, locales) else "en"
-
-
-def _label(lang: str, locales: Path | None, msgid: str, **values: object) -> str:
-    from .i18n import translations  # catalogs load on the first page, not at import
-
-    return translations(lang, locales).gettext(msgid).format(**values)
-
-
-def _page(lang: str, locales: Path | None, text: str, form_action: str | None = None) -> bytes:
-    """The page in ``lang``: the paragraph ``text`` (HTML) and, maybe, the button's form."""
-    from .language import text_direction
-
-    title = html.escape(_label(lang, locales, "Unsubscribe"))
-    form = "" if form_action is None else (
-        f'<form method="post" action="{html.escape(form_action)}">'
-        f'<input type="hidden" name="{ONE_CLICK[0]}" value="{ONE_CLICK[1]}">'
-        '<input type="hidden" name="source" value="page">'
-        f'<button type="submit">{title}</button></form>')
-    return (f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}" dir="{text_direction(lang)}"><head>'
-            '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            f'<meta name="robots" content="noindex"><title>{title}</title>'
-            f"<style>{_STYLE}</style></head><body><main><h1>{title}</h1>"
-            f"<p>{text}</p>{form}</main></body></html>\n").encode()
-
-
-def _ask_page(query: _Query, locales: Path | None) -> bytes:
-    lang = query.shown_lang(locales)
-    try:
-        address = normalise_address(query.address)
-    except ValueError:
-        text = html.escape(_label(lang, locales, ASK_NO_ADDRESS))
-    else:
-        # Isolated: a right-to-left sentence would reorder '2024-ann@…' to 'ann@…-2024'.
-        shown = f'<bdi dir="ltr">{html.escape(address)}</bdi>'
-        text = html.escape(_label(lang, locales, ASK, address="\0")).replace("\0", shown)
-    return _page(lang, locales, text, "?" + urlencode(asdict(query)))
-
-
 # --- requests ------------------------------------------------------------------------------
 
 
-def _query(environ: WSGIEnvironment) -> _Query:
+def _query(environ: WSGIEnvironment) -> Query:
     # PEP 3333 hands the query over as latin-1; undo that before reading UTF-8.
     raw = str(environ.get("QUERY_STRING", "")).encode("latin-1", "replace")
     try:
@@ -175,7 +121,7 @@ def _query(environ: WSGIEnvironment) -> _Query:
     except ValueError:
         pairs = []
     fields = dict(reversed(pairs))  # the first of repeated fields wins
-    return _Query(*(fields.get(name, "") for name in QUERY))
+    return Query(*(fields.get(name, "") for name in QUERY))
 
 
 def _body(environ: WSGIEnvironment) -> bytes | None:
@@ -247,7 +193,7 @@ class Endpoint:
                  start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         if method in ("GET", "HEAD"):
-            status, body = "200 OK", _ask_page(_query(environ), self.locales)
+            status, body = "200 OK", ask_page(_query(environ), self.locales)
             headers = _headers(body, html_page=True)
         elif method == "POST":
             status, body, headers = self._post(environ)
@@ -285,7 +231,7 @@ class Endpoint:
 
     def _answer(self, status: str, lang: str, msgid: str
                 ) -> tuple[str, bytes, list[tuple[str, str]]]:
-        body = _page(lang, self.locales, html.escape(_label(lang, self.locales, msgid)))
+        body = page(lang, self.locales, html.escape(label(lang, self.locales, msgid)))
         return status, body, _headers(body, html_page=True)
 
 
