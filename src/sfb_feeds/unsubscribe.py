@@ -15,6 +15,7 @@ import hmac
 import html
 import os
 import re
+import socket
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +29,7 @@ from urllib.parse import parse_qsl, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
-from .errors import SfbError
+from .errors import EXIT_INVALID, SfbError, UsageError
 from .suppression import SuppressionError, normalise_address, normalise_lang, suppress
 from .unsubscribe_page import (
     ASK,
@@ -316,12 +317,31 @@ class _Handler(WSGIRequestHandler):
         sys.stderr.write((format % args) + "\n")
 
 
+def _port(text: str) -> int:
+    if not text.isdecimal() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return int(text)
+
+
+def _family(host: str, port: int) -> socket.AddressFamily:
+    """The address family to listen on ``host`` with: IPv4 if it has an IPv4 address (as
+    ``localhost`` does), else IPv6 (``::1``, ``::``); UsageError naming ``--host`` when it
+    does not resolve."""
+    try:
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"--host {host}: {getattr(exc, 'strerror', None) or exc}") from None
+    families = {entry[0] for entry in found}
+    return socket.AF_INET if socket.AF_INET in families else found[0][0]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the endpoint with wsgiref (a quick start; use a real WSGI server in production)."""
     parser = argparse.ArgumentParser(prog="python -m sfb_feeds.unsubscribe",
                                      description="Serve the one-click unsubscribe endpoint.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8025, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1", help="an IPv4 or IPv6 address, or a name")
+    parser.add_argument("--port", type=_port, default=8025, help="0 picks a free port")
     parser.add_argument("--config", help=f"site config (default ${CONFIG_ENV} or ./sfb-feeds.yaml)")
     args = parser.parse_args(argv)
     env = dict(os.environ)
@@ -329,12 +349,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         env[CONFIG_ENV] = args.config
     try:
         endpoint = app_from_environment(env)
+        server_class = type("_Listening", (_Server,),
+                            {"address_family": _family(args.host, args.port)})
+        server: WSGIServer = make_server(args.host, args.port, endpoint, server_class, _Handler)
     except SfbError as exc:
         for message in exc.messages():
             print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
-    with make_server(args.host, args.port, endpoint, _Server, _Handler) as server:
-        print(f"serving one-click unsubscribe on http://{args.host}:{server.server_port}/ "
+    except OSError as exc:  # the port is taken, the address is not this machine's...
+        print(f"error: cannot listen on {args.host} port {args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return EXIT_INVALID
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    with server:
+        print(f"serving one-click unsubscribe on http://{shown}:{server.server_port}/ "
               f"(suppression list in {endpoint.state_dir})", file=sys.stderr, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
