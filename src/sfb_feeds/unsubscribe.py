@@ -126,7 +126,8 @@ def _query(environ: WSGIEnvironment) -> Query:
 
 
 def _body(environ: WSGIEnvironment) -> bytes | None:
-    """The request body, or None when it is larger than MAX_BODY."""
+    """The request body, None when it is larger than MAX_BODY, empty when its length is
+    not a number."""
     stream = environ["wsgi.input"]
     if not environ.get("CONTENT_LENGTH"):
         if environ.get("wsgi.input_terminated"):  # chunked, behind gunicorn
@@ -135,7 +136,9 @@ def _body(environ: WSGIEnvironment) -> bytes | None:
         chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
         return _unchunked(stream) if chunked else b""  # wsgiref: as the client sent it
     length = str(environ["CONTENT_LENGTH"]).strip()
-    if not length.isdecimal() or int(length) > MAX_BODY:
+    if not length.isdecimal():
+        return b""  # (-1, 0x1a...): no one-click body, a 400; not "too large"
+    if int(length) > MAX_BODY:
         return None
     return bytes(stream.read(int(length))) if int(length) else b""
 
