@@ -4,6 +4,7 @@ SMTP server on loopback for the send tests."""
 from __future__ import annotations
 
 import os
+import subprocess
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -112,6 +113,18 @@ def make_site(tmp_path: Path) -> SiteMaker:
         return config_path
 
     return make
+
+
+@pytest.fixture
+def running() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The server processes a test starts (appended once started), stopped after it."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 @pytest.fixture

@@ -34,6 +34,14 @@ UNSUBSCRIBE = "https://example.org/unsubscribe?lang={lang}&address={address}&tok
 SUBSCRIBERS = [f"u{n}@example.org" for n in range(1, 31)]
 RECORD = "id: urn:sfb:{l}\ntitle: T {l}\ndate: 2015-09-04\nlanguage: {l}\nexcerpt: x\n"
 STATEMENTS = {f"{lang}.yaml": RECORD.format(l=lang) for lang in ("pl", "tr")}  # 2015-W36
+# Two weeks of them (a statement a language and week), and a moment after each week.
+_DATED = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x\n"
+W36, W37 = "2015-09-04", "2015-09-10"  # a day of each week
+TWO_WEEKS = {f"{lang}-{day}.yaml": _DATED.format(l=lang, d=day)
+             for lang in ("pl", "tr") for day in (W36, W37)}
+TR = "tr@lists.example.org"
+AFTER_W36 = "2015-09-07T07:30:00+00:00"  # the last complete week: 2015-W36
+AFTER_W37 = "2015-09-14T07:30:00+00:00"  # a week later: 2015-W37
 
 
 def send_week(config: str, *more: str) -> tuple[int, str, str]:

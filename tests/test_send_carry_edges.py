@@ -18,18 +18,22 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
+from smtp_faults import (
+    AFTER_W36,
+    AFTER_W37,
+    SUBSCRIBERS,
+    TR,
+    W36,
+    W37,
+    FaultyHandler,
+    aiosmtpd_server,
+    subscribers_config,
+)
+from smtp_faults import TWO_WEEKS as STATEMENTS
 
 from sfb_feeds.cli import main
 from sfb_feeds.errors import display_path
 
-RECORD = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x\n"
-W36, W37 = "2015-09-04", "2015-09-10"  # a day of each week
-STATEMENTS = {f"{lang}-{day}.yaml": RECORD.format(l=lang, d=day)
-              for lang in ("pl", "tr") for day in (W36, W37)}
-TR = "tr@lists.example.org"
-AFTER_W36 = "2015-09-07T07:30:00+00:00"  # the last complete week: 2015-W36
-AFTER_W37 = "2015-09-14T07:30:00+00:00"  # a week later: 2015-W37
 ALL_DOWN = {("MAIL", n): "421 4.7.0 shutting down" for n in range(1, 1000)}
 PL36, TR36 = "digests/pl/2015-W36.eml", "digests/tr/2015-W36.eml"
 

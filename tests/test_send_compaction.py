@@ -25,17 +25,19 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from smtp_faults import SUBSCRIBERS, FaultyHandler, aiosmtpd_server, subscribers_config
+from smtp_faults import (
+    AFTER_W36,
+    AFTER_W37,
+    SUBSCRIBERS,
+    TR,
+    FaultyHandler,
+    aiosmtpd_server,
+    subscribers_config,
+)
+from smtp_faults import TWO_WEEKS as STATEMENTS
 
 from sfb_feeds.cli import main
 
-RECORD = "id: urn:sfb:{l}-{d}\ntitle: T {l} {d}\ndate: {d}\nlanguage: {l}\nexcerpt: x\n"
-W36, W37 = "2015-09-04", "2015-09-10"  # a day of each week
-STATEMENTS = {f"{lang}-{day}.yaml": RECORD.format(l=lang, d=day)
-              for lang in ("pl", "tr") for day in (W36, W37)}
-TR = "tr@lists.example.org"
-AFTER_W36 = "2015-09-07T07:30:00+00:00"  # the last complete week: 2015-W36
-AFTER_W37 = "2015-09-14T07:30:00+00:00"
 EIGHT_WEEKS_ON = "2015-11-09T07:30:00+00:00"  # 8 weeks after AFTER_W37
 LATER = "2015-11-16T07:30:00+00:00"  # 10 and 9 weeks after the runs that sent W36, W37
 TWO_MONTHS_ON = "2016-01-18T07:30:00+00:00"  # 9 weeks after LATER

@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import SMTP
 from pathlib import Path
@@ -64,17 +63,6 @@ def _send(config: Path, week: str) -> str:
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
 
-
-@pytest.fixture
-def running() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """The servers a test starts (once it has written their config), stopped after it."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 def _request(port: int, method: str, target: str, body: bytes | None = None,

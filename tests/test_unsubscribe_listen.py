@@ -8,7 +8,6 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,16 +27,6 @@ def site(tmp_path: Path) -> Path:
     config.write_text(SITE_CONFIG + "state: state\n", encoding="utf-8")
     return config
 
-
-@pytest.fixture
-def running() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 def _serve(site: Path, *options: str) -> list[str]:

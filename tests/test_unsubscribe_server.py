@@ -66,16 +66,6 @@ def _wait_for(process: subprocess.Popen[bytes], pattern: str, seconds: float = 1
     pytest.fail(f"never printed {pattern!r}; printed: {''.join(seen)}")
 
 
-@pytest.fixture
-def running() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
-
 
 def _post(port: int, lang: str, address: str) -> tuple[int, bytes]:
     query = urlencode({"lang": lang, "address": address,
