@@ -26,6 +26,11 @@ _FORBIDDEN = '"<>(),;:\\[]'  # quoting, display names, comments, lists, domain l
 _CONTROL = frozenset(map(chr, [*range(32), 127]))
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # str.splitlines's
 _BROKEN = "contains a line break or a control character"
+# A local part outside ASCII needs SMTPUTF8 (RFC 6531) of every mail system on the way,
+# and smtplib's client offers none; a domain has its ASCII (xn--) form to write instead.
+_LOCAL_WIDE = ("has characters outside ASCII before its @, which only mail systems with "
+               "SMTPUTF8 (RFC 6531) deliver to, and send speaks only ASCII addresses")
+_DOMAIN_WIDE = "has characters outside ASCII in its domain (write it in its xn-- form)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,7 @@ def _problem(text: str) -> str | None:
     if not _CONTROL.isdisjoint(text):
         return _BROKEN
     if not text.isascii():
-        return "has characters outside ASCII (write the domain in its xn-- form)"
+        return _LOCAL_WIDE if not text.rpartition("@")[0].isascii() else _DOMAIN_WIDE
     bad = sorted({"spaces" if char.isspace() else char for char in text
                   if char in _FORBIDDEN or char.isspace()})
     if bad:
