@@ -83,3 +83,47 @@ def test_the_hint_for_a_refused_subscriber_is_a_command_a_shell_runs_as_written(
         assert run(*argv[1:], "--config", config) == (0, "1 sent, 0 already sent\n", "")
     assert per_address(handler)[address] == 1
     assert sum(per_address(handler).values()) == 31
+
+
+NOT_A_HOST = ("has a domain that is not a host name (labels of letters, digits, hyphens "
+              "and underscores, at most 63 characters each, none starting or ending with "
+              "a hyphen; the last not all digits); line skipped")
+
+
+class SyntaxChecking(FaultyHandler):
+    """A relay answering RCPT as Postfix 3.7 does for a domain that is no host name."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        if address.partition("@")[2] in BAD_DOMAINS:
+            return "501 5.1.3 Bad recipient address syntax"
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+BAD_DOMAINS = ["-example.org", "example-.org", "123.45.67.89", "xn--.org",
+               "b" * 64 + ".org"]
+
+
+def test_a_subscriber_whose_domain_is_no_host_name_is_named_by_check_not_refused_later(
+    make_site: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Postfix refuses these at RCPT (`501 5.1.3 Bad recipient address syntax`): `check`
+    # said nothing, and `send` recorded each as refused by the server, run after run
+    # reported once and never mailed, with no line of the file named. Now they are
+    # warned about with their line and skipped, as any address that is not one; the
+    # rest go, and an underscore (which Postfix takes) is kept. Fails on the old code:
+    # no warning, 5 refusals, exit 4.
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
+    handler = SyntaxChecking()
+    with aiosmtpd_server(handler) as port:
+        config = subscribers_config(make_site, port, STATEMENTS, "")
+        with open(config.replace("sfb-feeds.yaml", "pl.txt"), "a", encoding="utf-8") as file:
+            file.write("".join(f"ann@{domain}\n" for domain in BAD_DOMAINS))
+            file.write("bob@mail_1.example.org\n")
+        warnings = "".join(f"warning: site/pl.txt:{31 + n}: 'ann@{domain}' {NOT_A_HOST}\n"
+                           for n, domain in enumerate(BAD_DOMAINS))
+        assert run("check", "--config", config)[::2] == (0, warnings)
+        assert run("send", "--config", config, "--week", "2015-W36") == (
+            0, "31 sent, 0 already sent\n", warnings)
+    assert per_address(handler)["bob@mail_1.example.org"] == 1
+    assert sum(per_address(handler).values()) == 31
