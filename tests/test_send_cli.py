@@ -109,6 +109,12 @@ def test_a_test_copy_goes_to_one_address_and_records_nothing(
     assert send(config, "--to", "not an address")[0] == 2
 
 
+# Seen with Postfix (SMTPUTF8 on): an address outside ASCII before its @ cannot be given
+# to it by an SMTP client without SMTPUTF8, whatever its domain; the warning said to write
+# the domain in its xn-- form, which cannot help there.
+LOCAL_NOT_ASCII = ("has characters outside ASCII before its @, which only mail systems with "
+                   "SMTPUTF8 (RFC 6531) deliver to, and send speaks only ASCII addresses")
+DOMAIN_NOT_ASCII = "has characters outside ASCII in its domain (write it in its xn-- form)"
 ONE = "give one address (local@domain, or Name <local@domain>)"
 
 
@@ -123,7 +129,8 @@ ONE = "give one address (local@domain, or Name <local@domain>)"
     ("Me\u2028 <me@example.net>", f"contains a line break or a control character; {ONE}"),
     ("Me\x85 <me@example.net>", f"contains a line break or a control character; {ONE}"),
     ("nobody", "is not an email address (local@domain)"),
-    ("żaneta@example.org", "has characters outside ASCII (write the domain in its xn-- form)"),
+    ("żaneta@example.org", LOCAL_NOT_ASCII),
+    ("jan@düsseldorf.de", DOMAIN_NOT_ASCII),
 ])
 def test_a_malformed_test_address_is_a_usage_error(
     make_site: Any, server: tuple[FaultyHandler, int], to: str, problem: str

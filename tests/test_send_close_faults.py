@@ -83,7 +83,7 @@ def test_a_full_disk_when_the_run_marks_a_digest_finished(
                                 "sent, 0 already sent\n")
         disk[0] = False  # space again
         assert send(config, "-v") == (0, "", "pl 2015-W36: 0 sent to subscribers, 30 already "
-                                      "sent, 0 unsubscribed skipped\nnothing to send: 1 already "
+                                      "sent, 0 unsubscribed skipped\nnothing to send: 31 already "
                                       "sent\n")
         assert send(config) == (0, "", "")
     assert max(handler.received.counts().values()) == 1

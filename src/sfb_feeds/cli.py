@@ -281,8 +281,8 @@ def _show_sent(report: SendReport, to: str | None, console: _Console) -> None:
                      "nothing recorded")
     elif report.sent or any(t.sent for t in report.subscribers.values()):
         console.info(report.summary())
-    elif report.already and not report.problems:
-        console.detail(f"nothing to send: {len(report.already)} already sent")
+    elif report.already_count and not report.problems:
+        console.detail(f"nothing to send: {report.already_count} already sent")
 
 
 def _subscribers_language(settings: Settings, lang: str) -> str:

@@ -6,6 +6,7 @@ How each failure :mod:`mailer` classifies is retried, recorded and reported: REA
 
 from __future__ import annotations
 
+import shlex
 import smtplib
 import time
 from collections import Counter
@@ -162,8 +163,10 @@ def _skipped(digest: Digest, ledger: Path) -> str:
 
 
 def resend_hint(digest: Digest) -> str:
+    """The command that sends ``digest``'s copy again, as a shell reads it: a local part
+    may hold ``'``, ``$``, ``&``, ``|`` or a backquote (quoted, so it is the address)."""
     address = digest.recipient if digest.subscriber else digest.alone_as
-    who = f" --recipient {address}" if address else ""
+    who = f" --recipient {shlex.quote(address)}" if address else ""
     return f"sfb-feeds send --resend --week {digest.week} --lang {digest.lang}{who}"
 
 

@@ -76,6 +76,8 @@ def connect(settings: SmtpSettings, password: str | None, timeout: float = 30.0)
     except smtplib.SMTPResponseException as exc:  # the greeting was not 220
         raise ConnectFailed(f"cannot connect to {where}: "
                             f"{_text(exc.smtp_code, exc.smtp_error)}") from None
+    except ssl.SSLCertVerificationError as exc:
+        raise _untrusted(where, exc) from None
     except (OSError, smtplib.SMTPException) as exc:
         raise ConnectFailed(f"cannot connect to {where}: {exc}") from None
     try:
@@ -87,10 +89,22 @@ def connect(settings: SmtpSettings, password: str | None, timeout: float = 30.0)
     except smtplib.SMTPAuthenticationError as exc:
         close(client)
         raise _login_failed(where, settings.username, exc) from None
+    except ssl.SSLCertVerificationError as exc:
+        client.close()
+        raise _untrusted(where, exc) from None
     except (OSError, smtplib.SMTPException) as exc:
         close(client)
         raise ConnectFailed(f"cannot set up the session with {where}: {exc}") from None
     return client
+
+
+def _untrusted(where: str, exc: ssl.SSLCertVerificationError) -> ConnectFailed:
+    """A certificate that does not verify (its issuer unknown here, or made for another
+    name) will not on the next try either: the run stops, saying how to trust it."""
+    return ConnectFailed(
+        f"{where}'s certificate does not verify ({exc}); to trust a relay's own certificate "
+        "(self-signed, or from a private CA), set SSL_CERT_FILE to it or its CA's (PEM), "
+        "and make smtp.host a name it was made for", permanent=True)
 
 
 def _login_failed(where: str, username: str, exc: smtplib.SMTPResponseException) -> ConnectFailed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ _FORBIDDEN = '"<>(),;:\\[]'  # quoting, display names, comments, lists, domain l
 _CONTROL = frozenset(map(chr, [*range(32), 127]))
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # str.splitlines's
 _BROKEN = "contains a line break or a control character"
+# A local part outside ASCII needs SMTPUTF8 (RFC 6531) of every mail system on the way,
+# and smtplib's client offers none; a domain has its ASCII (xn--) form to write instead.
+_LOCAL_WIDE = ("has characters outside ASCII before its @, which only mail systems with "
+               "SMTPUTF8 (RFC 6531) deliver to, and send speaks only ASCII addresses")
+_DOMAIN_WIDE = "has characters outside ASCII in its domain (write it in its xn-- form)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +53,20 @@ def check_address(text: str) -> str:
         raise ValueError(_NOT_AN_ADDRESS) from None
     if parsed.addr_spec != text or not parsed.username or "." not in parsed.domain.strip("."):
         raise ValueError(_NOT_AN_ADDRESS)
+    labels = parsed.domain.split(".")
+    if not all(map(_LABEL.fullmatch, labels)) or labels[-1].isdigit():
+        raise ValueError(_NOT_A_HOST)
     return f"{parsed.username}@{parsed.domain.lower()}"
 
 
 _NOT_AN_ADDRESS = "is not an email address (local@domain)"
+# A domain's labels as a mail server takes them (Postfix refuses any other at RCPT with
+# "501 5.1.3 Bad recipient address syntax", so the subscriber could never be mailed):
+# RFC 1035's letters, digits and hyphens, with the underscore Postfix allows too.
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+_NOT_A_HOST = ("has a domain that is not a host name (labels of letters, digits, hyphens and "
+               "underscores, at most 63 characters each, none starting or ending with a "
+               "hyphen; the last not all digits)")
 _ONE = "give one address (local@domain, or Name <local@domain>)"
 _C1 = frozenset(map(chr, range(0x80, 0xA0)))
 
@@ -71,7 +87,7 @@ def _problem(text: str) -> str | None:
     if not _CONTROL.isdisjoint(text):
         return _BROKEN
     if not text.isascii():
-        return "has characters outside ASCII (write the domain in its xn-- form)"
+        return _LOCAL_WIDE if not text.rpartition("@")[0].isascii() else _DOMAIN_WIDE
     bad = sorted({"spaces" if char.isspace() else char for char in text
                   if char in _FORBIDDEN or char.isspace()})
     if bad:
