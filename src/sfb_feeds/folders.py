@@ -172,9 +172,34 @@ def _apart(one: Path, other: Path) -> bool:
     return not (one.is_relative_to(other) or other.is_relative_to(one))
 
 
+# What looking a path up answers when the path as written can never be used: a name longer
+# than the filesystem takes, a loop of symbolic links. (A folder not made yet, a file in its
+# place or one its user may not enter are each named later, where they matter.)
+_NEVER_USABLE = (errno.ENAMETOOLONG, errno.ELOOP)
+
+
+def unusable_paths(base: Path, v: dict[str, Any]) -> Found:
+    """Each folder the system refuses even to look up: every later check and every
+    command would stop at it with an internal error."""
+    paths = folders(base, v)
+    if "templates" in v:
+        paths["templates"] = expand(base, v["templates"])
+    found: Found = []
+    for key, path in paths.items():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno in _NEVER_USABLE:
+                found.append((key, f"{display_path(path)} cannot be used: "
+                              f"{exc.strerror or exc}; correct the path"))
+    return found
+
+
 def path_problems(base: Path, v: dict[str, Any]) -> Found:
-    """The paths' variables set, then (once every path is whole) the folders apart."""
-    return unset_variables(v) or folder_problems(base, v) + template_problems(base, v)
+    """The paths' variables set and usable, then (once every path is whole) the folders
+    apart."""
+    return (unset_variables(v) or unusable_paths(base, v)
+            or folder_problems(base, v) + template_problems(base, v))
 
 
 def unreadable_recipients(recipients: Mapping[str, Path]) -> Found:
