@@ -49,3 +49,21 @@ def test_a_folder_that_is_a_loop_of_symbolic_links_is_a_config_error(
         assert code == 1, err
         assert f"site/sfb-feeds.yaml:4: {key}: " in err and "symbolic links" in err, err
         assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(("home", "command"), [
+    ("", "check"),  # (not build: were it to pass, it would write /public)
+    ("relative/home", "check"), ("relative/home", "build")])
+def test_a_tilde_path_with_home_empty_or_relative_is_a_config_error(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        home: str, command: str) -> None:
+    """With HOME set but empty, `output: ~/public` was taken for /public (and with a
+    relative HOME, for a folder beside the config), as `$EMPTY/public` would be, which
+    is refused."""
+    monkeypatch.setenv("HOME", home)
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + "output: ~/public\n")
+    before = sorted(tmp_path.rglob("*"))
+    code, _, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert code == 1, err
+    assert "site/sfb-feeds.yaml:4: output: " in err and "$HOME" in err, err
+    assert sorted(tmp_path.rglob("*")) == before

@@ -58,11 +58,25 @@ def _unexpanded(text: str) -> list[str]:
             found.append(f"uses ${name}, which is set but empty (so {text!r} would be "
                          f"{os.path.expandvars(text)!r}); give it a value")
     if not found and text.startswith("~"):
-        try:
-            Path(text).expanduser()
-        except RuntimeError:  # (Path.expanduser: no such user)
-            found.append(f"{text.split('/')[0]!r} is no user's home folder on this machine")
+        found += _home_problems(text)
     return found
+
+
+def _home_problems(text: str) -> list[str]:
+    """What keeps ``text``'s leading ``~`` or ``~user`` from naming a home folder: no
+    such user; for ``~`` a ``$HOME`` set but empty or relative (``~/feeds`` would be
+    ``/feeds``, or a folder beside the config)."""
+    head = text.split("/")[0]
+    home = os.environ.get("HOME")
+    if head == "~" and home is not None and not os.path.isabs(home):
+        return [f"starts with ~, the home folder, but $HOME is {home!r}, not an absolute "
+                f"path (so {text!r} would be {os.path.expanduser(text)!r}); set HOME or "
+                "write the path in full"]
+    try:
+        Path(text).expanduser()
+    except RuntimeError:  # (Path.expanduser: no such user)
+        return [f"{head!r} is no user's home folder on this machine"]
+    return []
 
 
 # The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
