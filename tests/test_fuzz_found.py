@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cli_run import MINIMAL, RECORD, run
-from conftest import SiteMaker
+from conftest import SiteMaker, snapshot
 
 TOO_LONG = "n" * 300  # one name longer than any filesystem here takes (255 bytes)
 
@@ -67,3 +67,68 @@ def test_a_tilde_path_with_home_empty_or_relative_is_a_config_error(
     assert code == 1, err
     assert "site/sfb-feeds.yaml:4: output: " in err and "$HOME" in err, err
     assert sorted(tmp_path.rglob("*")) == before
+
+
+TEMPLATE_RECORDS = {f"s{n}.yaml": f"title: S{n}\ndate: 2015-09-0{n + 1}\nlanguage: en\n"
+                                  f"excerpt: Text {n}.\nid: urn:sfb:s{n}\n" for n in range(3)}
+BASE = (Path(__file__).parent.parent / "templates" / "email" / "base.html").read_text("utf-8")
+
+
+@pytest.mark.parametrize(("name", "source", "said"), [
+    # Jinja's lexer gives this error the file name as the template's name, none as its file.
+    ("email/archive.html", "{#- the archive, a comment never closed\n",
+     "email/archive.html:1: the site's template failed: TemplateSyntaxError: Missing end of "
+     "comment tag"),
+    ("email/digest.html", '{% extends "base.html" %}\n{% raw %}never closed\n',
+     "email/digest.html:2: the site's template failed: TemplateSyntaxError: Missing end of "
+     "raw directive"),
+    # The site's base.html under the built-in digest.html, run as one inlined copy.
+    ("email/base.html", BASE.replace('lang="{{ lang }}"', 'lang="{{ nosuch }}"', 1),
+     "email/base.html:7: the site's template failed: UndefinedError: 'nosuch' is undefined"),
+    ("email/base.html", BASE.replace('lang="{{ lang }}"', 'lang="{{ x | int }}"', 1),
+     "email/base.html:7: the site's template failed: UndefinedError: 'x' is undefined"),
+    ("email/digest.txt", "{{ site_title }} \udcb7\n",
+     "email/digest.txt: is not UTF-8 text (byte 0xb7 at 17); save it as UTF-8"),
+    ("email/digest.txt", "{{ site_title }} {{ '\\udfff' }}\n",
+     "email/digest.txt: the site's template failed: it wrote '\\udfff', a lone surrogate "
+     "that no UTF-8 file can hold"),
+    ("pages/index.html", "<p>{{ title }} {{ '\\ud800' }}</p>\n",
+     "pages/index.html: the site's template failed: it wrote '\\ud800', a lone surrogate "
+     "that no UTF-8 file can hold"),
+])
+@pytest.mark.parametrize("command", ["build", "digest"])
+def test_a_broken_site_template_the_fuzzer_wrote_is_named(
+        make_site: SiteMaker, tmp_path: Path, name: str, source: str, said: str,
+        command: str) -> None:
+    if command == "digest" and name.startswith("pages/"):
+        pytest.skip("digest reads no page template")
+    config = make_site(TEMPLATE_RECORDS, config=MINIMAL + "templates: templates\n")
+    template = config.parent / "templates" / name
+    template.parent.mkdir(parents=True)
+    assert run(["build", "--config", str(config), "--now", "2016-01-01"])[0] == 0
+    before = snapshot(config.parent / "feeds")
+    template.write_bytes(source.encode("utf-8", "surrogateescape"))
+    argv = [command, "--config", str(config), "--now", "2016-01-01"]
+    code, out, err = run(argv + (["--week", "2015-W36", "--lang", "en"]
+                                 if command == "digest" else []))
+    assert (code, out) == (1, ""), err
+    assert err.startswith(f"error: site/templates/{said}"), err
+    assert err.count("\n") == 1, err
+    assert snapshot(config.parent / "feeds") == before
+
+
+@pytest.mark.parametrize("source", [
+    "<!doctype html>\n<html><head><title>{{ site_title }}</title>\n<meta name=\"viewport\" conte",
+    "",
+])
+def test_a_site_base_page_without_a_body_still_builds(
+        make_site: SiteMaker, source: str) -> None:
+    """A site's base.html cut short in its <head> (so no <body>), or empty: the build ended
+    in an internal error making the digest feed's entries from the page."""
+    config = make_site(TEMPLATE_RECORDS, config=MINIMAL + "templates: templates\n")
+    (config.parent / "templates" / "email").mkdir(parents=True)
+    (config.parent / "templates" / "email" / "base.html").write_text(source, "utf-8")
+    code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, err) == (0, "")
+    feed = (config.parent / "feeds" / "en" / "digests.xml").read_bytes()
+    assert b"<entry" in feed

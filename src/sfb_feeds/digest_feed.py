@@ -95,8 +95,9 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
 
 def _entry(page: Page, site: Site, language: str, week: Week,
            group: tuple[Statement, ...]) -> Entry:
-    document = lxml_html.document_fromstring(
-        page(site, Target(language=language, period=week, statements=group)))
+    html = page(site, Target(language=language, period=week, statements=group))
+    # (A site's template may write an empty page, or one without a body.)
+    document = lxml_html.document_fromstring(html if html.strip() else b"<html></html>")
     url = digest_url(site.settings, language, week.label)
     # Published with the week's newest statement, whatever is edited later (an edit moves
     # only ``updated``: a reader dating entries by ``published`` would put an old week first).
@@ -107,7 +108,7 @@ def _entry(page: Page, site: Site, language: str, week: Week,
     modified = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                  language=language, published=published, updated=updated, modified=modified,
-                 content_html=_feed_html(document.body))
+                 content_html="" if document.body is None else _feed_html(document.body))
 
 
 def render_digest_feed(page: Page, site: Site, target: Target) -> bytes:

@@ -23,6 +23,9 @@ class TemplateFailed(SfbError):
 def _where(exc: BaseException, folder: Path) -> tuple[str, int | None] | None:
     """The site template (file, line) ``exc`` points at, if any."""
     filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    # (Jinja's lexer raises "Missing end of comment tag" and "... of raw directive" with
+    # the file's name where the template's name goes, and no file name.)
+    filename = filename or getattr(exc, "name", None)
     if isinstance(filename, str) and type(exc).__module__.startswith("jinja2") \
             and Path(filename).is_relative_to(folder):
         return filename, line
@@ -62,3 +65,19 @@ def _site_place(exc: BaseException, folder: Path, origin: str | None) -> str | N
     if where is None:
         return None
     return display_path(Path(where[0])) + ("" if where[1] is None else f":{where[1]}")
+
+
+def encoded(text: str, folder: Path | None, origin: str | None) -> bytes:
+    """``text`` (a page a site's template wrote) in UTF-8. Only a lone surrogate cannot be
+    (records and the config hold none): a site's template wrote it (``{{ '\\ud800' }}``),
+    so the error names ``origin`` if it is the site's, else the site's templates folder."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        if folder is None:
+            raise
+        where = origin if origin and Path(origin).is_relative_to(folder) else folder
+        raise TemplateFailed(
+            f"{display_path(Path(where))}: the site's template failed: it wrote "
+            f"{exc.object[exc.start:exc.end]!r}, a lone surrogate that no UTF-8 file can "
+            "hold; correct it, or remove it to use the built-in one") from None

@@ -40,9 +40,11 @@ class Ineligible(Exception):
     """Inlining the template once would not give what premailer gives each document."""
 
 
-def _parse(html: str) -> etree._ElementTree:
-    # The parser premailer uses itself.
-    return etree.fromstring(html.strip(), etree.HTMLParser()).getroottree()
+def _parse(html: str) -> etree._ElementTree | None:
+    """``html`` parsed as premailer parses it; None for a page of no element at all (a
+    site's template may write nothing)."""
+    root = etree.fromstring(html.strip(), etree.HTMLParser())
+    return None if root is None else root.getroottree()
 
 
 def _transformed(tree: etree._ElementTree) -> str:
@@ -64,7 +66,8 @@ def _transformed(tree: etree._ElementTree) -> str:
 
 def inline_document(html: str) -> str:
     """``html`` with its <style> rules inlined by premailer; @media rules stay in <style>."""
-    return _transformed(_parse(html))
+    tree = _parse(html)
+    return html if tree is None else _transformed(tree)
 
 
 class _ProtectingLoader(jinja2.BaseLoader):
@@ -164,7 +167,7 @@ def inline_once(flat: str, constructs: list[str]) -> str:
     flat = _TITLE.sub(lambda m: _COMMENT.sub(rf"{_MARK}\1x", m.group()), flat)
     flat = _ENTITY.sub(kept, flat)
     tree = _parse(flat)
-    if not (_fixed_markup(tree) and _simple_selectors(tree)):
+    if tree is None or not (_fixed_markup(tree) and _simple_selectors(tree)):
         return INELIGIBLE
     inlined = _transformed(tree)
     if len(_TOKEN.findall(inlined)) != len(_TOKEN.findall(flat)):
