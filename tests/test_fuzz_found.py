@@ -87,6 +87,11 @@ BASE = (Path(__file__).parent.parent / "templates" / "email" / "base.html").read
      "email/base.html:7: the site's template failed: UndefinedError: 'nosuch' is undefined"),
     ("email/base.html", BASE.replace('lang="{{ lang }}"', 'lang="{{ x | int }}"', 1),
      "email/base.html:7: the site's template failed: UndefinedError: 'x' is undefined"),
+    # A print tag left open swallows markup up to the next one's end: the copy made to
+    # inline once compiled, the page put back together from it did not.
+    ("email/base.html", BASE.replace('{{ _("Atom feed") }}</a> · <a ', "{{", 1),
+     "email/base.html:39: the site's template failed: TemplateSyntaxError: expected token "
+     "'end of print statement', got '='"),
     ("email/digest.txt", "{{ site_title }} \udcb7\n",
      "email/digest.txt: is not UTF-8 text (byte 0xb7 at 17); save it as UTF-8"),
     ("email/digest.txt", "{{ site_title }} {{ '\\udfff' }}\n",

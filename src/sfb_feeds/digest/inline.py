@@ -217,8 +217,17 @@ class Inliner:
         key = (name, *(f"{n}={page[n]}" for n in self._reads()))
         if key not in self._inlined:
             source = self._source(flat)
-            self._inlined[key] = self._compiled(source) if source else None
+            self._inlined[key] = self._compiled_or_none(source) if source else None
         return self._inlined[key]
+
+    def _compiled_or_none(self, source: str) -> jinja2.Template | None:
+        """``source`` compiled; None if it does not compile: a site's template with a tag
+        left open (``{{`` swallowing markup up to the next tag's end) flattens and inlines,
+        yet is no template put back together. Loaded from its files, it is then named."""
+        try:
+            return self._compiled(source)
+        except jinja2.TemplateSyntaxError:
+            return None
 
     def _compiled(self, source: str) -> jinja2.Template:
         name = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16
