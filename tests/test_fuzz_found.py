@@ -97,6 +97,14 @@ BASE = (Path(__file__).parent.parent / "templates" / "email" / "base.html").read
     ("email/digest.txt", "{{ site_title }} {{ '\\udfff' }}\n",
      "email/digest.txt: the site's template failed: it wrote '\\udfff', a lone surrogate "
      "that no UTF-8 file can hold"),
+    # The subject is the digest page's <title>, which the digest feed's entry carries.
+    ("email/subject.txt", "{{ site_title }}{{ '\\x0c' }}\n",
+     "email/subject.txt: the site's template failed: it wrote '\\x0c', a control "
+     "character that HTML and XML cannot carry"),
+    ("email/digest.html", '{% extends "base.html" %}\n{% block content %}'
+     "<tr><td>{{ '\\x01' }}</td></tr>{% endblock %}\n",
+     "email/digest.html: the site's template failed: it wrote '\\x01', a control "
+     "character that HTML and XML cannot carry"),
     ("pages/index.html", "<p>{{ title }} {{ '\\ud800' }}</p>\n",
      "pages/index.html: the site's template failed: it wrote '\\ud800', a lone surrogate "
      "that no UTF-8 file can hold"),

@@ -17,7 +17,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
 from ..site import Site
-from ..template_errors import encoded, site_templates
+from ..template_errors import encoded, refuse_unwritable, site_templates
 from ..weeks import Week
 from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
@@ -116,7 +116,7 @@ class Digests:
 
     def _text(self, prepared: _Prepared, variables: Mapping[str, Any]) -> bytes:
         return encoded(prepared.text.render(variables), self.settings.templates_dir,
-                       prepared.text.filename)
+                       prepared.text.filename, page=False)
 
     def _for(self, lang: str | None) -> _Prepared:
         if lang is None:
@@ -133,6 +133,8 @@ class Digests:
         # One line; other spaces (thin ones around the dash of a week in words) are kept.
         variables["subject"] = _LINE_BREAKS.sub(
             " ", prepared.subject.render(variables)).strip(" ")
+        refuse_unwritable(variables["subject"], self.settings.templates_dir,
+                          prepared.subject.filename)  # (in the page's <title>, and the feed's)
         return view, variables, prepared.digest.render(variables)
 
     def _fitted(self, prepared: _Prepared, site: Site, target: Target
