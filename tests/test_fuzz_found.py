@@ -145,3 +145,39 @@ def test_a_site_base_page_without_a_body_still_builds(
     assert (code, err) == (0, "")
     feed = (config.parent / "feeds" / "en" / "digests.xml").read_bytes()
     assert b"<entry" in feed
+
+
+SHIPPED_PL = (Path(__file__).parent.parent / "src" / "sfb_feeds" / "locale" / "pl"
+              / "LC_MESSAGES" / "sfb_feeds.po").read_text("utf-8")
+PL_PLURAL = ("nplurals=3; plural=n == 1 ? 0 : n % 10 >= 2 && n % 10 <= 4 && (n % 100 < 12 "
+             "|| n % 100 > 14) ? 1 : 2;")
+
+
+@pytest.mark.parametrize(("catalog", "said"), [
+    (SHIPPED_PL.replace(PL_PLURAL, "nplurals=3; plural=(n;"),
+     ":14: Plural-Forms: unbalanced parenthesis in plural form"),
+    (SHIPPED_PL.replace(PL_PLURAL, "nplurals=3; plural=n % (n - 7) > 0;"),
+     ":14: Plural-Forms: fails for n = 7 (ZeroDivisionError: integer modulo by "
+     "zero)"),
+    (SHIPPED_PL.replace(PL_PLURAL, "nplurals=3; plural=n > 1 ? 5 : 0;"),
+     ":14: Plural-Forms: gives form 5 for n = 2, but there are 3 (nplurals)"),
+    (SHIPPED_PL.replace('msgid_plural "{count} statements"\n',
+                        'msgid_plural "{count} statements"\nmsgid_plural "x"\n', 1),
+     ":24: '{count} statement' has 2 msgid_plural lines; give it one"),
+])
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_a_site_catalog_gettext_cannot_use_is_named(
+        make_site: SiteMaker, catalog: str, said: str, command: str) -> None:
+    """Each passed `check` and ended `build` in an internal error (or, for a form out of
+    range, fell back to English without a word)."""
+    pl = RECORD.replace("language: en", "language: pl")
+    config = make_site({"a.yaml": pl})
+    assert run(["build", "--config", str(config), "--now", "2015-09-10"])[0] == 0
+    before = snapshot(config.parent / "feeds")
+    folder = config.parent / "locales" / "pl" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "sfb_feeds.po").write_text(catalog, "utf-8")
+    code, _, err = run([command, "--config", str(config), "--now", "2015-09-10"])
+    assert code == 1, err
+    assert f"error: site/locales/pl/LC_MESSAGES/sfb_feeds.po{said}" in err, err
+    assert snapshot(config.parent / "feeds") == before
