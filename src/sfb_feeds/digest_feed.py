@@ -93,11 +93,18 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
             statement for _, group in islice(weeks, WEEKS) for statement in group))
 
 
+def _document(html: bytes) -> lxml_html.HtmlElement:
+    """A digest page parsed. A site's template may write one of no element at all (empty,
+    or only a broken doctype, ``<!DOC``): an empty document then."""
+    try:
+        return lxml_html.document_fromstring(html)
+    except etree.ParserError:
+        return lxml_html.document_fromstring(b"<html></html>")
+
+
 def _entry(page: Page, site: Site, language: str, week: Week,
            group: tuple[Statement, ...]) -> Entry:
-    html = page(site, Target(language=language, period=week, statements=group))
-    # (A site's template may write an empty page, or one without a body.)
-    document = lxml_html.document_fromstring(html if html.strip() else b"<html></html>")
+    document = _document(page(site, Target(language=language, period=week, statements=group)))
     url = digest_url(site.settings, language, week.label)
     # Published with the week's newest statement, whatever is edited later (an edit moves
     # only ``updated``: a reader dating entries by ``published`` would put an old week first).
