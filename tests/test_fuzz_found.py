@@ -182,3 +182,18 @@ def test_a_site_catalog_gettext_cannot_use_is_named(
     assert code == 1, err
     assert f"error: site/locales/pl/LC_MESSAGES/sfb_feeds.po{said}" in err, err
     assert snapshot(config.parent / "feeds") == before
+
+
+def test_a_lone_surrogate_in_a_site_stylesheet_is_no_internal_error(
+        make_site: SiteMaker) -> None:
+    """The stylesheet is rendered for real when a page is inlined once, and that text is
+    hashed for the inlining store: a lone surrogate there ended the build in exit 70
+    (UnicodeEncodeError). The CSS parser drops the character, as any it cannot read."""
+    config = make_site(TEMPLATE_RECORDS, config=MINIMAL + "templates: templates\n")
+    (config.parent / "templates" / "email").mkdir(parents=True)
+    (config.parent / "templates" / "email" / "digest.css").write_text(
+        ".footer-text { color: #545454; }{{ '\\ud800' }}\n", "utf-8")
+    code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, err) == (0, "")
+    page = config.parent / "feeds" / "digests" / "en" / "2015-W36.html"
+    assert page.read_bytes().decode("utf-8").rstrip().endswith("</html>")

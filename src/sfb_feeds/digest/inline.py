@@ -181,7 +181,9 @@ def _store_key(flat: str, constructs: list[str]) -> str:
     used = [constructs[int(a or b)] for a, b in _TOKEN.findall(flat)]
     versions = [version(name) for name in ("premailer", "cssutils", "lxml")]
     text = "\0".join((flat, *used, *versions))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # (surrogatepass: a site's stylesheet may write a lone surrogate, named when the page
+    # is encoded)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Inliner:
