@@ -197,3 +197,21 @@ def test_a_lone_surrogate_in_a_site_stylesheet_is_no_internal_error(
     assert (code, err) == (0, "")
     page = config.parent / "feeds" / "digests" / "en" / "2015-W36.html"
     assert page.read_bytes().decode("utf-8").rstrip().endswith("</html>")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("SFB_FEEDS_WORKERS", "2_0"),  # int() reads 20
+    ("SFB_FEEDS_WORKERS", "\u0662"),  # ARABIC-INDIC DIGIT TWO: int() reads 2
+    ("SFB_FEEDS_LOCK_WAIT", "1_0"),
+    ("SFB_FEEDS_SEND_BACKOFF", "\uff11"),  # FULLWIDTH DIGIT ONE
+])
+def test_a_number_in_the_environment_is_written_in_ascii_digits(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    """Python's int() and float() also read digit groups and any script's digits, so
+    these were taken (SFB_FEEDS_WORKERS=2_0 as 20 workers) where the README asks for a
+    whole number or a number of seconds."""
+    config = make_site({"a.yaml": RECORD})
+    monkeypatch.setenv(name, value)
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 2, err
+    assert err.startswith(f"error: ${name}={value!r} must be "), err
