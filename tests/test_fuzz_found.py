@@ -4,6 +4,8 @@ the line and the key or field, with no output written."""
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -215,3 +217,18 @@ def test_a_number_in_the_environment_is_written_in_ascii_digits(
     code, _, err = run(["check", "--config", str(config)])
     assert code == 2, err
     assert err.startswith(f"error: ${name}={value!r} must be "), err
+
+
+def test_a_long_unbroken_site_title_keeps_every_mail_line_within_998(
+        make_site: SiteMaker) -> None:
+    """A site title of 1,500 characters without a space (the config takes it) made a
+    Subject line of 1,511 characters: RFC 5322 allows 998, and relays refuse longer."""
+    title = "x" * 1500
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL.replace("title: T", f"title: {title}"))
+    code, out, err = run(["digest", "--config", str(config), "--now", "2015-09-10",
+                          "--week", "2015-W36", "--lang", "en", "--part", "eml"])
+    assert (code, err) == (0, "")
+    raw = out.encode("ascii")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    message = message_from_bytes(raw, policy=default)
+    assert str(message["Subject"]).startswith(title)
