@@ -70,7 +70,7 @@ _WORD_FRAME = len("=?utf-8?b??=")
 _MOST_ENCODED = 75  # RFC 2047: an encoded word is at most 75 characters
 # RFC 5322: a line is at most 998 characters. A plain word longer than fits on one after
 # "List-Id: " (a site title of 1,500 letters without a space) goes in encoded words.
-_LONGEST_PLAIN = 998 - len("List-Id: ")
+_LONGEST_PLAIN = _MOST_LINE - len("List-Id: ")
 
 
 def subject_header(subject: str) -> bytes:
