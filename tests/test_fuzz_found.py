@@ -232,3 +232,15 @@ def test_a_long_unbroken_site_title_keeps_every_mail_line_within_998(
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     message = message_from_bytes(raw, policy=default)
     assert str(message["Subject"]).startswith(title)
+
+
+def test_a_sender_name_too_long_for_a_mail_line_is_a_config_error(
+        make_site: SiteMaker) -> None:
+    """digests.from with a display name of one 1,500-letter word gave every .eml a From:
+    line of 1,502 characters (RFC 5322: at most 998; the email package cannot fold it)."""
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + (
+        f"digests:\n  from: {'y' * 1500} <digest@example.org>\n"
+        "  lists:\n    en: list@example.org\n"))
+    code, _, err = run(["check", "--config", str(config), "--now", "2015-09-10"])
+    assert code == 1, err
+    assert "site/sfb-feeds.yaml:5: digests.from: " in err and "998" in err, err
