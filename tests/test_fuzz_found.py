@@ -244,3 +244,18 @@ def test_a_sender_name_too_long_for_a_mail_line_is_a_config_error(
     code, _, err = run(["check", "--config", str(config), "--now", "2015-09-10"])
     assert code == 1, err
     assert "site/sfb-feeds.yaml:5: digests.from: " in err and "998" in err, err
+
+
+def test_an_import_base_url_with_a_password_is_a_usage_error(tmp_path: Path) -> None:
+    """--base-url https://ann:secret@… passed, and then every statement was skipped with a
+    warning (its url would publish the password), exit 0: a usage error like any other
+    base URL that cannot be used, given before anything is read."""
+    listing = next((Path(__file__).parent / "fixtures" / "listings").glob("*.txt"))
+    out = tmp_path / "records"
+    out.mkdir()
+    code, _, err = run(["import", str(listing), "--out", str(out),
+                        "--base-url", "https://ann:secret@www.example.org/"])
+    assert code == 2, err
+    assert err.startswith("error: base URL ") and "user name or password" in err, err
+    assert "secret" not in err
+    assert list(out.iterdir()) == []
