@@ -259,3 +259,24 @@ def test_an_import_base_url_with_a_password_is_a_usage_error(tmp_path: Path) -> 
     assert err.startswith("error: base URL ") and "user name or password" in err, err
     assert "secret" not in err
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["build", "digest"])
+def test_a_site_stylesheet_premailer_cannot_read_is_named(
+        make_site: SiteMaker, command: str) -> None:
+    """A CSS escape for a control character in a selector (`.more\\e-link`): premailer's
+    selector parser failed while inlining the page, an internal error (exit 70). The page
+    is the built-in digest.html, so the site's templates folder is named, with what
+    failed."""
+    config = make_site(TEMPLATE_RECORDS, config=MINIMAL + "templates: templates\n")
+    (config.parent / "templates" / "email").mkdir(parents=True)
+    assert run(["build", "--config", str(config), "--now", "2016-01-01"])[0] == 0
+    before = snapshot(config.parent / "feeds")
+    (config.parent / "templates" / "email" / "digest.css").write_text(
+        ".more\\e-link { color: #9e1b23; }\n", "utf-8")
+    week = ["--week", "2015-W36"] if command == "digest" else []
+    code, out, err = run([command, "--config", str(config), "--now", "2016-01-01", *week])
+    assert (code, out) == (1, ""), err
+    assert err.startswith("error: site/templates: the site's template failed: its CSS could "
+                          "not be inlined: SelectorSyntaxError: "), err
+    assert snapshot(config.parent / "feeds") == before

@@ -96,3 +96,12 @@ def refuse_unwritable(text: str, folder: Path | None, origin: str | None, *,
     raise TemplateFailed(f"{display_path(Path(where))}: the site's template failed: it wrote "
                          f"{bad.group()!r}, {what}; correct it, or remove it to use the "
                          "built-in one")
+
+
+def not_inlined(exc: Exception, folder: Path, origin: str | None) -> TemplateFailed:
+    """The error for a page whose CSS premailer could not inline (a site's stylesheet with
+    a selector it cannot parse): the built-in templates never give it one."""
+    where = origin if origin and Path(origin).is_relative_to(folder) else folder
+    return TemplateFailed(f"{display_path(Path(where))}: the site's template failed: its CSS "
+                          f"could not be inlined: {type(exc).__name__}: {exc}; correct it, or "
+                          "remove it to use the built-in one")

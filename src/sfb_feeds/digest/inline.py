@@ -218,7 +218,10 @@ class Inliner:
             return None
         key = (name, *(f"{n}={page[n]}" for n in self._reads()))
         if key not in self._inlined:
-            source = self._source(flat)
+            try:
+                source = self._source(flat)
+            except Exception:  # (a stylesheet premailer cannot read: named per document)
+                source = INELIGIBLE
             self._inlined[key] = self._compiled_or_none(source) if source else None
         return self._inlined[key]
 

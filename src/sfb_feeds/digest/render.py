@@ -17,7 +17,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
 from ..site import Site
-from ..template_errors import encoded, refuse_unwritable, site_templates
+from ..template_errors import encoded, not_inlined, refuse_unwritable, site_templates
 from ..weeks import Week
 from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
@@ -60,8 +60,16 @@ class _Html:
             if self.original is not None:  # an inlined copy runs without files or lines:
                 self.original.render(variables)  # fail again where the site's file says
             raise
-        return encoded((html if self.inlined else inline_document(html)) + "\n",
+        return encoded((html if self.inlined else self._inline(html)) + "\n",
                        self.folder, self.origin)
+
+    def _inline(self, html: str) -> str:
+        try:
+            return inline_document(html)
+        except Exception as exc:  # (premailer's parsers: a site's stylesheet)
+            if self.folder is None:
+                raise
+            raise not_inlined(exc, self.folder, self.origin) from None
 
 
 @dataclass(frozen=True, slots=True)
