@@ -280,3 +280,19 @@ def test_a_site_stylesheet_premailer_cannot_read_is_named(
     assert err.startswith("error: site/templates: the site's template failed: its CSS could "
                           "not be inlined: SelectorSyntaxError: "), err
     assert snapshot(config.parent / "feeds") == before
+
+
+def test_an_attribute_name_lxml_reads_as_a_namespace_is_dropped_from_the_digest_feed(
+        make_site: SiteMaker) -> None:
+    """A site's base.html writing an attribute named like Clark notation ('{}x'): the
+    digest feed drops every attribute feeds may not carry, and deleting that one by name
+    ended the build in exit 70 (lxml took the braces for a namespace)."""
+    config = make_site(TEMPLATE_RECORDS, config=MINIMAL + "templates: templates\n")
+    (config.parent / "templates" / "email").mkdir(parents=True)
+    (config.parent / "templates" / "email" / "base.html").write_text(
+        BASE.replace('<table role="presentation" class="wrapper"',
+                     '<table {}x="1" role="presentation" class="wrapper"', 1), "utf-8")
+    code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, err) == (0, "")
+    feed = (config.parent / "feeds" / "en" / "digests.xml").read_bytes()
+    assert b"<entry" in feed and b"{}x" not in feed

@@ -67,13 +67,23 @@ def _ascii_links(element: lxml_html.HtmlElement) -> None:
             element.set(name, canonical_uri(value))
 
 
+def _keep_only_feed_attributes(element: lxml_html.HtmlElement) -> None:
+    """``element`` without the attributes feeds may not carry. All are cleared and the kept
+    ones set again: one deleted by name fails when a site's template wrote a name lxml
+    reads as a namespace (``{}x``)."""
+    kept = [(name, value) for name, value in element.items() if name in _ATTRIBUTES]
+    if len(kept) != len(element.keys()):
+        element.attrib.clear()
+        for name, value in kept:
+            element.set(name, value)
+
+
 def _feed_html(body: lxml_html.HtmlElement) -> str:
     """The digest page's body as an entry's content: without what only a message needs,
     with only the elements and attributes feeds may carry, links in ASCII."""
     _drop_email_only(body)
     for element in list(body.iterdescendants(etree.Element)):
-        for name in set(element.attrib).difference(_ATTRIBUTES):
-            del element.attrib[name]
+        _keep_only_feed_attributes(element)
         _ascii_links(element)
         if element.tag not in _ELEMENTS:
             element.drop_tag()  # its text and children stay
