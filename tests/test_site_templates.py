@@ -29,13 +29,13 @@ def _build(config: Path) -> tuple[int, str, str]:
     ("email/digest.html", PAGE.replace("BROKEN", "statements | nosuchfilter"),
      "email/digest.html:3: the site's template failed: TemplateAssertionError: No filter "
      "named 'nosuchfilter'."),
-    # Inlined once (no file of its own when it runs): the file, without a line.
+    # Inlined once (no file of its own when it runs): run again from its file, for the line.
     ("email/digest.html", PAGE.replace("BROKEN", "1 / 0"),
-     "email/digest.html: the site's template failed: ZeroDivisionError: division by zero"),
+     "email/digest.html:3: the site's template failed: ZeroDivisionError: division by zero"),
     ("email/digest.txt", "{{ site_title }}\n{{ nosuch.attr }}\n",
      "email/digest.txt:2: the site's template failed: UndefinedError: 'nosuch' is undefined"),
     ("email/archive.html", PAGE.replace("BROKEN", "entries[99]"),
-     "email/archive.html: the site's template failed: UndefinedError:"),
+     "email/archive.html:3: the site's template failed: UndefinedError:"),
     ("pages/index.html", "<p>{{ title }}</p>\n{% for %}\n",
      "pages/index.html:2: the site's template failed: TemplateSyntaxError: Expected an "
      "expression, got 'end of statement block'"),

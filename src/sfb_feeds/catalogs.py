@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import NamedTuple
 
-from babel.messages.catalog import Message
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 
@@ -110,18 +110,22 @@ def translations(lang: str, site_locales: Path | None = None,
     found = catalog_files(lang, site_locales, shipped)
     chain = gettext.NullTranslations()
     for file in reversed(found):  # the least specific first: each falls back on the last
-        # Going through .mo bytes lets the standard library evaluate Plural-Forms, as with
-        # any compiled catalog; fuzzy and empty entries are left out, as msgfmt does.
-        compiled = io.BytesIO()
         data = _site_bytes(file.source) if file.site else file.source.read_bytes()
         if isinstance(data, Problem):  # (it changed since catalog_files checked it)
             raise ConfigError([data])
-        write_mo(compiled, read_po(io.BytesIO(data), domain=DOMAIN, abort_invalid=True),
-                 use_fuzzy=False)
-        catalog = gettext.GNUTranslations(io.BytesIO(compiled.getvalue()))
+        catalog = _compiled(read_po(io.BytesIO(data), domain=DOMAIN, abort_invalid=True))
         catalog.add_fallback(chain)
         chain = catalog
     return chain
+
+
+def _compiled(catalog: Catalog) -> gettext.GNUTranslations:
+    """``catalog`` as the standard library reads a compiled one: going through .mo bytes
+    lets it evaluate Plural-Forms; fuzzy and empty entries are left out, as msgfmt does.
+    ValueError (or another exception) when it cannot: :func:`_gettext_problems`."""
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    return gettext.GNUTranslations(io.BytesIO(compiled.getvalue()))
 
 
 def _site_bytes(source: Traversable) -> bytes | Problem:
@@ -164,8 +168,44 @@ def _text_problems(path: str, data: bytes) -> list[Problem]:
         catalog = read_po(io.StringIO(text), domain=DOMAIN, abort_invalid=True)
     except PoFileError as error:  # its line numbers count from 0
         return [Problem(path, str(error).rsplit(" on ", 1)[0], line=error.lineno + 1)]
+    return _catalog_problems(path, text, catalog)
+
+
+def _catalog_problems(path: str, text: str, catalog: Catalog) -> list[Problem]:
     return [problem for message in catalog if message.id and message.string
-            for problem in _placeholder_problems(path, message)]
+            for problem in _placeholder_problems(path, message)
+            ] or _gettext_problems(path, text, catalog)
+
+
+# The counts a site's Plural-Forms is tried with: any a digest may show, in practice.
+_COUNTS = range(1001)
+
+
+def _gettext_problems(path: str, text: str, catalog: Catalog) -> list[Problem]:
+    """What keeps gettext from using ``catalog``, which Babel read: a message with more
+    than one msgid_plural; a Plural-Forms it cannot evaluate, or that fails or gives a
+    form the catalog lacks for a count (gettext would fall back to English unseen)."""
+    for message in catalog:
+        if isinstance(message.id, tuple) and len(message.id) > 2:
+            return [Problem(path, f"{message.id[0]!r} has {len(message.id) - 1} "
+                                  "msgid_plural lines; give it one", line=message.lineno)]
+    line = next((number for number, written in enumerate(text.splitlines(), 1)
+                 if written.lstrip('"').startswith("Plural-Forms:")), None)
+    try:
+        _compiled(catalog)
+        plural = gettext.c2py(catalog.plural_expr)  # (as the compiled catalog evaluates it)
+    except ValueError as error:
+        return [Problem(path, f"Plural-Forms: {error}", line=line)]
+    for count in _COUNTS:
+        try:
+            form = plural(count)
+        except Exception as error:  # (an expression of the site's: n / (n - 7))
+            return [Problem(path, f"Plural-Forms: fails for n = {count} "
+                                  f"({type(error).__name__}: {error})", line=line)]
+        if not 0 <= form < catalog.num_plurals:
+            return [Problem(path, f"Plural-Forms: gives form {form} for n = {count}, but "
+                                  f"there are {catalog.num_plurals} (nplurals)", line=line)]
+    return []
 
 
 def _placeholder_problems(path: str, message: Message) -> list[Problem]:

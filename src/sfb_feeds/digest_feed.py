@@ -67,13 +67,23 @@ def _ascii_links(element: lxml_html.HtmlElement) -> None:
             element.set(name, canonical_uri(value))
 
 
+def _keep_only_feed_attributes(element: lxml_html.HtmlElement) -> None:
+    """``element`` without the attributes feeds may not carry. All are cleared and the kept
+    ones set again: one deleted by name fails when a site's template wrote a name lxml
+    reads as a namespace (``{}x``)."""
+    kept = [(name, value) for name, value in element.items() if name in _ATTRIBUTES]
+    if len(kept) != len(element.keys()):
+        element.attrib.clear()
+        for name, value in kept:
+            element.set(name, value)
+
+
 def _feed_html(body: lxml_html.HtmlElement) -> str:
     """The digest page's body as an entry's content: without what only a message needs,
     with only the elements and attributes feeds may carry, links in ASCII."""
     _drop_email_only(body)
     for element in list(body.iterdescendants(etree.Element)):
-        for name in set(element.attrib).difference(_ATTRIBUTES):
-            del element.attrib[name]
+        _keep_only_feed_attributes(element)
         _ascii_links(element)
         if element.tag not in _ELEMENTS:
             element.drop_tag()  # its text and children stay
@@ -93,10 +103,18 @@ def plan_digest_feeds(site: Site) -> Iterator[Target]:
             statement for _, group in islice(weeks, WEEKS) for statement in group))
 
 
+def _document(html: bytes) -> lxml_html.HtmlElement:
+    """A digest page parsed. A site's template may write one of no element at all (empty,
+    or only a broken doctype, ``<!DOC``): an empty document then."""
+    try:
+        return lxml_html.document_fromstring(html)
+    except etree.ParserError:
+        return lxml_html.document_fromstring(b"<html></html>")
+
+
 def _entry(page: Page, site: Site, language: str, week: Week,
            group: tuple[Statement, ...]) -> Entry:
-    document = lxml_html.document_fromstring(
-        page(site, Target(language=language, period=week, statements=group)))
+    document = _document(page(site, Target(language=language, period=week, statements=group)))
     url = digest_url(site.settings, language, week.label)
     # Published with the week's newest statement, whatever is edited later (an edit moves
     # only ``updated``: a reader dating entries by ``published`` would put an old week first).
@@ -107,7 +125,7 @@ def _entry(page: Page, site: Site, language: str, week: Week,
     modified = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                  language=language, published=published, updated=updated, modified=modified,
-                 content_html=_feed_html(document.body))
+                 content_html="" if document.body is None else _feed_html(document.body))
 
 
 def render_digest_feed(page: Page, site: Site, target: Target) -> bytes:

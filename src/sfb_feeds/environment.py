@@ -39,7 +39,9 @@ def _number(name: str, kind: Callable[[str], N], lowest: N, highest: N, wanted: 
     if not value.strip():
         return None
     try:
-        if lowest <= (number := kind(value)) <= highest:  # (nan and inf fail this)
+        # (int() and float() also read "2_0" as 20 and other scripts' digits: not here)
+        if value.isascii() and "_" not in value \
+                and lowest <= (number := kind(value)) <= highest:  # (nan and inf fail this)
             return number
     except ValueError:
         pass

@@ -111,7 +111,15 @@ def mailbox(node: yaml.Node) -> str:
     if not address.isascii():
         raise FieldError(f"{value!r} has characters outside ASCII in its address (write the "
                          "domain in its xn-- form; a display name may have any)")
+    if (longest := max(map(len, value.split()))) > _LONGEST_HEADER_WORD:
+        raise FieldError(f"has a word of {longest} characters, which no mail header line "
+                         "can hold (RFC 5322: at most 998 characters a line); shorten it")
     return value
+
+
+# The longest word a header written by the email package may hold: a line is at most 998
+# characters (RFC 5322), and the package does not fold inside a word.
+_LONGEST_HEADER_WORD = 998 - len("From: ")
 
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")

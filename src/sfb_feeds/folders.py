@@ -58,11 +58,25 @@ def _unexpanded(text: str) -> list[str]:
             found.append(f"uses ${name}, which is set but empty (so {text!r} would be "
                          f"{os.path.expandvars(text)!r}); give it a value")
     if not found and text.startswith("~"):
-        try:
-            Path(text).expanduser()
-        except RuntimeError:  # (Path.expanduser: no such user)
-            found.append(f"{text.split('/')[0]!r} is no user's home folder on this machine")
+        found += _home_problems(text)
     return found
+
+
+def _home_problems(text: str) -> list[str]:
+    """What keeps ``text``'s leading ``~`` or ``~user`` from naming a home folder: no
+    such user; for ``~`` a ``$HOME`` set but empty or relative (``~/feeds`` would be
+    ``/feeds``, or a folder beside the config)."""
+    head = text.split("/")[0]
+    home = os.environ.get("HOME")
+    if head == "~" and home is not None and not os.path.isabs(home):
+        return [f"starts with ~, the home folder, but $HOME is {home!r}, not an absolute "
+                f"path (so {text!r} would be {os.path.expanduser(text)!r}); set HOME or "
+                "write the path in full"]
+    try:
+        Path(text).expanduser()
+    except RuntimeError:  # (Path.expanduser: no such user)
+        return [f"{head!r} is no user's home folder on this machine"]
+    return []
 
 
 # The sub-folders a site's templates folder may hold (digest.templates.FOLDER and
@@ -172,9 +186,34 @@ def _apart(one: Path, other: Path) -> bool:
     return not (one.is_relative_to(other) or other.is_relative_to(one))
 
 
+# What looking a path up answers when the path as written can never be used: a name longer
+# than the filesystem takes, a loop of symbolic links. (A folder not made yet, a file in its
+# place or one its user may not enter are each named later, where they matter.)
+_NEVER_USABLE = (errno.ENAMETOOLONG, errno.ELOOP)
+
+
+def unusable_paths(base: Path, v: dict[str, Any]) -> Found:
+    """Each folder the system refuses even to look up: every later check and every
+    command would stop at it with an internal error."""
+    paths = folders(base, v)
+    if "templates" in v:
+        paths["templates"] = expand(base, v["templates"])
+    found: Found = []
+    for key, path in paths.items():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno in _NEVER_USABLE:
+                found.append((key, f"{display_path(path)} cannot be used: "
+                              f"{exc.strerror or exc}; correct the path"))
+    return found
+
+
 def path_problems(base: Path, v: dict[str, Any]) -> Found:
-    """The paths' variables set, then (once every path is whole) the folders apart."""
-    return unset_variables(v) or folder_problems(base, v) + template_problems(base, v)
+    """The paths' variables set and usable, then (once every path is whole) the folders
+    apart."""
+    return (unset_variables(v) or unusable_paths(base, v)
+            or folder_problems(base, v) + template_problems(base, v))
 
 
 def unreadable_recipients(recipients: Mapping[str, Path]) -> Found:

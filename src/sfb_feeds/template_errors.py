@@ -7,6 +7,7 @@ template's frames, named after its file) without importing Jinja."""
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,9 @@ class TemplateFailed(SfbError):
 def _where(exc: BaseException, folder: Path) -> tuple[str, int | None] | None:
     """The site template (file, line) ``exc`` points at, if any."""
     filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    # (Jinja's lexer raises "Missing end of comment tag" and "... of raw directive" with
+    # the file's name where the template's name goes, and no file name.)
+    filename = filename or getattr(exc, "name", None)
     if isinstance(filename, str) and type(exc).__module__.startswith("jinja2") \
             and Path(filename).is_relative_to(folder):
         return filename, line
@@ -62,3 +66,42 @@ def _site_place(exc: BaseException, folder: Path, origin: str | None) -> str | N
     if where is None:
         return None
     return display_path(Path(where[0])) + ("" if where[1] is None else f":{where[1]}")
+
+
+# What no page may hold: characters XML cannot carry (HTML parsers report each, and the
+# digest feed is made from the digest's page) and lone surrogates (no UTF-8 file can).
+_NOT_IN_A_PAGE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encoded(text: str, folder: Path | None, origin: str | None, *, page: bool = True
+            ) -> bytes:
+    """``text``, what a site's template wrote, in UTF-8. Records and the config hold no
+    control character or lone surrogate, so a site's template wrote any there is
+    (``{{ '\\x0c' }}``): refused, naming ``origin`` if it is the site's, else the site's
+    templates folder. ``page`` False: plain text, where only a lone surrogate is refused."""
+    refuse_unwritable(text, folder, origin, page=page)
+    return text.encode("utf-8")
+
+
+def refuse_unwritable(text: str, folder: Path | None, origin: str | None, *,
+                      page: bool = True) -> None:
+    """The check :func:`encoded` makes, alone."""
+    bad = (_NOT_IN_A_PAGE if page else _SURROGATE).search(text)
+    if bad is None or folder is None:
+        return
+    where = origin if origin and Path(origin).is_relative_to(folder) else folder
+    what = ("a lone surrogate that no UTF-8 file can hold" if _SURROGATE.match(bad.group())
+            else "a control character that HTML and XML cannot carry")
+    raise TemplateFailed(f"{display_path(Path(where))}: the site's template failed: it wrote "
+                         f"{bad.group()!r}, {what}; correct it, or remove it to use the "
+                         "built-in one")
+
+
+def not_inlined(exc: Exception, folder: Path, origin: str | None) -> TemplateFailed:
+    """The error for a page whose CSS premailer could not inline (a site's stylesheet with
+    a selector it cannot parse): the built-in templates never give it one."""
+    where = origin if origin and Path(origin).is_relative_to(folder) else folder
+    return TemplateFailed(f"{display_path(Path(where))}: the site's template failed: its CSS "
+                          f"could not be inlined: {type(exc).__name__}: {exc}; correct it, or "
+                          "remove it to use the built-in one")

@@ -56,7 +56,7 @@ class SiteTemplateLoader(jinja2.BaseLoader):
                 raise jinja2.TemplateNotFound(template)
             if not stat.S_ISREG(status.st_mode):
                 raise not_a_template(path, _kind(status.st_mode))
-            source = _read(fd).decode(self.encoding)
+            source = _decoded(_read(fd), path, self.encoding)
         finally:
             os.close(fd)
         mtime = status.st_mtime
@@ -103,3 +103,12 @@ def _read(fd: int) -> bytes:
     while chunk := os.read(fd, _CHUNK):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _decoded(data: bytes, path: str, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise TemplateFailed(f"{display_path(path)}: is not UTF-8 text (byte "
+                             f"0x{data[exc.start]:02x} at {exc.start}); save it as UTF-8"
+                             ) from None

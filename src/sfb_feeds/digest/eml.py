@@ -68,6 +68,9 @@ LINE_LENGTH = 78  # RFC 5322: lines SHOULD be at most 78 characters
 _PLAIN_WORD = re.compile(r"[!-~]+")  # printable ASCII: stays as it is in a header
 _WORD_FRAME = len("=?utf-8?b??=")
 _MOST_ENCODED = 75  # RFC 2047: an encoded word is at most 75 characters
+# RFC 5322: a line is at most 998 characters. A plain word longer than fits on one after
+# "List-Id: " (a site title of 1,500 letters without a space) goes in encoded words.
+_LONGEST_PLAIN = _MOST_LINE - len("List-Id: ")
 
 
 def subject_header(subject: str) -> bytes:
@@ -123,12 +126,18 @@ def _atoms(text: str, plain_word: re.Pattern[str]) -> list[tuple[str, bool]]:
         return [(text, False)]  # spaces that only an encoded word keeps as they are
     atoms: list[tuple[str, bool]] = []
     for word in text.split(" "):
-        plain = plain_word.fullmatch(word) is not None and "=?" not in word
+        plain = _plain(word, plain_word)
         if not plain and atoms and not atoms[-1][1]:
             atoms[-1] = (f"{atoms[-1][0]} {word}", False)
         else:
             atoms.append((word, plain))
     return atoms
+
+
+def _plain(word: str, plain_word: re.Pattern[str]) -> bool:
+    """Whether ``word`` may stay as it is in a header."""
+    return (plain_word.fullmatch(word) is not None and "=?" not in word
+            and len(word) <= _LONGEST_PLAIN)
 
 
 def _encoded_words(text: str, room: int) -> list[str]:

@@ -40,9 +40,11 @@ class Ineligible(Exception):
     """Inlining the template once would not give what premailer gives each document."""
 
 
-def _parse(html: str) -> etree._ElementTree:
-    # The parser premailer uses itself.
-    return etree.fromstring(html.strip(), etree.HTMLParser()).getroottree()
+def _parse(html: str) -> etree._ElementTree | None:
+    """``html`` parsed as premailer parses it; None for a page of no element at all (a
+    site's template may write nothing)."""
+    root = etree.fromstring(html.strip(), etree.HTMLParser())
+    return None if root is None else root.getroottree()
 
 
 def _transformed(tree: etree._ElementTree) -> str:
@@ -64,7 +66,8 @@ def _transformed(tree: etree._ElementTree) -> str:
 
 def inline_document(html: str) -> str:
     """``html`` with its <style> rules inlined by premailer; @media rules stay in <style>."""
-    return _transformed(_parse(html))
+    tree = _parse(html)
+    return html if tree is None else _transformed(tree)
 
 
 class _ProtectingLoader(jinja2.BaseLoader):
@@ -164,7 +167,7 @@ def inline_once(flat: str, constructs: list[str]) -> str:
     flat = _TITLE.sub(lambda m: _COMMENT.sub(rf"{_MARK}\1x", m.group()), flat)
     flat = _ENTITY.sub(kept, flat)
     tree = _parse(flat)
-    if not (_fixed_markup(tree) and _simple_selectors(tree)):
+    if tree is None or not (_fixed_markup(tree) and _simple_selectors(tree)):
         return INELIGIBLE
     inlined = _transformed(tree)
     if len(_TOKEN.findall(inlined)) != len(_TOKEN.findall(flat)):
@@ -178,7 +181,9 @@ def _store_key(flat: str, constructs: list[str]) -> str:
     used = [constructs[int(a or b)] for a, b in _TOKEN.findall(flat)]
     versions = [version(name) for name in ("premailer", "cssutils", "lxml")]
     text = "\0".join((flat, *used, *versions))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # (surrogatepass: a site's stylesheet may write a lone surrogate, named when the page
+    # is encoded)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Inliner:
@@ -213,9 +218,21 @@ class Inliner:
             return None
         key = (name, *(f"{n}={page[n]}" for n in self._reads()))
         if key not in self._inlined:
-            source = self._source(flat)
-            self._inlined[key] = self._compiled(source) if source else None
+            try:
+                source = self._source(flat)
+            except Exception:  # (a stylesheet premailer cannot read: named per document)
+                source = INELIGIBLE
+            self._inlined[key] = self._compiled_or_none(source) if source else None
         return self._inlined[key]
+
+    def _compiled_or_none(self, source: str) -> jinja2.Template | None:
+        """``source`` compiled; None if it does not compile: a site's template with a tag
+        left open (``{{`` swallowing markup up to the next tag's end) flattens and inlines,
+        yet is no template put back together. Loaded from its files, it is then named."""
+        try:
+            return self._compiled(source)
+        except jinja2.TemplateSyntaxError:
+            return None
 
     def _compiled(self, source: str) -> jinja2.Template:
         name = hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16

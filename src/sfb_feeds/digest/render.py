@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings
 from ..plan import Target
 from ..site import Site
-from ..template_errors import site_templates
+from ..template_errors import encoded, not_inlined, refuse_unwritable, site_templates
 from ..weeks import Week
 from .eml import ListHeads, render_eml
 from .inline import Inliner, inline_document
@@ -49,10 +50,26 @@ class _Html:
     template: jinja2.Template
     inlined: bool
     origin: str | None = None  # the template's file (an inlined copy has none of its own)
+    original: jinja2.Template | None = None  # what an inlined copy was made from
+    folder: Path | None = None  # the site's templates
 
     def render(self, variables: Mapping[str, Any]) -> bytes:
-        html = self.template.render(variables)
-        return ((html if self.inlined else inline_document(html)) + "\n").encode("utf-8")
+        try:
+            html = self.template.render(variables)
+        except Exception:
+            if self.original is not None:  # an inlined copy runs without files or lines:
+                self.original.render(variables)  # fail again where the site's file says
+            raise
+        return encoded((html if self.inlined else self._inline(html)) + "\n",
+                       self.folder, self.origin)
+
+    def _inline(self, html: str) -> str:
+        try:
+            return inline_document(html)
+        except Exception as exc:  # (premailer's parsers: a site's stylesheet)
+            if self.folder is None:
+                raise
+            raise not_inlined(exc, self.folder, self.origin) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +119,12 @@ class Digests:
         template = self._template(name, lang)
         inlined = self._inliner.inlined(template.name or name, page) if self._inliner else None
         return _Html(template if inlined is None else inlined, inlined is not None,
-                     template.filename)
+                     template.filename, None if inlined is None else template,
+                     self.settings.templates_dir)
+
+    def _text(self, prepared: _Prepared, variables: Mapping[str, Any]) -> bytes:
+        return encoded(prepared.text.render(variables), self.settings.templates_dir,
+                       prepared.text.filename, page=False)
 
     def _for(self, lang: str | None) -> _Prepared:
         if lang is None:
@@ -119,6 +141,8 @@ class Digests:
         # One line; other spaces (thin ones around the dash of a week in words) are kept.
         variables["subject"] = _LINE_BREAKS.sub(
             " ", prepared.subject.render(variables)).strip(" ")
+        refuse_unwritable(variables["subject"], self.settings.templates_dir,
+                          prepared.subject.filename)  # (in the page's <title>, and the feed's)
         return view, variables, prepared.digest.render(variables)
 
     def _fitted(self, prepared: _Prepared, site: Site, target: Target
@@ -145,7 +169,7 @@ class Digests:
         prepared = self._for(target.language)
         with site_templates(self.settings.templates_dir, prepared.digest.origin):
             view, variables, html = self._fitted(prepared, site, target)
-            text = prepared.text.render(variables).encode("utf-8")
+            text = self._text(prepared, variables)
             eml = render_eml(site.settings, prepared.heads, view, variables["subject"],
                              text=text, html=html)
             if personal(view.unsubscribe_url):
@@ -153,7 +177,7 @@ class Digests:
                 # recipient); the published page and text carry no link no one could use.
                 variables["unsubscribe_url"] = None
                 html = prepared.digest.render(variables)
-                text = prepared.text.render(variables).encode("utf-8")
+                text = self._text(prepared, variables)
         return {".html": html, ".txt": text, ".eml": eml}
 
     def render_page(self, site: Site, target: Target) -> bytes:

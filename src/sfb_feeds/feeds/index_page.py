@@ -15,7 +15,7 @@ from ..i18n import Language, site_locales
 from ..model import Settings, Statement
 from ..plan import Target
 from ..site import Site, feed_title
-from ..template_errors import site_templates
+from ..template_errors import encoded, site_templates
 from ..template_files import SiteTemplateLoader
 from .document import ALL_LANGUAGES, display_title
 
@@ -130,5 +130,5 @@ class IndexPage:
                 description=site.settings.site.description,
                 site_url=urls.site_url(site.settings), all_feeds=all_feeds, sections=sections,
                 discovery=all_feeds + tuple(feed for s in sections for feed in s.feeds))
-        return page.encode("utf-8")
+        return encoded(page, self._folder, self.template.filename)
 

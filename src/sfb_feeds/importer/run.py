@@ -252,6 +252,9 @@ def _base(base_url: str) -> str:
     except fields.FieldError:
         raise UsageError(f"base URL {quoted(base_url)} is not an absolute http(s) address with "
                          f"a host and no spaces {_EXAMPLE}") from None
+    if "@" in urlsplit(base_url).netloc:  # (not quoted: it would show the password)
+        raise UsageError("base URL holds a user name or password before its host, which "
+                         f"every imported id and url would publish; leave it out {_EXAMPLE}")
     if "?" in base_url or "#" in base_url:
         raise UsageError(f"base URL {quoted(base_url)} has a query or a fragment ('?' or '#'), "
                          f"so every id and url would point at one page; leave it out {_EXAMPLE}")
