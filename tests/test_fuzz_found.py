@@ -296,3 +296,22 @@ def test_an_attribute_name_lxml_reads_as_a_namespace_is_dropped_from_the_digest_
     assert (code, err) == (0, "")
     feed = (config.parent / "feeds" / "en" / "digests.xml").read_bytes()
     assert b"<entry" in feed and b"{}x" not in feed
+
+
+@pytest.mark.parametrize(("key", "written", "file"), [
+    ("output", "feeds", "feeds"),  # a file where the folder goes
+    ("cache", "junk/cache", "junk"),  # a file where a folder above it goes
+    ("state", "state", "state"),
+])
+def test_check_names_a_file_standing_where_a_folder_must_be_made(
+        make_site: SiteMaker, tmp_path: Path, key: str, written: str, file: str) -> None:
+    # build stopped there (exit 1) after check had said everything was OK (exit 0).
+    config = make_site({"a.yaml": RECORD}, config=MINIMAL + f"{key}: {written}\n")
+    (config.parent / file).write_text("not a folder\n", encoding="utf-8")
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = run(["check", "--config", str(config), "--now", "2015-09-10"])
+    assert (code, out) == (1, ""), err
+    made = "" if file == written else f", so site/{written} cannot be made"
+    assert err == (f"error: site/sfb-feeds.yaml: {key}: site/{file} is not a folder{made}; "
+                   f"move it away or change {key} in the config\n"), err
+    assert sorted(tmp_path.rglob("*")) == before

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from . import __version__, environment
 from .arguments import parse_arguments
 from .config import load_settings
-from .errors import EXIT_BUG, EXIT_OK, SfbError, UsageError, counted, display_path, printable
+from .errors import (
+    EXIT_BUG,
+    EXIT_OK,
+    SfbError,
+    UsageError,
+    counted,
+    display_path,
+    printable,
+)
+from .folders import refuse_files_in_the_way
 from .loader import Loaded, load_statements
 from .model import Settings
 from .site import is_published
@@ -104,6 +113,7 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
                    f"{display_path(settings.output_dir)}/, "
                    + (f"templates from {display_path(templates)}/" if templates
                       else "built-in templates"))
+    refuse_files_in_the_way(settings)  # (build would stop there; check makes no folder)
     loaded = load_statements(settings)
     for warning in loaded.warnings:
         console.warn(str(warning))

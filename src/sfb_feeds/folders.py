@@ -13,8 +13,9 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from .errors import display_path
+from .errors import ConfigError, Problem, display_path
 from .loader import NOT_REGULAR
+from .model import Settings
 
 FOLDERS = (("output", "feeds"), ("cache", ".sfb-cache"), ("state", ".sfb-state"))
 
@@ -207,6 +208,37 @@ def unusable_paths(base: Path, v: dict[str, Any]) -> Found:
                 found.append((key, f"{display_path(path)} cannot be used: "
                               f"{exc.strerror or exc}; correct the path"))
     return found
+
+
+def refuse_files_in_the_way(settings: Settings) -> None:
+    """ConfigError naming each of the output, cache and state folders that a file stands
+    in place of, or in place of a folder above it: build, send or digest would stop there
+    when making it. For ``check``, which makes no folder (config.py leaves them to the
+    command that needs the folder)."""
+    made = {key: path for key, path in (("output", settings.output_dir), ("cache",
+            settings.cache_dir), ("state", settings.state_folder)) if path is not None}
+    found = []
+    for key, path in made.items():
+        blocker = _file_in_the_way(path)
+        if blocker is not None:
+            made_here = "" if blocker == path else f", so {display_path(path)} cannot be made"
+            found.append(Problem(display_path(settings.config_path),
+                                 f"{display_path(blocker)} is not a folder{made_here}; move "
+                                 f"it away or change {key} in the config", field=key))
+    if found:
+        raise ConfigError(found)
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest of ``path`` and the folders above it that exists, if it is no folder."""
+    for candidate in (path, *path.parents):
+        try:
+            return None if stat.S_ISDIR(os.stat(candidate).st_mode) else candidate
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return None  # (unreadable and the like: named where it matters)
+    return None
 
 
 def path_problems(base: Path, v: dict[str, Any]) -> Found:
