@@ -268,15 +268,15 @@ class Courier:
                 return None
             try:
                 self._exchange(client, digest)
-            except mailer.SenderRefused as exc:
-                self.outcome.gave_up = _stopped_by(exc)
-                return self._pending(digest, self.outcome.gave_up)
             except mailer.Refused as exc:
                 return self._refused(digest, exc)
             except mailer.NotSent as exc:
                 reason = str(exc)
                 if exc.handed_over:  # supersede the `sending` record: the server did not take it
-                    self._record(digest, State.DEFERRED)
+                    self._record(digest, State.DEFERRED)  # (also a TooLarge at the end)
+                if isinstance(exc, mailer.SenderRefused):  # no message of this sender or size
+                    self.outcome.gave_up = _stopped_by(exc)
+                    return self._pending(digest, self.outcome.gave_up)
                 continue
             except mailer.Unknown as exc:
                 self._client = None

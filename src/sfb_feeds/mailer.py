@@ -39,8 +39,9 @@ class SenderRefused(NotSent):
 
 
 class TooLarge(SenderRefused):
-    """A ``552`` to ``MAIL FROM`` that declared the message's size (RFC 1870): the relay
-    takes no message this large, whoever it is for."""
+    """A ``552`` to ``MAIL FROM`` that declared the message's size (RFC 1870), or a ``5xx``
+    with the enhanced code ``5.3.4`` (RFC 3463: message too big for system) at ``DATA`` or
+    the message's end: the relay takes no message this large, whoever it is for."""
 
 
 class Dropped(NotSent):
@@ -141,7 +142,7 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         _mail_from(client, sender, _size(data))
     with _before_the_message(client, session=False):
         _expect(client, client.rcpt(recipient), "RCPT TO", 250, 251)
-        with _about_the_message():
+        with _about_the_message(client, _size(data)):
             _expect(client, client.docmd("DATA"), "DATA", 354)
     try:
         handing_over()
@@ -160,7 +161,7 @@ def deliver(client: smtplib.SMTP, sender: str, recipient: str, data: bytes,
         client.close()
         raise Unknown(f"the connection broke after the message was handed over, before the "
                       f"server's reply ({exc})") from None
-    with _about_the_message():
+    with _about_the_message(client, _size(data)):
         _final(client, reply)
 
 
@@ -183,21 +184,31 @@ def _mail_from(client: smtplib.SMTP, sender: str, size: int) -> None:
         raise Dropped(str(exc)) from None
 
 
-def _too_large(client: smtplib.SMTP, reason: str, size: int) -> str:
-    """What a ``552`` to a sized ``MAIL FROM`` says: the message's size, and the relay's
-    limit when its EHLO gave one."""
+def _too_large(client: smtplib.SMTP, reason: str, size: int, *, received: bool = False) -> str:
+    """What a ``552`` to a sized ``MAIL FROM`` says (``received``: a too big at the end): the
+    message's size, and the relay's limit when its EHLO gave one."""
     limit = client.esmtp_features.get("size", "").strip()
     most = (f" and the relay takes at most {int(limit):,} (SIZE in its EHLO)"
             if limit.isdigit() and int(limit) else "")
-    return f"{reason}: the message is {size:,} bytes{most}"
+    added = " before the relay adds its own headers" if received else ""
+    return f"{reason}: the message is {size:,} bytes{added}{most}"
+
+
+# A reply's enhanced status code X.3.4 (RFC 3463): the message is too big for the system.
+_TOO_BIG = re.compile(r"\d{3} 5\.3\.4(?![.\d])")
 
 
 @contextlib.contextmanager
-def _about_the_message() -> Iterator[None]:
-    """A refusal inside came after the recipient was accepted."""
+def _about_the_message(client: smtplib.SMTP, size: int) -> Iterator[None]:
+    """A refusal inside came after the recipient was accepted; one saying the message is
+    too big (Postfix, once its own headers take it over its limit) raises TooLarge."""
     try:
         yield
     except Refused as exc:
+        if _TOO_BIG.match(str(exc)):
+            reason = _too_large(client, str(exc), size, received=True)
+            raise TooLarge(f"{reason}; shrink the digest or raise the relay's size limit "
+                           "(Postfix: message_size_limit)", handed_over=exc.handed_over) from None
         exc.after_recipient = True
         raise
 
