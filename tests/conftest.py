@@ -116,6 +116,14 @@ def make_site(tmp_path: Path) -> SiteMaker:
 
 
 @pytest.fixture
+def send_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every `send` test's environment holds: the unsubscribe links' secret, and no
+    pause between retries (``pytestmark = pytest.mark.usefixtures("send_environment")``)."""
+    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
+    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+
+
+@pytest.fixture
 def running() -> Iterator[list[subprocess.Popen[bytes]]]:
     """The server processes a test starts (appended once started), stopped after it."""
     started: list[subprocess.Popen[bytes]] = []

@@ -36,10 +36,7 @@ AFTER_W37 = "2015-09-14T07:30:00+00:00"  # a week later: 2015-W37
 ALL_DOWN = {("MAIL", n): "421 4.7.0 shutting down" for n in range(1, 1000)}
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def make_config(make_site: Any, port: int,

@@ -38,10 +38,7 @@ ALL_DOWN = {("MAIL", n): "421 4.7.0 shutting down" for n in range(1, 1000)}
 PL36, TR36 = "digests/pl/2015-W36.eml", "digests/tr/2015-W36.eml"
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def make_config(make_site: Any, port: int) -> str:

@@ -35,10 +35,7 @@ from sfb_feeds.errors import display_path
 LIST = "pl@lists.example.org"
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def make_config(make_site: Any, port: int, lists: str = "tr: tr@lists.example.org") -> str:

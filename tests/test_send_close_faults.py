@@ -31,10 +31,7 @@ TR = "tr@lists.example.org"
 NOW = "2015-09-07T07:30:00+00:00"  # the last complete week: 2015-W36
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def send(config: str, *more: str) -> tuple[int, str, str]:

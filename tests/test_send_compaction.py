@@ -45,10 +45,7 @@ DIGESTS = [f"digests/{lang}/{week}.eml" for lang in ("pl", "tr")
            for week in ("2015-W36", "2015-W37")]
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def send(config: str, now: str, *more: str) -> tuple[int, str, str]:

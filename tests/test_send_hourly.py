@@ -63,10 +63,7 @@ WEEK_OF = re.compile(r"<digest\.(\d{4}-W\d\d)\.([a-z]+)\.")
 SUMMARY = re.compile(r"^(\d+) sent, (\d+) already sent")
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 class SimHandler(FaultyHandler):

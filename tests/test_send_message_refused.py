@@ -34,10 +34,7 @@ LIST = "tr@lists.example.org"
 CONTENT = "554 5.7.1 content rejected"
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def last_states(config: str) -> dict[str, str]:

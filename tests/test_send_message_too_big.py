@@ -34,10 +34,7 @@ TOO_BIG = "552 5.3.4 Error: message file too big"
 LIMIT = 100_000  # what the relay advertises (SIZE in its EHLO): above the digest's size
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def states(config: str) -> list[tuple[str, str]]:

@@ -54,10 +54,7 @@ class StallAtRecipient(FaultyHandler):
         return await super().handle_RCPT(server, session, envelope, address, options)
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def killed_after(handler: StallAtRecipient, config: str) -> None:

@@ -35,10 +35,7 @@ from sfb_feeds.model import SmtpSettings
 LIST = "tr@lists.example.org"
 
 
-@pytest.fixture(autouse=True)
-def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SFB_FEEDS_UNSUBSCRIBE_SECRET", "a test secret")
-    monkeypatch.setenv("SFB_FEEDS_SEND_BACKOFF", "0")
+pytestmark = pytest.mark.usefixtures("send_environment")
 
 
 def ledger_states(config: str) -> list[tuple[str, str]]:
