@@ -4,9 +4,10 @@ Workers are forked (``ProcessPoolExecutor``, fork context): they start with all 
 process built (settings, statements, site, prepared formats), nothing pickled; a task
 names its share by indexes and only results travel back. Python refuses
 ``max_tasks_per_child`` with fork, so memory is bounded simply: a pool takes consecutive
-items until they read ROUND_WEIGHT distinct objects (by default each item one), then a
-fresh one is forked. A forked worker copies the pages of every object its items touch:
-reading an object writes its reference count (see docs/operations.md).
+items until they read ROUND_WEIGHT distinct objects, then a fresh one is forked (work
+that reads none, parsing, takes one pool). A forked worker copies the pages of every
+object its items touch: reading an object writes its reference count (see
+docs/operations.md).
 
 Workers end with this process, even when it is killed (cron's timeout, SIGKILL): each
 watches a pipe whose only writer is this process. (A worker left behind would keep its
@@ -134,9 +135,12 @@ def _rounds(start: int, count: int, reads: Sequence[Iterable[object]] | None
             ) -> Iterator[tuple[int, int]]:
     """Consecutive ranges of ``range(start, count)`` (at least one item each) whose items
     read at most ROUND_WEIGHT distinct objects."""
+    if reads is None:  # (parsing: a worker reads nothing of this process's as it goes)
+        yield start, count
+        return
     begin, seen = start, set[int]()
     for i in range(start, count):
-        item = {i} if reads is None else {id(thing) for thing in reads[i]}
+        item = {id(thing) for thing in reads[i]}
         if seen and len(seen) + len(item - seen) > ROUND_WEIGHT:
             yield begin, i
             begin, seen = i, set()
