@@ -24,6 +24,10 @@ _NOT_XML = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
 NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17))
 _REFUSED = re.compile(f"[{_NOT_XML}{NONCHARACTERS}]")  # (one pass over a value)
+# The same, for text without a character beyond U+FFFF (most): a class of BMP ranges only
+# is a table look-up for sre. A 2,600-character excerpt: 13 µs for both against 85 µs.
+_REFUSED_BMP = re.compile(f"[{_NOT_XML}\ufdd0-\ufdef]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _NONCHARACTER = re.compile(f"[{NONCHARACTERS}]")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A calendar date, then a time and perhaps an offset, in the forms the README gives (those
@@ -64,7 +68,7 @@ def text(node: yaml.Node) -> str:
     if node.tag != STR_TAG and (problem := tag_problem(node)):  # (most values: one compare)
         raise FieldError(problem)
     value = str(node.value)
-    if bad := _REFUSED.search(value):
+    if bad := (_REFUSED if _ASTRAL.search(value) else _REFUSED_BMP).search(value):
         kind = "noncharacter" if _NONCHARACTER.match(bad.group()) else "control character"
         raise FieldError(f"contains the {kind} U+{ord(bad.group()):04X}, which feeds cannot "
                          "carry; remove it")
