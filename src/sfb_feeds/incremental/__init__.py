@@ -168,7 +168,11 @@ class BuildMemory:
         work = partial(_render_part, site, planned, plan)
         done = len(plan.kept)  # files
         total = done + sum(len(keys) for keys in plan.keys)
-        reads = [planned[i].target.statements for i in plan.indexes]
+        # Below WHOLE_HERE_FROM statements one pool of workers renders it all (no ``reads``):
+        # cold 10,000 0.95 x the time of a pool per ROUND_WEIGHT statements (8 pairs, each
+        # below 1.0; the largest process 146 against 124 MB: a worker copies more).
+        reads = None if len(self._read) < WHOLE_HERE_FROM else [
+            planned[i].target.statements for i in plan.indexes]
         for part in run_parts(work, len(plan.indexes), least=RENDER_PARALLEL_MIN,
                               here=plan.here, reads=reads):
             for files in part:
