@@ -64,7 +64,9 @@ def test_a_digest_larger_than_the_relay_takes_is_refused_at_mail_from(make_site:
     why = first.removeprefix("error: pl 2015-W36 to u1@example.org: not sent (")
     why = why.removesuffix("); it is left for the next run")
     found = re.fullmatch(r"552 .* at MAIL FROM: the message is ([\d,]+) bytes and the relay "
-                         r"takes at most 1,000 \(SIZE in its EHLO\), so the run stopped", why)
+                         r"takes at most 1,000 \(SIZE in its EHLO\); shrink the digest or raise "
+                         r"the relay's size limit \(Postfix: message_size_limit\), so the run "
+                         r"stopped", why)
     assert found is not None, why
     assert int(found[1].replace(",", "")) > 1000
     assert left == f"error: pl 2015-W36: 29 subscribers not sent ({why}); left for the next run"

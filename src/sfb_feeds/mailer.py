@@ -186,12 +186,13 @@ def _mail_from(client: smtplib.SMTP, sender: str, size: int) -> None:
 
 def _too_large(client: smtplib.SMTP, reason: str, size: int, *, received: bool = False) -> str:
     """What a ``552`` to a sized ``MAIL FROM`` says (``received``: a too big at the end): the
-    message's size, and the relay's limit when its EHLO gave one."""
+    message's size, the relay's limit when its EHLO gave one, and what to do."""
     limit = client.esmtp_features.get("size", "").strip()
     most = (f" and the relay takes at most {int(limit):,} (SIZE in its EHLO)"
             if limit.isdigit() and int(limit) else "")
     added = " before the relay adds its own headers" if received else ""
-    return f"{reason}: the message is {size:,} bytes{added}{most}"
+    return (f"{reason}: the message is {size:,} bytes{added}{most}; shrink the digest or "
+            "raise the relay's size limit (Postfix: message_size_limit)")
 
 
 # A reply's enhanced status code X.3.4 (RFC 3463): the message is too big for the system.
@@ -207,8 +208,7 @@ def _about_the_message(client: smtplib.SMTP, size: int) -> Iterator[None]:
     except Refused as exc:
         if _TOO_BIG.match(str(exc)):
             reason = _too_large(client, str(exc), size, received=True)
-            raise TooLarge(f"{reason}; shrink the digest or raise the relay's size limit "
-                           "(Postfix: message_size_limit)", handed_over=exc.handed_over) from None
+            raise TooLarge(reason, handed_over=exc.handed_over) from None
         exc.after_recipient = True
         raise
 
