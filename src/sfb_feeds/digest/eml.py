@@ -22,6 +22,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.policy import SMTP
 from email.utils import format_datetime, quote
 from urllib.parse import quote as percent_encoded
@@ -245,6 +246,16 @@ class ListHeads:
                    header_block([("Content-Language", lang)]) + links)
 
 
+def date_header(moment: datetime) -> str:
+    """``moment`` as RFC 5322 writes a date, its zone ``±HHMM``: a moment whose offset has
+    seconds (a zone's local mean time, Paris's +00:09:21 until 1891) is written in UTC, the
+    same moment (``+000921`` is no date: Python's parser reads it as +09:21)."""
+    offset = moment.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        moment = moment.astimezone(UTC)
+    return format_datetime(moment)
+
+
 def render_eml(settings: Settings, heads: ListHeads, view: DigestView, subject: str, *,
                text: bytes, html: bytes) -> bytes:
     """The digest's message: headers, then the ``text`` and ``html`` alternatives (the UTF-8
@@ -253,7 +264,7 @@ def render_eml(settings: Settings, heads: ListHeads, view: DigestView, subject: 
     boundary = "=_sfb_" + hashlib.sha256(text + b"\0" + html).hexdigest()[:32]
     # The other headers of this digest are short ASCII in fixed formats.
     own = subject_header(subject) + "".join((
-        f"Date: {format_datetime(week_bounds(view.week, settings)[1])}\r\n",
+        f"Date: {date_header(week_bounds(view.week, settings)[1])}\r\n",
         f"Message-ID: {message_id(settings, view.lang, view.week.label)}\r\n",
         "MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',

@@ -1,0 +1,52 @@
+"""Calendar edges seen in what the commands write and accept: a digest's Date header in a
+zone that then kept local mean time (an offset with seconds), and the weeks at the edges of
+the years records may hold, which ``build`` writes and ``digest``/``send --week`` name."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+
+import pytest
+from cli_run import run
+from conftest import SiteMaker
+
+LISTS = "digests:\n  from: T <d@example.org>\n  lists:\n    en: l@example.org\n"
+
+
+def config_for(timezone: str, week_starts: str = "monday") -> str:
+    return (f"site:\n  title: T\n  url: https://example.org/\n  timezone: {timezone}\n"
+            f"{LISTS}  week_starts: {week_starts}\n")
+
+
+def record(date: str) -> str:
+    return f"title: A\ndate: '{date}'\nlanguage: en\nexcerpt: x\nid: urn:sfb:a\n"
+
+
+@pytest.mark.parametrize(("timezone", "end"), [
+    # Paris kept its local mean time, +00:09:21, until 1891; New York, -04:56:02, until 1883.
+    ("Europe/Paris", datetime(1871, 3, 19, 23, 50, 39, tzinfo=UTC)),
+    ("America/New_York", datetime(1871, 3, 20, 4, 56, 2, tzinfo=UTC)),
+])
+def test_the_date_header_of_a_week_kept_in_local_mean_time_is_a_valid_rfc_5322_date(
+        make_site: SiteMaker, timezone: str, end: datetime) -> None:
+    """RFC 5322 writes a zone as ±HHMM: an offset with seconds (``+000921``) is no date a
+    mail reader can read (Python's parser took Paris's for +09:21, nine hours off, and
+    gave up on New York's). The week's end is then written in UTC, the same moment."""
+    config = make_site({"a.yaml": record("1871-03-18")}, config=config_for(timezone))
+    code, _, err = run(["build", "--config", str(config), "--now", "2015-01-01"])
+    assert (code, err) == (0, "")
+    eml = config.parent / "feeds" / "digests" / "en" / "1871-W11.eml"
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Date"].datetime == end
+    assert message["Date"].datetime.utcoffset() == end.utcoffset()
+
+
+def test_a_date_header_keeps_a_whole_minute_offset(make_site: SiteMaker) -> None:
+    config = make_site({"a.yaml": record("2015-04-25")}, config=config_for("Asia/Kathmandu"))
+    code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, err) == (0, "")
+    eml = config.parent / "feeds" / "digests" / "en" / "2015-W17.eml"
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert str(message["Date"]) == "Mon, 27 Apr 2015 00:00:00 +0545"
