@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cli_run import run
@@ -22,6 +23,10 @@ def config_for(timezone: str, week_starts: str = "monday") -> str:
 
 def record(date: str) -> str:
     return f"title: A\ndate: '{date}'\nlanguage: en\nexcerpt: x\nid: urn:sfb:a\n"
+
+
+def digest_weeks(config: Path) -> list[str]:
+    return sorted(path.stem for path in (config.parent / "feeds" / "digests" / "en").glob("*.eml"))
 
 
 @pytest.mark.parametrize(("timezone", "end"), [
@@ -50,3 +55,26 @@ def test_a_date_header_keeps_a_whole_minute_offset(make_site: SiteMaker) -> None
     eml = config.parent / "feeds" / "digests" / "en" / "2015-W17.eml"
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert str(message["Date"]) == "Mon, 27 Apr 2015 00:00:00 +0545"
+
+
+@pytest.mark.parametrize(("timezone", "week_starts", "date", "week"), [
+    # 0002-01-01 is a Tuesday: a week from Thursday holds it with four days of the year 1.
+    ("UTC", "thursday", "0002-01-01", "0001-W52"),
+    # Written with an offset, a moment of 0002 may fall on a day of 0001 in the site's zone.
+    ("Etc/GMT+12", "monday", "0002-01-01T00:00:00+14:00", "0001-W52"),
+])
+@pytest.mark.parametrize("command", ["digest", "send"])
+def test_a_week_that_build_writes_at_the_first_year_can_be_named(
+        make_site: SiteMaker, timezone: str, week_starts: str, date: str, week: str,
+        command: str) -> None:
+    """``build`` writes the digest of every week with statements; ``digest --week`` and
+    ``send --week`` must take its label, not call it outside the years digests cover."""
+    config = make_site({"a.yaml": record(date)}, config=config_for(timezone, week_starts))
+    code, _, err = run(["build", "--config", str(config), "--now", "0002-02-01"])
+    assert (code, err) == (0, "")
+    assert digest_weeks(config) == [week]
+    options = ["--part", "paths"] if command == "digest" else ["--dry-run"]
+    code, out, err = run([command, "--config", str(config), "--week", week,
+                          "--now", "0002-02-01", *options])
+    assert (code, err) == (0, "")
+    assert f"digests/en/{week}.eml" in out

@@ -17,6 +17,11 @@ _MIDDLE = 3  # days from a week's first day to the day that names it, and from i
 # the week before it then stay inside what Python's dates can hold (years 1 to 9999).
 FIRST_YEAR, LAST_YEAR = 2, 9998
 YEARS = f"{FIRST_YEAR:04d} to {LAST_YEAR:04d}"
+# The days a statement of those years can fall on in the site's timezone: a moment written
+# with an offset (less than a day) seen from a zone (less than a day away the other way)
+# lands at most two days outside them, so a week of the year 1 or 9999 may have a digest.
+_REACH = timedelta(days=2)
+FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1) - _REACH, date(LAST_YEAR, 12, 31) + _REACH
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +54,17 @@ def parse_week(label: str, settings: Settings) -> Week:
     if match is None:
         raise ValueError(f"{label!r} is not an ISO week (use YYYY-Www, e.g. 2015-W36)")
     year, number = int(match[1]), int(match[2])
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValueError(f"{label!r} is outside the years {YEARS} that digests cover")
+    outside = ValueError(f"{label!r} is outside the years {YEARS} that digests cover")
+    if not FIRST_YEAR - 1 <= year <= LAST_YEAR + 1:
+        raise outside
     try:
         middle = date.fromisocalendar(year, number, (_start_weekday(settings) + _MIDDLE) % 7 + 1)
     except ValueError:
         raise ValueError(f"{label!r}: {year} has no week {number}") from None
+    # (A week that holds no day a statement can fall on: one ending before FIRST_DAY or
+    # starting after LAST_DAY; checked on its middle, as its first or last day may be no date.)
+    if not FIRST_DAY - timedelta(days=_MIDDLE) <= middle <= LAST_DAY + timedelta(days=_MIDDLE):
+        raise outside
     return Week(label, middle - timedelta(days=_MIDDLE), middle + timedelta(days=_MIDDLE))
 
 
