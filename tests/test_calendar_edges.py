@@ -78,3 +78,25 @@ def test_a_week_that_build_writes_at_the_first_year_can_be_named(
                           "--now", "0002-02-01", *options])
     assert (code, err) == (0, "")
     assert f"digests/en/{week}.eml" in out
+
+
+@pytest.mark.parametrize(("timezone", "date", "week", "header"), [
+    # Tehran's clocks went from 00:00 to 01:00 on Sunday 22 March 2015; Beirut's on Sunday
+    # 29 March 2015: no clock showed midnight, so the week ends at 01:00, the new offset.
+    ("Asia/Tehran", "2015-03-18", "2015-W12", "Sun, 22 Mar 2015 01:00:00 +0430"),
+    ("Asia/Beirut", "2015-03-25", "2015-W13", "Sun, 29 Mar 2015 01:00:00 +0300"),
+    # Havana's clocks went from 01:00 back to 00:00 on Sunday 1 November 2015: the week
+    # ends at the first midnight, still at the summer offset.
+    ("America/Havana", "2015-10-28", "2015-W44", "Sun, 01 Nov 2015 00:00:00 -0400"),
+])
+def test_a_week_ending_where_midnight_never_struck_is_dated_as_the_clocks_read(
+        make_site: SiteMaker, timezone: str, date: str, week: str, header: str) -> None:
+    """The Date header is the week's end in the site's timezone: a time its clocks showed,
+    with the offset then in force (RFC 5322 3.3), not a midnight that was skipped written
+    with the offset before the change (``00:00:00 +0330``, which Tehran never read)."""
+    config = make_site({"a.yaml": record(date)}, config=config_for(timezone, "sunday"))
+    code, _, err = run(["build", "--config", str(config), "--now", "2016-01-01"])
+    assert (code, err) == (0, "")
+    eml = config.parent / "feeds" / "digests" / "en" / f"{week}.eml"
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert str(message["Date"]) == header

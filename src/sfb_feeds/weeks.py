@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from .model import Settings
 
@@ -68,11 +68,19 @@ def parse_week(label: str, settings: Settings) -> Week:
     return Week(label, middle - timedelta(days=_MIDDLE), middle + timedelta(days=_MIDDLE))
 
 
+def _day_start(day: date, tz: tzinfo) -> datetime:
+    """The first moment of ``day`` as the clocks of ``tz`` read it: midnight, or where they
+    skipped it, the time they jumped to (a skipped midnight has the offset before the jump;
+    the round trip through UTC gives the same moment with the offset then in force). A
+    midnight read twice is the first."""
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
 def week_bounds(week: Week, settings: Settings) -> tuple[datetime, datetime]:
-    """The week as aware datetimes: its first moment and the first moment after it."""
+    """The week as aware datetimes: its first moment and the first moment after it, in the
+    site's timezone as its clocks read them."""
     tz = settings.site.tz
-    return (datetime.combine(week.first, time(), tzinfo=tz),
-            datetime.combine(week.last + timedelta(days=1), time(), tzinfo=tz))
+    return _day_start(week.first, tz), _day_start(week.last + timedelta(days=1), tz)
 
 
 def last_complete_week(now: datetime, settings: Settings) -> Week:
