@@ -1,21 +1,26 @@
-"""A disk that fills up at the worst byte: a ledger line written whole but for its newline.
+"""A disk that fills up at the worst moment.
 
 A full disk (or a file size limit, which the kernel enforces the same way) can cut an
 appended line anywhere, including just before its final newline. Such a line is torn: the
 write failed and the run said so. It must stay torn: a ``sending`` line the run could not
 finish writing says nothing was handed over, and the next run must send that copy, not take
 it for one that may have gone out (and never send it).
+
+The output folder: a disk that has room for every changed output but not for the new
+manifest must fail the build before any output is replaced, leaving the folder as it was.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +44,8 @@ from smtp_faults import (
 from sfb_feeds.cli import main
 from sfb_feeds.compaction import compact
 from sfb_feeds.ledger import Ledger, Mark, Marked, State
+from sfb_feeds.model import Output
+from sfb_feeds.writer import WriteError, write_outputs
 
 pytestmark = pytest.mark.usefixtures("send_environment")
 
@@ -145,3 +152,61 @@ def test_compacting_does_not_make_a_torn_line_whole(tmp_path: Path) -> None:
     assert compact(ledger, NOW + timedelta(weeks=9)) == []
     assert b'"compacted": true' in ledger.path.read_bytes()  # it was rewritten
     assert KEY not in ledger.states()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs; skipped where mounting is not allowed (not root)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs for a full disk: {done.stderr!r}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def _leave_free(disk: Path, blocks: int) -> None:
+    """Fill ``disk`` up to ``blocks`` free blocks (a filler file beside the output)."""
+    vfs = os.statvfs(disk)
+    size = (vfs.f_bavail - blocks) * vfs.f_bsize
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        os.ftruncate(fd, 0)
+        view = memoryview(b"\0" * size)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    assert os.statvfs(disk).f_bavail == blocks
+
+
+def _visible(folder: Path) -> dict[str, bytes]:
+    """What a web server that hides dot-files serves from ``folder``."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not any(part.startswith(".") for part in
+                                       p.relative_to(folder).parts)}
+
+
+def test_no_room_for_the_new_manifest_replaces_no_output(small_disk: Path) -> None:
+    out = small_disk / "feeds"
+    old = [Output(f"lang/feed{n:02d}.xml", f"<old n='{n}'/>".encode()) for n in range(60)]
+    write_outputs(out, old)
+    before = _visible(out)
+    new = [*old, *(Output(f"lang/added{n:02d}.xml", f"<new n='{n}'/>".encode())
+                   for n in range(10))]
+    # Room for the ten new files and the intent (a block each), none for the manifest
+    # (60 entries and more: more than one block).
+    assert (out / ".sfb-feeds-manifest.json").stat().st_size > os.statvfs(out).f_bsize
+    _leave_free(small_disk, 11)
+    with pytest.raises(WriteError) as caught:
+        write_outputs(out, new)
+    assert "No space left on device" in str(caught.value)
+    assert _visible(out) == before  # every output as it was, no temporary file in sight
+    (small_disk / "filler").unlink()
+    report = write_outputs(out, new)
+    assert len(report.written) == 10
+    assert _visible(out) == {o.path: o.data for o in new}
