@@ -265,7 +265,7 @@ def test_a_mark_torn_by_a_crash_leaves_the_digest_due_and_sends_nothing_twice(
     assert weeks(handler) == Counter({"2015-W36": 31, "2015-W37": 31})
     assert once_each(handler)
     lines = ledger_path(config).read_bytes().splitlines()
-    assert sum(1 for line in lines if line.endswith(b'"stat')) == 1  # ended, not joined
+    assert sum(1 for line in lines if line.endswith(b'"stat (torn)')) == 1  # ended, not joined
     assert (TR36, "finished") in marks_of(lines)
 
 

@@ -39,7 +39,7 @@ def test_a_torn_last_line_is_closed_before_the_next_record(tmp_path: Path) -> No
         torn.write('{"message_id": "<b@exam')
     ledger.record(B, State.SENT, NOW, "b")
     lines = ledger.path.read_text().split("\n")
-    assert lines[1] == '{"message_id": "<b@exam'  # the torn line stays alone on its line
+    assert lines[1] == '{"message_id": "<b@exam (torn)'  # alone on its line, marked torn
     assert ledger.states() == {A: State.SENT, B: State.SENT}
 
 

@@ -78,7 +78,7 @@ def test_torn_last_line_is_ignored_then_repaired(tmp_path: Path) -> None:
     assert load_suppressed(tmp_path) == {("pl", "ann@example.org"), ("pl", "bob@example.org"),
                                          ("pl", "cy@example.org")}
     lines = path.read_bytes().split(b"\n")
-    assert lines[1] == b'{"address": "half@exa' and len(lines) == 5
+    assert lines[1] == b'{"address": "half@exa (torn)' and len(lines) == 5
 
 
 def test_garbage_lines_hide_nothing(tmp_path: Path) -> None:

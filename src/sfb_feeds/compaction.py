@@ -41,6 +41,7 @@ from .ledger import (
     ANY_RECIPIENT,
     COMPACTED,
     DIGEST,
+    TORN_END,
     Ledger,
     Mark,
     Marked,
@@ -194,7 +195,9 @@ def _copy_of(message_id: str, own: str) -> bool:
 
 def _row(line: bytes, wanted: Mapping[bytes, str]) -> dict[str, Any] | None:
     """The line, parsed, if it is a readable record of a digest wanted; None for any other
-    (copied as it is)."""
+    (copied as it is), a torn one too (no newline: the ledger's last line, cut short)."""
+    if not line.endswith(b"\n"):
+        return None
     start = line.find(_DIGEST_FIELD)
     if start != -1:
         start += len(_DIGEST_FIELD)
@@ -212,7 +215,7 @@ def _row(line: bytes, wanted: Mapping[bytes, str]) -> dict[str, Any] | None:
 
 
 def _ended(line: bytes) -> bytes:
-    return line if line.endswith(b"\n") else line + b"\n"
+    return line if line.endswith(b"\n") else line + TORN_END
 
 
 def _write(old: BinaryIO, temp: str, wanted: Mapping[bytes, str],

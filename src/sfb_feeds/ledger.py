@@ -7,6 +7,10 @@ which digests later runs carry over); reading the copies' states skips them, as 
 before them did (a state it does not know). A digest settled long ago has its lines
 compacted (compaction.py): a ``"*"`` line marked ``compacted`` then stands for every copy
 of it without a line of its own (:func:`lookup`).
+
+A line is a record only once it ends with its newline: a full disk can cut a line just before
+it, and such a line (a ``sending`` the run could not record, so never handed over) must not
+become a record when the next append ends it: it is ended with :data:`TORN_END` instead.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1
 DIGEST = ""  # the recipient of a mark: the digest as a whole
 _MARK_LINE = b'"recipient": ""'  # how a mark's line shows it, found before parsing
 COMPACTED = "compacted"  # a mark line's field, true: its digest's lines were compacted
+TORN_END = b" (torn)\n"  # ends a torn line: no JSON text, whole or cut, reads on through it
 
 
 class State(Enum):
@@ -158,8 +163,8 @@ def lookup(states: dict[Key, State], key: Key, digest: str) -> State | None:
 
 
 def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State] | None:
-    if not line.strip() or (wanted is not None and not any(p in line for p in wanted.values())):
-        return None  # blank, or not about the digests wanted (found before parsing)
+    if _passed_over(line, wanted):
+        return None
     try:
         row = json.loads(line)
         if wanted is not None and row["digest"] not in wanted:
@@ -172,6 +177,13 @@ def _parse(line: bytes, wanted: Mapping[str, bytes] | None) -> tuple[Key, State]
         return None  # a torn line from a crash or a full disk: the records around it count
 
 
+def _passed_over(line: bytes, wanted: Mapping[str, bytes] | None) -> bool:
+    """Whether ``line`` is torn (no newline yet), blank, or not about the digests wanted
+    (found before parsing)."""
+    return not line.endswith(b"\n") or not line.strip() or (
+        wanted is not None and not any(p in line for p in wanted.values()))
+
+
 def _time(at: object) -> datetime | None:
     """A line's ``at``, if it is a time with its offset."""
     try:
@@ -182,11 +194,12 @@ def _time(at: object) -> datetime | None:
 
 
 def _lines_with(data: mmap.mmap, needle: bytes) -> Iterator[bytes]:
-    """Each line of ``data`` that holds ``needle``, in order."""
+    """Each whole line of ``data`` (ended by its newline) that holds ``needle``, in order."""
     found = data.find(needle)
     while found != -1:
         end = data.find(b"\n", found)
-        end = len(data) if end == -1 else end
+        if end == -1:
+            return  # the last line, torn
         yield data[data.rfind(b"\n", 0, found) + 1:end]
         found = data.find(needle, end)
 
@@ -228,7 +241,8 @@ def append_line(path: Path, row: Mapping[str, str], tries: int = 1,
                 *, unless: Callable[[], bool] | None = None) -> None:
     """Append ``row`` as one JSON line written in one call and flushed to disk. Under an
     ``flock``, a torn last line (a crash, a full disk, a short write) is ended with a newline
-    first, so it never swallows this one; ``tries`` short writes raise ENOSPC. If
+    first (:data:`TORN_END`: even one cut just before its newline stays no record), so it
+    never swallows this one; ``tries`` short writes raise ENOSPC. If
     ``unless`` is given and, asked under the lock, returns True, nothing is written."""
     line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     fd = open_locked(path, os.O_APPEND | os.O_CREAT)
@@ -237,7 +251,7 @@ def append_line(path: Path, row: Mapping[str, str], tries: int = 1,
             return
         for tried in range(1, tries + 1):
             size = os.fstat(fd).st_size
-            data = line if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else b"\n" + line
+            data = line if size == 0 or os.pread(fd, 1, size - 1) == b"\n" else TORN_END + line
             written = os.write(fd, data)
             if written == len(data):
                 break

@@ -8,8 +8,10 @@ is neither rendered nor read.
 
 Crash ordering. Before the first temporary file appears, an *intent* file beside the
 manifest lists every path this run may create and the folders it is about to create. Then
-the temporary files are written and fsynced, renamed into place, stale files removed, the
-new manifest written and the intent deleted. Killed at any point, every file is whole (old
+the temporary files are written and fsynced, then the new manifest beside the old one
+(everything that takes space, before any rename: a full disk leaves the folder as it was),
+the files renamed into place, stale files removed, the new manifest renamed over the old and
+the intent deleted. Killed at any point, every file is whole (old
 or new) and manifest + intent claim every file the tool may have created: the next run
 sees the intent, checks files by their bytes instead of their recorded status, and sweeps
 leftover temporary files. A run that fails before renaming anything removes its temporary
@@ -31,11 +33,13 @@ from pathlib import Path
 from .durable import (
     StageError,
     Stager,
+    fsync_path,
     make_durable,
     replace_file,
     same_bytes,
     temp_name,
     unlink,
+    write_new,
 )
 from .errors import SfbError, counted, display_path
 from .manifest import (
@@ -195,33 +199,64 @@ class _Job(_Staging):
     """One write_outputs call: staging, then committing (or undoing) what was staged."""
 
     def commit(self) -> tuple[list[str], list[str]]:
-        """Make the staged files visible, remove stale ones; returns (written, removed)."""
+        """Make the staged files visible, remove stale ones; returns (written, removed).
+        Everything that takes space (the staged files, then the new manifest) is written
+        before the first file is replaced: a full disk stops the run with the folder as
+        it was. (A rename keeps the staged file's status, which the manifest records.)"""
         written = self.stager.wait()  # bytes on disk first
-        touched: set[str] = set()
         for path, temp, entry in self.staged:
+            st = written[temp]
+            self.new[path] = entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                            ino=st.st_ino)
+        dirs = self._dirs_kept()
+        manifest = self._stage_manifest(dirs) if self._manifest_differs(dirs) else None
+        touched = self._replace_staged()
+        removed = self._remove_stale(touched)
+        if not self.old.complete:  # a killed run's temporary files sit next to listed paths
+            for path in set(self.old.files) | set(self.new):
+                unlink(temp_name(self.full(path)))
+        self._settle_dirs(touched)
+        if self.stager.durable:
+            make_durable(touched)
+        if manifest is not None:
+            self._rename(manifest, MANIFEST_NAME)
+        if self.intent_written or not self.old.complete:
+            unlink(self.full(INTENT_NAME))
+        return sorted(p for p, *_ in self.staged), removed
+
+    def _replace_staged(self) -> set[str]:
+        """Rename every staged file over its path; the folders that changed."""
+        touched: set[str] = set()
+        for path, temp, _ in self.staged:
             full = self.full(path)
             try:
                 os.replace(temp, full)
             except OSError as exc:
                 raise _fail("replace", full, exc) from exc
             self.renaming = True  # (from the first file replaced, abort undoes nothing)
-            st = written[temp]
-            self.new[path] = entry._replace(size=st.st_size, mtime_ns=st.st_mtime_ns,
-                                            ino=st.st_ino)
             touched.add(os.path.dirname(full))
-        removed = self._remove_stale(touched)
-        if not self.old.complete:  # a killed run's temporary files sit next to listed paths
-            for path in set(self.old.files) | set(self.new):
-                unlink(temp_name(self.full(path)))
-        dirs = self._settle_dirs(touched)
+        return touched
+
+    def _stage_manifest(self, dirs: frozenset[str]) -> str:
+        """The new manifest, written and flushed beside the old one; its temporary file."""
+        final = Manifest(files=self.new, dirs=dirs, generation=uuid.uuid4().hex)
+        full = self.full(MANIFEST_NAME)
+        temp = temp_name(full)
+        try:
+            write_new(temp, final.encode(), durable=self.stager.durable)
+        except OSError as exc:
+            unlink(temp)  # (what was written of it holds space the disk lacks)
+            raise _fail(getattr(exc, "action", "write"), full, exc) from exc
+        return temp
+
+    def _rename(self, temp: str, name: str) -> None:
+        full = self.full(name)
+        try:
+            os.replace(temp, full)
+        except OSError as exc:
+            raise _fail("replace", full, exc) from exc
         if self.stager.durable:
-            make_durable(touched)
-        if self._manifest_differs(dirs):
-            final = Manifest(files=self.new, dirs=dirs, generation=uuid.uuid4().hex)
-            self._replace_file(MANIFEST_NAME, final.encode())
-        if self.intent_written or not self.old.complete:
-            unlink(self.full(INTENT_NAME))
-        return sorted(p for p, *_ in self.staged), removed
+            fsync_path(str(self.root))
 
     def _remove_stale(self, touched: set[str]) -> list[str]:
         removed: list[str] = []
@@ -238,7 +273,12 @@ class _Job(_Staging):
                 touched.add(os.path.dirname(full))
         return removed
 
-    def _settle_dirs(self, touched: set[str]) -> frozenset[str]:
+    def _dirs_kept(self) -> frozenset[str]:
+        """The folders the tool created that outputs still need (the manifest's)."""
+        needed = {d for p in self.new for d in parents(p)}
+        return frozenset((set(self.old.dirs) | set(self.created)) & needed)
+
+    def _settle_dirs(self, touched: set[str]) -> None:
         """Remove folders the tool created that no output needs any more (only if empty)."""
         needed = {d for p in self.new for d in parents(p)}
         owned = set(self.old.dirs) | set(self.created)
@@ -249,7 +289,6 @@ class _Job(_Staging):
                 continue  # not empty (someone else's files) or already gone
             touched.discard(self.full(folder))
             touched.add(os.path.dirname(self.full(folder)))
-        return frozenset(owned & needed)
 
     def _manifest_differs(self, dirs: frozenset[str]) -> bool:
         return (not self.old.present or not self.old.complete or self.intent_written
@@ -259,10 +298,15 @@ class _Job(_Staging):
         """Undo a run that failed before any file was replaced; the folder is as before.
 
         Once renaming began, some files are new: the incomplete manifest tells the next run.
-        Without an intent, nothing was staged. Else every planned path's temporary file goes
+        Before, the new manifest goes if it was staged. Without an intent, nothing else was
+        staged. Else every planned path's temporary file goes
         (one may be half written), and every folder this run may have created, if empty; if
         undoing fails too, the incomplete manifest stays and the next run cleans up."""
-        if self.renaming or not self.intent_written:
+        if self.renaming:
+            return
+        with contextlib.suppress(OSError):
+            unlink(temp_name(self.full(MANIFEST_NAME)))  # (staged, if the run got that far)
+        if not self.intent_written:
             return
         with contextlib.suppress(OSError):
             for path in self.planned:
