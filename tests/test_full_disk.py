@@ -29,6 +29,7 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
+from conftest import SITE_CONFIG
 from smtp_faults import (
     AFTER_W36,
     STATEMENTS,
@@ -210,3 +211,20 @@ def test_no_room_for_the_new_manifest_replaces_no_output(small_disk: Path) -> No
     report = write_outputs(out, new)
     assert len(report.written) == 10
     assert _visible(out) == {o.path: o.data for o in new}
+
+
+def test_a_full_cache_disk_leaves_no_temporary_files_behind(
+        small_disk: Path, make_site: Any) -> None:
+    # A cache that cannot be written costs only time: the build succeeds. Each file it
+    # could not finish was left as ``.<name>.<pid>.tmp``, a few more every build, for ever.
+    cache = small_disk / "cache"
+    config = make_site(config=f"{SITE_CONFIG}cache: {cache}\n")
+    assert main(["build", "--quiet", "--config", str(config)]) == 0
+    shutil.rmtree(cache)
+    cache.mkdir()
+    _leave_free(small_disk, 0)
+    for _ in range(3):
+        (config.parent / "statements" / "a.yaml").touch()  # (each build has work to do)
+        assert main(["build", "--quiet", "--config", str(config), "--now",
+                     "2020-01-01T00:00:00+00:00"]) == 0
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == []

@@ -63,12 +63,15 @@ def read_marshal(path: Path, header: object) -> list[Any]:
 
 def write_cache(path: Path, data: bytes) -> None:
     """Replace ``path`` whole: no fsync (a torn cache file is ignored); a failure costs
-    only time."""
-    with contextlib.suppress(OSError):
+    only time, and leaves no temporary file behind (a full disk: a few every build)."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temp.write_bytes(data)
         os.replace(temp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def _files_under(folder: Path) -> Iterator[str]:
