@@ -44,8 +44,10 @@ from smtp_faults import (
 
 from sfb_feeds.cli import main
 from sfb_feeds.compaction import compact
+from sfb_feeds.errors import display_path
 from sfb_feeds.ledger import Ledger, Mark, Marked, State
 from sfb_feeds.model import Output
+from sfb_feeds.websub import PENDING_NAME
 from sfb_feeds.writer import WriteError, write_outputs
 
 pytestmark = pytest.mark.usefixtures("send_environment")
@@ -228,3 +230,21 @@ def test_a_full_cache_disk_leaves_no_temporary_files_behind(
         assert main(["build", "--quiet", "--config", str(config), "--now",
                      "2020-01-01T00:00:00+00:00"]) == 0
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == []
+
+
+def test_a_full_state_disk_costs_websub_a_plain_warning_and_no_leftover(
+        small_disk: Path, make_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    # The feeds waiting for the hub cannot be kept: one warning naming the list's file and
+    # the reason in words (it printed Python's "[Errno 28] ..." and the temporary file's
+    # absolute path), and that temporary file is not left in the state folder.
+    state = small_disk / "state"
+    config = make_site(config=(f"{SITE_CONFIG}state: {state}\nfeeds:\n  websub_hub: "
+                               f"http://127.0.0.1:{free_port()}/\n"))
+    state.mkdir()
+    _leave_free(small_disk, 0)
+    assert main(["build", "--quiet", "--config", str(config)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "WebSub" in line]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].endswith("WebSub: cannot keep the list of feeds to announce: "
+                                f"{display_path(state / PENDING_NAME)}: No space left on device")
+    assert not [p.name for p in state.iterdir() if p.name.startswith(f".{PENDING_NAME}")]

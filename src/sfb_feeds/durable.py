@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Collection
@@ -137,7 +138,12 @@ def replace_file(path: str, data: bytes, *, durable: bool = True) -> None:
     """Replace ``path`` atomically with ``data``: written beside it (:func:`temp_name`),
     renamed over it, and the rename flushed (its folder's fsync) when ``durable``."""
     temp = temp_name(path)
-    write_new(temp, data, durable=durable)
+    try:
+        write_new(temp, data, durable=durable)
+    except StageError:
+        with contextlib.suppress(OSError):
+            unlink(temp)  # (a full disk: nothing half written left beside it)
+        raise
     os.replace(temp, path)
     if durable:
         fsync_path(os.path.dirname(path) or ".")

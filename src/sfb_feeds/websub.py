@@ -294,8 +294,11 @@ def announce(settings: Settings, written: Iterable[str], earlier: set[str] | Non
             return (), ()
         done, failure = publish(hub, sorted(due))
         left = _update(path, remove={feed: due[feed] for feed in done})[1]
-    except (SfbError, OSError) as error:  # Busy, or the lock file's WriteError
+    except SfbError as error:  # Busy, or the lock file's WriteError
         return (f"WebSub: cannot keep the list of feeds to announce: {error}",), ()
+    except OSError as error:  # (the list's own file: a full or read-only disk)
+        return (f"WebSub: cannot keep the list of feeds to announce: {display_path(path)}: "
+                f"{error.strerror or error}",), ()
     if failure is None:
         return (), ()
     message = (f"WebSub hub {hub} {failure}; {len(left)} feed(s) will be announced "
