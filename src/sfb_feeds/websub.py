@@ -271,6 +271,15 @@ def record(settings: Settings, written: Iterable[str]) -> set[str] | None:
         return None
 
 
+def _not_kept(path: Path, error: SfbError | OSError) -> str:
+    """The warning when the list of feeds to announce cannot be kept: Busy or the lock
+    file's WriteError say it all; an OSError of the list's own file (a full or read-only
+    disk) is said in words, naming the list."""
+    why = (str(error) if isinstance(error, SfbError)
+           else f"{display_path(path)}: {error.strerror or error}")
+    return f"WebSub: cannot keep the list of feeds to announce: {why}"
+
+
 def announce(settings: Settings, written: Iterable[str], earlier: set[str] | None = None
              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell the WebSub hub about the changed feeds among ``written`` and every feed a
@@ -294,11 +303,8 @@ def announce(settings: Settings, written: Iterable[str], earlier: set[str] | Non
             return (), ()
         done, failure = publish(hub, sorted(due))
         left = _update(path, remove={feed: due[feed] for feed in done})[1]
-    except SfbError as error:  # Busy, or the lock file's WriteError
-        return (f"WebSub: cannot keep the list of feeds to announce: {error}",), ()
-    except OSError as error:  # (the list's own file: a full or read-only disk)
-        return (f"WebSub: cannot keep the list of feeds to announce: {display_path(path)}: "
-                f"{error.strerror or error}",), ()
+    except (SfbError, OSError) as error:
+        return (_not_kept(path, error),), ()
     if failure is None:
         return (), ()
     message = (f"WebSub hub {hub} {failure}; {len(left)} feed(s) will be announced "
