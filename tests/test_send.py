@@ -127,7 +127,8 @@ def test_a_run_that_died_mid_send_is_never_repeated(tmp_path: Path,
     (problem,) = report.problems
     assert str(problem) == (
         "pl 2015-W36 to pl@lists.example.org: may have gone out in an earlier run (its "
-        "connection broke, or the run died, while the server had it), so it is not sent "
+        "connection broke, the run died, or the ledger could not record it, while the "
+        "server had it), so it is not sent "
         "again automatically. Check the list's archive; to send it again, run sfb-feeds send "
         f"--resend --week 2015-W36 --lang pl (ledger: {ledger.path})")
     assert ledger.states() == {PL: State.UNCERTAIN, TR: State.SENT}  # said: not again

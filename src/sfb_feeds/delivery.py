@@ -140,7 +140,8 @@ def _stopped_by(exc: mailer.SenderRefused) -> str:
 def doubtful(digest: Digest, ledger: Path) -> Problem:
     """The problem of a copy that may have gone out in an earlier run."""
     return Problem(digest.where(), "may have gone out in an earlier run (its connection broke, "
-                   f"or the run died, while the server had it), so {_not_again(digest, ledger)}")
+                   "the run died, or the ledger could not record it, while the server had it), "
+                   f"so {_not_again(digest, ledger)}")
 
 
 def _not_again(digest: Digest, ledger: Path | None) -> str:
