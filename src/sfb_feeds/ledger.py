@@ -26,7 +26,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from enum import Enum
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from .durable import fsync_path
 from .errors import RunStopped, display_path
@@ -94,7 +94,11 @@ class Ledger:
             d: json.dumps(d, ensure_ascii=False).encode("utf-8") for d in digests}
         try:
             with self.path.open("rb") as file:
-                return dict(filter(None, (_parse(line, wanted) for line in file)))
+                found = dict(filter(None, (_parse(line, wanted) for line in file)))
+                if not found:
+                    file.seek(0)
+                    _require_records(file, self.path)
+                return found
         except FileNotFoundError:
             return {}
         except OSError as exc:
@@ -182,6 +186,32 @@ def _passed_over(line: bytes, wanted: Mapping[str, bytes] | None) -> bool:
     (found before parsing)."""
     return not line.endswith(b"\n") or not line.strip() or (
         wanted is not None and not any(p in line for p in wanted.values()))
+
+
+def _require_records(file: BinaryIO, path: Path) -> None:
+    """LedgerError if ``file`` has lines but not one record (a copy's or a mark), and some
+    line no crash could have left of one: another program's file, or zeroed blocks. Read
+    as a ledger, it would say that nothing was sent, and every copy would go again. A line
+    torn by a crash (a record's start, ``{``, cut short) is no such line."""
+    foreign = 0
+    for number, line in enumerate(file, 1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except ValueError:
+            torn = line.startswith(b"{")
+        else:
+            if _parse(line, None) is not None or _parse_mark(line) is not None:
+                return
+            torn = not line.endswith(b"\n")  # a whole record still waiting for its newline
+        foreign = foreign or (0 if torn else number)
+    if foreign:
+        raise LedgerError(
+            f"{display_path(path)}: not a send ledger: line {foreign} is no record sfb-feeds "
+            "writes, and no line is; nothing was sent (read as a ledger, it would send every "
+            "digest again to everyone: put the real ledger back, or move this file away if "
+            "no digest was ever sent from this state folder)")
 
 
 def _time(at: object) -> datetime | None:

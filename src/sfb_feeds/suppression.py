@@ -139,6 +139,8 @@ class SuppressionList:
         self._read = 0  # bytes read: up to the end of the last whole line
         self._tail = b""
         self._looked = False
+        self._lines = 0  # whole lines read since the file's start
+        self._foreign = 0  # the first line that no writer of the list left (0: none)
 
     @property
     def entries(self) -> frozenset[tuple[str, str]]:
@@ -163,15 +165,20 @@ class SuppressionList:
         unsubscribed): nothing was sent if this was the first look, else nothing more."""
         if self.path is None:
             return
+        what = "no more copies were sent to subscribers" if self._looked else "nothing was sent"
         try:
             self._look(self.path)
         except OSError as exc:
-            what = ("no more copies were sent to subscribers" if self._looked
-                    else "nothing was sent")
             raise SuppressionError(
                 f"{display_path(self.path)}: cannot read the suppression list: "
                 f"{exc.strerror or exc}; {what} (without it, addresses that unsubscribed "
                 "would be mailed: fix it, then run send again)") from None
+        if self._foreign and not self._entries:  # zeroed by a crash, another program's
+            raise SuppressionError(
+                f"{display_path(self.path)}: not a suppression list: line {self._foreign} is "
+                f"no entry sfb-feeds writes, and no line is; {what} (read as the list, it "
+                "would mail everyone who unsubscribed: put the real list back, or move this "
+                "file away if no one ever unsubscribed)")
         self._looked = True
 
     def _look(self, path: Path) -> None:
@@ -196,7 +203,9 @@ class SuppressionList:
         file.seek(self._read)
         for line in file:
             if not line.endswith(b"\n"):
+                self._note(line, self._lines + 1)
                 break  # torn: read again once it is ended (a full read skips it until then)
+            self._lines += 1
             self._add(line)
             self._read += len(line)
         self._tail = os.pread(file.fileno(), min(self._read, self._TAIL),
@@ -212,13 +221,28 @@ class SuppressionList:
 
     def _add(self, line: bytes) -> None:
         entry = _entry(line)
-        if entry is not None and entry not in self._entries:
+        if entry is None:
+            self._note(line, self._lines)
+        elif entry not in self._entries:
             self._entries.add(entry)
             self._folded.setdefault((entry[0], entry[1].casefold()), entry[1])
 
+    def _note(self, line: bytes, number: int) -> None:
+        """Remember ``line`` (not an entry) if no writer of the list could have left it:
+        not blank, and not an entry cut short by a crash (those start with ``{``)."""
+        if self._foreign or not line.strip():
+            return
+        try:
+            json.loads(line)
+        except ValueError:
+            if line.startswith(b"{"):
+                return
+        if _entry(line.rstrip(b"\n") + b"\n") is None:  # (one whole but for its newline)
+            self._foreign = number
+
     def _restart(self) -> None:
         """Read the file from its start at the next look (the entries are kept)."""
-        self._stamp, self._read, self._tail = None, 0, b""
+        self._stamp, self._read, self._tail, self._lines = None, 0, b"", 0
 
 
 def _entry(raw: bytes) -> tuple[str, str] | None:
