@@ -100,3 +100,32 @@ def test_a_week_ending_where_midnight_never_struck_is_dated_as_the_clocks_read(
     eml = config.parent / "feeds" / "digests" / "en" / f"{week}.eml"
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert str(message["Date"]) == header
+
+
+def published_ids(config: Path) -> list[str]:
+    """The ids of the entries the whole site's Atom feed publishes."""
+    from xml.etree import ElementTree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    tree = ElementTree.parse(config.parent / "feeds" / "atom.xml")
+    return sorted(entry.findtext(f"{atom}id") or "" for entry in tree.iter(f"{atom}entry"))
+
+
+@pytest.mark.parametrize(("now", "published"), [
+    # London's clocks skipped 01:00-02:00 on 27 March 2016: a local 01:30 is read with the
+    # offset before the jump, 01:30 GMT (read as 01:30 BST, it would be 00:30 UTC and
+    # publish the first statement alone).
+    ("2016-03-27T01:30", ["0020", "0040", "0120"]),
+    # They showed 01:00-02:00 twice on 30 October 2016: a local 01:30 is the first, 01:30
+    # BST, 00:30 UTC (the second, GMT, would publish three).
+    ("2016-10-30T01:30", ["0020"]),
+])
+def test_now_at_a_local_time_skipped_or_shown_twice(make_site: SiteMaker, now: str,
+                                                    published: list[str]) -> None:
+    day = now[:10]  # statements at 00:20, 00:40, 01:20 and 01:40 UTC that day
+    files = {f"{n}.yaml": (f"title: At {n}\ndate: '{day}T{n[:2]}:{n[2:]}:00Z'\n"
+                           f"language: en\nexcerpt: x\nid: urn:sfb:{n}\n")
+             for n in ("0020", "0040", "0120", "0140")}
+    config = make_site(files, config=config_for("Europe/London"))
+    assert run(["build", "--quiet", "--config", str(config), "--now", now])[0] == 0
+    assert published_ids(config) == [f"urn:sfb:{n}" for n in published]
