@@ -135,18 +135,25 @@ def write_new(path: str, data: bytes, *, durable: bool) -> os.stat_result:
 
 
 def replace_file(path: str, data: bytes, *, durable: bool = True) -> None:
-    """Replace ``path`` atomically with ``data``: written beside it (:func:`temp_name`),
+    """Replace ``path`` atomically with ``data``: written beside it (:func:`stage_file`),
     renamed over it, and the rename flushed (its folder's fsync) when ``durable``."""
+    os.replace(stage_file(path, data, durable=durable), path)
+    if durable:
+        fsync_path(os.path.dirname(path) or ".")
+
+
+def stage_file(path: str, data: bytes, *, durable: bool) -> str:
+    """``data`` written (and flushed, when ``durable``) to the temporary file beside
+    ``path`` (:func:`temp_name`), which is returned; on failure a :class:`StageError`,
+    and nothing half written is left (a full disk: it would hold the space it lacks)."""
     temp = temp_name(path)
     try:
         write_new(temp, data, durable=durable)
     except StageError:
         with contextlib.suppress(OSError):
-            unlink(temp)  # (a full disk: nothing half written left beside it)
+            unlink(temp)
         raise
-    os.replace(temp, path)
-    if durable:
-        fsync_path(os.path.dirname(path) or ".")
+    return temp
 
 
 def unlink(path: str) -> bool:

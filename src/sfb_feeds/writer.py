@@ -37,9 +37,9 @@ from .durable import (
     make_durable,
     replace_file,
     same_bytes,
+    stage_file,
     temp_name,
     unlink,
-    write_new,
 )
 from .errors import SfbError, counted, display_path
 from .manifest import (
@@ -215,7 +215,7 @@ class _Job(_Staging):
         if not self.old.complete:  # a killed run's temporary files sit next to listed paths
             for path in set(self.old.files) | set(self.new):
                 unlink(temp_name(self.full(path)))
-        self._settle_dirs(touched)
+        self._settle_dirs(touched, dirs)
         if self.stager.durable:
             make_durable(touched)
         if manifest is not None:
@@ -241,13 +241,10 @@ class _Job(_Staging):
         """The new manifest, written and flushed beside the old one; its temporary file."""
         final = Manifest(files=self.new, dirs=dirs, generation=uuid.uuid4().hex)
         full = self.full(MANIFEST_NAME)
-        temp = temp_name(full)
         try:
-            write_new(temp, final.encode(), durable=self.stager.durable)
-        except OSError as exc:
-            unlink(temp)  # (what was written of it holds space the disk lacks)
-            raise _fail(getattr(exc, "action", "write"), full, exc) from exc
-        return temp
+            return stage_file(full, final.encode(), durable=self.stager.durable)
+        except StageError as exc:
+            raise _fail(exc.action, full, exc) from exc
 
     def _rename(self, temp: str, name: str) -> None:
         full = self.full(name)
@@ -278,11 +275,11 @@ class _Job(_Staging):
         needed = {d for p in self.new for d in parents(p)}
         return frozenset((set(self.old.dirs) | set(self.created)) & needed)
 
-    def _settle_dirs(self, touched: set[str]) -> None:
-        """Remove folders the tool created that no output needs any more (only if empty)."""
-        needed = {d for p in self.new for d in parents(p)}
+    def _settle_dirs(self, touched: set[str], kept: frozenset[str]) -> None:
+        """Remove folders the tool created that no output needs any more (not ``kept``:
+        :meth:`_dirs_kept`), if they are empty."""
         owned = set(self.old.dirs) | set(self.created)
-        for folder in sorted(owned - needed, key=lambda d: d.count("/"), reverse=True):
+        for folder in sorted(owned - kept, key=lambda d: d.count("/"), reverse=True):
             try:
                 os.rmdir(self.full(folder))
             except OSError:
