@@ -4,7 +4,6 @@ endpoint's own ``main``): run a command, map errors to exit codes."""
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import traceback
@@ -30,15 +29,10 @@ from .folders import refuse_files_in_the_way
 from .loader import Loaded, load_statements
 from .model import Settings
 from .site import is_published
+from .streams import ReaderGone, abandon_output, prepare, writing_output
 
 if TYPE_CHECKING:
     from .send import SendReport
-
-
-class _ReaderGone(BaseException):
-    """Standard output's reader went away (``sfb-feeds digest | head``). Unlike a broken
-    pipe elsewhere (an SMTP connection), no bug: like KeyboardInterrupt, no ``Exception``,
-    so it passes main's bug report on its way to entry_point, which stops quietly."""
 
 
 class _Console:
@@ -51,13 +45,12 @@ class _Console:
         self.verbose: bool = args.verbose
         self.out = out
         self.err = err
+        self.command: str = args.command
 
     def write(self, text: str) -> None:
         """``text`` on standard output, as it is."""
-        try:
+        with writing_output(self.command):
             self.out.write(text)
-        except BrokenPipeError as exc:
-            raise _ReaderGone from exc
 
     def write_bytes(self, data: bytes) -> None:
         """``data`` on standard output byte for byte (a digest as ``build`` writes it, in
@@ -66,12 +59,10 @@ class _Console:
         if binary is None:
             self.write(data.decode("utf-8"))
             return
-        try:
+        with writing_output(self.command):
             self.out.flush()
             binary.write(data)
             binary.flush()
-        except BrokenPipeError as exc:
-            raise _ReaderGone from exc
 
     def info(self, message: str) -> None:
         """A summary or note: not with --quiet."""
@@ -376,7 +367,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
     console = _Console(args, out, err)
     try:
         environment.check()  # before anything is read or written
-        return COMMANDS[args.command](args, console)
+        code = COMMANDS[args.command](args, console)
+        with writing_output(args.command):  # (what is still in the buffer)
+            out.flush()
+        return code
     except SfbError as exc:
         return _report_error(exc, args.command, err)
     except KeyboardInterrupt:
@@ -387,13 +381,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None,
 
 
 def entry_point() -> None:
-    if isinstance(sys.stdout, io.TextIOWrapper):  # as standard error: a character the
-        sys.stdout.reconfigure(errors="backslashreplace")  # locale lacks is escaped
+    prepare()  # (closed standard streams, the locale's encoding)
     try:
         code = main()
         sys.stdout.flush()
-    except (_ReaderGone, BrokenPipeError):
+    except (ReaderGone, BrokenPipeError):
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        abandon_output()
         code = 141
+    except OSError:  # (a full disk, which main has reported as an error)
+        abandon_output()
     sys.exit(code)
