@@ -4,15 +4,24 @@ its own code; what cannot be printed is never reported as a bug (exit 70) or a t
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from conftest import SITE_CONFIG, SiteMaker
 
+from sfb_feeds.suppression import load_suppressed
+from sfb_feeds.unsubscribe import token
+
 BAD = "title: B\ndate: 2015-02-30\nlanguage: pl\nexcerpt: x\nid: urn:sfb:b\n"
+SECRET = "a secret of this test"
 GOOD = "title: A\ndate: 2015-09-04\nlanguage: pl\nexcerpt: x\nid: urn:sfb:a\n"
 
 
@@ -87,3 +96,44 @@ def test_warnings_on_a_full_disk_leave_the_commands_exit_code(make_site: SiteMak
     done = run_with("2>/dev/full", config, "check")
     assert (done.returncode, done.stdout) == (0, b"1 statement OK in 1 language (0 scheduled, "
                                                  b"0 drafts)\n  pl: 1\n")
+
+
+def _answers(port: int, process: subprocess.Popen[bytes]) -> bool:
+    """Whether the endpoint on ``port`` takes connections (it may still be starting)."""
+    assert process.poll() is None, process.communicate()
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+        return True
+    return False
+
+
+def test_the_endpoint_with_standard_error_closed_logs_nothing_anywhere(tmp_path: Path) -> None:
+    """`python -m sfb_feeds.unsubscribe ... 2>&-`: each request's log line raised on a
+    missing sys.stderr, and the tracebacks of that, a dozen lines a request, went to
+    standard output (the answers were sent). Now the log goes to the null device."""
+    config = tmp_path / "sfb-feeds.yaml"
+    config.write_text(SITE_CONFIG + "state: state\n", encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "sfb_feeds.unsubscribe", "--port", str(port),
+               "--config", str(config)]
+    env = dict(os.environ, SFB_FEEDS_UNSUBSCRIBE_SECRET=SECRET)
+    process = subprocess.Popen(["sh", "-c", 'exec "$@" 2>&-', "sh", *command],
+                               stdout=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 120  # a bound against hanging, not a timing assertion
+        while not _answers(port, process) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        query = urlencode({"lang": "pl", "address": "ann@example.org",
+                           "token": token(SECRET.encode(), "pl", "ann@example.org")})
+        for _ in range(2):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", f"/unsubscribe?{query}", body=b"List-Unsubscribe=One-Click",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert conn.getresponse().status == 200
+            conn.close()
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=30)
+    assert load_suppressed(tmp_path / "state") == {("pl", "ann@example.org")}
+    assert out == b""

@@ -373,4 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from .streams import prepare
+
+    prepare()  # a closed standard error: the log goes to the null device, not a traceback
     raise SystemExit(main())
