@@ -72,3 +72,75 @@ def test_a_send_stopped_while_a_message_is_handed_over_records_how_it_went(
         later = again.communicate(timeout=120)
     assert handler.taken == [LIST]
     assert (again.returncode, later) == (0, ("", "")), (victim.returncode, out, err)
+
+
+def _two_lists_config(tmp_path: Path, port: int) -> Path:
+    (tmp_path / "statements").mkdir()
+    for lang in ("pl", "tr"):
+        (tmp_path / "statements" / f"{lang}.yaml").write_text(RECORD.replace("pl", lang))
+    config = tmp_path / "sfb-feeds.yaml"
+    config.write_text(SITE_CONFIG + "state: state\ndigests:\n  from: D <d@example.org>\n"
+                      "  lists: {pl: pl@lists.example.org, tr: tr@lists.example.org}\n"
+                      f"smtp: {{host: 127.0.0.1, port: {port}}}\n")
+    return config
+
+
+class DropThenHold:
+    """Keeps the first message but drops the connection before answering it (its outcome
+    unknown to the sender); holds the next ``MAIL`` until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.mails = 0
+        self.waiting = threading.Event()
+        self.release = threading.Event()
+        self.messages = 0
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        self.mails += 1
+        if self.mails == 2:
+            self.waiting.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages += 1
+        if self.messages == 1:
+            server.transport.close()
+        return "250 OK"
+
+
+def test_a_stop_after_a_copy_of_unknown_outcome_is_not_held_back(tmp_path: Path) -> None:
+    """A copy whose answer never came (the connection dropped after the final dot) is dealt
+    with, so the stop held back for it ends there: a SIGTERM while the next copy is being
+    addressed ends the run then, before that copy is handed over. (Held until the next
+    ledger record, the stop waited through the next copy and longer.)"""
+    handler = DropThenHold()
+    with aiosmtpd_server(handler) as port:
+        victim = send(_two_lists_config(tmp_path, port))
+        assert handler.waiting.wait(120), victim.communicate()
+        victim.send_signal(signal.SIGTERM)
+        out, err = victim.communicate(timeout=120)  # (before the server lets it go on)
+        handler.release.set()
+    assert victim.returncode == -signal.SIGTERM, (out, err)
+    assert handler.messages == 1
+
+
+def test_a_second_stop_while_the_relay_has_the_message_acts_at_once(tmp_path: Path) -> None:
+    """Ctrl-C again (or SIGTERM after SIGINT) does not wait for the relay: the run ends
+    then, and the next run reports that copy as "may have gone out" (exit 4)."""
+    handler = HeldHandler()
+    with aiosmtpd_server(handler) as port:
+        config = _two_lists_config(tmp_path, port)
+        config.write_text(config.read_text().replace(", tr: tr@lists.example.org", ""))
+        victim = send(config)
+        assert handler.arrived.wait(120), victim.communicate()
+        victim.send_signal(signal.SIGTERM)
+        victim.send_signal(signal.SIGINT)
+        out, err = victim.communicate(timeout=120)  # (the server still holds its answer)
+        handler.release.set()
+        again = send(config)
+        later = again.communicate(timeout=120)
+    assert victim.returncode in (-signal.SIGTERM, 130), (out, err)  # (whichever acted first)
+    assert again.returncode == 4 and "may have gone out" in later[1], later

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import environment, mailer
 from .errors import Problem, counted
 from .ledger import Ledger, LedgerError, State, recipient_key
+from .stopping import HELD, releasing
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -248,8 +249,8 @@ class Courier:
             for digest in digests:
                 if self.refusals.skips(digest):
                     continue
-                if not self.outcome.gave_up:
-                    self._deliver(digest)
+                if not self.outcome.gave_up:  # (a stop held back since `sending`, now)
+                    releasing(self._deliver, digest)
                 elif digest.subscriber:  # one problem per digest, not per subscriber
                     self.outcome.left[digest.label] += 1
                 else:
@@ -281,7 +282,8 @@ class Courier:
                 continue
             except mailer.Unknown as exc:
                 self._client = None
-                return self._unknown(digest, str(exc))
+                ledger = self.ledger.path if self.ledger else None
+                return self.outcome.unknown(digest, str(exc), ledger)
             self._record(digest, State.SENT)
             self.refusals.taken(digest)
             self.on_sent(digest)
@@ -299,9 +301,9 @@ class Courier:
 
     def _exchange(self, client: smtplib.SMTP, digest: Digest) -> None:
         """Deliver ``digest`` on ``client``. A ``421`` or a drop hangs up; one before the
-        recipient is named, on a new connection that has carried nothing yet, counts as a
-        failed connection (README: at most 3 in a row); any other end of a delivery shows
-        the connection works, and a message sent or refused ends a run of deferrals."""
+        recipient is named, on a fresh connection, counts as a failed connection (README: at
+        most 3 in a row); any other end shows the connection works, and a message sent or
+        refused ends a run of deferrals."""
         fresh, self._fresh = self._fresh, False
         try:
             mailer.deliver(client, self.sender, digest.recipient, digest.data,
@@ -350,6 +352,8 @@ class Courier:
     def _record(self, digest: Digest, state: State) -> None:
         if self.ledger is None:
             return
+        if state is State.SENDING:  # until this copy is dealt with, a stop waits
+            HELD.hold()
         try:
             self.ledger.record(digest.key, state, self.now, digest.path)
         except LedgerError as exc:
@@ -371,6 +375,3 @@ class Courier:
             for copy, _ in copies:  # later runs try them again, and they are said once
                 self._record(copy, State.DEFERRED)
             self.outcome.withdraw(copies)
-
-    def _unknown(self, digest: Digest, reason: str) -> None:
-        self.outcome.unknown(digest, reason, self.ledger.path if self.ledger else None)

@@ -31,7 +31,6 @@ from typing import BinaryIO, NamedTuple
 from .durable import fsync_path
 from .errors import RunStopped, display_path
 from .model import Settings
-from .stopping import HELD
 
 ANY_RECIPIENT = "*"  # records written before recipients were recorded (format 1)
 DIGEST = ""  # the recipient of a mark: the digest as a whole
@@ -135,24 +134,18 @@ class Ledger:
         self.record((marked.message_id, DIGEST), marked.mark, at, digest)
 
     def record(self, key: Key, state: State | Mark, at: datetime, digest: str) -> None:
-        """Append one complete line and flush it to disk; LedgerError if that fails. From a
-        copy's `sending` to its next record, SIGTERM, SIGHUP and SIGINT are held back."""
+        """Append one complete line and flush it to disk; LedgerError if that fails."""
         message_id, recipient = key
         row = {"message_id": message_id, "recipient": recipient, "state": state.value,
                "at": at.isoformat(), "digest": digest}
-        if state is State.SENDING:  # until its outcome is recorded, a stop waits (stopping.py)
-            HELD.hold()
         try:
             append_line(self.path, row, tries=2)
         except OSError as exc:
-            HELD.release()  # (the run stops)
             reason = ("no space left on the device" if exc.errno == errno.ENOSPC
                       else exc.strerror or str(exc))
             raise LedgerError(f"{display_path(self.path)}: cannot write the send ledger: "
                               f"{reason}; nothing more was sent (free space or fix the folder, "
                               "then run send again)") from None
-        if state is not State.SENDING:
-            HELD.release()
 
 
 def recipient_key(address: str) -> str:

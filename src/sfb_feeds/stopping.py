@@ -2,11 +2,11 @@
 
 Once ``send`` has handed a message over (the final dot sent), only the relay's answer
 says whether it was taken; a run that dies before reading it leaves the copy "may have
-gone out", never sent again without an operator. The ledger holds those signals back
-(:data:`HELD`) from a copy's `sending` record, written just before the message, to its
-next (at most the final reply's wait, RFC 5321's 10 minutes); then each that came is sent
-again, with the handler the process had: by default SIGTERM and SIGHUP end it, SIGINT is
-a KeyboardInterrupt.
+gone out", never sent again without an operator. So from a copy's `sending` record
+(:meth:`Held.hold`) until that copy is dealt with (:func:`releasing`: at most the final
+reply's wait, RFC 5321's 10 minutes) those signals are noted, not acted on; then each
+that came is sent again, with the handler the process had: by default SIGTERM and SIGHUP
+end it, SIGINT is a KeyboardInterrupt. A second stop, of any of the three, acts at once.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 STOPS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+T = TypeVar("T")
 
 
 class Held:
@@ -37,6 +40,8 @@ class Held:
 
     def _note(self, number: int, frame: FrameType | None) -> None:
         self._came.append(number)
+        if len(self._came) > 1:  # asked twice (Ctrl-C again): no more waiting
+            self.release()
 
     def release(self) -> None:
         saved, self._saved = self._saved, {}
@@ -48,3 +53,11 @@ class Held:
 
 
 HELD = Held()  # (signals are the process's: one for all)
+
+
+def releasing(work: Callable[[T], object], item: T) -> None:
+    """``work(item)``, then the stops held back meanwhile, if any, take effect."""
+    try:
+        work(item)
+    finally:
+        HELD.release()
