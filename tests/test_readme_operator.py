@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from cli_run import run
-from conftest import GOOD_RECORD, REPO, SITE_CONFIG
+from conftest import GOOD_RECORD, REPO, SITE_CONFIG, SiteMaker
 
 from sfb_feeds.arguments import build_parser
 from sfb_feeds.config import SCHEMA, load_settings
@@ -205,3 +205,48 @@ def test_the_systemd_units_are_valid(tmp_path: Path) -> None:
                           text=True, check=False)
     problems = [line for line in done.stderr.splitlines() if str(tmp_path) in line]
     assert done.returncode == 0 and not problems, done.stderr
+
+
+@pytest.mark.parametrize(("key", "config"), [
+    ("site.title", "site:\n  title:\n  url: https://example.org/\n"),
+    ("site.url", "site:\n  title: T\n  url: ~\n"),
+    ("digests.from", "site:\n  title: T\n  url: https://example.org/\n"
+                     "digests:\n  from: ''\n  lists:\n    en: l@example.org\n"),
+])
+def test_an_empty_key_the_site_needs_is_not_said_to_be_removable(
+        make_site: SiteMaker, key: str, config: str) -> None:
+    """An empty required key asks for a value: removing it, as an optional key may be,
+    only turns the error into 'is missing' (an operator following the first message got
+    the second)."""
+    code, _, err = run(["check", "--config", str(make_site(config=config))])
+    assert code == 1
+    problem = next(line for line in err.splitlines() if f": {key}: " in line)
+    assert problem.endswith(f"{key}: is empty; give it a value"), problem
+
+
+def test_every_archive_a_build_writes_is_named_in_the_readmes_table(
+        make_site: SiteMaker) -> None:
+    """The table of what a build writes names each form of archive file: statements
+    archived within one half-year are archived by month (2014-03.xml)."""
+    records = {f"{day}.yaml": GOOD_RECORD.replace("2015-09-04", day).replace("/a\n", f"/{day}\n")
+               for day in ("2014-03-03", "2014-04-01", "2014-05-17", "2015-09-06")}
+    config = make_site(records, config=SITE_CONFIG + "feeds:\n  entries: 1\n")
+    assert run(["build", "--quiet", "--config", str(config)])[0] == 0
+    names = sorted(p.name for p in (config.parent / "feeds/en/archive").iterdir())
+    assert names == ["2014-03.xml", "2014-04.xml", "2014-05.xml"]
+    row = next(row for row in _table_rows(README, "## What a build writes")
+               if row[0].startswith("`<lang>/archive/"))
+    assert "`<year>-<MM>.xml`" in row[1]
+
+
+def test_a_state_folder_inside_the_output_says_what_it_would_publish(
+        make_site: SiteMaker) -> None:
+    """The README: `state` holds the send ledger and the suppression list, `cache` the
+    parsed records; each refused inside `output` is told what it would publish."""
+    config = make_site(config=SITE_CONFIG + "state: feeds/s\ncache: feeds/c\n")
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 1
+    state = next(line for line in err.splitlines() if ": state: " in line)
+    cache = next(line for line in err.splitlines() if ": cache: " in line)
+    assert "drafts" not in state and "addresses of those who unsubscribed" in state, state
+    assert "the text of drafts and scheduled statements" in cache, cache

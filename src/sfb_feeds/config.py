@@ -55,6 +55,7 @@ def _positive_int(node: yaml.Node) -> int:
 # right/ builds not every machine has (compared in lower case: a case-insensitive disk
 # finds them so too). (available_timezones() lists localtime and Factory, and takes 18 ms.)
 _MACHINE_ZONES = frozenset({"localtime", "posixrules", "factory"})
+_NEEDED = frozenset({"site.title", "site.url", "digests.from"})  # (from: once digests mail)
 
 
 def _timezone(node: yaml.Node) -> str:
@@ -210,7 +211,7 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
             try:
                 values[key] = reader(value)
             except fields.FieldError as exc:
-                out.add(line, field, str(exc))
+                out.add(line, field, fields.refusal(exc, needed=field in _NEEDED))
         seen.add(key)
     return values
 

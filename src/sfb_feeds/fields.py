@@ -52,6 +52,12 @@ class EmptyField(FieldError):
     """A field (or a list's item) that is empty or null."""
 
 
+def refusal(exc: FieldError, *, needed: bool) -> str:
+    """What is said of a refused value: an empty one that is ``needed`` is asked for, never
+    said to be removable (removing it only turns the error into 'is missing')."""
+    return "is empty; give it a value" if needed and isinstance(exc, EmptyField) else str(exc)
+
+
 def tag_problem(node: yaml.Node) -> str | None:
     """What is wrong with the node's explicit YAML tag (``!!binary``, ``!x``: values are read
     as the text written, so it would be ignored), or None (none, or ``!!str``)."""
