@@ -250,3 +250,23 @@ def test_a_state_folder_inside_the_output_says_what_it_would_publish(
     cache = next(line for line in err.splitlines() if ": cache: " in line)
     assert "drafts" not in state and "addresses of those who unsubscribed" in state, state
     assert "the text of drafts and scheduled statements" in cache, cache
+
+
+def test_the_dates_docs_languages_shows_are_the_digests(make_site: SiteMaker) -> None:
+    """docs/languages.md's table of how a language is chosen: the date each row shows is
+    the date a digest of that language writes (for each side of a row split by ' / ')."""
+    rows = _table_rows(DOCS["languages.md"], "How a language is chosen:")
+    expected: dict[str, str] = {}
+    for tags, _, dates in rows:
+        if not tags.startswith("`"):
+            continue  # (a tag CLDR does not know)
+        for side, date in zip(tags.split(" / "), dates.split(" / "), strict=True):
+            expected[re.findall(r"`([^`]+)`", side)[0]] = date.split(" (")[0]
+    records = {f"{tag}.yaml": f"title: T\ndate: 2015-09-06\nlanguage: {tag}\n"
+                              f"excerpt: Words.\nid: urn:ist:{tag}\n" for tag in expected}
+    config = make_site(records)
+    for tag, date in expected.items():
+        code, out, _ = run(["digest", "--config", str(config), "--week", "2015-W36",
+                            "--lang", tag])
+        assert code == 0
+        assert date in out.splitlines(), (tag, date)
