@@ -270,3 +270,32 @@ def test_the_dates_docs_languages_shows_are_the_digests(make_site: SiteMaker) ->
                             "--lang", tag])
         assert code == 0
         assert date in out.splitlines(), (tag, date)
+
+
+def test_each_exit_code_of_the_readmes_table_happens_as_it_says(
+        make_site: SiteMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's exit codes, made to happen the way its table says (a new operator's
+    first mistakes): 0 a build, 1 a wrong record or a listing not in UTF-8, 2 a malformed
+    --now or a listing that cannot be read, 3 a build while another holds the lock."""
+    import fcntl
+
+    codes = {row[0] for row in _table_rows(README, "### Exit codes")}
+    config = make_site()
+    site = ["--config", str(config)]
+    assert run(["build", "--quiet", *site])[0] == 0
+    assert run(["build", *site, "--now", "2015-W37-1"])[0] == 2
+    listing = config.parent / "listing.txt"
+    assert run(["import", str(listing), "--out", "imported", *site])[0] == 2
+    listing.write_bytes(b"A title\n\nWednesday 21st May 2014\n\n\xff words\n")
+    assert run(["import", str(listing), "--out", "imported", *site])[0] == 1
+    (config.parent / "statements/a.yaml").write_text(GOOD_RECORD + "tilte: x\n", "utf-8")
+    monkeypatch.setenv("SFB_FEEDS_LOCK_WAIT", "0")
+    with open(config.parent / "feeds/.sfb-feeds.lock", "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert run(["build", *site])[0] == 1  # (the records are read before the lock)
+        (config.parent / "statements/a.yaml").write_text(GOOD_RECORD.replace("A st", "St"),
+                                                         "utf-8")
+        assert run(["build", *site])[0] == 3
+    assert {"0", "1", "2", "3"} <= codes
+    assert "a listing `import` reads is not UTF-8" in next(r[1] for r in _table_rows(
+        README, "### Exit codes") if r[0] == "1")
