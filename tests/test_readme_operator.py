@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -299,3 +300,38 @@ def test_each_exit_code_of_the_readmes_table_happens_as_it_says(
     assert {"0", "1", "2", "3"} <= codes
     assert "a listing `import` reads is not UTF-8" in next(r[1] for r in _table_rows(
         README, "### Exit codes") if r[0] == "1")
+
+
+def test_the_readmes_crontab_runs_in_crons_bare_environment(make_site: SiteMaker) -> None:
+    """Each line of the README's crontab, run as cron runs it (``/bin/sh -c``, an empty
+    environment but HOME, LOGNAME, SHELL and cron's PATH, umask 022) with the site in this
+    test's folder: both commands find what they need (the password read by the line
+    itself), print nothing and exit 0, and the feeds are 0644."""
+    crontab = re.search(r"```cron\n(.*?)```", README, flags=re.S)
+    assert crontab is not None
+    lines = [line.split(None, 5)[5] for line in crontab.group(1).splitlines()
+             if line.strip() and not line.startswith("#")]
+    config = make_site(config=SITE_CONFIG + (
+        "digests:\n  from: Digest <digest@example.org>\n  lists: {en: en@example.org}\n"
+        "smtp: {host: 127.0.0.1, port: 9, security: none, username: sfb,"
+        " password_env: SFB_SMTP_PASSWORD}\n"))
+    site = config.parent
+    (site / "venv/bin").mkdir(parents=True)
+    program = Path(sys.executable).parent / "sfb-feeds"  # (the venv's, as pip installs it)
+    if not program.exists():
+        pytest.skip(f"{program} is not installed")
+    (site / "venv/bin/sfb-feeds").symlink_to(program)
+    (site / ".smtp-password").write_text("secret\n", encoding="utf-8")
+    cron = {"HOME": str(site), "LOGNAME": "sfb", "SHELL": "/bin/sh", "PATH": "/usr/bin:/bin"}
+    assert [line.split(" && ")[0] for line in lines] == ["cd /srv/sfb"] * 2
+    def as_cron(line: str) -> subprocess.CompletedProcess[str]:
+        command = "umask 022; " + line.replace("/srv/sfb", str(site))
+        return subprocess.run(["/bin/sh", "-c", command], env=cron, capture_output=True,
+                              text=True, check=False)
+
+    for line in lines:
+        done = as_cron(line)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", ""), line
+    assert oct((site / "feeds/en/atom.xml").stat().st_mode & 0o777) == "0o644"
+    done = as_cron(re.sub(r'SFB_SMTP_PASSWORD="[^"]*" ', "", lines[1]))  # (the line's point)
+    assert done.returncode == 1 and "SFB_SMTP_PASSWORD is not set" in done.stderr
