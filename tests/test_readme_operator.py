@@ -335,3 +335,18 @@ def test_the_readmes_crontab_runs_in_crons_bare_environment(make_site: SiteMaker
     assert oct((site / "feeds/en/atom.xml").stat().st_mode & 0o777) == "0o644"
     done = as_cron(re.sub(r'SFB_SMTP_PASSWORD="[^"]*" ', "", lines[1]))  # (the line's point)
     assert done.returncode == 1 and "SFB_SMTP_PASSWORD is not set" in done.stderr
+
+
+def test_the_benchmark_commands_name_the_interpreter_that_can_run_them(tmp_path: Path) -> None:
+    """The README's and docs' `python benchmarks/...` lines: the scripts import sfb_feeds, so
+    only the venv's interpreter runs them (Debian has no `python`, and its `python3` has no
+    sfb_feeds); each is written with `.venv/bin/python`, and run so from the repository
+    its usage comes back."""
+    found = re.findall(r"`(\S*python)\s+(benchmarks/\w+\.py)", README + "".join(DOCS.values()))
+    assert found
+    for interpreter, script in found:
+        assert interpreter == ".venv/bin/python", (interpreter, script)
+    for script in {script for _, script in found} - {"benchmarks/disk.py"}:  # (no --help)
+        done = subprocess.run([sys.executable, str(REPO / script), "--help"], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0 and done.stdout.startswith("usage:"), done.stderr
