@@ -350,3 +350,24 @@ def test_the_benchmark_commands_name_the_interpreter_that_can_run_them(tmp_path:
         done = subprocess.run([sys.executable, str(REPO / script), "--help"], cwd=tmp_path,
                               capture_output=True, text=True, check=False)
         assert done.returncode == 0 and done.stdout.startswith("usage:"), done.stderr
+
+
+def test_what_a_build_does_once_the_manifest_is_deleted(make_site: SiteMaker) -> None:
+    """docs/operations.md says what deleting the manifest costs: files the build would
+    write again byte for byte are taken back quietly, but the next build that changes one
+    stops (exit 1, naming it and `build --adopt`), and files it no longer produces stay."""
+    config = make_site()
+    site, argv = config.parent, ["build", "--quiet", "--config", str(config)]
+    assert run(argv)[0] == 0
+    (site / "feeds/.sfb-feeds-manifest.json").unlink()
+    assert run(argv)[0] == 0  # (nothing changed: the same bytes, taken back)
+    (site / "feeds/.sfb-feeds-manifest.json").unlink()
+    record = site / "statements/a.yaml"
+    record.write_text(GOOD_RECORD.replace("language: en", "language: pl"), encoding="utf-8")
+    code, _, err = run(argv)
+    assert code == 1 and "feeds/atom.xml" in err and "build --adopt" in err, err
+    assert run([*argv, "--adopt"])[0] == 0
+    assert (site / "feeds/en/atom.xml").exists()  # (stale, and stays)
+    said = " ".join(DOCS["operations.md"].split())
+    assert ("Do not delete the manifest: without it the next build that changes a file it "
+            "wrote stops (exit 1, naming the file) until `build --adopt`") in said
