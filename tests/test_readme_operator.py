@@ -298,8 +298,9 @@ def test_each_exit_code_of_the_readmes_table_happens_as_it_says(
                                                          "utf-8")
         assert run(["build", *site])[0] == 3
     assert {"0", "1", "2", "3"} <= codes
-    assert "a listing `import` reads is not UTF-8" in next(r[1] for r in _table_rows(
-        README, "### Exit codes") if r[0] == "1")
+    row = next(r[1] for r in _table_rows(README, "### Exit codes") if r[0] == "1")
+    assert "a listing `import` reads is not UTF-8" in row
+    assert "`build` would replace files it did not write (see `--adopt`)" in row
 
 
 def test_the_readmes_crontab_runs_in_crons_bare_environment(make_site: SiteMaker) -> None:
