@@ -372,3 +372,18 @@ def test_what_a_build_does_once_the_manifest_is_deleted(make_site: SiteMaker) ->
     said = " ".join(DOCS["operations.md"].split())
     assert ("Do not delete the manifest: without it the next build that changes a file it "
             "wrote stops (exit 1, naming the file) until `build --adopt`") in said
+
+
+@pytest.mark.parametrize(("field", "value", "tag"), [
+    ("tags", "!!set {a, b}", "!!set"), ("authors", "!custom {a: b}", "!custom"),
+    ("tags", "!!binary aGk=", "!!binary"),
+])
+def test_a_yaml_tag_on_a_list_field_is_named(make_site: SiteMaker, field: str, value: str,
+                                              tag: str) -> None:
+    """The README: an explicit YAML tag on a field is refused, naming it; on a list field
+    written as another kind (a !!set is a mapping) it was refused only as 'must be a list',
+    the tag unnamed."""
+    config = make_site({"a.yaml": GOOD_RECORD + f"{field}: {value}\n"})
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 1
+    assert f"record 1: {field}: has the YAML tag {tag}, which is not allowed here" in err, err

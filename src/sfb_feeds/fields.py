@@ -185,11 +185,11 @@ def _canonical(value: str, advice: str) -> str:
 
 
 def text_list(node: yaml.Node) -> tuple[str, ...]:
+    if problem := tag_problem(node):  # (first: a !!set is a mapping, and the tag its cause)
+        raise FieldError(problem)
     if not isinstance(node, yaml.SequenceNode):
         raise FieldError("must be a list (e.g. [First, Second]), "
                          f"not a {_KINDS.get(type(node), 'value')}")
-    if problem := tag_problem(node):
-        raise FieldError(problem)
     items = []
     for number, item in enumerate(node.value, start=1):
         try:
