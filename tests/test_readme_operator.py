@@ -387,3 +387,11 @@ def test_a_yaml_tag_on_a_list_field_is_named(make_site: SiteMaker, field: str, v
     code, _, err = run(["check", "--config", str(config)])
     assert code == 1
     assert f"record 1: {field}: has the YAML tag {tag}, which is not allowed here" in err, err
+
+
+def test_a_yaml_tag_on_a_config_section_is_named(make_site: SiteMaker) -> None:
+    """The same for the config: a section whose tag makes it no mapping names the tag."""
+    config = make_site(config=SITE_CONFIG + "feeds: !custom [a]\n")
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 1
+    assert "feeds: has the YAML tag !custom, which is not allowed here" in err, err

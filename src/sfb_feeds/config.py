@@ -180,11 +180,11 @@ class _Collector:
 def _is_mapping(node: yaml.Node, name: str, out: _Collector) -> TypeGuard[yaml.MappingNode]:
     """Whether section ``name`` ("": the config) is a mapping whose keys can be read (a tag
     on it is a problem, but its keys are read all the same)."""
+    if problem := fields.tag_problem(node):  # (first: a tag may be why it is no mapping)
+        out.add(line_of(node), name or "config", problem)
     if not isinstance(node, yaml.MappingNode):
         out.add(line_of(node), name, "must be a mapping of keys")
         return False
-    if problem := fields.tag_problem(node):
-        out.add(line_of(node), name or "config", problem)
     return True
 
 
