@@ -389,9 +389,12 @@ def test_a_yaml_tag_on_a_list_field_is_named(make_site: SiteMaker, field: str, v
     assert f"record 1: {field}: has the YAML tag {tag}, which is not allowed here" in err, err
 
 
-def test_a_yaml_tag_on_a_config_section_is_named(make_site: SiteMaker) -> None:
+@pytest.mark.parametrize(("text", "key"), [("feeds: !custom [a]\n", "feeds"),
+                                         ("digests:\n  lists: !custom [a]\n", "digests.lists")])
+def test_a_yaml_tag_on_a_config_section_is_named(make_site: SiteMaker, text: str,
+                                                 key: str) -> None:
     """The same for the config: a section whose tag makes it no mapping names the tag."""
-    config = make_site(config=SITE_CONFIG + "feeds: !custom [a]\n")
+    config = make_site(config=SITE_CONFIG + text)
     code, _, err = run(["check", "--config", str(config)])
     assert code == 1
-    assert "feeds: has the YAML tag !custom, which is not allowed here" in err, err
+    assert f"{key}: has the YAML tag !custom, which is not allowed here" in err, err

@@ -221,11 +221,11 @@ def _read_by_language(node: yaml.Node, by: _ByLanguage, field: str, line: int,
     """The entries of ``field``, or None when one is refused (a value at its own line,
     ``digests.recipients.pl``); once all are read, a language given twice (``pl`` and
     ``PL`` are one) is a problem, as a repeated key is."""
-    if not isinstance(node, yaml.MappingNode):
-        out.add(line, field, f"must map language tags to {by.example}")
-        return None
     if problem := fields.tag_problem(node):
         out.add(line, field, problem)
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        out.add(line, field, f"must map language tags to {by.example}")
         return None
     result: dict[str, Any] = {}
     repeated: list[tuple[int, str]] = []
