@@ -398,3 +398,23 @@ def test_a_yaml_tag_on_a_config_section_is_named(make_site: SiteMaker, text: str
     code, _, err = run(["check", "--config", str(config)])
     assert code == 1
     assert f"{key}: has the YAML tag !custom, which is not allowed here" in err, err
+
+
+@pytest.mark.parametrize(("zone", "says"), [
+    ("localtime", "is the machine's own zone, not a place"),
+    ("posixrules", "is the machine's own zone, not a place"),
+    ("Factory", "names no zone"),
+    ("posix/Europe/London", "is a copy of Europe/London that not every machine has; "
+                            "write Europe/London"),
+    ("right/UTC", "is a copy of UTC that not every machine has; write UTC"),
+    ("Mars/Base", "is not an IANA timezone (e.g. UTC, Europe/London)"),
+])
+def test_a_refused_timezone_is_told_why_as_the_readme_says(make_site: SiteMaker, zone: str,
+                                                           says: str) -> None:
+    """The README refuses localtime, posixrules, Factory and the posix/ and right/ copies
+    because they are 'the machine's own zone, or none, or not on every machine'; each was
+    answered 'is not an IANA timezone', which for posix/Europe/London is not so."""
+    config = make_site(config=SITE_CONFIG.replace("Europe/London", zone))
+    code, _, err = run(["check", "--config", str(config)])
+    assert code == 1
+    assert f"site.timezone: '{zone}' {says}" in err, err

@@ -9,7 +9,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeGuard
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -31,6 +30,7 @@ from .urls import MAX_FIELDS, unreadable_fields
 from .validate import suggest
 from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, is_null, line_of, mapping_items
+from .zones import zone_problem
 
 DEFAULT_CONFIG = "sfb-feeds.yaml"
 
@@ -50,24 +50,13 @@ def _positive_int(node: yaml.Node) -> int:
     return int(digits)
 
 
-# Files in the zoneinfo folder that are no IANA zone of a place: the machine's own zone
-# (localtime, and posixrules on some systems), the "unset" Factory, and the posix/ and
-# right/ builds not every machine has (compared in lower case: a case-insensitive disk
-# finds them so too). (available_timezones() lists localtime and Factory, and takes 18 ms.)
-_MACHINE_ZONES = frozenset({"localtime", "posixrules", "factory"})
 _NEEDED = frozenset({"site.title", "site.url", "digests.from"})  # (from: once digests mail)
 
 
 def _timezone(node: yaml.Node) -> str:
     value = fields.text(node)
-    try:
-        if value.lower() in _MACHINE_ZONES or value.lower().startswith(("posix/", "right/")):
-            raise ValueError(value)
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder (Europe)
-        raise fields.FieldError(
-            f"{value!r} is not an IANA timezone (e.g. UTC, Europe/London)"
-        ) from None
+    if problem := zone_problem(value):
+        raise fields.FieldError(problem)
     return value
 
 
