@@ -285,8 +285,8 @@ def test_a_timezone_that_is_the_machine_s_own_or_no_place_is_refused(
     before = sorted(tmp_path.rglob("*"))
     code, out, err = run([command, "--config", str(config)])
     assert (code, out) == (1, "")
-    assert err.endswith(f"site/sfb-feeds.yaml:4: site.timezone: '{zone}' is not an IANA "
-                        "timezone (e.g. UTC, Europe/London)\n"), err
+    assert err.startswith(f"error: site/sfb-feeds.yaml:4: site.timezone: '{zone}' "), err
+    assert "is not an IANA timezone" not in err  # (why each is refused: test_readme_operator)
     assert sorted(tmp_path.rglob("*")) == before
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeGuard
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -31,6 +30,7 @@ from .urls import MAX_FIELDS, unreadable_fields
 from .validate import suggest
 from .weeks import WEEKDAYS
 from .yamlio import YamlProblem, compose, decode, is_null, line_of, mapping_items
+from .zones import zone_problem
 
 DEFAULT_CONFIG = "sfb-feeds.yaml"
 
@@ -50,23 +50,13 @@ def _positive_int(node: yaml.Node) -> int:
     return int(digits)
 
 
-# Files in the zoneinfo folder that are no IANA zone of a place: the machine's own zone
-# (localtime, and posixrules on some systems), the "unset" Factory, and the posix/ and
-# right/ builds not every machine has (compared in lower case: a case-insensitive disk
-# finds them so too). (available_timezones() lists localtime and Factory, and takes 18 ms.)
-_MACHINE_ZONES = frozenset({"localtime", "posixrules", "factory"})
+_NEEDED = frozenset({"site.title", "site.url", "digests.from"})  # (from: once digests mail)
 
 
 def _timezone(node: yaml.Node) -> str:
     value = fields.text(node)
-    try:
-        if value.lower() in _MACHINE_ZONES or value.lower().startswith(("posix/", "right/")):
-            raise ValueError(value)
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder (Europe)
-        raise fields.FieldError(
-            f"{value!r} is not an IANA timezone (e.g. UTC, Europe/London)"
-        ) from None
+    if problem := zone_problem(value):
+        raise fields.FieldError(problem)
     return value
 
 
@@ -179,11 +169,11 @@ class _Collector:
 def _is_mapping(node: yaml.Node, name: str, out: _Collector) -> TypeGuard[yaml.MappingNode]:
     """Whether section ``name`` ("": the config) is a mapping whose keys can be read (a tag
     on it is a problem, but its keys are read all the same)."""
+    if problem := fields.tag_problem(node):  # (first: a tag may be why it is no mapping)
+        out.add(line_of(node), name or "config", problem)
     if not isinstance(node, yaml.MappingNode):
         out.add(line_of(node), name, "must be a mapping of keys")
         return False
-    if problem := fields.tag_problem(node):
-        out.add(line_of(node), name or "config", problem)
     return True
 
 
@@ -210,7 +200,7 @@ def _read(node: yaml.Node, schema: dict[str, Any], name: str, out: _Collector) -
             try:
                 values[key] = reader(value)
             except fields.FieldError as exc:
-                out.add(line, field, str(exc))
+                out.add(line, field, fields.refusal(exc, needed=field in _NEEDED))
         seen.add(key)
     return values
 
@@ -220,11 +210,11 @@ def _read_by_language(node: yaml.Node, by: _ByLanguage, field: str, line: int,
     """The entries of ``field``, or None when one is refused (a value at its own line,
     ``digests.recipients.pl``); once all are read, a language given twice (``pl`` and
     ``PL`` are one) is a problem, as a repeated key is."""
-    if not isinstance(node, yaml.MappingNode):
-        out.add(line, field, f"must map language tags to {by.example}")
-        return None
     if problem := fields.tag_problem(node):
         out.add(line, field, problem)
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        out.add(line, field, f"must map language tags to {by.example}")
         return None
     result: dict[str, Any] = {}
     repeated: list[tuple[int, str]] = []

@@ -52,6 +52,12 @@ class EmptyField(FieldError):
     """A field (or a list's item) that is empty or null."""
 
 
+def refusal(exc: FieldError, *, needed: bool) -> str:
+    """What is said of a refused value: an empty one that is ``needed`` is asked for, never
+    said to be removable (removing it only turns the error into 'is missing')."""
+    return "is empty; give it a value" if needed and isinstance(exc, EmptyField) else str(exc)
+
+
 def tag_problem(node: yaml.Node) -> str | None:
     """What is wrong with the node's explicit YAML tag (``!!binary``, ``!x``: values are read
     as the text written, so it would be ignored), or None (none, or ``!!str``)."""
@@ -179,11 +185,11 @@ def _canonical(value: str, advice: str) -> str:
 
 
 def text_list(node: yaml.Node) -> tuple[str, ...]:
+    if problem := tag_problem(node):  # (first: a !!set is a mapping, and the tag its cause)
+        raise FieldError(problem)
     if not isinstance(node, yaml.SequenceNode):
         raise FieldError("must be a list (e.g. [First, Second]), "
                          f"not a {_KINDS.get(type(node), 'value')}")
-    if problem := tag_problem(node):
-        raise FieldError(problem)
     items = []
     for number, item in enumerate(node.value, start=1):
         try:

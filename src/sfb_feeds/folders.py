@@ -172,12 +172,15 @@ def _overlaps(paths: Mapping[str, Path], named: Mapping[str, str]) -> Found:
                     if (problem := _pair(key, folder, other, where, named))]
 
 
+_DRAFTS = "the text of drafts and scheduled statements"
+_HOLDS = {"state": "the send ledger and the addresses of those who unsubscribed"}
+
+
 def _pair(key: str, folder: Path, other: str, where: Path,
           named: Mapping[str, str]) -> tuple[str, str] | None:
     if other == "output" and folder.is_relative_to(where):
         return (key, f"{named[key]} lies inside the output folder {named[other]}, which is "
-                "published (it would expose the text of drafts and scheduled statements); "
-                "move it outside")
+                f"published (it would expose {_HOLDS.get(key, _DRAFTS)}); move it outside")
     if not _apart(folder, where):
         return (key, f"{named[key]} overlaps {other} ({named[other]}); keep them apart")
     return None
