@@ -121,7 +121,7 @@ def _entry(page: Page, site: Site, language: str, week: Week,
     published = max(published_moment(statement) for statement in group)
     # As its newest statement's entry is: weeks edited the same day stay distinct
     # (the validator's DuplicateUpdated).
-    updated = max(distinct_updated(statement) for statement in group)
+    updated = max(distinct_updated(statement, site.settings) for statement in group)
     modified = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                  language=language, published=published, updated=updated, modified=modified,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from ..model import Statement
+from ..model import Settings, Statement
 from ..site import Site, feed_title
 from ..urls import FeedKind, canonical_uri, entry_id, feed_path, public_url, site_url
 
@@ -99,14 +99,17 @@ def published_moment(statement: Statement) -> datetime:
     return min(feed_moment(statement.date), feed_moment(statement.updated))
 
 
-def distinct_updated(statement: Statement) -> datetime:
-    """The statement's ``updated`` time plus a stable fraction of a second from its id, so
-    translations sharing a noon do not trip the validator's DuplicateUpdated (docs/feeds.md);
-    times written with fractions are kept."""
+def distinct_updated(statement: Statement, settings: Settings) -> datetime:
+    """The statement's ``updated`` time plus a stable fraction of a second from its id as
+    published, so translations sharing a noon do not trip the validator's DuplicateUpdated
+    (docs/feeds.md); times written with fractions are kept. The published id, not the id as
+    written: an id rewritten in another spelling of its normal form (``HTTPS://Host:443/a``)
+    is the same entry, and its ``updated`` must not move."""
     moment = feed_moment(statement.updated)
     if moment.microsecond:
         return moment
-    digest = hashlib.blake2b(statement.id.encode("utf-8"), digest_size=8).digest()
+    published = entry_id(statement.id, statement.date, settings)
+    digest = hashlib.blake2b(published.encode("utf-8"), digest_size=8).digest()
     return moment + timedelta(microseconds=1 + int.from_bytes(digest, "big") % 999_999)
 
 
@@ -141,7 +144,7 @@ def make_entry(site: Site, statement: Statement) -> Entry:
         id=entry_id(statement.id, statement.date, site.settings), title=statement.title,
         url=canonical_uri(statement.url) if statement.url else None,
         language=statement.language, published=published_moment(statement),
-        updated=distinct_updated(statement), modified=feed_moment(statement.updated),
+        updated=distinct_updated(statement, site.settings), modified=feed_moment(statement.updated),
         paragraphs=statement.excerpt, tags=statement.tags,
         authors=statement.authors or (site.settings.site.author,),
         translations=translation_links(site, statement),

@@ -1,0 +1,56 @@
+"""Feed readers are woken only when what they see changes: edits to a record that publish
+the same entry leave every feed's ``updated`` where it was (README, "Statement records")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+import pytest
+from cli_run import run
+from conftest import SiteMaker
+
+NOW = ["--now", "2016-01-01"]
+
+RECORD = """\
+id: {id}
+title: Stanowisko
+date: 2015-09-04
+language: pl
+url: https://www.istendency.net/statements/2015-09-04-pl
+excerpt: Tekst.
+"""
+
+
+def _build(config: Path) -> None:
+    code, _, err = run(["build", "--config", str(config), "--quiet", *NOW])
+    assert code == 0, err
+
+
+def _updated(path: Path) -> tuple[str, list[tuple[str, str]]]:
+    """A feed's ``updated`` and each entry's id and ``updated``, as feedparser reads them."""
+    parsed = feedparser.parse(path.read_bytes())
+    return parsed.feed.updated, [(entry.id, entry.updated) for entry in parsed.entries]
+
+
+@pytest.mark.parametrize("written", [
+    "HTTPS://WWW.istendency.net/statements/2015-09-04-pl-id",
+    "https://www.istendency.net:443/statements/2015-09-04-pl-id",
+    "https://www.istendency.net/statements/../statements/2015-09-04-pl-id",
+])
+def test_an_id_rewritten_in_a_form_published_alike_moves_no_updated(
+        make_site: SiteMaker, written: str) -> None:
+    """The id is published in RFC 3986 normal form, so rewriting it in another spelling of
+    that form publishes the same id: no ``updated`` of an entry, a feed or the weekly digest
+    feed may move, or readers would show the statement as edited."""
+    published = "https://www.istendency.net/statements/2015-09-04-pl-id"
+    config = make_site({"pl.yaml": RECORD.format(id=published)})
+    _build(config)
+    output = config.parent / "feeds"
+    feeds = ["pl/atom.xml", "atom.xml", "pl/digests.xml"]
+    before = {name: _updated(output / name) for name in feeds}
+    (config.parent / "statements" / "pl.yaml").write_text(RECORD.format(id=written),
+                                                         encoding="utf-8")
+    _build(config)
+    assert {name: _updated(output / name) for name in feeds} == before
+    assert before["pl/atom.xml"][1][0][0] == published
