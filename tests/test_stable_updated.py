@@ -54,3 +54,28 @@ def test_an_id_rewritten_in_a_form_published_alike_moves_no_updated(
     _build(config)
     assert {name: _updated(output / name) for name in feeds} == before
     assert before["pl/atom.xml"][1][0][0] == published
+
+
+def _published_files(output: Path) -> dict[str, bytes]:
+    """Every file a reader can fetch (the build's own dotfiles left out)."""
+    return {str(path.relative_to(output)): path.read_bytes() for path in output.rglob("*")
+            if path.is_file() and not path.name.startswith(".")}
+
+
+def test_an_id_rewritten_so_changes_no_file_of_statements_published_together(
+        make_site: SiteMaker) -> None:
+    """Statements of one moment and language are ordered by id: by the id as published,
+    or rewriting ``https://…/a`` as ``HTTPS://…/a`` reorders them and every feed, digest
+    and page showing them is written again (and announced to a WebSub hub)."""
+    record = "id: {id}\ntitle: T {n}\ndate: 2015-09-04\nlanguage: en\nexcerpt: Text {n}.\n"
+    base = "https://www.istendency.net/statements/"
+    config = make_site({f"{n}.yaml": record.format(id=base + n, n=n) for n in "ab"})
+    _build(config)
+    output = config.parent / "feeds"
+    before = _published_files(output)
+    (config.parent / "statements" / "b.yaml").write_text(
+        record.format(id="HTTPS://WWW.istendency.net/statements/b", n="b"), encoding="utf-8")
+    _build(config)
+    changed = sorted(name for name, data in _published_files(output).items()
+                     if before.get(name) != data)
+    assert changed == []
