@@ -79,3 +79,51 @@ def test_an_id_rewritten_so_changes_no_file_of_statements_published_together(
     changed = sorted(name for name, data in _published_files(output).items()
                      if before.get(name) != data)
     assert changed == []
+
+
+ORDER_CONFIG = """\
+site:
+  title: Socialism From Below
+  url: https://www.istendency.net/
+  timezone: Europe/London
+feeds:
+  entries: 1
+"""
+AT_NOON = ("id: urn:ist:noon\ntitle: Noon by default\ndate: {date}\nlanguage: en\n"
+           "url: https://www.istendency.net/noon\nexcerpt: A.\n")
+AT_EIGHT = ("id: urn:ist:eight\ntitle: Eight in the morning\ndate: 2015-09-04T08:00:00+01:00\n"
+            "language: en\nurl: https://www.istendency.net/eight\nexcerpt: B.\n")
+
+
+def test_the_subscription_feed_holds_the_statement_it_publishes_as_newest(
+        make_site: SiteMaker) -> None:
+    """A statement dated with a day only is published at 12:00 that day: a statement of
+    08:00 the same day is older, so a feed of one entry holds the noon one, and every
+    feed lists its entries newest first by the dates it publishes."""
+    config = make_site({"noon.yaml": AT_NOON.format(date="2015-09-04"),
+                        "eight.yaml": AT_EIGHT}, config=ORDER_CONFIG)
+    _build(config)
+    output = config.parent / "feeds"
+    current = feedparser.parse((output / "en" / "atom.xml").read_bytes())
+    assert [entry.title for entry in current.entries] == ["Noon by default"]
+    for name in ("atom.xml", "en/rss.xml", "en/archive/2015.xml"):
+        parsed = feedparser.parse((output / name).read_bytes())
+        dates = [entry.published_parsed for entry in parsed.entries]
+        assert dates == sorted(dates, reverse=True), name
+
+
+def test_a_day_rewritten_as_the_noon_it_is_published_at_changes_no_file(
+        make_site: SiteMaker) -> None:
+    """``date: 2015-09-04`` is published as 2015-09-04T12:00:00+01:00 (London): writing
+    that time out publishes the same dates, so no file may change."""
+    config = make_site({"noon.yaml": AT_NOON.format(date="2015-09-04"),
+                        "eight.yaml": AT_EIGHT}, config=ORDER_CONFIG)
+    _build(config)
+    output = config.parent / "feeds"
+    before = _published_files(output)
+    (config.parent / "statements" / "noon.yaml").write_text(
+        AT_NOON.format(date="2015-09-04T12:00:00+01:00"), encoding="utf-8")
+    _build(config)
+    changed = sorted(name for name, data in _published_files(output).items()
+                     if before.get(name) != data)
+    assert changed == []

@@ -14,10 +14,11 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .digest.view import digest_feed_title, digest_weeks
-from .feeds.document import Entry, base_feed, distinct_updated, feed_moment, published_moment
+from .feeds.document import Entry, base_feed, distinct_updated
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language, site_locales
 from .model import Statement
+from .moments import feed_moment, published_moment
 from .plan import OutputFormat, Scope, Target
 from .site import Site
 from .urls import DIGEST_FEED, canonical_uri, digest_archive_url, digest_url, feed_path

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from .language import native_name, text_direction
 from .model import Settings, Statement
+from .moments import published_moment
 from .urls import entry_id
 
 
@@ -93,9 +94,11 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
 
 
 def _feed_order(settings: Settings, statement: Statement) -> tuple[float, str, str]:
-    """Newest first; ties broken by language, then id as feeds publish it (RFC 3986 normal
-    form): an id rewritten in another spelling of it, ``HTTPS://Host/a``, keeps its place."""
-    return (-statement.date.timestamp(), statement.language,
+    """Newest first by the moment feeds say it was published (a day alone at noon: a
+    statement of 08:00 that day is older), ties broken by language, then id as feeds publish
+    it (RFC 3986 normal form): an id or a date rewritten in another spelling of what is
+    published (``HTTPS://Host/a``, the noon written out) keeps its place."""
+    return (-published_moment(statement).timestamp(), statement.language,
             entry_id(statement.id, statement.date, settings))
 
 

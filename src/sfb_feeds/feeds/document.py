@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
 
 from ..model import Settings, Statement
+from ..moments import feed_moment, published_moment
 from ..site import Site, feed_title
 from ..urls import FeedKind, canonical_uri, entry_id, feed_path, public_url, site_url
 
@@ -78,25 +78,6 @@ class Feed:
     entries: tuple[Entry, ...]
     archive: bool = False  # RFC 5005 archive document (fh:archive)
     complete: bool = False  # RFC 5005 complete feed (fh:complete): it holds every entry
-
-
-def feed_moment(moment: datetime) -> datetime:
-    """``moment`` as a feed publishes it: a date without a time at noon, an offset that is
-    not a whole half hour in UTC (docs/feeds.md). Only a date-only record's moment has a
-    ``ZoneInfo`` (the site's); a written time carries a fixed offset."""
-    if isinstance(moment.tzinfo, ZoneInfo) and moment.time() == time():
-        moment = moment.replace(hour=12)
-    offset = moment.utcoffset()
-    if offset is None or offset.total_seconds() % 1800:
-        return moment.astimezone(UTC)
-    return moment
-
-
-def published_moment(statement: Statement) -> datetime:
-    """When feeds say the statement was published: its ``date`` as :func:`feed_moment`
-    gives it, or its ``updated`` if that is earlier (an edit on the morning of a day whose
-    noon stands for it: never modified before published)."""
-    return min(feed_moment(statement.date), feed_moment(statement.updated))
 
 
 def distinct_updated(statement: Statement, settings: Settings) -> datetime:
