@@ -127,3 +127,27 @@ def test_a_day_rewritten_as_the_noon_it_is_published_at_changes_no_file(
     changed = sorted(name for name, data in _published_files(output).items()
                      if before.get(name) != data)
     assert changed == []
+
+
+@pytest.mark.parametrize(("edit", "old", "new"), [
+    ("language", "language: en", "language: da"),
+    ("url", "excerpt: Text.", "excerpt: Text.\nurl: https://www.istendency.net/s/a"),
+])
+def test_check_names_every_edit_that_changes_a_made_up_id(
+        make_site: SiteMaker, edit: str, old: str, new: str) -> None:
+    """A record without ``id`` or ``url`` gets ``tag:<domain>,<date>:<language>/<slug>``:
+    correcting its language, or adding the ``url`` that then becomes its id, publishes it
+    under a new id (a new entry to every reader), so ``check``'s warning names both."""
+    record = "title: No id here\ndate: 2015-09-04\nlanguage: en\nexcerpt: Text.\n"
+    config = make_site({"a.yaml": record})
+    _build(config)
+    first = feedparser.parse((config.parent / "feeds" / "atom.xml").read_bytes()).entries
+    (config.parent / "statements" / "a.yaml").write_text(record.replace(old, new),
+                                                        encoding="utf-8")
+    _build(config)
+    second = feedparser.parse((config.parent / "feeds" / "atom.xml").read_bytes()).entries
+    assert first[0].id != second[0].id  # the id did change
+    (config.parent / "statements" / "a.yaml").write_text(record, encoding="utf-8")
+    _, _, err = run(["check", "--config", str(config), *NOW])
+    assert "id: not set" in err
+    assert edit in err.split("which changes if", 1)[1]
