@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from .language import native_name, text_direction
 from .model import Settings, Statement
-from .moments import published_moment
+from .moments import published_timestamp
 from .urls import entry_id
 
 
@@ -98,7 +98,7 @@ def _feed_order(settings: Settings, statement: Statement) -> tuple[float, str, s
     statement of 08:00 that day is older), ties broken by language, then id as feeds publish
     it (RFC 3986 normal form): an id or a date rewritten in another spelling of what is
     published (``HTTPS://Host/a``, the noon written out) keeps its place."""
-    return (-published_moment(statement).timestamp(), statement.language,
+    return (-published_timestamp(statement), statement.language,
             entry_id(statement.id, statement.date, settings))
 
 
