@@ -330,7 +330,8 @@ def test_a_site_url_with_an_international_domain_is_published_in_its_ascii_form(
                      ".example/\n  feeds_url: https://example.org/feeds/\n")
     tag = "tag:xn--bcher-kva.example,2015-09-04:en/t"
     warning = (f"warning: site/statements/a.yaml:1: record 1: id: not set; using '{tag}', which "
-               "changes if the title or date is edited (add an id: to keep it stable)\n")
+               "changes if the title, date or language is edited or a url is added (add an "
+               "id: to keep it stable)\n")
     assert run(["check", "--config", str(site)]) == (
         0, "1 statement OK in 1 language (0 scheduled, 0 drafts)\n  en: 1\n", warning)
     assert run(["build", "--config", str(site)]) == (

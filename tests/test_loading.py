@@ -103,7 +103,8 @@ def test_list_file_and_default_ids(make_site: SiteMaker) -> None:
     assert ids[1].startswith("tag:www.istendency.net,2014-05-21:ar/s-")
     assert ids[2] == "https://www.istendency.net/s/1"
     assert [w.field for w in loaded.warnings] == ["id", "id"]
-    assert "changes if the title or date is edited" in str(loaded.warnings[0])
+    assert ("changes if the title, date or language is edited or a url is added"
+            in str(loaded.warnings[0]))
     assert [s.source.record for s in loaded.statements] == [1, 2, 3]
     assert [s.source.line for s in loaded.statements] == [1, 5, 9]
 

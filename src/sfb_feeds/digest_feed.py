@@ -14,10 +14,11 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .digest.view import digest_feed_title, digest_weeks
-from .feeds.document import Entry, base_feed, distinct_updated, feed_moment, published_moment
+from .feeds.document import Entry, base_feed, distinct_updated
 from .feeds.feedgen_adapter import render_atom
 from .i18n import Language, site_locales
 from .model import Statement
+from .moments import feed_moment, published_moment
 from .plan import OutputFormat, Scope, Target
 from .site import Site
 from .urls import DIGEST_FEED, canonical_uri, digest_archive_url, digest_url, feed_path
@@ -121,7 +122,7 @@ def _entry(page: Page, site: Site, language: str, week: Week,
     published = max(published_moment(statement) for statement in group)
     # As its newest statement's entry is: weeks edited the same day stay distinct
     # (the validator's DuplicateUpdated).
-    updated = max(distinct_updated(statement) for statement in group)
+    updated = max(distinct_updated(statement, site.settings) for statement in group)
     modified = max(feed_moment(statement.updated) for statement in group)
     return Entry(id=url, title=document.findtext(".//title") or week.label, url=url,
                  language=language, published=published, updated=updated, modified=modified,

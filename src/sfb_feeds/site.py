@@ -6,10 +6,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from types import MappingProxyType
 
 from .language import native_name, text_direction
 from .model import Settings, Statement
+from .moments import published_timestamp
+from .urls import entry_id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +69,8 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
     """Select what is published at ``now`` and index it for the renderers.
 
     ``known``: languages' (name, direction) looked up before; the others come from CLDR."""
-    published = sorted((s for s in statements if is_published(s, now)), key=Statement.sort_key)
+    published = sorted((s for s in statements if is_published(s, now)),
+                       key=partial(_feed_order, settings))
     by_language: defaultdict[str, list[Statement]] = defaultdict(list)
     groups: defaultdict[str, list[Statement]] = defaultdict(list)
     for statement in published:
@@ -87,6 +91,15 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
             {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
         ),
     )
+
+
+def _feed_order(settings: Settings, statement: Statement) -> tuple[float, str, str]:
+    """Newest first by the moment feeds say it was published (a day alone at noon: a
+    statement of 08:00 that day is older), ties broken by language, then id as feeds publish
+    it (RFC 3986 normal form): an id or a date rewritten in another spelling of what is
+    published (``HTTPS://Host/a``, the noon written out) keeps its place."""
+    return (-published_timestamp(statement), statement.language,
+            entry_id(statement.id, statement.date, settings))
 
 
 def _language_facts(tags: Iterable[str], known: Mapping[str, tuple[str, str]]

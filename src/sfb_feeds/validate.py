@@ -184,8 +184,9 @@ def _statement(values: dict[str, Any], ctx: RecordContext, line: int,
         f"{slugify(values['title'])}")
     if generated:
         result.warnings.append(ctx.problem(line, "id", f"not set; using {ident!r}, which "
-                                           "changes if the title or date is edited (add an "
-                                           "id: to keep it stable)"))
+                                           "changes if the title, date or language is "
+                                           "edited or a url is added (add an id: to keep "
+                                           "it stable)"))
     content: dict[str, Any] = {
         "id": ident, "title": values["title"], "date": date, "language": values["language"],
         "excerpt": excerpt, "truncated": truncated, "url": values.get("url"),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
 
-from ..model import Statement
+from ..model import Settings, Statement
+from ..moments import feed_moment, published_moment
 from ..site import Site, feed_title
 from ..urls import FeedKind, canonical_uri, entry_id, feed_path, public_url, site_url
 
@@ -80,33 +80,17 @@ class Feed:
     complete: bool = False  # RFC 5005 complete feed (fh:complete): it holds every entry
 
 
-def feed_moment(moment: datetime) -> datetime:
-    """``moment`` as a feed publishes it: a date without a time at noon, an offset that is
-    not a whole half hour in UTC (docs/feeds.md). Only a date-only record's moment has a
-    ``ZoneInfo`` (the site's); a written time carries a fixed offset."""
-    if isinstance(moment.tzinfo, ZoneInfo) and moment.time() == time():
-        moment = moment.replace(hour=12)
-    offset = moment.utcoffset()
-    if offset is None or offset.total_seconds() % 1800:
-        return moment.astimezone(UTC)
-    return moment
-
-
-def published_moment(statement: Statement) -> datetime:
-    """When feeds say the statement was published: its ``date`` as :func:`feed_moment`
-    gives it, or its ``updated`` if that is earlier (an edit on the morning of a day whose
-    noon stands for it: never modified before published)."""
-    return min(feed_moment(statement.date), feed_moment(statement.updated))
-
-
-def distinct_updated(statement: Statement) -> datetime:
-    """The statement's ``updated`` time plus a stable fraction of a second from its id, so
-    translations sharing a noon do not trip the validator's DuplicateUpdated (docs/feeds.md);
-    times written with fractions are kept."""
+def distinct_updated(statement: Statement, settings: Settings) -> datetime:
+    """The statement's ``updated`` time plus a stable fraction of a second from its id as
+    published, so translations sharing a noon do not trip the validator's DuplicateUpdated
+    (docs/feeds.md); times written with fractions are kept. The published id, not the id as
+    written: an id rewritten in another spelling of its normal form (``HTTPS://Host:443/a``)
+    is the same entry, and its ``updated`` must not move."""
     moment = feed_moment(statement.updated)
     if moment.microsecond:
         return moment
-    digest = hashlib.blake2b(statement.id.encode("utf-8"), digest_size=8).digest()
+    published = entry_id(statement.id, statement.date, settings)
+    digest = hashlib.blake2b(published.encode("utf-8"), digest_size=8).digest()
     return moment + timedelta(microseconds=1 + int.from_bytes(digest, "big") % 999_999)
 
 
@@ -141,7 +125,7 @@ def make_entry(site: Site, statement: Statement) -> Entry:
         id=entry_id(statement.id, statement.date, site.settings), title=statement.title,
         url=canonical_uri(statement.url) if statement.url else None,
         language=statement.language, published=published_moment(statement),
-        updated=distinct_updated(statement), modified=feed_moment(statement.updated),
+        updated=distinct_updated(statement, site.settings), modified=feed_moment(statement.updated),
         paragraphs=statement.excerpt, tags=statement.tags,
         authors=statement.authors or (site.settings.site.author,),
         translations=translation_links(site, statement),
