@@ -137,10 +137,6 @@ class Statement:
     source: Source
     fingerprint: str = ""
 
-    def sort_key(self) -> tuple[float, str, str]:
-        """Newest first; ties broken by language, then id."""
-        return (-self.date.timestamp(), self.language, self.id)
-
 
 @dataclass(frozen=True, slots=True)
 class Output:
