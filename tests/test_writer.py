@@ -211,6 +211,38 @@ def test_permissions_follow_the_umask(out: Path) -> None:
     assert stat.S_IMODE((out / "a").stat().st_mode) == 0o640
 
 
+@pytest.mark.usefixtures("umask_022")
+def test_a_replaced_file_keeps_the_permissions_it_was_given(out: Path) -> None:
+    """An operator who opened or closed files to the web server (``chmod``, for a umask
+    cron imposed) keeps that choice when the build replaces them; new files and files
+    rewritten because they were missing follow the umask, as before."""
+    write(out, outputs(en__atom="x", en__rss="x", en__json="x"))
+    (out / "en" / "atom").chmod(0o604)
+    (out / "en" / "rss").chmod(0o640)
+    write(out, outputs(en__atom="y", en__rss="y", en__json="x", en__new="y"))
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (out / "en").iterdir()}
+    assert modes == {"atom": 0o604, "rss": 0o640, "json": 0o644, "new": 0o644}
+    assert contents(out)["en/atom"] == b"y"
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_a_replaced_file_does_not_keep_set_id_bits(out: Path) -> None:
+    write(out, outputs(a="x"))
+    (out / "a").chmod(0o6664)
+    write(out, outputs(a="y"))
+    assert stat.S_IMODE((out / "a").stat().st_mode) == 0o664
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_a_link_replaced_by_its_output_gets_the_umask_s_permissions(out: Path) -> None:
+    """(A link's own mode is 0777: kept, it would make the output world-writable.)"""
+    write(out, outputs(a="x"))
+    (out / "a").unlink()
+    (out / "a").symlink_to(out.parent / "elsewhere")
+    write(out, outputs(a="y"))
+    assert stat.S_IMODE((out / "a").lstat().st_mode) == 0o644
+
+
 @pytest.mark.parametrize("path", [
     "/etc/passwd", "../x", "en/../../x", "en/./atom", "en//atom", "", "en/", "a\\b",
     "nul\x00byte", "..", ".sfb-feeds.lock", "en/.sfb-feeds-manifest.json", "en/.a.xml.sfb-tmp",

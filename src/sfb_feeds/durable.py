@@ -70,11 +70,12 @@ class Stager:
         self.durable = durable
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future[list[tuple[str, os.stat_result]]]] = deque()
-        self._batch: list[tuple[str, bytes]] = []
+        self._batch: list[tuple[str, bytes, int | None]] = []
         self._written: dict[str, os.stat_result] = {}
 
-    def add(self, temp: str, data: bytes) -> None:
-        self._batch.append((temp, data))
+    def add(self, temp: str, data: bytes, mode: int | None = None) -> None:
+        """Stage ``data`` in ``temp``, with permissions ``mode`` (None: the umask's)."""
+        self._batch.append((temp, data, mode))
         if len(self._batch) >= BATCH_FILES:
             self._submit()
 
@@ -105,15 +106,17 @@ class Stager:
         self._pool, self._pending, self._batch = None, deque(), []
 
 
-def _stage_all(batch: list[tuple[str, bytes]], durable: bool
+def _stage_all(batch: list[tuple[str, bytes, int | None]], durable: bool
                ) -> list[tuple[str, os.stat_result]]:
-    return [(temp, write_new(temp, data, durable=durable)) for temp, data in batch]
+    return [(temp, write_new(temp, data, durable=durable, mode=mode))
+            for temp, data, mode in batch]
 
 
-def write_new(path: str, data: bytes, *, durable: bool) -> os.stat_result:
+def write_new(path: str, data: bytes, *, durable: bool, mode: int | None = None
+              ) -> os.stat_result:
     """Create ``path`` afresh (any leftover of a killed run removed first; mode 0666 less
-    the umask, as any new file) holding ``data``, flushed to the disk when ``durable``.
-    Failures to write or flush are a :class:`StageError`."""
+    the umask, as any new file, or ``mode``) holding ``data``, flushed to the disk when
+    ``durable``. Failures to write or flush are a :class:`StageError`."""
     unlink(path)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
@@ -121,6 +124,8 @@ def write_new(path: str, data: bytes, *, durable: bool) -> os.stat_result:
         raise StageError("write", path, exc) from exc
     action = "write"
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]

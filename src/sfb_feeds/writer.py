@@ -134,7 +134,9 @@ class _Staging:
             self._write_intent()
         self._ensure_parent(path)
         temp = temp_name(self.full(path))
-        self.stager.add(temp, data)
+        # A file replaced keeps the permissions it had (an operator's chmod), set-id bits aside.
+        kept = st.st_mode & 0o777 if st is not None and stat.S_ISREG(st.st_mode) else None
+        self.stager.add(temp, data, kept)
         self.staged.append((path, temp, entry))
 
     def _write_intent(self) -> None:
