@@ -14,8 +14,8 @@ runs just after thousands of files were deleted pays for it.
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -67,4 +67,7 @@ def main(folders: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description="What creating a file costs, per folder.")
+    parser.add_argument("folders", nargs="*", metavar="FOLDER",
+                        help="where to create the files (default: benchmarks/.work, /dev/shm)")
+    main(parser.parse_args().folders)
