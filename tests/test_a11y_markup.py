@@ -5,6 +5,9 @@ sites; the checks here need no browser."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import html5lib
 import pytest
 from conftest import render_site
@@ -43,3 +46,26 @@ def test_a_language_written_right_to_left_without_a_locale_gets_dir_rtl(
     section = index.find(f".//{XHTML}section[@id='lang-{lang}']")
     assert section is not None
     assert section.get("dir") == "rtl"
+
+
+def _text(element: etree._Element) -> str:
+    """The element's words, without the isolates (FSI... PDI) around titles."""
+    return re.sub("[\u2066-\u2069]", "", "".join(element.itertext())).strip()
+
+
+def test_each_full_statement_link_names_its_statement() -> None:
+    # WCAG 2.2 2.4.4 (link purpose in context): every statement ends with a link whose text
+    # is only "Full statement", alone in its paragraph (the table cell around it is layout,
+    # role="presentation", so no context for a screen reader): a list of the page's links
+    # read "Full statement" once per statement, with nothing to tell them apart.
+    outputs = _outputs(statement("Stop the war", day=date(2015, 9, 3)),
+                       statement("Solidarity with the refugees", day=date(2015, 9, 4)))
+    root = _tree(outputs[WEEK.format(lang="en")])
+    cells = [cell for cell in root.iter(f"{XHTML}td") if cell.get("class") == "statement"]
+    assert len(cells) == 2
+    for cell in cells:
+        title = _text(cell.find(f".//{XHTML}h2"))
+        link = next(a for a in cell.iter(f"{XHTML}a") if a.get("class") == "more-link")
+        name = re.sub("[\u2066-\u2069]", "", link.get("aria-label") or _text(link))
+        assert name.startswith(_text(link)), "the visible words begin the name (WCAG 2.5.3)"
+        assert title in name
