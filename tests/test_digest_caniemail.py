@@ -75,6 +75,10 @@ ALLOWED = {
     # role="presentation" keeps screen readers from announcing layout tables; Windows Mail
     # drops it, and reads the tables as tables.
     "html-role": "<table ",
+    # aria-label on "Full statement" links names the statement too ("Full statement: <title>")
+    # for screen readers (WCAG 2.4.4); where a client drops it (Windows Mail, Yahoo,
+    # Thunderbird) the link is named by its visible words, as without it.
+    "html-aria-label": "<a class=more-link aria-label>",
     # <body>: Outlook for Mac and Yahoo's apps drop it (others turn it into a <div>), with
     # its bgcolor, lang and dir; that is why the tables repeat them.
     "html-body": "<body",

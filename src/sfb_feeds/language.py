@@ -80,7 +80,22 @@ def text_direction(lang: str) -> str:
         return "rtl" if scripts[0] in RTL_SCRIPTS else "ltr"
     locale = babel_locale(tag)
     rtl = locale is not None and locale.character_order == "right-to-left"
-    return "rtl" if rtl or subtags[0] in RTL_LANGUAGES else "ltr"
+    return "rtl" if rtl or _likely_script_rtl(tag) else "ltr"
+
+
+def _likely_script_rtl(tag: str) -> bool:
+    """Whether the language of ``tag`` is usually written right to left: one of
+    ``RTL_LANGUAGES``, or CLDR's likely script for it is (a language CLDR has no locale for:
+    ``arz`` -> Arab, ``jrb`` -> Hebr)."""
+    from babel.core import get_global
+
+    if tag.split("-")[0].lower() in RTL_LANGUAGES:
+        return True
+    likely = get_global("likely_subtags")
+    for name in (tag.replace("-", "_"), tag.split("-")[0]):
+        if (full := likely.get(name)) is not None:
+            return any(part.lower() in RTL_SCRIPTS for part in full.split("_")[1:2])
+    return False
 
 
 # Feed language tags (docs/feeds.md, "Languages"). Macrolanguages every member of which has
