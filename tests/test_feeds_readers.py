@@ -286,7 +286,7 @@ def test_newsboat_dates_each_digest_by_its_week_after_a_late_edit(
     base = f"{root}digest-edited/"
     site = make_site(make_settings(feeds_url=base), (
         statement("https://example.org/newer", "Newer", "2015-09-09"),
-        statement("https://example.org/older", "Older", "2015-09-01", updated="2016-02-01")),
+        statement("https://example.org/older", "Older", "2015-09-01", updated="2016-01-05")),
         NOW)
     feed = folder / "digest-edited" / "en" / "digests.xml"
     feed.parent.mkdir(parents=True)

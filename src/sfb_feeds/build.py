@@ -40,7 +40,7 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
                    f"{counted(len(memory.files), 'statement file')}, "
                    f"{counted(memory.outputs_known, 'output')} checked)")
             return _announced(settings, BuildReport((), memory.outputs_known, ()))
-        loaded = _loaded(memory, settings, detail)  # read and validated, or InvalidInput
+        loaded = _loaded(memory, settings, now, detail)  # read and valid, or InvalidInput
         on_loaded(loaded)
         # Imported only with work to do (a no-op: ~25 ms of its ~190 ms at 10,000).
         from . import lock, pipeline, writer
@@ -66,13 +66,17 @@ def build(settings: Settings, now: datetime, *, on_loaded: Callable[[Loaded], No
     raise AssertionError("unreachable: the second attempt always returns")
 
 
-def _loaded(memory: BuildMemory, settings: Settings, detail: Say) -> Loaded:
+def _loaded(memory: BuildMemory, settings: Settings, now: datetime, detail: Say) -> Loaded:
     """The statements, read and validated; InvalidInput too if there is no statement file
     and the output folder holds an earlier build's outputs: a statements folder emptied (a
     disk not mounted, a sync that failed) would have every feed emptied and every page
-    removed. A site with none yet builds as usual."""
+    removed. A site with none yet builds as usual. InvalidInput also for a record edited
+    after ``now`` (checked here, before the output folder is locked, or made)."""
+    from .site import refuse_edits_ahead
+
     empty = not memory.files
     loaded = memory.load(detail)
+    refuse_edits_ahead(loaded.statements, now)
     published = len(manifest.read_manifest(settings.output_dir.absolute()).files) if empty else 0
     if published:
         raise InvalidInput([Problem(

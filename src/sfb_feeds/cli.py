@@ -28,7 +28,7 @@ from .errors import (
 from .folders import refuse_files_in_the_way
 from .loader import Loaded, load_statements
 from .model import Settings
-from .site import is_published
+from .site import is_published, refuse_edits_ahead
 from .streams import ReaderGone, abandon_output, prepare, writing_output
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ def run_check(args: argparse.Namespace, console: _Console) -> int:
     for warning in loaded.warnings:
         console.warn(str(warning))
     now = clock(args, settings)
+    refuse_edits_ahead(loaded.statements, now)
     languages = Counter(s.language for s in loaded.statements if is_published(s, now))
     drafts = sum(s.draft for s in loaded.statements)
     scheduled = sum(not s.draft and s.date > now for s in loaded.statements)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
+from .errors import InvalidInput, Problem
 from .language import native_name, text_direction
 from .model import Settings, Statement
 from .moments import published_moment
@@ -60,6 +61,20 @@ def is_published(statement: Statement, now: datetime) -> bool:
     return not statement.draft and statement.date <= now
 
 
+def refuse_edits_ahead(statements: Iterable[Statement], now: datetime) -> None:
+    """InvalidInput naming each record (drafts aside) whose ``updated`` is later than both
+    the run's clock and its date: an edit that has not happened, which feeds would publish
+    as it is (the W3C validator: ImplausibleDate). Never true of a record that was not so at
+    an earlier clock: a record that built once keeps building."""
+    clock = now.isoformat(timespec="seconds")
+    if problems := [Problem(s.source.path, f"is after the run's clock ({clock}); it is the "
+                            "time of the last edit, which cannot be later than now (feeds "
+                            "would say the statement was edited then); correct it, or "
+                            "leave it out", s.source.line, s.source.record, "updated")
+                    for s in statements if not s.draft and s.updated > max(now, s.date)]:
+        raise InvalidInput(problems)
+
+
 _NONE_KNOWN: Mapping[str, tuple[str, str]] = MappingProxyType({})
 
 
@@ -67,7 +82,10 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
               known: Mapping[str, tuple[str, str]] = _NONE_KNOWN) -> Site:
     """Select what is published at ``now`` and index it for the renderers.
 
-    ``known``: languages' (name, direction) looked up before; the others come from CLDR."""
+    ``known``: languages' (name, direction) looked up before; the others come from CLDR.
+    InvalidInput if a record was edited after ``now`` (:func:`refuse_edits_ahead`)."""
+    statements = tuple(statements)
+    refuse_edits_ahead(statements, now)
     published = sorted((s for s in statements if is_published(s, now)),
                        key=_feed_order(settings))
     by_language: defaultdict[str, list[Statement]] = defaultdict(list)
