@@ -28,6 +28,21 @@ def test_canonical_tags() -> None:
     assert language.canonical_tag("../etc") is None
 
 
+@pytest.mark.parametrize(("tag", "preferred"), [
+    ("i-klingon", "tlh"), ("i-navajo", "nv"), ("I-Klingon", "tlh"), ("art-lojban", "jbo"),
+    ("sgn-BE-FR", "sfb"),
+])
+def test_a_grandfathered_tag_is_taken_in_its_preferred_form(tag: str, preferred: str) -> None:
+    """BCP 47 (RFC 5646 2.2.8) keeps the grandfathered tags valid, each with a preferred
+    value: ``i-klingon`` was refused as "not a BCP 47 language tag"."""
+    assert language.canonical_tag(tag) == preferred
+
+
+@pytest.mark.parametrize("tag", ["x-private", "i", "i-", "i-nonesuch", "q-abc", "i-klingon/.."])
+def test_tags_of_no_language_stay_refused(tag: str) -> None:
+    assert language.canonical_tag(tag) is None
+
+
 def test_tags_answered_without_langcodes_are_the_ones_it_leaves_as_they_are() -> None:
     import langcodes
 

@@ -23,6 +23,9 @@ CANONICAL_AS_WRITTEN = frozenset({
 
 # After canonicalisation a tag must also be safe as a folder name.
 _SAFE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+# What is given to langcodes: also the grandfathered ``i-`` tags (RFC 5646 2.2.8: ``i-klingon``,
+# taken as its preferred value ``tlh``); what comes back must still be a _SAFE_TAG.
+_GIVEN_TAG = re.compile(r"^([A-Za-z]{2,8}|[iI])(-[A-Za-z0-9]{1,8})*$")
 
 RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"})
 # Script subtags (ISO 15924) written right to left, for tags CLDR has no locale for
@@ -37,7 +40,7 @@ def canonical_tag(value: str) -> str | None:
         return value
     import langcodes
 
-    if not _SAFE_TAG.match(value) or not langcodes.tag_is_valid(value):
+    if not _GIVEN_TAG.match(value) or not langcodes.tag_is_valid(value):
         return None
     tag = str(langcodes.standardize_tag(value))
     return tag if _SAFE_TAG.match(tag) else None
