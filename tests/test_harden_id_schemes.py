@@ -48,3 +48,15 @@ def test_the_readers_link_is_never_a_script(make_site: SiteMaker, identifier: st
         (entry,) = feedparser.parse(Path(config.parent / "feeds" / "en" / name)).entries
         link = entry.get("link") or "https:"
         assert link.split(":")[0] in {"http", "https", "tag", "urn"}
+
+
+def test_an_id_with_a_password_is_refused_as_a_url_is(make_site: SiteMaker) -> None:
+    """Before, ``id: https://ann:secret@example.org/x`` was published in every feed's
+    Atom id and RSS guid (and so as the readers' link), where a ``url`` holding the same
+    was refused."""
+    config = make_site({"a.yaml": _record("https://ann:secret@example.org/x")},
+                       config=MINIMAL)
+    code, _, err = run(["build", "--config", str(config), "--now", NOW])
+    assert code == 1 and "a.yaml:5" in err and "user name or password" in err
+    assert "secret" not in err
+    assert not (config.parent / "feeds").exists()

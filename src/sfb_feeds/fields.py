@@ -165,6 +165,8 @@ def identifier(node: yaml.Node) -> str:
     if published.partition(":")[0].lower() not in _ID_SCHEMES:
         raise FieldError(f"{value!r} is not an http(s), tag: or urn: URI (a reader takes the "
                          f"id for the entry's link when it has no url); {advice}")
+    if published.lower().startswith("http"):
+        _without_credentials(value)
     for start, (syntax, problem) in _SYNTAX.items():
         if published.lower().startswith(start):
             if not syntax.fullmatch(published):
