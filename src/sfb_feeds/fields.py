@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, time
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -114,6 +114,9 @@ def mailbox(node: yaml.Node) -> str:
     """An address, optionally with a display name: ``Name <list@example.org>``; the address
     in ASCII, as ``send``'s SMTP client (no SMTPUTF8) gives it to the server."""
     value = header_value(node)
+    if len(getaddresses([value])) > 1:  # the header would name them all, send mail one
+        raise FieldError(f"{value!r} is several addresses; give one address (e.g. Name "
+                         "<list@example.org>)")
     _, address = parseaddr(value)
     local, _, domain = address.rpartition("@")
     if not local or "." not in domain:
