@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, time
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -114,6 +114,9 @@ def mailbox(node: yaml.Node) -> str:
     """An address, optionally with a display name: ``Name <list@example.org>``; the address
     in ASCII, as ``send``'s SMTP client (no SMTPUTF8) gives it to the server."""
     value = header_value(node)
+    if len(getaddresses([value])) > 1:  # the header would name them all, send mail one
+        raise FieldError(f"{value!r} is several addresses; give one address (e.g. Name "
+                         "<list@example.org>)")
     _, address = parseaddr(value)
     local, _, domain = address.rpartition("@")
     if not local or "." not in domain:
@@ -140,6 +143,9 @@ _UUID = re.compile(r"urn:uuid:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.I
 _TAG_PART = r"[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*"
 _TAG = re.compile(rf"tag:(?:[a-z0-9._-]+@)?[a-z0-9.-]+,[0-9]{{4}}(?:-[0-9]{{2}}){{0,2}}:"
                   rf"{_TAG_PART}(?:#{_TAG_PART})?")
+# Feed readers (feedparser...) take the id for an entry's link when it has none: no
+# javascript:, data:, vbscript: or file: link through it.
+_ID_SCHEMES = frozenset({"http", "https", "tag", "urn"})
 _SYNTAX = {
     "urn:uuid:": (_UUID, "is not a UUID URN: write urn:uuid: and 32 hexadecimal digits as "
                   "8-4-4-4-12 (e.g. urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66)"),
@@ -159,6 +165,11 @@ def identifier(node: yaml.Node) -> str:
     if not _SCHEME.match(value):
         raise FieldError(f"{value!r} is not a URI; {advice}")
     published = _canonical(value, advice)
+    if published.partition(":")[0].lower() not in _ID_SCHEMES:
+        raise FieldError(f"{value!r} is not an http(s), tag: or urn: URI (a reader takes the "
+                         f"id for the entry's link when it has no url); {advice}")
+    if published.lower().startswith("http"):
+        _without_credentials(value)
     for start, (syntax, problem) in _SYNTAX.items():
         if published.lower().startswith(start):
             if not syntax.fullmatch(published):

@@ -197,7 +197,9 @@ class Endpoint:
                  start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         if method in ("GET", "HEAD"):
-            status, body = "200 OK", ask_page(_query(environ), self.locales)
+            query = _query(environ)
+            signed = verify(self.secret, query.lang, query.address, query.token)
+            status, body = "200 OK", ask_page(query, self.locales, signed=signed)
             headers = _headers(body, html_page=True)
         elif method == "POST":
             status, body, headers = self._post(environ)

@@ -67,14 +67,14 @@ def page(lang: str, locales: Path | None, text: str, form_action: str | None = N
             f"<p>{text}</p>{form}</main></body></html>\n").encode()
 
 
-def ask_page(query: Query, locales: Path | None) -> bytes:
+def ask_page(query: Query, locales: Path | None, *, signed: bool) -> bytes:
+    """The question and its button; the address named only when the link is ``signed``
+    (its token is the one send made): anyone can put any text in an unsigned query."""
     lang = query.shown_lang(locales)
-    try:
-        address = normalise_address(query.address)
-    except ValueError:
-        text = html.escape(label(lang, locales, ASK_NO_ADDRESS))
-    else:
+    if signed:  # a valid token is made from a well-formed address (token() checks it)
         # Isolated: a right-to-left sentence would reorder '2024-ann@…' to 'ann@…-2024'.
-        shown = f'<bdi dir="ltr">{html.escape(address)}</bdi>'
+        shown = f'<bdi dir="ltr">{html.escape(normalise_address(query.address))}</bdi>'
         text = html.escape(label(lang, locales, ASK, address="\0")).replace("\0", shown)
+    else:
+        text = html.escape(label(lang, locales, ASK_NO_ADDRESS))
     return page(lang, locales, text, "?" + urlencode(asdict(query)))

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from .. import fields
 from ..errors import InvalidInput, Problem, SfbError, UsageError, counted, display_path
-from ..loader import default_detector
+from ..loader import TooLarge, default_detector, read_regular
 from ..model import LimitSettings
 from ..validate import Detector, slugify
 from ..yamlio import YamlProblem, decode, dump_record
@@ -261,9 +261,20 @@ def _base(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+# The largest listing read: listing pages are text of tens of kilobytes; a file thousands
+# of times larger is no listing, and reading it whole would fill the memory.
+LISTING_BYTES = 64 * 1024 * 1024
+
+
 def _read_listing(path: Path) -> str:
+    """The listing's text, read only from a regular file of at most LISTING_BYTES: a FIFO
+    would wait for a writer for ever, /dev/zero or a huge file fill the memory."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, LISTING_BYTES)
+    except TooLarge:
+        raise UsageError(f"{display_path(path)}: cannot read the listing: it is larger than "
+                         f"{LISTING_BYTES // 1024**2} MiB, more than any listing; split it "
+                         "into smaller files") from None
     except OSError as exc:
         raise UsageError(f"{display_path(path)}: cannot read the listing: {exc.strerror}") \
             from None
