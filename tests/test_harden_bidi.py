@@ -331,3 +331,24 @@ def test_every_right_to_left_letter_turns_a_line_in_a_left_to_right_text() -> No
     for letter in letters:
         assert directed_lines(f"Weekly digest\n{letter} 12", "ltr") == \
             f"Weekly digest\n{LRM}{letter} 12", hex(ord(letter))
+
+
+def test_feeds_close_what_a_title_or_author_leaves_open(make_site: SiteMaker) -> None:
+    """A feed reader shows an entry's title and author inline, beside its own words (a
+    date, 'by'): an override left open would reorder those too. Every feed format writes
+    them with what they open closed at their end, as the digests and pages already did."""
+    import json
+
+    import feedparser
+
+    feeds = _built(make_site).parent.parent
+    for name in ("en/atom.xml", "en/rss.xml", "atom.xml"):
+        parsed = feedparser.parse((feeds / name).read_bytes())
+        entry = next(e for e in parsed.entries if e.title.startswith("Evil"))
+        assert entry.title == CLOSED, name
+        names = [author.get("name", "") for author in entry.get("authors", [])]
+        assert f"{EVIL_AUTHOR}\u202c" in names, (name, names)
+    item = next(i for i in json.loads((feeds / "en" / "feed.json").read_bytes())["items"]
+                if i["title"].startswith("Evil"))
+    assert item["title"] == CLOSED
+    assert [a["name"] for a in item["authors"]] == [f"{EVIL_AUTHOR}\u202c", "Bob"]

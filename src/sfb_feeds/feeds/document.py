@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 
+from ..bidi import balance_bidi
 from ..model import Settings, Statement
 from ..moments import feed_moment, published_moment
 from ..site import Site, feed_title
@@ -122,12 +123,14 @@ def make_entry(site: Site, statement: Statement) -> Entry:
     itself: Atom and JSON Feed let an entry inherit the feed's, but feedparser, newsboat
     and sfeed show such an Atom entry with no author at all."""
     return Entry(
-        id=entry_id(statement.id, statement.date, site.settings), title=statement.title,
+        id=entry_id(statement.id, statement.date, site.settings),
+        title=balance_bidi(statement.title),  # (an override left open would reach the
+        # reader's own words beside it: closed at its end, as in the digests and pages)
         url=canonical_uri(statement.url) if statement.url else None,
         language=statement.language, published=published_moment(statement),
         updated=distinct_updated(statement, site.settings), modified=feed_moment(statement.updated),
         paragraphs=statement.excerpt, tags=statement.tags,
-        authors=statement.authors or (site.settings.site.author,),
+        authors=tuple(map(balance_bidi, statement.authors)) or (site.settings.site.author,),
         translations=translation_links(site, statement),
     )
 
