@@ -100,7 +100,7 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
             groups[statement.translation_key].append(statement)
     languages = sorted({s.language for s in published} | set(settings.digests.lists))
     facts = _language_facts(languages, known)
-    ordered = {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
+    ordered = _by_language_then_id(groups)
     return Site(
         settings=settings,
         now=now,
@@ -113,6 +113,11 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
         shown_translations=MappingProxyType({k: _first_of_each_language(v)
                                              for k, v in ordered.items()}),
     )
+
+
+def _by_language_then_id(groups: Mapping[str, list[Statement]]
+                         ) -> dict[str, tuple[Statement, ...]]:
+    return {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
 
 
 def _first_of_each_language(group: tuple[Statement, ...]) -> tuple[Statement, ...]:
