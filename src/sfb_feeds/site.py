@@ -23,6 +23,8 @@ class Site:
     newest first, as in ``by_language``; ``languages`` is sorted. ``names`` and
     ``directions``: each language's own name and writing direction, looked up once (at
     100,000 statements, looking them up for each translation link took ~3 s of CPU).
+    ``translations``: each key's whole group; ``shown_translations``: its first statement
+    in each language (by id), the ones shown as translations.
     """
 
     settings: Settings
@@ -31,6 +33,7 @@ class Site:
     languages: tuple[str, ...]
     by_language: Mapping[str, tuple[Statement, ...]]
     translations: Mapping[str, tuple[Statement, ...]]
+    shown_translations: Mapping[str, tuple[Statement, ...]]
     names: Mapping[str, str]
     directions: Mapping[str, str]
 
@@ -44,10 +47,11 @@ class Site:
 
     def translations_of(self, statement: Statement) -> tuple[Statement, ...]:
         """The published translations of ``statement`` (its group's statements in other
-        languages), ordered by language."""
+        languages, the first of each by id: a key copied onto many records of a language
+        shows one, so no entry lists thousands), ordered by language."""
         if statement.translation_key is None:
             return ()
-        group = self.translations.get(statement.translation_key, ())
+        group = self.shown_translations.get(statement.translation_key, ())
         return tuple(s for s in group if s.language != statement.language)
 
 
@@ -96,6 +100,7 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
             groups[statement.translation_key].append(statement)
     languages = sorted({s.language for s in published} | set(settings.digests.lists))
     facts = _language_facts(languages, known)
+    ordered = _by_language_then_id(groups)
     return Site(
         settings=settings,
         now=now,
@@ -104,10 +109,20 @@ def make_site(settings: Settings, statements: Iterable[Statement], now: datetime
         names=MappingProxyType({tag: name for tag, (name, _) in facts.items()}),
         directions=MappingProxyType({tag: way for tag, (_, way) in facts.items()}),
         by_language=MappingProxyType({k: tuple(v) for k, v in by_language.items()}),
-        translations=MappingProxyType(
-            {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
-        ),
+        translations=MappingProxyType(ordered),
+        shown_translations=MappingProxyType({k: _first_of_each_language(v)
+                                             for k, v in ordered.items()}),
     )
+
+
+def _by_language_then_id(groups: Mapping[str, list[Statement]]
+                         ) -> dict[str, tuple[Statement, ...]]:
+    return {k: tuple(sorted(v, key=lambda s: (s.language, s.id))) for k, v in groups.items()}
+
+
+def _first_of_each_language(group: tuple[Statement, ...]) -> tuple[Statement, ...]:
+    """The first statement of each language in ``group`` (ordered by language, then id)."""
+    return tuple(s for n, s in enumerate(group) if n == 0 or group[n - 1].language != s.language)
 
 
 def _feed_order(settings: Settings) -> Callable[[Statement], tuple[float, str, str]]:
