@@ -29,7 +29,9 @@ class RenderKeys:
 
     def __init__(self, site: Site, base: str) -> None:
         self.base = digest(base, ",".join(site.languages))
-        self._groups = {key: "+" + "+".join(s.fingerprint for s in group)
+        # A group's part is the digest of its members' fingerprints, not them joined: every
+        # member carries it (one key shared by 4,000 records, cold: 607 -> 94 MB, 6.6 -> 3.3 s).
+        self._groups = {key: "+" + digest(*(s.fingerprint for s in group))
                         for key, group in site.translations.items()}
         # Each statement's part, once (most are in several targets), by id(): the site
         # keeps them all alive (10,000 statements, 2,596 outputs: keys in 21 ms against 29
