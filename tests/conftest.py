@@ -3,6 +3,7 @@ SMTP server on loopback for the send tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import textwrap
@@ -145,6 +146,21 @@ def server() -> Iterator[tuple[FaultyHandler, int]]:
     handler = smtp_faults.FaultyHandler(keep=True)
     with smtp_faults.aiosmtpd_server(handler) as port:
         yield handler, port
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """``folder`` (made if missing) as a tmpfs of ``size`` (``48k``, ``1m``) for a disk that
+    fills up; the test is skipped where mounting is not allowed (not root)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs for a full disk: {done.stderr!r}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:

@@ -29,7 +29,7 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
-from conftest import SITE_CONFIG
+from conftest import SITE_CONFIG, small_tmpfs
 from smtp_faults import (
     AFTER_W36,
     STATEMENTS,
@@ -160,16 +160,8 @@ def test_compacting_does_not_make_a_torn_line_whole(tmp_path: Path) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs; skipped where mounting is not allowed (not root)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs for a full disk: {done.stderr!r}")
-    try:
+    with small_tmpfs(tmp_path / "small", "1m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def _leave_free(disk: Path, blocks: int) -> None:

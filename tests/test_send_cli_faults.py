@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import socket
-import subprocess
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="aiosmtpd is needed for the SMTP tests")
 
+from conftest import small_tmpfs
 from smtp_faults import (
     STATEMENTS,
     SUBSCRIBERS,
@@ -111,16 +111,8 @@ def test_an_unreadable_suppression_list_stops_the_run_naming_it(make_site: Any) 
 @pytest.fixture
 def small_state(tmp_path: Path) -> Iterator[Path]:
     """``site/state`` on a 48 KB tmpfs; skipped where mounting is not allowed."""
-    state = tmp_path / "site" / "state"
-    state.mkdir(parents=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(state)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs for a full disk: {done.stderr!r}")
-    try:
+    with small_tmpfs(tmp_path / "site" / "state", "48k") as state:
         yield state
-    finally:
-        subprocess.run(["umount", str(state)], check=True)
 
 
 def test_a_refusal_before_the_ledger_fills_up_is_still_reported(

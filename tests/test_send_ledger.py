@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import small_tmpfs
 
 from sfb_feeds import ledger as ledger_module
 from sfb_feeds.errors import display_path
@@ -79,17 +79,9 @@ def test_writes_that_stay_short_are_a_clean_error(tmp_path: Path,
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 KB tmpfs, filled up; skipped where mounting is not allowed."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs for a full disk: {done.stderr!r}")
-    try:
+    with small_tmpfs(tmp_path / "small", "64k") as mount:
         (mount / "state").mkdir()
         yield mount / "state"
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def fill(folder: Path) -> None:

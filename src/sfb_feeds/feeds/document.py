@@ -110,12 +110,10 @@ def translation_links(site: Site, statement: Statement) -> tuple[Link, ...]:
     readers taking an entry's first link would open the translation instead."""
     if statement.url is None:
         return ()
-    found: dict[str, str] = {}  # language -> the first translation's url
-    for other in site.translations_of(statement):
-        if other.url is not None:
-            found.setdefault(other.language, other.url)
-    return tuple(Link(canonical_uri(url), TRANSLATION_REL, HTML, lang, site.language_name(lang))
-                 for lang, url in found.items())
+    return tuple(Link(canonical_uri(other.url), TRANSLATION_REL, HTML, other.language,
+                      site.language_name(other.language))
+                 for other in site.translations_of(statement)  # (one a language)
+                 if other.url is not None)
 
 
 def make_entry(site: Site, statement: Statement) -> Entry:
